@@ -1,0 +1,29 @@
+# The front door. `make` builds build/kroll, `make test` builds and runs every test through
+# CTest, `make demo` runs the main walk-through. Missing Debian packages are installed first.
+BUILD ?= build
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: all deps build test demo clean asan fmt
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	cd $(BUILD) && ctest --output-on-failure -j 2
+
+demo: build
+	@$(BUILD)/kroll demo
+
+asan: deps
+	@cmake -S . -B build-asan -DKROLL_SANITIZE=ON >/dev/null
+	@cmake --build build-asan -j $(JOBS)
+	cd build-asan && ctest --output-on-failure -j 2
+
+clean:
+	rm -rf $(BUILD) build-asan

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs the Debian packages kroll needs to build and test, only those that are missing.
+# Idempotent; does nothing (and needs no root) when everything is present.
+set -e
+pkgs="build-essential cmake pkg-config libjansson-dev libfyaml-dev node-llhttp libsqlite3-dev
+libssl-dev libcmocka-dev curl iproute2 procps"
+missing=""
+for p in $pkgs; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "install-deps: installing:$missing"
+if [ "$(id -u)" != 0 ]; then
+    echo "install-deps: need root to install:$missing (run: sudo $0)" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends $missing

@@ -1,0 +1,52 @@
+/* Small jansson helpers: dotted-path access, RFC 3339 times, and Kubernetes quantities.
+ * Getters borrow (never allocate); setters take ownership of the value they store. */
+#ifndef KROLL_CORE_JX_H
+#define KROLL_CORE_JX_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <time.h>
+
+/* Returns the value at a dotted path ("metadata.labels"), or NULL. Keys cannot contain dots;
+ * use json_object_get for those (labels, annotations). */
+json_t *jx_get(const json_t *o, const char *path);
+/* String at path, or NULL when absent or not a string. */
+const char *jx_str(const json_t *o, const char *path);
+/* Integer at path, or def when absent or not an integer. */
+json_int_t jx_int(const json_t *o, const char *path, json_int_t def);
+/* True when path holds JSON true. */
+int jx_bool(const json_t *o, const char *path);
+/* Object at path, created (with any missing parents) when absent or not an object. */
+json_t *jx_obj(json_t *o, const char *path);
+/* Stores v (taken) at path, creating parents. */
+void jx_set(json_t *o, const char *path, json_t *v);
+/* Removes the key at path if present. */
+void jx_del(json_t *o, const char *path);
+/* Annotation / label value or NULL. */
+const char *jx_annotation(const json_t *obj, const char *key);
+const char *jx_label(const json_t *obj, const char *key);
+/* Compact JSON text of v (malloc'd; never NULL for valid v). */
+char *jx_dump(const json_t *v);
+/* Deep equality that treats null, absent, "", [] and {} alike (Kubernetes' semantic equality
+ * for templates: kubectl sends "creationTimestamp": null). */
+int jx_equal_semantic(const json_t *a, const json_t *b);
+/* Drops null values and empty objects/arrays/strings recursively; returns o. */
+json_t *jx_prune(json_t *o);
+
+/* "2026-11-27T01:57:03Z" for t (UTC). out must hold 32 bytes. */
+void time_rfc3339(time_t t, char *out);
+/* RFC 3339 with microseconds, for MicroTime fields. out must hold 40 bytes. */
+void time_rfc3339_micro(const struct timespec *ts, char *out);
+/* Parses RFC 3339 (Z or offset, optional fraction); returns -1 when invalid. */
+time_t time_parse(const char *s);
+/* Seconds from the monotonic clock, and milliseconds. */
+double time_mono(void);
+int64_t time_mono_ms(void);
+/* Kubernetes' human duration as kubectl prints AGE: "4s", "3m2s", "5h", "2d", "3y". */
+void time_human(int64_t seconds, char *out, size_t n);
+
+/* Parses a Kubernetes quantity ("100m", "1Gi", "2", "1.5", "1e3") into milli-units.
+ * Returns 0, or -1 when the text is not a quantity. */
+int quantity_parse_milli(const char *s, int64_t *milli);
+
+#endif
