@@ -18,11 +18,13 @@ void err_init(struct err *e)
     e->code = 0;
     e->msg[0] = 0;
     e->causes = NULL;
+    e->details = NULL;
 }
 
 void err_release(struct err *e)
 {
     json_decref(e->causes);
+    json_decref(e->details);
     err_init(e);
 }
 

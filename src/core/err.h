@@ -19,6 +19,7 @@ struct err {
     int code;      /* -E_xxx or 0 */
     char msg[1024];
     json_t *causes; /* NULL or array of {"reason","message","field"} */
+    json_t *details; /* NULL or Status.details without causes ({name, group, kind}) */
 };
 
 void err_init(struct err *e);

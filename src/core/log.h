@@ -3,6 +3,8 @@
 #ifndef KROLL_CORE_LOG_H
 #define KROLL_CORE_LOG_H
 
+#include <stddef.h>
+
 void log_msg(const char *level, const char *comp, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int log_debug_on(const char *comp);

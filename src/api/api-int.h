@@ -1,0 +1,71 @@
+/* Private to api/: the server struct and helpers shared by its files. */
+#ifndef KROLL_API_INT_H
+#define KROLL_API_INT_H
+
+#include "api/api.h"
+#include "core/buf.h"
+
+struct watch;
+
+struct api {
+    struct loop *loop;
+    struct store *store;
+    struct httpd *httpd;
+    SSL_CTX *tls;
+    char *token;
+    char *data_dir;
+    char *node_name;
+    struct watch *watches;
+    api_log_fn *log_fn;
+    void *log_ctx;
+    api_evict_fn *evict_fn;
+    void *evict_ctx;
+    uint32_t next_ip; /* next Service clusterIP offset in 127.77.0.0/16 */
+};
+
+/* A parsed resource request. */
+struct api_target {
+    const struct resource *r;
+    const char *ns;     /* NULL for cluster-scoped or all-namespaces */
+    const char *name;   /* NULL for collections */
+    const char *sub;    /* subresource or NULL */
+    char buf[1024];
+};
+
+/* Response helpers. */
+void api__respond_json(struct http_req *req, int status, const json_t *body);
+void api__fail(struct http_req *req, struct err *err);
+void api__fail_code(struct http_req *req, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Table requested in the Accept header. */
+int api__wants_table(const struct http_req *req);
+int api__accepts_json(const struct http_req *req);
+
+void api__discovery(struct api *api, struct http_req *req, const char *path);
+void api__openapi(struct api *api, struct http_req *req, const char *path);
+void api__resource(struct api *api, struct http_req *req, struct api_target *t);
+void api__watch(struct api *api, struct http_req *req, struct api_target *t);
+void api__watch_close_all(struct api *api);
+void api__watch_fanout(enum store_ev type, const char *res, json_t *obj, json_t *old, int64_t rv,
+                       void *ctx);
+
+/* The object's name for messages: "deployments.apps \"x\"". */
+void api__qualified(const struct resource *r, char *out, size_t n);
+/* Sets Status details for NotFound/AlreadyExists/Conflict/Invalid. */
+json_t *api__details(const struct resource *r, const char *name, const json_t *causes);
+/* Fills an error for a missing object: `deployments.apps "x" not found`. */
+int api__not_found(struct err *err, const struct resource *r, const char *name);
+
+/* Kind-specific write rules (strategy.c). */
+int api__prepare_create(struct api *api, const struct resource *r, json_t *obj, struct err *err);
+void api__prepare_update(struct api *api, const struct resource *r, json_t *obj, const json_t *old,
+                         int status_only);
+
+/* Label/field selector filtering for lists and watches. */
+struct api_filter;
+struct api_filter *api__filter_new(struct http_req *req, const struct resource *r,
+                                   struct err *err);
+int api__filter_match(const struct api_filter *f, const json_t *obj);
+void api__filter_free(struct api_filter *f);
+
+#endif

@@ -1,0 +1,103 @@
+/* The Kubernetes API server: resource table, HTTPS front end, generic verbs, watch, and the
+ * in-process client that controllers and the kubelet use (same validation, same conflicts). */
+#ifndef KROLL_API_H
+#define KROLL_API_H
+
+#include <jansson.h>
+#include <openssl/ssl.h>
+
+#include "core/err.h"
+#include "core/httpd.h"
+#include "core/loop.h"
+#include "store/store.h"
+
+enum {
+    RF_ALL = 1 << 0,        /* in category "all" */
+    RF_STATUS = 1 << 1,     /* has /status */
+    RF_SCALE = 1 << 2,      /* has /scale */
+    RF_LOG = 1 << 3,        /* pods/log */
+    RF_EVICTION = 1 << 4,   /* pods/eviction */
+    RF_BINDING = 1 << 5,    /* pods/binding */
+    RF_FINALIZE = 1 << 6,   /* namespaces/finalize */
+    RF_GENERATION = 1 << 7, /* metadata.generation tracks spec changes */
+};
+
+enum res_id {
+#define XX(id, g, v, k, p, s, sn, ns, f) RES_##id,
+#include "api/resources.def"
+#undef XX
+    RES_COUNT
+};
+
+struct resource {
+    enum res_id id;
+    const char *group, *version, *kind, *plural, *singular, *short_names;
+    int namespaced;
+    unsigned flags;
+    const char *key;         /* store key: "pods", "deployments.apps" */
+    const char *api_version; /* "v1", "apps/v1" */
+};
+
+extern const struct resource api_resources[RES_COUNT];
+const struct resource *api_resource(enum res_id id);
+const struct resource *api_resource_by_plural(const char *group, const char *plural);
+const struct resource *api_resource_by_kind(const char *group, const char *kind);
+
+struct api;
+
+/* Hooks other components register for subresources served outside the API layer. */
+typedef void api_log_fn(struct http_req *req, const json_t *pod, const char *container, void *ctx);
+typedef int api_evict_fn(struct api *api, const json_t *pod, const json_t *eviction, int dry_run,
+                         struct err *err, void *ctx);
+
+struct api_opts {
+    const char *data_dir;
+    const char *listen_host;
+    int listen_port;
+    const char *node_name;
+};
+
+struct api *api_new(struct loop *loop, struct store *store, const struct api_opts *o,
+                    struct err *err);
+void api_free(struct api *api);
+int api_port(const struct api *api);
+const char *api_token(const struct api *api);
+struct store *api_store(struct api *api);
+struct loop *api_loop(struct api *api);
+void api_set_log_hook(struct api *api, api_log_fn *fn, void *ctx);
+void api_set_evict_hook(struct api *api, api_evict_fn *fn, void *ctx);
+
+/* ---- in-process client (same rules as HTTP clients) ---- */
+
+/* Write options: dry_run, field manager, strict field validation. */
+struct api_wopts {
+    int dry_run;
+    const char *manager;
+    int strict;
+    int status;   /* write the status subresource */
+    const json_t *preconditions; /* DeleteOptions.preconditions */
+    long long grace; /* delete: -1 = default */
+    const char *propagation; /* delete: Background|Foreground|Orphan or NULL */
+};
+
+/* Results are new references (caller decrefs). ns is NULL for cluster-scoped resources. */
+int api_create(struct api *api, const struct resource *r, const char *ns, json_t *obj,
+               const struct api_wopts *o, json_t **out, struct err *err);
+int api_update(struct api *api, const struct resource *r, const char *ns, const char *name,
+               json_t *obj, const struct api_wopts *o, json_t **out, struct err *err);
+int api_patch(struct api *api, const struct resource *r, const char *ns, const char *name,
+              const char *ctype, const json_t *patch, const struct api_wopts *o, json_t **out,
+              struct err *err);
+int api_delete(struct api *api, const struct resource *r, const char *ns, const char *name,
+               const struct api_wopts *o, json_t **out, struct err *err);
+/* Borrowed current object or NULL. */
+json_t *api_get(struct api *api, const struct resource *r, const char *ns, const char *name);
+
+/* Records a Kubernetes Event about obj (aggregating repeats into count). */
+void api_event(struct api *api, const json_t *obj, const char *type, const char *reason,
+               const char *component, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* A Status object for an error (new reference). */
+json_t *api_status_json(int code, const char *msg, const json_t *details);
+
+#endif

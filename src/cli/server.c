@@ -1,0 +1,165 @@
+/* `kroll server`: opens the store, serves the API over HTTPS, bootstraps the built-in
+ * namespaces and the node, writes the kubeconfig once it can serve, and stops cleanly on
+ * SIGTERM or SIGINT. */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "cli/cli.h"
+#include "cli/common.h"
+#include "core/jx.h"
+#include "core/log.h"
+#include "core/tls.h"
+#include "server/server.h"
+
+static void on_signal(int signo, void *ctx)
+{
+    log_info("server", "msg=\"stopping\" signal=%d", signo);
+    loop_stop(ctx);
+}
+
+static int mkdirs(const char *dir, const char *sub)
+{
+    char *p = xasprintf("%s/%s", dir, sub);
+    int rc = mkdir(p, 0700) < 0 && errno != EEXIST ? -errno : 0;
+
+    free(p);
+    return rc;
+}
+
+static char *b64(const char *data, size_t n)
+{
+    char *out = xmalloc(4 * ((n + 2) / 3) + 1);
+
+    EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)data, (int)n);
+    return out;
+}
+
+static int write_kubeconfig(const char *dir, const char *host, int port, const char *token)
+{
+    char *ca_path = xasprintf("%s/pki/ca.crt", dir), *path = xasprintf("%s/kubeconfig", dir);
+    size_t n = 0;
+    char *ca = file_read_all(ca_path, &n), *ca64, *text;
+    int rc;
+
+    if (!ca) {
+        free(ca_path);
+        free(path);
+        return -ENOENT;
+    }
+    ca64 = b64(ca, n);
+    text = xasprintf("apiVersion: v1\nkind: Config\nclusters:\n- name: kroll\n  cluster:\n"
+                     "    server: https://%s:%d\n    certificate-authority-data: %s\n"
+                     "users:\n- name: kroll-admin\n  user:\n    token: %s\n"
+                     "contexts:\n- name: kroll\n  context:\n    cluster: kroll\n"
+                     "    user: kroll-admin\n    namespace: default\n"
+                     "current-context: kroll\npreferences: {}\n",
+                     host, port, ca64, token);
+    rc = file_write_atomic(path, text, strlen(text), 0600);
+    free(text);
+    free(ca64);
+    free(ca);
+    free(ca_path);
+    free(path);
+    return rc;
+}
+
+static int parse_listen(const char *s, char *host, size_t n, int *port)
+{
+    const char *colon = strrchr(s, ':');
+
+    if (!colon || colon == s)
+        return -1;
+    snprintf(host, n, "%.*s", (int)(colon - s), s);
+    if (host[0] == '[') {
+        memmove(host, host + 1, strlen(host));
+        host[strlen(host) - 1] = 0;
+    }
+    *port = atoi(colon + 1);
+    return *port >= 0 && *port < 65536 ? 0 : -1;
+}
+
+static int cmd_server_run(int argc, char **argv)
+{
+    char *dir = cli_data_dir(&argc, argv);
+    char host[256] = "127.0.0.1", *pidpath, *lockpath, *dbpath, pidtxt[32];
+    struct server_opts so = {0};
+    struct server *srv = NULL;
+    struct loop *loop;
+    struct err err;
+    int port = 6443, lockfd, sigs[] = {SIGTERM, SIGINT, SIGHUP}, rc = 1;
+
+    err_init(&err);
+    so.node_name = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
+            if (parse_listen(argv[++i], host, sizeof host, &port) < 0)
+                die("bad --listen %s (want HOST:PORT)", argv[i]);
+        } else if (strcmp(argv[i], "--node-name") == 0 && i + 1 < argc) {
+            so.node_name = argv[++i];
+        } else if (strcmp(argv[i], "--node-resource") == 0 && i + 1 < argc) {
+            if (so.n_node_resources < 16)
+                so.node_resources[so.n_node_resources++] = argv[++i];
+        } else if (strcmp(argv[i], "--node-address") == 0 && i + 1 < argc) {
+            so.node_address = argv[++i];
+        } else {
+            fprintf(stderr, "usage: kroll server [--data-dir DIR] [--listen HOST:PORT] "
+                            "[--node-name NAME] [--node-resource NAME=N] [--node-address IP]\n");
+            return 2;
+        }
+    }
+    signal(SIGPIPE, SIG_IGN);
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        die("mkdir %s: %s", dir, strerror(errno));
+    if (mkdirs(dir, "run") < 0 || mkdirs(dir, "pods") < 0 || mkdirs(dir, "images") < 0)
+        die("cannot create directories under %s", dir);
+    lockpath = cli_path(dir, "run/server.lock");
+    lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) < 0)
+        die("another kroll server is running for %s", dir);
+    pidpath = cli_path(dir, "run/server.pid");
+    snprintf(pidtxt, sizeof pidtxt, "%d\n", (int)getpid());
+    file_write_atomic(pidpath, pidtxt, strlen(pidtxt), 0644);
+
+    loop = loop_new();
+    loop_signals(loop, sigs, 3, on_signal, loop);
+    dbpath = cli_path(dir, "kroll.db");
+    so.data_dir = dir;
+    so.db_path = dbpath;
+    so.listen_host = host;
+    so.listen_port = port;
+    so.self_exe = "/proc/self/exe";
+    if (server_start(loop, &so, &srv, &err) < 0) {
+        log_error("server", "msg=\"cannot start\" err=\"%s\"", err.msg);
+        goto out;
+    }
+    if (write_kubeconfig(dir, host, server_port(srv), server_token(srv)) < 0) {
+        log_error("server", "msg=\"cannot write kubeconfig\" dir=%s", dir);
+        goto out;
+    }
+    log_info("server", "msg=\"ready\" listen=https://%s:%d kubeconfig=%s/kubeconfig", host,
+             server_port(srv), dir);
+    loop_run(loop);
+    rc = 0;
+out:
+    server_stop(srv);
+    loop_free(loop);
+    unlink(pidpath);
+    err_release(&err);
+    log_info("server", "msg=\"stopped\"");
+    return rc;
+}
+
+const struct cli_cmd cli_cmd_server = {
+    .name = "server",
+    .usage = "[--data-dir DIR] [--listen HOST:PORT]   run the API server, controllers and node",
+    .run = cmd_server_run,
+};

@@ -1,0 +1,753 @@
+/* HTTP/1.1 server connections: TLS or plain reads and writes on the loop, llhttp parsing,
+ * one request in flight per connection (the parser is paused while a request is handled),
+ * complete and chunked responses, idle timeouts. */
+#include "core/httpd.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <llhttp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+
+#define IDLE_MS (5 * 60 * 1000)
+#define REQ_HEAD_MAX (256 * 1024)
+#define STREAM_BACKLOG_MAX (32u << 20)
+
+struct query_kv {
+    char *key, *val;
+};
+
+struct req_priv {
+    struct http_req pub;
+    struct query_kv *q;
+    int nq, q_parsed;
+};
+
+struct http_conn {
+    struct httpd *h;
+    struct loop_io io;
+    struct loop_timer idle;
+    SSL *ssl;
+    int handshake_done;
+    int closed;
+    int keep_alive;
+    int dispatched; /* request handed to the handler, parser paused */
+    int in_dispatch; /* inside the handler call: completion waits for its return */
+    int resp_done;  /* response completely queued */
+    int body_too_large;
+    llhttp_t parser;
+    struct buf in, out;
+    struct buf url, hname, hval;
+    int in_value;
+    struct req_priv *req;
+    struct http_conn *next, *prev;
+    char peer[64];
+};
+
+struct httpd {
+    struct loop *loop;
+    SSL_CTX *tls;
+    http_handler_fn *fn;
+    void *ctx;
+    int lfd;
+    int port;
+    size_t max_body;
+    struct loop_io lio;
+    struct http_conn *conns;
+    llhttp_settings_t settings;
+};
+
+static void conn_close(struct http_conn *c);
+static void conn_flush(struct http_conn *c);
+static void conn_parse(struct http_conn *c);
+
+/* ---- request bookkeeping ---- */
+
+static void req_free(struct req_priv *r)
+{
+    if (!r)
+        return;
+    free(r->pub.target);
+    free(r->pub.path);
+    free(r->pub.query);
+    for (int i = 0; i < r->pub.nhdrs; i++) {
+        free(r->pub.hdrs[i].name);
+        free(r->pub.hdrs[i].value);
+    }
+    free(r->pub.hdrs);
+    for (int i = 0; i < r->nq; i++) {
+        free(r->q[i].key);
+        free(r->q[i].val);
+    }
+    free(r->q);
+    buf_release(&r->pub.body);
+    free(r);
+}
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    c = tolower(c);
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* Percent-decodes n bytes of s; plus_space turns '+' into ' ' (query strings). */
+static char *pct_decode(const char *s, size_t n, int plus_space)
+{
+    char *out = xmalloc(n + 1), *o = out;
+
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
+            hexval((unsigned char)s[i + 2]) >= 0) {
+            *o++ = (char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
+            i += 2;
+        } else if (plus_space && s[i] == '+') {
+            *o++ = ' ';
+        } else {
+            *o++ = s[i];
+        }
+    }
+    *o = 0;
+    return out;
+}
+
+const char *http_req_header(const struct http_req *req, const char *name)
+{
+    for (int i = 0; i < req->nhdrs; i++)
+        if (strcasecmp(req->hdrs[i].name, name) == 0)
+            return req->hdrs[i].value;
+    return NULL;
+}
+
+static void query_parse(struct req_priv *r)
+{
+    const char *p = r->pub.query;
+
+    r->q_parsed = 1;
+    while (p && *p) {
+        const char *amp = strchr(p, '&'), *eq;
+        size_t n = amp ? (size_t)(amp - p) : strlen(p);
+
+        eq = memchr(p, '=', n);
+        if (n) {
+            r->q = xrealloc(r->q, (size_t)(r->nq + 1) * sizeof *r->q);
+            r->q[r->nq].key = pct_decode(p, eq ? (size_t)(eq - p) : n, 1);
+            r->q[r->nq].val = eq ? pct_decode(eq + 1, n - (size_t)(eq - p) - 1, 1) : xstrdup("");
+            r->nq++;
+        }
+        p = amp ? amp + 1 : NULL;
+    }
+}
+
+const char *http_req_query(struct http_req *req, const char *key)
+{
+    struct req_priv *r = (struct req_priv *)req;
+
+    if (!r->q_parsed)
+        query_parse(r);
+    for (int i = 0; i < r->nq; i++)
+        if (strcmp(r->q[i].key, key) == 0)
+            return r->q[i].val;
+    return NULL;
+}
+
+/* ---- llhttp callbacks ---- */
+
+static struct http_conn *conn_of(llhttp_t *p)
+{
+    return p->data;
+}
+
+static int on_message_begin(llhttp_t *p)
+{
+    struct http_conn *c = conn_of(p);
+
+    req_free(c->req);
+    c->req = xcalloc(1, sizeof *c->req);
+    c->req->pub.conn = c;
+    c->req->pub.peer = c->peer;
+    buf_init(&c->req->pub.body, c->h->max_body);
+    c->url.len = 0;
+    c->hname.len = c->hval.len = 0;
+    c->in_value = 0;
+    c->body_too_large = 0;
+    return 0;
+}
+
+static int on_url(llhttp_t *p, const char *at, size_t n)
+{
+    return buf_append(&conn_of(p)->url, at, n) < 0 ? -1 : 0;
+}
+
+static void header_commit(struct http_conn *c)
+{
+    struct http_req *r = &c->req->pub;
+
+    if (!c->hname.len)
+        return;
+    r->hdrs = xrealloc(r->hdrs, (size_t)(r->nhdrs + 1) * sizeof *r->hdrs);
+    r->hdrs[r->nhdrs].name = xstrdup(buf_cstr(&c->hname));
+    r->hdrs[r->nhdrs].value = xstrdup(buf_cstr(&c->hval));
+    r->nhdrs++;
+    c->hname.len = c->hval.len = 0;
+}
+
+static int on_header_field(llhttp_t *p, const char *at, size_t n)
+{
+    struct http_conn *c = conn_of(p);
+
+    if (c->in_value) {
+        header_commit(c);
+        c->in_value = 0;
+    }
+    if (c->req->pub.nhdrs > 200)
+        return -1;
+    return buf_append(&c->hname, at, n) < 0 ? -1 : 0;
+}
+
+static int on_header_value(llhttp_t *p, const char *at, size_t n)
+{
+    struct http_conn *c = conn_of(p);
+
+    c->in_value = 1;
+    return buf_append(&c->hval, at, n) < 0 ? -1 : 0;
+}
+
+static int on_headers_complete(llhttp_t *p)
+{
+    struct http_conn *c = conn_of(p);
+    struct http_req *r = &c->req->pub;
+    const char *u = buf_cstr(&c->url), *q;
+
+    header_commit(c);
+    snprintf(r->method, sizeof r->method, "%s", llhttp_method_name(llhttp_get_method(p)));
+    r->target = xstrdup(u);
+    q = strchr(u, '?');
+    r->path = pct_decode(u, q ? (size_t)(q - u) : strlen(u), 0);
+    r->query = xstrdup(q ? q + 1 : "");
+    return 0;
+}
+
+static int on_body(llhttp_t *p, const char *at, size_t n)
+{
+    struct http_conn *c = conn_of(p);
+
+    if (buf_append(&c->req->pub.body, at, n) < 0) {
+        c->body_too_large = 1;
+        return -1;
+    }
+    return 0;
+}
+
+static int on_message_complete(llhttp_t *p)
+{
+    struct http_conn *c = conn_of(p);
+
+    c->keep_alive = llhttp_should_keep_alive(p);
+    c->dispatched = 1;
+    return HPE_PAUSED;
+}
+
+/* ---- output ---- */
+
+static void out_append(struct http_conn *c, const char *p, size_t n)
+{
+    if (c->closed)
+        return;
+    if (buf_append(&c->out, p, n) < 0)
+        conn_close(c);
+}
+
+static const char *status_text(int s)
+{
+    switch (s) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 406: return "Not Acceptable";
+    case 409: return "Conflict";
+    case 410: return "Gone";
+    case 413: return "Request Entity Too Large";
+    case 415: return "Unsupported Media Type";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
+    }
+}
+
+static void head_write(struct http_conn *c, int status, const char *ctype, const char *extra,
+                       long long clen)
+{
+    char head[1024];
+    int n;
+
+    n = snprintf(head, sizeof head,
+                 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nCache-Control: no-cache, private\r\n"
+                 "%s%s",
+                 status, status_text(status), ctype ? ctype : "application/json",
+                 c->keep_alive ? "" : "Connection: close\r\n", extra ? extra : "");
+    if (n < 0 || (size_t)n >= sizeof head)
+        n = (int)sizeof head - 1;
+    out_append(c, head, (size_t)n);
+    if (clen >= 0)
+        n = snprintf(head, sizeof head, "Content-Length: %lld\r\n\r\n", clen);
+    else
+        n = snprintf(head, sizeof head, "Transfer-Encoding: chunked\r\n\r\n");
+    out_append(c, head, (size_t)n);
+}
+
+static void req_finish(struct http_conn *c)
+{
+    c->resp_done = 1;
+    conn_flush(c);
+}
+
+void http_respond(struct http_req *req, int status, const char *ctype, const char *body,
+                  size_t len, const char *extra)
+{
+    struct http_conn *c = req->conn;
+
+    if (req->done)
+        return;
+    req->done = 1;
+    head_write(c, status, ctype, extra, (long long)len);
+    out_append(c, body, len);
+    req_finish(c);
+}
+
+void http_stream_start(struct http_req *req, int status, const char *ctype)
+{
+    struct http_conn *c = req->conn;
+
+    req->streaming = 1;
+    loop_timer_stop(c->h->loop, &c->idle);
+    head_write(c, status, ctype, NULL, -1);
+    conn_flush(c);
+}
+
+int http_stream_write(struct http_req *req, const char *data, size_t len)
+{
+    struct http_conn *c = req->conn;
+    char hdr[32];
+    int n;
+
+    if (c->closed || req->done)
+        return -EPIPE;
+    if (len == 0)
+        return 0;
+    if (c->out.len > STREAM_BACKLOG_MAX) {
+        log_warn("httpd", "msg=\"closing slow stream\" peer=%s backlog=%zu", c->peer, c->out.len);
+        conn_close(c);
+        return -E_TOO_LARGE;
+    }
+    n = snprintf(hdr, sizeof hdr, "%zx\r\n", len);
+    out_append(c, hdr, (size_t)n);
+    out_append(c, data, len);
+    out_append(c, "\r\n", 2);
+    conn_flush(c);
+    return c->closed ? -EPIPE : 0;
+}
+
+void http_stream_end(struct http_req *req)
+{
+    struct http_conn *c = req->conn;
+
+    if (req->done)
+        return;
+    req->done = 1;
+    out_append(c, "0\r\n\r\n", 5);
+    req_finish(c);
+}
+
+/* ---- connection I/O ---- */
+
+static void conn_update_events(struct http_conn *c, int want_write)
+{
+    unsigned ev = EPOLLIN | EPOLLRDHUP;
+
+    if (want_write || c->out.len)
+        ev |= EPOLLOUT;
+    loop_io_modify(c->h->loop, &c->io, ev);
+}
+
+/* Called once the response is fully queued and written: next request or close. */
+static void conn_after_response(struct http_conn *c)
+{
+    if (!c->keep_alive) {
+        conn_close(c);
+        return;
+    }
+    req_free(c->req);
+    c->req = NULL;
+    c->dispatched = 0;
+    c->resp_done = 0;
+    loop_timer_start(c->h->loop, &c->idle, IDLE_MS);
+    llhttp_resume(&c->parser);
+    conn_parse(c);
+}
+
+static void conn_flush(struct http_conn *c)
+{
+    while (!c->closed && c->out.len) {
+        ssize_t n;
+
+        if (c->ssl) {
+            int r;
+
+            ERR_clear_error();
+            r = SSL_write(c->ssl, c->out.data, (int)(c->out.len > (1 << 20) ? (1 << 20) : c->out.len));
+            if (r <= 0) {
+                int e = SSL_get_error(c->ssl, r);
+
+                if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
+                    conn_update_events(c, 1);
+                    return;
+                }
+                conn_close(c);
+                return;
+            }
+            n = r;
+        } else {
+            n = send(c->io.fd, c->out.data, c->out.len, MSG_NOSIGNAL);
+            if (n < 0) {
+                if (errno == EAGAIN || errno == EINTR) {
+                    conn_update_events(c, 1);
+                    return;
+                }
+                conn_close(c);
+                return;
+            }
+        }
+        buf_consume(&c->out, (size_t)n);
+    }
+    if (c->closed)
+        return;
+    conn_update_events(c, 0);
+    if (c->resp_done && !c->out.len && !c->in_dispatch)
+        conn_after_response(c);
+}
+
+static void conn_dispatch(struct http_conn *c)
+{
+    struct http_req *r = &c->req->pub;
+
+    loop_timer_stop(c->h->loop, &c->idle);
+    c->in_dispatch = 1;
+    c->h->fn(r, c->h->ctx);
+    c->in_dispatch = 0;
+    if (!c->closed && c->resp_done && !c->out.len)
+        conn_after_response(c);
+}
+
+static void conn_bad(struct http_conn *c, int status, const char *msg)
+{
+    char body[512];
+    int n;
+
+    n = snprintf(body, sizeof body,
+                 "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":"
+                 "\"Failure\",\"message\":\"%s\",\"reason\":\"%s\",\"code\":%d}",
+                 msg, status == 413 ? "RequestEntityTooLarge" : "BadRequest", status);
+    c->keep_alive = 0;
+    head_write(c, status, "application/json", NULL, n);
+    out_append(c, body, (size_t)n);
+    c->dispatched = 1;
+    c->resp_done = 1;
+    conn_flush(c);
+}
+
+static void conn_parse(struct http_conn *c)
+{
+    while (!c->closed && !c->dispatched && c->in.len) {
+        llhttp_errno_t e = llhttp_execute(&c->parser, c->in.data, c->in.len);
+        size_t used = c->in.len;
+
+        if (e == HPE_PAUSED) {
+            used = (size_t)(llhttp_get_error_pos(&c->parser) - c->in.data);
+            buf_consume(&c->in, used);
+            conn_dispatch(c);
+            return;
+        }
+        if (e != HPE_OK) {
+            if (c->body_too_large)
+                conn_bad(c, 413, "request body too large");
+            else
+                conn_bad(c, 400, "malformed HTTP request");
+            return;
+        }
+        buf_consume(&c->in, used);
+    }
+}
+
+static void conn_read(struct http_conn *c)
+{
+    char tmp[16384];
+
+    for (;;) {
+        ssize_t n;
+
+        if (c->ssl) {
+            int r;
+
+            ERR_clear_error();
+            r = SSL_read(c->ssl, tmp, sizeof tmp);
+            if (r <= 0) {
+                int e = SSL_get_error(c->ssl, r);
+
+                if (e == SSL_ERROR_WANT_READ)
+                    break;
+                if (e == SSL_ERROR_WANT_WRITE) {
+                    conn_update_events(c, 1);
+                    break;
+                }
+                conn_close(c);
+                return;
+            }
+            n = r;
+        } else {
+            n = recv(c->io.fd, tmp, sizeof tmp, 0);
+            if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                break;
+            if (n <= 0) {
+                conn_close(c);
+                return;
+            }
+        }
+        if (buf_append(&c->in, tmp, (size_t)n) < 0) {
+            conn_close(c);
+            return;
+        }
+    }
+    if (!c->dispatched)
+        loop_timer_start(c->h->loop, &c->idle, IDLE_MS);
+    conn_parse(c);
+}
+
+static void on_conn_io(struct loop_io *io, unsigned events, void *ctx)
+{
+    struct http_conn *c = ctx;
+
+    if (!c->handshake_done && c->ssl) {
+        int r = SSL_do_handshake(c->ssl);
+
+        if (r != 1) {
+            int e = SSL_get_error(c->ssl, r);
+
+            if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+                conn_update_events(c, e == SSL_ERROR_WANT_WRITE);
+                return;
+            }
+            conn_close(c);
+            return;
+        }
+        c->handshake_done = 1;
+    }
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+        conn_read(c);
+    if (!c->closed && (events & EPOLLOUT))
+        conn_flush(c);
+}
+
+static void on_idle(struct loop_timer *t, void *ctx)
+{
+    struct http_conn *c = ctx;
+
+    if (!c->dispatched)
+        conn_close(c);
+}
+
+static void conn_free(void *ctx)
+{
+    struct http_conn *c = ctx;
+
+    if (c->req && c->req->pub.on_close)
+        c->req->pub.on_close(&c->req->pub, c->req->pub.on_close_ctx);
+    req_free(c->req);
+    if (c->ssl)
+        SSL_free(c->ssl);
+    close(c->io.fd);
+    buf_release(&c->in);
+    buf_release(&c->out);
+    buf_release(&c->url);
+    buf_release(&c->hname);
+    buf_release(&c->hval);
+    free(c);
+}
+
+static void conn_close(struct http_conn *c)
+{
+    if (c->closed)
+        return;
+    c->closed = 1;
+    loop_io_stop(c->h->loop, &c->io);
+    loop_timer_stop(c->h->loop, &c->idle);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        c->h->conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    if (c->req)
+        c->req->pub.done = 1;
+    loop_defer(c->h->loop, conn_free, c);
+}
+
+static void on_accept(struct loop_io *io, unsigned events, void *ctx)
+{
+    struct httpd *h = ctx;
+
+    for (;;) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        struct http_conn *c;
+        int fd = accept4(h->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        int one = 1;
+
+        if (fd < 0)
+            return;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        c = xcalloc(1, sizeof *c);
+        c->h = h;
+        buf_init(&c->in, h->max_body + REQ_HEAD_MAX);
+        buf_init(&c->out, STREAM_BACKLOG_MAX + (64u << 20));
+        buf_init(&c->url, 64 * 1024);
+        buf_init(&c->hname, 8 * 1024);
+        buf_init(&c->hval, 64 * 1024);
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+            char ip[INET_ADDRSTRLEN];
+
+            inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+            snprintf(c->peer, sizeof c->peer, "%s:%d", ip, ntohs(a->sin_port));
+        } else {
+            snprintf(c->peer, sizeof c->peer, "ipv6");
+        }
+        llhttp_init(&c->parser, HTTP_REQUEST, &h->settings);
+        c->parser.data = c;
+        if (h->tls) {
+            c->ssl = SSL_new(h->tls);
+            SSL_set_fd(c->ssl, fd);
+            SSL_set_accept_state(c->ssl);
+        } else {
+            c->handshake_done = 1;
+        }
+        loop_timer_init(&c->idle, on_idle, c);
+        loop_timer_start(h->loop, &c->idle, 30000);
+        c->next = h->conns;
+        if (h->conns)
+            h->conns->prev = c;
+        h->conns = c;
+        if (loop_io_start(h->loop, &c->io, fd, EPOLLIN | EPOLLRDHUP, on_conn_io, c) < 0) {
+            c->io.fd = fd;
+            conn_close(c);
+        }
+    }
+}
+
+struct httpd *httpd_new(struct loop *loop, SSL_CTX *tls, http_handler_fn *fn, void *ctx)
+{
+    struct httpd *h = xcalloc(1, sizeof *h);
+
+    h->loop = loop;
+    h->tls = tls;
+    h->fn = fn;
+    h->ctx = ctx;
+    h->lfd = -1;
+    h->max_body = 3u << 20;
+    llhttp_settings_init(&h->settings);
+    h->settings.on_message_begin = on_message_begin;
+    h->settings.on_url = on_url;
+    h->settings.on_header_field = on_header_field;
+    h->settings.on_header_value = on_header_value;
+    h->settings.on_headers_complete = on_headers_complete;
+    h->settings.on_body = on_body;
+    h->settings.on_message_complete = on_message_complete;
+    return h;
+}
+
+void httpd_set_max_body(struct httpd *h, size_t max)
+{
+    h->max_body = max;
+}
+
+int httpd_listen(struct httpd *h, const char *host, int port, struct err *err)
+{
+    struct sockaddr_storage ss = {0};
+    socklen_t sl;
+    int one = 1, fd;
+
+    if (strchr(host, ':')) {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host, &a->sin6_addr) != 1)
+            return err_set(err, -EINVAL, "bad listen address %s", host);
+        sl = sizeof *a;
+    } else {
+        struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+        a->sin_family = AF_INET;
+        a->sin_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+            return err_set(err, -EINVAL, "bad listen address %s", host);
+        sl = sizeof *a;
+    }
+    fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return err_set(err, -errno, "socket: %s", strerror(errno));
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, sl) < 0 || listen(fd, 511) < 0) {
+        int e = errno;
+
+        close(fd);
+        return err_set(err, -e, "listen on %s:%d: %s", host, port, strerror(e));
+    }
+    sl = sizeof ss;
+    getsockname(fd, (struct sockaddr *)&ss, &sl);
+    h->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+                                            : ((struct sockaddr_in6 *)&ss)->sin6_port);
+    h->lfd = fd;
+    return loop_io_start(h->loop, &h->lio, fd, EPOLLIN, on_accept, h);
+}
+
+int httpd_port(const struct httpd *h)
+{
+    return h->port;
+}
+
+void httpd_free(struct httpd *h)
+{
+    if (!h)
+        return;
+    if (h->lfd >= 0) {
+        loop_io_stop(h->loop, &h->lio);
+        close(h->lfd);
+    }
+    while (h->conns)
+        conn_close(h->conns);
+    free(h);
+}

@@ -1,0 +1,92 @@
+/* Server wiring: store -> API -> bootstrap objects -> controllers and node agent. */
+#include "server/server.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "core/jx.h"
+#include "core/log.h"
+#include "store/store.h"
+
+struct server {
+    struct loop *loop;
+    struct store *store;
+    struct api *api;
+    char node_name[256];
+};
+
+static void ensure_namespace(struct api *api, const char *name)
+{
+    const struct resource *r = api_resource(RES_NAMESPACE);
+    struct api_wopts o = {.grace = -1};
+    json_t *obj, *out = NULL;
+    struct err err;
+
+    if (api_get(api, r, NULL, name))
+        return;
+    err_init(&err);
+    obj = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata",
+                    "name", name);
+    if (api_create(api, r, NULL, obj, &o, &out, &err) < 0)
+        log_warn("server", "msg=\"cannot create namespace\" name=%s err=\"%s\"", name, err.msg);
+    json_decref(obj);
+    json_decref(out);
+    err_release(&err);
+}
+
+int server_start(struct loop *loop, const struct server_opts *o, struct server **out,
+                 struct err *err)
+{
+    struct server *s = xcalloc(1, sizeof *s);
+    struct api_opts ao = {0};
+    static const char *const builtin_ns[] = {"default", "kube-system", "kube-public",
+                                             "kube-node-lease"};
+
+    s->loop = loop;
+    if (o->node_name)
+        snprintf(s->node_name, sizeof s->node_name, "%s", o->node_name);
+    else if (gethostname(s->node_name, sizeof s->node_name - 1) < 0 || !s->node_name[0])
+        snprintf(s->node_name, sizeof s->node_name, "kroll-node");
+    for (char *p = s->node_name; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    if (store_open(o->db_path, &s->store, err) < 0)
+        goto fail;
+    ao.data_dir = o->data_dir;
+    ao.listen_host = o->listen_host;
+    ao.listen_port = o->listen_port;
+    ao.node_name = s->node_name;
+    s->api = api_new(loop, s->store, &ao, err);
+    if (!s->api)
+        goto fail;
+    for (size_t i = 0; i < sizeof builtin_ns / sizeof builtin_ns[0]; i++)
+        ensure_namespace(s->api, builtin_ns[i]);
+    *out = s;
+    return 0;
+fail:
+    server_stop(s);
+    return err->code ? err->code : -E_INTERNAL;
+}
+
+void server_stop(struct server *s)
+{
+    if (!s)
+        return;
+    api_free(s->api);
+    store_close(s->store);
+    free(s);
+}
+
+int server_port(const struct server *s)
+{
+    return api_port(s->api);
+}
+
+const char *server_token(const struct server *s)
+{
+    return api_token(s->api);
+}
