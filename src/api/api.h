@@ -90,6 +90,9 @@ int api_patch(struct api *api, const struct resource *r, const char *ns, const c
               struct err *err);
 int api_delete(struct api *api, const struct resource *r, const char *ns, const char *name,
                const struct api_wopts *o, json_t **out, struct err *err);
+/* Binds a pending pod to a node (the pods/binding subresource): sets spec.nodeName and
+ * PodScheduled=True. */
+int api_bind(struct api *api, const char *ns, const char *name, const char *node, struct err *err);
 /* Borrowed current object or NULL. */
 json_t *api_get(struct api *api, const struct resource *r, const char *ns, const char *name);
 

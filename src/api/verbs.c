@@ -870,11 +870,46 @@ static void do_eviction(struct api *api, struct http_req *req, struct api_target
     err_release(&err);
 }
 
+int api_bind(struct api *api, const char *ns, const char *name, const char *node, struct err *err)
+{
+    const struct resource *r = api_resource(RES_POD);
+    json_t *old = api_get(api, r, ns, name), *obj, *stored;
+    char ts[32];
+
+    if (!old)
+        return api__not_found(err, r, name);
+    if (jx_str(old, "spec.nodeName"))
+        return err_set(err, -E_CONFLICT, "pod %s is already assigned to node \"%s\"", name,
+                       jx_str(old, "spec.nodeName"));
+    if (jx_get(old, "metadata.deletionTimestamp"))
+        return err_set(err, -E_CONFLICT, "pod %s is being deleted, cannot be assigned to a host",
+                       name);
+    obj = json_deep_copy(old);
+    jx_set(obj, "spec.nodeName", json_string(node));
+    time_rfc3339(time(NULL), ts);
+    {
+        json_t *conds = jx_get(obj, "status.conditions");
+
+        if (!json_is_array(conds)) {
+            conds = json_array();
+            jx_set(obj, "status.conditions", conds);
+        }
+        for (size_t i = 0; i < json_array_size(conds); i++)
+            if (strcmp(jx_str(json_array_get(conds, i), "type") ?: "", "PodScheduled") == 0) {
+                json_array_remove(conds, i);
+                break;
+            }
+        json_array_append_new(conds, json_pack("{s:s,s:s,s:n,s:s}", "type", "PodScheduled",
+                                               "status", "True", "lastProbeTime",
+                                               "lastTransitionTime", ts));
+    }
+    return store_put(api->store, r->key, obj, &stored, err);
+}
+
 static void do_binding(struct api *api, struct http_req *req, struct api_target *t)
 {
     struct err err;
-    json_t *body = NULL, *p, *out = NULL;
-    struct api_wopts o = {.grace = -1};
+    json_t *body = NULL;
     const char *node;
 
     err_init(&err);
@@ -882,24 +917,14 @@ static void do_binding(struct api *api, struct http_req *req, struct api_target 
         if (!err.code)
             err_set(&err, -E_BAD_REQUEST, "binding requires target.name");
         api__fail(req, &err);
-        goto out;
-    }
-    if (api_get(api, t->r, t->ns, t->name) && jx_str(api_get(api, t->r, t->ns, t->name), "spec.nodeName")) {
-        err_set(&err, -E_CONFLICT, "pod %s is already assigned to node \"%s\"", t->name,
-                jx_str(api_get(api, t->r, t->ns, t->name), "spec.nodeName"));
+    } else if (api_bind(api, t->ns, t->name, node, &err) < 0) {
         api__fail(req, &err);
-        goto out;
+    } else {
+        static const char ok[] = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
+                                 "\"status\":\"Success\",\"code\":201}";
+
+        http_respond(req, 201, "application/json", ok, sizeof ok - 1, NULL);
     }
-    p = json_pack("{s:{s:s}}", "spec", "nodeName", node);
-    if (api_patch(api, t->r, t->ns, t->name, "application/merge-patch+json", p, &o, &out, &err) < 0)
-        api__fail(req, &err);
-    else
-        http_respond(req, 201, "application/json",
-                     "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Success\",\"code\":201}",
-                     84, NULL);
-    json_decref(p);
-out:
-    json_decref(out);
     json_decref(body);
     err_release(&err);
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "controllers/controllers.h"
 #include "core/jx.h"
 #include "core/log.h"
 #include "store/store.h"
@@ -16,6 +17,7 @@ struct server {
     struct loop *loop;
     struct store *store;
     struct api *api;
+    struct controllers *ctrls;
     char node_name[256];
 };
 
@@ -65,6 +67,7 @@ int server_start(struct loop *loop, const struct server_opts *o, struct server *
         goto fail;
     for (size_t i = 0; i < sizeof builtin_ns / sizeof builtin_ns[0]; i++)
         ensure_namespace(s->api, builtin_ns[i]);
+    s->ctrls = controllers_start(s->api);
     *out = s;
     return 0;
 fail:
@@ -76,6 +79,7 @@ void server_stop(struct server *s)
 {
     if (!s)
         return;
+    controllers_stop(s->ctrls);
     api_free(s->api);
     store_close(s->store);
     free(s);

@@ -1,0 +1,53 @@
+/* Private to the patch engine (patch.c, patch_smp.c, patch_ssa.c): the per-kind list schema
+ * (patch merge keys, list types) and the strategic merge shared by SMP and server-side apply. */
+#ifndef KROLL_API_PATCH_INT_H
+#define KROLL_API_PATCH_INT_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "core/err.h"
+
+/* How a list merges. ATOMIC lists are replaced whole; MAP lists merge items by key; SET lists
+ * are sets of primitives merged by value (metadata.finalizers). */
+enum patch_list_type { PATCH_LIST_ATOMIC, PATCH_LIST_MAP, PATCH_LIST_SET };
+
+#define PATCH_MAX_KEYS 3
+
+struct patch_list_rule {
+    enum patch_list_type type;
+    /* keys[0] is the strategic merge patch key; server-side apply uses all keys (its
+     * listMapKeys), filling an absent key from defaults[i] when that is not NULL. */
+    const char *keys[PATCH_MAX_KEYS];
+    const char *defaults[PATCH_MAX_KEYS];
+};
+
+/* A schema path: field names joined by '.', "[]" for a list item ("spec.containers[].ports").
+ * Paths that do not fit are marked overflowed and match no rule. */
+struct patch_path {
+    char buf[1024];
+    size_t len;
+    int overflow;
+};
+
+void patch__path_init(struct patch_path *p);
+/* Appends ".name" (or "name" at the root) / "[]"; returns the length to restore with pop. */
+size_t patch__path_push(struct patch_path *p, const char *name);
+size_t patch__path_push_item(struct patch_path *p);
+void patch__path_pop(struct patch_path *p, size_t len);
+
+/* True when kind has strategic merge metadata (a built-in kind). */
+int patch__kind_known(const char *kind);
+/* The list rule at path for kind, or NULL (atomic). */
+const struct patch_list_rule *patch__rule_find(const char *kind, const struct patch_path *p);
+
+/* Strategic merge of patch into a deep copy of orig (orig may be NULL) at schema path p.
+ * *out is NULL when the patch deletes the value ($patch: delete). Directives never survive. */
+int patch__smp_value(const json_t *orig, const json_t *patch, const char *kind,
+                     struct patch_path *p, json_t **out, struct err *err);
+
+/* JSON equality where numbers compare by value (1 == 1.0), as RFC 6902 "test" requires. */
+int patch__json_equal(const json_t *a, const json_t *b);
+
+#endif

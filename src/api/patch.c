@@ -1,0 +1,614 @@
+/* JSON Patch (RFC 6902) with RFC 6901 pointers, JSON merge patch (RFC 7386), YAML/JSON body
+ * parsing through libfyaml, and the small helpers the rest of the patch engine shares.
+ * Every function works on a deep copy: the caller's document is never modified. */
+#include "api/patch.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libfyaml.h>
+
+#include "api/patch-int.h"
+#include "core/log.h"
+
+/* Kubernetes refuses JSON patches with more operations than this (maxJSONPatchOperations). */
+#define JSON_PATCH_MAX_OPS 10000
+/* Caps the values a YAML document may expand to through aliases ("billion laughs"). */
+#define YAML_MAX_NODES 1000000
+#define YAML_MAX_DEPTH 512
+
+/* ---- shared helpers ---------------------------------------------------------------------- */
+
+void patch__path_init(struct patch_path *p)
+{
+    p->buf[0] = 0;
+    p->len = 0;
+    p->overflow = 0;
+}
+
+static size_t path_append(struct patch_path *p, const char *sep, const char *name)
+{
+    size_t old = p->len, need = strlen(sep) + strlen(name);
+
+    if (p->overflow || p->len + need >= sizeof p->buf) {
+        p->overflow++;
+        return old;
+    }
+    memcpy(p->buf + p->len, sep, strlen(sep));
+    memcpy(p->buf + p->len + strlen(sep), name, strlen(name));
+    p->len += need;
+    p->buf[p->len] = 0;
+    return old;
+}
+
+size_t patch__path_push(struct patch_path *p, const char *name)
+{
+    return path_append(p, p->len ? "." : "", name);
+}
+
+size_t patch__path_push_item(struct patch_path *p)
+{
+    return path_append(p, "", "[]");
+}
+
+void patch__path_pop(struct patch_path *p, size_t len)
+{
+    /* An overflowed push did not append, so popping it only unwinds the counter. */
+    if (p->overflow) {
+        p->overflow--;
+        return;
+    }
+    p->len = len;
+    p->buf[len] = 0;
+}
+
+int patch__json_equal(const json_t *a, const json_t *b)
+{
+    if (json_is_number(a) && json_is_number(b)) {
+        if (json_is_integer(a) && json_is_integer(b))
+            return json_integer_value(a) == json_integer_value(b);
+        return json_number_value(a) == json_number_value(b);
+    }
+    if (json_is_array(a) && json_is_array(b)) {
+        if (json_array_size(a) != json_array_size(b))
+            return 0;
+        for (size_t i = 0; i < json_array_size(a); i++)
+            if (!patch__json_equal(json_array_get(a, i), json_array_get(b, i)))
+                return 0;
+        return 1;
+    }
+    if (json_is_object(a) && json_is_object(b)) {
+        const char *k;
+        json_t *v;
+
+        if (json_object_size(a) != json_object_size(b))
+            return 0;
+        json_object_foreach ((json_t *)a, k, v)
+            if (!patch__json_equal(v, json_object_get(b, k)))
+                return 0;
+        return 1;
+    }
+    return json_equal((json_t *)a, (json_t *)b);
+}
+
+/* ---- RFC 6901 pointers ------------------------------------------------------------------- */
+
+struct ptr {
+    char **tok;
+    size_t n;
+};
+
+static void ptr_release(struct ptr *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        free(p->tok[i]);
+    free(p->tok);
+    p->tok = NULL;
+    p->n = 0;
+}
+
+/* Splits and unescapes a pointer. "~" must be followed by 0 or 1 (RFC 6901 section 3). */
+static int ptr_parse(const char *s, struct ptr *p, struct err *err)
+{
+    p->tok = NULL;
+    p->n = 0;
+    if (!*s)
+        return 0;
+    if (*s != '/')
+        return err_set(err, -E_INVALID, "invalid JSON pointer \"%s\": must start with \"/\"", s);
+    while (*s == '/') {
+        const char *end = strchr(s + 1, '/');
+        size_t len = end ? (size_t)(end - s - 1) : strlen(s + 1);
+        char *t = xmalloc(len + 1), *w = t;
+
+        for (size_t i = 0; i < len; i++) {
+            char c = s[1 + i];
+            if (c == '~') {
+                char nx = i + 1 < len ? s[2 + i] : 0;
+                if (nx != '0' && nx != '1') {
+                    free(t);
+                    ptr_release(p);
+                    return err_set(err, -E_INVALID,
+                                   "invalid JSON pointer: \"~\" must be followed by 0 or 1");
+                }
+                c = nx == '0' ? '~' : '/';
+                i++;
+            }
+            *w++ = c;
+        }
+        *w = 0;
+        p->tok = xrealloc(p->tok, (p->n + 1) * sizeof *p->tok);
+        p->tok[p->n++] = t;
+        s += 1 + len;
+    }
+    return 0;
+}
+
+/* Parses an array index: decimal without leading zeros, below limit (inclusive when allow_end). */
+static int ptr_index(const char *t, size_t size, int allow_end, size_t *out)
+{
+    size_t v = 0;
+
+    if (!*t || (t[0] == '0' && t[1]) || strlen(t) > 18)
+        return -1;
+    for (const char *c = t; *c; c++) {
+        if (*c < '0' || *c > '9')
+            return -1;
+        v = v * 10 + (size_t)(*c - '0');
+    }
+    if (v > size || (v == size && !allow_end))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+/* Follows the first n tokens from root; NULL when a step is missing. */
+static json_t *ptr_walk(json_t *root, const struct ptr *p, size_t n)
+{
+    json_t *cur = root;
+
+    for (size_t i = 0; i < n && cur; i++) {
+        size_t idx;
+
+        if (json_is_object(cur))
+            cur = json_object_get(cur, p->tok[i]);
+        else if (json_is_array(cur) && ptr_index(p->tok[i], json_array_size(cur), 0, &idx) == 0)
+            cur = json_array_get(cur, idx);
+        else
+            cur = NULL;
+    }
+    return cur;
+}
+
+/* ---- RFC 6902 operations ----------------------------------------------------------------- */
+
+/* Stores v (taken) at p, as "add" does: inserts into arrays, sets object members. */
+static int op_add(json_t **root, const struct ptr *p, json_t *v, const char *path, struct err *e)
+{
+    json_t *parent;
+    const char *last;
+    size_t idx;
+
+    if (p->n == 0) {
+        json_decref(*root);
+        *root = v;
+        return 0;
+    }
+    parent = ptr_walk(*root, p, p->n - 1);
+    last = p->tok[p->n - 1];
+    if (json_is_object(parent)) {
+        json_object_set_new(parent, last, v);
+        return 0;
+    }
+    if (json_is_array(parent)) {
+        if (strcmp(last, "-") == 0) {
+            json_array_append_new(parent, v);
+            return 0;
+        }
+        if (ptr_index(last, json_array_size(parent), 1, &idx) == 0) {
+            json_array_insert_new(parent, idx, v);
+            return 0;
+        }
+        json_decref(v);
+        return err_set(e, -E_INVALID, "add operation does not apply: index out of range: \"%s\"",
+                       path);
+    }
+    json_decref(v);
+    return err_set(e, -E_INVALID, "add operation does not apply: doc is missing path: \"%s\"",
+                   path);
+}
+
+/* Detaches the value at p; *old receives it (a new reference) when old is not NULL. */
+static int op_remove(json_t *root, const struct ptr *p, const char *opname, const char *path,
+                     json_t **old, struct err *e)
+{
+    json_t *parent = p->n ? ptr_walk(root, p, p->n - 1) : NULL;
+    const char *last = p->n ? p->tok[p->n - 1] : "";
+    size_t idx;
+
+    if (json_is_object(parent) && json_object_get(parent, last)) {
+        if (old)
+            *old = json_incref(json_object_get(parent, last));
+        json_object_del(parent, last);
+        return 0;
+    }
+    if (json_is_array(parent) && ptr_index(last, json_array_size(parent), 0, &idx) == 0) {
+        if (old)
+            *old = json_incref(json_array_get(parent, idx));
+        json_array_remove(parent, idx);
+        return 0;
+    }
+    return err_set(e, -E_INVALID, "%s operation does not apply: doc is missing path: \"%s\"",
+                   opname, path);
+}
+
+static const char *op_str(const json_t *op, const char *name)
+{
+    return json_string_value(json_object_get(op, name));
+}
+
+static int op_from(json_t **root, const json_t *op, const char *name, const char *path,
+                   const struct ptr *to, struct err *e)
+{
+    const char *from = op_str(op, "from");
+    struct ptr fp;
+    json_t *v = NULL;
+    int rc;
+
+    if (!from)
+        return err_set(e, -E_INVALID, "%s operation does not apply: missing \"from\"", name);
+    if ((rc = ptr_parse(from, &fp, e)) < 0)
+        return rc;
+    if (strcmp(name, "move") == 0) {
+        size_t fl = strlen(from);
+        /* A value cannot move into one of its own children (RFC 6902 section 4.4). */
+        if (strncmp(from, path, fl) == 0 && path[fl] == '/') {
+            rc = err_set(e, -E_INVALID, "move operation does not apply: \"%s\" is a child of "
+                         "\"%s\"", path, from);
+            goto out;
+        }
+        if (fp.n == 0) {
+            v = json_incref(*root);
+        } else if ((rc = op_remove(*root, &fp, name, from, &v, e)) < 0) {
+            goto out;
+        }
+    } else {
+        json_t *src = ptr_walk(*root, &fp, fp.n);
+        if (!src) {
+            rc = err_set(e, -E_INVALID, "copy operation does not apply: doc is missing from "
+                         "path: \"%s\"", from);
+            goto out;
+        }
+        v = json_deep_copy(src);
+    }
+    rc = op_add(root, to, v, path, e);
+out:
+    ptr_release(&fp);
+    return rc;
+}
+
+static int op_apply(json_t **root, const json_t *op, size_t i, struct err *e)
+{
+    const char *name = op_str(op, "op"), *path = op_str(op, "path");
+    json_t *value = json_object_get(op, "value"), *cur;
+    struct ptr p;
+    int rc;
+
+    if (!name)
+        return err_set(e, -E_INVALID, "operation %zu: missing \"op\"", i);
+    if (!path)
+        return err_set(e, -E_INVALID, "%s operation does not apply: missing \"path\"", name);
+    if ((rc = ptr_parse(path, &p, e)) < 0)
+        return rc;
+    if (!value && (!strcmp(name, "add") || !strcmp(name, "replace") || !strcmp(name, "test"))) {
+        rc = err_set(e, -E_INVALID, "%s operation does not apply: missing \"value\"", name);
+    } else if (strcmp(name, "add") == 0) {
+        rc = op_add(root, &p, json_deep_copy(value), path, e);
+    } else if (strcmp(name, "remove") == 0) {
+        rc = p.n ? op_remove(*root, &p, name, path, NULL, e)
+                 : err_set(e, -E_INVALID, "remove operation does not apply: cannot remove root");
+    } else if (strcmp(name, "replace") == 0) {
+        if (!ptr_walk(*root, &p, p.n))
+            rc = err_set(e, -E_INVALID, "replace operation does not apply: doc is missing key: "
+                         "\"%s\"", path);
+        else if (p.n == 0 || (rc = op_remove(*root, &p, name, path, NULL, e)) == 0)
+            rc = op_add(root, &p, json_deep_copy(value), path, e);
+    } else if (strcmp(name, "move") == 0 || strcmp(name, "copy") == 0) {
+        rc = op_from(root, op, name, path, &p, e);
+    } else if (strcmp(name, "test") == 0) {
+        cur = ptr_walk(*root, &p, p.n);
+        rc = cur && patch__json_equal(cur, value) ? 0
+             : err_set(e, -E_INVALID, "testing value %s failed: test failed", path);
+    } else {
+        rc = err_set(e, -E_INVALID, "Unexpected kind: %s", name);
+    }
+    ptr_release(&p);
+    return rc;
+}
+
+int patch_json_apply(const json_t *doc, const json_t *ops, json_t **out, struct err *err)
+{
+    json_t *root;
+    size_t i;
+    int rc = 0;
+
+    *out = NULL;
+    if (!json_is_array(ops))
+        return err_set(err, -E_BAD_REQUEST, "json: cannot unmarshal %s into Go value of type "
+                       "jsonpatch.Patch", json_is_object(ops) ? "object" : "non-array value");
+    if (json_array_size(ops) > JSON_PATCH_MAX_OPS)
+        return err_set(err, -E_TOO_LARGE, "The allowed maximum operations in a JSON patch is %d, "
+                       "got %zu", JSON_PATCH_MAX_OPS, json_array_size(ops));
+    for (i = 0; i < json_array_size(ops); i++)
+        if (!json_is_object(json_array_get(ops, i)))
+            return err_set(err, -E_BAD_REQUEST, "json: cannot unmarshal operation %zu: not an "
+                           "object", i);
+    root = doc ? json_deep_copy(doc) : json_null();
+    for (i = 0; i < json_array_size(ops) && rc == 0; i++)
+        rc = op_apply(&root, json_array_get(ops, i), i, err);
+    if (rc < 0) {
+        json_decref(root);
+        return rc;
+    }
+    *out = root;
+    return 0;
+}
+
+/* ---- RFC 7386 merge patch ---------------------------------------------------------------- */
+
+/* Returns the merge of patch onto target (target taken, result new). */
+static json_t *merge_value(json_t *target, const json_t *patch)
+{
+    const char *k;
+    json_t *v;
+
+    if (!json_is_object(patch)) {
+        json_decref(target);
+        return json_deep_copy(patch);
+    }
+    if (!json_is_object(target)) {
+        json_decref(target);
+        target = json_object();
+    }
+    json_object_foreach ((json_t *)patch, k, v) {
+        if (json_is_null(v)) {
+            json_object_del(target, k);
+            continue;
+        }
+        json_object_set_new(target, k, merge_value(json_incref(json_object_get(target, k)), v));
+    }
+    return target;
+}
+
+int patch_merge_apply(const json_t *doc, const json_t *patch, json_t **out, struct err *err)
+{
+    *out = NULL;
+    if (!json_is_object(patch))
+        return err_set(err, -E_BAD_REQUEST, "Invalid JSON Patch: a merge patch must be a JSON "
+                       "object");
+    /* merge_value mutates its target, so it gets a private copy of the document. */
+    *out = merge_value(json_is_object(doc) ? json_deep_copy(doc) : json_object(), patch);
+    return 0;
+}
+
+/* ---- YAML -------------------------------------------------------------------------------- */
+
+struct yconv {
+    size_t nodes;
+    struct err *err;
+};
+
+static int yaml_mark_err(struct yconv *c, struct fy_node *n, const char *what)
+{
+    struct fy_token *t = fy_node_get_scalar_token(n);
+    const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
+
+    if (m)
+        return err_set(c->err, -E_BAD_REQUEST, "error converting YAML to JSON: line %d, column "
+                       "%d: %s", m->line + 1, m->column + 1, what);
+    return err_set(c->err, -E_BAD_REQUEST, "error converting YAML to JSON: %s", what);
+}
+
+static int scalar_matches(const char *s, const char *const *words)
+{
+    for (; *words; words++)
+        if (strcmp(s, *words) == 0)
+            return 1;
+    return 0;
+}
+
+/* Plain scalars resolve as the YAML 1.2 core schema says; anything else is a string. */
+static json_t *yaml_plain(const char *s, size_t len)
+{
+    static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
+    static const char *const trues[] = {"true", "True", "TRUE", NULL};
+    static const char *const falses[] = {"false", "False", "FALSE", NULL};
+    char *end;
+    json_t *v = NULL;
+
+    if (strlen(s) != len)
+        return json_stringn(s, len);
+    if (scalar_matches(s, nulls))
+        return json_null();
+    if (scalar_matches(s, trues))
+        return json_true();
+    if (scalar_matches(s, falses))
+        return json_false();
+    errno = 0;
+    if (!strncmp(s, "0o", 2) || !strncmp(s, "0x", 2)) {
+        long long n = strtoll(s + 2, &end, s[1] == 'o' ? 8 : 16);
+        if (s[2] && !*end && !errno)
+            return json_integer(n);
+        return json_string(s);
+    }
+    if (strspn(s + (*s == '-' || *s == '+'), "0123456789") == len - (*s == '-' || *s == '+') &&
+        len > (size_t)(*s == '-' || *s == '+')) {
+        long long n = strtoll(s, &end, 10);
+        if (!errno)
+            return json_integer(n);
+    }
+    if (strspn(s, "0123456789+-.eE") == len && strpbrk(s, "0123456789")) {
+        double d = strtod(s, &end);
+        if (!*end && (v = json_real(d)))
+            return v;
+    }
+    return json_string(s);
+}
+
+static json_t *yaml_node(struct yconv *c, struct fy_node *n, int depth);
+
+/* Copies the pairs of a "<<" merge value into o without overriding keys o already has. */
+static int yaml_merge_key(struct yconv *c, json_t *o, struct fy_node *v, int depth)
+{
+    json_t *src = yaml_node(c, v, depth + 1), *item;
+    size_t i;
+    int rc = 0;
+
+    if (!src)
+        return -1;
+    if (json_is_object(src))
+        rc = json_object_update_missing(o, src);
+    else if (json_is_array(src))
+        json_array_foreach (src, i, item) {
+            if (!json_is_object(item)) {
+                rc = yaml_mark_err(c, v, "merge key \"<<\" needs mappings");
+                break;
+            }
+            json_object_update_missing(o, item);
+        }
+    else
+        rc = yaml_mark_err(c, v, "merge key \"<<\" needs a mapping");
+    json_decref(src);
+    return rc < 0 ? -1 : 0;
+}
+
+static json_t *yaml_mapping(struct yconv *c, struct fy_node *n, int depth)
+{
+    json_t *o = json_object();
+    struct fy_node_pair *pair;
+    struct fy_node *merge = NULL;
+    void *it = NULL;
+
+    while ((pair = fy_node_mapping_iterate(n, &it))) {
+        struct fy_node *k = fy_node_resolve_alias(fy_node_pair_key(pair));
+        struct fy_node *v = fy_node_pair_value(pair);
+        const char *ks;
+        size_t kl;
+        json_t *jv;
+
+        if (!k || !fy_node_is_scalar(k)) {
+            yaml_mark_err(c, n, "mapping keys must be scalars");
+            goto fail;
+        }
+        ks = fy_node_get_scalar(k, &kl);
+        if (kl == 2 && !memcmp(ks, "<<", 2) && fy_node_get_style(k) == FYNS_PLAIN) {
+            merge = v;
+            continue;
+        }
+        if (!(jv = yaml_node(c, v, depth + 1)))
+            goto fail;
+        json_object_setn_new(o, ks, kl, jv);
+    }
+    /* Explicit keys win over merged ones wherever "<<" appears in the mapping. */
+    if (merge && yaml_merge_key(c, o, merge, depth) < 0)
+        goto fail;
+    return o;
+fail:
+    json_decref(o);
+    return NULL;
+}
+
+static json_t *yaml_node(struct yconv *c, struct fy_node *n, int depth)
+{
+    json_t *a;
+    void *it = NULL;
+    struct fy_node *item;
+    const char *s, *tag;
+    size_t len, tlen;
+
+    if (!n)
+        return json_null();
+    if (depth > YAML_MAX_DEPTH || ++c->nodes > YAML_MAX_NODES) {
+        err_set(c->err, -E_TOO_LARGE, "error converting YAML to JSON: document too large or "
+                "too deep (aliases expand past %d values)", YAML_MAX_NODES);
+        return NULL;
+    }
+    if (fy_node_is_alias(n)) {
+        struct fy_node *target = fy_node_resolve_alias(n);
+        if (!target) {
+            yaml_mark_err(c, n, "unknown alias");
+            return NULL;
+        }
+        return yaml_node(c, target, depth + 1);
+    }
+    if (fy_node_is_mapping(n))
+        return yaml_mapping(c, n, depth);
+    if (fy_node_is_sequence(n)) {
+        a = json_array();
+        while ((item = fy_node_sequence_iterate(n, &it))) {
+            json_t *v = yaml_node(c, item, depth + 1);
+            if (!v) {
+                json_decref(a);
+                return NULL;
+            }
+            json_array_append_new(a, v);
+        }
+        return a;
+    }
+    s = fy_node_get_scalar(n, &len);
+    if (!s)
+        s = "", len = 0;
+    tag = fy_node_get_tag(n, &tlen);
+    if (tag && tlen == 21 && !memcmp(tag, "tag:yaml.org,2002:str", 21))
+        return json_stringn(s, len);
+    if (fy_node_get_style(n) != FYNS_PLAIN)
+        return json_stringn(s, len);
+    {
+        char *z = strndup(s, len);
+        json_t *v = yaml_plain(z ? z : "", len);
+        free(z);
+        return v;
+    }
+}
+
+int patch_parse_yaml(const char *text, size_t len, json_t **out, struct err *err)
+{
+    struct fy_diag_cfg dcfg;
+    struct fy_diag *diag;
+    struct fy_parse_cfg cfg = {0};
+    struct fy_document *fyd = NULL;
+    struct yconv c = {0, err};
+    int rc = 0;
+
+    *out = NULL;
+    fy_diag_cfg_default(&dcfg);
+    dcfg.fp = NULL;
+    dcfg.colorize = false;
+    if (!(diag = fy_diag_create(&dcfg)))
+        return err_set(err, -E_INTERNAL, "cannot create YAML diagnostics");
+    fy_diag_set_collect_errors(diag, true);
+    cfg.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_DEFAULT_VERSION_1_2;
+    cfg.diag = diag;
+    fyd = fy_document_build_from_string(&cfg, text, len);
+    if (!fyd) {
+        void *it = NULL;
+        struct fy_diag_error *de = fy_diag_errors_iterate(diag, &it);
+
+        if (de)
+            /* libfyaml reports collected errors with 1-based lines and columns. */
+            rc = err_set(err, -E_BAD_REQUEST, "error converting YAML to JSON: yaml: line %d, "
+                         "column %d: %s", de->line, de->column, de->msg);
+        else if (len && strspn(text, " \t\r\n") < len)
+            rc = err_set(err, -E_BAD_REQUEST, "error converting YAML to JSON: invalid YAML");
+        else
+            *out = json_null();
+        goto out;
+    }
+    if (!(*out = yaml_node(&c, fy_document_root(fyd), 0)))
+        rc = err->code ? err->code : err_set(err, -E_BAD_REQUEST, "invalid YAML");
+out:
+    fy_document_destroy(fyd);
+    fy_diag_destroy(diag);
+    return rc;
+}

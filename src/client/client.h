@@ -1,0 +1,47 @@
+/* The in-process client for controllers and the node agent: level-triggered work queues fed
+ * by API events, delayed requeues, and borrowed reads of current objects. Writes go through
+ * api_create/api_update/api_patch/api_delete, with the same validation and conflicts as kubectl. */
+#ifndef KROLL_CLIENT_H
+#define KROLL_CLIENT_H
+
+#include <jansson.h>
+#include <stdint.h>
+
+#include "api/api.h"
+
+struct ctl;
+
+/* Called for one queued key; ns is "" for cluster-scoped objects. */
+typedef void ctl_sync_fn(struct ctl *c, const char *ns, const char *name, void *ctx);
+/* Called for every event of a watched resource; decides which keys to enqueue.
+ * type is "ADDED", "MODIFIED" or "DELETED"; old is NULL unless MODIFIED/DELETED. */
+typedef void ctl_event_fn(struct ctl *c, const char *type, const struct resource *r, json_t *obj,
+                          json_t *old, void *ctx);
+
+struct ctl *ctl_new(struct api *api, const char *name, ctl_sync_fn *sync, void *ctx);
+void ctl_free(struct ctl *c);
+struct api *ctl_api(struct ctl *c);
+const char *ctl_name(const struct ctl *c);
+
+/* Watches a resource: fn sees every event (and, at ctl_start, an ADDED for every existing
+ * object). fn NULL means "enqueue the object's own key". */
+void ctl_watch(struct ctl *c, enum res_id res, ctl_event_fn *fn);
+/* Replays current objects to the watch functions; call once after all ctl_watch calls. */
+void ctl_start(struct ctl *c);
+
+/* Queues a key to sync soon (deduplicated; runs after the current loop iteration). */
+void ctl_enqueue(struct ctl *c, const char *ns, const char *name);
+/* Queues a key after ms milliseconds (the earliest pending time per key wins). */
+void ctl_enqueue_after(struct ctl *c, const char *ns, const char *name, int64_t ms);
+/* Enqueues the controller owner (ownerReferences controller=true of kind) of obj. */
+void ctl_enqueue_owner(struct ctl *c, const json_t *obj, const char *kind);
+
+/* Borrowed map "ns/name" -> object for a resource (NULL when empty). */
+json_t *ctl_map(struct ctl *c, enum res_id res);
+/* The controller ownerReference of obj (borrowed) or NULL. */
+json_t *ctl_controller_ref(const json_t *obj);
+/* Logs a failed write unless it is a conflict (which a requeue resolves). */
+void ctl_log_err(struct ctl *c, const char *what, const char *ns, const char *name,
+                 const struct err *err);
+
+#endif

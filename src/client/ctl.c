@@ -1,0 +1,257 @@
+/* Controller runtime: a deduplicated work queue per controller, drained in the loop's defer
+ * phase, delayed requeues on timers, and event fan-in from the API's store listener. */
+#include "client/client.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "core/jx.h"
+#include "core/log.h"
+#include "store/store.h"
+
+struct ctl_watch {
+    const struct resource *r;
+    ctl_event_fn *fn;
+};
+
+struct delayed {
+    struct loop_timer t;
+    struct ctl *c;
+    char *key;
+};
+
+struct ctl {
+    struct api *api;
+    char *name;
+    ctl_sync_fn *sync;
+    void *ctx;
+    struct ctl_watch w[16];
+    int nw;
+    json_t *queue;   /* key -> true (dedupe) */
+    json_t *order;   /* array of keys in arrival order */
+    json_t *delays;  /* key -> pointer to struct delayed (as integer) */
+    int scheduled;
+    int freeing;
+};
+
+static const char *const ev_names[] = {"ADDED", "MODIFIED", "DELETED"};
+
+struct api *ctl_api(struct ctl *c)
+{
+    return c->api;
+}
+
+const char *ctl_name(const struct ctl *c)
+{
+    return c->name;
+}
+
+static void drain(void *ctx)
+{
+    struct ctl *c = ctx;
+    int budget = 10000;
+
+    c->scheduled = 0;
+    while (json_array_size(c->order) && budget-- > 0) {
+        char *key = xstrdup(json_string_value(json_array_get(c->order, 0)));
+        char *slash = strchr(key, '/');
+
+        json_array_remove(c->order, 0);
+        json_object_del(c->queue, key);
+        if (slash) {
+            *slash = 0;
+            c->sync(c, key, slash + 1, c->ctx);
+        }
+        free(key);
+    }
+    if (json_array_size(c->order) && !c->scheduled) {
+        c->scheduled = 1;
+        loop_defer(api_loop(c->api), drain, c);
+    }
+}
+
+void ctl_enqueue(struct ctl *c, const char *ns, const char *name)
+{
+    char *key = xasprintf("%s/%s", ns ? ns : "", name);
+
+    if (!json_object_get(c->queue, key)) {
+        json_object_set_new(c->queue, key, json_true());
+        json_array_append_new(c->order, json_string(key));
+    }
+    free(key);
+    if (!c->scheduled) {
+        c->scheduled = 1;
+        loop_defer(api_loop(c->api), drain, c);
+    }
+}
+
+static void on_delay(struct loop_timer *t, void *ctx)
+{
+    struct delayed *d = ctx;
+    struct ctl *c = d->c;
+    char *slash = strchr(d->key, '/');
+
+    json_object_del(c->delays, d->key);
+    if (slash) {
+        *slash = 0;
+        ctl_enqueue(c, d->key, slash + 1);
+    }
+    free(d->key);
+    free(d);
+}
+
+void ctl_enqueue_after(struct ctl *c, const char *ns, const char *name, int64_t ms)
+{
+    char *key;
+    json_t *have;
+    struct delayed *d;
+    struct loop *l = api_loop(c->api);
+
+    if (ms <= 0) {
+        ctl_enqueue(c, ns, name);
+        return;
+    }
+    key = xasprintf("%s/%s", ns ? ns : "", name);
+    have = json_object_get(c->delays, key);
+    if (have) {
+        d = (struct delayed *)(intptr_t)json_integer_value(have);
+        if (d->t.due_ms <= loop_now_ms(l) + ms) {
+            free(key);
+            return;
+        }
+        loop_timer_start(l, &d->t, ms);
+        free(key);
+        return;
+    }
+    d = xcalloc(1, sizeof *d);
+    d->c = c;
+    d->key = key;
+    loop_timer_init(&d->t, on_delay, d);
+    loop_timer_start(l, &d->t, ms);
+    json_object_set_new(c->delays, key, json_integer((json_int_t)(intptr_t)d));
+}
+
+json_t *ctl_controller_ref(const json_t *obj)
+{
+    json_t *refs = jx_get(obj, "metadata.ownerReferences");
+
+    for (size_t i = 0; i < json_array_size(refs); i++) {
+        json_t *r = json_array_get(refs, i);
+
+        if (json_is_true(json_object_get(r, "controller")))
+            return r;
+    }
+    return NULL;
+}
+
+void ctl_enqueue_owner(struct ctl *c, const json_t *obj, const char *kind)
+{
+    json_t *ref = ctl_controller_ref(obj);
+
+    if (ref && strcmp(jx_str(ref, "kind") ?: "", kind) == 0)
+        ctl_enqueue(c, jx_str(obj, "metadata.namespace"), jx_str(ref, "name"));
+}
+
+static void on_store(enum store_ev type, const char *res, json_t *obj, json_t *old, int64_t rv,
+                     void *ctx)
+{
+    struct ctl *c = ctx;
+
+    for (int i = 0; i < c->nw; i++) {
+        if (strcmp(c->w[i].r->key, res) != 0)
+            continue;
+        if (c->w[i].fn)
+            c->w[i].fn(c, ev_names[type], c->w[i].r, obj, old, c->ctx);
+        else
+            ctl_enqueue(c, jx_str(obj, "metadata.namespace"), jx_str(obj, "metadata.name"));
+    }
+}
+
+struct ctl *ctl_new(struct api *api, const char *name, ctl_sync_fn *sync, void *ctx)
+{
+    struct ctl *c = xcalloc(1, sizeof *c);
+
+    c->api = api;
+    c->name = xstrdup(name);
+    c->sync = sync;
+    c->ctx = ctx;
+    c->queue = json_object();
+    c->order = json_array();
+    c->delays = json_object();
+    store_subscribe(api_store(api), on_store, c);
+    return c;
+}
+
+void ctl_watch(struct ctl *c, enum res_id res, ctl_event_fn *fn)
+{
+    if (c->nw < 16)
+        c->w[c->nw++] = (struct ctl_watch){api_resource(res), fn};
+}
+
+void ctl_start(struct ctl *c)
+{
+    for (int i = 0; i < c->nw; i++) {
+        json_t *m = store_map(api_store(c->api), c->w[i].r->key), *v;
+        const char *k;
+
+        if (!m)
+            continue;
+        json_object_foreach(m, k, v)
+        {
+            if (c->w[i].fn)
+                c->w[i].fn(c, "ADDED", c->w[i].r, v, NULL, c->ctx);
+            else
+                ctl_enqueue(c, jx_str(v, "metadata.namespace"), jx_str(v, "metadata.name"));
+        }
+    }
+}
+
+json_t *ctl_map(struct ctl *c, enum res_id res)
+{
+    return store_map(api_store(c->api), api_resource(res)->key);
+}
+
+void ctl_log_err(struct ctl *c, const char *what, const char *ns, const char *name,
+                 const struct err *err)
+{
+    if (err->code == -E_CONFLICT) {
+        ctl_enqueue_after(c, ns, name, 100);
+        return;
+    }
+    log_warn(c->name, "msg=\"%s failed\" object=%s/%s err=\"%s\"", what, ns ? ns : "", name,
+             err->msg);
+}
+
+static void free_later(void *ctx)
+{
+    struct ctl *c = ctx;
+
+    json_decref(c->queue);
+    json_decref(c->order);
+    free(c->name);
+    free(c);
+}
+
+void ctl_free(struct ctl *c)
+{
+    const char *k;
+    json_t *v;
+
+    if (!c)
+        return;
+    store_unsubscribe(api_store(c->api), on_store, c);
+    json_object_foreach(c->delays, k, v)
+    {
+        struct delayed *d = (struct delayed *)(intptr_t)json_integer_value(v);
+
+        loop_timer_stop(api_loop(c->api), &d->t);
+        free(d->key);
+        free(d);
+    }
+    json_decref(c->delays);
+    c->delays = NULL;
+    json_array_clear(c->order);
+    loop_defer(api_loop(c->api), free_later, c);
+}

@@ -1,0 +1,209 @@
+/* Pod readiness/availability, intstr, template hash and condition helpers (see podutil.h). */
+#include "controllers/podutil.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/jx.h"
+#include "core/log.h"
+
+json_t *cond_get(const json_t *obj, const char *type)
+{
+    json_t *cs = jx_get(obj, "status.conditions");
+
+    for (size_t i = 0; i < json_array_size(cs); i++) {
+        json_t *c = json_array_get(cs, i);
+
+        if (strcmp(jx_str(c, "type") ?: "", type) == 0)
+            return c;
+    }
+    return NULL;
+}
+
+int pod_is_ready(const json_t *pod)
+{
+    json_t *c = cond_get(pod, "Ready");
+
+    return c && strcmp(jx_str(c, "status") ?: "", "True") == 0;
+}
+
+int pod_is_terminating(const json_t *pod)
+{
+    return jx_get(pod, "metadata.deletionTimestamp") != NULL;
+}
+
+int pod_is_active(const json_t *pod)
+{
+    const char *ph = jx_str(pod, "status.phase");
+
+    if (pod_is_terminating(pod))
+        return 0;
+    return !ph || (strcmp(ph, "Succeeded") != 0 && strcmp(ph, "Failed") != 0);
+}
+
+long long pod_available_in(const json_t *pod, long long min_ready, time_t now)
+{
+    json_t *c = cond_get(pod, "Ready");
+    time_t since;
+
+    if (!pod_is_ready(pod) || pod_is_terminating(pod))
+        return -1;
+    if (min_ready <= 0)
+        return 0;
+    since = time_parse(jx_str(c, "lastTransitionTime"));
+    if (since < 0)
+        return 0;
+    if (since + min_ready < now)
+        return 0;
+    return since + min_ready - now + 1;
+}
+
+int pod_is_available(const json_t *pod, long long min_ready, time_t now)
+{
+    return pod_available_in(pod, min_ready, now) == 0;
+}
+
+int intstr_scaled(const json_t *v, long long total, int round_up, long long *out)
+{
+    const char *s;
+    char *end;
+    double p;
+
+    if (!v || json_is_null(v)) {
+        *out = 0;
+        return 0;
+    }
+    if (json_is_integer(v)) {
+        *out = json_integer_value(v);
+        return 0;
+    }
+    s = json_string_value(v);
+    if (!s)
+        return -1;
+    p = strtod(s, &end);
+    if (end == s || strcmp(end, "%") != 0) {
+        /* A bare numeric string is accepted by upstream's GetScaledValueFromIntOrPercent? No:
+         * it is an error; validation rejects it before we get here. */
+        return -1;
+    }
+    p = p * (double)total / 100.0;
+    *out = (long long)(round_up ? ceil(p) : floor(p));
+    return 0;
+}
+
+/* Canonical text of a JSON value: sorted keys, no whitespace; hashed with FNV-1a. */
+static uint32_t fnv(uint32_t h, const void *p, size_t n)
+{
+    const unsigned char *b = p;
+
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 16777619u;
+    }
+    return h;
+}
+
+void template_hash(const json_t *tmpl, long long collision, char out[16])
+{
+    static const char alpha[] = "bcdfghjklmnpqrstvwxz2456789";
+    json_t *t = json_deep_copy(tmpl);
+    json_t *labels = jx_get(t, "metadata.labels");
+    char *s, num[16];
+    uint32_t h = 2166136261u;
+
+    if (json_is_object(labels))
+        json_object_del(labels, "pod-template-hash");
+    jx_prune(t);
+    s = json_dumps(t, JSON_COMPACT | JSON_SORT_KEYS);
+    h = fnv(h, s, strlen(s));
+    if (collision >= 0) {
+        unsigned char cc[8] = {(unsigned char)collision, (unsigned char)(collision >> 8),
+                               (unsigned char)(collision >> 16), (unsigned char)(collision >> 24)};
+
+        h = fnv(h, cc, sizeof cc);
+    }
+    free(s);
+    json_decref(t);
+    snprintf(num, sizeof num, "%u", h);
+    for (size_t i = 0; num[i]; i++)
+        out[i] = alpha[(unsigned char)num[i] % 27];
+    out[strlen(num)] = 0;
+}
+
+int template_equal(const json_t *a, const json_t *b)
+{
+    json_t *x = json_deep_copy(a), *y = json_deep_copy(b);
+    json_t *lx = jx_get(x, "metadata.labels"), *ly = jx_get(y, "metadata.labels");
+    int eq;
+
+    if (json_is_object(lx))
+        json_object_del(lx, "pod-template-hash");
+    if (json_is_object(ly))
+        json_object_del(ly, "pod-template-hash");
+    eq = jx_equal_semantic(x, y);
+    json_decref(x);
+    json_decref(y);
+    return eq;
+}
+
+json_t *owner_ref(const json_t *owner)
+{
+    return json_pack("{s:s,s:s,s:s,s:s,s:b,s:b}", "apiVersion", jx_str(owner, "apiVersion"), "kind",
+                     jx_str(owner, "kind"), "name", jx_str(owner, "metadata.name"), "uid",
+                     jx_str(owner, "metadata.uid"), "controller", 1, "blockOwnerDeletion", 1);
+}
+
+int is_controlled_by(const json_t *obj, const json_t *owner)
+{
+    json_t *refs = jx_get(obj, "metadata.ownerReferences");
+    const char *uid = jx_str(owner, "metadata.uid");
+
+    for (size_t i = 0; i < json_array_size(refs); i++) {
+        json_t *r = json_array_get(refs, i);
+
+        if (json_is_true(json_object_get(r, "controller")))
+            return uid && strcmp(jx_str(r, "uid") ?: "", uid) == 0;
+    }
+    return 0;
+}
+
+void cond_del(json_t *status, const char *type)
+{
+    json_t *cs = json_object_get(status, "conditions");
+
+    for (size_t i = 0; i < json_array_size(cs); i++)
+        if (strcmp(jx_str(json_array_get(cs, i), "type") ?: "", type) == 0) {
+            json_array_remove(cs, i);
+            return;
+        }
+}
+
+int cond_set(json_t *status, json_t *c)
+{
+    json_t *cs = json_object_get(status, "conditions");
+
+    if (!json_is_array(cs)) {
+        cs = json_array();
+        json_object_set_new(status, "conditions", cs);
+    }
+    for (size_t i = 0; i < json_array_size(cs); i++) {
+        json_t *cur = json_array_get(cs, i);
+
+        if (strcmp(jx_str(cur, "type") ?: "", jx_str(c, "type")) != 0)
+            continue;
+        if (strcmp(jx_str(cur, "status") ?: "", jx_str(c, "status")) == 0 &&
+            strcmp(jx_str(cur, "reason") ?: "", jx_str(c, "reason") ?: "") == 0) {
+            json_decref(c);
+            return 0;
+        }
+        if (strcmp(jx_str(cur, "status") ?: "", jx_str(c, "status")) == 0 &&
+            json_object_get(cur, "lastTransitionTime"))
+            json_object_set(c, "lastTransitionTime", json_object_get(cur, "lastTransitionTime"));
+        json_array_remove(cs, i);
+        break;
+    }
+    json_array_append_new(cs, c);
+    return 1;
+}

@@ -1,0 +1,42 @@
+/* Pod and workload helpers shared by the controllers: readiness and availability as
+ * Kubernetes computes them, intstr resolution, pod-template hashing, owner references. */
+#ifndef KROLL_CONTROLLERS_PODUTIL_H
+#define KROLL_CONTROLLERS_PODUTIL_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <time.h>
+
+/* Pod has condition Ready=True. */
+int pod_is_ready(const json_t *pod);
+/* Ready and ready for more than min_ready seconds at now (strictly after, as upstream). */
+int pod_is_available(const json_t *pod, long long min_ready, time_t now);
+/* Seconds until the pod becomes available (ready but not yet for min_ready), or -1. */
+long long pod_available_in(const json_t *pod, long long min_ready, time_t now);
+/* Not terminating and not Succeeded/Failed. */
+int pod_is_active(const json_t *pod);
+int pod_is_terminating(const json_t *pod);
+/* The condition of a type in status.conditions (borrowed) or NULL. */
+json_t *cond_get(const json_t *obj, const char *type);
+
+/* Resolves an intstr (int or "N%") against total; round_up for percentages. Returns 0 or -1. */
+int intstr_scaled(const json_t *v, long long total, int round_up, long long *out);
+
+/* pod-template-hash of a template (pod-template-hash label ignored) and collision count
+ * (-1 when unset); out gets up to 10 chars from upstream's alphabet. */
+void template_hash(const json_t *tmpl, long long collision, char out[16]);
+/* Templates equal, ignoring the pod-template-hash label and null/empty fields. */
+int template_equal(const json_t *a, const json_t *b);
+
+/* A controller ownerReference to owner (new reference). */
+json_t *owner_ref(const json_t *owner);
+/* True when obj's controller ownerReference has owner's uid. */
+int is_controlled_by(const json_t *obj, const json_t *owner);
+
+/* Sets condition c (taken) in status.conditions following the timestamp rules of
+ * k8s-semantics §4.3: unchanged status+reason keeps everything; same status keeps
+ * lastTransitionTime; the changed condition moves to the end. Returns 1 if changed. */
+int cond_set(json_t *status, json_t *c);
+void cond_del(json_t *status, const char *type);
+
+#endif

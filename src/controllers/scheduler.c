@@ -1,0 +1,240 @@
+/* The scheduler: binds pending pods to the node when their requests fit its allocatable
+ * (cpu, memory, pods, extended resources such as nvidia.com/gpu), counting every bound pod that
+ * has not finished — terminating pods included, as upstream. A pod that does not fit stays
+ * Pending with PodScheduled=False/Unschedulable, the upstream message and a FailedScheduling
+ * event, and is retried whenever a pod goes away or a node changes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/client.h"
+#include "controllers/controllers.h"
+#include "controllers/podutil.h"
+#include "core/jx.h"
+#include "core/log.h"
+
+#define COMP "default-scheduler"
+
+/* Effective request of one resource in milli-units: max(sum of containers, max init). */
+static int64_t pod_request(const json_t *pod, const char *res)
+{
+    int64_t sum = 0, init = 0, v;
+    json_t *cs = jx_get(pod, "spec.containers"), *ics = jx_get(pod, "spec.initContainers");
+
+    for (size_t i = 0; i < json_array_size(cs); i++) {
+        json_t *r = jx_get(json_array_get(cs, i), "resources");
+        const char *q = json_string_value(json_object_get(json_object_get(r, "requests"), res));
+
+        if (!q)
+            q = json_string_value(json_object_get(json_object_get(r, "limits"), res));
+        if (q && quantity_parse_milli(q, &v) == 0)
+            sum += v;
+    }
+    for (size_t i = 0; i < json_array_size(ics); i++) {
+        json_t *r = jx_get(json_array_get(ics, i), "resources");
+        const char *q = json_string_value(json_object_get(json_object_get(r, "requests"), res));
+
+        if (q && quantity_parse_milli(q, &v) == 0 && v > init)
+            init = v;
+    }
+    return sum > init ? sum : init;
+}
+
+static int pod_holds_node(const json_t *pod, const char *node)
+{
+    const char *ph = jx_str(pod, "status.phase");
+
+    return strcmp(jx_str(pod, "spec.nodeName") ?: "", node) == 0 &&
+           (!ph || (strcmp(ph, "Succeeded") != 0 && strcmp(ph, "Failed") != 0));
+}
+
+/* Checks one node; on failure writes the reason ("Insufficient cpu") into why. */
+static int node_fits(struct ctl *c, const json_t *node, const json_t *pod, char *why, size_t n)
+{
+    const char *name = jx_str(node, "metadata.name");
+    json_t *alloc = jx_get(node, "status.allocatable"), *m = ctl_map(c, RES_POD), *p, *v;
+    const char *k, *res;
+    long long count = 0;
+    int64_t cap;
+
+    if (jx_bool(node, "spec.unschedulable")) {
+        snprintf(why, n, "node(s) were unschedulable");
+        return 0;
+    }
+    if (m)
+        json_object_foreach(m, k, p) if (pod_holds_node(p, name)) count++;
+    if (json_string_value(json_object_get(alloc, "pods")) &&
+        quantity_parse_milli(json_string_value(json_object_get(alloc, "pods")), &cap) == 0 &&
+        (count + 1) * 1000 > cap) {
+        snprintf(why, n, "Too many pods");
+        return 0;
+    }
+    /* Every resource the pod requests must fit what the node has left. */
+    {
+        json_t *want = json_object(), *cs = jx_get(pod, "spec.containers");
+
+        for (size_t i = 0; i < json_array_size(cs); i++) {
+            json_t *r = jx_get(json_array_get(cs, i), "resources");
+
+            json_object_foreach(json_object_get(r, "requests"), res, v) json_object_set_new(want, res, json_true());
+            json_object_foreach(json_object_get(r, "limits"), res, v) json_object_set_new(want, res, json_true());
+        }
+        json_object_foreach(want, res, v)
+        {
+            int64_t need = pod_request(pod, res), used = 0;
+            const char *a = json_string_value(json_object_get(alloc, res));
+
+            if (need <= 0)
+                continue;
+            if (!a || quantity_parse_milli(a, &cap) < 0)
+                cap = 0;
+            if (m)
+                json_object_foreach(m, k, p) if (pod_holds_node(p, name)) used += pod_request(p, res);
+            if (used + need > cap) {
+                snprintf(why, n, "Insufficient %s", res);
+                json_decref(want);
+                return 0;
+            }
+        }
+        json_decref(want);
+    }
+    return 1;
+}
+
+static void set_unschedulable(struct ctl *c, const json_t *pod, const char *msg)
+{
+    json_t *cur = cond_get(pod, "PodScheduled"), *np, *out = NULL;
+    struct api_wopts o = {.grace = -1, .status = 1};
+    struct err err;
+    char ts[32];
+
+    if (cur && !strcmp(jx_str(cur, "status") ?: "", "False") &&
+        !strcmp(jx_str(cur, "message") ?: "", msg))
+        return;
+    api_event(ctl_api(c), pod, "Warning", "FailedScheduling", COMP, "%s", msg);
+    np = json_deep_copy(pod);
+    time_rfc3339(time(NULL), ts);
+    jx_set(np, "status.phase", json_string("Pending"));
+    cond_set(jx_obj(np, "status"), json_pack("{s:s,s:s,s:n,s:s,s:s,s:s}", "type", "PodScheduled",
+                                             "status", "False", "lastProbeTime",
+                                             "lastTransitionTime", ts, "reason", "Unschedulable",
+                                             "message", msg));
+    err_init(&err);
+    if (api_update(ctl_api(c), api_resource(RES_POD), jx_str(pod, "metadata.namespace"),
+                   jx_str(pod, "metadata.name"), np, &o, &out, &err) < 0)
+        ctl_log_err(c, "pod status", jx_str(pod, "metadata.namespace"), jx_str(pod, "metadata.name"), &err);
+    json_decref(out);
+    json_decref(np);
+    err_release(&err);
+}
+
+static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
+{
+    json_t *pod = api_get(ctl_api(c), api_resource(RES_POD), ns, name);
+    json_t *nodes = ctl_map(c, RES_NODE), *node;
+    json_t *reasons = json_object();
+    const char *k, *chosen = NULL;
+    char why[256], msg[1024];
+    int total = 0;
+    struct err err;
+
+    if (!pod || jx_str(pod, "spec.nodeName") || jx_get(pod, "metadata.deletionTimestamp") ||
+        (jx_str(pod, "spec.schedulerName") && strcmp(jx_str(pod, "spec.schedulerName"), COMP) != 0)) {
+        json_decref(reasons);
+        return;
+    }
+    json_incref(pod);
+    if (nodes)
+        json_object_foreach(nodes, k, node)
+        {
+            total++;
+            if (node_fits(c, node, pod, why, sizeof why)) {
+                chosen = jx_str(node, "metadata.name");
+                break;
+            }
+            json_object_set_new(reasons, why, json_integer(jx_int(reasons, why, 0) + 1));
+        }
+    err_init(&err);
+    if (chosen) {
+        if (api_bind(ctl_api(c), ns, name, chosen, &err) == 0)
+            api_event(ctl_api(c), pod, "Normal", "Scheduled", COMP,
+                      "Successfully assigned %s/%s to %s", ns, name, chosen);
+        else
+            ctl_log_err(c, "bind", ns, name, &err);
+    } else {
+        size_t off = (size_t)snprintf(msg, sizeof msg, "0/%d nodes are available", total);
+        json_t *v;
+        int first = 1;
+
+        if (total == 0) {
+            snprintf(msg, sizeof msg, "no nodes available to schedule pods");
+        } else {
+            /* Reasons are listed sorted, with their counts, as upstream's FitError does. */
+            const char *keys[32];
+            size_t nk = 0;
+
+            json_object_foreach(reasons, k, v) if (nk < 32) keys[nk++] = k;
+            for (size_t i = 1; i < nk; i++)
+                for (size_t j = i; j > 0 && strcmp(keys[j - 1], keys[j]) > 0; j--) {
+                    const char *t = keys[j];
+
+                    keys[j] = keys[j - 1];
+                    keys[j - 1] = t;
+                }
+            for (size_t i = 0; i < nk && off < sizeof msg; i++) {
+                off += (size_t)snprintf(msg + off, sizeof msg - off, "%s %lld %s", first ? ":" : ",",
+                                        (long long)jx_int(reasons, keys[i], 0), keys[i]);
+                first = 0;
+            }
+            if (off < sizeof msg)
+                snprintf(msg + off, sizeof msg - off,
+                         ". preemption: 0/%d nodes are available: %d No preemption victims found "
+                         "for incoming pod..",
+                         total, total);
+        }
+        set_unschedulable(c, pod, msg);
+        ctl_enqueue_after(c, ns, name, 300000);
+    }
+    err_release(&err);
+    json_decref(reasons);
+    json_decref(pod);
+}
+
+static void requeue_pending(struct ctl *c)
+{
+    json_t *m = ctl_map(c, RES_POD), *p;
+    const char *k;
+
+    if (m)
+        json_object_foreach(m, k, p) if (!jx_str(p, "spec.nodeName"))
+            ctl_enqueue(c, jx_str(p, "metadata.namespace"), jx_str(p, "metadata.name"));
+}
+
+static void on_pod(struct ctl *c, const char *type, const struct resource *r, json_t *obj,
+                   json_t *old, void *ctx)
+{
+    const char *ph = jx_str(obj, "status.phase");
+
+    if (!jx_str(obj, "spec.nodeName") && strcmp(type, "DELETED") != 0)
+        ctl_enqueue(c, jx_str(obj, "metadata.namespace"), jx_str(obj, "metadata.name"));
+    /* A pod that frees resources may let pending pods fit. */
+    if (jx_str(obj, "spec.nodeName") &&
+        (!strcmp(type, "DELETED") || (ph && (!strcmp(ph, "Succeeded") || !strcmp(ph, "Failed")))))
+        requeue_pending(c);
+}
+
+static void on_node(struct ctl *c, const char *type, const struct resource *r, json_t *obj,
+                    json_t *old, void *ctx)
+{
+    requeue_pending(c);
+}
+
+struct ctl *ctrl_scheduler_start(struct api *api)
+{
+    struct ctl *c = ctl_new(api, "scheduler", sync, NULL);
+
+    ctl_watch(c, RES_POD, on_pod);
+    ctl_watch(c, RES_NODE, on_node);
+    ctl_start(c);
+    return c;
+}

@@ -1,0 +1,125 @@
+/* The kind table and the three public entry points: defaulting, validation (JSON types first,
+ * then the kind's rules) and strict unknown-field detection. Adding a kind is one row here
+ * plus its schema in schema.c and its hooks in the kind's file. */
+#include "resources/resources.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "resources/res-int.h"
+
+typedef void res_default_fn(json_t *obj);
+typedef void res_validate_fn(const json_t *obj, const json_t *old, struct err *err);
+
+struct res_kind {
+    const char *group, *kind, *version;
+    const struct res_type *schema;
+    res_default_fn *def;
+    res_validate_fn *validate;
+};
+
+static void serviceaccount_validate(const json_t *obj, const json_t *old, struct err *err)
+{
+    res__meta_validate(obj, old, RN_SUBDOMAIN, 1, err);
+}
+
+static void namespace_validate(const json_t *obj, const json_t *old, struct err *err)
+{
+    res__meta_validate(obj, old, RN_LABEL, 0, err);
+}
+
+static const struct res_kind kinds[] = {
+    {"", "Namespace", "v1", &res__t_namespace, res__namespace_default, namespace_validate},
+    {"", "Node", "v1", &res__t_node, res__node_default, res__node_validate},
+    {"", "Pod", "v1", &res__t_pod, res__pod_default, res__pod_validate},
+    {"", "Service", "v1", &res__t_service, res__service_default, res__service_validate},
+    {"", "Endpoints", "v1", &res__t_endpoints, res__endpoints_default, res__endpoints_validate},
+    {"", "ConfigMap", "v1", &res__t_configmap, NULL, res__configmap_validate},
+    {"", "Secret", "v1", &res__t_secret, res__secret_default, res__secret_validate},
+    {"", "Event", "v1", &res__t_event, NULL, res__event_validate},
+    {"", "ServiceAccount", "v1", &res__t_serviceaccount, NULL, serviceaccount_validate},
+    {"apps", "Deployment", "v1", &res__t_deployment, res__deployment_default,
+     res__deployment_validate},
+    {"apps", "ReplicaSet", "v1", &res__t_replicaset, res__replicaset_default,
+     res__replicaset_validate},
+    {"apps", "DaemonSet", "v1", &res__t_daemonset, res__daemonset_default,
+     res__daemonset_validate},
+    {"policy", "PodDisruptionBudget", "v1", &res__t_pdb, NULL, res__pdb_validate},
+    {"policy", "Eviction", "v1", &res__t_eviction, NULL, res__eviction_validate},
+    {"discovery.k8s.io", "EndpointSlice", "v1", &res__t_endpointslice,
+     res__endpointslice_default, res__endpointslice_validate},
+    {"autoscaling", "Scale", "v1", &res__t_scale, NULL, res__scale_validate},
+    {"meta", "DeleteOptions", "v1", &res__t_deleteoptions, NULL, res__deleteoptions_validate},
+};
+
+static const struct res_kind *kind_find(const char *group, const char *kind)
+{
+    if (!kind)
+        return NULL;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (!strcmp(kinds[i].group, group ? group : "") && !strcmp(kinds[i].kind, kind))
+            return &kinds[i];
+    return NULL;
+}
+
+int res_kind_known(const char *group, const char *kind)
+{
+    return kind_find(group, kind) != NULL;
+}
+
+void res_default(const char *group, const char *kind, json_t *obj)
+{
+    const struct res_kind *k = kind_find(group, kind);
+
+    if (k && k->def && json_is_object(obj))
+        k->def(obj);
+}
+
+int res_validate(const char *group, const char *kind, const json_t *obj, const json_t *old,
+                 struct err *err)
+{
+    const struct res_kind *k = kind_find(group, kind);
+    size_t before = err->causes ? json_array_size(err->causes) : 0;
+
+    if (!k)
+        return 0;
+    /* A wrongly-typed document never reaches the kind's rules: Kubernetes' decoder would
+     * have refused it, and the rules assume the schema's types. */
+    if (res__schema_walk(k->schema, obj, NULL, err) > 0)
+        return -E_INVALID;
+    if (old && !json_is_object(old))
+        old = NULL;
+    k->validate(obj, old, err);
+    return (err->causes ? json_array_size(err->causes) : 0) > before ? -E_INVALID : 0;
+}
+
+int res_unknown_fields(const char *group, const char *kind, const json_t *obj, json_t **paths,
+                       struct err *err)
+{
+    const struct res_kind *k = kind_find(group, kind);
+    json_t *unknown = json_array(), *p;
+    size_t i, off;
+    int rc = 0;
+
+    if (k)
+        res__schema_walk(k->schema, obj, unknown, NULL);
+    if (json_array_size(unknown) > 0) {
+        off = (size_t)snprintf(err->msg, sizeof err->msg,
+                               "%s in version \"%s\" cannot be handled as a %s: strict decoding "
+                               "error: ",
+                               k->kind, k->version, k->kind);
+        json_array_foreach(unknown, i, p) {
+            if (off >= sizeof err->msg)
+                break;
+            off += (size_t)snprintf(err->msg + off, sizeof err->msg - off,
+                                    "%sunknown field \"%s\"", i ? ", " : "",
+                                    json_string_value(p));
+        }
+        err->code = rc = -E_BAD_REQUEST;
+    }
+    if (paths)
+        *paths = unknown;
+    else
+        json_decref(unknown);
+    return rc;
+}

@@ -1,0 +1,36 @@
+/* Per-kind defaulting, validation and strict unknown-field checking, as the Kubernetes API
+ * server does them for the kinds kroll serves. Everything works on jansson objects in place;
+ * no function keeps a reference to its arguments, and none crashes on wrongly-typed input. */
+#ifndef KROLL_RESOURCES_RESOURCES_H
+#define KROLL_RESOURCES_RESOURCES_H
+
+#include <jansson.h>
+
+#include "core/err.h"
+
+/* Fills Kubernetes' defaults in place (create and update). group is "" for core, "apps",
+ * "policy", "discovery.k8s.io", "autoscaling", "meta"; kind e.g. "Deployment". Unknown kinds
+ * and non-object input are left alone; wrongly-typed fields are never overwritten (validation
+ * reports them). */
+void res_default(const char *group, const char *kind, json_t *obj);
+
+/* Validates obj (after defaulting). old is the stored object on update (NULL on create) and
+ * is used for the immutable-field rules. Appends Kubernetes-style field causes to err and
+ * returns -E_INVALID when any cause was added, else 0. Wrong JSON types are reported as
+ * causes first (as Kubernetes' decoder would refuse them) and stop further checks. */
+int res_validate(const char *group, const char *kind, const json_t *obj, const json_t *old,
+                 struct err *err);
+
+/* fieldValidation=Strict: lists fields of obj that are not in the kind's schema (Kubernetes
+ * 1.32 types). When paths is not NULL, *paths receives a new array of the dotted paths
+ * ("spec.template.spec.containers[0].imagePullPolcy"), also when none was found (empty array)
+ * so Warn mode can use it. Returns -E_BAD_REQUEST with err->msg as Kubernetes words it
+ * (`Deployment in version "v1" cannot be handled as a Deployment: strict decoding error:
+ * unknown field "spec.foo"`) when any was found, else 0. Unknown kinds return 0. */
+int res_unknown_fields(const char *group, const char *kind, const json_t *obj, json_t **paths,
+                       struct err *err);
+
+/* True when kind of group is one this module knows (has a schema). */
+int res_kind_known(const char *group, const char *kind);
+
+#endif

@@ -1,0 +1,533 @@
+/* The field schema of every kind kroll serves, as of Kubernetes 1.32: one table row per Go
+ * struct field (JSON name, value kind, shape, nested type). The walker below uses it for
+ * strict unknown-field checks and for the JSON type checks that Go's decoder would make.
+ * Rarely used volume sources and raw extensions are free-form (RK_ANY). */
+#include "resources/res-int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/jx.h"
+
+#define F_S(n) {n, RK_STR, RS_ONE, NULL}
+#define F_I(n) {n, RK_INT, RS_ONE, NULL}
+#define F_L(n) {n, RK_I64, RS_ONE, NULL}
+#define F_B(n) {n, RK_BOOL, RS_ONE, NULL}
+#define F_IOS(n) {n, RK_IOS, RS_ONE, NULL}
+#define F_Q(n) {n, RK_QTY, RS_ONE, NULL}
+#define F_ANY(n) {n, RK_ANY, RS_ONE, NULL}
+#define F_O(n, t) {n, RK_OBJ, RS_ONE, &t}
+#define F_LO(n, t) {n, RK_OBJ, RS_LIST, &t}
+#define F_LS(n) {n, RK_STR, RS_LIST, NULL}
+#define F_LL(n) {n, RK_I64, RS_LIST, NULL}
+#define F_MS(n) {n, RK_STR, RS_MAP, NULL}
+#define F_MQ(n) {n, RK_QTY, RS_MAP, NULL}
+#define F_END {NULL, 0, 0, NULL}
+#define TYPE(var, gname, ...)                                                                   \
+    static const struct res_field var##_f[] = {__VA_ARGS__, F_END};                            \
+    static const struct res_type var = {gname, var##_f}
+#define KIND(var, gname, ...)                                                                   \
+    static const struct res_field var##_f[] = {F_S("apiVersion"), F_S("kind"), __VA_ARGS__,    \
+                                               F_END};                                         \
+    const struct res_type var = {gname, var##_f}
+
+/* ---- meta/v1 ---- */
+TYPE(t_ownerref, "OwnerReference", F_S("apiVersion"), F_S("kind"), F_S("name"), F_S("uid"),
+     F_B("controller"), F_B("blockOwnerDeletion"));
+TYPE(t_mfe, "ManagedFieldsEntry", F_S("manager"), F_S("operation"), F_S("apiVersion"),
+     F_S("time"), F_S("fieldsType"), F_ANY("fieldsV1"), F_S("subresource"));
+TYPE(t_meta, "ObjectMeta", F_S("name"), F_S("generateName"), F_S("namespace"), F_S("selfLink"),
+     F_S("uid"), F_S("resourceVersion"), F_L("generation"), F_S("creationTimestamp"),
+     F_S("deletionTimestamp"), F_L("deletionGracePeriodSeconds"), F_MS("labels"),
+     F_MS("annotations"), F_LO("ownerReferences", t_ownerref), F_LS("finalizers"),
+     F_LO("managedFields", t_mfe));
+TYPE(t_lsreq, "LabelSelectorRequirement", F_S("key"), F_S("operator"), F_LS("values"));
+TYPE(t_selector, "LabelSelector", F_MS("matchLabels"), F_LO("matchExpressions", t_lsreq));
+TYPE(t_mcond, "Condition", F_S("type"), F_S("status"), F_L("observedGeneration"),
+     F_S("lastTransitionTime"), F_S("reason"), F_S("message"));
+TYPE(t_precond, "Preconditions", F_S("uid"), F_S("resourceVersion"));
+KIND(res__t_deleteoptions, "DeleteOptions", F_L("gracePeriodSeconds"),
+     F_O("preconditions", t_precond), F_B("orphanDependents"), F_S("propagationPolicy"),
+     F_LS("dryRun"), F_B("ignoreStoreReadErrorWithClusterBreakingPotential"));
+
+/* ---- core/v1 building blocks ---- */
+TYPE(t_localref, "LocalObjectReference", F_S("name"));
+TYPE(t_objref, "ObjectReference", F_S("kind"), F_S("namespace"), F_S("name"), F_S("uid"),
+     F_S("apiVersion"), F_S("resourceVersion"), F_S("fieldPath"));
+TYPE(t_fieldsel, "ObjectFieldSelector", F_S("apiVersion"), F_S("fieldPath"));
+TYPE(t_resfieldsel, "ResourceFieldSelector", F_S("containerName"), F_S("resource"),
+     F_Q("divisor"));
+TYPE(t_keysel, "KeySelector", F_S("name"), F_S("key"), F_B("optional"));
+TYPE(t_envsrc, "EnvVarSource", F_O("fieldRef", t_fieldsel),
+     F_O("resourceFieldRef", t_resfieldsel), F_O("configMapKeyRef", t_keysel),
+     F_O("secretKeyRef", t_keysel));
+TYPE(t_env, "EnvVar", F_S("name"), F_S("value"), F_O("valueFrom", t_envsrc));
+TYPE(t_optref, "OptionalReference", F_S("name"), F_B("optional"));
+TYPE(t_envfrom, "EnvFromSource", F_S("prefix"), F_O("configMapRef", t_optref),
+     F_O("secretRef", t_optref));
+TYPE(t_cport, "ContainerPort", F_S("name"), F_I("hostPort"), F_I("containerPort"),
+     F_S("protocol"), F_S("hostIP"));
+TYPE(t_rclaim, "ResourceClaim", F_S("name"), F_S("request"));
+TYPE(t_resources, "ResourceRequirements", F_MQ("limits"), F_MQ("requests"),
+     F_LO("claims", t_rclaim));
+TYPE(t_resizepol, "ContainerResizePolicy", F_S("resourceName"), F_S("restartPolicy"));
+TYPE(t_vmount, "VolumeMount", F_S("name"), F_B("readOnly"), F_S("recursiveReadOnly"),
+     F_S("mountPath"), F_S("subPath"), F_S("mountPropagation"), F_S("subPathExpr"));
+TYPE(t_vdevice, "VolumeDevice", F_S("name"), F_S("devicePath"));
+TYPE(t_exec, "ExecAction", F_LS("command"));
+TYPE(t_header, "HTTPHeader", F_S("name"), F_S("value"));
+TYPE(t_httpget, "HTTPGetAction", F_S("path"), F_IOS("port"), F_S("host"), F_S("scheme"),
+     F_LO("httpHeaders", t_header));
+TYPE(t_tcp, "TCPSocketAction", F_IOS("port"), F_S("host"));
+TYPE(t_grpc, "GRPCAction", F_I("port"), F_S("service"));
+TYPE(t_sleep, "SleepAction", F_L("seconds"));
+TYPE(t_probe, "Probe", F_O("exec", t_exec), F_O("httpGet", t_httpget),
+     F_O("tcpSocket", t_tcp), F_O("grpc", t_grpc), F_I("initialDelaySeconds"),
+     F_I("timeoutSeconds"), F_I("periodSeconds"), F_I("successThreshold"),
+     F_I("failureThreshold"), F_L("terminationGracePeriodSeconds"));
+TYPE(t_handler, "LifecycleHandler", F_O("exec", t_exec), F_O("httpGet", t_httpget),
+     F_O("tcpSocket", t_tcp), F_O("sleep", t_sleep));
+TYPE(t_lifecycle, "Lifecycle", F_O("postStart", t_handler), F_O("preStop", t_handler));
+TYPE(t_caps, "Capabilities", F_LS("add"), F_LS("drop"));
+TYPE(t_selinux, "SELinuxOptions", F_S("user"), F_S("role"), F_S("type"), F_S("level"));
+TYPE(t_winopts, "WindowsSecurityContextOptions", F_S("gmsaCredentialSpecName"),
+     F_S("gmsaCredentialSpec"), F_S("runAsUserName"), F_B("hostProcess"));
+TYPE(t_profile, "SeccompProfile", F_S("type"), F_S("localhostProfile"));
+TYPE(t_secctx, "SecurityContext", F_O("capabilities", t_caps), F_B("privileged"),
+     F_O("seLinuxOptions", t_selinux), F_O("windowsOptions", t_winopts), F_L("runAsUser"),
+     F_L("runAsGroup"), F_B("runAsNonRoot"), F_B("readOnlyRootFilesystem"),
+     F_B("allowPrivilegeEscalation"), F_S("procMount"), F_O("seccompProfile", t_profile),
+     F_O("appArmorProfile", t_profile));
+TYPE(t_sysctl, "Sysctl", F_S("name"), F_S("value"));
+TYPE(t_podsecctx, "PodSecurityContext", F_O("seLinuxOptions", t_selinux),
+     F_O("windowsOptions", t_winopts), F_L("runAsUser"), F_L("runAsGroup"),
+     F_B("runAsNonRoot"), F_LL("supplementalGroups"), F_S("supplementalGroupsPolicy"),
+     F_L("fsGroup"), F_LO("sysctls", t_sysctl), F_S("fsGroupChangePolicy"),
+     F_O("seccompProfile", t_profile), F_O("appArmorProfile", t_profile),
+     F_S("seLinuxChangePolicy"));
+
+#define CONTAINER_FIELDS                                                                        \
+    F_S("name"), F_S("image"), F_LS("command"), F_LS("args"), F_S("workingDir"),                \
+        F_LO("ports", t_cport), F_LO("envFrom", t_envfrom), F_LO("env", t_env),                 \
+        F_O("resources", t_resources), F_LO("resizePolicy", t_resizepol),                       \
+        F_S("restartPolicy"), F_LO("volumeMounts", t_vmount),                                   \
+        F_LO("volumeDevices", t_vdevice), F_O("livenessProbe", t_probe),                        \
+        F_O("readinessProbe", t_probe), F_O("startupProbe", t_probe),                           \
+        F_O("lifecycle", t_lifecycle), F_S("terminationMessagePath"),                           \
+        F_S("terminationMessagePolicy"), F_S("imagePullPolicy"),                                \
+        F_O("securityContext", t_secctx), F_B("stdin"), F_B("stdinOnce"), F_B("tty")
+TYPE(t_container, "Container", CONTAINER_FIELDS);
+TYPE(t_ephemeral, "EphemeralContainer", CONTAINER_FIELDS, F_S("targetContainerName"));
+
+/* Volumes. */
+TYPE(t_keypath, "KeyToPath", F_S("key"), F_S("path"), F_I("mode"));
+TYPE(t_hostpath, "HostPathVolumeSource", F_S("path"), F_S("type"));
+TYPE(t_emptydir, "EmptyDirVolumeSource", F_S("medium"), F_Q("sizeLimit"));
+TYPE(t_secretvol, "SecretVolumeSource", F_S("secretName"), F_LO("items", t_keypath),
+     F_I("defaultMode"), F_B("optional"));
+TYPE(t_cmvol, "ConfigMapVolumeSource", F_S("name"), F_LO("items", t_keypath),
+     F_I("defaultMode"), F_B("optional"));
+TYPE(t_pvcvol, "PersistentVolumeClaimVolumeSource", F_S("claimName"), F_B("readOnly"));
+TYPE(t_dfile, "DownwardAPIVolumeFile", F_S("path"), F_O("fieldRef", t_fieldsel),
+     F_O("resourceFieldRef", t_resfieldsel), F_I("mode"));
+TYPE(t_dapivol, "DownwardAPIVolumeSource", F_LO("items", t_dfile), F_I("defaultMode"));
+TYPE(t_secretproj, "SecretProjection", F_S("name"), F_LO("items", t_keypath),
+     F_B("optional"));
+TYPE(t_cmproj, "ConfigMapProjection", F_S("name"), F_LO("items", t_keypath), F_B("optional"));
+TYPE(t_dapiproj, "DownwardAPIProjection", F_LO("items", t_dfile));
+TYPE(t_satproj, "ServiceAccountTokenProjection", F_S("audience"), F_L("expirationSeconds"),
+     F_S("path"));
+TYPE(t_ctbproj, "ClusterTrustBundleProjection", F_S("name"), F_S("signerName"),
+     F_O("labelSelector", t_selector), F_B("optional"), F_S("path"));
+TYPE(t_vproj, "VolumeProjection", F_O("secret", t_secretproj), F_O("downwardAPI", t_dapiproj),
+     F_O("configMap", t_cmproj), F_O("serviceAccountToken", t_satproj),
+     F_O("clusterTrustBundle", t_ctbproj));
+TYPE(t_projvol, "ProjectedVolumeSource", F_LO("sources", t_vproj), F_I("defaultMode"));
+TYPE(t_volume, "Volume", F_S("name"), F_O("hostPath", t_hostpath), F_O("emptyDir", t_emptydir),
+     F_O("secret", t_secretvol), F_O("persistentVolumeClaim", t_pvcvol),
+     F_O("configMap", t_cmvol), F_O("downwardAPI", t_dapivol), F_O("projected", t_projvol),
+     F_ANY("gcePersistentDisk"), F_ANY("awsElasticBlockStore"), F_ANY("gitRepo"), F_ANY("nfs"),
+     F_ANY("iscsi"), F_ANY("glusterfs"), F_ANY("rbd"), F_ANY("flexVolume"), F_ANY("cinder"),
+     F_ANY("cephfs"), F_ANY("flocker"), F_ANY("fc"), F_ANY("azureFile"),
+     F_ANY("vsphereVolume"), F_ANY("quobyte"), F_ANY("azureDisk"),
+     F_ANY("photonPersistentDisk"), F_ANY("portworxVolume"), F_ANY("scaleIO"),
+     F_ANY("storageos"), F_ANY("csi"), F_ANY("ephemeral"), F_ANY("image"));
+
+/* Scheduling. */
+TYPE(t_nsreq, "NodeSelectorRequirement", F_S("key"), F_S("operator"), F_LS("values"));
+TYPE(t_nsterm, "NodeSelectorTerm", F_LO("matchExpressions", t_nsreq),
+     F_LO("matchFields", t_nsreq));
+TYPE(t_nodesel, "NodeSelector", F_LO("nodeSelectorTerms", t_nsterm));
+TYPE(t_prefterm, "PreferredSchedulingTerm", F_I("weight"), F_O("preference", t_nsterm));
+TYPE(t_nodeaff, "NodeAffinity", F_O("requiredDuringSchedulingIgnoredDuringExecution", t_nodesel),
+     F_LO("preferredDuringSchedulingIgnoredDuringExecution", t_prefterm));
+TYPE(t_podaffterm, "PodAffinityTerm", F_O("labelSelector", t_selector), F_LS("namespaces"),
+     F_S("topologyKey"), F_O("namespaceSelector", t_selector), F_LS("matchLabelKeys"),
+     F_LS("mismatchLabelKeys"));
+TYPE(t_wpodaffterm, "WeightedPodAffinityTerm", F_I("weight"),
+     F_O("podAffinityTerm", t_podaffterm));
+TYPE(t_podaff, "PodAffinity", F_LO("requiredDuringSchedulingIgnoredDuringExecution", t_podaffterm),
+     F_LO("preferredDuringSchedulingIgnoredDuringExecution", t_wpodaffterm));
+TYPE(t_affinity, "Affinity", F_O("nodeAffinity", t_nodeaff), F_O("podAffinity", t_podaff),
+     F_O("podAntiAffinity", t_podaff));
+TYPE(t_toleration, "Toleration", F_S("key"), F_S("operator"), F_S("value"), F_S("effect"),
+     F_L("tolerationSeconds"));
+TYPE(t_tsc, "TopologySpreadConstraint", F_I("maxSkew"), F_S("topologyKey"),
+     F_S("whenUnsatisfiable"), F_O("labelSelector", t_selector), F_I("minDomains"),
+     F_S("nodeAffinityPolicy"), F_S("nodeTaintsPolicy"), F_LS("matchLabelKeys"));
+TYPE(t_hostalias, "HostAlias", F_S("ip"), F_LS("hostnames"));
+TYPE(t_dnsopt, "PodDNSConfigOption", F_S("name"), F_S("value"));
+TYPE(t_dnsconfig, "PodDNSConfig", F_LS("nameservers"), F_LS("searches"),
+     F_LO("options", t_dnsopt));
+TYPE(t_gate, "PodReadinessGate", F_S("conditionType"));
+TYPE(t_podos, "PodOS", F_S("name"));
+TYPE(t_schedgate, "PodSchedulingGate", F_S("name"));
+TYPE(t_podrclaim, "PodResourceClaim", F_S("name"), F_S("resourceClaimName"),
+     F_S("resourceClaimTemplateName"));
+TYPE(t_podspec, "PodSpec", F_LO("volumes", t_volume), F_LO("initContainers", t_container),
+     F_LO("containers", t_container), F_LO("ephemeralContainers", t_ephemeral),
+     F_S("restartPolicy"), F_L("terminationGracePeriodSeconds"), F_L("activeDeadlineSeconds"),
+     F_S("dnsPolicy"), F_MS("nodeSelector"), F_S("serviceAccountName"), F_S("serviceAccount"),
+     F_B("automountServiceAccountToken"), F_S("nodeName"), F_B("hostNetwork"), F_B("hostPID"),
+     F_B("hostIPC"), F_B("shareProcessNamespace"), F_O("securityContext", t_podsecctx),
+     F_LO("imagePullSecrets", t_localref), F_S("hostname"), F_S("subdomain"),
+     F_O("affinity", t_affinity), F_S("schedulerName"), F_LO("tolerations", t_toleration),
+     F_LO("hostAliases", t_hostalias), F_S("priorityClassName"), F_I("priority"),
+     F_O("dnsConfig", t_dnsconfig), F_LO("readinessGates", t_gate), F_S("runtimeClassName"),
+     F_B("enableServiceLinks"), F_S("preemptionPolicy"), F_MQ("overhead"),
+     F_LO("topologySpreadConstraints", t_tsc), F_B("setHostnameAsFQDN"), F_O("os", t_podos),
+     F_B("hostUsers"), F_LO("schedulingGates", t_schedgate),
+     F_LO("resourceClaims", t_podrclaim), F_O("resources", t_resources));
+TYPE(t_podtemplate, "PodTemplateSpec", F_O("metadata", t_meta), F_O("spec", t_podspec));
+
+/* Pod status. */
+TYPE(t_podcond, "PodCondition", F_S("type"), F_S("status"), F_S("lastProbeTime"),
+     F_S("lastTransitionTime"), F_S("reason"), F_S("message"));
+TYPE(t_ip, "PodIP", F_S("ip"));
+TYPE(t_cwaiting, "ContainerStateWaiting", F_S("reason"), F_S("message"));
+TYPE(t_crunning, "ContainerStateRunning", F_S("startedAt"));
+TYPE(t_cterm, "ContainerStateTerminated", F_I("exitCode"), F_I("signal"), F_S("reason"),
+     F_S("message"), F_S("startedAt"), F_S("finishedAt"), F_S("containerID"));
+TYPE(t_cstate, "ContainerState", F_O("waiting", t_cwaiting), F_O("running", t_crunning),
+     F_O("terminated", t_cterm));
+TYPE(t_vmstatus, "VolumeMountStatus", F_S("name"), F_S("mountPath"), F_B("readOnly"),
+     F_S("recursiveReadOnly"));
+TYPE(t_cstatus, "ContainerStatus", F_S("name"), F_O("state", t_cstate),
+     F_O("lastState", t_cstate), F_B("ready"), F_I("restartCount"), F_S("image"),
+     F_S("imageID"), F_S("containerID"), F_B("started"), F_MQ("allocatedResources"),
+     F_O("resources", t_resources), F_LO("volumeMounts", t_vmstatus), F_ANY("user"),
+     F_ANY("allocatedResourcesStatus"));
+TYPE(t_prcstatus, "PodResourceClaimStatus", F_S("name"), F_S("resourceClaimName"));
+TYPE(t_podstatus, "PodStatus", F_S("phase"), F_LO("conditions", t_podcond), F_S("message"),
+     F_S("reason"), F_S("nominatedNodeName"), F_S("hostIP"), F_LO("hostIPs", t_ip),
+     F_S("podIP"), F_LO("podIPs", t_ip), F_S("startTime"),
+     F_LO("initContainerStatuses", t_cstatus), F_LO("containerStatuses", t_cstatus),
+     F_LO("ephemeralContainerStatuses", t_cstatus), F_S("qosClass"), F_S("resize"),
+     F_LO("resourceClaimStatuses", t_prcstatus));
+KIND(res__t_pod, "Pod", F_O("metadata", t_meta), F_O("spec", t_podspec),
+     F_O("status", t_podstatus));
+
+/* ---- other core/v1 kinds ---- */
+TYPE(t_nsspec, "NamespaceSpec", F_LS("finalizers"));
+TYPE(t_nscond, "NamespaceCondition", F_S("type"), F_S("status"), F_S("lastTransitionTime"),
+     F_S("reason"), F_S("message"));
+TYPE(t_nsstatus, "NamespaceStatus", F_S("phase"), F_LO("conditions", t_nscond));
+KIND(res__t_namespace, "Namespace", F_O("metadata", t_meta), F_O("spec", t_nsspec),
+     F_O("status", t_nsstatus));
+
+TYPE(t_taint, "Taint", F_S("key"), F_S("value"), F_S("effect"), F_S("timeAdded"));
+TYPE(t_nodespec, "NodeSpec", F_S("podCIDR"), F_LS("podCIDRs"), F_S("providerID"),
+     F_B("unschedulable"), F_LO("taints", t_taint), F_ANY("configSource"), F_S("externalID"));
+TYPE(t_nodecond, "NodeCondition", F_S("type"), F_S("status"), F_S("lastHeartbeatTime"),
+     F_S("lastTransitionTime"), F_S("reason"), F_S("message"));
+TYPE(t_nodeaddr, "NodeAddress", F_S("type"), F_S("address"));
+TYPE(t_dendpoint, "DaemonEndpoint", F_I("Port"));
+TYPE(t_nodeeps, "NodeDaemonEndpoints", F_O("kubeletEndpoint", t_dendpoint));
+TYPE(t_swap, "NodeSwapStatus", F_L("capacity"));
+TYPE(t_nodeinfo, "NodeSystemInfo", F_S("machineID"), F_S("systemUUID"), F_S("bootID"),
+     F_S("kernelVersion"), F_S("osImage"), F_S("containerRuntimeVersion"),
+     F_S("kubeletVersion"), F_S("kubeProxyVersion"), F_S("operatingSystem"),
+     F_S("architecture"), F_O("swap", t_swap));
+TYPE(t_image, "ContainerImage", F_LS("names"), F_L("sizeBytes"));
+TYPE(t_attached, "AttachedVolume", F_S("name"), F_S("devicePath"));
+TYPE(t_rhfeat, "NodeRuntimeHandlerFeatures", F_B("recursiveReadOnlyMounts"),
+     F_B("userNamespaces"));
+TYPE(t_rhandler, "NodeRuntimeHandler", F_S("name"), F_O("features", t_rhfeat));
+TYPE(t_nodefeat, "NodeFeatures", F_B("supplementalGroupsPolicy"));
+TYPE(t_nodestatus, "NodeStatus", F_MQ("capacity"), F_MQ("allocatable"), F_S("phase"),
+     F_LO("conditions", t_nodecond), F_LO("addresses", t_nodeaddr),
+     F_O("daemonEndpoints", t_nodeeps), F_O("nodeInfo", t_nodeinfo), F_LO("images", t_image),
+     F_LS("volumesInUse"), F_LO("volumesAttached", t_attached), F_ANY("config"),
+     F_LO("runtimeHandlers", t_rhandler), F_O("features", t_nodefeat));
+KIND(res__t_node, "Node", F_O("metadata", t_meta), F_O("spec", t_nodespec),
+     F_O("status", t_nodestatus));
+
+TYPE(t_svcport, "ServicePort", F_S("name"), F_S("protocol"), F_S("appProtocol"), F_I("port"),
+     F_IOS("targetPort"), F_I("nodePort"));
+TYPE(t_clientip, "ClientIPConfig", F_I("timeoutSeconds"));
+TYPE(t_affcfg, "SessionAffinityConfig", F_O("clientIP", t_clientip));
+TYPE(t_svcspec, "ServiceSpec", F_LO("ports", t_svcport), F_MS("selector"), F_S("clusterIP"),
+     F_LS("clusterIPs"), F_S("type"), F_LS("externalIPs"), F_S("sessionAffinity"),
+     F_S("loadBalancerIP"), F_LS("loadBalancerSourceRanges"), F_S("externalName"),
+     F_S("externalTrafficPolicy"), F_I("healthCheckNodePort"),
+     F_B("publishNotReadyAddresses"), F_O("sessionAffinityConfig", t_affcfg),
+     F_LS("ipFamilies"), F_S("ipFamilyPolicy"), F_B("allocateLoadBalancerNodePorts"),
+     F_S("loadBalancerClass"), F_S("internalTrafficPolicy"), F_S("trafficDistribution"));
+TYPE(t_portstatus, "PortStatus", F_I("port"), F_S("protocol"), F_S("error"));
+TYPE(t_lbingress, "LoadBalancerIngress", F_S("ip"), F_S("hostname"), F_S("ipMode"),
+     F_LO("ports", t_portstatus));
+TYPE(t_lbstatus, "LoadBalancerStatus", F_LO("ingress", t_lbingress));
+TYPE(t_svcstatus, "ServiceStatus", F_O("loadBalancer", t_lbstatus),
+     F_LO("conditions", t_mcond));
+KIND(res__t_service, "Service", F_O("metadata", t_meta), F_O("spec", t_svcspec),
+     F_O("status", t_svcstatus));
+
+TYPE(t_epaddr, "EndpointAddress", F_S("ip"), F_S("hostname"), F_S("nodeName"),
+     F_O("targetRef", t_objref));
+TYPE(t_epport, "EndpointPort", F_S("name"), F_I("port"), F_S("protocol"), F_S("appProtocol"));
+TYPE(t_subset, "EndpointSubset", F_LO("addresses", t_epaddr),
+     F_LO("notReadyAddresses", t_epaddr), F_LO("ports", t_epport));
+KIND(res__t_endpoints, "Endpoints", F_O("metadata", t_meta), F_LO("subsets", t_subset));
+
+KIND(res__t_configmap, "ConfigMap", F_O("metadata", t_meta), F_B("immutable"), F_MS("data"),
+     F_MS("binaryData"));
+KIND(res__t_secret, "Secret", F_O("metadata", t_meta), F_B("immutable"), F_MS("data"),
+     F_MS("stringData"), F_S("type"));
+
+TYPE(t_evsource, "EventSource", F_S("component"), F_S("host"));
+TYPE(t_evseries, "EventSeries", F_I("count"), F_S("lastObservedTime"));
+KIND(res__t_event, "Event", F_O("metadata", t_meta), F_O("involvedObject", t_objref),
+     F_S("reason"), F_S("message"), F_O("source", t_evsource), F_S("firstTimestamp"),
+     F_S("lastTimestamp"), F_I("count"), F_S("type"), F_S("eventTime"),
+     F_O("series", t_evseries), F_S("action"), F_O("related", t_objref),
+     F_S("reportingComponent"), F_S("reportingInstance"));
+KIND(res__t_serviceaccount, "ServiceAccount", F_O("metadata", t_meta),
+     F_LO("secrets", t_objref), F_LO("imagePullSecrets", t_localref),
+     F_B("automountServiceAccountToken"));
+
+/* ---- apps/v1 ---- */
+TYPE(t_rollupd, "RollingUpdateDeployment", F_IOS("maxUnavailable"), F_IOS("maxSurge"));
+TYPE(t_dstrategy, "DeploymentStrategy", F_S("type"), F_O("rollingUpdate", t_rollupd));
+TYPE(t_dspec, "DeploymentSpec", F_I("replicas"), F_O("selector", t_selector),
+     F_O("template", t_podtemplate), F_O("strategy", t_dstrategy), F_I("minReadySeconds"),
+     F_I("revisionHistoryLimit"), F_B("paused"), F_I("progressDeadlineSeconds"));
+TYPE(t_dcond, "DeploymentCondition", F_S("type"), F_S("status"), F_S("lastUpdateTime"),
+     F_S("lastTransitionTime"), F_S("reason"), F_S("message"));
+TYPE(t_dstatus, "DeploymentStatus", F_L("observedGeneration"), F_I("replicas"),
+     F_I("updatedReplicas"), F_I("readyReplicas"), F_I("availableReplicas"),
+     F_I("unavailableReplicas"), F_I("terminatingReplicas"), F_LO("conditions", t_dcond),
+     F_I("collisionCount"));
+KIND(res__t_deployment, "Deployment", F_O("metadata", t_meta), F_O("spec", t_dspec),
+     F_O("status", t_dstatus));
+
+TYPE(t_rsspec, "ReplicaSetSpec", F_I("replicas"), F_I("minReadySeconds"),
+     F_O("selector", t_selector), F_O("template", t_podtemplate));
+TYPE(t_rscond, "ReplicaSetCondition", F_S("type"), F_S("status"), F_S("lastTransitionTime"),
+     F_S("reason"), F_S("message"));
+TYPE(t_rsstatus, "ReplicaSetStatus", F_I("replicas"), F_I("fullyLabeledReplicas"),
+     F_I("readyReplicas"), F_I("availableReplicas"), F_I("terminatingReplicas"),
+     F_L("observedGeneration"), F_LO("conditions", t_rscond));
+KIND(res__t_replicaset, "ReplicaSet", F_O("metadata", t_meta), F_O("spec", t_rsspec),
+     F_O("status", t_rsstatus));
+
+TYPE(t_dsrollupd, "RollingUpdateDaemonSet", F_IOS("maxUnavailable"), F_IOS("maxSurge"));
+TYPE(t_dsstrategy, "DaemonSetUpdateStrategy", F_S("type"), F_O("rollingUpdate", t_dsrollupd));
+TYPE(t_dsspec, "DaemonSetSpec", F_O("selector", t_selector), F_O("template", t_podtemplate),
+     F_O("updateStrategy", t_dsstrategy), F_I("minReadySeconds"), F_I("revisionHistoryLimit"));
+TYPE(t_dsstatus, "DaemonSetStatus", F_I("currentNumberScheduled"), F_I("numberMisscheduled"),
+     F_I("desiredNumberScheduled"), F_I("numberReady"), F_L("observedGeneration"),
+     F_I("updatedNumberScheduled"), F_I("numberAvailable"), F_I("numberUnavailable"),
+     F_I("collisionCount"), F_LO("conditions", t_rscond));
+KIND(res__t_daemonset, "DaemonSet", F_O("metadata", t_meta), F_O("spec", t_dsspec),
+     F_O("status", t_dsstatus));
+
+/* ---- policy/v1, discovery.k8s.io/v1, autoscaling/v1 ---- */
+TYPE(t_pdbspec, "PodDisruptionBudgetSpec", F_IOS("minAvailable"), F_O("selector", t_selector),
+     F_IOS("maxUnavailable"), F_S("unhealthyPodEvictionPolicy"));
+TYPE(t_pdbstatus, "PodDisruptionBudgetStatus", F_L("observedGeneration"),
+     F_MS("disruptedPods"), F_I("disruptionsAllowed"), F_I("currentHealthy"),
+     F_I("desiredHealthy"), F_I("expectedPods"), F_LO("conditions", t_mcond));
+KIND(res__t_pdb, "PodDisruptionBudget", F_O("metadata", t_meta), F_O("spec", t_pdbspec),
+     F_O("status", t_pdbstatus));
+KIND(res__t_eviction, "Eviction", F_O("metadata", t_meta),
+     F_O("deleteOptions", res__t_deleteoptions));
+
+TYPE(t_epconds, "EndpointConditions", F_B("ready"), F_B("serving"), F_B("terminating"));
+TYPE(t_forzone, "ForZone", F_S("name"));
+TYPE(t_hints, "EndpointHints", F_LO("forZones", t_forzone), F_LO("forNodes", t_forzone));
+TYPE(t_endpoint, "Endpoint", F_LS("addresses"), F_O("conditions", t_epconds),
+     F_S("hostname"), F_O("targetRef", t_objref), F_MS("deprecatedTopology"),
+     F_S("nodeName"), F_S("zone"), F_O("hints", t_hints));
+KIND(res__t_endpointslice, "EndpointSlice", F_O("metadata", t_meta), F_S("addressType"),
+     F_LO("endpoints", t_endpoint), F_LO("ports", t_epport));
+
+TYPE(t_scalespec, "ScaleSpec", F_I("replicas"));
+TYPE(t_scalestatus, "ScaleStatus", F_I("replicas"), F_S("selector"));
+KIND(res__t_scale, "Scale", F_O("metadata", t_meta), F_O("spec", t_scalespec),
+     F_O("status", t_scalestatus));
+
+/* ---- walker ---- */
+
+struct walk {
+    json_t *unknown;
+    struct err *err;
+    int nbad;
+};
+
+static const char *vkind_name(int k)
+{
+    switch (k) {
+    case RK_STR: return "string";
+    case RK_INT: return "int32";
+    case RK_I64: return "int64";
+    case RK_BOOL: return "boolean";
+    case RK_NUM: return "number";
+    case RK_IOS: return "integer or string";
+    case RK_QTY: return "quantity";
+    case RK_OBJ: return "object";
+    default: return "any";
+    }
+}
+
+static void walk_bad(struct walk *w, const char *path, const json_t *v, const char *what)
+{
+    w->nbad++;
+    if (w->err)
+        err_field_invalid(w->err, path, v, "must be of type %s", what);
+}
+
+static int int_ok(const json_t *v, int k)
+{
+    json_int_t i;
+
+    if (!json_is_integer(v))
+        return 0;
+    i = json_integer_value(v);
+    return k != RK_INT || (i >= -2147483648LL && i <= 2147483647LL);
+}
+
+static void walk_type(struct walk *w, const struct res_type *t, const json_t *v, char *path,
+                      size_t cap);
+
+/* Checks one scalar-or-object value of kind k. Null is Go's zero value and always fine. */
+static void walk_value(struct walk *w, const struct res_field *f, const json_t *v, char *path,
+                       size_t cap)
+{
+    int64_t milli;
+
+    if (json_is_null(v))
+        return;
+    switch (f->kind) {
+    case RK_STR:
+        if (!json_is_string(v))
+            walk_bad(w, path, v, "string");
+        break;
+    case RK_INT:
+    case RK_I64:
+        if (!int_ok(v, f->kind))
+            walk_bad(w, path, v, vkind_name(f->kind));
+        break;
+    case RK_BOOL:
+        if (!json_is_boolean(v))
+            walk_bad(w, path, v, "boolean");
+        break;
+    case RK_NUM:
+        if (!json_is_number(v))
+            walk_bad(w, path, v, "number");
+        break;
+    case RK_IOS:
+        if (!json_is_string(v) && !int_ok(v, RK_INT))
+            walk_bad(w, path, v, "integer or string");
+        break;
+    case RK_QTY:
+        if (json_is_number(v))
+            break;
+        if (!json_is_string(v) || quantity_parse_milli(json_string_value(v), &milli) < 0) {
+            w->nbad++;
+            if (w->err)
+                err_field_invalid(w->err, path, v,
+                                  "quantities must match the regular expression "
+                                  "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'");
+        }
+        break;
+    case RK_OBJ:
+        walk_type(w, f->type, v, path, cap);
+        break;
+    default:
+        break;
+    }
+}
+
+static void walk_field(struct walk *w, const struct res_field *f, const json_t *v, char *path,
+                       size_t cap)
+{
+    size_t len = strlen(path);
+
+    if (f->shape == RS_ONE || json_is_null(v)) {
+        walk_value(w, f, v, path, cap);
+        return;
+    }
+    if (f->shape == RS_LIST) {
+        size_t i;
+        const json_t *e;
+
+        if (!json_is_array(v)) {
+            walk_bad(w, path, v, "array");
+            return;
+        }
+        json_array_foreach(v, i, e) {
+            snprintf(path + len, cap - len, "[%zu]", i);
+            walk_value(w, f, e, path, cap);
+        }
+    } else {
+        const char *k;
+        const json_t *e;
+
+        if (!json_is_object(v)) {
+            walk_bad(w, path, v, "object");
+            return;
+        }
+        json_object_foreach((json_t *)v, k, e) {
+            snprintf(path + len, cap - len, "[%s]", k);
+            walk_value(w, f, e, path, cap);
+        }
+    }
+    path[len] = 0;
+}
+
+static void walk_type(struct walk *w, const struct res_type *t, const json_t *v, char *path,
+                      size_t cap)
+{
+    size_t len = strlen(path);
+    const char *k;
+    const json_t *e;
+
+    if (!json_is_object(v)) {
+        walk_bad(w, len ? path : "<root>", v, "object");
+        return;
+    }
+    json_object_foreach((json_t *)v, k, e) {
+        const struct res_field *f = t->fields;
+
+        while (f->name && strcmp(f->name, k) != 0)
+            f++;
+        snprintf(path + len, cap - len, "%s%s", len ? "." : "", k);
+        if (!f->name) {
+            if (w->unknown)
+                json_array_append_new(w->unknown, json_string(path));
+        } else if (f->kind != RK_ANY) {
+            walk_field(w, f, e, path, cap);
+        }
+        path[len] = 0;
+    }
+}
+
+int res__schema_walk(const struct res_type *t, const json_t *v, json_t *unknown,
+                     struct err *err)
+{
+    struct walk w = {unknown, err, 0};
+    char path[1024] = "";
+
+    walk_type(&w, t, v, path, sizeof path);
+    return w.nbad;
+}

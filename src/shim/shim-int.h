@@ -1,0 +1,149 @@
+/* Private declarations shared by the shim's files: the supervisor's objects (containers, their
+ * log streams, exec calls, control connections) and the helpers between shim.c (loop, protocol),
+ * shim_proc.c (processes, logs) and shim_state.c (state file). */
+#ifndef KROLL_SHIM_INT_H
+#define KROLL_SHIM_INT_H
+
+#include "shim/shim.h"
+
+#include <jansson.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <time.h>
+
+#define SHIM_LINE_MAX (16 * 1024)      /* longer log lines are split into "P" records */
+#define SHIM_REQ_MAX (1024 * 1024)     /* one request line */
+#define SHIM_OUT_MAX (8 * 1024 * 1024) /* unsent replies/events per connection */
+
+enum shim_watch_kind {
+    W_LISTEN,
+    W_SIGNAL,
+    W_CONN,
+    W_STREAM,
+    W_EXEC_OUT,
+    W_PIDFD,
+};
+
+/* Every fd in the epoll set carries one of these, embedded in its owner. */
+struct shim_watch {
+    enum shim_watch_kind kind;
+    void *obj;
+};
+
+struct shim_ctr;
+
+struct shim_stream {
+    struct shim_watch w;
+    int fd;           /* -1 once closed */
+    const char *name; /* "stdout" or "stderr" */
+    struct shim_ctr *c;
+    size_t len;
+    char buf[SHIM_LINE_MAX];
+};
+
+struct shim_term {
+    int valid;
+    int exit_code, signal;
+    char reason[32];
+    char message[512];
+    struct timespec started, finished;
+};
+
+struct shim_ctr {
+    char *name;
+    pid_t pid; /* 0 when not running */
+    int pidfd;
+    struct shim_watch pw;
+    int running;
+    int restart_count;
+    struct timespec started;
+    struct shim_term term; /* valid once the current instance ended */
+    struct shim_term last; /* the previous instance's termination */
+    int log_fd;
+    long log_size;
+    struct shim_stream out, err;
+};
+
+struct shim_conn {
+    struct shim_watch w;
+    int fd;
+    int subscribed;
+    int dead;
+    char *in;
+    size_t in_len;
+    char *out;
+    size_t out_len, out_cap;
+    struct shim_conn *next;
+};
+
+struct shim_exec {
+    struct shim_watch w;  /* output pipe */
+    struct shim_watch pw; /* pidfd */
+    pid_t pid;
+    int pidfd, out_fd;
+    int exited, status, timed_out;
+    int done; /* replied; freed by shim__exec_gc() after the current event batch */
+    int64_t deadline_ms;
+    char *output;
+    size_t out_len;
+    int truncated;
+    struct shim_conn *conn; /* NULL when the requester went away */
+    json_t *id;
+    struct shim_exec *next;
+};
+
+struct shim {
+    char *pod_dir;
+    char *pod_ip;
+    int host_network;
+    int netns_mode;
+    long log_max;
+    int ep, listen_fd, sig_fd;
+    struct shim_watch lw, sw;
+    struct timespec started;
+    struct shim_ctr **ctrs;
+    size_t nctrs;
+    struct shim_conn *conns;
+    struct shim_exec *execs;
+    int stopping;
+};
+
+/* shim.c */
+void shim__watch_add(struct shim *s, int fd, uint32_t events, struct shim_watch *w);
+void shim__watch_del(struct shim *s, int fd);
+void shim__conn_send(struct shim *s, struct shim_conn *c, json_t *msg_take);
+void shim__event_send(struct shim *s, json_t *ev_take);
+/* Resolves a path inside the pod dir that may exceed sun_path via /proc/self/fd/<dirfd>. */
+int shim__sockaddr(const char *pod_dir, struct sockaddr_un *sa, int *dirfd);
+
+/* shim_proc.c */
+struct shim_ctr *shim__ctr_find(struct shim *s, const char *name);
+/* Starts a container from a request; returns the reply (taken by the caller). */
+json_t *shim__ctr_start(struct shim *s, const json_t *req);
+void shim__stream_on_read(struct shim *s, struct shim_stream *st);
+void shim__exec_start(struct shim *s, struct shim_conn *c, const json_t *req);
+void shim__exec_on_read(struct shim *s, struct shim_exec *x);
+/* A JSON string of arbitrary bytes: invalid UTF-8 becomes U+FFFD. */
+json_t *shim__json_bytes(const char *s, size_t n);
+/* Frees finished exec calls; only between event batches, since events may still name them. */
+void shim__exec_gc(struct shim *s);
+/* Reaps every exited child and dispatches to its container or exec call. */
+void shim__reap(struct shim *s);
+/* Milliseconds until the nearest exec deadline (or -1), killing the expired ones. */
+int shim__exec_timeouts(struct shim *s);
+/* Kills every container and exec process group and waits (bounded) until they are reaped. */
+void shim__kill_all(struct shim *s, int wait_ms);
+/* Builds an argv/env vector from a JSON array of strings; NULL (with msg) when malformed. */
+char **shim__strv(const json_t *a, const char *field, int required, char *msg, size_t n);
+void shim__strv_free(char **v);
+
+/* shim_state.c */
+/* RFC 3339 with nanoseconds, UTC, fixed width ("2026-11-27T01:57:03.123456789Z"); out >= 40. */
+void shim__time_fmt(const struct timespec *ts, char *out);
+json_t *shim__state_json(struct shim *s);
+/* Rewrites <pod_dir>/state.json atomically (temp file, fsync, rename). */
+int shim__state_write(struct shim *s);
+int shim__file_write_atomic(const char *dir, const char *name, const char *data, size_t n);
+
+#endif
