@@ -4,9 +4,10 @@
 #include <stdio.h>
 #include <string.h>
 
-extern const struct cli_cmd cli_cmd_server, cli_cmd_kubectl, cli_cmd_stop;
+extern const struct cli_cmd cli_cmd_server, cli_cmd_kubectl, cli_cmd_stop, cli_cmd_shim;
 
-static const struct cli_cmd *const cmds[] = {&cli_cmd_server, &cli_cmd_kubectl, &cli_cmd_stop};
+static const struct cli_cmd *const cmds[] = {&cli_cmd_server, &cli_cmd_kubectl, &cli_cmd_stop,
+                                             &cli_cmd_shim};
 
 static int usage(FILE *f)
 {

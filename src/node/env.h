@@ -1,0 +1,22 @@
+/* A container's environment and arguments, resolved as the kubelet does. */
+#ifndef KROLL_NODE_ENV_H
+#define KROLL_NODE_ENV_H
+
+#include <jansson.h>
+
+#include "api/api.h"
+#include "core/err.h"
+
+/* Computes the environment of container in pod: the image's Env ("K=V" strings), then envFrom
+ * (configMapRef/secretRef with prefix, optional), then env (value with $(VAR) expansion against
+ * earlier variables, valueFrom fieldRef/resourceFieldRef/configMapKeyRef/secretKeyRef), later
+ * entries overriding earlier ones. *out is a new array of "K=V" strings. A missing non-optional
+ * ConfigMap/Secret/key fails with the kubelet's message (e.g. `configmap "cfg" not found`),
+ * which the caller reports as CreateContainerConfigError. */
+int env_resolve(struct api *api, const json_t *pod, const json_t *container,
+                const json_t *image_env, json_t **out, struct err *err);
+/* Expands $(VAR) in each string of args (command or args) with env ("K=V" array); $$ escapes.
+ * Returns a new array. */
+json_t *env_expand(const json_t *args, const json_t *env);
+
+#endif

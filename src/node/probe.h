@@ -1,0 +1,28 @@
+/* Probes (readiness, liveness, startup) run on the server loop without blocking: httpGet and
+ * tcpSocket open their socket inside the pod's network namespace, exec runs through the pod's
+ * shim. Timing and thresholds follow Kubernetes exactly (k8s-semantics.md section 8). */
+#ifndef KROLL_NODE_PROBE_H
+#define KROLL_NODE_PROBE_H
+
+#include "core/loop.h"
+#include "node/podctx.h"
+
+struct probe;
+
+/* Called after every probe attempt. ok: this attempt's result; state: the thresholded result
+ * (1 success, 0 failure, -1 not yet known); output: the failure text Kubernetes puts into the
+ * Unhealthy event, e.g. "HTTP probe failed with statuscode: 503" or
+ * "Get \"http://127.78.0.3:8501/healthz\": dial tcp ...: connect: connection refused". */
+typedef void probe_result_fn(struct probe *p, int ok, int state, const char *output, void *ctx);
+
+/* Starts probing per spec (a Probe object: httpGet|tcpSocket|exec|grpc, initialDelaySeconds,
+ * periodSeconds, timeoutSeconds, successThreshold, failureThreshold). kind is "readiness",
+ * "liveness" or "startup". t is borrowed and must outlive the probe. */
+struct probe *probe_start(struct loop *loop, const char *kind, const json_t *spec,
+                          const struct container_target *t, probe_result_fn *fn, void *ctx);
+/* Stops the probe; safe from inside its own callback (freed in the defer phase). */
+void probe_stop(struct probe *p);
+/* Resets counters and restarts the initial delay (after a container restart). */
+void probe_reset(struct probe *p);
+
+#endif

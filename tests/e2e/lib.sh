@@ -1,0 +1,106 @@
+# Shared helpers for end-to-end tests (git's test-lib style). Source it from a tNNNN-*.sh script:
+#   . "$(dirname "$0")/lib.sh"
+#   kroll_start            # server in a temp data dir on a free port; exports KUBECONFIG
+#   kubectl get ns         # real kubectl against it
+#   expect_eq "$a" "$b" "what"
+# Everything started here is stopped by PID on exit; every wait is bounded.
+set -u
+
+KROLL_BIN=${KROLL_BIN:-${KROLL_BUILD:-build}/kroll}
+KROLL_SRC=${KROLL_SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+KROLL_BUILD=${KROLL_BUILD:-$KROLL_SRC/build}
+TEST_NAME=$(basename "$0" .sh)
+TEST_DIR=$(mktemp -d "${TMPDIR:-/tmp}/kroll-$TEST_NAME.XXXXXX")
+KROLL_DATA=$TEST_DIR/data
+KROLL_PIDS=""
+FAILS=0
+CHECKS=0
+export KUBECACHEDIR=$TEST_DIR/kubecache
+
+say() { printf '%s: %s\n' "$TEST_NAME" "$*"; }
+
+cleanup() {
+    local rc=$?
+    if [ -n "${KROLL_SERVER_PID:-}" ] && kill -0 "$KROLL_SERVER_PID" 2>/dev/null; then
+        kill -TERM "$KROLL_SERVER_PID" 2>/dev/null
+        for _ in $(seq 1 200); do kill -0 "$KROLL_SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$KROLL_SERVER_PID" 2>/dev/null
+    fi
+    for p in $KROLL_PIDS; do kill -KILL "$p" 2>/dev/null; done
+    # Shims and pods outlive a killed server by design: stop what this test's data dir runs.
+    if [ -d "$KROLL_DATA/pods" ]; then
+        for f in "$KROLL_DATA"/pods/*/shim.pid; do
+            [ -f "$f" ] && kill -KILL -"$(cat "$f")" 2>/dev/null; [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
+        done
+    fi
+    if [ "$rc" != 0 ] && [ -f "$TEST_DIR/server.log" ]; then
+        echo "---- server log (last 40 lines) ----"; tail -n 40 "$TEST_DIR/server.log"
+    fi
+    [ "${KEEP_TEST_DIR:-}" = 1 ] || rm -rf "$TEST_DIR"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Starts kroll server; extra arguments go to the server. Sets KROLL_PORT, KUBECONFIG.
+kroll_start() {
+    mkdir -p "$KROLL_DATA"
+    "$KROLL_BIN" server --data-dir "$KROLL_DATA" --listen 127.0.0.1:0 "$@" >>"$TEST_DIR/server.log" 2>&1 &
+    KROLL_SERVER_PID=$!
+    for _ in $(seq 1 300); do
+        grep -q 'msg="ready"' "$TEST_DIR/server.log" 2>/dev/null && break
+        kill -0 "$KROLL_SERVER_PID" 2>/dev/null || { cat "$TEST_DIR/server.log"; fail "server exited"; exit 1; }
+        sleep 0.05
+    done
+    grep -q 'msg="ready"' "$TEST_DIR/server.log" || { fail "server not ready in 15s"; exit 1; }
+    export KUBECONFIG=$KROLL_DATA/kubeconfig
+    KROLL_PORT=$(sed -n 's|.*server: https://127.0.0.1:\([0-9]*\).*|\1|p' "$KUBECONFIG")
+    KROLL_TOKEN=$(sed -n 's|.*token: \(.*\)|\1|p' "$KUBECONFIG")
+}
+
+# Stops the server gracefully (SIGTERM) and waits.
+kroll_stop() {
+    kill -TERM "$KROLL_SERVER_PID" 2>/dev/null
+    for _ in $(seq 1 300); do kill -0 "$KROLL_SERVER_PID" 2>/dev/null || break; sleep 0.1; done
+}
+
+# curl against the API with the bearer token: api_curl PATH [curl args...]
+api_curl() {
+    local path=$1; shift
+    curl -sS --cacert "$KROLL_DATA/pki/ca.crt" -H "Authorization: Bearer $KROLL_TOKEN" \
+        "https://127.0.0.1:$KROLL_PORT$path" "$@"
+}
+
+pass() { CHECKS=$((CHECKS + 1)); say "ok - $*"; }
+fail() { CHECKS=$((CHECKS + 1)); FAILS=$((FAILS + 1)); say "FAIL - $*"; }
+
+expect_eq() { # actual expected what
+    if [ "$1" = "$2" ]; then pass "$3"; else fail "$3: got [$1] want [$2]"; fi
+}
+expect_match() { # actual regex what
+    if printf '%s' "$1" | grep -Eq -- "$2"; then pass "$3"; else fail "$3: [$1] does not match /$2/"; fi
+}
+expect_rc() { # expected-rc what -- command...
+    local want=$1 what=$2; shift 3
+    "$@" >"$TEST_DIR/out" 2>&1; local rc=$?
+    if [ "$rc" = "$want" ]; then pass "$what"; else fail "$what: rc $rc want $want: $(head -c 600 "$TEST_DIR/out")"; fi
+}
+
+# wait_for SECONDS DESCRIPTION -- command...: retries the command until it succeeds.
+wait_for() {
+    local secs=$1 what=$2; shift 3
+    local end=$(( $(date +%s) + secs ))
+    while [ "$(date +%s)" -lt "$end" ]; do
+        if "$@" >/dev/null 2>&1; then pass "$what"; return 0; fi
+        sleep 0.2
+    done
+    fail "$what (not within ${secs}s)"; return 1
+}
+
+# Ends the test: prints the counts and exits non-zero on any failure.
+finish() {
+    say "$CHECKS checks, $FAILS failed"
+    [ "$CHECKS" -gt 0 ] || { say "FAIL - no checks ran"; exit 1; }
+    [ "$FAILS" = 0 ]
+    exit $?
+}
