@@ -4,6 +4,7 @@
 #include "api/patch.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -572,6 +573,43 @@ static json_t *yaml_node(struct yconv *c, struct fy_node *n, int depth)
     }
 }
 
+/* The text need not be NUL-terminated, so no str* function may look at it. */
+static int text_blank(const char *text, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!strchr(" \t\r\n", text[i]) || !text[i])
+            return 0;
+    return 1;
+}
+
+/* Returns the offset of the first byte that is not part of valid UTF-8, or len. libfyaml
+ * 0.7 can loop forever on malformed UTF-8 inside a directive, so bad text never reaches it. */
+static size_t utf8_check(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+
+    while (i < len) {
+        unsigned char c = s[i];
+        size_t n = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2
+                 : (c & 0xF8) == 0xF0 ? 3 : 9;
+        uint32_t cp = n == 0 ? c : n == 1 ? (c & 0x1Fu) : n == 2 ? (c & 0x0Fu) : (c & 0x07u);
+
+        if (n == 9 || (n && i + n >= len))
+            return i;
+        for (size_t j = 1; j <= n; j++) {
+            if ((s[i + j] & 0xC0) != 0x80)
+                return i;
+            cp = cp << 6 | (s[i + j] & 0x3Fu);
+        }
+        /* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
+        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+            (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
+            return i;
+        i += n + 1;
+    }
+    return len;
+}
+
 int patch_parse_yaml(const char *text, size_t len, json_t **out, struct err *err)
 {
     struct fy_diag_cfg dcfg;
@@ -579,9 +617,13 @@ int patch_parse_yaml(const char *text, size_t len, json_t **out, struct err *err
     struct fy_parse_cfg cfg = {0};
     struct fy_document *fyd = NULL;
     struct yconv c = {0, err};
+    size_t bad;
     int rc = 0;
 
     *out = NULL;
+    if ((bad = utf8_check((const unsigned char *)text, len)) < len)
+        return err_set(err, -E_BAD_REQUEST, "error converting YAML to JSON: invalid UTF-8 at "
+                       "byte %zu", bad);
     fy_diag_cfg_default(&dcfg);
     dcfg.fp = NULL;
     dcfg.colorize = false;
@@ -599,7 +641,7 @@ int patch_parse_yaml(const char *text, size_t len, json_t **out, struct err *err
             /* libfyaml reports collected errors with 1-based lines and columns. */
             rc = err_set(err, -E_BAD_REQUEST, "error converting YAML to JSON: yaml: line %d, "
                          "column %d: %s", de->line, de->column, de->msg);
-        else if (len && strspn(text, " \t\r\n") < len)
+        else if (!text_blank(text, len))
             rc = err_set(err, -E_BAD_REQUEST, "error converting YAML to JSON: invalid YAML");
         else
             *out = json_null();

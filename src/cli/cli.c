@@ -4,10 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
-extern const struct cli_cmd cli_cmd_server, cli_cmd_kubectl, cli_cmd_stop, cli_cmd_shim;
+extern const struct cli_cmd cli_cmd_server, cli_cmd_kubectl, cli_cmd_stop, cli_cmd_shim,
+    cli_cmd_image, cli_cmd_proxy;
 
 static const struct cli_cmd *const cmds[] = {&cli_cmd_server, &cli_cmd_kubectl, &cli_cmd_stop,
-                                             &cli_cmd_shim};
+                                             &cli_cmd_shim, &cli_cmd_image, &cli_cmd_proxy};
 
 static int usage(FILE *f)
 {

@@ -6,7 +6,11 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/log.h"
 #include "cli/common.h"
+#include "shim/shim.h"
+
+#include <dirent.h>
 
 static int wait_gone(int pid, int ms)
 {
@@ -18,6 +22,43 @@ static int wait_gone(int pid, int ms)
     return kill(pid, 0) != 0;
 }
 
+/* Pods outlive the server by design; `kroll stop` means everything of the data dir, so once
+ * the server is gone each pod's shim is stopped (it kills and reaps its containers). */
+static void stop_shims(const char *data_dir)
+{
+    char *root = cli_path(data_dir, "pods");
+    DIR *d = opendir(root);
+    struct dirent *e;
+    int n = 0;
+
+    while (d && (e = readdir(d))) {
+        char *pod = NULL;
+        struct err err;
+        pid_t pid;
+
+        if (e->d_name[0] == '.')
+            continue;
+        pod = xasprintf("%s/%s", root, e->d_name);
+        if ((pid = shim_pid_alive(pod)) > 0) {
+            err_init(&err);
+            if (shim_stop(pod, 10000, &err) < 0) {
+                fprintf(stderr, "kroll: shim %d of %s: %s; killing it\n", (int)pid, pod, err.msg);
+                kill(-pid, SIGKILL);
+                kill(pid, SIGKILL);
+            }
+            wait_gone(pid, 5000);
+            err_release(&err);
+            n++;
+        }
+        free(pod);
+    }
+    if (d)
+        closedir(d);
+    if (n)
+        printf("kroll: stopped %d pod%s for %s\n", n, n == 1 ? "" : "s", data_dir);
+    free(root);
+}
+
 static int cmd_stop_run(int argc, char **argv)
 {
     char *dir = cli_data_dir(&argc, argv);
@@ -25,6 +66,7 @@ static int cmd_stop_run(int argc, char **argv)
 
     if (!pid) {
         printf("kroll: no server running for %s\n", dir);
+        stop_shims(dir);
         return 0;
     }
     kill(pid, SIGTERM);
@@ -34,6 +76,7 @@ static int cmd_stop_run(int argc, char **argv)
         wait_gone(pid, 5000);
     }
     printf("kroll: stopped server (pid %d) for %s\n", pid, dir);
+    stop_shims(dir);
     return 0;
 }
 

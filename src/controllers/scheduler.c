@@ -15,6 +15,24 @@
 
 #define COMP "default-scheduler"
 
+/* A quantity given as a string ("500m") or, from YAML, a number (1). */
+static int qty(const json_t *v, int64_t *milli)
+{
+    char buf[64];
+
+    if (json_is_string(v))
+        return quantity_parse_milli(json_string_value(v), milli);
+    if (json_is_integer(v)) {
+        snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(v));
+        return quantity_parse_milli(buf, milli);
+    }
+    if (json_is_real(v)) {
+        snprintf(buf, sizeof buf, "%.9g", json_real_value(v));
+        return quantity_parse_milli(buf, milli);
+    }
+    return -1;
+}
+
 /* Effective request of one resource in milli-units: max(sum of containers, max init). */
 static int64_t pod_request(const json_t *pod, const char *res)
 {
@@ -23,18 +41,18 @@ static int64_t pod_request(const json_t *pod, const char *res)
 
     for (size_t i = 0; i < json_array_size(cs); i++) {
         json_t *r = jx_get(json_array_get(cs, i), "resources");
-        const char *q = json_string_value(json_object_get(json_object_get(r, "requests"), res));
+        json_t *q = json_object_get(json_object_get(r, "requests"), res);
 
         if (!q)
-            q = json_string_value(json_object_get(json_object_get(r, "limits"), res));
-        if (q && quantity_parse_milli(q, &v) == 0)
+            q = json_object_get(json_object_get(r, "limits"), res);
+        if (q && qty(q, &v) == 0)
             sum += v;
     }
     for (size_t i = 0; i < json_array_size(ics); i++) {
         json_t *r = jx_get(json_array_get(ics, i), "resources");
-        const char *q = json_string_value(json_object_get(json_object_get(r, "requests"), res));
+        json_t *q = json_object_get(json_object_get(r, "requests"), res);
 
-        if (q && quantity_parse_milli(q, &v) == 0 && v > init)
+        if (q && qty(q, &v) == 0 && v > init)
             init = v;
     }
     return sum > init ? sum : init;
@@ -63,8 +81,7 @@ static int node_fits(struct ctl *c, const json_t *node, const json_t *pod, char 
     }
     if (m)
         json_object_foreach(m, k, p) if (pod_holds_node(p, name)) count++;
-    if (json_string_value(json_object_get(alloc, "pods")) &&
-        quantity_parse_milli(json_string_value(json_object_get(alloc, "pods")), &cap) == 0 &&
+    if (qty(json_object_get(alloc, "pods"), &cap) == 0 &&
         (count + 1) * 1000 > cap) {
         snprintf(why, n, "Too many pods");
         return 0;
@@ -82,11 +99,9 @@ static int node_fits(struct ctl *c, const json_t *node, const json_t *pod, char 
         json_object_foreach(want, res, v)
         {
             int64_t need = pod_request(pod, res), used = 0;
-            const char *a = json_string_value(json_object_get(alloc, res));
-
             if (need <= 0)
                 continue;
-            if (!a || quantity_parse_milli(a, &cap) < 0)
+            if (qty(json_object_get(alloc, res), &cap) < 0)
                 cap = 0;
             if (m)
                 json_object_foreach(m, k, p) if (pod_holds_node(p, name)) used += pod_request(p, res);
@@ -152,7 +167,8 @@ static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
                 chosen = jx_str(node, "metadata.name");
                 break;
             }
-            json_object_set_new(reasons, why, json_integer(jx_int(reasons, why, 0) + 1));
+            json_object_set_new(reasons, why,
+                                json_integer(json_integer_value(json_object_get(reasons, why)) + 1));
         }
     err_init(&err);
     if (chosen) {
@@ -183,7 +199,8 @@ static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
                 }
             for (size_t i = 0; i < nk && off < sizeof msg; i++) {
                 off += (size_t)snprintf(msg + off, sizeof msg - off, "%s %lld %s", first ? ":" : ",",
-                                        (long long)jx_int(reasons, keys[i], 0), keys[i]);
+                                        (long long)json_integer_value(json_object_get(reasons, keys[i])),
+                                        keys[i]);
                 first = 0;
             }
             if (off < sizeof msg)

@@ -12,7 +12,10 @@
  * earlier variables, valueFrom fieldRef/resourceFieldRef/configMapKeyRef/secretKeyRef), later
  * entries overriding earlier ones. *out is a new array of "K=V" strings. A missing non-optional
  * ConfigMap/Secret/key fails with the kubelet's message (e.g. `configmap "cfg" not found`),
- * which the caller reports as CreateContainerConfigError. */
+ * which the caller reports as CreateContainerConfigError. As in the kubelet, $(VAR) in a value
+ * sees envFrom and earlier env entries but not the image's Env; envFrom keys that are not valid
+ * variable names are skipped; an unset limits.cpu/memory in resourceFieldRef is the node's
+ * capacity (CPUs, physical memory). Service link variables (FOO_SERVICE_HOST) are not added. */
 int env_resolve(struct api *api, const json_t *pod, const json_t *container,
                 const json_t *image_env, json_t **out, struct err *err);
 /* Expands $(VAR) in each string of args (command or args) with env ("K=V" array); $$ escapes.

@@ -13,6 +13,8 @@ struct container_target {
     const json_t *ports;    /* the container's ports array (for named ports), may be NULL */
     const json_t *env;      /* array of "K=V" strings for exec probes/hooks, may be NULL */
     const char *cwd;        /* working directory for exec, may be NULL */
+    const char *pod_ref;    /* "name_namespace(uid)" as hook failure messages name the pod;
+                             * may be NULL (then the pod dir's last component is used) */
 };
 
 #endif

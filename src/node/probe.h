@@ -16,8 +16,13 @@ struct probe;
 typedef void probe_result_fn(struct probe *p, int ok, int state, const char *output, void *ctx);
 
 /* Starts probing per spec (a Probe object: httpGet|tcpSocket|exec|grpc, initialDelaySeconds,
- * periodSeconds, timeoutSeconds, successThreshold, failureThreshold). kind is "readiness",
- * "liveness" or "startup". t is borrowed and must outlive the probe. */
+ * periodSeconds, timeoutSeconds, successThreshold, failureThreshold; copied). kind is
+ * "readiness", "liveness" or "startup". t is borrowed and must outlive the probe. The first
+ * attempt starts initialDelaySeconds after this call (or after probe_reset), then one every
+ * periodSeconds; fn is called after each attempt, never from inside probe_start. As in the
+ * kubelet's worker, a liveness or startup probe that published a failure, and a startup probe
+ * that published a success, stop attempting until probe_reset (the next container instance).
+ * grpc probes are not supported: each attempt fails with a message saying so. */
 struct probe *probe_start(struct loop *loop, const char *kind, const json_t *spec,
                           const struct container_target *t, probe_result_fn *fn, void *ctx);
 /* Stops the probe; safe from inside its own callback (freed in the defer phase). */

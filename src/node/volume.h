@@ -9,14 +9,22 @@
 #include "core/err.h"
 
 /* Creates or refreshes every volume of pod under <pod_dir>/volumes/<name>/ (hostPath volumes
- * point at the host path). *paths (may be NULL) gets {volume name -> host directory}. A missing
- * non-optional ConfigMap/Secret fails with the kubelet's message, e.g.
- * `configmap "cfg" not found` (the caller emits FailedMount and retries). Idempotent: a second
+ * point at the host path). On success *paths (may be NULL) gets {volume name -> host directory}
+ * (new reference; NULL on failure). Every volume is refreshed even when one fails; the first
+ * error is returned. A missing non-optional ConfigMap/Secret fails with the kubelet's message,
+ * e.g. `configmap "cfg" not found` (the caller emits FailedMount and retries). Idempotent: a second
  * call only rewrites what changed (atomic ..data swap), so it is also the refresh. */
 int volume_sync(struct api *api, const json_t *pod, const char *pod_dir, json_t **paths,
                 struct err *err);
 /* The mounts a container needs: array of {"source": host dir or file, "target": mountPath,
- * "readOnly": bool} resolved from its volumeMounts (subPath included). */
+ * "readOnly": bool, "volume": name} resolved from its volumeMounts against paths (from
+ * volume_sync), subPath appended to the source. configMap, secret, downwardAPI and projected
+ * volumes are always read-only, as in Kubernetes. Returns NULL with err set when a mount names a
+ * volume not in paths (`cannot find volume "x" to mount into container "c"`) or has a bad
+ * subPath. New reference. */
+json_t *volume_mounts_resolve(const json_t *pod, const json_t *container, const json_t *paths,
+                              struct err *err);
+/* volume_mounts_resolve() that logs the error instead (NULL on error). */
 json_t *volume_mounts(const json_t *pod, const json_t *container, const json_t *paths);
 /* Removes <pod_dir>/volumes (emptyDir contents included). */
 void volume_cleanup(const char *pod_dir);

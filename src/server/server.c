@@ -11,6 +11,7 @@
 #include "controllers/controllers.h"
 #include "core/jx.h"
 #include "core/log.h"
+#include "node/node.h"
 #include "store/store.h"
 
 struct server {
@@ -18,6 +19,7 @@ struct server {
     struct store *store;
     struct api *api;
     struct controllers *ctrls;
+    struct node *node;
     char node_name[256];
 };
 
@@ -68,6 +70,15 @@ int server_start(struct loop *loop, const struct server_opts *o, struct server *
     for (size_t i = 0; i < sizeof builtin_ns / sizeof builtin_ns[0]; i++)
         ensure_namespace(s->api, builtin_ns[i]);
     s->ctrls = controllers_start(s->api);
+    {
+        struct node_opts no = {.data_dir = o->data_dir, .node_name = s->node_name,
+                               .node_address = o->node_address, .resources = o->node_resources,
+                               .n_resources = o->n_node_resources, .self_exe = o->self_exe};
+
+        s->node = node_start(s->api, &no, err);
+        if (!s->node)
+            goto fail;
+    }
     *out = s;
     return 0;
 fail:
@@ -79,6 +90,7 @@ void server_stop(struct server *s)
 {
     if (!s)
         return;
+    node_stop(s->node);
     controllers_stop(s->ctrls);
     api_free(s->api);
     store_close(s->store);

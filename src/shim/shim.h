@@ -61,6 +61,8 @@ struct shim_container_spec {
     const char *const *argv; /* NULL-terminated, at least one element */
     const char *const *env;  /* NULL-terminated "K=V", may be NULL */
     const char *cwd;         /* may be NULL: pod dir */
+    const json_t *mounts;    /* may be NULL: [{"source","target","readOnly"}] bind mounts made
+                              * in a private mount namespace of the container */
 };
 
 /* Starts (or restarts: the old current.log becomes previous.log) a container. Returns its pid;

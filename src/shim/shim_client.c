@@ -399,6 +399,8 @@ pid_t shim_container_start(const char *pod_dir, const struct shim_container_spec
         return err_set(err, -EINVAL, "container spec is not valid UTF-8");
     if (spec->cwd)
         json_object_set_new(req, "cwd", json_string(spec->cwd));
+    if (spec->mounts && json_array_size(spec->mounts))
+        json_object_set_new(req, "mounts", json_deep_copy(spec->mounts));
     reply = request_take(pod_dir, req, timeout_ms, &rc, err);
     if (reply)
         rc = (int)json_integer_value(json_object_get(reply, "pid"));

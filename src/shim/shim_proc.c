@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/mount.h>
+#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -193,13 +195,72 @@ void shim__stream_on_read(struct shim *s, struct shim_stream *st)
 /* ---- spawning ------------------------------------------------------------------------------ */
 
 struct spawn_err {
-    int stage; /* 1 chdir, 2 exec */
+    int stage; /* 1 chdir, 2 exec, 3 mounts */
     int err;
+    int mount_idx;
 };
+
+/* The volume mounts of the container being started (set around spawn() by the start request;
+ * the shim is single-threaded). Array of {"source","target","readOnly"}. */
+static const json_t *spawn_mounts;
+
+static void mkdir_parents(char *path)
+{
+    for (char *p = path + 1; *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            mkdir(path, 0755);
+            *p = '/';
+        }
+}
+
+/* In the child, before exec: a private mount namespace where each volume source is bind-mounted
+ * onto its target (created when missing). Needs CAP_SYS_ADMIN over the shim's user namespace:
+ * root, or the unprivileged userns shim (uid 0 inside). Returns -1 with *idx at the failing
+ * mount and errno set. */
+static int child_mounts(int *idx)
+{
+    const json_t *m;
+    size_t i;
+
+    if (json_array_size(spawn_mounts) == 0)
+        return 0;
+    *idx = -1;
+    if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        return -1;
+    json_array_foreach(spawn_mounts, i, m) {
+        const char *src = json_string_value(json_object_get(m, "source"));
+        const char *dst = json_string_value(json_object_get(m, "target"));
+        char path[PATH_MAX];
+        struct stat st;
+
+        *idx = (int)i;
+        if (!src || !dst || dst[0] != '/') {
+            errno = EINVAL;
+            return -1;
+        }
+        snprintf(path, sizeof path, "%s", dst);
+        mkdir_parents(path);
+        if (stat(src, &st) == 0 && !S_ISDIR(st.st_mode)) {
+            int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+
+            if (fd >= 0)
+                close(fd);
+        } else {
+            mkdir(path, 0755);
+        }
+        if (mount(src, path, NULL, MS_BIND | MS_REC, NULL) < 0)
+            return -1;
+        if (json_is_true(json_object_get(m, "readOnly")) &&
+            mount(NULL, path, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC, NULL) < 0)
+            return -1;
+    }
+    return 0;
+}
 
 static void child_fail(int fd, int stage, int e)
 {
-    struct spawn_err se = {stage, e};
+    struct spawn_err se = {stage, e, 0};
 
     if (write(fd, &se, sizeof se) < 0)
         _exit(126);
@@ -253,6 +314,17 @@ static void child_run(char **argv, char **env, const char *cwd, int out, int err
     nullfd = open("/dev/null", O_RDONLY);
     if (nullfd < 0 || dup2(nullfd, 0) < 0 || dup2(out, 1) < 0 || dup2(errout, 2) < 0)
         child_fail(errfd, 2, errno);
+    {
+        int idx = -1;
+
+        if (child_mounts(&idx) < 0) {
+            struct spawn_err se = {3, errno, idx};
+
+            if (write(errfd, &se, sizeof se) < 0)
+                _exit(126);
+            _exit(127);
+        }
+    }
     if (cwd && chdir(cwd) < 0)
         child_fail(errfd, 1, errno);
     child_exec(argv, env, errfd);
@@ -289,7 +361,15 @@ static pid_t spawn(char **argv, char **env, const char *cwd, int out, int errout
     if (r != sizeof se)
         return pid; /* EOF: exec succeeded */
     waitpid(pid, NULL, 0);
-    if (se.stage == 1)
+    if (se.stage == 3 && se.mount_idx < 0)
+        snprintf(msg, n, "failed to create the container's mount namespace: %s (volume mounts "
+                 "need root or a user-namespace shim)", strerror(se.err));
+    else if (se.stage == 3)
+        snprintf(msg, n, "failed to mount volume at \"%s\": %s",
+                 json_string_value(json_object_get(json_array_get(spawn_mounts,
+                                                                  (size_t)se.mount_idx), "target")) ?: "?",
+                 strerror(se.err));
+    else if (se.stage == 1)
         snprintf(msg, n, "failed to chdir to \"%s\": %s", cwd, strerror(se.err));
     else if (se.err == ENOENT && !strchr(argv[0], '/'))
         snprintf(msg, n, "exec: \"%s\": executable file not found in $PATH", argv[0]);
@@ -448,7 +528,9 @@ json_t *shim__ctr_start(struct shim *s, const json_t *req)
     }
     c = ctr_get(s, name);
     ctr_reset(s, c);
+    spawn_mounts = json_object_get(req, "mounts");
     reply = ctr_launch(s, c, argv, env, json_string_value(cwdj));
+    spawn_mounts = NULL;
 out:
     shim__strv_free(argv);
     shim__strv_free(env);

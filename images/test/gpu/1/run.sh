@@ -1,0 +1,2 @@
+#!/bin/sh
+while :; do sleep 0.2; done

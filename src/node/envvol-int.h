@@ -1,0 +1,22 @@
+/* Private to env.c and volume.c: what environment variables and downwardAPI / configMap /
+ * secret volumes both need (downward API fields, resource fields, Secret decoding). */
+#ifndef KROLL_NODE_ENVVOL_INT_H
+#define KROLL_NODE_ENVVOL_INT_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "core/err.h"
+
+/* Decodes standard base64 (padding optional); malloc'd, NUL-terminated (*n excludes the NUL),
+ * or NULL when the text is not base64. */
+char *node__b64_decode(const char *s, size_t *n);
+/* The downward API field of pod named by path (metadata.name, metadata.labels['k'],
+ * status.podIPs, ...); malloc'd, or NULL with err set ("unsupported fieldPath: x"). */
+char *node__field_value(const json_t *pod, const char *path, struct err *err);
+/* A resourceFieldRef ({resource, divisor}) of container as the kubelet formats it: the value
+ * divided by the divisor, rounded up; an unset limit is the node's capacity. malloc'd, or NULL
+ * with err set. */
+char *node__resource_value(const json_t *container, const json_t *ref, struct err *err);
+
+#endif

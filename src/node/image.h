@@ -1,0 +1,48 @@
+/* The local image store: <data-dir>/images/<repository>/<tag>/ directories, each with an
+ * image.json in OCI image-config field names (Entrypoint, Cmd, Env, WorkingDir, ExposedPorts).
+ * "Pulling" an image means finding it here; nothing is fetched over the network. */
+#ifndef KROLL_NODE_IMAGE_H
+#define KROLL_NODE_IMAGE_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "core/err.h"
+
+/* A parsed reference: "docker.io/myrepo/tf-serving:1.0.3" -> repo "myrepo/tf-serving",
+ * tag "1.0.3"; no tag means "latest"; a digest (@sha256:...) is refused. */
+struct image_ref {
+    char repo[256];
+    char tag[128];
+};
+
+/* Parses ref; returns 0 or -E_INVALID with err saying what is wrong with it. */
+int image_ref_parse(const char *ref, struct image_ref *out, struct err *err);
+
+/* A found image: its directory and config (the parsed image.json, owned). */
+struct image {
+    char *dir;
+    json_t *config;
+    char id[80]; /* "sha256:<hex of image.json>", for imageID */
+};
+
+/* Loads ref from the store under data_dir. -E_NOT_FOUND (err: why, with the directory) when
+ * the image is not there, -E_INVALID when its image.json is unreadable. */
+int image_load(const char *data_dir, const char *ref, struct image *img, struct err *err);
+void image_release(struct image *img);
+
+/* Copies src_dir (must hold a valid image.json) into the store as ref, replacing an older
+ * copy atomically (copy beside, rename over). */
+int image_import(const char *data_dir, const char *src_dir, const char *ref, struct err *err);
+/* Removes ref from the store; -E_NOT_FOUND when absent. */
+int image_remove(const char *data_dir, const char *ref, struct err *err);
+
+/* Every image in the store: array of {"repository","tag","size" (bytes),"created" (epoch s)},
+ * sorted by repository then tag. */
+json_t *image_list(const char *data_dir);
+
+/* Validates a config object (image.json): Entrypoint/Cmd/Env string arrays, WorkingDir string. */
+int image_config_check(const json_t *cfg, struct err *err);
+
+#endif

@@ -1,0 +1,1078 @@
+/* The kubelet's pod workers: which pods of the node run, their shims (spawn or re-adopt),
+ * container starts (image, env, command, volumes), exits, restarts with back-off, probes and
+ * postStart hooks. Status writing is kubelet_status.c, termination kubelet_term.c.
+ * Level-triggered: every pod event and every timer enqueues the pod; kubelet_sync() looks at
+ * the pod object and the kubelet's own record and takes the next step. */
+#include "node/node-int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/jx.h"
+#include "core/log.h"
+#include "node/env.h"
+#include "node/image.h"
+#include "node/sandbox.h"
+#include "node/volume.h"
+
+#define CRASH_BACKOFF_MS 10000
+#define CRASH_BACKOFF_MAX_MS 300000
+#define BACKOFF_RESET_MS 600000
+
+static const struct resource *pods_res(void)
+{
+    return api_resource(RES_POD);
+}
+
+void kubelet__enqueue(struct kpod *p)
+{
+    ctl_enqueue(p->kl->ctl, p->ns, p->name);
+}
+
+static void enqueue_after(struct kpod *p, int64_t ms)
+{
+    ctl_enqueue_after(p->kl->ctl, p->ns, p->name, ms < 1 ? 1 : ms);
+}
+
+struct kpod *kubelet__find_uid(struct kubelet *kl, const char *uid)
+{
+    for (struct kpod *p = kl->pods; p; p = p->next)
+        if (strcmp(p->uid, uid) == 0)
+            return p;
+    return NULL;
+}
+
+static struct kpod *find_name(struct kubelet *kl, const char *ns, const char *name)
+{
+    for (struct kpod *p = kl->pods; p; p = p->next)
+        if (strcmp(p->ns, ns) == 0 && strcmp(p->name, name) == 0)
+            return p;
+    return NULL;
+}
+
+static struct kcont *find_cont(struct kpod *p, const char *name)
+{
+    for (int i = 0; i < p->nc; i++)
+        if (strcmp(p->c[i].name, name) == 0)
+            return &p->c[i];
+    return NULL;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+    (void)st, (void)flag, (void)f;
+    remove(path);
+    return 0;
+}
+
+static void rm_tree(const char *dir)
+{
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- probes ---- */
+
+void kubelet__probes_stop(struct kcont *c)
+{
+    if (c->rp)
+        probe_stop(c->rp);
+    if (c->lp)
+        probe_stop(c->lp);
+    if (c->sp)
+        probe_stop(c->sp);
+    c->rp = c->lp = c->sp = NULL;
+}
+
+static void on_probe(struct probe *pr, int ok, int state, const char *output, void *ctx)
+{
+    struct kcont *c = ctx;
+    struct kpod *p = c->p;
+    const json_t *pod = api_get(p->kl->api, pods_res(), p->ns, p->name);
+    const char *kind = pr == c->rp ? "Readiness" : pr == c->lp ? "Liveness" : "Startup";
+
+    if (c->st != KC_RUNNING)
+        return;
+    if (!ok && pod)
+        api_event(p->kl->api, pod, "Warning", "Unhealthy", "kubelet", "%s probe failed: %s", kind,
+                  output ? output : "");
+    if (pr == c->rp) {
+        if (c->ready != (state == 1)) {
+            c->ready = state == 1;
+            kubelet__enqueue(p);
+        }
+    } else if (pr == c->sp) {
+        if (state == 1 && !c->started) {
+            c->started = 1;
+            kubelet__enqueue(p);
+        } else if (state == 0 && !c->killing && !p->terminating) {
+            kubelet__kill_container(c, -1, "failed startup probe, will be restarted");
+        }
+    } else if (pr == c->lp && state == 0 && !c->killing && !p->terminating &&
+               (c->started || !c->sp)) {
+        kubelet__kill_container(c, -1, "failed liveness probe, will be restarted");
+    }
+}
+
+static void probes_start(struct kcont *c)
+{
+    struct loop *l = c->p->kl->loop;
+    const json_t *rp = json_object_get(c->spec, "readinessProbe");
+    const json_t *lp = json_object_get(c->spec, "livenessProbe");
+    const json_t *sp = json_object_get(c->spec, "startupProbe");
+
+    kubelet__probes_stop(c);
+    c->tgt.pod_dir = c->p->dir;
+    c->tgt.netns_path = c->p->netns;
+    c->tgt.pod_ip = c->p->ip;
+    c->tgt.container = c->name;
+    c->tgt.ports = json_object_get(c->spec, "ports");
+    c->tgt.env = c->env;
+    c->tgt.cwd = c->cwd;
+    c->started = !json_is_object(sp);
+    c->ready = 0;
+    if (json_is_object(sp))
+        c->sp = probe_start(l, "startup", sp, &c->tgt, on_probe, c);
+    if (json_is_object(lp))
+        c->lp = probe_start(l, "liveness", lp, &c->tgt, on_probe, c);
+    if (json_is_object(rp))
+        c->rp = probe_start(l, "readiness", rp, &c->tgt, on_probe, c);
+}
+
+/* Containers without a readiness probe are ready once running and started. */
+int kubelet__cont_ready(const struct kcont *c);
+int kubelet__cont_ready(const struct kcont *c)
+{
+    if (c->st != KC_RUNNING || c->poststart_pending || !c->started)
+        return 0;
+    return json_is_object(json_object_get(c->spec, "readinessProbe")) ? c->ready : 1;
+}
+
+/* ---- shim connection: exit events ---- */
+
+static void cont_exited(struct kcont *c, int code, const char *reason, const char *msg)
+{
+    char ts[40];
+
+    time_rfc3339(time(NULL), ts);
+    json_decref(c->term);
+    c->term = json_pack("{s:i,s:s,s:s,s:s}", "exitCode", code, "reason",
+                        reason ? reason : code == 0 ? "Completed" : "Error", "startedAt",
+                        c->started_at[0] ? c->started_at : ts, "finishedAt", ts);
+    if (msg)
+        json_object_set_new(c->term, "message", json_string(msg));
+    c->st = KC_EXITED;
+    c->pid = 0;
+    c->ready = 0;
+    c->finished_ms = loop_now_ms(c->p->kl->loop);
+    kubelet__probes_stop(c);
+    if (c->hook && !c->p->terminating) {
+        hook_cancel(c->hook);
+        c->hook = NULL;
+        c->poststart_pending = 0;
+    }
+    loop_timer_stop(c->p->kl->loop, &c->kill_timer);
+}
+
+static void sub_close(struct kpod *p)
+{
+    if (!p->sub_on)
+        return;
+    loop_io_stop(p->kl->loop, &p->sub_io);
+    shim_call_release(&p->sub);
+    p->sub_on = 0;
+}
+
+static void on_sub(struct loop_io *io, unsigned events, void *ctx)
+{
+    struct kpod *p = ctx;
+    json_t *ev = NULL;
+    struct err err;
+    int rc;
+
+    err_init(&err);
+    while ((rc = shim_call_read(&p->sub, &ev, &err)) == 0) {
+        const char *name = jx_str(ev, "container");
+        struct kcont *c = name ? find_cont(p, name) : NULL;
+
+        if (c && strcmp(jx_str(ev, "event") ?: "", "exit") == 0 && c->st == KC_RUNNING) {
+            log_info("kubelet", "msg=\"container exited\" pod=%s/%s container=%s code=%d", p->ns,
+                     p->name, name, (int)jx_int(ev, "exitCode", -1));
+            cont_exited(c, (int)jx_int(ev, "exitCode", 0), NULL, NULL);
+            kubelet__enqueue(p);
+            kubelet__term_check(p);
+        }
+        json_decref(ev);
+        ev = NULL;
+    }
+    if (rc != -EAGAIN) {
+        /* The shim is gone (killed or stopped): its containers died with it. */
+        log_warn("kubelet", "msg=\"lost the pod's shim\" pod=%s/%s err=\"%s\"", p->ns, p->name,
+                 err.msg);
+        sub_close(p);
+        p->shim_pid = 0;
+        for (int i = 0; i < p->nc; i++)
+            if (p->c[i].st == KC_RUNNING)
+                cont_exited(&p->c[i], 137, "ContainerStatusUnknown",
+                            "The container could not be located when the pod was terminated");
+        kubelet__enqueue(p);
+        kubelet__term_check(p);
+    }
+    err_release(&err);
+}
+
+static int sub_open(struct kpod *p, struct err *err)
+{
+    json_t *req = json_pack("{s:s}", "op", "subscribe");
+    int rc = shim_call_start(&p->sub, p->dir, req, err);
+
+    json_decref(req);
+    if (rc < 0)
+        return rc;
+    p->sub_on = 1;
+    return loop_io_start(p->kl->loop, &p->sub_io, p->sub.fd, EPOLLIN, on_sub, p);
+}
+
+/* Rebuilds the containers' records from the shim's state (after a server restart). */
+static void state_apply(struct kpod *p, const json_t *state)
+{
+    const json_t *cs = json_object_get(state, "containers"), *v;
+    size_t i;
+
+    json_array_foreach(cs, i, v) {
+        struct kcont *c = find_cont(p, jx_str(v, "name") ?: "");
+        const json_t *t = json_object_get(v, "terminated"), *lt = json_object_get(v, "lastTerminated");
+
+        if (!c)
+            continue;
+        c->restart_count = (int)jx_int(v, "restartCount", 0);
+        snprintf(c->started_at, sizeof c->started_at, "%s", jx_str(v, "startedAt") ?: "");
+        if (json_is_object(lt)) {
+            json_decref(c->last_term);
+            c->last_term = json_deep_copy(lt);
+            json_object_del(c->last_term, "signal");
+        }
+        if (strcmp(jx_str(v, "state") ?: "", "running") == 0 && !jx_bool(state, "stopped")) {
+            c->st = KC_RUNNING;
+            c->pid = (pid_t)jx_int(v, "pid", 0);
+        } else if (json_is_object(t)) {
+            c->st = KC_EXITED;
+            json_decref(c->term);
+            c->term = json_deep_copy(t);
+            json_object_del(c->term, "signal");
+            c->finished_ms = loop_now_ms(p->kl->loop);
+        }
+    }
+}
+
+/* The env/cwd of a re-adopted running container, for its probes and hooks. */
+static void adopted_target(struct kpod *p, struct kcont *c, const json_t *pod);
+
+/* Starts a shim for the pod, or re-adopts the running one. */
+static int shim_ensure(struct kpod *p, const json_t *pod, struct err *err)
+{
+    struct shim_opts so = {0};
+    json_t *state = NULL;
+    pid_t pid;
+
+    if (p->shim_pid && p->sub_on)
+        return 0;
+    if ((pid = shim_pid_alive(p->dir)) > 0) {
+        if (sub_open(p, err) < 0)
+            return -E_UNAVAILABLE;
+        if (shim_status(p->dir, &state, 2000, err) < 0) {
+            sub_close(p);
+            return -E_UNAVAILABLE;
+        }
+        p->shim_pid = pid;
+        free(p->netns);
+        p->netns = jx_str(state, "netns") ? xstrdup(jx_str(state, "netns")) : NULL;
+        state_apply(p, state);
+        for (int i = 0; i < p->nc; i++)
+            if (p->c[i].st == KC_RUNNING) {
+                adopted_target(p, &p->c[i], pod);
+                probes_start(&p->c[i]);
+            }
+        log_info("kubelet", "msg=\"re-adopted running pod\" pod=%s/%s shim=%d", p->ns, p->name,
+                 (int)pid);
+        json_decref(state);
+        return 0;
+    }
+    /* A pod dir without a live shim: the shim died (reboot, kill -9); count what it ran. */
+    if (shim_state_read(p->dir, &state, err) == 0) {
+        state_apply(p, state);
+        for (int i = 0; i < p->nc; i++)
+            if (p->c[i].st == KC_RUNNING)
+                cont_exited(&p->c[i], 137, "ContainerStatusUnknown",
+                            "The container could not be located when the pod was terminated");
+        json_decref(state);
+    }
+    err_release(err);
+    err_init(err);
+    so.pod_ip = p->ip;
+    so.host_network = p->host_network;
+    pid = shim_spawn(p->kl->self_exe, p->dir, &so, err);
+    if (pid < 0)
+        return pid;
+    p->shim_pid = pid;
+    free(p->netns);
+    p->netns = p->host_network ? NULL : xasprintf("/proc/%d/ns/net", (int)pid);
+    if (sub_open(p, err) < 0)
+        return -E_UNAVAILABLE;
+    log_info("kubelet", "msg=\"pod sandbox started\" pod=%s/%s shim=%d ip=%s", p->ns, p->name,
+             (int)pid, p->ip);
+    return 0;
+}
+
+/* ---- pod records ---- */
+
+static int ip_in_use(struct kubelet *kl, const char *ip)
+{
+    json_t *m = ctl_map(kl->ctl, RES_POD), *v;
+    const char *k;
+
+    for (struct kpod *p = kl->pods; p; p = p->next)
+        if (strcmp(p->ip, ip) == 0)
+            return 1;
+    if (m)
+        json_object_foreach(m, k, v) if (strcmp(jx_str(v, "status.podIP") ?: "", ip) == 0)
+            return 1;
+    return 0;
+}
+
+static void ip_alloc(struct kubelet *kl, char out[64])
+{
+    for (int i = 2; i < 65534; i++) {
+        if ((i & 0xff) == 0 || (i & 0xff) == 255)
+            continue;
+        snprintf(out, 64, "127.78.%d.%d", i >> 8, i & 0xff);
+        if (!ip_in_use(kl, out))
+            return;
+    }
+    snprintf(out, 64, "127.78.255.254");
+}
+
+static void cont_init(struct kpod *p, struct kcont *c, const json_t *spec, int init)
+{
+    memset(c, 0, sizeof *c);
+    c->p = p;
+    c->init = init;
+    c->name = xstrdup(jx_str(spec, "name") ?: "");
+    c->spec = json_deep_copy(spec);
+    c->st = KC_NONE;
+    snprintf(c->reason, sizeof c->reason, "%s", "ContainerCreating");
+    snprintf(c->image, sizeof c->image, "%s", jx_str(spec, "image") ?: "");
+    loop_timer_init(&c->kill_timer, NULL, NULL);
+}
+
+static struct kpod *pod_new(struct kubelet *kl, const json_t *pod)
+{
+    struct kpod *p = xcalloc(1, sizeof *p);
+    const json_t *ic = jx_get(pod, "spec.initContainers"), *cs = jx_get(pod, "spec.containers");
+    const char *ip = jx_str(pod, "status.podIP");
+    char ts[32];
+
+    p->kl = kl;
+    p->uid = xstrdup(jx_str(pod, "metadata.uid") ?: "");
+    p->ns = xstrdup(jx_str(pod, "metadata.namespace") ?: "default");
+    p->name = xstrdup(jx_str(pod, "metadata.name") ?: "");
+    p->dir = xasprintf("%s/pods/%s", kl->data_dir, p->uid);
+    p->host_network = jx_bool(pod, "spec.hostNetwork");
+    if (p->host_network)
+        snprintf(p->ip, sizeof p->ip, "%s", kl->node_ip);
+    else if (ip && strncmp(ip, "127.78.", 7) == 0)
+        snprintf(p->ip, sizeof p->ip, "%s", ip);
+    else
+        ip_alloc(kl, p->ip);
+    p->ninit = (int)json_array_size(ic);
+    p->nc = p->ninit + (int)json_array_size(cs);
+    p->c = xcalloc((size_t)(p->nc ? p->nc : 1), sizeof *p->c);
+    for (int i = 0; i < p->nc; i++)
+        cont_init(p, &p->c[i], i < p->ninit ? json_array_get(ic, (size_t)i)
+                                            : json_array_get(cs, (size_t)(i - p->ninit)),
+                  i < p->ninit);
+    if (jx_str(pod, "status.startTime")) {
+        snprintf(p->start_time, sizeof p->start_time, "%s", jx_str(pod, "status.startTime"));
+    } else {
+        time_rfc3339(time(NULL), ts);
+        snprintf(p->start_time, sizeof p->start_time, "%s", ts);
+    }
+    loop_timer_init(&p->drain_timer, NULL, NULL);
+    p->next = kl->pods;
+    kl->pods = p;
+    return p;
+}
+
+void kubelet__pod_free(struct kpod *p, int stop_shim)
+{
+    struct kubelet *kl = p->kl;
+    struct err err;
+
+    for (struct kpod **pp = &kl->pods; *pp; pp = &(*pp)->next)
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    sub_close(p);
+    loop_timer_stop(kl->loop, &p->drain_timer);
+    for (int i = 0; i < p->nc; i++) {
+        struct kcont *c = &p->c[i];
+
+        kubelet__probes_stop(c);
+        if (c->hook)
+            hook_cancel(c->hook);
+        loop_timer_stop(kl->loop, &c->kill_timer);
+        free(c->name);
+        free(c->message);
+        free(c->cwd);
+        json_decref(c->spec);
+        json_decref(c->term);
+        json_decref(c->last_term);
+        json_decref(c->env);
+    }
+    if (stop_shim) {
+        err_init(&err);
+        if (shim_pid_alive(p->dir) && shim_stop(p->dir, 5000, &err) < 0)
+            log_warn("kubelet", "msg=\"cannot stop shim\" pod=%s/%s err=\"%s\"", p->ns, p->name,
+                     err.msg);
+        err_release(&err);
+        volume_cleanup(p->dir);
+        rm_tree(p->dir);
+    }
+    free(p->c);
+    free(p->uid), free(p->ns), free(p->name), free(p->dir), free(p->netns);
+    free(p->sandbox_err);
+    json_decref(p->vol_paths);
+    free(p);
+}
+
+/* ---- starting a container ---- */
+
+static void cont_wait(struct kcont *c, const char *reason, const char *msg)
+{
+    if (c->st == KC_EXITED && c->term) {
+        json_decref(c->last_term);
+        c->last_term = c->term;
+        c->term = NULL;
+    }
+    c->st = KC_WAITING;
+    snprintf(c->reason, sizeof c->reason, "%s", reason);
+    free(c->message);
+    c->message = msg ? xstrdup(msg) : NULL;
+}
+
+/* Finds the container's image, honouring imagePullPolicy and the pull back-off. Returns 0 with
+ * img filled, 1 to wait (state set, retry scheduled). */
+static int cont_image(struct kcont *c, const json_t *pod, struct image *img)
+{
+    struct kubelet *kl = c->p->kl;
+    const char *ref = jx_str(c->spec, "image") ?: "";
+    const char *policy = jx_str(c->spec, "imagePullPolicy") ?: "IfNotPresent";
+    int64_t now = loop_now_ms(kl->loop);
+    struct err err;
+    int rc;
+
+    if (c->pull_delay_ms && now - c->pull_updated_ms < c->pull_delay_ms) {
+        char *m = xasprintf("Back-off pulling image \"%s\"", ref);
+
+        if (strcmp(c->reason, "ImagePullBackOff") != 0) {
+            api_event(kl->api, pod, "Normal", "BackOff", "kubelet", "%s", m);
+            api_event(kl->api, pod, "Warning", "Failed", "kubelet", "Error: ImagePullBackOff");
+        }
+        cont_wait(c, "ImagePullBackOff", m);
+        free(m);
+        enqueue_after(c->p, c->pull_updated_ms + c->pull_delay_ms - now);
+        return 1;
+    }
+    err_init(&err);
+    rc = image_load(kl->data_dir, ref, img, &err);
+    if (rc == -E_INVALID && !strchr(err.msg, '/')) {
+        api_event(kl->api, pod, "Warning", "InspectFailed", "kubelet",
+                  "Failed to apply default image tag \"%s\": %s", ref, err.msg);
+        cont_wait(c, "InvalidImageName", err.msg);
+        err_release(&err);
+        return 1;
+    }
+    if (rc == 0 && strcmp(policy, "Always") != 0) {
+        if (c->restart_count == 0 && c->st != KC_EXITED && !c->term && !c->last_term)
+            api_event(kl->api, pod, "Normal", "Pulled", "kubelet",
+                      "Container image \"%s\" already present on machine", ref);
+        c->pull_delay_ms = 0;
+        err_release(&err);
+        return 0;
+    }
+    if (rc < 0 && strcmp(policy, "Never") == 0) {
+        char *m = xasprintf("Container image \"%s\" is not present with pull policy of Never", ref);
+
+        if (strcmp(c->reason, "ErrImageNeverPull") != 0) {
+            api_event(kl->api, pod, "Warning", "ErrImageNeverPull", "kubelet", "%s", m);
+            api_event(kl->api, pod, "Warning", "Failed", "kubelet", "Error: ErrImageNeverPull");
+        }
+        cont_wait(c, "ErrImageNeverPull", m);
+        free(m);
+        err_release(&err);
+        return 1;
+    }
+    api_event(kl->api, pod, "Normal", "Pulling", "kubelet", "Pulling image \"%s\"", ref);
+    if (rc < 0) {
+        char *m = xasprintf("Failed to pull image \"%s\": %s", ref, err.msg);
+
+        api_event(kl->api, pod, "Warning", "Failed", "kubelet", "%s", m);
+        api_event(kl->api, pod, "Warning", "Failed", "kubelet", "Error: ErrImagePull");
+        cont_wait(c, "ErrImagePull", m);
+        free(m);
+        /* 10 s, doubling to 300 s; forgotten after 600 s without failures. */
+        if (!c->pull_delay_ms || now - c->pull_updated_ms > BACKOFF_RESET_MS)
+            c->pull_delay_ms = CRASH_BACKOFF_MS;
+        else if ((c->pull_delay_ms *= 2) > CRASH_BACKOFF_MAX_MS)
+            c->pull_delay_ms = CRASH_BACKOFF_MAX_MS;
+        c->pull_updated_ms = now;
+        enqueue_after(c->p, c->pull_delay_ms);
+        err_release(&err);
+        return 1;
+    }
+    api_event(kl->api, pod, "Normal", "Pulled", "kubelet",
+              "Successfully pulled image \"%s\" in 0s (0s including waiting)", ref);
+    c->pull_delay_ms = 0;
+    err_release(&err);
+    return 0;
+}
+
+static json_t *strv_of(const json_t *a)
+{
+    return json_is_array(a) ? json_deep_copy(a) : json_array();
+}
+
+/* command/args over Entrypoint/Cmd, as Kubernetes: command replaces Entrypoint and drops Cmd;
+ * args alone replace Cmd. $(VAR) expanded against env. */
+static json_t *cont_argv(const json_t *spec, const json_t *cfg, const json_t *env)
+{
+    const json_t *cmd = json_object_get(spec, "command"), *args = json_object_get(spec, "args");
+    json_t *argv, *tail;
+    int has_cmd = json_array_size(cmd) > 0, has_args = json_is_array(args) && json_array_size(args);
+
+    if (has_cmd) {
+        argv = env_expand(cmd, env);
+        tail = has_args ? env_expand(args, env) : json_array();
+    } else {
+        argv = strv_of(json_object_get(cfg, "Entrypoint"));
+        tail = has_args ? env_expand(args, env) : strv_of(json_object_get(cfg, "Cmd"));
+    }
+    json_array_extend(argv, tail);
+    json_decref(tail);
+    return argv;
+}
+
+static char *image_workdir(const struct image *img)
+{
+    const char *wd = jx_str(img->config, "WorkingDir");
+
+    if (!wd || !*wd)
+        return xstrdup(img->dir);
+    if (wd[0] == '/')
+        return xstrdup(wd);
+    return xasprintf("%s/%s", img->dir, wd);
+}
+
+static void adopted_target(struct kpod *p, struct kcont *c, const json_t *pod)
+{
+    struct image img;
+    struct err err;
+    json_t *env = NULL;
+
+    err_init(&err);
+    if (image_load(p->kl->data_dir, c->image, &img, &err) == 0) {
+        snprintf(c->image_id, sizeof c->image_id, "%s", img.id);
+        if (env_resolve(p->kl->api, pod, c->spec, json_object_get(img.config, "Env"), &env,
+                        &err) == 0) {
+            json_decref(c->env);
+            c->env = env;
+        }
+        free(c->cwd);
+        c->cwd = jx_str(c->spec, "workingDir") ? xstrdup(jx_str(c->spec, "workingDir"))
+                                               : image_workdir(&img);
+        image_release(&img);
+    }
+    err_release(&err);
+}
+
+static void on_poststart(struct hook *h, int ok, const char *msg, void *ctx)
+{
+    struct kcont *c = ctx;
+    struct kpod *p = c->p;
+    const json_t *pod = api_get(p->kl->api, pods_res(), p->ns, p->name);
+
+    c->hook = NULL;
+    c->poststart_pending = 0;
+    if (!ok) {
+        if (pod) {
+            api_event(p->kl->api, pod, "Warning", "FailedPostStartHook", "kubelet", "%s", msg);
+            api_event(p->kl->api, pod, "Warning", "FailedPostStartHook", "kubelet",
+                      "PostStartHook failed");
+        }
+        kubelet__kill_container(c, 0, NULL);
+    } else {
+        probes_start(c);
+    }
+    kubelet__enqueue(p);
+}
+
+/* Runs the container: image, env, command, volumes, then the shim's start. */
+static void cont_start(struct kcont *c, const json_t *pod)
+{
+    struct kpod *p = c->p;
+    struct kubelet *kl = p->kl;
+    struct image img;
+    struct err err;
+    json_t *env = NULL, *argv = NULL, *mounts = NULL;
+    const char **av = NULL, **ev = NULL;
+    char *cwd = NULL, *exe = NULL;
+    size_t i, n;
+    pid_t pid;
+
+    if (cont_image(c, pod, &img))
+        return;
+    err_init(&err);
+    snprintf(c->image_id, sizeof c->image_id, "%s", img.id);
+    if (env_resolve(kl->api, pod, c->spec, json_object_get(img.config, "Env"), &env, &err) < 0) {
+        api_event(kl->api, pod, "Warning", "Failed", "kubelet", "Error: %s", err.msg);
+        cont_wait(c, "CreateContainerConfigError", err.msg);
+        enqueue_after(p, 10000);
+        goto out;
+    }
+    argv = cont_argv(c->spec, img.config, env);
+    if (json_array_size(argv) == 0) {
+        api_event(kl->api, pod, "Warning", "Failed", "kubelet",
+                  "Error: no command specified");
+        cont_wait(c, "CreateContainerError", "no command specified");
+        goto out;
+    }
+    cwd = jx_str(c->spec, "workingDir") ? xstrdup(jx_str(c->spec, "workingDir"))
+                                        : image_workdir(&img);
+    /* A relative executable ("./serve.sh") lives in the image. */
+    exe = xstrdup(json_string_value(json_array_get(argv, 0)));
+    if (exe[0] != '/' && strchr(exe, '/')) {
+        char *wd = image_workdir(&img), *abs = xasprintf("%s/%s", wd, exe);
+
+        json_array_set_new(argv, 0, json_string(abs));
+        free(wd);
+        free(abs);
+    }
+    n = json_array_size(argv);
+    av = xcalloc(n + 1, sizeof *av);
+    for (i = 0; i < n; i++)
+        av[i] = json_string_value(json_array_get(argv, i));
+    ev = xcalloc(json_array_size(env) + 1, sizeof *ev);
+    for (i = 0; i < json_array_size(env); i++)
+        ev[i] = json_string_value(json_array_get(env, i));
+    mounts = volume_mounts(pod, c->spec, p->vol_paths);
+    {
+        struct shim_container_spec spec = {.name = c->name, .argv = av, .env = ev, .cwd = cwd,
+                                           .mounts = mounts};
+
+        pid = shim_container_start(p->dir, &spec, 3000, &err);
+    }
+    if (pid < 0) {
+        api_event(kl->api, pod, "Warning", "Failed", "kubelet", "Error: %s", err.msg);
+        cont_exited(c, 128, "StartError", err.msg);
+        cont_wait(c, "RunContainerError", err.msg);
+        kubelet__enqueue(p);
+        goto out;
+    }
+    if (c->st == KC_EXITED || (c->st == KC_WAITING && c->last_term))
+        c->restart_count++;
+    if (c->term) {
+        json_decref(c->last_term);
+        c->last_term = c->term;
+        c->term = NULL;
+    }
+    api_event(kl->api, pod, "Normal", "Created", "kubelet", "Created container: %s", c->name);
+    api_event(kl->api, pod, "Normal", "Started", "kubelet", "Started container %s", c->name);
+    c->st = KC_RUNNING;
+    c->pid = pid;
+    c->killing = 0;
+    c->reason[0] = 0;
+    time_rfc3339(time(NULL), c->started_at);
+    json_decref(c->env);
+    c->env = json_incref(env);
+    free(c->cwd);
+    c->cwd = xstrdup(cwd);
+    c->tgt.env = c->env;
+    c->tgt.cwd = c->cwd;
+    c->tgt.pod_dir = p->dir;
+    c->tgt.netns_path = p->netns;
+    c->tgt.pod_ip = p->ip;
+    c->tgt.container = c->name;
+    c->tgt.ports = json_object_get(c->spec, "ports");
+    if (json_is_object(jx_get(c->spec, "lifecycle.postStart"))) {
+        c->poststart_pending = 1;
+        c->started = 0;
+        c->hook = hook_run(kl->loop, jx_get(c->spec, "lifecycle.postStart"), &c->tgt,
+                           jx_int(pod, "spec.terminationGracePeriodSeconds", 30) * 1000,
+                           on_poststart, c);
+    } else {
+        probes_start(c);
+    }
+out:
+    free(av);
+    free(ev);
+    free(cwd);
+    free(exe);
+    json_decref(argv);
+    json_decref(env);
+    json_decref(mounts);
+    image_release(&img);
+    err_release(&err);
+}
+
+/* ---- restarts ---- */
+
+static int exit_code_of(const struct kcont *c)
+{
+    const json_t *t = c->term ? c->term : c->last_term;
+
+    return (int)jx_int(t, "exitCode", 0);
+}
+
+static int wants_restart(const struct kcont *c, const json_t *pod)
+{
+    const char *policy = jx_str(pod, "spec.restartPolicy") ?: "Always";
+
+    if (c->init && strcmp(policy, "Always") == 0)
+        policy = "OnFailure"; /* init containers never restart after success */
+    if (strcmp(policy, "Never") == 0)
+        return 0;
+    if (strcmp(policy, "OnFailure") == 0)
+        return exit_code_of(c) != 0;
+    return 1;
+}
+
+/* Go's time.Duration text for whole seconds: 10s, 1m20s, 5m0s. */
+static void dur_text(int64_t ms, char *out, size_t n)
+{
+    long s = (long)(ms / 1000);
+
+    if (s < 60)
+        snprintf(out, n, "%lds", s);
+    else
+        snprintf(out, n, "%ldm%lds", s / 60, s % 60);
+}
+
+/* Restarts an exited container now, or waits out its CrashLoopBackOff (k8s-semantics 7.1). */
+static void cont_restart(struct kcont *c, const json_t *pod)
+{
+    struct kpod *p = c->p;
+    int64_t now = loop_now_ms(p->kl->loop), f = c->finished_ms;
+    int expired = c->crash_delay_ms && f - c->crash_updated_ms > BACKOFF_RESET_MS;
+
+    if (now < c->retry_at_ms) {
+        enqueue_after(p, c->retry_at_ms - now);
+        return;
+    }
+    if (c->crash_delay_ms && !expired && now - f < c->crash_delay_ms) {
+        char d[32], *m;
+
+        dur_text(c->crash_delay_ms, d, sizeof d);
+        m = xasprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", d, c->name,
+                      p->name, p->ns, p->uid);
+        if (c->st != KC_WAITING || strcmp(c->reason, "CrashLoopBackOff") != 0)
+            api_event(p->kl->api, pod, "Warning", "BackOff", "kubelet",
+                      "Back-off restarting failed container %s in pod %s_%s(%s)", c->name,
+                      p->name, p->ns, p->uid);
+        cont_wait(c, "CrashLoopBackOff", m);
+        free(m);
+        enqueue_after(p, f + c->crash_delay_ms - now);
+        return;
+    }
+    if (!c->crash_delay_ms || expired)
+        c->crash_delay_ms = CRASH_BACKOFF_MS;
+    else if ((c->crash_delay_ms *= 2) > CRASH_BACKOFF_MAX_MS)
+        c->crash_delay_ms = CRASH_BACKOFF_MAX_MS;
+    c->crash_updated_ms = now;
+    cont_start(c, pod);
+}
+
+static int cont_exited_state(const struct kcont *c)
+{
+    return c->st == KC_EXITED ||
+           (c->st == KC_WAITING && c->last_term && strcmp(c->reason, "CrashLoopBackOff") == 0) ||
+           (c->st == KC_WAITING && strcmp(c->reason, "RunContainerError") == 0);
+}
+
+/* One step for one container. Returns 1 when it is done (init: succeeded). */
+static int cont_step(struct kcont *c, const json_t *pod)
+{
+    if (c->st == KC_RUNNING)
+        return 0;
+    if (cont_exited_state(c)) {
+        if (c->init && c->st == KC_EXITED && exit_code_of(c) == 0)
+            return 1;
+        if (wants_restart(c, pod))
+            cont_restart(c, pod);
+        return 0;
+    }
+    if (c->retry_at_ms > loop_now_ms(c->p->kl->loop)) {
+        enqueue_after(c->p, c->retry_at_ms - loop_now_ms(c->p->kl->loop));
+        return 0;
+    }
+    cont_start(c, pod);
+    return 0;
+}
+
+/* ---- the pod worker ---- */
+
+static int pod_sandbox(struct kpod *p, const json_t *pod)
+{
+    struct kubelet *kl = p->kl;
+    struct err err;
+    int rc = 0;
+
+    if (!p->host_network && !kl->netns_ok) {
+        if (!p->sandbox_err) {
+            p->sandbox_err = xasprintf("cannot create a network namespace for the pod: %s; only "
+                                       "hostNetwork pods can run on this node", kl->netns_err);
+            api_event(kl->api, pod, "Warning", "FailedCreatePodSandBox", "kubelet", "%s",
+                      p->sandbox_err);
+        }
+        return -1;
+    }
+    err_init(&err);
+    if (shim_ensure(p, pod, &err) < 0) {
+        api_event(kl->api, pod, "Warning", "FailedCreatePodSandBox", "kubelet",
+                  "Failed to create pod sandbox: %s", err.msg);
+        enqueue_after(p, 5000);
+        rc = -1;
+    }
+    err_release(&err);
+    return rc;
+}
+
+static int pod_volumes(struct kpod *p, const json_t *pod)
+{
+    struct err err;
+    json_t *paths = NULL;
+
+    if (p->vol_ok)
+        return 0;
+    err_init(&err);
+    if (volume_sync(p->kl->api, pod, p->dir, &paths, &err) < 0) {
+        api_event(p->kl->api, pod, "Warning", "FailedMount", "kubelet",
+                  "MountVolume.SetUp failed: %s", err.msg);
+        err_release(&err);
+        enqueue_after(p, 5000);
+        return -1;
+    }
+    json_decref(p->vol_paths);
+    p->vol_paths = paths;
+    p->vol_ok = 1;
+    err_release(&err);
+    return 0;
+}
+
+static void pod_drive(struct kpod *p, const json_t *pod)
+{
+    if (pod_sandbox(p, pod) < 0 || pod_volumes(p, pod) < 0)
+        return;
+    for (int i = 0; i < p->ninit; i++) {
+        struct kcont *c = &p->c[i];
+
+        if (cont_step(c, pod))
+            continue;
+        return; /* init containers run one at a time, in order */
+    }
+    for (int i = p->ninit; i < p->nc; i++)
+        cont_step(&p->c[i], pod);
+}
+
+static void kubelet_sync(struct ctl *ctl, const char *ns, const char *name, void *ctx)
+{
+    struct kubelet *kl = ctx;
+    json_t *pod = api_get(kl->api, pods_res(), ns, name);
+    struct kpod *p = find_name(kl, ns, name);
+    const char *phase;
+
+    if (p && (!pod || strcmp(jx_str(pod, "metadata.uid") ?: "", p->uid) != 0)) {
+        /* The object is gone (force delete, or deleted while we were down): kill at once. */
+        log_info("kubelet", "msg=\"pod object gone; stopping its processes\" pod=%s/%s", ns, name);
+        kubelet__pod_free(p, 1);
+        p = NULL;
+    }
+    if (!pod || strcmp(jx_str(pod, "spec.nodeName") ?: "", kl->node_name) != 0)
+        return;
+    pod = json_incref(pod);
+    phase = jx_str(pod, "status.phase") ?: "";
+    if (!p) {
+        char *dir = xasprintf("%s/pods/%s", kl->data_dir, jx_str(pod, "metadata.uid") ?: "x");
+        int have_dir = access(dir, F_OK) == 0;
+
+        free(dir);
+        if (!have_dir && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")) &&
+            !jx_get(pod, "metadata.deletionTimestamp"))
+            goto out; /* finished before we knew it */
+        p = pod_new(kl, pod);
+    }
+    if (jx_get(pod, "metadata.deletionTimestamp")) {
+        if (!p->shim_pid && !shim_pid_alive(p->dir)) {
+            /* Nothing runs: nothing to stop. */
+            struct api_wopts o = {.grace = 0};
+            json_t *out = NULL;
+            struct err err;
+
+            err_init(&err);
+            kubelet__pod_free(p, 1);
+            if (api_delete(kl->api, pods_res(), ns, name, &o, &out, &err) < 0 &&
+                err.code != -E_NOT_FOUND)
+                ctl_log_err(ctl, "delete pod", ns, name, &err);
+            json_decref(out);
+            err_release(&err);
+            goto out;
+        }
+        if (!p->sub_on)
+            shim_ensure(p, pod, &(struct err){0});
+        kubelet__terminate(p, pod);
+    } else if (strcmp(phase, "Succeeded") != 0 && strcmp(phase, "Failed") != 0) {
+        pod_drive(p, pod);
+    }
+    if (find_name(kl, ns, name) == p)
+        kubelet__status_write(p, pod);
+out:
+    json_decref(pod);
+}
+
+/* ---- watches: pods, and ConfigMaps/Secrets that pods mount ---- */
+
+static int pod_uses(const json_t *pod, const char *kind_key, const char *name_key,
+                    const char *name)
+{
+    const json_t *vols = jx_get(pod, "spec.volumes"), *v;
+    size_t i;
+
+    json_array_foreach(vols, i, v) {
+        const char *n = jx_str(json_object_get(v, kind_key), name_key);
+
+        if (n && strcmp(n, name) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void on_config(struct ctl *ctl, const char *type, const struct resource *r, json_t *obj,
+                      json_t *old, void *ctx)
+{
+    struct kubelet *kl = ctx;
+    const char *ns = jx_str(obj, "metadata.namespace") ?: "";
+    const char *name = jx_str(obj, "metadata.name") ?: "";
+    int secret = r->id == RES_SECRET;
+
+    for (struct kpod *p = kl->pods; p; p = p->next) {
+        const json_t *pod = api_get(kl->api, pods_res(), p->ns, p->name);
+
+        if (!pod || strcmp(p->ns, ns) != 0 || !p->vol_ok)
+            continue;
+        if (pod_uses(pod, secret ? "secret" : "configMap", secret ? "secretName" : "name", name)) {
+            struct err err;
+            json_t *paths = NULL;
+
+            err_init(&err);
+            if (volume_sync(kl->api, pod, p->dir, &paths, &err) == 0) {
+                json_decref(p->vol_paths);
+                p->vol_paths = paths;
+            } else {
+                log_warn("kubelet", "msg=\"volume refresh failed\" pod=%s/%s err=\"%s\"", p->ns,
+                         p->name, err.msg);
+            }
+            err_release(&err);
+        }
+    }
+}
+
+/* Stops shims whose pod object no longer exists (deleted while the server was down). */
+static void gc_orphans(struct loop_timer *t, void *ctx)
+{
+    struct kubelet *kl = ctx;
+    char *root = xasprintf("%s/pods", kl->data_dir);
+    json_t *m = ctl_map(kl->ctl, RES_POD), *v, *uids = json_object();
+    const char *k;
+    DIR *d = opendir(root);
+    struct dirent *e;
+
+    if (m)
+        json_object_foreach(m, k, v) json_object_set_new(uids, jx_str(v, "metadata.uid") ?: "",
+                                                          json_true());
+    while (d && (e = readdir(d))) {
+        char *dir;
+        struct err err;
+
+        if (e->d_name[0] == '.' || json_object_get(uids, e->d_name) ||
+            kubelet__find_uid(kl, e->d_name))
+            continue;
+        dir = xasprintf("%s/%s", root, e->d_name);
+        err_init(&err);
+        if (shim_pid_alive(dir)) {
+            log_info("kubelet", "msg=\"stopping the shim of a deleted pod\" uid=%s", e->d_name);
+            shim_stop(dir, 5000, &err);
+        }
+        volume_cleanup(dir);
+        rm_tree(dir);
+        err_release(&err);
+        free(dir);
+    }
+    if (d)
+        closedir(d);
+    json_decref(uids);
+    free(root);
+    loop_timer_start(kl->loop, &kl->gc_timer, 60000);
+}
+
+struct kubelet *kubelet__new(struct api *api, const char *data_dir, const char *node_name,
+                             const char *node_ip, const char *self_exe)
+{
+    struct kubelet *kl = xcalloc(1, sizeof *kl);
+    struct err err;
+    char *pods = xasprintf("%s/pods", data_dir);
+
+    mkdir(pods, 0700);
+    free(pods);
+    kl->api = api;
+    kl->loop = api_loop(api);
+    kl->data_dir = xstrdup(data_dir);
+    kl->node_name = xstrdup(node_name);
+    kl->node_ip = xstrdup(node_ip);
+    kl->self_exe = xstrdup(self_exe ? self_exe : "/proc/self/exe");
+    err_init(&err);
+    if (sandbox_netns_probe(0, &err) > 0) {
+        kl->netns_ok = 1;
+    } else {
+        snprintf(kl->netns_err, sizeof kl->netns_err, "%s", err.msg);
+        log_warn("kubelet", "msg=\"network namespaces cannot be created here: only hostNetwork "
+                 "pods will run\" err=\"%s\"", err.msg);
+    }
+    err_release(&err);
+    kl->ctl = ctl_new(api, "kubelet", kubelet_sync, kl);
+    ctl_watch(kl->ctl, RES_POD, NULL);
+    ctl_watch(kl->ctl, RES_CONFIGMAP, on_config);
+    ctl_watch(kl->ctl, RES_SECRET, on_config);
+    ctl_start(kl->ctl);
+    loop_timer_init(&kl->gc_timer, gc_orphans, kl);
+    loop_timer_start(kl->loop, &kl->gc_timer, 2000);
+    return kl;
+}
+
+void kubelet__free(struct kubelet *kl)
+{
+    if (!kl)
+        return;
+    loop_timer_stop(kl->loop, &kl->gc_timer);
+    while (kl->pods)
+        kubelet__pod_free(kl->pods, 0); /* pods keep running under their shims */
+    ctl_free(kl->ctl);
+    free(kl->data_dir), free(kl->node_name), free(kl->node_ip), free(kl->self_exe);
+    free(kl);
+}

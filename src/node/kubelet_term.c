@@ -1,0 +1,259 @@
+/* Pod termination on the node (k8s-semantics section 9.2): drain hook, preStop bounded by the
+ * grace period, SIGTERM to each container's process group, SIGKILL at the deadline (never
+ * sooner than 2 s after SIGTERM), then the shim is stopped and the pod object removed. The
+ * same kill procedure serves liveness/startup restarts. */
+#include "node/node-int.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/jx.h"
+#include "core/log.h"
+
+#define SIGTERM_MIN_MS 2000
+
+static void drain_default(struct kubelet *kl, const json_t *pod, int64_t grace_ms,
+                          kubelet_drain_done_fn *done)
+{
+    done(kl, jx_str(pod, "metadata.uid") ?: "");
+}
+
+kubelet_drain_fn *kubelet_drain_hook = drain_default;
+
+static void signal_cont(struct kcont *c, int sig)
+{
+    struct err err;
+
+    err_init(&err);
+    if (shim_container_signal(c->p->dir, c->name, sig, 1000, &err) < 0)
+        log_warn("kubelet", "msg=\"cannot signal container\" pod=%s/%s container=%s sig=%d "
+                 "err=\"%s\"", c->p->ns, c->p->name, c->name, sig, err.msg);
+    err_release(&err);
+}
+
+static void on_kill_timer(struct loop_timer *t, void *ctx)
+{
+    struct kcont *c = ctx;
+
+    if (c->st == KC_RUNNING) {
+        log_info("kubelet", "msg=\"grace period over; SIGKILL\" pod=%s/%s container=%s",
+                 c->p->ns, c->p->name, c->name);
+        signal_cont(c, SIGKILL);
+    }
+}
+
+/* The grace deadline of c: the pod's while terminating, else now + grace. */
+static int64_t kill_deadline(struct kcont *c, int64_t grace_ms)
+{
+    struct kpod *p = c->p;
+
+    if (p->terminating)
+        return p->term_deadline_ms;
+    return loop_now_ms(p->kl->loop) + grace_ms;
+}
+
+static void sigterm_now(struct kcont *c, int64_t deadline)
+{
+    struct loop *l = c->p->kl->loop;
+    int64_t now = loop_now_ms(l), at = deadline;
+
+    if (c->st != KC_RUNNING)
+        return;
+    c->sigterm_ms = now;
+    if (at < now + SIGTERM_MIN_MS)
+        at = now + SIGTERM_MIN_MS;
+    signal_cont(c, SIGTERM);
+    loop_timer_init(&c->kill_timer, on_kill_timer, c);
+    loop_timer_start(l, &c->kill_timer, at - now);
+}
+
+struct prestop_ctx {
+    struct kcont *c;
+    int64_t deadline;
+};
+
+static void on_prestop(struct hook *h, int ok, const char *msg, void *ctx)
+{
+    struct kcont *c = ctx;
+    struct kpod *p = c->p;
+
+    c->hook = NULL;
+    if (!ok) {
+        const json_t *pod = api_get(p->kl->api, api_resource(RES_POD), p->ns, p->name);
+
+        if (pod) {
+            api_event(p->kl->api, pod, "Warning", "FailedPreStopHook", "kubelet", "%s", msg);
+        }
+    }
+    sigterm_now(c, c->p->terminating ? c->p->term_deadline_ms : loop_now_ms(p->kl->loop));
+}
+
+void kubelet__kill_container(struct kcont *c, int64_t grace_ms, const char *why)
+{
+    struct kpod *p = c->p;
+    const json_t *pod = api_get(p->kl->api, api_resource(RES_POD), p->ns, p->name);
+    const json_t *pre = jx_get(c->spec, "lifecycle.preStop");
+    int64_t deadline, now = loop_now_ms(p->kl->loop);
+
+    if (c->st != KC_RUNNING || c->killing)
+        return;
+    c->killing = 1;
+    if (grace_ms < 0)
+        grace_ms = jx_int(pod, "spec.terminationGracePeriodSeconds", 30) * 1000;
+    deadline = kill_deadline(c, grace_ms);
+    if (pod) {
+        if (why)
+            api_event(p->kl->api, pod, "Normal", "Killing", "kubelet", "Container %s %s",
+                      c->name, why);
+        else
+            api_event(p->kl->api, pod, "Normal", "Killing", "kubelet", "Stopping container %s",
+                      c->name);
+    }
+    if (c->hook) { /* a postStart still running is abandoned */
+        hook_cancel(c->hook);
+        c->hook = NULL;
+        c->poststart_pending = 0;
+    }
+    if (json_is_object(pre) && deadline > now) {
+        c->hook = hook_run(p->kl->loop, pre, &c->tgt, deadline - now, on_prestop, c);
+        if (c->hook)
+            return;
+    }
+    sigterm_now(c, deadline);
+}
+
+static void kill_all(struct kpod *p)
+{
+    for (int i = 0; i < p->nc; i++)
+        kubelet__kill_container(&p->c[i], 0, NULL);
+    kubelet__term_check(p);
+}
+
+static void drain_done(struct kubelet *kl, const char *uid)
+{
+    struct kpod *p = kubelet__find_uid(kl, uid);
+
+    if (!p || !p->terminating || p->drained)
+        return;
+    p->drained = 1;
+    loop_timer_stop(kl->loop, &p->drain_timer);
+    kill_all(p);
+}
+
+static void on_drain_timeout(struct loop_timer *t, void *ctx)
+{
+    struct kpod *p = ctx;
+
+    log_warn("kubelet", "msg=\"drain did not finish within the grace period\" pod=%s/%s", p->ns,
+             p->name);
+    drain_done(p->kl, p->uid);
+}
+
+void kubelet__terminate(struct kpod *p, const json_t *pod)
+{
+    struct loop *l = p->kl->loop;
+    int64_t grace = jx_int(pod, "metadata.deletionGracePeriodSeconds", 30) * 1000;
+    int64_t now = loop_now_ms(l);
+
+    if (!p->terminating) {
+        p->terminating = 1;
+        p->term_start_ms = now;
+        p->term_deadline_ms = now + grace;
+        log_info("kubelet", "msg=\"terminating pod\" pod=%s/%s grace=%llds", p->ns, p->name,
+                 (long long)(grace / 1000));
+        /* Liveness and startup probes stop; readiness keeps running (serving stays truthful). */
+        for (int i = 0; i < p->nc; i++) {
+            struct kcont *c = &p->c[i];
+
+            if (c->lp)
+                probe_stop(c->lp);
+            if (c->sp)
+                probe_stop(c->sp);
+            c->lp = c->sp = NULL;
+        }
+        loop_timer_init(&p->drain_timer, on_drain_timeout, p);
+        loop_timer_start(l, &p->drain_timer, grace > 0 ? grace : 1);
+        kubelet_drain_hook(p->kl, pod, grace, drain_done);
+        return;
+    }
+    /* A second delete may shorten the grace period: pull the deadlines in. */
+    if (p->term_start_ms + grace < p->term_deadline_ms) {
+        p->term_deadline_ms = p->term_start_ms + grace;
+        if (!p->drained)
+            loop_timer_start(l, &p->drain_timer, p->term_deadline_ms > now ?
+                                                 p->term_deadline_ms - now : 1);
+        for (int i = 0; i < p->nc; i++) {
+            struct kcont *c = &p->c[i];
+            int64_t at = p->term_deadline_ms;
+
+            if (c->st != KC_RUNNING || !c->sigterm_ms)
+                continue;
+            if (at < c->sigterm_ms + SIGTERM_MIN_MS)
+                at = c->sigterm_ms + SIGTERM_MIN_MS;
+            loop_timer_start(l, &c->kill_timer, at > now ? at - now : 1);
+        }
+    }
+    kubelet__term_check(p);
+}
+
+struct finish_ctx {
+    struct kubelet *kl;
+    char *uid;
+};
+
+static void finish_pod(void *ctx);
+
+/* When every container of a terminating pod has stopped: stop the shim, delete the object. */
+void kubelet__term_check(struct kpod *p)
+{
+    if (!p->terminating || !p->drained || p->finishing)
+        return;
+    for (int i = 0; i < p->nc; i++)
+        if (p->c[i].st == KC_RUNNING || p->c[i].hook)
+            return;
+    p->finishing = 1;
+    {
+        struct finish_ctx *f = xcalloc(1, sizeof *f);
+
+        f->kl = p->kl;
+        f->uid = xstrdup(p->uid);
+        loop_defer(p->kl->loop, finish_pod, f);
+    }
+}
+
+static void finish_pod(void *ctx)
+{
+    struct finish_ctx *f = ctx;
+    struct kubelet *kl = f->kl;
+    struct kpod *p = kubelet__find_uid(kl, f->uid);
+    const struct resource *r = api_resource(RES_POD);
+    const json_t *pod;
+    char *ns, *name, *uid = f->uid;
+    struct api_wopts o = {.grace = 0};
+    json_t *out = NULL;
+    struct err err;
+
+    free(f);
+    if (!p) {
+        free(uid);
+        return;
+    }
+    ns = xstrdup(p->ns);
+    name = xstrdup(p->name);
+    pod = api_get(kl->api, r, ns, name);
+    if (pod)
+        kubelet__status_write(p, pod); /* the final phase, Succeeded or Failed */
+    kubelet__pod_free(p, 1);
+    err_init(&err);
+    pod = api_get(kl->api, r, ns, name);
+    if (pod && strcmp(jx_str(pod, "metadata.uid") ?: "", uid) == 0 &&
+        api_delete(kl->api, r, ns, name, &o, &out, &err) < 0 && err.code != -E_NOT_FOUND)
+        log_warn("kubelet", "msg=\"cannot remove pod object\" pod=%s/%s err=\"%s\"", ns, name,
+                 err.msg);
+    log_info("kubelet", "msg=\"pod terminated\" pod=%s/%s", ns, name);
+    json_decref(out);
+    err_release(&err);
+    free(ns), free(name), free(uid);
+}

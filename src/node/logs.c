@@ -1,0 +1,392 @@
+/* pods/log: serves `kubectl logs` from the shim's CRI-format log files
+ * (<pod-dir>/logs/<container>/{current.log.1,current.log,previous.log}) with container,
+ * follow, tailLines, timestamps, previous, sinceSeconds/sinceTime and limitBytes, and the
+ * kubelet's error texts. Follow polls the file every 200 ms (rotation aware) and ends when the
+ * client leaves or the container is no longer running. */
+#include "node/node-int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/jx.h"
+#include "core/log.h"
+
+#define FOLLOW_POLL_MS 200
+
+struct log_opts {
+    int timestamps;
+    long long tail;   /* -1: all */
+    long long limit;  /* -1: none */
+    time_t since;     /* 0: none */
+};
+
+static void fail_400(struct http_req *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void fail_400(struct http_req *req, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+    json_t *st;
+    char *body;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    st = api_status_json(-E_BAD_REQUEST, msg, NULL);
+    body = jx_dump(st);
+    http_respond(req, 400, "application/json", body, strlen(body), NULL);
+    free(body);
+    json_decref(st);
+}
+
+/* Appends the text of one CRI record to out (timestamp prefix on request); returns 0, or -1
+ * when the record is filtered out by since. */
+static int record_emit(const char *line, size_t len, const struct log_opts *o, struct buf *out)
+{
+    const char *sp1 = memchr(line, ' ', len), *sp2, *sp3;
+    char ts[48];
+
+    if (!sp1 || !(sp2 = memchr(sp1 + 1, ' ', len - (size_t)(sp1 + 1 - line))))
+        return -1;
+    sp3 = memchr(sp2 + 1, ' ', len - (size_t)(sp2 + 1 - line));
+    snprintf(ts, sizeof ts, "%.*s", (int)(sp1 - line), line);
+    if (o->since && time_parse(ts) < o->since)
+        return -1;
+    if (o->timestamps) {
+        buf_append(out, ts, strlen(ts));
+        buf_append(out, " ", 1);
+    }
+    if (sp3) {
+        size_t mlen = len - (size_t)(sp3 + 1 - line);
+
+        buf_append(out, sp3 + 1, mlen);
+        if (sp2[1] != 'P')
+            buf_append(out, "\n", 1);
+    } else {
+        buf_append(out, "\n", 1);
+    }
+    return 0;
+}
+
+static char *file_read(const char *path, size_t *n)
+{
+    FILE *f = fopen(path, "r");
+    char *data = NULL;
+    size_t cap = 0, len = 0, r;
+
+    *n = 0;
+    if (!f)
+        return NULL;
+    do {
+        if (len + 65536 > cap)
+            data = xrealloc(data, cap = (cap + 65536) * 2);
+        r = fread(data + len, 1, 65536, f);
+        len += r;
+    } while (r > 0);
+    fclose(f);
+    *n = len;
+    return data;
+}
+
+/* All records of the given files in order, filtered and tailed, into out. */
+static void logs_collect(const char *const *paths, int np, const struct log_opts *o,
+                         struct buf *out)
+{
+    size_t nlines = 0, cap = 0;
+    struct { const char *p; size_t n; } *lines = NULL;
+    char *data[4] = {0};
+
+    for (int f = 0; f < np && f < 4; f++) {
+        size_t n, start = 0;
+
+        data[f] = file_read(paths[f], &n);
+        for (size_t i = 0; data[f] && i < n; i++) {
+            if (data[f][i] != '\n')
+                continue;
+            if (nlines == cap)
+                lines = xrealloc(lines, (cap = cap ? cap * 2 : 256) * sizeof *lines);
+            lines[nlines].p = data[f] + start;
+            lines[nlines++].n = i - start;
+            start = i + 1;
+        }
+    }
+    {
+        size_t first = 0;
+        struct buf tmp;
+
+        /* Tail counts lines that survive the since filter. */
+        if (o->tail >= 0) {
+            long long kept = 0;
+
+            first = nlines;
+            buf_init(&tmp, 1 << 20);
+            while (first > 0 && kept < o->tail) {
+                tmp.len = 0;
+                if (record_emit(lines[first - 1].p, lines[first - 1].n, o, &tmp) == 0)
+                    kept++;
+                first--;
+            }
+            buf_release(&tmp);
+        }
+        for (size_t i = first; i < nlines; i++)
+            record_emit(lines[i].p, lines[i].n, o, out);
+    }
+    free(lines);
+    for (int f = 0; f < 4; f++)
+        free(data[f]);
+}
+
+/* ---- follow ---- */
+
+struct follow {
+    struct http_req *req;
+    struct kubelet *kl;
+    struct loop_timer timer;
+    char *ns, *pod, *uid, *container, *path;
+    ino_t ino;
+    off_t off;
+    struct log_opts o;
+    long long sent;
+    int closed;
+};
+
+static void follow_free(void *ctx)
+{
+    struct follow *f = ctx;
+
+    free(f->ns), free(f->pod), free(f->uid), free(f->container), free(f->path);
+    free(f);
+}
+
+static void follow_on_close(struct http_req *req, void *ctx)
+{
+    struct follow *f = ctx;
+
+    f->closed = 1;
+    loop_timer_stop(f->kl->loop, &f->timer);
+    loop_defer(f->kl->loop, follow_free, f);
+}
+
+static int still_running(struct follow *f)
+{
+    const json_t *pod = api_get(f->kl->api, api_resource(RES_POD), f->ns, f->pod);
+    const json_t *cs, *c;
+    size_t i;
+
+    if (!pod || strcmp(jx_str(pod, "metadata.uid") ?: "", f->uid) != 0)
+        return 0;
+    for (int k = 0; k < 2; k++) {
+        cs = jx_get(pod, k ? "status.initContainerStatuses" : "status.containerStatuses");
+        json_array_foreach(cs, i, c) if (strcmp(jx_str(c, "name") ?: "", f->container) == 0)
+            return jx_get(c, "state.running") != NULL;
+    }
+    return 0;
+}
+
+/* Sends the complete records appended since the last poll; returns -1 when the stream ended. */
+static int follow_pump(struct follow *f)
+{
+    struct stat st;
+    FILE *fp;
+    struct buf out;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    int rc = 0;
+
+    if (stat(f->path, &st) < 0)
+        return 0;
+    if (st.st_ino != f->ino || st.st_size < f->off) { /* rotated or restarted: a new file */
+        f->ino = st.st_ino;
+        f->off = 0;
+    }
+    if (st.st_size == f->off || !(fp = fopen(f->path, "r")))
+        return 0;
+    fseeko(fp, f->off, SEEK_SET);
+    buf_init(&out, 256u << 20);
+    while ((n = getline(&line, &cap, fp)) > 0 && line[n - 1] == '\n') {
+        f->off += n;
+        record_emit(line, (size_t)n - 1, &f->o, &out);
+    }
+    free(line);
+    fclose(fp);
+    if (f->o.limit >= 0 && f->sent + (long long)out.len > f->o.limit) {
+        out.len = (size_t)(f->o.limit - f->sent);
+        rc = -1;
+    }
+    if (out.len) {
+        f->sent += (long long)out.len;
+        if (http_stream_write(f->req, out.data, out.len) < 0)
+            rc = -2;
+    }
+    buf_release(&out);
+    return rc;
+}
+
+static void on_follow_timer(struct loop_timer *t, void *ctx)
+{
+    struct follow *f = ctx;
+    int running = still_running(f), rc = follow_pump(f);
+
+    if (rc == -2 || f->closed)
+        return;
+    if (rc < 0 || !running) {
+        http_stream_end(f->req);
+        return;
+    }
+    loop_timer_start(f->kl->loop, &f->timer, FOLLOW_POLL_MS);
+}
+
+/* ---- the hook ---- */
+
+static const json_t *cont_status_of(const json_t *pod, const char *name)
+{
+    const json_t *c;
+    size_t i;
+
+    for (int k = 0; k < 2; k++)
+        json_array_foreach(jx_get(pod, k ? "status.initContainerStatuses"
+                                         : "status.containerStatuses"), i, c)
+            if (strcmp(jx_str(c, "name") ?: "", name) == 0)
+                return c;
+    return NULL;
+}
+
+static int names_list(const json_t *arr, char *out, size_t n)
+{
+    const json_t *c;
+    size_t i, off = 0;
+
+    out[0] = 0;
+    json_array_foreach(arr, i, c)
+        off += (size_t)snprintf(out + off, off < n ? n - off : 0, "%s%s", i ? " " : "",
+                                jx_str(c, "name") ?: "");
+    return (int)json_array_size(arr);
+}
+
+
+static int spec_has(const json_t *pod, const char *name)
+{
+    const json_t *c;
+    size_t i;
+
+    for (int k = 0; k < 2; k++)
+        json_array_foreach(jx_get(pod, k ? "spec.initContainers" : "spec.containers"), i, c)
+            if (strcmp(jx_str(c, "name") ?: "", name) == 0)
+                return 1;
+    return 0;
+}
+
+static long long query_ll(struct http_req *req, const char *k, long long def)
+{
+    const char *v = http_req_query(req, k);
+
+    return v && *v ? atoll(v) : def;
+}
+
+void logs__serve(struct http_req *req, const json_t *pod, const char *container, void *ctx)
+{
+    struct kubelet *kl = ctx;
+    const char *pname = jx_str(pod, "metadata.name") ?: "";
+    const char *uid = jx_str(pod, "metadata.uid") ?: "";
+    const char *v;
+    const json_t *cs;
+    struct log_opts o = {0};
+    char names[1024], inames[1024], *dir = NULL, *paths[2] = {0};
+    const char *pp[2];
+    int np = 0, previous, follow;
+    struct buf out;
+
+    if (!container || !*container) {
+        int n = names_list(jx_get(pod, "spec.containers"), names, sizeof names);
+        int ni = names_list(jx_get(pod, "spec.initContainers"), inames, sizeof inames);
+
+        if (n != 1) {
+            if (ni)
+                fail_400(req, "a container name must be specified for pod %s, choose one of: "
+                         "[%s] or one of the init containers: [%s]", pname, names, inames);
+            else
+                fail_400(req, "a container name must be specified for pod %s, choose one of: "
+                         "[%s]", pname, names);
+            return;
+        }
+        container = jx_str(json_array_get(jx_get(pod, "spec.containers"), 0), "name");
+    }
+    if (!spec_has(pod, container)) {
+        fail_400(req, "container %s is not valid for pod %s", container, pname);
+        return;
+    }
+    previous = (v = http_req_query(req, "previous")) && !strcmp(v, "true");
+    follow = (v = http_req_query(req, "follow")) && !strcmp(v, "true") && !previous;
+    o.timestamps = (v = http_req_query(req, "timestamps")) && !strcmp(v, "true");
+    o.tail = query_ll(req, "tailLines", -1);
+    o.limit = query_ll(req, "limitBytes", -1);
+    if ((v = http_req_query(req, "sinceSeconds")) && *v)
+        o.since = time(NULL) - atoll(v);
+    else if ((v = http_req_query(req, "sinceTime")) && *v)
+        o.since = time_parse(v);
+    cs = cont_status_of(pod, container);
+    dir = xasprintf("%s/pods/%s/logs/%s", kl->data_dir, uid, container);
+    if (previous) {
+        paths[np++] = xasprintf("%s/previous.log", dir);
+        if (access(paths[0], R_OK) < 0) {
+            fail_400(req, "previous terminated container \"%s\" in pod \"%s\" not found",
+                     container, pname);
+            goto out;
+        }
+    } else {
+        paths[np++] = xasprintf("%s/current.log.1", dir);
+        paths[np++] = xasprintf("%s/current.log", dir);
+        if (access(paths[1], R_OK) < 0 || !cs ||
+            (jx_get(cs, "state.waiting") && !jx_get(cs, "lastState.terminated"))) {
+            const char *reason = jx_str(cs, "state.waiting.reason") ?: "ContainerCreating";
+
+            fail_400(req, "container \"%s\" in pod \"%s\" is waiting to start: %s", container,
+                     pname, reason);
+            goto out;
+        }
+    }
+    for (int i = 0; i < np; i++)
+        pp[i] = paths[i];
+    buf_init(&out, 256u << 20);
+    logs_collect(pp, np, &o, &out);
+    if (o.limit >= 0 && (long long)out.len > o.limit)
+        out.len = (size_t)o.limit;
+    if (!follow) {
+        http_respond(req, 200, "text/plain", out.data ? out.data : "", out.len, NULL);
+    } else {
+        struct follow *f = xcalloc(1, sizeof *f);
+        struct stat st;
+
+        f->req = req;
+        f->kl = kl;
+        f->ns = xstrdup(jx_str(pod, "metadata.namespace") ?: "default");
+        f->pod = xstrdup(pname);
+        f->uid = xstrdup(uid);
+        f->container = xstrdup(container);
+        f->path = xstrdup(paths[1]);
+        f->o = o;
+        f->o.since = 0;
+        if (stat(f->path, &st) == 0) {
+            f->ino = st.st_ino;
+            f->off = st.st_size;
+        }
+        f->sent = (long long)out.len;
+        http_stream_start(req, 200, "text/plain");
+        req->on_close = follow_on_close;
+        req->on_close_ctx = f;
+        if (out.len)
+            http_stream_write(req, out.data, out.len);
+        loop_timer_init(&f->timer, on_follow_timer, f);
+        loop_timer_start(kl->loop, &f->timer, FOLLOW_POLL_MS);
+    }
+    buf_release(&out);
+out:
+    free(dir);
+    free(paths[0]);
+    free(paths[1]);
+}

@@ -1,0 +1,104 @@
+/* Node agent internals shared by node.c, kubelet*.c and logs.c. */
+#ifndef KROLL_NODE_INT_H
+#define KROLL_NODE_INT_H
+
+#include <jansson.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "api/api.h"
+#include "client/client.h"
+#include "core/loop.h"
+#include "node/hooks.h"
+#include "node/node.h"
+#include "node/podctx.h"
+#include "node/probe.h"
+#include "shim/shim.h"
+
+enum kc_state { KC_NONE, KC_WAITING, KC_RUNNING, KC_EXITED };
+
+/* One container (init or regular) of a pod on this node. */
+struct kcont {
+    struct kpod *p;
+    char *name;
+    int init;
+    json_t *spec; /* the container object (own copy) */
+    enum kc_state st;
+    char reason[64]; /* waiting reason */
+    char *message;   /* waiting message */
+    pid_t pid;
+    int restart_count;
+    json_t *term;      /* terminated state as Kubernetes shows it, or NULL */
+    json_t *last_term; /* previous terminated state, or NULL */
+    char started_at[40];
+    char image[256], image_id[80];
+    int ready, started;
+    int poststart_pending;
+    struct probe *rp, *lp, *sp;
+    struct container_target tgt;
+    json_t *env;  /* "K=V" array the container runs with (probes and hooks use it) */
+    char *cwd;
+    struct hook *hook; /* postStart or preStop in flight */
+    int64_t finished_ms;          /* monotonic time of the last exit */
+    int64_t crash_delay_ms, crash_updated_ms; /* CrashLoopBackOff entry (0: none) */
+    int64_t retry_at_ms;          /* no start attempt before this */
+    int64_t pull_delay_ms, pull_updated_ms; /* image pull back-off entry */
+    int killing;                  /* SIGTERM sent (or preStop running) */
+    int64_t sigterm_ms;           /* when SIGTERM was sent */
+    struct loop_timer kill_timer; /* SIGKILL at the deadline */
+};
+
+/* A pod bound to this node that the kubelet runs. Owned by the kubelet's list. */
+struct kpod {
+    struct kubelet *kl;
+    struct kpod *next;
+    char *uid, *ns, *name, *dir;
+    char ip[64];
+    int host_network;
+    pid_t shim_pid;
+    char *netns;
+    struct shim_call sub;
+    struct loop_io sub_io;
+    int sub_on;
+    struct kcont *c;
+    int nc, ninit;
+    char start_time[32];
+    json_t *vol_paths;
+    int vol_ok;
+    int terminating, drained, finishing;
+    int64_t term_start_ms, term_deadline_ms;
+    struct loop_timer drain_timer;
+    char *sandbox_err;
+};
+
+struct kubelet {
+    struct api *api;
+    struct loop *loop;
+    struct ctl *ctl;
+    char *data_dir, *node_name, *node_ip, *self_exe;
+    struct kpod *pods;
+    int netns_ok;
+    char netns_err[1024];
+    struct loop_timer gc_timer;
+};
+
+struct kubelet *kubelet__new(struct api *api, const char *data_dir, const char *node_name,
+                             const char *node_ip, const char *self_exe);
+void kubelet__free(struct kubelet *kl);
+
+/* kubelet_term.c */
+void kubelet__terminate(struct kpod *p, const json_t *pod);
+void kubelet__kill_container(struct kcont *c, int64_t grace_ms, const char *why);
+void kubelet__term_check(struct kpod *p);
+/* kubelet_status.c */
+void kubelet__status_write(struct kpod *p, const json_t *pod);
+/* kubelet.c */
+struct kpod *kubelet__find_uid(struct kubelet *kl, const char *uid);
+void kubelet__pod_free(struct kpod *p, int stop_shim);
+void kubelet__probes_stop(struct kcont *c);
+void kubelet__enqueue(struct kpod *p);
+
+/* logs.c */
+void logs__serve(struct http_req *req, const json_t *pod, const char *container, void *ctx);
+
+#endif

@@ -1,0 +1,283 @@
+/* The Node object: registration with capacity/allocatable (cpu, memory, pods,
+ * ephemeral-storage, extended resources such as nvidia.com/gpu), addresses, nodeInfo, and the
+ * Ready/MemoryPressure/DiskPressure/PIDPressure conditions refreshed by a heartbeat every 10 s.
+ * spec.unschedulable (kubectl cordon) belongs to the user; the heartbeat only writes status. */
+#include "node/node.h"
+
+#include <glob.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "controllers/podutil.h"
+#include "core/jx.h"
+#include "core/log.h"
+#include "node/node-int.h"
+
+#define HEARTBEAT_MS 10000
+
+#ifndef KROLL_VERSION
+#define KROLL_VERSION "0.1.0"
+#endif
+
+struct node {
+    struct api *api;
+    struct loop *loop;
+    char *name, *address, *data_dir;
+    json_t *extended; /* resource name -> quantity string */
+    struct loop_timer heartbeat;
+    struct kubelet *kl;
+};
+
+const char *node_name(const struct node *n)
+{
+    return n->name;
+}
+
+static long long meminfo_kib(const char *key)
+{
+    FILE *f = fopen("/proc/meminfo", "r");
+    char line[256];
+    long long v = -1;
+    size_t kl = strlen(key);
+
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, key, kl) == 0 && line[kl] == ':') {
+            v = atoll(line + kl + 1);
+            break;
+        }
+    if (f)
+        fclose(f);
+    return v;
+}
+
+static char *os_image(void)
+{
+    FILE *f = fopen("/etc/os-release", "r");
+    char line[512], *out = NULL;
+
+    while (f && fgets(line, sizeof line, f))
+        if (strncmp(line, "PRETTY_NAME=", 12) == 0) {
+            char *v = line + 12, *e;
+
+            if (*v == '"')
+                v++;
+            if ((e = strpbrk(v, "\"\n")))
+                *e = 0;
+            out = xstrdup(v);
+            break;
+        }
+    if (f)
+        fclose(f);
+    return out ? out : xstrdup("Linux");
+}
+
+static json_t *resources_json(struct node *n)
+{
+    struct statvfs vfs;
+    long long mem = meminfo_kib("MemTotal");
+    json_t *r = json_object(), *v;
+    const char *k;
+
+    json_object_set_new(r, "cpu", json_sprintf("%ld", sysconf(_SC_NPROCESSORS_ONLN)));
+    json_object_set_new(r, "memory", json_sprintf("%lldKi", mem > 0 ? mem : 0));
+    json_object_set_new(r, "pods", json_string("110"));
+    if (statvfs(n->data_dir, &vfs) == 0)
+        json_object_set_new(r, "ephemeral-storage",
+                            json_sprintf("%lluKi", (unsigned long long)vfs.f_blocks *
+                                                       vfs.f_frsize / 1024));
+    json_object_set_new(r, "hugepages-2Mi", json_string("0"));
+    json_object_foreach(n->extended, k, v) json_object_set(r, k, v);
+    return r;
+}
+
+static json_t *condition(const char *type, int status, const char *reason, const char *msg)
+{
+    char ts[32];
+
+    time_rfc3339(time(NULL), ts);
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "type", type, "status",
+                     status ? "True" : "False", "lastHeartbeatTime", ts, "lastTransitionTime", ts,
+                     "reason", reason, "message", msg);
+}
+
+/* Sets the conditions on status, keeping lastTransitionTime when the status is unchanged. */
+static void conditions_apply(struct node *n, json_t *status)
+{
+    long long avail = meminfo_kib("MemAvailable"), total = meminfo_kib("MemTotal");
+    struct statvfs vfs;
+    int mem_pressure = avail >= 0 && total > 0 && avail * 100 < total * 5; /* < 5% free */
+    int disk_pressure = statvfs(n->data_dir, &vfs) == 0 && vfs.f_blocks &&
+                        vfs.f_bavail * 100 < vfs.f_blocks * 5;
+    json_t *conds = jx_get(status, "conditions"), *list[4];
+    size_t i;
+
+    list[0] = condition("MemoryPressure", mem_pressure,
+                        mem_pressure ? "KubeletHasInsufficientMemory" : "KubeletHasSufficientMemory",
+                        mem_pressure ? "kubelet has insufficient memory available"
+                                     : "kubelet has sufficient memory available");
+    list[1] = condition("DiskPressure", disk_pressure,
+                        disk_pressure ? "KubeletHasDiskPressure" : "KubeletHasNoDiskPressure",
+                        disk_pressure ? "kubelet has disk pressure" : "kubelet has no disk pressure");
+    list[2] = condition("PIDPressure", 0, "KubeletHasSufficientPID",
+                        "kubelet has sufficient PID available");
+    list[3] = condition("Ready", 1, "KubeletReady", "kubelet is posting ready status");
+    for (int k = 0; k < 4; k++) {
+        json_t *old;
+
+        json_array_foreach(conds, i, old) {
+            if (strcmp(jx_str(old, "type") ?: "", jx_str(list[k], "type")) == 0 &&
+                strcmp(jx_str(old, "status") ?: "", jx_str(list[k], "status")) == 0 &&
+                jx_str(old, "lastTransitionTime"))
+                json_object_set(list[k], "lastTransitionTime",
+                                json_object_get(old, "lastTransitionTime"));
+        }
+    }
+    conds = json_array();
+    for (int k = 0; k < 4; k++)
+        json_array_append_new(conds, list[k]);
+    json_object_set_new(status, "conditions", conds);
+}
+
+static json_t *status_json(struct node *n, const json_t *old_status)
+{
+    struct utsname u;
+    char *osi = os_image();
+    json_t *st = json_object(), *res = resources_json(n);
+    const char *arch;
+
+    uname(&u);
+    arch = !strcmp(u.machine, "x86_64") ? "amd64" : !strcmp(u.machine, "aarch64") ? "arm64"
+                                                                                 : u.machine;
+    json_object_set(st, "capacity", res);
+    json_object_set_new(st, "allocatable", res);
+    json_object_set_new(st, "addresses",
+                        json_pack("[{s:s,s:s},{s:s,s:s}]", "type", "InternalIP", "address",
+                                  n->address, "type", "Hostname", "address", n->name));
+    json_object_set_new(st, "daemonEndpoints",
+                        json_pack("{s:{s:i}}", "kubeletEndpoint", "Port", 10250));
+    json_object_set_new(st, "nodeInfo",
+                        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "machineID", "",
+                                  "systemUUID", "", "bootID", "", "kernelVersion", u.release,
+                                  "osImage", osi, "containerRuntimeVersion",
+                                  "kroll://" KROLL_VERSION, "kubeletVersion", "v1.32.0-kroll",
+                                  "kubeProxyVersion", "v1.32.0-kroll", "operatingSystem",
+                                  "linux", "architecture", arch));
+    if (old_status)
+        json_object_set(st, "conditions", json_object_get(old_status, "conditions") ?: json_array());
+    conditions_apply(n, st);
+    free(osi);
+    return st;
+}
+
+static void node_register(struct node *n)
+{
+    const struct resource *r = api_resource(RES_NODE);
+    json_t *cur = api_get(n->api, r, NULL, n->name), *obj, *out = NULL;
+    struct api_wopts o = {.grace = -1, .manager = "kubelet"};
+    struct err err;
+
+    err_init(&err);
+    if (!cur) {
+        obj = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s,s:s,s:s}},s:{}}", "apiVersion", "v1", "kind",
+                        "Node", "metadata", "name", n->name, "labels", "kubernetes.io/hostname",
+                        n->name, "kubernetes.io/os", "linux", "kubernetes.io/arch", "amd64",
+                        "node-role.kubernetes.io/control-plane", "", "spec");
+        if (api_create(n->api, r, NULL, obj, &o, &out, &err) < 0) {
+            log_error("node", "msg=\"cannot register node\" name=%s err=\"%s\"", n->name, err.msg);
+            json_decref(obj);
+            goto out;
+        }
+        json_decref(obj);
+        cur = out;
+        out = NULL;
+    } else {
+        cur = json_incref(cur);
+    }
+    obj = json_deep_copy(cur);
+    json_object_set_new(obj, "status", status_json(n, jx_get(cur, "status")));
+    o.status = 1;
+    if (api_update(n->api, r, NULL, n->name, obj, &o, &out, &err) < 0)
+        log_warn("node", "msg=\"node status update failed\" err=\"%s\"", err.msg);
+    json_decref(obj);
+    json_decref(cur);
+out:
+    json_decref(out);
+    err_release(&err);
+}
+
+static void on_heartbeat(struct loop_timer *t, void *ctx)
+{
+    struct node *n = ctx;
+
+    node_register(n);
+    loop_timer_start(n->loop, &n->heartbeat, HEARTBEAT_MS);
+}
+
+/* Extended resources: --node-resource NAME=N, else NVIDIA devices found under /dev. */
+static void extended_init(struct node *n, const struct node_opts *o)
+{
+    glob_t g;
+
+    n->extended = json_object();
+    for (int i = 0; i < o->n_resources; i++) {
+        const char *eq = strchr(o->resources[i], '=');
+        char key[256];
+
+        if (!eq || eq == o->resources[i] || (size_t)(eq - o->resources[i]) >= sizeof key) {
+            log_warn("node", "msg=\"ignoring --node-resource (want NAME=N)\" value=\"%s\"",
+                     o->resources[i]);
+            continue;
+        }
+        snprintf(key, sizeof key, "%.*s", (int)(eq - o->resources[i]), o->resources[i]);
+        json_object_set_new(n->extended, key, json_string(eq + 1));
+    }
+    if (!json_object_get(n->extended, "nvidia.com/gpu") &&
+        glob("/dev/nvidia[0-9]*", 0, NULL, &g) == 0) {
+        json_object_set_new(n->extended, "nvidia.com/gpu", json_sprintf("%zu", g.gl_pathc));
+        globfree(&g);
+    }
+}
+
+struct node *node_start(struct api *api, const struct node_opts *o, struct err *err)
+{
+    struct node *n = xcalloc(1, sizeof *n);
+    char host[256] = "";
+
+    n->api = api;
+    n->loop = api_loop(api);
+    if (o->node_name && *o->node_name)
+        snprintf(host, sizeof host, "%s", o->node_name);
+    else if (gethostname(host, sizeof host - 1) < 0 || !host[0])
+        snprintf(host, sizeof host, "kroll-node");
+    for (char *p = host; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    n->name = xstrdup(host);
+    n->address = xstrdup(o->node_address ? o->node_address : "127.0.0.1");
+    n->data_dir = xstrdup(o->data_dir ? o->data_dir : ".");
+    extended_init(n, o);
+    node_register(n);
+    loop_timer_init(&n->heartbeat, on_heartbeat, n);
+    loop_timer_start(n->loop, &n->heartbeat, HEARTBEAT_MS);
+    n->kl = kubelet__new(api, n->data_dir, n->name, n->address, o->self_exe);
+    api_set_log_hook(api, logs__serve, n->kl);
+    log_info("node", "msg=\"node registered\" name=%s address=%s", n->name, n->address);
+    return n;
+}
+
+void node_stop(struct node *n)
+{
+    if (!n)
+        return;
+    api_set_log_hook(n->api, NULL, NULL);
+    kubelet__free(n->kl);
+    loop_timer_stop(n->loop, &n->heartbeat);
+    free(n->name), free(n->address), free(n->data_dir);
+    json_decref(n->extended);
+    free(n);
+}

@@ -1,0 +1,218 @@
+/* Metrics and the admin port: sums the per-worker stats slots of every endpoint and service into
+ * Prometheus text format, served on --admin by a small blocking thread (off the data path). */
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "proxy/proxy-int.h"
+
+static const char *const class_names[PX_NCLASS] = {"1xx", "2xx", "3xx", "4xx", "5xx", "aborted"};
+
+struct sum {
+    uint64_t requests[PX_NCLASS], latency[PX_LAT_BUCKETS], sum_us, connect_errors;
+    int64_t inflight, pooled;
+};
+
+static void sum_stats(const struct px_stats *st, size_t stride, int n, struct sum *s)
+{
+    memset(s, 0, sizeof *s);
+    for (int w = 0; w < n; w++) {
+        const struct px_stats *x = (const struct px_stats *)((const char *)st + stride * w);
+
+        for (int i = 0; i < PX_NCLASS; i++)
+            s->requests[i] += PX_STAT_GET(x->requests[i]);
+        for (int i = 0; i < PX_LAT_BUCKETS; i++)
+            s->latency[i] += PX_STAT_GET(x->latency[i]);
+        s->sum_us += PX_STAT_GET(x->latency_sum_us);
+        s->connect_errors += PX_STAT_GET(x->connect_errors);
+        s->inflight += PX_STAT_GET(x->inflight);
+        s->pooled += PX_STAT_GET(x->pooled);
+    }
+}
+
+static void render_series(struct buf *out, const char *labels, const struct sum *s)
+{
+    uint64_t cum = 0, total = 0;
+
+    for (int i = 0; i < PX_NCLASS; i++) {
+        total += s->requests[i];
+        buf_appendf(out, "kroll_proxy_requests_total{%s,code=\"%s\"} %llu\n", labels,
+                    class_names[i], (unsigned long long)s->requests[i]);
+    }
+    for (int i = 0; i < PX_LAT_BUCKETS; i++) {
+        cum += s->latency[i];
+        if (i < PX_LAT_BUCKETS - 1)
+            buf_appendf(out, "kroll_proxy_request_duration_seconds_bucket{%s,le=\"%g\"} %llu\n",
+                        labels, px_lat_bounds[i], (unsigned long long)cum);
+        else
+            buf_appendf(out, "kroll_proxy_request_duration_seconds_bucket{%s,le=\"+Inf\"} %llu\n",
+                        labels, (unsigned long long)cum);
+    }
+    buf_appendf(out, "kroll_proxy_request_duration_seconds_sum{%s} %.6f\n", labels,
+                (double)s->sum_us / 1e6);
+    buf_appendf(out, "kroll_proxy_request_duration_seconds_count{%s} %llu\n", labels,
+                (unsigned long long)cum);
+    (void)total;
+}
+
+static void render_service(struct buf *out, struct px_service *svc)
+{
+    struct px_table *t = px_service_table(svc);
+    struct sum s;
+    char labels[512];
+
+    snprintf(labels, sizeof labels, "service=\"%s\",endpoint=\"\",pod=\"\",revision=\"\"",
+             svc->name);
+    sum_stats(svc->wstats, sizeof *svc->wstats, svc->nworkers, &s);
+    render_series(out, labels, &s);
+    for (int i = 0; i < t->n; i++) {
+        struct px_endpoint *ep = t->eps[i];
+
+        snprintf(labels, sizeof labels, "service=\"%s\",endpoint=\"%s\",pod=\"%s\",revision=\"%s\"",
+                 svc->name, ep->addr, ep->pod, ep->revision);
+        sum_stats(&ep->w[0].stats, sizeof ep->w[0], ep->nworkers, &s);
+        render_series(out, labels, &s);
+        buf_appendf(out, "kroll_proxy_requests_in_flight{%s} %lld\n", labels,
+                    (long long)s.inflight);
+        buf_appendf(out, "kroll_proxy_upstream_connect_errors_total{%s} %llu\n", labels,
+                    (unsigned long long)s.connect_errors);
+        buf_appendf(out, "kroll_proxy_upstream_idle_connections{%s} %lld\n", labels,
+                    (long long)s.pooled);
+        buf_appendf(out, "kroll_proxy_drains_total{%s} %llu\n", labels,
+                    (unsigned long long)atomic_load(&ep->drains));
+        buf_appendf(out, "kroll_proxy_endpoint_ready{%s} %d\n", labels,
+                    (ep->flags & PX_EP_READY) && !atomic_load(&ep->draining));
+    }
+    px_table_unref(t);
+}
+
+void px_metrics_render(struct proxy *px, struct buf *out)
+{
+    buf_appendf(out, "# HELP kroll_proxy_requests_total Requests by status class.\n"
+                     "# TYPE kroll_proxy_requests_total counter\n"
+                     "# HELP kroll_proxy_request_duration_seconds Time to the response's end.\n"
+                     "# TYPE kroll_proxy_request_duration_seconds histogram\n"
+                     "# TYPE kroll_proxy_requests_in_flight gauge\n"
+                     "# TYPE kroll_proxy_upstream_connect_errors_total counter\n"
+                     "# TYPE kroll_proxy_upstream_idle_connections gauge\n"
+                     "# TYPE kroll_proxy_drains_total counter\n"
+                     "# TYPE kroll_proxy_endpoint_ready gauge\n"
+                     "# TYPE kroll_proxy_client_connections gauge\n");
+    buf_appendf(out, "kroll_proxy_client_connections %d\n", atomic_load(&px->conns));
+    pthread_mutex_lock(&px->mu);
+    for (int i = 0; i < px->nsvcs; i++)
+        render_service(out, px->svcs[i]);
+    pthread_mutex_unlock(&px->mu);
+}
+
+/* ---- admin listener ---- */
+
+struct admin {
+    struct proxy *px;
+    int fd;
+};
+
+static void admin_serve(struct proxy *px, int fd)
+{
+    char req[4096];
+    size_t len = 0;
+    struct buf body, out;
+    struct timeval tv = {2, 0};
+    const char *status = "200 OK";
+
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    while (len < sizeof req - 1) {
+        ssize_t n = recv(fd, req + len, sizeof req - 1 - len, 0);
+
+        if (n <= 0)
+            return;
+        len += (size_t)n;
+        req[len] = 0;
+        if (strstr(req, "\r\n\r\n") || strstr(req, "\n\n"))
+            break;
+    }
+    buf_init(&body, 64 << 20);
+    buf_init(&out, 64 << 20);
+    if (!strncmp(req, "GET /metrics ", 13) || !strncmp(req, "GET /metrics?", 13))
+        px_metrics_render(px, &body);
+    else if (!strncmp(req, "GET /healthz ", 13))
+        buf_appendf(&body, "ok\n");
+    else {
+        status = "404 Not Found";
+        buf_appendf(&body, "not found\n");
+    }
+    buf_appendf(&out,
+                "HTTP/1.1 %s\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: %zu\r\n"
+                "Connection: close\r\n\r\n",
+                status, body.len);
+    buf_append(&out, body.data, body.len);
+    for (size_t off = 0; off < out.len;) {
+        ssize_t n = send(fd, out.data + off, out.len - off, MSG_NOSIGNAL);
+
+        if (n <= 0)
+            break;
+        off += (size_t)n;
+    }
+    buf_release(&body);
+    buf_release(&out);
+}
+
+static void *admin_main(void *arg)
+{
+    struct admin *a = arg;
+
+    for (;;) {
+        int fd = accept4(a->fd, NULL, NULL, SOCK_CLOEXEC);
+
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            break; /* the listener was shut down */
+        }
+        admin_serve(a->px, fd);
+        close(fd);
+    }
+    close(a->fd);
+    free(a);
+    return NULL;
+}
+
+int px_admin_start(struct proxy *px, const char *listen_addr)
+{
+    struct sockaddr_storage sa;
+    socklen_t len;
+    pthread_t th;
+    struct admin *a;
+    int fd, one = 1;
+
+    if (px_addr_parse(listen_addr, &sa, &len) < 0) {
+        fprintf(stderr, "kroll proxy: --admin %s: expected IP:PORT\n", listen_addr);
+        return -1;
+    }
+    fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, len) < 0 || listen(fd, 64) < 0) {
+        fprintf(stderr, "kroll proxy: --admin %s: %s\n", listen_addr, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    a = xcalloc(1, sizeof *a);
+    a->px = px;
+    a->fd = fd;
+    if (pthread_create(&th, NULL, admin_main, a)) {
+        close(fd);
+        free(a);
+        return -1;
+    }
+    pthread_detach(th);
+    return 0;
+}
