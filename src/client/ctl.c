@@ -27,7 +27,7 @@ struct ctl {
     char *name;
     ctl_sync_fn *sync;
     void *ctx;
-    struct ctl_watch w[16];
+    struct ctl_watch w[64];
     int nw;
     json_t *queue;   /* key -> true (dedupe) */
     json_t *order;   /* array of keys in arrival order */
@@ -186,7 +186,7 @@ struct ctl *ctl_new(struct api *api, const char *name, ctl_sync_fn *sync, void *
 
 void ctl_watch(struct ctl *c, enum res_id res, ctl_event_fn *fn)
 {
-    if (c->nw < 16)
+    if (c->nw < 64)
         c->w[c->nw++] = (struct ctl_watch){api_resource(res), fn};
 }
 

@@ -19,8 +19,8 @@
 
 struct pdb_calc {
     long long expected, desired, healthy, allowed;
-    json_t *disrupted;  /* pod name -> timestamp still honoured */
-    long long next_s;   /* seconds until the earliest disruptedPods entry expires, 0 = none */
+    json_t *disrupted; /* pod name -> timestamp still honoured */
+    long long next_s;  /* seconds until the earliest disruptedPods entry expires, 0 = none */
 };
 
 static int pod_ready(const json_t *pod)
@@ -28,9 +28,9 @@ static int pod_ready(const json_t *pod)
     size_t i;
     json_t *c;
 
-    json_array_foreach(jx_get(pod, "status.conditions"), i, c)
-        if (strcmp(jx_str(c, "type") ?: "", "Ready") == 0)
-            return strcmp(jx_str(c, "status") ?: "", "True") == 0;
+    json_array_foreach(jx_get(pod, "status.conditions"), i,
+                       c) if (strcmp(jx_str(c, "type") ?: "", "Ready") ==
+                              0) return strcmp(jx_str(c, "status") ?: "", "True") == 0;
     return 0;
 }
 
@@ -96,7 +96,8 @@ static int pod_controller_scale(struct ctl *c, const json_t *pod, json_t *seen, 
 static int pdb_expected(struct ctl *c, const json_t *pdb, const json_t *pods, struct pdb_calc *k,
                         struct err *err)
 {
-    const json_t *mina = jx_get(pdb, "spec.minAvailable"), *maxu = jx_get(pdb, "spec.maxUnavailable");
+    const json_t *mina = jx_get(pdb, "spec.minAvailable"),
+                 *maxu = jx_get(pdb, "spec.maxUnavailable");
     long long n = 0, scale = 0;
     int pct = 0, use_scale;
     json_t *seen, *pod;
@@ -117,11 +118,11 @@ static int pdb_expected(struct ctl *c, const json_t *pdb, const json_t *pods, st
         return 0;
     }
     seen = json_object();
-    json_array_foreach(pods, i, pod)
-        if (pod_controller_scale(c, pod, seen, &scale, err) < 0) {
-            json_decref(seen);
-            return err->code;
-        }
+    json_array_foreach(pods, i, pod) if (pod_controller_scale(c, pod, seen, &scale, err) < 0)
+    {
+        json_decref(seen);
+        return err->code;
+    }
     json_decref(seen);
     k->expected = scale;
     if (maxu && !json_is_null(maxu)) {
@@ -145,10 +146,9 @@ static json_t *pdb_pods(struct ctl *c, const json_t *pdb, struct err *err)
         return NULL;
     out = json_array();
     if (m)
-        json_object_foreach(m, k, v)
-            if (strcmp(jx_str(v, "metadata.namespace") ?: "", ns) == 0 &&
-                labelsel_match(sel, jx_get(v, "metadata.labels")))
-                json_array_append(out, v);
+        json_object_foreach(m, k, v) if (strcmp(jx_str(v, "metadata.namespace") ?: "", ns) == 0 &&
+                                         labelsel_match(sel, jx_get(v, "metadata.labels")))
+            json_array_append(out, v);
     labelsel_free(sel);
     return out;
 }
@@ -321,12 +321,12 @@ static void on_controller(struct ctl *c, const char *type, const struct resource
     const char *ns = jx_str(obj, "metadata.namespace") ?: "", *k;
 
     if (old && json_equal(jx_get(obj, "spec.replicas"), jx_get(old, "spec.replicas")) &&
-        json_equal(jx_get(obj, "metadata.ownerReferences"), jx_get(old, "metadata.ownerReferences")))
+        json_equal(jx_get(obj, "metadata.ownerReferences"),
+                   jx_get(old, "metadata.ownerReferences")))
         return;
     if (m)
-        json_object_foreach(m, k, pdb)
-            if (strcmp(jx_str(pdb, "metadata.namespace") ?: "", ns) == 0)
-                ctl_enqueue(c, ns, jx_str(pdb, "metadata.name"));
+        json_object_foreach(m, k, pdb) if (strcmp(jx_str(pdb, "metadata.namespace") ?: "", ns) == 0)
+            ctl_enqueue(c, ns, jx_str(pdb, "metadata.name"));
 }
 
 /* ---- eviction ---- */
@@ -392,10 +392,10 @@ static void pod_mark_disruption(struct api *api, const json_t *pod)
         if (strcmp(jx_str(json_array_get(conds, i), "type") ?: "", "DisruptionTarget") == 0)
             json_array_remove(conds, i);
     time_rfc3339(time(NULL), now);
-    json_array_append_new(conds, json_pack("{s:s,s:s,s:s,s:s,s:s}", "type", "DisruptionTarget",
-                                           "status", "True", "reason", "EvictionByEvictionAPI",
-                                           "message", "Eviction API: evicting",
-                                           "lastTransitionTime", now));
+    json_array_append_new(conds,
+                          json_pack("{s:s,s:s,s:s,s:s,s:s}", "type", "DisruptionTarget", "status",
+                                    "True", "reason", "EvictionByEvictionAPI", "message",
+                                    "Eviction API: evicting", "lastTransitionTime", now));
     err_init(&err);
     if (api_update(api, api_resource(RES_POD), jx_str(pod, "metadata.namespace"),
                    jx_str(pod, "metadata.name"), cp, &o, &out, &err) < 0)
@@ -453,9 +453,8 @@ static int budget_check(struct ctl *c, const json_t *pdb, const json_t *pod, int
     long long desired = jx_int(pdb, "status.desiredHealthy", 0);
 
     *touch = 0;
-    if (!pod_ready(pod) &&
-        (strcmp(policy, "AlwaysAllow") == 0 ||
-         (jx_int(pdb, "status.currentHealthy", 0) >= desired && desired > 0)))
+    if (!pod_ready(pod) && (strcmp(policy, "AlwaysAllow") == 0 ||
+                            (jx_int(pdb, "status.currentHealthy", 0) >= desired && desired > 0)))
         return 0;
     if (jx_int(pdb, "status.observedGeneration", 0) < jx_int(pdb, "metadata.generation", 1))
         return budget_refuse(err, name, pdb, 1);
@@ -466,8 +465,8 @@ static int budget_check(struct ctl *c, const json_t *pdb, const json_t *pod, int
 }
 
 /* The eviction subresource (k8s-semantics 12.2). */
-static int disruption_evict(struct api *api, const json_t *pod, const json_t *eviction,
-                            int dry_run, struct err *err, void *ctx)
+static int disruption_evict(struct api *api, const json_t *pod, const json_t *eviction, int dry_run,
+                            struct err *err, void *ctx)
 {
     struct ctl *c = ctx;
     const char *phase = jx_str(pod, "status.phase") ?: "Pending", *bname;
@@ -482,8 +481,9 @@ static int disruption_evict(struct api *api, const json_t *pod, const json_t *ev
         return evict_delete(api, pod, eviction, dry_run, NULL, err);
     pdbs = pod_pdbs(c, pod);
     if (json_array_size(pdbs) > 1) {
-        rc = err_set(err, -E_INTERNAL, "This pod has more than one PodDisruptionBudget, which the "
-                                       "eviction subresource does not support.");
+        rc = err_set(err, -E_INTERNAL,
+                     "This pod has more than one PodDisruptionBudget, which the "
+                     "eviction subresource does not support.");
         goto out;
     }
     if (json_array_size(pdbs) == 0) {
@@ -496,12 +496,14 @@ static int disruption_evict(struct api *api, const json_t *pod, const json_t *ev
     if (jx_int(pdb, "status.observedGeneration", 0) < jx_int(pdb, "metadata.generation", 1)) {
         disruption_sync(c, jx_str(pdb, "metadata.namespace"), jx_str(pdb, "metadata.name"), NULL);
         pdb = api_get(api, api_resource(RES_PDB), jx_str(pdb, "metadata.namespace"),
-                      jx_str(pdb, "metadata.name")) ?: pdb;
+                      jx_str(pdb, "metadata.name"))
+                  ?: pdb;
     }
     if ((rc = budget_check(c, pdb, pod, &touch, err)) < 0)
         goto out;
     if (!touch) {
-        guard = json_pack("{s:s}", "resourceVersion", jx_str(pod, "metadata.resourceVersion") ?: "");
+        guard =
+            json_pack("{s:s}", "resourceVersion", jx_str(pod, "metadata.resourceVersion") ?: "");
         rc = evict_delete(api, pod, eviction, dry_run, guard, err);
         goto out;
     }

@@ -55,11 +55,10 @@ static long long endpoints_port_resolve(const json_t *pod, const json_t *sp)
     if (!json_is_string(tp) || !*json_string_value(tp))
         return jx_int(sp, "port", 0);
     name = json_string_value(tp);
-    json_array_foreach(jx_get(pod, "spec.containers"), i, c)
-        json_array_foreach(json_object_get(c, "ports"), j, p)
-            if (strcmp(jx_str(p, "name") ?: "", name) == 0 &&
-                strcmp(jx_str(p, "protocol") ?: "TCP", proto) == 0)
-                return jx_int(p, "containerPort", 0);
+    json_array_foreach(jx_get(pod, "spec.containers"), i, c) json_array_foreach(
+        json_object_get(c, "ports"), j, p) if (strcmp(jx_str(p, "name") ?: "", name) == 0 &&
+                                               strcmp(jx_str(p, "protocol") ?: "TCP", proto) ==
+                                                   0) return jx_int(p, "containerPort", 0);
     return 0;
 }
 
@@ -93,9 +92,9 @@ static int pod_ready(const json_t *pod)
     size_t i;
     json_t *c;
 
-    json_array_foreach(jx_get(pod, "status.conditions"), i, c)
-        if (strcmp(jx_str(c, "type") ?: "", "Ready") == 0)
-            return strcmp(jx_str(c, "status") ?: "", "True") == 0;
+    json_array_foreach(jx_get(pod, "status.conditions"), i,
+                       c) if (strcmp(jx_str(c, "type") ?: "", "Ready") ==
+                              0) return strcmp(jx_str(c, "status") ?: "", "True") == 0;
     return 0;
 }
 
@@ -136,10 +135,9 @@ static json_t *svc_pods(struct ctl *c, const json_t *svc)
     if (!m || !sel)
         return out;
     arr = xcalloc(json_object_size(m) + 1, sizeof *arr);
-    json_object_foreach(m, k, v)
-        if (strcmp(jx_str(v, "metadata.namespace") ?: "", ns) == 0 && pod_eligible(v) &&
-            selector_matches(sel, jx_get(v, "metadata.labels")))
-            arr[n++] = v;
+    json_object_foreach(
+        m, k, v) if (strcmp(jx_str(v, "metadata.namespace") ?: "", ns) == 0 && pod_eligible(v) &&
+                     selector_matches(sel, jx_get(v, "metadata.labels"))) arr[n++] = v;
     qsort(arr, n, sizeof *arr, cmp_pod);
     for (size_t i = 0; i < n; i++)
         json_array_append(out, arr[i]);
@@ -180,8 +178,7 @@ static char *ep_addr_signature(const json_t *addrs)
     json_t *a;
     size_t n = 0;
 
-    json_object_foreach((json_t *)addrs, k, a)
-        keys[n++] = k;
+    json_object_foreach((json_t *)addrs, k, a) keys[n++] = k;
     qsort(keys, n, sizeof *keys, cmp_str);
     for (size_t i = 0; i < n; i++) {
         tmp = xasprintf("%s%s;", sig, keys[i]);
@@ -199,8 +196,7 @@ static json_t *ep_subset_new(const json_t *addrs)
     json_t *g = json_pack("{s:[],s:[],s:[]}", "addresses", "notReadyAddresses", "ports"), *a;
     size_t n = 0;
 
-    json_object_foreach((json_t *)addrs, k, a)
-        keys[n++] = k;
+    json_object_foreach((json_t *)addrs, k, a) keys[n++] = k;
     qsort(keys, n, sizeof *keys, cmp_str);
     for (size_t i = 0; i < n; i++) {
         json_t *x = json_object_get(addrs, keys[i]);
@@ -262,13 +258,12 @@ static json_t *endpoints_subsets(const json_t *svc, const json_t *pods)
 
         if (jx_get(pod, "metadata.deletionTimestamp") && !pnr)
             continue;
-        addr = json_pack("{s:s,s:o}", "ip", jx_str(pod, "status.podIP"), "targetRef",
-                         target_ref(pod));
+        addr =
+            json_pack("{s:s,s:o}", "ip", jx_str(pod, "status.podIP"), "targetRef", target_ref(pod));
         if (jx_str(pod, "spec.nodeName"))
             json_object_set_new(addr, "nodeName", json_string(jx_str(pod, "spec.nodeName")));
         ports = pod_ports(svc, pod, 0);
-        json_array_foreach(ports, j, p)
-            ep_table_add(tab, p, addr, ready);
+        json_array_foreach(ports, j, p) ep_table_add(tab, p, addr, ready);
         if (json_array_size(jx_get(svc, "spec.ports")) == 0 && headless)
             ep_table_add(tab, NULL, addr, ready);
         json_decref(ports);
@@ -337,9 +332,9 @@ static json_t *slice_endpoint(const json_t *svc, const json_t *pod)
 {
     int serving = pod_ready(pod), terminating = jx_get(pod, "metadata.deletionTimestamp") != NULL;
     int ready = jx_bool(svc, "spec.publishNotReadyAddresses") || (serving && !terminating);
-    json_t *e = json_pack("{s:[s],s:{s:b,s:b,s:b},s:o}", "addresses",
-                          jx_str(pod, "status.podIP"), "conditions", "ready", ready, "serving",
-                          serving, "terminating", terminating, "targetRef", target_ref(pod));
+    json_t *e = json_pack("{s:[s],s:{s:b,s:b,s:b},s:o}", "addresses", jx_str(pod, "status.podIP"),
+                          "conditions", "ready", ready, "serving", serving, "terminating",
+                          terminating, "targetRef", target_ref(pod));
 
     if (jx_str(pod, "spec.nodeName"))
         json_object_set_new(e, "nodeName", json_string(jx_str(pod, "spec.nodeName")));
@@ -377,11 +372,10 @@ static json_t *slices_existing(struct ctl *c, const char *ns, const char *svc_na
     const char *k;
 
     if (m)
-        json_object_foreach(m, k, v)
-            if (strcmp(jx_str(v, "metadata.namespace") ?: "", ns) == 0 &&
-                strcmp(jx_label(v, LBL_SVC) ?: "", svc_name) == 0 &&
-                strcmp(jx_label(v, LBL_MANAGED) ?: "", MANAGED_BY) == 0)
-                json_array_append(out, v);
+        json_object_foreach(m, k, v) if (strcmp(jx_str(v, "metadata.namespace") ?: "", ns) == 0 &&
+                                         strcmp(jx_label(v, LBL_SVC) ?: "", svc_name) == 0 &&
+                                         strcmp(jx_label(v, LBL_MANAGED) ?: "", MANAGED_BY) == 0)
+            json_array_append(out, v);
     return out;
 }
 
@@ -480,25 +474,24 @@ static void slices_sync(struct ctl *c, const json_t *svc, const json_t *pods)
     {
         const json_t *ports = json_object_get(g, "ports"), *cur = NULL, *s;
 
-        json_array_foreach(have, i, s)
-            if (!json_object_get(used, jx_str(s, "metadata.name")) &&
-                jx_equal_semantic(json_object_get(s, "ports"), ports)) {
+        json_array_foreach(have, i, s) if (!json_object_get(used, jx_str(s, "metadata.name")) &&
+                                           jx_equal_semantic(json_object_get(s, "ports"), ports))
+        {
+            cur = s;
+            break;
+        }
+        if (!cur) /* else: any unused slice can be rewritten rather than deleted + created */
+            json_array_foreach(have, i, s) if (!json_object_get(used, jx_str(s, "metadata.name")))
+            {
                 cur = s;
                 break;
             }
-        if (!cur) /* else: any unused slice can be rewritten rather than deleted + created */
-            json_array_foreach(have, i, s)
-                if (!json_object_get(used, jx_str(s, "metadata.name"))) {
-                    cur = s;
-                    break;
-                }
         if (cur)
             json_object_set_new(used, jx_str(cur, "metadata.name"), json_true());
         slice_write(c, svc, cur, ports, json_object_get(g, "endpoints"));
     }
-    json_array_foreach(have, i, g)
-        if (!json_object_get(used, jx_str(g, "metadata.name")))
-            object_delete(c, RES_ENDPOINTSLICE, ns, jx_str(g, "metadata.name"));
+    json_array_foreach(have, i, g) if (!json_object_get(used, jx_str(g, "metadata.name")))
+        object_delete(c, RES_ENDPOINTSLICE, ns, jx_str(g, "metadata.name"));
     json_decref(used);
     json_decref(have);
     json_decref(want);

@@ -46,9 +46,8 @@ static int has_finalizer(const json_t *obj, const char *f)
     size_t i;
     json_t *v;
 
-    json_array_foreach(jx_get(obj, "metadata.finalizers"), i, v)
-        if (strcmp(json_string_value(v) ?: "", f) == 0)
-            return 1;
+    json_array_foreach(jx_get(obj, "metadata.finalizers"), i,
+                       v) if (strcmp(json_string_value(v) ?: "", f) == 0) return 1;
     return 0;
 }
 
@@ -120,12 +119,13 @@ static int gc_dependents_each(struct ctl *c, const json_t *owner, dep_fn *fn, vo
         {
             if (ns && *ns && strcmp(jx_str(v, "metadata.namespace") ?: "", ns) != 0)
                 continue;
-            json_array_foreach(jx_get(v, "metadata.ownerReferences"), j, ref)
-                if (strcmp(jx_str(ref, "uid") ?: "", uid) == 0) {
-                    json_array_append_new(found, json_pack("{s:i,s:O,s:O}", "r", i, "o", v,
-                                                           "ref", ref));
-                    break;
-                }
+            json_array_foreach(jx_get(v, "metadata.ownerReferences"), j,
+                               ref) if (strcmp(jx_str(ref, "uid") ?: "", uid) == 0)
+            {
+                json_array_append_new(found,
+                                      json_pack("{s:i,s:O,s:O}", "r", i, "o", v, "ref", ref));
+                break;
+            }
         }
     }
     for (size_t i = 0; i < json_array_size(found); i++) {
@@ -158,12 +158,23 @@ static void finalizer_remove(struct ctl *c, const struct resource *r, const json
         if (strcmp(json_string_value(json_array_get(fs, i)) ?: "", f) == 0)
             json_array_remove(fs, i);
     err_init(&err);
-    if (api_update(ctl_api(c), r, r_ns(r, obj), jx_str(obj, "metadata.name"), cp, &o, &out,
-                   &err) < 0) {
+    if (api_update(ctl_api(c), r, r_ns(r, obj), jx_str(obj, "metadata.name"), cp, &o, &out, &err) <
+        0) {
         if (err.code == -E_CONFLICT)
             gc_retry(c, r, obj);
         else if (err.code != -E_NOT_FOUND)
             ctl_log_err(c, "remove finalizer", r_ns(r, obj), jx_str(obj, "metadata.name"), &err);
+    } else if (r->id == RES_POD && json_array_size(jx_get(out, "metadata.finalizers")) == 0 &&
+               jx_int(out, "metadata.deletionGracePeriodSeconds", -1) == 0) {
+        /* The API keeps finalized pods for their kubelet; one with no grace left (e.g. never
+         * scheduled) has nothing to wait for, so finish its deletion. */
+        json_decref(out);
+        out = NULL;
+        o.grace = 0;
+        if (api_delete(ctl_api(c), r, r_ns(r, obj), jx_str(obj, "metadata.name"), &o, &out, &err) <
+                0 &&
+            err.code != -E_NOT_FOUND)
+            ctl_log_err(c, "delete", r_ns(r, obj), jx_str(obj, "metadata.name"), &err);
     }
     json_decref(cp);
     json_decref(out);
@@ -204,9 +215,10 @@ static void gc_delete(struct ctl *c, const struct resource *r, const json_t *obj
     struct err err;
 
     err_init(&err);
-    log_info(ctl_name(c), "msg=\"deleting object whose owners are gone\" resource=%s object=%s/%s "
-             "propagation=%s", r->key, r_ns(r, obj) ?: "", jx_str(obj, "metadata.name"),
-             propagation);
+    log_info(ctl_name(c),
+             "msg=\"deleting object whose owners are gone\" resource=%s object=%s/%s "
+             "propagation=%s",
+             r->key, r_ns(r, obj) ?: "", jx_str(obj, "metadata.name"), propagation);
     if (api_delete(ctl_api(c), r, r_ns(r, obj), jx_str(obj, "metadata.name"), &o, &out, &err) < 0 &&
         err.code != -E_NOT_FOUND)
         ctl_log_err(c, "delete", r_ns(r, obj), jx_str(obj, "metadata.name"), &err);

@@ -33,11 +33,10 @@ static json_t *ns_names(struct ctl *c, enum res_id res, const char *ns)
     const char *k;
 
     if (m)
-        json_object_foreach(m, k, v)
-            if (strcmp(jx_str(v, "metadata.namespace") ?: "", ns) == 0)
-                json_array_append_new(out, json_pack("{s:s,s:b}", "name",
-                                                     jx_str(v, "metadata.name"), "deleting",
-                                                     jx_get(v, "metadata.deletionTimestamp") != NULL));
+        json_object_foreach(m, k, v) if (strcmp(jx_str(v, "metadata.namespace") ?: "", ns) == 0)
+            json_array_append_new(out, json_pack("{s:s,s:b}", "name", jx_str(v, "metadata.name"),
+                                                 "deleting",
+                                                 jx_get(v, "metadata.deletionTimestamp") != NULL));
     return out;
 }
 

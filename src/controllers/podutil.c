@@ -132,6 +132,49 @@ void template_hash(const json_t *tmpl, long long collision, char out[16])
     out[strlen(num)] = 0;
 }
 
+/* Pointer fields of the pod template (Go pointers to int or bool): 0 or false there is a value
+ * distinct from absent. */
+static int template_pointer_field(const char *k)
+{
+    static const char *const keep[] = {
+        "runAsUser", "runAsGroup", "fsGroup", "runAsNonRoot", "privileged",
+        "allowPrivilegeEscalation", "readOnlyRootFilesystem", "automountServiceAccountToken",
+        "enableServiceLinks", "shareProcessNamespace", "setHostnameAsFQDN", "hostUsers",
+        "terminationGracePeriodSeconds", "activeDeadlineSeconds", "priority", "optional",
+        "defaultMode", "mode", "replicas"};
+
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
+        if (strcmp(k, keep[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Drops 0 and false under non-pointer keys, recursively: a client that read the template
+ * through Go types (kubectl rollout undo) sends it back with those omitempty fields missing,
+ * e.g. readinessProbe.initialDelaySeconds: 0 or env value "" — semantically the same template. */
+static void template_strip_zero(json_t *o)
+{
+    const char *k;
+    json_t *v;
+    void *tmp;
+
+    if (json_is_array(o)) {
+        for (size_t i = 0; i < json_array_size(o); i++)
+            template_strip_zero(json_array_get(o, i));
+        return;
+    }
+    if (!json_is_object(o))
+        return;
+    json_object_foreach_safe(o, tmp, k, v)
+    {
+        if ((json_is_false(v) || (json_is_integer(v) && json_integer_value(v) == 0)) &&
+            !template_pointer_field(k))
+            json_object_del(o, k);
+        else
+            template_strip_zero(v);
+    }
+}
+
 int template_equal(const json_t *a, const json_t *b)
 {
     json_t *x = json_deep_copy(a), *y = json_deep_copy(b);
@@ -142,7 +185,9 @@ int template_equal(const json_t *a, const json_t *b)
         json_object_del(lx, "pod-template-hash");
     if (json_is_object(ly))
         json_object_del(ly, "pod-template-hash");
-    eq = jx_equal_semantic(x, y);
+    template_strip_zero(x);
+    template_strip_zero(y);
+    eq = jx_equal_semantic(jx_prune(x), jx_prune(y));
     json_decref(x);
     json_decref(y);
     return eq;

@@ -223,9 +223,16 @@ static void write_status(struct ctl *c, const json_t *rs, json_t *pods[], size_t
             *requeue = in;
     }
     json_object_set_new(st, "replicas", json_integer((json_int_t)n));
-    json_object_set_new(st, "fullyLabeledReplicas", json_integer(full));
-    json_object_set_new(st, "readyReplicas", json_integer(ready));
-    json_object_set_new(st, "availableReplicas", json_integer(avail));
+    /* As the Go type's omitempty: zero counters other than replicas are absent. */
+    json_object_del(st, "fullyLabeledReplicas");
+    json_object_del(st, "readyReplicas");
+    json_object_del(st, "availableReplicas");
+    if (full)
+        json_object_set_new(st, "fullyLabeledReplicas", json_integer(full));
+    if (ready)
+        json_object_set_new(st, "readyReplicas", json_integer(ready));
+    if (avail)
+        json_object_set_new(st, "availableReplicas", json_integer(avail));
     json_object_set_new(st, "observedGeneration", json_integer(jx_int(rs, "metadata.generation", 1)));
     if (fail_reason) {
         time_rfc3339(now, ts);

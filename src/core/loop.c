@@ -39,6 +39,8 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+static void run_defers(struct loop *l);
+
 struct loop *loop_new(void)
 {
     struct loop *l = xcalloc(1, sizeof *l);
@@ -55,6 +57,8 @@ void loop_free(struct loop *l)
 {
     if (!l)
         return;
+    /* Objects closed after the loop stopped are freed by their deferred callbacks. */
+    run_defers(l);
     close(l->epfd);
     if (l->sig_io.fd >= 0)
         close(l->sig_io.fd);

@@ -7,8 +7,10 @@
 # refusal and then drains once the budget allows it.
 . "$(dirname "$0")/lib.sh"
 
-kroll_start
-# A node for the scheduler to bind pods to (no kubelet runs it: pod status is set by hand).
+kroll_start --node-name local
+# Pods must not run on the server's own node (its kubelet would own their status): cordon it
+# and give the scheduler node-1, which no kubelet serves, so pod status is set by hand.
+kubectl cordon local >/dev/null
 kubectl apply -f - >/dev/null <<'YAML'
 apiVersion: v1
 kind: Node
