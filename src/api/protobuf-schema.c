@@ -258,6 +258,20 @@ MSG(Deployment, FM(1, "metadata", ObjectMeta, O), FM(2, "spec", DeploymentSpec, 
 
 MSG(Eviction, FM(1, "metadata", ObjectMeta, O), FM(2, "deleteOptions", DeleteOptions, P));
 
+/* `kubectl create poddisruptionbudget`; status is left out (the server ignores it on create). */
+MSG(PodDisruptionBudgetSpec, FK(1, "minAvailable", PB_IOS, P), FM(2, "selector", LabelSelector, P),
+    FK(3, "maxUnavailable", PB_IOS, P), FS(4, "unhealthyPodEvictionPolicy", P));
+MSG(PodDisruptionBudget, FM(1, "metadata", ObjectMeta, O),
+    FM(2, "spec", PodDisruptionBudgetSpec, O));
+
+/* ---- core/v1 ServiceAccount (`kubectl create serviceaccount`) ---- */
+
+MSG(ObjectReference, FS(1, "kind", O), FS(2, "namespace", O), FS(3, "name", O), FS(4, "uid", O),
+    FS(5, "apiVersion", O), FS(6, "resourceVersion", O), FS(7, "fieldPath", O));
+MSG(ServiceAccount, FM(1, "metadata", ObjectMeta, O), FM(2, "secrets", ObjectReference, R),
+    FM(3, "imagePullSecrets", LocalObjectReference, R),
+    FB(4, "automountServiceAccountToken", P));
+
 const struct pb_kind_entry pb_kinds[] = {
     {"v1", "ConfigMap", &ConfigMap},
     {"v1", "Secret", &Secret},
@@ -267,6 +281,8 @@ const struct pb_kind_entry pb_kinds[] = {
     {"apps/v1", "Deployment", &Deployment},
     {"policy/v1", "Eviction", &Eviction},
     {"policy/v1beta1", "Eviction", &Eviction},
+    {"policy/v1", "PodDisruptionBudget", &PodDisruptionBudget},
+    {"v1", "ServiceAccount", &ServiceAccount},
     {0, "DeleteOptions", &DeleteOptions},
 };
 const size_t pb_nkinds = N_(pb_kinds);
