@@ -63,6 +63,9 @@ static int alloc_cluster_ip(struct api *api, json_t *svc, struct err *err)
         jx_set(svc, "spec.clusterIPs", json_pack("[s]", want));
         return 0;
     }
+    /* Random like kube-apiserver's allocator: two kroll servers on one machine (tests run in
+     * parallel) then rarely hand out the same loopback address. */
+    random_bytes(&api->next_ip, sizeof api->next_ip);
     for (uint32_t n = 0; n < CLUSTER_IP_COUNT; n++) {
         uint32_t off = 1 + (api->next_ip + n) % CLUSTER_IP_COUNT;
         struct in_addr a = {.s_addr = htonl(CLUSTER_IP_BASE + off)};

@@ -59,6 +59,23 @@ static void stop_shims(const char *data_dir)
     free(root);
 }
 
+/* The Service proxy also outlives the server (traffic keeps flowing across a restart); it is
+ * stopped after the server, which would otherwise start it again. */
+static void stop_proxy(const char *data_dir)
+{
+    int pid = cli_pid_alive(data_dir, "proxy");
+
+    if (!pid)
+        return;
+    kill(pid, SIGTERM);
+    if (!wait_gone(pid, 10000)) {
+        fprintf(stderr, "kroll: proxy %d did not stop in 10s; killing it\n", pid);
+        kill(pid, SIGKILL);
+        wait_gone(pid, 5000);
+    }
+    printf("kroll: stopped proxy (pid %d) for %s\n", pid, data_dir);
+}
+
 static int cmd_stop_run(int argc, char **argv)
 {
     char *dir = cli_data_dir(&argc, argv);
@@ -67,6 +84,7 @@ static int cmd_stop_run(int argc, char **argv)
     if (!pid) {
         printf("kroll: no server running for %s\n", dir);
         stop_shims(dir);
+        stop_proxy(dir);
         return 0;
     }
     kill(pid, SIGTERM);
@@ -77,6 +95,7 @@ static int cmd_stop_run(int argc, char **argv)
     }
     printf("kroll: stopped server (pid %d) for %s\n", pid, dir);
     stop_shims(dir);
+    stop_proxy(dir);
     return 0;
 }
 

@@ -87,7 +87,7 @@ struct px_endpoint *px_endpoint_new(const char *addr, const char *pod, const cha
     ep->revision = xstrdup(revision ? revision : "");
     ep->netns = xstrdup(netns ? netns : "");
     ep->key = netns && *netns ? xasprintf("%s@%s", addr, netns) : xstrdup(addr);
-    ep->flags = flags;
+    atomic_init(&ep->flags, flags);
     ep->nworkers = nworkers;
     if (posix_memalign((void **)&ep->w, 64, (size_t)nworkers * sizeof *ep->w))
         die("out of memory");
@@ -247,7 +247,9 @@ static struct px_endpoint *pick_pass(const struct px_table *t, int wid, enum px_
     for (int k = 0; k < t->n; k++) {
         struct px_endpoint *ep = t->eps[(start + (unsigned)k) % (unsigned)t->n];
 
-        if ((ep->flags & want) != want || skipped(ep, skip, nskip) ||
+        unsigned flags = atomic_load_explicit(&ep->flags, memory_order_relaxed);
+
+        if ((flags & want) != want || skipped(ep, skip, nskip) ||
             atomic_load_explicit(&ep->draining, memory_order_relaxed) ||
             ep->w[wid].down_until > now)
             continue;

@@ -1,5 +1,6 @@
 /* Metrics and the admin port: sums the per-worker stats slots of every endpoint and service into
  * Prometheus text format, served on --admin by a small blocking thread (off the data path). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -88,7 +89,7 @@ static void render_service(struct buf *out, struct px_service *svc)
         buf_appendf(out, "kroll_proxy_drains_total{%s} %llu\n", labels,
                     (unsigned long long)atomic_load(&ep->drains));
         buf_appendf(out, "kroll_proxy_endpoint_ready{%s} %d\n", labels,
-                    (ep->flags & PX_EP_READY) && !atomic_load(&ep->draining));
+                    (atomic_load(&ep->flags) & PX_EP_READY) && !atomic_load(&ep->draining));
     }
     px_table_unref(t);
 }
@@ -108,7 +109,8 @@ void px_metrics_render(struct proxy *px, struct buf *out)
     buf_appendf(out, "kroll_proxy_client_connections %d\n", atomic_load(&px->conns));
     pthread_mutex_lock(&px->mu);
     for (int i = 0; i < px->nsvcs; i++)
-        render_service(out, px->svcs[i]);
+        if (!atomic_load(&px->svcs[i]->retired))
+            render_service(out, px->svcs[i]);
     pthread_mutex_unlock(&px->mu);
 }
 
@@ -193,7 +195,15 @@ int px_admin_start(struct proxy *px, const char *listen_addr)
     struct admin *a;
     int fd, one = 1;
 
-    if (px_addr_parse(listen_addr, &sa, &len) < 0) {
+    size_t ll = strlen(listen_addr);
+    char *any = ll > 2 && !strcmp(listen_addr + ll - 2, ":0") ?
+                xasprintf("%.*s:1", (int)(ll - 2), listen_addr) : NULL; /* port 0: any port */
+    int bad = px_addr_parse(any ? any : listen_addr, &sa, &len) < 0;
+
+    free(any);
+    if (any && !bad)
+        ((struct sockaddr_in *)&sa)->sin_port = 0; /* same offset in sockaddr_in6 */
+    if (bad) {
         fprintf(stderr, "kroll proxy: --admin %s: expected IP:PORT\n", listen_addr);
         return -1;
     }
@@ -204,6 +214,14 @@ int px_admin_start(struct proxy *px, const char *listen_addr)
         if (fd >= 0)
             close(fd);
         return -1;
+    }
+    len = sizeof sa;
+    if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0 && sa.ss_family == AF_INET) {
+        char ip[INET_ADDRSTRLEN];
+        const struct sockaddr_in *s4 = (const struct sockaddr_in *)&sa;
+
+        inet_ntop(AF_INET, &s4->sin_addr, ip, sizeof ip);
+        snprintf(px->admin_bound, sizeof px->admin_bound, "%s:%d", ip, ntohs(s4->sin_port));
     }
     a = xcalloc(1, sizeof *a);
     a->px = px;

@@ -84,7 +84,7 @@ struct px_endpoint {
     struct sockaddr_storage sa;
     socklen_t salen;
     char *pod, *revision, *netns; /* may be "" */
-    unsigned flags;               /* enum px_ep_flags */
+    _Atomic unsigned flags;       /* enum px_ep_flags; the provider may flip them in place */
     _Atomic int draining;         /* no new requests; idle connections closed */
     _Atomic int removed;          /* no longer in the service's table */
     _Atomic uint64_t drains;
@@ -125,6 +125,7 @@ struct px_service {
     _Atomic uint64_t gen;   /* bumped after every publish; workers compare and re-acquire */
     struct px_stats *wstats; /* [nworkers]: requests answered by the proxy itself (4xx, 503...) */
     int nworkers;
+    _Atomic int retired; /* listeners closed (the Service or port went away); kept for conns */
 };
 
 struct px_service *px_service_new(const char *name, const char *listen, enum px_mode mode,
@@ -163,6 +164,10 @@ struct px_provider {
 /* The static provider: one service on listen, every backend ready, no pod or revision. */
 int px_static_provider_init(struct px_provider *p, const char *listen, const char *backends,
                             enum px_mode mode);
+/* The API-client provider (apiclient.c): list+watch of Services, EndpointSlices and Pods with
+ * data_dir's kubeconfig; one service per Service port at clusterIP:port, plus node_address at
+ * nodePort (NodePort, LoadBalancer) and at port (LoadBalancer). */
+int px_api_provider_init(struct px_provider *p, const char *data_dir, const char *node_address);
 
 /* ---- the process ---- */
 
@@ -177,11 +182,15 @@ struct proxy {
     _Atomic int conns; /* client connections, all workers (the connection cap) */
     char *admin_listen;
     char *control_path;
+    char admin_bound[64]; /* "ip:port" the admin listener got (after port 0) */
 };
 
 /* Adds svc (ownership passes to px), binds one SO_REUSEPORT listener per worker and hands them
  * to the workers. 0 or -1 with a message on stderr. */
 int proxy_service_add(struct proxy *px, struct px_service *svc);
+/* Closes svc's listeners on every worker and publishes an empty table. svc stays in the
+ * registry (connections still point at it) but is left out of metrics. */
+void proxy_service_retire(struct proxy *px, struct px_service *svc);
 /* Marks every endpoint of every service whose pod ("ns/name"), ip or address ("ip:port")
  * matches as draining; *out gets a new array of references (caller frees). Returns the count. */
 int proxy_drain_mark(struct proxy *px, const char *pod, const char *ip, const char *endpoint,
@@ -254,7 +263,8 @@ void px_http_error(struct buf *out, int status, int close);
 
 struct px_worker *px_worker_new(struct proxy *px, int id);
 int px_worker_start(struct px_worker *w);
-/* Thread-safe: hands a listening socket for svc to the worker (message queue + eventfd). */
+/* Thread-safe: hands a listening socket for svc to the worker (message queue + eventfd);
+ * fd -1 tells the worker to close its listener for svc instead. */
 void px_worker_post_listener(struct px_worker *w, struct px_service *svc, int fd);
 void px_worker_stop_join(struct px_worker *w);
 void px_worker_free(struct px_worker *w);

@@ -1,6 +1,7 @@
 /* kroll proxy: command line, process lifecycle (workers, admin and control threads, signals)
  * and the service registry that providers fill. The data path itself is in worker.c. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <signal.h>
@@ -8,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/tls.h"
 #include "proxy/proxy-int.h"
 #include "proxy/proxy.h"
 
@@ -40,8 +43,13 @@ void px_config_defaults(struct px_config *cfg)
 
 static const char usage_text[] =
     "usage: kroll proxy --listen [IP:]PORT --backends IP:PORT[,IP:PORT...] [options]\n"
+    "       kroll proxy --data-dir DIR [--node-address IP] [options]\n"
     "\n"
     "Static mode: proxies HTTP/1.1 (or TCP with --mode tcp) from --listen to the backends.\n"
+    "API-client mode (--data-dir): watches the Services and EndpointSlices of DIR's server\n"
+    "(DIR/kubeconfig) and serves every Service port at clusterIP:port, NodePorts at\n"
+    "--node-address (default 127.0.0.1); control socket DIR/run/proxy.sock, metrics on\n"
+    "--admin (default 127.0.0.1:0, the address chosen is written to DIR/run/proxy.admin).\n"
     "  --workers N               worker threads (default: CPUs, or $PROXY_WORKERS)\n"
     "  --admin IP:PORT           serve /metrics and /healthz\n"
     "  --control PATH            unix socket for drain requests\n"
@@ -59,7 +67,7 @@ static const char usage_text[] =
     "  --retries N               other endpoints tried after a failed connect (default 2)\n";
 
 enum { O_ADMIN = 256, O_CONTROL, O_MODE, O_BALANCE, O_ACCESS, O_MAXCONN, O_MAXHB, O_MAXH,
-       O_MAXBODY, O_HTO, O_ITO, O_BTO, O_CTO, O_RTO, O_RETRIES, O_DATADIR, O_SERVER };
+       O_MAXBODY, O_HTO, O_ITO, O_BTO, O_CTO, O_RTO, O_RETRIES, O_DATADIR, O_NODEADDR };
 
 static const struct option long_opts[] = {
     {"listen", required_argument, NULL, 'l'},   {"backends", required_argument, NULL, 'b'},
@@ -78,7 +86,7 @@ static const struct option long_opts[] = {
     {"response-timeout-ms", required_argument, NULL, O_RTO},
     {"retries", required_argument, NULL, O_RETRIES},
     {"data-dir", required_argument, NULL, O_DATADIR},
-    {"server", required_argument, NULL, O_SERVER},
+    {"node-address", required_argument, NULL, O_NODEADDR},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0}};
 
@@ -97,7 +105,7 @@ static int parse_num(const char *opt, const char *s, long long lo, long long hi,
 }
 
 struct args {
-    char *listen, *backends, *admin, *control;
+    char *listen, *backends, *admin, *control, *data_dir, *node_address;
     enum px_mode mode;
 };
 
@@ -145,11 +153,22 @@ static int parse_opt(int o, const char *arg, struct px_config *cfg, struct args 
     case O_RTO: rc = parse_num("--response-timeout-ms", arg, 1, INT_MAX, &v);
         cfg->response_timeout_ms = (int)v; break;
     case O_RETRIES: rc = parse_num("--retries", arg, 0, 7, &v); cfg->retries = (int)v; break;
-    case O_DATADIR:
-    case O_SERVER:
-        fprintf(stderr, "kroll proxy: the API-client mode (--data-dir/--server) is not "
-                        "implemented yet; use --listen and --backends\n");
-        return 2;
+    case O_DATADIR: a->data_dir = xstrdup(arg); break;
+    case O_NODEADDR: {
+        struct sockaddr_storage sa;
+        socklen_t sl;
+        char *t = xasprintf("%s:1", arg);
+
+        rc = px_addr_parse(t, &sa, &sl) < 0 || strchr(arg, ':');
+        free(t);
+        if (rc) {
+            fprintf(stderr, "kroll proxy: --node-address must be an IPv4 address (got '%s')\n",
+                    arg);
+            return 2;
+        }
+        a->node_address = xstrdup(arg);
+        break;
+    }
     default: goto bad;
     }
     return rc ? 2 : 0;
@@ -178,9 +197,33 @@ static int listener_open(const struct px_service *svc)
     return fd;
 }
 
+/* Our listeners share their port through SO_REUSEPORT, which would as well let a second
+ * proxy (another data dir handing out the same clusterIP) silently take half the connections.
+ * A plain bind first fails while anyone holds the address, so the address is ours alone. */
+static int listener_exclusive(const struct px_service *svc)
+{
+    int fd = socket(svc->listen.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, rc;
+
+    if (fd < 0)
+        return -1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    rc = bind(fd, (const struct sockaddr *)&svc->listen, svc->listen_len);
+    if (rc < 0)
+        rc = -errno;
+    close(fd);
+    return rc;
+}
+
 int proxy_service_add(struct proxy *px, struct px_service *svc)
 {
-    int fds[PX_MAX_WORKERS];
+    int fds[PX_MAX_WORKERS], rc = listener_exclusive(svc);
+
+    if (rc < 0) {
+        fprintf(stderr, "kroll proxy: cannot listen on %s: %s\n", svc->listen_text,
+                strerror(-rc));
+        px_service_free(svc);
+        return -1;
+    }
 
     for (int i = 0; i < px->cfg.nworkers; i++) {
         fds[i] = listener_open(svc);
@@ -204,6 +247,56 @@ int proxy_service_add(struct proxy *px, struct px_service *svc)
     return 0;
 }
 
+void proxy_service_retire(struct proxy *px, struct px_service *svc)
+{
+    atomic_store(&svc->retired, 1);
+    px_service_publish(svc, px_table_new(NULL, 0));
+    for (int i = 0; i < px->cfg.nworkers; i++)
+        px_worker_post_listener(px->workers[i], svc, -1);
+    log_info("proxy", "closed service=%s addr=%s", svc->name, svc->listen_text);
+}
+
+/* API-client mode owns DIR/run/proxy.{lock,pid,sock,admin}: the lock keeps a second proxy of
+ * the same data dir from joining our SO_REUSEPORT listeners and taking half the traffic. */
+static int datadir_claim(struct args *a)
+{
+    char *lock = xasprintf("%s/run/proxy.lock", a->data_dir);
+    char *pidp = xasprintf("%s/run/proxy.pid", a->data_dir), pid[32];
+    int fd, rc = -1;
+
+    fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "kroll proxy: %s: %s\n", lock, strerror(errno));
+        goto out;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        fprintf(stderr, "kroll proxy: another proxy is running for %s\n", a->data_dir);
+        close(fd);
+        goto out;
+    }
+    snprintf(pid, sizeof pid, "%d\n", (int)getpid());
+    file_write_atomic(pidp, pid, strlen(pid), 0644);
+    if (!a->control)
+        a->control = xasprintf("%s/run/proxy.sock", a->data_dir);
+    if (!a->admin)
+        a->admin = xstrdup("127.0.0.1:0");
+    rc = 0; /* the lock fd stays open for the life of the process */
+out:
+    free(lock);
+    free(pidp);
+    return rc;
+}
+
+static void datadir_write_admin(struct proxy *px, struct args *a)
+{
+    char *p = xasprintf("%s/run/proxy.admin", a->data_dir), *txt;
+
+    txt = xasprintf("%s\n", px->admin_bound);
+    file_write_atomic(p, txt, strlen(txt), 0644);
+    free(txt);
+    free(p);
+}
+
 static int proxy_run(struct proxy *px, struct args *a)
 {
     struct px_provider prov = {0};
@@ -223,13 +316,19 @@ static int proxy_run(struct proxy *px, struct args *a)
             goto out;
     if (a->admin && px_admin_start(px, a->admin) < 0)
         goto out;
+    if (a->data_dir && px->admin_bound[0])
+        datadir_write_admin(px, a);
     if (a->control && px_control_start(px, a->control) < 0)
         goto out;
-    px_static_provider_init(&prov, a->listen, a->backends, a->mode);
+    if (a->data_dir)
+        px_api_provider_init(&prov, a->data_dir, a->node_address ? a->node_address : "127.0.0.1");
+    else
+        px_static_provider_init(&prov, a->listen, a->backends, a->mode);
     if (prov.start(&prov, px) < 0)
         goto out;
-    log_info("proxy", "ready mode=%s balance=%s", a->mode == PX_MODE_TCP ? "tcp" : "http",
-             px->cfg.balance == PX_BALANCE_ROUND_ROBIN ? "round-robin" : "least-request");
+    log_info("proxy", "ready provider=%s balance=%s admin=%s", prov.name,
+             px->cfg.balance == PX_BALANCE_ROUND_ROBIN ? "round-robin" : "least-request",
+             px->admin_bound[0] ? px->admin_bound : "-");
     while (sigwait(&set, &sig) != 0)
         ;
     log_info("proxy", "stopping signal=%d", sig);
@@ -270,8 +369,19 @@ int proxy_main(int argc, char **argv)
             goto out;
         }
     }
-    if (optind < argc || !a.listen || !a.backends) {
-        fprintf(stderr, "kroll proxy: --listen and --backends are required\n%s", usage_text);
+    if (optind < argc || (!a.data_dir && (!a.listen || !a.backends))) {
+        fprintf(stderr,
+                "kroll proxy: --listen and --backends are required (or --data-dir DIR)\n%s",
+                usage_text);
+        goto out;
+    }
+    if (a.data_dir && (a.listen || a.backends)) {
+        fprintf(stderr, "kroll proxy: --data-dir does not go with --listen/--backends\n%s",
+                usage_text);
+        goto out;
+    }
+    if (a.data_dir && datadir_claim(&a) < 0) {
+        rc = 1;
         goto out;
     }
     rc = proxy_run(&px, &a);
@@ -285,5 +395,7 @@ out:
     free(a.backends);
     free(a.admin);
     free(a.control);
+    free(a.data_dir);
+    free(a.node_address);
     return rc;
 }

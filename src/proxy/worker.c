@@ -639,9 +639,12 @@ static void conn_upstream_failed(struct px_conn *c, enum ufail why)
         c->up = NULL;
     }
     if (!c->resp_started && !c->uin_len && c->replayable &&
-        (why == F_CONNECT || (why == F_RESET && reused && c->idempotent))) {
-        /* A stale pooled connection says nothing about the endpoint: retry it too. */
-        if (why == F_CONNECT && c->ntried < (int)(sizeof c->tried / sizeof c->tried[0]))
+        (why == F_CONNECT || (why == F_RESET && c->idempotent))) {
+        /* A stale pooled connection says nothing about the endpoint: retry it too. A fresh
+         * connection reset before any answer means the pod died under the request (kill -9):
+         * an idempotent request goes to another endpoint. */
+        if ((why == F_CONNECT || !reused) &&
+            c->ntried < (int)(sizeof c->tried / sizeof c->tried[0]))
             c->tried[c->ntried++] = c->ep;
         st = conn_start_upstream(c);
         if (!st)
@@ -1130,6 +1133,18 @@ static void worker_sweep(struct loop_timer *t, void *ctx)
     loop_timer_start(w->loop, &w->sweep, SWEEP_MS);
 }
 
+/* The service went away: stop accepting. The listener struct stays, since connections
+ * accepted on it still point at it; it is freed with the worker. */
+static void worker_listener_close(struct px_worker *w, struct px_service *svc)
+{
+    for (struct px_listener *lis = w->listeners; lis; lis = lis->next)
+        if (lis->svc == svc && lis->io.fd >= 0) {
+            loop_io_stop(w->loop, &lis->io);
+            close(lis->io.fd);
+            lis->io.fd = -1;
+        }
+}
+
 static void worker_on_queue(struct loop_io *io, unsigned events, void *ctx)
 {
     struct px_worker *w = ctx;
@@ -1147,7 +1162,13 @@ static void worker_on_queue(struct loop_io *io, unsigned events, void *ctx)
     w->nmsgs = 0;
     pthread_mutex_unlock(&w->qmu);
     for (int i = 0; i < n; i++) {
-        struct px_listener *lis = xcalloc(1, sizeof *lis);
+        struct px_listener *lis;
+
+        if (msgs[i].fd < 0) {
+            worker_listener_close(w, msgs[i].svc);
+            continue;
+        }
+        lis = xcalloc(1, sizeof *lis);
 
         lis->w = w;
         lis->svc = msgs[i].svc;
@@ -1241,8 +1262,10 @@ void px_worker_free(struct px_worker *w)
         struct px_listener *lis = w->listeners;
 
         w->listeners = lis->next;
-        loop_io_stop(w->loop, &lis->io);
-        close(lis->io.fd);
+        if (lis->io.fd >= 0) {
+            loop_io_stop(w->loop, &lis->io);
+            close(lis->io.fd);
+        }
         px_table_unref(lis->t);
         free(lis);
     }
@@ -1255,7 +1278,8 @@ void px_worker_free(struct px_worker *w)
     loop_run(w->loop);
     loop_free(w->loop);
     for (int i = 0; i < w->nmsgs; i++)
-        close(w->msgs[i].fd);
+        if (w->msgs[i].fd >= 0)
+            close(w->msgs[i].fd);
     free(w->msgs);
     close(w->efd);
     if (w->self_ns >= 0)

@@ -12,6 +12,7 @@
 #include "core/jx.h"
 #include "core/log.h"
 #include "node/node.h"
+#include "server/proxy_sup.h"
 #include "store/store.h"
 
 struct server {
@@ -20,6 +21,7 @@ struct server {
     struct api *api;
     struct controllers *ctrls;
     struct node *node;
+    struct proxy_sup *psup;
     char node_name[256];
 };
 
@@ -79,6 +81,12 @@ int server_start(struct loop *loop, const struct server_opts *o, struct server *
         if (!s->node)
             goto fail;
     }
+    {
+        struct proxy_sup_opts po = {.data_dir = o->data_dir, .self_exe = o->self_exe,
+                                    .node_address = o->node_address};
+
+        s->psup = proxy_sup_start(loop, &po);
+    }
     *out = s;
     return 0;
 fail:
@@ -90,6 +98,7 @@ void server_stop(struct server *s)
 {
     if (!s)
         return;
+    proxy_sup_stop(s->psup);
     node_stop(s->node);
     controllers_stop(s->ctrls);
     api_free(s->api);

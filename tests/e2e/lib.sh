@@ -27,6 +27,10 @@ cleanup() {
         kill -KILL "$KROLL_SERVER_PID" 2>/dev/null
     fi
     for p in $KROLL_PIDS; do kill -KILL "$p" 2>/dev/null; done
+    # The proxy is a separate process that outlives the server by design.
+    if [ -f "$KROLL_DATA/run/proxy.pid" ]; then
+        kill -TERM "$(cat "$KROLL_DATA/run/proxy.pid")" 2>/dev/null
+    fi
     # Shims and pods outlive a killed server by design: stop what this test's data dir runs.
     if [ -d "$KROLL_DATA/pods" ]; then
         for f in "$KROLL_DATA"/pods/*/shim.pid; do
