@@ -3,7 +3,7 @@
 # Idempotent; does nothing (and needs no root) when everything is present.
 set -e
 pkgs="build-essential cmake pkg-config libjansson-dev libfyaml-dev node-llhttp libsqlite3-dev
-libssl-dev libcmocka-dev curl iproute2 procps util-linux python3"
+libssl-dev libcmocka-dev curl iproute2 procps util-linux python3 chromium"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

@@ -154,7 +154,9 @@ static void on_http_done(struct probe_run *r, const struct probe_outcome *o, voi
     char *msg;
 
     h->run = NULL;
-    if (o->ok) {
+    /* As the kubelet's handler runner: only a transport error fails an HTTP hook; the status
+     * code of a response (500 included) is not looked at. */
+    if (o->ok || o->status > 0) {
         hook_finish(h, 1, "");
         return;
     }

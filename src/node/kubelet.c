@@ -7,7 +7,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,18 +65,6 @@ static struct kcont *find_cont(struct kpod *p, const char *name)
     return NULL;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
-{
-    (void)st, (void)flag, (void)f;
-    remove(path);
-    return 0;
-}
-
-static void rm_tree(const char *dir)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* ---- probes ---- */
 
 void kubelet__probes_stop(struct kcont *c)
@@ -91,6 +78,8 @@ void kubelet__probes_stop(struct kcont *c)
     c->rp = c->lp = c->sp = NULL;
 }
 
+static void probes_after_startup(struct kcont *c);
+
 static void on_probe(struct probe *pr, int ok, int state, const char *output, void *ctx)
 {
     struct kcont *c = ctx;
@@ -100,6 +89,12 @@ static void on_probe(struct probe *pr, int ok, int state, const char *output, vo
 
     if (c->st != KC_RUNNING)
         return;
+    if (ok < 0) {
+        if (pod)
+            api_event(p->kl->api, pod, "Warning", "Unhealthy", "kubelet", "%s probe errored: %s",
+                      kind, output ? output : "");
+        return;
+    }
     if (!ok && pod)
         api_event(p->kl->api, pod, "Warning", "Unhealthy", "kubelet", "%s probe failed: %s", kind,
                   output ? output : "");
@@ -111,6 +106,7 @@ static void on_probe(struct probe *pr, int ok, int state, const char *output, vo
     } else if (pr == c->sp) {
         if (state == 1 && !c->started) {
             c->started = 1;
+            probes_after_startup(c);
             kubelet__enqueue(p);
         } else if (state == 0 && !c->killing && !p->terminating) {
             kubelet__kill_container(c, -1, "failed startup probe, will be restarted");
@@ -138,11 +134,27 @@ static void probes_start(struct kcont *c)
     c->tgt.cwd = c->cwd;
     c->started = !json_is_object(sp);
     c->ready = 0;
-    if (json_is_object(sp))
+    /* As the kubelet: while a startup probe has not succeeded, only it runs. */
+    if (json_is_object(sp)) {
         c->sp = probe_start(l, "startup", sp, &c->tgt, on_probe, c);
+        return;
+    }
     if (json_is_object(lp))
         c->lp = probe_start(l, "liveness", lp, &c->tgt, on_probe, c);
     if (json_is_object(rp))
+        c->rp = probe_start(l, "readiness", rp, &c->tgt, on_probe, c);
+}
+
+/* The startup probe succeeded: liveness and readiness begin. */
+static void probes_after_startup(struct kcont *c)
+{
+    struct loop *l = c->p->kl->loop;
+    const json_t *rp = json_object_get(c->spec, "readinessProbe");
+    const json_t *lp = json_object_get(c->spec, "livenessProbe");
+
+    if (json_is_object(lp) && !c->lp && !c->p->terminating)
+        c->lp = probe_start(l, "liveness", lp, &c->tgt, on_probe, c);
+    if (json_is_object(rp) && !c->rp)
         c->rp = probe_start(l, "readiness", rp, &c->tgt, on_probe, c);
 }
 
@@ -190,6 +202,42 @@ static void sub_close(struct kpod *p)
     p->sub_on = 0;
 }
 
+static void state_apply(struct kpod *p, const json_t *state);
+static void adopted_target(struct kpod *p, struct kcont *c, const json_t *pod);
+static void probes_start(struct kcont *c);
+
+/* The subscribe reply of a shim we re-adopt carries its state, taken atomically with the
+ * subscription, so no exit can fall between the snapshot and the first event. */
+static void adopt_finish(struct kpod *p, const json_t *reply)
+{
+    const json_t *pod = api_get(p->kl->api, pods_res(), p->ns, p->name);
+    const json_t *state = json_object_get(reply, "state");
+    json_t *file = NULL;
+    struct err err;
+
+    err_init(&err);
+    if (!json_is_object(state) && shim_state_read(p->dir, &file, &err) == 0)
+        state = file; /* a shim from before the state-in-reply protocol */
+    p->adopting = 0;
+    p->shim_pid = (pid_t)jx_int(state, "shimPid", 0);
+    if (!p->shim_pid)
+        p->shim_pid = shim_pid_alive(p->dir);
+    free(p->netns);
+    p->netns = jx_str(state, "netns") ? xstrdup(jx_str(state, "netns")) : NULL;
+    state_apply(p, state);
+    for (int i = 0; i < p->nc; i++)
+        if (p->c[i].st == KC_RUNNING && pod) {
+            adopted_target(p, &p->c[i], pod);
+            if (!p->terminating)
+                probes_start(&p->c[i]);
+        }
+    log_info("kubelet", "msg=\"re-adopted running pod\" pod=%s/%s shim=%d", p->ns, p->name,
+             (int)p->shim_pid);
+    json_decref(file);
+    err_release(&err);
+    kubelet__enqueue(p);
+}
+
 static void on_sub(struct loop_io *io, unsigned events, void *ctx)
 {
     struct kpod *p = ctx;
@@ -202,10 +250,27 @@ static void on_sub(struct loop_io *io, unsigned events, void *ctx)
         const char *name = jx_str(ev, "container");
         struct kcont *c = name ? find_cont(p, name) : NULL;
 
-        if (c && strcmp(jx_str(ev, "event") ?: "", "exit") == 0 && c->st == KC_RUNNING) {
+        if (!jx_str(ev, "event")) {
+            if (p->adopting)
+                adopt_finish(p, ev);
+        } else if (c && c->starting && strcmp(jx_str(ev, "event"), "exit") == 0) {
+            /* Events and the start reply travel on different connections: an instance that
+             * dies at once can be reported before we know it started. */
+            c->early_exit = 1;
+            c->early_code = (int)jx_int(ev, "exitCode", 0);
+        } else if (c && strcmp(jx_str(ev, "event"), "exit") == 0 && c->st == KC_RUNNING) {
             log_info("kubelet", "msg=\"container exited\" pod=%s/%s container=%s code=%d", p->ns,
                      p->name, name, (int)jx_int(ev, "exitCode", -1));
             cont_exited(c, (int)jx_int(ev, "exitCode", 0), NULL, NULL);
+            /* Publish the termination before the restart decision, so the exit is visible
+             * (STATUS Error, then CrashLoopBackOff) as with the kubelet's relist. */
+            if (!p->finishing) {
+                json_t *pod = json_incref(api_get(p->kl->api, pods_res(), p->ns, p->name));
+
+                if (pod)
+                    kubelet__status_write(p, pod);
+                json_decref(pod);
+            }
             kubelet__enqueue(p);
             kubelet__term_check(p);
         }
@@ -218,6 +283,7 @@ static void on_sub(struct loop_io *io, unsigned events, void *ctx)
                  err.msg);
         sub_close(p);
         p->shim_pid = 0;
+        p->adopting = 0;
         for (int i = 0; i < p->nc; i++)
             if (p->c[i].st == KC_RUNNING)
                 cont_exited(&p->c[i], 137, "ContainerStatusUnknown",
@@ -237,7 +303,12 @@ static int sub_open(struct kpod *p, struct err *err)
     if (rc < 0)
         return rc;
     p->sub_on = 1;
-    return loop_io_start(p->kl->loop, &p->sub_io, p->sub.fd, EPOLLIN, on_sub, p);
+    if (loop_io_start(p->kl->loop, &p->sub_io, p->sub.fd, EPOLLIN, on_sub, p) < 0) {
+        shim_call_release(&p->sub);
+        p->sub_on = 0;
+        return err_set(err, -E_INTERNAL, "cannot watch the shim connection");
+    }
+    return 0;
 }
 
 /* Rebuilds the containers' records from the shim's state (after a server restart). */
@@ -272,39 +343,24 @@ static void state_apply(struct kpod *p, const json_t *state)
     }
 }
 
-/* The env/cwd of a re-adopted running container, for its probes and hooks. */
-static void adopted_target(struct kpod *p, struct kcont *c, const json_t *pod);
-
-/* Starts a shim for the pod, or re-adopts the running one. */
-static int shim_ensure(struct kpod *p, const json_t *pod, struct err *err)
+/* Makes sure the pod has a shim: re-adopts a running one (subscribe; the reply carries the
+ * state) or starts one on a helper thread. Returns 0 when the shim is serving, 1 while that is
+ * under way (the pod is enqueued when it is done), negative with err set on failure. */
+static int shim_ensure(struct kpod *p, struct err *err)
 {
-    struct shim_opts so = {0};
     json_t *state = NULL;
-    pid_t pid;
+    struct kop *op;
 
-    if (p->shim_pid && p->sub_on)
+    if (p->shim_pid && p->sub_on && !p->adopting)
         return 0;
-    if ((pid = shim_pid_alive(p->dir)) > 0) {
-        if (sub_open(p, err) < 0)
-            return -E_UNAVAILABLE;
-        if (shim_status(p->dir, &state, 2000, err) < 0) {
-            sub_close(p);
-            return -E_UNAVAILABLE;
-        }
-        p->shim_pid = pid;
-        free(p->netns);
-        p->netns = jx_str(state, "netns") ? xstrdup(jx_str(state, "netns")) : NULL;
-        state_apply(p, state);
-        for (int i = 0; i < p->nc; i++)
-            if (p->c[i].st == KC_RUNNING) {
-                adopted_target(p, &p->c[i], pod);
-                probes_start(&p->c[i]);
-            }
-        log_info("kubelet", "msg=\"re-adopted running pod\" pod=%s/%s shim=%d", p->ns, p->name,
-                 (int)pid);
-        json_decref(state);
-        return 0;
+    if (p->spawning || p->adopting)
+        return 1;
+    if (shim_pid_alive(p->dir) > 0 && sub_open(p, err) == 0) {
+        p->adopting = 1;
+        return 1;
     }
+    err_release(err);
+    err_init(err);
     /* A pod dir without a live shim: the shim died (reboot, kill -9); count what it ran. */
     if (shim_state_read(p->dir, &state, err) == 0) {
         state_apply(p, state);
@@ -316,19 +372,39 @@ static int shim_ensure(struct kpod *p, const json_t *pod, struct err *err)
     }
     err_release(err);
     err_init(err);
-    so.pod_ip = p->ip;
-    so.host_network = p->host_network;
-    pid = shim_spawn(p->kl->self_exe, p->dir, &so, err);
-    if (pid < 0)
-        return pid;
-    p->shim_pid = pid;
+    op = kop__new(p->kl, KOP_SPAWN, p->uid, p->dir);
+    op->exe = xstrdup(p->kl->self_exe);
+    op->ip = xstrdup(p->ip);
+    op->host_network = p->host_network;
+    p->spawning = 1;
+    kubelet__op_run(op);
+    return 1;
+}
+
+static void spawn_done(struct kpod *p, struct kop *op)
+{
+    const json_t *pod = api_get(p->kl->api, pods_res(), p->ns, p->name);
+    struct err err;
+
+    p->spawning = 0;
+    err_init(&err);
+    if (op->rc < 0 || sub_open(p, &err) < 0) {
+        const char *msg = op->rc < 0 ? op->err.msg : err.msg;
+
+        if (pod)
+            api_event(p->kl->api, pod, "Warning", "FailedCreatePodSandBox", "kubelet",
+                      "Failed to create pod sandbox: %s", msg);
+        enqueue_after(p, 5000);
+        err_release(&err);
+        return;
+    }
+    p->shim_pid = op->pid;
     free(p->netns);
-    p->netns = p->host_network ? NULL : xasprintf("/proc/%d/ns/net", (int)pid);
-    if (sub_open(p, err) < 0)
-        return -E_UNAVAILABLE;
+    p->netns = p->host_network ? NULL : xasprintf("/proc/%d/ns/net", (int)op->pid);
     log_info("kubelet", "msg=\"pod sandbox started\" pod=%s/%s shim=%d ip=%s", p->ns, p->name,
-             (int)pid, p->ip);
-    return 0;
+             (int)op->pid, p->ip);
+    err_release(&err);
+    kubelet__enqueue(p);
 }
 
 /* ---- pod records ---- */
@@ -405,6 +481,7 @@ static struct kpod *pod_new(struct kubelet *kl, const json_t *pod)
         snprintf(p->start_time, sizeof p->start_time, "%s", ts);
     }
     loop_timer_init(&p->drain_timer, NULL, NULL);
+    loop_timer_init(&p->finish_timer, NULL, NULL);
     p->next = kl->pods;
     kl->pods = p;
     return p;
@@ -413,7 +490,6 @@ static struct kpod *pod_new(struct kubelet *kl, const json_t *pod)
 void kubelet__pod_free(struct kpod *p, int stop_shim)
 {
     struct kubelet *kl = p->kl;
-    struct err err;
 
     for (struct kpod **pp = &kl->pods; *pp; pp = &(*pp)->next)
         if (*pp == p) {
@@ -422,6 +498,7 @@ void kubelet__pod_free(struct kpod *p, int stop_shim)
         }
     sub_close(p);
     loop_timer_stop(kl->loop, &p->drain_timer);
+    loop_timer_stop(kl->loop, &p->finish_timer);
     for (int i = 0; i < p->nc; i++) {
         struct kcont *c = &p->c[i];
 
@@ -438,13 +515,12 @@ void kubelet__pod_free(struct kpod *p, int stop_shim)
         json_decref(c->env);
     }
     if (stop_shim) {
-        err_init(&err);
-        if (shim_pid_alive(p->dir) && shim_stop(p->dir, 5000, &err) < 0)
-            log_warn("kubelet", "msg=\"cannot stop shim\" pod=%s/%s err=\"%s\"", p->ns, p->name,
-                     err.msg);
-        err_release(&err);
-        volume_cleanup(p->dir);
-        rm_tree(p->dir);
+        /* Stopping may take seconds (processes that resist SIGKILL): off the loop. A shim
+         * still being spawned for this pod is stopped when its spawn completes. */
+        struct kop *op = kop__new(kl, KOP_STOP, p->uid, p->dir);
+
+        op->rm = 1;
+        kubelet__op_run(op);
     }
     free(p->c);
     free(p->uid), free(p->ns), free(p->name), free(p->dir), free(p->netns);
@@ -624,7 +700,21 @@ static void on_poststart(struct hook *h, int ok, const char *msg, void *ctx)
     kubelet__enqueue(p);
 }
 
-/* Runs the container: image, env, command, volumes, then the shim's start. */
+/* HOSTNAME is the pod's name, as container runtimes set it, unless the image or the container
+ * sets it. */
+static void env_hostname(json_t *env, const char *pod_name)
+{
+    const json_t *v;
+    size_t i;
+
+    json_array_foreach(env, i, v)
+        if (strncmp(json_string_value(v) ?: "", "HOSTNAME=", 9) == 0)
+            return;
+    json_array_insert_new(env, 0, json_sprintf("HOSTNAME=%s", pod_name));
+}
+
+/* Runs the container: image, env, command, volumes, then the shim's start on a helper
+ * thread (start_done() finishes on the loop). */
 static void cont_start(struct kcont *c, const json_t *pod)
 {
     struct kpod *p = c->p;
@@ -632,10 +722,8 @@ static void cont_start(struct kcont *c, const json_t *pod)
     struct image img;
     struct err err;
     json_t *env = NULL, *argv = NULL, *mounts = NULL;
-    const char **av = NULL, **ev = NULL;
-    char *cwd = NULL, *exe = NULL;
-    size_t i, n;
-    pid_t pid;
+    char *cwd = NULL;
+    struct kop *op;
 
     if (cont_image(c, pod, &img))
         return;
@@ -647,6 +735,7 @@ static void cont_start(struct kcont *c, const json_t *pod)
         enqueue_after(p, 10000);
         goto out;
     }
+    env_hostname(env, p->name);
     argv = cont_argv(c->spec, img.config, env);
     if (json_array_size(argv) == 0) {
         api_event(kl->api, pod, "Warning", "Failed", "kubelet",
@@ -654,37 +743,67 @@ static void cont_start(struct kcont *c, const json_t *pod)
         cont_wait(c, "CreateContainerError", "no command specified");
         goto out;
     }
+    /* Like the kubelet's makeMounts: a bad mount is a configuration error of this container. */
+    mounts = volume_mounts_resolve(pod, c->spec, p->vol_paths, &err);
+    if (!mounts) {
+        api_event(kl->api, pod, "Warning", "Failed", "kubelet", "Error: %s", err.msg);
+        cont_wait(c, "CreateContainerConfigError", err.msg);
+        enqueue_after(p, 10000);
+        goto out;
+    }
     cwd = jx_str(c->spec, "workingDir") ? xstrdup(jx_str(c->spec, "workingDir"))
                                         : image_workdir(&img);
     /* A relative executable ("./serve.sh") lives in the image. */
-    exe = xstrdup(json_string_value(json_array_get(argv, 0)));
-    if (exe[0] != '/' && strchr(exe, '/')) {
-        char *wd = image_workdir(&img), *abs = xasprintf("%s/%s", wd, exe);
-
-        json_array_set_new(argv, 0, json_string(abs));
-        free(wd);
-        free(abs);
-    }
-    n = json_array_size(argv);
-    av = xcalloc(n + 1, sizeof *av);
-    for (i = 0; i < n; i++)
-        av[i] = json_string_value(json_array_get(argv, i));
-    ev = xcalloc(json_array_size(env) + 1, sizeof *ev);
-    for (i = 0; i < json_array_size(env); i++)
-        ev[i] = json_string_value(json_array_get(env, i));
-    mounts = volume_mounts(pod, c->spec, p->vol_paths);
     {
-        struct shim_container_spec spec = {.name = c->name, .argv = av, .env = ev, .cwd = cwd,
-                                           .mounts = mounts};
+        const char *exe = json_string_value(json_array_get(argv, 0)) ?: "";
 
-        pid = shim_container_start(p->dir, &spec, 3000, &err);
+        if (exe[0] != '/' && strchr(exe, '/')) {
+            char *wd = image_workdir(&img), *abs = xasprintf("%s/%s", wd, exe);
+
+            json_array_set_new(argv, 0, json_string(abs));
+            free(wd);
+            free(abs);
+        }
     }
-    if (pid < 0) {
-        api_event(kl->api, pod, "Warning", "Failed", "kubelet", "Error: %s", err.msg);
-        cont_exited(c, 128, "StartError", err.msg);
-        cont_wait(c, "RunContainerError", err.msg);
+    op = kop__new(kl, KOP_START, p->uid, p->dir);
+    op->cname = xstrdup(c->name);
+    op->argv = json_deep_copy(argv);
+    op->env = json_deep_copy(env);
+    op->mounts = json_array_size(mounts) ? json_deep_copy(mounts) : NULL;
+    op->cwd = xstrdup(cwd);
+    /* What the container will run with, for its probes and hooks. */
+    json_decref(c->env);
+    c->env = json_incref(env);
+    free(c->cwd);
+    c->cwd = cwd;
+    cwd = NULL;
+    c->starting = 1;
+    kubelet__op_run(op);
+out:
+    free(cwd);
+    json_decref(argv);
+    json_decref(env);
+    json_decref(mounts);
+    image_release(&img);
+    err_release(&err);
+}
+
+/* The shim's answer to a container start. */
+static void start_done(struct kpod *p, struct kcont *c, struct kop *op)
+{
+    struct kubelet *kl = p->kl;
+    const json_t *pod = api_get(kl->api, pods_res(), p->ns, p->name);
+
+    c->starting = 0;
+    if (op->rc < 0) {
+        c->early_exit = 0;
+        if (pod)
+            api_event(kl->api, pod, "Warning", "Failed", "kubelet", "Error: %s", op->err.msg);
+        cont_exited(c, 128, "StartError", op->err.msg);
+        cont_wait(c, "RunContainerError", op->err.msg);
         kubelet__enqueue(p);
-        goto out;
+        kubelet__term_check(p);
+        return;
     }
     if (c->st == KC_EXITED || (c->st == KC_WAITING && c->last_term))
         c->restart_count++;
@@ -693,17 +812,15 @@ static void cont_start(struct kcont *c, const json_t *pod)
         c->last_term = c->term;
         c->term = NULL;
     }
-    api_event(kl->api, pod, "Normal", "Created", "kubelet", "Created container: %s", c->name);
-    api_event(kl->api, pod, "Normal", "Started", "kubelet", "Started container %s", c->name);
+    if (pod) {
+        api_event(kl->api, pod, "Normal", "Created", "kubelet", "Created container: %s", c->name);
+        api_event(kl->api, pod, "Normal", "Started", "kubelet", "Started container %s", c->name);
+    }
     c->st = KC_RUNNING;
-    c->pid = pid;
+    c->pid = op->pid;
     c->killing = 0;
     c->reason[0] = 0;
     time_rfc3339(time(NULL), c->started_at);
-    json_decref(c->env);
-    c->env = json_incref(env);
-    free(c->cwd);
-    c->cwd = xstrdup(cwd);
     c->tgt.env = c->env;
     c->tgt.cwd = c->cwd;
     c->tgt.pod_dir = p->dir;
@@ -711,6 +828,26 @@ static void cont_start(struct kcont *c, const json_t *pod)
     c->tgt.pod_ip = p->ip;
     c->tgt.container = c->name;
     c->tgt.ports = json_object_get(c->spec, "ports");
+    kubelet__enqueue(p);
+    if (c->early_exit) {
+        json_t *cur = json_incref((json_t *)pod);
+
+        c->early_exit = 0;
+        log_info("kubelet", "msg=\"container exited\" pod=%s/%s container=%s code=%d", p->ns,
+                 p->name, c->name, c->early_code);
+        cont_exited(c, c->early_code, NULL, NULL);
+        if (cur)
+            kubelet__status_write(p, cur);
+        json_decref(cur);
+        kubelet__term_check(p);
+        return;
+    }
+    if (p->terminating) {
+        /* Deleted while the start was under way: it stops with the others. */
+        if (p->drained)
+            kubelet__kill_container(c, 0, NULL);
+        return;
+    }
     if (json_is_object(jx_get(c->spec, "lifecycle.postStart"))) {
         c->poststart_pending = 1;
         c->started = 0;
@@ -720,16 +857,38 @@ static void cont_start(struct kcont *c, const json_t *pod)
     } else {
         probes_start(c);
     }
-out:
-    free(av);
-    free(ev);
-    free(cwd);
-    free(exe);
-    json_decref(argv);
-    json_decref(env);
-    json_decref(mounts);
-    image_release(&img);
-    err_release(&err);
+}
+
+void kubelet__op_done(struct kop *op)
+{
+    struct kpod *p = kubelet__find_uid(op->kl, op->uid);
+    struct kcont *c = p && op->cname ? find_cont(p, op->cname) : NULL;
+
+    switch (op->kind) {
+    case KOP_SPAWN:
+        if (p) {
+            spawn_done(p, op);
+        } else if (op->rc >= 0) {
+            /* The pod went away while its shim was starting. */
+            struct kop *stop = kop__new(op->kl, KOP_STOP, op->uid, op->dir);
+
+            stop->rm = 1;
+            kubelet__op_run(stop);
+        }
+        break;
+    case KOP_START:
+        if (c && c->starting)
+            start_done(p, c, op);
+        break;
+    case KOP_SIGNAL:
+        kubelet__signal_done(op);
+        break;
+    case KOP_STOP:
+        if (op->rc < 0)
+            log_warn("kubelet", "msg=\"cannot stop shim\" dir=%s err=\"%s\"", op->dir,
+                     op->err.msg);
+        break;
+    }
 }
 
 /* ---- restarts ---- */
@@ -809,7 +968,7 @@ static int cont_exited_state(const struct kcont *c)
 /* One step for one container. Returns 1 when it is done (init: succeeded). */
 static int cont_step(struct kcont *c, const json_t *pod)
 {
-    if (c->st == KC_RUNNING)
+    if (c->st == KC_RUNNING || c->starting)
         return 0;
     if (cont_exited_state(c)) {
         if (c->init && c->st == KC_EXITED && exit_code_of(c) == 0)
@@ -844,14 +1003,14 @@ static int pod_sandbox(struct kpod *p, const json_t *pod)
         return -1;
     }
     err_init(&err);
-    if (shim_ensure(p, pod, &err) < 0) {
+    rc = shim_ensure(p, &err);
+    if (rc < 0) {
         api_event(kl->api, pod, "Warning", "FailedCreatePodSandBox", "kubelet",
                   "Failed to create pod sandbox: %s", err.msg);
         enqueue_after(p, 5000);
-        rc = -1;
     }
     err_release(&err);
-    return rc;
+    return rc != 0 ? -1 : 0;
 }
 
 static int pod_volumes(struct kpod *p, const json_t *pod)
@@ -934,9 +1093,14 @@ static void kubelet_sync(struct ctl *ctl, const char *ns, const char *name, void
             err_release(&err);
             goto out;
         }
-        if (!p->sub_on)
-            shim_ensure(p, pod, &(struct err){0});
-        kubelet__terminate(p, pod);
+        struct err err;
+        int rc;
+
+        err_init(&err);
+        rc = shim_ensure(p, &err); /* re-adopt first: the containers are stopped gracefully */
+        err_release(&err);
+        if (rc <= 0 || !p->adopting)
+            kubelet__terminate(p, pod);
     } else if (strcmp(phase, "Succeeded") != 0 && strcmp(phase, "Failed") != 0) {
         pod_drive(p, pod);
     }
@@ -1007,21 +1171,17 @@ static void gc_orphans(struct loop_timer *t, void *ctx)
         json_object_foreach(m, k, v) json_object_set_new(uids, jx_str(v, "metadata.uid") ?: "",
                                                           json_true());
     while (d && (e = readdir(d))) {
+        struct kop *op;
         char *dir;
-        struct err err;
 
         if (e->d_name[0] == '.' || json_object_get(uids, e->d_name) ||
             kubelet__find_uid(kl, e->d_name))
             continue;
         dir = xasprintf("%s/%s", root, e->d_name);
-        err_init(&err);
-        if (shim_pid_alive(dir)) {
-            log_info("kubelet", "msg=\"stopping the shim of a deleted pod\" uid=%s", e->d_name);
-            shim_stop(dir, 5000, &err);
-        }
-        volume_cleanup(dir);
-        rm_tree(dir);
-        err_release(&err);
+        log_info("kubelet", "msg=\"cleaning up a deleted pod\" uid=%s", e->d_name);
+        op = kop__new(kl, KOP_STOP, e->d_name, dir);
+        op->rm = 1;
+        kubelet__op_run(op);
         free(dir);
     }
     if (d)
@@ -1072,6 +1232,7 @@ void kubelet__free(struct kubelet *kl)
     loop_timer_stop(kl->loop, &kl->gc_timer);
     while (kl->pods)
         kubelet__pod_free(kl->pods, 0); /* pods keep running under their shims */
+    kubelet__ops_join(kl);
     ctl_free(kl->ctl);
     free(kl->data_dir), free(kl->node_name), free(kl->node_ip), free(kl->self_exe);
     free(kl);

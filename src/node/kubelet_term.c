@@ -22,15 +22,21 @@ static void drain_default(struct kubelet *kl, const json_t *pod, int64_t grace_m
 
 kubelet_drain_fn *kubelet_drain_hook = drain_default;
 
+/* Signals go through a helper thread: a shim that does not answer must not stall the loop. */
 static void signal_cont(struct kcont *c, int sig)
 {
-    struct err err;
+    struct kop *op = kop__new(c->p->kl, KOP_SIGNAL, c->p->uid, c->p->dir);
 
-    err_init(&err);
-    if (shim_container_signal(c->p->dir, c->name, sig, 1000, &err) < 0)
-        log_warn("kubelet", "msg=\"cannot signal container\" pod=%s/%s container=%s sig=%d "
-                 "err=\"%s\"", c->p->ns, c->p->name, c->name, sig, err.msg);
-    err_release(&err);
+    op->cname = xstrdup(c->name);
+    op->sig = sig;
+    kubelet__op_run(op);
+}
+
+void kubelet__signal_done(struct kop *op)
+{
+    if (op->rc < 0)
+        log_warn("kubelet", "msg=\"cannot signal container\" dir=%s container=%s sig=%d "
+                 "err=\"%s\"", op->dir, op->cname, op->sig, op->err.msg);
 }
 
 static void on_kill_timer(struct loop_timer *t, void *ctx)
@@ -161,6 +167,7 @@ void kubelet__terminate(struct kpod *p, const json_t *pod)
         p->terminating = 1;
         p->term_start_ms = now;
         p->term_deadline_ms = now + grace;
+        p->term_grace_ms = grace;
         log_info("kubelet", "msg=\"terminating pod\" pod=%s/%s grace=%llds", p->ns, p->name,
                  (long long)(grace / 1000));
         /* Liveness and startup probes stop; readiness keeps running (serving stays truthful). */
@@ -178,9 +185,11 @@ void kubelet__terminate(struct kpod *p, const json_t *pod)
         kubelet_drain_hook(p->kl, pod, grace, drain_done);
         return;
     }
-    /* A second delete may shorten the grace period: pull the deadlines in. */
-    if (p->term_start_ms + grace < p->term_deadline_ms) {
-        p->term_deadline_ms = p->term_start_ms + grace;
+    /* A second delete with a smaller grace period: as the API (deletionTimestamp = now + G)
+     * and the kubelet (a new stop with the shorter timeout), the new period counts from now. */
+    if (grace < p->term_grace_ms && now + grace < p->term_deadline_ms) {
+        p->term_grace_ms = grace;
+        p->term_deadline_ms = now + grace;
         if (!p->drained)
             loop_timer_start(l, &p->drain_timer, p->term_deadline_ms > now ?
                                                  p->term_deadline_ms - now : 1);
@@ -198,12 +207,7 @@ void kubelet__terminate(struct kpod *p, const json_t *pod)
     kubelet__term_check(p);
 }
 
-struct finish_ctx {
-    struct kubelet *kl;
-    char *uid;
-};
-
-static void finish_pod(void *ctx);
+static void finish_pod(struct loop_timer *t, void *ctx);
 
 /* When every container of a terminating pod has stopped: stop the shim, delete the object. */
 void kubelet__term_check(struct kpod *p)
@@ -211,37 +215,26 @@ void kubelet__term_check(struct kpod *p)
     if (!p->terminating || !p->drained || p->finishing)
         return;
     for (int i = 0; i < p->nc; i++)
-        if (p->c[i].st == KC_RUNNING || p->c[i].hook)
+        if (p->c[i].st == KC_RUNNING || p->c[i].hook || p->c[i].starting)
             return;
     p->finishing = 1;
-    {
-        struct finish_ctx *f = xcalloc(1, sizeof *f);
-
-        f->kl = p->kl;
-        f->uid = xstrdup(p->uid);
-        loop_defer(p->kl->loop, finish_pod, f);
-    }
+    /* A timer owned by the pod rather than a deferred call: freeing the pod (or the whole
+     * kubelet at node_stop) cancels it, so it never runs against freed memory. */
+    loop_timer_init(&p->finish_timer, finish_pod, p);
+    loop_timer_start(p->kl->loop, &p->finish_timer, 0);
 }
 
-static void finish_pod(void *ctx)
+static void finish_pod(struct loop_timer *t, void *ctx)
 {
-    struct finish_ctx *f = ctx;
-    struct kubelet *kl = f->kl;
-    struct kpod *p = kubelet__find_uid(kl, f->uid);
+    struct kpod *p = ctx;
+    struct kubelet *kl = p->kl;
     const struct resource *r = api_resource(RES_POD);
     const json_t *pod;
-    char *ns, *name, *uid = f->uid;
+    char *ns = xstrdup(p->ns), *name = xstrdup(p->name), *uid = xstrdup(p->uid);
     struct api_wopts o = {.grace = 0};
     json_t *out = NULL;
     struct err err;
 
-    free(f);
-    if (!p) {
-        free(uid);
-        return;
-    }
-    ns = xstrdup(p->ns);
-    name = xstrdup(p->name);
     pod = api_get(kl->api, r, ns, name);
     if (pod)
         kubelet__status_write(p, pod); /* the final phase, Succeeded or Failed */

@@ -331,6 +331,11 @@ void logs__serve(struct http_req *req, const json_t *pod, const char *container,
         o.since = time_parse(v);
     cs = cont_status_of(pod, container);
     dir = xasprintf("%s/pods/%s/logs/%s", kl->data_dir, uid, container);
+    /* As the kubelet: --previous is the lastState container. While a container waits to be
+     * restarted (CrashLoopBackOff) that is the instance that just died, still current.log until
+     * the shim starts the next one; so then both forms show the same logs, as upstream. */
+    if (previous && jx_get(cs, "state.waiting") && jx_get(cs, "lastState.terminated"))
+        previous = 0;
     if (previous) {
         paths[np++] = xasprintf("%s/previous.log", dir);
         if (access(paths[0], R_OK) < 0) {

@@ -34,6 +34,9 @@ struct kcont {
     char image[256], image_id[80];
     int ready, started;
     int poststart_pending;
+    int starting;      /* a start request is with the shim (kubelet_ops.c) */
+    int early_exit;    /* the new instance's exit arrived before the shim's start reply */
+    int early_code;
     struct probe *rp, *lp, *sp;
     struct container_target tgt;
     json_t *env;  /* "K=V" array the container runs with (probes and hooks use it) */
@@ -60,14 +63,17 @@ struct kpod {
     struct shim_call sub;
     struct loop_io sub_io;
     int sub_on;
+    int spawning;  /* a shim is being started on a helper thread */
+    int adopting;  /* subscribed to a running shim, waiting for its state */
     struct kcont *c;
     int nc, ninit;
     char start_time[32];
     json_t *vol_paths;
     int vol_ok;
     int terminating, drained, finishing;
-    int64_t term_start_ms, term_deadline_ms;
+    int64_t term_start_ms, term_deadline_ms, term_grace_ms;
     struct loop_timer drain_timer;
+    struct loop_timer finish_timer; /* final status, shim stop, object removal */
     char *sandbox_err;
 };
 
@@ -80,7 +86,39 @@ struct kubelet {
     int netns_ok;
     char netns_err[1024];
     struct loop_timer gc_timer;
+    struct kjob *jobs; /* blocking shim calls in flight on helper threads */
 };
+
+/* kubelet_ops.c: one blocking shim call, run on a helper thread; the result is applied on the
+ * loop by kubelet__op_done(). Fields are copies owned by the op. */
+enum kop_kind { KOP_SPAWN, KOP_START, KOP_SIGNAL, KOP_STOP };
+struct kop {
+    struct kubelet *kl;
+    enum kop_kind kind;
+    char *uid, *dir;
+    char *cname;          /* START, SIGNAL */
+    char *exe, *ip;       /* SPAWN: kroll binary, pod IP */
+    int host_network;     /* SPAWN */
+    json_t *argv, *env;   /* START: string arrays */
+    json_t *mounts;       /* START, may be NULL */
+    char *cwd;            /* START */
+    int sig;              /* SIGNAL */
+    int rm;               /* STOP: also remove the pod dir (volumes first) */
+    pid_t pid;            /* SPAWN, START: result */
+    int rc;
+    struct err err;
+};
+struct kop *kop__new(struct kubelet *kl, enum kop_kind kind, const char *uid, const char *dir);
+void kop__free(struct kop *op);
+/* Takes ownership of op; kubelet__op_done(op) is called from the loop when it has run. */
+void kubelet__op_run(struct kop *op);
+/* At shutdown: waits for the helpers and drops their results. */
+void kubelet__ops_join(struct kubelet *kl);
+void kubelet__rm_tree(const char *dir);
+/* kubelet.c: applies a finished op (the pod may be gone by then: looked up by uid). */
+void kubelet__op_done(struct kop *op);
+/* kubelet_term.c: the SIGNAL op's result. */
+void kubelet__signal_done(struct kop *op);
 
 struct kubelet *kubelet__new(struct api *api, const char *data_dir, const char *node_name,
                              const char *node_ip, const char *self_exe);

@@ -21,6 +21,8 @@ struct probe_outcome {
     const char *output; /* the text Kubernetes shows: failure text, or exec/HTTP output */
     const char *error;  /* transport or runtime error alone (no "Get \"url\": " prefix), or NULL */
     const char *warning; /* HTTP: a redirect to another host was not followed, else NULL */
+    int errored;        /* 1: the probe could not run (unknown port name, shim unreachable):
+                         * the kubelet's "probe errored", not a failure of the container */
 };
 
 struct probe_run;

@@ -89,9 +89,18 @@ static void probe_report(struct probe *p, int ok, const char *output)
 static void on_run_done(struct probe_run *r, const struct probe_outcome *o, void *arg)
 {
     struct probe *p = arg;
+    unsigned gen = p->gen;
 
     p->run = NULL;
-    probe_report(p, o->ok, o->output ? o->output : "");
+    if (!o->errored) {
+        probe_report(p, o->ok, o->output ? o->output : "");
+        return;
+    }
+    /* As the kubelet's worker: an attempt that could not run is thrown away (not counted);
+     * the caller still hears of it (ok = -1) for the "probe errored" event. */
+    p->fn(p, -1, p->state, o->output ? o->output : "", p->ctx);
+    if (!p->stopped && !p->on_hold && gen == p->gen)
+        probe_schedule_next(p);
 }
 
 static void on_tick(struct loop_timer *t, void *arg)

@@ -9,7 +9,9 @@
 
 struct probe;
 
-/* Called after every probe attempt. ok: this attempt's result; state: the thresholded result
+/* Called after every probe attempt. ok: this attempt's result (1 success, 0 failure, -1 the
+ * probe could not run: unknown port name, shim unreachable; not counted, as upstream throws
+ * such attempts away; output is then the error); state: the thresholded result
  * (1 success, 0 failure, -1 not yet known); output: the failure text Kubernetes puts into the
  * Unhealthy event, e.g. "HTTP probe failed with statuscode: 503" or
  * "Get \"http://127.78.0.3:8501/healthz\": dial tcp ...: connect: connection refused". */

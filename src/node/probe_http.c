@@ -167,6 +167,17 @@ static void on_kick(struct loop_timer *t, void *arg)
     run_finish(r, &r->pending);
 }
 
+static void run_report_later(struct probe_run *r, int errored, const char *fmt, va_list ap)
+{
+    free(r->pending_text);
+    if (vasprintf(&r->pending_text, fmt, ap) < 0)
+        die("out of memory");
+    r->pending = (struct probe_outcome){.exit_code = -1, .output = r->pending_text,
+                                        .error = r->pending_text, .errored = errored};
+    loop_timer_stop(r->loop, &r->timeout);
+    loop_timer_start(r->loop, &r->kick, 0);
+}
+
 static void run_fail_later(struct probe_run *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 static void run_fail_later(struct probe_run *r, const char *fmt, ...)
@@ -174,14 +185,21 @@ static void run_fail_later(struct probe_run *r, const char *fmt, ...)
     va_list ap;
 
     va_start(ap, fmt);
-    free(r->pending_text);
-    if (vasprintf(&r->pending_text, fmt, ap) < 0)
-        die("out of memory");
+    run_report_later(r, 0, fmt, ap);
     va_end(ap);
-    r->pending = (struct probe_outcome){.exit_code = -1, .output = r->pending_text,
-                                        .error = r->pending_text};
-    loop_timer_stop(r->loop, &r->timeout);
-    loop_timer_start(r->loop, &r->kick, 0);
+}
+
+/* The probe could not be run at all (the kubelet's prober returns an error, and the worker
+ * throws the attempt away instead of counting it). */
+static void run_error_later(struct probe_run *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void run_error_later(struct probe_run *r, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    run_report_later(r, 1, fmt, ap);
+    va_end(ap);
 }
 
 int probe__port_resolve(const json_t *port, const json_t *ports, char *msg, size_t n)
@@ -333,10 +351,15 @@ static void run_on_timeout(struct loop_timer *t, void *arg)
         free(q);
         run_fail(r, 1, msg, "context deadline exceeded");
     } else {
+        /* The shim kills the command at the timeout and answers; silence means the shim
+         * itself is stuck, which is not the container's fault. */
+        struct probe_outcome o = {.timed_out = 1, .exit_code = -1, .errored = 1};
+
         q = go_quote(r->cmdline);
         msg = xasprintf("command %s timed out", q);
         free(q);
-        run_fail(r, 1, msg, msg);
+        o.output = o.error = msg;
+        run_finish(r, &o);
     }
     free(msg);
 }
@@ -642,7 +665,12 @@ static void http_start(struct probe_run *r, const json_t *h, const struct contai
         json_decref(r->headers);
         r->headers = json_array();
     }
-    if (port < 0 || target_set(r, host && *host ? host : t->pod_ip, port, msg, sizeof msg) < 0) {
+    if (port < 0) {
+        r->url = xstrdup(r->path);
+        run_error_later(r, "%s", msg);
+        return;
+    }
+    if (target_set(r, host && *host ? host : t->pod_ip, port, msg, sizeof msg) < 0) {
         r->url = xstrdup(r->path);
         run_fail_later(r, "%s", msg);
         return;
@@ -666,8 +694,10 @@ static void tcp_start(struct probe_run *r, const json_t *h, const struct contain
     char msg[512];
     int port = probe__port_resolve(json_object_get(h, "port"), t->ports, msg, sizeof msg);
 
-    if (port < 0 || target_set(r, host && *host ? host : t->pod_ip, port, msg, sizeof msg) < 0 ||
-        socket_open(r, msg, sizeof msg) < 0)
+    if (port < 0)
+        run_error_later(r, "%s", msg);
+    else if (target_set(r, host && *host ? host : t->pod_ip, port, msg, sizeof msg) < 0 ||
+             socket_open(r, msg, sizeof msg) < 0)
         run_fail_later(r, "%s", msg);
 }
 
@@ -688,8 +718,13 @@ static void exec_on_reply(struct loop_io *io, unsigned events, void *arg)
     if (rc == -EAGAIN)
         goto out;
     if (rc < 0) {
+        /* The shim answered with an error (the command could not be started): a failure, as
+         * a runtime's exec error is. No answer at all: the probe could not run. */
+        struct probe_outcome f = {.exit_code = -1, .errored = reply == NULL};
+
         out = xasprintf("%s", err.msg);
-        run_fail(r, 0, out, out);
+        f.output = f.error = out;
+        run_finish(r, &f);
         goto out;
     }
     text = jx_str(reply, "output") ? jx_str(reply, "output") : "";
@@ -741,9 +776,9 @@ static void exec_start(struct probe_run *r, const json_t *h, const struct contai
     if (t->cwd)
         json_object_set_new(req, "cwd", json_string(t->cwd));
     if (!t->pod_dir || shim_call_start(&r->call, t->pod_dir, req, &err) < 0)
-        run_fail_later(r, "%s", t->pod_dir ? err.msg : "no pod directory for exec");
+        run_error_later(r, "%s", t->pod_dir ? err.msg : "no pod directory for exec");
     else if (loop_io_start(r->loop, &r->io, r->call.fd, EPOLLIN, exec_on_reply, r) < 0)
-        run_fail_later(r, "cannot watch the shim connection");
+        run_error_later(r, "cannot watch the shim connection");
     json_decref(req);
     err_release(&err);
 }

@@ -206,8 +206,10 @@ static void conn_dispatch(struct shim *s, struct shim_conn *c, const char *line,
     else if (strcmp(op, "status") == 0)
         reply = op_status(s);
     else if (strcmp(op, "subscribe") == 0) {
+        /* The state rides on the reply, so a re-adopting client sees every exit exactly once:
+         * in this snapshot or as a later event. */
         c->subscribed = 1;
-        reply = reply_ok();
+        reply = op_status(s);
     } else if (strcmp(op, "exec") == 0) {
         shim__exec_start(s, c, req); /* replies when the command ends */
     } else if (strcmp(op, "stop") == 0) {

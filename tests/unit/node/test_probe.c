@@ -276,7 +276,9 @@ static void test_named_port(void **state)
     p = start_fast("readiness", json_pack("{s:{s:s}}", "tcpSocket", "port", "grpc"), &t, &r, 0,
                    1000, 500);
     loop_run_for(g_loop, 2000);
-    assert_int_equal(r.ok[0], 0);
+    /* An unknown port name is an error of the probe, not a failure: not counted. */
+    assert_int_equal(r.ok[0], -1);
+    assert_int_equal(r.state[0], -1);
     assert_string_equal(r.out[0], "port grpc not found");
     probe_stop(p);
     json_decref(ports);
@@ -448,6 +450,42 @@ static void test_exec(void **state)
     json_decref(env);
 }
 
+/* Attempts that cannot run (no shim to exec through) are thrown away, as the kubelet's worker
+ * does: even with failureThreshold 1 a liveness probe never publishes a failure. */
+static void test_errors_not_counted(void **state)
+{
+    struct container_target t = {.pod_dir = "/nonexistent/kroll-pod", .pod_ip = "127.0.0.1",
+                                 .container = "app"};
+    struct rec r = {.stop_after = 3};
+    struct probe *p = start_fast("liveness",
+                                 json_pack("{s:{s:[s]}, s:i}", "exec", "command", "true",
+                                           "failureThreshold", 1),
+                                 &t, &r, 0, 100, 500);
+
+    loop_run_for(g_loop, 3000);
+    assert_int_equal(r.n, 3);
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(r.ok[i], -1);
+        assert_int_equal(r.state[i], -1);
+        assert_non_null(strstr(r.out[i], "not reachable"));
+    }
+    probe_stop(p);
+
+    /* A command the shim cannot start is a failure (a runtime's exec error is one too). */
+    if (g_shim <= 0)
+        return;
+    t.pod_dir = g_pod_dir;
+    memset(&r, 0, sizeof r);
+    r.stop_after = 1;
+    p = start_fast("liveness", json_pack("{s:{s:[s]}, s:i}", "exec", "command",
+                                         "/nonexistent/cmd", "failureThreshold", 1),
+                   &t, &r, 0, 1000, 2000);
+    loop_run_for(g_loop, 3000);
+    assert_int_equal(r.ok[0], 0);
+    assert_int_equal(r.state[0], 0);
+    probe_stop(p);
+}
+
 static int group_setup(void **state)
 {
     struct err err;
@@ -493,6 +531,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_stop_and_reset_from_callback, setup, teardown),
         cmocka_unit_test_setup_teardown(test_grpc_and_bad_spec, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exec, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_errors_not_counted, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -1,0 +1,188 @@
+/* The kubelet's blocking shim calls, off the server loop: starting a shim (shim_spawn waits up
+ * to 5 s for it), starting a container, signalling one, stopping a shim (up to 3 s when
+ * processes resist) and removing a pod dir. Each runs on a short-lived helper thread that owns
+ * copies of everything it needs; when it ends it writes an eventfd watched by the loop, and the
+ * result is applied on the loop (kubelet.c, kubelet_term.c). The server stays one thread as far
+ * as the kubelet's state is concerned: helpers never touch a kpod, the API or the loop. */
+#include "node/node-int.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/jx.h"
+#include "core/log.h"
+#include "node/volume.h"
+
+struct kjob {
+    struct kubelet *kl;
+    struct kjob *next;
+    pthread_t th;
+    int threaded;
+    int efd;
+    struct loop_io io;
+    struct kop *op;
+};
+
+void kop__free(struct kop *op)
+{
+    if (!op)
+        return;
+    free(op->uid), free(op->dir), free(op->cname), free(op->exe), free(op->cwd), free(op->ip);
+    json_decref(op->argv);
+    json_decref(op->env);
+    json_decref(op->mounts);
+    err_release(&op->err);
+    free(op);
+}
+
+struct kop *kop__new(struct kubelet *kl, enum kop_kind kind, const char *uid, const char *dir)
+{
+    struct kop *op = xcalloc(1, sizeof *op);
+
+    op->kl = kl;
+    op->kind = kind;
+    op->uid = xstrdup(uid ? uid : "");
+    op->dir = xstrdup(dir);
+    err_init(&op->err);
+    return op;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
+{
+    (void)st, (void)flag, (void)f;
+    remove(path);
+    return 0;
+}
+
+void kubelet__rm_tree(const char *dir)
+{
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A NULL-terminated vector borrowing the strings of a JSON array. */
+static const char **strv_borrow(const json_t *a)
+{
+    size_t n = json_array_size(a);
+    const char **v = xcalloc(n + 1, sizeof *v);
+
+    for (size_t i = 0; i < n; i++)
+        v[i] = json_string_value(json_array_get(a, i)) ?: "";
+    return v;
+}
+
+/* Runs on the helper thread: only the op's own copies are used. */
+static void kop_work(struct kop *op)
+{
+    switch (op->kind) {
+    case KOP_SPAWN: {
+        struct shim_opts so = {.pod_ip = op->ip, .host_network = op->host_network};
+
+        op->pid = shim_spawn(op->exe, op->dir, &so, &op->err);
+        op->rc = op->pid < 0 ? (int)op->pid : 0;
+        break;
+    }
+    case KOP_START: {
+        const char **av = strv_borrow(op->argv), **ev = strv_borrow(op->env);
+        struct shim_container_spec spec = {.name = op->cname, .argv = av, .env = ev,
+                                           .cwd = op->cwd, .mounts = op->mounts};
+
+        op->pid = shim_container_start(op->dir, &spec, 3000, &op->err);
+        op->rc = op->pid < 0 ? (int)op->pid : 0;
+        free(av);
+        free(ev);
+        break;
+    }
+    case KOP_SIGNAL:
+        op->rc = shim_container_signal(op->dir, op->cname, op->sig, 2000, &op->err);
+        break;
+    case KOP_STOP:
+        if (shim_pid_alive(op->dir) > 0)
+            op->rc = shim_stop(op->dir, 5000, &op->err);
+        if (op->rm) {
+            volume_cleanup(op->dir);
+            kubelet__rm_tree(op->dir);
+        }
+        break;
+    }
+}
+
+static void *job_main(void *arg)
+{
+    struct kjob *j = arg;
+    uint64_t one = 1;
+
+    kop_work(j->op);
+    while (write(j->efd, &one, sizeof one) < 0 && errno == EINTR)
+        ;
+    return NULL;
+}
+
+static void job_unlink(struct kjob *j)
+{
+    for (struct kjob **pp = &j->kl->jobs; *pp; pp = &(*pp)->next)
+        if (*pp == j) {
+            *pp = j->next;
+            break;
+        }
+    loop_io_stop(j->kl->loop, &j->io);
+    if (j->threaded)
+        pthread_join(j->th, NULL);
+    close(j->efd);
+}
+
+static void on_job_done(struct loop_io *io, unsigned events, void *ctx)
+{
+    struct kjob *j = ctx;
+    struct kop *op = j->op;
+
+    job_unlink(j);
+    free(j);
+    kubelet__op_done(op);
+    kop__free(op);
+}
+
+void kubelet__op_run(struct kop *op)
+{
+    struct kubelet *kl = op->kl;
+    struct kjob *j = xcalloc(1, sizeof *j);
+    sigset_t all, old;
+
+    j->kl = kl;
+    j->op = op;
+    j->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (j->efd < 0)
+        die("eventfd: %s", strerror(errno));
+    if (loop_io_start(kl->loop, &j->io, j->efd, EPOLLIN, on_job_done, j) < 0)
+        die("cannot watch an eventfd");
+    j->next = kl->jobs;
+    kl->jobs = j;
+    /* Helpers take no signals: the loop's signalfd stays the only consumer. */
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    j->threaded = pthread_create(&j->th, NULL, job_main, j) == 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (!j->threaded) {
+        log_warn("kubelet", "msg=\"cannot start a helper thread; running the call inline\"");
+        job_main(j); /* the result is still applied from the loop */
+    }
+}
+
+void kubelet__ops_join(struct kubelet *kl)
+{
+    while (kl->jobs) {
+        struct kjob *j = kl->jobs;
+
+        job_unlink(j);
+        kop__free(j->op);
+        free(j);
+    }
+}
