@@ -1,9 +1,15 @@
 #!/bin/sh
-# Installs the Debian packages kroll needs to build and test, only those that are missing.
-# Idempotent; does nothing (and needs no root) when everything is present.
+# Installs the Debian packages kroll needs, only those that are missing. Idempotent; does
+# nothing (and needs no root) when everything is present.
+#   scripts/install-deps.sh          what building and `make demo` need
+#   scripts/install-deps.sh --test   also what `make test` needs (fuzzers, the report
+#                                    screenshot test's Chromium, test tools)
 set -e
 pkgs="build-essential cmake pkg-config libjansson-dev libfyaml-dev node-llhttp libsqlite3-dev
-libssl-dev libcmocka-dev curl iproute2 procps util-linux python3 chromium"
+libssl-dev libcmocka-dev curl iproute2 procps util-linux"
+if [ "${1:-}" = "--test" ]; then
+    pkgs="$pkgs python3 jq clang libclang-rt-14-dev chromium"
+fi
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
@@ -12,7 +18,7 @@ done
 [ -z "$missing" ] && exit 0
 echo "install-deps: installing:$missing"
 if [ "$(id -u)" != 0 ]; then
-    echo "install-deps: need root to install:$missing (run: sudo $0)" >&2
+    echo "install-deps: need root to install:$missing (run: sudo $0 $*)" >&2
     exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
