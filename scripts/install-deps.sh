@@ -8,7 +8,7 @@ set -e
 pkgs="build-essential cmake pkg-config libjansson-dev libfyaml-dev node-llhttp libsqlite3-dev
 libssl-dev libcmocka-dev curl iproute2 procps util-linux"
 if [ "${1:-}" = "--test" ]; then
-    pkgs="$pkgs python3 jq clang libclang-rt-14-dev chromium"
+    pkgs="$pkgs python3 jq wrk clang libclang-rt-14-dev chromium"
 fi
 missing=""
 for p in $pkgs; do

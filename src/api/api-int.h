@@ -34,6 +34,9 @@ struct api_target {
 
 /* Response helpers. */
 void api__respond_json(struct http_req *req, int status, const json_t *body);
+/* Same, with Warning headers (299) for each string of warnings (may be NULL). */
+void api__respond_json_warn(struct http_req *req, int status, const json_t *body,
+                            const json_t *warnings);
 void api__fail(struct http_req *req, struct err *err);
 void api__fail_code(struct http_req *req, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

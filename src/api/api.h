@@ -74,6 +74,9 @@ struct api_wopts {
     int dry_run;
     const char *manager;
     int strict;
+    int warn;         /* fieldValidation=Warn (the default): unknown fields become warnings */
+    json_t *warnings; /* when not NULL, an array that receives Warning texts */
+    int prune;        /* drop fields the kind does not declare (HTTP writes, not Strict) */
     int status;   /* write the status subresource */
     const json_t *preconditions; /* DeleteOptions.preconditions */
     long long grace; /* delete: -1 = default */

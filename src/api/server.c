@@ -87,6 +87,38 @@ void api__respond_json(struct http_req *req, int status, const json_t *body)
     free(s);
 }
 
+void api__respond_json_warn(struct http_req *req, int status, const json_t *body,
+                            const json_t *warnings)
+{
+    char *s = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    char hdrs[640];
+    size_t off = 0;
+
+    /* The response head has a fixed budget: warnings that do not fit are dropped whole. */
+    hdrs[0] = 0;
+    for (size_t i = 0; i < json_array_size(warnings); i++) {
+        const char *w = json_string_value(json_array_get(warnings, i));
+        char line[320];
+        size_t n = 0;
+
+        if (!w)
+            continue;
+        n = (size_t)snprintf(line, sizeof line, "Warning: 299 - \"");
+        for (; *w && n < sizeof line - 8; w++) {
+            if (*w == '"' || *w == '\\')
+                line[n++] = '\\';
+            line[n++] = (*w == '\r' || *w == '\n') ? ' ' : *w;
+        }
+        n += (size_t)snprintf(line + n, sizeof line - n, "\"\r\n");
+        if (*w || off + n >= sizeof hdrs)
+            continue;
+        memcpy(hdrs + off, line, n + 1);
+        off += n;
+    }
+    http_respond(req, status, "application/json", s, strlen(s), off ? hdrs : NULL);
+    free(s);
+}
+
 void api__fail(struct http_req *req, struct err *err)
 {
     int code = err->code ? err->code : -E_INTERNAL;
@@ -249,7 +281,7 @@ struct api *api_new(struct loop *loop, struct store *store, const struct api_opt
                     struct err *err)
 {
     struct api *api = xcalloc(1, sizeof *api);
-    char pki[4096], tokpath[4096];
+    char pki[4096], tokpath[4096 + 16];
 
     api->loop = loop;
     api->store = store;

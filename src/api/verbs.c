@@ -65,13 +65,35 @@ static int check_type(const struct resource *r, const json_t *obj, struct err *e
     return 0;
 }
 
+/* fieldValidation=Warn: each unknown field becomes a warning, as kube-apiserver words it. */
+static void warn_unknown_fields(const struct resource *r, const json_t *obj, json_t *warnings)
+{
+    json_t *paths = NULL;
+    struct err e;
+
+    err_init(&e);
+    res_unknown_fields(r->group, r->kind, obj, &paths, &e);
+    for (size_t i = 0; i < json_array_size(paths); i++) {
+        const char *p = json_string_value(json_array_get(paths, i));
+
+        if (p)
+            json_array_append_new(warnings, json_sprintf("unknown field \"%s\"", p));
+    }
+    json_decref(paths);
+    err_release(&e);
+}
+
 static int validate(const struct resource *r, const json_t *obj, const json_t *old,
                     const struct api_wopts *o, struct err *err)
 {
     const char *name = jx_str(obj, "metadata.name");
 
+    if (res_decode_check(r->group, r->kind, obj, err) < 0)
+        return -E_BAD_REQUEST;
     if (o->strict && res_unknown_fields(r->group, r->kind, obj, NULL, err) < 0)
         return err->code ? err->code : -E_BAD_REQUEST;
+    if (o->warn && o->warnings)
+        warn_unknown_fields(r, obj, o->warnings);
     if (res_validate(r->group, r->kind, obj, old, err) < 0) {
         char msg[sizeof err->msg];
         size_t n = json_array_size(err->causes), off;
@@ -174,6 +196,8 @@ int api_create(struct api *api, const struct resource *r, const char *ns, json_t
     res_default(r->group, r->kind, obj);
     if ((rc = validate(r, obj, NULL, o, err)) < 0)
         goto out;
+    if (o->prune)
+        res_prune_unknown(r->group, r->kind, obj);
     if ((rc = namespace_check(api, r, ns, err)) < 0)
         goto out;
     if (store_get(api->store, r->key, r->namespaced ? ns : "", name)) {
@@ -217,8 +241,19 @@ static int update_commit(struct api *api, const struct resource *r, json_t *obj,
 
     if (o->status) {
         json_t *n = json_deep_copy(old);
+        json_t *ann = jx_get(obj, "metadata.annotations");
 
         json_object_set(n, "status", json_object_get(obj, "status") ? json_object_get(obj, "status") : json_object());
+        /* As in kube-apiserver, a status write may carry annotations (the deployment
+         * controller records revisions this way, without bumping generation). Only writes
+         * based on the current resourceVersion do: a blind status write keeps them. */
+        if (o->status == 1 && jx_str(obj, "metadata.resourceVersion") &&
+            *jx_str(obj, "metadata.resourceVersion")) {
+            if (json_is_object(ann))
+                jx_set(n, "metadata.annotations", json_deep_copy(ann));
+            else
+                jx_del(n, "metadata.annotations");
+        }
         json_decref(obj);
         obj = n;
     } else {
@@ -251,6 +286,8 @@ static int update_commit(struct api *api, const struct resource *r, json_t *obj,
         json_decref(obj);
         return rc;
     }
+    if (!o->status && o->prune)
+        res_prune_unknown(r->group, r->kind, obj);
     if ((r->flags & RF_GENERATION) && !o->status) {
         int changed = !json_equal(json_object_get(obj, "spec"), json_object_get(old, "spec"));
 
@@ -284,7 +321,7 @@ static int update_commit(struct api *api, const struct resource *r, json_t *obj,
     /* An object being deleted goes away once its last finalizer is removed. */
     if (jx_get(obj, "metadata.deletionTimestamp") &&
         json_array_size(jx_get(obj, "metadata.finalizers")) == 0 && r->id != RES_POD &&
-        r->id != RES_NAMESPACE) {
+        (r->id != RES_NAMESPACE || json_array_size(jx_get(obj, "spec.finalizers")) == 0)) {
         json_decref(obj);
         return store_remove(api->store, r->key, jx_str(old, "metadata.namespace"), name, out, err);
     }
@@ -362,7 +399,7 @@ static int apply_patch(const char *ctype, const json_t *cur, const json_t *patch
         return patch_strategic_apply(cur, patch, kind, out, err);
     if (strncmp(ctype, "application/apply-patch+yaml", 28) == 0 ||
         strncmp(ctype, "application/apply-patch+cbor", 28) == 0)
-        return patch_ssa_apply(cur, patch, o->manager ? o->manager : "unknown", force, kind, out, err);
+        return patch_ssa_apply(cur, patch, o->manager, force, kind, out, err);
     return err_set(err, -E_UNSUPPORTED_MEDIA,
                    "the body of the request was in an unknown format - accepted media types "
                    "include: application/json-patch+json, application/merge-patch+json, "
@@ -384,7 +421,7 @@ int api_patch(struct api *api, const struct resource *r, const char *ns, const c
 
         if (r->namespaced)
             jx_set(base, "metadata.namespace", json_string(ns));
-        rc = patch_ssa_apply(NULL, patch, o->manager ? o->manager : "unknown", force, r->kind, &res, err);
+        rc = patch_ssa_apply(NULL, patch, o->manager, force, r->kind, &res, err);
         json_decref(base);
         if (rc < 0)
             return rc;
@@ -440,13 +477,30 @@ int api_patch(struct api *api, const struct resource *r, const char *ns, const c
     }
     {
         const char *k = jx_str(res, "kind"), *av = jx_str(res, "apiVersion");
+        const char *pn = jx_str(res, "metadata.name"), *pns = jx_str(res, "metadata.namespace");
+
+        if ((pn && strcmp(pn, name) != 0) ||
+            (r->namespaced && pns && strcmp(pns, jx_str(old, "metadata.namespace") ?: "") != 0)) {
+            rc = err_set(err, -E_BAD_REQUEST,
+                         "the name of the object (%s) does not match the name on the URL (%s)",
+                         pn ? pn : "", name);
+            goto out;
+        }
 
         if ((k && strcmp(k, r->kind) != 0) || (av && strcmp(av, r->api_version) != 0)) {
             rc = err_set(err, -E_BAD_REQUEST, "the patch changed the object's kind or apiVersion");
             goto out;
         }
     }
-    rc = update_commit(api, r, res, old, o, out, err);
+    {
+        /* Server-side apply already recorded its own managedFields entry; tracking the write
+         * again as an Update would move the applied fields to a second entry. */
+        struct api_wopts uo = *o;
+
+        if (apply)
+            uo.manager = NULL;
+        rc = update_commit(api, r, res, old, &uo, out, err);
+    }
     res = NULL;
 out:
     json_decref(res);
@@ -487,6 +541,17 @@ static void finalizer_add(json_t *obj, const char *f)
     json_array_append_new(fs, json_string(f));
 }
 
+static int namespace_builtin(const char *name)
+{
+    static const char *const builtin[] = {"default", "kube-system", "kube-public",
+                                          "kube-node-lease"};
+
+    for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
+        if (strcmp(name, builtin[i]) == 0)
+            return 1;
+    return 0;
+}
+
 int api_delete(struct api *api, const struct resource *r, const char *ns, const char *name,
                const struct api_wopts *o, json_t **out, struct err *err)
 {
@@ -499,6 +564,13 @@ int api_delete(struct api *api, const struct resource *r, const char *ns, const 
         api__not_found(err, r, name);
         details_for(err, r, name);
         return -E_NOT_FOUND;
+    }
+    if (r->id == RES_NAMESPACE && namespace_builtin(name)) {
+        /* kube-apiserver's NamespaceLifecycle admission words it this way. */
+        err_set(err, -E_FORBIDDEN, "namespaces \"%s\" is forbidden: this namespace may not be deleted",
+                name);
+        details_for(err, r, name);
+        return -E_FORBIDDEN;
     }
     if (o->preconditions && (rc = precond_check(r, old, o->preconditions, err)) < 0)
         return rc;
@@ -603,19 +675,19 @@ static int cmp_items(const void *a, const void *b)
 }
 
 static void send_object(struct api *api, struct http_req *req, const struct resource *r,
-                        json_t *obj, int status)
+                        json_t *obj, int status, const json_t *warnings)
 {
     if (api__wants_table(req)) {
         json_t *items = json_pack("[O]", obj);
         json_t *t = table_build(r->group, r->kind, items, jx_str(obj, "metadata.resourceVersion"),
                                 http_req_query(req, "includeObject"), 1, time(NULL));
 
-        api__respond_json(req, status, t);
+        api__respond_json_warn(req, status, t, warnings);
         json_decref(t);
         json_decref(items);
         return;
     }
-    api__respond_json(req, status, obj);
+    api__respond_json_warn(req, status, obj, warnings);
 }
 
 static void do_list(struct api *api, struct http_req *req, struct api_target *t)
@@ -678,6 +750,11 @@ static int body_parse(struct http_req *req, json_t **out, struct err *err)
         return pb_decode_object(req->body.data, req->body.len, out, err);
     if (ct && (strstr(ct, "yaml") != NULL))
         return patch_parse_yaml(req->body.data, req->body.len, out, err);
+    if (ct && *ct && !strstr(ct, "json"))
+        return err_set(err, -E_UNSUPPORTED_MEDIA,
+                       "the body of the request was in an unknown format - accepted media types "
+                       "include: application/json, application/yaml, "
+                       "application/vnd.kubernetes.protobuf");
     *out = json_loadb(req->body.data, req->body.len, JSON_REJECT_DUPLICATES, &je);
     if (!*out)
         return err_set(err, -E_BAD_REQUEST, "error decoding request body: %s (line %d, column %d)",
@@ -695,6 +772,8 @@ static void wopts_from_req(struct http_req *req, struct api_wopts *o)
     o->dry_run = dry && strcmp(dry, "All") == 0;
     o->manager = http_req_query(req, "fieldManager");
     o->strict = fv && strcmp(fv, "Strict") == 0;
+    o->warn = !fv || strcmp(fv, "Warn") == 0; /* Warn is kube-apiserver's default */
+    o->prune = !o->strict;
     if (force && strcmp(force, "true") == 0)
         o->propagation = "force";
 }
@@ -736,6 +815,7 @@ static void do_write(struct api *api, struct http_req *req, struct api_target *t
 
     err_init(&err);
     wopts_from_req(req, &o);
+    o.warnings = json_array();
     if (strcmp(req->method, "DELETE") == 0) {
         if ((rc = delete_opts(req, &o, &body, &err)) == 0)
             rc = api_delete(api, t->r, t->ns, t->name, &o, &out, &err);
@@ -776,10 +856,11 @@ done:
             err.code = rc;
         api__fail(req, &err);
     } else {
-        send_object(api, req, t->r, out, created ? 201 : 200);
+        send_object(api, req, t->r, out, created ? 201 : 200, o.warnings);
     }
     json_decref(out);
     json_decref(body);
+    json_decref(o.warnings);
     err_release(&err);
 }
 
@@ -965,7 +1046,7 @@ void api__resource(struct api *api, struct http_req *req, struct api_target *t)
             return;
         }
         if (!t->sub || strcmp(t->sub, "status") == 0) {
-            send_object(api, req, t->r, obj, 200);
+            send_object(api, req, t->r, obj, 200, NULL);
         } else if (strcmp(t->sub, "scale") == 0 && (t->r->flags & RF_SCALE)) {
             json_t *s = scale_of(t->r, obj);
 

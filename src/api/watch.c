@@ -26,7 +26,14 @@ struct watch {
     struct watch *next, *prev;
 };
 
-static const char *const ev_names[] = {"ADDED", "MODIFIED", "DELETED"};
+/* Bookmark period; KROLL_WATCH_BOOKMARK_MS shortens it for tests. */
+static int bookmark_ms(void)
+{
+    const char *e = getenv("KROLL_WATCH_BOOKMARK_MS");
+    long v = e ? strtol(e, NULL, 10) : 0;
+
+    return v > 0 && v < 3600000 ? (int)v : 60000;
+}
 
 static void watch_unlink(struct watch *w)
 {
@@ -149,7 +156,7 @@ static void on_bookmark(struct loop_timer *t, void *ctx)
                   "metadata", "resourceVersion", rv);
     watch_send(w, "BOOKMARK", b);
     json_decref(b);
-    loop_timer_start(w->api->loop, &w->bookmark, 60000);
+    loop_timer_start(w->api->loop, &w->bookmark, bookmark_ms());
 }
 
 static int cmp_items(const void *a, const void *b)
@@ -187,6 +194,10 @@ void api__watch(struct api *api, struct http_req *req, struct api_target *t)
     long long rv = rvs && *rvs ? atoll(rvs) : 0;
 
     err_init(&err);
+    if (rvs && *rvs && (strspn(rvs, "0123456789") != strlen(rvs) || strlen(rvs) > 18)) {
+        api__fail_code(req, -E_BAD_REQUEST, "invalid resource version: \"%.64s\"", rvs);
+        return;
+    }
     w = xcalloc(1, sizeof *w);
     w->api = api;
     w->req = req;
@@ -228,7 +239,7 @@ void api__watch(struct api *api, struct http_req *req, struct api_target *t)
     if (to && atoll(to) > 0)
         loop_timer_start(api->loop, &w->timeout, atoll(to) * 1000);
     if (w->bookmarks)
-        loop_timer_start(api->loop, &w->bookmark, 60000);
+        loop_timer_start(api->loop, &w->bookmark, bookmark_ms());
 }
 
 void api__watch_close_all(struct api *api)

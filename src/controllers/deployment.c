@@ -324,7 +324,8 @@ static void d_set_revision(struct dsync *x, long long rev)
     snprintf(s, sizeof s, "%lld", rev);
     if (strcmp(jx_annotation(x->d, A_REV) ?: "", s) != 0) {
         json_t *nd = json_deep_copy(x->d), *out = NULL;
-        struct api_wopts o = {.grace = -1, .manager = "kube-controller-manager"};
+        /* Upstream writes the revision through UpdateStatus, so it does not bump generation. */
+        struct api_wopts o = {.grace = -1, .status = 1};
         struct err err;
 
         set_ann(nd, A_REV, s);

@@ -65,14 +65,20 @@ static long long pdb_intstr_scaled(long long n, int pct, long long total, int ro
 
 /* The scale of a pod's controller: owning ReplicaSet, or the Deployment owning that
  * ReplicaSet. Adds it once per controller uid to *sum. -1 with err when it cannot be found. */
-static int pod_controller_scale(struct ctl *c, const json_t *pod, json_t *seen, long long *sum,
-                                struct err *err)
+static int pod_controller_scale(struct ctl *c, const json_t *pdb, const json_t *pod, json_t *seen,
+                                long long *sum, struct err *err)
 {
     const char *ns = jx_str(pod, "metadata.namespace");
     json_t *ref = ctl_controller_ref(pod), *rs, *dref, *d;
 
-    if (!ref)
-        return 0; /* unmanaged pods are ignored, as upstream does */
+    if (!ref) {
+        /* Upstream refuses to guess a scale for a pod nobody manages: the budget fails to
+         * sync (SyncFailed, disruptionsAllowed 0) until the pod goes or gets a controller. */
+        err_set(err, -E_INVALID, "found no controller ref for pod \"%s\"",
+                jx_str(pod, "metadata.name"));
+        api_event(ctl_api(c), pdb, "Warning", "NoControllerRef", "controllermanager", "%s", err->msg);
+        return err->code;
+    }
     rs = strcmp(jx_str(ref, "kind") ?: "", "ReplicaSet") == 0
              ? api_get(ctl_api(c), api_resource(RES_REPLICASET), ns, jx_str(ref, "name") ?: "")
              : NULL;
@@ -118,7 +124,7 @@ static int pdb_expected(struct ctl *c, const json_t *pdb, const json_t *pods, st
         return 0;
     }
     seen = json_object();
-    json_array_foreach(pods, i, pod) if (pod_controller_scale(c, pod, seen, &scale, err) < 0)
+    json_array_foreach(pods, i, pod) if (pod_controller_scale(c, pdb, pod, seen, &scale, err) < 0)
     {
         json_decref(seen);
         return err->code;

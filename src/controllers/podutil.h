@@ -25,7 +25,8 @@ int intstr_scaled(const json_t *v, long long total, int round_up, long long *out
 /* pod-template-hash of a template (pod-template-hash label ignored) and collision count
  * (-1 when unset); out gets up to 10 chars from upstream's alphabet. */
 void template_hash(const json_t *tmpl, long long collision, char out[16]);
-/* Templates equal, ignoring the pod-template-hash label and null/empty fields. */
+/* Templates equal, ignoring the pod-template-hash label, null/empty fields, and 0/false in
+ * non-pointer (omitempty) fields. */
 int template_equal(const json_t *a, const json_t *b);
 
 /* A controller ownerReference to owner (new reference). */

@@ -33,29 +33,36 @@ static int qty(const json_t *v, int64_t *milli)
     return -1;
 }
 
-/* Effective request of one resource in milli-units: max(sum of containers, max init). */
+/* The request of one container for res: requests, or limits when no request is given (the API
+ * server defaults requests from limits). */
+static int container_request(const json_t *ctr, const char *res, int64_t *v)
+{
+    json_t *r = jx_get(ctr, "resources");
+    json_t *q = json_object_get(json_object_get(r, "requests"), res);
+
+    if (!q)
+        q = json_object_get(json_object_get(r, "limits"), res);
+    return q && qty(q, v) == 0 ? 0 : -1;
+}
+
+/* Effective request of one resource in milli-units: max(sum of containers, max init) plus the
+ * pod overhead. */
 static int64_t pod_request(const json_t *pod, const char *res)
 {
     int64_t sum = 0, init = 0, v;
     json_t *cs = jx_get(pod, "spec.containers"), *ics = jx_get(pod, "spec.initContainers");
 
-    for (size_t i = 0; i < json_array_size(cs); i++) {
-        json_t *r = jx_get(json_array_get(cs, i), "resources");
-        json_t *q = json_object_get(json_object_get(r, "requests"), res);
-
-        if (!q)
-            q = json_object_get(json_object_get(r, "limits"), res);
-        if (q && qty(q, &v) == 0)
+    for (size_t i = 0; i < json_array_size(cs); i++)
+        if (container_request(json_array_get(cs, i), res, &v) == 0)
             sum += v;
-    }
-    for (size_t i = 0; i < json_array_size(ics); i++) {
-        json_t *r = jx_get(json_array_get(ics, i), "resources");
-        json_t *q = json_object_get(json_object_get(r, "requests"), res);
-
-        if (q && qty(q, &v) == 0 && v > init)
+    for (size_t i = 0; i < json_array_size(ics); i++)
+        if (container_request(json_array_get(ics, i), res, &v) == 0 && v > init)
             init = v;
-    }
-    return sum > init ? sum : init;
+    if (init > sum)
+        sum = init;
+    if (qty(json_object_get(jx_get(pod, "spec.overhead"), res), &v) == 0)
+        sum += v;
+    return sum;
 }
 
 static int pod_holds_node(const json_t *pod, const char *node)
@@ -66,54 +73,122 @@ static int pod_holds_node(const json_t *pod, const char *node)
            (!ph || (strcmp(ph, "Succeeded") != 0 && strcmp(ph, "Failed") != 0));
 }
 
-/* Checks one node; on failure writes the reason ("Insufficient cpu") into why. */
-static int node_fits(struct ctl *c, const json_t *node, const json_t *pod, char *why, size_t n)
+/* Names of the resources the pod asks for (requests or limits of any container). */
+static json_t *pod_resource_names(const json_t *pod)
 {
-    const char *name = jx_str(node, "metadata.name");
-    json_t *alloc = jx_get(node, "status.allocatable"), *m = ctl_map(c, RES_POD), *p, *v;
-    const char *k, *res;
-    long long count = 0;
-    int64_t cap;
+    json_t *want = json_object(), *v;
+    const char *lists[] = {"spec.containers", "spec.initContainers", "spec.overhead"}, *res;
 
-    if (jx_bool(node, "spec.unschedulable")) {
-        snprintf(why, n, "node(s) were unschedulable");
-        return 0;
-    }
-    if (m)
-        json_object_foreach(m, k, p) if (pod_holds_node(p, name)) count++;
-    if (qty(json_object_get(alloc, "pods"), &cap) == 0 &&
-        (count + 1) * 1000 > cap) {
-        snprintf(why, n, "Too many pods");
-        return 0;
-    }
-    /* Every resource the pod requests must fit what the node has left. */
-    {
-        json_t *want = json_object(), *cs = jx_get(pod, "spec.containers");
+    for (size_t l = 0; l < 2; l++) {
+        json_t *cs = jx_get(pod, lists[l]);
 
         for (size_t i = 0; i < json_array_size(cs); i++) {
             json_t *r = jx_get(json_array_get(cs, i), "resources");
 
-            json_object_foreach(json_object_get(r, "requests"), res, v) json_object_set_new(want, res, json_true());
-            json_object_foreach(json_object_get(r, "limits"), res, v) json_object_set_new(want, res, json_true());
+            json_object_foreach(json_object_get(r, "requests"), res, v)
+                json_object_set_new(want, res, json_true());
+            json_object_foreach(json_object_get(r, "limits"), res, v)
+                json_object_set_new(want, res, json_true());
         }
-        json_object_foreach(want, res, v)
-        {
-            int64_t need = pod_request(pod, res), used = 0;
-            if (need <= 0)
-                continue;
-            if (qty(json_object_get(alloc, res), &cap) < 0)
-                cap = 0;
-            if (m)
-                json_object_foreach(m, k, p) if (pod_holds_node(p, name)) used += pod_request(p, res);
-            if (used + need > cap) {
-                snprintf(why, n, "Insufficient %s", res);
-                json_decref(want);
-                return 0;
-            }
-        }
-        json_decref(want);
     }
-    return 1;
+    json_object_foreach(jx_get(pod, lists[2]), res, v) json_object_set_new(want, res, json_true());
+    return want;
+}
+
+/* Checks one node. Appends every reason it does not fit to whys (a cordoned node gives only
+ * "node(s) were unschedulable", as the NodeUnschedulable filter runs first; the resource fit
+ * reports all insufficient resources at once). *unresolvable is set when preemption could not
+ * help: a cordoned node, or a request larger than the node's whole allocatable. */
+static int node_fits(struct ctl *c, const json_t *node, const json_t *pod, json_t *whys,
+                     int *unresolvable)
+{
+    const char *name = jx_str(node, "metadata.name"), *k, *res;
+    json_t *alloc = jx_get(node, "status.allocatable"), *m = ctl_map(c, RES_POD), *p, *v, *want;
+    long long count = 0;
+    int64_t cap;
+
+    *unresolvable = 0;
+    if (jx_bool(node, "spec.unschedulable")) {
+        json_array_append_new(whys, json_string("node(s) were unschedulable"));
+        *unresolvable = 1;
+        return 0;
+    }
+    if (m)
+        json_object_foreach(m, k, p) if (pod_holds_node(p, name)) count++;
+    if (qty(json_object_get(alloc, "pods"), &cap) == 0 && (count + 1) * 1000 > cap)
+        json_array_append_new(whys, json_string("Too many pods"));
+    want = pod_resource_names(pod);
+    json_object_foreach(want, res, v)
+    {
+        int64_t need = pod_request(pod, res), used = 0;
+
+        if (need <= 0)
+            continue;
+        if (qty(json_object_get(alloc, res), &cap) < 0)
+            cap = 0;
+        if (m)
+            json_object_foreach(m, k, p) if (pod_holds_node(p, name)) used += pod_request(p, res);
+        if (used + need > cap) {
+            json_array_append_new(whys, json_sprintf("Insufficient %s", res));
+            if (need > cap)
+                *unresolvable = 1;
+        }
+    }
+    json_decref(want);
+    return json_array_size(whys) == 0;
+}
+
+/* Appends ": <count> <reason>, ..." to buf: "count reason" strings sorted as strings, the way
+ * upstream's FitError formats its histogram. */
+static void reasons_format(const json_t *counts, char *buf, size_t n)
+{
+    const char *keys[64], *k;
+    char items[64][160];
+    size_t nk = 0, off = strlen(buf);
+    json_t *v;
+
+    json_object_foreach((json_t *)counts, k, v) if (nk < 64)
+    {
+        snprintf(items[nk], sizeof items[nk], "%lld %s", (long long)json_integer_value(v), k);
+        keys[nk] = items[nk];
+        nk++;
+    }
+    for (size_t i = 1; i < nk; i++)
+        for (size_t j = i; j > 0 && strcmp(keys[j - 1], keys[j]) > 0; j--) {
+            const char *t = keys[j];
+
+            keys[j] = keys[j - 1];
+            keys[j - 1] = t;
+        }
+    for (size_t i = 0; i < nk && off < n; i++)
+        off += (size_t)snprintf(buf + off, n - off, "%s %s", i ? "," : ":", keys[i]);
+}
+
+static void count_add(json_t *counts, const char *key)
+{
+    json_object_set_new(counts, key, json_integer(json_integer_value(json_object_get(counts, key)) + 1));
+}
+
+/* The FailedScheduling message: "0/N nodes are available: <reasons>. preemption: 0/N nodes are
+ * available: <preemption outcomes>." — the trailing period after upstream's own gives "..". */
+static void unschedulable_message(const json_t *reasons, const json_t *preempt, int total,
+                                  char *msg, size_t n)
+{
+    size_t off;
+
+    if (total == 0) {
+        snprintf(msg, n, "no nodes available to schedule pods");
+        return;
+    }
+    snprintf(msg, n, "0/%d nodes are available", total);
+    reasons_format(reasons, msg, n);
+    off = strlen(msg);
+    if (off < n)
+        snprintf(msg + off, n - off, ". preemption: 0/%d nodes are available", total);
+    reasons_format(preempt, msg, n);
+    off = strlen(msg);
+    if (off < n)
+        snprintf(msg + off, n - off, "..");
 }
 
 static void set_unschedulable(struct ctl *c, const json_t *pod, const char *msg)
@@ -146,29 +221,35 @@ static void set_unschedulable(struct ctl *c, const json_t *pod, const char *msg)
 static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
 {
     json_t *pod = api_get(ctl_api(c), api_resource(RES_POD), ns, name);
-    json_t *nodes = ctl_map(c, RES_NODE), *node;
-    json_t *reasons = json_object();
+    json_t *nodes = ctl_map(c, RES_NODE), *node, *reasons, *preempt, *why;
     const char *k, *chosen = NULL;
-    char why[256], msg[1024];
-    int total = 0;
+    const char *sched = jx_str(pod, "spec.schedulerName");
+    char msg[1024];
+    int total = 0, unres;
     struct err err;
+    size_t i;
 
     if (!pod || jx_str(pod, "spec.nodeName") || jx_get(pod, "metadata.deletionTimestamp") ||
-        (jx_str(pod, "spec.schedulerName") && strcmp(jx_str(pod, "spec.schedulerName"), COMP) != 0)) {
-        json_decref(reasons);
+        (sched && strcmp(sched, COMP) != 0))
         return;
-    }
     json_incref(pod);
+    reasons = json_object();
+    preempt = json_object();
     if (nodes)
         json_object_foreach(nodes, k, node)
         {
+            json_t *whys = json_array();
+
             total++;
-            if (node_fits(c, node, pod, why, sizeof why)) {
+            if (node_fits(c, node, pod, whys, &unres)) {
                 chosen = jx_str(node, "metadata.name");
+                json_decref(whys);
                 break;
             }
-            json_object_set_new(reasons, why,
-                                json_integer(json_integer_value(json_object_get(reasons, why)) + 1));
+            json_array_foreach(whys, i, why) count_add(reasons, json_string_value(why));
+            count_add(preempt, unres ? "Preemption is not helpful for scheduling"
+                                     : "No preemption victims found for incoming pod");
+            json_decref(whys);
         }
     err_init(&err);
     if (chosen) {
@@ -178,42 +259,13 @@ static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
         else
             ctl_log_err(c, "bind", ns, name, &err);
     } else {
-        size_t off = (size_t)snprintf(msg, sizeof msg, "0/%d nodes are available", total);
-        json_t *v;
-        int first = 1;
-
-        if (total == 0) {
-            snprintf(msg, sizeof msg, "no nodes available to schedule pods");
-        } else {
-            /* Reasons are listed sorted, with their counts, as upstream's FitError does. */
-            const char *keys[32];
-            size_t nk = 0;
-
-            json_object_foreach(reasons, k, v) if (nk < 32) keys[nk++] = k;
-            for (size_t i = 1; i < nk; i++)
-                for (size_t j = i; j > 0 && strcmp(keys[j - 1], keys[j]) > 0; j--) {
-                    const char *t = keys[j];
-
-                    keys[j] = keys[j - 1];
-                    keys[j - 1] = t;
-                }
-            for (size_t i = 0; i < nk && off < sizeof msg; i++) {
-                off += (size_t)snprintf(msg + off, sizeof msg - off, "%s %lld %s", first ? ":" : ",",
-                                        (long long)json_integer_value(json_object_get(reasons, keys[i])),
-                                        keys[i]);
-                first = 0;
-            }
-            if (off < sizeof msg)
-                snprintf(msg + off, sizeof msg - off,
-                         ". preemption: 0/%d nodes are available: %d No preemption victims found "
-                         "for incoming pod..",
-                         total, total);
-        }
+        unschedulable_message(reasons, preempt, total, msg, sizeof msg);
         set_unschedulable(c, pod, msg);
         ctl_enqueue_after(c, ns, name, 300000);
     }
     err_release(&err);
     json_decref(reasons);
+    json_decref(preempt);
     json_decref(pod);
 }
 

@@ -23,6 +23,7 @@
 
 #define IDLE_MS (5 * 60 * 1000)
 #define REQ_HEAD_MAX (256 * 1024)
+#define DRAIN_MS 5000 /* longest time a refused upload is read and dropped */
 #define STREAM_BACKLOG_MAX (32u << 20)
 
 struct query_kv {
@@ -47,6 +48,7 @@ struct http_conn {
     int in_dispatch; /* inside the handler call: completion waits for its return */
     int resp_done;  /* response completely queued */
     int body_too_large;
+    int draining; /* refused request answered: discard the rest of the upload, then close */
     llhttp_t parser;
     struct buf in, out;
     struct buf url, hname, hval;
@@ -396,6 +398,10 @@ static void conn_update_events(struct http_conn *c, int want_write)
 /* Called once the response is fully queued and written: next request or close. */
 static void conn_after_response(struct http_conn *c)
 {
+    if (c->draining) {
+        loop_timer_start(c->h->loop, &c->idle, DRAIN_MS);
+        return;
+    }
     if (!c->keep_alive) {
         conn_close(c);
         return;
@@ -472,6 +478,9 @@ static void conn_bad(struct http_conn *c, int status, const char *msg)
                  "\"Failure\",\"message\":\"%s\",\"reason\":\"%s\",\"code\":%d}",
                  msg, status == 413 ? "RequestEntityTooLarge" : "BadRequest", status);
     c->keep_alive = 0;
+    /* Closing with unread upload bytes makes the kernel send RST, and the client would
+     * never see this answer: read and drop the rest for a bounded time instead. */
+    c->draining = status == 413;
     head_write(c, status, "application/json", NULL, n);
     out_append(c, body, (size_t)n);
     c->dispatched = 1;
@@ -536,11 +545,22 @@ static void conn_read(struct http_conn *c)
                 return;
             }
         }
+        if (c->draining)
+            continue;
         if (buf_append(&c->in, tmp, (size_t)n) < 0) {
             conn_close(c);
             return;
         }
+        /* Parse as we go so that an oversized body is refused with a 413 (and the rest
+         * drained) rather than overflowing the input buffer. */
+        if (c->in.len >= sizeof tmp * 16 && !c->dispatched) {
+            conn_parse(c);
+            if (c->closed)
+                return;
+        }
     }
+    if (c->draining)
+        return;
     if (!c->dispatched)
         loop_timer_start(c->h->loop, &c->idle, IDLE_MS);
     conn_parse(c);
@@ -575,7 +595,7 @@ static void on_idle(struct loop_timer *t, void *ctx)
 {
     struct http_conn *c = ctx;
 
-    if (!c->dispatched)
+    if (!c->dispatched || c->draining)
         conn_close(c);
 }
 

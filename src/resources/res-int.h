@@ -44,6 +44,11 @@ extern const struct res_type res__t_namespace, res__t_node, res__t_pod, res__t_s
  * of type errors found. */
 int res__schema_walk(const struct res_type *t, const json_t *v, json_t *unknown,
                      struct err *err);
+/* The first wrong JSON type in v, worded as Go's JSON decoder words it, into msg: returns 1
+ * when there is one (and it is not a custom-decoded type such as a quantity), else 0. */
+int res__schema_decode_error(const struct res_type *t, const json_t *v, char *msg, size_t n);
+/* Deletes the fields of v that t does not declare, at every depth. */
+void res__schema_prune(const struct res_type *t, json_t *v);
 
 /* ---- names, labels, selectors (meta.c) ---- */
 enum res_name_rule { RN_SUBDOMAIN, RN_LABEL, RN_DNS1035, RN_NONE };

@@ -93,6 +93,25 @@ int res_validate(const char *group, const char *kind, const json_t *obj, const j
     return (err->causes ? json_array_size(err->causes) : 0) > before ? -E_INVALID : 0;
 }
 
+int res_decode_check(const char *group, const char *kind, const json_t *obj, struct err *err)
+{
+    const struct res_kind *k = kind_find(group, kind);
+    char msg[512];
+
+    if (!k || !json_is_object(obj) || !res__schema_decode_error(k->schema, obj, msg, sizeof msg))
+        return 0;
+    return err_set(err, -E_BAD_REQUEST, "%s in version \"%s\" cannot be handled as a %s: %s",
+                   k->kind, k->version, k->kind, msg);
+}
+
+void res_prune_unknown(const char *group, const char *kind, json_t *obj)
+{
+    const struct res_kind *k = kind_find(group, kind);
+
+    if (k && json_is_object(obj))
+        res__schema_prune(k->schema, obj);
+}
+
 int res_unknown_fields(const char *group, const char *kind, const json_t *obj, json_t **paths,
                        struct err *err)
 {

@@ -30,6 +30,16 @@ int res_validate(const char *group, const char *kind, const json_t *obj, const j
 int res_unknown_fields(const char *group, const char *kind, const json_t *obj, json_t **paths,
                        struct err *err);
 
+/* The decoding step of a write: a field of the wrong JSON type is refused as the API server's
+ * decoder refuses it, -E_BAD_REQUEST with `Deployment in version "v1" cannot be handled as a
+ * Deployment: json: cannot unmarshal string into Go struct field DeploymentSpec.spec.replicas
+ * of type int32`. Returns 0 when every field has its schema type (or the kind is unknown). */
+int res_decode_check(const char *group, const char *kind, const json_t *obj, struct err *err);
+
+/* Drops the fields obj's kind does not declare, as decoding into the Go types does
+ * (fieldValidation=Ignore and Warn). Unknown kinds are left alone. */
+void res_prune_unknown(const char *group, const char *kind, json_t *obj);
+
 /* True when kind of group is one this module knows (has a schema). */
 int res_kind_known(const char *group, const char *kind);
 

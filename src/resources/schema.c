@@ -372,7 +372,69 @@ struct walk {
     json_t *unknown;
     struct err *err;
     int nbad;
+    int prune; /* delete unknown fields (the walk then modifies its input) */
+    const char *in_struct; /* Go struct holding the field being walked */
+    char decode[512];      /* first type error worded as Go's JSON decoder words it */
 };
+
+/* Go's name for the type of one value of field f ("int32", "v1.Container"). */
+static void go_elem_type(const struct res_field *f, char *out, size_t n)
+{
+    static const char *const names[] = {[RK_STR] = "string", [RK_INT] = "int32",
+                                        [RK_I64] = "int64", [RK_BOOL] = "bool",
+                                        [RK_NUM] = "float64", [RK_IOS] = "intstr.IntOrString",
+                                        [RK_QTY] = "resource.Quantity", [RK_ANY] = "interface {}"};
+
+    if (f->kind == RK_OBJ)
+        snprintf(out, n, "v1.%s", f->type->name);
+    else
+        snprintf(out, n, "%s", f->kind < sizeof names / sizeof names[0] && names[f->kind] ?
+                                   names[f->kind] : "interface {}");
+}
+
+/* Go's name for a JSON value's type in "cannot unmarshal X": numbers carry their text when
+ * they are the problem (a fraction or an out-of-range integer). */
+static void json_kind_name(const json_t *v, int show_number, char *out, size_t n)
+{
+    if (json_is_string(v))
+        snprintf(out, n, "string");
+    else if (json_is_integer(v) && show_number)
+        snprintf(out, n, "number %lld", (long long)json_integer_value(v));
+    else if (json_is_real(v) && show_number)
+        snprintf(out, n, "number %g", json_real_value(v));
+    else if (json_is_number(v))
+        snprintf(out, n, "number");
+    else if (json_is_boolean(v))
+        snprintf(out, n, "bool");
+    else if (json_is_array(v))
+        snprintf(out, n, "array");
+    else
+        snprintf(out, n, "object");
+}
+
+/* Records the first type error as `json: cannot unmarshal string into Go struct field
+ * DeploymentSpec.spec.replicas of type int32` (paths without list indices or map keys). */
+static void walk_decode_note(struct walk *w, const char *path, const json_t *v, const char *gotype)
+{
+    char jk[64], gp[1024];
+    size_t o = 0;
+    int depth = 0;
+
+    if (w->decode[0] || !w->in_struct)
+        return;
+    for (const char *p = path; *p && o < sizeof gp - 1; p++) {
+        if (*p == '[')
+            depth++;
+        else if (*p == ']')
+            depth--;
+        else if (!depth)
+            gp[o++] = *p;
+    }
+    gp[o] = 0;
+    json_kind_name(v, json_is_number(v) && strncmp(gotype, "int", 3) == 0, jk, sizeof jk);
+    snprintf(w->decode, sizeof w->decode, "json: cannot unmarshal %s into Go struct field %s.%s of type %s",
+             jk, w->in_struct, gp, gotype);
+}
 
 static const char *vkind_name(int k)
 {
@@ -387,6 +449,16 @@ static const char *vkind_name(int k)
     case RK_OBJ: return "object";
     default: return "any";
     }
+}
+
+static void walk_bad_go(struct walk *w, const char *path, const json_t *v, const char *what,
+                        const char *gotype)
+{
+    if (gotype)
+        walk_decode_note(w, path, v, gotype);
+    w->nbad++;
+    if (w->err)
+        err_field_invalid(w->err, path, v, "must be of type %s", what);
 }
 
 static void walk_bad(struct walk *w, const char *path, const json_t *v, const char *what)
@@ -414,26 +486,28 @@ static void walk_value(struct walk *w, const struct res_field *f, const json_t *
                        size_t cap)
 {
     int64_t milli;
+    char gt[160];
 
     if (json_is_null(v))
         return;
+    go_elem_type(f, gt, sizeof gt);
     switch (f->kind) {
     case RK_STR:
         if (!json_is_string(v))
-            walk_bad(w, path, v, "string");
+            walk_bad_go(w, path, v, "string", gt);
         break;
     case RK_INT:
     case RK_I64:
         if (!int_ok(v, f->kind))
-            walk_bad(w, path, v, vkind_name(f->kind));
+            walk_bad_go(w, path, v, vkind_name(f->kind), gt);
         break;
     case RK_BOOL:
         if (!json_is_boolean(v))
-            walk_bad(w, path, v, "boolean");
+            walk_bad_go(w, path, v, "boolean", gt);
         break;
     case RK_NUM:
         if (!json_is_number(v))
-            walk_bad(w, path, v, "number");
+            walk_bad_go(w, path, v, "number", gt);
         break;
     case RK_IOS:
         if (!json_is_string(v) && !int_ok(v, RK_INT))
@@ -451,7 +525,10 @@ static void walk_value(struct walk *w, const struct res_field *f, const json_t *
         }
         break;
     case RK_OBJ:
-        walk_type(w, f->type, v, path, cap);
+        if (!json_is_object(v))
+            walk_bad_go(w, path, v, "object", gt);
+        else
+            walk_type(w, f->type, v, path, cap);
         break;
     default:
         break;
@@ -472,7 +549,10 @@ static void walk_field(struct walk *w, const struct res_field *f, const json_t *
         const json_t *e;
 
         if (!json_is_array(v)) {
-            walk_bad(w, path, v, "array");
+            char gt[160] = "[]";
+
+            go_elem_type(f, gt + 2, sizeof gt - 2);
+            walk_bad_go(w, path, v, "array", gt);
             return;
         }
         json_array_foreach(v, i, e) {
@@ -484,7 +564,10 @@ static void walk_field(struct walk *w, const struct res_field *f, const json_t *
         const json_t *e;
 
         if (!json_is_object(v)) {
-            walk_bad(w, path, v, "object");
+            char gt[160] = "map[string]";
+
+            go_elem_type(f, gt + 11, sizeof gt - 11);
+            walk_bad_go(w, path, v, "object", gt);
             return;
         }
         json_object_foreach((json_t *)v, k, e) {
@@ -500,13 +583,14 @@ static void walk_type(struct walk *w, const struct res_type *t, const json_t *v,
 {
     size_t len = strlen(path);
     const char *k;
-    const json_t *e;
+    json_t *e;
+    void *tmp;
 
     if (!json_is_object(v)) {
         walk_bad(w, len ? path : "<root>", v, "object");
         return;
     }
-    json_object_foreach((json_t *)v, k, e) {
+    json_object_foreach_safe((json_t *)v, tmp, k, e) {
         const struct res_field *f = t->fields;
 
         while (f->name && strcmp(f->name, k) != 0)
@@ -515,8 +599,14 @@ static void walk_type(struct walk *w, const struct res_type *t, const json_t *v,
         if (!f->name) {
             if (w->unknown)
                 json_array_append_new(w->unknown, json_string(path));
+            if (w->prune)
+                json_object_del((json_t *)v, k);
         } else if (f->kind != RK_ANY) {
+            const char *outer = w->in_struct;
+
+            w->in_struct = t->name;
             walk_field(w, f, e, path, cap);
+            w->in_struct = outer;
         }
         path[len] = 0;
     }
@@ -525,9 +615,29 @@ static void walk_type(struct walk *w, const struct res_type *t, const json_t *v,
 int res__schema_walk(const struct res_type *t, const json_t *v, json_t *unknown,
                      struct err *err)
 {
-    struct walk w = {unknown, err, 0};
+    struct walk w = {unknown, err, 0, 0, NULL, ""};
     char path[1024] = "";
 
     walk_type(&w, t, v, path, sizeof path);
     return w.nbad;
+}
+
+int res__schema_decode_error(const struct res_type *t, const json_t *v, char *msg, size_t n)
+{
+    struct walk w = {NULL, NULL, 0, 0, NULL, ""};
+    char path[1024] = "";
+
+    walk_type(&w, t, v, path, sizeof path);
+    if (!w.decode[0])
+        return 0;
+    snprintf(msg, n, "%s", w.decode);
+    return 1;
+}
+
+void res__schema_prune(const struct res_type *t, json_t *v)
+{
+    struct walk w = {NULL, NULL, 0, 1, NULL, ""};
+    char path[1024] = "";
+
+    walk_type(&w, t, v, path, sizeof path);
 }

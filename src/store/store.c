@@ -12,7 +12,9 @@
 #include "core/jx.h"
 #include "core/log.h"
 
-#define RING_SIZE 20000
+/* Watch history kept in memory; KROLL_WATCH_CACHE overrides it (tests use a small ring to
+ * reach 410 Expired quickly). */
+#define RING_SIZE_DEFAULT 20000
 
 struct ring_ev {
     int64_t rv;
@@ -33,7 +35,7 @@ struct store {
     int64_t rv;
     json_t *index; /* res -> { "ns/name" -> obj } */
     struct ring_ev *ring;
-    size_t ring_head, ring_len;
+    size_t ring_head, ring_len, ring_cap;
     int64_t oldest_rv; /* resume point: events with rv > oldest_rv are in the ring */
     struct listener *ls;
     int nls, notifying;
@@ -102,6 +104,23 @@ static int store_load(struct store *s, struct err *err)
     return 0;
 }
 
+static size_t ring_size_from_env(void)
+{
+    const char *e = getenv("KROLL_WATCH_CACHE");
+    char *end = NULL;
+    long long n;
+
+    if (!e || !*e)
+        return RING_SIZE_DEFAULT;
+    errno = 0;
+    n = strtoll(e, &end, 10);
+    if (errno || *end || n < 1 || n > 10000000) {
+        log_warn("store", "msg=\"ignoring invalid KROLL_WATCH_CACHE\" value=\"%s\"", e);
+        return RING_SIZE_DEFAULT;
+    }
+    return (size_t)n;
+}
+
 int store_open(const char *path, struct store **out, struct err *err)
 {
     struct store *s = xcalloc(1, sizeof *s);
@@ -133,7 +152,8 @@ int store_open(const char *path, struct store **out, struct err *err)
         goto fail;
     }
     s->index = json_object();
-    s->ring = xcalloc(RING_SIZE, sizeof *s->ring);
+    s->ring_cap = ring_size_from_env();
+    s->ring = xcalloc(s->ring_cap, sizeof *s->ring);
     if ((rc = store_load(s, err)) < 0)
         goto fail;
     s->oldest_rv = s->rv;
@@ -154,7 +174,7 @@ void store_close(struct store *s)
     sqlite3_close(s->db);
     json_decref(s->index);
     if (s->ring) {
-        for (size_t i = 0; i < RING_SIZE; i++) {
+        for (size_t i = 0; i < s->ring_cap; i++) {
             free(s->ring[i].res);
             json_decref(s->ring[i].obj);
             json_decref(s->ring[i].old);
@@ -197,12 +217,12 @@ json_t *store_get(struct store *s, const char *res, const char *ns, const char *
 static void ring_push(struct store *s, enum store_ev type, const char *res, json_t *obj,
                       json_t *old)
 {
-    size_t i = (s->ring_head + s->ring_len) % RING_SIZE;
+    size_t i = (s->ring_head + s->ring_len) % s->ring_cap;
     struct ring_ev *e = &s->ring[i];
 
-    if (s->ring_len == RING_SIZE) {
+    if (s->ring_len == s->ring_cap) {
         s->oldest_rv = s->ring[s->ring_head].rv;
-        s->ring_head = (s->ring_head + 1) % RING_SIZE;
+        s->ring_head = (s->ring_head + 1) % s->ring_cap;
         free(e->res);
         json_decref(e->obj);
         json_decref(e->old);
@@ -362,7 +382,7 @@ int store_replay(struct store *s, const char *res, int64_t since, store_event_fn
     if (since < s->oldest_rv)
         return -E_GONE;
     for (size_t n = 0; n < s->ring_len; n++) {
-        struct ring_ev *e = &s->ring[(s->ring_head + n) % RING_SIZE];
+        struct ring_ev *e = &s->ring[(s->ring_head + n) % s->ring_cap];
 
         if (e->rv <= since)
             continue;

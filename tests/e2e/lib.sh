@@ -49,14 +49,19 @@ trap 'exit 130' INT TERM
 # Starts kroll server; extra arguments go to the server. Sets KROLL_PORT, KUBECONFIG.
 kroll_start() {
     mkdir -p "$KROLL_DATA"
+    touch "$TEST_DIR/server.log"
+    # A restart in the same test appends to the log: only a "ready" line after this point counts.
+    local skip
+    skip=$(wc -l <"$TEST_DIR/server.log")
     "$KROLL_BIN" server --data-dir "$KROLL_DATA" --listen 127.0.0.1:0 "$@" >>"$TEST_DIR/server.log" 2>&1 &
     KROLL_SERVER_PID=$!
     for _ in $(seq 1 300); do
-        grep -q 'msg="ready"' "$TEST_DIR/server.log" 2>/dev/null && break
+        tail -n +"$((skip + 1))" "$TEST_DIR/server.log" | grep -q 'msg="ready"' && break
         kill -0 "$KROLL_SERVER_PID" 2>/dev/null || { cat "$TEST_DIR/server.log"; fail "server exited"; exit 1; }
         sleep 0.05
     done
-    grep -q 'msg="ready"' "$TEST_DIR/server.log" || { fail "server not ready in 15s"; exit 1; }
+    tail -n +"$((skip + 1))" "$TEST_DIR/server.log" | grep -q 'msg="ready"' ||
+        { fail "server not ready in 15s"; exit 1; }
     export KUBECONFIG=$KROLL_DATA/kubeconfig
     KROLL_PORT=$(sed -n 's|.*server: https://127.0.0.1:\([0-9]*\).*|\1|p' "$KUBECONFIG")
     KROLL_TOKEN=$(sed -n 's|.*token: \(.*\)|\1|p' "$KUBECONFIG")

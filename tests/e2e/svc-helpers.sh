@@ -6,7 +6,8 @@
 #   load_check WHAT SECS -- CMD...   bench/rollout-load.sh against $LOAD_HOST:$LOAD_PORT while
 #                             CMD runs; passes when no request failed (extra args in LOAD_ARGS)
 IMAGES=$KROLL_BUILD/examples/images
-ROLLOUT_LOAD=${ROLLOUT_LOAD:-/work/shared/bench/rollout-load.sh}
+# The shared zero-downtime harness lives beside the repository (../shared/bench/).
+ROLLOUT_LOAD=${ROLLOUT_LOAD:-$KROLL_SRC/../shared/bench/rollout-load.sh}
 
 svc_setup() {
     [ -d "$IMAGES/tf-serving-1.0.3" ] || { say "SKIP: no model-server images in $IMAGES"; exit 0; }
@@ -63,10 +64,12 @@ ready_n() { [ "$(kubectl get deploy "$1" -o jsonpath='{.status.readyReplicas}')"
 
 load_check() {
     local what=$1 secs=$2; shift 3
-    if ! command -v wrk >/dev/null 2>&1 || [ ! -x "$ROLLOUT_LOAD" ]; then
-        say "SKIP load check '$what': wrk or $ROLLOUT_LOAD missing"; return 0
+    if [ ! -f "$ROLLOUT_LOAD" ]; then
+        say "SKIP load check '$what': the shared harness $ROLLOUT_LOAD is not beside this clone"
+        return 0
     fi
-    if "$ROLLOUT_LOAD" --host "$LOAD_HOST" --port "$LOAD_PORT" --duration "$secs" ${LOAD_ARGS:-} \
+    command -v wrk >/dev/null 2>&1 || { fail "$what: wrk is not installed (make test-deps)"; return 1; }
+    if bash "$ROLLOUT_LOAD" --host "$LOAD_HOST" --port "$LOAD_PORT" --duration "$secs" ${LOAD_ARGS:-} \
         -- "$@" >"$TEST_DIR/load.out" 2>&1; then
         pass "$what: $(grep -m1 '^PASS' "$TEST_DIR/load.out")"
     else
