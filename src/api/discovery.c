@@ -241,7 +241,7 @@ void api__discovery(struct api *api, struct http_req *req, const char *path)
     api__fail_code(req, -E_NOT_FOUND, "the server could not find the requested resource");
 }
 
-/* The OpenAPI v3 stub: per group-version, a patch operation per kind carrying the GVK extension
+/* The minimal OpenAPI v3 documents: per group-version, a patch operation per kind carrying the GVK extension
  * and the fieldValidation parameter. That is what makes kubectl apply rely on server-side
  * field validation (kubectl-api.md section 2). */
 void api__openapi(struct api *api, struct http_req *req, const char *path)

@@ -317,29 +317,36 @@ static long long max_old_revision(struct dsync *x)
     return m;
 }
 
+/* Writes nd (taken) through the Deployment's status subresource and keeps x->d current. */
+static void d_write_status(struct dsync *x, json_t *nd, const char *what)
+{
+    struct api_wopts o = {.grace = -1, .status = 1};
+    json_t *out = NULL;
+    struct err err;
+
+    err_init(&err);
+    if (api_update(ctl_api(x->c), api_resource(RES_DEPLOYMENT), x->ns, x->name, nd, &o, &out,
+                   &err) == 0) {
+        json_decref(x->d);
+        x->d = out;
+    } else {
+        ctl_log_err(x->c, what, x->ns, x->name, &err);
+    }
+    json_decref(nd);
+    err_release(&err);
+}
+
 static void d_set_revision(struct dsync *x, long long rev)
 {
     char s[32];
 
     snprintf(s, sizeof s, "%lld", rev);
     if (strcmp(jx_annotation(x->d, A_REV) ?: "", s) != 0) {
-        json_t *nd = json_deep_copy(x->d), *out = NULL;
-        /* Upstream writes the revision through UpdateStatus, so it does not bump generation. */
-        struct api_wopts o = {.grace = -1, .status = 1};
-        struct err err;
+        json_t *nd = json_deep_copy(x->d);
 
         set_ann(nd, A_REV, s);
-        err_init(&err);
-        if (api_update(ctl_api(x->c), api_resource(RES_DEPLOYMENT), x->ns, x->name, nd, &o, &out, &err) == 0) {
-            json_decref(x->d);
-            x->d = out;
-            out = NULL;
-        } else {
-            ctl_log_err(x->c, "revision annotation", x->ns, x->name, &err);
-        }
-        json_decref(out);
-        json_decref(nd);
-        err_release(&err);
+        /* Upstream writes the revision through UpdateStatus, so it does not bump generation. */
+        d_write_status(x, nd, "revision annotation");
     }
 }
 
@@ -382,7 +389,7 @@ static int sync_revision(struct dsync *x, int create)
         json_decref(rs);
         d_set_revision(x, revision_of(x->nrs));
         if (x->deadline >= 0 && !cond_get(x->d, "Progressing")) {
-            json_t *st = json_deep_copy(jx_get(x->d, "status") ?: json_object());
+            json_t *st = json_deep_copy(jx_get(x->d, "status"));
             char msg[400];
 
             if (!st)
@@ -435,7 +442,7 @@ static int sync_revision(struct dsync *x, int create)
                 json_array_append(x->rss, ex);
                 x->nrs = json_array_get(x->rss, json_array_size(x->rss) - 1);
             } else {
-                json_t *st = json_deep_copy(jx_get(x->d, "status") ?: json_object());
+                json_t *st = json_deep_copy(jx_get(x->d, "status"));
 
                 if (!st)
                     st = json_object();
@@ -447,7 +454,7 @@ static int sync_revision(struct dsync *x, int create)
             return -1;
         }
         if (rc < 0) {
-            json_t *st = json_deep_copy(jx_get(x->d, "status") ?: json_object());
+            json_t *st = json_deep_copy(jx_get(x->d, "status"));
             char msg[1400];
 
             if (!st)
@@ -469,7 +476,7 @@ static int sync_revision(struct dsync *x, int create)
         refresh_rs(x);
         d_set_revision(x, want);
         if (x->deadline >= 0) {
-            json_t *st = json_deep_copy(jx_get(x->d, "status") ?: json_object());
+            json_t *st = json_deep_copy(jx_get(x->d, "status"));
             char msg[400];
 
             if (!st)
@@ -711,9 +718,7 @@ static void status_progressing(json_t *st, const char *status, const char *reaso
 
 static void status_write(struct dsync *x, json_t *st)
 {
-    struct api_wopts o = {.grace = -1, .status = 1};
-    json_t *nd, *out = NULL;
-    struct err err;
+    json_t *nd;
 
     if (json_equal(st, jx_get(x->d, "status"))) {
         json_decref(st);
@@ -721,17 +726,7 @@ static void status_write(struct dsync *x, json_t *st)
     }
     nd = json_deep_copy(x->d);
     json_object_set_new(nd, "status", st);
-    err_init(&err);
-    if (api_update(ctl_api(x->c), api_resource(RES_DEPLOYMENT), x->ns, x->name, nd, &o, &out, &err) == 0) {
-        json_decref(x->d);
-        x->d = out;
-        out = NULL;
-    } else {
-        ctl_log_err(x->c, "status update", x->ns, x->name, &err);
-    }
-    json_decref(out);
-    json_decref(nd);
-    err_release(&err);
+    d_write_status(x, nd, "status update");
 }
 
 /* Counters and the Available condition; Progressing and ReplicaFailure are carried over. */
@@ -882,7 +877,7 @@ static void check_paused(struct dsync *x)
     if (x->deadline < 0 || (reason && !strcmp(reason, "ProgressDeadlineExceeded")))
         return;
     if (paused && strcmp(reason ?: "", "DeploymentPaused") != 0) {
-        st = json_deep_copy(jx_get(x->d, "status") ?: json_object());
+        st = json_deep_copy(jx_get(x->d, "status"));
         if (!st)
             st = json_object();
         status_progressing(st, "Unknown", "DeploymentPaused", "Deployment is paused");
@@ -954,14 +949,14 @@ static void rollout_recreate(struct dsync *x)
         return;
     if (x->nrs)
         scale_rs(x, x->nrs, x->R, NULL);
-    if (complete(x, jx_get(x->d, "status") ?: json_object()))
+    if (complete(x, jx_get(x->d, "status")))
         cleanup_history(x);
     sync_rollout_status(x);
 }
 
 static void rollout_rolling(struct dsync *x)
 {
-    json_t *before = json_deep_copy(jx_get(x->d, "status") ?: json_object());
+    json_t *before = json_deep_copy(jx_get(x->d, "status"));
 
     if (!before)
         before = json_object();
