@@ -16,6 +16,7 @@
 #define MANAGED_BY "endpointslice-controller.k8s.io"
 #define LBL_SVC "kubernetes.io/service-name"
 #define LBL_MANAGED "endpointslice.kubernetes.io/managed-by"
+#define SLICE_MAX_ENDPOINTS 100 /* upstream kube-controller-manager --max-endpoints-per-slice */
 
 /* The Service's selector when it selects pods (a non-empty equality map), else NULL. */
 static const json_t *svc_selector(const json_t *svc)
@@ -341,17 +342,23 @@ static json_t *slice_endpoint(const json_t *svc, const json_t *pod)
     return e;
 }
 
-/* Desired slices: port-list dump -> {ports, endpoints}, in pod order (new reference). */
+/* Desired slices: "<port-list dump>#<n>" -> {ports, endpoints}, in pod order, at most
+ * SLICE_MAX_ENDPOINTS endpoints per slice as upstream's default maxEndpointsPerSlice (new
+ * reference). */
 static json_t *slices_desired(const json_t *svc, const json_t *pods)
 {
-    json_t *want = json_object(), *pod;
+    json_t *want = json_object(), *counts = json_object(), *pod;
     size_t i;
 
     json_array_foreach(pods, i, pod)
     {
         json_t *ports = pod_ports(svc, pod, 1), *g;
-        char *key = jx_dump(ports);
+        char *dump = jx_dump(ports), *key;
+        json_int_t n = json_integer_value(json_object_get(counts, dump));
 
+        json_object_set_new(counts, dump, json_integer(n + 1));
+        key = xasprintf("%s#%lld", dump, (long long)(n / SLICE_MAX_ENDPOINTS));
+        free(dump);
         g = json_object_get(want, key);
         if (!g) {
             g = json_pack("{s:O,s:[]}", "ports", ports, "endpoints");
@@ -361,6 +368,7 @@ static json_t *slices_desired(const json_t *svc, const json_t *pods)
         json_decref(ports);
         free(key);
     }
+    json_decref(counts);
     return want;
 }
 
