@@ -206,6 +206,20 @@ static void state_apply(struct kpod *p, const json_t *state);
 static void adopted_target(struct kpod *p, struct kcont *c, const json_t *pod);
 static void probes_start(struct kcont *c);
 
+/* The container's ready flag as the API last recorded it. */
+static int adopted_ready(const json_t *pod, const char *name)
+{
+    json_t *cs = jx_get(pod, "status.containerStatuses");
+
+    for (size_t i = 0; i < json_array_size(cs); i++) {
+        json_t *c = json_array_get(cs, i);
+
+        if (strcmp(jx_str(c, "name") ?: "", name) == 0)
+            return json_is_true(json_object_get(c, "ready"));
+    }
+    return 0;
+}
+
 /* The subscribe reply of a shim we re-adopt carries its state, taken atomically with the
  * subscription, so no exit can fall between the snapshot and the first event. */
 static void adopt_finish(struct kpod *p, const json_t *reply)
@@ -228,8 +242,12 @@ static void adopt_finish(struct kpod *p, const json_t *reply)
     for (int i = 0; i < p->nc; i++)
         if (p->c[i].st == KC_RUNNING && pod) {
             adopted_target(p, &p->c[i], pod);
-            if (!p->terminating)
+            if (!p->terminating) {
                 probes_start(&p->c[i]);
+                /* A server restart must not flap readiness (and so drop Service traffic):
+                 * keep what the API last recorded until the probe's own result changes it. */
+                p->c[i].ready = adopted_ready(pod, p->c[i].name);
+            }
         }
     log_info("kubelet", "msg=\"re-adopted running pod\" pod=%s/%s shim=%d", p->ns, p->name,
              (int)p->shim_pid);
