@@ -26,7 +26,8 @@ demo: build
 asan: deps test-deps
 	@cmake -S . -B build-asan -DKROLL_SANITIZE=ON >/dev/null
 	@cmake --build build-asan -j $(JOBS)
-	cd build-asan && ctest --output-on-failure -j 2
+	cd build-asan && LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan-suppressions.txt:print_suppressions=0 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 2
 
 clean:
 	rm -rf $(BUILD) build-asan

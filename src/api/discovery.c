@@ -207,12 +207,13 @@ void api__discovery(struct api *api, struct http_req *req, const char *path)
         return;
     }
     if (strcmp(path, "/apis") == 0 || strcmp(path, "/apis/") == 0) {
-        json_t *list = json_array(), *doc;
+        json_t *list, *doc;
 
         if (agg) {
             serve_aggregated(req, 0, agg);
             return;
         }
+        list = json_array();
         for (size_t i = 0; i < NGROUPS; i++)
             json_array_append_new(list, legacy_group(groups[i][0], groups[i][1]));
         doc = json_pack("{s:s,s:s,s:o}", "kind", "APIGroupList", "apiVersion", "v1", "groups", list);

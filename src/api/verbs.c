@@ -242,8 +242,9 @@ static int update_commit(struct api *api, const struct resource *r, json_t *obj,
     if (o->status) {
         json_t *n = json_deep_copy(old);
         json_t *ann = jx_get(obj, "metadata.annotations");
+        json_t *st = json_object_get(obj, "status");
 
-        json_object_set(n, "status", json_object_get(obj, "status") ? json_object_get(obj, "status") : json_object());
+        json_object_set_new(n, "status", st ? json_incref(st) : json_object());
         /* As in kube-apiserver, a status write may carry annotations (the deployment
          * controller records revisions this way, without bumping generation). Only writes
          * based on the current resourceVersion do: a blind status write keeps them. */

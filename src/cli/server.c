@@ -155,6 +155,11 @@ out:
     unlink(pidpath);
     err_release(&err);
     log_info("server", "msg=\"stopped\"");
+    close(lockfd);
+    free(dbpath);
+    free(pidpath);
+    free(lockpath);
+    free(dir);
     return rc;
 }
 

@@ -85,6 +85,7 @@ static int cmd_stop_run(int argc, char **argv)
         printf("kroll: no server running for %s\n", dir);
         stop_shims(dir);
         stop_proxy(dir);
+        free(dir);
         return 0;
     }
     kill(pid, SIGTERM);
@@ -96,6 +97,7 @@ static int cmd_stop_run(int argc, char **argv)
     printf("kroll: stopped server (pid %d) for %s\n", pid, dir);
     stop_shims(dir);
     stop_proxy(dir);
+    free(dir);
     return 0;
 }
 

@@ -154,16 +154,17 @@ static size_t claim_pods(struct ctl *c, const json_t *rs, struct labelsel *sel, 
 
 static int create_pod(struct ctl *c, const json_t *rs, struct err *err)
 {
-    json_t *tmpl = jx_get(rs, "spec.template"), *pod, *out = NULL;
+    json_t *tmpl = jx_get(rs, "spec.template"), *spec = jx_get(tmpl, "spec"), *pod, *out = NULL;
     struct api_wopts o = {.grace = -1, .manager = "kube-controller-manager"};
     const char *ns = jx_str(rs, "metadata.namespace");
     char gen[300];
     int rc;
 
     snprintf(gen, sizeof gen, "%s-", jx_str(rs, "metadata.name"));
-    pod = json_pack("{s:s,s:s,s:{s:s,s:s,s:[o]},s:O}", "apiVersion", "v1", "kind", "Pod",
+    /* "o" steals: a borrowed template spec gets its own reference, a missing one a fresh {}. */
+    pod = json_pack("{s:s,s:s,s:{s:s,s:s,s:[o]},s:o}", "apiVersion", "v1", "kind", "Pod",
                     "metadata", "generateName", gen, "namespace", ns, "ownerReferences",
-                    owner_ref(rs), "spec", jx_get(tmpl, "spec") ?: json_object());
+                    owner_ref(rs), "spec", spec ? json_incref(spec) : json_object());
     if (jx_get(tmpl, "metadata.labels"))
         jx_set(pod, "metadata.labels", json_deep_copy(jx_get(tmpl, "metadata.labels")));
     if (jx_get(tmpl, "metadata.annotations"))
@@ -202,7 +203,7 @@ static void write_status(struct ctl *c, const json_t *rs, json_t *pods[], size_t
 {
     long long min_ready = jx_int(rs, "spec.minReadySeconds", 0), ready = 0, avail = 0, full = 0;
     json_t *tl = jx_get(rs, "spec.template.metadata.labels");
-    json_t *st = json_deep_copy(jx_get(rs, "status") ?: json_object()), *obj, *out = NULL;
+    json_t *st = json_deep_copy(jx_get(rs, "status")), *obj, *out = NULL;
     struct api_wopts o = {.grace = -1, .status = 1};
     time_t now = time(NULL);
     char ts[32];

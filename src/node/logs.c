@@ -235,7 +235,11 @@ static void on_follow_timer(struct loop_timer *t, void *ctx)
     if (rc == -2 || f->closed)
         return;
     if (rc < 0 || !running) {
+        /* Ending the stream ourselves: the connection may live on (keep-alive), so on_close
+         * will not run for this request and the follow state is released here. */
+        f->req->on_close = NULL;
         http_stream_end(f->req);
+        loop_defer(f->kl->loop, follow_free, f);
         return;
     }
     loop_timer_start(f->kl->loop, &f->timer, FOLLOW_POLL_MS);

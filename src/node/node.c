@@ -167,8 +167,11 @@ static json_t *status_json(struct node *n, const json_t *old_status)
                                   "kroll://" KROLL_VERSION, "kubeletVersion", "v1.32.0-kroll",
                                   "kubeProxyVersion", "v1.32.0-kroll", "operatingSystem",
                                   "linux", "architecture", arch));
-    if (old_status)
-        json_object_set(st, "conditions", json_object_get(old_status, "conditions") ?: json_array());
+    if (old_status) {
+        json_t *conds = json_object_get(old_status, "conditions");
+
+        json_object_set_new(st, "conditions", conds ? json_incref(conds) : json_array());
+    }
     conditions_apply(n, st);
     free(osi);
     return st;

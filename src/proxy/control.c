@@ -149,6 +149,7 @@ static void *control_client_main(void *arg)
     struct control_client *cc = arg;
     char line[8192];
     size_t len = 0;
+    ssize_t sent;
 
     for (;;) {
         char *nl;
@@ -164,15 +165,17 @@ static void *control_client_main(void *arg)
             *nl = 0;
             buf_init(&reply, 1 << 20);
             px_control_handle(cc->px, line, &reply);
-            if (send(cc->fd, reply.data, reply.len, MSG_NOSIGNAL) < 0)
-                len = 0;
+            sent = send(cc->fd, reply.data, reply.len, MSG_NOSIGNAL);
             buf_release(&reply);
+            if (sent < 0)
+                goto out; /* the kubelet hung up: nobody reads the remaining replies */
             len -= (size_t)(nl + 1 - line);
             memmove(line, nl + 1, len);
         }
         if (len == sizeof line - 1)
             break; /* a line longer than any request */
     }
+out:
     close(cc->fd);
     free(cc);
     return NULL;
