@@ -604,8 +604,10 @@ static void *inf_main(void *arg)
         }
         if (!rv && !logged++)
             log_warn("proxy", "cannot list %s (%s); serving the last endpoints", inf->what, msg);
+        /* A watch that lived a while: reconnect at once. One that ended quickly (or a failed
+         * list) backs off, so a misbehaving server is not hammered. */
         free(rv);
-        if (rv || mono_ms() - t0 > 5000) /* a watch that lived a while: reconnect at once */
+        if (mono_ms() - t0 > 5000)
             backoff = 100;
         else
             backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
