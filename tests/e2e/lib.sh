@@ -95,6 +95,11 @@ expect_rc() { # expected-rc what -- command...
     if [ "$rc" = "$want" ]; then pass "$what"; else fail "$what: rc $rc want $want: $(head -c 600 "$TEST_DIR/out")"; fi
 }
 
+# sh_eval 'SHELL TEXT': evaluates the text anew on every call. Use it when a wait_for condition
+# contains a command substitution, which the shell would otherwise expand only once:
+#   wait_for 10 "two pods" -- sh_eval 'test "$(kubectl get pods -o name | wc -l)" = 2'
+sh_eval() { eval "$1"; }
+
 # wait_for SECONDS DESCRIPTION -- command...: retries the command until it succeeds.
 wait_for() {
     local secs=$1 what=$2; shift 3

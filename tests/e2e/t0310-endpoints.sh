@@ -64,7 +64,7 @@ expect_eq "$(kubectl get endpoints web -o jsonpath='{.subsets}')" "" "pods witho
 podstatus blue-1 10.1.0.1 True
 podstatus blue-2 10.1.0.2 False
 podstatus green-1 10.1.0.3 True
-wait_for 5 "ready pod listed in Endpoints" -- test "$(ep_ips)" = "10.1.0.1"
+wait_for 5 "ready pod listed in Endpoints" -- sh_eval 'test "$(ep_ips)" = "10.1.0.1"'
 expect_eq "$(ep_nr_ips)" "10.1.0.2" "not-ready pod under notReadyAddresses"
 expect_eq "$(kubectl get endpoints web -o jsonpath='{.subsets[0].ports[0].port}/{.subsets[0].ports[0].name}/{.subsets[0].ports[0].protocol}')" \
     "8080/http/TCP" "named targetPort resolved to the container port"
@@ -90,27 +90,27 @@ expect_eq "$(slice_field '.metadata.resourceVersion')" "$rv_sl" "slice not rewri
 
 # Terminating: out of Endpoints, in the slice with ready=false serving=true terminating=true.
 kubectl delete pod blue-1 --wait=false >/dev/null
-wait_for 5 "terminating pod leaves Endpoints" -- test "$(ep_ips)" = ""
+wait_for 5 "terminating pod leaves Endpoints" -- sh_eval 'test "$(ep_ips)" = ""'
 expect_eq "$(ep_nr_ips)" "10.1.0.2" "terminating pod not under notReadyAddresses either"
 expect_eq "$(slice_field '.endpoints[0].conditions.ready')/$(slice_field '.endpoints[0].conditions.serving')/$(slice_field '.endpoints[0].conditions.terminating')" \
     "false/true/true" "terminating endpoint conditions in the slice"
 kubectl delete pod blue-1 --grace-period=0 --force >/dev/null 2>&1
-wait_for 5 "removed pod leaves the slice" -- test "$(slice_field '.endpoints[*].addresses[0]')" = "10.1.0.2"
+wait_for 5 "removed pod leaves the slice" -- sh_eval 'test "$(slice_field '\''.endpoints[*].addresses[0]'\'')" = "10.1.0.2"'
 
 # publishNotReadyAddresses: every matched pod counts as ready.
 kubectl patch svc web --type=merge -p '{"spec":{"publishNotReadyAddresses":true}}' >/dev/null
-wait_for 5 "publishNotReadyAddresses lists the unready pod as ready" -- test "$(ep_ips)" = "10.1.0.2"
+wait_for 5 "publishNotReadyAddresses lists the unready pod as ready" -- sh_eval 'test "$(ep_ips)" = "10.1.0.2"'
 expect_eq "$(slice_field '.endpoints[0].conditions.ready')/$(slice_field '.endpoints[0].conditions.serving')" \
     "true/false" "slice: ready=true, serving follows readiness"
 kubectl patch svc web --type=merge -p '{"spec":{"publishNotReadyAddresses":false}}' >/dev/null
 
 # Blue/green: switching the selector switches the endpoints at once.
 kubectl patch svc web -p '{"spec":{"selector":{"color":"green"}}}' >/dev/null
-wait_for 5 "selector switch moves Endpoints to green" -- test "$(ep_ips)" = "10.1.0.3"
+wait_for 5 "selector switch moves Endpoints to green" -- sh_eval 'test "$(ep_ips)" = "10.1.0.3"'
 expect_eq "$(ep_nr_ips)" "" "blue pods gone after the switch"
 expect_eq "$(slice_field '.endpoints[*].targetRef.name')" "green-1" "slice follows the switch"
 kubectl patch svc web -p '{"spec":{"selector":{"color":"purple"}}}' >/dev/null
-wait_for 5 "selector with no pods empties Endpoints" -- test "$(kubectl get ep web --no-headers | awk '{print $2}')" = "<none>"
+wait_for 5 "selector with no pods empties Endpoints" -- sh_eval 'test "$(kubectl get ep web --no-headers | awk '\''{print $2}'\'')" = "<none>"'
 
 # A pod lacking the named port is left out of that port.
 kubectl patch svc web -p '{"spec":{"selector":{"color":"green"}}}' >/dev/null
@@ -143,5 +143,5 @@ expect_eq "$(kubectl get endpointslices -l kubernetes.io/service-name=ext -o nam
 # Deleting the Service deletes its Endpoints and slices.
 kubectl delete svc web >/dev/null
 wait_for 5 "Endpoints deleted with the Service" -- bash -c '! kubectl get endpoints web'
-wait_for 5 "slices deleted with the Service" -- test -z "$(kubectl get endpointslices -l kubernetes.io/service-name=web -o name)"
+wait_for 5 "slices deleted with the Service" -- sh_eval 'test -z "$(kubectl get endpointslices -l kubernetes.io/service-name=web -o name)"'
 finish

@@ -65,13 +65,13 @@ expect_eq "$(kubectl get cm dep5 -o jsonpath='{.metadata.ownerReferences}')" "" 
 
 # Deployments: background and foreground cascades take ReplicaSets and pods.
 kubectl create deployment bg --image=example/web:1 --replicas=2 >/dev/null
-wait_for 10 "deployment bg has 2 pods" -- test "$(kubectl get pods -l app=bg -o name | wc -l)" = 2
+wait_for 10 "deployment bg has 2 pods" -- sh_eval 'test "$(kubectl get pods -l app=bg -o name | wc -l)" = 2'
 kubectl delete deployment bg >/dev/null
-wait_for 10 "ReplicaSets of bg collected" -- test -z "$(kubectl get rs -l app=bg -o name)"
-wait_for 10 "pods of bg collected" -- test -z "$(kubectl get pods -l app=bg -o name)"
+wait_for 10 "ReplicaSets of bg collected" -- sh_eval 'test -z "$(kubectl get rs -l app=bg -o name)"'
+wait_for 10 "pods of bg collected" -- sh_eval 'test -z "$(kubectl get pods -l app=bg -o name)"'
 
 kubectl create deployment fg --image=example/web:1 --replicas=2 >/dev/null
-wait_for 10 "deployment fg has 2 pods" -- test "$(kubectl get pods -l app=fg -o name | wc -l)" = 2
+wait_for 10 "deployment fg has 2 pods" -- sh_eval 'test "$(kubectl get pods -l app=fg -o name | wc -l)" = 2'
 expect_rc 0 "foreground delete of a Deployment completes" -- \
     kubectl delete deployment fg --cascade=foreground --timeout=20s
 expect_eq "$(kubectl get rs,pods -l app=fg -o name)" "" "nothing of fg is left"

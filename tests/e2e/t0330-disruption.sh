@@ -53,7 +53,7 @@ spec:
   minAvailable: 2
   selector: {matchLabels: {app: web}}
 YAML
-wait_for 5 "PDB status expected 3 desired 2 current 3 allowed 1" -- test "$(pdbst web-pdb)" = "3/2/3/1"
+wait_for 5 "PDB status expected 3 desired 2 current 3 allowed 1" -- sh_eval 'test "$(pdbst web-pdb)" = "3/2/3/1"'
 expect_eq "$(kubectl get pdb web-pdb -o jsonpath='{.status.conditions[0].type}/{.status.conditions[0].status}/{.status.conditions[0].reason}')" \
     "DisruptionAllowed/True/SufficientPods" "DisruptionAllowed condition"
 expect_eq "$(kubectl get pdb web-pdb -o jsonpath='{.status.observedGeneration}')" "1" "observedGeneration"
@@ -76,16 +76,16 @@ expect_eq "$(kubectl get pdb web-pdb -o jsonpath='{.status.conditions[0].status}
     "False/InsufficientPods" "condition False/InsufficientPods at 0 allowed"
 
 # The replacement is Pending: it can be evicted regardless of the budget.
-wait_for 10 "replacement pod created" -- test "$(pods | grep -c Pending)" = 1
+wait_for 10 "replacement pod created" -- sh_eval 'test "$(pods | grep -c Pending)" = 1'
 pending=$(pods | awk '$2 == "Pending" {print $1}')
 expect_eq "$(evict "$pending")" "201" "Pending pod evicted despite the budget"
-wait_for 10 "another replacement created" -- test "$(pods | grep -c Pending)" = 1
+wait_for 10 "another replacement created" -- sh_eval 'test "$(pods | grep -c Pending)" = 1'
 ready_all
-wait_for 5 "budget back to allowed 1" -- test "$(pdbst web-pdb)" = "3/2/3/1"
+wait_for 5 "budget back to allowed 1" -- sh_eval 'test "$(pdbst web-pdb)" = "3/2/3/1"'
 expect_eq "$(evict "$p2")" "201" "eviction allowed again once the replacement is Ready"
 
 # maxUnavailable: expectedPods from the Deployment's replicas.
-wait_for 10 "replacement created" -- test "$(pods | grep -c Pending)" = 1
+wait_for 10 "replacement created" -- sh_eval 'test "$(pods | grep -c Pending)" = 1'
 ready_all
 kubectl apply -f - >/dev/null <<'YAML'
 apiVersion: policy/v1
@@ -95,7 +95,7 @@ spec:
   maxUnavailable: 1
   selector: {matchLabels: {app: web}}
 YAML
-wait_for 5 "maxUnavailable=1: expected 3 desired 2" -- test "$(pdbst web-max)" = "3/2/3/1"
+wait_for 5 "maxUnavailable=1: expected 3 desired 2" -- sh_eval 'test "$(pdbst web-max)" = "3/2/3/1"'
 kubectl scale deployment web --replicas=4 >/dev/null
 wait_for 5 "expectedPods follows the Deployment's replicas" -- \
     test "$(kubectl get pdb web-max -o jsonpath='{.status.expectedPods}/{.status.desiredHealthy}')" = "4/3"
@@ -128,7 +128,7 @@ spec:
 YAML
 ready db-1 10.3.0.1
 ready db-2 10.3.0.2
-wait_for 5 "db budget computed" -- test "$(pdbst db-pdb)" = "2/2/2/0"
+wait_for 5 "db budget computed" -- sh_eval 'test "$(pdbst db-pdb)" = "2/2/2/0"'
 kubectl drain node-1 --force --grace-period=0 --timeout=7s >"$TEST_DIR/drain" 2>&1
 rc=$?
 out=$(cat "$TEST_DIR/drain")
@@ -138,7 +138,7 @@ expect_match "$out" 'error when evicting pods/"db-[12]" -n "default" \(will retr
     "drain prints the refusal"
 expect_match "$out" 'global timeout reached: 7s' "drain reports the timeout"
 kubectl patch pdb db-pdb --type=merge -p '{"spec":{"minAvailable":0}}' >/dev/null
-wait_for 5 "db budget allows 2" -- test "$(pdbst db-pdb)" = "2/0/2/2"
+wait_for 5 "db budget allows 2" -- sh_eval 'test "$(pdbst db-pdb)" = "2/0/2/2"'
 expect_rc 0 "drain succeeds once the budget allows" -- kubectl drain node-1 --force --grace-period=0 --timeout=20s
 out=$(cat "$TEST_DIR/out")
 expect_match "$out" 'pod/db-1 evicted' "db-1 evicted"

@@ -19,7 +19,7 @@ kind: PodDisruptionBudget
 metadata: {name: web}
 spec: {minAvailable: 1, selector: {matchLabels: {app: web}}}
 YAML
-wait_for 10 "doomed has its pods" -- test "$(kubectl -n doomed get pods -o name | wc -l)" = 2
+wait_for 10 "doomed has its pods" -- sh_eval 'test "$(kubectl -n doomed get pods -o name | wc -l)" = 2'
 wait_for 5 "doomed has Endpoints" -- kubectl -n doomed get endpoints web
 
 expect_eq "$(kubectl get ns doomed -o jsonpath='{.spec.finalizers}')" '["kubernetes"]' \

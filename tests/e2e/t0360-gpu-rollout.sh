@@ -141,8 +141,7 @@ spec:
 Y
 }
 mkpod big 100m 2 100Ti
-wait_for 10 "all insufficient resources of a node are reported" -- test "$(podmsg big)" = \
-    "0/1 nodes are available: 1 Insufficient memory, 1 Insufficient nvidia.com/gpu. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.."
+wait_for 10 "all insufficient resources of a node are reported" -- sh_eval 'test "$(podmsg big)" = "0/1 nodes are available: 1 Insufficient memory, 1 Insufficient nvidia.com/gpu. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.."'
 kubectl delete pod big --wait=false >/dev/null
 for n in n1 n2; do
     kubectl apply -f - >/dev/null <<Y
@@ -155,8 +154,7 @@ Y
 done
 kubectl cordon n2 >/dev/null
 mkpod multi 100m 1 1Mi
-wait_for 10 "three nodes: reasons counted per node and sorted as \"count reason\" strings" -- test "$(podmsg multi)" = \
-    "0/3 nodes are available: 1 Insufficient cpu, 1 node(s) were unschedulable, 2 Insufficient nvidia.com/gpu. preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling.."
+wait_for 10 "three nodes: reasons counted per node and sorted as \"count reason\" strings" -- sh_eval 'test "$(podmsg multi)" = "0/3 nodes are available: 1 Insufficient cpu, 1 node(s) were unschedulable, 2 Insufficient nvidia.com/gpu. preemption: 0/3 nodes are available: 1 No preemption victims found for incoming pod, 2 Preemption is not helpful for scheduling.."'
 
 kubectl delete pod multi --wait=false >/dev/null
 finish

@@ -44,7 +44,7 @@ wait_for 40 "R=3 Deployment available" -- dep_complete web 3
 
 # Item 46.
 pdb_apply web-pdb minAvailable 2
-wait_for 10 "item 46: expected 3 desired 2 current 3 allowed 1" -- test "$(pdbst web-pdb)" = "3/2/3/1"
+wait_for 10 "item 46: expected 3 desired 2 current 3 allowed 1" -- sh_eval 'test "$(pdbst web-pdb)" = "3/2/3/1"'
 expect_match "$(kubectl get pdb web-pdb --no-headers)" '^web-pdb +2 +N/A +1 +' "kubectl get pdb columns"
 
 # Item 47.
@@ -64,7 +64,7 @@ kubectl delete pdb web-pdb >/dev/null
 
 # Item 48.
 pdb_apply web-max maxUnavailable 1
-wait_for 10 "item 48: maxUnavailable=1: expected 3 desired 2 current 3 allowed 1" -- test "$(pdbst web-max)" = "3/2/3/1"
+wait_for 10 "item 48: maxUnavailable=1: expected 3 desired 2 current 3 allowed 1" -- sh_eval 'test "$(pdbst web-max)" = "3/2/3/1"'
 kubectl scale deploy web --replicas=5 >/dev/null
 wait_for 5 "item 48: expectedPods follows Deployment replicas at once (5/4)" -- \
     test "$(kubectl get pdb web-max -o jsonpath='{.status.expectedPods}/{.status.desiredHealthy}')" = "5/4"
@@ -74,7 +74,7 @@ kubectl delete pdb web-max >/dev/null
 
 # Item 49: a budget that allows nothing does not slow a rollout down.
 pdb_apply web-zero maxUnavailable 0
-wait_for 10 "item 49: budget allows 0" -- test "$(pdbst web-zero)" = "3/3/3/0"
+wait_for 10 "item 49: budget allows 0" -- sh_eval 'test "$(pdbst web-zero)" = "3/3/3/0"'
 read -r p1 _ < <(ready_pods | xargs)
 expect_eq "$(evict "$p1")" "429" "item 49: eviction of a ready pod refused"
 kubectl set image deploy/web app=test/app:2 >/dev/null
@@ -91,7 +91,7 @@ metadata: {name: web-big, labels: {app: web}}
 spec:
   containers: [{name: app, image: test/app:1, resources: {requests: {cpu: "1000"}}}]
 Y
-wait_for 10 "item 50: big pod Pending (Unschedulable)" -- test "$(kubectl get pod web-big -o jsonpath='{.status.phase}/{.status.conditions[0].reason}')" = "Pending/Unschedulable"
+wait_for 10 "item 50: big pod Pending (Unschedulable)" -- sh_eval 'test "$(kubectl get pod web-big -o jsonpath='\''{.status.phase}/{.status.conditions[0].reason}'\'')" = "Pending/Unschedulable"'
 expect_eq "$(kubectl get pod web-big -o jsonpath='{.status.conditions[0].message}')" \
     "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: 1 Preemption is not helpful for scheduling.." \
     "item 50: more cpu than the node has: preemption is not helpful"
@@ -105,12 +105,12 @@ expect_match "$(events_for web-zero)" '^NoControllerRef found no controller ref 
     "NoControllerRef event on the budget"
 expect_eq "$(evict web-big)" "201" "item 50: Pending pod evicted despite the budget"
 wait_for 10 "item 50: Pending pod deleted" -- bash -c '! kubectl get pod web-big'
-wait_for 5 "budget computes again once the unmanaged pod is gone" -- test "$(pdbst web-zero)" = "3/3/3/0"
+wait_for 5 "budget computes again once the unmanaged pod is gone" -- sh_eval 'test "$(pdbst web-zero)" = "3/3/3/0"'
 kubectl delete pdb web-zero >/dev/null
 
 # The tutorial's drain: blocked by minAvailable 3 (allowed 0), then allowed.
 pdb_apply web-pdb minAvailable 3
-wait_for 10 "drain: budget allows 0" -- test "$(pdbst web-pdb)" = "3/3/3/0"
+wait_for 10 "drain: budget allows 0" -- sh_eval 'test "$(pdbst web-pdb)" = "3/3/3/0"'
 kubectl drain node-1 --ignore-daemonsets --timeout=8s >"$TEST_DIR/drain" 2>&1
 rc=$?
 out=$(cat "$TEST_DIR/drain")
@@ -127,7 +127,7 @@ expect_match "$(kubectl get node node-1 --no-headers)" '^node-1 +Ready,Schedulin
 expect_eq "$(ready_pods | wc -l)" "3" "no pod evicted while refused"
 
 kubectl patch pdb web-pdb --type=merge -p '{"spec":{"minAvailable":2}}' >/dev/null
-wait_for 10 "budget allows 1" -- test "$(pdbst web-pdb)" = "3/2/3/1"
+wait_for 10 "budget allows 1" -- sh_eval 'test "$(pdbst web-pdb)" = "3/2/3/1"'
 kubectl drain node-1 --ignore-daemonsets --timeout=40s >"$TEST_DIR/drain" 2>&1 &
 dpid=$!
 KROLL_PIDS="$KROLL_PIDS $dpid"

@@ -32,12 +32,12 @@ uniq_ips() {
     kubectl get endpointslices -l kubernetes.io/service-name=many \
         -o jsonpath='{range .items[*].endpoints[*]}{.addresses[0]}{"\n"}{end}' | sort -u | wc -l
 }
-wait_for 20 "150 endpoints split into slices of 100 and 50" -- test "$(sizes)" = "100 50"
+wait_for 20 "150 endpoints split into slices of 100 and 50" -- sh_eval 'test "$(sizes)" = "100 50"'
 expect_eq "$(uniq_ips)" "150" "every pod listed once across the slices"
 expect_eq "$(kubectl get endpointslices -l kubernetes.io/service-name=many -o jsonpath='{.items[*].ports[0].port}')" \
     "8080 8080" "both slices carry the port"
 
 kubectl delete pods $(seq -f 'm%g' 1 60) --grace-period=0 --force >/dev/null 2>&1
-wait_for 20 "90 endpoints fit in one slice again" -- test "$(sizes)" = "90"
+wait_for 20 "90 endpoints fit in one slice again" -- sh_eval 'test "$(sizes)" = "90"'
 expect_eq "$(uniq_ips)" "90" "the remaining pods listed"
 finish

@@ -32,7 +32,7 @@ kind: Service
 metadata: {name: short}
 spec: {selector: {app: short}, ports: [{port: 80}]}
 Y
-wait_for 20 "pods Ready" -- sh -c "[ \"\$(kubectl get pod short -o jsonpath='{.status.containerStatuses[0].ready}')\" = true ] && [ \"\$(kubectl get pod long -o jsonpath='{.status.containerStatuses[0].ready}')\" = true ]"
+wait_for 20 "pods Ready" -- sh_eval 'sh -c "[ \"\$(kubectl get pod short -o jsonpath='\''{.status.containerStatuses[0].ready}'\'')\" = true ] && [ \"\$(kubectl get pod long -o jsonpath='\''{.status.containerStatuses[0].ready}'\'')\" = true ]"'
 IP=$(jp short '{.status.podIP}')
 ep() { kubectl get endpointslices -l kubernetes.io/service-name=short \
     -o jsonpath="{range .items[*].endpoints[?(@.addresses[0]==\"$IP\")]}{.conditions.ready},{.conditions.serving},{.conditions.terminating}{end}"; }

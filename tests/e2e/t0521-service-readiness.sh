@@ -36,7 +36,7 @@ IP=$(svc_ip flip)
 URL=http://$IP/v1/models/classifier
 # answered_by N: the distinct pods that answered N requests
 answered_by() { for _ in $(seq 1 "$1"); do version_of "$URL"; echo; done | sort -u | grep . | tr '\n' ' '; }
-wait_for 10 "both pods get traffic" -- test "$(answered_by 20)" = "p1 p2 "
+wait_for 10 "both pods get traffic" -- sh_eval 'test "$(answered_by 20)" = "p1 p2 "'
 
 touch "$TEST_DIR/notready-p1"
 t0=$(date +%s%N)
@@ -47,5 +47,5 @@ expect_eq "$(answered_by 30)" "p2 " "30 requests: only p2 answers"
 expect_eq "$(kubectl get endpointslices -l kubernetes.io/service-name=flip -o jsonpath='{.items[0].endpoints[?(@.targetRef.name=="p1")].conditions.ready}')" \
     false "EndpointSlice says p1 not ready"
 rm -f "$TEST_DIR/notready-p1"
-wait_for 10 "p1 back in rotation when ready again" -- test "$(answered_by 20)" = "p1 p2 "
+wait_for 30 "p1 back in rotation when ready again" -- sh_eval 'test "$(answered_by 20)" = "p1 p2 "'
 finish

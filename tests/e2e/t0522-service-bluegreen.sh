@@ -18,7 +18,7 @@ Y
 wait_for 40 "blue ready" -- ready_n blue 2
 wait_for 40 "green ready" -- ready_n green 2
 IP=$(svc_ip model)
-wait_for 10 "blue answers" -- test "$(version_of "http://$IP/v1/models/classifier")" = blue-1.0.3
+wait_for 10 "blue answers" -- sh_eval 'test "$(version_of "http://$IP/v1/models/classifier")" = blue-1.0.3'
 LOAD_HOST=$IP LOAD_PORT=80
 load_check "switch to green under GET load" 8 -- kubectl patch svc model -p '{"spec":{"selector":{"color":"green"}}}'
 vers=$(for _ in $(seq 1 20); do version_of "http://$IP/v1/models/classifier"; echo; done | sort -u | grep . | tr '\n' ' ')

@@ -32,5 +32,5 @@ KROLL_PORT=$(sed -n 's|.*server: https://127.0.0.1:\([0-9]*\).*|\1|p' "$KUBECONF
 kubectl scale deploy web --replicas=3 >/dev/null
 wait_for 40 "scaled to 3" -- ready_n web 3
 n_eps() { metrics | grep -c "kroll_proxy_endpoint_ready{service=\"default/web:80\",.*} 1"; }
-wait_for 10 "proxy re-watched: 3 endpoints after the restart" -- test "$(n_eps)" = 3
+wait_for 10 "proxy re-watched: 3 endpoints after the restart" -- sh_eval 'test "$(n_eps)" = 3'
 finish

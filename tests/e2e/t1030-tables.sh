@@ -11,7 +11,7 @@ kubectl create service clusterip web --tcp=80:8080 >/dev/null
 kubectl create configmap cfg --from-literal=a=b >/dev/null
 kubectl label configmap cfg tier=front >/dev/null
 kubectl create pdb web --selector=app=web --min-available=1 >/dev/null
-wait_for 15 "pods exist" -- test "$(kubectl get pods -o name | wc -l)" = 2
+wait_for 15 "pods exist" -- sh_eval 'test "$(kubectl get pods -o name | wc -l)" = 2'
 
 expect_eq "$(hdr pods)" "NAME READY STATUS RESTARTS AGE" "pods columns"
 expect_eq "$(hdr pods -o wide)" "NAME READY STATUS RESTARTS AGE IP NODE NOMINATED NODE READINESS GATES" "pods wide columns"

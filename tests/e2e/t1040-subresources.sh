@@ -8,8 +8,7 @@
 kroll_start
 D=/apis/apps/v1/namespaces/default/deployments
 kubectl create deployment web --image=example/web:1 >/dev/null
-wait_for 10 "deployment observed" -- test "$(kubectl get deploy web -o jsonpath='{.status.observedGeneration}')" = \
-    "$(kubectl get deploy web -o jsonpath='{.metadata.generation}')"
+wait_for 10 "deployment observed" -- sh_eval 'test "$(kubectl get deploy web -o jsonpath='\''{.status.observedGeneration}'\'')" = "$(kubectl get deploy web -o jsonpath='\''{.metadata.generation}'\'')"'
 gen=$(kubectl get deploy web -o jsonpath='{.metadata.generation}')
 expect_eq "$(kubectl scale deploy web --replicas=3)" "deployment.apps/web scaled" "kubectl scale"
 expect_eq "$(kubectl get deploy web -o jsonpath='{.spec.replicas} {.metadata.generation}')" "3 $((gen + 1))" "scale changes replicas and bumps generation once"

@@ -18,7 +18,7 @@ wait_for 5 "kubectl get -w printed the list" -- grep -q '^w0 ' "$TEST_DIR/w.out"
 kubectl create cm w1 --from-literal=a=1 >/dev/null
 kubectl patch cm w1 --type=merge -p '{"data":{"a":"2"}}' >/dev/null
 kubectl delete cm w1 >/dev/null
-wait_for 5 "get -w printed three w1 rows (add, modify, delete)" -- test "$(grep -c '^w1 ' "$TEST_DIR/w.out")" = 3
+wait_for 5 "get -w printed three w1 rows (add, modify, delete)" -- sh_eval 'test "$(grep -c '\''^w1 '\'' "$TEST_DIR/w.out")" = 3'
 sleep 0.5
 expect_eq "$(grep -c '^w0 ' "$TEST_DIR/w.out")" "1" "get -w did not print w0 twice"
 expect_eq "$(grep -c '^NAME ' "$TEST_DIR/w.out")" "1" "one header"
