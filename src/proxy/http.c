@@ -1,6 +1,7 @@
 /* HTTP/1.1 heads for the proxy: collects a request or response head from llhttp callbacks
  * under byte and count caps, classifies framing and Connection tokens, refuses smuggling shapes,
  * and writes the rewritten heads (hop-by-hop headers removed, X-Forwarded-For appended). */
+#include <llhttp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,6 +145,20 @@ static void on_te_token(const char *tok, size_t n, void *ctx)
     hd->te_count++;
     if (tok_eq(tok, n, "chunked"))
         hd->flags |= PX_H_CHUNKED;
+}
+
+int px_method_is_http(int method)
+{
+    /* llhttp also accepts RTSP and ICE methods (SETUP, PLAY, SOURCE...) in request mode; only
+     * HTTP's own are forwarded, so the upstream head is always an HTTP/1.1 request. */
+    switch (method) {
+#define XX(num, name, string) case HTTP_##name:
+        HTTP_METHOD_MAP(XX)
+#undef XX
+        return 1;
+    default:
+        return 0;
+    }
 }
 
 void px_head_mark_bad(struct px_head *hd, const char *why)

@@ -233,6 +233,8 @@ int px_head_field(struct px_head *hd, const char *at, size_t n);
 int px_head_value(struct px_head *hd, const char *at, size_t n);
 /* Classifies the collected headers (framing, Connection tokens, smuggling shapes). */
 void px_head_finish(struct px_head *hd, int is_request);
+/* True for HTTP methods (not llhttp's RTSP/ICE extras), which alone are proxied. */
+int px_method_is_http(int method);
 /* Marks the head as one to refuse with 400; the first reason is kept. */
 void px_head_mark_bad(struct px_head *hd, const char *why);
 /* Case-insensitive header-name test. */

@@ -588,6 +588,10 @@ static void conn_dispatch(struct px_conn *c)
         conn_fail(c, 400);
         return;
     }
+    if (!px_method_is_http(m)) {
+        conn_fail(c, 400);
+        return;
+    }
     if (m == HTTP_CONNECT) {
         conn_fail(c, 405);
         return;

@@ -5,7 +5,10 @@
 set -u
 name=$1
 src=${KROLL_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-secs=${FUZZ_SECONDS:-15}
+# A fixed seed and run count make the CI run reproducible: the same inputs every time.
+# FUZZ_SEED=0 (random) and a larger FUZZ_RUNS explore further by hand.
+seed=${FUZZ_SEED:-1}
+secs=${FUZZ_SECONDS:-120}
 work=$(mktemp -d "${TMPDIR:-/tmp}/kroll-fuzz-$name.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 cd "$src" || exit 1
@@ -18,12 +21,12 @@ core="src/core/err.c src/core/jx.c src/core/log.c"
 case $name in
 patch) files="src/api/patch.c src/api/patch_smp.c src/api/patch_ssa.c $core"; libs="-ljansson -lfyaml -lm"
     # libfyaml 0.7.12 leaks on some syntax errors (docs/internals/patch.md): no leak checks here.
-    opts="-detect_leaks=0"; asan_opts="detect_leaks=0" ;;
-protobuf) files="src/api/protobuf.c src/api/protobuf-schema.c $core"; libs="-ljansson -lm"; opts=""
+    opts="-detect_leaks=0"; asan_opts="detect_leaks=0"; runs=60000 ;;
+protobuf) files="src/api/protobuf.c src/api/protobuf-schema.c $core"; libs="-ljansson -lm"; opts=""; runs=400000
     corpus=tests/unit/api/fixtures/pb ;;
 proxy_request) files="src/proxy/http.c src/core/buf.c src/core/err.c src/core/log.c /usr/share/llhttp/llhttp.c /usr/share/llhttp/api.c /usr/share/llhttp/http.c"
-    libs="-ljansson"; opts="" ;;
-selector) files="src/api/selector.c src/api/table.c $core"; libs="-ljansson -lm"; opts="" ;;
+    libs="-ljansson"; opts=""; runs=2000000 ;;
+selector) files="src/api/selector.c src/api/table.c $core"; libs="-ljansson -lm"; opts=""; runs=200000 ;;
 *) echo "fuzz: unknown target $name"; exit 2 ;;
 esac
 if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
@@ -39,7 +42,7 @@ if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=unde
 fi
 mkdir -p "$work/corpus"
 [ -n "${corpus:-}" ] && cp "$corpus"/* "$work/corpus/" 2>/dev/null
-ASAN_OPTIONS=${asan_opts:-${ASAN_OPTIONS:-}} "$work/fuzz" $opts -max_total_time="$secs" -rss_limit_mb=1024 -timeout=10 \
+ASAN_OPTIONS=${asan_opts:-${ASAN_OPTIONS:-}} "$work/fuzz" $opts -seed="$seed" -runs="${FUZZ_RUNS:-$runs}" -max_total_time="$secs" -rss_limit_mb=1024 -timeout=10 \
     -artifact_prefix="$work/" "$work/corpus" >"$work/run.log" 2>&1
 rc=$?
 tail -n 3 "$work/run.log"
@@ -48,4 +51,4 @@ if [ $rc != 0 ]; then
     echo "fuzz/$name: FAIL (exit $rc)"
     exit 1
 fi
-echo "fuzz/$name: ok ($(grep -o 'Done [0-9]* runs' "$work/run.log" | head -1) in ${secs}s)"
+echo "fuzz/$name: ok ($(grep -o 'Done [0-9]* runs in [0-9]* second' "$work/run.log" | head -1)s, seed $seed)"
