@@ -1,6 +1,9 @@
 /* HTTP/1.1 server connections: TLS or plain reads and writes on the loop, llhttp parsing,
  * one request in flight per connection (the parser is paused while a request is handled),
- * complete and chunked responses, idle timeouts. */
+ * complete and chunked responses. Each connection has one deadline timer whose meaning
+ * follows its phase (idle, head, body, closing); the head and body deadlines run from the
+ * start of the head or body and are never pushed back by arriving bytes, so a client that
+ * trickles a byte at a time cannot hold a connection. */
 #include "core/httpd.h"
 
 #include <arpa/inet.h>
@@ -21,10 +24,22 @@
 
 #include "core/log.h"
 
-#define IDLE_MS (5 * 60 * 1000)
-#define REQ_HEAD_MAX (256 * 1024)
+#define IDLE_MS (5 * 60 * 1000) /* keep-alive connection waiting for its next request */
+#define FIRST_IDLE_MS 30000     /* new connection: TLS handshake and first request byte */
 #define DRAIN_MS 5000 /* longest time a refused upload is read and dropped */
+#define FLUSH_MS 60000 /* longest time a finished response may wait for a non-reading client */
 #define STREAM_BACKLOG_MAX (32u << 20)
+#define READ_BUDGET 256 /* reads per readiness event, so one fast client cannot starve others */
+#define ACCEPT_BUDGET 256
+
+/* What the connection's deadline timer means when it fires. */
+enum conn_phase {
+    PH_IDLE,    /* no request byte yet: close */
+    PH_HEAD,    /* head started: 408, close */
+    PH_BODY,    /* head done, body incomplete: 408, close */
+    PH_HANDLER, /* the handler owns the request (streams): no deadline */
+    PH_CLOSING, /* refused or final answer queued: close */
+};
 
 struct query_kv {
     char *key, *val;
@@ -48,6 +63,10 @@ struct http_conn {
     int in_dispatch; /* inside the handler call: completion waits for its return */
     int resp_done;  /* response completely queued */
     int body_too_large;
+    int head_too_large; /* 431: head bytes or header count over the limit */
+    int refused;        /* answered by the head check: the body is never read */
+    enum conn_phase phase;
+    size_t head_bytes;
     int draining; /* refused request answered: discard the rest of the upload, then close */
     llhttp_t parser;
     struct buf in, out;
@@ -65,15 +84,42 @@ struct httpd {
     void *ctx;
     int lfd;
     int port;
-    size_t max_body;
+    struct httpd_limits lim;
     struct loop_io lio;
+    struct loop_timer accept_backoff;
     struct http_conn *conns;
+    int nconns;
+    size_t out_total;
+    int64_t last_warn_ms;
+    http_head_fn *head_fn;
+    void *head_ctx;
     llhttp_settings_t settings;
 };
 
 static void conn_close(struct http_conn *c);
 static void conn_flush(struct http_conn *c);
 static void conn_parse(struct http_conn *c);
+
+/* Arms the connection's single deadline for a phase. */
+static void conn_deadline(struct http_conn *c, enum conn_phase ph, int64_t ms)
+{
+    c->phase = ph;
+    if (ms > 0)
+        loop_timer_start(c->h->loop, &c->idle, ms);
+    else
+        loop_timer_stop(c->h->loop, &c->idle);
+}
+
+/* At most one warning a second for conditions a flood repeats (cap reached, EMFILE). */
+static int warn_ok(struct httpd *h)
+{
+    int64_t now = loop_now_ms(h->loop);
+
+    if (now - h->last_warn_ms < 1000)
+        return 0;
+    h->last_warn_ms = now;
+    return 1;
+}
 
 /* ---- request bookkeeping ---- */
 
@@ -183,17 +229,35 @@ static int on_message_begin(llhttp_t *p)
     c->req = xcalloc(1, sizeof *c->req);
     c->req->pub.conn = c;
     c->req->pub.peer = c->peer;
-    buf_init(&c->req->pub.body, c->h->max_body);
+    buf_init(&c->req->pub.body, c->h->lim.max_body);
     c->url.len = 0;
     c->hname.len = c->hval.len = 0;
     c->in_value = 0;
     c->body_too_large = 0;
+    c->head_bytes = 0;
+    conn_deadline(c, PH_HEAD, c->h->lim.head_timeout_ms);
+    return 0;
+}
+
+/* Counts head bytes as they are parsed (plus the ": " and CRLF around each field), so the
+ * limit holds however the head is split into reads. */
+static int head_count(struct http_conn *c, size_t n)
+{
+    c->head_bytes += n;
+    if (c->head_bytes > c->h->lim.max_head) {
+        c->head_too_large = 1;
+        return -1;
+    }
     return 0;
 }
 
 static int on_url(llhttp_t *p, const char *at, size_t n)
 {
-    return buf_append(&conn_of(p)->url, at, n) < 0 ? -1 : 0;
+    struct http_conn *c = conn_of(p);
+
+    if (head_count(c, n) < 0)
+        return -1;
+    return buf_append(&c->url, at, n) < 0 ? -1 : 0;
 }
 
 static void header_commit(struct http_conn *c)
@@ -216,8 +280,14 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n)
     if (c->in_value) {
         header_commit(c);
         c->in_value = 0;
+        if (head_count(c, 4) < 0)
+            return -1;
     }
-    if (c->req->pub.nhdrs > 200)
+    if (c->req->pub.nhdrs >= HTTPD_MAX_HEADERS) {
+        c->head_too_large = 1;
+        return -1;
+    }
+    if (head_count(c, n) < 0)
         return -1;
     return buf_append(&c->hname, at, n) < 0 ? -1 : 0;
 }
@@ -227,8 +297,12 @@ static int on_header_value(llhttp_t *p, const char *at, size_t n)
     struct http_conn *c = conn_of(p);
 
     c->in_value = 1;
+    if (head_count(c, n) < 0)
+        return -1;
     return buf_append(&c->hval, at, n) < 0 ? -1 : 0;
 }
+
+static int head_refused(struct http_conn *c);
 
 static int on_headers_complete(llhttp_t *p)
 {
@@ -242,6 +316,9 @@ static int on_headers_complete(llhttp_t *p)
     q = strchr(u, '?');
     r->path = pct_decode(u, q ? (size_t)(q - u) : strlen(u), 0);
     r->query = xstrdup(q ? q + 1 : "");
+    conn_deadline(c, PH_BODY, c->h->lim.body_timeout_ms);
+    if (c->h->head_fn && head_refused(c))
+        return -1;
     return 0;
 }
 
@@ -262,6 +339,7 @@ static int on_message_complete(llhttp_t *p)
 
     c->keep_alive = llhttp_should_keep_alive(p);
     c->dispatched = 1;
+    conn_deadline(c, PH_HANDLER, 0);
     return HPE_PAUSED;
 }
 
@@ -271,8 +349,11 @@ static void out_append(struct http_conn *c, const char *p, size_t n)
 {
     if (c->closed)
         return;
-    if (buf_append(&c->out, p, n) < 0)
+    if (buf_append(&c->out, p, n) < 0) {
         conn_close(c);
+        return;
+    }
+    c->h->out_total += n;
 }
 
 static const char *status_text(int s)
@@ -288,12 +369,14 @@ static const char *status_text(int s)
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 406: return "Not Acceptable";
+    case 408: return "Request Timeout";
     case 409: return "Conflict";
     case 410: return "Gone";
     case 413: return "Request Entity Too Large";
     case 415: return "Unsupported Media Type";
     case 422: return "Unprocessable Entity";
     case 429: return "Too Many Requests";
+    case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 503: return "Service Unavailable";
     default: return "Unknown";
@@ -324,6 +407,10 @@ static void head_write(struct http_conn *c, int status, const char *ctype, const
 static void req_finish(struct http_conn *c)
 {
     c->resp_done = 1;
+    /* A client that stops reading must not hold the answer (or a dropped watch's backlog)
+     * forever. */
+    if (!c->closed)
+        conn_deadline(c, PH_CLOSING, FLUSH_MS);
     conn_flush(c);
 }
 
@@ -373,6 +460,11 @@ int http_stream_write(struct http_req *req, const char *data, size_t len)
     return c->closed ? -EPIPE : 0;
 }
 
+size_t http_stream_backlog(const struct http_req *req)
+{
+    return req->conn->out.len;
+}
+
 void http_stream_end(struct http_req *req)
 {
     struct http_conn *c = req->conn;
@@ -399,7 +491,7 @@ static void conn_update_events(struct http_conn *c, int want_write)
 static void conn_after_response(struct http_conn *c)
 {
     if (c->draining) {
-        loop_timer_start(c->h->loop, &c->idle, DRAIN_MS);
+        conn_deadline(c, PH_CLOSING, DRAIN_MS);
         return;
     }
     if (!c->keep_alive) {
@@ -410,7 +502,7 @@ static void conn_after_response(struct http_conn *c)
     c->req = NULL;
     c->dispatched = 0;
     c->resp_done = 0;
-    loop_timer_start(c->h->loop, &c->idle, IDLE_MS);
+    conn_deadline(c, PH_IDLE, IDLE_MS);
     llhttp_resume(&c->parser);
     conn_parse(c);
 }
@@ -448,6 +540,7 @@ static void conn_flush(struct http_conn *c)
             }
         }
         buf_consume(&c->out, (size_t)n);
+        c->h->out_total -= (size_t)n;
     }
     if (c->closed)
         return;
@@ -468,6 +561,18 @@ static void conn_dispatch(struct http_conn *c)
         conn_after_response(c);
 }
 
+static const char *bad_reason(int status)
+{
+    switch (status) {
+    case 408: return "Timeout";
+    case 413: return "RequestEntityTooLarge";
+    case 431: return "RequestHeaderFieldsTooLarge";
+    default: return "BadRequest";
+    }
+}
+
+/* Answers a request the server will not handle with a Status (msg is our own text, no
+ * quoting needed) and closes the connection once it is sent. */
 static void conn_bad(struct http_conn *c, int status, const char *msg)
 {
     char body[512];
@@ -476,16 +581,60 @@ static void conn_bad(struct http_conn *c, int status, const char *msg)
     n = snprintf(body, sizeof body,
                  "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":"
                  "\"Failure\",\"message\":\"%s\",\"reason\":\"%s\",\"code\":%d}",
-                 msg, status == 413 ? "RequestEntityTooLarge" : "BadRequest", status);
+                 msg, bad_reason(status), status);
     c->keep_alive = 0;
     /* Closing with unread upload bytes makes the kernel send RST, and the client would
      * never see this answer: read and drop the rest for a bounded time instead. */
-    c->draining = status == 413;
+    c->draining = 1;
     head_write(c, status, "application/json", NULL, n);
     out_append(c, body, (size_t)n);
     c->dispatched = 1;
     c->resp_done = 1;
+    conn_deadline(c, PH_CLOSING, DRAIN_MS);
     conn_flush(c);
+}
+
+/* Runs the head check inside llhttp's headers-complete callback. The answer is queued but
+ * not flushed here (in_dispatch holds completion back) since the parser is mid-call. */
+static int head_refused(struct http_conn *c)
+{
+    struct http_req *r = &c->req->pub;
+    int rc;
+
+    c->keep_alive = 0; /* a refusal says Connection: close */
+    c->in_dispatch = 1;
+    rc = c->h->head_fn(r, c->h->head_ctx);
+    c->in_dispatch = 0;
+    if (!rc)
+        return 0;
+    if (!r->done)
+        http_respond(r, 500, "application/json", "{}", 2, NULL);
+    c->refused = 1;
+    c->draining = 1;
+    return 1;
+}
+
+/* The parser stopped with an error: answer it with the right Status. */
+static void conn_parse_error(struct http_conn *c)
+{
+    char msg[160];
+
+    c->in.len = 0; /* the rest of this input is not a request we will read */
+    if (c->refused) {
+        c->dispatched = 1;
+        conn_flush(c);
+    } else if (c->head_too_large) {
+        snprintf(msg, sizeof msg,
+                 "request head larger than the limit of %zu bytes or %d header fields",
+                 c->h->lim.max_head, HTTPD_MAX_HEADERS);
+        conn_bad(c, 431, msg);
+    } else if (c->body_too_large) {
+        snprintf(msg, sizeof msg, "request body larger than the limit of %zu bytes",
+                 c->h->lim.max_body);
+        conn_bad(c, 413, msg);
+    } else {
+        conn_bad(c, 400, "malformed HTTP request");
+    }
 }
 
 static void conn_parse(struct http_conn *c)
@@ -501,10 +650,7 @@ static void conn_parse(struct http_conn *c)
             return;
         }
         if (e != HPE_OK) {
-            if (c->body_too_large)
-                conn_bad(c, 413, "request body too large");
-            else
-                conn_bad(c, 400, "malformed HTTP request");
+            conn_parse_error(c);
             return;
         }
         buf_consume(&c->in, used);
@@ -515,7 +661,7 @@ static void conn_read(struct http_conn *c)
 {
     char tmp[16384];
 
-    for (;;) {
+    for (int budget = READ_BUDGET; budget > 0; budget--) {
         ssize_t n;
 
         if (c->ssl) {
@@ -547,23 +693,21 @@ static void conn_read(struct http_conn *c)
         }
         if (c->draining)
             continue;
+        /* Only bytes pipelined behind a request in flight wait here; their cap (one head
+         * and a little) closes a client that floods while its handler works. */
         if (buf_append(&c->in, tmp, (size_t)n) < 0) {
             conn_close(c);
             return;
         }
-        /* Parse as we go so that an oversized body is refused with a 413 (and the rest
-         * drained) rather than overflowing the input buffer. */
-        if (c->in.len >= sizeof tmp * 16 && !c->dispatched) {
+        /* Parse as we go: the head and body land in their own capped buffers, the parser
+         * refuses oversize with 431/413 early, and nothing piles up unparsed. Reading does
+         * not move the deadline: it runs from the start of the head or body. */
+        if (!c->dispatched) {
             conn_parse(c);
             if (c->closed)
                 return;
         }
     }
-    if (c->draining)
-        return;
-    if (!c->dispatched)
-        loop_timer_start(c->h->loop, &c->idle, IDLE_MS);
-    conn_parse(c);
 }
 
 static void on_conn_io(struct loop_io *io, unsigned events, void *ctx)
@@ -591,12 +735,27 @@ static void on_conn_io(struct loop_io *io, unsigned events, void *ctx)
         conn_flush(c);
 }
 
-static void on_idle(struct loop_timer *t, void *ctx)
+static void on_deadline(struct loop_timer *t, void *ctx)
 {
     struct http_conn *c = ctx;
+    char msg[128];
 
-    if (!c->dispatched || c->draining)
+    switch (c->phase) {
+    case PH_HEAD:
+        snprintf(msg, sizeof msg, "request head not received within %d ms",
+                 c->h->lim.head_timeout_ms);
+        conn_bad(c, 408, msg);
+        break;
+    case PH_BODY:
+        snprintf(msg, sizeof msg, "request body not received within %d ms",
+                 c->h->lim.body_timeout_ms);
+        conn_bad(c, 408, msg);
+        break;
+    case PH_HANDLER:
+        break;
+    default:
         conn_close(c);
+    }
 }
 
 static void conn_free(void *ctx)
@@ -622,6 +781,8 @@ static void conn_close(struct http_conn *c)
     if (c->closed)
         return;
     c->closed = 1;
+    c->h->nconns--;
+    c->h->out_total -= c->out.len;
     loop_io_stop(c->h->loop, &c->io);
     loop_timer_stop(c->h->loop, &c->idle);
     if (c->prev)
@@ -635,55 +796,100 @@ static void conn_close(struct http_conn *c)
     loop_defer(c->h->loop, conn_free, c);
 }
 
+static void peer_format(const struct sockaddr_storage *ss, char *out, size_t n)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+
+    if (ss->ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)ss;
+
+        inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+        snprintf(out, n, "%s:%d", ip, ntohs(a->sin_port));
+    } else {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)ss;
+
+        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+        snprintf(out, n, "[%s]:%d", ip, ntohs(a->sin6_port));
+    }
+}
+
+static void conn_new(struct httpd *h, int fd, const struct sockaddr_storage *ss)
+{
+    struct http_conn *c = xcalloc(1, sizeof *c);
+    int one = 1;
+
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    c->h = h;
+    buf_init(&c->in, h->lim.max_head + (64u << 10));
+    buf_init(&c->out, STREAM_BACKLOG_MAX + (64u << 20));
+    buf_init(&c->url, h->lim.max_head);
+    buf_init(&c->hname, h->lim.max_head);
+    buf_init(&c->hval, h->lim.max_head);
+    peer_format(ss, c->peer, sizeof c->peer);
+    llhttp_init(&c->parser, HTTP_REQUEST, &h->settings);
+    c->parser.data = c;
+    if (h->tls) {
+        c->ssl = SSL_new(h->tls);
+        SSL_set_fd(c->ssl, fd);
+        SSL_set_accept_state(c->ssl);
+    } else {
+        c->handshake_done = 1;
+    }
+    loop_timer_init(&c->idle, on_deadline, c);
+    conn_deadline(c, PH_IDLE, FIRST_IDLE_MS);
+    c->next = h->conns;
+    if (h->conns)
+        h->conns->prev = c;
+    h->conns = c;
+    h->nconns++;
+    if (loop_io_start(h->loop, &c->io, fd, EPOLLIN | EPOLLRDHUP, on_conn_io, c) < 0) {
+        c->io.fd = fd;
+        conn_close(c);
+    }
+}
+
+static void on_accept_resume(struct loop_timer *t, void *ctx)
+{
+    struct httpd *h = ctx;
+
+    loop_io_modify(h->loop, &h->lio, EPOLLIN);
+}
+
+/* Out of descriptors (or kernel memory): the pending connection stays queued and the
+ * listener stays readable, so accepting again at once would spin. Stop polling it for a
+ * while; connections that close meanwhile free descriptors. */
+static void accept_backoff(struct httpd *h, int e)
+{
+    if (warn_ok(h))
+        log_warn("httpd", "msg=\"cannot accept, pausing the listener\" err=\"%s\" ms=%d conns=%d",
+                 strerror(e), HTTPD_ACCEPT_BACKOFF_MS, h->nconns);
+    loop_io_modify(h->loop, &h->lio, 0);
+    loop_timer_start(h->loop, &h->accept_backoff, HTTPD_ACCEPT_BACKOFF_MS);
+}
+
 static void on_accept(struct loop_io *io, unsigned events, void *ctx)
 {
     struct httpd *h = ctx;
 
-    for (;;) {
+    for (int i = 0; i < ACCEPT_BUDGET; i++) {
         struct sockaddr_storage ss;
         socklen_t sl = sizeof ss;
-        struct http_conn *c;
         int fd = accept4(h->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        int one = 1;
 
-        if (fd < 0)
+        if (fd < 0) {
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                accept_backoff(h, errno);
             return;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        c = xcalloc(1, sizeof *c);
-        c->h = h;
-        buf_init(&c->in, h->max_body + REQ_HEAD_MAX);
-        buf_init(&c->out, STREAM_BACKLOG_MAX + (64u << 20));
-        buf_init(&c->url, 64 * 1024);
-        buf_init(&c->hname, 8 * 1024);
-        buf_init(&c->hval, 64 * 1024);
-        if (ss.ss_family == AF_INET) {
-            struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-            char ip[INET_ADDRSTRLEN];
-
-            inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
-            snprintf(c->peer, sizeof c->peer, "%s:%d", ip, ntohs(a->sin_port));
-        } else {
-            snprintf(c->peer, sizeof c->peer, "ipv6");
         }
-        llhttp_init(&c->parser, HTTP_REQUEST, &h->settings);
-        c->parser.data = c;
-        if (h->tls) {
-            c->ssl = SSL_new(h->tls);
-            SSL_set_fd(c->ssl, fd);
-            SSL_set_accept_state(c->ssl);
-        } else {
-            c->handshake_done = 1;
+        if (h->nconns >= h->lim.max_conns) {
+            /* Over the cap: close at once; the connections already open are unaffected. */
+            if (warn_ok(h))
+                log_warn("httpd", "msg=\"connection limit reached, closing new connections\" "
+                                  "max=%d", h->lim.max_conns);
+            close(fd);
+            continue;
         }
-        loop_timer_init(&c->idle, on_idle, c);
-        loop_timer_start(h->loop, &c->idle, 30000);
-        c->next = h->conns;
-        if (h->conns)
-            h->conns->prev = c;
-        h->conns = c;
-        if (loop_io_start(h->loop, &c->io, fd, EPOLLIN | EPOLLRDHUP, on_conn_io, c) < 0) {
-            c->io.fd = fd;
-            conn_close(c);
-        }
+        conn_new(h, fd, &ss);
     }
 }
 
@@ -696,7 +902,8 @@ struct httpd *httpd_new(struct loop *loop, SSL_CTX *tls, http_handler_fn *fn, vo
     h->fn = fn;
     h->ctx = ctx;
     h->lfd = -1;
-    h->max_body = 3u << 20;
+    httpd_limits_default(&h->lim);
+    loop_timer_init(&h->accept_backoff, on_accept_resume, h);
     llhttp_settings_init(&h->settings);
     h->settings.on_message_begin = on_message_begin;
     h->settings.on_url = on_url;
@@ -710,7 +917,46 @@ struct httpd *httpd_new(struct loop *loop, SSL_CTX *tls, http_handler_fn *fn, vo
 
 void httpd_set_max_body(struct httpd *h, size_t max)
 {
-    h->max_body = max;
+    h->lim.max_body = max;
+}
+
+void httpd_limits_default(struct httpd_limits *l)
+{
+    l->max_conns = HTTPD_MAX_CONNS;
+    l->max_head = HTTPD_MAX_HEAD;
+    l->head_timeout_ms = HTTPD_HEAD_TIMEOUT_MS;
+    l->body_timeout_ms = HTTPD_BODY_TIMEOUT_MS;
+    l->max_body = HTTPD_MAX_BODY;
+}
+
+void httpd_set_limits(struct httpd *h, const struct httpd_limits *l)
+{
+    if (l->max_conns > 0)
+        h->lim.max_conns = l->max_conns;
+    if (l->max_head > 0)
+        h->lim.max_head = l->max_head;
+    if (l->head_timeout_ms > 0)
+        h->lim.head_timeout_ms = l->head_timeout_ms;
+    if (l->body_timeout_ms > 0)
+        h->lim.body_timeout_ms = l->body_timeout_ms;
+    if (l->max_body > 0)
+        h->lim.max_body = l->max_body;
+}
+
+void httpd_set_head_check(struct httpd *h, http_head_fn *fn, void *ctx)
+{
+    h->head_fn = fn;
+    h->head_ctx = ctx;
+}
+
+size_t httpd_out_total(const struct httpd *h)
+{
+    return h->out_total;
+}
+
+int httpd_conns(const struct httpd *h)
+{
+    return h->nconns;
 }
 
 int httpd_listen(struct httpd *h, const char *host, int port, struct err *err)
@@ -763,6 +1009,7 @@ void httpd_free(struct httpd *h)
 {
     if (!h)
         return;
+    loop_timer_stop(h->loop, &h->accept_backoff);
     if (h->lfd >= 0) {
         loop_io_stop(h->loop, &h->lio);
         close(h->lfd);
