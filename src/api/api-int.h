@@ -13,6 +13,8 @@ struct api {
     struct httpd *httpd;
     SSL_CTX *tls;
     char *token;
+    unsigned char token_sha[32]; /* SHA-256 of token: compared in constant time */
+    struct api_limits lim;
     char *data_dir;
     char *node_name;
     struct watch *watches;
@@ -23,6 +25,13 @@ struct api {
     uint32_t next_ip; /* next Service clusterIP offset in 127.77.0.0/16 */
 };
 
+/* Sets the bearer token (trailing whitespace dropped). Returns -EINVAL when it is empty. */
+int api__token_set(struct api *api, const char *token);
+/* 1 when the Authorization header value carries the server's bearer token. The comparison
+ * takes the same time whatever the presented token's content or length (SHA-256 of both,
+ * CRYPTO_memcmp of the digests); an empty token never matches. */
+int api__token_ok(const struct api *api, const char *authorization);
+
 /* A parsed resource request. */
 struct api_target {
     const struct resource *r;
@@ -31,6 +40,14 @@ struct api_target {
     const char *sub;    /* subresource or NULL */
     char buf[1024];
 };
+
+/* Splits /api/v1/... or /apis/G/V/... into a resource target (route.c). Returns 0, or
+ * -E_NOT_FOUND. */
+int api__target_parse(const char *path, struct api_target *t);
+/* /api, /api/v1, /apis, /apis/G and /apis/G/V are discovery documents. */
+int api__is_discovery(const char *path);
+/* Paths served without a token (health, version). */
+int api__is_public(const char *path);
 
 /* Response helpers. */
 void api__respond_json(struct http_req *req, int status, const json_t *body);

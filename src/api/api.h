@@ -50,11 +50,31 @@ typedef void api_log_fn(struct http_req *req, const json_t *pod, const char *con
 typedef int api_evict_fn(struct api *api, const json_t *pod, const json_t *eviction, int dry_run,
                          struct err *err, void *ctx);
 
+/* Defaults of the watch limits (docs/security.md lists them with their flags). */
+#define API_MAX_WATCHES 4096           /* open watches in all: else 429 */
+#define API_MAX_WATCHES_PER_CLIENT 1024 /* open watches per peer address: else 429 */
+#define API_WATCH_BUFFER_BYTES (16u << 20) /* one watcher's unsent events: else 410 and end */
+#define API_WATCH_BUFFER_TOTAL (256u << 20) /* unsent bytes of all connections: the watchers
+                                              * that are behind are dropped (410) */
+
+/* Everything a client can make the API front end hold. Zero fields mean "default". */
+struct api_limits {
+    struct httpd_limits http;
+    int max_watches;
+    int max_watches_per_client;
+    size_t watch_buffer_bytes;
+    size_t watch_buffer_total;
+};
+
+/* Fills l with the defaults. */
+void api_limits_default(struct api_limits *l);
+
 struct api_opts {
     const char *data_dir;
     const char *listen_host;
     int listen_port;
     const char *node_name;
+    const struct api_limits *limits; /* NULL: defaults */
 };
 
 struct api *api_new(struct loop *loop, struct store *store, const struct api_opts *o,

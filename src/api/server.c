@@ -1,7 +1,11 @@
-/* API server front end: the resource table, HTTPS setup, authentication, routing of request
- * paths to discovery, OpenAPI, health and resource handlers, and Status error responses. */
+/* API server front end: HTTPS setup, limits, authentication (checked on the request head,
+ * before any body byte is read), routing of request paths to discovery, OpenAPI, health and
+ * resource handlers, and Status error responses. */
 #include "api/api-int.h"
 
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,36 +14,6 @@
 #include "core/jx.h"
 #include "core/log.h"
 #include "core/tls.h"
-
-const struct resource api_resources[RES_COUNT] = {
-#define XX(id, g, v, k, p, s, sn, ns, f)                                                           \
-    [RES_##id] = {RES_##id, g, v, k, p, s, sn, ns, f, sizeof(g) > 1 ? p "." g : p,                 \
-                  sizeof(g) > 1 ? g "/" v : v},
-#include "api/resources.def"
-#undef XX
-};
-
-const struct resource *api_resource(enum res_id id)
-{
-    return &api_resources[id];
-}
-
-const struct resource *api_resource_by_plural(const char *group, const char *plural)
-{
-    for (int i = 0; i < RES_COUNT; i++)
-        if (strcmp(api_resources[i].group, group) == 0 &&
-            strcmp(api_resources[i].plural, plural) == 0)
-            return &api_resources[i];
-    return NULL;
-}
-
-const struct resource *api_resource_by_kind(const char *group, const char *kind)
-{
-    for (int i = 0; i < RES_COUNT; i++)
-        if (strcmp(api_resources[i].group, group) == 0 && strcmp(api_resources[i].kind, kind) == 0)
-            return &api_resources[i];
-    return NULL;
-}
 
 void api__qualified(const struct resource *r, char *out, size_t n)
 {
@@ -164,55 +138,58 @@ int api__accepts_json(const struct http_req *req)
     return strstr(a, "json") || strstr(a, "*/*") || strstr(a, "yaml");
 }
 
-/* Splits /api/v1/... or /apis/G/V/... into a resource target. Returns 0, or -E_NOT_FOUND. */
-static int target_parse(const char *path, struct api_target *t)
+static void sha256(const char *s, size_t n, unsigned char out[32])
 {
-    char *seg[8], *p, *group = "";
-    int n = 0, i = 0;
+    unsigned int len = 32;
 
-    memset(t, 0, sizeof *t);
-    snprintf(t->buf, sizeof t->buf, "%s", path);
-    for (p = strtok(t->buf, "/"); p && n < 8; p = strtok(NULL, "/"))
-        seg[n++] = p;
-    if (p)
-        return -E_NOT_FOUND;
-    if (n >= 2 && strcmp(seg[0], "api") == 0 && strcmp(seg[1], "v1") == 0) {
-        i = 2;
-    } else if (n >= 3 && strcmp(seg[0], "apis") == 0) {
-        group = seg[1];
-        i = 3;
-    } else {
-        return -E_NOT_FOUND;
-    }
-    if (i >= n)
-        return -E_NOT_FOUND;
-    if (strcmp(seg[i], "namespaces") == 0 && n - i >= 3) {
-        const struct resource *r = api_resource_by_plural(group, seg[i + 2]);
+    if (!EVP_Digest(s, n, out, &len, EVP_sha256(), NULL))
+        die("SHA-256 unavailable");
+}
 
-        if (r && r->namespaced) {
-            t->ns = seg[i + 1];
-            i += 2;
-        }
-    }
-    t->r = api_resource_by_plural(group, seg[i]);
-    if (!t->r || strcmp(t->r->version, i >= 3 && *group ? seg[2] : "v1") != 0)
-        return -E_NOT_FOUND;
-    if (*group && strcmp(seg[2], t->r->version) != 0)
-        return -E_NOT_FOUND;
-    if (t->ns && !t->r->namespaced)
-        return -E_NOT_FOUND;
-    t->name = i + 1 < n ? seg[i + 1] : NULL;
-    t->sub = i + 2 < n ? seg[i + 2] : NULL;
-    if (i + 3 < n)
-        return -E_NOT_FOUND;
+int api__token_set(struct api *api, const char *token)
+{
+    size_t n = strlen(token);
+
+    while (n && (token[n - 1] == '\n' || token[n - 1] == '\r' || token[n - 1] == ' ' ||
+                 token[n - 1] == '\t'))
+        n--;
+    if (!n)
+        return -EINVAL;
+    free(api->token);
+    api->token = xmalloc(n + 1);
+    memcpy(api->token, token, n);
+    api->token[n] = 0;
+    sha256(api->token, n, api->token_sha);
     return 0;
+}
+
+int api__token_ok(const struct api *api, const char *h)
+{
+    unsigned char got[32];
+
+    if (!h || strncmp(h, "Bearer ", 7) != 0 || !h[7] || !api->token)
+        return 0;
+    /* Digests have one length, so neither a length check nor memcmp's early exit can tell
+     * an attacker how much of the token matched. */
+    sha256(h + 7, strlen(h + 7), got);
+    return CRYPTO_memcmp(got, api->token_sha, sizeof got) == 0;
 }
 
 static int authorized(struct api *api, struct http_req *req)
 {
-    const char *h = http_req_header(req, "Authorization");
+    return api__token_ok(api, http_req_header(req, "Authorization"));
+}
 
-    return h && strncmp(h, "Bearer ", 7) == 0 && strcmp(h + 7, api->token) == 0;
+/* Runs on the request head: an unauthenticated client gets its 401 before it can make the
+ * server buffer a body. */
+static int on_head(struct http_req *req, void *ctx)
+{
+    struct api *api = ctx;
+
+    if (api__is_public(req->path) || authorized(api, req))
+        return 0;
+    api__fail_code(req, -E_UNAUTHORIZED, "Unauthorized");
+    return 1;
 }
 
 static void serve_version(struct http_req *req)
@@ -225,22 +202,6 @@ static void serve_version(struct http_req *req)
     http_respond(req, 200, "application/json", v, sizeof v - 1, NULL);
 }
 
-/* /api, /api/v1, /apis, /apis/G and /apis/G/V are discovery documents. */
-static int is_discovery(const char *path)
-{
-    int slashes = 0;
-
-    if (strcmp(path, "/api") == 0 || strcmp(path, "/api/") == 0 || strcmp(path, "/api/v1") == 0 ||
-        strcmp(path, "/api/v1/") == 0)
-        return 1;
-    if (strncmp(path, "/apis", 5) != 0 || (path[5] && path[5] != '/'))
-        return 0;
-    for (const char *p = path + 5; *p; p++)
-        if (*p == '/' && p[1])
-            slashes++;
-    return slashes <= 2;
-}
-
 static void on_request(struct http_req *req, void *ctx)
 {
     struct api *api = ctx;
@@ -248,14 +209,12 @@ static void on_request(struct http_req *req, void *ctx)
     struct api_target t;
 
     log_debug("api", "method=%s target=%s", req->method, req->target);
-    if (strcmp(path, "/healthz") == 0 || strcmp(path, "/livez") == 0 ||
-        strcmp(path, "/readyz") == 0 || strncmp(path, "/healthz/", 9) == 0 ||
-        strncmp(path, "/livez/", 7) == 0 || strncmp(path, "/readyz/", 8) == 0) {
-        http_respond(req, 200, "text/plain; charset=utf-8", "ok", 2, NULL);
+    if (strncmp(path, "/version", 8) == 0 && api__is_public(path)) {
+        serve_version(req);
         return;
     }
-    if (strcmp(path, "/version") == 0 || strcmp(path, "/version/") == 0) {
-        serve_version(req);
+    if (api__is_public(path)) {
+        http_respond(req, 200, "text/plain; charset=utf-8", "ok", 2, NULL);
         return;
     }
     if (!authorized(api, req)) {
@@ -266,15 +225,58 @@ static void on_request(struct http_req *req, void *ctx)
         api__openapi(api, req, path);
         return;
     }
-    if (is_discovery(path)) {
+    if (api__is_discovery(path)) {
         api__discovery(api, req, path);
         return;
     }
-    if (target_parse(path, &t) < 0) {
+    if (api__target_parse(path, &t) < 0) {
         api__fail_code(req, -E_NOT_FOUND, "the server could not find the requested resource");
         return;
     }
     api__resource(api, req, &t);
+}
+
+void api_limits_default(struct api_limits *l)
+{
+    memset(l, 0, sizeof *l);
+    httpd_limits_default(&l->http);
+    l->max_watches = API_MAX_WATCHES;
+    l->max_watches_per_client = API_MAX_WATCHES_PER_CLIENT;
+    l->watch_buffer_bytes = API_WATCH_BUFFER_BYTES;
+    l->watch_buffer_total = API_WATCH_BUFFER_TOTAL;
+}
+
+/* Zero fields take their defaults. */
+static void api_limits_fill(struct api_limits *l)
+{
+    struct api_limits d;
+
+    api_limits_default(&d);
+    if (l->max_watches <= 0)
+        l->max_watches = d.max_watches;
+    if (l->max_watches_per_client <= 0)
+        l->max_watches_per_client = d.max_watches_per_client;
+    if (!l->watch_buffer_bytes)
+        l->watch_buffer_bytes = d.watch_buffer_bytes;
+    if (!l->watch_buffer_total)
+        l->watch_buffer_total = d.watch_buffer_total;
+}
+
+/* The token file must exist and hold a token: an empty one would let "Bearer " in. */
+static int token_load(struct api *api, const char *path, struct err *err)
+{
+    char *tok = file_read_all(path, NULL);
+    int rc;
+
+    if (!tok)
+        return err_set(err, -E_INTERNAL, "cannot read the token file %s: %s", path,
+                       strerror(errno));
+    rc = api__token_set(api, tok);
+    free(tok);
+    if (rc < 0)
+        return err_set(err, -E_INTERNAL, "the token file %s is empty: put a token in it, or "
+                                         "remove it to have a new one generated", path);
+    return 0;
 }
 
 struct api *api_new(struct loop *loop, struct store *store, const struct api_opts *o,
@@ -291,15 +293,17 @@ struct api *api_new(struct loop *loop, struct store *store, const struct api_opt
     if (tls_pki_ensure(pki, err) < 0)
         goto fail;
     snprintf(tokpath, sizeof tokpath, "%s/token", pki);
-    api->token = file_read_all(tokpath, NULL);
-    if (!api->token) {
-        err_set(err, -E_INTERNAL, "cannot read %s", tokpath);
+    if (token_load(api, tokpath, err) < 0)
         goto fail;
-    }
     api->tls = tls_server_ctx(pki, err);
     if (!api->tls)
         goto fail;
+    if (o->limits)
+        api->lim = *o->limits;
+    api_limits_fill(&api->lim);
     api->httpd = httpd_new(loop, api->tls, on_request, api);
+    httpd_set_limits(api->httpd, &api->lim.http);
+    httpd_set_head_check(api->httpd, on_head, api);
     store_subscribe(store, api__watch_fanout, api);
     if (httpd_listen(api->httpd, o->listen_host, o->listen_port, err) < 0)
         goto fail;

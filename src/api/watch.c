@@ -1,7 +1,10 @@
 /* Watch streams: replay from the store's event ring (or the current state for rv 0), then
  * live events, filtered by namespace and selectors, as JSON or one-row Tables, with bookmarks
  * and timeoutSeconds. An object that stops matching a selector is sent as DELETED and one that
- * starts matching as ADDED, as kube-apiserver does. */
+ * starts matching as ADDED, as kube-apiserver does. Watches are limited in number (in all and
+ * per peer address: 429 with Retry-After) and in the bytes their clients leave unread: a
+ * watcher too far behind gets an ERROR event with a 410 Status (client-go re-lists on it) and
+ * its stream ends, never silently. */
 #include "api/api-int.h"
 
 #include <stdio.h>
@@ -22,6 +25,8 @@ struct watch {
     int table;
     int bookmarks;
     int first_table_sent;
+    int dead; /* unlinked; freed in the defer phase, so callers holding it can check */
+    char client[64]; /* peer address without the port: the per-client limit's key */
     struct loop_timer timeout, bookmark;
     struct watch *next, *prev;
 };
@@ -39,6 +44,9 @@ static void watch_unlink(struct watch *w)
 {
     struct api *api = w->api;
 
+    if (w->dead)
+        return;
+    w->dead = 1;
     loop_timer_stop(api->loop, &w->timeout);
     loop_timer_stop(api->loop, &w->bookmark);
     if (w->prev)
@@ -49,8 +57,10 @@ static void watch_unlink(struct watch *w)
         w->next->prev = w->prev;
     w->next = w->prev = NULL;
     api__filter_free(w->f);
+    w->f = NULL;
     free(w->ns);
-    free(w);
+    w->ns = NULL;
+    loop_defer(api->loop, free, w);
 }
 
 static void on_req_close(struct http_req *req, void *ctx)
@@ -67,12 +77,59 @@ static void watch_end(struct watch *w)
     http_stream_end(req);
 }
 
+/* Ends a watch whose client left too many bytes unread, with the 410 ERROR event that
+ * makes client-go (and kubectl get -w) start over with a fresh list. */
+static void watch_drop(struct watch *w, size_t backlog, const char *limit, size_t max)
+{
+    char msg[256], *s;
+    json_t *st, *ev;
+    size_t n;
+
+    log_warn("api", "msg=\"dropping slow watch\" peer=%s resource=%s backlog=%zu %s=%zu",
+             w->req->peer, w->r->key, backlog, limit, max);
+    snprintf(msg, sizeof msg,
+             "watch dropped: the client is too slow, %zu bytes of events unread (limit %s %zu "
+             "bytes); list again and restart the watch",
+             backlog, limit, max);
+    st = api_status_json(-E_GONE, msg, NULL);
+    ev = json_pack("{s:s,s:o}", "type", "ERROR", "object", st);
+    s = json_dumps(ev, JSON_COMPACT);
+    json_decref(ev);
+    n = strlen(s);
+    s = xrealloc(s, n + 2);
+    s[n++] = '\n';
+    http_stream_write(w->req, s, n);
+    free(s);
+    watch_end(w);
+}
+
+/* 0 when an event of n bytes may be queued; otherwise the watch has been dropped. */
+static int watch_room(struct watch *w, size_t n)
+{
+    const struct api_limits *l = &w->api->lim;
+    size_t backlog = http_stream_backlog(w->req);
+
+    if (backlog + n > l->watch_buffer_bytes) {
+        watch_drop(w, backlog, "--watch-buffer-bytes", l->watch_buffer_bytes);
+        return -1;
+    }
+    /* Over the shared budget, the watchers that are behind make room; one that keeps up
+     * (nothing queued) still gets its events. */
+    if (backlog && httpd_out_total(w->api->httpd) + n > l->watch_buffer_total) {
+        watch_drop(w, backlog, "--watch-buffer-total", l->watch_buffer_total);
+        return -1;
+    }
+    return 0;
+}
+
 static void watch_send(struct watch *w, const char *type, json_t *obj)
 {
     json_t *ev, *payload;
     char *s;
     size_t n;
 
+    if (w->dead)
+        return;
     if (w->table && strcmp(type, "ERROR") != 0 && strcmp(type, "BOOKMARK") != 0) {
         json_t *items = json_pack("[O]", obj);
 
@@ -88,7 +145,8 @@ static void watch_send(struct watch *w, const char *type, json_t *obj)
     n = strlen(s);
     s = xrealloc(s, n + 2);
     s[n++] = '\n';
-    http_stream_write(w->req, s, n);
+    if (watch_room(w, n) == 0)
+        http_stream_write(w->req, s, n);
     free(s);
 }
 
@@ -107,7 +165,7 @@ static void watch_event(struct watch *w, enum store_ev type, const char *res, js
 {
     int now, before;
 
-    if (strcmp(res, w->r->key) != 0)
+    if (w->dead || strcmp(res, w->r->key) != 0)
         return;
     now = in_scope(w, obj);
     before = type == STORE_MODIFIED && in_scope(w, old);
@@ -179,9 +237,55 @@ static void send_current(struct watch *w)
     arr = xcalloc(json_object_size(m) + 1, sizeof *arr);
     json_object_foreach(m, k, v) if (in_scope(w, v)) arr[n++] = v;
     qsort(arr, n, sizeof *arr, cmp_items);
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n && !w->dead; i++)
         watch_send(w, "ADDED", arr[i]);
     free(arr);
+}
+
+static void client_of(const char *peer, char *out, size_t n)
+{
+    const char *colon = strrchr(peer, ':');
+
+    snprintf(out, n, "%.*s", colon ? (int)(colon - peer) : (int)strlen(peer), peer);
+}
+
+/* 429 with Retry-After, as kube-apiserver's max-in-flight filter answers. */
+static void watch_refuse(struct http_req *req, const char *msg)
+{
+    json_t *st = api_status_json(-E_TOO_MANY, msg, NULL);
+    char *s;
+
+    json_object_set_new(st, "details", json_pack("{s:i}", "retryAfterSeconds", 1));
+    s = json_dumps(st, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    http_respond(req, 429, "application/json", s, strlen(s), "Retry-After: 1\r\n");
+    free(s);
+    json_decref(st);
+}
+
+/* 0 when another watch from this client fits under the limits; otherwise answered. */
+static int watch_admit(struct api *api, struct http_req *req, const char *client)
+{
+    int all = 0, mine = 0;
+    char msg[200];
+
+    for (struct watch *w = api->watches; w; w = w->next) {
+        all++;
+        mine += strcmp(w->client, client) == 0;
+    }
+    if (all >= api->lim.max_watches) {
+        snprintf(msg, sizeof msg, "too many watches: the server holds its limit of %d "
+                 "(--max-watches); retry later", api->lim.max_watches);
+        watch_refuse(req, msg);
+        return -1;
+    }
+    if (mine >= api->lim.max_watches_per_client) {
+        snprintf(msg, sizeof msg, "too many watches from %s: the limit per client is %d "
+                 "(--max-watches-per-client); retry later", client,
+                 api->lim.max_watches_per_client);
+        watch_refuse(req, msg);
+        return -1;
+    }
+    return 0;
 }
 
 void api__watch(struct api *api, struct http_req *req, struct api_target *t)
@@ -191,6 +295,7 @@ void api__watch(struct api *api, struct http_req *req, struct api_target *t)
     const char *bm = http_req_query(req, "allowWatchBookmarks");
     struct watch *w;
     struct err err;
+    char client[64];
     long long rv = rvs && *rvs ? atoll(rvs) : 0;
 
     err_init(&err);
@@ -198,7 +303,11 @@ void api__watch(struct api *api, struct http_req *req, struct api_target *t)
         api__fail_code(req, -E_BAD_REQUEST, "invalid resource version: \"%.64s\"", rvs);
         return;
     }
+    client_of(req->peer, client, sizeof client);
+    if (watch_admit(api, req, client) < 0)
+        return;
     w = xcalloc(1, sizeof *w);
+    snprintf(w->client, sizeof w->client, "%s", client);
     w->api = api;
     w->req = req;
     w->r = t->r;
@@ -236,6 +345,8 @@ void api__watch(struct api *api, struct http_req *req, struct api_target *t)
         watch_end(w);
         return;
     }
+    if (w->dead) /* dropped while sending the initial events */
+        return;
     if (to && atoll(to) > 0)
         loop_timer_start(api->loop, &w->timeout, atoll(to) * 1000);
     if (w->bookmarks)

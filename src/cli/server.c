@@ -87,11 +87,53 @@ static int parse_listen(const char *s, char *host, size_t n, int *port)
     return *port >= 0 && *port < 65536 ? 0 : -1;
 }
 
+/* A positive integer flag value, or die naming the flag. */
+static long long flag_num(const char *flag, const char *v)
+{
+    char *end;
+    long long n = strtoll(v, &end, 10);
+
+    if (end == v || *end || n <= 0 || n > (1LL << 40))
+        die("bad %s %s (want a positive integer)", flag, v);
+    return n;
+}
+
+/* The front-end limit flags (docs/security.md). Returns 1 when argv[*i] was one. */
+static int limit_flag(int argc, char **argv, int *i, struct api_limits *l)
+{
+    const char *f = argv[*i], *v;
+
+    if (*i + 1 >= argc)
+        return 0;
+    v = argv[*i + 1];
+    if (strcmp(f, "--max-connections") == 0)
+        l->http.max_conns = (int)flag_num(f, v);
+    else if (strcmp(f, "--max-request-head") == 0)
+        l->http.max_head = (size_t)flag_num(f, v);
+    else if (strcmp(f, "--request-head-timeout") == 0)
+        l->http.head_timeout_ms = (int)flag_num(f, v) * 1000;
+    else if (strcmp(f, "--request-body-timeout") == 0)
+        l->http.body_timeout_ms = (int)flag_num(f, v) * 1000;
+    else if (strcmp(f, "--max-watches") == 0)
+        l->max_watches = (int)flag_num(f, v);
+    else if (strcmp(f, "--max-watches-per-client") == 0)
+        l->max_watches_per_client = (int)flag_num(f, v);
+    else if (strcmp(f, "--watch-buffer-bytes") == 0)
+        l->watch_buffer_bytes = (size_t)flag_num(f, v);
+    else if (strcmp(f, "--watch-buffer-total") == 0)
+        l->watch_buffer_total = (size_t)flag_num(f, v);
+    else
+        return 0;
+    (*i)++;
+    return 1;
+}
+
 static int cmd_server_run(int argc, char **argv)
 {
     char *dir = cli_data_dir(&argc, argv);
     char host[256] = "127.0.0.1", *pidpath, *lockpath, *dbpath, pidtxt[32];
     struct server_opts so = {0};
+    struct api_limits lim;
     struct server *srv = NULL;
     struct loop *loop;
     struct err err;
@@ -99,6 +141,8 @@ static int cmd_server_run(int argc, char **argv)
 
     err_init(&err);
     so.node_name = NULL;
+    api_limits_default(&lim);
+    so.api_limits = &lim;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
             if (parse_listen(argv[++i], host, sizeof host, &port) < 0)
@@ -110,9 +154,16 @@ static int cmd_server_run(int argc, char **argv)
                 so.node_resources[so.n_node_resources++] = argv[++i];
         } else if (strcmp(argv[i], "--node-address") == 0 && i + 1 < argc) {
             so.node_address = argv[++i];
+        } else if (limit_flag(argc, argv, &i, &lim)) {
+            continue;
         } else {
             fprintf(stderr, "usage: kroll server [--data-dir DIR] [--listen HOST:PORT] "
-                            "[--node-name NAME] [--node-resource NAME=N] [--node-address IP]\n");
+                            "[--node-name NAME] [--node-resource NAME=N] [--node-address IP]\n"
+                            "       [--max-connections N] [--max-request-head BYTES]\n"
+                            "       [--request-head-timeout SECONDS] "
+                            "[--request-body-timeout SECONDS]\n"
+                            "       [--max-watches N] [--max-watches-per-client N]\n"
+                            "       [--watch-buffer-bytes BYTES] [--watch-buffer-total BYTES]\n");
             return 2;
         }
     }

@@ -27,7 +27,7 @@ struct ctl {
     char *name;
     ctl_sync_fn *sync;
     void *ctx;
-    struct ctl_watch w[64];
+    struct ctl_watch *w; /* grows: a controller watches as many resources as it asks for */
     int nw;
     json_t *queue;   /* key -> true (dedupe) */
     json_t *order;   /* array of keys in arrival order */
@@ -186,8 +186,8 @@ struct ctl *ctl_new(struct api *api, const char *name, ctl_sync_fn *sync, void *
 
 void ctl_watch(struct ctl *c, enum res_id res, ctl_event_fn *fn)
 {
-    if (c->nw < 64)
-        c->w[c->nw++] = (struct ctl_watch){api_resource(res), fn};
+    c->w = xrealloc(c->w, (size_t)(c->nw + 1) * sizeof *c->w);
+    c->w[c->nw++] = (struct ctl_watch){api_resource(res), fn};
 }
 
 void ctl_start(struct ctl *c)
@@ -230,6 +230,7 @@ static void free_later(void *ctx)
 
     json_decref(c->queue);
     json_decref(c->order);
+    free(c->w);
     free(c->name);
     free(c);
 }

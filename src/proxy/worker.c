@@ -25,6 +25,7 @@
 #define HIGH_WATER (256 * 1024)
 #define REPLAY_MAX (64 * 1024)
 #define SWEEP_MS 100
+#define ACCEPT_BACKOFF_MS 250 /* a listener rests this long after EMFILE/ENFILE */
 #define DOWN_MS 1000 /* after a failed connect, other endpoints go first for this long */
 
 enum cstate { C_HEAD, C_BODY, C_WAIT, C_TUNNEL, C_CLOSING };
@@ -37,6 +38,7 @@ struct px_listener {
     struct px_service *svc;
     struct px_table *t; /* this worker's view of svc's table */
     uint64_t gen;
+    int64_t paused_until; /* out of descriptors: not polled until then (0: polled) */
     struct px_listener *next;
 };
 
@@ -1075,8 +1077,19 @@ static void lis_on_io(struct loop_io *io, unsigned events, void *ctx)
         socklen_t len = sizeof sa;
         int fd = accept4(io->fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
-        if (fd < 0)
+        if (fd < 0) {
+            /* Out of descriptors: the connection stays queued and the listener readable, so
+             * polling on would spin. Rest it; the sweep resumes it. */
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                if (!lis->paused_until)
+                    log_warn("proxy", "msg=\"cannot accept, pausing the listener\" err=\"%s\" "
+                                      "service=%s ms=%d", strerror(errno), lis->svc->name,
+                             ACCEPT_BACKOFF_MS);
+                lis->paused_until = now_ms() + ACCEPT_BACKOFF_MS;
+                loop_io_modify(w->loop, &lis->io, 0);
+            }
             return;
+        }
         if (atomic_fetch_add_explicit(&w->px->conns, 1, memory_order_relaxed) >=
             w->px->cfg.max_conns) {
             /* Over the connection cap: refuse at once rather than queue without bound. */
@@ -1127,6 +1140,11 @@ static void worker_sweep(struct loop_timer *t, void *ctx)
         next = c->next;
         conn_timeout(c, now);
     }
+    for (struct px_listener *lis = w->listeners; lis; lis = lis->next)
+        if (lis->paused_until && now >= lis->paused_until && lis->io.fd >= 0) {
+            lis->paused_until = 0;
+            loop_io_modify(w->loop, &lis->io, EPOLLIN);
+        }
     for (struct px_up *up = w->ups, *next; up; up = next) {
         next = up->next;
         if (up->state == U_POOLED &&

@@ -66,6 +66,7 @@ int server_start(struct loop *loop, const struct server_opts *o, struct server *
     ao.listen_host = o->listen_host;
     ao.listen_port = o->listen_port;
     ao.node_name = s->node_name;
+    ao.limits = o->api_limits;
     s->api = api_new(loop, s->store, &ao, err);
     if (!s->api)
         goto fail;

@@ -7,6 +7,7 @@
 #include "core/loop.h"
 
 struct server;
+struct api_limits;
 
 struct server_opts {
     const char *data_dir;
@@ -18,6 +19,7 @@ struct server_opts {
     const char *node_resources[16]; /* "nvidia.com/gpu=2" */
     int n_node_resources;
     const char *self_exe; /* path of the kroll binary, for shims and the proxy */
+    const struct api_limits *api_limits; /* NULL: defaults */
 };
 
 int server_start(struct loop *loop, const struct server_opts *o, struct server **out,
