@@ -284,7 +284,7 @@ static int on_header_field(llhttp_t *p, const char *at, size_t n)
             return -1;
     }
     if (c->req->pub.nhdrs >= HTTPD_MAX_HEADERS) {
-        c->head_too_large = 1;
+        c->head_too_large = 2;
         return -1;
     }
     if (head_count(c, n) < 0)
@@ -584,8 +584,9 @@ static void conn_bad(struct http_conn *c, int status, const char *msg)
                  msg, bad_reason(status), status);
     c->keep_alive = 0;
     /* Closing with unread upload bytes makes the kernel send RST, and the client would
-     * never see this answer: read and drop the rest for a bounded time instead. */
-    c->draining = 1;
+     * never see this answer: read and drop the rest for a bounded time instead. A client
+     * that was too slow (408) gets no such grace. */
+    c->draining = status != 408;
     head_write(c, status, "application/json", NULL, n);
     out_append(c, body, (size_t)n);
     c->dispatched = 1;
@@ -623,10 +624,13 @@ static void conn_parse_error(struct http_conn *c)
     if (c->refused) {
         c->dispatched = 1;
         conn_flush(c);
+    } else if (c->head_too_large == 2) {
+        snprintf(msg, sizeof msg, "request head has more than the limit of %d header fields",
+                 HTTPD_MAX_HEADERS);
+        conn_bad(c, 431, msg);
     } else if (c->head_too_large) {
-        snprintf(msg, sizeof msg,
-                 "request head larger than the limit of %zu bytes or %d header fields",
-                 c->h->lim.max_head, HTTPD_MAX_HEADERS);
+        snprintf(msg, sizeof msg, "request head larger than the limit of %zu bytes",
+                 c->h->lim.max_head);
         conn_bad(c, 431, msg);
     } else if (c->body_too_large) {
         snprintf(msg, sizeof msg, "request body larger than the limit of %zu bytes",
