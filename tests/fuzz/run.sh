@@ -26,6 +26,8 @@ protobuf) files="src/api/protobuf.c src/api/protobuf-schema.c $core"; libs="-lja
     corpus=tests/unit/api/fixtures/pb ;;
 proxy_request) files="src/proxy/http.c src/core/buf.c src/core/err.c src/core/log.c /usr/share/llhttp/llhttp.c /usr/share/llhttp/api.c /usr/share/llhttp/http.c"
     libs="-ljansson"; opts=""; runs=2000000 ;;
+api_request) files="src/api/route.c src/core/buf.c src/core/loop.c $core /usr/share/llhttp/llhttp.c /usr/share/llhttp/api.c /usr/share/llhttp/http.c"
+    libs="-ljansson -lssl -lcrypto -lm"; opts=""; runs=200000 ;;
 selector) files="src/api/selector.c src/api/table.c $core"; libs="-ljansson -lm"; opts=""; runs=200000 ;;
 *) echo "fuzz: unknown target $name"; exit 2 ;;
 esac
