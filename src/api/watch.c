@@ -85,7 +85,7 @@ static void watch_drop(struct watch *w, size_t backlog, const char *limit, size_
     json_t *st, *ev;
     size_t n;
 
-    log_warn("api", "msg=\"dropping slow watch\" peer=%s resource=%s backlog=%zu %s=%zu",
+    log_warn("api", "msg=\"dropping slow watch\" peer=%s resource=%s backlog=%zu limit=%s max=%zu",
              w->req->peer, w->r->key, backlog, limit, max);
     snprintf(msg, sizeof msg,
              "watch dropped: the client is too slow, %zu bytes of events unread (limit %s %zu "
