@@ -24,12 +24,12 @@ opts=""; asan_opts=""; corpus=""
 # One case per target: the sources it links (besides tests/fuzz/fuzz_NAME.c), the libraries,
 # libFuzzer options, and the fixed run count of the CTest slice (sized to stay well under 30 s).
 case $name in
-patch) files="src/api/patch.c src/api/patch_smp.c src/api/patch_ssa.c src/api/patch_limits.c $core"
-    libs="-ljansson -lfyaml -lm"
-    # libfyaml 0.7.12 leaks on some syntax errors (docs/internals/patch.md): no leak checks here.
-    opts="-detect_leaks=0"; asan_opts="detect_leaks=0"; runs=40000 ;;
-yaml) files="src/api/patch.c src/api/patch_smp.c src/api/patch_ssa.c src/api/patch_limits.c $core"
-    libs="-ljansson -lfyaml -lm"; opts="-detect_leaks=0"; asan_opts="detect_leaks=0"; runs=60000
+patch) files="src/api/patch.c src/api/patch_yaml.c src/api/patch_smp.c src/api/patch_ssa.c
+    src/api/patch_limits.c $core"
+    libs="-ljansson -lyaml -lm"; runs=40000 ;;
+yaml) files="src/api/patch.c src/api/patch_yaml.c src/api/patch_smp.c src/api/patch_ssa.c
+    src/api/patch_limits.c $core"
+    libs="-ljansson -lyaml -lm"; runs=60000
     corpus=tests/fuzz/corpus/yaml ;;
 protobuf) files="src/api/protobuf.c src/api/protobuf-schema.c $core"; libs="-ljansson -lm"; runs=400000
     corpus=tests/unit/api/fixtures/pb ;;
