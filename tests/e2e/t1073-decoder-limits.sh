@@ -1,7 +1,8 @@
 #!/bin/bash
 # t1073: what already held stays held (issue 10, item 3): the JSON and YAML decoders refuse deep
-# nesting (400) and YAML aliases that explode ("billion laughs", 413), through POST with
-# application/json and application/yaml and through an apply (application/apply-patch+yaml).
+# nesting (JSON 400, YAML past 512 levels 413) and YAML aliases that explode ("billion laughs",
+# 413), through POST with application/json and application/yaml and through an apply
+# (application/apply-patch+yaml). The 15-byte YAML that crashed libfyaml 0.7.12 is a 400.
 # Each refusal is a Status, nothing is stored, and the server keeps serving.
 . "$(dirname "$0")/lib.sh"
 
@@ -21,11 +22,21 @@ is_status 400 "deep JSON"
 $PY -c '
 d = 1000
 print("metadata: {name: deep}\ndata: " + "[" * d + "]" * d)' >deep.yaml
-# libfyaml itself stops at 64 levels of flow nesting (400); our walk caps depth at 512 (413).
-expect_eq "$(send POST $CM application/yaml deep.yaml)" 400 "YAML nested 1000 deep: 400"
-is_status 400 "deep YAML"
-expect_match "$(jq -r .message resp.json)" '[Dd]epth' "deep YAML: message says why"
-expect_eq "$(send PATCH "$CM/deep?fieldManager=t" application/apply-patch+yaml deep.yaml)" 400 "apply of deep YAML: 400"
+# YAML_MAX_DEPTH: more than 512 nested collections is a 413 that names the limit.
+expect_eq "$(send POST $CM application/yaml deep.yaml)" 413 "YAML nested 1000 deep: 413"
+is_status 413 "deep YAML"
+expect_match "$(jq -r .message resp.json)" 'depth limit of 512' "deep YAML: message names the limit"
+expect_eq "$(send PATCH "$CM/deep?fieldManager=t" application/apply-patch+yaml deep.yaml)" 413 "apply of deep YAML: 413"
+
+# libfyaml 0.7.12 dereferenced NULL after its own tab error on these 15 bytes: the server died
+# ("Empty reply"). Now a 400 Status with the position, through both YAML paths.
+printf ' : ? 1 : : T:\t:' >crash.yaml
+expect_eq "$(send POST $CM application/yaml crash.yaml)" 400 "libfyaml crash input via POST: 400"
+is_status 400 "crash input via POST"
+expect_match "$(jq -r .message resp.json)" 'yaml: line 1, column' "crash input: message has the position"
+expect_eq "$(api_curl /healthz)" "ok" "server still serving after the crash input"
+expect_eq "$(send PATCH "$CM/crash?fieldManager=t" application/apply-patch+yaml crash.yaml)" 400 "libfyaml crash input via apply: 400"
+is_status 400 "crash input via apply"
 
 # Billion laughs: 9 levels of 10 aliases each expand to 10^9 values.
 $PY -c '
