@@ -101,8 +101,8 @@ static int y_parser_err(struct yconv *c, const yaml_parser_t *p)
 static int y_charge(struct yconv *c, size_t n, const yaml_mark_t *m)
 {
     if (n > YAML_MAX_NODES - c->nodes)
-        return y_err(c, -E_TOO_LARGE, m, "document too large (aliases expand past %d values)",
-                     YAML_MAX_NODES);
+        return y_err(c, -E_TOO_LARGE, m, "document too large: more than %d values (aliases "
+                     "expanded)", YAML_MAX_NODES);
     c->nodes += n;
     return 0;
 }

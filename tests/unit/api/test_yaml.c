@@ -86,7 +86,8 @@ static void test_yaml_typing(void **state)
         {"[0o, 0x, 0o19, 0x1g, 0b101, 1_000]",
          "[\"0o\",\"0x\",\"0o19\",\"0x1g\",\"0b101\",\"1_000\"]", 0, NULL},
         {"[1.5, .5, +.5, 1., 1e3, -1.5E-3, 1e400, .inf, .nan, 1.0.4, -.e, 1e]",
-         "[1.5,0.5,0.5,1.0,1000.0,-0.0015,\"1e400\",\".inf\",\".nan\",\"1.0.4\",\"-.e\",\"1e\"]", 0, NULL},
+         "[1.5,0.5,0.5,1.0,1000.0,-0.0015,\"1e400\",\".inf\",\".nan\",\"1.0.4\",\"-.e\","
+         "\"1e\"]", 0, NULL},
         /* Quoted, block and !!str scalars are strings; other tags do not change typing. */
         {"a: '12'\nb: \"true\"\nc: !!str 12\nd: !<tag:yaml.org,2002:str> null\ne: |\n  12\n"
          "f: !!int \"12\"\ng: !custom 12\nh: !!str\n",
@@ -153,7 +154,8 @@ static void test_yaml_merge_keys(void **state)
         {"base: &b\n  image: x\n  port: 80\nc:\n  port: 81\n  <<: *b\n",
          "{\"base\":{\"image\":\"x\",\"port\":80},\"c\":{\"port\":81,\"image\":\"x\"}}", 0, NULL},
         /* A list of mappings: earlier ones win over later ones, explicit keys over both. */
-        {"a: {<<: [{x: 1, y: 1}, {x: 2, z: 2}], y: 9}", "{\"a\":{\"x\":1,\"y\":9,\"z\":2}}", 0, NULL},
+        {"a: {<<: [{x: 1, y: 1}, {x: 2, z: 2}], y: 9}", "{\"a\":{\"x\":1,\"y\":9,\"z\":2}}",
+         0, NULL},
         {"b: &b [{x: 1}, {y: 2}]\nm: {<<: *b, x: 3}",
          "{\"b\":[{\"x\":1},{\"y\":2}],\"m\":{\"x\":3,\"y\":2}}", 0, NULL},
         /* Only a plain "<<" merges. */
@@ -207,7 +209,8 @@ static void test_yaml_documents(void **state)
 static void test_yaml_error_positions(void **state)
 {
     static const struct ycase t[] = {
-        {"a: [1\nb: 2\n", NULL, -E_BAD_REQUEST, "yaml: line 2, column 2: did not find expected ',' or ']' "
+        {"a: [1\nb: 2\n", NULL, -E_BAD_REQUEST,
+         "yaml: line 2, column 2: did not find expected ',' or ']' "
          "(while parsing a flow sequence at line 1, column 4)"},
         {"a: b\n  c: d\n", NULL, -E_BAD_REQUEST, "yaml: line 2, column 4: mapping values are"},
         {"key: \"open\n", NULL, -E_BAD_REQUEST, "(while scanning a quoted scalar at line 1, "
@@ -291,7 +294,7 @@ static void test_yaml_expansion_budget(void **state)
     err_init(&e);
     assert_int_equal(patch_parse_yaml(y, strlen(y), &out, &e), -E_TOO_LARGE);
     assert_null(out);
-    assert_non_null(strstr(e.msg, "aliases expand past 1000000 values"));
+    assert_non_null(strstr(e.msg, "more than 1000000 values (aliases expanded)"));
     err_release(&e);
     /* Four levels (about 10^4 values) are well within the budget. */
     *strstr(y, "x5:") = 0;
