@@ -3,7 +3,7 @@
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps test-deps build test demo clean asan fmt
+.PHONY: all deps test-deps build test demo clean asan fmt fuzz
 
 all: build
 
@@ -28,6 +28,21 @@ asan: deps test-deps
 	@cmake --build build-asan -j $(JOBS)
 	cd build-asan && LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan-suppressions.txt:print_suppressions=0 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 2
+
+# Every tests/fuzz/fuzz_NAME.c for FUZZ_SECONDS each with a random seed. The corpus grows under
+# $(BUILD)/fuzz-corpus/NAME across runs; inputs that crash are kept in $(BUILD)/fuzz-findings/NAME.
+FUZZ_SECONDS ?= 600
+fuzz: test-deps
+	@fails=0; for f in tests/fuzz/fuzz_*.c; do \
+		n=$${f#tests/fuzz/fuzz_}; n=$${n%.c}; arts=$(CURDIR)/$(BUILD)/fuzz-findings/$$n; \
+		mkdir -p "$$arts"; before=$$(ls "$$arts" | wc -l); \
+		line=$$(FUZZ_SEED=0 FUZZ_RUNS=-1 FUZZ_SECONDS=$(FUZZ_SECONDS) \
+			FUZZ_CORPUS=$(CURDIR)/$(BUILD)/fuzz-corpus/$$n FUZZ_ARTIFACTS=$$arts \
+			bash tests/fuzz/run.sh $$n 2>&1 | tee $(CURDIR)/$(BUILD)/fuzz-$$n.log | tail -n 1) || fails=1; \
+		found=$$(( $$(ls "$$arts" | wc -l) - before )); \
+		echo "$$line; corpus $$(ls $(CURDIR)/$(BUILD)/fuzz-corpus/$$n | wc -l) inputs; $$found new findings"; \
+		[ $$found = 0 ] || fails=1; \
+	done; exit $$fails
 
 clean:
 	rm -rf $(BUILD) build-asan

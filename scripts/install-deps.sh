@@ -5,7 +5,7 @@
 #   scripts/install-deps.sh --test   also what `make test` needs (fuzzers, the report
 #                                    screenshot test's Chromium, test tools)
 set -e
-pkgs="build-essential cmake pkg-config libjansson-dev libfyaml-dev node-llhttp libsqlite3-dev
+pkgs="build-essential cmake pkg-config libjansson-dev libyaml-dev node-llhttp libsqlite3-dev
 libssl-dev libcmocka-dev curl iproute2 procps util-linux"
 if [ "${1:-}" = "--test" ]; then
     pkgs="$pkgs python3 jq wrk clang libclang-rt-14-dev chromium"

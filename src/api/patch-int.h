@@ -50,4 +50,8 @@ int patch__smp_value(const json_t *orig, const json_t *patch, const char *kind,
 /* JSON equality where numbers compare by value (1 == 1.0), as RFC 6902 "test" requires. */
 int patch__json_equal(const json_t *a, const json_t *b);
 
+/* Sets err for a passed limit (over: PATCH_OVER_SIZE or PATCH_OVER_DEPTH) of what, with one
+ * cause at field (may be NULL); returns the code (-E_TOO_LARGE or -E_INVALID). */
+int patch__limit_err(struct err *err, int over, const char *what, const char *field);
+
 #endif

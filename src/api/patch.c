@@ -1,5 +1,5 @@
 /* JSON Patch (RFC 6902) with RFC 6901 pointers, JSON merge patch (RFC 7386), YAML/JSON body
- * parsing through libfyaml, and the small helpers the rest of the patch engine shares.
+ * parsing (patch_yaml.c), and the small helpers the rest of the patch engine shares.
  * Every function works on a deep copy: the caller's document is never modified. */
 #include "api/patch.h"
 
@@ -8,16 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <libfyaml.h>
-
 #include "api/patch-int.h"
 #include "core/log.h"
-
-/* Kubernetes refuses JSON patches with more operations than this (maxJSONPatchOperations). */
-#define JSON_PATCH_MAX_OPS 10000
-/* Caps the values a YAML document may expand to through aliases ("billion laughs"). */
-#define YAML_MAX_NODES 1000000
-#define YAML_MAX_DEPTH 512
 
 /* ---- shared helpers ---------------------------------------------------------------------- */
 
@@ -184,31 +176,87 @@ static json_t *ptr_walk(json_t *root, const struct ptr *p, size_t n)
 
 /* ---- RFC 6902 operations ----------------------------------------------------------------- */
 
-/* Stores v (taken) at p, as "add" does: inserts into arrays, sets object members. */
-static int op_add(json_t **root, const struct ptr *p, json_t *v, const char *path, struct err *e)
+/* What a JSON patch has built so far, checked after every operation against patch.h's limits
+ * by measuring only the values an operation inserts or removes, never the whole document. */
+struct jp_state {
+    size_t bytes;      /* compact size of the document (separators approximate) */
+    int depth;         /* an upper bound of the document's nesting */
+    size_t copied;     /* bytes duplicated by "copy" or re-measured for a deepening "move" */
+    size_t max_bytes;  /* patch_object_max_bytes() */
+    size_t max_copied; /* JSON_PATCH_MAX_COPY_FACTOR times max_bytes */
+};
+
+/* Bytes a member named key (or an array slot) adds besides its value: quotes, colon, comma. */
+static size_t jp_slot_cost(const json_t *parent, const char *key)
 {
-    json_t *parent;
+    return json_is_object(parent) ? strlen(key) + 4 : 1;
+}
+
+/* Measures v to be placed under base levels: fits in what the object limit leaves (or in room
+ * when room is smaller) and in PATCH_MAX_DEPTH. *size gets its bytes. */
+static int jp_measure(struct jp_state *st, const json_t *v, size_t base, size_t room,
+                      size_t *size, const char *path, struct err *e)
+{
+    size_t left = st->bytes < st->max_bytes ? st->max_bytes - st->bytes : 0;
+    struct patch_measure m = {.max_bytes = room < left ? room : left,
+                              .max_depth = PATCH_MAX_DEPTH};
+
+    if (base > PATCH_MAX_DEPTH)
+        return patch__limit_err(e, PATCH_OVER_DEPTH, "the patched object", path);
+    if (patch_measure(v, (int)base, &m) < 0) {
+        if (m.over == PATCH_OVER_SIZE && room < left)
+            return err_set(e, -E_TOO_LARGE, "Request entity too large: the JSON patch copies "
+                           "more than its limit of %zu bytes", st->max_copied);
+        return patch__limit_err(e, m.over, "the patched object", path);
+    }
+    *size = m.bytes;
+    if (m.depth > st->depth)
+        st->depth = m.depth;
+    return 0;
+}
+
+/* Subtracts a value leaving the document (it was inside it, so its depth is bounded). */
+static void jp_uncharge(struct jp_state *st, const json_t *v, size_t slot)
+{
+    struct patch_measure m = {.max_bytes = SIZE_MAX, .max_depth = INT32_MAX};
+
+    patch_measure(v, 0, &m);
+    st->bytes -= st->bytes < m.bytes + slot ? st->bytes : m.bytes + slot;
+}
+
+/* Stores v (taken) at p, as "add" does: inserts into arrays, sets object members (the member it
+ * replaces leaves the size count). size is v's measured size. */
+static int op_add(json_t **root, const struct ptr *p, json_t *v, size_t size, const char *path,
+                  struct jp_state *st, struct err *e)
+{
+    json_t *parent, *old;
     const char *last;
     size_t idx;
 
     if (p->n == 0) {
         json_decref(*root);
         *root = v;
+        st->bytes = size;
         return 0;
     }
     parent = ptr_walk(*root, p, p->n - 1);
     last = p->tok[p->n - 1];
     if (json_is_object(parent)) {
+        if ((old = json_object_get(parent, last)))
+            jp_uncharge(st, old, jp_slot_cost(parent, last));
         json_object_set_new(parent, last, v);
+        st->bytes += size + jp_slot_cost(parent, last);
         return 0;
     }
     if (json_is_array(parent)) {
         if (strcmp(last, "-") == 0) {
             json_array_append_new(parent, v);
+            st->bytes += size + 1;
             return 0;
         }
         if (ptr_index(last, json_array_size(parent), 1, &idx) == 0) {
             json_array_insert_new(parent, idx, v);
+            st->bytes += size + 1;
             return 0;
         }
         json_decref(v);
@@ -220,21 +268,26 @@ static int op_add(json_t **root, const struct ptr *p, json_t *v, const char *pat
                    path);
 }
 
-/* Detaches the value at p; *old receives it (a new reference) when old is not NULL. */
+/* Detaches the value at p; *old receives it (a new reference) when old is not NULL. The value
+ * leaves the size count unless keep_size (a move puts it back). */
 static int op_remove(json_t *root, const struct ptr *p, const char *opname, const char *path,
-                     json_t **old, struct err *e)
+                     json_t **old, struct jp_state *st, int keep_size, struct err *e)
 {
-    json_t *parent = p->n ? ptr_walk(root, p, p->n - 1) : NULL;
+    json_t *parent = p->n ? ptr_walk(root, p, p->n - 1) : NULL, *v = NULL;
     const char *last = p->n ? p->tok[p->n - 1] : "";
     size_t idx;
 
-    if (json_is_object(parent) && json_object_get(parent, last)) {
+    if (json_is_object(parent) && (v = json_object_get(parent, last))) {
+        if (!keep_size)
+            jp_uncharge(st, v, jp_slot_cost(parent, last));
         if (old)
-            *old = json_incref(json_object_get(parent, last));
+            *old = json_incref(v);
         json_object_del(parent, last);
         return 0;
     }
     if (json_is_array(parent) && ptr_index(last, json_array_size(parent), 0, &idx) == 0) {
+        if (!keep_size)
+            jp_uncharge(st, json_array_get(parent, idx), 1);
         if (old)
             *old = json_incref(json_array_get(parent, idx));
         json_array_remove(parent, idx);
@@ -249,12 +302,41 @@ static const char *op_str(const json_t *op, const char *name)
     return json_string_value(json_object_get(op, name));
 }
 
+/* The depth a moved value may reach: when even the worst case (the value as deep as the
+ * document allows below its old place) fits, nothing is walked; otherwise it is measured, and
+ * the walk is paid from the copy budget so repeated deepening moves stay bounded. */
+static int move_check(struct jp_state *st, const json_t *v, const struct ptr *from,
+                      const struct ptr *to, const char *path, struct err *e)
+{
+    size_t below = (size_t)st->depth > from->n ? (size_t)st->depth - from->n : 0;
+    struct patch_measure m = {.max_bytes = st->max_copied - st->copied,
+                              .max_depth = PATCH_MAX_DEPTH};
+
+    if (to->n + below <= PATCH_MAX_DEPTH) {
+        if (to->n + below > (size_t)st->depth)
+            st->depth = (int)(to->n + below);
+        return 0;
+    }
+    if (to->n > PATCH_MAX_DEPTH)
+        return patch__limit_err(e, PATCH_OVER_DEPTH, "the patched object", path);
+    if (patch_measure(v, (int)to->n, &m) < 0)
+        return m.over == PATCH_OVER_SIZE
+                   ? err_set(e, -E_TOO_LARGE, "Request entity too large: the JSON patch copies "
+                             "more than its limit of %zu bytes", st->max_copied)
+                   : patch__limit_err(e, m.over, "the patched object", path);
+    st->copied += m.bytes;
+    if (m.depth > st->depth)
+        st->depth = m.depth;
+    return 0;
+}
+
 static int op_from(json_t **root, const json_t *op, const char *name, const char *path,
-                   const struct ptr *to, struct err *e)
+                   const struct ptr *to, struct jp_state *st, struct err *e)
 {
     const char *from = op_str(op, "from");
     struct ptr fp;
-    json_t *v = NULL;
+    json_t *v = NULL, *src;
+    size_t size = 0;
     int rc;
 
     if (!from)
@@ -269,27 +351,63 @@ static int op_from(json_t **root, const json_t *op, const char *name, const char
                          "\"%s\"", path, from);
             goto out;
         }
-        if (fp.n == 0) {
-            v = json_incref(*root);
-        } else if ((rc = op_remove(*root, &fp, name, from, &v, e)) < 0) {
-            goto out;
-        }
-    } else {
-        json_t *src = ptr_walk(*root, &fp, fp.n);
-        if (!src) {
-            rc = err_set(e, -E_INVALID, "copy operation does not apply: doc is missing from "
+        if (!(src = ptr_walk(*root, &fp, fp.n))) {
+            rc = err_set(e, -E_INVALID, "move operation does not apply: doc is missing from "
                          "path: \"%s\"", from);
             goto out;
         }
-        v = json_deep_copy(src);
+        if ((rc = move_check(st, src, &fp, to, path, e)) < 0)
+            goto out;
+        if (fp.n == 0)
+            v = json_incref(*root);
+        else if ((rc = op_remove(*root, &fp, name, from, &v, st, 1, e)) < 0)
+            goto out;
+        /* The value's bytes stay counted (op_remove kept them); only its slot is added. A move
+         * onto the root keeps the count: an overestimate, checked exactly at the end. */
+        size = st->bytes;
+        rc = op_add(root, to, v, 0, path, st, e);
+        if (to->n == 0)
+            st->bytes = size;
+        goto out;
     }
-    rc = op_add(root, to, v, path, e);
+    if (!(src = ptr_walk(*root, &fp, fp.n))) {
+        rc = err_set(e, -E_INVALID, "copy operation does not apply: doc is missing from path: "
+                     "\"%s\"", from);
+        goto out;
+    }
+    /* Measured before it is copied, so a copy that would break a limit never allocates. */
+    if ((rc = jp_measure(st, src, to->n, st->max_copied - st->copied, &size, path, e)) < 0)
+        goto out;
+    st->copied += size;
+    rc = op_add(root, to, json_deep_copy(src), size, path, st, e);
 out:
     ptr_release(&fp);
     return rc;
 }
 
-static int op_apply(json_t **root, const json_t *op, size_t i, struct err *e)
+/* add / replace of the operation's own value (bounded by the request body). */
+static int op_put(json_t **root, const struct ptr *p, const json_t *value, const char *name,
+                  const char *path, struct jp_state *st, struct err *e)
+{
+    size_t size;
+    int rc;
+
+    if (strcmp(name, "replace") == 0) {
+        if (!ptr_walk(*root, p, p->n))
+            return err_set(e, -E_INVALID, "replace operation does not apply: doc is missing "
+                           "key: \"%s\"", path);
+        if (p->n && (rc = op_remove(*root, p, name, path, NULL, st, 0, e)) < 0)
+            return rc;
+        if (p->n == 0)
+            st->bytes = 0;
+    }
+    if ((rc = jp_measure(st, value, p->n, SIZE_MAX, &size, path, e)) < 0)
+        return rc;
+    return op_add(root, p, json_deep_copy(value), size, path, st, e);
+}
+
+static int op_apply(json_t **root, const json_t *op, size_t i, struct jp_state *st,
+                    struct err *e)
 {
     const char *name = op_str(op, "op"), *path = op_str(op, "path");
     json_t *value = json_object_get(op, "value"), *cur;
@@ -304,19 +422,13 @@ static int op_apply(json_t **root, const json_t *op, size_t i, struct err *e)
         return rc;
     if (!value && (!strcmp(name, "add") || !strcmp(name, "replace") || !strcmp(name, "test"))) {
         rc = err_set(e, -E_INVALID, "%s operation does not apply: missing \"value\"", name);
-    } else if (strcmp(name, "add") == 0) {
-        rc = op_add(root, &p, json_deep_copy(value), path, e);
+    } else if (strcmp(name, "add") == 0 || strcmp(name, "replace") == 0) {
+        rc = op_put(root, &p, value, name, path, st, e);
     } else if (strcmp(name, "remove") == 0) {
-        rc = p.n ? op_remove(*root, &p, name, path, NULL, e)
+        rc = p.n ? op_remove(*root, &p, name, path, NULL, st, 0, e)
                  : err_set(e, -E_INVALID, "remove operation does not apply: cannot remove root");
-    } else if (strcmp(name, "replace") == 0) {
-        if (!ptr_walk(*root, &p, p.n))
-            rc = err_set(e, -E_INVALID, "replace operation does not apply: doc is missing key: "
-                         "\"%s\"", path);
-        else if (p.n == 0 || (rc = op_remove(*root, &p, name, path, NULL, e)) == 0)
-            rc = op_add(root, &p, json_deep_copy(value), path, e);
     } else if (strcmp(name, "move") == 0 || strcmp(name, "copy") == 0) {
-        rc = op_from(root, op, name, path, &p, e);
+        rc = op_from(root, op, name, path, &p, st, e);
     } else if (strcmp(name, "test") == 0) {
         cur = ptr_walk(*root, &p, p.n);
         rc = cur && patch__json_equal(cur, value) ? 0
@@ -330,11 +442,14 @@ static int op_apply(json_t **root, const json_t *op, size_t i, struct err *e)
 
 int patch_json_apply(const json_t *doc, const json_t *ops, json_t **out, struct err *err)
 {
+    struct jp_state st = {.max_bytes = patch_object_max_bytes()};
+    struct patch_measure m = {.max_bytes = SIZE_MAX, .max_depth = PATCH_MAX_DEPTH};
     json_t *root;
     size_t i;
     int rc = 0;
 
     *out = NULL;
+    st.max_copied = st.max_bytes * JSON_PATCH_MAX_COPY_FACTOR;
     if (!json_is_array(ops))
         return err_set(err, -E_BAD_REQUEST, "json: cannot unmarshal %s into Go value of type "
                        "jsonpatch.Patch", json_is_object(ops) ? "object" : "non-array value");
@@ -345,9 +460,13 @@ int patch_json_apply(const json_t *doc, const json_t *ops, json_t **out, struct 
         if (!json_is_object(json_array_get(ops, i)))
             return err_set(err, -E_BAD_REQUEST, "json: cannot unmarshal operation %zu: not an "
                            "object", i);
+    if (doc && patch_measure(doc, 0, &m) < 0)
+        return patch__limit_err(err, m.over, "the object", NULL);
+    st.bytes = m.bytes;
+    st.depth = m.depth;
     root = doc ? json_deep_copy(doc) : json_null();
     for (i = 0; i < json_array_size(ops) && rc == 0; i++)
-        rc = op_apply(&root, json_array_get(ops, i), i, err);
+        rc = op_apply(&root, json_array_get(ops, i), i, &st, err);
     if (rc < 0) {
         json_decref(root);
         return rc;
@@ -384,273 +503,19 @@ static json_t *merge_value(json_t *target, const json_t *patch)
 
 int patch_merge_apply(const json_t *doc, const json_t *patch, json_t **out, struct err *err)
 {
+    int rc;
+
     *out = NULL;
     if (!json_is_object(patch))
         return err_set(err, -E_BAD_REQUEST, "Invalid JSON Patch: a merge patch must be a JSON "
                        "object");
     /* merge_value mutates its target, so it gets a private copy of the document. */
     *out = merge_value(json_is_object(doc) ? json_deep_copy(doc) : json_object(), patch);
-    return 0;
-}
-
-/* ---- YAML -------------------------------------------------------------------------------- */
-
-struct yconv {
-    size_t nodes;
-    struct err *err;
-};
-
-static int yaml_mark_err(struct yconv *c, struct fy_node *n, const char *what)
-{
-    struct fy_token *t = fy_node_get_scalar_token(n);
-    const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
-
-    if (m)
-        return err_set(c->err, -E_BAD_REQUEST, "error converting YAML to JSON: line %d, column "
-                       "%d: %s", m->line + 1, m->column + 1, what);
-    return err_set(c->err, -E_BAD_REQUEST, "error converting YAML to JSON: %s", what);
-}
-
-static int scalar_matches(const char *s, const char *const *words)
-{
-    for (; *words; words++)
-        if (strcmp(s, *words) == 0)
-            return 1;
-    return 0;
-}
-
-/* Plain scalars resolve as the YAML 1.2 core schema says; anything else is a string. */
-static json_t *yaml_plain(const char *s, size_t len)
-{
-    static const char *const nulls[] = {"", "~", "null", "Null", "NULL", NULL};
-    static const char *const trues[] = {"true", "True", "TRUE", NULL};
-    static const char *const falses[] = {"false", "False", "FALSE", NULL};
-    char *end;
-    json_t *v = NULL;
-
-    if (strlen(s) != len)
-        return json_stringn(s, len);
-    if (scalar_matches(s, nulls))
-        return json_null();
-    if (scalar_matches(s, trues))
-        return json_true();
-    if (scalar_matches(s, falses))
-        return json_false();
-    errno = 0;
-    if (!strncmp(s, "0o", 2) || !strncmp(s, "0x", 2)) {
-        long long n = strtoll(s + 2, &end, s[1] == 'o' ? 8 : 16);
-        if (s[2] && !*end && !errno)
-            return json_integer(n);
-        return json_string(s);
+    /* A merge copies each patch value once, so its result is at most doc + patch: one check of
+     * the result bounds it before any other walk sees it. */
+    if ((rc = patch_check_object(*out, "the patched object", err)) < 0) {
+        json_decref(*out);
+        *out = NULL;
     }
-    if (strspn(s + (*s == '-' || *s == '+'), "0123456789") == len - (*s == '-' || *s == '+') &&
-        len > (size_t)(*s == '-' || *s == '+')) {
-        long long n = strtoll(s, &end, 10);
-        if (!errno)
-            return json_integer(n);
-    }
-    if (strspn(s, "0123456789+-.eE") == len && strpbrk(s, "0123456789")) {
-        double d = strtod(s, &end);
-        if (!*end && (v = json_real(d)))
-            return v;
-    }
-    return json_string(s);
-}
-
-static json_t *yaml_node(struct yconv *c, struct fy_node *n, int depth);
-
-/* Copies the pairs of a "<<" merge value into o without overriding keys o already has. */
-static int yaml_merge_key(struct yconv *c, json_t *o, struct fy_node *v, int depth)
-{
-    json_t *src = yaml_node(c, v, depth + 1), *item;
-    size_t i;
-    int rc = 0;
-
-    if (!src)
-        return -1;
-    if (json_is_object(src))
-        rc = json_object_update_missing(o, src);
-    else if (json_is_array(src))
-        json_array_foreach (src, i, item) {
-            if (!json_is_object(item)) {
-                rc = yaml_mark_err(c, v, "merge key \"<<\" needs mappings");
-                break;
-            }
-            json_object_update_missing(o, item);
-        }
-    else
-        rc = yaml_mark_err(c, v, "merge key \"<<\" needs a mapping");
-    json_decref(src);
-    return rc < 0 ? -1 : 0;
-}
-
-static json_t *yaml_mapping(struct yconv *c, struct fy_node *n, int depth)
-{
-    json_t *o = json_object();
-    struct fy_node_pair *pair;
-    struct fy_node *merge = NULL;
-    void *it = NULL;
-
-    while ((pair = fy_node_mapping_iterate(n, &it))) {
-        struct fy_node *k = fy_node_resolve_alias(fy_node_pair_key(pair));
-        struct fy_node *v = fy_node_pair_value(pair);
-        const char *ks;
-        size_t kl;
-        json_t *jv;
-
-        if (!k || !fy_node_is_scalar(k)) {
-            yaml_mark_err(c, n, "mapping keys must be scalars");
-            goto fail;
-        }
-        ks = fy_node_get_scalar(k, &kl);
-        if (kl == 2 && !memcmp(ks, "<<", 2) && fy_node_get_style(k) == FYNS_PLAIN) {
-            merge = v;
-            continue;
-        }
-        if (!(jv = yaml_node(c, v, depth + 1)))
-            goto fail;
-        json_object_setn_new(o, ks, kl, jv);
-    }
-    /* Explicit keys win over merged ones wherever "<<" appears in the mapping. */
-    if (merge && yaml_merge_key(c, o, merge, depth) < 0)
-        goto fail;
-    return o;
-fail:
-    json_decref(o);
-    return NULL;
-}
-
-static json_t *yaml_node(struct yconv *c, struct fy_node *n, int depth)
-{
-    json_t *a;
-    void *it = NULL;
-    struct fy_node *item;
-    const char *s, *tag;
-    size_t len, tlen;
-
-    if (!n)
-        return json_null();
-    if (depth > YAML_MAX_DEPTH || ++c->nodes > YAML_MAX_NODES) {
-        err_set(c->err, -E_TOO_LARGE, "error converting YAML to JSON: document too large or "
-                "too deep (aliases expand past %d values)", YAML_MAX_NODES);
-        return NULL;
-    }
-    if (fy_node_is_alias(n)) {
-        struct fy_node *target = fy_node_resolve_alias(n);
-        if (!target) {
-            yaml_mark_err(c, n, "unknown alias");
-            return NULL;
-        }
-        return yaml_node(c, target, depth + 1);
-    }
-    if (fy_node_is_mapping(n))
-        return yaml_mapping(c, n, depth);
-    if (fy_node_is_sequence(n)) {
-        a = json_array();
-        while ((item = fy_node_sequence_iterate(n, &it))) {
-            json_t *v = yaml_node(c, item, depth + 1);
-            if (!v) {
-                json_decref(a);
-                return NULL;
-            }
-            json_array_append_new(a, v);
-        }
-        return a;
-    }
-    s = fy_node_get_scalar(n, &len);
-    if (!s)
-        s = "", len = 0;
-    tag = fy_node_get_tag(n, &tlen);
-    if (tag && tlen == 21 && !memcmp(tag, "tag:yaml.org,2002:str", 21))
-        return json_stringn(s, len);
-    if (fy_node_get_style(n) != FYNS_PLAIN)
-        return json_stringn(s, len);
-    {
-        char *z = strndup(s, len);
-        json_t *v = yaml_plain(z ? z : "", len);
-        free(z);
-        return v;
-    }
-}
-
-/* The text need not be NUL-terminated, so no str* function may look at it. */
-static int text_blank(const char *text, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        if (!strchr(" \t\r\n", text[i]) || !text[i])
-            return 0;
-    return 1;
-}
-
-/* Returns the offset of the first byte that is not part of valid UTF-8, or len. libfyaml
- * 0.7 can loop forever on malformed UTF-8 inside a directive, so bad text never reaches it. */
-static size_t utf8_check(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-
-    while (i < len) {
-        unsigned char c = s[i];
-        size_t n = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 ? 1 : (c & 0xF0) == 0xE0 ? 2
-                 : (c & 0xF8) == 0xF0 ? 3 : 9;
-        uint32_t cp = n == 0 ? c : n == 1 ? (c & 0x1Fu) : n == 2 ? (c & 0x0Fu) : (c & 0x07u);
-
-        if (n == 9 || (n && i + n >= len))
-            return i;
-        for (size_t j = 1; j <= n; j++) {
-            if ((s[i + j] & 0xC0) != 0x80)
-                return i;
-            cp = cp << 6 | (s[i + j] & 0x3Fu);
-        }
-        /* Overlong forms, surrogates and values past U+10FFFF are not UTF-8. */
-        if ((n == 1 && cp < 0x80) || (n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
-            (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF)
-            return i;
-        i += n + 1;
-    }
-    return len;
-}
-
-int patch_parse_yaml(const char *text, size_t len, json_t **out, struct err *err)
-{
-    struct fy_diag_cfg dcfg;
-    struct fy_diag *diag;
-    struct fy_parse_cfg cfg = {0};
-    struct fy_document *fyd = NULL;
-    struct yconv c = {0, err};
-    size_t bad;
-    int rc = 0;
-
-    *out = NULL;
-    if ((bad = utf8_check((const unsigned char *)text, len)) < len)
-        return err_set(err, -E_BAD_REQUEST, "error converting YAML to JSON: invalid UTF-8 at "
-                       "byte %zu", bad);
-    fy_diag_cfg_default(&dcfg);
-    dcfg.fp = NULL;
-    dcfg.colorize = false;
-    if (!(diag = fy_diag_create(&dcfg)))
-        return err_set(err, -E_INTERNAL, "cannot create YAML diagnostics");
-    fy_diag_set_collect_errors(diag, true);
-    cfg.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_DEFAULT_VERSION_1_2;
-    cfg.diag = diag;
-    fyd = fy_document_build_from_string(&cfg, text, len);
-    if (!fyd) {
-        void *it = NULL;
-        struct fy_diag_error *de = fy_diag_errors_iterate(diag, &it);
-
-        if (de)
-            /* libfyaml reports collected errors with 1-based lines and columns. */
-            rc = err_set(err, -E_BAD_REQUEST, "error converting YAML to JSON: yaml: line %d, "
-                         "column %d: %s", de->line, de->column, de->msg);
-        else if (!text_blank(text, len))
-            rc = err_set(err, -E_BAD_REQUEST, "error converting YAML to JSON: invalid YAML");
-        else
-            *out = json_null();
-        goto out;
-    }
-    if (!(*out = yaml_node(&c, fy_document_root(fyd), 0)))
-        rc = err->code ? err->code : err_set(err, -E_BAD_REQUEST, "invalid YAML");
-out:
-    fy_document_destroy(fyd);
-    fy_diag_destroy(diag);
     return rc;
 }

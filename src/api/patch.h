@@ -14,7 +14,10 @@
 /* Applies the RFC 6902 operation array ops to a deep copy of doc and stores the result in *out.
  * ops that is not an array of objects is -E_BAD_REQUEST (Kubernetes: 400). An operation that
  * cannot be applied (failed "test", missing path, bad pointer, index out of range, unknown op)
- * is -E_INVALID (Kubernetes answers 422). */
+ * is -E_INVALID (Kubernetes answers 422). The limits below are checked after every operation:
+ * more than JSON_PATCH_MAX_OPS operations, a document larger than the object limit, or copies
+ * beyond the copy budget are -E_TOO_LARGE (413); nesting deeper than PATCH_MAX_DEPTH is
+ * -E_INVALID (422). */
 int patch_json_apply(const json_t *doc, const json_t *ops, json_t **out, struct err *err);
 
 /* Applies an RFC 7386 merge patch. The patch must be a JSON object (Kubernetes answers 400
@@ -46,8 +49,53 @@ void patch_ssa_track_update(json_t *newobj, const json_t *old, const char *manag
                             const char *kind);
 
 /* Parses YAML 1.2 (or JSON) text into a new jansson value: anchors, aliases and "<<" merge keys
- * are resolved; plain scalars follow the YAML 1.2 core schema. An empty document gives null.
- * Syntax errors are -E_BAD_REQUEST with "line L, column C" (1-based) in the message. */
+ * are resolved; plain scalars follow the YAML 1.2 core schema. Only the first document counts;
+ * an empty one gives null. Syntax errors, repeated keys and recursive or unknown aliases are
+ * -E_BAD_REQUEST with "line L, column C" (1-based) in the message; more than 512 nested
+ * collections or aliases expanding past 1,000,000 values are -E_TOO_LARGE (patch_yaml.c). */
 int patch_parse_yaml(const char *text, size_t len, json_t **out, struct err *err);
+
+/* ---- limits -------------------------------------------------------------------------------
+ * Every decoded object and every patch result is checked against these before anything else
+ * walks it (validation, merge, serialization), and a JSON patch is checked after every
+ * operation, so no request can build a huge or deep document inside the server. */
+
+/* The largest object, as compact JSON: etcd's default request limit (1.5 MiB), which is what
+ * bounds a Kubernetes object. Env KROLL_MAX_OBJECT_BYTES overrides it (4096 .. 4 GiB).
+ * Exceeded: 413 RequestEntityTooLarge. */
+#define PATCH_OBJECT_MAX_BYTES 1572864
+/* The deepest nesting of objects/arrays: the bound jansson's JSON parser already enforces
+ * (JSON_PARSER_MAX_DEPTH), so a patch cannot build what a body could not carry.
+ * Exceeded: 422 Invalid. */
+#define PATCH_MAX_DEPTH 2048
+/* Kubernetes refuses JSON patches with more operations than this (maxJSONPatchOperations): 413. */
+#define JSON_PATCH_MAX_OPS 10000
+/* Bytes one JSON patch may duplicate with "copy" or re-measure for a "move" that deepens the
+ * document, in total: twice the object limit. Bounds the work of one request; 413. */
+#define JSON_PATCH_MAX_COPY_FACTOR 2
+
+/* The object size limit in effect (PATCH_OBJECT_MAX_BYTES unless KROLL_MAX_OBJECT_BYTES). */
+size_t patch_object_max_bytes(void);
+
+enum { PATCH_OVER_SIZE = 1, PATCH_OVER_DEPTH = 2 };
+
+struct patch_measure {
+    size_t max_bytes; /* in */
+    int max_depth;    /* in */
+    size_t bytes;     /* in/out: compact JSON bytes, added to what is there */
+    int depth;        /* in/out: deepest container level seen, raised */
+    int over;         /* out: 0, PATCH_OVER_SIZE or PATCH_OVER_DEPTH */
+};
+
+/* Measures v as compact JSON placed under base levels of containers (0 for a whole document):
+ * adds its size to m->bytes and raises m->depth. Stops as soon as m->max_bytes or
+ * m->max_depth is passed (m->over says which; returns -1), so it never recurses deeper than
+ * max_depth + 1 nor walks more than about max_bytes. Returns 0 within both limits. */
+int patch_measure(const json_t *v, int base, struct patch_measure *m);
+
+/* 0 when obj fits the object limits; else -E_TOO_LARGE (size, 413) or -E_INVALID (depth, 422)
+ * with a message naming the limit and one cause. what names the thing in the message
+ * ("the object", "the patched object"). */
+int patch_check_object(const json_t *obj, const char *what, struct err *err);
 
 #endif

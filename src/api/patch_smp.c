@@ -496,5 +496,11 @@ int patch_strategic_apply(const json_t *doc, const json_t *patch, const char *ki
     rc = patch__smp_value(json_is_object(doc) ? doc : NULL, patch, kind, &p, out, err);
     if (rc == 0 && !*out)
         *out = json_object(); /* "$patch": "delete" at the top leaves an empty object */
+    /* A strategic merge copies each patch value once, so its result is at most doc + patch:
+     * one check of the result bounds it before any other walk sees it. */
+    if (rc == 0 && (rc = patch_check_object(*out, "the patched object", err)) < 0) {
+        json_decref(*out);
+        *out = NULL;
+    }
     return rc;
 }

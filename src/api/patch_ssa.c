@@ -762,6 +762,8 @@ int patch_ssa_apply(const json_t *live, const json_t *applied, const char *manag
     *out = NULL;
     if ((rc = apply_check(applied, manager, err)) < 0)
         return rc;
+    if ((rc = patch_check_object(applied, "the applied configuration", err)) < 0)
+        return rc;
     fsctx_init(&c, kind, err, 1);
     clean = apply_clean(applied);
     if (json_is_object(json_object_get(clean, "metadata")))
@@ -781,6 +783,9 @@ int patch_ssa_apply(const json_t *live, const json_t *applied, const char *manag
         goto out;
     if (!merged)
         merged = json_object();
+    /* Bounded before the field-set walks below see it (a merge is at most live + applied). */
+    if ((rc = patch_check_object(merged, "the applied object", err)) < 0)
+        goto out;
     json_decref(sa);
     sa = fs_strip(base);
     sb = fs_strip(merged);

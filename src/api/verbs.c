@@ -157,6 +157,9 @@ int api_create(struct api *api, const struct resource *r, const char *ns, json_t
 
     if ((rc = check_type(r, body, err)) < 0)
         return rc;
+    /* Bounded before defaulting, validation or the copy below walk it. */
+    if ((rc = patch_check_object(body, "the object", err)) < 0)
+        return rc;
     obj = json_deep_copy(body);
     json_object_set_new(obj, "kind", json_string(r->kind));
     json_object_set_new(obj, "apiVersion", json_string(r->api_version));
@@ -218,6 +221,9 @@ int api_create(struct api *api, const struct resource *r, const char *ns, json_t
         goto out;
     if (o->manager)
         patch_ssa_track_update(obj, NULL, o->manager, r->kind);
+    /* Defaults and managedFields grow an object: the stored form must fit too (etcd's check). */
+    if ((rc = patch_check_object(obj, "the object", err)) < 0)
+        goto out;
     if (o->dry_run) {
         *out = obj;
         return 0;
@@ -301,6 +307,11 @@ static int update_commit(struct api *api, const struct resource *r, json_t *obj,
     api__prepare_update(api, r, obj, old, o->status);
     if (o->manager)
         patch_ssa_track_update(obj, old, o->manager, r->kind);
+    /* Defaults and managedFields grow an object: the stored form must fit too (etcd's check). */
+    if ((rc = patch_check_object(obj, "the object", err)) < 0) {
+        json_decref(obj);
+        return rc;
+    }
     a = json_deep_copy(obj);
     b = json_deep_copy(old);
     jx_del(a, "metadata.resourceVersion");
@@ -340,6 +351,8 @@ int api_update(struct api *api, const struct resource *r, const char *ns, const 
     int rc;
 
     if ((rc = check_type(r, body, err)) < 0)
+        return rc;
+    if ((rc = patch_check_object(body, "the object", err)) < 0)
         return rc;
     bname = jx_str(body, "metadata.name");
     if (bname && strcmp(bname, name) != 0)
@@ -465,6 +478,10 @@ int api_patch(struct api *api, const struct resource *r, const char *ns, const c
     }
     rc = apply_patch(ctype, old, patch, r->kind, o, force, &res, err);
     if (rc < 0)
+        goto out;
+    /* The engines bound their results as they build them; this exact measure is cheap (the
+     * result is near the limit at most) and keeps every later walk on a bounded shape. */
+    if ((rc = patch_check_object(res, "the patched object", err)) < 0)
         goto out;
     if (!json_is_object(res)) {
         rc = err_set(err, -E_BAD_REQUEST, "the patch did not produce an object");

@@ -7,25 +7,46 @@
 #include <stdlib.h>
 #include <string.h>
 
-json_t *jx_get(const json_t *o, const char *path)
+/* Paths are program text ("metadata.labels"); one longer than this can only have been built from
+ * data, so it matches nothing and creates nothing (no fixed buffer can be overrun either). */
+#define JX_PATH_MAX 512
+
+/* Follows the first len bytes of path from o. With create, missing or non-object members on the
+ * way are replaced by new objects. NULL when a step is missing (or o is not an object). */
+static json_t *jx_walk(json_t *o, const char *path, size_t len, int create)
 {
-    char key[256];
-    const char *p = path, *dot;
-    json_t *cur = (json_t *)o;
+    const char *p = path, *end = path + len;
+    json_t *cur = o;
 
-    while (cur && *p) {
-        size_t n;
+    if (len > JX_PATH_MAX)
+        return NULL;
+    while (cur && p < end) {
+        const char *dot = memchr(p, '.', (size_t)(end - p));
+        size_t n = dot ? (size_t)(dot - p) : (size_t)(end - p);
+        json_t *next;
 
-        dot = strchr(p, '.');
-        n = dot ? (size_t)(dot - p) : strlen(p);
-        if (n >= sizeof key || !json_is_object(cur))
+        if (!json_is_object(cur))
             return NULL;
-        memcpy(key, p, n);
-        key[n] = 0;
-        cur = json_object_get(cur, key);
-        p = dot ? dot + 1 : p + n;
+        next = json_object_getn(cur, p, n);
+        if (create && !json_is_object(next)) {
+            next = json_object();
+            if (json_object_setn_new(cur, p, n, next) < 0)
+                return NULL;
+        }
+        cur = next;
+        p = dot ? dot + 1 : end;
     }
     return cur;
+}
+
+static size_t jx_path_len(const char *path)
+{
+    return path ? strnlen(path, JX_PATH_MAX + 1) : JX_PATH_MAX + 1;
+}
+
+json_t *jx_get(const json_t *o, const char *path)
+{
+    return jx_walk((json_t *)o, path ? path : "", jx_path_len(path), 0);
 }
 
 const char *jx_str(const json_t *o, const char *path)
@@ -47,68 +68,30 @@ int jx_bool(const json_t *o, const char *path)
 
 json_t *jx_obj(json_t *o, const char *path)
 {
-    char key[256];
-    const char *p = path, *dot;
-    json_t *cur = o;
-
-    while (*p) {
-        json_t *next;
-        size_t n;
-
-        dot = strchr(p, '.');
-        n = dot ? (size_t)(dot - p) : strlen(p);
-        if (n >= sizeof key)
-            n = sizeof key - 1;
-        memcpy(key, p, n);
-        key[n] = 0;
-        next = json_object_get(cur, key);
-        if (!json_is_object(next)) {
-            next = json_object();
-            json_object_set_new(cur, key, next);
-        }
-        cur = next;
-        p = dot ? dot + 1 : p + n;
-    }
-    return cur;
+    return jx_walk(o, path ? path : "", jx_path_len(path), 1);
 }
 
 void jx_set(json_t *o, const char *path, json_t *v)
 {
-    const char *dot = strrchr(path, '.');
-    json_t *parent = o;
+    size_t len = jx_path_len(path);
+    const char *dot = len <= JX_PATH_MAX ? strrchr(path, '.') : NULL;
+    json_t *parent = dot ? jx_walk(o, path, (size_t)(dot - path), 1) : o;
 
-    if (dot) {
-        char head[256];
-        size_t n = (size_t)(dot - path);
-
-        if (n >= sizeof head)
-            n = sizeof head - 1;
-        memcpy(head, path, n);
-        head[n] = 0;
-        parent = jx_obj(o, head);
-        path = dot + 1;
+    if (len > JX_PATH_MAX || !json_is_object(parent)) {
+        json_decref(v);
+        return;
     }
-    json_object_set_new(parent, path, v);
+    json_object_set_new(parent, dot ? dot + 1 : path, v);
 }
 
 void jx_del(json_t *o, const char *path)
 {
-    const char *dot = strrchr(path, '.');
-    json_t *parent = o;
+    size_t len = jx_path_len(path);
+    const char *dot = len <= JX_PATH_MAX ? strrchr(path, '.') : NULL;
+    json_t *parent = dot ? jx_walk(o, path, (size_t)(dot - path), 0) : o;
 
-    if (dot) {
-        char head[256];
-        size_t n = (size_t)(dot - path);
-
-        if (n >= sizeof head)
-            return;
-        memcpy(head, path, n);
-        head[n] = 0;
-        parent = jx_get(o, head);
-        path = dot + 1;
-    }
-    if (json_is_object(parent))
-        json_object_del(parent, path);
+    if (len <= JX_PATH_MAX && json_is_object(parent))
+        json_object_del(parent, dot ? dot + 1 : path);
 }
 
 const char *jx_annotation(const json_t *obj, const char *key)

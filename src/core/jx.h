@@ -7,8 +7,13 @@
 #include <stdint.h>
 #include <time.h>
 
-/* Returns the value at a dotted path ("metadata.labels"), or NULL. Keys cannot contain dots;
- * use json_object_get for those (labels, annotations). */
+/* Dotted paths are program text, never data: every key on a path is split at its dots, so a
+ * label, annotation or data key ("app.kubernetes.io/name") must be looked up with
+ * json_object_get (or jx_label / jx_annotation), never pasted into a path. A path longer than
+ * 512 bytes matches nothing: jx_get/jx_str/jx_int/jx_bool find nothing, jx_obj returns NULL,
+ * jx_set drops v, jx_del does nothing. */
+
+/* Returns the value at a dotted path ("metadata.labels"), or NULL. */
 json_t *jx_get(const json_t *o, const char *path);
 /* String at path, or NULL when absent or not a string. */
 const char *jx_str(const json_t *o, const char *path);
@@ -16,9 +21,10 @@ const char *jx_str(const json_t *o, const char *path);
 json_int_t jx_int(const json_t *o, const char *path, json_int_t def);
 /* True when path holds JSON true. */
 int jx_bool(const json_t *o, const char *path);
-/* Object at path, created (with any missing parents) when absent or not an object. */
+/* Object at path, created (with any missing parents) when absent or not an object; NULL when o
+ * is not an object or the path is too long. */
 json_t *jx_obj(json_t *o, const char *path);
-/* Stores v (taken) at path, creating parents. */
+/* Stores v (taken) at path, creating parents; v is released when it cannot be stored. */
 void jx_set(json_t *o, const char *path, json_t *v);
 /* Removes the key at path if present. */
 void jx_del(json_t *o, const char *path);

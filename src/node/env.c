@@ -231,19 +231,18 @@ static int env_from_add(struct api *api, const char *ns, const json_t *from, jso
     return 0;
 }
 
+/* metadata.labels['KEY'] / metadata.annotations['KEY']: KEY is data (it may hold dots and
+ * slashes, "app.kubernetes.io/name", and be of any length), looked up as one key. */
 static const char *field_map_value(const json_t *pod, const char *path, const char *which)
 {
-    size_t n = strlen(which);
-    char key[256];
-    size_t kl;
+    size_t n = strlen(which), kl;
 
     if (strncmp(path, which, n) != 0 || path[n] != '[' || path[n + 1] != '\'')
         return NULL;
     kl = strlen(path + n + 2);
-    if (kl < 2 || strcmp(path + n + 2 + kl - 2, "']") != 0 || kl - 2 >= sizeof key)
+    if (kl < 2 || strcmp(path + n + 2 + kl - 2, "']") != 0)
         return NULL;
-    snprintf(key, sizeof key, "%.*s", (int)(kl - 2), path + n + 2);
-    return json_string_value(json_object_get(jx_get(pod, which), key)) ?: "";
+    return json_string_value(json_object_getn(jx_get(pod, which), path + n + 2, kl - 2)) ?: "";
 }
 
 static char *ips_join(const json_t *pod, const char *arr, const char *single)

@@ -126,7 +126,14 @@ out:
     return rc;
 }
 
-/* Labels / annotations as the downward API writes them: sorted `key="value"` lines. */
+static int key_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Labels / annotations as the downward API writes them: sorted `key="value"` lines. Keys are
+ * data ("app.kubernetes.io/name"), so values are found with json_object_get, never a dotted
+ * path; the size computed and the bytes written come from the same lookup. */
 static char *map_format(const json_t *m)
 {
     const char **keys = xcalloc(json_object_size(m) + 1, sizeof *keys);
@@ -137,9 +144,10 @@ static char *map_format(const json_t *m)
 
     json_object_foreach((json_t *)m, k, v)
         keys[n++] = k;
-    qsort(keys, n, sizeof *keys, (int (*)(const void *, const void *))strcmp);
+    qsort(keys, n, sizeof *keys, key_cmp);
+    /* Each value byte takes at most 4 output bytes (\xNN); each line adds \n, =, two quotes. */
     for (size_t i = 0; i < n; i++)
-        len += strlen(keys[i]) + strlen(jx_str(m, keys[i]) ?: "") * 4 + 5;
+        len += strlen(keys[i]) + strlen(json_string_value(json_object_get(m, keys[i])) ?: "") * 4 + 5;
     out = xmalloc(len);
     for (size_t i = 0; i < n; i++) {
         o += (size_t)sprintf(out + o, "%s%s=\"", i ? "\n" : "", keys[i]);

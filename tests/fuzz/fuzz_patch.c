@@ -3,7 +3,7 @@
  * JSON patch, merge patch, strategic merge (Deployment and Service), server-side apply (with
  * and without force), update tracking, and the YAML parser on the raw patch text.
  * Build: clang -g -fsanitize=fuzzer,address,undefined -Isrc tests/fuzz/fuzz_patch.c \
- *        src/api/patch*.c src/core/{err,jx,log}.c -ljansson -lfyaml -lm */
+ *        src/api/patch*.c src/core/{err,jx,log}.c -ljansson -lyaml -lm */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>

@@ -579,7 +579,7 @@ static void test_yaml_parse(void **state)
     assert_int_equal(patch_parse_yaml("x: 0\na: 1\na: 2\n", 15, &out, &e), -E_BAD_REQUEST);
     assert_non_null(strstr(e.msg, "line 3, column 1: duplicate key"));
     err_release(&e);
-    /* Malformed UTF-8 (which hangs libfyaml 0.7 inside a directive) is refused up front. */
+    /* Malformed UTF-8 is refused up front, naming the byte. */
     assert_int_equal(patch_parse_yaml("%0wU\xc2stec", 9, &out, &e), -E_BAD_REQUEST);
     assert_non_null(strstr(e.msg, "invalid UTF-8 at byte 4"));
     err_release(&e);
