@@ -4,6 +4,12 @@
 
 #include <stddef.h>
 
+#include "core/err.h"
+
+/* Modes of the data dir (and run/, pods/, images/, pki/) and of its secret files. */
+#define CLI_DATA_DIR_MODE 0700
+#define CLI_SECRET_FILE_MODE 0600
+
 /* --data-dir DIR from argv (removed from it), else $KROLL_DATA_DIR, else ~/.kroll.
  * Returns a malloc'd absolute path. */
 char *cli_data_dir(int *argc, char **argv);
@@ -11,5 +17,12 @@ char *cli_data_dir(int *argc, char **argv);
 char *cli_path(const char *data_dir, const char *rel);
 /* Pid from <data-dir>/run/<name>.pid if that process is alive, else 0. */
 int cli_pid_alive(const char *data_dir, const char *name);
+
+/* Creates the data dir and its private subdirectories 0700 whatever the umask, checks an
+ * existing one (owned by us, not writable by group/others), tightens secret files we own
+ * (kroll.db*, pki keys and token, kubeconfig) to 0600, refuses ones owned by another user, and
+ * creates kroll.db 0600. Returns 0, or a negative code with err saying what was found and
+ * what to do. */
+int cli_data_dir_secure(const char *dir, struct err *err);
 
 #endif
