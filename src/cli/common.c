@@ -1,6 +1,7 @@
 /* Data directory resolution, its permissions, and pid files for the commands. */
 #include "cli/common.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -8,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/pidfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -57,18 +60,97 @@ char *cli_path(const char *data_dir, const char *rel)
     return xasprintf("%s/%s", data_dir, rel);
 }
 
-int cli_pid_alive(const char *data_dir, const char *name)
+/* Whether process pid has open the file that fd is open on (same device and inode): the
+ * server and the proxy keep their lock file open for as long as they live. */
+static int proc_has_open(pid_t pid, int fd)
+{
+    char dirp[64], *p;
+    struct stat want, st;
+    struct dirent *e;
+    DIR *d;
+    int found = 0;
+
+    if (fstat(fd, &want) < 0)
+        return 0;
+    snprintf(dirp, sizeof dirp, "/proc/%d/fd", (int)pid);
+    if (!(d = opendir(dirp)))
+        return 0; /* gone, or another user's process: never ours to signal */
+    while (!found && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        p = xasprintf("%s/%s", dirp, e->d_name);
+        found = stat(p, &st) == 0 && st.st_dev == want.st_dev && st.st_ino == want.st_ino;
+        free(p);
+    }
+    closedir(d);
+    return found;
+}
+
+static pid_t pid_file_read(const char *data_dir, const char *name)
 {
     char *rel = xasprintf("run/%s.pid", name), *p = cli_path(data_dir, rel);
     char *txt = file_read_all(p, NULL);
-    int pid = txt ? atoi(txt) : 0;
+    long pid = txt ? strtol(txt, NULL, 10) : 0;
 
     free(rel);
     free(p);
     free(txt);
-    if (pid > 0 && kill(pid, 0) == 0)
-        return pid;
-    return 0;
+    return pid > 0 && pid < INT_MAX ? (pid_t)pid : 0;
+}
+
+/* One look: -ESRCH when nobody holds the lock, the pidfd when the pid file names the holder,
+ * -EAGAIN when the lock is held by a process the pid file does not name (yet). */
+static int proc_open_once(const char *data_dir, const char *name, int lockfd, pid_t *pid)
+{
+    int pfd;
+
+    if (flock(lockfd, LOCK_SH | LOCK_NB) == 0) {
+        flock(lockfd, LOCK_UN);
+        return -ESRCH;
+    }
+    *pid = pid_file_read(data_dir, name);
+    if (*pid <= 0 || !proc_has_open(*pid, lockfd))
+        return -EAGAIN;
+    /* The pidfd pins the process; checking again after opening it closes the window in
+     * which the verified pid could exit and be reused. */
+    pfd = pidfd_open(*pid, 0);
+    if (pfd >= 0 && !proc_has_open(*pid, lockfd)) {
+        close(pfd);
+        return -EAGAIN;
+    }
+    return pfd >= 0 ? pfd : -EAGAIN;
+}
+
+int cli_proc_open(const char *data_dir, const char *name, pid_t *pid)
+{
+    char *rel = xasprintf("run/%s.lock", name), *p = cli_path(data_dir, rel);
+    int lockfd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), rc = -ESRCH;
+
+    free(rel);
+    free(p);
+    *pid = 0;
+    if (lockfd < 0)
+        return -ESRCH; /* no lock file: it never ran here */
+    /* A process that just took the lock writes its pid file right after: wait a little. */
+    for (int i = 0; i < CLI_PID_VERIFY_TRIES; i++) {
+        rc = proc_open_once(data_dir, name, lockfd, pid);
+        if (rc != -EAGAIN)
+            break;
+        usleep(100 * 1000);
+    }
+    close(lockfd);
+    return rc;
+}
+
+int cli_pid_alive(const char *data_dir, const char *name)
+{
+    pid_t pid;
+    int pfd = cli_proc_open(data_dir, name, &pid);
+
+    if (pfd < 0)
+        return 0;
+    close(pfd);
+    return (int)pid;
 }
 
 /* ---- data directory permissions ----

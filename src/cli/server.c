@@ -111,9 +111,16 @@ static int cmd_server_run(int argc, char **argv)
     if (cli_data_dir_secure(dir, &err) < 0)
         die("%s", err.msg);
     lockpath = cli_path(dir, "run/server.lock");
-    lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) < 0)
-        die("another kroll server is running for %s", dir);
+    lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    /* `kroll stop` probes the lock with a brief shared flock: retry a moment before deciding
+     * another server holds it. */
+    for (int i = 0; lockfd >= 0 && flock(lockfd, LOCK_EX | LOCK_NB) < 0; i++) {
+        if (i == 10)
+            die("another kroll server is running for %s (it holds %s)", dir, lockpath);
+        usleep(100 * 1000);
+    }
+    if (lockfd < 0)
+        die("cannot open %s: %s", lockpath, strerror(errno));
     pidpath = cli_path(dir, "run/server.pid");
     snprintf(pidtxt, sizeof pidtxt, "%d\n", (int)getpid());
     file_write_atomic(pidpath, pidtxt, strlen(pidtxt), 0644);
