@@ -239,11 +239,28 @@ static void *control_client_main(void *arg)
     return NULL;
 }
 
+/* Refusals are logged at most once a second (with how many were not), so that a flood of
+ * refused clients cannot flood the log as well. */
+static int refusal_log_ok(int *suppressed)
+{
+    static _Atomic int64_t last_ms;
+    static _Atomic int skipped;
+    int64_t now = mono_ms(), last = atomic_load(&last_ms);
+
+    if (now - last < 1000 || !atomic_compare_exchange_strong(&last_ms, &last, now)) {
+        atomic_fetch_add(&skipped, 1);
+        return 0;
+    }
+    *suppressed = atomic_exchange(&skipped, 0);
+    return 1;
+}
+
 /* Root and the proxy's own user only: the socket can stop traffic to any pod. */
 static int peer_allowed(int fd)
 {
     struct ucred uc;
     socklen_t len = sizeof uc;
+    int skipped;
 
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0) {
         log_warn("proxy", "control client refused reason=no-peer-credentials err=\"%s\"",
@@ -252,8 +269,11 @@ static int peer_allowed(int fd)
     }
     if (uc.uid == 0 || uc.uid == geteuid())
         return 1;
-    log_warn("proxy", "control client refused reason=uid-not-allowed uid=%u pid=%d allowed=0,%u",
-             (unsigned)uc.uid, (int)uc.pid, (unsigned)geteuid());
+    if (refusal_log_ok(&skipped))
+        log_warn("proxy",
+                 "control client refused reason=uid-not-allowed uid=%u pid=%d allowed=0,%u "
+                 "suppressed=%d",
+                 (unsigned)uc.uid, (int)uc.pid, (unsigned)geteuid(), skipped);
     return 0;
 }
 
@@ -261,12 +281,14 @@ static int peer_allowed(int fd)
 static int client_admit(struct control *ctl, int fd)
 {
     static const char busy[] = "{\"ok\":false,\"error\":\"too many control clients\"}\n";
+    int skipped;
 
     if (atomic_fetch_add(&ctl->clients, 1) < ctl->max_clients)
         return 1;
     atomic_fetch_sub(&ctl->clients, 1);
-    log_warn("proxy", "control client refused reason=too-many-clients limit=%d",
-             ctl->max_clients);
+    if (refusal_log_ok(&skipped))
+        log_warn("proxy", "control client refused reason=too-many-clients limit=%d suppressed=%d",
+                 ctl->max_clients, skipped);
     send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
     return 0;
 }
