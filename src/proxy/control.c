@@ -340,7 +340,10 @@ static void *control_main(void *arg)
         pthread_detach(th);
     }
     close(ctl->fd);
-    free(ctl); /* only when the listener is gone; clients hold ctl, and the process is ending */
+    /* Reached only once the listener is gone (the process is ending); a client thread still
+     * running holds ctl, so it is then left to the exit. */
+    if (atomic_load(&ctl->clients) == 0)
+        free(ctl);
     return NULL;
 }
 
