@@ -123,7 +123,8 @@ static int digest_ok(const char *d)
 /* Whether the part before the first "/" is a registry host rather than a path component. */
 static int is_domain(const char *name, size_t n)
 {
-    return memchr(name, '.', n) || memchr(name, ':', n) || (n == 9 && !strncmp(name, "localhost", 9));
+    return memchr(name, '.', n) || memchr(name, ':', n) ||
+           (n == 9 && !strncmp(name, "localhost", 9));
 }
 
 /* Validates name and stores its repository: the registry host is kept except Docker Hub's, and

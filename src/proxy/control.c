@@ -5,10 +5,10 @@
  * that several pods can drain at once; clients are root or our own uid only, bounded in number,
  * and must send each request before a deadline. */
 #include <errno.h>
-#include <poll.h>
-#include <stdatomic.h>
 #include <jansson.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
