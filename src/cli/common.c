@@ -130,7 +130,7 @@ int cli_proc_open(const char *data_dir, const char *name, pid_t *pid)
     free(p);
     *pid = 0;
     if (lockfd < 0)
-        return -ESRCH; /* no lock file: it never ran here */
+        return errno == ENOENT ? -ESRCH : -errno; /* no lock file: it never ran here */
     /* A process that just took the lock writes its pid file right after: wait a little. */
     for (int i = 0; i < CLI_PID_VERIFY_TRIES; i++) {
         rc = proc_open_once(data_dir, name, lockfd, pid);

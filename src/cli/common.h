@@ -24,7 +24,8 @@ char *cli_path(const char *data_dir, const char *rel);
  * process that run/<name>.pid names, and only if it holds run/<name>.lock open, so a stale pid
  * file naming a reused pid is never trusted. *pid gets the pid. Returns the pidfd (caller
  * closes it), -ESRCH when nobody holds the lock (nothing runs), or -EAGAIN when the lock is
- * held but the pid file does not name its holder (*pid: what the file says, or 0). */
+ * held but the pid file does not name its holder (*pid: what the file says, or 0), or another
+ * -errno when the lock file cannot be opened (EACCES: someone else's data dir). */
 int cli_proc_open(const char *data_dir, const char *name, pid_t *pid);
 /* cli_proc_open's pid when it succeeds, else 0. */
 int cli_pid_alive(const char *data_dir, const char *name);

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -132,6 +133,11 @@ static int stop_one(const char *dir, const char *what, int grace_ms)
     }
     if (pfd == -ESRCH)
         return 0;
+    if (pfd != -EAGAIN) {
+        fprintf(stderr, "kroll: cannot check %s/run/%s.lock: %s; not signalling anything\n", dir,
+                what, strerror(-pfd));
+        return -1;
+    }
     fprintf(stderr,
             "kroll: the %s lock of %s is held, but run/%s.pid names %s%d, which does not hold "
             "it; not signalling anything (find the holder with: fuser %s/run/%s.lock)\n",
