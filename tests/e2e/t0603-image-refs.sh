@@ -6,6 +6,7 @@
 # nothing outside images/ is touched.
 . "$(dirname "$0")/lib.sh"
 
+umask 000
 SRC=$TEST_DIR/src
 mkdir -p "$SRC" "$TEST_DIR/outside/1"
 echo '{"Cmd":["/bin/true"]}' >"$SRC/image.json"
@@ -16,6 +17,8 @@ tags() { "$KROLL_BIN" image ls --data-dir "$KROLL_DATA" | awk 'NR > 1 { printf "
 for t in 1.0.3 1.0.4 1.0.5 latest; do
     img import "$SRC" "myrepo/tf-serving:$t" || fail "import myrepo/tf-serving:$t: $(cat "$TEST_DIR/out")"
 done
+expect_eq "$(stat -c %a "$KROLL_DATA" "$KROLL_DATA/images" | tr '\n' ' ')" "700 700 " \
+    "import creates the data dir and images/ 0700 (under umask 000)"
 ALL="myrepo/tf-serving:1.0.3 myrepo/tf-serving:1.0.4 myrepo/tf-serving:1.0.5 myrepo/tf-serving:latest "
 expect_eq "$(tags)" "$ALL" "four tags imported"
 
