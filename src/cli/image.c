@@ -69,11 +69,13 @@ static int cmd_image_run(int argc, char **argv)
         }
     } else if (!strcmp(argv[1], "rm") && argc >= 3) {
         for (int i = 2; i < argc; i++) {
+            struct image_ref r;
+
             if (image_remove(dir, argv[i], &err) < 0) {
                 fprintf(stderr, "kroll image rm: %s\n", err.msg);
                 rc = 1;
-            } else {
-                printf("Untagged: %s\n", argv[i]);
+            } else if (image_ref_parse(argv[i], &r, &err) == 0) {
+                printf("Untagged: %s:%s\n", r.repo, r.tag);
             }
             err_release(&err);
             err_init(&err);

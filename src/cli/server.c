@@ -26,15 +26,6 @@ static void on_signal(int signo, void *ctx)
     loop_stop(ctx);
 }
 
-static int mkdirs(const char *dir, const char *sub)
-{
-    char *p = xasprintf("%s/%s", dir, sub);
-    int rc = mkdir(p, 0700) < 0 && errno != EEXIST ? -errno : 0;
-
-    free(p);
-    return rc;
-}
-
 static char *b64(const char *data, size_t n)
 {
     char *out = xmalloc(4 * ((n + 2) / 3) + 1);
@@ -168,14 +159,19 @@ static int cmd_server_run(int argc, char **argv)
         }
     }
     signal(SIGPIPE, SIG_IGN);
-    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-        die("mkdir %s: %s", dir, strerror(errno));
-    if (mkdirs(dir, "run") < 0 || mkdirs(dir, "pods") < 0 || mkdirs(dir, "images") < 0)
-        die("cannot create directories under %s", dir);
+    if (cli_data_dir_secure(dir, &err) < 0)
+        die("%s", err.msg);
     lockpath = cli_path(dir, "run/server.lock");
-    lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) < 0)
-        die("another kroll server is running for %s", dir);
+    lockfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    /* `kroll stop` probes the lock with a brief shared flock: retry a moment before deciding
+     * another server holds it. */
+    for (int i = 0; lockfd >= 0 && flock(lockfd, LOCK_EX | LOCK_NB) < 0; i++) {
+        if (i == 10)
+            die("another kroll server is running for %s (it holds %s)", dir, lockpath);
+        usleep(100 * 1000);
+    }
+    if (lockfd < 0)
+        die("cannot open %s: %s", lockpath, strerror(errno));
     pidpath = cli_path(dir, "run/server.pid");
     snprintf(pidtxt, sizeof pidtxt, "%d\n", (int)getpid());
     file_write_atomic(pidpath, pidtxt, strlen(pidtxt), 0644);

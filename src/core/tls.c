@@ -66,10 +66,11 @@ int file_write_atomic(const char *path, const void *data, size_t len, int mode)
     int fd, rc = 0;
 
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
     if (fd < 0)
         return -errno;
-    if (write(fd, data, len) != (ssize_t)len || fsync(fd) < 0)
+    /* Exactly mode, whatever the umask (a 0600 file stays 0600, a 0644 one readable). */
+    if (fchmod(fd, (mode_t)mode) < 0 || write(fd, data, len) != (ssize_t)len || fsync(fd) < 0)
         rc = -errno ? -errno : -EIO;
     close(fd);
     if (rc == 0 && rename(tmp, path) < 0)
@@ -84,29 +85,43 @@ static EVP_PKEY *key_new(void)
     return EVP_EC_gen("P-256");
 }
 
-static int pem_write_key(const char *path, EVP_PKEY *k)
+/* Opens path for writing with exactly mode: O_TRUNC keeps an existing file's mode, so a key
+ * file left 0644 by an older run is tightened here, and the umask cannot loosen it. */
+static FILE *pem_open(const char *path, mode_t mode)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
     FILE *f;
-    int ok;
 
     if (fd < 0)
+        return NULL;
+    if (fchmod(fd, mode) < 0 || !(f = fdopen(fd, "w"))) {
+        close(fd);
+        return NULL;
+    }
+    return f;
+}
+
+static int pem_write_key(const char *path, EVP_PKEY *k)
+{
+    FILE *f = pem_open(path, 0600);
+    int ok;
+
+    if (!f)
         return -errno;
-    f = fdopen(fd, "w");
     ok = PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
-    fclose(f);
+    ok = fclose(f) == 0 && ok;
     return ok ? 0 : -EIO;
 }
 
 static int pem_write_cert(const char *path, X509 *c)
 {
-    FILE *f = fopen(path, "w");
+    FILE *f = pem_open(path, 0644);
     int ok;
 
     if (!f)
         return -errno;
     ok = PEM_write_X509(f, c);
-    fclose(f);
+    ok = fclose(f) == 0 && ok;
     return ok ? 0 : -EIO;
 }
 

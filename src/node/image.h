@@ -10,14 +10,22 @@
 
 #include "core/err.h"
 
+/* Longest reference and tag accepted (the limits of distribution/reference). */
+#define IMAGE_REF_MAX 512
+#define IMAGE_TAG_MAX 128
+
 /* A parsed reference: "docker.io/myrepo/tf-serving:1.0.3" -> repo "myrepo/tf-serving",
- * tag "1.0.3"; no tag means "latest"; a digest (@sha256:...) is refused. */
+ * tag "1.0.3"; "localhost:5000/a/b" keeps its registry in repo; no tag means "latest"
+ * (has_tag 0); "@sha256:<hex>" fills digest, which must then match the image's id. */
 struct image_ref {
     char repo[256];
-    char tag[128];
+    char tag[IMAGE_TAG_MAX + 1];
+    char digest[160];
+    int has_tag;
 };
 
-/* Parses ref; returns 0 or -E_INVALID with err saying what is wrong with it. */
+/* Parses ref with the grammar of container tools (see image.c); returns 0 or -E_INVALID with
+ * err saying what is wrong with it. A parsed repo and tag are safe as path components. */
 int image_ref_parse(const char *ref, struct image_ref *out, struct err *err);
 
 /* A found image: its directory and config (the parsed image.json, owned). */

@@ -2,14 +2,18 @@
  * requests from the kubelet. {"op":"drain","pod":"ns/name","ip":"...","timeout_ms":N} stops new
  * requests to the pod's endpoints, waits until their in-flight requests are done and idle
  * upstream connections closed (or the timeout passes), then replies. One thread per client so
- * that several pods can drain at once. */
+ * that several pods can drain at once; clients are root or our own uid only, bounded in number,
+ * and must send each request before a deadline. */
 #include <errno.h>
 #include <jansson.h>
+#include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -139,56 +143,175 @@ void px_control_handle(struct proxy *px, const char *line, struct buf *reply)
     json_decref(req);
 }
 
-struct control_client {
+/* Control clients are the kubelet (one connection per draining pod) and an operator's tools:
+ * only root and the proxy's own user may talk to it, at most KROLL_PROXY_CONTROL_MAX_CLIENTS at
+ * once (a drain holds its client's thread until done), and a client must send each request
+ * within PX_CONTROL_READ_TIMEOUT_MS, so a silent or trickling client cannot hold a slot. */
+#define PX_CONTROL_MAX_CLIENTS 16
+#define PX_CONTROL_READ_TIMEOUT_MS 10000
+#define PX_CONTROL_MAX_LINE 8192
+
+struct control {
     struct proxy *px;
+    int fd, max_clients;
+    _Atomic int clients;
+};
+
+struct control_client {
+    struct control *ctl;
     int fd;
 };
+
+/* Waits until fd has data or the request deadline passes; 1 readable, 0 timed out or error. */
+static int wait_readable(int fd, int64_t deadline)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+
+    for (;;) {
+        int64_t left = deadline - mono_ms();
+        int n;
+
+        if (left <= 0)
+            return 0;
+        n = poll(&pfd, 1, (int)(left > 1000 ? 1000 : left));
+        if (n > 0)
+            return 1;
+        if (n < 0 && errno != EINTR)
+            return 0;
+    }
+}
+
+/* Answers every complete line in line[0..*len); -1 when the client stopped reading. */
+static int serve_lines(struct control_client *cc, char *line, size_t *len)
+{
+    char *nl;
+
+    while ((nl = memchr(line, '\n', *len))) {
+        struct buf reply;
+        ssize_t sent;
+
+        *nl = 0;
+        buf_init(&reply, 1 << 20);
+        px_control_handle(cc->ctl->px, line, &reply);
+        sent = send(cc->fd, reply.data, reply.len, MSG_NOSIGNAL);
+        buf_release(&reply);
+        if (sent < 0)
+            return -1; /* the kubelet hung up (or stopped reading): nobody reads the rest */
+        *len -= (size_t)(nl + 1 - line);
+        memmove(line, nl + 1, *len);
+    }
+    return 0;
+}
 
 static void *control_client_main(void *arg)
 {
     struct control_client *cc = arg;
-    char line[8192];
+    char line[PX_CONTROL_MAX_LINE];
     size_t len = 0;
-    ssize_t sent;
+    int64_t deadline = mono_ms() + PX_CONTROL_READ_TIMEOUT_MS;
 
     for (;;) {
-        char *nl;
-        ssize_t n = recv(cc->fd, line + len, sizeof line - 1 - len, 0);
+        ssize_t n;
 
+        if (!wait_readable(cc->fd, deadline)) {
+            log_warn("proxy", "control client closed reason=read-timeout timeout_ms=%d",
+                     PX_CONTROL_READ_TIMEOUT_MS);
+            break;
+        }
+        n = recv(cc->fd, line + len, sizeof line - 1 - len, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            continue;
         if (n <= 0)
             break;
         len += (size_t)n;
         line[len] = 0;
-        while ((nl = memchr(line, '\n', len))) {
-            struct buf reply;
-
-            *nl = 0;
-            buf_init(&reply, 1 << 20);
-            px_control_handle(cc->px, line, &reply);
-            sent = send(cc->fd, reply.data, reply.len, MSG_NOSIGNAL);
-            buf_release(&reply);
-            if (sent < 0)
-                goto out; /* the kubelet hung up: nobody reads the remaining replies */
-            len -= (size_t)(nl + 1 - line);
-            memmove(line, nl + 1, len);
+        if (memchr(line, '\n', len)) {
+            if (serve_lines(cc, line, &len) < 0)
+                break;
+            deadline = mono_ms() + PX_CONTROL_READ_TIMEOUT_MS; /* the next request's turn */
         }
         if (len == sizeof line - 1)
             break; /* a line longer than any request */
     }
-out:
     close(cc->fd);
+    atomic_fetch_sub(&cc->ctl->clients, 1);
     free(cc);
     return NULL;
 }
 
-struct control {
-    struct proxy *px;
-    int fd;
-};
+/* Refusals are logged at most once a second (with how many were not), so that a flood of
+ * refused clients cannot flood the log as well. */
+static int refusal_log_ok(int *suppressed)
+{
+    static _Atomic int64_t last_ms;
+    static _Atomic int skipped;
+    int64_t now = mono_ms(), last = atomic_load(&last_ms);
+
+    if (now - last < 1000 || !atomic_compare_exchange_strong(&last_ms, &last, now)) {
+        atomic_fetch_add(&skipped, 1);
+        return 0;
+    }
+    *suppressed = atomic_exchange(&skipped, 0);
+    return 1;
+}
+
+/* Root and the proxy's own user only: the socket can stop traffic to any pod. */
+static int peer_allowed(int fd)
+{
+    struct ucred uc;
+    socklen_t len = sizeof uc;
+    int skipped;
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0) {
+        log_warn("proxy", "control client refused reason=no-peer-credentials err=\"%s\"",
+                 strerror(errno));
+        return 0;
+    }
+    if (uc.uid == 0 || uc.uid == geteuid())
+        return 1;
+    if (refusal_log_ok(&skipped))
+        log_warn("proxy",
+                 "control client refused reason=uid-not-allowed uid=%u pid=%d allowed=0,%u "
+                 "suppressed=%d",
+                 (unsigned)uc.uid, (int)uc.pid, (unsigned)geteuid(), skipped);
+    return 0;
+}
+
+/* A client over the cap gets one error line and is closed, never queued. */
+static int client_admit(struct control *ctl, int fd)
+{
+    static const char busy[] = "{\"ok\":false,\"error\":\"too many control clients\"}\n";
+    int skipped;
+
+    if (atomic_fetch_add(&ctl->clients, 1) < ctl->max_clients)
+        return 1;
+    atomic_fetch_sub(&ctl->clients, 1);
+    if (refusal_log_ok(&skipped))
+        log_warn("proxy", "control client refused reason=too-many-clients limit=%d suppressed=%d",
+                 ctl->max_clients, skipped);
+    send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    return 0;
+}
+
+int px_accept_retry(int err, const char *what, int *backoff_ms)
+{
+    if (err == EINTR || err == ECONNABORTED || err == EAGAIN)
+        return 1;
+    if (err == EBADF || err == EINVAL || err == ENOTSOCK)
+        return 0; /* the listener was closed */
+    /* EMFILE, ENFILE, ENOBUFS, ENOMEM, EPERM...: the pending connection stays in the backlog;
+     * wait for descriptors to come back instead of spinning on the same error. */
+    if (*backoff_ms == 0)
+        log_warn("proxy", "%s accept failing err=\"%s\"; backing off", what, strerror(err));
+    *backoff_ms = *backoff_ms ? (*backoff_ms * 2 > 1000 ? 1000 : *backoff_ms * 2) : 10;
+    usleep((useconds_t)*backoff_ms * 1000);
+    return 1;
+}
 
 static void *control_main(void *arg)
 {
     struct control *ctl = arg;
+    int backoff = 0;
 
     for (;;) {
         int fd = accept4(ctl->fd, NULL, NULL, SOCK_CLOEXEC);
@@ -196,14 +319,20 @@ static void *control_main(void *arg)
         pthread_t th;
 
         if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
+            if (px_accept_retry(errno, "control", &backoff))
                 continue;
             break;
         }
+        backoff = 0;
+        if (!peer_allowed(fd) || !client_admit(ctl, fd)) {
+            close(fd);
+            continue;
+        }
         cc = xcalloc(1, sizeof *cc);
-        cc->px = ctl->px;
+        cc->ctl = ctl;
         cc->fd = fd;
         if (pthread_create(&th, NULL, control_client_main, cc)) {
+            atomic_fetch_sub(&ctl->clients, 1);
             close(fd);
             free(cc);
             continue;
@@ -211,8 +340,27 @@ static void *control_main(void *arg)
         pthread_detach(th);
     }
     close(ctl->fd);
-    free(ctl);
+    /* Reached only once the listener is gone (the process is ending); a client thread still
+     * running holds ctl, so it is then left to the exit. */
+    if (atomic_load(&ctl->clients) == 0)
+        free(ctl);
     return NULL;
+}
+
+static int max_clients_from_env(void)
+{
+    const char *e = getenv("KROLL_PROXY_CONTROL_MAX_CLIENTS");
+    char *end = NULL;
+    long n;
+
+    if (!e || !*e)
+        return PX_CONTROL_MAX_CLIENTS;
+    n = strtol(e, &end, 10);
+    if (*end || n < 1 || n > 4096) {
+        log_warn("proxy", "ignoring invalid KROLL_PROXY_CONTROL_MAX_CLIENTS value=\"%s\"", e);
+        return PX_CONTROL_MAX_CLIENTS;
+    }
+    return (int)n;
 }
 
 int px_control_start(struct proxy *px, const char *path)
@@ -235,9 +383,12 @@ int px_control_start(struct proxy *px, const char *path)
             close(fd);
         return -1;
     }
+    /* The peer check is the guard; the mode keeps other users from even connecting. */
+    chmod(path, 0600);
     ctl = xcalloc(1, sizeof *ctl);
     ctl->px = px;
     ctl->fd = fd;
+    ctl->max_clients = max_clients_from_env();
     if (pthread_create(&th, NULL, control_main, ctl)) {
         close(fd);
         free(ctl);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -121,6 +122,9 @@ struct admin {
     int fd;
 };
 
+/* The whole request head must arrive within this many seconds. */
+#define ADMIN_HEAD_TIMEOUT_S 5
+
 static void admin_serve(struct proxy *px, int fd)
 {
     char req[4096];
@@ -129,12 +133,16 @@ static void admin_serve(struct proxy *px, int fd)
     struct timeval tv = {2, 0};
     const char *status = "200 OK";
 
+    time_t until = time(NULL) + ADMIN_HEAD_TIMEOUT_S;
+
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     while (len < sizeof req - 1) {
         ssize_t n = recv(fd, req + len, sizeof req - 1 - len, 0);
 
-        if (n <= 0)
+        /* The per-recv timeout alone lets a client trickle a byte every 2 s and hold this
+         * single-threaded listener for hours: the whole head has a deadline too. */
+        if (n <= 0 || time(NULL) > until)
             return;
         len += (size_t)n;
         req[len] = 0;
@@ -170,15 +178,17 @@ static void admin_serve(struct proxy *px, int fd)
 static void *admin_main(void *arg)
 {
     struct admin *a = arg;
+    int backoff = 0;
 
     for (;;) {
         int fd = accept4(a->fd, NULL, NULL, SOCK_CLOEXEC);
 
         if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
+            if (px_accept_retry(errno, "admin", &backoff))
+                continue; /* EMFILE and friends: back off, never spin, never exit */
             break; /* the listener was shut down */
         }
+        backoff = 0;
         admin_serve(a->px, fd);
         close(fd);
     }

@@ -278,5 +278,8 @@ void px_metrics_render(struct proxy *px, struct buf *out);
 int px_control_start(struct proxy *px, const char *path);
 /* Handles one control request line (JSON); writes the reply line. Blocks while draining. */
 void px_control_handle(struct proxy *px, const char *line, struct buf *reply);
+/* After a failed accept() with errno err: 1 to try again (after sleeping with a growing
+ * *backoff_ms, up to 1 s, when descriptors or memory ran out), 0 when the listener is gone. */
+int px_accept_retry(int err, const char *what, int *backoff_ms);
 
 #endif

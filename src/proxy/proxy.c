@@ -269,10 +269,14 @@ static int datadir_claim(struct args *a)
         fprintf(stderr, "kroll proxy: %s: %s\n", lock, strerror(errno));
         goto out;
     }
-    if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-        fprintf(stderr, "kroll proxy: another proxy is running for %s\n", a->data_dir);
-        close(fd);
-        goto out;
+    /* `kroll stop` probes the lock with a brief shared flock: retry a moment first. */
+    for (int i = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; i++) {
+        if (i == 10) {
+            fprintf(stderr, "kroll proxy: another proxy is running for %s\n", a->data_dir);
+            close(fd);
+            goto out;
+        }
+        usleep(100 * 1000);
     }
     snprintf(pid, sizeof pid, "%d\n", (int)getpid());
     file_write_atomic(pidp, pid, strlen(pid), 0644);

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/file.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -48,6 +49,22 @@ static struct proxy_sup *the_sup; /* the drain hook has no context argument */
 
 /* ---- the proxy process ---- */
 
+/* Whether a proxy holds run/proxy.lock: a cmdline can be forged by any process, the lock in
+ * our private run/ only by our own proxy. Probing takes a shared lock for an instant. */
+static int proxy_lock_held(struct proxy_sup *ps)
+{
+    char *p = xasprintf("%s/run/proxy.lock", ps->data_dir);
+    int fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW), held = 0;
+
+    free(p);
+    if (fd < 0)
+        return 0;
+    if (flock(fd, LOCK_SH | LOCK_NB) < 0)
+        held = errno == EWOULDBLOCK;
+    close(fd);
+    return held;
+}
+
 /* Whether pid is `kroll proxy --data-dir <our dir>` (the pid file may be stale and reused). */
 static int proc_is_our_proxy(struct proxy_sup *ps, pid_t pid)
 {
@@ -68,7 +85,7 @@ static int proc_is_our_proxy(struct proxy_sup *ps, pid_t pid)
         proxy |= !strcmp(p, "proxy");
         dir |= !strcmp(p, ps->data_dir);
     }
-    return proxy && dir;
+    return proxy && dir && proxy_lock_held(ps);
 }
 
 static void sup_on_exit(struct loop_io *io, unsigned events, void *ctx);

@@ -4,10 +4,13 @@
 #include "store/store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/jx.h"
 #include "core/log.h"
@@ -15,6 +18,9 @@
 /* Watch history kept in memory; KROLL_WATCH_CACHE overrides it (tests use a small ring to
  * reach 410 Expired quickly). */
 #define RING_SIZE_DEFAULT 20000
+
+/* Mode of kroll.db (and so of its -wal and -shm files). */
+#define STORE_DB_MODE 0600
 
 struct ring_ev {
     int64_t rv;
@@ -121,11 +127,33 @@ static size_t ring_size_from_env(void)
     return (size_t)n;
 }
 
+/* The database holds every Secret: it is created 0600 before SQLite opens it (SQLite would
+ * create it 0644 under the umask, and gives -wal and -shm the database file's mode), and an
+ * existing one of ours with group/other bits is tightened. */
+static int db_file_prepare(const char *path, struct err *err)
+{
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, STORE_DB_MODE);
+    struct stat st;
+    int rc = 0;
+
+    if (fd < 0)
+        return err_set(err, -E_INTERNAL, "open %s: %s", path, strerror(errno));
+    if (fstat(fd, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 077) &&
+        fchmod(fd, STORE_DB_MODE) < 0)
+        rc = err_set(err, -E_INTERNAL, "chmod %s: %s", path, strerror(errno));
+    close(fd);
+    return rc;
+}
+
 int store_open(const char *path, struct store **out, struct err *err)
 {
     struct store *s = xcalloc(1, sizeof *s);
     int rc;
 
+    if ((rc = db_file_prepare(path, err)) < 0) {
+        free(s);
+        return rc;
+    }
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
         SQLITE_OK) {
         rc = err_set(err, -E_INTERNAL, "open %s: %s", path, sqlite3_errmsg(s->db));

@@ -1,0 +1,57 @@
+#!/bin/bash
+# t0603: `kroll image` acts on exactly the image a reference names. rm of one tag keeps the
+# others; rm of "myrepo:tf-serving" (which names no image, although images/myrepo/tf-serving
+# is a repository) fails with "No such image" and removes nothing; import does not overwrite a
+# repository; references with "..", empty components, upper case or bad tags are refused and
+# nothing outside images/ is touched.
+. "$(dirname "$0")/lib.sh"
+
+umask 000
+SRC=$TEST_DIR/src
+mkdir -p "$SRC" "$TEST_DIR/outside/1"
+echo '{"Cmd":["/bin/true"]}' >"$SRC/image.json"
+echo '{"Cmd":["/bin/true"]}' >"$TEST_DIR/outside/1/image.json"
+img() { "$KROLL_BIN" image "$@" --data-dir "$KROLL_DATA" >"$TEST_DIR/out" 2>&1; }
+tags() { "$KROLL_BIN" image ls --data-dir "$KROLL_DATA" | awk 'NR > 1 { printf "%s:%s ", $1, $2 }'; }
+
+for t in 1.0.3 1.0.4 1.0.5 latest; do
+    img import "$SRC" "myrepo/tf-serving:$t" || fail "import myrepo/tf-serving:$t: $(cat "$TEST_DIR/out")"
+done
+expect_eq "$(stat -c %a "$KROLL_DATA" "$KROLL_DATA/images" | tr '\n' ' ')" "700 700 " \
+    "import creates the data dir and images/ 0700 (under umask 000)"
+ALL="myrepo/tf-serving:1.0.3 myrepo/tf-serving:1.0.4 myrepo/tf-serving:1.0.5 myrepo/tf-serving:latest "
+expect_eq "$(tags)" "$ALL" "four tags imported"
+
+img rm myrepo:tf-serving; rc=$?
+expect_eq "$rc" "1" "rm myrepo:tf-serving exits 1"
+expect_match "$(cat "$TEST_DIR/out")" 'No such image: myrepo:tf-serving' "rm myrepo:tf-serving says no such image"
+expect_eq "$(tags)" "$ALL" "rm myrepo:tf-serving removed nothing"
+
+img import "$SRC" myrepo:tf-serving; rc=$?
+expect_eq "$rc" "1" "import as myrepo:tf-serving (a repository's place) exits 1"
+expect_match "$(cat "$TEST_DIR/out")" 'holds the repository myrepo/tf-serving' "import says what is in the way"
+expect_eq "$(tags)" "$ALL" "the refused import replaced nothing"
+
+img rm myrepo/tf-serving:1.0.4; rc=$?
+expect_eq "$rc" "0" "rm of one tag succeeds"
+expect_eq "$(cat "$TEST_DIR/out")" "Untagged: myrepo/tf-serving:1.0.4" "rm says which tag"
+expect_eq "$(tags)" "myrepo/tf-serving:1.0.3 myrepo/tf-serving:1.0.5 myrepo/tf-serving:latest " "rm of one tag keeps the others"
+img rm myrepo/tf-serving:1.0.4; rc=$?
+expect_eq "$rc" "1" "rm of a removed tag exits 1"
+img rm docker.io/myrepo/tf-serving; rc=$?
+expect_eq "$rc" "0" "rm without a tag removes :latest (docker.io/ is the default registry)"
+expect_eq "$(tags)" "myrepo/tf-serving:1.0.3 myrepo/tf-serving:1.0.5 " "only :latest went"
+
+ln -s "$TEST_DIR/outside" "$KROLL_DATA/images/evil"
+for ref in ../outside:1 '../../outside:1' 'myrepo/../../outside:1' 'evil:1' 'MyRepo/x:1' 'a//b:1' \
+    'myrepo/tf-serving:../1.0.3' 'myrepo/tf-serving:.x' '/abs:1' 'a@sha256:12'; do
+    img rm "$ref"; rc=$?
+    expect_eq "$rc" "1" "rm $ref is refused"
+    img import "$SRC" "$ref"; rc=$?
+    expect_eq "$rc" "1" "import $ref is refused"
+done
+expect_match "$("$KROLL_BIN" image rm '../x:1' --data-dir "$KROLL_DATA" 2>&1)" 'invalid reference format' "bad references say why"
+expect_eq "$(ls "$TEST_DIR/outside")" "1" "nothing outside images/ was removed"
+expect_eq "$(cat "$TEST_DIR/outside/1/image.json")" '{"Cmd":["/bin/true"]}' "nothing outside images/ was written"
+expect_eq "$(tags)" "myrepo/tf-serving:1.0.3 myrepo/tf-serving:1.0.5 " "ls does not follow the symlink"
+finish
