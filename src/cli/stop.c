@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/pidfd.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,29 +25,6 @@ static int wait_gone(int pid, int ms)
         usleep(50000);
     }
     return kill(pid, 0) != 0;
-}
-
-/* The pid of the process listening on <pod>/shim.sock (SO_PEERCRED), or 0: the shim's pid file
- * alone may name a reused pid, the listener of its socket cannot be anyone else. */
-static pid_t shim_peer_pid(const char *pod)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    struct ucred uc = {0};
-    socklen_t len = sizeof uc;
-    int dfd = open(pod, O_PATH | O_DIRECTORY | O_CLOEXEC), fd = -1;
-
-    if (dfd < 0)
-        return 0;
-    /* Through the directory's fd: pod paths can be longer than sun_path. */
-    snprintf(sa.sun_path, sizeof sa.sun_path, "/proc/self/fd/%d/shim.sock", dfd);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
-        getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0)
-        uc.pid = 0;
-    if (fd >= 0)
-        close(fd);
-    close(dfd);
-    return uc.pid;
 }
 
 /* Pods outlive the server by design; `kroll stop` means everything of the data dir, so once
@@ -71,7 +46,7 @@ static void stop_shims(const char *data_dir)
         pod = xasprintf("%s/%s", root, e->d_name);
         if ((pid = shim_pid_alive(pod)) > 0) {
             err_init(&err);
-            if (shim_stop(pod, 10000, &err) < 0 && shim_peer_pid(pod) == pid) {
+            if (shim_stop(pod, 10000, &err) < 0 && shim_pid_alive(pod) == pid) {
                 fprintf(stderr, "kroll: shim %d of %s: %s; killing it\n", (int)pid, pod, err.msg);
                 kill(-pid, SIGKILL);
                 kill(pid, SIGKILL);

@@ -94,7 +94,8 @@ int shim_stop(const char *pod_dir, int timeout_ms, struct err *err);
 /* Reads <pod_dir>/state.json without the shim (after a server restart, or after the shim
  * exited). *state owned by the caller. */
 int shim_state_read(const char *pod_dir, json_t **state, struct err *err);
-/* The pid recorded in <pod_dir>/shim.pid if that process is alive, else 0. */
+/* The pid recorded in <pod_dir>/shim.pid if that process is alive and is the listener of
+ * <pod_dir>/shim.sock (SO_PEERCRED), else 0: a reused pid never counts. */
 pid_t shim_pid_alive(const char *pod_dir);
 
 #endif

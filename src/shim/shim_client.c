@@ -489,6 +489,8 @@ int shim_state_read(const char *pod_dir, json_t **state, struct err *err)
 
 pid_t shim_pid_alive(const char *pod_dir)
 {
+    struct ucred uc = {0};
+    socklen_t len = sizeof uc;
     char path[PATH_MAX], buf[32];
     ssize_t n;
     int fd;
@@ -506,10 +508,13 @@ pid_t shim_pid_alive(const char *pod_dir)
     pid = (pid_t)atoi(buf);
     if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM))
         return 0;
-    /* The pid may belong to another process after a reboot: only a listening socket counts. */
+    /* The pid may belong to another process after a reboot, and a live socket alone does not
+     * tie it to that pid: the shim counts only if it is the listener of its socket. */
     fd = sock_connect(pod_dir);
     if (fd < 0)
         return 0;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0 || uc.pid != pid)
+        pid = 0;
     close(fd);
     return pid;
 }
