@@ -67,7 +67,11 @@ for i in $(seq 1 60); do kubectl annotate cm w0 --overwrite "n=$i" >/dev/null; d
 ev=$(api_curl "$CM?watch=true&resourceVersion=$old" -N --max-time 4)
 expect_eq "$(jq -r '"\(.type) \(.object.code) \(.object.reason)"' <<<"$ev")" "ERROR 410 Expired" "expired resourceVersion: 410 ERROR event"
 expect_match "$(jq -r .object.message <<<"$ev")" "too old resource version: $old" "410 message names the resourceVersion"
-expect_eq "$(watch_events "$CM?watch=true&resourceVersion=$(( $(api_curl $CM | jq -r .metadata.resourceVersion) - 3 ))&timeoutSeconds=1" | wc -l)" "3" \
+# The store's resourceVersion is global (node heartbeats advance it too): replay from the
+# ConfigMap's own version, then make exactly three changes.
+recent=$(api_curl $CM/w0 | jq -r .metadata.resourceVersion)
+for i in 1 2 3; do kubectl annotate cm w0 --overwrite "r=$i" >/dev/null; done
+expect_eq "$(watch_events "$CM?watch=true&resourceVersion=$recent&timeoutSeconds=1" | wc -l)" "3" \
     "recent resourceVersions still replay"
 
 # after a restart: an old resourceVersion is 410, the current one works, RVs keep growing
