@@ -43,18 +43,9 @@ wrk_start() { # NAME METHOD PATH CONNECTIONS
 }
 wrk_start get GET /v1/models/classifier 8
 wrk_start post POST /v1/models/classifier:predict 4
-# A timeline for replaying a failure: time, the proxy's 5xx count for the Service, and the
-# endpoints it would route to (ready and not draining).
-ADMIN=$(cat "$KROLL_DATA/run/proxy.admin")
-( end=$(( $(date +%s) + 1800 ))
-  while [ ! -e "$TEST_DIR/writer.stop" ] && [ "$(date +%s)" -lt "$end" ]; do
-      m=$(curl -s -m 2 "http://$ADMIN/metrics")
-      printf '%s 5xx=%s ready=%s\n' "$(date +%T.%3N)" \
-          "$(printf '%s\n' "$m" | sed -n 's/.*{service="default\/web:80",endpoint="",.*code="5xx"} //p')" \
-          "$(printf '%s\n' "$m" | grep 'kroll_proxy_endpoint_ready{service="default/web:80"' |
-             sed -n 's/.*pod="\([^"]*\)".* 1$/\1/p' | tr '\n' ,)"
-      sleep 0.25
-  done >"$TEST_DIR/timeline" ) &
+# A timeline for replaying a failure: the proxy's failures and routable endpoints over time.
+"$PY" "$KROLL_SRC/tests/load/proxy-timeline.py" "$(cat "$KROLL_DATA/run/proxy.admin")" default/web:80 \
+    "$TEST_DIR/timeline" "$TEST_DIR/load.stop" &
 KROLL_PIDS="$KROLL_PIDS $!"
 
 # The writer: creates ConfigMaps ack-1, ack-2, ... and records the ones answered 2xx.
@@ -109,7 +100,7 @@ for k in $(seq 1 "$KILLS"); do
     ms=$(( (RANDOM * 32768 + RANDOM) % (WINDOW_MS + 1) ))
     sleep "$(printf '%d.%03d' $((ms / 1000)) $((ms % 1000)))"
     kill -9 "$KROLL_SERVER_PID"; wait "$KROLL_SERVER_PID" 2>/dev/null
-    say "kill $k: ${ms}ms after set image $ver ($(wc -l <"$TEST_DIR/acked") ConfigMaps acknowledged)"
+    say "kill $k at $(date +%T.%3N): ${ms}ms after set image $ver ($(wc -l <"$TEST_DIR/acked") ConfigMaps acknowledged)"
     server_restart || break
     img=$(kubectl get deploy web -o jsonpath='{.spec.template.spec.containers[0].image}')
     [ "$img" = "myrepo/tf-serving:$ver" ] || fail "kill $k: acknowledged image $ver lost: spec has $img"
@@ -155,8 +146,13 @@ for w in get post; do
     kill -INT "$pid"; wait "$pid"
     line=$(grep -m1 '^ROLLOUT' "$TEST_DIR/wrk.$w")
     say "load $w: $line"
-    case $line in *non2xx=0\ *) ;; *) say "5xx timeline: $(awk '{split($2,a,"=")} a[2]!=p {print; p=a[2]}' "$TEST_DIR/timeline" | tr '\n' ' ')" ;; esac
+    case $line in *non2xx=0\ *) ;; *) show_failures=1 ;; esac
     expect_match "$line" '^ROLLOUT requests=[1-9][0-9]* non2xx=0 connect=0 read=0 write=0 timeout=0 ' \
         "$w load through the Service: 0 failed over $((T1 - T0))s and $KILLS kills"
 done
+touch "$TEST_DIR/load.stop"
+if [ -n "${show_failures:-}" ]; then
+    say "when the proxy answered 5xx (timeline; kill times above):"
+    awk '{split($2,a,"=")} a[2]!=p {print "    " $0; p=a[2]}' "$TEST_DIR/timeline" | cut -c1-300
+fi
 finish
