@@ -288,13 +288,22 @@ static struct want_svc *want_build(struct apic *ac, int *n)
 
 /* ---- applying the desired state ---- */
 
+/* A field we no longer know ("": the pod's shim or its object is gone, so the pod has
+ * finished) does not make a new endpoint: the old one keeps its drain mark. Otherwise a
+ * drained pod still listed as ready by a slice that lags (as after a server restart) came
+ * back as a fresh, undrained endpoint in the host namespace, and requests failed with 502. */
+static int same_or_gone(const char *have, const char *want)
+{
+    return !*want || !strcmp(have, want);
+}
+
 static struct px_endpoint *table_find(struct px_table *t, const struct want_ep *we)
 {
     for (int i = 0; i < t->n; i++) {
         struct px_endpoint *ep = t->eps[i];
 
-        if (!strcmp(ep->addr, we->addr) && !strcmp(ep->netns, we->netns) &&
-            !strcmp(ep->pod, we->pod) && !strcmp(ep->revision, we->rev) &&
+        if (!strcmp(ep->addr, we->addr) && same_or_gone(ep->netns, we->netns) &&
+            !strcmp(ep->pod, we->pod) && same_or_gone(ep->revision, we->rev) &&
             !atomic_load(&ep->removed))
             return ep;
     }
