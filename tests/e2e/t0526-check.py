@@ -104,14 +104,17 @@ for dup in dups(list(shims.values())):
 for p in live:
     if p.get("status", {}).get("phase") == "Running" and p["metadata"]["uid"] not in shims.values():
         bad.append("running pod %s has no shim" % p["metadata"]["name"])
+nproc = 0
 for pid, (ppid, argv, cwd) in procs.items():
     if pid in shims or not (cwd + "/").startswith(data + "/"):
         continue
+    nproc += 1
     anc, seen = ppid, 0
     while anc in procs and anc not in shims and seen < 64:
         anc, seen = procs[anc][0], seen + 1
     if anc not in shims and "kroll" not in os.path.basename(argv[0]):
         bad.append("stray process %d %s (cwd %s) not under a pod's shim" % (pid, " ".join(argv)[:80], cwd))
 print("\n".join(bad))
-print("%d pods (%d live), %d ReplicaSets, %d shims, all owned" % (len(pods), len(live), len(rss), len(shims)))
+print("%d pods (%d live), %d ReplicaSets, %d shims, %d processes under the data dir, all owned"
+      % (len(pods), len(live), len(rss), len(shims), nproc))
 sys.exit(1 if bad else 0)
