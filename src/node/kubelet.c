@@ -329,6 +329,36 @@ static int sub_open(struct kpod *p, struct err *err)
     return 0;
 }
 
+/* The shim records times with nanoseconds; the API's container times have seconds, as the
+ * kubelet writes them itself. Without this a re-adopted pod's status differs from the one
+ * written before the restart and every restart rewrites every pod. */
+static void secs_only(char *ts)
+{
+    char *dot = strchr(ts, '.'), *z = dot ? strchr(dot, 'Z') : NULL;
+
+    if (z)
+        memmove(dot, z, strlen(z) + 1);
+}
+
+static json_t *term_copy(const json_t *t)
+{
+    json_t *c = json_deep_copy(t);
+    static const char *const keys[] = {"startedAt", "finishedAt"};
+
+    json_object_del(c, "signal");
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+        const char *v = jx_str(c, keys[i]);
+        char buf[64];
+
+        if (!v || strlen(v) >= sizeof buf)
+            continue;
+        snprintf(buf, sizeof buf, "%s", v);
+        secs_only(buf);
+        json_object_set_new(c, keys[i], json_string(buf));
+    }
+    return c;
+}
+
 /* Rebuilds the containers' records from the shim's state (after a server restart). */
 static void state_apply(struct kpod *p, const json_t *state)
 {
@@ -343,10 +373,10 @@ static void state_apply(struct kpod *p, const json_t *state)
             continue;
         c->restart_count = (int)jx_int(v, "restartCount", 0);
         snprintf(c->started_at, sizeof c->started_at, "%s", jx_str(v, "startedAt") ?: "");
+        secs_only(c->started_at);
         if (json_is_object(lt)) {
             json_decref(c->last_term);
-            c->last_term = json_deep_copy(lt);
-            json_object_del(c->last_term, "signal");
+            c->last_term = term_copy(lt);
         }
         if (strcmp(jx_str(v, "state") ?: "", "running") == 0 && !jx_bool(state, "stopped")) {
             c->st = KC_RUNNING;
@@ -354,8 +384,7 @@ static void state_apply(struct kpod *p, const json_t *state)
         } else if (json_is_object(t)) {
             c->st = KC_EXITED;
             json_decref(c->term);
-            c->term = json_deep_copy(t);
-            json_object_del(c->term, "signal");
+            c->term = term_copy(t);
             c->finished_ms = loop_now_ms(p->kl->loop);
         }
     }
@@ -1122,7 +1151,10 @@ static void kubelet_sync(struct ctl *ctl, const char *ns, const char *name, void
     } else if (strcmp(phase, "Succeeded") != 0 && strcmp(phase, "Failed") != 0) {
         pod_drive(p, pod);
     }
-    if (find_name(kl, ns, name) == p)
+    /* While a running shim is being re-adopted (after a server restart) we know nothing yet
+     * about its containers: the API's status is still the truth. Writing ours now would show
+     * them waiting and unready for a moment, and the Service would drop them (503s). */
+    if (find_name(kl, ns, name) == p && !p->adopting)
         kubelet__status_write(p, pod);
 out:
     json_decref(pod);

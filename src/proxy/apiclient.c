@@ -37,6 +37,7 @@ struct informer {
     const char *what, *path;
     json_t *objs; /* "ns/name" -> object; under ac->mu */
     int synced;   /* one list has been read */
+    int live;     /* listed, and its watch has not ended since */
     int fd;       /* current connection, so that stop can cut it; under ac->mu */
     pthread_t th;
 };
@@ -57,6 +58,7 @@ struct apic {
     pthread_t rth;
     struct api_svc *svcs; /* reconciler thread only */
     int nsvcs;
+    unsigned lost; /* informer connections lost so far; under mu */
 };
 
 /* ---- desired state ---- */
@@ -288,13 +290,22 @@ static struct want_svc *want_build(struct apic *ac, int *n)
 
 /* ---- applying the desired state ---- */
 
+/* A field we no longer know ("": the pod's shim or its object is gone, so the pod has
+ * finished) does not make a new endpoint: the old one keeps its drain mark. Otherwise a
+ * drained pod still listed as ready by a slice that lags (as after a server restart) came
+ * back as a fresh, undrained endpoint in the host namespace, and requests failed with 502. */
+static int same_or_gone(const char *have, const char *want)
+{
+    return !*want || !strcmp(have, want);
+}
+
 static struct px_endpoint *table_find(struct px_table *t, const struct want_ep *we)
 {
     for (int i = 0; i < t->n; i++) {
         struct px_endpoint *ep = t->eps[i];
 
-        if (!strcmp(ep->addr, we->addr) && !strcmp(ep->netns, we->netns) &&
-            !strcmp(ep->pod, we->pod) && !strcmp(ep->revision, we->rev) &&
+        if (!strcmp(ep->addr, we->addr) && same_or_gone(ep->netns, we->netns) &&
+            !strcmp(ep->pod, we->pod) && same_or_gone(ep->revision, we->rev) &&
             !atomic_load(&ep->removed))
             return ep;
     }
@@ -406,7 +417,8 @@ static void *reconcile_main(void *arg)
     while (!ac->stop) {
         struct timespec ts;
         struct want_svc *ws;
-        int n, ready = 1;
+        int n, ready = 1, live;
+        unsigned lost;
 
         for (int i = 0; i < NINF; i++)
             ready &= ac->inf[i].synced;
@@ -427,10 +439,17 @@ static void *reconcile_main(void *arg)
         }
         ac->dirty = 0;
         ws = want_build(ac, &n);
+        lost = ac->lost;
+        live = 1;
+        for (int i = 0; i < NINF; i++)
+            live &= ac->inf[i].live;
         pthread_mutex_unlock(&ac->mu);
         retry = apply(ac, ws, n) < 0;
         want_free(ws, n);
         pthread_mutex_lock(&ac->mu);
+        /* Current again only if nothing was lost while this state was being applied. */
+        if (live && lost == ac->lost)
+            atomic_store(&ac->px->view_stale, 0);
     }
     pthread_mutex_unlock(&ac->mu);
     return NULL;
@@ -447,6 +466,7 @@ static void inf_mark(struct informer *inf, json_t *objs)
         json_decref(inf->objs);
         inf->objs = objs;
         inf->synced = 1;
+        inf->live = 1;
     }
     ac->dirty = 1;
     pthread_cond_signal(&ac->cv);
@@ -576,6 +596,18 @@ static int data_dir_gone(struct apic *ac)
     return stat(ac->data_dir, &st) < 0 && errno == ENOENT;
 }
 
+/* The informer's stream ended (or its list failed): the proxy's view may be behind now. */
+static void inf_lost(struct informer *inf)
+{
+    struct apic *ac = inf->ac;
+
+    pthread_mutex_lock(&ac->mu);
+    inf->live = 0;
+    ac->lost++;
+    atomic_store(&ac->px->view_stale, 1);
+    pthread_mutex_unlock(&ac->mu);
+}
+
 static void *inf_main(void *arg)
 {
     struct informer *inf = arg;
@@ -602,6 +634,7 @@ static void *inf_main(void *arg)
             }
             px_kube_config_free(&kc);
         }
+        inf_lost(inf);
         if (!rv && !logged++)
             log_warn("proxy", "cannot list %s (%s); serving the last endpoints", inf->what, msg);
         /* A watch that lived a while: reconnect at once. One that ended quickly (or a failed

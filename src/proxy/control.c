@@ -1,9 +1,10 @@
 /* The control socket (<data-dir>/run/proxy.sock or --control PATH): newline-delimited JSON
  * requests from the kubelet. {"op":"drain","pod":"ns/name","ip":"...","timeout_ms":N} stops new
- * requests to the pod's endpoints, waits until their in-flight requests are done and idle
- * upstream connections closed (or the timeout passes), then replies. One thread per client so
- * that several pods can drain at once; clients are root or our own uid only, bounded in number,
- * and must send each request before a deadline. */
+ * requests to the pod's endpoints (once the provider's view of the cluster is current), waits
+ * until their in-flight requests are done and idle upstream connections closed (or the timeout
+ * passes), then replies. One thread per client so that several pods can drain at once; clients
+ * are root or our own uid only, bounded in number, and must send each request before a
+ * deadline. */
 #include <errno.h>
 #include <jansson.h>
 #include <poll.h>
@@ -101,6 +102,11 @@ static void control_drain(struct proxy *px, json_t *req, struct buf *reply)
     if (timeout <= 0)
         timeout = 30000;
     deadline = mono_ms() + timeout;
+    /* Right after a server restart our endpoints may be behind: the pods that replace this one
+     * can be ready in the API but unknown here. Taking this one out now could leave nothing to
+     * route to (503s), so it keeps serving until the view is current. */
+    while (atomic_load(&px->view_stale) && mono_ms() < deadline)
+        usleep((useconds_t)px->cfg.drain_poll_ms * 1000);
     n = proxy_drain_mark(px, pod, ip, endpoint, &eps);
     for (;;) {
         inflight = pooled = 0;
@@ -118,6 +124,8 @@ static void control_drain(struct proxy *px, json_t *req, struct buf *reply)
     free(eps);
     r = json_pack("{s:b,s:i,s:I,s:b}", "ok", 1, "endpoints", n, "inflight", (json_int_t)inflight,
                   "timed_out", timed_out);
+    if (atomic_load(&px->view_stale)) /* answered at the deadline with a view still behind */
+        json_object_set_new(r, "view_stale", json_true());
     s = json_dumps(r, JSON_COMPACT);
     buf_appendf(reply, "%s\n", s);
     free(s);

@@ -180,6 +180,10 @@ struct proxy {
     int nsvcs;
     struct px_worker **workers;
     _Atomic int conns; /* client connections, all workers (the connection cap) */
+    /* The provider's view of the cluster is behind (re-listing after it lost the API server):
+     * a drain is not answered until it is current again, so the pod it drains is not stopped
+     * while the endpoints that replace it are still unknown here. */
+    _Atomic int view_stale;
     char *admin_listen;
     char *control_path;
     char admin_bound[64]; /* "ip:port" the admin listener got (after port 0) */

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# A pod drained at the proxy stays out of rotation when the EndpointSlice lags behind (here a
+# user-managed slice that still lists the pod as ready after it is gone, as the endpoints
+# controller's slices do for a moment after a server restart). Before, once the pod's shim and
+# object were gone the proxy saw a "new" endpoint (no network namespace, no revision), made it
+# fresh and undrained, and sent requests into the host namespace: 502s in the crash test.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/svc-helpers.sh"
+svc_setup
+
+for p in a b; do
+    kubectl apply -f - >/dev/null <<Y
+apiVersion: v1
+kind: Pod
+metadata: {name: $p, labels: {app: manual}}
+spec:
+  terminationGracePeriodSeconds: 5
+  containers:
+  - name: server
+    image: myrepo/tf-serving:1.0.3
+    args: ["--port=0", "--rest_api_port=8501", "--model_name=classifier", "--model_base_path=/models/classifier"]
+    readinessProbe:
+      httpGet: {path: /v1/models/classifier, port: 8501}
+      periodSeconds: 1
+Y
+done
+wait_for 60 "pods a and b ready" -- kubectl wait --for=condition=Ready pod/a pod/b --timeout=2s
+ep() { # NAME: one endpoint of the slice, listed as ready
+    local ip uid
+    ip=$(kubectl get pod "$1" -o jsonpath='{.status.podIP}')
+    uid=$(kubectl get pod "$1" -o jsonpath='{.metadata.uid}')
+    printf -- '- addresses: ["%s"]\n  conditions: {ready: true, serving: true, terminating: false}\n' "$ip"
+    printf '  targetRef: {kind: Pod, namespace: default, name: %s, uid: "%s"}\n' "$1" "$uid"
+}
+kubectl apply -f - >/dev/null <<Y
+apiVersion: v1
+kind: Service
+metadata: {name: manual}
+spec:
+  ports: [{port: 80, targetPort: 8501}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata: {name: manual-1, labels: {kubernetes.io/service-name: manual}}
+addressType: IPv4
+ports: [{name: "", port: 8501, protocol: TCP}]
+endpoints:
+$(ep a)
+$(ep b)
+Y
+ready_of() { metrics | sed -n "s/^kroll_proxy_endpoint_ready{service=\"default\/manual:80\",.*pod=\"default\/$1\".*} //p"; }
+errs_of() { metrics | sed -n "s/^kroll_proxy_upstream_connect_errors_total{service=\"default\/manual:80\",.*pod=\"default\/$1\".*} //p"; }
+wait_for 20 "the proxy routes to a and b" -- sh_eval 'test "$(ready_of a)$(ready_of b)" = 11'
+IP=$(svc_ip manual)
+
+kubectl delete pod a --wait=true --timeout=60s >/dev/null
+expect_match "$(grep 'msg="drained" pod=default/a ' "$TEST_DIR/server.log")" '"ok":true' "a was drained at the proxy before it stopped"
+sleep 3 # the proxy re-reads its maps every second: long enough to see the shim and object gone
+for _ in $(seq 1 40); do curl -s -m 3 -o /dev/null "http://$IP/v1/models/classifier"; done
+expect_eq "$(ready_of a)" 0 "the stale slice does not bring the drained pod back into rotation"
+expect_eq "$(errs_of a)" 0 "no request was sent to the gone pod"
+expect_eq "$(ready_of b)" 1 "b still serves"
+finish
