@@ -111,6 +111,10 @@ wait_for() {
     fail "$what (not within ${secs}s)"; return 1
 }
 
+# True while PID runs and is not a zombie: a process that has exited may stay a zombie for a
+# while where nobody reaps the double-forked proxy and shims (PID 1 of a container).
+proc_running() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${st#Z}" = "$st" ]; }
+
 # Ends the test: prints the counts and exits non-zero on any failure.
 finish() {
     say "$CHECKS checks, $FAILS failed"

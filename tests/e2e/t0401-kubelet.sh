@@ -132,5 +132,5 @@ expect_eq "$(cat "$KROLL_DATA/pods/$PUID/shim.pid")" "$SHIM" "same shim"
 
 # kroll stop stops the pods too.
 expect_rc 0 "kroll stop" -- "$KROLL_BIN" stop --data-dir "$KROLL_DATA"
-kill -0 "$SHIM" 2>/dev/null; expect_eq "$?" 1 "shim stopped by kroll stop"
+proc_running "$SHIM"; expect_eq "$?" 1 "shim stopped by kroll stop"
 finish

@@ -65,5 +65,5 @@ wait_for 10 "deleted Service: ports closed" -- gone
 
 expect_rc 0 "kroll stop" -- "$KROLL_BIN" stop --data-dir "$KROLL_DATA"
 expect_match "$(cat "$TEST_DIR/out")" "stopped proxy" "kroll stop stops the proxy"
-expect_rc 1 "proxy process gone" -- kill -0 "$PROXY_PID"
+expect_rc 1 "proxy process gone" -- proc_running "$PROXY_PID"
 finish

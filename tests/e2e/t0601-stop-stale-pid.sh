@@ -8,8 +8,7 @@
 sleep 300 &
 VICTIM=$!
 KROLL_PIDS="$KROLL_PIDS $VICTIM"
-# running PID: alive and not a zombie (in containers nobody may reap the double-forked proxy).
-running() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${st#Z}" = "$st" ]; }
+running() { proc_running "$1"; }
 stop() { timeout 120 "$KROLL_BIN" stop --data-dir "$KROLL_DATA" >"$TEST_DIR/stop.out" 2>&1; }
 
 # 1. No server ever ran here; the pid files name a live unrelated process.
