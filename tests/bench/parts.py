@@ -336,11 +336,13 @@ def proxy_figures(tsv, res):
     head, rows = rows[0], rows[1:]
     col = {k: i for i, k in enumerate(head)}
 
-    def med(target, key):
+    def med(name, key):
+        # results.tsv names the proxy under test by its role, "candidate".
+        target = "candidate" if name == "kroll" else name
         xs = [float(r[col[key]]) for r in rows if r[col["target"]] == target and
               r[col[key]] not in ("NA", "")]
         if not xs:
-            raise BenchError("proxy harness: no %s figure for %s" % (key, target))
+            raise BenchError("proxy harness: no %s figure for %s" % (key, name))
         return percentile(xs, 50)
     for t in ("nginx", "haproxy", "kroll"):
         res.add("proxy.%s.rps" % t, med(t, "rps"), "req/s", "%s, median over rounds" % t)
