@@ -144,6 +144,14 @@ def netns_ok():
         return False
 
 
+def timed_part(name, fn, *args):
+    t0 = time.monotonic()
+    fn(*args)
+    print("bench: %s done in %.0f s (load %s)" % (name, time.monotonic() - t0,
+                                                 open("/proc/loadavg").read().split()[0]),
+          flush=True)
+
+
 def run_server_parts(env, cfg, want, res):
     srv = Server(env["kroll"], env["data"], env["log"])
     srv.start()
@@ -151,15 +159,15 @@ def run_server_parts(env, cfg, want, res):
         idle_rss(srv, res)
         cl = Client(srv)
         if "api" in want:
-            parts.api(srv, cl, cfg, res)
+            timed_part("api", parts.api, srv, cl, cfg, res)
             res.add("rss.server.loaded", rss_kib(srv.proc.pid) / 1024.0, "MiB",
                     "server RSS with the stored pods")
         if "watch" in want:
-            parts.watch(srv, cl, cfg, res)
+            timed_part("watch", parts.watch, srv, cl, cfg, res)
         if "pods" in want and env["images"]:
-            parts.pod_start(srv, cl, cfg, res)
+            timed_part("pods", parts.pod_start, srv, cl, cfg, res)
         if "rollout" in want and env["images"]:
-            parts.rollout(srv, cl, cfg, res)
+            timed_part("rollout", parts.rollout, srv, cl, cfg, res)
         if "api" in want:
             parts.check_stored_pending(cl, cfg, res)
         cl.close()
@@ -197,14 +205,17 @@ def main():
                 os.makedirs(env["data"], exist_ok=True)
                 env["images"] = import_images(env, res)
         if "start" in want:
-            part_start(env, cfg, res)
+            timed_part("start", part_start, env, cfg, res)
         if set(want) & {"api", "watch", "pods", "rollout"}:
             run_server_parts(env, cfg, want, res)
         if "proxy" in want:
-            parts.proxy(env, cfg, res)
+            timed_part("proxy", parts.proxy, env, cfg, res)
     except BenchError as e:
-        res.note("FAILED: %s (server log: %s)" % (e, env["log"]))
+        res.note("FAILED: %s" % e)
         rc = 1
+        if os.path.isfile(env["log"]):
+            print("---- server log (last 30 lines) ----\n" +
+                  "".join(open(env["log"], errors="replace").readlines()[-30:]))
     mach["loadavg_end"] = open("/proc/loadavg").read().split()[:3]
     doc = {"machine": mach, "config": cfg, "parts": want, "figures": res.figures,
            "notes": res.notes, "seconds": round(time.monotonic() - t0, 1)}
@@ -215,7 +226,7 @@ def main():
     print(res.table())
     print("bench: %.0f s, load average at the end %s; written to %s" % (
         doc["seconds"], " ".join(mach["loadavg_end"]), out))
-    if rc == 0 or os.environ.get("BENCH_KEEP") != "1":
+    if os.environ.get("BENCH_KEEP") != "1":
         shutil.rmtree(tmp, ignore_errors=True)
     return rc
 
