@@ -210,7 +210,7 @@ def main():
             run_server_parts(env, cfg, want, res)
         if "proxy" in want:
             timed_part("proxy", parts.proxy, env, cfg, res)
-    except BenchError as e:
+    except (BenchError, OSError, subprocess.SubprocessError) as e:
         res.note("FAILED: %s" % e)
         rc = 1
         if os.path.isfile(env["log"]):
