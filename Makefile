@@ -1,9 +1,9 @@
 # The front door. `make` builds build/kroll, `make test` builds and runs every test through
-# CTest, `make demo` runs the main walk-through. Missing Debian packages are installed first.
+# CTest, `make demo` runs the main walk-through, `make bench` measures (tests/bench/). Missing Debian packages are installed first.
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps test-deps build test demo clean asan fmt fuzz
+.PHONY: all deps test-deps bench-deps build test demo bench clean asan fmt fuzz
 
 all: build
 
@@ -22,6 +22,14 @@ test: build test-deps
 
 demo: build
 	@$(BUILD)/kroll demo
+
+bench-deps:
+	@scripts/install-deps.sh --bench
+
+# Figures as a table and in $(BUILD)/bench.json; BENCH_QUICK=1 for a short run (README,
+# "Benchmarks"). Never run in parallel with other benchmarks you want to trust.
+bench: build bench-deps
+	@KROLL_BUILD=$(CURDIR)/$(BUILD) tests/bench/run.sh
 
 asan: deps test-deps
 	@cmake -S . -B build-asan -DKROLL_SANITIZE=ON >/dev/null

@@ -4,12 +4,18 @@
 #   scripts/install-deps.sh          what building and `make demo` need
 #   scripts/install-deps.sh --test   also what `make test` needs (fuzzers, the report
 #                                    screenshot test's Chromium, test tools)
+#   scripts/install-deps.sh --bench  also what `make bench` needs: nginx and HAProxy for the
+#                                    proxy comparison of the shared harness, wrk, a C compiler
 set -e
 pkgs="build-essential cmake pkg-config libjansson-dev libyaml-dev node-llhttp libsqlite3-dev
 libssl-dev libcmocka-dev curl iproute2 procps util-linux"
-if [ "${1:-}" = "--test" ]; then
-    pkgs="$pkgs python3 jq wrk clang libclang-rt-14-dev chromium"
-fi
+for flag in "$@"; do
+    case $flag in
+    --test) pkgs="$pkgs python3 jq wrk clang libclang-rt-14-dev chromium" ;;
+    --bench) pkgs="$pkgs python3 wrk gcc nginx haproxy" ;;
+    *) echo "usage: $0 [--test] [--bench]" >&2; exit 2 ;;
+    esac
+done
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
