@@ -867,7 +867,8 @@ static void start_done(struct kpod *p, struct kcont *c, struct kop *op)
     c->pid = op->pid;
     c->killing = 0;
     c->reason[0] = 0;
-    time_rfc3339(time(NULL), c->started_at);
+    /* The shim's own start time: the one a re-adoption reads back from its state file. */
+    time_rfc3339(op->started > 0 ? op->started : time(NULL), c->started_at);
     c->tgt.env = c->env;
     c->tgt.cwd = c->cwd;
     c->tgt.pod_dir = p->dir;

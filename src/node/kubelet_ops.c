@@ -95,7 +95,7 @@ static void kop_work(struct kop *op)
         struct shim_container_spec spec = {.name = op->cname, .argv = av, .env = ev,
                                            .cwd = op->cwd, .mounts = op->mounts};
 
-        op->pid = shim_container_start(op->dir, &spec, 3000, &op->err);
+        op->pid = shim_container_start(op->dir, &spec, 3000, &op->started, &op->err);
         op->rc = op->pid < 0 ? (int)op->pid : 0;
         free(av);
         free(ev);

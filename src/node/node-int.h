@@ -105,6 +105,7 @@ struct kop {
     int sig;              /* SIGNAL */
     int rm;               /* STOP: also remove the pod dir (volumes first) */
     pid_t pid;            /* SPAWN, START: result */
+    time_t started;       /* START: result, the shim's start time (0 if unknown) */
     int rc;
     struct err err;
 };

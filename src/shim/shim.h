@@ -65,10 +65,12 @@ struct shim_container_spec {
                               * in a private mount namespace of the container */
 };
 
-/* Starts (or restarts: the old current.log becomes previous.log) a container. Returns its pid;
- * on an exec/chdir failure returns a negative code and err holds the runtime's message. */
+/* Starts (or restarts: the old current.log becomes previous.log) a container. Returns its pid
+ * and, when started is not NULL, the start time the shim records (the one its state file and a
+ * re-adoption report, so the kubelet's startedAt never changes across a server restart); on an
+ * exec/chdir failure returns a negative code and err holds the runtime's message. */
 pid_t shim_container_start(const char *pod_dir, const struct shim_container_spec *spec,
-                           int timeout_ms, struct err *err);
+                           int timeout_ms, time_t *started, struct err *err);
 /* Sends sig to the container's process group. */
 int shim_container_signal(const char *pod_dir, const char *name, int sig, int timeout_ms,
                           struct err *err);

@@ -386,7 +386,7 @@ static json_t *request_take(const char *pod_dir, json_t *req, int timeout_ms, in
 }
 
 pid_t shim_container_start(const char *pod_dir, const struct shim_container_spec *spec,
-                           int timeout_ms, struct err *err)
+                           int timeout_ms, time_t *started, struct err *err)
 {
     json_t *req, *reply;
     int rc;
@@ -402,8 +402,11 @@ pid_t shim_container_start(const char *pod_dir, const struct shim_container_spec
     if (spec->mounts && json_array_size(spec->mounts))
         json_object_set_new(req, "mounts", json_deep_copy(spec->mounts));
     reply = request_take(pod_dir, req, timeout_ms, &rc, err);
-    if (reply)
+    if (reply) {
         rc = (int)json_integer_value(json_object_get(reply, "pid"));
+        if (started)
+            *started = (time_t)json_integer_value(json_object_get(reply, "started"));
+    }
     json_decref(reply);
     return rc;
 }

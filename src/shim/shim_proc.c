@@ -500,7 +500,8 @@ static json_t *ctr_launch(struct shim *s, struct shim_ctr *c, char **argv, char 
         shim__watch_add(s, c->pidfd, EPOLLIN, &c->pw);
     shim__state_write(s);
     log_info("shim", "msg=\"container started\" container=%s pid=%d", c->name, (int)pid);
-    return json_pack("{s:b, s:i}", "ok", 1, "pid", (json_int_t)pid);
+    return json_pack("{s:b, s:i, s:I}", "ok", 1, "pid", (json_int_t)pid, "started",
+                     (json_int_t)c->started.tv_sec);
 }
 
 json_t *shim__ctr_start(struct shim *s, const json_t *req)

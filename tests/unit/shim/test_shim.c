@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "node/sandbox.h"
+#include "core/jx.h"
 #include "shim/shim.h"
 
 #include <arpa/inet.h>
@@ -104,11 +105,28 @@ static const char *pod_spawn(const char *name, const struct shim_opts *o)
     return dir;
 }
 
+/* Starts a container and checks that the start time the shim reports is the one its state file
+ * records (the kubelet's startedAt must read the same before and after a re-adoption). */
 static pid_t ctr_start(const char *dir, const char *name, const char *const *argv, struct err *e)
 {
     struct shim_container_spec spec = {.name = name, .argv = argv};
+    time_t started = 0;
+    pid_t pid = shim_container_start(dir, &spec, TMO, &started, e);
+    json_t *st = NULL, *c;
+    size_t i;
+    char want[64];
 
-    return shim_container_start(dir, &spec, TMO, e);
+    if (pid <= 0)
+        return pid;
+    assert_true(started > time(NULL) - 60 && started <= time(NULL));
+    assert_int_equal(shim_state_read(dir, &st, e), 0);
+    time_rfc3339(started, want);
+    json_array_foreach(json_object_get(st, "containers"), i, c) {
+        if (strcmp(json_string_value(json_object_get(c, "name")), name) == 0)
+            assert_memory_equal(json_string_value(json_object_get(c, "startedAt")), want, 19);
+    }
+    json_decref(st);
+    return pid;
 }
 
 /* The container's entry in the live state; caller frees the returned state (*st). */
@@ -362,7 +380,7 @@ static void test_start_errors(void **state)
     assert_string_equal(err.msg,
                         "exec: \"no-such-command-kroll\": executable file not found in $PATH");
     err_init(&err);
-    assert_true(shim_container_start(dir, &spec, TMO, &err) < 0);
+    assert_true(shim_container_start(dir, &spec, TMO, NULL, &err) < 0);
     assert_non_null(strstr(err.msg, "failed to chdir to \"/nonexistent-dir\""));
     c = ctr_state(dir, "m", &st);
     assert_string_equal(
