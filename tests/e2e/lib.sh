@@ -111,6 +111,11 @@ wait_for() {
     fail "$what (not within ${secs}s)"; return 1
 }
 
+# Memory bounds in tests are measured on the release build; AddressSanitizer's shadow memory
+# and quarantine of freed blocks multiply a process's RSS, so under `make asan` they are scaled
+# by RSS_SCALE (still small enough to catch an explosion of the kind the bounds exist for).
+if ldd "$KROLL_BIN" 2>/dev/null | grep -q libasan; then RSS_SCALE=4; else RSS_SCALE=1; fi
+
 # True while PID runs and is not a zombie: a process that has exited may stay a zombie for a
 # while where nobody reaps the double-forked proxy and shims (PID 1 of a container).
 proc_running() { local st; st=$(ps -o stat= -p "$1" 2>/dev/null) && [ "${st#Z}" = "$st" ]; }

@@ -11,8 +11,8 @@ PY=/usr/bin/python3
 HL="$PY $(dirname "$0")/t1079-hostile-lib.py"
 CM=/api/v1/namespaces/default/configmaps
 SECS=${HOSTILE_SECS:-40}
-SERVER_HWM_MAX_KB=${SERVER_HWM_MAX_KB:-60000}
-PROXY_HWM_MAX_KB=${PROXY_HWM_MAX_KB:-25000}
+SERVER_HWM_MAX_KB=${SERVER_HWM_MAX_KB:-$((60000 * RSS_SCALE))}
+PROXY_HWM_MAX_KB=${PROXY_HWM_MAX_KB:-$((25000 * RSS_SCALE))}
 svc_setup
 cd "$TEST_DIR"
 
