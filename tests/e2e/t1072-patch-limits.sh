@@ -82,6 +82,5 @@ expect_eq "$code" 200 "a 0.9 MB object is accepted"
 expect_eq "$(api_curl /healthz)" "ok" "server still serving"
 hwm=$(hwm_mb)
 say "server peak RSS after: $hwm MB"
-max=$((100 * RSS_SCALE))
-[ "$hwm" -lt "$max" ] && pass "peak RSS $hwm MB < $max MB" || fail "peak RSS $hwm MB >= $max MB"
+rss_bound $((hwm * 1024)) $((100 * 1024)) "server peak RSS"
 finish
