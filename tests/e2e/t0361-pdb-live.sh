@@ -47,14 +47,17 @@ pdb_apply web-pdb minAvailable 2
 wait_for 10 "item 46: expected 3 desired 2 current 3 allowed 1" -- sh_eval 'test "$(pdbst web-pdb)" = "3/2/3/1"'
 expect_match "$(kubectl get pdb web-pdb --no-headers)" '^web-pdb +2 +N/A +1 +' "kubectl get pdb columns"
 
-# Item 47.
+# Item 47. The node is cordoned while the two evictions are made: a replacement that became
+# Ready in between would rightly allow the second eviction (as upstream), so it must not start.
 read -r p1 p2 _ < <(ready_pods | xargs)
+kubectl cordon node-1 >/dev/null
 expect_eq "$(evict "$p1")" "201" "item 47: first eviction 201"
 expect_match "$(cat "$TEST_DIR/evict")" '"status":"Success"' "item 47: Success Status body"
 expect_eq "$(evict "$p2")" "429" "item 47: immediate second eviction 429"
 expect_match "$(cat "$TEST_DIR/evict")" '"causes":\[\{"reason":"DisruptionBudget","message":"The disruption budget web-pdb needs 2 healthy pods and has 2 currently"' \
     "item 47: cause DisruptionBudget"
 expect_rc 0 "item 47: refused pod untouched" -- test -z "$(kubectl get pod "$p2" -o jsonpath='{.metadata.deletionTimestamp}')"
+kubectl uncordon node-1 >/dev/null
 three_ready() { [ "$(ready_pods | wc -l)" = 3 ] && [ "$(pdbst web-pdb)" = "3/2/3/1" ]; }
 wait_for 30 "item 47: replacement Ready, budget back to allowed 1" -- three_ready
 expect_rc 1 "item 47: evicted pod gone" -- kubectl get pod "$p1"
