@@ -304,6 +304,9 @@ static int image_load_tag(const char *data_dir, const struct image_ref *r, struc
     if (rc != WALK_IMAGE)
         return -E_NOT_FOUND;
     img->dir = image_dir_of(data_dir, r);
+    img->layers = xcalloc(1, sizeof *img->layers);
+    img->layers[0] = xstrdup(img->dir);
+    img->nlayers = 1;
     img->config = config_read(img->dir, img->id, err);
     if (!img->config) {
         image_release(img);
@@ -391,6 +394,9 @@ static json_t *config_read(const char *dir, char id[80], struct err *err)
 
 void image_release(struct image *img)
 {
+    for (size_t i = 0; i < img->nlayers; i++)
+        free(img->layers[i]);
+    free(img->layers);
     free(img->dir);
     json_decref(img->config);
     memset(img, 0, sizeof *img);

@@ -28,11 +28,18 @@ struct image_ref {
  * err saying what is wrong with it. A parsed repo and tag are safe as path components. */
 int image_ref_parse(const char *ref, struct image_ref *out, struct err *err);
 
-/* A found image: its directory and config (the parsed image.json, owned). */
+/* A found image. config is the image config's "config" object (Entrypoint, Cmd, Env, WorkingDir,
+ * User, StopSignal, ExposedPorts; owned). layers are the unpacked layer directories, bottom
+ * first, in overlayfs format (whiteouts as 0/0 character devices, opaque directories with the
+ * trusted.overlay.opaque xattr): the container runtime stacks them. dir is the image's only
+ * layer when it has exactly one (the process runtime runs from it), else NULL. */
 struct image {
     char *dir;
     json_t *config;
-    char id[80]; /* "sha256:<hex of image.json>", for imageID */
+    char id[80];     /* "sha256:<config digest>": IMAGE ID */
+    char digest[80]; /* "sha256:<manifest digest>", "" when unknown: for imageID repo@digest */
+    char **layers;   /* owned, nlayers entries */
+    size_t nlayers;
 };
 
 /* Loads ref from the store under data_dir. -E_NOT_FOUND (err: why, with the directory) when
