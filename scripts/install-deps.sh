@@ -8,7 +8,8 @@
 #                                    proxy comparison of the shared harness, wrk, a C compiler
 set -e
 pkgs="build-essential cmake pkg-config libjansson-dev libyaml-dev node-llhttp libsqlite3-dev
-libssl-dev libcmocka-dev curl iproute2 procps util-linux"
+libssl-dev libcmocka-dev libarchive-dev curl iproute2 procps util-linux
+runc skopeo umoci busybox-static"
 for flag in "$@"; do
     case $flag in
     --test) pkgs="$pkgs python3 jq wrk clang libclang-rt-14-dev chromium" ;;
