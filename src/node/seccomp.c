@@ -265,12 +265,32 @@ static int name_check(const char *name, struct err *err)
     return 0;
 }
 
-static int open_beneath(int dirfd, const char *name)
+/* Kernels before 5.6 (and valgrind) lack openat2: resolve the path and check that it is still
+ * under the directory, then open what was checked without following a last-moment symlink. */
+static int open_beneath_fallback(const char *dir, const char *name)
+{
+    char *full = xasprintf("%s/%s", dir, name), rdir[PATH_MAX], rfull[PATH_MAX];
+    size_t n;
+    int fd = -1;
+
+    if (realpath(dir, rdir) && realpath(full, rfull)) {
+        n = strlen(rdir);
+        if (strncmp(rfull, rdir, n) == 0 && rfull[n] == '/')
+            fd = open(rfull, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW);
+        else
+            errno = EXDEV;
+    }
+    free(full);
+    return fd;
+}
+
+static int open_beneath(int dirfd, const char *dir, const char *name)
 {
     struct open_how_ how = {.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
                             .resolve = RESOLVE_BENEATH_ | RESOLVE_NO_MAGICLINKS_};
+    int fd = (int)syscall(SYS_openat2, dirfd, name, &how, sizeof how);
 
-    return (int)syscall(SYS_openat2, dirfd, name, &how, sizeof how);
+    return fd < 0 && errno == ENOSYS ? open_beneath_fallback(dir, name) : fd;
 }
 
 static int read_all(int fd, const char *name, char **buf, size_t *len, struct err *err)
@@ -317,9 +337,9 @@ int seccomp_localhost(const char *data_dir, const char *name, const json_t *caps
         free(dir);
         return rc;
     }
-    free(dir);
-    fd = open_beneath(dfd, name);
+    fd = open_beneath(dfd, dir, name);
     close(dfd);
+    free(dir);
     if (fd < 0)
         return err_set(err, -errno, "seccomp: cannot open localhost profile \"%s\": %s", name,
                        errno == EXDEV ? "it leads out of the profile directory"
