@@ -40,6 +40,12 @@ api_request) files="src/api/route.c src/core/buf.c src/core/loop.c $core $llhttp
 selector) files="src/api/selector.c src/api/table.c $core"; libs="-ljansson -lm"; runs=200000 ;;
 volume) files="src/node/env.c $core"; libs="-ljansson -lm"; runs=40000
     corpus=tests/fuzz/corpus/volume ;;
+cdi) files="src/node/cdi.c src/node/cdi_apply.c src/api/patch.c src/api/patch_yaml.c
+    src/api/patch_smp.c src/api/patch_ssa.c src/api/patch_limits.c $core"
+    libs="-ljansson -lyaml -lm"; runs=40000
+    corpus=tests/fuzz/corpus/cdi ;;
+seccomp) files="src/node/seccomp.c $core"; libs="-ljansson -lm"; runs=100000
+    corpus=tests/fuzz/corpus/seccomp ;;
 *) echo "fuzz: unknown target $name (add a case to tests/fuzz/run.sh)"; exit 2 ;;
 esac
 if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
