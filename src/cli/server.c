@@ -143,6 +143,10 @@ static int cmd_server_run(int argc, char **argv)
         } else if (strcmp(argv[i], "--node-resource") == 0 && i + 1 < argc) {
             if (so.n_node_resources < 16)
                 so.node_resources[so.n_node_resources++] = argv[++i];
+        } else if (strcmp(argv[i], "--cdi-spec-dir") == 0 && i + 1 < argc) {
+            if (so.n_cdi_spec_dirs == 16)
+                die("at most 16 --cdi-spec-dir");
+            so.cdi_spec_dirs[so.n_cdi_spec_dirs++] = argv[++i];
         } else if (strcmp(argv[i], "--node-address") == 0 && i + 1 < argc) {
             so.node_address = argv[++i];
         } else if (limit_flag(argc, argv, &i, &lim)) {
@@ -150,6 +154,7 @@ static int cmd_server_run(int argc, char **argv)
         } else {
             fprintf(stderr, "usage: kroll server [--data-dir DIR] [--listen HOST:PORT] "
                             "[--node-name NAME] [--node-resource NAME=N] [--node-address IP]\n"
+                            "       [--cdi-spec-dir DIR]...\n"
                             "       [--max-connections N] [--max-request-head BYTES]\n"
                             "       [--request-head-timeout SECONDS] "
                             "[--request-body-timeout SECONDS]\n"

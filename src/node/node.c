@@ -16,6 +16,7 @@
 #include "controllers/podutil.h"
 #include "core/jx.h"
 #include "core/log.h"
+#include "node/cdi.h"
 #include "node/node-int.h"
 
 #define HEARTBEAT_MS 10000
@@ -28,7 +29,12 @@ struct node {
     struct api *api;
     struct loop *loop;
     char *name, *address, *data_dir;
-    json_t *extended; /* resource name -> quantity string */
+    json_t *extended; /* resource name -> quantity string, from --node-resource */
+    json_t *guessed;  /* the same, guessed from /dev (nvidia.com/gpu) */
+    struct cdi_registry *cdi;
+    char **cdi_dirs;
+    size_t n_cdi_dirs;
+    char cdi_err[256]; /* the last CDI load problem logged, so it is logged once */
     struct loop_timer heartbeat;
     struct kubelet *kl;
 };
@@ -80,7 +86,7 @@ static json_t *resources_json(struct node *n)
 {
     struct statvfs vfs;
     long long mem = meminfo_kib("MemTotal");
-    json_t *r = json_object(), *v;
+    json_t *r = json_object(), *v, *cdi = cdi_kinds(n->cdi);
     const char *k;
 
     json_object_set_new(r, "cpu", json_sprintf("%ld", sysconf(_SC_NPROCESSORS_ONLN)));
@@ -91,7 +97,12 @@ static json_t *resources_json(struct node *n)
                             json_sprintf("%lluKi", (unsigned long long)vfs.f_blocks *
                                                        vfs.f_frsize / 1024));
     json_object_set_new(r, "hugepages-2Mi", json_string("0"));
+    /* A guess from /dev, then what the CDI specs say, then the flag: later ones win. */
+    json_object_foreach(n->guessed, k, v) json_object_set(r, k, v);
+    json_object_foreach(cdi, k, v) json_object_set_new(r, k, json_sprintf("%lld",
+                                                                  (long long)json_integer_value(v)));
     json_object_foreach(n->extended, k, v) json_object_set(r, k, v);
+    json_decref(cdi);
     return r;
 }
 
@@ -213,10 +224,36 @@ out:
     err_release(&err);
 }
 
+/* Reloads the CDI registry: spec files come and go with drivers (/var/run/cdi is written at
+ * boot), and the node's capacity follows them at the next heartbeat. */
+static void cdi_refresh(struct node *n)
+{
+    struct cdi_registry *reg;
+    struct err err;
+
+    err_init(&err);
+    if (cdi_registry_load((const char *const *)n->cdi_dirs, n->n_cdi_dirs, &reg, &err) < 0) {
+        if (strncmp(n->cdi_err, err.msg, sizeof n->cdi_err - 1) != 0)
+            log_warn("node", "msg=\"some CDI specs were refused\" err=\"%s\"", err.msg);
+        snprintf(n->cdi_err, sizeof n->cdi_err, "%.255s", err.msg);
+    } else {
+        n->cdi_err[0] = 0;
+    }
+    err_release(&err);
+    cdi_registry_free(n->cdi);
+    n->cdi = reg;
+}
+
+const struct cdi_registry *node_cdi(const struct node *n)
+{
+    return n->cdi;
+}
+
 static void on_heartbeat(struct loop_timer *t, void *ctx)
 {
     struct node *n = ctx;
 
+    cdi_refresh(n);
     node_register(n);
     loop_timer_start(n->loop, &n->heartbeat, HEARTBEAT_MS);
 }
@@ -239,11 +276,29 @@ static void extended_init(struct node *n, const struct node_opts *o)
         snprintf(key, sizeof key, "%.*s", (int)(eq - o->resources[i]), o->resources[i]);
         json_object_set_new(n->extended, key, json_string(eq + 1));
     }
-    if (!json_object_get(n->extended, "nvidia.com/gpu") &&
-        glob("/dev/nvidia[0-9]*", 0, NULL, &g) == 0) {
-        json_object_set_new(n->extended, "nvidia.com/gpu", json_sprintf("%zu", g.gl_pathc));
+    n->guessed = json_object();
+    if (glob("/dev/nvidia[0-9]*", 0, NULL, &g) == 0) {
+        json_object_set_new(n->guessed, "nvidia.com/gpu", json_sprintf("%zu", g.gl_pathc));
         globfree(&g);
     }
+}
+
+static void cdi_init(struct node *n, const struct node_opts *o)
+{
+    const char *const *dirs = o->n_cdi_dirs > 0 ? o->cdi_dirs : cdi_default_dirs;
+    json_t *kinds, *v;
+    const char *k;
+
+    n->n_cdi_dirs = o->n_cdi_dirs > 0 ? (size_t)o->n_cdi_dirs : cdi_n_default_dirs;
+    n->cdi_dirs = xcalloc(n->n_cdi_dirs, sizeof *n->cdi_dirs);
+    for (size_t i = 0; i < n->n_cdi_dirs; i++)
+        n->cdi_dirs[i] = xstrdup(dirs[i]);
+    cdi_refresh(n);
+    kinds = cdi_kinds(n->cdi);
+    json_object_foreach(kinds, k, v)
+        log_info("node", "msg=\"CDI devices\" kind=%s count=%lld", k,
+                 (long long)json_integer_value(v));
+    json_decref(kinds);
 }
 
 struct node *node_start(struct api *api, const struct node_opts *o, struct err *err)
@@ -264,6 +319,7 @@ struct node *node_start(struct api *api, const struct node_opts *o, struct err *
     n->address = xstrdup(o->node_address ? o->node_address : "127.0.0.1");
     n->data_dir = xstrdup(o->data_dir ? o->data_dir : ".");
     extended_init(n, o);
+    cdi_init(n, o);
     node_register(n);
     loop_timer_init(&n->heartbeat, on_heartbeat, n);
     loop_timer_start(n->loop, &n->heartbeat, HEARTBEAT_MS);
@@ -282,5 +338,10 @@ void node_stop(struct node *n)
     loop_timer_stop(n->loop, &n->heartbeat);
     free(n->name), free(n->address), free(n->data_dir);
     json_decref(n->extended);
+    json_decref(n->guessed);
+    cdi_registry_free(n->cdi);
+    for (size_t i = 0; i < n->n_cdi_dirs; i++)
+        free(n->cdi_dirs[i]);
+    free(n->cdi_dirs);
     free(n);
 }

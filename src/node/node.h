@@ -20,6 +20,10 @@ struct node_opts {
     const char *const *resources; /* "nvidia.com/gpu=2" */
     int n_resources;
     const char *self_exe;     /* the kroll binary, run as `kroll shim` per pod */
+    /* CDI spec directories, lowest priority first (--cdi-spec-dir); none: /etc/cdi and
+     * /var/run/cdi. Each CDI kind becomes an extended resource of the node (node.c). */
+    const char *const *cdi_dirs;
+    int n_cdi_dirs;
 };
 
 /* Registers (or refreshes) the Node object, starts heartbeats and the kubelet, which re-adopts
@@ -28,6 +32,10 @@ struct node *node_start(struct api *api, const struct node_opts *o, struct err *
 /* Stops the kubelet (pods keep running under their shims) and the heartbeats. NULL: no-op. */
 void node_stop(struct node *n);
 const char *node_name(const struct node *n);
+struct cdi_registry;
+/* The CDI devices of the spec directories as of the last heartbeat (reloaded every 10 s):
+ * borrowed, valid until the next heartbeat, so look it up each time rather than keep it. */
+const struct cdi_registry *node_cdi(const struct node *n);
 
 /* ---- the drain hook point (filled by the proxy) ---- */
 

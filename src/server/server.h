@@ -18,6 +18,8 @@ struct server_opts {
     const char *node_address;    /* NULL: 127.0.0.1 */
     const char *node_resources[16]; /* "nvidia.com/gpu=2" */
     int n_node_resources;
+    const char *cdi_spec_dirs[16]; /* --cdi-spec-dir, lowest priority first */
+    int n_cdi_spec_dirs;
     const char *self_exe; /* path of the kroll binary, for shims and the proxy */
     const struct api_limits *api_limits; /* NULL: defaults */
 };

@@ -44,7 +44,7 @@ cdi) files="src/node/cdi.c src/node/cdi_apply.c src/api/patch.c src/api/patch_ya
     src/api/patch_smp.c src/api/patch_ssa.c src/api/patch_limits.c $core"
     libs="-ljansson -lyaml -lm"; runs=40000
     corpus=tests/fuzz/corpus/cdi ;;
-seccomp) files="src/node/seccomp.c $core"; libs="-ljansson -lm"; runs=100000
+seccomp) files="src/node/seccomp.c $core"; libs="-ljansson -lm"; runs=40000
     corpus=tests/fuzz/corpus/seccomp ;;
 *) echo "fuzz: unknown target $name (add a case to tests/fuzz/run.sh)"; exit 2 ;;
 esac
