@@ -524,6 +524,118 @@ static void mounts_validate(const json_t *c, const json_t *vols, const char *fie
     }
 }
 
+/* ---- securityContext (ValidatePodSecurityContext, ValidateSecurityContext) ---- */
+
+/* IsValidUserID / IsValidGroupID: an optional integer in [0, 2^31 - 1]. */
+static void id_check(const json_t *v, const char *field, struct err *err)
+{
+    json_int_t n = json_integer_value(v);
+
+    if (json_is_integer(v) && (n < 0 || n > 2147483647))
+        err_field_invalid(err, field, v, "must be between 0 and 2147483647, inclusive");
+}
+
+/* validateLocalDescendingPath: relative, and no ".." segment (one error is enough). */
+static void local_path_check(const json_t *v, const char *field, struct err *err)
+{
+    const char *s = json_string_value(v), *p = s;
+
+    if (s[0] == '/')
+        err_field_invalid(err, field, v, "must be a relative path");
+    while (*p) {
+        size_t n = strcspn(p, "/");
+
+        if (n == 2 && p[0] == '.' && p[1] == '.') {
+            err_field_invalid(err, field, v, "must not contain '..'");
+            break;
+        }
+        p += n;
+        p += *p == '/';
+    }
+}
+
+/* validateSeccompProfileField. The upstream value of the "can only be set" error is the Go
+ * struct; here it is the seccompProfile object, as JSON. */
+static void seccomp_profile_validate(const json_t *sp, const char *field, struct err *err)
+{
+    static const char *const types[] = {"Localhost", "RuntimeDefault", "Unconfined", NULL};
+    const char *type = jx_str(sp, "type");
+    const json_t *lp = json_object_get(sp, "localhostProfile");
+    char f[800];
+
+    if (!json_is_object(sp))
+        return;
+    P(f, "%s.type", field);
+    if (!type || !*type)
+        err_field_required(err, f, "type is required when seccompProfile is set");
+    else if (!str_in(type, types))
+        err_field_unsupported(err, f, json_object_get(sp, "type"), types);
+    P(f, "%s.localhostProfile", field);
+    if (type && strcmp(type, "Localhost") == 0) {
+        if (!json_is_string(lp))
+            err_field_required(err, f, "must be set when seccomp type is Localhost");
+        else
+            local_path_check(lp, f, err);
+    } else if (lp && !json_is_null(lp)) {
+        err_field_invalid(err, f, sp, "can only be set when seccomp type is Localhost");
+    }
+}
+
+/* A container's securityContext. As upstream, only the exact name CAP_SYS_ADMIN in
+ * capabilities.add conflicts with allowPrivilegeEscalation: false, and the value of both
+ * conflicts is the whole securityContext (a Go struct dump upstream, JSON here). */
+static void container_security_validate(const json_t *sc, const char *field, struct err *err)
+{
+    static const char *const procs[] = {"Default", "Unmasked", NULL};
+    const json_t *ape = json_object_get(sc, "allowPrivilegeEscalation"), *cap;
+    char f[800];
+    size_t i;
+
+    if (!json_is_object(sc))
+        return;
+    P(f, "%s.runAsUser", field);
+    id_check(json_object_get(sc, "runAsUser"), f, err);
+    P(f, "%s.runAsGroup", field);
+    id_check(json_object_get(sc, "runAsGroup"), f, err);
+    P(f, "%s.procMount", field);
+    enum_check(sc, "procMount", f, 0, procs, err);
+    P(f, "%s.seccompProfile", field);
+    seccomp_profile_validate(json_object_get(sc, "seccompProfile"), f, err);
+    if (!json_is_false(ape))
+        return;
+    if (jx_bool(sc, "privileged"))
+        err_field_invalid(err, field, sc, "cannot set `allowPrivilegeEscalation` to false and "
+                                          "`privileged` to true");
+    json_array_foreach(jx_get(sc, "capabilities.add"), i, cap)
+        if (json_is_string(cap) && strcmp(json_string_value(cap), "CAP_SYS_ADMIN") == 0)
+            err_field_invalid(err, field, sc, "cannot set `allowPrivilegeEscalation` to false "
+                                              "and `capabilities.Add` CAP_SYS_ADMIN");
+}
+
+static void pod_security_validate(const json_t *psc, const char *field, struct err *err)
+{
+    static const char *const fsgcp[] = {"Always", "OnRootMismatch", NULL};
+    static const char *const ids[] = {"runAsUser", "runAsGroup", "fsGroup"};
+    const json_t *g;
+    char f[800];
+    size_t i;
+
+    if (!json_is_object(psc))
+        return;
+    for (size_t k = 0; k < sizeof ids / sizeof ids[0]; k++) {
+        P(f, "%s.%s", field, ids[k]);
+        id_check(json_object_get(psc, ids[k]), f, err);
+    }
+    json_array_foreach(json_object_get(psc, "supplementalGroups"), i, g) {
+        P(f, "%s.supplementalGroups[%zu]", field, i);
+        id_check(g, f, err);
+    }
+    P(f, "%s.fsGroupChangePolicy", field);
+    enum_check(psc, "fsGroupChangePolicy", f, 0, fsgcp, err);
+    P(f, "%s.seccompProfile", field);
+    seccomp_profile_validate(json_object_get(psc, "seccompProfile"), f, err);
+}
+
 static void container_validate(const json_t *c, const json_t *vols, const char *field,
                                int init, struct err *err)
 {
@@ -550,6 +662,8 @@ static void container_validate(const json_t *c, const json_t *vols, const char *
     P(f, "%s.resources", field);
     resources_validate(json_object_get(c, "resources"), f, err);
     mounts_validate(c, vols, field, err);
+    P(f, "%s.securityContext", field);
+    container_security_validate(json_object_get(c, "securityContext"), f, err);
     P(f, "%s.livenessProbe", field);
     probe_validate(json_object_get(c, "livenessProbe"), f, 1, err);
     P(f, "%s.readinessProbe", field);
@@ -745,6 +859,8 @@ void res__podspec_validate(const json_t *spec, const json_t *old_spec, const cha
     volumes_validate(json_object_get(spec, "volumes"), f, err);
     containers_validate(spec, field, err);
     podspec_scalars_validate(spec, field, err);
+    P(f, "%s.securityContext", field);
+    pod_security_validate(json_object_get(spec, "securityContext"), f, err);
     P(f, "%s.tolerations", field);
     tolerations_validate(json_object_get(spec, "tolerations"), f, err);
 }
