@@ -6,12 +6,12 @@
 #include "node/cdi.h"
 
 struct cdi_device {
-    char *name;       /* fully qualified: "vendor.com/class=dev" */
-    size_t kind_len;  /* name[0..kind_len) is the kind */
-    json_t *spec;     /* the spec it comes from (a reference; shared by its devices) */
-    json_t *dev;      /* its entry in spec.devices (borrowed from spec) */
-    char *path;       /* the spec file, for messages */
-    int prio;         /* index of its directory */
+    char *name;      /* fully qualified: "vendor.com/class=dev" */
+    size_t kind_len; /* name[0..kind_len) is the kind */
+    json_t *spec;    /* the spec it comes from (a reference; shared by its devices) */
+    json_t *dev;     /* its entry in spec.devices (borrowed from spec) */
+    char *path;      /* the spec file, for messages */
+    int prio;        /* index of its directory */
 };
 
 struct cdi_registry {

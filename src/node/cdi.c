@@ -101,7 +101,8 @@ static int strings_check(const json_t *a, int env, struct vctx *v, const char *w
 
     if (a && !json_is_array(a))
         return err_set(err, -E_INVALID, "%s: %s.%s must be a list", v->path, v->where, what);
-    json_array_foreach(a, i, e) {
+    json_array_foreach(a, i, e)
+    {
         const char *s = json_string_value(e);
 
         if (!s)
@@ -117,8 +118,7 @@ static int int_field(const json_t *o, const char *key, json_int_t lo, json_int_t
 {
     const json_t *x = json_object_get(o, key);
 
-    return !x || (json_is_integer(x) && json_integer_value(x) >= lo &&
-                  json_integer_value(x) <= hi);
+    return !x || (json_is_integer(x) && json_integer_value(x) >= lo && json_integer_value(x) <= hi);
 }
 
 static int node_check(const json_t *d, size_t i, struct vctx *v, struct err *err)
@@ -130,13 +130,15 @@ static int node_check(const json_t *d, size_t i, struct vctx *v, struct err *err
         return bad(v, err, "deviceNodes", i, "must be an object");
     if (!p || p[0] != '/')
         return bad(v, err, "deviceNodes", i, "path must be an absolute path");
-    if (json_object_get(d, "hostPath") && (!jx_str(d, "hostPath") || jx_str(d, "hostPath")[0] != '/'))
+    if (json_object_get(d, "hostPath") &&
+        (!jx_str(d, "hostPath") || jx_str(d, "hostPath")[0] != '/'))
         return bad(v, err, "deviceNodes", i, "hostPath must be an absolute path");
     if (json_object_get(d, "hostPath"))
         need(v, 5);
     if ((json_object_get(d, "type") && !t) || (t && *t && (strlen(t) != 1 || !strchr("bcup", *t))))
         return bad(v, err, "deviceNodes", i, "type must be one of b, c, u, p");
-    if ((json_object_get(d, "permissions") && !perm) || (perm && strspn(perm, "rwm") != strlen(perm)))
+    if ((json_object_get(d, "permissions") && !perm) ||
+        (perm && strspn(perm, "rwm") != strlen(perm)))
         return bad(v, err, "deviceNodes", i, "permissions must be made of r, w and m");
     for (size_t k = 0; k < sizeof ints / sizeof ints[0]; k++)
         if (!int_field(d, ints[k], 0, k < 2 ? INT32_MAX : UINT32_MAX)) {
@@ -171,8 +173,8 @@ static int mount_check(const json_t *m, size_t i, struct vctx *v, struct err *er
 
 static int hook_check(const json_t *h, size_t i, struct vctx *v, struct err *err)
 {
-    static const char *const names[] = {"prestart", "createRuntime", "createContainer",
-                                        "startContainer", "poststart", "poststop"};
+    static const char *const names[] = {"prestart",       "createRuntime", "createContainer",
+                                        "startContainer", "poststart",     "poststop"};
     const char *n = jx_str(h, "hookName"), *p = jx_str(h, "path");
     int ok = 0, rc;
 
@@ -181,8 +183,9 @@ static int hook_check(const json_t *h, size_t i, struct vctx *v, struct err *err
     if (!json_is_object(h))
         return bad(v, err, "hooks", i, "must be an object");
     if (!ok)
-        return bad(v, err, "hooks", i, "invalid hookName (want prestart, createRuntime, "
-                                       "createContainer, startContainer, poststart or poststop)");
+        return bad(v, err, "hooks", i,
+                   "invalid hookName (want prestart, createRuntime, "
+                   "createContainer, startContainer, poststart or poststop)");
     if (!p || p[0] != '/')
         return bad(v, err, "hooks", i, "path must be an absolute path");
     if (!int_field(h, "timeout", 1, INT32_MAX))
@@ -205,17 +208,15 @@ static int list_check(const json_t *e, const char *key, item_check_fn *fn, struc
 
     if (a && !json_is_array(a))
         return err_set(err, -E_INVALID, "%s: %s.%s must be a list", v->path, v->where, key);
-    json_array_foreach(a, i, it)
-        if ((rc = fn(it, i, v, err)) < 0)
-            return rc;
+    json_array_foreach(a, i, it) if ((rc = fn(it, i, v, err)) < 0) return rc;
     return 0;
 }
 
 /* Validates a containerEdits object; *empty tells whether it edits nothing. */
 static int edits_check(const json_t *e, struct vctx *v, int *empty, struct err *err)
 {
-    static const char *const keys[] = {"env", "deviceNodes", "mounts", "hooks",
-                                       "additionalGids", "intelRdt"};
+    static const char *const keys[] = {"env",   "deviceNodes",    "mounts",
+                                       "hooks", "additionalGids", "intelRdt"};
     const json_t *g = json_object_get(e, "additionalGids"), *x;
     size_t i;
     int rc;
@@ -235,9 +236,10 @@ static int edits_check(const json_t *e, struct vctx *v, int *empty, struct err *
         return rc;
     if (g && !json_is_array(g))
         return err_set(err, -E_INVALID, "%s: %s.additionalGids must be a list", v->path, v->where);
-    json_array_foreach(g, i, x)
-        if (!json_is_integer(x) || json_integer_value(x) < 0 || json_integer_value(x) > UINT32_MAX)
-            return bad(v, err, "additionalGids", i, "must be a group id");
+    json_array_foreach(g, i, x) if (!json_is_integer(x) || json_integer_value(x) < 0 ||
+                                    json_integer_value(x) >
+                                        UINT32_MAX) return bad(v, err, "additionalGids", i,
+                                                               "must be a group id");
     if (g || json_object_get(e, "intelRdt"))
         need(v, 7);
     if (json_object_get(e, "intelRdt") && !json_is_object(json_object_get(e, "intelRdt")))
@@ -265,19 +267,21 @@ static int devices_check(const json_t *spec, struct vctx *v, struct err *err)
 
     if (!json_is_array(devs) || json_array_size(devs) == 0)
         return err_set(err, -E_INVALID, "%s: invalid spec, no devices", v->path);
-    json_array_foreach(devs, i, d) {
+    json_array_foreach(devs, i, d)
+    {
         const char *name = jx_str(d, "name");
 
         if (!json_is_object(d) || !name)
             return err_set(err, -E_INVALID, "%s: devices[%zu] needs a name", v->path, i);
         if ((rc = devname_check(name, v->path, err)) < 0)
             return rc;
-        json_array_foreach(devs, j, o) {
+        json_array_foreach(devs, j, o)
+        {
             if (j >= i)
                 break;
             if (strcmp(jx_str(o, "name"), name) == 0)
-                return err_set(err, -E_INVALID, "%s: invalid spec, multiple device \"%s\"",
-                               v->path, name);
+                return err_set(err, -E_INVALID, "%s: invalid spec, multiple device \"%s\"", v->path,
+                               name);
         }
         if (json_object_get(d, "annotations"))
             need(v, 6);
@@ -285,8 +289,10 @@ static int devices_check(const json_t *spec, struct vctx *v, struct err *err)
         if ((rc = edits_check(json_object_get(d, "containerEdits"), v, &empty, err)) < 0)
             return rc;
         if (empty)
-            return err_set(err, -E_INVALID, "%s: device \"%s\": invalid device, empty device "
-                                            "edits", v->path, name);
+            return err_set(err, -E_INVALID,
+                           "%s: device \"%s\": invalid device, empty device "
+                           "edits",
+                           v->path, name);
     }
     return 0;
 }
@@ -314,8 +320,10 @@ static int spec_check(const json_t *spec, const char *path, struct err *err)
     if ((rc = edits_check(json_object_get(spec, "containerEdits"), &v, &empty, err)) < 0)
         return rc;
     if (minor < v.min_minor)
-        return err_set(err, -E_INVALID, "%s: the spec uses features of cdiVersion 0.%d.0 but "
-                                        "says %s", path, v.min_minor, ver);
+        return err_set(err, -E_INVALID,
+                       "%s: the spec uses features of cdiVersion 0.%d.0 but "
+                       "says %s",
+                       path, v.min_minor, ver);
     return 0;
 }
 
@@ -382,8 +390,10 @@ static int read_file(const char *path, char **buf, size_t *len, struct err *err)
     close(fd);
     if (r < 0 || n > CDI_SPEC_MAX_BYTES) {
         free(*buf);
-        return err_set(err, r < 0 ? -EIO : -E_TOO_LARGE, "%s: cannot read (or grew past %d "
-                       "bytes)", path, CDI_SPEC_MAX_BYTES);
+        return err_set(err, r < 0 ? -EIO : -E_TOO_LARGE,
+                       "%s: cannot read (or grew past %d "
+                       "bytes)",
+                       path, CDI_SPEC_MAX_BYTES);
     }
     *len = n;
     return 0;
@@ -410,12 +420,14 @@ static void spec_add(struct loadctx *c, json_t *spec, const char *path, int prio
     json_t *d;
     size_t i;
 
-    json_array_foreach(json_object_get(spec, "devices"), i, d) {
+    json_array_foreach(json_object_get(spec, "devices"), i, d)
+    {
         char *name = xasprintf("%s=%s", kind, jx_str(d, "name"));
         struct cdi_device *old = NULL;
 
         /* Resource control classes are the host admin's business, not a device's. */
-        if (jx_get(d, "containerEdits.intelRdt") || (i == 0 && jx_get(spec, "containerEdits.intelRdt")))
+        if (jx_get(d, "containerEdits.intelRdt") ||
+            (i == 0 && jx_get(spec, "containerEdits.intelRdt")))
             log_info("cdi", "msg=\"intelRdt edits are ignored\" spec=%s device=%s", path, name);
 
         for (size_t k = 0; k < r->n && !old; k++)
@@ -424,8 +436,8 @@ static void spec_add(struct loadctx *c, json_t *spec, const char *path, int prio
         if (old && old->prio == prio) {
             struct err e = {.code = -E_CONFLICT};
 
-            snprintf(e.msg, sizeof e.msg, "conflicting device \"%s\" (specs \"%s\", \"%s\")",
-                     name, old->path, path);
+            snprintf(e.msg, sizeof e.msg, "conflicting device \"%s\" (specs \"%s\", \"%s\")", name,
+                     old->path, path);
             problem(c, &e);
             old->prio = -1 - prio;
             free(name);
@@ -452,8 +464,12 @@ static void spec_add(struct loadctx *c, json_t *spec, const char *path, int prio
             }
             old = &r->devs[r->n++];
         }
-        *old = (struct cdi_device){.name = name, .kind_len = strlen(kind), .dev = d,
-                                   .spec = json_incref(spec), .path = xstrdup(path), .prio = prio};
+        *old = (struct cdi_device){.name = name,
+                                   .kind_len = strlen(kind),
+                                   .dev = d,
+                                   .spec = json_incref(spec),
+                                   .path = xstrdup(path),
+                                   .prio = prio};
     }
 }
 
@@ -463,8 +479,8 @@ static int spec_name_ok(const char *n)
 
     if (n[0] == '.')
         return 0;
-    return (l > 5 && strcmp(n + l - 5, ".json") == 0) || (l > 5 && strcmp(n + l - 5, ".yaml") == 0) ||
-           (l > 4 && strcmp(n + l - 4, ".yml") == 0);
+    return (l > 5 && strcmp(n + l - 5, ".json") == 0) ||
+           (l > 5 && strcmp(n + l - 5, ".yaml") == 0) || (l > 4 && strcmp(n + l - 4, ".yml") == 0);
 }
 
 static int namecmp(const void *a, const void *b)
@@ -491,8 +507,10 @@ static void dir_load(struct loadctx *c, const char *dir, int prio)
             if (n == CDI_MAX_SPEC_FILES) {
                 struct err e = {.code = -E_TOO_LARGE};
 
-                snprintf(e.msg, sizeof e.msg, "%s: more than %d spec files; the rest are "
-                         "ignored", dir, CDI_MAX_SPEC_FILES);
+                snprintf(e.msg, sizeof e.msg,
+                         "%s: more than %d spec files; the rest are "
+                         "ignored",
+                         dir, CDI_MAX_SPEC_FILES);
                 problem(c, &e);
                 break;
             }
@@ -520,8 +538,7 @@ static void dir_load(struct loadctx *c, const char *dir, int prio)
     }
 }
 
-int cdi_registry_load(const char *const *dirs, size_t n, struct cdi_registry **out,
-                      struct err *err)
+int cdi_registry_load(const char *const *dirs, size_t n, struct cdi_registry **out, struct err *err)
 {
     struct cdi_registry *r = xcalloc(1, sizeof *r);
     struct loadctx c = {.reg = r, .err = err};
@@ -595,7 +612,8 @@ json_t *cdi_kinds(const struct cdi_registry *reg)
         const struct cdi_device *d = &reg->devs[i];
 
         snprintf(kind, sizeof kind, "%.*s", (int)d->kind_len, d->name);
-        json_object_set_new(o, kind, json_integer(json_integer_value(json_object_get(o, kind)) + 1));
+        json_object_set_new(o, kind,
+                            json_integer(json_integer_value(json_object_get(o, kind)) + 1));
     }
     return o;
 }

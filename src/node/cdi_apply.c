@@ -32,12 +32,14 @@ static void env_apply(json_t *oci, const json_t *env)
     json_t *dst = arr_at(oci, "process.env"), *e, *x;
     size_t i, j;
 
-    json_array_foreach(env, i, e) {
+    json_array_foreach(env, i, e)
+    {
         const char *s = json_string_value(e);
         size_t kl = strcspn(s, "=");
         int done = 0;
 
-        json_array_foreach(dst, j, x) {
+        json_array_foreach(dst, j, x)
+        {
             const char *t = json_string_value(x);
 
             if (t && strncmp(t, s, kl) == 0 && t[kl] == '=') {
@@ -67,8 +69,10 @@ static int node_complete(json_t *n, struct err *err)
     if (!ht)
         return err_set(err, -E_INVALID, "CDI device node %s is not a device node", host);
     if (t && *t && !(t[0] == ht || (t[0] == 'u' && ht == 'c')))
-        return err_set(err, -E_INVALID, "CDI device node %s: the host node is of type %c, the "
-                                        "spec says %s", host, ht, t);
+        return err_set(err, -E_INVALID,
+                       "CDI device node %s: the host node is of type %c, the "
+                       "spec says %s",
+                       host, ht, t);
     if (!t || !*t)
         json_object_set_new(n, "type", json_sprintf("%c", ht));
     if (ht != 'p' && jx_int(n, "major", 0) == 0 && jx_int(n, "minor", 0) == 0) {
@@ -93,9 +97,11 @@ static int nodes_apply(json_t *oci, const json_t *nodes, struct err *err)
     size_t i;
     int rc;
 
-    json_array_foreach(nodes, i, n) {
+    json_array_foreach(nodes, i, n)
+    {
         const char *perm = jx_str(n, "permissions");
-        json_int_t uid = jx_int(oci, "process.user.uid", 0), gid = jx_int(oci, "process.user.gid", 0);
+        json_int_t uid = jx_int(oci, "process.user.uid", 0),
+                   gid = jx_int(oci, "process.user.gid", 0);
 
         dev = json_deep_copy(n);
         if ((rc = node_complete(dev, err)) < 0) {
@@ -154,7 +160,8 @@ static void mounts_apply(json_t *oci, const json_t *mounts)
     json_t *m, *dst = arr_at(oci, "mounts"), *o;
     size_t i;
 
-    json_array_foreach(mounts, i, m) {
+    json_array_foreach(mounts, i, m)
+    {
         array_remove_by(dst, "destination", jx_str(m, "containerPath"));
         o = json_pack("{s:s,s:s}", "destination", jx_str(m, "containerPath"), "source",
                       jx_str(m, "hostPath"));
@@ -171,7 +178,8 @@ static void hooks_apply(json_t *oci, const json_t *hooks)
     json_t *h, *o;
     size_t i;
 
-    json_array_foreach(hooks, i, h) {
+    json_array_foreach(hooks, i, h)
+    {
         char path[64];
 
         o = json_pack("{s:s}", "path", jx_str(h, "path"));
@@ -191,14 +199,14 @@ static void gids_apply(json_t *oci, const json_t *gids)
     json_t *g, *dst = NULL, *x;
     size_t i, j;
 
-    json_array_foreach(gids, i, g) {
+    json_array_foreach(gids, i, g)
+    {
         int dup = 0;
 
         if (json_integer_value(g) == 0)
             continue; /* SPEC.md: "Values of 0 are ignored." */
         dst = dst ? dst : arr_at(oci, "process.user.additionalGids");
-        json_array_foreach(dst, j, x)
-            dup |= json_integer_value(x) == json_integer_value(g);
+        json_array_foreach(dst, j, x) dup |= json_integer_value(x) == json_integer_value(g);
         if (!dup)
             json_array_append(dst, g);
     }
@@ -242,8 +250,7 @@ int cdi_apply(const struct cdi_registry *reg, const char *const *devices, size_t
         int done = 0;
 
         d = cdi__find(reg, devices[i]);
-        json_array_foreach(seen, j, s)
-            done |= s == d->spec;
+        json_array_foreach(seen, j, s) done |= s == d->spec;
         if (!done) {
             json_array_append(seen, d->spec);
             rc = edits_apply(copy, json_object_get(d->spec, "containerEdits"), err);
@@ -270,9 +277,8 @@ static int name_in(const json_t *list, const char *name)
     size_t i;
     json_t *x;
 
-    json_array_foreach(list, i, x)
-        if (json_is_string(x) && strcmp(json_string_value(x), name) == 0)
-            return 1;
+    json_array_foreach(list, i, x) if (json_is_string(x) &&
+                                       strcmp(json_string_value(x), name) == 0) return 1;
     return 0;
 }
 
@@ -296,9 +302,10 @@ int cdi_allocate(const struct cdi_registry *reg, const char *kind, int64_t count
     if (total == 0 || count < 0 || (int64_t)json_array_size(a) < count) {
         int rc = total == 0
                      ? err_set(err, -E_NOT_FOUND, "no CDI devices of kind %s on this node", kind)
-                     : err_set(err, -E_CONFLICT, "insufficient %s: %lld requested, %zu free of "
-                                                 "%zu", kind, (long long)count,
-                               json_array_size(a), total);
+                     : err_set(err, -E_CONFLICT,
+                               "insufficient %s: %lld requested, %zu free of "
+                               "%zu",
+                               kind, (long long)count, json_array_size(a), total);
 
         json_decref(a);
         return rc;
@@ -333,9 +340,8 @@ static json_t *all_in_use(const struct cdi_alloc *a, const char *except)
     json_t *all = json_array(), *v;
     const char *k;
 
-    json_object_foreach(a->owners, k, v)
-        if (!except || strcmp(k, except) != 0)
-            json_array_extend(all, v);
+    json_object_foreach(a->owners, k, v) if (!except || strcmp(k, except) != 0)
+        json_array_extend(all, v);
     return all;
 }
 
@@ -353,7 +359,8 @@ int cdi_alloc_take(struct cdi_alloc *a, const struct cdi_registry *reg, const ch
         return 0;
     }
     used = all_in_use(a, NULL);
-    json_object_foreach((json_t *)limits, k, v) {
+    json_object_foreach((json_t *)limits, k, v)
+    {
         int64_t milli;
         const char *q = json_string_value(v);
         char num[32];
@@ -389,7 +396,8 @@ int cdi_alloc_restore(struct cdi_alloc *a, const char *owner, const json_t *devi
     json_t *used = all_in_use(a, owner), *x;
     size_t i;
 
-    json_array_foreach(devices, i, x) {
+    json_array_foreach(devices, i, x)
+    {
         if (!json_is_string(x) || name_in(used, json_string_value(x))) {
             json_decref(used);
             return err_set(err, -E_CONFLICT, "CDI device %s is already allocated",

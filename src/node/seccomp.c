@@ -24,6 +24,9 @@
 
 /* ---- RuntimeDefault data ---- */
 
+/* Name tables stay packed, to be read and diffed as lists. */
+/* clang-format off */
+
 static const char *const allow_base[] = {
     "accept", "accept4", "access", "adjtimex", "alarm", "bind", "brk", "capget", "capset",
     "chdir", "chmod", "chown", "chown32", "clock_adjtime", "clock_adjtime64", "clock_getres",
@@ -124,9 +127,11 @@ static const struct {
     {"CAP_PERFMON", cap_perfmon},
 };
 
+/* clang-format on */
+
 /* The namespace flags an unprivileged clone(2) may not pass. */
 #define CLONE_NS_FLAGS                                                                             \
-    (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |    \
+    (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET |     \
      CLONE_NEWCGROUP)
 
 /* ---- helpers ---- */
@@ -149,9 +154,8 @@ static int list_has(const json_t *caps, const char *cap)
     size_t i;
     json_t *c;
 
-    json_array_foreach(caps, i, c)
-        if (json_is_string(c) && strcmp(json_string_value(c), cap) == 0)
-            return 1;
+    json_array_foreach(caps, i,
+                       c) if (json_is_string(c) && strcmp(json_string_value(c), cap) == 0) return 1;
     return 0;
 }
 
@@ -173,8 +177,9 @@ static json_t *rule_arg(const char *name, json_int_t index, json_int_t value, co
 {
     json_t *r = rule(json_pack("[s]", name), "SCMP_ACT_ALLOW");
 
-    json_object_set_new(r, "args", json_pack("[{s:I,s:I,s:I,s:s}]", "index", index, "value",
-                                             value, "valueTwo", (json_int_t)0, "op", op));
+    json_object_set_new(r, "args",
+                        json_pack("[{s:I,s:I,s:I,s:s}]", "index", index, "value", value, "valueTwo",
+                                  (json_int_t)0, "op", op));
     return r;
 }
 
@@ -208,15 +213,15 @@ json_t *seccomp_runtime_default(const json_t *caps)
     if (kernel_at_least(4, 8))
         json_array_append_new(rules, rule(json_pack("[s]", "ptrace"), "SCMP_ACT_ALLOW"));
     if (strcmp(host_goarch, "amd64") == 0)
-        json_array_append_new(rules, rule(names_json(amd64_extra, N(amd64_extra)),
-                                           "SCMP_ACT_ALLOW"));
+        json_array_append_new(rules,
+                              rule(names_json(amd64_extra, N(amd64_extra)), "SCMP_ACT_ALLOW"));
     else if (strcmp(host_goarch, "arm64") == 0)
-        json_array_append_new(rules, rule(names_json(arm64_extra, N(arm64_extra)),
-                                           "SCMP_ACT_ALLOW"));
+        json_array_append_new(rules,
+                              rule(names_json(arm64_extra, N(arm64_extra)), "SCMP_ACT_ALLOW"));
     for (size_t i = 0; i < N(cap_rules); i++)
         if (list_has(caps, cap_rules[i].cap))
-            json_array_append_new(rules, rule(names_json(cap_rules[i].names, SIZE_MAX),
-                                               "SCMP_ACT_ALLOW"));
+            json_array_append_new(rules,
+                                  rule(names_json(cap_rules[i].names, SIZE_MAX), "SCMP_ACT_ALLOW"));
     if (!admin) {
         json_t *c3 = rule(json_pack("[s]", "clone3"), "SCMP_ACT_ERRNO");
 
@@ -249,14 +254,18 @@ static int name_check(const char *name, struct err *err)
     if (!name || !*name)
         return err_set(err, -E_INVALID, "seccomp: localhostProfile is empty");
     if (*name == '/')
-        return err_set(err, -E_INVALID, "seccomp: localhost profile \"%s\" must be a relative "
-                                        "path", name);
+        return err_set(err, -E_INVALID,
+                       "seccomp: localhost profile \"%s\" must be a relative "
+                       "path",
+                       name);
     while (*p) {
         size_t n = strcspn(p, "/");
 
         if (n == 2 && p[0] == '.' && p[1] == '.')
-            return err_set(err, -E_INVALID, "seccomp: localhost profile \"%s\" must not contain "
-                                            "'..'", name);
+            return err_set(err, -E_INVALID,
+                           "seccomp: localhost profile \"%s\" must not contain "
+                           "'..'",
+                           name);
         p += n;
         p += *p == '/';
     }
@@ -300,11 +309,15 @@ static int read_all(int fd, const char *name, char **buf, size_t *len, struct er
     size_t n = 0;
 
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
-        return err_set(err, -E_INVALID, "seccomp: localhost profile \"%s\" is not a regular "
-                                        "file", name);
+        return err_set(err, -E_INVALID,
+                       "seccomp: localhost profile \"%s\" is not a regular "
+                       "file",
+                       name);
     if (st.st_size > SECCOMP_PROFILE_MAX_BYTES)
-        return err_set(err, -E_TOO_LARGE, "seccomp: localhost profile \"%s\" is larger than "
-                                          "%d bytes", name, SECCOMP_PROFILE_MAX_BYTES);
+        return err_set(err, -E_TOO_LARGE,
+                       "seccomp: localhost profile \"%s\" is larger than "
+                       "%d bytes",
+                       name, SECCOMP_PROFILE_MAX_BYTES);
     *buf = xmalloc(SECCOMP_PROFILE_MAX_BYTES + 1);
     while ((r = read(fd, *buf + n, SECCOMP_PROFILE_MAX_BYTES + 1 - n)) > 0)
         if ((n += (size_t)r) > SECCOMP_PROFILE_MAX_BYTES)
@@ -312,8 +325,10 @@ static int read_all(int fd, const char *name, char **buf, size_t *len, struct er
     if (r < 0 || n > SECCOMP_PROFILE_MAX_BYTES) {
         free(*buf);
         *buf = NULL;
-        return err_set(err, r < 0 ? -errno : -E_TOO_LARGE, "seccomp: cannot read localhost "
-                       "profile \"%s\": %s", name, r < 0 ? strerror(errno) : "too large");
+        return err_set(err, r < 0 ? -errno : -E_TOO_LARGE,
+                       "seccomp: cannot read localhost "
+                       "profile \"%s\": %s",
+                       name, r < 0 ? strerror(errno) : "too large");
     }
     *len = n;
     return 0;
@@ -342,8 +357,7 @@ int seccomp_localhost(const char *data_dir, const char *name, const json_t *caps
     free(dir);
     if (fd < 0)
         return err_set(err, -errno, "seccomp: cannot open localhost profile \"%s\": %s", name,
-                       errno == EXDEV ? "it leads out of the profile directory"
-                                      : strerror(errno));
+                       errno == EXDEV ? "it leads out of the profile directory" : strerror(errno));
     rc = read_all(fd, name, &buf, &len, err);
     close(fd);
     if (rc < 0)
@@ -361,6 +375,7 @@ int seccomp_localhost(const char *data_dir, const char *name, const json_t *caps
 
 /* ---- Localhost: conversion ---- */
 
+/* clang-format off */
 static const char *const actions[] = {"SCMP_ACT_KILL",  "SCMP_ACT_KILL_PROCESS",
                                       "SCMP_ACT_KILL_THREAD", "SCMP_ACT_TRAP",
                                       "SCMP_ACT_ERRNO", "SCMP_ACT_TRACE",
@@ -376,6 +391,8 @@ static const char *const arch_names[] = {
     "SCMP_ARCH_PARISC",  "SCMP_ARCH_PARISC64",  "SCMP_ARCH_RISCV64",  NULL};
 static const char *const flag_names[] = {"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
                                          "SECCOMP_FILTER_FLAG_SPEC_ALLOW", NULL};
+
+/* clang-format on */
 
 static int in_set(const char *s, const char *const *set)
 {
@@ -402,15 +419,16 @@ static int enum_field(const json_t *o, const char *key, const char *const *set, 
 }
 
 /* Copies a list of known strings (architectures, flags) into dst. */
-static int str_list(const json_t *v, const char *const *set, const char *what,
-                    const char *field, json_t *dst, struct err *err)
+static int str_list(const json_t *v, const char *const *set, const char *what, const char *field,
+                    json_t *dst, struct err *err)
 {
     size_t i;
     json_t *e;
 
     if (v && !json_is_array(v))
         return err_set(err, -E_INVALID, "%s must be a list", field);
-    json_array_foreach(v, i, e) {
+    json_array_foreach(v, i, e)
+    {
         if (!json_is_string(e) || !in_set(json_string_value(e), set))
             return err_set(err, -E_INVALID, "%s[%zu]: unknown %s %s%s%s", field, i, what,
                            json_is_string(e) ? "\"" : "",
@@ -430,13 +448,15 @@ static int arches_convert(const json_t *prof, json_t *out, struct err *err)
     int rc;
 
     if (json_array_size(arches) && json_array_size(map))
-        rc = err_set(err, -E_INVALID, "both 'architectures' and 'archMap' are specified, use "
-                                      "either 'architectures' or 'archMap'");
+        rc = err_set(err, -E_INVALID,
+                     "both 'architectures' and 'archMap' are specified, use "
+                     "either 'architectures' or 'archMap'");
     else if ((rc = str_list(arches, arch_names, "architecture", "architectures", dst, err)) < 0)
         ;
     else if (map && !json_is_array(map))
         rc = err_set(err, -E_INVALID, "archMap must be a list");
-    json_array_foreach(rc < 0 ? NULL : map, i, m) {
+    json_array_foreach(rc < 0 ? NULL : map, i, m)
+    {
         char f[64];
 
         snprintf(f, sizeof f, "archMap[%zu].", i);
@@ -447,8 +467,8 @@ static int arches_convert(const json_t *prof, json_t *out, struct err *err)
             continue;
         json_array_append(dst, json_object_get(m, "architecture"));
         snprintf(f, sizeof f, "archMap[%zu].subArchitectures", i);
-        if ((rc = str_list(json_object_get(m, "subArchitectures"), arch_names, "architecture",
-                           f, dst, err)) < 0)
+        if ((rc = str_list(json_object_get(m, "subArchitectures"), arch_names, "architecture", f,
+                           dst, err)) < 0)
             break;
     }
     if (rc == 0 && json_array_size(dst))
@@ -524,11 +544,14 @@ static int conds_eval(const json_t *r, const char *field, const json_t *caps, in
         ca = json_object_get(c, "caps");
         ar = json_object_get(c, "arches");
         if (!json_is_object(c) || (ca && !json_is_array(ca)) || (ar && !json_is_array(ar)))
-            return err_set(err, -E_INVALID, "%s must be {caps: [...], arches: [...], "
-                                            "minKernel: \"X.Y\"}", f);
+            return err_set(err, -E_INVALID,
+                           "%s must be {caps: [...], arches: [...], "
+                           "minKernel: \"X.Y\"}",
+                           f);
         if ((rc = min_kernel(json_object_get(c, "minKernel"), f, &met, err)) < 0)
             return rc;
-        json_array_foreach(ca, i, e) {
+        json_array_foreach(ca, i, e)
+        {
             int has = list_has(caps, json_string_value(e) ?: "");
 
             any |= has;
@@ -558,7 +581,8 @@ static int names_collect(const json_t *r, const char *field, json_t *dst, struct
     }
     if (names && !json_is_array(names))
         return err_set(err, -E_INVALID, "%s.names must be a list", field);
-    json_array_foreach(names, i, e) {
+    json_array_foreach(names, i, e)
+    {
         if (!json_is_string(e) || !*json_string_value(e) || strlen(json_string_value(e)) > 64)
             return err_set(err, -E_INVALID, "%s.names[%zu] must be a syscall name", field, i);
         json_array_append(dst, (json_t *)e);
@@ -570,8 +594,8 @@ static int names_collect(const json_t *r, const char *field, json_t *dst, struct
 
 /* Converts syscalls[i] (docker form) into an OCI rule appended to dst, unless its
  * includes/excludes leave it out; *nnames counts the names for the profile's bound. */
-static int rule_convert(const json_t *r, size_t i, const json_t *caps, json_t *dst,
-                        size_t *nnames, struct err *err)
+static int rule_convert(const json_t *r, size_t i, const json_t *caps, json_t *dst, size_t *nnames,
+                        struct err *err)
 {
     char f[48];
     json_t *o, *names = json_array(), *args = json_array(), *a;
@@ -593,7 +617,8 @@ static int rule_convert(const json_t *r, size_t i, const json_t *caps, json_t *d
         rc = err_set(err, -E_INVALID, "%serrnoRet must be an errno (0 to 4095)", f);
     else if (json_object_get(r, "args") && !json_is_array(json_object_get(r, "args")))
         rc = err_set(err, -E_INVALID, "%sargs must be a list", f);
-    json_array_foreach(rc < 0 || !keep ? NULL : json_object_get(r, "args"), k, a) {
+    json_array_foreach(rc < 0 || !keep ? NULL : json_object_get(r, "args"), k, a)
+    {
         char af[64];
 
         snprintf(af, sizeof af, "%sargs[%zu]", f, k);
@@ -623,8 +648,8 @@ static int top_convert(const json_t *p, json_t *out, struct err *err)
     if ((rc = enum_field(p, "defaultAction", actions, 1, "action", "", err)) < 0)
         goto out;
     json_object_set(out, "defaultAction", json_object_get(p, "defaultAction"));
-    if (der && (!json_is_integer(der) || json_integer_value(der) < 0 ||
-                json_integer_value(der) > 4095)) {
+    if (der &&
+        (!json_is_integer(der) || json_integer_value(der) < 0 || json_integer_value(der) > 4095)) {
         rc = err_set(err, -E_INVALID, "defaultErrnoRet must be an errno (0 to 4095)");
         goto out;
     }
@@ -633,8 +658,9 @@ static int top_convert(const json_t *p, json_t *out, struct err *err)
     /* A notify listener is a second program kroll does not run: refused, not dropped. */
     lp = json_object_get(p, "listenerPath");
     if (lp && !(json_is_string(lp) && !*json_string_value(lp))) {
-        rc = err_set(err, -E_INVALID, "listenerPath: seccomp notify listeners are not "
-                                      "supported");
+        rc = err_set(err, -E_INVALID,
+                     "listenerPath: seccomp notify listeners are not "
+                     "supported");
         goto out;
     }
     if ((rc = arches_convert(p, out, err)) < 0)
@@ -680,9 +706,8 @@ int seccomp_profile_convert(const char *text, size_t len, const json_t *caps, js
         rc = err_set(err, -E_TOO_LARGE, "more than %d syscall rules", SECCOMP_MAX_RULES);
         goto out;
     }
-    json_array_foreach(sc, i, r)
-        if ((rc = rule_convert(r, i, caps, rules, &nnames, err)) < 0)
-            goto out;
+    json_array_foreach(sc, i,
+                       r) if ((rc = rule_convert(r, i, caps, rules, &nnames, err)) < 0) goto out;
     if (nnames > SECCOMP_MAX_NAMES) {
         rc = err_set(err, -E_TOO_LARGE, "more than %d syscall names", SECCOMP_MAX_NAMES);
         goto out;

@@ -35,7 +35,8 @@ static void registry_roundtrip(const char *text, size_t len, int yaml)
     err_release(&e);
     unlink(path);
     kinds = cdi_kinds(reg);
-    json_object_foreach(kinds, k, v) {
+    json_object_foreach(kinds, k, v)
+    {
         json_t *got = NULL;
 
         if ((size_t)json_integer_value(v) != cdi_kind_count(reg, k))

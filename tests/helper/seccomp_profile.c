@@ -31,8 +31,7 @@ int main(int argc, char **argv)
         caps = caps_json(argc, argv, 4);
         rc = seccomp_localhost(argv[2], argv[3], caps, &p, &e);
     } else {
-        fprintf(stderr, "usage: %s default [CAP...] | localhost DATADIR NAME [CAP...]\n",
-                argv[0]);
+        fprintf(stderr, "usage: %s default [CAP...] | localhost DATADIR NAME [CAP...]\n", argv[0]);
         return 2;
     }
     if (rc < 0)

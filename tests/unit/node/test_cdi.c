@@ -73,7 +73,8 @@ static void test_spec_validation(void **state)
         {"{\"cdiVersion\":\"0.5.0\",\"kind\":\"a.com/b\",\"devices\":[{\"name\":\"d\"}]}",
          "empty device edits"},
         {"{\"cdiVersion\":\"0.5.0\",\"kind\":\"a.com/b\",\"devices\":[{\"name\":\"d\","
-         "\"containerEdits\":{\"env\":[\"NOEQUALS\"]}}]}", "invalid environment variable"},
+         "\"containerEdits\":{\"env\":[\"NOEQUALS\"]}}]}",
+         "invalid environment variable"},
         {"{\"cdiVersion\":\"0.5.0\",\"kind\":\"a.com/b\",\"devices\":[{\"name\":\"d\","
          "\"containerEdits\":{\"deviceNodes\":[{\"path\":\"dev/x\"}]}}]}",
          "deviceNodes[0]: path must be an absolute path"},
@@ -87,19 +88,23 @@ static void test_spec_validation(void **state)
          "\"containerEdits\":{\"deviceNodes\":[{\"path\":\"/dev/x\",\"major\":-1}]}}]}",
          "major must be a non-negative integer"},
         {"{\"cdiVersion\":\"0.5.0\",\"kind\":\"a.com/b\",\"devices\":[{\"name\":\"d\","
-         "\"containerEdits\":{\"mounts\":[{\"containerPath\":\"/x\"}]}}]}", "empty host path"},
+         "\"containerEdits\":{\"mounts\":[{\"containerPath\":\"/x\"}]}}]}",
+         "empty host path"},
         {"{\"cdiVersion\":\"0.5.0\",\"kind\":\"a.com/b\",\"devices\":[{\"name\":\"d\","
          "\"containerEdits\":{\"hooks\":[{\"hookName\":\"preStart\",\"path\":\"/x\"}]}}]}",
          "invalid hookName"},
         {"{\"cdiVersion\":\"0.5.0\",\"kind\":\"a.com/b\",\"devices\":[{\"name\":\"d\","
          "\"containerEdits\":{\"hooks\":[{\"hookName\":\"poststop\",\"path\":\"/x\","
-         "\"timeout\":0}]}}]}", "timeout must be greater than zero"},
+         "\"timeout\":0}]}}]}",
+         "timeout must be greater than zero"},
         /* Features newer than the declared version. */
         {"{\"cdiVersion\":\"0.3.0\",\"kind\":\"a.com/b\",\"devices\":[{\"name\":\"d\","
          "\"containerEdits\":{\"mounts\":[{\"hostPath\":\"/a\",\"containerPath\":\"/b\","
-         "\"type\":\"bind\"}]}}]}", "features of cdiVersion 0.4.0"},
+         "\"type\":\"bind\"}]}}]}",
+         "features of cdiVersion 0.4.0"},
         {"{\"cdiVersion\":\"0.6.0\",\"kind\":\"a.com/b\",\"devices\":[{\"name\":\"d\","
-         "\"containerEdits\":{\"additionalGids\":[5]}}]}", "features of cdiVersion 0.7.0"},
+         "\"containerEdits\":{\"additionalGids\":[5]}}]}",
+         "features of cdiVersion 0.7.0"},
     };
     char msg[1024];
     json_t *s;
@@ -111,8 +116,10 @@ static void test_spec_validation(void **state)
         if (!strstr(msg, bad[i].want))
             fail_msg("case %zu: \"%s\" lacks \"%s\"", i, msg, bad[i].want);
     }
-    assert_int_equal(parse("{\"cdiVersion\":\"0.8.0\",\"kind\":\"a.com/b.c\",\"devices\":["
-                           DEV("gpu-0:1.a") "]}", 0, &s, msg), 0);
+    assert_int_equal(parse("{\"cdiVersion\":\"0.8.0\",\"kind\":\"a.com/b.c\",\"devices\":[" DEV(
+                               "gpu-0:1.a") "]}",
+                           0, &s, msg),
+                     0);
     json_decref(s);
     assert_true(parse("cdiVersion: 0.6.0\nkind: [", 1, &s, msg) < 0);
     assert_non_null(strstr(msg, "x.json: "));
@@ -166,10 +173,11 @@ static void test_registry(void **state)
     put("etc/gpu-extra.json", "{\"cdiVersion\":\"0.5.0\",\"kind\":\"example.com/gpu\","
                               "\"devices\":[" DEV("gpu1") "]}");
     /* Same directory, same device: both lose it. */
-    put("etc/other.json", "{\"cdiVersion\":\"0.5.0\",\"kind\":\"example.com/nic\",\"devices\":["
-                          DEV("nic0") "," DEV("nic1") "]}");
-    put("etc/other2.json", "{\"cdiVersion\":\"0.5.0\",\"kind\":\"example.com/nic\",\"devices\":["
-                           DEV("nic1") "]}");
+    put("etc/other.json",
+        "{\"cdiVersion\":\"0.5.0\",\"kind\":\"example.com/nic\",\"devices\":[" DEV("nic0") "," DEV(
+            "nic1") "]}");
+    put("etc/other2.json",
+        "{\"cdiVersion\":\"0.5.0\",\"kind\":\"example.com/nic\",\"devices\":[" DEV("nic1") "]}");
     put("etc/broken.json", "{\"cdiVersion\":");
     put("etc/ignored.txt", "not a spec");
     /* A later directory overrides: gpu1 from run/ wins over etc/. */
@@ -205,9 +213,9 @@ static void test_registry(void **state)
 
 static json_t *base_spec(void)
 {
-    return json_pack("{s:{s:[s,s],s:{s:i,s:i}},s:[{s:s,s:s}],s:{}}", "process", "env",
-                     "PATH=/bin", "EXAMPLE_DRIVER=0", "user", "uid", 1000, "gid", 1000, "mounts",
-                     "destination", "/proc", "type", "proc", "linux");
+    return json_pack("{s:{s:[s,s],s:{s:i,s:i}},s:[{s:s,s:s}],s:{}}", "process", "env", "PATH=/bin",
+                     "EXAMPLE_DRIVER=0", "user", "uid", 1000, "gid", 1000, "mounts", "destination",
+                     "/proc", "type", "proc", "linux");
 }
 
 static void test_apply(void **state)
@@ -244,15 +252,14 @@ static void test_apply(void **state)
     mounts = json_object_get(oci, "mounts");
     assert_int_equal(json_array_size(mounts), 3);
     assert_string_equal(jx_str(json_array_get(mounts, 1), "destination"), "/usr/lib/example");
-    assert_string_equal(jx_str(json_array_get(mounts, 2), "destination"),
-                        "/usr/lib/example/sub");
+    assert_string_equal(jx_str(json_array_get(mounts, 2), "destination"), "/usr/lib/example/sub");
     hooks = jx_get(oci, "hooks.createContainer");
     assert_int_equal(json_array_size(hooks), 1);
     assert_string_equal(jx_str(json_array_get(hooks, 0), "path"), "/usr/bin/example-hook");
     /* gid 0 is ignored, 44 added once. */
     assert_int_equal(json_array_size(jx_get(oci, "process.user.additionalGids")), 1);
-    assert_int_equal(json_integer_value(json_array_get(jx_get(oci, "process.user.additionalGids"),
-                                                       0)), 44);
+    assert_int_equal(
+        json_integer_value(json_array_get(jx_get(oci, "process.user.additionalGids"), 0)), 44);
     json_decref(oci);
     err_release(&e);
     cdi_registry_free(r);
@@ -362,10 +369,8 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_spec_validation),
-        cmocka_unit_test(test_registry),
-        cmocka_unit_test(test_apply),
-        cmocka_unit_test(test_apply_errors_change_nothing),
+        cmocka_unit_test(test_spec_validation), cmocka_unit_test(test_registry),
+        cmocka_unit_test(test_apply),           cmocka_unit_test(test_apply_errors_change_nothing),
         cmocka_unit_test(test_allocation),
     };
 

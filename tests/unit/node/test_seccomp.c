@@ -27,12 +27,12 @@ static const json_t *rule_for(const json_t *p, const char *sc, int with_args)
     size_t i, j;
     json_t *r, *n;
 
-    json_array_foreach(json_object_get(p, "syscalls"), i, r) {
+    json_array_foreach(json_object_get(p, "syscalls"), i, r)
+    {
         if (!!json_object_get(r, "args") != with_args)
             continue;
-        json_array_foreach(json_object_get(r, "names"), j, n)
-            if (strcmp(json_string_value(n), sc) == 0)
-                return r;
+        json_array_foreach(json_object_get(r, "names"), j,
+                           n) if (strcmp(json_string_value(n), sc) == 0) return r;
     }
     return NULL;
 }
@@ -83,9 +83,9 @@ static void test_default_shape(void **state)
         size_t i, n = 0;
         json_t *r;
 
-        json_array_foreach(json_object_get(p, "syscalls"), i, r)
-            n += strcmp(json_string_value(json_array_get(json_object_get(r, "names"), 0)),
-                        "personality") == 0;
+        json_array_foreach(json_object_get(p, "syscalls"), i, r) n +=
+            strcmp(json_string_value(json_array_get(json_object_get(r, "names"), 0)),
+                   "personality") == 0;
         assert_int_equal(n, 5);
     }
     json_decref(p);
@@ -94,13 +94,13 @@ static void test_default_shape(void **state)
 
 static void test_default_caps(void **state)
 {
-    json_t *caps = json_pack("[s,s,s,s]", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_MODULE",
-                             "CAP_SYS_TIME");
+    json_t *caps =
+        json_pack("[s,s,s,s]", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_MODULE", "CAP_SYS_TIME");
     json_t *p = seccomp_runtime_default(caps), *none = seccomp_runtime_default(NULL);
 
     assert_true(allowed(p, "mount"));
     assert_true(allowed(p, "unshare"));
-    assert_true(allowed(p, "clone"));   /* unfiltered with CAP_SYS_ADMIN */
+    assert_true(allowed(p, "clone")); /* unfiltered with CAP_SYS_ADMIN */
     assert_true(allowed(p, "clone3"));
     assert_null(rule_for(p, "clone", 1));
     assert_true(allowed(p, "reboot"));
@@ -163,8 +163,7 @@ static void test_convert_docker_format(void **state)
     r = (json_t *)rule_for(p, "personality", 1);
     assert_non_null(r);
     assert_null(json_object_get(r, "comment"));
-    assert_string_equal(jx_str(json_array_get(json_object_get(r, "args"), 0), "op"),
-                        "SCMP_CMP_EQ");
+    assert_string_equal(jx_str(json_array_get(json_object_get(r, "args"), 0), "op"), "SCMP_CMP_EQ");
     assert_string_equal(jx_str(rule_for(p, "uname", 0), "action"), "SCMP_ACT_LOG");
     json_decref(p);
     json_decref(caps);
@@ -182,16 +181,19 @@ static void test_convert_refusals(void **state)
         {"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"architectures\":[\"SCMP_ARCH_Z80\"]}",
          "unknown architecture \"SCMP_ARCH_Z80\""},
         {"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"architectures\":[\"SCMP_ARCH_X86\"],"
-         "\"archMap\":[{\"architecture\":\"SCMP_ARCH_X86\"}]}", "use either"},
+         "\"archMap\":[{\"architecture\":\"SCMP_ARCH_X86\"}]}",
+         "use either"},
         {"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"flags\":[\"SECCOMP_FILTER_FLAG_X\"]}",
          "unknown flag"},
         {"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"listenerPath\":\"/run/x.sock\"}",
          "listeners are not supported"},
         {"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"names\":[\"read\"],"
-         "\"action\":\"SCMP_ACT_NOTIFY\"}]}", "syscalls[0].action: unknown action "
-                                              "\"SCMP_ACT_NOTIFY\""},
+         "\"action\":\"SCMP_ACT_NOTIFY\"}]}",
+         "syscalls[0].action: unknown action "
+         "\"SCMP_ACT_NOTIFY\""},
         {"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"name\":\"a\",\"names\":"
-         "[\"b\"],\"action\":\"SCMP_ACT_ALLOW\"}]}", "use either 'name' or 'names'"},
+         "[\"b\"],\"action\":\"SCMP_ACT_ALLOW\"}]}",
+         "use either 'name' or 'names'"},
         {"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"action\":\"SCMP_ACT_ALLOW\"}]}",
          "names no syscall"},
         {"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"name\":\"read\",\"action\":"
@@ -201,9 +203,11 @@ static void test_convert_refusals(void **state)
          "\"SCMP_ACT_ALLOW\",\"args\":[{\"index\":0,\"value\":1,\"op\":\"SCMP_CMP_ABOUT\"}]}]}",
          "unknown operator \"SCMP_CMP_ABOUT\""},
         {"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"name\":\"read\",\"action\":"
-         "\"SCMP_ACT_ERRNO\",\"errnoRet\":-1}]}", "errnoRet must be an errno"},
+         "\"SCMP_ACT_ERRNO\",\"errnoRet\":-1}]}",
+         "errnoRet must be an errno"},
         {"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":[{\"name\":\"read\",\"action\":"
-         "\"SCMP_ACT_ALLOW\",\"includes\":{\"minKernel\":\"five\"}}]}", "minKernel"},
+         "\"SCMP_ACT_ALLOW\",\"includes\":{\"minKernel\":\"five\"}}]}",
+         "minKernel"},
         {"{\"defaultAction\":\"SCMP_ACT_ERRNO\",\"syscalls\":{}}", "syscalls must be a list"},
     };
     char msg[1024];
@@ -306,10 +310,8 @@ static int teardown(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_default_shape),
-        cmocka_unit_test(test_default_caps),
-        cmocka_unit_test(test_convert_docker_format),
-        cmocka_unit_test(test_convert_refusals),
+        cmocka_unit_test(test_default_shape),         cmocka_unit_test(test_default_caps),
+        cmocka_unit_test(test_convert_docker_format), cmocka_unit_test(test_convert_refusals),
         cmocka_unit_test(test_localhost_paths),
     };
 
