@@ -31,6 +31,8 @@ struct layer_rd {
     struct oci_store *s;
     struct err *err;
     long long size;
+    long long padded;    /* zeros supplied after a stream that ended mid-block */
+    long long last_size; /* size of the last entry read */
     int failed;
     char buf[65536];
 };
@@ -41,6 +43,16 @@ static la_ssize_t raw_read(struct archive *a, void *ctx, const void **out)
     la_ssize_t n = archive_read_data(r->raw, r->buf, sizeof r->buf);
 
     (void)a;
+    /* Some writers (umoci 0.4.7 here) end a layer right after the last file's data, without
+     * its block padding and the end-of-archive blocks. The missing padding is supplied (not
+     * hashed) and checked afterwards to be exactly what the last entry lacked, so a stream cut
+     * inside a header or data is still refused as truncated. */
+    if (n == 0 && r->size % 512 && !r->padded) {
+        r->padded = 512 - r->size % 512;
+        memset(r->buf, 0, (size_t)r->padded);
+        *out = r->buf;
+        return (la_ssize_t)r->padded;
+    }
     if (n < 0) {
         err_set(r->err, -E_INVALID, "layer stream: %s", archive_error_string(r->raw));
         r->failed = 1;
@@ -64,6 +76,8 @@ static const char *name_clean(char *name)
 
     while (p[0] == '.' && p[1] == '/')
         p += 2;
+    if (strspn(p, "/") == strlen(p))
+        return ""; /* "/" names the root (umoci writes it) */
     if (*p == '/')
         return NULL;
     if (!strcmp(p, "."))
@@ -257,6 +271,7 @@ static int layer_entries(const char *dir, struct archive *tar, struct archive *d
         if (rc == 0 && archive_write_header(disk, e) < ARCHIVE_WARN)
             rc = err_set(err, -E_INVALID, "layer entry %s refused: %s", name,
                          archive_error_string(disk));
+        r->last_size = archive_entry_size(e);
         if (rc == 0)
             rc = entry_copy(tar, disk, name, err);
         free(name);
@@ -266,6 +281,9 @@ static int layer_entries(const char *dir, struct archive *tar, struct archive *d
     if (ar != ARCHIVE_EOF)
         return r->failed ? r->err->code
                          : err_set(err, -E_INVALID, "layer tar: %s", archive_error_string(tar));
+    if (r->padded && r->padded != (512 - r->last_size % 512) % 512)
+        return err_set(err, -E_INVALID, "layer tar: truncated (the stream ends inside an "
+                       "entry)");
     return 0;
 }
 

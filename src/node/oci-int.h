@@ -86,10 +86,11 @@ int layer_unpack(struct oci_store *s, const char *blob, const char *diffid, long
 int layer_write_tar(const char *dir, const char *path, long long mtime, struct err *err);
 
 /* Imports an OCI layout or docker-save directory (rootfd: an open directory) into s: blobs and
- * layers staged, *manifest and *config set to the chosen image's digests and *names to the tags
+ * layers staged; of several manifests, the one whose ref.name is want (a reference or its tag,
+ * may be NULL) or the one for this machine's platform is chosen; *manifest and *config set to the chosen image's digests and *names to the tags
  * the archive names (array of strings, maybe empty; caller decrefs). */
-int oci_import_dir(struct oci_store *s, int rootfd, char manifest[80], char config[80],
-                   json_t **names, struct err *err);
+int oci_import_dir(struct oci_store *s, int rootfd, const char *want, char manifest[80],
+                   char config[80], json_t **names, struct err *err);
 /* Writes an OCI image layout of the image.json directory src into out (an empty directory):
  * one tar layer, a config and a manifest; ref (may be NULL) becomes the ref.name annotation. */
 int oci_build_layout(const char *src, const char *out, const char *ref, struct err *err);

@@ -107,10 +107,28 @@ static int platform_ok(const json_t *desc)
     return p && os && arch && !strcmp(os, "linux") && !strcmp(arch, machine_arch());
 }
 
-/* The manifest an index leads to: the only one, or the one for linux/<this machine>. Nested
- * indexes are followed up to OCI_INDEX_DEPTH. Returns a borrowed descriptor. */
-static const json_t *index_pick(struct oci_store *s, int rootfd, const json_t *index, int depth,
-                                json_t **keep, struct err *err)
+/* Whether desc's ref.name annotation is want (a reference) or want's tag. */
+static int ref_name_is(const json_t *desc, const char *want)
+{
+    const char *rn = json_string_value(
+        json_object_get(json_object_get(desc, "annotations"), OCI_REF_NAME));
+    struct image_ref r;
+    struct err e;
+    int ok;
+
+    if (!rn || !want)
+        return 0;
+    err_init(&e);
+    ok = !strcmp(rn, want) || (image_ref_parse(want, &r, &e) == 0 && !strcmp(rn, r.tag));
+    err_release(&e);
+    return ok;
+}
+
+/* The manifest an index leads to: the one whose ref.name is the wanted name or tag, else the
+ * first for linux/<this machine>, else the only one. Nested indexes are followed up to
+ * OCI_INDEX_DEPTH. Returns a borrowed descriptor. */
+static const json_t *index_pick(struct oci_store *s, int rootfd, const json_t *index,
+                                const char *want, int depth, json_t **keep, struct err *err)
 {
     const json_t *ms = json_object_get(index, "manifests"), *m, *pick = NULL;
     const char *mt;
@@ -120,12 +138,17 @@ static const json_t *index_pick(struct oci_store *s, int rootfd, const json_t *i
         err_set(err, -E_INVALID, "image index lists no manifests");
         return NULL;
     }
+    json_array_foreach(ms, i, m) if (!pick && ref_name_is(m, want) &&
+                                     (!json_object_get(m, "platform") || platform_ok(m)))
+        pick = m;
     json_array_foreach(ms, i, m) if (!pick && platform_ok(m)) pick = m;
     if (!pick && json_array_size(ms) == 1)
         pick = json_array_get(ms, 0);
     if (!pick) {
-        err_set(err, -E_INVALID, "image index has %zu manifests and none for linux/%s",
-                json_array_size(ms), machine_arch());
+        err_set(err, -E_INVALID, "image index has %zu manifests, none for linux/%s and none "
+                "named %s (name the one to import with NAME:TAG matching its %s)",
+                json_array_size(ms), machine_arch(), want ? want : "(no name given)",
+                OCI_REF_NAME);
         return NULL;
     }
     mt = json_string_value(json_object_get(pick, "mediaType"));
@@ -139,7 +162,7 @@ static const json_t *index_pick(struct oci_store *s, int rootfd, const json_t *i
     json_decref(*keep);
     if (!(*keep = desc_json(s, rootfd, pick, err)))
         return NULL;
-    return index_pick(s, rootfd, *keep, depth + 1, keep, err);
+    return index_pick(s, rootfd, *keep, NULL, depth + 1, keep, err);
 }
 
 static int mt_one_of(const char *mt, const char *const *ok)
@@ -269,8 +292,8 @@ static void names_add(json_t *names, const char *ref)
     err_release(&e);
 }
 
-static int layout_import(struct oci_store *s, int rootfd, char manifest[80], char config[80],
-                         json_t *names, struct err *err)
+static int layout_import(struct oci_store *s, int rootfd, const char *want, char manifest[80],
+                         char config[80], json_t *names, struct err *err)
 {
     json_t *index = json_beneath(rootfd, "index.json", err), *keep = NULL;
     const json_t *desc;
@@ -278,13 +301,14 @@ static int layout_import(struct oci_store *s, int rootfd, char manifest[80], cha
 
     if (!index)
         return err->code;
-    desc = index_pick(s, rootfd, index, 1, &keep, err);
+    desc = index_pick(s, rootfd, index, want, 1, &keep, err);
     rc = desc ? manifest_import(s, rootfd, desc, manifest, config, err) : err->code;
     if (rc == 0) {
-        /* The name is on the top-level descriptor that led here. */
+        /* The name is on the top-level descriptor that led here (desc may be nested). */
         const json_t *top = json_array_size(json_object_get(index, "manifests")) == 1
                                 ? json_array_get(json_object_get(index, "manifests"), 0)
                                 : desc;
+
         names_add(names, json_string_value(json_object_get(json_object_get(top, "annotations"),
                                                            OCI_REF_NAME)));
     }
@@ -417,15 +441,15 @@ out:
     return rc;
 }
 
-int oci_import_dir(struct oci_store *s, int rootfd, char manifest[80], char config[80],
-                   json_t **names, struct err *err)
+int oci_import_dir(struct oci_store *s, int rootfd, const char *want, char manifest[80],
+                   char config[80], json_t **names, struct err *err)
 {
     int fd;
 
     *names = json_array();
     if ((fd = open_beneath(rootfd, "index.json", O_RDONLY)) >= 0) {
         close(fd);
-        return layout_import(s, rootfd, manifest, config, *names, err);
+        return layout_import(s, rootfd, want, manifest, config, *names, err);
     }
     if ((fd = open_beneath(rootfd, "manifest.json", O_RDONLY)) >= 0) {
         close(fd);
@@ -682,7 +706,7 @@ int image_import_names(const char *data_dir, const char *src, const char *ref, j
     if ((rc = oci_store_open(&s, data_dir, 1, err)) < 0)
         goto out;
     if ((rc = src_root(&s, src, ref, &rootfd, err)) == 0 &&
-        (rc = oci_import_dir(&s, rootfd, manifest, config, &names, err)) == 0 && !refs &&
+        (rc = oci_import_dir(&s, rootfd, ref, manifest, config, &names, err)) == 0 && !refs &&
         !(refs = import_refs(src, NULL, names, err)))
         rc = err->code;
     if (rc == 0 && (rc = oci_store_publish(&s, err)) == 0)
