@@ -314,7 +314,7 @@ static int layer_extract(struct layer_rd *r, const char *dir, struct err *err)
     archive_write_disk_set_options(
         disk, ARCHIVE_EXTRACT_SECURE_SYMLINKS | ARCHIVE_EXTRACT_SECURE_NODOTDOT |
                   ARCHIVE_EXTRACT_OWNER | ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
-                  ARCHIVE_EXTRACT_XATTR | ARCHIVE_EXTRACT_UNLINK);
+                  ARCHIVE_EXTRACT_XATTR);
     if (archive_read_open(tar, r, NULL, raw_read, NULL) != ARCHIVE_OK)
         rc = r->failed ? r->err->code
                        : err_set(err, -E_INVALID, "layer tar: %s", archive_error_string(tar));

@@ -206,23 +206,22 @@ static int config_check(const json_t *cfg, size_t n, struct err *err)
     return 0;
 }
 
-/* Stages a layer blob and unpacks it, unless the store already has the diffID unpacked. */
+/* Stages (verifying) a layer blob the store lacks, and unpacks it unless the store already
+ * has its diffID unpacked: the blob is checked even then, so a corrupt archive is refused
+ * whatever the store holds. */
 static int layer_stage(struct oci_store *s, int rootfd, const json_t *desc, const char *diffid,
                        struct err *err)
 {
     char *dir = oci_layer_path(s->root, diffid), *sdir = oci_layer_path(s->stage, diffid), *blob;
     const char *d = json_string_value(json_object_get(desc, "digest"));
     long long size;
-    int rc = 0;
+    int rc = blob_stage(s, rootfd, desc, err);
 
-    if (access(dir, F_OK) == 0 || access(sdir, F_OK) == 0)
-        goto out; /* shared with an image already stored, or twice in this one */
-    if ((rc = blob_stage(s, rootfd, desc, err)) < 0)
-        goto out;
-    blob = oci_blob_find(s, d);
-    rc = layer_unpack(s, blob, diffid, &size, err);
-    free(blob);
-out:
+    if (rc == 0 && access(dir, F_OK) < 0 && access(sdir, F_OK) < 0) {
+        blob = oci_blob_find(s, d);
+        rc = layer_unpack(s, blob, diffid, &size, err);
+        free(blob);
+    }
     free(dir);
     free(sdir);
     return rc;

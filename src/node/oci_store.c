@@ -278,7 +278,7 @@ int oci_blob_put_fd(struct oci_store *s, int fd, const char *want, long long wan
     if (rc == 0 && want_size >= 0 && total != want_size)
         rc = err_set(err, -E_INVALID, "blob %s: size mismatch: the descriptor says %lld bytes, "
                      "the file has %s%lld", want ? want : "", want_size,
-                     total > want_size ? "more than " : "", total);
+                     total > want_size ? "at least " : "", total);
     else if (rc == 0 && want && strcmp(want, got))
         rc = err_set(err, -E_INVALID, "blob %s: digest mismatch: its content hashes to %s", want,
                      got);
