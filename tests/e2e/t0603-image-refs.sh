@@ -1,8 +1,8 @@
 #!/bin/bash
 # t0603: `kroll image` acts on exactly the image a reference names. rm of one tag keeps the
 # others; rm of "myrepo:tf-serving" (which names no image, although images/myrepo/tf-serving
-# is a repository) fails with "No such image" and removes nothing; import does not overwrite a
-# repository; references with "..", empty components, upper case or bad tags are refused and
+# is a repository) fails with "No such image" and removes nothing; importing it adds a tag and
+# replaces nothing; references with "..", empty components, upper case or bad tags are refused and
 # nothing outside images/ is touched.
 . "$(dirname "$0")/lib.sh"
 
@@ -27,10 +27,13 @@ expect_eq "$rc" "1" "rm myrepo:tf-serving exits 1"
 expect_match "$(cat "$TEST_DIR/out")" 'No such image: myrepo:tf-serving' "rm myrepo:tf-serving says no such image"
 expect_eq "$(tags)" "$ALL" "rm myrepo:tf-serving removed nothing"
 
+# Since issue 11 tags are entries of the store's index, not paths: "myrepo:tf-serving" and the
+# repository "myrepo/tf-serving" coexist, and rm of one leaves the other.
 img import "$SRC" myrepo:tf-serving; rc=$?
-expect_eq "$rc" "1" "import as myrepo:tf-serving (a repository's place) exits 1"
-expect_match "$(cat "$TEST_DIR/out")" 'holds the repository myrepo/tf-serving' "import says what is in the way"
-expect_eq "$(tags)" "$ALL" "the refused import replaced nothing"
+expect_eq "$rc" "0" "import as myrepo:tf-serving beside the repository myrepo/tf-serving"
+expect_eq "$(tags)" "myrepo:tf-serving $ALL" "both names listed"
+img rm myrepo:tf-serving; rc=$?
+expect_eq "$(tags)" "$ALL" "rm myrepo:tf-serving removed only that tag"
 
 img rm myrepo/tf-serving:1.0.4; rc=$?
 expect_eq "$rc" "0" "rm of one tag succeeds"
