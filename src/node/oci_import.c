@@ -40,13 +40,13 @@ static json_t *json_beneath(int rootfd, const char *rel, struct err *err)
     return oci_json_fd(fd, rel, NULL, err);
 }
 
-/* Stages the blob a descriptor names (from blobs/<alg>/<hex> of the layout) unless the store
- * already has it. */
+/* Stages the blob a descriptor names (from blobs/<alg>/<hex> of the layout), checking its
+ * digest and size; one the store already has is checked but not copied. */
 static int blob_stage(struct oci_store *s, int rootfd, const json_t *desc, struct err *err)
 {
     const char *d = json_string_value(json_object_get(desc, "digest"));
     json_t *sz = json_object_get(desc, "size");
-    char *rel, *have, got[80];
+    char *rel, got[80];
     int fd, rc;
 
     if (!oci_digest_ok(d))
@@ -54,10 +54,6 @@ static int blob_stage(struct oci_store *s, int rootfd, const json_t *desc, struc
                        "only algorithm supported)", d ? d : "");
     if (!json_is_integer(sz) || json_integer_value(sz) < 0)
         return err_set(err, -E_INVALID, "descriptor %s has no valid size", d);
-    if ((have = oci_blob_find(s, d))) {
-        free(have);
-        return 0;
-    }
     rel = xasprintf("blobs/sha256/%s", d + 7);
     fd = open_beneath(rootfd, rel, O_RDONLY);
     if (fd < 0) {

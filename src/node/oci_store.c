@@ -250,20 +250,24 @@ int oci_store_publish(struct oci_store *s, struct err *err)
 int oci_blob_put_fd(struct oci_store *s, int fd, const char *want, long long want_size,
                     char got[80], struct err *err)
 {
-    char *tmp = xasprintf("%s/blobs/sha256/.in", s->stage), *dst = NULL, buf[65536];
+    /* A blob the store (or this stage) has already is still read and checked, not copied:
+     * a corrupt archive is refused whatever the store holds. */
+    char *have = want ? oci_blob_find(s, want) : NULL, *dst = NULL, buf[65536];
+    char *tmp = xasprintf("%s/blobs/sha256/.in", s->stage);
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
     unsigned char md[32];
     long long total = 0;
-    int out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), rc = 0;
-    ssize_t n;
+    int out = have ? -2 : open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), rc = 0;
+    ssize_t n = 0;
 
     EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
-    while (out >= 0 && (n = read(fd, buf, sizeof buf)) > 0) {
+    while (out != -1 && (n = read(fd, buf, sizeof buf)) > 0) {
         total += n;
-        if ((want_size >= 0 && total > want_size) || (rc = oci_budget_take(s, n, err)) < 0)
+        if ((want_size >= 0 && total > want_size) ||
+            (out >= 0 && (rc = oci_budget_take(s, n, err)) < 0))
             break;
         EVP_DigestUpdate(ctx, buf, (size_t)n);
-        if (write(out, buf, (size_t)n) != n) {
+        if (out >= 0 && write(out, buf, (size_t)n) != n) {
             rc = err_set(err, -E_INTERNAL, "writing %s: %s", tmp, strerror(errno));
             break;
         }
@@ -271,7 +275,7 @@ int oci_blob_put_fd(struct oci_store *s, int fd, const char *want, long long wan
     EVP_DigestFinal_ex(ctx, md, NULL);
     EVP_MD_CTX_free(ctx);
     hex_of(md, got);
-    if (out < 0 || (rc == 0 && (n < 0 || fsync(out) < 0)))
+    if (out == -1 || (rc == 0 && (n < 0 || (out >= 0 && fsync(out) < 0))))
         rc = err_set(err, -E_INTERNAL, "blob %s: %s", want ? want : "", strerror(errno));
     if (out >= 0)
         close(out);
@@ -282,14 +286,16 @@ int oci_blob_put_fd(struct oci_store *s, int fd, const char *want, long long wan
     else if (rc == 0 && want && strcmp(want, got))
         rc = err_set(err, -E_INVALID, "blob %s: digest mismatch: its content hashes to %s", want,
                      got);
-    if (rc == 0) {
+    if (rc == 0 && out >= 0) {
         dst = oci_blob_path(s->stage, got);
         if (rename(tmp, dst) < 0)
             rc = err_set(err, -E_INTERNAL, "rename %s: %s", dst, strerror(errno));
     }
-    unlink(tmp);
+    if (out >= 0)
+        unlink(tmp);
     free(tmp);
     free(dst);
+    free(have);
     return rc;
 }
 
