@@ -395,7 +395,7 @@ static int docker_import(struct oci_store *s, int rootfd, char manifest[80], cha
                          json_t *names, struct err *err)
 {
     json_t *list = json_beneath(rootfd, "manifest.json", err), *ent, *cfg = NULL, *man;
-    json_t *paths, *tags, *t, *layers = json_array();
+    json_t *paths, *tags, *t, *layers;
     long long csize;
     char *txt;
     size_t i;
@@ -403,6 +403,7 @@ static int docker_import(struct oci_store *s, int rootfd, char manifest[80], cha
 
     if (!list)
         return err->code;
+    layers = json_array();
     ent = json_array_get(list, 0);
     paths = json_object_get(ent, "Layers");
     if (!json_is_array(list) || !json_is_object(ent) || !json_is_array(paths) ||

@@ -40,6 +40,10 @@ api_request) files="src/api/route.c src/core/buf.c src/core/loop.c $core $llhttp
 selector) files="src/api/selector.c src/api/table.c $core"; libs="-ljansson -lm"; runs=200000 ;;
 volume) files="src/node/env.c $core"; libs="-ljansson -lm"; runs=40000
     corpus=tests/fuzz/corpus/volume ;;
+oci_archive) files="src/node/image.c src/node/oci_store.c src/node/oci_import.c src/node/oci_build.c
+    src/node/layer.c $core"
+    libs="-ljansson -lcrypto -larchive -lm"; runs=2000
+    corpus=tests/fuzz/corpus/oci_archive ;;
 *) echo "fuzz: unknown target $name (add a case to tests/fuzz/run.sh)"; exit 2 ;;
 esac
 if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
