@@ -78,7 +78,12 @@ static int image_import_cmd(const char *dir, int argc, char **argv, struct err *
         fprintf(stderr, "kroll image import: %s\n", err->msg);
         return 1;
     }
-    json_array_foreach(tags, i, t) printf("imported %s from %s\n", json_string_value(t), argv[2]);
+    json_array_foreach(tags, i, t) {
+        struct image_ref r;
+
+        if (image_ref_parse(json_string_value(t), &r, err) == 0)
+            printf("imported %s:%s from %s\n", r.repo, r.tag, argv[2]);
+    }
     json_decref(tags);
     return 0;
 }
