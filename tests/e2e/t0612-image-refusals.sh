@@ -23,6 +23,8 @@ ms = {"dotdot": [member("../evil", data=b"x")],
       "symlink": [member("x", tarfile.SYMTYPE, link="/tmp"), member("x/kroll-t0612-evil", data=b"x")],
       "hardlink": [member("x", tarfile.LNKTYPE, link="/etc/passwd")],
       "hardlink-up": [member("x", tarfile.LNKTYPE, link="../../../../etc/passwd")],
+      "hardlink-via-symlink": [member("l", tarfile.SYMTYPE, link="/etc"),
+                               member("x", tarfile.LNKTYPE, link="l/passwd")],
       "device": [member("dev/sda", tarfile.BLKTYPE)],
      }.get(kind, [member("bin/ok", data=b"fine\n" * 300)])
 buf = io.BytesIO()
@@ -74,6 +76,8 @@ check abs 'absolute'
 check symlink 'refused'
 check hardlink 'hard link to "/etc/passwd" points outside'
 check hardlink-up 'points outside the layer'
+check hardlink-via-symlink 'refused: Cannot extract through symlink'
+expect_eq "$(stat -c %h /etc/passwd)" "1" "no hard link to the host's /etc/passwd was made"
 check device 'device nodes are not allowed'
 check digest 'digest mismatch'
 check size 'size mismatch'
