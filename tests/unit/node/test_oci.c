@@ -428,6 +428,46 @@ static void test_refusals(void **state)
     import_ok("b13", "test/b13:1"); /* the same image fits the default cap */
 }
 
+/* A multi-platform image: index -> nested index -> one manifest per platform. The one for this
+ * machine (amd64 here) is imported; the arm64 one, whose blobs are absent, is never read. */
+static void test_platform_index(void **state)
+{
+    char p[PATH_MAX + 32], d[80], data[PATH_MAX + 8];
+    json_t *top, *desc, *nested;
+    long long size;
+    struct image img;
+    struct err err;
+
+    (void)state;
+    layout1("multi", base, 8, T_NONE);
+    snprintf(p, sizeof p, "%s/multi/index.json", g_dir);
+    top = json_load_file(p, 0, NULL);
+    assert_non_null(top);
+    desc = json_deep_copy(json_array_get(json_object_get(top, "manifests"), 0));
+    json_object_del(desc, "annotations");
+    json_object_set_new(desc, "platform", json_pack("{s:s,s:s}", "os", "linux",
+                                                    "architecture", "amd64"));
+    nested = json_pack("{s:i,s:s,s:[{s:s,s:s,s:i,s:{s:s,s:s}},o]}", "schemaVersion", 2,
+                       "mediaType", OCI_MT_INDEX, "manifests", "mediaType", OCI_MT_MANIFEST,
+                       "digest", "sha256:0000000000000000000000000000000000000000000000000000000000000000",
+                       "size", 100, "platform", "os", "linux", "architecture", "arm64", desc);
+    snprintf(p, sizeof p, "%s/multi", g_dir);
+    json_blob_add(p, nested, d, &size);
+    json_decref(top);
+    top = json_pack("{s:i,s:[{s:s,s:s,s:I}]}", "schemaVersion", 2, "manifests", "mediaType",
+                    OCI_MT_INDEX, "digest", d, "size", (json_int_t)size);
+    snprintf(p, sizeof p, "%s/multi/index.json", g_dir);
+    assert_int_equal(json_dump_file(top, p, 0), 0);
+    json_decref(top);
+    import_ok("multi", "test/multi:1");
+    err_init(&err);
+    snprintf(data, sizeof data, "%s/data", g_dir);
+    assert_int_equal(image_load(data, "test/multi:1", &img, &err), 0);
+    assert_int_equal(img.nlayers, 1);
+    image_release(&img);
+    err_release(&err);
+}
+
 /* A truncated oci-archive (the outer tar) is refused too, store unchanged. */
 static void test_archive_truncated(void **state)
 {
@@ -453,6 +493,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_docker_save, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_archive_truncated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_platform_index, setup, teardown),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
