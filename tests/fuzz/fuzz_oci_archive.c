@@ -23,6 +23,12 @@ static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *
     return 0;
 }
 
+/* The scratch directory goes when the fuzzer exits (libFuzzer ends with exit()). */
+static void scratch_remove(void)
+{
+    nftw(g_dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char file[300], store[300];
@@ -34,6 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (!mkdtemp(g_dir))
             abort();
         setenv("KROLL_IMAGE_MAX_BYTES", "1048576", 1);
+        atexit(scratch_remove);
     }
     snprintf(file, sizeof file, "%s/in.tar", g_dir);
     snprintf(store, sizeof store, "%s/data", g_dir);
