@@ -1,13 +1,10 @@
-/* The local image store: reference parsing, loading image.json, import (recursive copy beside
- * the final place, then rename), removal and listing. Used by the kubelet and `kroll image`. */
+/* The image store's front: reference parsing, loading an image for a container start (the tag
+ * index and the config only), removing a tag (and GC), listing and inspecting. The store's
+ * layout is in oci_store.c, import in oci_import.c, build in oci_build.c, pull in oci_pull.c. */
 #include "node/image.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <limits.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "node/oci-int.h"
 
 /* ---- references ----
  * The grammar of container tools (distribution/reference):
@@ -234,162 +232,108 @@ int image_config_check(const json_t *cfg, struct err *err)
     return 0;
 }
 
-static char *image_dir_of(const char *data_dir, const struct image_ref *r)
+/* ---- the store ---- */
+
+static int tag_is(const json_t *t, const char *repo, const char *tag)
 {
-    return xasprintf("%s/images/%s/%s", data_dir, r->repo, r->tag);
+    const char *r = json_string_value(json_object_get(t, "repository"));
+    const char *g = json_string_value(json_object_get(t, "tag"));
+
+    return r && g && !strcmp(r, repo) && (!tag || !strcmp(g, tag));
 }
 
-/* What images/<repo>/<tag> is on disk. The layout nests repositories and tags in the same
- * tree ("a:b" and the repository "a/b" are both images/a/b), so a directory is an image only
- * if it holds image.json, and an image never holds another image or repository. */
-enum walk { WALK_NONE, WALK_REPO, WALK_IMAGE };
-
-static int has_config(const char *dir)
+/* The tag entry r names (borrowed from tags): repo:tag, checked against r->digest when given
+ * (the manifest's or the config's digest); NAME@DIGEST without a tag is the first tag of NAME
+ * with that content. */
+static json_t *tag_find(json_t *tags, const struct image_ref *r)
 {
-    char *p = xasprintf("%s/image.json", dir);
-    struct stat st;
-    int ok = lstat(p, &st) == 0 && S_ISREG(st.st_mode);
+    json_t *t;
+    size_t i;
 
-    free(p);
-    return ok;
-}
+    json_array_foreach(json_object_get(tags, "tags"), i, t) {
+        const char *m = json_string_value(json_object_get(t, "manifest"));
+        const char *c = json_string_value(json_object_get(t, "config"));
 
-/* Walks images/<repo>/<tag> level by level: every level must be a real directory (never a
- * symlink, which could lead outside images/) and no level above the tag may be an image.
- * Returns a WALK_ value, or -E_CONFLICT with err saying which level is in the way. */
-static int image_walk(const char *data_dir, const struct image_ref *r, struct err *err)
-{
-    char *path = xasprintf("%s/images", data_dir), *rel = xasprintf("%s/%s", r->repo, r->tag);
-    int rc = WALK_NONE;
-    struct stat st;
-
-    for (char *c = rel, *e; c; c = e ? e + 1 : NULL) {
-        char *next;
-
-        if ((e = strchr(c, '/')))
-            *e = 0;
-        next = xasprintf("%s/%s", path, c);
-        free(path);
-        path = next;
-        if (lstat(path, &st) < 0)
-            goto out; /* WALK_NONE */
-        if (!S_ISDIR(st.st_mode)) {
-            rc = err_set(err, -E_CONFLICT, "%s is not a directory (refusing to follow it)",
-                         path);
-            goto out;
-        }
-        if (e && has_config(path)) {
-            rc = err_set(err, -E_CONFLICT, "%s is an image, so \"%s:%s\" cannot be stored "
-                         "under it", path, r->repo, r->tag);
-            goto out;
-        }
-    }
-    rc = has_config(path) ? WALK_IMAGE : WALK_REPO;
-out:
-    free(path);
-    free(rel);
-    return rc;
-}
-
-static json_t *config_read(const char *dir, char id[80], struct err *err);
-
-/* Loads the image at images/<repo>/<tag> if it is one (and matches r->digest if given). */
-static int image_load_tag(const char *data_dir, const struct image_ref *r, struct image *img,
-                          struct err *err)
-{
-    int rc = image_walk(data_dir, r, err);
-
-    if (rc < 0)
-        return rc;
-    if (rc != WALK_IMAGE)
-        return -E_NOT_FOUND;
-    img->dir = image_dir_of(data_dir, r);
-    img->layers = xcalloc(1, sizeof *img->layers);
-    img->layers[0] = xstrdup(img->dir);
-    img->nlayers = 1;
-    img->config = config_read(img->dir, img->id, err);
-    if (!img->config) {
-        image_release(img);
-        return -E_INVALID;
-    }
-    if (r->digest[0] && strcmp(img->id, r->digest)) {
-        image_release(img);
-        return -E_NOT_FOUND;
-    }
-    return 0;
-}
-
-/* NAME@DIGEST without a tag: the first tag of NAME (in directory order) with that content. */
-static int image_load_digest(const char *data_dir, struct image_ref *r, struct image *img,
-                             struct err *err)
-{
-    char *dir = xasprintf("%s/images/%s", data_dir, r->repo);
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    int rc = -E_NOT_FOUND;
-
-    while (d && rc == -E_NOT_FOUND && (e = readdir(d))) {
-        if (!tag_ok(e->d_name))
+        if (!tag_is(t, r->repo, r->has_tag || !r->digest[0] ? r->tag : NULL))
             continue;
-        memcpy(r->tag, e->d_name, strlen(e->d_name) + 1); /* tag_ok: <= IMAGE_TAG_MAX */
-        rc = image_load_tag(data_dir, r, img, err);
-        if (rc == -E_INVALID || rc == -E_CONFLICT)
-            rc = -E_NOT_FOUND; /* a broken sibling does not hide a good one */
+        if (r->digest[0] && (!m || strcmp(m, r->digest)) && (!c || strcmp(c, r->digest)))
+            continue;
+        return t;
     }
-    if (d)
-        closedir(d);
-    free(dir);
+    return NULL;
+}
+
+static int not_found(const char *data_dir, const struct image_ref *r, struct err *err)
+{
+    int tagged = r->has_tag || !r->digest[0];
+
+    return err_set(err, -E_NOT_FOUND, "image \"%s:%s%s%s\" not found in the local image store "
+                   "(%s/images); import it with: kroll image import SRC %s:%s", r->repo,
+                   tagged ? r->tag : "", r->digest[0] ? "@" : "", r->digest, data_dir, r->repo,
+                   tagged ? r->tag : "TAG");
+}
+
+/* Fills img's config, id and layers from the config blob of tag entry t. */
+static int image_fill(const char *root, const json_t *t, struct image *img, struct err *err)
+{
+    struct oci_store s = {.root = (char *)root, .lock_fd = -1};
+    const char *c = json_string_value(json_object_get(t, "config"));
+    const char *m = json_string_value(json_object_get(t, "manifest"));
+    json_t *cfg = oci_blob_json(&s, c ? c : "", err), *ids, *v, *cc;
+    size_t i;
+    int rc = 0;
+
+    if (!cfg)
+        return err->code == -E_NOT_FOUND ? -E_INVALID : err->code;
+    cc = json_object_get(cfg, "config");
+    img->config = json_is_object(cc) ? json_incref(cc) : json_object();
+    if (image_config_check(img->config, err) < 0) {
+        rc = err_set(err, -E_INVALID, "%s/blobs/sha256/%s: %s", root, c + 7, err->msg);
+        goto out;
+    }
+    ids = json_object_get(json_object_get(cfg, "rootfs"), "diff_ids");
+    img->layers = xcalloc(json_array_size(ids) + 1, sizeof *img->layers);
+    json_array_foreach(ids, i, v) {
+        img->layers[i] = oci_layer_path(root, oci_digest_ok(json_string_value(v))
+                                                  ? json_string_value(v) : "sha256:?");
+        img->nlayers++;
+        if (access(img->layers[i], F_OK) < 0) {
+            rc = err_set(err, -E_INVALID, "layer %s of the image is missing from the store",
+                         img->layers[i]);
+            goto out;
+        }
+    }
+    if (img->nlayers == 1)
+        img->dir = xstrdup(img->layers[0]);
+    snprintf(img->id, sizeof img->id, "%s", c);
+    snprintf(img->digest, sizeof img->digest, "%s", m ? m : "");
+out:
+    json_decref(cfg);
     return rc;
 }
 
 int image_load(const char *data_dir, const char *ref, struct image *img, struct err *err)
 {
     struct image_ref r;
+    char *root;
+    json_t *tags, *t;
     int rc;
 
     memset(img, 0, sizeof *img);
     if ((rc = image_ref_parse(ref, &r, err)) < 0)
         return rc;
-    if (r.digest[0] && !r.has_tag)
-        rc = image_load_digest(data_dir, &r, img, err);
+    root = xasprintf("%s/images", data_dir);
+    if (!(tags = oci_tags_read(root, err)))
+        rc = err->code;
+    else if (!(t = tag_find(tags, &r)))
+        rc = not_found(data_dir, &r, err);
     else
-        rc = image_load_tag(data_dir, &r, img, err);
-    if (rc == -E_NOT_FOUND) {
-        char *where = xasprintf("%s/images", data_dir);
-
-        err_set(err, -E_NOT_FOUND, "image \"%s:%s%s%s\" not found in the local image store "
-                "(%s); import it with: kroll image import DIR %s:%s", r.repo,
-                r.has_tag || !r.digest[0] ? r.tag : "", r.digest[0] ? "@" : "", r.digest, where,
-                r.repo, r.has_tag || !r.digest[0] ? r.tag : "TAG");
-        free(where);
-    }
+        rc = image_fill(root, t, img, err);
+    if (rc < 0)
+        image_release(img);
+    json_decref(tags);
+    free(root);
     return rc;
-}
-
-static json_t *config_read(const char *dir, char id[80], struct err *err)
-{
-    char *path = xasprintf("%s/image.json", dir);
-    json_error_t je;
-    json_t *cfg = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-
-    if (!cfg) {
-        err_set(err, -E_INVALID, "%s: %s (line %d)", path, je.text, je.line);
-    } else if (image_config_check(cfg, err) < 0) {
-        json_decref(cfg);
-        cfg = NULL;
-    } else if (id) {
-        char *txt = json_dumps(cfg, JSON_COMPACT | JSON_SORT_KEYS);
-        unsigned char md[32];
-        unsigned int n = 0;
-
-        EVP_Digest(txt, strlen(txt), md, &n, EVP_sha256(), NULL);
-        strcpy(id, "sha256:");
-        for (unsigned i = 0; i < n && i < 32; i++)
-            sprintf(id + 7 + 2 * i, "%02x", md[i]);
-        free(txt);
-    }
-    free(path);
-    return cfg;
 }
 
 void image_release(struct image *img)
@@ -402,184 +346,11 @@ void image_release(struct image *img)
     memset(img, 0, sizeof *img);
 }
 
-/* ---- import / remove / list ---- */
-
-static int copy_file(const char *from, const char *to, mode_t mode)
-{
-    char buf[65536];
-    int in = open(from, O_RDONLY | O_CLOEXEC), out = -1, rc = -1;
-    ssize_t n;
-
-    if (in < 0)
-        return -1;
-    out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 07777);
-    if (out < 0)
-        goto out;
-    while ((n = read(in, buf, sizeof buf)) > 0)
-        if (write(out, buf, (size_t)n) != n)
-            goto out;
-    rc = n < 0 ? -1 : 0;
-out:
-    if (out >= 0 && close(out) < 0)
-        rc = -1;
-    close(in);
-    return rc;
-}
-
-/* Recursive copy of src into dst (which must not exist): directories, regular files (mode
- * kept) and symlinks (copied as links). */
-static int copy_tree(const char *src, const char *dst, struct err *err)
-{
-    struct stat st;
-    DIR *d;
-    struct dirent *e;
-    int rc = 0;
-
-    if (lstat(src, &st) < 0)
-        return err_set(err, -E_INVALID, "%s: %s", src, strerror(errno));
-    if (S_ISLNK(st.st_mode)) {
-        char t[PATH_MAX];
-        ssize_t n = readlink(src, t, sizeof t - 1);
-
-        if (n < 0 || (t[n] = 0, symlink(t, dst) < 0))
-            return err_set(err, -E_INTERNAL, "copying link %s: %s", src, strerror(errno));
-        return 0;
-    }
-    if (S_ISREG(st.st_mode)) {
-        if (copy_file(src, dst, st.st_mode) < 0)
-            return err_set(err, -E_INTERNAL, "copying %s: %s", src, strerror(errno));
-        return 0;
-    }
-    if (!S_ISDIR(st.st_mode))
-        return 0; /* sockets, fifos, devices: not image content */
-    if (mkdir(dst, (st.st_mode & 07777) | 0700) < 0)
-        return err_set(err, -E_INTERNAL, "mkdir %s: %s", dst, strerror(errno));
-    if (!(d = opendir(src)))
-        return err_set(err, -E_INTERNAL, "%s: %s", src, strerror(errno));
-    while (rc == 0 && (e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        char *s = xasprintf("%s/%s", src, e->d_name), *t = xasprintf("%s/%s", dst, e->d_name);
-
-        rc = copy_tree(s, t, err);
-        free(s);
-        free(t);
-    }
-    closedir(d);
-    return rc;
-}
-
-static int rm_entry(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-    (void)st, (void)flag, (void)f;
-    return remove(p) < 0 ? -1 : 0;
-}
-
-static void rm_tree(const char *dir)
-{
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Creates path and missing parents 0700 (the data dir and images/ are private). */
-static int mkdir_p(const char *path)
-{
-    char tmp[PATH_MAX];
-
-    snprintf(tmp, sizeof tmp, "%s", path);
-    for (char *p = tmp + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = 0;
-        if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(tmp, 0700) < 0 && errno != EEXIST ? -1 : 0;
-}
-
-/* Where an import of r may go: not over a repository (which would take its tags with it),
- * not under another image, not through a symlink. */
-static int import_target_check(const char *data_dir, const struct image_ref *r, struct err *err)
-{
-    int rc;
-
-    if (r->digest[0])
-        return err_set(err, -E_INVALID, "import names a tag (NAME[:TAG]), not a digest: the "
-                       "digest of an image is computed from its image.json");
-    rc = image_walk(data_dir, r, err);
-    if (rc == WALK_REPO)
-        return err_set(err, -E_CONFLICT, "cannot import as %s:%s: %s/images/%s/%s holds the "
-                       "repository %s/%s; choose another name", r->repo, r->tag, data_dir,
-                       r->repo, r->tag, r->repo, r->tag);
-    return rc < 0 ? rc : 0;
-}
-
-static int src_check(const char *src_dir, struct err *err)
-{
-    struct stat st;
-    json_t *cfg;
-
-    if (stat(src_dir, &st) < 0 || !S_ISDIR(st.st_mode))
-        return err_set(err, -E_INVALID, "%s: not a directory", src_dir);
-    if (!(cfg = config_read(src_dir, NULL, err))) {
-        char *p = xasprintf("%s/image.json", src_dir);
-
-        if (access(p, F_OK) < 0)
-            err_set(err, -E_INVALID, "%s has no image.json (an OCI image config with "
-                    "Entrypoint/Cmd/Env/WorkingDir)", src_dir);
-        free(p);
-        return -E_INVALID;
-    }
-    json_decref(cfg);
-    return 0;
-}
-
-int image_import(const char *data_dir, const char *src_dir, const char *ref, struct err *err)
-{
-    struct image_ref r;
-    char *dst = NULL, *tmp = NULL, *old = NULL, *parent = NULL;
-    int rc;
-
-    if ((rc = image_ref_parse(ref, &r, err)) < 0 || (rc = src_check(src_dir, err)) < 0 ||
-        (rc = import_target_check(data_dir, &r, err)) < 0)
-        return rc;
-    dst = image_dir_of(data_dir, &r);
-    parent = xstrdup(dst);
-    *strrchr(parent, '/') = 0;
-    /* Scratch names start with "." and so can be neither a tag nor a repository component. */
-    tmp = xasprintf("%s/.import-%s-%d", parent, r.tag, (int)getpid());
-    old = xasprintf("%s/.old-%s-%d", parent, r.tag, (int)getpid());
-    if (mkdir_p(parent) < 0) {
-        rc = err_set(err, -E_INTERNAL, "mkdir %s: %s", parent, strerror(errno));
-        goto out;
-    }
-    rm_tree(tmp);
-    if ((rc = copy_tree(src_dir, tmp, err)) < 0) {
-        rm_tree(tmp);
-        goto out;
-    }
-    /* Replace an older copy: move it aside first so dst is never half-written. */
-    if (rename(dst, old) < 0 && errno != ENOENT) {
-        rc = err_set(err, -E_INTERNAL, "rename %s: %s", dst, strerror(errno));
-        rm_tree(tmp);
-        goto out;
-    }
-    if (rename(tmp, dst) < 0) {
-        rc = err_set(err, -E_INTERNAL, "rename %s: %s", tmp, strerror(errno));
-        goto out;
-    }
-    rm_tree(old);
-    rc = 0;
-out:
-    free(dst), free(tmp), free(old), free(parent);
-    return rc;
-}
-
 int image_remove(const char *data_dir, const char *ref, struct err *err)
 {
+    struct oci_store s;
     struct image_ref r;
-    struct image img;
-    char *dir, *p;
+    json_t *tags = NULL, *t, *list;
     int rc;
 
     if ((rc = image_ref_parse(ref, &r, err)) < 0)
@@ -587,87 +358,24 @@ int image_remove(const char *data_dir, const char *ref, struct err *err)
     if (r.digest[0] && !r.has_tag)
         return err_set(err, -E_INVALID, "rm removes one tag: name it as NAME:TAG (optionally "
                        "NAME:TAG@DIGEST to check its content)");
-    memset(&img, 0, sizeof img);
-    rc = image_load_tag(data_dir, &r, &img, err);
-    image_release(&img);
-    if (rc == -E_NOT_FOUND || rc == -E_CONFLICT)
-        return err_set(err, -E_NOT_FOUND, "No such image: %s:%s%s%s", r.repo, r.tag,
-                       r.digest[0] ? "@" : "", r.digest);
-    if (rc == -E_INVALID && r.digest[0])
-        return rc; /* the content cannot be checked against the digest */
-    if (rc < 0 && rc != -E_INVALID)
-        return rc; /* an unreadable image.json is still an image: it may be removed */
-    dir = image_dir_of(data_dir, &r);
-    rm_tree(dir);
-    /* Drop now-empty repository directories up to images/. */
-    while ((p = strrchr(dir, '/')) && (*p = 0, strlen(dir) > strlen(data_dir) + 7))
-        if (rmdir(dir) < 0)
-            break;
-    free(dir);
-    return 0;
-}
-
-static long long tree_size;
-static int size_entry(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-    (void)p, (void)f;
-    if (flag == FTW_F)
-        tree_size += st->st_size;
-    return 0;
-}
-
-/* Whether rel ("<repo...>/<tag>") is what parsing its reference names, so ls shows only
- * images that import, rm and pods can name. */
-static int rel_is_ref(const char *rel)
-{
-    const char *slash = strrchr(rel, '/');
-    char *ref = xasprintf("%.*s:%s", (int)(slash - rel), rel, slash + 1);
-    struct image_ref r;
-    struct err err;
-    int ok;
-
-    err_init(&err);
-    ok = image_ref_parse(ref, &r, &err) == 0 && !strncmp(r.repo, rel, (size_t)(slash - rel)) &&
-         r.repo[slash - rel] == 0 && !strcmp(r.tag, slash + 1);
-    err_release(&err);
-    free(ref);
-    return ok;
-}
-
-/* Walks images/ recursively (never through symlinks): a directory with image.json is an
- * image (<repo...>/<tag>) and is not descended into. */
-static void list_walk(const char *root, const char *rel, json_t *out, int depth)
-{
-    char *dir = rel[0] ? xasprintf("%s/%s", root, rel) : xstrdup(root);
-    char *cfg = xasprintf("%s/image.json", dir);
-    struct stat st;
-    DIR *d;
-    struct dirent *e;
-
-    if (depth > 0 && lstat(cfg, &st) == 0 && S_ISREG(st.st_mode)) {
-        const char *slash = strrchr(rel, '/');
-
-        tree_size = 0;
-        if (slash && rel_is_ref(rel)) {
-            nftw(dir, size_entry, 16, FTW_PHYS);
-            json_array_append_new(out, json_pack("{s:s%,s:s,s:I,s:I}", "repository", rel,
-                                                 (size_t)(slash - rel), "tag", slash + 1,
-                                                 "size", (json_int_t)tree_size, "created",
-                                                 (json_int_t)st.st_mtime));
-        }
-    } else if (depth < 8 && lstat(dir, &st) == 0 && S_ISDIR(st.st_mode) && (d = opendir(dir))) {
-        while ((e = readdir(d))) {
-            if (e->d_name[0] == '.')
-                continue; /* ., .., and import scratch directories */
-            char *sub = rel[0] ? xasprintf("%s/%s", rel, e->d_name) : xstrdup(e->d_name);
-
-            list_walk(root, sub, out, depth + 1);
-            free(sub);
-        }
-        closedir(d);
+    if ((rc = oci_store_open(&s, data_dir, 0, err)) < 0)
+        return rc;
+    if (!(tags = oci_tags_read(s.root, err))) {
+        rc = err->code;
+    } else if (!(t = tag_find(tags, &r))) {
+        rc = err_set(err, -E_NOT_FOUND, "No such image: %s:%s%s%s", r.repo, r.tag,
+                     r.digest[0] ? "@" : "", r.digest);
+    } else {
+        list = json_object_get(tags, "tags");
+        for (size_t i = 0; i < json_array_size(list); i++)
+            if (json_array_get(list, i) == t)
+                json_array_remove(list, i);
+        if ((rc = oci_tags_write(s.root, tags, err)) == 0)
+            oci_store_gc(&s, tags);
     }
-    free(cfg);
-    free(dir);
+    json_decref(tags);
+    oci_store_close(&s);
+    return rc;
 }
 
 static int cmp_img(const void *a, const void *b)
@@ -683,20 +391,80 @@ static int cmp_img(const void *a, const void *b)
 json_t *image_list(const char *data_dir)
 {
     char *root = xasprintf("%s/images", data_dir);
-    json_t *out = json_array(), *sorted = json_array();
+    struct err err;
+    json_t *tags, *out = json_array(), *t, **v;
     size_t n, i;
-    json_t **v;
 
-    list_walk(root, "", out, 0);
-    n = json_array_size(out);
+    err_init(&err);
+    tags = oci_tags_read(root, &err);
+    n = json_array_size(json_object_get(tags, "tags"));
     v = xcalloc(n ? n : 1, sizeof *v);
-    for (i = 0; i < n; i++)
-        v[i] = json_array_get(out, i);
+    json_array_foreach(json_object_get(tags, "tags"), i, t) {
+        if (!json_string_value(json_object_get(t, "repository")) ||
+            !json_string_value(json_object_get(t, "tag")))
+            t = json_pack("{s:s,s:s}", "repository", "<broken>", "tag", "<broken>");
+        else
+            t = json_deep_copy(t);
+        json_object_set_new(t, "id", json_string(json_string_value(json_object_get(t, "config"))
+                                                     ?: ""));
+        v[i] = t;
+    }
     qsort(v, n, sizeof *v, cmp_img);
     for (i = 0; i < n; i++)
-        json_array_append(sorted, v[i]);
+        json_array_append_new(out, v[i]);
     free(v);
-    json_decref(out);
+    json_decref(tags);
+    err_release(&err);
     free(root);
-    return sorted;
+    return out;
+}
+
+/* RepoTags and RepoDigests: every tag of the store holding the config id. */
+static void inspect_names(json_t *tags, const char *id, json_t *out)
+{
+    json_t *rt = json_array(), *rd = json_array(), *t;
+    size_t i;
+
+    json_array_foreach(json_object_get(tags, "tags"), i, t) {
+        const char *c = json_string_value(json_object_get(t, "config"));
+        const char *repo = json_string_value(json_object_get(t, "repository"));
+        const char *m = json_string_value(json_object_get(t, "manifest"));
+
+        if (!c || !repo || strcmp(c, id))
+            continue;
+        json_array_append_new(rt, json_sprintf("%s:%s", repo,
+                                               json_string_value(json_object_get(t, "tag"))));
+        json_array_append_new(rd, json_sprintf("%s@%s", repo, m ? m : ""));
+    }
+    json_object_set_new(out, "RepoTags", rt);
+    json_object_set_new(out, "RepoDigests", rd);
+}
+
+json_t *image_inspect(const char *data_dir, const char *ref, struct err *err)
+{
+    struct image_ref r;
+    struct image img;
+    char *root = xasprintf("%s/images", data_dir);
+    json_t *tags = NULL, *t, *out = NULL, *cfg = NULL, *layers;
+    struct oci_store s = {.root = root, .lock_fd = -1};
+
+    if (image_load(data_dir, ref, &img, err) < 0 || image_ref_parse(ref, &r, err) < 0 ||
+        !(tags = oci_tags_read(root, err)) || !(t = tag_find(tags, &r)) ||
+        !(cfg = oci_blob_json(&s, img.id, err)))
+        goto out;
+    layers = json_array();
+    for (size_t i = 0; i < img.nlayers; i++)
+        json_array_append_new(layers, json_string(img.layers[i]));
+    out = json_pack("{s:s,s:s,s:O?,s:O?,s:O?,s:O,s:O?,s:O?,s:o}", "Id", img.id, "Digest",
+                    img.digest, "Created", json_object_get(cfg, "created"), "Architecture",
+                    json_object_get(cfg, "architecture"), "Os", json_object_get(cfg, "os"),
+                    "Config", img.config, "RootFS", json_object_get(cfg, "rootfs"), "Size",
+                    json_object_get(t, "size"), "Layers", layers);
+    inspect_names(tags, img.id, out);
+out:
+    image_release(&img);
+    json_decref(cfg);
+    json_decref(tags);
+    free(root);
+    return out;
 }

@@ -1,6 +1,7 @@
-/* The local image store: <data-dir>/images/<repository>/<tag>/ directories, each with an
- * image.json in OCI image-config field names (Entrypoint, Cmd, Env, WorkingDir, ExposedPorts).
- * "Pulling" an image means finding it here; nothing is fetched over the network. */
+/* The local OCI image store under <data-dir>/images: content-addressed blobs, layers unpacked
+ * once per diffID (shared between images), and a tag index (repo:tag -> manifest). Images come
+ * from OCI layouts, oci-archive and docker-save tars, image.json directories (`image build`),
+ * or a registry through skopeo (`image pull`). See docs/internals/images.md. */
 #ifndef KROLL_NODE_IMAGE_H
 #define KROLL_NODE_IMAGE_H
 
@@ -42,20 +43,42 @@ struct image {
     size_t nlayers;
 };
 
-/* Loads ref from the store under data_dir. -E_NOT_FOUND (err: why, with the directory) when
- * the image is not there, -E_INVALID when its image.json is unreadable. */
+/* Loads ref from the store under data_dir, reading only the tag index and the config (it
+ * runs on every container start). -E_NOT_FOUND (err: why, with the directory) when the image
+ * is not there, -E_INVALID (err holds a path) when its config or a layer is broken. */
 int image_load(const char *data_dir, const char *ref, struct image *img, struct err *err);
 void image_release(struct image *img);
 
-/* Copies src_dir (must hold a valid image.json) into the store as ref, replacing an older
- * copy atomically (copy beside, rename over). */
-int image_import(const char *data_dir, const char *src_dir, const char *ref, struct err *err);
-/* Removes ref from the store; -E_NOT_FOUND when absent. */
+/* Imports src into the store and tags it ref, or when ref is NULL with the names src carries
+ * (RepoTags, the ref.name annotation). src is an OCI layout directory, an oci-archive or
+ * docker-save tar (maybe gzip'd), or a directory with image.json (built as by image_build).
+ * Everything is verified and staged first: on error the store is unchanged. A tag that
+ * pointed elsewhere moves; what nothing references any more is deleted. */
+int image_import(const char *data_dir, const char *src, const char *ref, struct err *err);
+/* The same; *tags (when not NULL) gets the array of references set (caller decrefs). */
+int image_import_names(const char *data_dir, const char *src, const char *ref, json_t **tags,
+                       struct err *err);
+/* Builds the image.json directory src into a single-layer OCI image: imported as ref, or with
+ * output "oci-archive:FILE" / "oci:DIR" written there instead (ref, if any, is its name). */
+int image_build(const char *data_dir, const char *src, const char *ref, const char *output,
+                struct err *err);
+/* Pulls ref with `skopeo copy docker://REF oci-archive:TMP` (auth: skopeo's usual files or
+ * REGISTRY_AUTH_FILE, which `kroll image pull --authfile` sets), bounded by KROLL_PULL_TIMEOUT seconds
+ * (default IMAGE_PULL_TIMEOUT_S), then imports it as ref. Blocks for the whole pull: the
+ * server must call it from a child process, never on its loop. -E_UNAVAILABLE when skopeo
+ * fails (err: its last message), else as image_import. */
+#define IMAGE_PULL_TIMEOUT_S 600
+int image_pull(const char *data_dir, const char *ref, struct err *err);
+/* Removes the tag ref (blobs and layers no tag references any more are deleted);
+ * -E_NOT_FOUND when absent. */
 int image_remove(const char *data_dir, const char *ref, struct err *err);
 
-/* Every image in the store: array of {"repository","tag","size" (bytes),"created" (epoch s)},
- * sorted by repository then tag. */
+/* Every tag in the store: array of {"repository","tag","id" (config digest),"size" (bytes,
+ * uncompressed),"created" (epoch s)}, sorted by repository then tag. */
 json_t *image_list(const char *data_dir);
+/* docker-inspect-like JSON of ref: Id, Digest, RepoTags, RepoDigests, Created, Architecture,
+ * Os, Config, RootFS, Size, Layers (directories); NULL with err when not found. */
+json_t *image_inspect(const char *data_dir, const char *ref, struct err *err);
 
 /* Validates a config object (image.json): Entrypoint/Cmd/Env string arrays, WorkingDir string. */
 int image_config_check(const json_t *cfg, struct err *err);

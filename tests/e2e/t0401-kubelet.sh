@@ -28,7 +28,7 @@ expect_rc 0 "image import shell" -- "$KROLL_BIN" image import "$TEST_DIR/shimg" 
 expect_rc 1 "import without image.json fails" -- "$KROLL_BIN" image import "$TEST_DIR/bad" x:1 --data-dir "$KROLL_DATA"
 expect_match "$(cat "$TEST_DIR/out")" "has no image.json" "clear import error"
 ls_out=$("$KROLL_BIN" image ls --data-dir "$KROLL_DATA")
-expect_match "$ls_out" "REPOSITORY +TAG +SIZE +CREATED" "image ls header"
+expect_match "$ls_out" "REPOSITORY +TAG +IMAGE ID +SIZE +CREATED" "image ls header"
 expect_match "$ls_out" "myrepo/tf-serving +1.0.3" "image ls lists the import"
 expect_match "$ls_out" "test/sh +latest" "no tag means latest"
 

@@ -1,8 +1,8 @@
 #!/bin/bash
 # t0603: `kroll image` acts on exactly the image a reference names. rm of one tag keeps the
 # others; rm of "myrepo:tf-serving" (which names no image, although images/myrepo/tf-serving
-# is a repository) fails with "No such image" and removes nothing; import does not overwrite a
-# repository; references with "..", empty components, upper case or bad tags are refused and
+# is a repository) fails with "No such image" and removes nothing; importing it adds a tag and
+# replaces nothing; references with "..", empty components, upper case or bad tags are refused and
 # nothing outside images/ is touched.
 . "$(dirname "$0")/lib.sh"
 
@@ -27,10 +27,13 @@ expect_eq "$rc" "1" "rm myrepo:tf-serving exits 1"
 expect_match "$(cat "$TEST_DIR/out")" 'No such image: myrepo:tf-serving' "rm myrepo:tf-serving says no such image"
 expect_eq "$(tags)" "$ALL" "rm myrepo:tf-serving removed nothing"
 
+# Since issue 11 tags are entries of the store's index, not paths: "myrepo:tf-serving" and the
+# repository "myrepo/tf-serving" coexist, and rm of one leaves the other.
 img import "$SRC" myrepo:tf-serving; rc=$?
-expect_eq "$rc" "1" "import as myrepo:tf-serving (a repository's place) exits 1"
-expect_match "$(cat "$TEST_DIR/out")" 'holds the repository myrepo/tf-serving' "import says what is in the way"
-expect_eq "$(tags)" "$ALL" "the refused import replaced nothing"
+expect_eq "$rc" "0" "import as myrepo:tf-serving beside the repository myrepo/tf-serving"
+expect_eq "$(tags)" "myrepo:tf-serving $ALL" "both names listed"
+img rm myrepo:tf-serving; rc=$?
+expect_eq "$(tags)" "$ALL" "rm myrepo:tf-serving removed only that tag"
 
 img rm myrepo/tf-serving:1.0.4; rc=$?
 expect_eq "$rc" "0" "rm of one tag succeeds"
@@ -43,13 +46,18 @@ expect_eq "$rc" "0" "rm without a tag removes :latest (docker.io/ is the default
 expect_eq "$(tags)" "myrepo/tf-serving:1.0.3 myrepo/tf-serving:1.0.5 " "only :latest went"
 
 ln -s "$TEST_DIR/outside" "$KROLL_DATA/images/evil"
-for ref in ../outside:1 '../../outside:1' 'myrepo/../../outside:1' 'evil:1' 'MyRepo/x:1' 'a//b:1' \
+for ref in ../outside:1 '../../outside:1' 'myrepo/../../outside:1' 'MyRepo/x:1' 'a//b:1' \
     'myrepo/tf-serving:../1.0.3' 'myrepo/tf-serving:.x' '/abs:1' 'a@sha256:12'; do
     img rm "$ref"; rc=$?
     expect_eq "$rc" "1" "rm $ref is refused"
     img import "$SRC" "$ref"; rc=$?
     expect_eq "$rc" "1" "import $ref is refused"
 done
+# "evil" is a name like any other: the store's index holds it, the symlink images/evil is not
+# followed (nor read) by rm or import.
+img rm evil:1; rc=$?
+expect_eq "$rc" "1" "rm evil:1 finds no image behind the symlink"
+img import "$SRC" evil:1 && img rm evil:1 || fail "evil:1 is an ordinary tag: $(cat "$TEST_DIR/out")"
 expect_match "$("$KROLL_BIN" image rm '../x:1' --data-dir "$KROLL_DATA" 2>&1)" 'invalid reference format' "bad references say why"
 expect_eq "$(ls "$TEST_DIR/outside")" "1" "nothing outside images/ was removed"
 expect_eq "$(cat "$TEST_DIR/outside/1/image.json")" '{"Cmd":["/bin/true"]}' "nothing outside images/ was written"

@@ -46,6 +46,10 @@ cdi) files="src/node/cdi.c src/node/cdi_apply.c src/api/patch.c src/api/patch_ya
     corpus=tests/fuzz/corpus/cdi ;;
 seccomp) files="src/node/seccomp.c $core"; libs="-ljansson -lm"; runs=40000
     corpus=tests/fuzz/corpus/seccomp ;;
+oci_archive) files="src/node/image.c src/node/oci_store.c src/node/oci_import.c src/node/oci_build.c
+    src/node/layer.c $core"
+    libs="-ljansson -lcrypto -larchive -lm"; runs=2000
+    corpus=tests/fuzz/corpus/oci_archive ;;
 *) echo "fuzz: unknown target $name (add a case to tests/fuzz/run.sh)"; exit 2 ;;
 esac
 if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \

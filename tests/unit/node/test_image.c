@@ -1,7 +1,7 @@
-/* The image store's references and layout: parsing with the grammar of container tools
- * (registry host, path components, tag, digest; bad ones refused so no reference reaches
- * outside images/), and rm/import/load that act on exactly the image a reference names —
- * "myrepo:tf-serving" is not the repository "myrepo/tf-serving". */
+/* The image store's references and tags: parsing with the grammar of container tools
+ * (registry host, path components, tag, digest; bad ones refused), and rm/import/load that act
+ * on exactly the image a reference names — "myrepo:tf-serving" is not the repository
+ * "myrepo/tf-serving" — with blobs and layers going when their last tag does. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -118,13 +118,34 @@ static int run(const char *fmt, ...)
     return system(cmd);
 }
 
-static int exists(const char *rel)
+/* Whether ref loads from the store. */
+static int exists(const char *ref)
 {
-    char p[2 * PATH_MAX];
-    struct stat st;
+    struct image img;
+    struct err err;
+    int rc;
 
-    snprintf(p, sizeof p, "%s/images/%s", g_dir, rel);
-    return lstat(p, &st) == 0;
+    err_init(&err);
+    rc = image_load(g_dir, ref, &img, &err);
+    image_release(&img);
+    err_release(&err);
+    return rc == 0;
+}
+
+/* Entries of a store directory (blobs/sha256 or layers), "." and ".." excluded. */
+static int count(const char *sub)
+{
+    char cmd[2 * PATH_MAX];
+    FILE *f;
+    int n = -1;
+
+    snprintf(cmd, sizeof cmd, "ls -A %s/images/%s | wc -l", g_dir, sub);
+    if ((f = popen(cmd, "r"))) {
+        if (fscanf(f, "%d", &n) != 1)
+            n = -1;
+        pclose(f);
+    }
+    return n;
 }
 
 static int setup(void **state)
@@ -166,7 +187,8 @@ static int try_rm(const char *ref, char *msg, size_t n)
     return rc;
 }
 
-/* The bug: rm of "myrepo:tf-serving" named images/myrepo/tf-serving and deleted every tag. */
+/* The bug: rm of "myrepo:tf-serving" named images/myrepo/tf-serving and deleted every tag.
+ * Now each tag is one entry of the index; the last rm takes the blobs and layers with it. */
 static void test_rm_exact(void **state)
 {
     char msg[1024];
@@ -177,43 +199,52 @@ static void test_rm_exact(void **state)
     import("myrepo/tf-serving");
     assert_int_equal(try_rm("myrepo:tf-serving", msg, sizeof msg), -E_NOT_FOUND);
     assert_non_null(strstr(msg, "No such image: myrepo:tf-serving"));
-    assert_true(exists("myrepo/tf-serving/1.0") && exists("myrepo/tf-serving/1.1") &&
-                exists("myrepo/tf-serving/latest"));
+    assert_true(exists("myrepo/tf-serving:1.0") && exists("myrepo/tf-serving:1.1") &&
+                exists("myrepo/tf-serving:latest"));
     assert_int_equal(try_rm("myrepo/tf-serving:1.0", msg, sizeof msg), 0);
-    assert_false(exists("myrepo/tf-serving/1.0"));
-    assert_true(exists("myrepo/tf-serving/1.1") && exists("myrepo/tf-serving/latest"));
+    assert_false(exists("myrepo/tf-serving:1.0"));
+    assert_true(exists("myrepo/tf-serving:1.1") && exists("myrepo/tf-serving"));
     assert_int_equal(try_rm("myrepo/tf-serving:1.0", msg, sizeof msg), -E_NOT_FOUND);
     assert_int_equal(try_rm("myrepo/tf-serving", msg, sizeof msg), 0); /* :latest */
-    assert_false(exists("myrepo/tf-serving/latest"));
-    assert_true(exists("myrepo/tf-serving/1.1"));
+    assert_false(exists("myrepo/tf-serving:latest"));
+    assert_true(exists("myrepo/tf-serving:1.1"));
+    assert_int_equal(count("layers"), 2); /* the shared layer and its size note */
     assert_int_equal(try_rm("myrepo/tf-serving:1.1", msg, sizeof msg), 0);
-    assert_false(exists("myrepo")); /* empty repository directories go too */
+    assert_int_equal(count("layers"), 0); /* the last tag takes the content with it */
+    assert_int_equal(count("blobs/sha256"), 0);
 }
 
-/* Import neither overwrites a repository nor nests inside an image. */
-static void test_import_conflicts(void **state)
+/* Names that were paths in the old layout are just index keys: "app:web" and "app/web:1"
+ * coexist, and images built from the same directory share one layer directory. */
+static void test_names_coexist(void **state)
 {
+    struct image a, b;
     struct err err;
     json_t *l;
 
     (void)state;
     import("app/web:1");
-    err_init(&err);
-    assert_int_equal(image_import(g_dir, g_src, "app:web", &err), -E_CONFLICT);
-    assert_non_null(strstr(err.msg, "holds the repository app/web"));
-    err_release(&err);
-    assert_true(exists("app/web/1"));
-    err_init(&err);
-    assert_int_equal(image_import(g_dir, g_src, "app/web/1:x", &err), -E_CONFLICT);
-    assert_non_null(strstr(err.msg, "is an image"));
-    err_release(&err);
-    assert_false(exists("app/web/1/x"));
+    import("app:web");
+    import("app/web/1:x");
     l = image_list(g_dir);
-    assert_int_equal(json_array_size(l), 1);
+    assert_int_equal(json_array_size(l), 3);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(l, 0), "repository")),
+                        "app");
     json_decref(l);
+    err_init(&err);
+    assert_int_equal(image_load(g_dir, "app:web", &a, &err), 0);
+    assert_int_equal(image_load(g_dir, "app/web/1:x", &b, &err), 0);
+    assert_int_equal(a.nlayers, 1);
+    assert_string_equal(a.dir, b.dir);
+    assert_string_equal(a.layers[0], a.dir);
+    assert_int_equal(run("test -f %s/image.json", a.dir), 256); /* config lives in the config */
+    assert_true(json_is_array(json_object_get(a.config, "Cmd")));
+    image_release(&a);
+    image_release(&b);
+    err_release(&err);
 }
 
-/* A symlink in images/ is never followed (it could lead anywhere). */
+/* A symlinked tag index is never followed (it could lead anywhere). */
 static void test_symlink_refused(void **state)
 {
     struct image img;
@@ -221,18 +252,19 @@ static void test_symlink_refused(void **state)
     char msg[1024];
 
     (void)state;
-    assert_int_equal(run("mkdir -p %s/outside/1 %s/images && cp %s/image.json %s/outside/1/ && "
-                         "ln -s %s/outside %s/images/evil",
-                         g_dir, g_dir, g_src, g_dir, g_dir, g_dir),
+    assert_int_equal(run("mkdir -p %s/images && echo '{\"tags\":[]}' > %s/outside.json && "
+                         "ln -s %s/outside.json %s/images/tags.json",
+                         g_dir, g_dir, g_dir, g_dir),
                      0);
     err_init(&err);
     assert_true(image_load(g_dir, "evil:1", &img, &err) < 0);
+    assert_non_null(strchr(err.msg, '/')); /* not mistaken for an invalid name */
     err_release(&err);
-    assert_int_equal(try_rm("evil:1", msg, sizeof msg), -E_NOT_FOUND);
-    assert_int_equal(run("test -f %s/outside/1/image.json", g_dir), 0);
+    assert_true(try_rm("evil:1", msg, sizeof msg) < 0);
+    assert_int_equal(run("grep -q tags %s/outside.json", g_dir), 0);
 }
 
-/* A digest must match the image's content id; NAME@DIGEST finds the tag holding it. */
+/* A digest must match the image's config or manifest digest; NAME@DIGEST finds the tag. */
 static void test_digest(void **state)
 {
     struct image img;
@@ -244,6 +276,7 @@ static void test_digest(void **state)
     err_init(&err);
     assert_int_equal(image_load(g_dir, "dg:1", &img, &err), 0);
     snprintf(id, sizeof id, "%s", img.id);
+    assert_int_equal(strncmp(img.digest, "sha256:", 7), 0);
     image_release(&img);
     snprintf(ref, sizeof ref, "dg@%s", id);
     assert_int_equal(image_load(g_dir, ref, &img, &err), 0);
@@ -251,10 +284,10 @@ static void test_digest(void **state)
     snprintf(ref, sizeof ref, "dg:1@sha256:%064d", 0);
     assert_int_equal(image_load(g_dir, ref, &img, &err), -E_NOT_FOUND);
     assert_int_equal(try_rm(ref, msg, sizeof msg), -E_NOT_FOUND);
-    assert_true(exists("dg/1"));
+    assert_true(exists("dg:1"));
     snprintf(ref, sizeof ref, "dg:1@%s", id);
     assert_int_equal(try_rm(ref, msg, sizeof msg), 0);
-    assert_false(exists("dg/1"));
+    assert_false(exists("dg:1"));
     err_release(&err);
 }
 
@@ -264,7 +297,7 @@ int main(void)
         cmocka_unit_test(test_parse_good),
         cmocka_unit_test(test_parse_bad),
         cmocka_unit_test_setup_teardown(test_rm_exact, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_import_conflicts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_names_coexist, setup, teardown),
         cmocka_unit_test_setup_teardown(test_symlink_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_digest, setup, teardown),
     };
