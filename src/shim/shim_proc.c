@@ -580,9 +580,10 @@ static void ctr_on_exit(struct shim *s, struct shim_ctr *c, int status)
              (int)c->pid, c->term.exit_code, c->term.signal);
     c->pid = 0;
     shim__state_write(s);
-    ev = json_pack("{s:s, s:s, s:i, s:i, s:i}", "event", "exit", "container", c->name, "exitCode",
-                   (json_int_t)c->term.exit_code, "signal", (json_int_t)c->term.signal,
-                   "restartCount", (json_int_t)c->restart_count);
+    ev = json_pack("{s:s, s:s, s:i, s:i, s:i, s:s}", "event", "exit", "container", c->name,
+                   "exitCode", (json_int_t)c->term.exit_code, "signal",
+                   (json_int_t)c->term.signal, "restartCount", (json_int_t)c->restart_count,
+                   "reason", c->term.reason);
     shim__event_send(s, ev);
 }
 
