@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -127,6 +128,30 @@ static void host_check(struct kubelet *kl)
                  "profile will be refused\"");
 }
 
+/* What the runtime (a child of ours) can grant: our bounding set, and RLIMIT_NOFILE up to
+ * OCISPEC_NOFILE only with CAP_SYS_RESOURCE (else up to our own hard limit). */
+static void host_limits(struct kubelet *kl)
+{
+    char line[256];
+    unsigned long long bnd = 0;
+    struct rlimit rl;
+    FILE *f = fopen("/proc/self/status", "re");
+
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "CapBnd: %llx", &bnd) == 1)
+            break;
+    if (f)
+        fclose(f);
+    kl->host_caps = bnd;
+    kl->nofile = OCISPEC_NOFILE;
+    if (!((bnd >> 24) & 1) && getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+        rl.rlim_max < (rlim_t)OCISPEC_NOFILE) {
+        kl->nofile = (int64_t)rl.rlim_max;
+        log_warn("kubelet", "msg=\"no CAP_SYS_RESOURCE: containers get RLIMIT_NOFILE %lld, the "
+                 "server's hard limit\"", (long long)kl->nofile);
+    }
+}
+
 void kubelet__runtime_set(struct kubelet *kl, const char *runtime, int64_t pids_limit)
 {
     char *root;
@@ -148,6 +173,7 @@ void kubelet__runtime_set(struct kubelet *kl, const char *runtime, int64_t pids_
         return;
     }
     host_check(kl);
+    host_limits(kl);
     log_info("kubelet", "msg=\"container runtime\" runtime=%s root=%s pids_limit=%lld",
              kl->runtime, kl->rt_root, (long long)pids_limit);
 }
@@ -181,7 +207,8 @@ static json_t *bundle_spec(struct kop *op, const char *bundle, const char *terml
                             .rootfs = "rootfs", .etc_hosts = hosts, .etc_hostname = hostname,
                             .etc_resolv = resolv, .termination_log = termlog,
                             .netns = op->netns, .cgroups_path = cg,
-                            .pids_limit = op->kl->pids_limit};
+                            .pids_limit = op->kl->pids_limit, .nofile = op->kl->nofile,
+                            .host_caps = op->kl->host_caps};
 
     snprintf(root, sizeof root, "%s/rootfs", bundle);
     if (ocispec_user_resolve(op->pod, op->ctr, op->img_config, root, &u, &op->err) < 0)

@@ -92,6 +92,8 @@ struct kubelet {
      * (<data-dir>/runc), the pids limit of each container, and what the host lacks for it. */
     char *runtime, *rt_root;
     int64_t pids_limit;
+    int64_t nofile;       /* RLIMIT_NOFILE of containers */
+    uint64_t host_caps;   /* capabilities the runtime can grant */
     int force_copy;    /* KROLL_ROOTFS_COPY=1: copy layers instead of overlayfs (tests) */
     char *rt_err;      /* set when the host cannot run containers: they fail with it */
 };

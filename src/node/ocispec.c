@@ -264,15 +264,31 @@ static int cap_index(const char *name)
     return -1;
 }
 
+static int cap_ok(uint64_t host, size_t k)
+{
+    return host == 0 || (host >> k) & 1;
+}
+
+static void caps_all(char set[NCAPS], uint64_t host)
+{
+    for (size_t k = 0; k < NCAPS; k++)
+        set[k] = (char)cap_ok(host, k);
+}
+
 /* Applies one add or drop list to set, as containerd does: "ALL" first, then each name. */
-static int caps_apply(char set[NCAPS], const json_t *list, int on, struct err *err)
+static int caps_apply(char set[NCAPS], const json_t *list, int on, uint64_t host,
+                      struct err *err)
 {
     const json_t *v;
     size_t i;
 
     json_array_foreach(list, i, v)
-        if (strcasecmp(json_string_value(v) ?: "", "ALL") == 0)
-            memset(set, on, NCAPS);
+        if (strcasecmp(json_string_value(v) ?: "", "ALL") == 0) {
+            if (on)
+                caps_all(set, host);
+            else
+                memset(set, 0, NCAPS);
+        }
     json_array_foreach(list, i, v) {
         const char *name = json_string_value(v) ?: "";
         int k;
@@ -281,24 +297,27 @@ static int caps_apply(char set[NCAPS], const json_t *list, int on, struct err *e
             continue;
         if ((k = cap_index(name)) < 0)
             return err_set(err, -E_INVALID, "unknown capability \"%s\"", name);
+        if (on && !cap_ok(host, (size_t)k))
+            return err_set(err, -E_INVALID, "capability CAP_%s is not available on this node",
+                           all_caps[k]);
         set[k] = (char)on;
     }
     return 0;
 }
 
-static json_t *caps_json(const json_t *pod, const json_t *ctr, struct err *err)
+static json_t *caps_json(const json_t *pod, const json_t *ctr, uint64_t host, struct err *err)
 {
     const json_t *caps = jx_get(ctr, "securityContext.capabilities");
     char set[NCAPS] = {0};
     json_t *list, *out;
 
     if (ocispec_privileged(pod, ctr)) {
-        memset(set, 1, NCAPS);
+        caps_all(set, host);
     } else {
         for (size_t i = 0; i < sizeof default_caps / sizeof *default_caps; i++)
             set[cap_index(default_caps[i])] = 1;
-        if (caps_apply(set, json_object_get(caps, "add"), 1, err) < 0 ||
-            caps_apply(set, json_object_get(caps, "drop"), 0, err) < 0)
+        if (caps_apply(set, json_object_get(caps, "add"), 1, host, err) < 0 ||
+            caps_apply(set, json_object_get(caps, "drop"), 0, host, err) < 0)
             return NULL;
     }
     list = json_array();
@@ -333,7 +352,8 @@ static int no_new_privs(const json_t *pod, const json_t *ctr)
 static json_t *process_json(const struct ocispec_in *in, struct err *err)
 {
     const struct ocispec_user *u = in->user;
-    json_t *caps = caps_json(in->pod, in->container, err), *gids, *p;
+    json_t *caps = caps_json(in->pod, in->container, in->host_caps, err), *gids, *p;
+    json_int_t nofile = in->nofile > 0 ? (json_int_t)in->nofile : OCISPEC_NOFILE;
 
     if (!caps)
         return NULL;
@@ -345,7 +365,7 @@ static json_t *process_json(const struct ocispec_in *in, struct err *err)
                   "additionalGids", gids, "args", in->argv, "env", in->env, "cwd",
                   in->cwd && *in->cwd ? in->cwd : "/", "capabilities", caps, "noNewPrivileges",
                   no_new_privs(in->pod, in->container), "rlimits", "type", "RLIMIT_NOFILE",
-                  "hard", (json_int_t)OCISPEC_NOFILE, "soft", (json_int_t)OCISPEC_NOFILE);
+                  "hard", nofile, "soft", nofile);
     return p;
 }
 

@@ -48,6 +48,10 @@ struct ocispec_in {
     const char *netns;        /* pod network namespace path; NULL: the host's (hostNetwork) */
     const char *cgroups_path; /* linux.cgroupsPath */
     int64_t pids_limit;       /* <= 0: none */
+    int64_t nofile;           /* RLIMIT_NOFILE; <= 0: OCISPEC_NOFILE */
+    uint64_t host_caps;       /* capabilities the runtime can grant (bit n = cap n); 0: all.
+                               * "ALL" and privileged mean these, as containerd's
+                               * WithAllCurrentCapabilities; naming one outside them fails. */
 };
 
 /* Builds config.json. Returns a new object, or NULL with err set (a malformed quantity or

@@ -151,6 +151,7 @@ pid_t shim__spawn(char **argv, char **env, const char *cwd, int out, int errout,
 /* shim_runc.c: containers run by an OCI runtime (runc) from a bundle. */
 #define SHIM_RUNC_TIMEOUT_MS 30000 /* one runtime call (run, kill, delete) */
 #define SHIM_RUNC_ID_MAX 128
+#define SHIM_RUNC_LOG_MAX (64 * 1024) /* tail of runc's log read for a start error */
 /* Takes the runtime fields of a start request into c; NULL, or an error text. */
 const char *shim__runc_config(struct shim_ctr *c, const json_t *req);
 /* `runc run --detach` with out/errout as the container's stdout/stderr; returns the container's

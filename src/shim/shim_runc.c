@@ -191,19 +191,51 @@ static pid_t pid_file_read(const char *path)
     return (pid_t)strtol(buf, NULL, 10);
 }
 
+/* The last error runc logged (its --log in JSON), for the start error's text. */
+static void runc_log_error(const char *path, char *out, size_t n)
+{
+    char buf[SHIM_RUNC_LOG_MAX + 1], *line, *save = NULL;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t len = 0;
+    off_t size;
+
+    if (fd < 0)
+        return;
+    size = lseek(fd, 0, SEEK_END);
+    if (size > SHIM_RUNC_LOG_MAX)
+        lseek(fd, size - SHIM_RUNC_LOG_MAX, SEEK_SET);
+    else
+        lseek(fd, 0, SEEK_SET);
+    len = read(fd, buf, SHIM_RUNC_LOG_MAX);
+    close(fd);
+    buf[len > 0 ? len : 0] = 0;
+    for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        json_t *j = json_loads(line, 0, NULL);
+        const char *lvl = json_string_value(json_object_get(j, "level"));
+        const char *m = json_string_value(json_object_get(j, "msg"));
+
+        if (lvl && m && (strcmp(lvl, "error") == 0 || strcmp(lvl, "fatal") == 0))
+            snprintf(out, n, "%s", m);
+        json_decref(j);
+    }
+}
+
 pid_t shim__runc_run(struct shim *s, struct shim_ctr *c, int out, int errout, char *msg,
                      size_t n)
 {
-    char pidf[PATH_MAX];
-    char *argv[] = {c->rt_bin, "--root", c->rt_root, "run", "--detach", "--pid-file", pidf,
-                    "--bundle", c->bundle, c->rt_id, NULL};
+    char pidf[PATH_MAX], logf[PATH_MAX], why[1024] = "";
+    char *argv[] = {c->rt_bin, "--root", c->rt_root, "--log", logf, "--log-format", "json",
+                    "run", "--detach", "--pid-file", pidf, "--bundle", c->bundle, c->rt_id,
+                    NULL};
     const char *del[] = {"delete", "--force", c->rt_id, NULL};
     pid_t runc, pid;
     int status;
 
     (void)s;
     snprintf(pidf, sizeof pidf, "%s/pid", c->bundle);
+    snprintf(logf, sizeof logf, "%s/runc.log", c->bundle);
     unlink(pidf);
+    unlink(logf);
     runc_call(c, del); /* a leftover of an instance whose end we did not see */
     runc = shim__spawn(argv, environ, c->bundle, out, errout, msg, n);
     if (runc < 0)
@@ -212,8 +244,9 @@ pid_t shim__runc_run(struct shim *s, struct shim_ctr *c, int out, int errout, ch
     pid = pid_file_read(pidf);
     if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || pid <= 0) {
         /* runc wrote why on the container's stderr: the log has it; the message points there. */
-        snprintf(msg, n, "OCI runtime create failed: %s run %s (see the container's log and "
-                 "shim.log)", c->rt_bin, status < 0 ? "timed out" : "failed");
+        runc_log_error(logf, why, sizeof why);
+        snprintf(msg, n, "OCI runtime create failed: %s", why[0] ? why
+                 : status < 0 ? "runc run timed out" : "runc run failed (see the container's log)");
         runc_call(c, del);
         return -EIO;
     }
