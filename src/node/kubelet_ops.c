@@ -115,6 +115,7 @@ static void kop_work(struct kop *op)
                 break;
             }
             spec.bundle = bundle;
+            spec.mounts = NULL; /* in config.json: runc makes them inside the container */
             spec.runtime = op->kl->runtime;
             spec.runtime_root = op->kl->rt_root;
             spec.container_id = id;

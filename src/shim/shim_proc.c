@@ -541,7 +541,8 @@ json_t *shim__ctr_start(struct shim *s, const json_t *req)
         shim__runc_ctr_free(c);
     }
     ctr_reset(s, c);
-    spawn_mounts = json_object_get(req, "mounts");
+    /* A runtime container's mounts are in its config.json; the runtime itself gets none. */
+    spawn_mounts = c->bundle ? NULL : json_object_get(req, "mounts");
     reply = ctr_launch(s, c, argv, env, json_string_value(cwdj));
     spawn_mounts = NULL;
 out:
