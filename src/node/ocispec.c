@@ -275,20 +275,24 @@ static void caps_all(char set[NCAPS], uint64_t host)
         set[k] = (char)cap_ok(host, k);
 }
 
-/* Applies one add or drop list to set, as containerd does: "ALL" first, then each name. */
-static int caps_apply(char set[NCAPS], const json_t *list, int on, uint64_t host,
-                      struct err *err)
+static int list_has_all(const json_t *list)
 {
     const json_t *v;
     size_t i;
 
     json_array_foreach(list, i, v)
-        if (strcasecmp(json_string_value(v) ?: "", "ALL") == 0) {
-            if (on)
-                caps_all(set, host);
-            else
-                memset(set, 0, NCAPS);
-        }
+        if (strcasecmp(json_string_value(v) ?: "", "ALL") == 0)
+            return 1;
+    return 0;
+}
+
+/* Sets (on) or clears each named capability of list; "ALL" was handled by the caller. */
+static int caps_names(char set[NCAPS], const json_t *list, int on, uint64_t host,
+                      struct err *err)
+{
+    const json_t *v;
+    size_t i;
+
     json_array_foreach(list, i, v) {
         const char *name = json_string_value(v) ?: "";
         int k;
@@ -316,8 +320,15 @@ static json_t *caps_json(const json_t *pod, const json_t *ctr, uint64_t host, st
     } else {
         for (size_t i = 0; i < sizeof default_caps / sizeof *default_caps; i++)
             set[cap_index(default_caps[i])] = 1;
-        if (caps_apply(set, json_object_get(caps, "add"), 1, host, err) < 0 ||
-            caps_apply(set, json_object_get(caps, "drop"), 0, host, err) < 0)
+        const json_t *add = json_object_get(caps, "add"), *drop = json_object_get(caps, "drop");
+
+        /* containerd's order: add ALL, drop ALL, then the named adds, then the named drops
+         * (so drop ["ALL"] + add ["NET_BIND_SERVICE"] keeps exactly that one). */
+        if (list_has_all(add))
+            caps_all(set, host);
+        if (list_has_all(drop))
+            memset(set, 0, NCAPS);
+        if (caps_names(set, add, 1, host, err) < 0 || caps_names(set, drop, 0, host, err) < 0)
             return NULL;
     }
     list = json_array();
