@@ -550,3 +550,41 @@ json_t *ocispec_build(const struct ocispec_in *in, struct err *err)
         json_object_set_new(spec, "hostname", json_string(jx_str(in->pod, "metadata.name") ?: ""));
     return spec;
 }
+
+/* ---- QoS ------------------------------------------------------------------------------------ */
+
+/* Whether one container is Guaranteed-shaped (*any set when it has any cpu/memory setting). */
+static int qos_guaranteed(const json_t *c, int *any)
+{
+    static const char *const res[] = {"cpu", "memory"};
+    int ok = 1;
+
+    for (int k = 0; k < 2; k++) {
+        int64_t lim = res_milli(c, "resources.limits", res[k]);
+        int64_t req = res_milli(c, "resources.requests", res[k]);
+
+        if (lim > 0 || req > 0)
+            *any = 1;
+        if (lim <= 0 || req != lim)
+            ok = 0;
+    }
+    return ok;
+}
+
+const char *ocispec_qos_class(const json_t *pod)
+{
+    static const char *const lists[] = {"spec.initContainers", "spec.containers"};
+    int any = 0, guaranteed = 1;
+
+    for (int l = 0; l < 2; l++) {
+        const json_t *c;
+        size_t i;
+
+        json_array_foreach(jx_get(pod, lists[l]), i, c)
+            if (!qos_guaranteed(c, &any))
+                guaranteed = 0;
+    }
+    if (!any)
+        return "BestEffort";
+    return guaranteed ? "Guaranteed" : "Burstable";
+}

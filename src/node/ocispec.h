@@ -62,4 +62,9 @@ json_t *ocispec_build(const struct ocispec_in *in, struct err *err);
 /* Whether the effective securityContext of container (in pod) is privileged. */
 int ocispec_privileged(const json_t *pod, const json_t *container);
 
+/* The pod's QoS class by the upstream rules (init containers included; requests default to
+ * limits): "Guaranteed" when every container has cpu and memory limits equal to its requests,
+ * "BestEffort" when none has any cpu or memory request or limit, else "Burstable". */
+const char *ocispec_qos_class(const json_t *pod);
+
 #endif

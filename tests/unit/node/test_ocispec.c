@@ -260,6 +260,34 @@ static void test_namespaces_mounts(void **state)
     json_decref(s);
 }
 
+static const char *qos(const char *pod)
+{
+    static char out[32];
+    json_t *p = J(pod);
+
+    snprintf(out, sizeof out, "%s", ocispec_qos_class(p));
+    json_decref(p);
+    return out;
+}
+
+static void test_qos(void **state)
+{
+    (void)state;
+    assert_string_equal(qos("{\"spec\":{\"containers\":[{\"name\":\"a\"}]}}"), "BestEffort");
+    /* limits only: requests default to them; "1" and "1000m" are the same quantity */
+    assert_string_equal(qos("{\"spec\":{\"containers\":[{\"resources\":{\"limits\":{\"cpu\":\"1\","
+                            "\"memory\":\"1Gi\"},\"requests\":{\"cpu\":\"1000m\"}}}]}}"),
+                        "Guaranteed");
+    assert_string_equal(qos("{\"spec\":{\"containers\":[{\"resources\":{\"limits\":{\"cpu\":\"1\","
+                            "\"memory\":\"1Gi\"}}},{\"name\":\"b\"}]}}"), "Burstable");
+    assert_string_equal(qos("{\"spec\":{\"containers\":[{\"resources\":{\"requests\":"
+                            "{\"memory\":\"1Gi\"}}}]}}"), "Burstable");
+    /* an init container without limits makes an otherwise Guaranteed pod Burstable */
+    assert_string_equal(qos("{\"spec\":{\"initContainers\":[{\"name\":\"i\"}],\"containers\":"
+                            "[{\"resources\":{\"limits\":{\"cpu\":\"1\",\"memory\":\"1Gi\"}}}]}}"),
+                        "Burstable");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -268,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_caps),
         cmocka_unit_test(test_resources),
         cmocka_unit_test(test_namespaces_mounts),
+        cmocka_unit_test(test_qos),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
