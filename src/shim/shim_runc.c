@@ -236,7 +236,10 @@ pid_t shim__runc_run(struct shim *s, struct shim_ctr *c, int out, int errout, ch
     snprintf(logf, sizeof logf, "%s/runc.log", c->bundle);
     unlink(pidf);
     unlink(logf);
-    runc_call(c, del); /* a leftover of an instance whose end we did not see */
+    snprintf(pidf, sizeof pidf, "%s/%s", c->rt_root, c->rt_id);
+    if (access(pidf, F_OK) == 0)
+        runc_call(c, del); /* a leftover of an instance whose end we did not see */
+    snprintf(pidf, sizeof pidf, "%s/pid", c->bundle);
     runc = shim__spawn(argv, environ, c->bundle, out, errout, msg, n);
     if (runc < 0)
         return runc;
