@@ -2,7 +2,8 @@
 # Pod start latency and per-pod overhead of a container runtime:
 #   tests/bench/runtime.sh [process|runc] [PODS]
 # Starts a server with --runtime=RUNTIME in a temp dir, then creates PODS pods one at a time (a
-# busybox-static image, `sleep`, an exec readiness probe every 1 s) and times, from a watch on
+# busybox-static image running httpd, an httpGet readiness probe every 1 s; an exec probe
+# would time `runc exec` under load) and times, from a watch on
 # the pods, the first event of each pod (its creation) to the first showing it Running and the
 # first showing it Ready. Prints p50/p99 of both and the mean RSS per pod of what the runtime
 # keeps running beside the containers (the shim, plus any runc process left), with all pods up.
@@ -27,8 +28,9 @@ trap cleanup EXIT
 
 img=$TMP/img; mkdir -p "$img/bin"
 cp /bin/busybox "$img/bin/"
-for a in sh sleep true; do ln -s busybox "$img/bin/$a"; done
-echo '{"Cmd":["sleep","100000"],"Env":["PATH=/bin"]}' >"$img/image.json"
+for a in sh sleep true httpd; do ln -s busybox "$img/bin/$a"; done
+mkdir -p "$img/www"; echo ok >"$img/www/index.html"
+echo '{"Cmd":["httpd","-f","-p","8080","-h","/www"],"Env":["PATH=/bin"]}' >"$img/image.json"
 "$KROLL_BIN" image import "$img" bench/bb --data-dir "$DATA" >/dev/null || exit 1
 "$KROLL_BIN" server --data-dir "$DATA" --listen 127.0.0.1:0 --runtime="$RUNTIME" >"$TMP/server.log" 2>&1 &
 SRV=$!
@@ -49,7 +51,7 @@ spec:
   containers:
   - name: c
     image: bench/bb
-    readinessProbe: {exec: {command: ["true"]}, periodSeconds: 1}
+    readinessProbe: {httpGet: {path: /index.html, port: 8080}, periodSeconds: 1}
 Y
     for _ in $(seq 1 600); do grep -q "^[0-9]* b$i Running True" "$TMP/events" && break; sleep 0.05; done
 done
