@@ -30,7 +30,9 @@ img=$TMP/img; mkdir -p "$img/bin"
 cp /bin/busybox "$img/bin/"
 for a in sh sleep true httpd; do ln -s busybox "$img/bin/$a"; done
 mkdir -p "$img/www"; echo ok >"$img/www/index.html"
-echo '{"Cmd":["httpd","-f","-p","8080","-h","/www"],"Env":["PATH=/bin"]}' >"$img/image.json"
+# Relative paths: the process runtime runs in the image's directory, runc in its root.
+echo '{"Cmd":["./bin/busybox","httpd","-f","-p","8080","-h","www"],"Env":["PATH=/bin"]}' \
+    >"$img/image.json"
 "$KROLL_BIN" image import "$img" bench/bb --data-dir "$DATA" >/dev/null || exit 1
 "$KROLL_BIN" server --data-dir "$DATA" --listen 127.0.0.1:0 --runtime="$RUNTIME" >"$TMP/server.log" 2>&1 &
 SRV=$!
