@@ -24,6 +24,8 @@ struct node_opts {
      * /var/run/cdi. Each CDI kind becomes an extended resource of the node (node.c). */
     const char *const *cdi_dirs;
     int n_cdi_dirs;
+    const char *runtime;      /* "process" (NULL), "runc" or the path of an OCI runtime */
+    long long pod_pids_limit; /* pids limit of each container under an OCI runtime */
 };
 
 /* Registers (or refreshes) the Node object, starts heartbeats and the kubelet, which re-adopts

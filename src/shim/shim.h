@@ -63,6 +63,9 @@ struct shim_container_spec {
     const char *cwd;         /* may be NULL: pod dir */
     const json_t *mounts;    /* may be NULL: [{"source","target","readOnly"}] bind mounts made
                               * in a private mount namespace of the container */
+    /* An OCI runtime container: argv/env/cwd/mounts are then in <bundle>/config.json (argv
+     * must still be given; it is only logged). All absolute; NULL for a plain process. */
+    const char *bundle, *runtime, *runtime_root, *container_id;
 };
 
 /* Starts (or restarts: the old current.log becomes previous.log) a container. Returns its pid
@@ -99,5 +102,11 @@ int shim_state_read(const char *pod_dir, json_t **state, struct err *err);
 /* The pid recorded in <pod_dir>/shim.pid if that process is alive and is the listener of
  * <pod_dir>/shim.sock (SO_PEERCRED), else 0: a reused pid never counts. */
 pid_t shim_pid_alive(const char *pod_dir);
+
+/* Unmounts what a killed `runc exec` or `runc run` left under <root>/<id>/ (runc 1.1 bind
+ * mounts a copy of itself there) and removes that state directory if empty: after `runc delete`,
+ * so nothing of a container stays in the runtime's state root. At most SHIM_RUNC_SWEEP_MAX. */
+#define SHIM_RUNC_SWEEP_MAX 64
+void shim_runc_state_sweep(const char *root, const char *id);
 
 #endif

@@ -50,6 +50,7 @@ oci_archive) files="src/node/image.c src/node/oci_store.c src/node/oci_import.c 
     src/node/layer.c $core"
     libs="-ljansson -lcrypto -larchive -lm"; runs=2000
     corpus=tests/fuzz/corpus/oci_archive ;;
+ocispec) files="src/node/ocispec.c $core"; libs="-ljansson -lm"; runs=2000 ;;
 *) echo "fuzz: unknown target $name (add a case to tests/fuzz/run.sh)"; exit 2 ;;
 esac
 if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
