@@ -2,7 +2,6 @@
  * plain ioctls (no dependency on ip(8)), and opening sockets inside another pod's namespace.
  * Guarantee: sandbox_socket_in() always returns the calling thread to its original namespace,
  * or aborts, because continuing in the wrong namespace would silently misroute traffic. */
-#define _GNU_SOURCE
 #include "node/sandbox.h"
 
 #include "core/log.h"

@@ -2,7 +2,6 @@
  * line-delimited JSON control protocol on <pod-dir>/shim.sock from one epoll loop (signalfd for
  * SIGCHLD/SIGTERM, a pidfd per child, no blocking waits), and ends only on `stop` or SIGTERM,
  * after killing and recording every process of the pod. See docs/internals/shim.md. */
-#define _GNU_SOURCE
 #include "shim/shim-int.h"
 
 #include "core/log.h"

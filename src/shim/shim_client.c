@@ -1,7 +1,6 @@
 /* The kubelet's side of the shim: spawning a detached shim (double fork, new session, readiness
  * reported through a pipe), one request/reply exchanges on <pod-dir>/shim.sock with a deadline,
  * a non-blocking variant for the server loop, and reading state.json without the shim. */
-#define _GNU_SOURCE
 #include "shim/shim-int.h"
 
 #include "core/log.h"

@@ -3,7 +3,6 @@
  * reaping. Guarantees: exec errors are reported with errno through a close-on-exec pipe; when a
  * container's main process ends, the rest of its process group is killed, as when a container's
  * PID 1 exits; every exit is written to state.json before it is announced. */
-#define _GNU_SOURCE
 #include "shim/shim-int.h"
 
 #include "core/log.h"

@@ -1,7 +1,6 @@
 /* The shim's state file, <pod-dir>/state.json: the pod's sandbox and every container's pid,
  * start time, exit code/signal, finish time and restart count. It is always replaced whole
  * (temp file, fsync, rename), so a reader never sees a torn file, even after kill -9. */
-#define _GNU_SOURCE
 #include "shim/shim-int.h"
 
 #include "core/log.h"

@@ -2,7 +2,6 @@
  * real network namespaces, real containers. The test binary doubles as the container helper
  * ("serve" binds a port and answers with a tag; "tree" makes a process tree). Tests needing a
  * network namespace are skipped when this machine cannot create one. */
-#define _GNU_SOURCE
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
