@@ -132,6 +132,9 @@ static int cmd_server_run(int argc, char **argv)
 
     err_init(&err);
     so.node_name = NULL;
+    /* The environment picks the runtime for tests; the flag wins. */
+    so.runtime = getenv("KROLL_RUNTIME");
+    so.pod_pids_limit = POD_PIDS_LIMIT_DEFAULT;
     api_limits_default(&lim);
     so.api_limits = &lim;
     for (int i = 1; i < argc; i++) {
@@ -145,11 +148,19 @@ static int cmd_server_run(int argc, char **argv)
                 so.node_resources[so.n_node_resources++] = argv[++i];
         } else if (strcmp(argv[i], "--node-address") == 0 && i + 1 < argc) {
             so.node_address = argv[++i];
+        } else if (strcmp(argv[i], "--runtime") == 0 && i + 1 < argc) {
+            so.runtime = argv[++i];
+        } else if (strncmp(argv[i], "--runtime=", 10) == 0) {
+            so.runtime = argv[i] + 10;
+        } else if (strcmp(argv[i], "--pod-pids-limit") == 0 && i + 1 < argc) {
+            so.pod_pids_limit = (long long)flag_num(argv[i], argv[i + 1]);
+            i++;
         } else if (limit_flag(argc, argv, &i, &lim)) {
             continue;
         } else {
             fprintf(stderr, "usage: kroll server [--data-dir DIR] [--listen HOST:PORT] "
                             "[--node-name NAME] [--node-resource NAME=N] [--node-address IP]\n"
+                            "       [--runtime process|runc|PATH] [--pod-pids-limit N]\n"
                             "       [--max-connections N] [--max-request-head BYTES]\n"
                             "       [--request-head-timeout SECONDS] "
                             "[--request-body-timeout SECONDS]\n"

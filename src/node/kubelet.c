@@ -20,6 +20,7 @@
 #include "node/env.h"
 #include "node/image.h"
 #include "node/sandbox.h"
+#include "node/rootfs.h"
 #include "node/volume.h"
 
 #define CRASH_BACKOFF_MS 10000
@@ -178,8 +179,16 @@ static void cont_exited(struct kcont *c, int code, const char *reason, const cha
     c->term = json_pack("{s:i,s:s,s:s,s:s}", "exitCode", code, "reason",
                         reason ? reason : code == 0 ? "Completed" : "Error", "startedAt",
                         c->started_at[0] ? c->started_at : ts, "finishedAt", ts);
-    if (msg)
+    if (msg) {
         json_object_set_new(c->term, "message", json_string(msg));
+    } else if (c->p->kl->runtime) {
+        /* terminationMessagePath: what the container wrote to its termination log. */
+        char *tm = rootfs_termlog_read(c->p->dir, c->name);
+
+        if (tm)
+            json_object_set_new(c->term, "message", json_string(tm));
+        free(tm);
+    }
     c->st = KC_EXITED;
     c->pid = 0;
     c->ready = 0;
@@ -276,10 +285,11 @@ static void on_sub(struct loop_io *io, unsigned events, void *ctx)
              * dies at once can be reported before we know it started. */
             c->early_exit = 1;
             c->early_code = (int)jx_int(ev, "exitCode", 0);
+            snprintf(c->early_reason, sizeof c->early_reason, "%s", jx_str(ev, "reason") ?: "");
         } else if (c && strcmp(jx_str(ev, "event"), "exit") == 0 && c->st == KC_RUNNING) {
             log_info("kubelet", "msg=\"container exited\" pod=%s/%s container=%s code=%d", p->ns,
                      p->name, name, (int)jx_int(ev, "exitCode", -1));
-            cont_exited(c, (int)jx_int(ev, "exitCode", 0), NULL, NULL);
+            cont_exited(c, (int)jx_int(ev, "exitCode", 0), jx_str(ev, "reason"), NULL);
             /* Publish the termination before the restart decision, so the exit is visible
              * (STATUS Error, then CrashLoopBackOff) as with the kubelet's relist. */
             if (!p->finishing) {
@@ -697,6 +707,8 @@ static char *image_workdir(const struct image *img)
 {
     const char *wd = jx_str(img->config, "WorkingDir");
 
+    if (!img->dir) /* layered image (OCI runtime): a path inside the container */
+        return xstrdup(wd && *wd ? wd : "/");
     if (!wd || !*wd)
         return xstrdup(img->dir);
     if (wd[0] == '/')
@@ -775,6 +787,12 @@ static void cont_start(struct kcont *c, const json_t *pod)
     if (cont_image(c, pod, &img))
         return;
     err_init(&err);
+    if (kl->runtime && kl->rt_err) {
+        api_event(kl->api, pod, "Warning", "Failed", "kubelet", "Error: %s", kl->rt_err);
+        cont_wait(c, "CreateContainerError", kl->rt_err);
+        enqueue_after(p, 10000);
+        goto out;
+    }
     snprintf(c->image_id, sizeof c->image_id, "%s", img.id);
     if (env_resolve(kl->api, pod, c->spec, json_object_get(img.config, "Env"), &env, &err) < 0) {
         api_event(kl->api, pod, "Warning", "Failed", "kubelet", "Error: %s", err.msg);
@@ -800,8 +818,21 @@ static void cont_start(struct kcont *c, const json_t *pod)
     }
     cwd = jx_str(c->spec, "workingDir") ? xstrdup(jx_str(c->spec, "workingDir"))
                                         : image_workdir(&img);
-    /* A relative executable ("./serve.sh") lives in the image. */
-    {
+    op = kop__new(kl, KOP_START, p->uid, p->dir);
+    if (kl->runtime) {
+        /* In a container: paths are the container's, the runtime resolves argv[0]. */
+        free(cwd);
+        cwd = xstrdup(jx_str(c->spec, "workingDir") ?: jx_str(img.config, "WorkingDir") ?: "/");
+        op->pod = json_deep_copy(pod);
+        op->ctr = json_deep_copy(c->spec);
+        op->img_config = img.config ? json_deep_copy(img.config) : json_object();
+        op->layers = json_array();
+        for (size_t i = 0; i < img.nlayers; i++)
+            json_array_append_new(op->layers, json_string(img.layers[i]));
+        op->netns = p->netns ? xstrdup(p->netns) : NULL;
+        op->ip = xstrdup(p->ip);
+    } else {
+        /* A relative executable ("./serve.sh") lives in the image. */
         const char *exe = json_string_value(json_array_get(argv, 0)) ?: "";
 
         if (exe[0] != '/' && strchr(exe, '/')) {
@@ -812,7 +843,6 @@ static void cont_start(struct kcont *c, const json_t *pod)
             free(abs);
         }
     }
-    op = kop__new(kl, KOP_START, p->uid, p->dir);
     op->cname = xstrdup(c->name);
     op->argv = json_deep_copy(argv);
     op->env = json_deep_copy(env);
@@ -842,6 +872,19 @@ static void start_done(struct kpod *p, struct kcont *c, struct kop *op)
     const json_t *pod = api_get(kl->api, pods_res(), p->ns, p->name);
 
     c->starting = 0;
+    if (op->rc < 0 && op->reason[0]) {
+        /* The bundle could not be made (runAsNonRoot, a bad user, no rootfs): nothing ran. */
+        c->early_exit = 0;
+        if (pod)
+            api_event(kl->api, pod, "Warning", "Failed", "kubelet", "Error: %s", op->err.msg);
+        cont_wait(c, op->reason, op->err.msg);
+        enqueue_after(p, 10000);
+        kubelet__term_check(p);
+        return;
+    }
+    if (op->copied && pod)
+        api_event(kl->api, pod, "Warning", "RootfsCopied", "kubelet", "overlayfs could not be "
+                  "mounted: container %s runs on a copy of its image's layers", c->name);
     if (op->rc < 0) {
         c->early_exit = 0;
         if (pod)
@@ -883,7 +926,7 @@ static void start_done(struct kpod *p, struct kcont *c, struct kop *op)
         c->early_exit = 0;
         log_info("kubelet", "msg=\"container exited\" pod=%s/%s container=%s code=%d", p->ns,
                  p->name, c->name, c->early_code);
-        cont_exited(c, c->early_code, NULL, NULL);
+        cont_exited(c, c->early_code, c->early_reason[0] ? c->early_reason : NULL, NULL);
         if (cur)
             kubelet__status_write(p, cur);
         json_decref(cur);
@@ -1286,5 +1329,6 @@ void kubelet__free(struct kubelet *kl)
     kubelet__ops_join(kl);
     ctl_free(kl->ctl);
     free(kl->data_dir), free(kl->node_name), free(kl->node_ip), free(kl->self_exe);
+    free(kl->runtime), free(kl->rt_root), free(kl->rt_err);
     free(kl);
 }

@@ -7,6 +7,7 @@
 #include "node/node-int.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <signal.h>
@@ -20,6 +21,7 @@
 
 #include "core/jx.h"
 #include "core/log.h"
+#include "node/rootfs.h"
 #include "node/volume.h"
 
 struct kjob {
@@ -40,6 +42,9 @@ void kop__free(struct kop *op)
     json_decref(op->argv);
     json_decref(op->env);
     json_decref(op->mounts);
+    json_decref(op->pod), json_decref(op->ctr), json_decref(op->img_config);
+    json_decref(op->layers);
+    free(op->netns);
     err_release(&op->err);
     free(op);
 }
@@ -63,9 +68,13 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
     return 0;
 }
 
+/* Container root filesystems are unmounted first, and the walk never crosses into another
+ * file system: a rootfs still mounted (or mounted again meanwhile) is left alone rather than
+ * deleted through, which would delete the image's layers. */
 void kubelet__rm_tree(const char *dir)
 {
-    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    rootfs_unmount_all(dir);
+    nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 }
 
 /* A NULL-terminated vector borrowing the strings of a JSON array. */
@@ -86,6 +95,8 @@ static void kop_work(struct kop *op)
     case KOP_SPAWN: {
         struct shim_opts so = {.pod_ip = op->ip, .host_network = op->host_network};
 
+        /* Containers of a shim that died live on under the runtime: end them first. */
+        kubelet__runtime_cleanup(op->kl, op->uid, op->dir);
         op->pid = shim_spawn(op->exe, op->dir, &so, &op->err);
         op->rc = op->pid < 0 ? (int)op->pid : 0;
         break;
@@ -94,8 +105,23 @@ static void kop_work(struct kop *op)
         const char **av = strv_borrow(op->argv), **ev = strv_borrow(op->env);
         struct shim_container_spec spec = {.name = op->cname, .argv = av, .env = ev,
                                            .cwd = op->cwd, .mounts = op->mounts};
+        char bundle[PATH_MAX], id[160];
+        int timeout = 3000;
 
-        op->pid = shim_container_start(op->dir, &spec, 3000, &op->started, &op->err);
+        if (op->layers) {
+            op->rc = kubelet__bundle_prepare(op, bundle, id, sizeof id);
+            if (op->rc < 0) {
+                free(av), free(ev);
+                break;
+            }
+            spec.bundle = bundle;
+            spec.mounts = NULL; /* in config.json: runc makes them inside the container */
+            spec.runtime = op->kl->runtime;
+            spec.runtime_root = op->kl->rt_root;
+            spec.container_id = id;
+            timeout = SHIM_START_RUNTIME_TIMEOUT_MS;
+        }
+        op->pid = shim_container_start(op->dir, &spec, timeout, &op->started, &op->err);
         op->rc = op->pid < 0 ? (int)op->pid : 0;
         free(av);
         free(ev);
@@ -107,6 +133,7 @@ static void kop_work(struct kop *op)
     case KOP_STOP:
         if (shim_pid_alive(op->dir) > 0)
             op->rc = shim_stop(op->dir, 5000, &op->err);
+        kubelet__runtime_cleanup(op->kl, op->uid, op->dir);
         if (op->rm) {
             volume_cleanup(op->dir);
             kubelet__rm_tree(op->dir);

@@ -2,6 +2,7 @@
  * conditions, IPs, startTime and QoS class. Written through the status subresource only when
  * something changed; conditions keep their lastTransitionTime unless their status flips. */
 #include "node/node-int.h"
+#include "node/ocispec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,30 +97,6 @@ static const char *pod_phase(const struct kpod *p, const json_t *pod)
     return failed ? "Failed" : "Succeeded";
 }
 
-static const char *qos_class(const json_t *pod)
-{
-    const json_t *cs = jx_get(pod, "spec.containers"), *c;
-    size_t i;
-    int any = 0, guaranteed = 1;
-
-    json_array_foreach(cs, i, c) {
-        const json_t *req = jx_get(c, "resources.requests"), *lim = jx_get(c, "resources.limits");
-        static const char *const res[] = {"cpu", "memory"};
-
-        if (json_object_size(req) || json_object_size(lim))
-            any = 1;
-        for (int k = 0; k < 2; k++) {
-            const json_t *l = json_object_get(lim, res[k]), *r = json_object_get(req, res[k]);
-
-            if (!l || (r && !json_equal(l, r)))
-                guaranteed = 0;
-        }
-    }
-    if (!any)
-        return "BestEffort";
-    return guaranteed ? "Guaranteed" : "Burstable";
-}
-
 static void names_of(const struct kpod *p, int from, int to, int (*pick)(const struct kcont *),
                      char *out, size_t n)
 {
@@ -197,7 +174,7 @@ void kubelet__status_write(struct kpod *p, const json_t *pod)
         json_object_set_new(st, "podIPs", json_pack("[{s:s}]", "ip", p->ip));
     }
     json_object_set_new(st, "startTime", json_string(p->start_time));
-    json_object_set_new(st, "qosClass", json_string(qos_class(pod)));
+    json_object_set_new(st, "qosClass", json_string(ocispec_qos_class(pod)));
     ics = json_array();
     cs = json_array();
     for (int i = 0; i < p->nc; i++)

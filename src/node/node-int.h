@@ -37,6 +37,7 @@ struct kcont {
     int starting;      /* a start request is with the shim (kubelet_ops.c) */
     int early_exit;    /* the new instance's exit arrived before the shim's start reply */
     int early_code;
+    char early_reason[32];
     struct probe *rp, *lp, *sp;
     struct container_target tgt;
     json_t *env;  /* "K=V" array the container runs with (probes and hooks use it) */
@@ -87,6 +88,14 @@ struct kubelet {
     char netns_err[1024];
     struct loop_timer gc_timer;
     struct kjob *jobs; /* blocking shim calls in flight on helper threads */
+    /* The OCI runtime (absolute path), or NULL for the process runtime; its state root
+     * (<data-dir>/runc), the pids limit of each container, and what the host lacks for it. */
+    char *runtime, *rt_root;
+    int64_t pids_limit;
+    int64_t nofile;       /* RLIMIT_NOFILE of containers */
+    uint64_t host_caps;   /* capabilities the runtime can grant */
+    int force_copy;    /* KROLL_ROOTFS_COPY=1: copy layers instead of overlayfs (tests) */
+    char *rt_err;      /* set when the host cannot run containers: they fail with it */
 };
 
 /* kubelet_ops.c: one blocking shim call, run on a helper thread; the result is applied on the
@@ -104,6 +113,10 @@ struct kop {
     char *cwd;            /* START */
     int sig;              /* SIGNAL */
     int rm;               /* STOP: also remove the pod dir (volumes first) */
+    json_t *pod, *ctr, *img_config, *layers; /* START with a runtime: bundle inputs */
+    char *netns;          /* START with a runtime: the pod's netns path (NULL: host's) */
+    char reason[48];      /* START: the waiting reason of a failure before the shim ran */
+    int copied;           /* START: the rootfs is a copy (overlayfs failed) */
     pid_t pid;            /* SPAWN, START: result */
     time_t started;       /* START: result, the shim's start time (0 if unknown) */
     int rc;
@@ -116,6 +129,17 @@ void kubelet__op_run(struct kop *op);
 /* At shutdown: waits for the helpers and drops their results. */
 void kubelet__ops_join(struct kubelet *kl);
 void kubelet__rm_tree(const char *dir);
+#define SHIM_START_RUNTIME_TIMEOUT_MS 40000 /* a runtime start (runc run is bounded at 30 s) */
+/* kubelet_runc.c, on helper threads. Writes <dir>/ctr/<name>/{config.json,rootfs,...} for a
+ * START op; fills bundle (PATH_MAX) and the runtime's container id. 0, or a negative code with
+ * op->err and op->reason (CreateContainerConfigError or CreateContainerError). */
+int kubelet__bundle_prepare(struct kop *op, char *bundle, char *id, size_t idn);
+/* `runtime delete --force` of every container of the pod dir, unmounts their rootfs and removes
+ * the pod's cgroups; a no-op for the process runtime. */
+void kubelet__runtime_cleanup(struct kubelet *kl, const char *uid, const char *dir);
+/* Selects the runtime ("process", "runc" or a path) and checks the host for it; a missing
+ * piece is logged and kept in kl->rt_err. */
+void kubelet__runtime_set(struct kubelet *kl, const char *runtime, int64_t pids_limit);
 /* kubelet.c: applies a finished op (the pod may be gone by then: looked up by uid). */
 void kubelet__op_done(struct kop *op);
 /* kubelet_term.c: the SIGNAL op's result. */

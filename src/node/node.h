@@ -20,6 +20,8 @@ struct node_opts {
     const char *const *resources; /* "nvidia.com/gpu=2" */
     int n_resources;
     const char *self_exe;     /* the kroll binary, run as `kroll shim` per pod */
+    const char *runtime;      /* "process" (NULL), "runc" or the path of an OCI runtime */
+    long long pod_pids_limit; /* pids limit of each container under an OCI runtime */
 };
 
 /* Registers (or refreshes) the Node object, starts heartbeats and the kubelet, which re-adopts

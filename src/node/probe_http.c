@@ -775,6 +775,8 @@ static void exec_start(struct probe_run *r, const json_t *h, const struct contai
         json_object_set_new(req, "env", json_deep_copy(t->env));
     if (t->cwd)
         json_object_set_new(req, "cwd", json_string(t->cwd));
+    if (t->container) /* an OCI runtime container: the shim runs it inside (runc exec) */
+        json_object_set_new(req, "container", json_string(t->container));
     if (!t->pod_dir || shim_call_start(&r->call, t->pod_dir, req, &err) < 0)
         run_error_later(r, "%s", t->pod_dir ? err.msg : "no pod directory for exec");
     else if (loop_io_start(r->loop, &r->io, r->call.fd, EPOLLIN, exec_on_reply, r) < 0)

@@ -76,7 +76,8 @@ int server_start(struct loop *loop, const struct server_opts *o, struct server *
     {
         struct node_opts no = {.data_dir = o->data_dir, .node_name = s->node_name,
                                .node_address = o->node_address, .resources = o->node_resources,
-                               .n_resources = o->n_node_resources, .self_exe = o->self_exe};
+                               .n_resources = o->n_node_resources, .self_exe = o->self_exe,
+                               .runtime = o->runtime, .pod_pids_limit = o->pod_pids_limit};
 
         s->node = node_start(s->api, &no, err);
         if (!s->node)

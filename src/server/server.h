@@ -9,6 +9,11 @@
 struct server;
 struct api_limits;
 
+/* Pids limit of each container under an OCI runtime. The kubelet's podPidsLimit is unlimited
+ * by default; 4096 is far above what a model server's threads need, and a fork bomb in one pod
+ * then takes at most an eighth of the smallest common pid_max (32768). */
+#define POD_PIDS_LIMIT_DEFAULT 4096
+
 struct server_opts {
     const char *data_dir;
     const char *db_path;
@@ -20,6 +25,8 @@ struct server_opts {
     int n_node_resources;
     const char *self_exe; /* path of the kroll binary, for shims and the proxy */
     const struct api_limits *api_limits; /* NULL: defaults */
+    const char *runtime;                 /* --runtime: process (NULL), runc, or a path */
+    long long pod_pids_limit;            /* --pod-pids-limit (OCI runtime containers) */
 };
 
 int server_start(struct loop *loop, const struct server_opts *o, struct server **out,

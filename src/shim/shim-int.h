@@ -63,6 +63,10 @@ struct shim_ctr {
     int log_fd;
     long log_size;
     struct shim_stream out, err;
+    /* OCI runtime containers (start with a "bundle"); all NULL for a plain process. */
+    char *rt_bin, *rt_root, *rt_id, *bundle;
+    char *memcg;   /* the container's memory cgroup dir, for its OOM kill count */
+    long oom_base; /* that count when the container started */
 };
 
 struct shim_conn {
@@ -90,6 +94,7 @@ struct shim_exec {
     int truncated;
     struct shim_conn *conn; /* NULL when the requester went away */
     json_t *id;
+    char *pid_file; /* runtime exec: where `runc exec` writes the process's pid */
     struct shim_exec *next;
 };
 
@@ -137,6 +142,32 @@ void shim__kill_all(struct shim *s, int wait_ms);
 /* Builds an argv/env vector from a JSON array of strings; NULL (with msg) when malformed. */
 char **shim__strv(const json_t *a, const char *field, int required, char *msg, size_t n);
 void shim__strv_free(char **v);
+
+/* Forks argv in a process group of its own with stdout/stderr on out/errout (the container
+ * launcher); returns the pid once exec succeeded, else -errno with msg set. */
+pid_t shim__spawn(char **argv, char **env, const char *cwd, int out, int errout, char *msg,
+                  size_t n);
+
+/* shim_runc.c: containers run by an OCI runtime (runc) from a bundle. */
+#define SHIM_RUNC_TIMEOUT_MS 30000 /* one runtime call (run, kill, delete) */
+#define SHIM_RUNC_ID_MAX 128
+#define SHIM_RUNC_LOG_MAX (64 * 1024) /* tail of runc's log read for a start error */
+/* Takes the runtime fields of a start request into c; NULL, or an error text. */
+const char *shim__runc_config(struct shim_ctr *c, const json_t *req);
+/* `runc run --detach` with out/errout as the container's stdout/stderr; returns the container's
+ * init pid (re-parented to the shim, a subreaper), or -errno with msg set. */
+pid_t shim__runc_run(struct shim *s, struct shim_ctr *c, int out, int errout, char *msg,
+                     size_t n);
+/* After the init's exit: records OOMKilled when the cgroup's OOM kill count rose, then kills
+ * whatever is left of the container and deletes it. */
+void shim__runc_ended(struct shim *s, struct shim_ctr *c, struct shim_term *t);
+/* `runc kill [--all] <id> <sig>`: 0 or -1. */
+int shim__runc_signal(struct shim_ctr *c, int sig, int all);
+/* The argv of `runc exec` of argv in c (malloc'd vector; *pid_file malloc'd). */
+char **shim__runc_exec_argv(struct shim_ctr *c, char **argv, char **pid_file);
+void shim__runc_ctr_free(struct shim_ctr *c);
+/* Kills the process a timed-out `runc exec` started in the container (its pid file). */
+void shim__runc_exec_kill(const char *pid_file);
 
 /* shim_state.c */
 /* RFC 3339 with nanoseconds, UTC, fixed width ("2026-11-27T01:57:03.123456789Z"); out >= 40. */

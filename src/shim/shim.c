@@ -155,8 +155,15 @@ static json_t *op_signal(struct shim *s, const json_t *req)
         return reply_err("no container %s", name);
     if (!c->running)
         return reply_err("container %s is not running", name);
-    if (kill(-c->pid, (int)json_integer_value(sig)) < 0)
+    if (c->bundle) {
+        int n = (int)json_integer_value(sig);
+
+        /* SIGKILL ends the whole container (its cgroup), as the process group does below. */
+        if (shim__runc_signal(c, n, n == SIGKILL) < 0)
+            return reply_err("%s kill failed (see shim.log)", c->rt_bin);
+    } else if (kill(-c->pid, (int)json_integer_value(sig)) < 0) {
         return reply_err("kill: %s", strerror(errno));
+    }
     return reply_ok();
 }
 
@@ -481,6 +488,7 @@ static void shim_release(struct shim *s)
         if (s->ctrs[i]->log_fd >= 0)
             close(s->ctrs[i]->log_fd);
         free(s->ctrs[i]->name);
+        shim__runc_ctr_free(s->ctrs[i]);
         free(s->ctrs[i]);
     }
     free(s->ctrs);

@@ -63,6 +63,9 @@ struct shim_container_spec {
     const char *cwd;         /* may be NULL: pod dir */
     const json_t *mounts;    /* may be NULL: [{"source","target","readOnly"}] bind mounts made
                               * in a private mount namespace of the container */
+    /* An OCI runtime container: argv/env/cwd/mounts are then in <bundle>/config.json (argv
+     * must still be given; it is only logged). All absolute; NULL for a plain process. */
+    const char *bundle, *runtime, *runtime_root, *container_id;
 };
 
 /* Starts (or restarts: the old current.log becomes previous.log) a container. Returns its pid

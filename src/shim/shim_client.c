@@ -401,6 +401,14 @@ pid_t shim_container_start(const char *pod_dir, const struct shim_container_spec
         json_object_set_new(req, "cwd", json_string(spec->cwd));
     if (spec->mounts && json_array_size(spec->mounts))
         json_object_set_new(req, "mounts", json_deep_copy(spec->mounts));
+    if (spec->bundle) {
+        json_t *rt = json_pack("{s:s, s:s, s:s, s:s}", "bundle", spec->bundle, "runtime",
+                               spec->runtime ?: "", "runtimeRoot", spec->runtime_root ?: "",
+                               "containerId", spec->container_id ?: "");
+
+        json_object_update(req, rt);
+        json_decref(rt);
+    }
     reply = request_take(pod_dir, req, timeout_ms, &rc, err);
     if (reply) {
         rc = (int)json_integer_value(json_object_get(reply, "pid"));

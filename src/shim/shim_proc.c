@@ -330,8 +330,7 @@ static void child_run(char **argv, char **env, const char *cwd, int out, int err
     child_exec(argv, env, errfd);
 }
 
-/* Forks argv; on success returns the pid, else -errno with msg describing the failure. */
-static pid_t spawn(char **argv, char **env, const char *cwd, int out, int errout, char *msg,
+pid_t shim__spawn(char **argv, char **env, const char *cwd, int out, int errout, char *msg,
                    size_t n)
 {
     int ep[2];
@@ -482,7 +481,10 @@ static json_t *ctr_launch(struct shim *s, struct shim_ctr *c, char **argv, char 
         return reply_error("StartError", "pipe: %s", strerror(e), e);
     }
     clock_gettime(CLOCK_REALTIME, &c->started);
-    pid = spawn(argv, env, cwd ? cwd : s->pod_dir, out[1], errp[1], msg, sizeof msg);
+    if (c->bundle)
+        pid = shim__runc_run(s, c, out[1], errp[1], msg, sizeof msg);
+    else
+        pid = shim__spawn(argv, env, cwd ? cwd : s->pod_dir, out[1], errp[1], msg, sizeof msg);
     close(out[1]);
     close(errp[1]);
     stream_init(s, &c->out, c, out[0], "stdout");
@@ -528,8 +530,19 @@ json_t *shim__ctr_start(struct shim *s, const json_t *req)
         goto out;
     }
     c = ctr_get(s, name);
+    if (json_object_get(req, "bundle")) {
+        const char *bad = shim__runc_config(c, req);
+
+        if (bad) {
+            reply = reply_error(NULL, "%s", bad, 0);
+            goto out;
+        }
+    } else {
+        shim__runc_ctr_free(c);
+    }
     ctr_reset(s, c);
-    spawn_mounts = json_object_get(req, "mounts");
+    /* A runtime container's mounts are in its config.json; the runtime itself gets none. */
+    spawn_mounts = c->bundle ? NULL : json_object_get(req, "mounts");
     reply = ctr_launch(s, c, argv, env, json_string_value(cwdj));
     spawn_mounts = NULL;
 out:
@@ -543,7 +556,8 @@ static void ctr_on_exit(struct shim *s, struct shim_ctr *c, int status)
     json_t *ev;
 
     /* The container ends with its main process: nothing of it may linger. */
-    kill(-c->pid, SIGKILL);
+    if (!c->bundle)
+        kill(-c->pid, SIGKILL);
     c->running = 0;
     c->term.valid = 1;
     c->term.started = c->started;
@@ -556,6 +570,8 @@ static void ctr_on_exit(struct shim *s, struct shim_ctr *c, int status)
     }
     snprintf(c->term.reason, sizeof c->term.reason, "%s",
              c->term.exit_code == 0 ? "Completed" : "Error");
+    if (c->bundle)
+        shim__runc_ended(s, c, &c->term);
     if (c->pidfd >= 0) {
         shim__watch_del(s, c->pidfd);
         close(c->pidfd);
@@ -565,9 +581,10 @@ static void ctr_on_exit(struct shim *s, struct shim_ctr *c, int status)
              (int)c->pid, c->term.exit_code, c->term.signal);
     c->pid = 0;
     shim__state_write(s);
-    ev = json_pack("{s:s, s:s, s:i, s:i, s:i}", "event", "exit", "container", c->name, "exitCode",
-                   (json_int_t)c->term.exit_code, "signal", (json_int_t)c->term.signal,
-                   "restartCount", (json_int_t)c->restart_count);
+    ev = json_pack("{s:s, s:s, s:i, s:i, s:i, s:s}", "event", "exit", "container", c->name,
+                   "exitCode", (json_int_t)c->term.exit_code, "signal",
+                   (json_int_t)c->term.signal, "restartCount", (json_int_t)c->restart_count,
+                   "reason", c->term.reason);
     shim__event_send(s, ev);
 }
 
@@ -599,6 +616,9 @@ void shim__exec_gc(struct shim *s)
         }
         *pp = x->next;
         json_decref(x->id);
+        if (x->pid_file)
+            unlink(x->pid_file);
+        free(x->pid_file);
         free(x->output);
         free(x);
     }
@@ -739,6 +759,9 @@ void shim__exec_start(struct shim *s, struct shim_conn *c, const json_t *req)
 {
     char **argv = NULL, **env = NULL, msg[512];
     const char *cwd = json_string_value(json_object_get(req, "cwd"));
+    const char *cname = json_string_value(json_object_get(req, "container"));
+    struct shim_ctr *rc_ctr = NULL;
+    char *pid_file = NULL;
     int timeout, p[2];
     struct shim_exec *x;
     pid_t pid;
@@ -746,6 +769,12 @@ void shim__exec_start(struct shim *s, struct shim_conn *c, const json_t *req)
 
     if (exec_args(req, &argv, &env, &timeout, msg, sizeof msg) < 0)
         goto fail;
+    if (cname && (rc_ctr = shim__ctr_find(s, cname)) && !rc_ctr->bundle)
+        rc_ctr = NULL;
+    if (rc_ctr && !rc_ctr->running) {
+        snprintf(msg, sizeof msg, "container %s is not running", cname);
+        goto fail;
+    }
     if (!env[0]) { /* no env given: the shim's own (PATH and friends) */
         shim__strv_free(env);
         env = NULL;
@@ -754,13 +783,23 @@ void shim__exec_start(struct shim *s, struct shim_conn *c, const json_t *req)
         snprintf(msg, sizeof msg, "pipe: %s", strerror(errno));
         goto fail;
     }
-    pid = spawn(argv, env ? env : environ, cwd ? cwd : s->pod_dir, p[1], p[1], msg, sizeof msg);
+    if (rc_ctr) { /* inside the container: its env, cwd, user and capabilities */
+        char **rargv = shim__runc_exec_argv(rc_ctr, argv, &pid_file);
+
+        pid = shim__spawn(rargv, environ, rc_ctr->bundle, p[1], p[1], msg, sizeof msg);
+        shim__strv_free(rargv);
+    } else {
+        pid = shim__spawn(argv, env ? env : environ, cwd ? cwd : s->pod_dir, p[1], p[1], msg,
+                          sizeof msg);
+    }
     close(p[1]);
     if (pid < 0) {
         close(p[0]);
         goto fail;
     }
     x = xcalloc(1, sizeof *x);
+    x->pid_file = pid_file;
+    pid_file = NULL;
     x->pid = pid;
     x->out_fd = p[0];
     x->output = xmalloc(SHIM_EXEC_OUTPUT_MAX);
@@ -782,6 +821,7 @@ fail:
         json_object_set(r, "id", json_object_get(req, "id"));
     shim__conn_send(s, c, r);
 out:
+    free(pid_file);
     shim__strv_free(argv);
     if (env != environ)
         shim__strv_free(env);
@@ -796,6 +836,7 @@ int shim__exec_timeouts(struct shim *s)
             continue;
         if (x->deadline_ms <= now && !x->timed_out) {
             x->timed_out = 1;
+            shim__runc_exec_kill(x->pid_file);
             kill(-x->pid, SIGKILL);
         } else if (!x->timed_out && (next < 0 || x->deadline_ms - now < next)) {
             next = x->deadline_ms - now;
@@ -835,11 +876,16 @@ void shim__kill_all(struct shim *s, int wait_ms)
     int64_t deadline = now_ms() + wait_ms;
     int left;
 
+    /* Runtime containers: every process of the container's cgroup, once. */
+    for (size_t i = 0; i < s->nctrs; i++)
+        if (s->ctrs[i]->running && s->ctrs[i]->bundle)
+            shim__runc_signal(s->ctrs[i], SIGKILL, 1);
     do {
         left = 0;
         for (size_t i = 0; i < s->nctrs; i++)
             if (s->ctrs[i]->running) {
-                kill(-s->ctrs[i]->pid, SIGKILL);
+                if (!s->ctrs[i]->bundle)
+                    kill(-s->ctrs[i]->pid, SIGKILL);
                 left++;
             }
         for (struct shim_exec *x = s->execs; x; x = x->next) {

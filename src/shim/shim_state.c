@@ -54,6 +54,8 @@ static json_t *ctr_json(const struct shim_ctr *c)
 
     json_object_set_new(o, "name", json_string(c->name));
     json_object_set_new(o, "restartCount", json_integer(c->restart_count));
+    if (c->rt_id)
+        json_object_set_new(o, "containerId", json_string(c->rt_id));
     if (c->running) {
         json_object_set_new(o, "state", json_string("running"));
         json_object_set_new(o, "pid", json_integer(c->pid));
