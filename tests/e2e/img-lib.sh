@@ -9,7 +9,8 @@
 # the same path, as a user shares files with a pod:
 #   spec:   volumes: $TVOL          container:   volumeMounts: $TMNT
 # Scripts run under the host's sh and tools on the process runtime and under busybox in a
-# container: they use what both have. PRELUDE defines `now` (seconds.nanoseconds, as
+# container: they use what both have. A script that must end on SIGTERM traps it: as PID 1 of
+# a container the kernel ignores a signal that has no handler (the process runtime does not). PRELUDE defines `now` (seconds.nanoseconds, as
 # `date +%s.%N`, which busybox's date lacks) for scripts that time themselves.
 IMG_MKROOTFS=$KROLL_SRC/examples/model-server/mkrootfs.sh
 TSHARE=$TEST_DIR/share

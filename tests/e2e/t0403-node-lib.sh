@@ -38,11 +38,14 @@ SH
 
 # mksrvimage REF PORT: an image running the status server on PORT. bin/busybox is the image's
 # own, named relative to the working directory: the image dir on the process runtime, / in a
-# container (the process runtime's PATH is the host's).
+# container (the process runtime's PATH is the host's). The shell stays PID 1 and ends on
+# SIGTERM (exit 143, as a process the signal killed): in a container the kernel ignores it for
+# a PID 1 that has no handler, such as a bare nc.
 mksrvimage() {
     local dir
     dir=$TEST_DIR/img-$(printf '%s' "$1" | tr -c 'a-zA-Z0-9' '_')
-    img_shell_dir "$dir" "exec bin/busybox nc -ll -p $2 -e bin/busybox sh statussrv.sh"
+    img_shell_dir "$dir" "bin/busybox nc -ll -p $2 -e bin/busybox sh statussrv.sh & pid=\$!
+trap 'kill \$pid; exit 143' TERM; wait \$pid"
     cp "$TEST_DIR/statussrv.sh" "$dir/statussrv.sh"
     img_import "$dir" "$1"
 }

@@ -9,7 +9,8 @@ node_skip_checks
 kroll_start
 write_status_server
 mksrvimage test/srv 8080
-mkimage test/sleeper 'echo started; exec sleep 1000'
+# Ends on SIGTERM also as PID 1 of a container (which the kernel shields from an unhandled one).
+mkimage test/sleeper 'echo started; trap "exit 143" TERM; sleep 1000 & wait $!'
 cat <<Y | kubectl apply -f - >/dev/null
 apiVersion: v1
 kind: Pod
