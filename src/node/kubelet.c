@@ -181,10 +181,14 @@ static void cont_exited(struct kcont *c, int code, const char *reason, const cha
                         c->started_at[0] ? c->started_at : ts, "finishedAt", ts);
     if (msg) {
         json_object_set_new(c->term, "message", json_string(msg));
-    } else if (c->p->kl->runtime) {
-        /* terminationMessagePath: what the container wrote to its termination log. */
-        char *tm = rootfs_termlog_read(c->p->dir, c->name);
+    } else if (!reason || strcmp(reason, "ContainerStatusUnknown") != 0) {
+        /* terminationMessagePath: what the container wrote to its termination log; with
+         * FallbackToLogsOnError and a failure, else the tail of its log. */
+        char *tm = c->p->kl->runtime ? rootfs_termlog_read(c->p->dir, c->name) : NULL;
 
+        if (!tm && code != 0 &&
+            strcmp(jx_str(c->spec, "terminationMessagePolicy") ?: "", "FallbackToLogsOnError") == 0)
+            tm = rootfs_log_tail(c->p->dir, c->name);
         if (tm)
             json_object_set_new(c->term, "message", json_string(tm));
         free(tm);

@@ -276,6 +276,7 @@ static void delete_one(const char *name, void *arg)
     rootfs_container_id(x->uid, name, id, sizeof id);
     if (run_bounded(argv, RUNTIME_CALL_TIMEOUT_MS) < 0)
         log_warn("kubelet", "msg=\"runtime delete failed\" id=%s", id);
+    shim_runc_state_sweep(x->kl->rt_root, id);
     snprintf(bundle, sizeof bundle, "%s/ctr/%s", x->dir, name);
     rootfs_unmount(bundle);
 }

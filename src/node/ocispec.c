@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "core/jx.h"
 #include "core/log.h"
@@ -65,10 +66,15 @@ static char *etc_read(const char *rootfs, const char *file)
     if (!rootfs)
         return NULL;
     snprintf(path, sizeof path, "%s/etc/%s", rootfs, file);
+    struct stat st;
+
     if (!(f = fopen(path, "re")))
         return NULL;
-    buf = xmalloc(OCISPEC_PASSWD_MAX + 1);
-    n = fread(buf, 1, OCISPEC_PASSWD_MAX, f);
+    /* Sized to the file (capped): images are untrusted, and most passwd files are tiny. */
+    n = fstat(fileno(f), &st) == 0 && st.st_size < OCISPEC_PASSWD_MAX ? (size_t)st.st_size
+                                                                       : OCISPEC_PASSWD_MAX;
+    buf = xmalloc(n + 1);
+    n = fread(buf, 1, n, f);
     buf[n] = 0;
     fclose(f);
     return buf;

@@ -329,6 +329,50 @@ char *rootfs_termlog_read(const char *pod_dir, const char *name)
     return buf;
 }
 
+/* The message of one CRI record ("<time> <stream> <P|F> <message>"), or the whole line. */
+static const char *cri_message(const char *line)
+{
+    const char *p = line;
+
+    for (int i = 0; i < 3 && p; i++)
+        if ((p = strchr(p, ' ')))
+            p++;
+    return p ? p : line;
+}
+
+char *rootfs_log_tail(const char *pod_dir, const char *name)
+{
+    char path[PATH_MAX], buf[16384], *lines[ROOTFS_LOGTAIL_LINES], *out, *save = NULL;
+    int fd, k = 0;
+    ssize_t n;
+    off_t size;
+    size_t len = 0;
+
+    snprintf(path, sizeof path, "%s/logs/%s/current.log", pod_dir, name);
+    if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+        return NULL;
+    size = lseek(fd, 0, SEEK_END);
+    lseek(fd, size > (off_t)sizeof buf - 1 ? size - (off_t)sizeof buf + 1 : 0, SEEK_SET);
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return NULL;
+    buf[n] = 0;
+    /* Keep the last ROOTFS_LOGTAIL_LINES records (a ring of pointers into buf). */
+    for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+        lines[k++ % ROOTFS_LOGTAIL_LINES] = l;
+    out = xmalloc(sizeof buf);
+    out[0] = 0;
+    for (int i = k > ROOTFS_LOGTAIL_LINES ? k - ROOTFS_LOGTAIL_LINES : 0; i < k; i++)
+        len += (size_t)snprintf(out + len, sizeof buf - len, "%s\n",
+                                cri_message(lines[i % ROOTFS_LOGTAIL_LINES]));
+    if (len > ROOTFS_LOGTAIL_BYTES) { /* the last bytes, as the kubelet keeps */
+        memmove(out, out + len - ROOTFS_LOGTAIL_BYTES, ROOTFS_LOGTAIL_BYTES + 1);
+        len = ROOTFS_LOGTAIL_BYTES;
+    }
+    return out;
+}
+
 void rootfs_container_id(const char *pod_uid, const char *name, char *out, size_t n)
 {
     char hex[13];

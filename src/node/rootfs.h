@@ -39,6 +39,13 @@ char *rootfs_termlog_create(const char *bundle, struct err *err);
  * absent or empty. malloc'd. */
 char *rootfs_termlog_read(const char *pod_dir, const char *name);
 
+/* terminationMessagePolicy FallbackToLogsOnError: the messages of the last log records of
+ * <pod_dir>/logs/<name>/current.log, at most ROOTFS_LOGTAIL_LINES lines and
+ * ROOTFS_LOGTAIL_BYTES bytes (the kubelet's limits). NULL when there is no log. malloc'd. */
+#define ROOTFS_LOGTAIL_LINES 80
+#define ROOTFS_LOGTAIL_BYTES 2048
+char *rootfs_log_tail(const char *pod_dir, const char *name);
+
 /* The OCI runtime id of a container: "k<first 12 hex digits of the pod uid>-<name>". */
 void rootfs_container_id(const char *pod_uid, const char *name, char *out, size_t n);
 

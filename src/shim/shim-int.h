@@ -86,7 +86,7 @@ struct shim_exec {
     struct shim_watch pw; /* pidfd */
     pid_t pid;
     int pidfd, out_fd;
-    int exited, status, timed_out;
+    int exited, status, timed_out; /* timed_out 1: process killed, 2: runc too */
     int done; /* replied; freed by shim__exec_gc() after the current event batch */
     int64_t deadline_ms;
     char *output;
@@ -166,8 +166,10 @@ int shim__runc_signal(struct shim_ctr *c, int sig, int all);
 /* The argv of `runc exec` of argv in c (malloc'd vector; *pid_file malloc'd). */
 char **shim__runc_exec_argv(struct shim_ctr *c, char **argv, char **pid_file);
 void shim__runc_ctr_free(struct shim_ctr *c);
-/* Kills the process a timed-out `runc exec` started in the container (its pid file). */
-void shim__runc_exec_kill(const char *pid_file);
+/* Kills the process a timed-out `runc exec` started in the container (its pid file); 0 when
+ * there was one to kill. */
+int shim__runc_exec_kill(const char *pid_file);
+#define SHIM_RUNC_EXEC_GRACE_MS 2000 /* then runc exec itself is killed */
 
 /* shim_state.c */
 /* RFC 3339 with nanoseconds, UTC, fixed width ("2026-11-27T01:57:03.123456789Z"); out >= 40. */

@@ -103,4 +103,10 @@ int shim_state_read(const char *pod_dir, json_t **state, struct err *err);
  * <pod_dir>/shim.sock (SO_PEERCRED), else 0: a reused pid never counts. */
 pid_t shim_pid_alive(const char *pod_dir);
 
+/* Unmounts what a killed `runc exec` or `runc run` left under <root>/<id>/ (runc 1.1 bind
+ * mounts a copy of itself there) and removes that state directory if empty: after `runc delete`,
+ * so nothing of a container stays in the runtime's state root. At most SHIM_RUNC_SWEEP_MAX. */
+#define SHIM_RUNC_SWEEP_MAX 64
+void shim_runc_state_sweep(const char *root, const char *id);
+
 #endif

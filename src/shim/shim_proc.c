@@ -834,13 +834,20 @@ int shim__exec_timeouts(struct shim *s)
     for (struct shim_exec *x = s->execs; x; x = x->next) {
         if (x->exited || x->done)
             continue;
-        if (x->deadline_ms <= now && !x->timed_out) {
-            x->timed_out = 1;
-            shim__runc_exec_kill(x->pid_file);
-            kill(-x->pid, SIGKILL);
-        } else if (!x->timed_out && (next < 0 || x->deadline_ms - now < next)) {
-            next = x->deadline_ms - now;
+        if (x->deadline_ms <= now && x->timed_out < 2) {
+            /* `runc exec`: kill its process in the container, and runc (which then cleans up
+             * its state mounts) ends by itself; runc itself only if it does not within
+             * SHIM_RUNC_EXEC_GRACE_MS or has no process yet. */
+            if (!x->timed_out && x->pid_file && shim__runc_exec_kill(x->pid_file) == 0) {
+                x->timed_out = 1;
+                x->deadline_ms = now + SHIM_RUNC_EXEC_GRACE_MS;
+            } else {
+                x->timed_out = 2;
+                kill(-x->pid, SIGKILL);
+            }
         }
+        if (x->timed_out < 2 && (next < 0 || x->deadline_ms - now < next))
+            next = x->deadline_ms - now;
     }
     return next < 0 ? -1 : (int)next + 1;
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -236,7 +237,10 @@ pid_t shim__runc_run(struct shim *s, struct shim_ctr *c, int out, int errout, ch
     snprintf(logf, sizeof logf, "%s/runc.log", c->bundle);
     unlink(pidf);
     unlink(logf);
-    runc_call(c, del); /* a leftover of an instance whose end we did not see */
+    snprintf(pidf, sizeof pidf, "%s/%s", c->rt_root, c->rt_id);
+    if (access(pidf, F_OK) == 0)
+        runc_call(c, del); /* a leftover of an instance whose end we did not see */
+    snprintf(pidf, sizeof pidf, "%s/pid", c->bundle);
     runc = shim__spawn(argv, environ, c->bundle, out, errout, msg, n);
     if (runc < 0)
         return runc;
@@ -268,6 +272,7 @@ void shim__runc_ended(struct shim *s, struct shim_ctr *c, struct shim_term *t)
     runc_call(c, kill_all);
     if (runc_call(c, del) < 0)
         log_warn("shim", "msg=\"runtime delete failed\" container=%s id=%s", c->name, c->rt_id);
+    shim_runc_state_sweep(c->rt_root, c->rt_id);
 }
 
 int shim__runc_signal(struct shim_ctr *c, int sig, int all)
@@ -304,10 +309,34 @@ char **shim__runc_exec_argv(struct shim_ctr *c, char **argv, char **pid_file)
 
 /* Kills the process a timed-out `runc exec` started inside the container: killing runc alone
  * would leave it running there. */
-void shim__runc_exec_kill(const char *pid_file)
+int shim__runc_exec_kill(const char *pid_file)
 {
     pid_t pid = pid_file ? pid_file_read(pid_file) : -1;
 
-    if (pid > 0)
-        kill(pid, SIGKILL);
+    return pid > 0 && kill(pid, SIGKILL) == 0 ? 0 : -1;
+}
+
+void shim_runc_state_sweep(const char *root, const char *id)
+{
+    char dir[PATH_MAX], line[PATH_MAX + 256], *mnts[SHIM_RUNC_SWEEP_MAX];
+    size_t n = 0, len;
+    FILE *f = fopen("/proc/self/mounts", "re");
+
+    len = (size_t)snprintf(dir, sizeof dir, "%s/%s/", root, id);
+    while (f && n < SHIM_RUNC_SWEEP_MAX && fgets(line, sizeof line, f)) {
+        char *mp = strchr(line, ' ');
+
+        if (mp && strncmp(++mp, dir, len) == 0) {
+            mp[strcspn(mp, " ")] = 0;
+            mnts[n++] = xstrdup(mp);
+        }
+    }
+    if (f)
+        fclose(f);
+    for (size_t i = 0; i < n; i++) {
+        umount2(mnts[i], MNT_DETACH);
+        unlink(mnts[i]);
+        free(mnts[i]);
+    }
+    rmdir(dir); /* runc delete could not remove it while the mount was there */
 }

@@ -40,6 +40,7 @@ api_request) files="src/api/route.c src/core/buf.c src/core/loop.c $core $llhttp
 selector) files="src/api/selector.c src/api/table.c $core"; libs="-ljansson -lm"; runs=200000 ;;
 volume) files="src/node/env.c $core"; libs="-ljansson -lm"; runs=40000
     corpus=tests/fuzz/corpus/volume ;;
+ocispec) files="src/node/ocispec.c $core"; libs="-ljansson -lm"; runs=2000 ;;
 *) echo "fuzz: unknown target $name (add a case to tests/fuzz/run.sh)"; exit 2 ;;
 esac
 if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
