@@ -1,5 +1,8 @@
 # The front door. `make` builds build/kroll, `make test` builds and runs every test through
 # CTest, `make demo` runs the main walk-through, `make bench` measures (tests/bench/). Missing Debian packages are installed first.
+# `make` also assembles the model-server images (complete roots, build/examples/images/). The
+# runtime follows KROLL_RUNTIME (the server reads it; the demo's server inherits it), e.g.
+# `KROLL_RUNTIME=runc make demo` or `KROLL_RUNTIME=runc make test` runs the pods as containers.
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 

@@ -8,8 +8,11 @@
 #   trace_max/trace_min NAME COLUMN                        extremes over the replayed trace
 #   rs_names, rs_field, dep_field, dep_cond, events_for, dep_complete
 
+. "$(dirname "${BASH_SOURCE[0]}")/img-lib.sh"
+
+# A busybox root (img-lib.sh), so the same image runs as a host directory and as a container.
 dl_mkimage() { # DIR READY-EXIT
-    mkdir -p "$1"
+    img_root "$1"
     cat >"$1/app.sh" <<'SH'
 #!/bin/sh
 trap 'sleep "${TERM_DELAY:-0}"; exit 0' TERM

@@ -37,6 +37,17 @@ cleanup() {
             [ -f "$f" ] && kill -KILL -"$(cat "$f")" 2>/dev/null; [ -f "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
         done
     fi
+    # Containers of an OCI runtime (KROLL_RUNTIME=runc) are in no shim's process group: runc
+    # kills and deletes them (by the ids in this data dir's state root). Then the overlay roots
+    # and volume mounts the kubelet made are unmounted, deepest first, so that the rm below
+    # never deletes through a mount.
+    if [ -d "$KROLL_DATA/runc" ] && command -v runc >/dev/null 2>&1; then
+        for c in $(runc --root "$KROLL_DATA/runc" list -q 2>/dev/null); do
+            runc --root "$KROLL_DATA/runc" delete --force "$c" >/dev/null 2>&1
+        done
+    fi
+    findmnt -rn -o TARGET 2>/dev/null | grep "^$TEST_DIR/" | sort -r |
+        while read -r m; do umount -l "$m" 2>/dev/null; done
     if [ "$rc" != 0 ] && [ -f "$TEST_DIR/server.log" ]; then
         echo "---- server log (last 40 lines) ----"; tail -n 40 "$TEST_DIR/server.log"
     fi

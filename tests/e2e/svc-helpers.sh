@@ -6,6 +6,7 @@
 #   load_check WHAT SECS -- CMD...   bench/rollout-load.sh against $LOAD_HOST:$LOAD_PORT while
 #                             CMD runs; passes when no request failed (extra args in LOAD_ARGS)
 IMAGES=$KROLL_BUILD/examples/images
+. "$(dirname "${BASH_SOURCE[0]}")/img-lib.sh"
 # The shared zero-downtime harness lives beside the repository (../shared/bench/).
 ROLLOUT_LOAD=${ROLLOUT_LOAD:-$KROLL_SRC/../shared/bench/rollout-load.sh}
 

@@ -4,13 +4,14 @@
 # CrashLoopBackOff, ImagePullBackOff, server kill -9 + restart re-adopting running pods, and
 # `kroll stop` stopping the pods.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/img-lib.sh"
 
 IMAGES=$KROLL_BUILD/examples/images
 [ -d "$IMAGES/tf-serving-1.0.3" ] || { say "SKIP: no model-server images in $IMAGES"; exit 0; }
 unshare -n true 2>/dev/null || { say "SKIP: no network namespaces here"; exit 0; }
 
-# A shell image: logs SIGTERM and exits 0 on it.
-mkdir -p "$TEST_DIR/shimg"
+# A shell image (a busybox root, so it also runs as a container): logs SIGTERM and exits 0 on it.
+img_root "$TEST_DIR/shimg"
 cat >"$TEST_DIR/shimg/serve.sh" <<'SH'
 #!/bin/sh
 trap 'echo got SIGTERM; exit 0' TERM

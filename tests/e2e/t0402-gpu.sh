@@ -2,8 +2,9 @@
 # --node-resource nvidia.com/gpu=1: the node advertises one GPU; a second 1-GPU pod stays
 # Pending with the scheduler's exact message and is scheduled once the first pod is gone.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/img-lib.sh"
 
-mkdir -p "$TEST_DIR/img"
+img_root "$TEST_DIR/img"
 printf '#!/bin/sh\nwhile :; do sleep 0.2; done\n' >"$TEST_DIR/img/run.sh"
 chmod +x "$TEST_DIR/img/run.sh"
 echo '{"Entrypoint":["./run.sh"],"Env":["PATH=/usr/bin:/bin"]}' >"$TEST_DIR/img/image.json"

@@ -1,56 +1,53 @@
 #!/usr/bin/env bash
 # t0403: helpers shared by the t04xx kubelet tests (sourced after lib.sh): shell images, a tiny
-# HTTP server whose answers the test controls, and accessors for pods and events. Run directly
+# HTTP server whose answers the test controls (images from img-lib.sh), and accessors for pods
+# and events. Run directly
 # (CTest does), it checks the helpers themselves against a real pod: an exec-probe pod becomes
 # Ready, and `kubectl logs -f` streams lines while the container writes them.
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
     . "$(dirname "$0")/lib.sh"
 fi
 
+. "$(dirname "${BASH_SOURCE[0]}")/img-lib.sh"
+
 node_skip_checks() {
     unshare -n true 2>/dev/null || { say "SKIP: no network namespaces here"; exit 0; }
-    [ -x /usr/bin/python3 ] || { say "SKIP: no /usr/bin/python3 for the test servers"; exit 0; }
 }
 
-# mkimage REF SCRIPT: a shell image whose Entrypoint is ["/bin/sh", "-c", SCRIPT], imported.
-mkimage() {
-    local ref=$1 script=$2 dir
-    dir=$TEST_DIR/img-$(printf '%s' "$ref" | tr -c 'a-zA-Z0-9' '_')
-    mkdir -p "$dir"
-    jq -n --arg s "$script" --arg t "$TEST_DIR" \
-        '{Entrypoint: ["/bin/sh", "-c", $s], Env: ["PATH=/usr/bin:/bin", "T=" + $t]}' \
-        >"$dir/image.json"
-    "$KROLL_BIN" image import "$dir" "$ref" --data-dir "$KROLL_DATA" >/dev/null
-}
-
-# The status server: GET /NNN answers NNN; /slow answers 200 after 3 s; /file answers the code
-# written in $TEST_DIR/status (200 when missing). Listens on all addresses, port $1.
+# The status server, busybox nc running a shell handler per connection (in the image, so it
+# runs the same in a container): GET /NNN answers NNN; /slow answers 200 after 3 s; /file
+# answers the code written in $TSHARE/status (200 when missing). Listens on all addresses.
 write_status_server() {
-    cat >"$TEST_DIR/statussrv.py" <<'PY'
-import http.server, os, sys, time
-STATUS = os.path.join(os.environ.get("T", "/tmp"), "status")
-class H(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):
-        p = self.path.strip("/")
-        if p == "slow":
-            time.sleep(3); code = 200
-        elif p == "file":
-            try: code = int(open(STATUS).read().strip())
-            except Exception: code = 200
-        elif p.isdigit():
-            code = int(p)
-        else:
-            code = 404
-        body = ("status %d\n" % code).encode()
-        self.send_response(code)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-    def log_message(self, *a):
-        pass
-http.server.ThreadingHTTPServer.allow_reuse_address = True
-http.server.ThreadingHTTPServer(("0.0.0.0", int(sys.argv[1])), H).serve_forever()
-PY
+    cat >"$TEST_DIR/statussrv.sh" <<'SH'
+cr=$(printf '\r')
+read -r method path rest
+# The whole request is read before answering, so the client never sees a reset.
+while read -r h; do case "$h" in "" | "$cr") break ;; esac; done
+path=${path#/}
+case "$path" in
+slow) sleep 3; code=200 ;;
+file) code=$(cat "$T/status" 2>/dev/null); [ -n "$code" ] || code=200 ;;
+"" | *[!0-9]*) code=404 ;;
+*) code=$path ;;
+esac
+body="status $code"
+printf 'HTTP/1.1 %s Status\r\nContent-Length: %s\r\nConnection: close\r\n\r\n%s\n' \
+    "$code" $((${#body} + 1)) "$body"
+SH
+}
+
+# mksrvimage REF PORT: an image running the status server on PORT. bin/busybox is the image's
+# own, named relative to the working directory: the image dir on the process runtime, / in a
+# container (the process runtime's PATH is the host's). The shell stays PID 1 and ends on
+# SIGTERM (exit 143, as a process the signal killed): in a container the kernel ignores it for
+# a PID 1 that has no handler, such as a bare nc.
+mksrvimage() {
+    local dir
+    dir=$TEST_DIR/img-$(printf '%s' "$1" | tr -c 'a-zA-Z0-9' '_')
+    img_shell_dir "$dir" "bin/busybox nc -ll -p $2 -e bin/busybox sh statussrv.sh & pid=\$!
+trap 'kill \$pid; exit 143' TERM; wait \$pid"
+    cp "$TEST_DIR/statussrv.sh" "$dir/statussrv.sh"
+    img_import "$dir" "$1"
 }
 
 jp() { kubectl get pod "$1" -o jsonpath="$2" 2>/dev/null; }               # jp POD JSONPATH
@@ -88,9 +85,11 @@ kind: Pod
 metadata: {name: ticker}
 spec:
   restartPolicy: Never
+  volumes: $TVOL
   containers:
   - name: main
     image: test/ticker
+    volumeMounts: $TMNT
     readinessProbe:
       exec: {command: ["/bin/sh", "-c", "test -d \$T"]}
       periodSeconds: 1

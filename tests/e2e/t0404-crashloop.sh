@@ -7,17 +7,20 @@
 node_skip_checks
 kroll_start
 mkimage test/crash 'n=$(cat $T/count 2>/dev/null || echo 0); n=$((n+1)); echo $n >$T/count;
-date +%s.%N >>$T/starts; echo "run $n"; exit 1'
+now >>$T/starts; echo "run $n"; exit 1'
 
 kubectl get pods -w --no-headers >"$TEST_DIR/watch.out" 2>&1 &
 KROLL_PIDS="$KROLL_PIDS $!"
-kubectl run crash --image=test/crash --restart=Always >/dev/null
-starts() { [ "$(wc -l <"$TEST_DIR/starts" 2>/dev/null || echo 0)" -ge "$1" ]; }
+# The container counts its runs in the shared directory (img-lib.sh), mounted into the pod.
+kubectl run crash --image=test/crash --restart=Always --overrides="$(jq -nc --arg t "$TSHARE" \
+    '{spec: {volumes: [{name: "tshare", hostPath: {path: $t}}],
+      containers: [{name: "crash", image: "test/crash", volumeMounts: [{name: "tshare", mountPath: $t}]}]}}')" >/dev/null
+starts() { [ "$(wc -l <"$TSHARE/starts" 2>/dev/null || echo 0)" -ge "$1" ]; }
 wait_for 15 "first two runs (the first restart is immediate)" -- starts 2
 wait_for 20 "third run after the 10 s back-off" -- starts 3
 expect_eq "$(jp crash '{.status.phase}')" "Running" "crash-looping pod is phase Running"
 wait_for 30 "fourth run after the 20 s back-off" -- starts 4
-mapfile -t T < "$TEST_DIR/starts"
+mapfile -t T < "$TSHARE/starts"
 expect_range "$(secs_between "${T[0]}" "${T[1]}")" 0 2.5 "wait before restart 1 (0 s)"
 expect_range "$(secs_between "${T[1]}" "${T[2]}")" 9.5 12.5 "wait before restart 2 (10 s)"
 expect_range "$(secs_between "${T[2]}" "${T[3]}")" 19.5 22.5 "wait before restart 3 (20 s)"

@@ -8,16 +8,19 @@
 node_skip_checks
 kroll_start
 write_status_server
-mkimage test/srv 'exec /usr/bin/python3 $T/statussrv.py 8080'
-mkimage test/sleeper 'echo started; exec sleep 1000'
+mksrvimage test/srv 8080
+# Ends on SIGTERM also as PID 1 of a container (which the kernel shields from an unhandled one).
+mkimage test/sleeper 'echo started; trap "exit 143" TERM; sleep 1000 & wait $!'
 cat <<Y | kubectl apply -f - >/dev/null
 apiVersion: v1
 kind: Pod
 metadata: {name: live}
 spec:
+  volumes: $TVOL
   containers:
   - name: web
     image: test/srv
+    volumeMounts: $TMNT
     livenessProbe:
       httpGet: {path: /file, port: 8080}
       periodSeconds: 1
@@ -27,11 +30,13 @@ apiVersion: v1
 kind: Pod
 metadata: {name: startup}
 spec:
+  volumes: $TVOL
   containers:
   - name: app
     image: test/sleeper
+    volumeMounts: $TMNT
     startupProbe:
-      exec: {command: ["/bin/sh", "-c", "test -f $TEST_DIR/started"]}
+      exec: {command: ["/bin/sh", "-c", "test -f $TSHARE/started"]}
       periodSeconds: 1
       failureThreshold: 60
     livenessProbe:
@@ -43,12 +48,12 @@ Y
 wait_for 20 "liveness pod Running" -- phase_is live Running
 sleep 4
 expect_eq "$(jp live '{.status.containerStatuses[0].restartCount}')" 0 "healthy: no restart"
-echo 500 >"$TEST_DIR/status"
+echo 500 >"$TSHARE/status"
 T0=$(now_s)
 restarted() { [ "$(jp live '{.status.containerStatuses[0].restartCount}')" = 1 ]; }
 wait_for 15 "liveness failure restarts the container" -- restarted
 expect_range "$(secs_between "$T0" "$(now_s)")" 2 7 "restart ≈3 failed attempts after the change"
-echo 200 >"$TEST_DIR/status"
+echo 200 >"$TSHARE/status"
 ev=$(events_of live)
 expect_match "$ev" 'Unhealthy\|Liveness probe failed: HTTP probe failed with statuscode: 500' "Unhealthy event"
 expect_match "$ev" 'Killing\|Container web failed liveness probe, will be restarted' "Killing message"
@@ -68,7 +73,7 @@ expect_eq "$(jp startup '{.status.containerStatuses[0].started}')" false "starte
 expect_eq "$(kubectl get events --field-selector involvedObject.name=startup,reason=Unhealthy -o name | wc -l)" 1 \
     "only the startup probe ran (one aggregated Unhealthy)"
 expect_match "$(events_of startup)" 'Unhealthy\|Startup probe failed: ' "Startup probe failed event"
-touch "$TEST_DIR/started"
+touch "$TSHARE/started"
 started() { [ "$(jp startup '{.status.containerStatuses[0].started}')" = true ]; }
 wait_for 5 "startup probe succeeds: started=true" -- started
 srestart() { [ "$(jp startup '{.status.containerStatuses[0].restartCount}')" -ge 1 ]; }

@@ -6,7 +6,7 @@
 node_skip_checks
 kroll_start
 write_status_server
-for p in 8001 8002 8003; do mkimage test/srv$p "exec /usr/bin/python3 \$T/statussrv.py $p"; done
+for p in 8001 8002 8003; do mksrvimage test/srv$p $p; done
 cat <<Y | kubectl apply -f - >/dev/null
 apiVersion: v1
 kind: Pod

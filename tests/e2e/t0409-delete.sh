@@ -7,7 +7,7 @@
 node_skip_checks
 kroll_start
 # Ignores SIGTERM; records when it arrives. (sh runs the trap between sleeps.)
-mkimage test/stubborn 'trap "date +%s.%N >>$T/term-\$HOSTNAME" TERM; while :; do sleep 0.2; done'
+mkimage test/stubborn 'trap "now >>$T/term-\$HOSTNAME" TERM; while :; do sleep 0.2; done'
 cat <<Y | kubectl apply -f - >/dev/null
 apiVersion: apps/v1
 kind: Deployment
@@ -18,8 +18,9 @@ spec:
   template:
     metadata: {labels: {app: web}}
     spec:
+      volumes: $TVOL
       containers:
-      - {name: main, image: test/stubborn}
+      - {name: main, image: test/stubborn, volumeMounts: $TMNT}
 Y
 one_running() { [ "$(kubectl get pods -l app=web --field-selector=status.phase=Running -o name | wc -l)" = 1 ]; }
 wait_for 30 "deployment pod Running" -- one_running
@@ -35,7 +36,7 @@ expect_match "$(kubectl get pod "$P" --no-headers)" "^$P +[01]/1 +Terminating" "
 replaced() { kubectl get pods -l app=web --no-headers | grep -v "^$P " | grep -q .; }
 wait_for 3 "the ReplicaSet creates a replacement at once" -- replaced
 expect_eq "$(kubectl get pods -l app=web -o name | wc -l)" 2 "old (terminating) + new pod"
-sigterm() { ls "$TEST_DIR"/term-* >/dev/null 2>&1; }
+sigterm() { ls "$TSHARE"/term-* >/dev/null 2>&1; }
 wait_for 5 "SIGTERM delivered" -- sigterm
 # Shorten the grace period with a second delete: SIGKILL at the new deadline (>= SIGTERM + 2 s).
 kubectl get pod "$P" -w -o jsonpath='{.status.containerStatuses[0].state.terminated.exitCode}{"\n"}' \

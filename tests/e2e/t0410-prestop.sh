@@ -7,8 +7,8 @@
 . "$(dirname "$0")/t0403-node-lib.sh"
 node_skip_checks
 kroll_start
-mkimage test/term 'trap "date +%s.%N >>$T/term-\$HOSTNAME; exit 0" TERM; while :; do sleep 0.2; done'
-mkimage test/stubborn 'trap "date +%s.%N >>$T/term-\$HOSTNAME" TERM; while :; do sleep 0.2; done'
+mkimage test/term 'trap "now >>$T/term-\$HOSTNAME; exit 0" TERM; while :; do sleep 0.2; done'
+mkimage test/stubborn 'trap "now >>$T/term-\$HOSTNAME" TERM; while :; do sleep 0.2; done'
 mkpod() { # name image prestop-seconds grace
     cat <<Y | kubectl apply -f - >/dev/null
 apiVersion: v1
@@ -16,9 +16,11 @@ kind: Pod
 metadata: {name: $1, labels: {app: $1}}
 spec:
   terminationGracePeriodSeconds: $4
+  volumes: $TVOL
   containers:
   - name: main
     image: $2
+    volumeMounts: $TMNT
     ports: [{containerPort: 80}]
     readinessProbe: {exec: {command: ["true"]}, periodSeconds: 1}
     lifecycle: {preStop: {sleep: {seconds: $3}}}
@@ -44,13 +46,13 @@ kubectl delete pod short long --wait=false >/dev/null
 T1=$(now_s)
 epterm() { [ "$(ep)" = "false,true,true" ]; }
 wait_for 3 "terminating endpoint: ready=false serving=true terminating=true" -- epterm
-has() { [ -s "$TEST_DIR/term-$1" ]; }
+has() { [ -s "$TSHARE/term-$1" ]; }
 wait_for 10 "short: SIGTERM after preStop" -- has short
-expect_elapsed "$T0" "$T1" "$(head -n1 "$TEST_DIR/term-short")" 2.8 4 \
+expect_elapsed "$T0" "$T1" "$(head -n1 "$TSHARE/term-short")" 2.8 4 \
     "preStop sleep 3, grace 6: SIGTERM ≈3 s"
 wait_for 10 "short gone after exiting on SIGTERM" -- gone short
 wait_for 10 "long: SIGTERM at the grace deadline" -- has long
-expect_elapsed "$T0" "$T1" "$(head -n1 "$TEST_DIR/term-long")" 3.8 5 \
+expect_elapsed "$T0" "$T1" "$(head -n1 "$TSHARE/term-long")" 3.8 5 \
     "preStop sleep 8, grace 4: SIGTERM ≈4 s"
 wait_for 10 "long gone" -- gone long
 expect_elapsed "$T0" "$T1" "$(now_s)" 5.8 8.5 "SIGKILL ≈6 s (2 s after SIGTERM), then the object is gone"

@@ -6,10 +6,10 @@
 . "$(dirname "$0")/t0403-node-lib.sh"
 node_skip_checks
 kroll_start
-mkimage test/step 'echo "$STEP $(date +%s.%N)" >>$T/order; sleep 1'
-mkimage test/flaky 'if [ ! -f $T/flaky ]; then touch $T/flaky; echo "flaky fails" ; exit 3; fi; echo "flaky $(date +%s.%N)" >>$T/order'
+mkimage test/step 'echo "$STEP $(now)" >>$T/order; sleep 1'
+mkimage test/flaky 'if [ ! -f $T/flaky ]; then touch $T/flaky; echo "flaky fails" ; exit 3; fi; echo "flaky $(now)" >>$T/order'
 mkimage test/app 'n=$(cat $T/runs 2>/dev/null || echo 0); n=$((n+1)); echo $n >$T/runs;
-echo "app $(date +%s.%N)" >>$T/order; echo "instance $n"; if [ $n = 1 ]; then exit 1; fi; exec sleep 1000'
+echo "app $(now)" >>$T/order; echo "instance $n"; if [ $n = 1 ]; then exit 1; fi; exec sleep 1000'
 kubectl get pods -w --no-headers >"$TEST_DIR/watch.out" 2>&1 &
 KROLL_PIDS="$KROLL_PIDS $!"
 cat <<Y | kubectl apply -f - >/dev/null
@@ -17,16 +17,17 @@ apiVersion: v1
 kind: Pod
 metadata: {name: inits}
 spec:
+  volumes: $TVOL
   initContainers:
-  - {name: one, image: test/step, env: [{name: STEP, value: one}]}
-  - {name: two, image: test/flaky}
-  - {name: three, image: test/step, env: [{name: STEP, value: three}]}
+  - {name: one, image: test/step, env: [{name: STEP, value: one}], volumeMounts: $TMNT}
+  - {name: two, image: test/flaky, volumeMounts: $TMNT}
+  - {name: three, image: test/step, env: [{name: STEP, value: three}], volumeMounts: $TMNT}
   containers:
-  - {name: app, image: test/app}
+  - {name: app, image: test/app, volumeMounts: $TMNT}
 Y
 apprun() { [ "$(jp inits '{.status.containerStatuses[0].restartCount}')" = 1 ] && phase_is inits Running; }
 wait_for 40 "app running after the init containers (and one restart)" -- apprun
-expect_eq "$(awk '{ print $1 }' "$TEST_DIR/order" | tr '\n' ' ')" "one flaky three app app " \
+expect_eq "$(awk '{ print $1 }' "$TSHARE/order" | tr '\n' ' ')" "one flaky three app app " \
     "init containers in order, then the app"
 expect_eq "$(jp inits '{.status.initContainerStatuses[*].state.terminated.reason}')" \
     "Completed Completed Completed" "init containers Completed"
