@@ -132,8 +132,9 @@ static int cmd_server_run(int argc, char **argv)
 
     err_init(&err);
     so.node_name = NULL;
-    /* The environment picks the runtime for tests; the flag wins. */
-    so.runtime = getenv("KROLL_RUNTIME");
+    /* Containers under runc unless the environment (tests) or the flag says otherwise. */
+    so.runtime = getenv("KROLL_RUNTIME") && *getenv("KROLL_RUNTIME") ? getenv("KROLL_RUNTIME")
+                                                                     : "runc";
     so.pod_pids_limit = POD_PIDS_LIMIT_DEFAULT;
     api_limits_default(&lim);
     so.api_limits = &lim;

@@ -157,8 +157,11 @@ void kubelet__runtime_set(struct kubelet *kl, const char *runtime, int64_t pids_
     char *root;
 
     kl->pids_limit = pids_limit;
-    if (!runtime || !*runtime || strcmp(runtime, "process") == 0)
+    if (!runtime || !*runtime || strcmp(runtime, "process") == 0) {
+        log_warn("kubelet", "msg=\"--runtime=process: pods run as host processes, without "
+                 "container isolation (development only)\"");
         return;
+    }
     kl->force_copy = getenv("KROLL_ROOTFS_COPY") && strcmp(getenv("KROLL_ROOTFS_COPY"), "1") == 0;
     kl->runtime = path_lookup(runtime);
     root = xasprintf("%s/runc", kl->data_dir);

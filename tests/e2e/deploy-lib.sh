@@ -1,7 +1,10 @@
 # Helpers for the Deployment/ReplicaSet conformance tests (t0350-t0399). Source after lib.sh:
 #   . "$(dirname "$0")/lib.sh"; . "$(dirname "$0")/deploy-lib.sh"
-# Images (imported before kroll_start): test/app:1, :2, :3 are ready at once (exec probe
-# ./ready exits 0); test/app:bad never becomes ready. The process exits on SIGTERM after
+# Images (imported before kroll_start): test/app:1, :2, :3 are ready at once (GET /ready on
+# port 8080 answers 200); test/app:bad never becomes ready (404). The readiness probe is an
+# httpGet, not an exec: under runc every exec probe is a `runc exec` (about 0.14 s of CPU), and
+# a dozen pods probed every second would load 2 cores by themselves (exec probes are covered by
+# t0406 and t0621). The process exits on SIGTERM after
 # $TERM_DELAY seconds (default 0), so termination can be made visible.
 #   dep_manifest NAME REPLICAS IMAGE [EXTRA-SPEC-YAML...]  prints a Deployment (app=NAME)
 #   trace_start NAME / trace_stop                          records watch streams, replays them
@@ -17,10 +20,12 @@ dl_mkimage() { # DIR READY-EXIT
 #!/bin/sh
 trap 'sleep "${TERM_DELAY:-0}"; exit 0' TERM
 echo "app $APP_VERSION up"
+./bin/busybox httpd -f -p 8080 -h www &
 while :; do sleep 1 & wait $!; done
 SH
-    printf '#!/bin/sh\nexit %s\n' "$2" >"$1/ready"
-    chmod +x "$1/app.sh" "$1/ready"
+    mkdir -p "$1/www"
+    [ "$2" = 0 ] && echo ready >"$1/www/ready"
+    chmod +x "$1/app.sh"
     echo '{"Entrypoint":["./app.sh"],"Env":["PATH=/usr/bin:/bin","APP_VERSION=x"],"WorkingDir":""}' \
         >"$1/image.json"
 }
@@ -62,7 +67,7 @@ Y
       - name: app
         image: $img
         readinessProbe:
-          exec: {command: ["./ready"]}
+          httpGet: {path: /ready, port: 8080}
           periodSeconds: 1
 Y
 }

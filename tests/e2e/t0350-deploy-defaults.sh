@@ -24,7 +24,7 @@ spec:
       - {name: d, image: "test/app@sha256:0000000000000000000000000000000000000000000000000000000000000000"}
       - name: e
         image: test/app:1
-        readinessProbe: {exec: {command: ["./ready"]}}
+        readinessProbe: {httpGet: {path: /ready, port: 8080}}
 Y
 expect_eq "$(dep_field bare .spec.replicas)" "1" "item 1: replicas defaults to 1"
 expect_eq "$(dep_field bare .spec.strategy.type)" "RollingUpdate" "item 1: strategy RollingUpdate"

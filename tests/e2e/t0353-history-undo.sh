@@ -105,7 +105,7 @@ spec:
   template:
     metadata: {labels: {app: ro}}
     spec:
-      containers: [{name: app, image: test/app:1, readinessProbe: {exec: {command: ["./ready"]}, periodSeconds: 1}}]
+      containers: [{name: app, image: test/app:1, readinessProbe: {httpGet: {path: /ready, port: 8080}, periodSeconds: 1}}]
 Y
 ro_ready() { [ "$(rs_field ro-controller .status.availableReplicas)" = 2 ]; }
 wait_for 30 "bare RS ready" -- ro_ready

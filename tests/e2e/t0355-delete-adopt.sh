@@ -80,7 +80,7 @@ spec:
   template:
     metadata: {labels: {app: $2, pod: httpd}}
     spec:
-      containers: [{name: app, image: $3, readinessProbe: {exec: {command: ["./ready"]}, periodSeconds: 1}}]
+      containers: [{name: app, image: $3, readinessProbe: {httpGet: {path: /ready, port: 8080}, periodSeconds: 1}}]
 Y
 }
 bare_rs rold ru test/app:1 3546343826724305832
@@ -96,7 +96,7 @@ spec:
   template:
     metadata: {labels: {app: ru, pod: httpd}}
     spec:
-      containers: [{name: app, image: test/app:2, readinessProbe: {exec: {command: ["./ready"]}, periodSeconds: 1}}]
+      containers: [{name: app, image: test/app:2, readinessProbe: {httpGet: {path: /ready, port: 8080}, periodSeconds: 1}}]
 Y
 wait_for 30 "scenario 2: rollout over the adopted RS completes" -- dep_complete ru 1
 expect_eq "$(rs_field rold '.metadata.ownerReferences[0].name')/$(rs_field rold .spec.replicas)" "ru/0" \
@@ -122,7 +122,7 @@ spec:
   template:
     metadata: {labels: {app: cu, pod: httpd}}
     spec:
-      containers: [{name: app, image: test/app:2, readinessProbe: {exec: {command: ["./ready"]}, periodSeconds: 1}}]
+      containers: [{name: app, image: test/app:2, readinessProbe: {httpGet: {path: /ready, port: 8080}, periodSeconds: 1}}]
 Y
 wait_for 30 "scenario 4: rollout completes" -- dep_complete cu 1
 cold_gone() { ! kubectl get rs cold >/dev/null 2>&1; }

@@ -25,7 +25,7 @@ spec:
   containers:
   - name: app
     image: test/app:bad
-    readinessProbe: {exec: {command: ["./ready"]}, periodSeconds: 1}
+    readinessProbe: {httpGet: {path: /ready, port: 8080}, periodSeconds: 1}
 ---
 apiVersion: v1
 kind: Pod
