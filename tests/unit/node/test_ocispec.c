@@ -321,7 +321,7 @@ static void test_cdi_merge(void **state)
     json_t *spec = build(POD, "{\"name\":\"c\",\"securityContext\":{\"runAsUser\":1000}}", "{}",
                          NULL, 0);
     json_t *edits = J("{\"process\":{\"env\":[\"HOSTNAME=x\",\"GPU=1\"],\"user\":"
-                      "{\"additionalGids\":[44]}},"
+                      "{\"additionalGids\":[44,45]}},"
                       "\"mounts\":[{\"destination\":\"/usr/lib/x/y\",\"source\":\"/a\"},"
                       "{\"destination\":\"/dev/shm\",\"source\":\"/b\"}],"
                       "\"linux\":{\"devices\":[{\"path\":\"/dev/g0\",\"type\":\"c\","
@@ -356,7 +356,7 @@ static void test_cdi_merge(void **state)
     assert_int_equal(deep, json_array_size(ms) - 1);
     assert_string_equal(jx_str(json_array_get(jx_get(spec, "hooks.createContainer"), 0), "path"),
                         "/bin/true");
-    dump_eq(jx_get(spec, "process.user.additionalGids"), "[44]");
+    dump_eq(jx_get(spec, "process.user.additionalGids"), "[1001,44,29,45]");
     json_decref(spec), json_decref(edits);
 }
 
