@@ -5,8 +5,13 @@
 # directory overrides a device of the earlier one; a bad spec file is refused (logged) without
 # hiding the good ones; a spec written while the server runs shows up at the next heartbeat;
 # --node-resource still wins; a pod asking for more devices than the spec has stays Pending.
-# (Applying the edits inside a running container is the runtime's part, tested with it.)
+# Under runc (where it can run here): two pods asking for one device each of a two-device kind
+# get different devices, and each sees exactly its device node (usable: the cgroup allows it),
+# the spec's and the device's env and the spec's mount; a third stays Pending until a device's
+# pod is deleted, then runs with the freed device, which after kill -9 of the server needs the
+# allocation restored from the pod dirs.
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/runc-lib.sh"
 
 ETC=$TEST_DIR/cdi-etc
 RUN=$TEST_DIR/cdi-run
@@ -67,4 +72,81 @@ kroll_stop
 kroll_start --cdi-spec-dir "$ETC" --cdi-spec-dir "$RUN" --node-name cdi-node --node-resource example.com/gpu=1
 wait_for 30 "--node-resource overrides the spec's count" -- sh_eval 'test "$(node_res capacity gpu)" = 1'
 expect_eq "$(node_res capacity nic)" 1 "the other kinds still come from the specs"
+
+# ---- the devices inside runc containers ----
+if [ "$(id -u)" != 0 ] || ! command -v runc >/dev/null || [ ! -x /bin/busybox ] ||
+    ! unshare -n true 2>/dev/null; then
+    say "SKIP: the runc part (needs root, runc, busybox-static, network namespaces)"
+    finish
+fi
+kroll_stop
+ACME=$TEST_DIR/cdi-acme
+mkdir -p "$ACME"
+mknod "$TEST_DIR/dev/acme0" c 1 3 && mknod "$TEST_DIR/dev/acme1" c 1 5 || { fail "mknod"; finish; }
+echo acme-firmware-7 >"$TEST_DIR/firmware.bin"
+cat >"$ACME/acme.json" <<EOF
+{"cdiVersion": "0.6.0", "kind": "acme.example/gpu",
+ "containerEdits": {"env": ["ACME_DRIVER=1"],
+   "mounts": [{"hostPath": "$TEST_DIR/firmware.bin", "containerPath": "/opt/acme/firmware.bin", "options": ["ro", "bind"]}]},
+ "devices": [
+  {"name": "dev0", "containerEdits": {"env": ["ACME_VISIBLE=0"], "deviceNodes": [{"path": "/dev/acme0", "hostPath": "$TEST_DIR/dev/acme0"}]}},
+  {"name": "dev1", "containerEdits": {"env": ["ACME_VISIBLE=1"], "deviceNodes": [{"path": "/dev/acme1", "hostPath": "$TEST_DIR/dev/acme1"}]}}]}
+EOF
+kroll_start --runtime=runc --cdi-spec-dir "$ACME" --node-name cdi-node
+wait_for 30 "the runc server's node shows 2 acme devices" -- sh_eval \
+    'test "$(kubectl get node cdi-node -o jsonpath="{.status.allocatable.acme\\.example/gpu}")" = 2'
+bbimage test/bb
+gpu_pod() {
+    kubectl apply -f - >/dev/null <<Y
+apiVersion: v1
+kind: Pod
+metadata: {name: $1}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: main
+    image: test/bb
+    command: ["sh", "-c", "ls /dev | grep acme | sed s/^/node=/; env | grep ^ACME_ | sort; cat /opt/acme/firmware.bin; head -c 3 /dev/acme* | wc -c | sed s/^/read=/; echo done; sleep 1000"]
+    resources: {limits: {acme.example/gpu: 1}}
+Y
+}
+nodes_of() { kubectl logs "$1" | sed -n 's/^node=//p' | tr '\n' ' '; }
+gpu_pod g1
+gpu_pod g2
+wait_running g1 60 && wait_running g2 60
+wait_for 30 "both containers report" -- sh_eval \
+    'kubectl logs g1 | grep -q done && kubectl logs g2 | grep -q done'
+l1=$(kubectl logs g1) l2=$(kubectl logs g2) n1=$(nodes_of g1) n2=$(nodes_of g2)
+say "g1: $n1; g2: $n2"
+expect_match "$n1" '^acme[01] $' "g1 sees exactly one device node"
+expect_match "$n2" '^acme[01] $' "g2 sees exactly one device node"
+[ "$n1" != "$n2" ] && pass "the two pods got different devices" || fail "both pods got $n1"
+for l in "$l1" "$l2"; do
+    d=$(echo "$l" | sed -n 's/^node=acme//p')
+    expect_match "$l" "ACME_VISIBLE=$d" "the device's env goes with its node (acme$d)"
+    expect_match "$l" 'ACME_DRIVER=1' "the spec's env is set"
+    expect_match "$l" 'acme-firmware-7' "the spec's mount is there"
+done
+expect_match "$(printf '%s\n%s\n' "$l1" "$l2" | grep ^read=)" 'read=3' "the zero-like device can be read (the cgroup allows it)"
+expect_match "$(cat "$(pod_dir g1)/devices.json")" '"main":\["acme.example/gpu=dev[01]"\]' \
+    "the allocation is recorded in the pod dir"
+
+gpu_pod g3
+wait_for 20 "a third pod asking for one is unschedulable" -- sh_eval \
+    'kubectl get pod g3 -o jsonpath="{.status.conditions[?(@.type==\"PodScheduled\")].message}" | grep -q "Insufficient acme.example/gpu"'
+
+# kill -9 and restart: the running pods keep their devices, recorded in their pod dirs.
+kill -KILL "$KROLL_SERVER_PID"
+kroll_start --runtime=runc --cdi-spec-dir "$ACME" --node-name cdi-node
+expect_eq "$(grep -c 'CDI devices restored' "$TEST_DIR/server.log")" 2 "both allocations are restored at start"
+
+# Free the higher device: without the restored allocation g3 would get the lower one, which
+# the other pod still uses.
+if [ "$n1" = "acme1 " ]; then gone=g1 kept=g2 kn=$n2; else gone=g2 kept=g1 kn=$n1; fi
+kubectl delete pod $gone >/dev/null 2>&1
+wait_running g3 90
+wait_for 30 "g3 reports" -- sh_eval 'kubectl logs g3 | grep -q done'
+expect_eq "$(nodes_of g3)" "acme1 " "g3 got the device $gone freed, not the one $kept holds"
+expect_eq "$(nodes_of $kept)" "$kn" "$kept still has its device"
+kubectl delete pod $kept g3 --wait=false >/dev/null 2>&1
 finish
