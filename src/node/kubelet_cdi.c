@@ -99,6 +99,14 @@ int kubelet__cdi_take(struct kcont *c, json_t **edits, struct err *err)
     }
     rc = cdi_alloc_take(kl->cdi_alloc, reg, owner, jx_get(c->spec, "resources.limits"), &devs,
                         err);
+    if (rc < 0) {
+        char *m = xstrdup(err->msg);
+
+        err_release(err);
+        err_init(err);
+        rc = err_set(err, rc, "cannot allocate the CDI devices of container %s: %s", c->name, m);
+        free(m);
+    }
     if (rc == 0 && json_array_size(devs)) {
         if ((rc = devices_write(p->dir, c->name, devs, err)) == 0 &&
             !(*edits = edits_of(reg, devs, err)))

@@ -9,7 +9,8 @@
 # get different devices, and each sees exactly its device node (usable: the cgroup allows it),
 # the spec's and the device's env and the spec's mount; a third stays Pending until a device's
 # pod is deleted, then runs with the freed device, which after kill -9 of the server needs the
-# allocation restored from the pod dirs.
+# allocation restored from the pod dirs; with --node-resource saying more than the specs have,
+# a pod the kubelet has no device for waits in CreateContainerError until one is freed.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/runc-lib.sh"
 
@@ -148,5 +149,24 @@ wait_running g3 90
 wait_for 30 "g3 reports" -- sh_eval 'kubectl logs g3 | grep -q done'
 expect_eq "$(nodes_of g3)" "acme1 " "g3 got the device $gone freed, not the one $kept holds"
 expect_eq "$(nodes_of $kept)" "$kn" "$kept still has its device"
-kubectl delete pod $kept g3 --wait=false >/dev/null 2>&1
+
+# When the node says more than the specs have (--node-resource wins for the scheduler), the
+# kubelet cannot allocate: the container waits with the reason, the message and an event, and
+# starts once a device is free.
+kroll_stop
+kroll_start --runtime=runc --cdi-spec-dir "$ACME" --node-name cdi-node --node-resource acme.example/gpu=3
+wait_for 30 "--node-resource says 3" -- sh_eval \
+    'test "$(kubectl get node cdi-node -o jsonpath="{.status.allocatable.acme\\.example/gpu}")" = 3'
+gpu_pod g4
+w4() { kubectl get pod g4 -o jsonpath="{.status.containerStatuses[0].state.waiting.$1}"; }
+wait_for 60 "a pod the kubelet has no device for waits in CreateContainerError" -- sh_eval \
+    'test "$(w4 reason)" = CreateContainerError'
+expect_match "$(w4 message)" 'cannot allocate the CDI devices of container main: insufficient acme.example/gpu: 1 requested, 0 free of 2' \
+    "the waiting message says why"
+expect_match "$(kubectl describe pod g4)" 'Failed.*insufficient acme.example/gpu' "kubectl describe shows the event"
+kubectl delete pod g3 >/dev/null 2>&1
+wait_running g4 90
+wait_for 30 "g4 reports" -- sh_eval 'kubectl logs g4 | grep -q done'
+expect_eq "$(nodes_of g4)" "acme1 " "g4 runs with the device g3 freed"
+kubectl delete pod $kept g4 --wait=false >/dev/null 2>&1
 finish
