@@ -45,7 +45,8 @@ static json_t *devices_read(const char *dir)
     return o;
 }
 
-/* Records container -> devices in the pod dir (atomically: a crash leaves the old or the new). */
+/* Records container -> devices (NULL: none) in the pod dir (atomically: a crash leaves the old
+ * or the new). */
 static int devices_write(const char *dir, const char *cname, const json_t *devs,
                          struct err *err)
 {
@@ -53,7 +54,10 @@ static int devices_write(const char *dir, const char *cname, const json_t *devs,
     json_t *o = devices_read(dir) ?: json_object();
     int rc = 0;
 
-    json_object_set(o, cname, (json_t *)devs);
+    if (devs)
+        json_object_set(o, cname, (json_t *)devs);
+    else
+        json_object_del(o, cname);
     if (json_dump_file(o, tmp, JSON_COMPACT) < 0 || rename(tmp, path) < 0) {
         rc = err_set(err, -EIO, "cannot record the CDI devices of container %s in %s", cname,
                      path);
@@ -83,6 +87,32 @@ static json_t *edits_of(const struct cdi_registry *reg, const json_t *devs, stru
     return sk;
 }
 
+/* Init containers that have finished give their devices back before the next container takes
+ * some, as the kubelet's device manager reuses them: a pod whose init and app containers each
+ * ask for the node's only device is schedulable (effective request = the max) and must run. */
+static void init_devices_return(struct kcont *c)
+{
+    struct kpod *p = c->p;
+    struct err err;
+
+    for (int i = 0; i < p->ninit; i++) {
+        struct kcont *ic = &p->c[i];
+        char *owner;
+
+        if (ic == c || ic->st != KC_EXITED)
+            continue;
+        owner = xasprintf("%s/%s", p->uid, ic->name);
+        if (cdi_alloc_get(p->kl->cdi_alloc, owner)) {
+            cdi_alloc_release(p->kl->cdi_alloc, owner);
+            err_init(&err);
+            if (devices_write(p->dir, ic->name, NULL, &err) < 0)
+                log_warn("kubelet", "msg=\"%s\"", err.msg);
+            err_release(&err);
+        }
+        free(owner);
+    }
+}
+
 int kubelet__cdi_take(struct kcont *c, json_t **edits, struct err *err)
 {
     struct kpod *p = c->p;
@@ -97,6 +127,7 @@ int kubelet__cdi_take(struct kcont *c, json_t **edits, struct err *err)
         free(owner);
         return 0;
     }
+    init_devices_return(c);
     rc = cdi_alloc_take(kl->cdi_alloc, reg, owner, jx_get(c->spec, "resources.limits"), &devs,
                         err);
     if (rc < 0) {

@@ -10,7 +10,8 @@
 # the spec's and the device's env and the spec's mount; a third stays Pending until a device's
 # pod is deleted, then runs with the freed device, which after kill -9 of the server needs the
 # allocation restored from the pod dirs; with --node-resource saying more than the specs have,
-# a pod the kubelet has no device for waits in CreateContainerError until one is freed.
+# a pod the kubelet has no device for waits in CreateContainerError until one is freed; an init
+# container's device goes to the app container after it.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/runc-lib.sh"
 
@@ -81,6 +82,21 @@ if [ "$(id -u)" != 0 ] || ! command -v runc >/dev/null || [ ! -x /bin/busybox ] 
     finish
 fi
 kroll_stop
+# Containers outlive a test that does not wait: delete, and wait until their dirs are gone.
+pods_gone() {
+    kubectl delete pod --all --wait=false >/dev/null 2>&1
+    wait_for 120 "every pod is gone and cleaned up" -- sh_eval \
+        'test -z "$(kubectl get pods -o name 2>/dev/null)" && test -z "$(ls "$KROLL_DATA/pods")"'
+}
+# If the test stops early: runc's containers and rootfs mounts are not the shims' children.
+runc_leftovers() {
+    local id
+    for id in $(ls "$KROLL_DATA/runc" 2>/dev/null); do
+        runc --root "$KROLL_DATA/runc" delete --force "$id" >/dev/null 2>&1
+    done
+    grep -o " $TEST_DIR/[^ ]*/rootfs " /proc/mounts | xargs -r -n1 umount -l 2>/dev/null
+}
+trap 'rc=$?; runc_leftovers; (exit $rc); cleanup' EXIT
 ACME=$TEST_DIR/cdi-acme
 mkdir -p "$ACME"
 mknod "$TEST_DIR/dev/acme0" c 1 3 && mknod "$TEST_DIR/dev/acme1" c 1 5 || { fail "mknod"; finish; }
@@ -168,5 +184,32 @@ kubectl delete pod g3 >/dev/null 2>&1
 wait_running g4 90
 wait_for 30 "g4 reports" -- sh_eval 'kubectl logs g4 | grep -q done'
 expect_eq "$(nodes_of g4)" "acme1 " "g4 runs with the device g3 freed"
-kubectl delete pod $kept g4 --wait=false >/dev/null 2>&1
+
+# An init container's device goes to the app container after it (the kubelet's device manager
+# reuses it): with one device free, a pod whose init and main container ask for one each runs.
+kubectl delete pod g4 >/dev/null 2>&1
+wait_for 60 "g4 is gone" -- sh_eval '! kubectl get pod g4 >/dev/null 2>&1'
+kubectl apply -f - >/dev/null <<Y
+apiVersion: v1
+kind: Pod
+metadata: {name: g5}
+spec:
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - name: init
+    image: test/bb
+    command: ["sh", "-c", "ls /dev | grep acme | sed s/^/node=/"]
+    resources: {limits: {acme.example/gpu: 1}}
+  containers:
+  - name: main
+    image: test/bb
+    command: ["sh", "-c", "ls /dev | grep acme | sed s/^/node=/; echo done; sleep 1000"]
+    resources: {limits: {acme.example/gpu: 1}}
+Y
+wait_running g5 90
+wait_for 30 "g5 reports" -- sh_eval 'kubectl logs g5 -c main | grep -q done'
+expect_eq "$(kubectl logs g5 -c main | sed -n 's/^node=//p')" "$(kubectl logs g5 -c init | sed -n 's/^node=//p')" \
+    "the main container got the device its init container had"
+expect_eq "$(kubectl logs g5 -c main | sed -n 's/^node=//p')" acme1 "the free one"
+pods_gone
 finish
