@@ -17,6 +17,7 @@
 
 #include "core/jx.h"
 #include "core/log.h"
+#include "node/cdi.h"
 #include "node/env.h"
 #include "node/image.h"
 #include "node/sandbox.h"
@@ -580,6 +581,7 @@ void kubelet__pod_free(struct kpod *p, int stop_shim)
          * still being spawned for this pod is stopped when its spawn completes. */
         struct kop *op = kop__new(kl, KOP_STOP, p->uid, p->dir);
 
+        kubelet__cdi_release(kl, p->uid, p->dir, p); /* the pod is gone: so are its devices */
         op->rm = 1;
         kubelet__op_run(op);
     }
@@ -784,7 +786,7 @@ static void cont_start(struct kcont *c, const json_t *pod)
     struct kubelet *kl = p->kl;
     struct image img;
     struct err err;
-    json_t *env = NULL, *argv = NULL, *mounts = NULL;
+    json_t *env = NULL, *argv = NULL, *mounts = NULL, *cdi = NULL;
     char *cwd = NULL;
     struct kop *op;
 
@@ -820,9 +822,18 @@ static void cont_start(struct kcont *c, const json_t *pod)
         enqueue_after(p, 10000);
         goto out;
     }
+    /* CDI devices exist only inside containers: the process runtime ignores them, as before. */
+    if (kl->runtime && kubelet__cdi_take(c, &cdi, &err) < 0) {
+        api_event(kl->api, pod, "Warning", "Failed", "kubelet", "Error: %s", err.msg);
+        cont_wait(c, "CreateContainerError", err.msg);
+        enqueue_after(p, 10000);
+        goto out;
+    }
     cwd = jx_str(c->spec, "workingDir") ? xstrdup(jx_str(c->spec, "workingDir"))
                                         : image_workdir(&img);
     op = kop__new(kl, KOP_START, p->uid, p->dir);
+    op->cdi_edits = cdi;
+    cdi = NULL;
     if (kl->runtime) {
         /* In a container: paths are the container's, the runtime resolves argv[0]. */
         free(cwd);
@@ -865,6 +876,7 @@ out:
     json_decref(argv);
     json_decref(env);
     json_decref(mounts);
+    json_decref(cdi);
     image_release(&img);
     err_release(&err);
 }
@@ -1277,6 +1289,7 @@ static void gc_orphans(struct loop_timer *t, void *ctx)
             continue;
         dir = xasprintf("%s/%s", root, e->d_name);
         log_info("kubelet", "msg=\"cleaning up a deleted pod\" uid=%s", e->d_name);
+        kubelet__cdi_release(kl, e->d_name, dir, NULL);
         op = kop__new(kl, KOP_STOP, e->d_name, dir);
         op->rm = 1;
         kubelet__op_run(op);
@@ -1313,6 +1326,7 @@ struct kubelet *kubelet__new(struct api *api, const char *data_dir, const char *
                  "pods will run\" err=\"%s\"", err.msg);
     }
     err_release(&err);
+    kubelet__cdi_restore(kl); /* before any pod is synced: no new pod takes a held device */
     kl->ctl = ctl_new(api, "kubelet", kubelet_sync, kl);
     ctl_watch(kl->ctl, RES_POD, NULL);
     ctl_watch(kl->ctl, RES_CONFIGMAP, on_config);
@@ -1334,5 +1348,6 @@ void kubelet__free(struct kubelet *kl)
     ctl_free(kl->ctl);
     free(kl->data_dir), free(kl->node_name), free(kl->node_ip), free(kl->self_exe);
     free(kl->runtime), free(kl->rt_root), free(kl->rt_err);
+    cdi_alloc_free(kl->cdi_alloc);
     free(kl);
 }

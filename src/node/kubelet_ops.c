@@ -43,7 +43,7 @@ void kop__free(struct kop *op)
     json_decref(op->env);
     json_decref(op->mounts);
     json_decref(op->pod), json_decref(op->ctr), json_decref(op->img_config);
-    json_decref(op->layers);
+    json_decref(op->layers), json_decref(op->cdi_edits);
     free(op->netns);
     err_release(&op->err);
     free(op);

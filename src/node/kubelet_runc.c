@@ -22,6 +22,7 @@
 #include "core/log.h"
 #include "node/ocispec.h"
 #include "node/rootfs.h"
+#include "node/seccomp.h"
 
 #define RUNTIME_CALL_TIMEOUT_MS 30000 /* one `runtime delete` or `--version` */
 
@@ -123,7 +124,8 @@ static void host_check(struct kubelet *kl)
     if (!file_has("/proc/filesystems", "overlay") || getenv("KROLL_ROOTFS_COPY"))
         log_warn("kubelet", "msg=\"overlayfs unavailable or disabled: each container's root "
                  "filesystem will be a copy of its image's layers\"");
-    if (!file_has("/proc/self/status", "Seccomp:"))
+    kl->seccomp_ok = file_has("/proc/self/status", "Seccomp:");
+    if (!kl->seccomp_ok)
         log_warn("kubelet", "msg=\"the kernel has no seccomp: containers that ask for a seccomp "
                  "profile will be refused\"");
 }
@@ -225,6 +227,33 @@ static json_t *bundle_spec(struct kop *op, const char *bundle, const char *terml
     return ocispec_build(&in, &op->err);
 }
 
+/* The seccomp profile (after the capabilities: RuntimeDefault and Localhost profiles allow
+ * syscalls by the bounding set) and the CDI edits computed on the loop. A profile that cannot
+ * be loaded or enforced fails the start: never run a container with less than it asked. */
+static int spec_security(struct kop *op, json_t *spec)
+{
+    const char *local;
+    enum ocispec_seccomp t = ocispec_seccomp_type(op->pod, op->ctr, &local);
+    const json_t *caps = jx_get(spec, "process.capabilities.bounding");
+    json_t *prof = NULL;
+    int rc;
+
+    if (t != OCISPEC_SECCOMP_NONE && !op->kl->seccomp_ok)
+        return err_set(&op->err, -E_INVALID, "seccomp profile %s was asked for, but this host's "
+                       "kernel has no seccomp: refusing to run the container unconfined",
+                       t == OCISPEC_SECCOMP_DEFAULT ? "RuntimeDefault" : "Localhost");
+    if (t == OCISPEC_SECCOMP_DEFAULT)
+        prof = seccomp_runtime_default(caps);
+    else if (t == OCISPEC_SECCOMP_LOCALHOST &&
+             (rc = seccomp_localhost(op->kl->data_dir, local, caps, &prof, &op->err)) < 0)
+        return rc;
+    if (prof)
+        json_object_set_new(jx_obj(spec, "linux"), "seccomp", prof);
+    if (op->cdi_edits)
+        ocispec_cdi_merge(spec, op->cdi_edits);
+    return 0;
+}
+
 int kubelet__bundle_prepare(struct kop *op, char *bundle, char *id, size_t idn)
 {
     char *layers[ROOTFS_LAYERS_MAX], *termlog;
@@ -254,10 +283,10 @@ int kubelet__bundle_prepare(struct kop *op, char *bundle, char *id, size_t idn)
     free(termlog);
     if (!spec)
         return bundle_fail(op, "CreateContainerConfigError", op->err.code);
-    /* HOOK (issue 11, lead): the seccomp profile and CDI edits go into spec here, e.g.
-     *   json_object_set_new(jx_obj(spec, "linux"), "seccomp", seccomp_runtime_default(caps));
-     *   cdi_apply(registry, allocated devices, spec);
-     * A profile the host cannot enforce must fail the start (CreateContainerError). */
+    if ((rc = spec_security(op, spec)) < 0) {
+        json_decref(spec);
+        return bundle_fail(op, "CreateContainerError", rc);
+    }
     rc = config_write(bundle, spec, &op->err);
     json_decref(spec);
     return rc < 0 ? bundle_fail(op, "CreateContainerError", rc) : 0;

@@ -96,6 +96,9 @@ struct kubelet {
     uint64_t host_caps;   /* capabilities the runtime can grant */
     int force_copy;    /* KROLL_ROOTFS_COPY=1: copy layers instead of overlayfs (tests) */
     char *rt_err;      /* set when the host cannot run containers: they fail with it */
+    int seccomp_ok;    /* the kernel filters syscalls (Seccomp: in /proc/self/status) */
+    struct node *node; /* node_cdi(): the CDI registry, on the loop only */
+    struct cdi_alloc *cdi_alloc; /* devices held by "<pod uid>/<container>" (loop only) */
 };
 
 /* kubelet_ops.c: one blocking shim call, run on a helper thread; the result is applied on the
@@ -121,6 +124,8 @@ struct kop {
     time_t started;       /* START: result, the shim's start time (0 if unknown) */
     int rc;
     struct err err;
+    json_t *cdi_edits;    /* START with a runtime: CDI edits of its devices (a skeleton spec
+                           * made by cdi_apply on the loop), merged into config.json; or NULL */
 };
 struct kop *kop__new(struct kubelet *kl, enum kop_kind kind, const char *uid, const char *dir);
 void kop__free(struct kop *op);
@@ -140,6 +145,16 @@ void kubelet__runtime_cleanup(struct kubelet *kl, const char *uid, const char *d
 /* Selects the runtime ("process", "runc" or a path) and checks the host for it; a missing
  * piece is logged and kept in kl->rt_err. */
 void kubelet__runtime_set(struct kubelet *kl, const char *runtime, int64_t pids_limit);
+/* kubelet_cdi.c, on the loop. Allocates the CDI devices container c's limits ask for (the
+ * same ones on a restart), records them in the pod dir and returns their edits as a skeleton
+ * spec for ocispec_cdi_merge (*edits NULL when it asks for none). 0, or a negative code with
+ * err (no free device, an edit that cannot be made). */
+int kubelet__cdi_take(struct kcont *c, json_t **edits, struct err *err);
+/* Frees the devices of pod uid (as recorded in dir, and of p's containers when p is given). */
+void kubelet__cdi_release(struct kubelet *kl, const char *uid, const char *dir,
+                          const struct kpod *p);
+/* At start: makes kl->cdi_alloc and restores what the pod dirs record. */
+void kubelet__cdi_restore(struct kubelet *kl);
 /* kubelet.c: applies a finished op (the pod may be gone by then: looked up by uid). */
 void kubelet__op_done(struct kop *op);
 /* kubelet_term.c: the SIGNAL op's result. */

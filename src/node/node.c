@@ -324,6 +324,7 @@ struct node *node_start(struct api *api, const struct node_opts *o, struct err *
     loop_timer_init(&n->heartbeat, on_heartbeat, n);
     loop_timer_start(n->loop, &n->heartbeat, HEARTBEAT_MS);
     n->kl = kubelet__new(api, n->data_dir, n->name, n->address, o->self_exe);
+    n->kl->node = n; /* the kubelet allocates the CDI devices of node_cdi(n) */
     kubelet__runtime_set(n->kl, o->runtime, o->pod_pids_limit);
     api_set_log_hook(api, logs__serve, n->kl);
     log_info("node", "msg=\"node registered\" name=%s address=%s", n->name, n->address);

@@ -594,3 +594,144 @@ const char *ocispec_qos_class(const json_t *pod)
         return "BestEffort";
     return guaranteed ? "Guaranteed" : "Burstable";
 }
+
+/* ---- seccomp profile choice and CDI edits ---------------------------------------------------- */
+
+enum ocispec_seccomp ocispec_seccomp_type(const json_t *pod, const json_t *container,
+                                          const char **localhost)
+{
+    const json_t *sp = sc_get(pod, container, "seccompProfile");
+    const char *type = jx_str(sp, "type") ?: "";
+
+    *localhost = NULL;
+    /* As containerd: a privileged container gets no profile whatever it asks for. */
+    if (ocispec_privileged(pod, container))
+        return OCISPEC_SECCOMP_NONE;
+    if (strcmp(type, "RuntimeDefault") == 0)
+        return OCISPEC_SECCOMP_DEFAULT;
+    if (strcmp(type, "Localhost") == 0) {
+        *localhost = jx_str(sp, "localhostProfile") ?: "";
+        return OCISPEC_SECCOMP_LOCALHOST;
+    }
+    return OCISPEC_SECCOMP_NONE; /* Unconfined, or unset: the kubelet's default */
+}
+
+static json_t *arr_of(json_t *o, const char *path)
+{
+    json_t *a = jx_get(o, path);
+
+    if (!json_is_array(a)) {
+        jx_set(o, path, json_array());
+        a = jx_get(o, path); /* NULL only for a path too long: appends to it are no-ops */
+    }
+    return a;
+}
+
+/* Removes the entries of a whose key is val (same destination, same device path). */
+static void arr_remove_by(json_t *a, const char *key, const char *val)
+{
+    for (size_t i = json_array_size(a); i-- > 0;)
+        if (strcmp(jx_str(json_array_get(a, i), key) ?: "", val ?: "") == 0)
+            json_array_remove(a, i);
+}
+
+static void env_merge(json_t *spec, const json_t *env)
+{
+    json_t *dst = arr_of(spec, "process.env"), *v;
+    size_t i;
+
+    json_array_foreach(env, i, v) {
+        const char *kv = json_string_value(v) ?: "", *eq = strchr(kv, '=');
+        size_t klen = eq ? (size_t)(eq - kv) : strlen(kv);
+
+        for (size_t j = json_array_size(dst); j-- > 0;) {
+            const char *o = json_string_value(json_array_get(dst, j)) ?: "";
+
+            if (strncmp(o, kv, klen) == 0 && o[klen] == '=')
+                json_array_remove(dst, j);
+        }
+        json_array_append(dst, v);
+    }
+}
+
+static size_t dest_depth(const json_t *m)
+{
+    size_t n = 0;
+
+    for (const char *p = jx_str(m, "destination") ?: ""; *p; p++)
+        n += *p == '/' && p[1] && p[1] != '/';
+    return n;
+}
+
+/* Stable by depth, so no mount hides one made inside it (the CDI library's sortMounts). */
+static void mounts_order(json_t *ms)
+{
+    for (size_t i = 1; i < json_array_size(ms); i++) {
+        json_t *m = json_incref(json_array_get(ms, i));
+        size_t d = dest_depth(m), j = i;
+
+        while (j > 0 && dest_depth(json_array_get(ms, j - 1)) > d)
+            j--;
+        if (j != i) {
+            json_array_remove(ms, i);
+            json_array_insert(ms, j, m);
+        }
+        json_decref(m);
+    }
+}
+
+static void devices_merge(json_t *spec, const json_t *devs)
+{
+    json_int_t uid = jx_int(spec, "process.user.uid", 0), gid = jx_int(spec, "process.user.gid", 0);
+    json_t *dst = arr_of(spec, "linux.devices"), *d;
+    size_t i;
+
+    json_array_foreach(devs, i, d) {
+        json_t *dev = json_deep_copy(d);
+
+        /* Computed without the user (it is resolved here, from the rootfs): the container's
+         * user owns the node unless the CDI spec said otherwise, as cdi_apply does. */
+        if (!json_object_get(dev, "uid") && uid > 0)
+            json_object_set_new(dev, "uid", json_integer(uid));
+        if (!json_object_get(dev, "gid") && gid > 0)
+            json_object_set_new(dev, "gid", json_integer(gid));
+        arr_remove_by(dst, "path", jx_str(dev, "path"));
+        json_array_append_new(dst, dev);
+    }
+}
+
+void ocispec_cdi_merge(json_t *spec, const json_t *edits)
+{
+    json_t *hooks = json_object_get(edits, "hooks"), *v, *g;
+    json_t *dst;
+    const char *k;
+    size_t i, j;
+
+    env_merge(spec, jx_get(edits, "process.env"));
+    devices_merge(spec, jx_get(edits, "linux.devices"));
+    if (json_array_size(jx_get(edits, "linux.resources.devices")))
+        json_array_extend(arr_of(spec, "linux.resources.devices"),
+                          jx_get(edits, "linux.resources.devices"));
+    json_array_foreach(json_object_get(edits, "mounts"), i, v) {
+        dst = arr_of(spec, "mounts");
+        arr_remove_by(dst, "destination", jx_str(v, "destination"));
+        json_array_append(dst, v);
+    }
+    if (json_array_size(json_object_get(edits, "mounts")))
+        mounts_order(json_object_get(spec, "mounts"));
+    json_object_foreach(hooks, k, v) {
+        char path[80];
+
+        snprintf(path, sizeof path, "hooks.%s", k);
+        json_array_extend(arr_of(spec, path), v);
+    }
+    json_array_foreach(jx_get(edits, "process.user.additionalGids"), i, g) {
+        int dup = 0;
+        json_t *x;
+
+        dst = arr_of(spec, "process.user.additionalGids");
+        json_array_foreach(dst, j, x) dup |= json_integer_value(x) == json_integer_value(g);
+        if (!dup)
+            json_array_append(dst, g);
+    }
+}

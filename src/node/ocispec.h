@@ -56,7 +56,7 @@ struct ocispec_in {
 
 /* Builds config.json. Returns a new object, or NULL with err set (a malformed quantity or
  * capability). The seccomp profile and CDI edits are applied by the caller afterwards
- * (see the hook in rootfs.c). */
+ * (kubelet__bundle_prepare, with ocispec_seccomp_type and ocispec_cdi_merge). */
 json_t *ocispec_build(const struct ocispec_in *in, struct err *err);
 
 /* Whether the effective securityContext of container (in pod) is privileged. */
@@ -66,5 +66,20 @@ int ocispec_privileged(const json_t *pod, const json_t *container);
  * limits): "Guaranteed" when every container has cpu and memory limits equal to its requests,
  * "BestEffort" when none has any cpu or memory request or limit, else "Burstable". */
 const char *ocispec_qos_class(const json_t *pod);
+
+/* Which seccomp profile the container gets: its securityContext.seccompProfile, else the
+ * pod's; Unconfined or unset is none (the kubelet's default without --seccomp-default), and a
+ * privileged container gets none whatever it asks (as containerd). For Localhost, *localhost
+ * is the localhostProfile (borrowed from pod or container), else NULL. */
+enum ocispec_seccomp { OCISPEC_SECCOMP_NONE, OCISPEC_SECCOMP_DEFAULT, OCISPEC_SECCOMP_LOCALHOST };
+enum ocispec_seccomp ocispec_seccomp_type(const json_t *pod, const json_t *container,
+                                          const char **localhost);
+
+/* Merges CDI edits computed elsewhere (cdi_apply into a skeleton: process.env, mounts,
+ * linux.devices, linux.resources.devices, hooks, process.user.additionalGids; borrowed) into
+ * spec: env set-or-replace, a device node or mount replaces one at the same path, device
+ * allow rules after the spec's deny-all, mounts then ordered parents first, hooks appended,
+ * gids added once. Device nodes without uid/gid get spec's process.user (when not root). */
+void ocispec_cdi_merge(json_t *spec, const json_t *edits);
 
 #endif

@@ -288,6 +288,78 @@ static void test_qos(void **state)
                         "Burstable");
 }
 
+/* seccompProfile: the container's wins over the pod's; unset and Unconfined are none;
+ * privileged is none whatever it asks. */
+static void test_seccomp_type(void **state)
+{
+    json_t *pod = J("{\"spec\":{\"securityContext\":{\"seccompProfile\":{\"type\":\"Localhost\","
+                    "\"localhostProfile\":\"pod.json\"}}}}");
+    json_t *none = J("{\"spec\":{}}"), *c0 = J("{\"name\":\"c\"}");
+    json_t *cu = J("{\"securityContext\":{\"seccompProfile\":{\"type\":\"Unconfined\"}}}");
+    json_t *cd = J("{\"securityContext\":{\"seccompProfile\":{\"type\":\"RuntimeDefault\"}}}");
+    json_t *cp = J("{\"securityContext\":{\"privileged\":true,\"seccompProfile\":"
+                   "{\"type\":\"RuntimeDefault\"}}}");
+    const char *lp;
+
+    (void)state;
+    assert_int_equal(ocispec_seccomp_type(none, c0, &lp), OCISPEC_SECCOMP_NONE);
+    assert_null(lp);
+    assert_int_equal(ocispec_seccomp_type(pod, c0, &lp), OCISPEC_SECCOMP_LOCALHOST);
+    assert_string_equal(lp, "pod.json");
+    assert_int_equal(ocispec_seccomp_type(pod, cu, &lp), OCISPEC_SECCOMP_NONE);
+    assert_int_equal(ocispec_seccomp_type(pod, cd, &lp), OCISPEC_SECCOMP_DEFAULT);
+    assert_int_equal(ocispec_seccomp_type(none, cp, &lp), OCISPEC_SECCOMP_NONE);
+    json_decref(pod), json_decref(none), json_decref(c0), json_decref(cu), json_decref(cd);
+    json_decref(cp);
+}
+
+/* CDI edits merged into a built spec: env replaced or appended, the device node owned by the
+ * container's user, its allow rule after the deny-all, a mount replacing the one at its
+ * destination and ordered after its parent, hooks and gids added. */
+static void test_cdi_merge(void **state)
+{
+    json_t *spec = build(POD, "{\"name\":\"c\",\"securityContext\":{\"runAsUser\":1000}}", "{}",
+                         NULL, 0);
+    json_t *edits = J("{\"process\":{\"env\":[\"HOSTNAME=x\",\"GPU=1\"],\"user\":"
+                      "{\"additionalGids\":[44,45]}},"
+                      "\"mounts\":[{\"destination\":\"/usr/lib/x/y\",\"source\":\"/a\"},"
+                      "{\"destination\":\"/dev/shm\",\"source\":\"/b\"}],"
+                      "\"linux\":{\"devices\":[{\"path\":\"/dev/g0\",\"type\":\"c\","
+                      "\"major\":1,\"minor\":3}],\"resources\":{\"devices\":[{\"allow\":true,"
+                      "\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"rwm\"}]}},"
+                      "\"hooks\":{\"createContainer\":[{\"path\":\"/bin/true\"}]}}");
+    const json_t *ms, *rd;
+    size_t n, shm = 0, deep = 0, i;
+
+    (void)state;
+    assert_non_null(spec);
+    json_array_append_new(jx_get(spec, "process.env"), json_string("HOSTNAME=p"));
+    ocispec_cdi_merge(spec, edits);
+    assert_true(has(jx_get(spec, "process.env"), "GPU=1"));
+    assert_true(has(jx_get(spec, "process.env"), "HOSTNAME=x"));
+    assert_false(has(jx_get(spec, "process.env"), "HOSTNAME=p"));
+    dump_eq(jx_get(spec, "linux.devices"),
+            "[{\"path\":\"/dev/g0\",\"type\":\"c\",\"major\":1,\"minor\":3,\"uid\":1000,\"gid\":1001}]");
+    rd = jx_get(spec, "linux.resources.devices");
+    n = json_array_size(rd);
+    assert_true(n >= 2);
+    assert_false(jx_bool(json_array_get(rd, 0), "allow"));
+    assert_true(jx_bool(json_array_get(rd, n - 1), "allow"));
+    ms = json_object_get(spec, "mounts");
+    json_array_foreach(ms, i, rd) {
+        if (strcmp(jx_str(rd, "destination"), "/dev/shm") == 0)
+            shm++, assert_string_equal(jx_str(rd, "source"), "/b");
+        if (strcmp(jx_str(rd, "destination"), "/usr/lib/x/y") == 0)
+            deep = i;
+    }
+    assert_int_equal(shm, 1);
+    assert_int_equal(deep, json_array_size(ms) - 1);
+    assert_string_equal(jx_str(json_array_get(jx_get(spec, "hooks.createContainer"), 0), "path"),
+                        "/bin/true");
+    dump_eq(jx_get(spec, "process.user.additionalGids"), "[1001,44,29,45]");
+    json_decref(spec), json_decref(edits);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -297,6 +369,8 @@ int main(void)
         cmocka_unit_test(test_resources),
         cmocka_unit_test(test_namespaces_mounts),
         cmocka_unit_test(test_qos),
+        cmocka_unit_test(test_seccomp_type),
+        cmocka_unit_test(test_cdi_merge),
     };
 
     return cmocka_run_group_tests(tests, setup, teardown);
