@@ -16,6 +16,7 @@
 #define PULL_BACKOFF_MS 10000
 #define PULL_BACKOFF_MAX_MS 300000
 #define PULL_BACKOFF_RESET_MS 600000 /* a back-off is forgotten after this long without failures */
+#define NEVER_PULL_RECHECK_MS 10000 /* ErrImageNeverPull: look in the store again after */
 /* Longest part of skopeo's message that an event or a status carries. */
 #define PULL_ERR_MAX 1024
 
@@ -167,7 +168,8 @@ static void pull_begin(struct kcont *c, const json_t *pod, const char *ref,
         kp->id = ++kl->pull_seq;
         kp->next = kl->pulls;
         kl->pulls = kp;
-        op->ref = xstrdup(ref);
+        /* skopeo's oci: transport takes a name as written: the implied tag is spelled out. */
+        op->ref = r->has_tag || r->digest[0] ? xstrdup(ref) : xasprintf("%s:latest", ref);
         op->pull_id = kp->id;
         log_info("kubelet", "msg=\"pulling image\" image=\"%s\" pod=%s/%s", ref, c->p->ns,
                  c->p->name);
@@ -231,6 +233,8 @@ static int never_pull(struct kcont *c, const json_t *pod, const char *ref)
     }
     kubelet__cont_wait(c, "ErrImageNeverPull", m);
     free(m);
+    /* As the kubelet's periodic resync: an image imported meanwhile is then used. */
+    kubelet__enqueue_after(c->p, NEVER_PULL_RECHECK_MS);
     return 1;
 }
 

@@ -39,3 +39,11 @@ pod_events() {
     kubectl get events --field-selector "involvedObject.name=$1" \
         -o jsonpath='{range .items[*]}{.type} {.reason}|{.message}{"\n"}{end}' 2>/dev/null
 }
+
+# Deletes the test's pods (bounded) before finish: under runc their containers and rootfs
+# mounts go with them, so the data dir is left with nothing mounted.
+pull_finish() {
+    timeout 60 kubectl delete pods --all --wait=true >/dev/null 2>&1 ||
+        say "pods not deleted within 60 s"
+    finish
+}

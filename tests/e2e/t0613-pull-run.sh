@@ -63,4 +63,4 @@ Y
 wait_for 20 "malformed reference: InvalidImageName" -- sh_eval 'test "$(wreason_of bad)" = InvalidImageName'
 expect_match "$(pod_events bad)" 'Warning InspectFailed\|Failed to apply default image tag' "InspectFailed event"
 expect_eq "$(pod_events bad | grep -c 'Pulling|')" "0" "and no pull"
-finish
+pull_finish
