@@ -46,8 +46,9 @@ void kop__free(struct kop *op)
     json_decref(op->mounts);
     json_decref(op->pod), json_decref(op->ctr), json_decref(op->img_config);
     json_decref(op->layers);
-    free(op->netns), free(op->ref);
+    free(op->netns);
     err_release(&op->err);
+    free(op->ref);
     free(op);
 }
 
