@@ -69,6 +69,9 @@ int image_build(const char *data_dir, const char *src, const char *ref, const ch
  * fails (err: its last message), else as image_import. */
 #define IMAGE_PULL_TIMEOUT_S 600
 int image_pull(const char *data_dir, const char *ref, struct err *err);
+/* Makes every image_pull running in this process (on other threads) kill its skopeo within
+ * about a second and fail; for a server that is stopping. Not undone. */
+void image_pull_cancel_all(void);
 /* Removes the tag ref (blobs and layers no tag references any more are deleted);
  * -E_NOT_FOUND when absent. */
 int image_remove(const char *data_dir, const char *ref, struct err *err);

@@ -570,6 +570,7 @@ void kubelet__pod_free(struct kpod *p, int stop_shim)
         loop_timer_stop(kl->loop, &c->kill_timer);
         free(c->name);
         free(c->message);
+        free(c->pull_msg);
         free(c->cwd);
         json_decref(c->spec);
         json_decref(c->term);
@@ -607,81 +608,20 @@ static void cont_wait(struct kcont *c, const char *reason, const char *msg)
     c->message = msg ? xstrdup(msg) : NULL;
 }
 
-/* Finds the container's image, honouring imagePullPolicy and the pull back-off. Returns 0 with
- * img filled, 1 to wait (state set, retry scheduled). */
+void kubelet__cont_wait(struct kcont *c, const char *reason, const char *msg)
+{
+    cont_wait(c, reason, msg);
+}
+
+void kubelet__enqueue_after(struct kpod *p, int64_t ms)
+{
+    enqueue_after(p, ms);
+}
+
+/* imagePullPolicy, pulls and their back-off: kubelet_pull.c. */
 static int cont_image(struct kcont *c, const json_t *pod, struct image *img)
 {
-    struct kubelet *kl = c->p->kl;
-    const char *ref = jx_str(c->spec, "image") ?: "";
-    const char *policy = jx_str(c->spec, "imagePullPolicy") ?: "IfNotPresent";
-    int64_t now = loop_now_ms(kl->loop);
-    struct err err;
-    int rc;
-
-    if (c->pull_delay_ms && now - c->pull_updated_ms < c->pull_delay_ms) {
-        char *m = xasprintf("Back-off pulling image \"%s\"", ref);
-
-        if (strcmp(c->reason, "ImagePullBackOff") != 0) {
-            api_event(kl->api, pod, "Normal", "BackOff", "kubelet", "%s", m);
-            api_event(kl->api, pod, "Warning", "Failed", "kubelet", "Error: ImagePullBackOff");
-        }
-        cont_wait(c, "ImagePullBackOff", m);
-        free(m);
-        enqueue_after(c->p, c->pull_updated_ms + c->pull_delay_ms - now);
-        return 1;
-    }
-    err_init(&err);
-    rc = image_load(kl->data_dir, ref, img, &err);
-    if (rc == -E_INVALID && !strchr(err.msg, '/')) {
-        api_event(kl->api, pod, "Warning", "InspectFailed", "kubelet",
-                  "Failed to apply default image tag \"%s\": %s", ref, err.msg);
-        cont_wait(c, "InvalidImageName", err.msg);
-        err_release(&err);
-        return 1;
-    }
-    if (rc == 0 && strcmp(policy, "Always") != 0) {
-        if (c->restart_count == 0 && c->st != KC_EXITED && !c->term && !c->last_term)
-            api_event(kl->api, pod, "Normal", "Pulled", "kubelet",
-                      "Container image \"%s\" already present on machine", ref);
-        c->pull_delay_ms = 0;
-        err_release(&err);
-        return 0;
-    }
-    if (rc < 0 && strcmp(policy, "Never") == 0) {
-        char *m = xasprintf("Container image \"%s\" is not present with pull policy of Never", ref);
-
-        if (strcmp(c->reason, "ErrImageNeverPull") != 0) {
-            api_event(kl->api, pod, "Warning", "ErrImageNeverPull", "kubelet", "%s", m);
-            api_event(kl->api, pod, "Warning", "Failed", "kubelet", "Error: ErrImageNeverPull");
-        }
-        cont_wait(c, "ErrImageNeverPull", m);
-        free(m);
-        err_release(&err);
-        return 1;
-    }
-    api_event(kl->api, pod, "Normal", "Pulling", "kubelet", "Pulling image \"%s\"", ref);
-    if (rc < 0) {
-        char *m = xasprintf("Failed to pull image \"%s\": %s", ref, err.msg);
-
-        api_event(kl->api, pod, "Warning", "Failed", "kubelet", "%s", m);
-        api_event(kl->api, pod, "Warning", "Failed", "kubelet", "Error: ErrImagePull");
-        cont_wait(c, "ErrImagePull", m);
-        free(m);
-        /* 10 s, doubling to 300 s; forgotten after 600 s without failures. */
-        if (!c->pull_delay_ms || now - c->pull_updated_ms > BACKOFF_RESET_MS)
-            c->pull_delay_ms = CRASH_BACKOFF_MS;
-        else if ((c->pull_delay_ms *= 2) > CRASH_BACKOFF_MAX_MS)
-            c->pull_delay_ms = CRASH_BACKOFF_MAX_MS;
-        c->pull_updated_ms = now;
-        enqueue_after(c->p, c->pull_delay_ms);
-        err_release(&err);
-        return 1;
-    }
-    api_event(kl->api, pod, "Normal", "Pulled", "kubelet",
-              "Successfully pulled image \"%s\" in 0s (0s including waiting)", ref);
-    c->pull_delay_ms = 0;
-    err_release(&err);
-    return 0;
+    return kubelet__cont_image(c, pod, img);
 }
 
 static json_t *strv_of(const json_t *a)
@@ -730,7 +670,7 @@ static void adopted_target(struct kpod *p, struct kcont *c, const json_t *pod)
 
     err_init(&err);
     if (image_load(p->kl->data_dir, c->image, &img, &err) == 0) {
-        snprintf(c->image_id, sizeof c->image_id, "%s", img.id);
+        kubelet__image_id(c, &img);
         if (env_resolve(p->kl->api, pod, c->spec, json_object_get(img.config, "Env"), &env,
                         &err) == 0) {
             json_decref(c->env);
@@ -799,7 +739,7 @@ static void cont_start(struct kcont *c, const json_t *pod)
         enqueue_after(p, 10000);
         goto out;
     }
-    snprintf(c->image_id, sizeof c->image_id, "%s", img.id);
+    kubelet__image_id(c, &img);
     if (env_resolve(kl->api, pod, c->spec, json_object_get(img.config, "Env"), &env, &err) < 0) {
         api_event(kl->api, pod, "Warning", "Failed", "kubelet", "Error: %s", err.msg);
         cont_wait(c, "CreateContainerConfigError", err.msg);
@@ -990,6 +930,9 @@ void kubelet__op_done(struct kop *op)
     case KOP_SIGNAL:
         kubelet__signal_done(op);
         break;
+    case KOP_PULL:
+        kubelet__pull_done(op);
+        break;
     case KOP_STOP:
         if (op->rc < 0)
             log_warn("kubelet", "msg=\"cannot stop shim\" dir=%s err=\"%s\"", op->dir,
@@ -1077,6 +1020,10 @@ static int cont_step(struct kcont *c, const json_t *pod)
 {
     if (c->st == KC_RUNNING || c->starting)
         return 0;
+    if (c->pull_id) { /* this start's image pull: under way or just ended */
+        cont_start(c, pod);
+        return 0;
+    }
     if (cont_exited_state(c)) {
         if (c->init && c->st == KC_EXITED && exit_code_of(c) == 0)
             return 1;
@@ -1345,6 +1292,7 @@ void kubelet__free(struct kubelet *kl)
     while (kl->pods)
         kubelet__pod_free(kl->pods, 0); /* pods keep running under their shims */
     kubelet__ops_join(kl);
+    kubelet__pulls_free(kl);
     ctl_free(kl->ctl);
     free(kl->data_dir), free(kl->node_name), free(kl->node_ip), free(kl->self_exe);
     free(kl->runtime), free(kl->rt_root), free(kl->rt_err);

@@ -1,6 +1,7 @@
-/* The kubelet's blocking shim calls, off the server loop: starting a shim (shim_spawn waits up
+/* The kubelet's blocking calls, off the server loop: starting a shim (shim_spawn waits up
  * to 5 s for it), starting a container, signalling one, stopping a shim (up to 3 s when
- * processes resist) and removing a pod dir. Each runs on a short-lived helper thread that owns
+ * processes resist), removing a pod dir and pulling an image (skopeo, up to
+ * KROLL_PULL_TIMEOUT). Each runs on a short-lived helper thread that owns
  * copies of everything it needs; when it ends it writes an eventfd watched by the loop, and the
  * result is applied on the loop (kubelet.c, kubelet_term.c). The server stays one thread as far
  * as the kubelet's state is concerned: helpers never touch a kpod, the API or the loop. */
@@ -17,6 +18,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/jx.h"
@@ -46,6 +48,7 @@ void kop__free(struct kop *op)
     json_decref(op->layers), json_decref(op->cdi_edits);
     free(op->netns);
     err_release(&op->err);
+    free(op->ref);
     free(op);
 }
 
@@ -86,6 +89,29 @@ static const char **strv_borrow(const json_t *a)
     for (size_t i = 0; i < n; i++)
         v[i] = json_string_value(json_array_get(a, i)) ?: "";
     return v;
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* skopeo into the store (dir is the data dir), then the size the Pulled event reports. */
+static void pull_work(struct kop *op)
+{
+    int64_t t0 = mono_ms();
+    json_t *ins;
+
+    op->rc = image_pull(op->dir, op->ref, &op->err);
+    op->took_ms = mono_ms() - t0;
+    if (op->rc < 0)
+        return;
+    ins = image_inspect(op->dir, op->ref, &op->err);
+    op->size = json_integer_value(json_object_get(ins, "Size"));
+    json_decref(ins);
 }
 
 /* Runs on the helper thread: only the op's own copies are used. */
@@ -129,6 +155,9 @@ static void kop_work(struct kop *op)
     }
     case KOP_SIGNAL:
         op->rc = shim_container_signal(op->dir, op->cname, op->sig, 2000, &op->err);
+        break;
+    case KOP_PULL:
+        pull_work(op);
         break;
     case KOP_STOP:
         if (shim_pid_alive(op->dir) > 0)
@@ -205,6 +234,7 @@ void kubelet__op_run(struct kop *op)
 
 void kubelet__ops_join(struct kubelet *kl)
 {
+    image_pull_cancel_all(); /* a pull may otherwise hold the join for minutes */
     while (kl->jobs) {
         struct kjob *j = kl->jobs;
 

@@ -10,6 +10,7 @@
 #include "client/client.h"
 #include "core/loop.h"
 #include "node/hooks.h"
+#include "node/image.h"
 #include "node/node.h"
 #include "node/podctx.h"
 #include "node/probe.h"
@@ -31,7 +32,7 @@ struct kcont {
     json_t *term;      /* terminated state as Kubernetes shows it, or NULL */
     json_t *last_term; /* previous terminated state, or NULL */
     char started_at[40];
-    char image[256], image_id[80];
+    char image[256], image_id[IMAGE_REF_MAX + 96]; /* imageID: repo@sha256:... */
     int ready, started;
     int poststart_pending;
     int starting;      /* a start request is with the shim (kubelet_ops.c) */
@@ -47,6 +48,13 @@ struct kcont {
     int64_t crash_delay_ms, crash_updated_ms; /* CrashLoopBackOff entry (0: none) */
     int64_t retry_at_ms;          /* no start attempt before this */
     int64_t pull_delay_ms, pull_updated_ms; /* image pull back-off entry */
+    /* An image pull this container waits for (kubelet_pull.c): its id (0: none), and once it
+     * has ended its result, copied here for the next sync to report. */
+    uint64_t pull_id;
+    int pull_done, pull_rc;
+    char *pull_msg;
+    int64_t pull_wait_ms;            /* monotonic time the container began waiting */
+    int64_t pull_took_ms, pull_size; /* the pull's own duration; the image's size in bytes */
     int killing;                  /* SIGTERM sent (or preStop running) */
     int64_t sigterm_ms;           /* when SIGTERM was sent */
     struct loop_timer kill_timer; /* SIGKILL at the deadline */
@@ -88,6 +96,8 @@ struct kubelet {
     char netns_err[1024];
     struct loop_timer gc_timer;
     struct kjob *jobs; /* blocking shim calls in flight on helper threads */
+    struct kpull *pulls; /* image pulls in flight, one per reference (kubelet_pull.c) */
+    uint64_t pull_seq;
     /* The OCI runtime (absolute path), or NULL for the process runtime; its state root
      * (<data-dir>/runc), the pids limit of each container, and what the host lacks for it. */
     char *runtime, *rt_root;
@@ -103,7 +113,7 @@ struct kubelet {
 
 /* kubelet_ops.c: one blocking shim call, run on a helper thread; the result is applied on the
  * loop by kubelet__op_done(). Fields are copies owned by the op. */
-enum kop_kind { KOP_SPAWN, KOP_START, KOP_SIGNAL, KOP_STOP };
+enum kop_kind { KOP_SPAWN, KOP_START, KOP_SIGNAL, KOP_STOP, KOP_PULL };
 struct kop {
     struct kubelet *kl;
     enum kop_kind kind;
@@ -116,6 +126,9 @@ struct kop {
     char *cwd;            /* START */
     int sig;              /* SIGNAL */
     int rm;               /* STOP: also remove the pod dir (volumes first) */
+    char *ref;            /* PULL: the image reference (dir is the data dir) */
+    uint64_t pull_id;     /* PULL */
+    int64_t took_ms, size; /* PULL: result, the pull's duration and the image's size */
     json_t *pod, *ctr, *img_config, *layers; /* START with a runtime: bundle inputs */
     char *netns;          /* START with a runtime: the pod's netns path (NULL: host's) */
     char reason[48];      /* START: the waiting reason of a failure before the shim ran */
@@ -157,6 +170,20 @@ void kubelet__cdi_release(struct kubelet *kl, const char *uid, const char *dir,
 void kubelet__cdi_restore(struct kubelet *kl);
 /* kubelet.c: applies a finished op (the pod may be gone by then: looked up by uid). */
 void kubelet__op_done(struct kop *op);
+/* kubelet_pull.c: finds the container's image, honouring imagePullPolicy, pulling it on a
+ * helper thread (KOP_PULL, one per reference at a time) and the pull back-off. Returns 0 with
+ * img filled (the caller releases it), 1 to wait (state set, a later sync is scheduled). */
+int kubelet__cont_image(struct kcont *c, const json_t *pod, struct image *img);
+/* The PULL op's result: every container waiting for it gets it, and its pod is synced. */
+void kubelet__pull_done(struct kop *op);
+/* What the status shows as imageID: "repo@digest" (normalized as the kubelet shows it),
+ * else the image ID. */
+void kubelet__image_id(struct kcont *c, const struct image *img);
+/* At shutdown (after kubelet__ops_join): forgets the pulls. */
+void kubelet__pulls_free(struct kubelet *kl);
+/* kubelet.c, for kubelet_pull.c */
+void kubelet__cont_wait(struct kcont *c, const char *reason, const char *msg);
+void kubelet__enqueue_after(struct kpod *p, int64_t ms);
 /* kubelet_term.c: the SIGNAL op's result. */
 void kubelet__signal_done(struct kop *op);
 

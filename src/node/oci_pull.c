@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,14 @@
 
 /* What skopeo says last is kept for the error (its first lines are progress). */
 #define PULL_MSG_MAX 4096
+
+/* Set by image_pull_cancel_all() (another thread, at shutdown): running pulls stop. */
+static atomic_int pull_cancelled;
+
+void image_pull_cancel_all(void)
+{
+    atomic_store(&pull_cancelled, 1);
+}
 
 static long long now_ms(void)
 {
@@ -49,8 +58,8 @@ static int pull_wait(pid_t pid, int fd, char *msg, struct err *err, const char *
         long long left = deadline - now_ms();
         ssize_t n;
 
-        if (left <= 0) {
-            timed_out = 1;
+        if (left <= 0 || atomic_load(&pull_cancelled)) {
+            timed_out = left <= 0;
             kill(pid, SIGKILL);
             break;
         }
@@ -65,6 +74,9 @@ static int pull_wait(pid_t pid, int fd, char *msg, struct err *err, const char *
     msg[len] = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
         ;
+    if (atomic_load(&pull_cancelled))
+        return err_set(err, -E_UNAVAILABLE, "pulling %s: cancelled (the server is stopping)",
+                       ref);
     if (timed_out)
         return err_set(err, -E_UNAVAILABLE, "pulling %s: skopeo did not finish in %d s "
                        "(KROLL_PULL_TIMEOUT)", ref, pull_timeout_s());
@@ -116,7 +128,8 @@ int image_pull(const char *data_dir, const char *ref, struct err *err)
         return rc;
     }
     oci_mkdir_p(dir);
-    tmp = xasprintf("%s/.pull-%d.tar", dir, (int)getpid());
+    /* The kubelet pulls different references at once from helper threads of one process. */
+    tmp = xasprintf("%s/.pull-%d-%d.tar", dir, (int)getpid(), (int)gettid());
     src = xasprintf("%s%s", transport && *transport ? transport : "docker://", ref);
     dst = xasprintf("oci-archive:%s", tmp);
     unlink(tmp);

@@ -64,6 +64,9 @@ kroll_start() {
     # A restart in the same test appends to the log: only a "ready" line after this point counts.
     local skip
     skip=$(wc -l <"$TEST_DIR/server.log")
+    # Image pulls go to an OCI layout of the test's (absent unless the test makes it): tests
+    # reach no registry.
+    export KROLL_PULL_TRANSPORT=${KROLL_PULL_TRANSPORT:-oci:$TEST_DIR/registry:}
     "$KROLL_BIN" server --data-dir "$KROLL_DATA" --listen 127.0.0.1:0 "$@" >>"$TEST_DIR/server.log" 2>&1 &
     KROLL_SERVER_PID=$!
     for _ in $(seq 1 300); do
