@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <glob.h>
 #include <limits.h>
 #include <openssl/evp.h>
 #include <signal.h>
@@ -474,6 +475,34 @@ static void gc_sweep(const char *dir, const json_t *keep)
         closedir(d);
 }
 
+/* Keeps the layers a container's root is stacked on: every <data-dir>/pods/<uid>/ctr/<name>/l/<i>
+ * symlink (rootfs.c) names one, and it stays while the pod's directory does, so `image rm` of an
+ * image a pod still runs from untags it but leaves its layers (docker refuses instead). */
+static void gc_mark_in_use(const struct oci_store *s, json_t *keep)
+{
+    char *pattern = xasprintf("%s/../pods/*/ctr/*/l/*", s->root);
+    glob_t g;
+
+    if (glob(pattern, GLOB_NOSORT, NULL, &g) == 0) {
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+            char target[PATH_MAX], hex[80];
+            ssize_t n = readlink(g.gl_pathv[i], target, sizeof target - 1);
+            const char *base;
+
+            if (n <= 0)
+                continue;
+            target[n] = 0;
+            base = strrchr(target, '/');
+            if (!base || base - target < 7 || strncmp(base - 7, "/layers", 7) != 0)
+                continue;
+            snprintf(hex, sizeof hex, "sha256:%.64s", base + 1);
+            json_object_set_new(keep, hex, json_true());
+        }
+        globfree(&g);
+    }
+    free(pattern);
+}
+
 void oci_store_gc(struct oci_store *s, const json_t *tags)
 {
     json_t *keep = json_object(), *t;
@@ -490,6 +519,7 @@ void oci_store_gc(struct oci_store *s, const json_t *tags)
     p = xasprintf("%s/blobs/sha256", s->root);
     gc_sweep(p, keep);
     free(p);
+    gc_mark_in_use(s, keep);
     p = xasprintf("%s/layers", s->root);
     gc_sweep(p, keep);
     free(p);
