@@ -54,5 +54,13 @@ expect_eq "$(img ls | awk 'NR > 1 { print $1 ":" $2 }' | sort | tr '\n' ' ')" "t
 
 expect_rc 1 "build without image.json fails" -- "$KROLL_BIN" image build "$TEST_DIR/bundle" -t x:1 --data-dir "$KROLL_DATA"
 expect_match "$(cat "$TEST_DIR/out")" "has no image.json" "and says why"
+# make writes the example model server as OCI archives too: a registry takes them as they are.
+MS_TAR=$KROLL_BUILD/examples/images/tf-serving-1.0.3.tar
+expect_match "$(skopeo inspect "oci-archive:$MS_TAR" 2>&1)" '"MODEL_VERSION=1.0.3"' \
+    "skopeo reads make's model-server archive"
+expect_rc 0 "the model-server archive imports" -- "$KROLL_BIN" image import "$MS_TAR" \
+    myrepo/tf-serving:1.0.3 --data-dir "$KROLL_DATA"
+expect_match "$("$KROLL_BIN" image inspect myrepo/tf-serving:1.0.3 --data-dir "$KROLL_DATA")" \
+    '"\./model-server"' "with the model server as its Entrypoint"
 expect_rc 1 "--output with an unknown transport fails" -- "$KROLL_BIN" image build "$ROOT" -t x:1 --output "docker:x"
 finish
