@@ -25,7 +25,7 @@
 #include "node/image.h"
 #include "node/oci-int.h"
 
-static char g_dir[PATH_MAX];
+static char g_dir[1024]; /* a mkdtemp path: short, so every path built from it fits PATH_MAX */
 
 static int run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int run(const char *fmt, ...)

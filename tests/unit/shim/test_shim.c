@@ -34,7 +34,7 @@
 #define TMO 3000
 
 static char g_self[PATH_MAX];
-static char g_tmp[PATH_MAX];
+static char g_tmp[1024]; /* a mkdtemp path: short, so every path built from it fits PATH_MAX */
 static int g_netns_ok;
 static char g_pods[32][PATH_MAX];
 static int g_npods;
