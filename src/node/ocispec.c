@@ -514,10 +514,11 @@ static json_t *strs(const char *const *v, size_t n)
 
 static json_t *linux_json(const struct ocispec_in *in, struct err *err)
 {
-    json_t *ns = json_array(), *l, *res = resources_json(in, err);
+    json_t *ns, *l, *res = resources_json(in, err);
 
     if (!res)
         return NULL;
+    ns = json_array();
     if (!jx_bool(in->pod, "spec.hostPID"))
         json_array_append_new(ns, json_pack("{s:s}", "type", "pid"));
     if (!jx_bool(in->pod, "spec.hostIPC"))
