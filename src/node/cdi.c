@@ -561,7 +561,8 @@ int cdi_registry_load(const char *const *dirs, size_t n, struct cdi_registry **o
             r->devs[k++] = r->devs[i];
     }
     r->n = k;
-    qsort(r->devs, r->n, sizeof *r->devs, devcmp);
+    if (r->n) /* qsort of NULL is undefined even for 0 elements */
+        qsort(r->devs, r->n, sizeof *r->devs, devcmp);
     *out = r;
     if (c.nerr > 1) {
         char m[sizeof err->msg];
