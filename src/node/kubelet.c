@@ -561,6 +561,8 @@ void kubelet__pod_free(struct kpod *p, int stop_shim)
     sub_close(p);
     loop_timer_stop(kl->loop, &p->drain_timer);
     loop_timer_stop(kl->loop, &p->finish_timer);
+    if (stop_shim) /* the pod is gone: so are its devices (before the names below are freed) */
+        kubelet__cdi_release(kl, p->uid, p->dir, p);
     for (int i = 0; i < p->nc; i++) {
         struct kcont *c = &p->c[i];
 
@@ -582,7 +584,6 @@ void kubelet__pod_free(struct kpod *p, int stop_shim)
          * still being spawned for this pod is stopped when its spawn completes. */
         struct kop *op = kop__new(kl, KOP_STOP, p->uid, p->dir);
 
-        kubelet__cdi_release(kl, p->uid, p->dir, p); /* the pod is gone: so are its devices */
         op->rm = 1;
         kubelet__op_run(op);
     }
