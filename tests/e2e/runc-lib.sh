@@ -43,3 +43,10 @@ ctr_cgroup() {
 wait_running() { # wait_running POD SECONDS
     wait_for "$2" "$1 is Running" -- sh_eval "test \"\$(kubectl get pod $1 -o jsonpath='{.status.phase}')\" = Running"
 }
+
+# pods_gone: containers outlive a test that does not wait: delete, and wait until their dirs are gone.
+pods_gone() {
+    kubectl delete pod --all --wait=false >/dev/null 2>&1
+    wait_for 120 "every pod is gone and cleaned up" -- sh_eval \
+        'test -z "$(kubectl get pods -o name 2>/dev/null)" && test -z "$(ls "$KROLL_DATA/pods")"'
+}

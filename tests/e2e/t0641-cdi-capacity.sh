@@ -82,21 +82,6 @@ if [ "$(id -u)" != 0 ] || ! command -v runc >/dev/null || [ ! -x /bin/busybox ] 
     finish
 fi
 kroll_stop
-# Containers outlive a test that does not wait: delete, and wait until their dirs are gone.
-pods_gone() {
-    kubectl delete pod --all --wait=false >/dev/null 2>&1
-    wait_for 120 "every pod is gone and cleaned up" -- sh_eval \
-        'test -z "$(kubectl get pods -o name 2>/dev/null)" && test -z "$(ls "$KROLL_DATA/pods")"'
-}
-# If the test stops early: runc's containers and rootfs mounts are not the shims' children.
-runc_leftovers() {
-    local id
-    for id in $(ls "$KROLL_DATA/runc" 2>/dev/null); do
-        runc --root "$KROLL_DATA/runc" delete --force "$id" >/dev/null 2>&1
-    done
-    grep -o " $TEST_DIR/[^ ]*/rootfs " /proc/mounts | xargs -r -n1 umount -l 2>/dev/null
-}
-trap 'rc=$?; runc_leftovers; (exit $rc); cleanup' EXIT
 ACME=$TEST_DIR/cdi-acme
 mkdir -p "$ACME"
 mknod "$TEST_DIR/dev/acme0" c 1 3 && mknod "$TEST_DIR/dev/acme1" c 1 5 || { fail "mknod"; finish; }
