@@ -15,6 +15,7 @@
 
 #include "core/jx.h"
 #include "core/log.h"
+#include "core/tls.h"
 #include "node/cdi.h"
 
 #define DEVICES_FILE "devices.json"
@@ -50,7 +51,7 @@ static json_t *devices_read(const char *dir)
 static int devices_write(const char *dir, const char *cname, const json_t *devs,
                          struct err *err)
 {
-    char *path = xasprintf("%s/" DEVICES_FILE, dir), *tmp = xasprintf("%s.tmp", path);
+    char *path = xasprintf("%s/" DEVICES_FILE, dir), *txt;
     json_t *o = devices_read(dir) ?: json_object();
     int rc = 0;
 
@@ -58,13 +59,14 @@ static int devices_write(const char *dir, const char *cname, const json_t *devs,
         json_object_set(o, cname, (json_t *)devs);
     else
         json_object_del(o, cname);
-    if (json_dump_file(o, tmp, JSON_COMPACT) < 0 || rename(tmp, path) < 0) {
+    /* fsynced: the allocation must survive a crash to be restored on re-adoption. */
+    txt = json_dumps(o, JSON_COMPACT);
+    if (!txt || file_write_atomic(path, txt, strlen(txt), 0600) < 0)
         rc = err_set(err, -EIO, "cannot record the CDI devices of container %s in %s", cname,
                      path);
-        unlink(tmp);
-    }
+    free(txt);
     json_decref(o);
-    free(path), free(tmp);
+    free(path);
     return rc;
 }
 

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/tls.h"
 
 /* Removes a tree without ever crossing into another file system (a mounted rootfs). */
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)
@@ -259,14 +260,9 @@ int rootfs_make(const char *bundle, char *const *layers, size_t nlayers, int for
 
 static int file_put(const char *path, const char *data, size_t n, struct err *err)
 {
-    char tmp[PATH_MAX];
-    int fd;
+    int rc = file_write_atomic(path, data, n, 0644);
 
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0 || write(fd, data, n) != (ssize_t)n || close(fd) < 0 || rename(tmp, path) < 0)
-        return err_set(err, -errno, "%s: %s", path, strerror(errno));
-    return 0;
+    return rc < 0 ? err_set(err, rc, "%s: %s", path, strerror(-rc)) : 0;
 }
 
 int rootfs_etc_write(const char *pod_dir, const char *pod_name, const char *pod_ip,
