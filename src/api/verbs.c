@@ -16,6 +16,7 @@
 #include "api/table.h"
 #include "core/jx.h"
 #include "core/log.h"
+#include "core/query.h"
 #include "core/tls.h"
 #include "resources/resources.h"
 
@@ -94,32 +95,8 @@ static int validate(const struct resource *r, const json_t *obj, const json_t *o
         return err->code ? err->code : -E_BAD_REQUEST;
     if (o->warn && o->warnings)
         warn_unknown_fields(r, obj, o->warnings);
-    if (res_validate(r->group, r->kind, obj, old, err) < 0) {
-        char msg[sizeof err->msg];
-        size_t n = json_array_size(err->causes), off;
-
-        off = (size_t)snprintf(msg, sizeof msg, "%s.%s \"%s\" is invalid: %s", r->kind,
-                               *r->group ? r->group : "", name ? name : "", n > 1 ? "[" : "");
-        if (!*r->group)
-            off = (size_t)snprintf(msg, sizeof msg, "%s \"%s\" is invalid: %s", r->kind,
-                                   name ? name : "", n > 1 ? "[" : "");
-        for (size_t i = 0; i < n && off < sizeof msg; i++) {
-            json_t *c = json_array_get(err->causes, i);
-
-            off += (size_t)snprintf(msg + off, sizeof msg - off, "%s%s: %s", i ? ", " : "",
-                                    jx_str(c, "field") ? jx_str(c, "field") : "",
-                                    jx_str(c, "message"));
-        }
-        if (n > 1 && off < sizeof msg)
-            snprintf(msg + off, sizeof msg - off, "]");
-        memcpy(err->msg, msg, sizeof msg);
-        err->code = -E_INVALID;
-        json_decref(err->details);
-        err->details = json_pack("{s:s,s:s}", "name", name ? name : "", "kind", r->kind);
-        if (*r->group)
-            json_object_set_new(err->details, "group", json_string(r->group));
-        return -E_INVALID;
-    }
+    if (res_validate(r->group, r->kind, obj, old, err) < 0)
+        return err_invalid(err, r->kind, r->group, name);
     return 0;
 }
 
@@ -708,24 +685,40 @@ static void send_object(struct api *api, struct http_req *req, const struct reso
     api__respond_json_warn(req, status, obj, warnings);
 }
 
-static void do_list(struct api *api, struct http_req *req, struct api_target *t)
+/* What resourceVersion and resourceVersionMatch ask of a list the store answers from its
+ * current state (it keeps no older snapshots): unset, "0" or not older than N <= now is the
+ * current state; newer than now is kube-apiserver's 504; Exact N is served only when N is
+ * now, else 410 as for a compacted revision. */
+static int list_rv_check(struct api *api, const struct api_listopts *o, struct err *err)
+{
+    long long now = (long long)store_rv(api->store);
+
+    if (o->rv_n > now)
+        return api__rv_too_large(err, o->rv_n, now);
+    if (o->rv_match && strcmp(o->rv_match, "Exact") == 0 && o->rv_n != now)
+        return err_set(err, -E_GONE, "The resourceVersion for the provided list is too old.");
+    return 0;
+}
+
+static void do_list(struct api *api, struct http_req *req, struct api_target *t,
+                    const struct api_listopts *o)
 {
     struct err err;
     struct api_filter *f;
-    json_t *m = store_map(api->store, t->r->key), *items = json_array(), *v, *doc;
+    json_t *m, *items, *v, *doc;
     const char *k;
     json_t **arr;
     size_t n = 0, i = 0;
     char rv[32], kind[96];
 
     err_init(&err);
-    f = api__filter_new(req, t->r, &err);
-    if (!f) {
+    if (list_rv_check(api, o, &err) < 0 || !(f = api__filter_new(req, t->r, &err))) {
         api__fail(req, &err);
         err_release(&err);
-        json_decref(items);
         return;
     }
+    m = store_map(api->store, t->r->key);
+    items = json_array();
     n = m ? json_object_size(m) : 0;
     arr = xcalloc(n + 1, sizeof *arr);
     if (m)
@@ -783,7 +776,6 @@ static int body_parse(struct http_req *req, json_t **out, struct err *err)
 static void wopts_from_req(struct http_req *req, struct api_wopts *o)
 {
     const char *dry = http_req_query(req, "dryRun"), *fv = http_req_query(req, "fieldValidation");
-    const char *force = http_req_query(req, "force");
 
     memset(o, 0, sizeof *o);
     o->grace = -1;
@@ -792,18 +784,21 @@ static void wopts_from_req(struct http_req *req, struct api_wopts *o)
     o->strict = fv && strcmp(fv, "Strict") == 0;
     o->warn = !fv || strcmp(fv, "Warn") == 0; /* Warn is kube-apiserver's default */
     o->prune = !o->strict;
-    if (force && strcmp(force, "true") == 0)
+    if (http_query_bool(req, "force"))
         o->propagation = "force";
 }
 
 /* DeleteOptions from the body (JSON or protobuf) and the query. */
 static int delete_opts(struct http_req *req, struct api_wopts *o, json_t **keep, struct err *err)
 {
-    const char *g = http_req_query(req, "gracePeriodSeconds"), *pp = http_req_query(req, "propagationPolicy");
+    const char *pp = http_req_query(req, "propagationPolicy");
     json_t *body = NULL;
+    long long g;
 
-    if (g)
-        o->grace = atoll(g);
+    if (http_query_int64(req, "gracePeriodSeconds", &g, err) < 0)
+        return err->code;
+    if (http_req_query(req, "gracePeriodSeconds"))
+        o->grace = g;
     if (pp)
         o->propagation = pp;
     if (req->body.len) {
@@ -1043,13 +1038,19 @@ void api__resource(struct api *api, struct http_req *req, struct api_target *t)
     }
     if (strcmp(m, "GET") == 0) {
         json_t *obj;
-        const char *w = http_req_query(req, "watch");
 
         if (!t->name) {
-            if (w && (strcmp(w, "true") == 0 || strcmp(w, "1") == 0))
-                api__watch(api, req, t);
+            struct api_listopts o;
+            struct err err;
+
+            err_init(&err);
+            if (api__listopts(req, &o, &err) < 0)
+                api__fail(req, &err);
+            else if (o.watch)
+                api__watch(api, req, t, &o);
             else
-                do_list(api, req, t);
+                do_list(api, req, t, &o);
+            err_release(&err);
             return;
         }
         obj = api_get(api, t->r, t->ns, t->name);
