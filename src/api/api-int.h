@@ -75,12 +75,17 @@ struct api_listopts {
     const char *rv_match;  /* resourceVersionMatch, NULL when absent */
     long long rv_n;        /* rv as a number; 0 when absent or empty */
     long long timeout;     /* timeoutSeconds; 0 when absent */
+    long long limit;       /* limit; 0 when absent (no paging) */
+    const char *cont;      /* continue token, NULL when absent */
 };
 int api__listopts(struct http_req *req, struct api_listopts *o, struct err *err);
 /* kube-apiserver's answer to a resourceVersion the store has not reached: 504 Timeout,
  * cause ResourceVersionTooLarge, retryAfterSeconds 1. Returns the code. */
 int api__rv_too_large(struct err *err, long long want, long long current);
 
+/* A list, whole or one page of it (list.c). */
+void api__list(struct api *api, struct http_req *req, struct api_target *t,
+               const struct api_listopts *o);
 void api__watch(struct api *api, struct http_req *req, struct api_target *t,
                 const struct api_listopts *o);
 void api__watch_close_all(struct api *api);

@@ -77,12 +77,14 @@ int api__listopts(struct http_req *req, struct api_listopts *o, struct err *err)
     const char *cont = http_req_query(req, "continue");
 
     memset(o, 0, sizeof *o);
+    o->cont = cont;
     o->watch = http_query_bool(req, "watch");
     o->bookmarks = http_query_bool(req, "allowWatchBookmarks");
     o->send_initial = http_query_tribool(req, "sendInitialEvents");
     o->rv = http_req_query(req, "resourceVersion");
     o->rv_match = http_req_query(req, "resourceVersionMatch");
     if (http_query_int64(req, "timeoutSeconds", &o->timeout, err) < 0 ||
+        http_query_int64(req, "limit", &o->limit, err) < 0 ||
         rv_parse(o->rv, &o->rv_n, err) < 0)
         return err->code;
     if (o->watch)

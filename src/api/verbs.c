@@ -661,14 +661,6 @@ void api__filter_free(struct api_filter *f)
     free(f);
 }
 
-static int cmp_items(const void *a, const void *b)
-{
-    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-    int c = strcmp(jx_str(x, "metadata.namespace") ?: "", jx_str(y, "metadata.namespace") ?: "");
-
-    return c ? c : strcmp(jx_str(x, "metadata.name") ?: "", jx_str(y, "metadata.name") ?: "");
-}
-
 static void send_object(struct api *api, struct http_req *req, const struct resource *r,
                         json_t *obj, int status, const json_t *warnings)
 {
@@ -683,70 +675,6 @@ static void send_object(struct api *api, struct http_req *req, const struct reso
         return;
     }
     api__respond_json_warn(req, status, obj, warnings);
-}
-
-/* What resourceVersion and resourceVersionMatch ask of a list the store answers from its
- * current state (it keeps no older snapshots): unset, "0" or not older than N <= now is the
- * current state; newer than now is kube-apiserver's 504; Exact N is served only when N is
- * now, else 410 as for a compacted revision. */
-static int list_rv_check(struct api *api, const struct api_listopts *o, struct err *err)
-{
-    long long now = (long long)store_rv(api->store);
-
-    if (o->rv_n > now)
-        return api__rv_too_large(err, o->rv_n, now);
-    if (o->rv_match && strcmp(o->rv_match, "Exact") == 0 && o->rv_n != now)
-        return err_set(err, -E_GONE, "The resourceVersion for the provided list is too old.");
-    return 0;
-}
-
-static void do_list(struct api *api, struct http_req *req, struct api_target *t,
-                    const struct api_listopts *o)
-{
-    struct err err;
-    struct api_filter *f;
-    json_t *m, *items, *v, *doc;
-    const char *k;
-    json_t **arr;
-    size_t n = 0, i = 0;
-    char rv[32], kind[96];
-
-    err_init(&err);
-    if (list_rv_check(api, o, &err) < 0 || !(f = api__filter_new(req, t->r, &err))) {
-        api__fail(req, &err);
-        err_release(&err);
-        return;
-    }
-    m = store_map(api->store, t->r->key);
-    items = json_array();
-    n = m ? json_object_size(m) : 0;
-    arr = xcalloc(n + 1, sizeof *arr);
-    if (m)
-        json_object_foreach(m, k, v)
-        {
-            if (t->ns && strcmp(jx_str(v, "metadata.namespace") ?: "", t->ns) != 0)
-                continue;
-            if (!api__filter_match(f, v))
-                continue;
-            arr[i++] = v;
-        }
-    qsort(arr, i, sizeof *arr, cmp_items);
-    for (size_t j = 0; j < i; j++)
-        json_array_append(items, arr[j]);
-    free(arr);
-    api__filter_free(f);
-    snprintf(rv, sizeof rv, "%lld", (long long)store_rv(api->store));
-    if (api__wants_table(req)) {
-        doc = table_build(t->r->group, t->r->kind, items, rv, http_req_query(req, "includeObject"),
-                          1, time(NULL));
-    } else {
-        snprintf(kind, sizeof kind, "%sList", t->r->kind);
-        doc = json_pack("{s:s,s:s,s:{s:s},s:O}", "kind", kind, "apiVersion", t->r->api_version,
-                        "metadata", "resourceVersion", rv, "items", items);
-    }
-    api__respond_json(req, 200, doc);
-    json_decref(doc);
-    json_decref(items);
 }
 
 /* Parses the request body by Content-Type: JSON, YAML, or Kubernetes protobuf. */
@@ -1049,7 +977,7 @@ void api__resource(struct api *api, struct http_req *req, struct api_target *t)
             else if (o.watch)
                 api__watch(api, req, t, &o);
             else
-                do_list(api, req, t, &o);
+                api__list(api, req, t, &o);
             err_release(&err);
             return;
         }
