@@ -104,6 +104,11 @@ int api__prepare_create(struct api *api, const struct resource *r, json_t *obj, 
 void api__prepare_update(struct api *api, const struct resource *r, json_t *obj, const json_t *old,
                          int status_only);
 
+/* The workload lint on a client's write (lint.c): warnings into o->warnings, or with
+ * --lint=error a 422 (returned, err filled). 0 when the write may go on. */
+int api__lint(struct api *api, const struct resource *r, const json_t *obj, const json_t *old,
+              const struct api_wopts *o, struct err *err);
+
 /* Label/field selector filtering for lists and watches. */
 struct api_filter;
 struct api_filter *api__filter_new(struct http_req *req, const struct resource *r,

@@ -174,7 +174,7 @@ int api_create(struct api *api, const struct resource *r, const char *ns, json_t
     }
     name = jx_str(obj, "metadata.name");
     res_default(r->group, r->kind, obj);
-    if ((rc = validate(r, obj, NULL, o, err)) < 0)
+    if ((rc = validate(r, obj, NULL, o, err)) < 0 || (rc = api__lint(api, r, obj, NULL, o, err)) < 0)
         goto out;
     if (o->prune)
         res_prune_unknown(r->group, r->kind, obj);
@@ -266,7 +266,8 @@ static int update_commit(struct api *api, const struct resource *r, json_t *obj,
     json_object_set_new(obj, "kind", json_string(r->kind));
     json_object_set_new(obj, "apiVersion", json_string(r->api_version));
     res_default(r->group, r->kind, obj);
-    if (!o->status && (rc = validate(r, obj, old, o, err)) < 0) {
+    if (!o->status && ((rc = validate(r, obj, old, o, err)) < 0 ||
+                       (rc = api__lint(api, r, obj, old, o, err)) < 0)) {
         json_decref(obj);
         return rc;
     }
