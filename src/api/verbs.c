@@ -3,6 +3,7 @@
  * through the same path: metadata rules, defaulting, validation, kind strategy, no-op
  * detection, then one durable store write. */
 #include "api/api-int.h"
+#include "api/kind.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -697,7 +698,7 @@ static void send_object(struct api *api, struct http_req *req, const struct reso
 {
     if (api__wants_table(req)) {
         json_t *items = json_pack("[O]", obj);
-        json_t *t = table_build(r->group, r->kind, items, jx_str(obj, "metadata.resourceVersion"),
+        json_t *t = table_build(api_kind(r->id), items, jx_str(obj, "metadata.resourceVersion"),
                                 http_req_query(req, "includeObject"), 1, time(NULL));
 
         api__respond_json_warn(req, status, t, warnings);
@@ -744,7 +745,7 @@ static void do_list(struct api *api, struct http_req *req, struct api_target *t)
     api__filter_free(f);
     snprintf(rv, sizeof rv, "%lld", (long long)store_rv(api->store));
     if (api__wants_table(req)) {
-        doc = table_build(t->r->group, t->r->kind, items, rv, http_req_query(req, "includeObject"),
+        doc = table_build(api_kind(t->r->id), items, rv, http_req_query(req, "includeObject"),
                           1, time(NULL));
     } else {
         snprintf(kind, sizeof kind, "%sList", t->r->kind);

@@ -1,0 +1,27 @@
+/* The Namespace kind: the Namespace printer, and the rest of its kind_ops entry.
+ * Objects are untrusted JSON: every getter tolerates absent or mistyped fields. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/kind.h"
+#include "api/table-int.h"
+#include "core/jx.h"
+
+/* ---- table (pkg/printers/internalversion) ---- */
+
+static void cells_namespace(const json_t *o, time_t now, json_t *row)
+{
+    table__cell_str(row, jx_str(o, "metadata.name"));
+    table__cell_str(row, jx_str(o, "status.phase"));
+    table__cell_age(row, o, "metadata.creationTimestamp", now);
+}
+
+static const struct table_col ns_cols[] = {
+    TABLE_COL_NAME, {"Status", "string", 0}, TABLE_COL_AGE, TABLE_COL_END};
+
+const struct kind_ops kind_NAMESPACE = {
+    .cols = ns_cols,
+    .cells = cells_namespace,
+
+};
