@@ -38,6 +38,7 @@ static const struct table_col ds_cols[] = {TABLE_COL_NAME,
                                            TABLE_COL_END};
 
 const struct kind_ops kind_DAEMONSET = {
+    .prepare_create = kind_create_drop_status,
     .cols = ds_cols,
     .cells = cells_daemonset,
 

@@ -38,6 +38,8 @@ static const struct table_col deploy_cols[] = {TABLE_COL_NAME,
                                                TABLE_COL_END};
 
 const struct kind_ops kind_DEPLOYMENT = {
+    .flags = KO_GENERATION_ANNOTATIONS,
+    .prepare_create = kind_create_drop_status,
     .cols = deploy_cols,
     .cells = cells_deployment,
 

@@ -75,8 +75,24 @@ static const struct table_col event_cols[] = {{"Last Seen", "string", 0},
                                               {"Name", "string", 1},
                                               TABLE_COL_END};
 
+/* ---- field selectors (the kind's selectable field set) ---- */
+
+static const char *const event_fields[] = {"involvedObject.kind",
+                                           "involvedObject.namespace",
+                                           "involvedObject.name",
+                                           "involvedObject.uid",
+                                           "involvedObject.apiVersion",
+                                           "involvedObject.resourceVersion",
+                                           "involvedObject.fieldPath",
+                                           "reason",
+                                           "reportingComponent",
+                                           "source",
+                                           "type",
+                                           NULL};
+
 const struct kind_ops kind_EVENT = {
     .cols = event_cols,
+    .field_selectors = event_fields,
     .cells = cells_event,
 
 };

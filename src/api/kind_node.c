@@ -103,8 +103,13 @@ static const struct table_col node_cols[] = {TABLE_COL_NAME,
                                              {"Container-Runtime", "string", 1},
                                              TABLE_COL_END};
 
+/* ---- field selectors (the kind's selectable field set) ---- */
+
+static const char *const node_fields[] = {"spec.unschedulable", NULL};
+
 const struct kind_ops kind_NODE = {
     .cols = node_cols,
+    .field_selectors = node_fields,
     .cells = cells_node,
 
 };

@@ -42,6 +42,7 @@ static const struct table_col pdb_cols[] = {TABLE_COL_NAME,
                                             TABLE_COL_END};
 
 const struct kind_ops kind_PDB = {
+    .prepare_create = kind_create_drop_status,
     .cols = pdb_cols,
     .cells = cells_pdb,
 

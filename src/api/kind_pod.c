@@ -251,8 +251,65 @@ static const struct table_col pod_cols[] = {TABLE_COL_NAME,
                                             {"Readiness Gates", "string", 1},
                                             TABLE_COL_END};
 
+/* Graceful deletion: terminationGracePeriodSeconds (or the request's), none for a pod that
+ * never ran on a node or has finished. A repeated delete only shortens the grace; one with
+ * no grace removes the pod at once unless finalizers hold it. */
+static int pod_delete_grace(const json_t *old, long long wopt_grace, long long *grace, int *remove)
+{
+    const char *phase = jx_str(old, "status.phase");
+
+    *grace = wopt_grace >= 0 ? wopt_grace : jx_int(old, "spec.terminationGracePeriodSeconds", 30);
+    if (!jx_str(old, "spec.nodeName") ||
+        (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"))))
+        *grace = 0;
+    if (jx_get(old, "metadata.deletionTimestamp")) {
+        if (*grace == 0 && json_array_size(jx_get(old, "metadata.finalizers")) == 0) {
+            *remove = 1;
+            return 0;
+        }
+        if (*grace >= jx_int(old, "metadata.deletionGracePeriodSeconds", 0))
+            return -1;
+    }
+    return *grace > 0;
+}
+
+/* A deleted pod goes away when its kubelet has stopped it, not when its finalizers are gone. */
+static int pod_finalized(const json_t *obj)
+{
+    (void)obj;
+    return 0;
+}
+
+/* ---- field selectors (the kind's selectable field set) ---- */
+
+static const char *const pod_fields[] = {"spec.nodeName",
+                                         "spec.restartPolicy",
+                                         "spec.schedulerName",
+                                         "spec.serviceAccountName",
+                                         "spec.hostNetwork",
+                                         "status.phase",
+                                         "status.podIP",
+                                         "status.nominatedNodeName",
+                                         NULL};
+
+/* ---- strategy ---- */
+
+/* Create: status is the kubelet's; a new pod is Pending. */
+static int pod_prepare_create(struct api *api, json_t *obj, struct err *err)
+{
+    (void)api;
+    (void)err;
+    json_object_set_new(obj, "status",
+                        json_pack("{s:s,s:s}", "phase", "Pending", "qosClass", "BestEffort"));
+    return 0;
+}
+
 const struct kind_ops kind_POD = {
     .cols = pod_cols,
+    .prepare_create = pod_prepare_create,
+    .delete_grace = pod_delete_grace,
+    .finalized = pod_finalized,
+    .field_selectors = pod_fields,
     .cells = cells_pod,
     .row_conditions = pod_row_conditions,
 };

@@ -31,8 +31,14 @@ static const struct table_col rs_cols[] = {TABLE_COL_NAME,
                                            {"Selector", "string", 1},
                                            TABLE_COL_END};
 
+/* ---- field selectors (the kind's selectable field set) ---- */
+
+static const char *const rs_fields[] = {"status.replicas", NULL};
+
 const struct kind_ops kind_REPLICASET = {
+    .prepare_create = kind_create_drop_status,
     .cols = rs_cols,
+    .field_selectors = rs_fields,
     .cells = cells_replicaset,
 
 };

@@ -21,8 +21,13 @@ static void cells_secret(const json_t *o, time_t now, json_t *row)
 static const struct table_col secret_cols[] = {
     TABLE_COL_NAME, {"Type", "string", 0}, {"Data", "string", 0}, TABLE_COL_AGE, TABLE_COL_END};
 
+/* ---- field selectors (the kind's selectable field set) ---- */
+
+static const char *const secret_fields[] = {"type", NULL};
+
 const struct kind_ops kind_SECRET = {
     .cols = secret_cols,
+    .field_selectors = secret_fields,
     .cells = cells_secret,
 
 };

@@ -29,9 +29,9 @@ static void uuid4(char *out)
     random_bytes(b, sizeof b);
     b[6] = (unsigned char)((b[6] & 0x0f) | 0x40);
     b[8] = (unsigned char)((b[8] & 0x3f) | 0x80);
-    sprintf(out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0],
-            b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13],
-            b[14], b[15]);
+    sprintf(out, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x", b[0], b[1],
+            b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+            b[15]);
 }
 
 static void now_rfc3339(char *out)
@@ -60,9 +60,10 @@ static int check_type(const struct resource *r, const json_t *obj, struct err *e
     if (!json_is_object(obj))
         return err_set(err, -E_BAD_REQUEST, "the body of the request must be a JSON object");
     if ((k && strcmp(k, r->kind) != 0) || (av && strcmp(av, r->api_version) != 0))
-        return err_set(err, -E_BAD_REQUEST,
-                       "the API version in the data (%s) does not match the expected API version (%s)",
-                       av ? av : "", r->api_version);
+        return err_set(
+            err, -E_BAD_REQUEST,
+            "the API version in the data (%s) does not match the expected API version (%s)",
+            av ? av : "", r->api_version);
     return 0;
 }
 
@@ -270,7 +271,8 @@ static int update_commit(struct api *api, const struct resource *r, json_t *obj,
         json_t *m = jx_obj(obj, "metadata");
 
         for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
-            json_t *v = jx_get(old, "metadata") ? json_object_get(jx_get(old, "metadata"), keep[i]) : NULL;
+            json_t *v =
+                jx_get(old, "metadata") ? json_object_get(jx_get(old, "metadata"), keep[i]) : NULL;
 
             if (v)
                 json_object_set(m, keep[i], v);
@@ -280,7 +282,7 @@ static int update_commit(struct api *api, const struct resource *r, json_t *obj,
         json_object_set_new(m, "name", json_string(name));
         if (r->namespaced)
             json_object_set(m, "namespace", jx_get(old, "metadata.namespace"));
-        if ((r->flags & RF_STATUS) && r->id != RES_NAMESPACE) {
+        if ((r->flags & RF_STATUS) && !(api_kind(r->id)->flags & KO_STATUS_BY_STRATEGY)) {
             if (json_object_get(old, "status"))
                 json_object_set(obj, "status", json_object_get(old, "status"));
             else
@@ -299,11 +301,13 @@ static int update_commit(struct api *api, const struct resource *r, json_t *obj,
     if ((r->flags & RF_GENERATION) && !o->status) {
         int changed = !json_equal(json_object_get(obj, "spec"), json_object_get(old, "spec"));
 
-        if (r->id == RES_DEPLOYMENT &&
-            !jx_equal_semantic(jx_get(obj, "metadata.annotations"), jx_get(old, "metadata.annotations")))
+        if ((api_kind(r->id)->flags & KO_GENERATION_ANNOTATIONS) &&
+            !jx_equal_semantic(jx_get(obj, "metadata.annotations"),
+                               jx_get(old, "metadata.annotations")))
             changed = 1;
         if (changed)
-            jx_set(obj, "metadata.generation", json_integer(jx_int(old, "metadata.generation", 1) + 1));
+            jx_set(obj, "metadata.generation",
+                   json_integer(jx_int(old, "metadata.generation", 1) + 1));
     }
     api__prepare_update(api, r, obj, old, o->status);
     if (o->manager)
@@ -333,8 +337,8 @@ static int update_commit(struct api *api, const struct resource *r, json_t *obj,
     }
     /* An object being deleted goes away once its last finalizer is removed. */
     if (jx_get(obj, "metadata.deletionTimestamp") &&
-        json_array_size(jx_get(obj, "metadata.finalizers")) == 0 && r->id != RES_POD &&
-        (r->id != RES_NAMESPACE || json_array_size(jx_get(obj, "spec.finalizers")) == 0)) {
+        json_array_size(jx_get(obj, "metadata.finalizers")) == 0 &&
+        (!api_kind(r->id)->finalized || api_kind(r->id)->finalized(obj))) {
         json_decref(obj);
         return store_remove(api->store, r->key, jx_str(old, "metadata.namespace"), name, out, err);
     }
@@ -358,8 +362,8 @@ int api_update(struct api *api, const struct resource *r, const char *ns, const 
     bname = jx_str(body, "metadata.name");
     if (bname && strcmp(bname, name) != 0)
         return err_set(err, -E_BAD_REQUEST,
-                       "the name of the object (%s) does not match the name on the URL (%s)",
-                       bname, name);
+                       "the name of the object (%s) does not match the name on the URL (%s)", bname,
+                       name);
     if (!old) {
         api__not_found(err, r, name);
         details_for(err, r, name);
@@ -394,9 +398,9 @@ static json_t *scale_of(const struct resource *r, const json_t *obj)
     }
     json_object_set_new(s, "metadata", m);
     json_object_set_new(s, "spec", json_pack("{s:I}", "replicas", jx_int(obj, "spec.replicas", 1)));
-    json_object_set_new(s, "status", json_pack("{s:I,s:s}", "replicas",
-                                               jx_int(obj, "status.replicas", 0), "selector",
-                                               sel ? sel : ""));
+    json_object_set_new(s, "status",
+                        json_pack("{s:I,s:s}", "replicas", jx_int(obj, "status.replicas", 0),
+                                  "selector", sel ? sel : ""));
     free(sel);
     return s;
 }
@@ -560,23 +564,13 @@ static void finalizer_add(json_t *obj, const char *f)
     json_array_append_new(fs, json_string(f));
 }
 
-static int namespace_builtin(const char *name)
-{
-    static const char *const builtin[] = {"default", "kube-system", "kube-public",
-                                          "kube-node-lease"};
-
-    for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
-        if (strcmp(name, builtin[i]) == 0)
-            return 1;
-    return 0;
-}
-
 int api_delete(struct api *api, const struct resource *r, const char *ns, const char *name,
                const struct api_wopts *o, json_t **out, struct err *err)
 {
+    const struct kind_ops *k = api_kind(r->id);
     json_t *old = api_get(api, r, ns, name), *obj, *stored;
     long long grace = 0;
-    int graceful = 0, rc;
+    int graceful = 0, remove = 0, rc;
     char ts[32];
 
     if (!old) {
@@ -584,12 +578,9 @@ int api_delete(struct api *api, const struct resource *r, const char *ns, const 
         details_for(err, r, name);
         return -E_NOT_FOUND;
     }
-    if (r->id == RES_NAMESPACE && namespace_builtin(name)) {
-        /* kube-apiserver's NamespaceLifecycle admission words it this way. */
-        err_set(err, -E_FORBIDDEN, "namespaces \"%s\" is forbidden: this namespace may not be deleted",
-                name);
+    if (k->delete_check && (rc = k->delete_check(name, err)) < 0) {
         details_for(err, r, name);
-        return -E_FORBIDDEN;
+        return rc;
     }
     if (o->preconditions && (rc = precond_check(r, old, o->preconditions, err)) < 0)
         return rc;
@@ -597,23 +588,13 @@ int api_delete(struct api *api, const struct resource *r, const char *ns, const 
         *out = json_incref(old);
         return 0;
     }
-    if (r->id == RES_POD) {
-        const char *phase = jx_str(old, "status.phase");
-
-        grace = o->grace >= 0 ? o->grace : jx_int(old, "spec.terminationGracePeriodSeconds", 30);
-        if (!jx_str(old, "spec.nodeName") || (phase && (!strcmp(phase, "Succeeded") ||
-                                                        !strcmp(phase, "Failed"))))
-            grace = 0;
-        graceful = grace > 0;
-        if (jx_get(old, "metadata.deletionTimestamp")) {
-            long long cur = jx_int(old, "metadata.deletionGracePeriodSeconds", 0);
-
-            if (!graceful && json_array_size(jx_get(old, "metadata.finalizers")) == 0)
-                return store_remove(api->store, r->key, ns, name, out, err);
-            if (grace >= cur) {
-                *out = json_incref(old);
-                return 0;
-            }
+    if (k->delete_grace) {
+        graceful = k->delete_grace(old, o->grace, &grace, &remove);
+        if (remove)
+            return store_remove(api->store, r->key, ns, name, out, err);
+        if (graceful < 0) {
+            *out = json_incref(old);
+            return 0;
         }
     } else if (jx_get(old, "metadata.deletionTimestamp")) {
         *out = json_incref(old);
@@ -624,10 +605,8 @@ int api_delete(struct api *api, const struct resource *r, const char *ns, const 
         finalizer_add(obj, "foregroundDeletion");
     else if (o->propagation && strcmp(o->propagation, "Orphan") == 0)
         finalizer_add(obj, "orphan");
-    if (r->id == RES_NAMESPACE) {
-        jx_set(obj, "status.phase", json_string("Terminating"));
+    if (k->delete_mark && k->delete_mark(obj))
         graceful = 1;
-    }
     if (!graceful && json_array_size(jx_get(obj, "metadata.finalizers")) == 0) {
         json_decref(obj);
         return store_remove(api->store, r->key, ns, name, out, err);
@@ -651,11 +630,14 @@ struct api_filter {
 struct api_filter *api__filter_new(struct http_req *req, const struct resource *r, struct err *err)
 {
     struct api_filter *f = xcalloc(1, sizeof *f);
-    const char *l = http_req_query(req, "labelSelector"), *fl = http_req_query(req, "fieldSelector");
+    const char *l = http_req_query(req, "labelSelector"),
+               *fl = http_req_query(req, "fieldSelector");
 
     if (l && *l && labelsel_parse(l, &f->ls, err) < 0)
         goto fail;
-    if (fl && *fl && (fieldsel_parse(fl, &f->fs, err) < 0 || fieldsel_check(f->fs, r->kind, err) < 0))
+    if (fl && *fl &&
+        (fieldsel_parse(fl, &f->fs, err) < 0 ||
+         fieldsel_check(f->fs, api_kind(r->id)->field_selectors, err) < 0))
         goto fail;
     return f;
 fail:
@@ -745,8 +727,8 @@ static void do_list(struct api *api, struct http_req *req, struct api_target *t)
     api__filter_free(f);
     snprintf(rv, sizeof rv, "%lld", (long long)store_rv(api->store));
     if (api__wants_table(req)) {
-        doc = table_build(api_kind(t->r->id), items, rv, http_req_query(req, "includeObject"),
-                          1, time(NULL));
+        doc = table_build(api_kind(t->r->id), items, rv, http_req_query(req, "includeObject"), 1,
+                          time(NULL));
     } else {
         snprintf(kind, sizeof kind, "%sList", t->r->kind);
         doc = json_pack("{s:s,s:s,s:{s:s},s:O}", "kind", kind, "apiVersion", t->r->api_version,
@@ -800,7 +782,8 @@ static void wopts_from_req(struct http_req *req, struct api_wopts *o)
 /* DeleteOptions from the body (JSON or protobuf) and the query. */
 static int delete_opts(struct http_req *req, struct api_wopts *o, json_t **keep, struct err *err)
 {
-    const char *g = http_req_query(req, "gracePeriodSeconds"), *pp = http_req_query(req, "propagationPolicy");
+    const char *g = http_req_query(req, "gracePeriodSeconds"),
+               *pp = http_req_query(req, "propagationPolicy");
     json_t *body = NULL;
 
     if (g)
@@ -855,9 +838,11 @@ static void do_write(struct api *api, struct http_req *req, struct api_target *t
         created = 1;
     } else if (strcmp(req->method, "PUT") == 0) {
         if (o.status == 2) {
-            json_t *p = json_pack("{s:{s:O}}", "spec", "replicas", jx_get(body, "spec.replicas") ?: json_null());
+            json_t *p = json_pack("{s:{s:O}}", "spec", "replicas",
+                                  jx_get(body, "spec.replicas") ?: json_null());
 
-            rc = api_patch(api, t->r, t->ns, t->name, "application/merge-patch+json", p, &o, &out, &err);
+            rc = api_patch(api, t->r, t->ns, t->name, "application/merge-patch+json", p, &o, &out,
+                           &err);
             json_decref(p);
         } else {
             rc = api_update(api, t->r, t->ns, t->name, body, &o, &out, &err);
@@ -888,7 +873,8 @@ static void do_deletecollection(struct api *api, struct http_req *req, struct ap
     struct err err;
     struct api_filter *f;
     struct api_wopts o;
-    json_t *m = store_map(api->store, t->r->key), *names = json_array(), *items = json_array(), *v, *body = NULL;
+    json_t *m = store_map(api->store, t->r->key), *names = json_array(), *items = json_array(), *v,
+           *body = NULL;
     const char *k;
     char kind[96];
 
@@ -900,15 +886,17 @@ static void do_deletecollection(struct api *api, struct http_req *req, struct ap
         goto out;
     }
     if (m)
-        json_object_foreach(m, k, v) if ((!t->ns || strcmp(jx_str(v, "metadata.namespace") ?: "", t->ns) == 0) &&
-                                         api__filter_match(f, v))
+        json_object_foreach(
+            m, k, v) if ((!t->ns || strcmp(jx_str(v, "metadata.namespace") ?: "", t->ns) == 0) &&
+                         api__filter_match(f, v))
             json_array_append_new(names, json_string(jx_str(v, "metadata.name")));
     for (size_t i = 0; i < json_array_size(names); i++) {
         json_t *out = NULL;
         struct err e2;
 
         err_init(&e2);
-        if (api_delete(api, t->r, t->ns, json_string_value(json_array_get(names, i)), &o, &out, &e2) == 0)
+        if (api_delete(api, t->r, t->ns, json_string_value(json_array_get(names, i)), &o, &out,
+                       &e2) == 0)
             json_array_append_new(items, out);
         err_release(&e2);
     }
@@ -999,9 +987,9 @@ int api_bind(struct api *api, const char *ns, const char *name, const char *node
                 json_array_remove(conds, i);
                 break;
             }
-        json_array_append_new(conds, json_pack("{s:s,s:s,s:n,s:s}", "type", "PodScheduled",
-                                               "status", "True", "lastProbeTime",
-                                               "lastTransitionTime", ts));
+        json_array_append_new(conds,
+                              json_pack("{s:s,s:s,s:n,s:s}", "type", "PodScheduled", "status",
+                                        "True", "lastProbeTime", "lastTransitionTime", ts));
     }
     return store_put(api->store, r->key, obj, &stored, err);
 }
@@ -1034,8 +1022,9 @@ void api__resource(struct api *api, struct http_req *req, struct api_target *t)
     const char *m = req->method;
 
     if (!api__accepts_json(req)) {
-        api__fail_code(req, -E_NOT_ACCEPTABLE, "only the following media types are accepted: "
-                                                "application/json, application/yaml");
+        api__fail_code(req, -E_NOT_ACCEPTABLE,
+                       "only the following media types are accepted: "
+                       "application/json, application/yaml");
         return;
     }
     if (t->r->namespaced && !t->ns && t->name) {
@@ -1084,7 +1073,8 @@ void api__resource(struct api *api, struct http_req *req, struct api_target *t)
         else if (t->sub && strcmp(t->sub, "binding") == 0 && (t->r->flags & RF_BINDING))
             do_binding(api, req, t);
         else
-            api__fail_code(req, -E_METHOD, "the server does not allow this method on the requested resource");
+            api__fail_code(req, -E_METHOD,
+                           "the server does not allow this method on the requested resource");
         return;
     }
     if (strcmp(m, "POST") == 0 || ((strcmp(m, "PUT") == 0 || strcmp(m, "PATCH") == 0) && t->name) ||
@@ -1100,5 +1090,6 @@ void api__resource(struct api *api, struct http_req *req, struct api_target *t)
         do_deletecollection(api, req, t);
         return;
     }
-    api__fail_code(req, -E_METHOD, "the server does not allow this method on the requested resource");
+    api__fail_code(req, -E_METHOD,
+                   "the server does not allow this method on the requested resource");
 }
