@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "api/kind.h"
+#include "api/patch.h"
+#include "api/protobuf.h"
 #include "api/table-int.h"
 #include "core/jx.h"
 
@@ -21,6 +23,8 @@ static const struct table_col cm_cols[] = {
     TABLE_COL_NAME, {"Data", "string", 0}, TABLE_COL_AGE, TABLE_COL_END};
 
 const struct kind_ops kind_CONFIGMAP = {
+    .merge = &patch_schema_plain,
+    .pb = &pb_msg_ConfigMap,
     .cols = cm_cols,
     .cells = cells_configmap,
 

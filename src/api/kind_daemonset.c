@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/kind.h"
+#include "api/patch.h"
 #include "api/table-int.h"
 #include "core/jx.h"
 
@@ -37,8 +38,17 @@ static const struct table_col ds_cols[] = {TABLE_COL_NAME,
                                            {"Selector", "string", 1},
                                            TABLE_COL_END};
 
+/* ---- strategic merge keys ---- */
+
+static const struct patch_merge_row merge_rows[] = {
+    {"status.conditions", PATCH_MAP1("type")},
+    {NULL, PATCH_ATOMIC},
+};
+static const struct patch_schema merge = {"spec.template.spec", merge_rows};
+
 const struct kind_ops kind_DAEMONSET = {
     .prepare_create = kind_create_drop_status,
+    .merge = &merge,
     .cols = ds_cols,
     .cells = cells_daemonset,
 

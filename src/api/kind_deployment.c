@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "api/kind.h"
+#include "api/patch.h"
+#include "api/protobuf.h"
 #include "api/selector.h"
 #include "api/table-int.h"
 #include "core/jx.h"
@@ -37,9 +39,19 @@ static const struct table_col deploy_cols[] = {TABLE_COL_NAME,
                                                {"Selector", "string", 1},
                                                TABLE_COL_END};
 
+/* ---- strategic merge keys ---- */
+
+static const struct patch_merge_row merge_rows[] = {
+    {"status.conditions", PATCH_MAP1("type")},
+    {NULL, PATCH_ATOMIC},
+};
+static const struct patch_schema merge = {"spec.template.spec", merge_rows};
+
 const struct kind_ops kind_DEPLOYMENT = {
     .flags = KO_GENERATION_ANNOTATIONS,
     .prepare_create = kind_create_drop_status,
+    .merge = &merge,
+    .pb = &pb_msg_Deployment,
     .cols = deploy_cols,
     .cells = cells_deployment,
 

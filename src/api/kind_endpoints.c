@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/kind.h"
+#include "api/patch.h"
 #include "api/table-int.h"
 #include "core/jx.h"
 
@@ -58,6 +59,7 @@ static const struct table_col ep_cols[] = {
     TABLE_COL_NAME, {"Endpoints", "string", 0}, TABLE_COL_AGE, TABLE_COL_END};
 
 const struct kind_ops kind_ENDPOINTS = {
+    .merge = &patch_schema_plain,
     .cols = ep_cols,
     .cells = cells_endpoints,
 

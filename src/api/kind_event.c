@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "api/kind.h"
+#include "api/patch.h"
 #include "api/table-int.h"
 #include "core/jx.h"
 #include "core/log.h"
@@ -91,6 +92,7 @@ static const char *const event_fields[] = {"involvedObject.kind",
                                            NULL};
 
 const struct kind_ops kind_EVENT = {
+    .merge = &patch_schema_plain,
     .cols = event_cols,
     .field_selectors = event_fields,
     .cells = cells_event,

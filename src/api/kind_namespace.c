@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "api/kind.h"
+#include "api/patch.h"
+#include "api/protobuf.h"
 #include "api/table-int.h"
 #include "core/jx.h"
 
@@ -76,7 +78,17 @@ static void namespace_prepare_update(struct api *api, json_t *obj, const json_t 
         jx_set(obj, "spec.finalizers", json_deep_copy(jx_get(old, "spec.finalizers")));
 }
 
+/* ---- strategic merge keys ---- */
+
+static const struct patch_merge_row merge_rows[] = {
+    {"status.conditions", PATCH_MAP1("type")},
+    {NULL, PATCH_ATOMIC},
+};
+static const struct patch_schema merge = {NULL, merge_rows};
+
 const struct kind_ops kind_NAMESPACE = {
+    .merge = &merge,
+    .pb = &pb_msg_Namespace,
     .cols = ns_cols,
     .flags = KO_STATUS_BY_STRATEGY,
     .prepare_create = namespace_prepare_create,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/kind.h"
+#include "api/patch.h"
 #include "api/table-int.h"
 #include "core/jx.h"
 #include "core/log.h"
@@ -107,7 +108,21 @@ static const struct table_col node_cols[] = {TABLE_COL_NAME,
 
 static const char *const node_fields[] = {"spec.unschedulable", NULL};
 
+/* ---- strategic merge keys ---- */
+
+/* spec.taints has no merge key upstream (atomic): kubectl taint sends the whole new list,
+ * so merging by key would resurrect removed taints. */
+static const struct patch_merge_row merge_rows[] = {
+    {"status.conditions", PATCH_MAP1("type")},
+    {"status.addresses", PATCH_MAP1("type")},
+    {"spec.taints", PATCH_ATOMIC},
+    {"spec.podCIDRs", PATCH_SET},
+    {NULL, PATCH_ATOMIC},
+};
+static const struct patch_schema merge = {NULL, merge_rows};
+
 const struct kind_ops kind_NODE = {
+    .merge = &merge,
     .cols = node_cols,
     .field_selectors = node_fields,
     .cells = cells_node,

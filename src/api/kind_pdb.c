@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "api/kind.h"
+#include "api/patch.h"
+#include "api/protobuf.h"
 #include "api/table-int.h"
 #include "core/jx.h"
 
@@ -41,8 +43,18 @@ static const struct table_col pdb_cols[] = {TABLE_COL_NAME,
                                             TABLE_COL_AGE,
                                             TABLE_COL_END};
 
+/* ---- strategic merge keys ---- */
+
+static const struct patch_merge_row merge_rows[] = {
+    {"status.conditions", PATCH_MAP1("type")},
+    {NULL, PATCH_ATOMIC},
+};
+static const struct patch_schema merge = {NULL, merge_rows};
+
 const struct kind_ops kind_PDB = {
     .prepare_create = kind_create_drop_status,
+    .merge = &merge,
+    .pb = &pb_msg_PodDisruptionBudget,
     .cols = pdb_cols,
     .cells = cells_pdb,
 

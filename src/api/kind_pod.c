@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include "api/kind.h"
+#include "api/patch.h"
+#include "api/protobuf.h"
 #include "api/table-int.h"
 #include "core/jx.h"
 
@@ -304,7 +306,19 @@ static int pod_prepare_create(struct api *api, json_t *obj, struct err *err)
     return 0;
 }
 
+/* ---- strategic merge keys ---- */
+
+static const struct patch_merge_row merge_rows[] = {
+    {"status.conditions", PATCH_MAP1("type")},
+    {"status.podIPs", PATCH_MAP1("ip")},
+    {"status.hostIPs", PATCH_MAP1("ip")},
+    {NULL, PATCH_ATOMIC},
+};
+static const struct patch_schema merge = {"spec", merge_rows};
+
 const struct kind_ops kind_POD = {
+    .merge = &merge,
+    .pb = &pb_msg_Pod,
     .cols = pod_cols,
     .prepare_create = pod_prepare_create,
     .delete_grace = pod_delete_grace,

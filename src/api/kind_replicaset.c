@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/kind.h"
+#include "api/patch.h"
 #include "api/table-int.h"
 #include "core/jx.h"
 
@@ -35,8 +36,17 @@ static const struct table_col rs_cols[] = {TABLE_COL_NAME,
 
 static const char *const rs_fields[] = {"status.replicas", NULL};
 
+/* ---- strategic merge keys ---- */
+
+static const struct patch_merge_row merge_rows[] = {
+    {"status.conditions", PATCH_MAP1("type")},
+    {NULL, PATCH_ATOMIC},
+};
+static const struct patch_schema merge = {"spec.template.spec", merge_rows};
+
 const struct kind_ops kind_REPLICASET = {
     .prepare_create = kind_create_drop_status,
+    .merge = &merge,
     .cols = rs_cols,
     .field_selectors = rs_fields,
     .cells = cells_replicaset,

@@ -5,6 +5,8 @@
 #include <string.h>
 
 #include "api/kind.h"
+#include "api/patch.h"
+#include "api/protobuf.h"
 #include "api/table-int.h"
 #include "core/jx.h"
 
@@ -26,6 +28,8 @@ static const struct table_col secret_cols[] = {
 static const char *const secret_fields[] = {"type", NULL};
 
 const struct kind_ops kind_SECRET = {
+    .merge = &patch_schema_plain,
+    .pb = &pb_msg_Secret,
     .cols = secret_cols,
     .field_selectors = secret_fields,
     .cells = cells_secret,

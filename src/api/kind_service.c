@@ -8,6 +8,8 @@
 
 #include "api/api-int.h"
 #include "api/kind.h"
+#include "api/patch.h"
+#include "api/protobuf.h"
 #include "api/table-int.h"
 #include "core/jx.h"
 #include "core/log.h"
@@ -280,9 +282,19 @@ static void service_prepare_update(struct api *api, json_t *obj, const json_t *o
                         json_object_get(old, "status") ?: json_pack("{s:{}}", "loadBalancer"));
 }
 
+/* ---- strategic merge keys ---- */
+
+static const struct patch_merge_row merge_rows[] = {
+    {"spec.ports", {PATCH_LIST_MAP, {"port", "protocol"}, {NULL, "TCP"}}},
+    {NULL, PATCH_ATOMIC},
+};
+static const struct patch_schema merge = {NULL, merge_rows};
+
 const struct kind_ops kind_SERVICE = {
     .prepare_create = service_prepare_create,
     .prepare_update = service_prepare_update,
+    .merge = &merge,
+    .pb = &pb_msg_Service,
     .cols = svc_cols,
     .cells = cells_service,
 

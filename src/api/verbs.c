@@ -222,7 +222,7 @@ int api_create(struct api *api, const struct resource *r, const char *ns, json_t
     if ((rc = api__prepare_create(api, r, obj, err)) < 0)
         goto out;
     if (o->manager)
-        patch_ssa_track_update(obj, NULL, o->manager, r->kind);
+        patch_ssa_track_update(obj, NULL, o->manager, api_kind(r->id)->merge);
     /* Defaults and managedFields grow an object: the stored form must fit too (etcd's check). */
     if ((rc = patch_check_object(obj, "the object", err)) < 0)
         goto out;
@@ -311,7 +311,7 @@ static int update_commit(struct api *api, const struct resource *r, json_t *obj,
     }
     api__prepare_update(api, r, obj, old, o->status);
     if (o->manager)
-        patch_ssa_track_update(obj, old, o->manager, r->kind);
+        patch_ssa_track_update(obj, old, o->manager, api_kind(r->id)->merge);
     /* Defaults and managedFields grow an object: the stored form must fit too (etcd's check). */
     if ((rc = patch_check_object(obj, "the object", err)) < 0) {
         json_decref(obj);
@@ -405,8 +405,9 @@ static json_t *scale_of(const struct resource *r, const json_t *obj)
     return s;
 }
 
-static int apply_patch(const char *ctype, const json_t *cur, const json_t *patch, const char *kind,
-                       const struct api_wopts *o, int force, json_t **out, struct err *err)
+static int apply_patch(const char *ctype, const json_t *cur, const json_t *patch,
+                       const struct patch_schema *schema, const struct api_wopts *o, int force,
+                       json_t **out, struct err *err)
 {
     if (!ctype)
         ctype = "";
@@ -415,10 +416,10 @@ static int apply_patch(const char *ctype, const json_t *cur, const json_t *patch
     if (strncmp(ctype, "application/merge-patch+json", 28) == 0)
         return patch_merge_apply(cur, patch, out, err);
     if (strncmp(ctype, "application/strategic-merge-patch+json", 38) == 0)
-        return patch_strategic_apply(cur, patch, kind, out, err);
+        return patch_strategic_apply(cur, patch, schema, out, err);
     if (strncmp(ctype, "application/apply-patch+yaml", 28) == 0 ||
         strncmp(ctype, "application/apply-patch+cbor", 28) == 0)
-        return patch_ssa_apply(cur, patch, o->manager, force, kind, out, err);
+        return patch_ssa_apply(cur, patch, o->manager, force, schema, out, err);
     return err_set(err, -E_UNSUPPORTED_MEDIA,
                    "the body of the request was in an unknown format - accepted media types "
                    "include: application/json-patch+json, application/merge-patch+json, "
@@ -440,7 +441,7 @@ int api_patch(struct api *api, const struct resource *r, const char *ns, const c
 
         if (r->namespaced)
             jx_set(base, "metadata.namespace", json_string(ns));
-        rc = patch_ssa_apply(NULL, patch, o->manager, force, r->kind, &res, err);
+        rc = patch_ssa_apply(NULL, patch, o->manager, force, api_kind(r->id)->merge, &res, err);
         json_decref(base);
         if (rc < 0)
             return rc;
@@ -463,7 +464,7 @@ int api_patch(struct api *api, const struct resource *r, const char *ns, const c
     if (o->status == 2) { /* scale */
         json_t *sc = scale_of(r, old), *nsc = NULL;
 
-        rc = apply_patch(ctype, sc, patch, "Scale", o, force, &nsc, err);
+        rc = apply_patch(ctype, sc, patch, &patch_schema_plain, o, force, &nsc, err);
         json_decref(sc);
         if (rc == 0) {
             json_t *obj = json_deep_copy(old);
@@ -481,7 +482,7 @@ int api_patch(struct api *api, const struct resource *r, const char *ns, const c
         json_decref(old);
         return rc;
     }
-    rc = apply_patch(ctype, old, patch, r->kind, o, force, &res, err);
+    rc = apply_patch(ctype, old, patch, api_kind(r->id)->merge, o, force, &res, err);
     if (rc < 0)
         goto out;
     /* The engines bound their results as they build them; this exact measure is cheap (the
