@@ -23,6 +23,7 @@ static const struct table_col cm_cols[] = {
     TABLE_COL_NAME, {"Data", "string", 0}, TABLE_COL_AGE, TABLE_COL_END};
 
 const struct kind_ops kind_CONFIGMAP = {
+    .res = &res_kind_configmap,
     .merge = &patch_schema_plain,
     .pb = &pb_msg_ConfigMap,
     .cols = cm_cols,

@@ -47,6 +47,7 @@ static const struct patch_merge_row merge_rows[] = {
 static const struct patch_schema merge = {"spec.template.spec", merge_rows};
 
 const struct kind_ops kind_DAEMONSET = {
+    .res = &res_kind_daemonset,
     .prepare_create = kind_create_drop_status,
     .merge = &merge,
     .cols = ds_cols,

@@ -48,6 +48,7 @@ static const struct patch_merge_row merge_rows[] = {
 static const struct patch_schema merge = {"spec.template.spec", merge_rows};
 
 const struct kind_ops kind_DEPLOYMENT = {
+    .res = &res_kind_deployment,
     .flags = KO_GENERATION_ANNOTATIONS,
     .prepare_create = kind_create_drop_status,
     .merge = &merge,

@@ -59,6 +59,7 @@ static const struct table_col ep_cols[] = {
     TABLE_COL_NAME, {"Endpoints", "string", 0}, TABLE_COL_AGE, TABLE_COL_END};
 
 const struct kind_ops kind_ENDPOINTS = {
+    .res = &res_kind_endpoints,
     .merge = &patch_schema_plain,
     .cols = ep_cols,
     .cells = cells_endpoints,

@@ -44,6 +44,7 @@ static const struct table_col eps_cols[] = {TABLE_COL_NAME,         {"AddressTyp
                                             TABLE_COL_AGE,          TABLE_COL_END};
 
 const struct kind_ops kind_ENDPOINTSLICE = {
+    .res = &res_kind_endpointslice,
     .merge = &patch_schema_plain,
     .cols = eps_cols,
     .cells = cells_endpointslice,

@@ -92,6 +92,7 @@ static const char *const event_fields[] = {"involvedObject.kind",
                                            NULL};
 
 const struct kind_ops kind_EVENT = {
+    .res = &res_kind_event,
     .merge = &patch_schema_plain,
     .cols = event_cols,
     .field_selectors = event_fields,

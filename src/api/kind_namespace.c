@@ -87,6 +87,7 @@ static const struct patch_merge_row merge_rows[] = {
 static const struct patch_schema merge = {NULL, merge_rows};
 
 const struct kind_ops kind_NAMESPACE = {
+    .res = &res_kind_namespace,
     .merge = &merge,
     .pb = &pb_msg_Namespace,
     .cols = ns_cols,

@@ -122,6 +122,7 @@ static const struct patch_merge_row merge_rows[] = {
 static const struct patch_schema merge = {NULL, merge_rows};
 
 const struct kind_ops kind_NODE = {
+    .res = &res_kind_node,
     .merge = &merge,
     .cols = node_cols,
     .field_selectors = node_fields,

@@ -317,6 +317,7 @@ static const struct patch_merge_row merge_rows[] = {
 static const struct patch_schema merge = {"spec", merge_rows};
 
 const struct kind_ops kind_POD = {
+    .res = &res_kind_pod,
     .merge = &merge,
     .pb = &pb_msg_Pod,
     .cols = pod_cols,

@@ -45,6 +45,7 @@ static const struct patch_merge_row merge_rows[] = {
 static const struct patch_schema merge = {"spec.template.spec", merge_rows};
 
 const struct kind_ops kind_REPLICASET = {
+    .res = &res_kind_replicaset,
     .prepare_create = kind_create_drop_status,
     .merge = &merge,
     .cols = rs_cols,

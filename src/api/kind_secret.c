@@ -28,6 +28,7 @@ static const struct table_col secret_cols[] = {
 static const char *const secret_fields[] = {"type", NULL};
 
 const struct kind_ops kind_SECRET = {
+    .res = &res_kind_secret,
     .merge = &patch_schema_plain,
     .pb = &pb_msg_Secret,
     .cols = secret_cols,

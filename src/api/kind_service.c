@@ -291,6 +291,7 @@ static const struct patch_merge_row merge_rows[] = {
 static const struct patch_schema merge = {NULL, merge_rows};
 
 const struct kind_ops kind_SERVICE = {
+    .res = &res_kind_service,
     .prepare_create = service_prepare_create,
     .prepare_update = service_prepare_update,
     .merge = &merge,

@@ -23,6 +23,7 @@ static const struct table_col sa_cols[] = {
     TABLE_COL_NAME, {"Secrets", "string", 0}, TABLE_COL_AGE, TABLE_COL_END};
 
 const struct kind_ops kind_SERVICEACCOUNT = {
+    .res = &res_kind_serviceaccount,
     .merge = &patch_schema_plain,
     .pb = &pb_msg_ServiceAccount,
     .cols = sa_cols,

@@ -74,7 +74,7 @@ static void warn_unknown_fields(const struct resource *r, const json_t *obj, jso
     struct err e;
 
     err_init(&e);
-    res_unknown_fields(r->group, r->kind, obj, &paths, &e);
+    res_unknown_fields(api_kind(r->id)->res, obj, &paths, &e);
     for (size_t i = 0; i < json_array_size(paths); i++) {
         const char *p = json_string_value(json_array_get(paths, i));
 
@@ -90,13 +90,13 @@ static int validate(const struct resource *r, const json_t *obj, const json_t *o
 {
     const char *name = jx_str(obj, "metadata.name");
 
-    if (res_decode_check(r->group, r->kind, obj, err) < 0)
+    if (res_decode_check(api_kind(r->id)->res, obj, err) < 0)
         return -E_BAD_REQUEST;
-    if (o->strict && res_unknown_fields(r->group, r->kind, obj, NULL, err) < 0)
+    if (o->strict && res_unknown_fields(api_kind(r->id)->res, obj, NULL, err) < 0)
         return err->code ? err->code : -E_BAD_REQUEST;
     if (o->warn && o->warnings)
         warn_unknown_fields(r, obj, o->warnings);
-    if (res_validate(r->group, r->kind, obj, old, err) < 0) {
+    if (res_validate(api_kind(r->id)->res, obj, old, err) < 0) {
         char msg[sizeof err->msg];
         size_t n = json_array_size(err->causes), off;
 
@@ -198,11 +198,11 @@ int api_create(struct api *api, const struct resource *r, const char *ns, json_t
         jx_set(obj, "metadata.name", json_string(nm));
     }
     name = jx_str(obj, "metadata.name");
-    res_default(r->group, r->kind, obj);
+    res_default(api_kind(r->id)->res, obj);
     if ((rc = validate(r, obj, NULL, o, err)) < 0)
         goto out;
     if (o->prune)
-        res_prune_unknown(r->group, r->kind, obj);
+        res_prune_unknown(api_kind(r->id)->res, obj);
     if ((rc = namespace_check(api, r, ns, err)) < 0)
         goto out;
     if (store_get(api->store, r->key, r->namespaced ? ns : "", name)) {
@@ -291,13 +291,13 @@ static int update_commit(struct api *api, const struct resource *r, json_t *obj,
     }
     json_object_set_new(obj, "kind", json_string(r->kind));
     json_object_set_new(obj, "apiVersion", json_string(r->api_version));
-    res_default(r->group, r->kind, obj);
+    res_default(api_kind(r->id)->res, obj);
     if (!o->status && (rc = validate(r, obj, old, o, err)) < 0) {
         json_decref(obj);
         return rc;
     }
     if (!o->status && o->prune)
-        res_prune_unknown(r->group, r->kind, obj);
+        res_prune_unknown(api_kind(r->id)->res, obj);
     if ((r->flags & RF_GENERATION) && !o->status) {
         int changed = !json_equal(json_object_get(obj, "spec"), json_object_get(old, "spec"));
 
