@@ -1,4 +1,5 @@
-/* The ConfigMap kind: the ConfigMap printer, and the rest of its kind_ops entry.
+/* The ConfigMap kind's kind_ops entry: its table printer (pkg/printers/internalversion, 1.32) and
+ * protobuf message; its schema, defaults and validation are resources/' res_kind descriptor.
  * Objects are untrusted JSON: every getter tolerates absent or mistyped fields. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,5 +29,4 @@ const struct kind_ops kind_CONFIGMAP = {
     .pb = &pb_msg_ConfigMap,
     .cols = cm_cols,
     .cells = cells_configmap,
-
 };

@@ -1,5 +1,7 @@
-/* The DaemonSet kind: the DaemonSet printer, and the rest of its kind_ops entry.
- * Objects are untrusted JSON: every getter tolerates absent or mistyped fields. */
+/* The DaemonSet kind's kind_ops entry: its write strategy, table printer
+ * (pkg/printers/internalversion, 1.32) and strategic-merge keys; its schema, defaults and
+ * validation are resources/' res_kind descriptor. Objects are untrusted JSON: every getter
+ * tolerates absent or mistyped fields. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,5 +54,4 @@ const struct kind_ops kind_DAEMONSET = {
     .merge = &merge,
     .cols = ds_cols,
     .cells = cells_daemonset,
-
 };

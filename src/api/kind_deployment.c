@@ -1,5 +1,7 @@
-/* The Deployment kind: the Deployment printer, and the rest of its kind_ops entry.
- * Objects are untrusted JSON: every getter tolerates absent or mistyped fields. */
+/* The Deployment kind's kind_ops entry: its write strategy, table printer
+ * (pkg/printers/internalversion, 1.32), strategic-merge keys and protobuf message; its schema,
+ * defaults and validation are resources/' res_kind descriptor. Objects are untrusted JSON: every
+ * getter tolerates absent or mistyped fields. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,5 +57,4 @@ const struct kind_ops kind_DEPLOYMENT = {
     .pb = &pb_msg_Deployment,
     .cols = deploy_cols,
     .cells = cells_deployment,
-
 };

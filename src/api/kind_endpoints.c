@@ -1,5 +1,6 @@
-/* The Endpoints kind: the Endpoints printer, and the rest of its kind_ops entry.
- * Objects are untrusted JSON: every getter tolerates absent or mistyped fields. */
+/* The Endpoints kind's kind_ops entry: its table printer (pkg/printers/internalversion, 1.32); its
+ * schema, defaults and validation are resources/' res_kind descriptor. Objects are untrusted JSON:
+ * every getter tolerates absent or mistyped fields. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,5 +64,4 @@ const struct kind_ops kind_ENDPOINTS = {
     .merge = &patch_schema_plain,
     .cols = ep_cols,
     .cells = cells_endpoints,
-
 };

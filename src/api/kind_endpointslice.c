@@ -1,5 +1,6 @@
-/* The EndpointSlice kind: the EndpointSlice printer, and the rest of its kind_ops entry.
- * Objects are untrusted JSON: every getter tolerates absent or mistyped fields. */
+/* The EndpointSlice kind's kind_ops entry: its table printer (pkg/printers/internalversion, 1.32);
+ * its schema, defaults and validation are resources/' res_kind descriptor. Objects are untrusted
+ * JSON: every getter tolerates absent or mistyped fields. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,5 +49,4 @@ const struct kind_ops kind_ENDPOINTSLICE = {
     .merge = &patch_schema_plain,
     .cols = eps_cols,
     .cells = cells_endpointslice,
-
 };

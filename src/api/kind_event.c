@@ -1,4 +1,5 @@
-/* The Event kind: the Event printer (no leading Name column), and the rest of its kind_ops entry.
+/* The Event kind's kind_ops entry: its table printer (pkg/printers/internalversion, 1.32) and
+ * selectable fields; its schema, defaults and validation are resources/' res_kind descriptor.
  * Objects are untrusted JSON: every getter tolerates absent or mistyped fields. */
 #include <ctype.h>
 #include <stdio.h>
@@ -97,5 +98,4 @@ const struct kind_ops kind_EVENT = {
     .cols = event_cols,
     .field_selectors = event_fields,
     .cells = cells_event,
-
 };

@@ -1,5 +1,7 @@
-/* The Namespace kind: the Namespace printer, and the rest of its kind_ops entry.
- * Objects are untrusted JSON: every getter tolerates absent or mistyped fields. */
+/* The Namespace kind's kind_ops entry: its write strategy, table printer
+ * (pkg/printers/internalversion, 1.32), selectable fields, strategic-merge keys and protobuf
+ * message; its schema, defaults and validation are resources/' res_kind descriptor. Objects are
+ * untrusted JSON: every getter tolerates absent or mistyped fields. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,5 +101,4 @@ const struct kind_ops kind_NAMESPACE = {
     .finalized = namespace_finalized,
     .field_selectors = ns_fields,
     .cells = cells_namespace,
-
 };

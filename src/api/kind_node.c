@@ -1,5 +1,7 @@
-/* The Node kind: the Node printer, and the rest of its kind_ops entry.
- * Objects are untrusted JSON: every getter tolerates absent or mistyped fields. */
+/* The Node kind's kind_ops entry: its table printer (pkg/printers/internalversion, 1.32),
+ * selectable fields and strategic-merge keys; its schema, defaults and validation are resources/'
+ * res_kind descriptor. Objects are untrusted JSON: every getter tolerates absent or mistyped
+ * fields. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,5 +129,4 @@ const struct kind_ops kind_NODE = {
     .cols = node_cols,
     .field_selectors = node_fields,
     .cells = cells_node,
-
 };

@@ -1,5 +1,7 @@
-/* The PodDisruptionBudget kind: the PodDisruptionBudget printer, and the rest of its kind_ops
- * entry. Objects are untrusted JSON: every getter tolerates absent or mistyped fields. */
+/* The PodDisruptionBudget kind's kind_ops entry: its write strategy, table printer
+ * (pkg/printers/internalversion, 1.32), strategic-merge keys and protobuf message; its schema,
+ * defaults and validation are resources/' res_kind descriptor. Objects are untrusted JSON: every
+ * getter tolerates absent or mistyped fields. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,5 +60,4 @@ const struct kind_ops kind_PDB = {
     .pb = &pb_msg_PodDisruptionBudget,
     .cols = pdb_cols,
     .cells = cells_pdb,
-
 };

@@ -1,6 +1,7 @@
-/* The Pod kind: the Pod printer (READY, STATUS, RESTARTS as kubectl shows them), and the rest of
- * its kind_ops entry. Objects are untrusted JSON: every getter tolerates absent or mistyped fields.
- */
+/* The Pod kind's kind_ops entry: its write strategy, table printer (pkg/printers/internalversion,
+ * 1.32), selectable fields, strategic-merge keys and protobuf message; its schema, defaults and
+ * validation are resources/' res_kind descriptor. Objects are untrusted JSON: every getter
+ * tolerates absent or mistyped fields. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,7 @@
-/* The ReplicaSet kind: the ReplicaSet printer, and the rest of its kind_ops entry.
- * Objects are untrusted JSON: every getter tolerates absent or mistyped fields. */
+/* The ReplicaSet kind's kind_ops entry: its write strategy, table printer
+ * (pkg/printers/internalversion, 1.32), selectable fields and strategic-merge keys; its schema,
+ * defaults and validation are resources/' res_kind descriptor. Objects are untrusted JSON: every
+ * getter tolerates absent or mistyped fields. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,5 +53,4 @@ const struct kind_ops kind_REPLICASET = {
     .cols = rs_cols,
     .field_selectors = rs_fields,
     .cells = cells_replicaset,
-
 };

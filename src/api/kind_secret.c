@@ -1,5 +1,7 @@
-/* The Secret kind: the Secret printer, and the rest of its kind_ops entry.
- * Objects are untrusted JSON: every getter tolerates absent or mistyped fields. */
+/* The Secret kind's kind_ops entry: its table printer (pkg/printers/internalversion, 1.32),
+ * selectable fields and protobuf message; its schema, defaults and validation are resources/'
+ * res_kind descriptor. Objects are untrusted JSON: every getter tolerates absent or mistyped
+ * fields. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,5 +36,4 @@ const struct kind_ops kind_SECRET = {
     .cols = secret_cols,
     .field_selectors = secret_fields,
     .cells = cells_secret,
-
 };

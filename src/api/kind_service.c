@@ -1,6 +1,7 @@
-/* The Service kind: clusterIP and nodePort allocation, the Service printer, and the rest of
- * its kind_ops entry.
- * Objects are untrusted JSON: every getter tolerates absent or mistyped fields. */
+/* The Service kind's kind_ops entry: its write strategy (clusterIP and nodePort allocation), table
+ * printer (pkg/printers/internalversion, 1.32), strategic-merge keys and protobuf message; its
+ * schema, defaults and validation are resources/' res_kind descriptor. Objects are untrusted JSON:
+ * every getter tolerates absent or mistyped fields. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -298,5 +299,4 @@ const struct kind_ops kind_SERVICE = {
     .pb = &pb_msg_Service,
     .cols = svc_cols,
     .cells = cells_service,
-
 };

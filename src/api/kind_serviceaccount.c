@@ -1,4 +1,5 @@
-/* The ServiceAccount kind: the ServiceAccount printer, and the rest of its kind_ops entry.
+/* The ServiceAccount kind's kind_ops entry: its table printer (pkg/printers/internalversion, 1.32)
+ * and protobuf message; its schema, defaults and validation are resources/' res_kind descriptor.
  * Objects are untrusted JSON: every getter tolerates absent or mistyped fields. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,5 +29,4 @@ const struct kind_ops kind_SERVICEACCOUNT = {
     .pb = &pb_msg_ServiceAccount,
     .cols = sa_cols,
     .cells = cells_serviceaccount,
-
 };

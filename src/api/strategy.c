@@ -11,7 +11,6 @@
 
 #include "core/jx.h"
 #include "core/log.h"
-#include "core/tls.h"
 
 int api__prepare_create(struct api *api, const struct resource *r, json_t *obj, struct err *err)
 {
