@@ -238,85 +238,76 @@ out:
 }
 
 /* Writes new (taken) over old after the update rules; *out gets the stored object. */
-static int update_commit(struct api *api, const struct resource *r, json_t *obj, const json_t *old,
-                         const struct api_wopts *o, json_t **out, struct err *err)
+/* A status write: the stored object with obj's status (and, as in kube-apiserver, its
+ * annotations: the deployment controller records revisions this way, without bumping
+ * generation; only writes based on the current resourceVersion carry them, a blind status write
+ * keeps the stored ones). Takes obj; returns the object to write. */
+static json_t *status_write_take(json_t *obj, const json_t *old, int status)
 {
-    const char *name = jx_str(old, "metadata.name");
-    json_t *a, *b, *stored;
-    int rc, same;
+    json_t *n = json_deep_copy(old);
+    json_t *ann = jx_get(obj, "metadata.annotations");
+    json_t *st = json_object_get(obj, "status");
 
-    if (o->status) {
-        json_t *n = json_deep_copy(old);
-        json_t *ann = jx_get(obj, "metadata.annotations");
-        json_t *st = json_object_get(obj, "status");
-
-        json_object_set_new(n, "status", st ? json_incref(st) : json_object());
-        /* As in kube-apiserver, a status write may carry annotations (the deployment
-         * controller records revisions this way, without bumping generation). Only writes
-         * based on the current resourceVersion do: a blind status write keeps them. */
-        if (o->status == 1 && jx_str(obj, "metadata.resourceVersion") &&
-            *jx_str(obj, "metadata.resourceVersion")) {
-            if (json_is_object(ann))
-                jx_set(n, "metadata.annotations", json_deep_copy(ann));
-            else
-                jx_del(n, "metadata.annotations");
-        }
-        json_decref(obj);
-        obj = n;
-    } else {
-        static const char *const keep[] = {"uid", "creationTimestamp", "deletionTimestamp",
-                                           "deletionGracePeriodSeconds", "generation"};
-        json_t *m = jx_obj(obj, "metadata");
-
-        for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
-            json_t *v =
-                jx_get(old, "metadata") ? json_object_get(jx_get(old, "metadata"), keep[i]) : NULL;
-
-            if (v)
-                json_object_set(m, keep[i], v);
-            else
-                json_object_del(m, keep[i]);
-        }
-        json_object_set_new(m, "name", json_string(name));
-        if (r->namespaced)
-            json_object_set(m, "namespace", jx_get(old, "metadata.namespace"));
-        if ((r->flags & RF_STATUS) && !(api_kind(r->id)->flags & KO_STATUS_BY_STRATEGY)) {
-            if (json_object_get(old, "status"))
-                json_object_set(obj, "status", json_object_get(old, "status"));
-            else
-                json_object_del(obj, "status");
-        }
+    json_object_set_new(n, "status", st ? json_incref(st) : json_object());
+    if (status == 1 && jx_str(obj, "metadata.resourceVersion") &&
+        *jx_str(obj, "metadata.resourceVersion")) {
+        if (json_is_object(ann))
+            jx_set(n, "metadata.annotations", json_deep_copy(ann));
+        else
+            jx_del(n, "metadata.annotations");
     }
-    json_object_set_new(obj, "kind", json_string(r->kind));
-    json_object_set_new(obj, "apiVersion", json_string(r->api_version));
-    res_default(api_kind(r->id)->res, obj);
-    if (!o->status && (rc = validate(r, obj, old, o, err)) < 0) {
-        json_decref(obj);
-        return rc;
-    }
-    if (!o->status && o->prune)
-        res_prune_unknown(api_kind(r->id)->res, obj);
-    if ((r->flags & RF_GENERATION) && !o->status) {
-        int changed = !json_equal(json_object_get(obj, "spec"), json_object_get(old, "spec"));
+    json_decref(obj);
+    return n;
+}
 
-        if ((api_kind(r->id)->flags & KO_GENERATION_ANNOTATIONS) &&
-            !jx_equal_semantic(jx_get(obj, "metadata.annotations"),
-                               jx_get(old, "metadata.annotations")))
-            changed = 1;
-        if (changed)
-            jx_set(obj, "metadata.generation",
-                   json_integer(jx_int(old, "metadata.generation", 1) + 1));
+/* A main-resource write keeps what the server owns: identity and lifecycle metadata, and the
+ * status unless the kind's strategy keeps it. */
+static void keep_server_fields(const struct resource *r, json_t *obj, const json_t *old)
+{
+    static const char *const keep[] = {"uid", "creationTimestamp", "deletionTimestamp",
+                                       "deletionGracePeriodSeconds", "generation"};
+    json_t *m = jx_obj(obj, "metadata");
+
+    for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
+        json_t *v =
+            jx_get(old, "metadata") ? json_object_get(jx_get(old, "metadata"), keep[i]) : NULL;
+
+        if (v)
+            json_object_set(m, keep[i], v);
+        else
+            json_object_del(m, keep[i]);
     }
-    api__prepare_update(api, r, obj, old, o->status);
-    if (o->manager)
-        patch_ssa_track_update(obj, old, o->manager, api_kind(r->id)->merge);
-    /* Defaults and managedFields grow an object: the stored form must fit too (etcd's check). */
-    if ((rc = patch_check_object(obj, "the object", err)) < 0) {
-        json_decref(obj);
-        return rc;
+    json_object_set_new(m, "name", json_string(jx_str(old, "metadata.name")));
+    if (r->namespaced)
+        json_object_set(m, "namespace", jx_get(old, "metadata.namespace"));
+    if ((r->flags & RF_STATUS) && !(api_kind(r->id)->flags & KO_STATUS_BY_STRATEGY)) {
+        if (json_object_get(old, "status"))
+            json_object_set(obj, "status", json_object_get(old, "status"));
+        else
+            json_object_del(obj, "status");
     }
-    a = json_deep_copy(obj);
-    b = json_deep_copy(old);
+}
+
+/* metadata.generation counts spec changes (and annotation changes for KO_GENERATION_ANNOTATIONS
+ * kinds). */
+static void bump_generation(const struct resource *r, json_t *obj, const json_t *old)
+{
+    int changed = !json_equal(json_object_get(obj, "spec"), json_object_get(old, "spec"));
+
+    if ((api_kind(r->id)->flags & KO_GENERATION_ANNOTATIONS) &&
+        !jx_equal_semantic(jx_get(obj, "metadata.annotations"),
+                           jx_get(old, "metadata.annotations")))
+        changed = 1;
+    if (changed)
+        jx_set(obj, "metadata.generation", json_integer(jx_int(old, "metadata.generation", 1) + 1));
+}
+
+/* True when a and b differ only in resourceVersion and managedFields: a no-op write. */
+static int same_object(const json_t *obj, const json_t *old)
+{
+    json_t *a = json_deep_copy(obj), *b = json_deep_copy(old);
+    int same;
+
     jx_del(a, "metadata.resourceVersion");
     jx_del(b, "metadata.resourceVersion");
     jx_del(a, "metadata.managedFields");
@@ -324,6 +315,41 @@ static int update_commit(struct api *api, const struct resource *r, json_t *obj,
     same = json_equal(a, b);
     json_decref(a);
     json_decref(b);
+    return same;
+}
+
+static int update_commit(struct api *api, const struct resource *r, json_t *obj, const json_t *old,
+                         const struct api_wopts *o, json_t **out, struct err *err)
+{
+    const struct kind_ops *k = api_kind(r->id);
+    const char *name = jx_str(old, "metadata.name");
+    json_t *stored;
+    int rc, same;
+
+    if (o->status)
+        obj = status_write_take(obj, old, o->status);
+    else
+        keep_server_fields(r, obj, old);
+    json_object_set_new(obj, "kind", json_string(r->kind));
+    json_object_set_new(obj, "apiVersion", json_string(r->api_version));
+    res_default(k->res, obj);
+    if (!o->status && (rc = validate(r, obj, old, o, err)) < 0) {
+        json_decref(obj);
+        return rc;
+    }
+    if (!o->status && o->prune)
+        res_prune_unknown(k->res, obj);
+    if ((r->flags & RF_GENERATION) && !o->status)
+        bump_generation(r, obj, old);
+    api__prepare_update(api, r, obj, old, o->status);
+    if (o->manager)
+        patch_ssa_track_update(obj, old, o->manager, k->merge);
+    /* Defaults and managedFields grow an object: the stored form must fit too (etcd's check). */
+    if ((rc = patch_check_object(obj, "the object", err)) < 0) {
+        json_decref(obj);
+        return rc;
+    }
+    same = same_object(obj, old);
     if (same || o->dry_run) {
         if (same) {
             json_decref(obj);
@@ -336,7 +362,7 @@ static int update_commit(struct api *api, const struct resource *r, json_t *obj,
     /* An object being deleted goes away once its last finalizer is removed. */
     if (jx_get(obj, "metadata.deletionTimestamp") &&
         json_array_size(jx_get(obj, "metadata.finalizers")) == 0 &&
-        (!api_kind(r->id)->finalized || api_kind(r->id)->finalized(obj))) {
+        (!k->finalized || k->finalized(obj))) {
         json_decref(obj);
         return store_remove(api->store, r->key, jx_str(old, "metadata.namespace"), name, out, err);
     }
@@ -424,6 +450,51 @@ static int apply_patch(const char *ctype, const json_t *cur, const json_t *patch
                    "application/apply-patch+yaml, application/strategic-merge-patch+json");
 }
 
+/* Server-side apply of an object that does not exist yet creates it (the applier owns its
+ * fields through the apply's managedFields entry). */
+static int apply_create(struct api *api, const struct resource *r, const char *ns, const char *name,
+                        const json_t *patch, const struct api_wopts *o, int force, json_t **out,
+                        struct err *err)
+{
+    struct api_wopts co = *o;
+    json_t *res = NULL;
+    int rc = patch_ssa_apply(NULL, patch, o->manager, force, api_kind(r->id)->merge, &res, err);
+
+    if (rc < 0)
+        return rc;
+    co.manager = NULL;
+    jx_set(res, "metadata.name", json_string(name));
+    rc = api_create(api, r, ns, res, &co, out, err);
+    json_decref(res);
+    return rc;
+}
+
+/* A patch of the scale subresource: patches the Scale view, writes spec.replicas back, and
+ * answers with the new Scale. */
+static int patch_scale(struct api *api, const struct resource *r, const json_t *old,
+                       const char *ctype, const json_t *patch, const struct api_wopts *o, int force,
+                       json_t **out, struct err *err)
+{
+    json_t *sc = api__scale_of(r, old), *nsc = NULL, *res = NULL;
+    int rc = apply_patch(ctype, sc, patch, &patch_schema_plain, o, force, &nsc, err);
+
+    json_decref(sc);
+    if (rc == 0) {
+        json_t *obj = json_deep_copy(old);
+        struct api_wopts so = *o;
+
+        so.status = 0;
+        jx_set(obj, "spec.replicas", json_integer(jx_int(nsc, "spec.replicas", 0)));
+        rc = update_commit(api, r, obj, old, &so, &res, err);
+        if (rc == 0) {
+            *out = api__scale_of(r, res);
+            json_decref(res);
+        }
+    }
+    json_decref(nsc);
+    return rc;
+}
+
 int api_patch(struct api *api, const struct resource *r, const char *ns, const char *name,
               const char *ctype, const json_t *patch, const struct api_wopts *o, json_t **out,
               struct err *err)
@@ -434,25 +505,8 @@ int api_patch(struct api *api, const struct resource *r, const char *ns, const c
     const char *rv;
     int rc;
 
-    if (!old && apply) {
-        json_t *base = json_pack("{s:{s:s}}", "metadata", "name", name);
-
-        if (r->namespaced)
-            jx_set(base, "metadata.namespace", json_string(ns));
-        rc = patch_ssa_apply(NULL, patch, o->manager, force, api_kind(r->id)->merge, &res, err);
-        json_decref(base);
-        if (rc < 0)
-            return rc;
-        {
-            struct api_wopts co = *o;
-
-            co.manager = NULL;
-            jx_set(res, "metadata.name", json_string(name));
-            rc = api_create(api, r, ns, res, &co, out, err);
-        }
-        json_decref(res);
-        return rc;
-    }
+    if (!old && apply)
+        return apply_create(api, r, ns, name, patch, o, force, out, err);
     if (!old) {
         api__not_found(err, r, name);
         api__details_set(err, r, name);
@@ -460,23 +514,7 @@ int api_patch(struct api *api, const struct resource *r, const char *ns, const c
     }
     json_incref(old);
     if (o->status == 2) { /* scale */
-        json_t *sc = api__scale_of(r, old), *nsc = NULL;
-
-        rc = apply_patch(ctype, sc, patch, &patch_schema_plain, o, force, &nsc, err);
-        json_decref(sc);
-        if (rc == 0) {
-            json_t *obj = json_deep_copy(old);
-            struct api_wopts so = *o;
-
-            so.status = 0;
-            jx_set(obj, "spec.replicas", json_integer(jx_int(nsc, "spec.replicas", 0)));
-            rc = update_commit(api, r, obj, old, &so, &res, err);
-            if (rc == 0) {
-                *out = api__scale_of(r, res);
-                json_decref(res);
-            }
-        }
-        json_decref(nsc);
+        rc = patch_scale(api, r, old, ctype, patch, o, force, out, err);
         json_decref(old);
         return rc;
     }
