@@ -64,7 +64,30 @@ int api__accepts_json(const struct http_req *req);
 void api__discovery(struct api *api, struct http_req *req, const char *path);
 void api__openapi(struct api *api, struct http_req *req, const char *path);
 void api__resource(struct api *api, struct http_req *req, struct api_target *t);
-void api__watch(struct api *api, struct http_req *req, struct api_target *t);
+/* List and watch options from the query (listopts.c): booleans and integers converted as
+ * kube-apiserver converts them, resourceVersionMatch and sendInitialEvents checked by its
+ * rules. Returns 0, or a negative code with err filled (400, or 422 for ListOptions). */
+struct api_listopts {
+    int watch;             /* watch=true|True|1|"" ... (anything but absent, 0, false) */
+    int bookmarks;         /* allowWatchBookmarks */
+    int send_initial;      /* sendInitialEvents: -1 absent, 0, 1 */
+    const char *rv;        /* resourceVersion as sent, NULL when absent */
+    const char *rv_match;  /* resourceVersionMatch, NULL when absent */
+    long long rv_n;        /* rv as a number; 0 when absent or empty */
+    long long timeout;     /* timeoutSeconds; 0 when absent */
+    long long limit;       /* limit; 0 when absent (no paging) */
+    const char *cont;      /* continue token, NULL when absent */
+};
+int api__listopts(struct http_req *req, struct api_listopts *o, struct err *err);
+/* kube-apiserver's answer to a resourceVersion the store has not reached: 504 Timeout,
+ * cause ResourceVersionTooLarge, retryAfterSeconds 1. Returns the code. */
+int api__rv_too_large(struct err *err, long long want, long long current);
+
+/* A list, whole or one page of it (list.c). */
+void api__list(struct api *api, struct http_req *req, struct api_target *t,
+               const struct api_listopts *o);
+void api__watch(struct api *api, struct http_req *req, struct api_target *t,
+                const struct api_listopts *o);
 void api__watch_close_all(struct api *api);
 void api__watch_fanout(enum store_ev type, const char *res, json_t *obj, json_t *old, int64_t rv,
                        void *ctx);

@@ -94,32 +94,8 @@ static int validate(const struct resource *r, const json_t *obj, const json_t *o
         return err->code ? err->code : -E_BAD_REQUEST;
     if (o->warn && o->warnings)
         warn_unknown_fields(r, obj, o->warnings);
-    if (res_validate(api_kind(r->id)->res, obj, old, err) < 0) {
-        char msg[sizeof err->msg];
-        size_t n = json_array_size(err->causes), off;
-
-        off = (size_t)snprintf(msg, sizeof msg, "%s.%s \"%s\" is invalid: %s", r->kind,
-                               *r->group ? r->group : "", name ? name : "", n > 1 ? "[" : "");
-        if (!*r->group)
-            off = (size_t)snprintf(msg, sizeof msg, "%s \"%s\" is invalid: %s", r->kind,
-                                   name ? name : "", n > 1 ? "[" : "");
-        for (size_t i = 0; i < n && off < sizeof msg; i++) {
-            json_t *c = json_array_get(err->causes, i);
-
-            off += (size_t)snprintf(msg + off, sizeof msg - off, "%s%s: %s", i ? ", " : "",
-                                    jx_str(c, "field") ? jx_str(c, "field") : "",
-                                    jx_str(c, "message"));
-        }
-        if (n > 1 && off < sizeof msg)
-            snprintf(msg + off, sizeof msg - off, "]");
-        memcpy(err->msg, msg, sizeof msg);
-        err->code = -E_INVALID;
-        json_decref(err->details);
-        err->details = json_pack("{s:s,s:s}", "name", name ? name : "", "kind", r->kind);
-        if (*r->group)
-            json_object_set_new(err->details, "group", json_string(r->group));
-        return -E_INVALID;
-    }
+    if (res_validate(api_kind(r->id)->res, obj, old, err) < 0)
+        return err_invalid(err, r->kind, r->group, name);
     return 0;
 }
 

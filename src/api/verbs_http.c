@@ -1,7 +1,7 @@
 /* The HTTP side of the generic verbs: request parsing (query options, JSON/YAML/protobuf
- * bodies, DeleteOptions), list with selectors and Tables, deletecollection, the pods/eviction
- * and pods/binding subresources, and dispatch of /api and /apis resource paths to the verbs
- * in verbs.c, which do every write. */
+ * bodies, DeleteOptions), label/field selector filters, deletecollection, the pods/eviction
+ * and pods/binding subresources, and dispatch of /api and /apis resource paths to lists
+ * (list.c), watches (watch.c) and the verbs in verbs.c, which do every write. */
 #include "api/api-int.h"
 #include "api/kind.h"
 
@@ -17,6 +17,7 @@
 #include "api/table.h"
 #include "core/jx.h"
 #include "core/log.h"
+#include "core/query.h"
 
 /* ---- HTTP side ---- */
 
@@ -65,14 +66,6 @@ void api__filter_free(struct api_filter *f)
     free(f);
 }
 
-static int cmp_items(const void *a, const void *b)
-{
-    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-    int c = strcmp(jx_str(x, "metadata.namespace") ?: "", jx_str(y, "metadata.namespace") ?: "");
-
-    return c ? c : strcmp(jx_str(x, "metadata.name") ?: "", jx_str(y, "metadata.name") ?: "");
-}
-
 static void send_object(struct api *api, struct http_req *req, const struct resource *r,
                         json_t *obj, int status, const json_t *warnings)
 {
@@ -87,54 +80,6 @@ static void send_object(struct api *api, struct http_req *req, const struct reso
         return;
     }
     api__respond_json_warn(req, status, obj, warnings);
-}
-
-static void do_list(struct api *api, struct http_req *req, struct api_target *t)
-{
-    struct err err;
-    struct api_filter *f;
-    json_t *m = store_map(api->store, t->r->key), *items = json_array(), *v, *doc;
-    const char *k;
-    json_t **arr;
-    size_t n = 0, i = 0;
-    char rv[32], kind[96];
-
-    err_init(&err);
-    f = api__filter_new(req, t->r, &err);
-    if (!f) {
-        api__fail(req, &err);
-        err_release(&err);
-        json_decref(items);
-        return;
-    }
-    n = m ? json_object_size(m) : 0;
-    arr = xcalloc(n + 1, sizeof *arr);
-    if (m)
-        json_object_foreach(m, k, v)
-        {
-            if (t->ns && strcmp(jx_str(v, "metadata.namespace") ?: "", t->ns) != 0)
-                continue;
-            if (!api__filter_match(f, v))
-                continue;
-            arr[i++] = v;
-        }
-    qsort(arr, i, sizeof *arr, cmp_items);
-    for (size_t j = 0; j < i; j++)
-        json_array_append(items, arr[j]);
-    free(arr);
-    api__filter_free(f);
-    snprintf(rv, sizeof rv, "%lld", (long long)store_rv(api->store));
-    if (api__wants_table(req)) {
-        doc = table_build(api_kind(t->r->id), items, rv, http_req_query(req, "includeObject"), 1,
-                          time(NULL));
-    } else {
-        snprintf(kind, sizeof kind, "%sList", t->r->kind);
-        doc = json_pack("{s:s,s:s,s:{s:s},s:O}", "kind", kind, "apiVersion", t->r->api_version,
-                        "metadata", "resourceVersion", rv, "items", items);
-    }
-    api__respond_json(req, 200, doc);
-    json_decref(doc);
-    json_decref(items);
 }
 
 /* Parses the request body by Content-Type: JSON, YAML, or Kubernetes protobuf. */
@@ -164,7 +109,6 @@ static int body_parse(struct http_req *req, json_t **out, struct err *err)
 static void wopts_from_req(struct http_req *req, struct api_wopts *o)
 {
     const char *dry = http_req_query(req, "dryRun"), *fv = http_req_query(req, "fieldValidation");
-    const char *force = http_req_query(req, "force");
 
     memset(o, 0, sizeof *o);
     o->grace = -1;
@@ -173,19 +117,21 @@ static void wopts_from_req(struct http_req *req, struct api_wopts *o)
     o->strict = fv && strcmp(fv, "Strict") == 0;
     o->warn = !fv || strcmp(fv, "Warn") == 0; /* Warn is kube-apiserver's default */
     o->prune = !o->strict;
-    if (force && strcmp(force, "true") == 0)
+    if (http_query_bool(req, "force"))
         o->propagation = "force";
 }
 
 /* DeleteOptions from the body (JSON or protobuf) and the query. */
 static int delete_opts(struct http_req *req, struct api_wopts *o, json_t **keep, struct err *err)
 {
-    const char *g = http_req_query(req, "gracePeriodSeconds"),
-               *pp = http_req_query(req, "propagationPolicy");
+    const char *pp = http_req_query(req, "propagationPolicy");
     json_t *body = NULL;
+    long long g;
 
-    if (g)
-        o->grace = atoll(g);
+    if (http_query_int64(req, "gracePeriodSeconds", &g, err) < 0)
+        return err->code;
+    if (http_req_query(req, "gracePeriodSeconds"))
+        o->grace = g;
     if (pp)
         o->propagation = pp;
     if (req->body.len) {
@@ -395,13 +341,19 @@ void api__resource(struct api *api, struct http_req *req, struct api_target *t)
     }
     if (strcmp(m, "GET") == 0) {
         json_t *obj;
-        const char *w = http_req_query(req, "watch");
 
         if (!t->name) {
-            if (w && (strcmp(w, "true") == 0 || strcmp(w, "1") == 0))
-                api__watch(api, req, t);
+            struct api_listopts o;
+            struct err err;
+
+            err_init(&err);
+            if (api__listopts(req, &o, &err) < 0)
+                api__fail(req, &err);
+            else if (o.watch)
+                api__watch(api, req, t, &o);
             else
-                do_list(api, req, t);
+                api__list(api, req, t, &o);
+            err_release(&err);
             return;
         }
         obj = api_get(api, t->r, t->ns, t->name);

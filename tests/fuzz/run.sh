@@ -39,6 +39,7 @@ proxy_request) files="src/proxy/http.c src/core/buf.c src/core/err.c src/core/lo
     libs="-ljansson"; runs=2000000 ;;
 api_request) files="src/api/route.c src/core/buf.c src/core/loop.c $core $llhttp"
     libs="-ljansson -lssl -lcrypto -lm"; runs=100000 ;;
+continue) files="src/api/continue.c $core"; libs="-ljansson -lcrypto -lm"; runs=200000 ;;
 selector) files="$api"; libs="$apilibs"; runs=200000 ;;
 volume) files="src/node/env.c $core"; libs="-ljansson -lm"; runs=40000
     corpus=tests/fuzz/corpus/volume ;;
