@@ -25,8 +25,8 @@ static const struct table_col cm_cols[] = {
 
 const struct kind_ops kind_CONFIGMAP = {
     .res = &res_kind_configmap,
-    .merge = &patch_schema_plain,
-    .pb = &pb_msg_ConfigMap,
     .cols = cm_cols,
     .cells = cells_configmap,
+    .merge = &patch_schema_plain,
+    .pb = &pb_msg_ConfigMap,
 };

@@ -51,7 +51,7 @@ static const struct patch_schema merge = {"spec.template.spec", merge_rows};
 const struct kind_ops kind_DAEMONSET = {
     .res = &res_kind_daemonset,
     .prepare_create = kind_create_drop_status,
-    .merge = &merge,
     .cols = ds_cols,
     .cells = cells_daemonset,
+    .merge = &merge,
 };

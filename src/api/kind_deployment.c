@@ -53,8 +53,8 @@ const struct kind_ops kind_DEPLOYMENT = {
     .res = &res_kind_deployment,
     .flags = KO_GENERATION_ANNOTATIONS,
     .prepare_create = kind_create_drop_status,
-    .merge = &merge,
-    .pb = &pb_msg_Deployment,
     .cols = deploy_cols,
     .cells = cells_deployment,
+    .merge = &merge,
+    .pb = &pb_msg_Deployment,
 };

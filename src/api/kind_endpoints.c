@@ -61,7 +61,7 @@ static const struct table_col ep_cols[] = {
 
 const struct kind_ops kind_ENDPOINTS = {
     .res = &res_kind_endpoints,
-    .merge = &patch_schema_plain,
     .cols = ep_cols,
     .cells = cells_endpoints,
+    .merge = &patch_schema_plain,
 };

@@ -46,7 +46,7 @@ static const struct table_col eps_cols[] = {TABLE_COL_NAME,         {"AddressTyp
 
 const struct kind_ops kind_ENDPOINTSLICE = {
     .res = &res_kind_endpointslice,
-    .merge = &patch_schema_plain,
     .cols = eps_cols,
     .cells = cells_endpointslice,
+    .merge = &patch_schema_plain,
 };

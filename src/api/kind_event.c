@@ -94,8 +94,8 @@ static const char *const event_fields[] = {"involvedObject.kind",
 
 const struct kind_ops kind_EVENT = {
     .res = &res_kind_event,
-    .merge = &patch_schema_plain,
     .cols = event_cols,
-    .field_selectors = event_fields,
     .cells = cells_event,
+    .field_selectors = event_fields,
+    .merge = &patch_schema_plain,
 };

@@ -125,8 +125,8 @@ static const struct patch_schema merge = {NULL, merge_rows};
 
 const struct kind_ops kind_NODE = {
     .res = &res_kind_node,
-    .merge = &merge,
     .cols = node_cols,
-    .field_selectors = node_fields,
     .cells = cells_node,
+    .field_selectors = node_fields,
+    .merge = &merge,
 };

@@ -56,8 +56,8 @@ static const struct patch_schema merge = {NULL, merge_rows};
 const struct kind_ops kind_PDB = {
     .res = &res_kind_pdb,
     .prepare_create = kind_create_drop_status,
-    .merge = &merge,
-    .pb = &pb_msg_PodDisruptionBudget,
     .cols = pdb_cols,
     .cells = cells_pdb,
+    .merge = &merge,
+    .pb = &pb_msg_PodDisruptionBudget,
 };

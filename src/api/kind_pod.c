@@ -254,6 +254,30 @@ static const struct table_col pod_cols[] = {TABLE_COL_NAME,
                                             {"Readiness Gates", "string", 1},
                                             TABLE_COL_END};
 
+/* ---- field selectors (the kind's selectable field set) ---- */
+
+static const char *const pod_fields[] = {"spec.nodeName",
+                                         "spec.restartPolicy",
+                                         "spec.schedulerName",
+                                         "spec.serviceAccountName",
+                                         "spec.hostNetwork",
+                                         "status.phase",
+                                         "status.podIP",
+                                         "status.nominatedNodeName",
+                                         NULL};
+
+/* ---- strategy: writes and deletion ---- */
+
+/* Create: status is the kubelet's; a new pod is Pending. */
+static int pod_prepare_create(struct api *api, json_t *obj, struct err *err)
+{
+    (void)api;
+    (void)err;
+    json_object_set_new(obj, "status",
+                        json_pack("{s:s,s:s}", "phase", "Pending", "qosClass", "BestEffort"));
+    return 0;
+}
+
 /* Graceful deletion: terminationGracePeriodSeconds (or the request's), none for a pod that
  * never ran on a node or has finished. A repeated delete only shortens the grace; one with
  * no grace removes the pod at once unless finalizers hold it. */
@@ -283,30 +307,6 @@ static int pod_finalized(const json_t *obj)
     return 0;
 }
 
-/* ---- field selectors (the kind's selectable field set) ---- */
-
-static const char *const pod_fields[] = {"spec.nodeName",
-                                         "spec.restartPolicy",
-                                         "spec.schedulerName",
-                                         "spec.serviceAccountName",
-                                         "spec.hostNetwork",
-                                         "status.phase",
-                                         "status.podIP",
-                                         "status.nominatedNodeName",
-                                         NULL};
-
-/* ---- strategy ---- */
-
-/* Create: status is the kubelet's; a new pod is Pending. */
-static int pod_prepare_create(struct api *api, json_t *obj, struct err *err)
-{
-    (void)api;
-    (void)err;
-    json_object_set_new(obj, "status",
-                        json_pack("{s:s,s:s}", "phase", "Pending", "qosClass", "BestEffort"));
-    return 0;
-}
-
 /* ---- strategic merge keys ---- */
 
 static const struct patch_merge_row merge_rows[] = {
@@ -319,13 +319,13 @@ static const struct patch_schema merge = {"spec", merge_rows};
 
 const struct kind_ops kind_POD = {
     .res = &res_kind_pod,
-    .merge = &merge,
-    .pb = &pb_msg_Pod,
-    .cols = pod_cols,
     .prepare_create = pod_prepare_create,
     .delete_grace = pod_delete_grace,
     .finalized = pod_finalized,
-    .field_selectors = pod_fields,
+    .cols = pod_cols,
     .cells = cells_pod,
     .row_conditions = pod_row_conditions,
+    .field_selectors = pod_fields,
+    .merge = &merge,
+    .pb = &pb_msg_Pod,
 };

@@ -49,8 +49,8 @@ static const struct patch_schema merge = {"spec.template.spec", merge_rows};
 const struct kind_ops kind_REPLICASET = {
     .res = &res_kind_replicaset,
     .prepare_create = kind_create_drop_status,
-    .merge = &merge,
     .cols = rs_cols,
-    .field_selectors = rs_fields,
     .cells = cells_replicaset,
+    .field_selectors = rs_fields,
+    .merge = &merge,
 };

@@ -31,9 +31,9 @@ static const char *const secret_fields[] = {"type", NULL};
 
 const struct kind_ops kind_SECRET = {
     .res = &res_kind_secret,
+    .cols = secret_cols,
+    .cells = cells_secret,
+    .field_selectors = secret_fields,
     .merge = &patch_schema_plain,
     .pb = &pb_msg_Secret,
-    .cols = secret_cols,
-    .field_selectors = secret_fields,
-    .cells = cells_secret,
 };

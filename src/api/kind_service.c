@@ -295,8 +295,8 @@ const struct kind_ops kind_SERVICE = {
     .res = &res_kind_service,
     .prepare_create = service_prepare_create,
     .prepare_update = service_prepare_update,
-    .merge = &merge,
-    .pb = &pb_msg_Service,
     .cols = svc_cols,
     .cells = cells_service,
+    .merge = &merge,
+    .pb = &pb_msg_Service,
 };

@@ -25,8 +25,8 @@ static const struct table_col sa_cols[] = {
 
 const struct kind_ops kind_SERVICEACCOUNT = {
     .res = &res_kind_serviceaccount,
-    .merge = &patch_schema_plain,
-    .pb = &pb_msg_ServiceAccount,
     .cols = sa_cols,
     .cells = cells_serviceaccount,
+    .merge = &patch_schema_plain,
+    .pb = &pb_msg_ServiceAccount,
 };
