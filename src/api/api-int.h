@@ -35,9 +35,9 @@ int api__token_ok(const struct api *api, const char *authorization);
 /* A parsed resource request. */
 struct api_target {
     const struct resource *r;
-    const char *ns;     /* NULL for cluster-scoped or all-namespaces */
-    const char *name;   /* NULL for collections */
-    const char *sub;    /* subresource or NULL */
+    const char *ns;   /* NULL for cluster-scoped or all-namespaces */
+    const char *name; /* NULL for collections */
+    const char *sub;  /* subresource or NULL */
     char buf[1024];
 };
 
@@ -99,6 +99,11 @@ json_t *api__details(const struct resource *r, const char *name, const json_t *c
 /* Fills an error for a missing object: `deployments.apps "x" not found`. */
 int api__not_found(struct err *err, const struct resource *r, const char *name);
 
+/* Sets err's Status details (name, group, kind) for r's object name (verbs.c). */
+void api__details_set(struct err *err, const struct resource *r, const char *name);
+/* The autoscaling/v1 Scale view of a Deployment or ReplicaSet (new reference; verbs.c). */
+json_t *api__scale_of(const struct resource *r, const json_t *obj);
+
 /* Kind-specific write rules (strategy.c). */
 int api__prepare_create(struct api *api, const struct resource *r, json_t *obj, struct err *err);
 void api__prepare_update(struct api *api, const struct resource *r, json_t *obj, const json_t *old,
@@ -111,8 +116,7 @@ int api__lint(struct api *api, const struct resource *r, const json_t *obj, cons
 
 /* Label/field selector filtering for lists and watches. */
 struct api_filter;
-struct api_filter *api__filter_new(struct http_req *req, const struct resource *r,
-                                   struct err *err);
+struct api_filter *api__filter_new(struct http_req *req, const struct resource *r, struct err *err);
 int api__filter_match(const struct api_filter *f, const json_t *obj);
 void api__filter_free(struct api_filter *f);
 

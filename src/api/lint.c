@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/kind.h"
 #include "api/selector.h"
 #include "core/jx.h"
 #include "resources/lint.h"
@@ -134,7 +135,7 @@ int api__lint(struct api *api, const struct resource *r, const json_t *obj, cons
                                     jx_get(obj, "spec.template.metadata.labels"));
     ctx.free = fr = free_extended(api, obj);
     found = json_array();
-    lint_workload(r->group, r->kind, obj, &ctx, found);
+    lint_workload(api_kind(r->id)->res, obj, &ctx, found);
     json_array_foreach(found, i, f)
     {
         if (api->lim.lint == API_LINT_ERROR) {

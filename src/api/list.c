@@ -6,6 +6,7 @@
  * token to go on inconsistently (revision -1: the rest of the current state). The continue
  * token is upstream's (continue.c). */
 #include "api/api-int.h"
+#include "api/kind.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,7 +135,7 @@ static void respond(struct http_req *req, const struct api_target *t, json_t *it
 
     snprintf(rvs, sizeof rvs, "%lld", rv);
     if (api__wants_table(req)) {
-        doc = table_build(t->r->group, t->r->kind, items, rvs, http_req_query(req, "includeObject"),
+        doc = table_build(api_kind(t->r->id), items, rvs, http_req_query(req, "includeObject"),
                           1, time(NULL));
     } else {
         snprintf(kind, sizeof kind, "%sList", t->r->kind);

@@ -6,6 +6,7 @@
  * watcher too far behind gets an ERROR event with a 410 Status (client-go re-lists on it) and
  * its stream ends, never silently. */
 #include "api/api-int.h"
+#include "api/kind.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,7 +134,7 @@ static void watch_send(struct watch *w, const char *type, json_t *obj)
     if (w->table && strcmp(type, "ERROR") != 0 && strcmp(type, "BOOKMARK") != 0) {
         json_t *items = json_pack("[O]", obj);
 
-        payload = table_build(w->r->group, w->r->kind, items, jx_str(obj, "metadata.resourceVersion"),
+        payload = table_build(api_kind(w->r->id), items, jx_str(obj, "metadata.resourceVersion"),
                               http_req_query(w->req, "includeObject"), 1, time(NULL));
         json_decref(items);
     } else {

@@ -140,14 +140,14 @@ static int lint_one(const struct doc *docs, size_t n, const struct doc *d)
 
     err_init(&err);
     jx_set(obj, "metadata.namespace", json_string(ns_of(d->obj))); /* as the server sets it */
-    res_default("apps", "Deployment", obj);
-    if (res_validate("apps", "Deployment", obj, NULL, &err) < 0) {
+    res_default(&res_kind_deployment, obj);
+    if (res_validate(&res_kind_deployment, obj, NULL, &err) < 0) {
         json_array_foreach(err.causes, i, f)
             printf("%s: Deployment/%s: error: %s: %s\n", d->file, name, jx_str(f, "field") ?: "",
                    jx_str(f, "message") ?: "");
         found = (int)json_array_size(err.causes);
     } else {
-        found = lint_workload("apps", "Deployment", obj, &ctx, out);
+        found = lint_workload(&res_kind_deployment, obj, &ctx, out);
         json_array_foreach(out, i, f)
         {
             char *t = lint_text(f);

@@ -209,13 +209,13 @@ static void lint_capacity(const json_t *obj, const struct lint_ctx *ctx, long lo
             name, have);
 }
 
-int lint_workload(const char *group, const char *kind, const json_t *obj,
-                  const struct lint_ctx *ctx, json_t *out)
+int lint_workload(const struct res_kind *k, const json_t *obj, const struct lint_ctx *ctx,
+                  json_t *out)
 {
     size_t before = json_array_size(out);
     long long replicas = jx_int(obj, "spec.replicas", 1), hist;
 
-    if (strcmp(group, "apps") != 0 || strcmp(kind, "Deployment") != 0 || !json_is_object(obj))
+    if (k != &res_kind_deployment || !json_is_object(obj))
         return 0;
     lint_containers(jx_get(obj, "spec.template.spec"), out);
     lint_strategy(obj, ctx, replicas, out);

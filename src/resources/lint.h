@@ -10,6 +10,8 @@
 
 #include <jansson.h>
 
+#include "resources/resources.h"
+
 /* What the caller knows beyond the object; -1 / NULL where it does not know. */
 struct lint_ctx {
     const json_t *old;     /* the stored object on update, NULL on create */
@@ -20,8 +22,8 @@ struct lint_ctx {
 
 /* Appends to out (a JSON array) one {"field": path, "message": text} per finding for a
  * Deployment (apps/v1, defaulted). Other kinds get none. Returns the number appended. */
-int lint_workload(const char *group, const char *kind, const json_t *obj,
-                  const struct lint_ctx *ctx, json_t *out);
+int lint_workload(const struct res_kind *k, const json_t *obj, const struct lint_ctx *ctx,
+                  json_t *out);
 
 /* The finding as kube-apiserver words a field warning: "<field>: <message>" (malloc'd). */
 char *lint_text(const json_t *finding);
