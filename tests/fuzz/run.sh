@@ -41,6 +41,8 @@ api_request) files="src/api/route.c src/core/buf.c src/core/loop.c $core $llhttp
     libs="-ljansson -lssl -lcrypto -lm"; runs=100000 ;;
 continue) files="src/api/continue.c $core"; libs="-ljansson -lcrypto -lm"; runs=200000 ;;
 selector) files="$api"; libs="$apilibs"; runs=200000 ;;
+lint) files="$(ls src/resources/*.c | tr '\n' ' ') $core"; libs="-ljansson -lm"; runs=100000
+    corpus=tests/fuzz/corpus/lint ;;
 volume) files="src/node/env.c $core"; libs="-ljansson -lm"; runs=40000
     corpus=tests/fuzz/corpus/volume ;;
 cdi) files="src/node/cdi.c src/node/cdi_apply.c src/api/patch.c src/api/patch_yaml.c
