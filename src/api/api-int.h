@@ -6,6 +6,7 @@
 #include "core/buf.h"
 
 struct watch;
+struct api_target;
 
 struct api {
     struct loop *loop;
@@ -23,7 +24,20 @@ struct api {
     api_evict_fn *evict_fn;
     void *evict_ctx;
     uint32_t next_ip; /* next Service clusterIP offset in 127.77.0.0/16 */
+    struct api_metrics *metrics; /* metrics.c */
 };
+
+/* /metrics (metrics.c, metrics_state.c): request counters and latencies, rollout outcomes
+ * (from store events), the kube-state-metrics series of the store's workloads. */
+void api__metrics_init(struct api *api);
+void api__metrics_free(struct api *api);
+/* Counts a request once it has an answer (req->status); started is a CLOCK_MONOTONIC second. */
+void api__metrics_request(struct api *api, struct http_req *req, const struct api_target *t,
+                          double started);
+void api__metrics_serve(struct api *api, struct http_req *req);
+void api__metrics_state(struct api *api, struct buf *b);
+/* Open watches of a resource (watch.c). */
+int api__watch_count(const struct api *api, const struct resource *r);
 
 /* Sets the bearer token (trailing whitespace dropped). Returns -EINVAL when it is empty. */
 int api__token_set(struct api *api, const char *token);

@@ -208,8 +208,12 @@ static void on_request(struct http_req *req, void *ctx)
     struct api *api = ctx;
     const char *path = req->path;
     struct api_target t;
+    struct timespec ts;
+    double started;
 
     log_debug("api", "method=%s target=%s", req->method, req->target);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    started = (double)ts.tv_sec + ts.tv_nsec / 1e9;
     if (strncmp(path, "/version", 8) == 0 && api__is_public(path)) {
         serve_version(req);
         return;
@@ -230,11 +234,16 @@ static void on_request(struct http_req *req, void *ctx)
         api__discovery(api, req, path);
         return;
     }
+    if (strcmp(path, "/metrics") == 0) {
+        api__metrics_serve(api, req);
+        return;
+    }
     if (api__target_parse(path, &t) < 0) {
         api__fail_code(req, -E_NOT_FOUND, "the server could not find the requested resource");
         return;
     }
     api__resource(api, req, &t);
+    api__metrics_request(api, req, &t, started);
 }
 
 void api_limits_default(struct api_limits *l)
@@ -306,6 +315,7 @@ struct api *api_new(struct loop *loop, struct store *store, const struct api_opt
     httpd_set_limits(api->httpd, &api->lim.http);
     httpd_set_head_check(api->httpd, on_head, api);
     store_subscribe(store, api__watch_fanout, api);
+    api__metrics_init(api);
     if (httpd_listen(api->httpd, o->listen_host, o->listen_port, err) < 0)
         goto fail;
     return api;
@@ -319,6 +329,7 @@ void api_free(struct api *api)
     if (!api)
         return;
     api__watch_close_all(api);
+    api__metrics_free(api);
     if (api->httpd)
         store_unsubscribe(api->store, api__watch_fanout, api);
     httpd_free(api->httpd);

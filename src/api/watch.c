@@ -385,3 +385,13 @@ void api__watch_close_all(struct api *api)
     while (api->watches)
         watch_end(api->watches);
 }
+
+int api__watch_count(const struct api *api, const struct resource *r)
+{
+    int n = 0;
+
+    for (const struct watch *w = api->watches; w; w = w->next)
+        if (w->r == r && !w->dead)
+            n++;
+    return n;
+}

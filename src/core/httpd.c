@@ -422,6 +422,7 @@ void http_respond(struct http_req *req, int status, const char *ctype, const cha
     if (req->done)
         return;
     req->done = 1;
+    req->status = status;
     head_write(c, status, ctype, extra, (long long)len);
     out_append(c, body, len);
     req_finish(c);
@@ -432,6 +433,7 @@ void http_stream_start(struct http_req *req, int status, const char *ctype)
     struct http_conn *c = req->conn;
 
     req->streaming = 1;
+    req->status = status;
     loop_timer_stop(c->h->loop, &c->idle);
     head_write(c, status, ctype, NULL, -1);
     conn_flush(c);

@@ -55,6 +55,7 @@ struct http_req {
     void *on_close_ctx;
     int streaming;
     int done;
+    int status; /* the answer's HTTP status once one was started, else 0 */
 };
 
 typedef void http_handler_fn(struct http_req *req, void *ctx);
