@@ -67,8 +67,10 @@ struct kpod {
     char *uid, *ns, *name, *dir;
     char ip[64];
     int host_network;
+    int share_pid; /* shareProcessNamespace on an OCI runtime: the shim holds a PID namespace */
     pid_t shim_pid;
     char *netns;
+    char *pidns; /* that namespace (/proc/<pause>/ns/pid, from the shim's state), or NULL */
     struct shim_call sub;
     struct loop_io sub_io;
     int sub_on;
@@ -121,6 +123,8 @@ struct kop {
     char *cname;          /* START, SIGNAL */
     char *exe, *ip;       /* SPAWN: kroll binary, pod IP */
     int host_network;     /* SPAWN */
+    int share_pid;        /* SPAWN: the shim holds a shared PID namespace */
+    char *pidns;          /* SPAWN: result, that namespace; START: the one to join (or NULL) */
     json_t *argv, *env;   /* START: string arrays */
     json_t *mounts;       /* START, may be NULL */
     char *cwd;            /* START */
