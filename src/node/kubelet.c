@@ -850,6 +850,8 @@ static void start_done(struct kpod *p, struct kcont *c, struct kop *op)
         kubelet__term_check(p);
         return;
     }
+    if (op->copied && !kl->force_copy)
+        kl->overlay_failed = 1; /* the node condition says so from now on */
     if (op->copied && pod)
         api_event(kl->api, pod, "Warning", "RootfsCopied", "kubelet", "overlayfs could not be "
                   "mounted: container %s runs on a copy of its image's layers", c->name);

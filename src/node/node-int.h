@@ -106,11 +106,21 @@ struct kubelet {
     int64_t pids_limit;
     int64_t nofile;       /* RLIMIT_NOFILE of containers */
     uint64_t host_caps;   /* capabilities the runtime can grant */
-    int force_copy;    /* KROLL_ROOTFS_COPY=1: copy layers instead of overlayfs (tests) */
+    int force_copy;       /* copy layers instead of overlayfs (no overlayfs, KROLL_ROOTFS_COPY=1) */
     char *rt_err;      /* set when the host cannot run containers: they fail with it */
-    int seccomp_ok;    /* the kernel filters syscalls (Seccomp: in /proc/self/status) */
+    int host_missing;  /* HOST_NO_* bits: what the host lacks (kubelet_host.c) */
+    int overlay_failed; /* an overlay mount failed though the kernel has it (loop only) */
     struct node *node; /* node_cdi(): the CDI registry, on the loop only */
     struct cdi_alloc *cdi_alloc; /* devices held by "<pod uid>/<container>" (loop only) */
+};
+
+/* What a host may lack for the OCI runtime (kubelet->host_missing). */
+enum {
+    HOST_NO_OVERLAY = 1 << 0,
+    HOST_NO_SECCOMP = 1 << 1,
+    HOST_NO_CPU = 1 << 2,
+    HOST_NO_MEMORY = 1 << 3,
+    HOST_NO_PIDS = 1 << 4,
 };
 
 /* kubelet_ops.c: one blocking shim call, run on a helper thread; the result is applied on the
@@ -162,6 +172,20 @@ void kubelet__runtime_cleanup(struct kubelet *kl, const char *uid, const char *d
 /* Selects the runtime ("process", "runc" or a path) and checks the host for it; a missing
  * piece is logged and kept in kl->rt_err. */
 void kubelet__runtime_set(struct kubelet *kl, const char *runtime, int64_t pids_limit);
+/* Runs argv (stdout to /dev/null, stderr the server's), bounded; its exit status or -1. */
+int kubelet__run_bounded(char *const argv[], int timeout_ms);
+/* kubelet_host.c. At start: `runtime --version` (kl->rt_err), and what the host lacks
+ * (kl->host_missing; without overlayfs, kl->force_copy). Logged. */
+void kubelet__host_check(struct kubelet *kl);
+/* What the host lacks, as "; "-separated phrases saying what each means for containers. */
+void kubelet__host_missing_text(const struct kubelet *kl, char *out, size_t n);
+/* The node condition KrollRuntimeDegraded {type, status (bool), reason, message}: True while
+ * the runtime cannot run, lacks a host feature, or is the process runtime. New reference. */
+json_t *kubelet__runtime_condition(const struct kubelet *kl);
+/* On a helper thread, with the container's spec built: refuses (op->err, -E_INVALID) what the
+ * host cannot enforce (a memory limit, cpu resources, the pids limit without their cgroup
+ * controller); drops the default cpu weight where there is no cpu controller. */
+int kubelet__spec_host_fit(struct kop *op, json_t *spec);
 /* kubelet_cdi.c, on the loop. Allocates the CDI devices container c's limits ask for (the
  * same ones on a restart), records them in the pod dir and returns their edits as a skeleton
  * spec for ocispec_cdi_merge (*edits NULL when it asks for none). 0, or a negative code with
