@@ -306,6 +306,18 @@ static void cdi_init(struct node *n, const struct node_opts *o)
     json_decref(kinds);
 }
 
+/* Once per start, as the kubelet's node events: a Warning saying what the runtime lacks. */
+static void runtime_event(struct node *n)
+{
+    json_t *c = kubelet__runtime_condition(n->kl);
+    const json_t *obj = api_get(n->api, api_resource(RES_NODE), NULL, n->name);
+
+    if (obj && json_is_true(json_object_get(c, "status")))
+        api_event(n->api, obj, "Warning", jx_str(c, "reason"), "kubelet", "%s",
+                  jx_str(c, "message"));
+    json_decref(c);
+}
+
 struct node *node_start(struct api *api, const struct node_opts *o, struct err *err)
 {
     struct node *n = xcalloc(1, sizeof *n);
@@ -330,6 +342,7 @@ struct node *node_start(struct api *api, const struct node_opts *o, struct err *
     n->kl->node = n; /* the kubelet allocates the CDI devices of node_cdi(n) */
     kubelet__runtime_set(n->kl, o->runtime, o->pod_pids_limit);
     node_register(n);
+    runtime_event(n);
     loop_timer_init(&n->heartbeat, on_heartbeat, n);
     loop_timer_start(n->loop, &n->heartbeat, HEARTBEAT_MS);
     api_set_log_hook(api, logs__serve, n->kl);

@@ -3,10 +3,10 @@
 # present) the node condition KrollRuntimeDegraded is False. Then the server runs in a mount
 # namespace of its own where overlayfs is missing from /proc/filesystems, the memory cgroup
 # hierarchy is unmounted and the seccomp sysctls are hidden (the files runc and Docker read):
-# the condition is True and names the three (kubectl describe node shows it); a pod with a
-# memory limit and one asking for RuntimeDefault seccomp wait in CreateContainerError with a
-# message naming what is missing and never run; a pod asking for neither runs, on a copied root
-# (RootfsCopied event).
+# the condition is True and names the three (kubectl describe node shows it, and a Warning
+# event on the node); a pod with a memory limit and one asking for RuntimeDefault seccomp wait
+# in CreateContainerError with a message naming what is missing and never run; a pod asking for
+# neither runs, on a copied root (RootfsCopied event).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/runc-lib.sh"
 runc_skip_checks
@@ -45,6 +45,8 @@ case $MSG in *"cpu cgroup"* | *"pids cgroup"*) fail "it names a controller that 
 *) pass "it names nothing that is present" ;; esac
 kubectl describe node | grep -E 'KrollRuntimeDegraded +True +.*HostFeaturesMissing' >/dev/null &&
     pass "kubectl describe node shows it" || fail "kubectl describe node does not show it"
+expect_eq "$(kubectl get events -o jsonpath='{range .items[?(@.reason=="HostFeaturesMissing")]}{.involvedObject.kind} {.type} {.message}{"\n"}{end}')" \
+    "Node Warning $MSG" "a Warning event on the node says the same"
 
 cat <<'Y' | kubectl apply -f - >/dev/null
 apiVersion: v1
