@@ -158,33 +158,20 @@ static json_t *bundle_spec(struct kop *op, const char *bundle, const char *terml
 {
     struct ocispec_user u;
     char root[PATH_MAX + 8], hosts[PATH_MAX], hostname[PATH_MAX], resolv[PATH_MAX], cg[256];
-    struct ocispec_in in = {.pod = op->pod,
-                            .container = op->ctr,
-                            .argv = op->argv,
-                            .env = op->env,
-                            .cwd = op->cwd,
-                            .user = &u,
-                            .mounts = op->mounts,
-                            .rootfs = "rootfs",
-                            .etc_hosts = hosts,
-                            .etc_hostname = hostname,
-                            .etc_resolv = resolv,
-                            .termination_log = termlog,
-                            .netns = op->netns,
-                            .pidns = op->pidns,
-                            .cgroups_path = cg,
-                            .pids_limit = op->kl->pids_limit,
-                            .nofile = op->kl->nofile,
+    struct ocispec_in in = {.pod = op->pod, .container = op->ctr, .argv = op->argv,
+                            .env = op->env, .cwd = op->cwd, .user = &u, .mounts = op->mounts,
+                            .rootfs = "rootfs", .etc_hosts = hosts, .etc_hostname = hostname,
+                            .etc_resolv = resolv, .termination_log = termlog,
+                            .netns = op->netns, .pidns = op->pidns, .cgroups_path = cg,
+                            .pids_limit = op->kl->pids_limit, .nofile = op->kl->nofile,
                             .host_caps = op->kl->host_caps};
 
     snprintf(root, sizeof root, "%s/rootfs", bundle);
     if (jx_bool(op->pod, "spec.shareProcessNamespace") && !jx_bool(op->pod, "spec.hostPID") &&
         !op->pidns)
-        return err_set(&op->err, -E_INVALID,
-                       "the pod shares its process namespace, but its "
+        return err_set(&op->err, -E_INVALID, "the pod shares its process namespace, but its "
                        "sandbox holds none (a shim started without it): delete the pod to "
-                       "recreate it"),
-               NULL;
+                       "recreate it"), NULL;
     if (ocispec_user_resolve(op->pod, op->ctr, op->img_config, root, &u, &op->err) < 0)
         return NULL;
     snprintf(hosts, sizeof hosts, "%s/etc/hosts", op->dir);
