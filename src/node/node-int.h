@@ -106,9 +106,9 @@ struct kubelet {
     int64_t pids_limit;
     int64_t nofile;       /* RLIMIT_NOFILE of containers */
     uint64_t host_caps;   /* capabilities the runtime can grant */
-    int force_copy;       /* copy layers instead of overlayfs (no overlayfs, KROLL_ROOTFS_COPY=1) */
-    char *rt_err;      /* set when the host cannot run containers: they fail with it */
-    int host_missing;  /* HOST_NO_* bits: what the host lacks (kubelet_host.c) */
+    int force_copy;     /* copy layers, no overlayfs (the host has none, KROLL_ROOTFS_COPY=1) */
+    char *rt_err;       /* set when the host cannot run containers: they fail with it */
+    int host_missing;   /* HOST_NO_* bits: what the host lacks (kubelet_host.c) */
     int overlay_failed; /* an overlay mount failed though the kernel has it (loop only) */
     struct node *node; /* node_cdi(): the CDI registry, on the loop only */
     struct cdi_alloc *cdi_alloc; /* devices held by "<pod uid>/<container>" (loop only) */

@@ -26,9 +26,8 @@ struct shim_opts {
 };
 
 /* `kroll shim --pod-dir DIR [--pod-ip IP] [--host-network] [--share-pid] [--log-max-bytes N]
- * [--userns]
- * [--ready-fd FD]`: runs the supervisor until a `stop` request or SIGTERM. Returns the exit
- * status (0 after a clean stop). */
+ * [--userns] [--ready-fd FD]`: runs the supervisor until a `stop` request or SIGTERM. Returns
+ * the exit status (0 after a clean stop). */
 int shim_main(int argc, char **argv);
 
 /* Starts a shim for pod_dir (created if missing) in a new session, detached from the caller
