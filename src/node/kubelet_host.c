@@ -35,15 +35,30 @@ static int file_has(const char *path, const char *word)
     return found;
 }
 
-/* Whether word is one of the comma-separated items of list. */
-static int list_has(const char *list, const char *word)
+/* Whether word is one of the items of list, separated by sep ("cpu" is not "cpuset"). */
+static int list_has(const char *list, char sep, const char *word)
 {
     size_t n = strlen(word);
 
-    for (const char *p = list; p && *p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
-        if (strncmp(p, word, n) == 0 && (p[n] == ',' || p[n] == 0 || p[n] == '\n'))
+    for (const char *p = list; p && *p; p = strchr(p, sep) ? strchr(p, sep) + 1 : NULL)
+        if (strncmp(p, word, n) == 0 && (p[n] == sep || p[n] == 0 || p[n] == '\n'))
             return 1;
     return 0;
+}
+
+/* cgroup2: the controllers its cgroup.controllers lists (one line, space-separated). */
+static int v2_has(const char *mnt, const char *word)
+{
+    char path[1100], line[512] = "";
+    FILE *f;
+
+    snprintf(path, sizeof path, "%s/cgroup.controllers", mnt);
+    if (!(f = fopen(path, "re")))
+        return 0;
+    if (!fgets(line, sizeof line, f))
+        line[0] = 0;
+    fclose(f);
+    return list_has(line, ' ', word);
 }
 
 /* The controllers mounted for us, as runc finds them: a cgroup v1 mount whose super options
@@ -51,7 +66,7 @@ static int list_has(const char *list, const char *word)
  * HOST_NO_* bits of the ones that are not. */
 static int controllers_missing(void)
 {
-    char line[4096], path[4200];
+    char line[4096];
     int found = 0, missing = 0;
     FILE *f = fopen("/proc/self/mountinfo", "re");
 
@@ -65,11 +80,9 @@ static int controllers_missing(void)
             int has = 0;
 
             if (strcmp(type, "cgroup") == 0)
-                has = list_has(opts, ctrl_names[i]);
-            else if (strcmp(type, "cgroup2") == 0) {
-                snprintf(path, sizeof path, "%s/cgroup.controllers", mnt);
-                has = file_has(path, ctrl_names[i]);
-            }
+                has = list_has(opts, ',', ctrl_names[i]);
+            else if (strcmp(type, "cgroup2") == 0)
+                has = v2_has(mnt, ctrl_names[i]);
             if (has)
                 found |= ctrl_bits[i];
         }
