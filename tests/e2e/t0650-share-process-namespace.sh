@@ -18,22 +18,26 @@ metadata: {name: $1}
 spec:
   shareProcessNamespace: $2
   terminationGracePeriodSeconds: 2
+  volumes: [{name: s, emptyDir: {}}]
   containers:
   - name: a
     image: test/bb
+    volumeMounts: [{name: s, mountPath: /s}]
     command:
     - sh
     - -c
     - |
       trap 'echo got-usr1' USR1
+      touch /s/trapped
       while true; do sleep 1; done
   - name: b
     image: test/bb
+    volumeMounts: [{name: s, mountPath: /s}]
     command:
     - sh
     - -c
     - |
-      sleep 2
+      i=0; while [ ! -f /s/trapped ] && [ \$i -lt 300 ]; do sleep 0.2; i=\$((i + 1)); done
       p=\$(ps | grep '[g]ot-usr1' | awk '{print \$1}' | head -n 1)
       [ -n "\$p" ] && kill -USR1 "\$p" && echo "signalled \$p"
       while true; do echo "ps: \$(ps | tr '\n' '|')"; sleep 1; done
