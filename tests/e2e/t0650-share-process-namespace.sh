@@ -3,7 +3,8 @@
 # namespace held by the shim's pause process (PID 1, "/pause"): container b's `ps` shows a's
 # process and b can signal it; a's restart (its process killed from the host) does not touch
 # b, and the restarted a joins the same namespace, also after kill -9 of the server and a
-# re-adoption; the pause goes with the pod. Without it, b sees only its own processes.
+# re-adoption; the pause goes with the pod, and a pause killed from the host is replaced by a
+# new sandbox. Without it, b sees only its own processes.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/runc-lib.sh"
 runc_skip_checks
@@ -104,5 +105,20 @@ restart_a 2
 
 kubectl delete pod shared own --timeout=90s >/dev/null
 wait_for 30 "the pause is gone with its pod" -- sh_eval "! proc_running $PAUSE"
+
+# A pause killed from the host takes the namespace and every process in it: the shim stops, and
+# the kubelet makes a new sandbox whose new namespace both containers join.
+pod lost true
+wait_running lost 90
+OLDNS=$(jq -r .pidns "$(pod_dir lost)/state.json")
+OLDP=${OLDNS#/proc/}; OLDP=${OLDP%/ns/pid}
+OLDB=$(ctr_pid lost b)
+kill -KILL "$OLDP"
+wait_for 90 "a new sandbox runs both containers again" -- sh_eval \
+    "test \"\$(jq -r .pidns \"\$(pod_dir lost)/state.json\")\" != $OLDNS && test -n \"\$(b_ps lost)\" && test \"\$(ctr_pid lost b)\" != $OLDB && proc_running \"\$(ctr_pid lost b)\" && proc_running \"\$(ctr_pid lost a)\""
+proc_running "$OLDB" && fail "b of the lost namespace survived" || pass "b died with its namespace"
+NEWNS=$(jq -r .pidns "$(pod_dir lost)/state.json")
+expect_eq "$(readlink "/proc/$(ctr_pid lost a)/ns/pid")" "$(readlink "$NEWNS")" "a is in the new namespace"
+expect_eq "$(readlink "/proc/$(ctr_pid lost b)/ns/pid")" "$(readlink "$NEWNS")" "b is in the new namespace"
 pods_gone
 finish
