@@ -252,6 +252,8 @@ static void adopt_finish(struct kpod *p, const json_t *reply)
         p->shim_pid = shim_pid_alive(p->dir);
     free(p->netns);
     p->netns = jx_str(state, "netns") ? xstrdup(jx_str(state, "netns")) : NULL;
+    free(p->pidns);
+    p->pidns = jx_str(state, "pidns") ? xstrdup(jx_str(state, "pidns")) : NULL;
     state_apply(p, state);
     for (int i = 0; i < p->nc; i++)
         if (p->c[i].st == KC_RUNNING && pod) {
@@ -438,6 +440,7 @@ static int shim_ensure(struct kpod *p, struct err *err)
     op->exe = xstrdup(p->kl->self_exe);
     op->ip = xstrdup(p->ip);
     op->host_network = p->host_network;
+    op->share_pid = p->share_pid;
     p->spawning = 1;
     kubelet__op_run(op);
     return 1;
@@ -463,6 +466,9 @@ static void spawn_done(struct kpod *p, struct kop *op)
     p->shim_pid = op->pid;
     free(p->netns);
     p->netns = p->host_network ? NULL : xasprintf("/proc/%d/ns/net", (int)op->pid);
+    free(p->pidns);
+    p->pidns = op->pidns;
+    op->pidns = NULL;
     log_info("kubelet", "msg=\"pod sandbox started\" pod=%s/%s shim=%d ip=%s", p->ns, p->name,
              (int)op->pid, p->ip);
     err_release(&err);
@@ -523,6 +529,10 @@ static struct kpod *pod_new(struct kubelet *kl, const json_t *pod)
     p->name = xstrdup(jx_str(pod, "metadata.name") ?: "");
     p->dir = xasprintf("%s/pods/%s", kl->data_dir, p->uid);
     p->host_network = jx_bool(pod, "spec.hostNetwork");
+    /* The process runtime has no PID namespaces to share; validation refuses hostPID with
+     * shareProcessNamespace, as upstream. */
+    p->share_pid =
+        kl->runtime && jx_bool(pod, "spec.shareProcessNamespace") && !jx_bool(pod, "spec.hostPID");
     if (p->host_network)
         snprintf(p->ip, sizeof p->ip, "%s", kl->node_ip);
     else if (ip && strncmp(ip, "127.78.", 7) == 0)
@@ -588,7 +598,7 @@ void kubelet__pod_free(struct kpod *p, int stop_shim)
         kubelet__op_run(op);
     }
     free(p->c);
-    free(p->uid), free(p->ns), free(p->name), free(p->dir), free(p->netns);
+    free(p->uid), free(p->ns), free(p->name), free(p->dir), free(p->netns), free(p->pidns);
     free(p->sandbox_err);
     json_decref(p->vol_paths);
     free(p);
@@ -786,6 +796,7 @@ static void cont_start(struct kcont *c, const json_t *pod)
         for (size_t i = 0; i < img.nlayers; i++)
             json_array_append_new(op->layers, json_string(img.layers[i]));
         op->netns = p->netns ? xstrdup(p->netns) : NULL;
+        op->pidns = p->pidns ? xstrdup(p->pidns) : NULL;
         op->ip = xstrdup(p->ip);
     } else {
         /* A relative executable ("./serve.sh") lives in the image. */
@@ -839,6 +850,8 @@ static void start_done(struct kpod *p, struct kcont *c, struct kop *op)
         kubelet__term_check(p);
         return;
     }
+    if (op->copied && !kl->force_copy)
+        kl->overlay_failed = 1; /* the node condition says so from now on */
     if (op->copied && pod)
         api_event(kl->api, pod, "Warning", "RootfsCopied", "kubelet", "overlayfs could not be "
                   "mounted: container %s runs on a copy of its image's layers", c->name);

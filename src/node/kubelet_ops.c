@@ -46,7 +46,7 @@ void kop__free(struct kop *op)
     json_decref(op->mounts);
     json_decref(op->pod), json_decref(op->ctr), json_decref(op->img_config);
     json_decref(op->layers), json_decref(op->cdi_edits);
-    free(op->netns);
+    free(op->netns), free(op->pidns);
     err_release(&op->err);
     free(op->ref);
     free(op);
@@ -119,12 +119,19 @@ static void kop_work(struct kop *op)
 {
     switch (op->kind) {
     case KOP_SPAWN: {
-        struct shim_opts so = {.pod_ip = op->ip, .host_network = op->host_network};
+        struct shim_opts so = {
+            .pod_ip = op->ip, .host_network = op->host_network, .share_pid = op->share_pid};
+        json_t *state = NULL;
 
         /* Containers of a shim that died live on under the runtime: end them first. */
         kubelet__runtime_cleanup(op->kl, op->uid, op->dir);
         op->pid = shim_spawn(op->exe, op->dir, &so, &op->err);
         op->rc = op->pid < 0 ? (int)op->pid : 0;
+        /* The shared PID namespace is named in the state the shim wrote before serving. */
+        if (op->rc == 0 && op->share_pid && shim_state_read(op->dir, &state, &op->err) == 0 &&
+            jx_str(state, "pidns"))
+            op->pidns = xstrdup(jx_str(state, "pidns"));
+        json_decref(state);
         break;
     }
     case KOP_START: {

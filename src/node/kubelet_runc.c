@@ -1,8 +1,9 @@
-/* The kubelet's side of the OCI runtime (--runtime=runc|PATH): the host checks at start, the
- * bundle of each container start (rootfs, /etc files, termination log, config.json), and the
- * cleanup of a pod's containers, rootfs mounts and cgroups when its shim is stopped or found
- * dead. Bundle and cleanup run on the helper threads of kubelet_ops.c and touch only the op's
- * copies and the kubelet's runtime fields, which never change after start. */
+/* The kubelet's side of the OCI runtime (--runtime=runc|PATH): its selection at start (the host
+ * features it needs are kubelet_host.c's), the bundle of each container start (rootfs, /etc
+ * files, termination log, config.json), and the cleanup of a pod's containers, rootfs mounts
+ * and cgroups when its shim is stopped or found dead. Bundle and cleanup run on the helper threads
+ * of kubelet_ops.c and touch only the op's copies and the kubelet's runtime fields, which never
+ * change after start. */
 #include "node/node-int.h"
 
 #include <errno.h>
@@ -26,8 +27,7 @@
 
 #define RUNTIME_CALL_TIMEOUT_MS 30000 /* one `runtime delete` or `--version` */
 
-/* Runs argv (stdout/stderr to the server's stderr), bounded; returns its exit status or -1. */
-static int run_bounded(char *const argv[], int timeout_ms)
+int kubelet__run_bounded(char *const argv[], int timeout_ms)
 {
     struct timespec t0, t;
     int status, nullfd;
@@ -81,55 +81,6 @@ static char *path_lookup(const char *name)
     return NULL;
 }
 
-static int file_has(const char *path, const char *word)
-{
-    char line[512];
-    int found = 0;
-    FILE *f = fopen(path, "re");
-
-    while (f && !found && fgets(line, sizeof line, f))
-        found = strstr(line, word) != NULL;
-    if (f)
-        fclose(f);
-    return found;
-}
-
-/* The cgroup controllers the spec uses: a v1 hierarchy, or cgroup2's controller list. */
-static int controller_present(const char *c)
-{
-    char p[128];
-    struct stat st;
-
-    snprintf(p, sizeof p, "/sys/fs/cgroup/%s", c);
-    return stat(p, &st) == 0 || file_has("/sys/fs/cgroup/cgroup.controllers", c);
-}
-
-static void host_check(struct kubelet *kl)
-{
-    static const char *const ctrls[] = {"memory", "pids", "cpu"};
-    char *ver[] = {kl->runtime, "--version", NULL};
-    char msg[512] = "";
-
-    if (run_bounded(ver, RUNTIME_CALL_TIMEOUT_MS) != 0)
-        snprintf(msg, sizeof msg, "the OCI runtime %s does not run (%s --version failed)",
-                 kl->runtime, kl->runtime);
-    for (size_t i = 0; i < 3 && !msg[0]; i++)
-        if (!controller_present(ctrls[i]))
-            snprintf(msg, sizeof msg, "the %s cgroup controller is missing: container resource "
-                     "limits cannot be enforced", ctrls[i]);
-    if (msg[0]) {
-        kl->rt_err = xstrdup(msg);
-        log_error("kubelet", "msg=\"containers cannot run on this host\" err=\"%s\"", msg);
-    }
-    if (!file_has("/proc/filesystems", "overlay") || getenv("KROLL_ROOTFS_COPY"))
-        log_warn("kubelet", "msg=\"overlayfs unavailable or disabled: each container's root "
-                 "filesystem will be a copy of its image's layers\"");
-    kl->seccomp_ok = file_has("/proc/self/status", "Seccomp:");
-    if (!kl->seccomp_ok)
-        log_warn("kubelet", "msg=\"the kernel has no seccomp: containers that ask for a seccomp "
-                 "profile will be refused\"");
-}
-
 /* What the runtime (a child of ours) can grant: our bounding set, and RLIMIT_NOFILE up to
  * OCISPEC_NOFILE only with CAP_SYS_RESOURCE (else up to our own hard limit). */
 static void host_limits(struct kubelet *kl)
@@ -177,7 +128,7 @@ void kubelet__runtime_set(struct kubelet *kl, const char *runtime, int64_t pids_
             kl->runtime = xstrdup(runtime);
         return;
     }
-    host_check(kl);
+    kubelet__host_check(kl);
     host_limits(kl);
     log_info("kubelet", "msg=\"container runtime\" runtime=%s root=%s pids_limit=%lld",
              kl->runtime, kl->rt_root, (long long)pids_limit);
@@ -211,11 +162,16 @@ static json_t *bundle_spec(struct kop *op, const char *bundle, const char *terml
                             .env = op->env, .cwd = op->cwd, .user = &u, .mounts = op->mounts,
                             .rootfs = "rootfs", .etc_hosts = hosts, .etc_hostname = hostname,
                             .etc_resolv = resolv, .termination_log = termlog,
-                            .netns = op->netns, .cgroups_path = cg,
+                            .netns = op->netns, .pidns = op->pidns, .cgroups_path = cg,
                             .pids_limit = op->kl->pids_limit, .nofile = op->kl->nofile,
                             .host_caps = op->kl->host_caps};
 
     snprintf(root, sizeof root, "%s/rootfs", bundle);
+    if (jx_bool(op->pod, "spec.shareProcessNamespace") && !jx_bool(op->pod, "spec.hostPID") &&
+        !op->pidns)
+        return err_set(&op->err, -E_INVALID, "the pod shares its process namespace, but its "
+                       "sandbox holds none (a shim started without it): delete the pod to "
+                       "recreate it"), NULL;
     if (ocispec_user_resolve(op->pod, op->ctr, op->img_config, root, &u, &op->err) < 0)
         return NULL;
     snprintf(hosts, sizeof hosts, "%s/etc/hosts", op->dir);
@@ -238,7 +194,7 @@ static int spec_security(struct kop *op, json_t *spec)
     json_t *prof = NULL;
     int rc;
 
-    if (t != OCISPEC_SECCOMP_NONE && !op->kl->seccomp_ok)
+    if (t != OCISPEC_SECCOMP_NONE && (op->kl->host_missing & HOST_NO_SECCOMP))
         return err_set(&op->err, -E_INVALID, "seccomp profile %s was asked for, but this host's "
                        "kernel has no seccomp: refusing to run the container unconfined",
                        t == OCISPEC_SECCOMP_DEFAULT ? "RuntimeDefault" : "Localhost");
@@ -283,7 +239,7 @@ int kubelet__bundle_prepare(struct kop *op, char *bundle, char *id, size_t idn)
     free(termlog);
     if (!spec)
         return bundle_fail(op, "CreateContainerConfigError", op->err.code);
-    if ((rc = spec_security(op, spec)) < 0) {
+    if ((rc = kubelet__spec_host_fit(op, spec)) < 0 || (rc = spec_security(op, spec)) < 0) {
         json_decref(spec);
         return bundle_fail(op, "CreateContainerError", rc);
     }
@@ -306,7 +262,7 @@ static void delete_one(const char *name, void *arg)
     char *argv[] = {x->kl->runtime, "--root", x->kl->rt_root, "delete", "--force", id, NULL};
 
     rootfs_container_id(x->uid, name, id, sizeof id);
-    if (run_bounded(argv, RUNTIME_CALL_TIMEOUT_MS) < 0)
+    if (kubelet__run_bounded(argv, RUNTIME_CALL_TIMEOUT_MS) < 0)
         log_warn("kubelet", "msg=\"runtime delete failed\" id=%s", id);
     shim_runc_state_sweep(x->kl->rt_root, id);
     snprintf(bundle, sizeof bundle, "%s/ctr/%s", x->dir, name);

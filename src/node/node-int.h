@@ -67,8 +67,10 @@ struct kpod {
     char *uid, *ns, *name, *dir;
     char ip[64];
     int host_network;
+    int share_pid; /* shareProcessNamespace on an OCI runtime: the shim holds a PID namespace */
     pid_t shim_pid;
     char *netns;
+    char *pidns; /* that namespace (/proc/<pause>/ns/pid, from the shim's state), or NULL */
     struct shim_call sub;
     struct loop_io sub_io;
     int sub_on;
@@ -104,11 +106,21 @@ struct kubelet {
     int64_t pids_limit;
     int64_t nofile;       /* RLIMIT_NOFILE of containers */
     uint64_t host_caps;   /* capabilities the runtime can grant */
-    int force_copy;    /* KROLL_ROOTFS_COPY=1: copy layers instead of overlayfs (tests) */
-    char *rt_err;      /* set when the host cannot run containers: they fail with it */
-    int seccomp_ok;    /* the kernel filters syscalls (Seccomp: in /proc/self/status) */
+    int force_copy;     /* copy layers, no overlayfs (the host has none, KROLL_ROOTFS_COPY=1) */
+    char *rt_err;       /* set when the host cannot run containers: they fail with it */
+    int host_missing;   /* HOST_NO_* bits: what the host lacks (kubelet_host.c) */
+    int overlay_failed; /* an overlay mount failed though the kernel has it (loop only) */
     struct node *node; /* node_cdi(): the CDI registry, on the loop only */
     struct cdi_alloc *cdi_alloc; /* devices held by "<pod uid>/<container>" (loop only) */
+};
+
+/* What a host may lack for the OCI runtime (kubelet->host_missing). */
+enum {
+    HOST_NO_OVERLAY = 1 << 0,
+    HOST_NO_SECCOMP = 1 << 1,
+    HOST_NO_CPU = 1 << 2,
+    HOST_NO_MEMORY = 1 << 3,
+    HOST_NO_PIDS = 1 << 4,
 };
 
 /* kubelet_ops.c: one blocking shim call, run on a helper thread; the result is applied on the
@@ -121,6 +133,8 @@ struct kop {
     char *cname;          /* START, SIGNAL */
     char *exe, *ip;       /* SPAWN: kroll binary, pod IP */
     int host_network;     /* SPAWN */
+    int share_pid;        /* SPAWN: the shim holds a shared PID namespace */
+    char *pidns;          /* SPAWN: result, that namespace; START: the one to join (or NULL) */
     json_t *argv, *env;   /* START: string arrays */
     json_t *mounts;       /* START, may be NULL */
     char *cwd;            /* START */
@@ -158,6 +172,20 @@ void kubelet__runtime_cleanup(struct kubelet *kl, const char *uid, const char *d
 /* Selects the runtime ("process", "runc" or a path) and checks the host for it; a missing
  * piece is logged and kept in kl->rt_err. */
 void kubelet__runtime_set(struct kubelet *kl, const char *runtime, int64_t pids_limit);
+/* Runs argv (stdout to /dev/null, stderr the server's), bounded; its exit status or -1. */
+int kubelet__run_bounded(char *const argv[], int timeout_ms);
+/* kubelet_host.c. At start: `runtime --version` (kl->rt_err), and what the host lacks
+ * (kl->host_missing; without overlayfs, kl->force_copy). Logged. */
+void kubelet__host_check(struct kubelet *kl);
+/* What the host lacks, as "; "-separated phrases saying what each means for containers. */
+void kubelet__host_missing_text(const struct kubelet *kl, char *out, size_t n);
+/* The node condition KrollRuntimeDegraded {type, status (bool), reason, message}: True while
+ * the runtime cannot run, lacks a host feature, or is the process runtime. New reference. */
+json_t *kubelet__runtime_condition(const struct kubelet *kl);
+/* On a helper thread, with the container's spec built: refuses (op->err, -E_INVALID) what the
+ * host cannot enforce (a memory limit, cpu resources, the pids limit without their cgroup
+ * controller); drops the default cpu weight where there is no cpu controller. */
+int kubelet__spec_host_fit(struct kop *op, json_t *spec);
 /* kubelet_cdi.c, on the loop. Allocates the CDI devices container c's limits ask for (the
  * same ones on a restart), records them in the pod dir and returns their edits as a skeleton
  * spec for ocispec_cdi_merge (*edits NULL when it asks for none). 0, or a negative code with

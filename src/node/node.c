@@ -1,6 +1,7 @@
 /* The Node object: registration with capacity/allocatable (cpu, memory, pods,
  * ephemeral-storage, extended resources such as nvidia.com/gpu), addresses, nodeInfo, and the
- * Ready/MemoryPressure/DiskPressure/PIDPressure conditions refreshed by a heartbeat every 10 s.
+ * Ready/MemoryPressure/DiskPressure/PIDPressure conditions (and KrollRuntimeDegraded, what the
+ * container runtime lacks on this host) refreshed by a heartbeat every 10 s.
  * spec.unschedulable (kubectl cordon) belongs to the user; the heartbeat only writes status. */
 #include "node/node.h"
 
@@ -124,7 +125,7 @@ static void conditions_apply(struct node *n, json_t *status)
     int mem_pressure = avail >= 0 && total > 0 && avail * 100 < total * 5; /* < 5% free */
     int disk_pressure = statvfs(n->data_dir, &vfs) == 0 && vfs.f_blocks &&
                         vfs.f_bavail * 100 < vfs.f_blocks * 5;
-    json_t *conds = jx_get(status, "conditions"), *list[4];
+    json_t *conds = jx_get(status, "conditions"), *list[5], *rt = kubelet__runtime_condition(n->kl);
     size_t i;
 
     list[0] = condition("MemoryPressure", mem_pressure,
@@ -137,7 +138,11 @@ static void conditions_apply(struct node *n, json_t *status)
     list[2] = condition("PIDPressure", 0, "KubeletHasSufficientPID",
                         "kubelet has sufficient PID available");
     list[3] = condition("Ready", 1, "KubeletReady", "kubelet is posting ready status");
-    for (int k = 0; k < 4; k++) {
+    /* What the container runtime lacks on this host (kubelet_host.c), for kubectl describe. */
+    list[4] = condition(jx_str(rt, "type"), json_is_true(json_object_get(rt, "status")),
+                        jx_str(rt, "reason"), jx_str(rt, "message"));
+    json_decref(rt);
+    for (int k = 0; k < 5; k++) {
         json_t *old;
 
         json_array_foreach(conds, i, old) {
@@ -149,7 +154,7 @@ static void conditions_apply(struct node *n, json_t *status)
         }
     }
     conds = json_array();
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 5; k++)
         json_array_append_new(conds, list[k]);
     json_object_set_new(status, "conditions", conds);
 }
@@ -301,6 +306,18 @@ static void cdi_init(struct node *n, const struct node_opts *o)
     json_decref(kinds);
 }
 
+/* Once per start, as the kubelet's node events: a Warning saying what the runtime lacks. */
+static void runtime_event(struct node *n)
+{
+    json_t *c = kubelet__runtime_condition(n->kl);
+    const json_t *obj = api_get(n->api, api_resource(RES_NODE), NULL, n->name);
+
+    if (obj && json_is_true(json_object_get(c, "status")))
+        api_event(n->api, obj, "Warning", jx_str(c, "reason"), "kubelet", "%s",
+                  jx_str(c, "message"));
+    json_decref(c);
+}
+
 struct node *node_start(struct api *api, const struct node_opts *o, struct err *err)
 {
     struct node *n = xcalloc(1, sizeof *n);
@@ -320,12 +337,14 @@ struct node *node_start(struct api *api, const struct node_opts *o, struct err *
     n->data_dir = xstrdup(o->data_dir ? o->data_dir : ".");
     extended_init(n, o);
     cdi_init(n, o);
-    node_register(n);
-    loop_timer_init(&n->heartbeat, on_heartbeat, n);
-    loop_timer_start(n->loop, &n->heartbeat, HEARTBEAT_MS);
+    /* The runtime's host checks come first: the first status carries their condition. */
     n->kl = kubelet__new(api, n->data_dir, n->name, n->address, o->self_exe);
     n->kl->node = n; /* the kubelet allocates the CDI devices of node_cdi(n) */
     kubelet__runtime_set(n->kl, o->runtime, o->pod_pids_limit);
+    node_register(n);
+    runtime_event(n);
+    loop_timer_init(&n->heartbeat, on_heartbeat, n);
+    loop_timer_start(n->loop, &n->heartbeat, HEARTBEAT_MS);
     api_set_log_hook(api, logs__serve, n->kl);
     log_info("node", "msg=\"node registered\" name=%s address=%s", n->name, n->address);
     return n;

@@ -519,7 +519,9 @@ static json_t *linux_json(const struct ocispec_in *in, struct err *err)
     if (!res)
         return NULL;
     ns = json_array();
-    if (!jx_bool(in->pod, "spec.hostPID"))
+    if (in->pidns)
+        json_array_append_new(ns, json_pack("{s:s, s:s}", "type", "pid", "path", in->pidns));
+    else if (!jx_bool(in->pod, "spec.hostPID"))
         json_array_append_new(ns, json_pack("{s:s}", "type", "pid"));
     if (!jx_bool(in->pod, "spec.hostIPC"))
         json_array_append_new(ns, json_pack("{s:s}", "type", "ipc"));

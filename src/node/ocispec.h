@@ -46,6 +46,8 @@ struct ocispec_in {
     const char *etc_hosts, *etc_hostname, *etc_resolv; /* host files bind-mounted into /etc */
     const char *termination_log; /* host file for terminationMessagePath, may be NULL */
     const char *netns;        /* pod network namespace path; NULL: the host's (hostNetwork) */
+    const char *pidns;        /* shareProcessNamespace: the pod's PID namespace to join; NULL:
+                               * a new one (or the host's with hostPID) */
     const char *cgroups_path; /* linux.cgroupsPath */
     int64_t pids_limit;       /* <= 0: none */
     int64_t nofile;           /* RLIMIT_NOFILE; <= 0: OCISPEC_NOFILE */

@@ -441,7 +441,7 @@ static int visible_links_sync(const char *dir, const json_t *tops, struct err *e
 }
 
 /* The AtomicWriter: see the file comment. Returns 0, also when nothing had to change. */
-static int atomic_write(const char *dir, const json_t *payload, struct err *err)
+static int atomic_write(const char *dir, const json_t *payload, long fs_group, struct err *err)
 {
     char old[NAME_MAX + 1] = "", ts[NAME_MAX + 1], path[PATH_MAX], tmp[PATH_MAX];
     json_t *tops = NULL;
@@ -464,6 +464,10 @@ static int atomic_write(const char *dir, const json_t *payload, struct err *err)
     if (!old[0] || !payload_same(tmp, payload)) {
         if ((rc = ts_dir_write(dir, payload, ts, err)) < 0)
             return rc;
+        /* As the kubelet's AtomicWriter: ownership before the new data becomes visible. These
+         * volumes are read-only in the container, so group read only (fsGroupChangePolicy
+         * does not apply to them). */
+        volume_owner_set(dir, fs_group, 1, 0);
         path_fmt(tmp, sizeof tmp, "%s/..data_tmp", dir);
         unlink(tmp);
         if (symlink(ts, tmp) < 0 || rename(tmp, path) < 0) {
@@ -543,6 +547,43 @@ static int host_path_check(const json_t *src, const char *path, struct err *err)
 
 /* ---- volume_sync ------------------------------------------------------------------------------ */
 
+/* The pod's securityContext.fsGroup, or -1. */
+static long fs_group_of(const json_t *pod)
+{
+    const json_t *g = jx_get(pod, "spec.securityContext.fsGroup");
+
+    return json_is_integer(g) && json_integer_value(g) >= 0 ? (long)json_integer_value(g) : -1;
+}
+
+/* emptyDir: made once per pod (a later sync leaves it and its contents alone), world-writable
+ * as the kubelet makes it, then given to fsGroup under fsGroupChangePolicy. */
+static int empty_dir(const json_t *pod, const char *dir, struct err *err)
+{
+    const char *policy = jx_str(pod, "spec.securityContext.fsGroupChangePolicy") ?: "";
+    int rc;
+
+    /* medium: Memory is a plain directory too (no tmpfs without mount privileges). */
+    if (mkdir(dir, 0777) < 0)
+        return errno == EEXIST ? 0
+                               : err_set(err, -errno, "cannot create %s: %s", dir, strerror(errno));
+    chmod(dir, 0777); /* past the umask */
+    rc = volume_owner_set(dir, fs_group_of(pod), 0, strcmp(policy, "OnRootMismatch") == 0);
+    return rc < 0 ? err_set(err, rc, "cannot set the fsGroup of %s: %s", dir, strerror(-rc)) : 0;
+}
+
+/* With an fsGroup the kubelet adds group read to every file of these volumes; the payload says
+ * so, so that an unchanged volume compares equal and is not rewritten. */
+static void payload_group_read(json_t *payload, long fs_group)
+{
+    const char *k;
+    json_t *v;
+
+    if (fs_group < 0)
+        return;
+    json_object_foreach(payload, k, v)
+        json_object_set_new(v, "mode", json_integer(jx_int(v, "mode", DEFAULT_MODE) | 0440));
+}
+
 /* Sets up one volume; *host gets the host path containers see. */
 static int volume_one(struct api *api, const json_t *pod, const json_t *vol, const char *dir,
                       char **host, struct err *err)
@@ -558,13 +599,8 @@ static int volume_one(struct api *api, const json_t *pod, const json_t *vol, con
         *host = xstrdup(jx_str(src, "path") ?: "");
         return host_path_check(src, *host, err);
     }
-    if (json_object_get(vol, "emptyDir")) {
-        /* medium: Memory is a plain directory too (no tmpfs without mount privileges). */
-        if (mkdir(dir, 0777) < 0 && errno != EEXIST)
-            return err_set(err, -errno, "cannot create %s: %s", dir, strerror(errno));
-        chmod(dir, 0777);
-        return 0;
-    }
+    if (json_object_get(vol, "emptyDir"))
+        return empty_dir(pod, dir, err);
     payload = json_object();
     if ((src = json_object_get(vol, "configMap")))
         rc = payload_object(api, ns, src, 0, (int)jx_int(src, "defaultMode", DEFAULT_MODE),
@@ -581,8 +617,9 @@ static int volume_one(struct api *api, const json_t *pod, const json_t *vol, con
         rc = err_set(err, -E_INVALID, "volume \"%s\": unsupported volume type (kroll supports "
                      "configMap, secret, downwardAPI, projected, emptyDir and hostPath)",
                      jx_str(vol, "name"));
+    payload_group_read(payload, fs_group_of(pod));
     if (rc == 0)
-        rc = atomic_write(dir, payload, err);
+        rc = atomic_write(dir, payload, fs_group_of(pod), err);
     json_decref(payload);
     return rc;
 }

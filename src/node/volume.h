@@ -29,4 +29,14 @@ json_t *volume_mounts(const json_t *pod, const json_t *container, const json_t *
 /* Removes <pod_dir>/volumes (emptyDir contents included). */
 void volume_cleanup(const char *pod_dir);
 
+#define VOLUME_OWNER_DEPTH_MAX 64        /* directory levels walked for fsGroup */
+#define VOLUME_OWNER_ENTRIES_MAX 1000000 /* entries changed for fsGroup in one volume */
+
+/* fsGroup ownership of the volume at dir, as the kubelet's SetVolumeOwnership: group fs_group
+ * on every entry (not crossing mount points), mode |= 0440 (readonly) or 0660, directories
+ * also 0110 and setgid; symlinks only get the group. on_root_mismatch (fsGroupChangePolicy
+ * OnRootMismatch) skips the walk when dir already has all of that. fs_group < 0: nothing.
+ * Failures on single entries are logged; returns 0, or -errno when dir cannot be read. */
+int volume_owner_set(const char *dir, long fs_group, int readonly, int on_root_mismatch);
+
 #endif

@@ -861,6 +861,12 @@ void res__podspec_validate(const json_t *spec, const json_t *old_spec, const cha
     podspec_scalars_validate(spec, field, err);
     P(f, "%s.securityContext", field);
     pod_security_validate(json_object_get(spec, "securityContext"), f, err);
+    /* Upstream names the field under securityContext (its internal type keeps both there). */
+    if (jx_bool(spec, "shareProcessNamespace") && jx_bool(spec, "hostPID")) {
+        P(f, "%s.securityContext.shareProcessNamespace", field);
+        err_field_invalid(err, f, json_object_get(spec, "shareProcessNamespace"),
+                          "ShareProcessNamespace and HostPID cannot both be enabled");
+    }
     P(f, "%s.tolerations", field);
     tolerations_validate(json_object_get(spec, "tolerations"), f, err);
 }

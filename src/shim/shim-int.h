@@ -112,6 +112,11 @@ struct shim {
     struct shim_conn *conns;
     struct shim_exec *execs;
     int stopping;
+    /* shareProcessNamespace: the pause process holding the pod's PID namespace (shim_pause.c) */
+    pid_t pause_pid; /* 0: none (or reaped) */
+    int pause_fd;    /* its pidfd, -1 when none */
+    struct shim_watch pause_w;
+    int pause_lost; /* it died while the shim was serving: the shim stops */
 };
 
 /* shim.c */
@@ -170,6 +175,15 @@ void shim__runc_ctr_free(struct shim_ctr *c);
  * there was one to kill. */
 int shim__runc_exec_kill(const char *pid_file);
 #define SHIM_RUNC_EXEC_GRACE_MS 2000 /* then runc exec itself is killed */
+
+/* shim_pause.c: the pod's shared PID namespace. */
+/* Clones the pause process into a new PID namespace and watches it; argv/argc are the shim's
+ * (the pause overwrites its copy of the command line). 0, or a negative code with err. */
+int shim__pause_start(struct shim *s, char **argv, int argc, struct err *err);
+/* From shim__reap: 1 when pid was the pause (recorded; pause_lost if the shim was serving). */
+int shim__pause_reaped(struct shim *s, pid_t pid, int status);
+/* SIGKILL to the pause and a bounded wait for it (after the containers are gone). */
+void shim__pause_stop(struct shim *s);
 
 /* shim_state.c */
 /* RFC 3339 with nanoseconds, UTC, fixed width ("2026-11-27T01:57:03.123456789Z"); out >= 40. */

@@ -181,6 +181,7 @@ static void op_stop(struct shim *s, struct shim_conn *c, json_t *reply)
 
     s->stopping = 1;
     shim__kill_all(s, 3000);
+    shim__pause_stop(s); /* after the containers: its end kills whatever is left in the pod */
     shim__state_write(s);
     snprintf(path, sizeof path, "%s/shim.sock", s->pod_dir);
     unlink(path);
@@ -375,18 +376,23 @@ static void loop_run(struct shim *s)
                 conn_free(s, c);
         }
         shim__exec_gc(s);
+        if (s->pause_lost && !s->stopping) /* the pod's processes died with their namespace */
+            op_stop(s, NULL, reply_ok());
     }
 }
 
 struct shim_args {
     const char *pod_dir, *pod_ip;
-    int host_network, force_userns, ready_fd;
+    int host_network, force_userns, ready_fd, share_pid;
     long log_max;
+    char **argv;
+    int argc;
 };
 
 static int args_parse(int argc, char **argv, struct shim_args *a, struct err *err)
 {
-    *a = (struct shim_args){.ready_fd = -1, .log_max = SHIM_LOG_MAX_DEFAULT};
+    *a = (struct shim_args){
+        .ready_fd = -1, .log_max = SHIM_LOG_MAX_DEFAULT, .argv = argv, .argc = argc};
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end;
@@ -398,6 +404,10 @@ static int args_parse(int argc, char **argv, struct shim_args *a, struct err *er
         }
         if (strcmp(k, "--userns") == 0) {
             a->force_userns = 1;
+            continue;
+        }
+        if (strcmp(k, "--share-pid") == 0) {
+            a->share_pid = 1;
             continue;
         }
         if (!v)
@@ -422,7 +432,7 @@ static int args_parse(int argc, char **argv, struct shim_args *a, struct err *er
     if (!a->pod_dir)
         return err_set(err, -E_BAD_REQUEST,
                        "usage: kroll shim --pod-dir DIR [--pod-ip IP] "
-                       "[--host-network] [--log-max-bytes N] [--ready-fd FD]");
+                       "[--host-network] [--share-pid] [--log-max-bytes N] [--ready-fd FD]");
     return 0;
 }
 
@@ -464,6 +474,8 @@ static int shim_setup(struct shim *s, const struct shim_args *a, struct err *err
         return err_set(err, -errno, "epoll: %s", strerror(errno));
     if ((rc = signals_open(s, err)) < 0 || (rc = listen_open(s, err)) < 0)
         return rc;
+    if (a->share_pid && (rc = shim__pause_start(s, a->argv, a->argc, err)) < 0)
+        return rc;
     s->lw = (struct shim_watch){W_LISTEN, s};
     s->sw = (struct shim_watch){W_SIGNAL, s};
     shim__watch_add(s, s->listen_fd, EPOLLIN, &s->lw);
@@ -497,7 +509,7 @@ static void shim_release(struct shim *s)
 
 int shim_main(int argc, char **argv)
 {
-    struct shim s = {.ep = -1, .listen_fd = -1, .sig_fd = -1};
+    struct shim s = {.ep = -1, .listen_fd = -1, .sig_fd = -1, .pause_fd = -1};
     struct shim_args a;
     struct err err;
     char msg[1100];

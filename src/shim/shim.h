@@ -20,12 +20,14 @@ struct shim_opts {
     int host_network;     /* 1: no network namespace, containers share the host's */
     long log_max_bytes;   /* 0: SHIM_LOG_MAX_DEFAULT */
     int force_userns;     /* tests: take the unprivileged user-namespace path even as root */
+    int share_pid;        /* shareProcessNamespace: a pause process holds one PID namespace
+                           * for the pod; state.json names it as "pidns" */
     int spawn_timeout_ms; /* how long shim_spawn waits for readiness; 0: 5000 */
 };
 
-/* `kroll shim --pod-dir DIR [--pod-ip IP] [--host-network] [--log-max-bytes N] [--userns]
- * [--ready-fd FD]`: runs the supervisor until a `stop` request or SIGTERM. Returns the exit
- * status (0 after a clean stop). */
+/* `kroll shim --pod-dir DIR [--pod-ip IP] [--host-network] [--share-pid] [--log-max-bytes N]
+ * [--userns] [--ready-fd FD]`: runs the supervisor until a `stop` request or SIGTERM. Returns
+ * the exit status (0 after a clean stop). */
 int shim_main(int argc, char **argv);
 
 /* Starts a shim for pod_dir (created if missing) in a new session, detached from the caller

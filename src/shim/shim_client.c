@@ -69,6 +69,8 @@ static char **spawn_argv(const char *pod_dir, const struct shim_opts *o, int *ar
         v[n++] = xstrdup("--host-network");
     if (o && o->force_userns)
         v[n++] = xstrdup("--userns");
+    if (o && o->share_pid)
+        v[n++] = xstrdup("--share-pid");
     if (o && o->log_max_bytes > 0) {
         v[n++] = xstrdup("--log-max-bytes");
         v[n++] = xasprintf("%ld", o->log_max_bytes);

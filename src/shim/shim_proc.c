@@ -859,6 +859,8 @@ void shim__reap(struct shim *s)
     pid_t pid;
 
     while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+        if (shim__pause_reaped(s, pid, status))
+            continue;
         for (size_t i = 0; i < s->nctrs; i++)
             if (s->ctrs[i]->running && s->ctrs[i]->pid == pid) {
                 ctr_on_exit(s, s->ctrs[i], status);

@@ -97,6 +97,10 @@ json_t *shim__state_json(struct shim *s)
         json_object_set_new(o, "netns", json_null());
     }
     json_object_set_new(o, "podIP", s->pod_ip ? json_string(s->pod_ip) : json_null());
+    /* shareProcessNamespace: the namespace containers join (config.json's pid "path"). */
+    json_object_set_new(o, "pidns",
+                        s->pause_pid ? json_sprintf("/proc/%d/ns/pid", (int)s->pause_pid)
+                                     : json_null());
     json_object_set_new(o, "stopped", json_boolean(s->stopping));
     for (size_t i = 0; i < s->nctrs; i++)
         json_array_append_new(a, ctr_json(s->ctrs[i]));

@@ -1,7 +1,8 @@
 #!/bin/bash
 # securityContext validation as the API server does it, seen through real kubectl: negative or
 # too large ids, seccompProfile types and localhostProfile rules, procMount and
-# fsGroupChangePolicy values, allowPrivilegeEscalation: false with privileged or CAP_SYS_ADMIN;
+# fsGroupChangePolicy values, allowPrivilegeEscalation: false with privileged or CAP_SYS_ADMIN,
+# shareProcessNamespace with hostPID;
 # each refused with a 422 whose causes carry the field paths, and nothing is stored. A pod with
 # a valid securityContext is accepted, and a Deployment's template is checked the same way.
 . "$(dirname "$0")/lib.sh"
@@ -31,6 +32,11 @@ bad_pod pod-ids "  securityContext: {runAsUser: -5, fsGroup: -1, supplementalGro
 $C" \
     'spec.securityContext.runAsUser: Invalid value: -5.*spec.securityContext.fsGroup: Invalid value: -1.*spec.securityContext.supplementalGroups\[1\]: Invalid value: -2' \
     "pod runAsUser, fsGroup and supplementalGroups < 0, all reported"
+bad_pod share-hostpid "  shareProcessNamespace: true
+  hostPID: true
+$C" \
+    'spec.securityContext.shareProcessNamespace: Invalid value: true: ShareProcessNamespace and HostPID cannot both be enabled' \
+    "shareProcessNamespace with hostPID"
 bad_pod sc-type "$C
     securityContext: {seccompProfile: {type: Strict}}" \
     'spec.containers\[0\].securityContext.seccompProfile.type: Unsupported value: "Strict": supported values: "Localhost", "RuntimeDefault", "Unconfined"' \

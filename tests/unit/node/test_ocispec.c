@@ -78,9 +78,16 @@ static json_t *build(const char *pod, const char *ctr, const char *cfg, char *ms
 
     err_init(&err);
     if (ocispec_user_resolve(p, c, ic, g_root, &u, &err) == 0) {
-        struct ocispec_in in = {.pod = p, .container = c, .argv = argv, .env = env, .user = &u,
+        struct ocispec_in in = {.pod = p,
+                                .container = c,
+                                .argv = argv,
+                                .env = env,
+                                .user = &u,
                                 .netns = jx_bool(p, "spec.hostNetwork") ? NULL : "/proc/1/ns/net",
-                                .cgroups_path = "kroll/podx/c", .pids_limit = 4096};
+                                .pidns = jx_bool(p, "spec.shareProcessNamespace") ? "/proc/7/ns/pid"
+                                                                                  : NULL,
+                                .cgroups_path = "kroll/podx/c",
+                                .pids_limit = 4096};
 
         spec = ocispec_build(&in, &err);
     }
@@ -257,6 +264,16 @@ static void test_namespaces_mounts(void **state)
     dump_eq(jx_get(s, "linux.namespaces"),
             "[{\"type\":\"pid\"},{\"type\":\"ipc\"},{\"type\":\"mount\"}]");
     assert_null(jx_get(s, "hostname")); /* the host's UTS namespace keeps the host's name */
+    json_decref(s);
+    /* shareProcessNamespace: the pod's PID namespace is joined by path; hostPID: none. */
+    s = build("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"shareProcessNamespace\":true}}",
+              "{\"name\":\"c\"}", "{}", NULL, 0);
+    dump_eq(json_array_get(jx_get(s, "linux.namespaces"), 0),
+            "{\"type\":\"pid\",\"path\":\"/proc/7/ns/pid\"}");
+    json_decref(s);
+    s = build("{\"metadata\":{\"name\":\"p\"},\"spec\":{\"hostPID\":true}}", "{\"name\":\"c\"}",
+              "{}", NULL, 0);
+    assert_string_equal(jx_str(json_array_get(jx_get(s, "linux.namespaces"), 0), "type"), "ipc");
     json_decref(s);
 }
 

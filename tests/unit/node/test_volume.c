@@ -370,6 +370,71 @@ static void test_mounts_and_cleanup(void **state)
     err_release(&err);
 }
 
+/* fsGroup as the kubelet's SetVolumeOwnership: group and mode bits, setgid directories, the
+ * symlinks' own targets untouched, an unchanged volume not rewritten, hostPath left alone. */
+static void test_fsgroup_ownership(void **state)
+{
+    char hp[PATH_MAX * 2], path[PATH_MAX * 2 + 8], data1[256] = "", data2[256] = "";
+    json_t *pod, *sc;
+    struct err err;
+    struct stat st;
+
+    volume_cleanup(g_pod_dir);
+    snprintf(hp, sizeof hp, "%s/host-fsg", g_dir);
+    mkdir(hp, 0750);
+    pod = pod_with(json_pack("[{s:s, s:{s:s, s:i}}, {s:s, s:{}}, {s:s, s:{s:s}}]", "name", "cfg",
+                             "configMap", "name", "cfg", "defaultMode", 0400, "name", "scratch",
+                             "emptyDir", "name", "hp", "hostPath", "path", hp));
+    sc = json_pack("{s:i}", "fsGroup", 2000);
+    json_object_set_new(json_object_get(pod, "spec"), "securityContext", sc);
+    assert_int_equal(sync_pod(pod, NULL, &err), 0);
+
+    snprintf(path, sizeof path, "%s/volumes/cfg/a", g_pod_dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_gid, 2000);
+    assert_int_equal(st.st_mode & 07777, 0440); /* 0400 | group read */
+    snprintf(path, sizeof path, "%s/volumes/cfg", g_pod_dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_gid, 2000);
+    assert_int_equal(st.st_mode & 07777, 02755);
+    snprintf(path, sizeof path, "%s/volumes/cfg/..data", g_pod_dir);
+    assert_int_equal(lstat(path, &st), 0);
+    assert_int_equal(st.st_gid, 2000);
+    assert_int_equal(readlink(path, data1, sizeof data1 - 1) > 0, 1);
+
+    snprintf(path, sizeof path, "%s/volumes/scratch", g_pod_dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_gid, 2000);
+    assert_int_equal(st.st_mode & 07777, 02777);
+
+    assert_int_equal(stat(hp, &st), 0);
+    assert_int_equal(st.st_gid, 0);
+    assert_int_equal(st.st_mode & 07777, 0750);
+
+    /* Nothing changed: the same ..data directory stays (the group-read mode compares equal). */
+    err_release(&err);
+    assert_int_equal(sync_pod(pod, NULL, &err), 0);
+    snprintf(path, sizeof path, "%s/volumes/cfg/..data", g_pod_dir);
+    assert_int_equal(readlink(path, data2, sizeof data2 - 1) > 0, 1);
+    assert_string_equal(data1, data2);
+
+    /* OnRootMismatch: a root already right is not walked (a file changed by hand stays). */
+    assert_int_equal(volume_owner_set(hp, 3000, 0, 0), 0);
+    snprintf(path, sizeof path, "%s/f", hp);
+    close(open(path, O_CREAT | O_WRONLY, 0600));
+    assert_int_equal(chown(path, 0, 0), 0);
+    assert_int_equal(volume_owner_set(hp, 3000, 0, 1), 0);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_gid, 0);
+    assert_int_equal(volume_owner_set(hp, 3000, 0, 0), 0);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_gid, 3000);
+    assert_int_equal(st.st_mode & 07777, 0660);
+    json_decref(pod);
+    err_release(&err);
+    volume_cleanup(g_pod_dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -378,6 +443,7 @@ int main(void)
         cmocka_unit_test(test_emptydir_hostpath),
         cmocka_unit_test(test_downward_projected),
         cmocka_unit_test(test_mounts_and_cleanup),
+        cmocka_unit_test(test_fsgroup_ownership),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

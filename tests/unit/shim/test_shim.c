@@ -693,6 +693,53 @@ static void test_shim_killed(void **state)
     json_decref(st);
 }
 
+/* The pause of a shared PID namespace (the process is in a namespace of its own), named in
+ * state.json; it goes with the shim's stop, and its death stops the shim. */
+static pid_t pause_of(const char *dir)
+{
+    struct err err;
+    json_t *st = NULL;
+    pid_t pid = 0;
+
+    err_init(&err);
+    assert_int_equal(shim_state_read(dir, &st, &err), 0);
+    if (jx_str(st, "pidns"))
+        sscanf(jx_str(st, "pidns"), "/proc/%d/ns/pid", &pid);
+    json_decref(st);
+    err_release(&err);
+    return pid;
+}
+
+static void test_share_pid(void **state)
+{
+    const char *dir, *plain;
+    char path[64], self[64] = "", theirs[64] = "";
+    pid_t pause, shim;
+
+    if (geteuid() != 0) /* a new PID namespace needs CAP_SYS_ADMIN (the userns shim aside) */
+        skip();
+    dir = pod_spawn("sharepid", &(struct shim_opts){.host_network = 1, .share_pid = 1});
+    plain = pod_spawn("ownpid", &(struct shim_opts){.host_network = 1});
+    pause = pause_of(dir);
+
+    assert_true(pause > 0);
+    assert_int_equal(pause_of(plain), 0);
+    snprintf(path, sizeof path, "/proc/%d/ns/pid", (int)pause);
+    assert_true(readlink(path, theirs, sizeof theirs - 1) > 0);
+    assert_true(readlink("/proc/self/ns/pid", self, sizeof self - 1) > 0);
+    assert_string_not_equal(self, theirs);
+    pod_stop(dir);
+    assert_true(gone_within(pause, 3000));
+
+    dir = pod_spawn("sharepid-lost", &(struct shim_opts){.host_network = 1, .share_pid = 1});
+    pause = pause_of(dir);
+    shim = shim_pid_alive(dir);
+    assert_true(pause > 0 && shim > 0);
+    assert_int_equal(kill(pause, SIGKILL), 0);
+    assert_true(gone_within(shim, 5000));
+    pod_stop(plain);
+}
+
 /* ---- fixture ----------------------------------------------------------------------------------
  */
 
@@ -744,6 +791,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_userns_fallback),
         cmocka_unit_test(test_spawn_refuses_second_shim),
         cmocka_unit_test(test_shim_killed),
+        cmocka_unit_test(test_share_pid),
     };
     ssize_t n;
 
