@@ -5,6 +5,7 @@
 #include "node/env.h"
 
 #include <math.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -389,12 +390,91 @@ static char *env_value(struct api *api, const json_t *pod, const json_t *contain
     return NULL;
 }
 
+/* A Service's name as a variable prefix: upper case, '-' as '_' (makeEnvVariableName). */
+static void svc_var_name(const char *name, char *out, size_t n)
+{
+    size_t i = 0;
+
+    for (; name[i] && i + 1 < n; i++)
+        out[i] = name[i] == '-' ? '_' : (char)toupper((unsigned char)name[i]);
+    out[i] = 0;
+}
+
+static void setf(json_t *vars, const char *fmt_key, const char *key, const char *suffix,
+                 const char *val)
+{
+    char k[800];
+
+    snprintf(k, sizeof k, fmt_key, key, suffix);
+    json_object_set_new(vars, k, json_string(val));
+}
+
+/* The variables of one Service as the kubelet makes them (pkg/kubelet/envvars): FOO_SERVICE_HOST,
+ * FOO_SERVICE_PORT (the first port), FOO_SERVICE_PORT_<NAME> per named port, and the docker
+ * link style FOO_PORT, FOO_PORT_<port>_<PROTO>{,_PROTO,_PORT,_ADDR}. */
+static void svc_vars(const json_t *svc, json_t *vars)
+{
+    const char *ip = jx_str(svc, "spec.clusterIP");
+    const json_t *ports = jx_get(svc, "spec.ports"), *p;
+    char name[300], num[32], url[400], k[700], pn[300], proto[16];
+    size_t i;
+
+    svc_var_name(jx_str(svc, "metadata.name") ?: "", name, sizeof name);
+    setf(vars, "%s_SERVICE_HOST%s", name, "", ip);
+    json_array_foreach(ports, i, p)
+    {
+        const char *pr = jx_str(p, "protocol") ?: "TCP";
+
+        snprintf(num, sizeof num, "%lld", (long long)jx_int(p, "port", 0));
+        size_t j = 0;
+
+        for (; pr[j] && j < sizeof proto - 1; j++)
+            proto[j] = (char)tolower((unsigned char)pr[j]);
+        proto[j] = 0;
+        snprintf(url, sizeof url, "%s://%s:%s", proto, ip, num);
+        if (i == 0) {
+            setf(vars, "%s_SERVICE_PORT%s", name, "", num);
+            setf(vars, "%s_PORT%s", name, "", url);
+        }
+        if (jx_str(p, "name") && *jx_str(p, "name")) {
+            svc_var_name(jx_str(p, "name"), pn, sizeof pn);
+            setf(vars, "%s_SERVICE_PORT_%s", name, pn, num);
+        }
+        snprintf(k, sizeof k, "%s_PORT_%s_%s", name, num, pr);
+        setf(vars, "%s%s", k, "", url);
+        setf(vars, "%s%s", k, "_PROTO", proto);
+        setf(vars, "%s%s", k, "_PORT", num);
+        setf(vars, "%s%s", k, "_ADDR", ip);
+    }
+}
+
+/* Service links: every Service of the pod's namespace with a cluster IP, unless the pod sets
+ * enableServiceLinks: false. A new object of variables. */
+static json_t *service_links(const json_t *pod, const char *ns, const json_t *services)
+{
+    json_t *vars = json_object(), *svc;
+    const char *k, *ip;
+
+    if (json_is_false(jx_get(pod, "spec.enableServiceLinks")))
+        return vars;
+    json_object_foreach((json_t *)services, k, svc)
+    {
+        if (strcmp(jx_str(svc, "metadata.namespace") ?: "", ns) != 0)
+            continue;
+        ip = jx_str(svc, "spec.clusterIP");
+        if (ip && *ip && strcmp(ip, "None") != 0)
+            svc_vars(svc, vars);
+    }
+    return vars;
+}
+
 int env_resolve(struct api *api, const json_t *pod, const json_t *container,
-                const json_t *image_env, json_t **out, struct err *err)
+                const json_t *image_env, const json_t *services, json_t **out, struct err *err)
 {
     const char *ns = jx_str(pod, "metadata.namespace") ? jx_str(pod, "metadata.namespace")
                                                        : "default";
-    json_t *vars = json_object(), *all, *v;
+    /* Service variables first: $(VAR) sees them, and envFrom and env override them. */
+    json_t *vars = service_links(pod, ns, services), *all, *v;
     const json_t *e;
     const char *k;
     size_t i;

@@ -682,8 +682,8 @@ static void adopted_target(struct kpod *p, struct kcont *c, const json_t *pod)
     err_init(&err);
     if (image_load(p->kl->data_dir, c->image, &img, &err) == 0) {
         kubelet__image_id(c, &img);
-        if (env_resolve(p->kl->api, pod, c->spec, json_object_get(img.config, "Env"), &env,
-                        &err) == 0) {
+        if (env_resolve(p->kl->api, pod, c->spec, json_object_get(img.config, "Env"),
+                        ctl_map(p->kl->ctl, RES_SERVICE), &env, &err) == 0) {
             json_decref(c->env);
             c->env = env;
         }
@@ -751,7 +751,8 @@ static void cont_start(struct kcont *c, const json_t *pod)
         goto out;
     }
     kubelet__image_id(c, &img);
-    if (env_resolve(kl->api, pod, c->spec, json_object_get(img.config, "Env"), &env, &err) < 0) {
+    if (env_resolve(kl->api, pod, c->spec, json_object_get(img.config, "Env"),
+                    ctl_map(kl->ctl, RES_SERVICE), &env, &err) < 0) {
         api_event(kl->api, pod, "Warning", "Failed", "kubelet", "Error: %s", err.msg);
         cont_wait(c, "CreateContainerConfigError", err.msg);
         enqueue_after(p, 10000);

@@ -76,7 +76,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     val = node__resource_value(src, src, &e);
     free(val);
     err_release(&e);
-    env_resolve(NULL, pod, src, json_object_get(objs, "imageEnv"), &env, &e);
+    env_resolve(NULL, pod, src, json_object_get(objs, "imageEnv"), json_object_get(objs, "services"), &env, &e);
     json_decref(env);
     err_release(&e);
     free(fp);

@@ -181,7 +181,7 @@ static void test_env_dotted_keys(void **state)
                   "fieldRef", "fieldPath", "metadata.annotations['kroll.dev/long']", "name",
                   "LONG", "valueFrom", "fieldRef", "fieldPath", ref);
     err_init(&err);
-    assert_int_equal(env_resolve(NULL, pod, c, NULL, &env, &err), 0);
+    assert_int_equal(env_resolve(NULL, pod, c, NULL, NULL, &env, &err), 0);
     assert_string_equal(env_get(env, "NAME"), "web");
     assert_string_equal(env_get(env, "TIER"), "a.b");
     assert_string_equal(env_get(env, "ANN"), "v");

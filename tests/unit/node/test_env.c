@@ -147,7 +147,7 @@ static void test_resolve_all_sources(void **state)
 #undef ENV
     json_object_set_new(c, "env", env);
     err_init(&err);
-    assert_int_equal(env_resolve(g_api, pod, c, image_env, &out, &err), 0);
+    assert_int_equal(env_resolve(g_api, pod, c, image_env, NULL, &out, &err), 0);
     assert_string_equal(env_get(out, "PATH"), "/usr/bin");
     assert_string_equal(env_get(out, "A"), "override");
     assert_null(env_get(out, "1BAD")); /* invalid name from envFrom: skipped */
@@ -180,7 +180,7 @@ static void expect_error(json_t *c, const char *msg)
     struct err err;
 
     err_init(&err);
-    assert_true(env_resolve(g_api, pod, c, NULL, &out, &err) < 0);
+    assert_true(env_resolve(g_api, pod, c, NULL, NULL, &out, &err) < 0);
     assert_null(out);
     assert_string_equal(err.msg, msg);
     err_release(&err);
@@ -225,12 +225,60 @@ static void test_expand(void **state)
     json_decref(env);
 }
 
+/* Service links as the kubelet makes them (pkg/kubelet/envvars), lowest in priority. */
+static void test_service_links(void **state)
+{
+    json_t *svcs = json_pack(
+        "{s:{s:{s:s,s:s},s:{s:s,s:[{s:s,s:i,s:s},{s:s,s:i}]}},"
+        " s:{s:{s:s,s:s},s:{s:s}}, s:{s:{s:s,s:s},s:{s:s,s:[{s:i}]}}}",
+        "default/model-serving", "metadata", "name", "model-serving", "namespace", "default",
+        "spec", "clusterIP", "127.77.0.9", "ports", "name", "http", "port", 8501, "protocol",
+        "TCP", "name", "grpc-api", "port", 8500,
+        "default/headless", "metadata", "name", "headless", "namespace", "default", "spec",
+        "clusterIP", "None",
+        "other/db", "metadata", "name", "db", "namespace", "other", "spec", "clusterIP",
+        "127.77.0.10", "ports", "port", 5432);
+    json_t *pod = json_pack("{s:{s:s,s:s},s:{}}", "metadata", "name", "p", "namespace",
+                            "default", "spec");
+    json_t *c = json_pack("{s:s,s:[{s:s,s:s},{s:s,s:s}]}", "name", "c", "env", "name",
+                          "MODEL_SERVING_SERVICE_PORT", "value", "mine", "name", "URL", "value",
+                          "http://$(MODEL_SERVING_SERVICE_HOST):$(MODEL_SERVING_SERVICE_PORT_HTTP)");
+    json_t *out = NULL;
+    struct err err;
+
+    (void)state;
+    err_init(&err);
+    assert_int_equal(env_resolve(NULL, pod, c, NULL, svcs, &out, &err), 0);
+    assert_string_equal(env_get(out, "MODEL_SERVING_SERVICE_HOST"), "127.77.0.9");
+    assert_string_equal(env_get(out, "MODEL_SERVING_SERVICE_PORT"), "mine"); /* env wins */
+    assert_string_equal(env_get(out, "MODEL_SERVING_SERVICE_PORT_HTTP"), "8501");
+    assert_string_equal(env_get(out, "MODEL_SERVING_SERVICE_PORT_GRPC_API"), "8500");
+    assert_string_equal(env_get(out, "MODEL_SERVING_PORT"), "tcp://127.77.0.9:8501");
+    assert_string_equal(env_get(out, "MODEL_SERVING_PORT_8500_TCP"), "tcp://127.77.0.9:8500");
+    assert_string_equal(env_get(out, "MODEL_SERVING_PORT_8500_TCP_PROTO"), "tcp");
+    assert_string_equal(env_get(out, "MODEL_SERVING_PORT_8500_TCP_PORT"), "8500");
+    assert_string_equal(env_get(out, "MODEL_SERVING_PORT_8500_TCP_ADDR"), "127.77.0.9");
+    assert_string_equal(env_get(out, "URL"), "http://127.77.0.9:8501"); /* $(VAR) sees them */
+    assert_null(env_get(out, "HEADLESS_SERVICE_HOST")); /* no cluster IP */
+    assert_null(env_get(out, "DB_SERVICE_HOST"));       /* another namespace */
+    json_decref(out);
+    jx_set(pod, "spec.enableServiceLinks", json_false());
+    assert_int_equal(env_resolve(NULL, pod, c, NULL, svcs, &out, &err), 0);
+    assert_null(env_get(out, "MODEL_SERVING_SERVICE_HOST"));
+    assert_null(env_get(out, "MODEL_SERVING_PORT"));
+    json_decref(out);
+    json_decref(c);
+    json_decref(pod);
+    json_decref(svcs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resolve_all_sources),
         cmocka_unit_test(test_missing_sources),
         cmocka_unit_test(test_expand),
+        cmocka_unit_test(test_service_links),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
