@@ -10,6 +10,7 @@
 #include "api/selector.h"
 #include "client/client.h"
 #include "controllers/controllers.h"
+#include "controllers/decide.h"
 #include "controllers/podutil.h"
 #include "core/jx.h"
 #include "core/log.h"
@@ -94,6 +95,12 @@ static int cmp_victims(const void *a, const void *b)
     if (tx != ty)
         return tx > ty ? -1 : 1; /* newer first */
     return strcmp(jx_str(x, "metadata.uid") ?: "", jx_str(y, "metadata.uid") ?: "");
+}
+
+void rs_victims_sort(json_t **pods, size_t n)
+{
+    if (n > 1)
+        qsort(pods, n, sizeof *pods, cmp_victims);
 }
 
 static void pod_owner_patch(struct ctl *c, const json_t *pod, json_t *refs)
@@ -294,7 +301,7 @@ static void rs_sync(struct ctl *c, const char *ns, const char *name)
                 }
             }
         } else if ((long long)n > want) {
-            qsort(pods, n, sizeof *pods, cmp_victims);
+            rs_victims_sort(pods, n);
             for (long long i = 0; i < (long long)n - want && i < 500; i++) {
                 err_release(&err);
                 if (delete_pod(c, rs, pods[i], &err) < 0) {
