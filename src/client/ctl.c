@@ -126,12 +126,14 @@ static void ev_clear(struct ctl *c)
     c->nev = 0;
 }
 
+/* One round: the events, then the keys. scheduled stays set meanwhile, so a round that left
+ * work queues the next one at its end, behind the controllers its own writes woke: the
+ * ReplicaSet controller acts on a resize before the Deployment controller looks again. */
 static void drain(void *ctx)
 {
     struct ctl *c = ctx;
     int budget = 10000;
 
-    c->scheduled = 0;
     ev_deliver_all(c);
     while (json_array_size(c->order) && budget-- > 0) {
         char *key = xstrdup(json_string_value(json_array_get(c->order, 0)));
@@ -145,6 +147,7 @@ static void drain(void *ctx)
         }
         free(key);
     }
+    c->scheduled = 0;
     if (json_array_size(c->order) || c->ev_head)
         schedule(c);
 }
