@@ -284,6 +284,98 @@ static void d_set_revision(struct dsync *x, long long rev)
 static void status_progressing(json_t *st, const char *status, const char *reason, const char *msg);
 static void status_write(struct dsync *x, json_t *st);
 
+/* Creates the new ReplicaSet at revision want (rev is its text), sized by the strategy; an
+ * existing one of the same name is adopted when it has our template, else collisionCount
+ * grows and the Deployment is synced again. */
+static int create_new_rs(struct dsync *x, long long want, const char *rev)
+{
+    long long cc = jx_int(x->d, "status.collisionCount", -1);
+    json_t *tmpl = json_deep_copy(jx_get(x->d, "spec.template")), *rs, *out = NULL;
+    struct api_wopts o = {.grace = -1, .manager = "kube-controller-manager"};
+    struct rollout r;
+    char hash[16], name[300], des[32], max[32];
+    struct err err;
+    long long n;
+    int rc;
+
+    template_hash(tmpl, cc, hash);
+    snprintf(name, sizeof name, "%s-%s", x->name, hash);
+    json_object_set_new(jx_obj(tmpl, "metadata.labels"), "pod-template-hash", json_string(hash));
+    rs = json_pack("{s:s,s:s,s:{s:s,s:s,s:O,s:[o]},s:{s:O,s:O}}", "apiVersion", "apps/v1", "kind",
+                   "ReplicaSet", "metadata", "name", name, "namespace", x->ns, "labels",
+                   jx_get(tmpl, "metadata.labels"), "ownerReferences", owner_ref(x->d), "spec",
+                   "selector", jx_get(x->d, "spec.selector"), "template", tmpl);
+    json_decref(tmpl);
+    jx_set(rs, "spec.selector", json_deep_copy(jx_get(x->d, "spec.selector")));
+    json_object_set_new(jx_obj(rs, "spec.selector.matchLabels"), "pod-template-hash",
+                        json_string(hash));
+    jx_set(rs, "spec.minReadySeconds", json_integer(jx_int(x->d, "spec.minReadySeconds", 0)));
+    copy_annotations(x->d, rs);
+    snprintf(des, sizeof des, "%lld", x->R);
+    snprintf(max, sizeof max, "%lld", x->R + rollout_max_surge(x->d, x->R));
+    set_ann(rs, A_REV, rev);
+    set_ann(rs, A_DESIRED, des);
+    set_ann(rs, A_MAX, max);
+    r = view(x);
+    n = rollout_new_rs_replicas(&r);
+    jx_set(rs, "spec.replicas", json_integer(n));
+    err_init(&err);
+    rc = api_create(ctl_api(x->c), api_resource(RES_REPLICASET), x->ns, rs, &o, &out, &err);
+    json_decref(rs);
+    if (rc == -E_ALREADY_EXISTS) {
+        json_t *ex = api_get(ctl_api(x->c), api_resource(RES_REPLICASET), x->ns, name);
+
+        if (ex && is_controlled_by(ex, x->d) &&
+            template_equal(jx_get(ex, "spec.template"), jx_get(x->d, "spec.template"))) {
+            json_array_append(x->rss, ex);
+            x->nrs = json_array_get(x->rss, json_array_size(x->rss) - 1);
+        } else {
+            json_t *st = json_deep_copy(jx_get(x->d, "status"));
+
+            if (!st)
+                st = json_object();
+            json_object_set_new(st, "collisionCount", json_integer(cc < 0 ? 1 : cc + 1));
+            status_write(x, st);
+            ctl_enqueue(x->c, x->ns, x->name);
+        }
+        err_release(&err);
+        return -1;
+    }
+    if (rc < 0) {
+        json_t *st = json_deep_copy(jx_get(x->d, "status"));
+        char msg[1400];
+
+        if (!st)
+            st = json_object();
+        snprintf(msg, sizeof msg, "Failed to create new replica set \"%s\": %s", name, err.msg);
+        api_event(ctl_api(x->c), x->d, "Warning", "ReplicaSetCreateError", COMP, "%s", msg);
+        if (x->deadline >= 0)
+            status_progressing(st, "False", "ReplicaSetCreateError", msg);
+        status_write(x, st);
+        err_release(&err);
+        return -1;
+    }
+    json_array_append(x->rss, out);
+    x->nrs = json_array_get(x->rss, json_array_size(x->rss) - 1);
+    if (n > 0)
+        api_event(ctl_api(x->c), x->d, "Normal", "ScalingReplicaSet", COMP,
+                  "Scaled up replica set %s to %lld", name, n);
+    d_set_revision(x, want);
+    if (x->deadline >= 0) {
+        json_t *st = json_deep_copy(jx_get(x->d, "status"));
+        char msg[400];
+
+        if (!st)
+            st = json_object();
+        snprintf(msg, sizeof msg, "Created new replica set \"%s\"", name);
+        status_progressing(st, "True", "NewReplicaSetCreated", msg);
+        status_write(x, st);
+    }
+    json_decref(out);
+    err_release(&err);
+    return 0;
+}
+
 /* Syncs the new RS's revision and annotations, or creates it when create is set. */
 static int sync_revision(struct dsync *x, int create)
 {
@@ -332,94 +424,7 @@ static int sync_revision(struct dsync *x, int create)
     }
     if (!create)
         return 0;
-    {
-        long long cc = jx_int(x->d, "status.collisionCount", -1);
-        json_t *tmpl = json_deep_copy(jx_get(x->d, "spec.template")), *rs, *out = NULL;
-        struct api_wopts o = {.grace = -1, .manager = "kube-controller-manager"};
-        struct rollout r;
-        char hash[16], name[300], des[32], max[32];
-        struct err err;
-        long long n;
-        int rc;
-
-        template_hash(tmpl, cc, hash);
-        snprintf(name, sizeof name, "%s-%s", x->name, hash);
-        json_object_set_new(jx_obj(tmpl, "metadata.labels"), "pod-template-hash",
-                            json_string(hash));
-        rs = json_pack("{s:s,s:s,s:{s:s,s:s,s:O,s:[o]},s:{s:O,s:O}}", "apiVersion", "apps/v1",
-                       "kind", "ReplicaSet", "metadata", "name", name, "namespace", x->ns, "labels",
-                       jx_get(tmpl, "metadata.labels"), "ownerReferences", owner_ref(x->d), "spec",
-                       "selector", jx_get(x->d, "spec.selector"), "template", tmpl);
-        json_decref(tmpl);
-        jx_set(rs, "spec.selector", json_deep_copy(jx_get(x->d, "spec.selector")));
-        json_object_set_new(jx_obj(rs, "spec.selector.matchLabels"), "pod-template-hash",
-                            json_string(hash));
-        jx_set(rs, "spec.minReadySeconds", json_integer(jx_int(x->d, "spec.minReadySeconds", 0)));
-        copy_annotations(x->d, rs);
-        snprintf(des, sizeof des, "%lld", x->R);
-        snprintf(max, sizeof max, "%lld", x->R + rollout_max_surge(x->d, x->R));
-        set_ann(rs, A_REV, rev);
-        set_ann(rs, A_DESIRED, des);
-        set_ann(rs, A_MAX, max);
-        r = view(x);
-        n = rollout_new_rs_replicas(&r);
-        jx_set(rs, "spec.replicas", json_integer(n));
-        err_init(&err);
-        rc = api_create(ctl_api(x->c), api_resource(RES_REPLICASET), x->ns, rs, &o, &out, &err);
-        json_decref(rs);
-        if (rc == -E_ALREADY_EXISTS) {
-            json_t *ex = api_get(ctl_api(x->c), api_resource(RES_REPLICASET), x->ns, name);
-
-            if (ex && is_controlled_by(ex, x->d) &&
-                template_equal(jx_get(ex, "spec.template"), jx_get(x->d, "spec.template"))) {
-                json_array_append(x->rss, ex);
-                x->nrs = json_array_get(x->rss, json_array_size(x->rss) - 1);
-            } else {
-                json_t *st = json_deep_copy(jx_get(x->d, "status"));
-
-                if (!st)
-                    st = json_object();
-                json_object_set_new(st, "collisionCount", json_integer(cc < 0 ? 1 : cc + 1));
-                status_write(x, st);
-                ctl_enqueue(x->c, x->ns, x->name);
-            }
-            err_release(&err);
-            return -1;
-        }
-        if (rc < 0) {
-            json_t *st = json_deep_copy(jx_get(x->d, "status"));
-            char msg[1400];
-
-            if (!st)
-                st = json_object();
-            snprintf(msg, sizeof msg, "Failed to create new replica set \"%s\": %s", name, err.msg);
-            api_event(ctl_api(x->c), x->d, "Warning", "ReplicaSetCreateError", COMP, "%s", msg);
-            if (x->deadline >= 0)
-                status_progressing(st, "False", "ReplicaSetCreateError", msg);
-            status_write(x, st);
-            err_release(&err);
-            return -1;
-        }
-        json_array_append(x->rss, out);
-        x->nrs = json_array_get(x->rss, json_array_size(x->rss) - 1);
-        if (n > 0)
-            api_event(ctl_api(x->c), x->d, "Normal", "ScalingReplicaSet", COMP,
-                      "Scaled up replica set %s to %lld", name, n);
-        d_set_revision(x, want);
-        if (x->deadline >= 0) {
-            json_t *st = json_deep_copy(jx_get(x->d, "status"));
-            char msg[400];
-
-            if (!st)
-                st = json_object();
-            snprintf(msg, sizeof msg, "Created new replica set \"%s\"", name);
-            status_progressing(st, "True", "NewReplicaSetCreated", msg);
-            status_write(x, st);
-        }
-        json_decref(out);
-        err_release(&err);
-    }
-    return 0;
+    return create_new_rs(x, want, rev);
 }
 
 /* ---- rolling update and scaling: rollout.c decides, these write ---- */
