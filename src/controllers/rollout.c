@@ -9,6 +9,7 @@
 
 #include "controllers/podutil.h"
 #include "core/jx.h"
+#include "core/log.h"
 
 #define MAX_ACTIVE 64 /* proportional scaling looks at this many active ReplicaSets at most */
 
@@ -122,9 +123,7 @@ size_t rollout_reconcile_old(const struct rollout *r, struct rollout_step *steps
     max_down = sum_spec(r, 0) - min_avail - new_unavail;
     if (max_down <= 0)
         return 0;
-    size = calloc(n, sizeof *size);
-    if (!size)
-        abort();
+    size = xcalloc(n, sizeof *size);
     for (size_t i = 0; i < n; i++)
         size[i] = rollout_spec(json_array_get(r->rss, i));
     /* A: unhealthy old replicas first; they cost no availability. */
