@@ -24,9 +24,12 @@ struct api *ctl_api(struct ctl *c);
 const char *ctl_name(const struct ctl *c);
 
 /* Watches a resource: fn sees every event (and, at ctl_start, an ADDED for every existing
- * object). fn NULL means "enqueue the object's own key". */
+ * object). fn NULL means "enqueue the object's own key". Events are queued when the store
+ * commits them and handed over in resourceVersion order from the loop's defer phase, before
+ * the queued keys are synced: never inside the write that caused them. */
 void ctl_watch(struct ctl *c, enum res_id res, ctl_event_fn *fn);
-/* Replays current objects to the watch functions; call once after all ctl_watch calls. */
+/* Queues an ADDED event for every current object of the watched resources; call once after
+ * all ctl_watch calls. */
 void ctl_start(struct ctl *c);
 
 /* Queues a key to sync soon (deduplicated; runs after the current loop iteration). */

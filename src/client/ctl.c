@@ -1,5 +1,8 @@
 /* Controller runtime: a deduplicated work queue per controller, drained in the loop's defer
- * phase, delayed requeues on timers, and event fan-in from the API's store listener. */
+ * phase, delayed requeues on timers, and event fan-in from the API's store listener. Store
+ * events are queued per controller in resourceVersion order and handed to its event functions
+ * from the defer phase, never inside the write that caused them: a controller's handlers and
+ * syncs never run re-entrantly, and controllers see each other only through objects. */
 #include "client/client.h"
 
 #include <stdio.h>
@@ -16,6 +19,14 @@ struct ctl_watch {
     ctl_event_fn *fn;
 };
 
+/* One store event waiting for a controller's event function (objects referenced). */
+struct ctl_ev {
+    struct ctl_ev *next;
+    int w; /* index into ctl.w */
+    enum store_ev type;
+    json_t *obj, *old;
+};
+
 struct delayed {
     struct loop_timer t;
     struct ctl *c;
@@ -29,9 +40,11 @@ struct ctl {
     void *ctx;
     struct ctl_watch *w; /* grows: a controller watches as many resources as it asks for */
     int nw;
-    json_t *queue;   /* key -> true (dedupe) */
-    json_t *order;   /* array of keys in arrival order */
-    json_t *delays;  /* key -> pointer to struct delayed (as integer) */
+    json_t *queue;                     /* key -> true (dedupe) */
+    json_t *order;                     /* array of keys in arrival order */
+    json_t *delays;                    /* key -> pointer to struct delayed (as integer) */
+    struct ctl_ev *ev_head, **ev_tail; /* events not yet delivered, oldest first */
+    long nev;
     int scheduled;
     int freeing;
 };
@@ -48,12 +61,80 @@ const char *ctl_name(const struct ctl *c)
     return c->name;
 }
 
+static void drain(void *ctx);
+
+static void schedule(struct ctl *c)
+{
+    if (!c->scheduled) {
+        c->scheduled = 1;
+        loop_defer(api_loop(c->api), drain, c);
+    }
+}
+
+static void ev_free(struct ctl_ev *e)
+{
+    json_decref(e->obj);
+    json_decref(e->old);
+    free(e);
+}
+
+static void ev_push(struct ctl *c, int w, enum store_ev type, json_t *obj, json_t *old)
+{
+    struct ctl_ev *e = xcalloc(1, sizeof *e);
+
+    e->w = w;
+    e->type = type;
+    e->obj = json_incref(obj);
+    e->old = old ? json_incref(old) : NULL;
+    *c->ev_tail = e;
+    c->ev_tail = &e->next;
+    c->nev++;
+    schedule(c);
+}
+
+/* Hands the queued events to the event functions, oldest first. Events a handler causes wait
+ * for the next round, so each round ends. */
+static void ev_deliver_all(struct ctl *c)
+{
+    long n = c->nev;
+
+    while (c->ev_head && n-- > 0) {
+        struct ctl_ev *e = c->ev_head;
+        struct ctl_watch *w = &c->w[e->w];
+
+        c->ev_head = e->next;
+        if (!c->ev_head)
+            c->ev_tail = &c->ev_head;
+        c->nev--;
+        if (w->fn)
+            w->fn(c, ev_names[e->type], w->r, e->obj, e->old, c->ctx);
+        else
+            ctl_enqueue(c, jx_str(e->obj, "metadata.namespace"), jx_str(e->obj, "metadata.name"));
+        ev_free(e);
+    }
+}
+
+static void ev_clear(struct ctl *c)
+{
+    while (c->ev_head) {
+        struct ctl_ev *e = c->ev_head;
+
+        c->ev_head = e->next;
+        ev_free(e);
+    }
+    c->ev_tail = &c->ev_head;
+    c->nev = 0;
+}
+
+/* One round: the events, then the keys. scheduled stays set meanwhile, so a round that left
+ * work queues the next one at its end, behind the controllers its own writes woke: the
+ * ReplicaSet controller acts on a resize before the Deployment controller looks again. */
 static void drain(void *ctx)
 {
     struct ctl *c = ctx;
     int budget = 10000;
 
-    c->scheduled = 0;
+    ev_deliver_all(c);
     while (json_array_size(c->order) && budget-- > 0) {
         char *key = xstrdup(json_string_value(json_array_get(c->order, 0)));
         char *slash = strchr(key, '/');
@@ -66,10 +147,9 @@ static void drain(void *ctx)
         }
         free(key);
     }
-    if (json_array_size(c->order) && !c->scheduled) {
-        c->scheduled = 1;
-        loop_defer(api_loop(c->api), drain, c);
-    }
+    c->scheduled = 0;
+    if (json_array_size(c->order) || c->ev_head)
+        schedule(c);
 }
 
 void ctl_enqueue(struct ctl *c, const char *ns, const char *name)
@@ -81,10 +161,7 @@ void ctl_enqueue(struct ctl *c, const char *ns, const char *name)
         json_array_append_new(c->order, json_string(key));
     }
     free(key);
-    if (!c->scheduled) {
-        c->scheduled = 1;
-        loop_defer(api_loop(c->api), drain, c);
-    }
+    schedule(c);
 }
 
 static void on_delay(struct loop_timer *t, void *ctx)
@@ -154,19 +231,15 @@ void ctl_enqueue_owner(struct ctl *c, const json_t *obj, const char *kind)
         ctl_enqueue(c, jx_str(obj, "metadata.namespace"), jx_str(ref, "name"));
 }
 
+/* The store's listener: runs inside the write, so it only queues the event. */
 static void on_store(enum store_ev type, const char *res, json_t *obj, json_t *old, int64_t rv,
                      void *ctx)
 {
     struct ctl *c = ctx;
 
-    for (int i = 0; i < c->nw; i++) {
-        if (strcmp(c->w[i].r->key, res) != 0)
-            continue;
-        if (c->w[i].fn)
-            c->w[i].fn(c, ev_names[type], c->w[i].r, obj, old, c->ctx);
-        else
-            ctl_enqueue(c, jx_str(obj, "metadata.namespace"), jx_str(obj, "metadata.name"));
-    }
+    for (int i = 0; i < c->nw; i++)
+        if (strcmp(c->w[i].r->key, res) == 0)
+            ev_push(c, i, type, obj, old);
 }
 
 struct ctl *ctl_new(struct api *api, const char *name, ctl_sync_fn *sync, void *ctx)
@@ -180,6 +253,7 @@ struct ctl *ctl_new(struct api *api, const char *name, ctl_sync_fn *sync, void *
     c->queue = json_object();
     c->order = json_array();
     c->delays = json_object();
+    c->ev_tail = &c->ev_head;
     store_subscribe(api_store(api), on_store, c);
     return c;
 }
@@ -198,13 +272,7 @@ void ctl_start(struct ctl *c)
 
         if (!m)
             continue;
-        json_object_foreach(m, k, v)
-        {
-            if (c->w[i].fn)
-                c->w[i].fn(c, "ADDED", c->w[i].r, v, NULL, c->ctx);
-            else
-                ctl_enqueue(c, jx_str(v, "metadata.namespace"), jx_str(v, "metadata.name"));
-        }
+        json_object_foreach(m, k, v) ev_push(c, i, STORE_ADDED, v, NULL);
     }
 }
 
@@ -253,6 +321,7 @@ void ctl_free(struct ctl *c)
     }
     json_decref(c->delays);
     c->delays = NULL;
+    ev_clear(c);
     json_array_clear(c->order);
     loop_defer(api_loop(c->api), free_later, c);
 }

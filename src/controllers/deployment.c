@@ -2,8 +2,6 @@
  * ReplicaSet detection and creation, revision bookkeeping, rolling update (one direction per
  * pass), Recreate, proportional scaling, pause, history cleanup, status counters and the
  * Available/Progressing conditions with the progress deadline timer. */
-#include <limits.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,18 +11,16 @@
 #include "client/client.h"
 #include "controllers/controllers.h"
 #include "controllers/podutil.h"
+#include "controllers/rollout.h"
 #include "core/jx.h"
 #include "core/log.h"
 
 #define COMP "deployment-controller"
-#define A_REV "deployment.kubernetes.io/revision"
+#define A_REV ROLLOUT_A_REV
 #define A_REVHIST "deployment.kubernetes.io/revision-history"
-#define A_DESIRED "deployment.kubernetes.io/desired-replicas"
-#define A_MAX "deployment.kubernetes.io/max-replicas"
+#define A_DESIRED ROLLOUT_A_DESIRED
+#define A_MAX ROLLOUT_A_MAX
 #define NO_LIMIT 2147483647LL
-
-void ctrl_replicaset_sync(struct ctl *c, const char *ns, const char *name);
-struct ctl *ctrl_replicaset_ctl(void);
 
 struct dsync {
     struct ctl *c;
@@ -32,22 +28,12 @@ struct dsync {
     const char *ns; /* borrowed from d's first version: copied below */
     char nsbuf[256], name[256];
     long long R;
-    json_t *rss;    /* array of owned ReplicaSets (refs) */
-    json_t *nrs;    /* new RS (borrowed from rss) or NULL */
+    json_t *rss;        /* array of owned ReplicaSets (refs) */
+    json_t *nrs;        /* new RS (borrowed from rss) or NULL */
     long long deadline; /* progressDeadlineSeconds or -1 */
 };
 
 /* ---- small accessors ---- */
-
-static long long spec_of(const json_t *rs)
-{
-    return jx_int(rs, "spec.replicas", 1);
-}
-
-static long long avail_of(const json_t *rs)
-{
-    return jx_int(rs, "status.availableReplicas", 0);
-}
 
 static long long revision_of(const json_t *rs)
 {
@@ -61,43 +47,9 @@ static long long revision_of(const json_t *rs)
     return *end ? 0 : r;
 }
 
-static int is_rolling(const json_t *d)
+static struct rollout view(const struct dsync *x)
 {
-    const char *t = jx_str(d, "spec.strategy.type");
-
-    return !t || strcmp(t, "RollingUpdate") == 0;
-}
-
-static void resolve(const json_t *d, long long R, long long *surge, long long *unav)
-{
-    long long s = 0, u = 0;
-
-    intstr_scaled(jx_get(d, "spec.strategy.rollingUpdate.maxSurge"), R, 1, &s);
-    intstr_scaled(jx_get(d, "spec.strategy.rollingUpdate.maxUnavailable"), R, 0, &u);
-    if (s == 0 && u == 0)
-        u = 1;
-    *surge = s;
-    *unav = u;
-}
-
-static long long max_surge(const json_t *d, long long R)
-{
-    long long s, u;
-
-    if (!is_rolling(d))
-        return 0;
-    resolve(d, R, &s, &u);
-    return s;
-}
-
-static long long max_unavailable(const json_t *d, long long R)
-{
-    long long s, u;
-
-    if (!is_rolling(d) || R == 0)
-        return 0;
-    resolve(d, R, &s, &u);
-    return u < R ? u : R;
+    return (struct rollout){x->d, x->R, x->rss, x->nrs};
 }
 
 static json_t *rs_at(struct dsync *x, size_t i)
@@ -124,17 +76,6 @@ static void rs_replace(struct dsync *x, json_t *stored)
                 x->nrs = json_array_get(x->rss, i);
             return;
         }
-    }
-}
-
-static void refresh_rs(struct dsync *x)
-{
-    for (size_t i = 0; i < json_array_size(x->rss); i++) {
-        json_t *cur = api_get(ctl_api(x->c), api_resource(RES_REPLICASET), x->ns,
-                              jx_str(rs_at(x, i), "metadata.name"));
-
-        if (cur)
-            rs_replace(x, cur);
     }
 }
 
@@ -168,17 +109,18 @@ static void set_ann(json_t *obj, const char *k, const char *v)
     json_object_set_new(a, k, json_string(v));
 }
 
-/* Scales rs to n, refreshing desired/max annotations; records the event; lets the RS
- * controller act on the new size at once. Returns 1 when spec changed. */
+/* Scales rs to n, refreshing desired/max annotations, and records the event. The ReplicaSet
+ * controller sees the new size through its own queue; its status update wakes this
+ * Deployment again (on_rs). Returns 1 when spec changed. */
 static int scale_rs(struct dsync *x, const json_t *rs, long long n, const char *dir)
 {
-    long long old = spec_of(rs);
+    long long old = rollout_spec(rs);
     char des[32], max[32];
     json_t *nrs;
     int changed_ann;
 
     snprintf(des, sizeof des, "%lld", x->R);
-    snprintf(max, sizeof max, "%lld", x->R + max_surge(x->d, x->R));
+    snprintf(max, sizeof max, "%lld", x->R + rollout_max_surge(x->d, x->R));
     changed_ann = strcmp(jx_annotation(rs, A_DESIRED) ?: "", des) != 0 ||
                   strcmp(jx_annotation(rs, A_MAX) ?: "", max) != 0;
     if (old == n && !changed_ann)
@@ -196,10 +138,8 @@ static int scale_rs(struct dsync *x, const json_t *rs, long long n, const char *
         if (!dir)
             dir = n > old ? "up" : "down";
         api_event(ctl_api(x->c), x->d, "Normal", "ScalingReplicaSet", COMP,
-                  "Scaled %s replica set %s to %lld from %lld", dir, jx_str(rs, "metadata.name"),
-                  n, old);
-        ctrl_replicaset_sync(ctrl_replicaset_ctl(), x->ns, jx_str(rs, "metadata.name"));
-        refresh_rs(x);
+                  "Scaled %s replica set %s to %lld from %lld", dir, jx_str(rs, "metadata.name"), n,
+                  old);
     }
     return old != n;
 }
@@ -219,17 +159,6 @@ static void rs_owner_patch(struct dsync *x, const json_t *rs, json_t *refs)
     json_decref(out);
     json_decref(p);
     err_release(&err);
-}
-
-static int cmp_created(const void *a, const void *b)
-{
-    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
-    time_t tx = time_parse(jx_str(x, "metadata.creationTimestamp"));
-    time_t ty = time_parse(jx_str(y, "metadata.creationTimestamp"));
-
-    if (tx != ty)
-        return tx < ty ? -1 : 1;
-    return strcmp(jx_str(x, "metadata.name"), jx_str(y, "metadata.name"));
 }
 
 /* Collects owned ReplicaSets (adopting matching orphans, releasing non-matching ones), oldest
@@ -265,13 +194,15 @@ static int claim(struct dsync *x, struct labelsel *sel)
             json_array_append_new(refs, owner_ref(x->d));
             rs_owner_patch(x, rs, refs);
             arr[n++] = api_get(ctl_api(x->c), api_resource(RES_REPLICASET), x->ns,
-                               jx_str(rs, "metadata.name")) ?: rs;
+                               jx_str(rs, "metadata.name"))
+                           ?: rs;
         }
     }
-    qsort(arr, n, sizeof *arr, cmp_created);
+    qsort(arr, n, sizeof *arr, rollout_cmp_created);
     for (size_t i = 0; i < n; i++) {
         json_array_append(x->rss, arr[i]);
-        if (!x->nrs && template_equal(jx_get(arr[i], "spec.template"), jx_get(x->d, "spec.template")))
+        if (!x->nrs &&
+            template_equal(jx_get(arr[i], "spec.template"), jx_get(x->d, "spec.template")))
             x->nrs = json_array_get(x->rss, json_array_size(x->rss) - 1);
     }
     free(arr);
@@ -350,11 +281,100 @@ static void d_set_revision(struct dsync *x, long long rev)
     }
 }
 
-static long long new_rs_replicas(struct dsync *x);
-
-static void status_progressing(json_t *st, const char *status, const char *reason,
-                               const char *msg);
+static void status_progressing(json_t *st, const char *status, const char *reason, const char *msg);
 static void status_write(struct dsync *x, json_t *st);
+
+/* Creates the new ReplicaSet at revision want (rev is its text), sized by the strategy; an
+ * existing one of the same name is adopted when it has our template, else collisionCount
+ * grows and the Deployment is synced again. */
+static int create_new_rs(struct dsync *x, long long want, const char *rev)
+{
+    long long cc = jx_int(x->d, "status.collisionCount", -1);
+    json_t *tmpl = json_deep_copy(jx_get(x->d, "spec.template")), *rs, *out = NULL;
+    struct api_wopts o = {.grace = -1, .manager = "kube-controller-manager"};
+    struct rollout r;
+    char hash[16], name[300], des[32], max[32];
+    struct err err;
+    long long n;
+    int rc;
+
+    template_hash(tmpl, cc, hash);
+    snprintf(name, sizeof name, "%s-%s", x->name, hash);
+    json_object_set_new(jx_obj(tmpl, "metadata.labels"), "pod-template-hash", json_string(hash));
+    rs = json_pack("{s:s,s:s,s:{s:s,s:s,s:O,s:[o]},s:{s:O,s:O}}", "apiVersion", "apps/v1", "kind",
+                   "ReplicaSet", "metadata", "name", name, "namespace", x->ns, "labels",
+                   jx_get(tmpl, "metadata.labels"), "ownerReferences", owner_ref(x->d), "spec",
+                   "selector", jx_get(x->d, "spec.selector"), "template", tmpl);
+    json_decref(tmpl);
+    jx_set(rs, "spec.selector", json_deep_copy(jx_get(x->d, "spec.selector")));
+    json_object_set_new(jx_obj(rs, "spec.selector.matchLabels"), "pod-template-hash",
+                        json_string(hash));
+    jx_set(rs, "spec.minReadySeconds", json_integer(jx_int(x->d, "spec.minReadySeconds", 0)));
+    copy_annotations(x->d, rs);
+    snprintf(des, sizeof des, "%lld", x->R);
+    snprintf(max, sizeof max, "%lld", x->R + rollout_max_surge(x->d, x->R));
+    set_ann(rs, A_REV, rev);
+    set_ann(rs, A_DESIRED, des);
+    set_ann(rs, A_MAX, max);
+    r = view(x);
+    n = rollout_new_rs_replicas(&r);
+    jx_set(rs, "spec.replicas", json_integer(n));
+    err_init(&err);
+    rc = api_create(ctl_api(x->c), api_resource(RES_REPLICASET), x->ns, rs, &o, &out, &err);
+    json_decref(rs);
+    if (rc == -E_ALREADY_EXISTS) {
+        json_t *ex = api_get(ctl_api(x->c), api_resource(RES_REPLICASET), x->ns, name);
+
+        if (ex && is_controlled_by(ex, x->d) &&
+            template_equal(jx_get(ex, "spec.template"), jx_get(x->d, "spec.template"))) {
+            json_array_append(x->rss, ex);
+            x->nrs = json_array_get(x->rss, json_array_size(x->rss) - 1);
+        } else {
+            json_t *st = json_deep_copy(jx_get(x->d, "status"));
+
+            if (!st)
+                st = json_object();
+            json_object_set_new(st, "collisionCount", json_integer(cc < 0 ? 1 : cc + 1));
+            status_write(x, st);
+            ctl_enqueue(x->c, x->ns, x->name);
+        }
+        err_release(&err);
+        return -1;
+    }
+    if (rc < 0) {
+        json_t *st = json_deep_copy(jx_get(x->d, "status"));
+        char msg[1400];
+
+        if (!st)
+            st = json_object();
+        snprintf(msg, sizeof msg, "Failed to create new replica set \"%s\": %s", name, err.msg);
+        api_event(ctl_api(x->c), x->d, "Warning", "ReplicaSetCreateError", COMP, "%s", msg);
+        if (x->deadline >= 0)
+            status_progressing(st, "False", "ReplicaSetCreateError", msg);
+        status_write(x, st);
+        err_release(&err);
+        return -1;
+    }
+    json_array_append(x->rss, out);
+    x->nrs = json_array_get(x->rss, json_array_size(x->rss) - 1);
+    if (n > 0)
+        api_event(ctl_api(x->c), x->d, "Normal", "ScalingReplicaSet", COMP,
+                  "Scaled up replica set %s to %lld", name, n);
+    d_set_revision(x, want);
+    if (x->deadline >= 0) {
+        json_t *st = json_deep_copy(jx_get(x->d, "status"));
+        char msg[400];
+
+        if (!st)
+            st = json_object();
+        snprintf(msg, sizeof msg, "Created new replica set \"%s\"", name);
+        status_progressing(st, "True", "NewReplicaSetCreated", msg);
+        status_write(x, st);
+    }
+    json_decref(out);
+    err_release(&err);
+    return 0;
+}
 
 /* Syncs the new RS's revision and annotations, or creates it when create is set. */
 static int sync_revision(struct dsync *x, int create)
@@ -381,7 +401,8 @@ static int sync_revision(struct dsync *x, int create)
             changed = 1;
         }
         if (jx_int(rs, "spec.minReadySeconds", 0) != jx_int(x->d, "spec.minReadySeconds", 0)) {
-            jx_set(rs, "spec.minReadySeconds", json_integer(jx_int(x->d, "spec.minReadySeconds", 0)));
+            jx_set(rs, "spec.minReadySeconds",
+                   json_integer(jx_int(x->d, "spec.minReadySeconds", 0)));
             changed = 1;
         }
         if (changed)
@@ -394,7 +415,8 @@ static int sync_revision(struct dsync *x, int create)
 
             if (!st)
                 st = json_object();
-            snprintf(msg, sizeof msg, "Found new replica set \"%s\"", jx_str(x->nrs, "metadata.name"));
+            snprintf(msg, sizeof msg, "Found new replica set \"%s\"",
+                     jx_str(x->nrs, "metadata.name"));
             status_progressing(st, "True", "FoundNewReplicaSet", msg);
             status_write(x, st);
         }
@@ -402,258 +424,50 @@ static int sync_revision(struct dsync *x, int create)
     }
     if (!create)
         return 0;
-    {
-        long long cc = jx_int(x->d, "status.collisionCount", -1);
-        json_t *tmpl = json_deep_copy(jx_get(x->d, "spec.template")), *rs, *out = NULL;
-        struct api_wopts o = {.grace = -1, .manager = "kube-controller-manager"};
-        char hash[16], name[300], des[32], max[32];
-        struct err err;
-        long long n;
-        int rc;
-
-        template_hash(tmpl, cc, hash);
-        snprintf(name, sizeof name, "%s-%s", x->name, hash);
-        json_object_set_new(jx_obj(tmpl, "metadata.labels"), "pod-template-hash", json_string(hash));
-        rs = json_pack("{s:s,s:s,s:{s:s,s:s,s:O,s:[o]},s:{s:O,s:O}}", "apiVersion", "apps/v1",
-                       "kind", "ReplicaSet", "metadata", "name", name, "namespace", x->ns,
-                       "labels", jx_get(tmpl, "metadata.labels"), "ownerReferences", owner_ref(x->d),
-                       "spec", "selector", jx_get(x->d, "spec.selector"), "template", tmpl);
-        json_decref(tmpl);
-        jx_set(rs, "spec.selector", json_deep_copy(jx_get(x->d, "spec.selector")));
-        json_object_set_new(jx_obj(rs, "spec.selector.matchLabels"), "pod-template-hash",
-                            json_string(hash));
-        jx_set(rs, "spec.minReadySeconds", json_integer(jx_int(x->d, "spec.minReadySeconds", 0)));
-        copy_annotations(x->d, rs);
-        snprintf(des, sizeof des, "%lld", x->R);
-        snprintf(max, sizeof max, "%lld", x->R + max_surge(x->d, x->R));
-        set_ann(rs, A_REV, rev);
-        set_ann(rs, A_DESIRED, des);
-        set_ann(rs, A_MAX, max);
-        n = is_rolling(x->d) ? new_rs_replicas(x) : x->R;
-        jx_set(rs, "spec.replicas", json_integer(n));
-        err_init(&err);
-        rc = api_create(ctl_api(x->c), api_resource(RES_REPLICASET), x->ns, rs, &o, &out, &err);
-        json_decref(rs);
-        if (rc == -E_ALREADY_EXISTS) {
-            json_t *ex = api_get(ctl_api(x->c), api_resource(RES_REPLICASET), x->ns, name);
-
-            if (ex && is_controlled_by(ex, x->d) &&
-                template_equal(jx_get(ex, "spec.template"), jx_get(x->d, "spec.template"))) {
-                json_array_append(x->rss, ex);
-                x->nrs = json_array_get(x->rss, json_array_size(x->rss) - 1);
-            } else {
-                json_t *st = json_deep_copy(jx_get(x->d, "status"));
-
-                if (!st)
-                    st = json_object();
-                json_object_set_new(st, "collisionCount", json_integer(cc < 0 ? 1 : cc + 1));
-                status_write(x, st);
-                ctl_enqueue(x->c, x->ns, x->name);
-            }
-            err_release(&err);
-            return -1;
-        }
-        if (rc < 0) {
-            json_t *st = json_deep_copy(jx_get(x->d, "status"));
-            char msg[1400];
-
-            if (!st)
-                st = json_object();
-            snprintf(msg, sizeof msg, "Failed to create new replica set \"%s\": %s", name, err.msg);
-            api_event(ctl_api(x->c), x->d, "Warning", "ReplicaSetCreateError", COMP, "%s", msg);
-            if (x->deadline >= 0)
-                status_progressing(st, "False", "ReplicaSetCreateError", msg);
-            status_write(x, st);
-            err_release(&err);
-            return -1;
-        }
-        json_array_append(x->rss, out);
-        x->nrs = json_array_get(x->rss, json_array_size(x->rss) - 1);
-        if (n > 0)
-            api_event(ctl_api(x->c), x->d, "Normal", "ScalingReplicaSet", COMP,
-                      "Scaled up replica set %s to %lld", name, n);
-        ctrl_replicaset_sync(ctrl_replicaset_ctl(), x->ns, name);
-        refresh_rs(x);
-        d_set_revision(x, want);
-        if (x->deadline >= 0) {
-            json_t *st = json_deep_copy(jx_get(x->d, "status"));
-            char msg[400];
-
-            if (!st)
-                st = json_object();
-            snprintf(msg, sizeof msg, "Created new replica set \"%s\"", name);
-            status_progressing(st, "True", "NewReplicaSetCreated", msg);
-            status_write(x, st);
-        }
-        json_decref(out);
-        err_release(&err);
-    }
-    return 0;
+    return create_new_rs(x, want, rev);
 }
 
-/* ---- rolling update ---- */
-
-static long long sum_spec(struct dsync *x, int only_old)
-{
-    long long s = 0;
-
-    for (size_t i = 0; i < json_array_size(x->rss); i++)
-        if (!only_old || !is_new(x, rs_at(x, i)))
-            s += spec_of(rs_at(x, i));
-    return s;
-}
-
-static long long new_rs_replicas(struct dsync *x)
-{
-    long long max_total = x->R + max_surge(x->d, x->R), total = sum_spec(x, 0);
-    long long cur = x->nrs ? spec_of(x->nrs) : 0, room;
-
-    if (total >= max_total)
-        return cur;
-    room = max_total - total;
-    return cur + (room < x->R - cur ? room : x->R - cur);
-}
+/* ---- rolling update and scaling: rollout.c decides, these write ---- */
 
 static int reconcile_new(struct dsync *x)
 {
-    long long cur = spec_of(x->nrs);
+    struct rollout r = view(x);
 
-    if (cur == x->R)
+    if (rollout_spec(x->nrs) == x->R)
         return 0;
-    if (cur > x->R)
-        return scale_rs(x, x->nrs, x->R, NULL);
-    return scale_rs(x, x->nrs, new_rs_replicas(x), NULL);
+    return scale_rs(x, x->nrs, rollout_reconcile_new(&r), NULL);
+}
+
+/* Applies steps in order; each scales the cached copy of its ReplicaSet. */
+static int apply_steps(struct dsync *x, const struct rollout_step *st, size_t n, const char *dir)
+{
+    int changed = 0;
+
+    for (size_t i = 0; i < n; i++)
+        changed |= scale_rs(x, rs_at(x, st[i].i), st[i].to, dir);
+    return changed;
 }
 
 static int reconcile_old(struct dsync *x)
 {
-    long long min_avail = x->R - max_unavailable(x->d, x->R), new_unavail, max_down, done = 0;
-    long long available = 0, cut2 = 0;
+    struct rollout r = view(x);
+    struct rollout_step *st = xcalloc(2 * json_array_size(x->rss) + 1, sizeof *st);
+    size_t n = rollout_reconcile_old(&r, st);
 
-    if (sum_spec(x, 1) == 0)
-        return 0;
-    new_unavail = x->nrs ? spec_of(x->nrs) - avail_of(x->nrs) : 0;
-    max_down = sum_spec(x, 0) - min_avail - new_unavail;
-    if (max_down <= 0)
-        return 0;
-    /* A: unhealthy old replicas first; they cost no availability. */
-    for (size_t i = 0; i < json_array_size(x->rss) && done < max_down; i++) {
-        json_t *rs = rs_at(x, i);
-        long long s = spec_of(rs), a = avail_of(rs), cut;
-
-        if (is_new(x, rs) || s == 0 || s == a)
-            continue;
-        cut = max_down - done < s - a ? max_down - done : s - a;
-        scale_rs(x, rs, s - cut, NULL);
-        done += cut;
-    }
-    /* B: available old replicas while keeping minAvailable. */
-    for (size_t i = 0; i < json_array_size(x->rss); i++)
-        available += avail_of(rs_at(x, i));
-    if (available > min_avail) {
-        long long budget = available - min_avail;
-
-        for (size_t i = 0; i < json_array_size(x->rss) && cut2 < budget; i++) {
-            json_t *rs = rs_at(x, i);
-            long long s = spec_of(rs), cut;
-
-            if (is_new(x, rs) || s == 0)
-                continue;
-            cut = s < budget - cut2 ? s : budget - cut2;
-            scale_rs(x, rs, s - cut, NULL);
-            cut2 += cut;
-        }
-    }
-    return done + cut2 > 0;
-}
-
-/* ---- proportional scaling ---- */
-
-struct sized {
-    json_t *rs;
-    long long size;
-};
-
-static int g_to_add_sign;
-
-static int cmp_for_scale(const void *a, const void *b)
-{
-    const struct sized *x = a, *y = b;
-    long long sx = spec_of(x->rs), sy = spec_of(y->rs);
-    int c;
-
-    if (sx != sy)
-        return sx > sy ? -1 : 1;
-    c = cmp_created(&x->rs, &y->rs);
-    return g_to_add_sign > 0 ? -c : c; /* newer first when growing */
+    apply_steps(x, st, n, NULL);
+    free(st);
+    return n > 0;
 }
 
 static void scale_all(struct dsync *x)
 {
-    json_t *active[64];
-    size_t na = 0;
+    struct rollout r = view(x);
+    struct rollout_step *st = xcalloc(json_array_size(x->rss) + 1, sizeof *st);
+    const char *dir;
+    size_t n = rollout_scale(&r, st, &dir);
 
-    for (size_t i = 0; i < json_array_size(x->rss) && na < 64; i++)
-        if (spec_of(rs_at(x, i)) > 0)
-            active[na++] = rs_at(x, i);
-    if (na <= 1) {
-        json_t *t = na == 1 ? active[0] : x->nrs;
-
-        if (!t && json_array_size(x->rss))
-            t = rs_at(x, json_array_size(x->rss) - 1);
-        if (t)
-            scale_rs(x, t, x->R, NULL);
-        return;
-    }
-    if (x->nrs && spec_of(x->nrs) == x->R && avail_of(x->nrs) == x->R &&
-        jx_annotation(x->nrs, A_DESIRED) && atoll(jx_annotation(x->nrs, A_DESIRED)) == x->R) {
-        for (size_t i = 0; i < na; i++)
-            if (!is_new(x, active[i]))
-                scale_rs(x, active[i], 0, NULL);
-        return;
-    }
-    if (is_rolling(x->d)) {
-        long long allowed = x->R > 0 ? x->R + max_surge(x->d, x->R) : 0, total = 0, to_add, added = 0;
-        struct sized s[64];
-        const char *dir;
-
-        for (size_t i = 0; i < na; i++)
-            total += spec_of(active[i]);
-        to_add = allowed - total;
-        if (to_add == 0)
-            return;
-        for (size_t i = 0; i < na; i++)
-            s[i] = (struct sized){json_incref(active[i]), spec_of(active[i])};
-        g_to_add_sign = to_add > 0 ? 1 : -1;
-        qsort(s, na, sizeof *s, cmp_for_scale);
-        for (size_t i = 0; i < na; i++) {
-            long long sp = spec_of(s[i].rs), p = 0;
-
-            if (sp != 0 && added != to_add) {
-                double frac;
-                const char *mx = jx_annotation(s[i].rs, A_MAX);
-                long long base = mx ? atoll(mx) : jx_int(x->d, "status.replicas", 0);
-                long long remaining = to_add - added;
-
-                if (x->R == 0 || base <= 0)
-                    frac = (double)-sp;
-                else
-                    frac = round((double)sp * (double)(x->R + max_surge(x->d, x->R)) / (double)base) - (double)sp;
-                p = (long long)frac;
-                p = to_add > 0 ? (p < remaining ? p : remaining) : (p > remaining ? p : remaining);
-            }
-            s[i].size = sp + p;
-            added += p;
-        }
-        s[0].size += to_add - added;
-        if (s[0].size < 0)
-            s[0].size = 0;
-        dir = to_add > 0 ? "up" : "down";
-        for (size_t i = 0; i < na; i++) {
-            scale_rs(x, s[i].rs, s[i].size, dir);
-            json_decref(s[i].rs);
-        }
-    }
+    apply_steps(x, st, n, dir);
+    free(st);
 }
 
 /* ---- history ---- */
@@ -665,7 +479,7 @@ static int cmp_revision(const void *a, const void *b)
 
     if (rx != ry)
         return rx < ry ? -1 : 1;
-    return cmp_created(a, b);
+    return rollout_cmp_created(a, b);
 }
 
 static void cleanup_history(struct dsync *x)
@@ -691,7 +505,7 @@ static void cleanup_history(struct dsync *x)
         struct api_wopts o = {.grace = -1};
         struct err err;
 
-        if (jx_int(rs, "status.replicas", 0) != 0 || spec_of(rs) != 0 ||
+        if (jx_int(rs, "status.replicas", 0) != 0 || rollout_spec(rs) != 0 ||
             jx_int(rs, "metadata.generation", 1) > jx_int(rs, "status.observedGeneration", 0))
             continue;
         err_init(&err);
@@ -705,8 +519,7 @@ static void cleanup_history(struct dsync *x)
 
 /* ---- status ---- */
 
-static void status_progressing(json_t *st, const char *status, const char *reason,
-                               const char *msg)
+static void status_progressing(json_t *st, const char *status, const char *reason, const char *msg)
 {
     char ts[32];
 
@@ -741,15 +554,18 @@ static json_t *status_calc(struct dsync *x)
 
         replicas += jx_int(rs, "status.replicas", 0);
         ready += jx_int(rs, "status.readyReplicas", 0);
-        avail += avail_of(rs);
-        specs += spec_of(rs);
+        avail += rollout_avail(rs);
+        specs += rollout_spec(rs);
     }
-    json_object_set_new(st, "observedGeneration", json_integer(jx_int(x->d, "metadata.generation", 1)));
+    json_object_set_new(st, "observedGeneration",
+                        json_integer(jx_int(x->d, "metadata.generation", 1)));
     json_object_set_new(st, "replicas", json_integer(replicas));
-    json_object_set_new(st, "updatedReplicas", json_integer(x->nrs ? jx_int(x->nrs, "status.replicas", 0) : 0));
+    json_object_set_new(st, "updatedReplicas",
+                        json_integer(x->nrs ? jx_int(x->nrs, "status.replicas", 0) : 0));
     json_object_set_new(st, "readyReplicas", json_integer(ready));
     json_object_set_new(st, "availableReplicas", json_integer(avail));
-    json_object_set_new(st, "unavailableReplicas", json_integer(specs - avail > 0 ? specs - avail : 0));
+    json_object_set_new(st, "unavailableReplicas",
+                        json_integer(specs - avail > 0 ? specs - avail : 0));
     if (json_object_get(old, "collisionCount"))
         json_object_set(st, "collisionCount", json_object_get(old, "collisionCount"));
     /* Zero counters are omitted, as the Go types' omitempty does. */
@@ -764,7 +580,7 @@ static json_t *status_calc(struct dsync *x)
     if (json_is_array(cs))
         json_object_set_new(st, "conditions", json_deep_copy(cs));
     time_rfc3339(time(NULL), ts);
-    min_avail = x->R - max_unavailable(x->d, x->R);
+    min_avail = x->R - rollout_max_unavailable(x->d, x->R);
     if (avail >= min_avail)
         cond_set(st, json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "type", "Available", "status", "True",
                                "lastUpdateTime", ts, "lastTransitionTime", ts, "reason",
@@ -807,7 +623,8 @@ static void replica_failure(struct dsync *x, json_t *st)
 
 static void sync_rollout_status(struct dsync *x)
 {
-    json_t *st = status_calc(x), *old = jx_get(x->d, "status"), *cur = cond_get(x->d, "Progressing");
+    json_t *st = status_calc(x), *old = jx_get(x->d, "status"),
+           *cur = cond_get(x->d, "Progressing");
     const char *cur_reason = cur ? jx_str(cur, "reason") : NULL;
     char msg[400], who[300];
     int already = cur_reason && !strcmp(cur_reason, "NewReplicaSetAvailable") &&
@@ -895,7 +712,7 @@ static int scaling_event(struct dsync *x)
         json_t *rs = rs_at(x, i);
         const char *des = jx_annotation(rs, A_DESIRED);
 
-        if (spec_of(rs) == 0 || !des)
+        if (rollout_spec(rs) == 0 || !des)
             continue;
         if (atoll(des) != x->R)
             return 1;
@@ -936,7 +753,7 @@ static void rollout_recreate(struct dsync *x)
     for (size_t i = 0; i < json_array_size(x->rss); i++) {
         json_t *rs = rs_at(x, i);
 
-        if (!is_new(x, rs) && spec_of(rs) > 0) {
+        if (!is_new(x, rs) && rollout_spec(rs) > 0) {
             scale_rs(x, rs, 0, NULL);
             any = 1;
         }
@@ -1013,7 +830,7 @@ static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
         sync_status_only(&x);
         goto out;
     }
-    if (is_rolling(x.d))
+    if (rollout_is_rolling(x.d))
         rollout_rolling(&x);
     else
         rollout_recreate(&x);
@@ -1047,7 +864,8 @@ static void on_pod(struct ctl *c, const char *type, const struct resource *r, js
     /* Recreate waits for old pods to be gone: their deletion must wake the Deployment. */
     json_t *ref = ctl_controller_ref(obj), *rs;
 
-    if (!ref || strcmp(type, "DELETED") != 0 || strcmp(jx_str(ref, "kind") ?: "", "ReplicaSet") != 0)
+    if (!ref || strcmp(type, "DELETED") != 0 ||
+        strcmp(jx_str(ref, "kind") ?: "", "ReplicaSet") != 0)
         return;
     rs = api_get(ctl_api(c), api_resource(RES_REPLICASET), jx_str(obj, "metadata.namespace"),
                  jx_str(ref, "name"));

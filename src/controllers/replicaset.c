@@ -10,6 +10,7 @@
 #include "api/selector.h"
 #include "client/client.h"
 #include "controllers/controllers.h"
+#include "controllers/decide.h"
 #include "controllers/podutil.h"
 #include "core/jx.h"
 #include "core/log.h"
@@ -96,6 +97,12 @@ static int cmp_victims(const void *a, const void *b)
     return strcmp(jx_str(x, "metadata.uid") ?: "", jx_str(y, "metadata.uid") ?: "");
 }
 
+void rs_victims_sort(json_t **pods, size_t n)
+{
+    if (n > 1)
+        qsort(pods, n, sizeof *pods, cmp_victims);
+}
+
 static void pod_owner_patch(struct ctl *c, const json_t *pod, json_t *refs)
 {
     json_t *p = json_pack("{s:{s:o}}", "metadata", "ownerReferences", refs), *out = NULL;
@@ -104,8 +111,10 @@ static void pod_owner_patch(struct ctl *c, const json_t *pod, json_t *refs)
 
     err_init(&err);
     if (api_patch(ctl_api(c), api_resource(RES_POD), jx_str(pod, "metadata.namespace"),
-                  jx_str(pod, "metadata.name"), "application/merge-patch+json", p, &o, &out, &err) < 0)
-        ctl_log_err(c, "claim pod", jx_str(pod, "metadata.namespace"), jx_str(pod, "metadata.name"), &err);
+                  jx_str(pod, "metadata.name"), "application/merge-patch+json", p, &o, &out,
+                  &err) < 0)
+        ctl_log_err(c, "claim pod", jx_str(pod, "metadata.namespace"), jx_str(pod, "metadata.name"),
+                    &err);
     json_decref(out);
     json_decref(p);
     err_release(&err);
@@ -234,11 +243,13 @@ static void write_status(struct ctl *c, const json_t *rs, json_t *pods[], size_t
         json_object_set_new(st, "readyReplicas", json_integer(ready));
     if (avail)
         json_object_set_new(st, "availableReplicas", json_integer(avail));
-    json_object_set_new(st, "observedGeneration", json_integer(jx_int(rs, "metadata.generation", 1)));
+    json_object_set_new(st, "observedGeneration",
+                        json_integer(jx_int(rs, "metadata.generation", 1)));
     if (fail_reason) {
         time_rfc3339(now, ts);
-        cond_set(st, json_pack("{s:s,s:s,s:s,s:s,s:s}", "type", "ReplicaFailure", "status", "True",
-                               "reason", fail_reason, "message", fail_msg, "lastTransitionTime", ts));
+        cond_set(st,
+                 json_pack("{s:s,s:s,s:s,s:s,s:s}", "type", "ReplicaFailure", "status", "True",
+                           "reason", fail_reason, "message", fail_msg, "lastTransitionTime", ts));
     } else {
         cond_del(st, "ReplicaFailure");
         if (json_array_size(json_object_get(st, "conditions")) == 0)
@@ -253,15 +264,15 @@ static void write_status(struct ctl *c, const json_t *rs, json_t *pods[], size_t
     err_init(&err);
     if (api_update(ctl_api(c), api_resource(RES_REPLICASET), jx_str(rs, "metadata.namespace"),
                    jx_str(rs, "metadata.name"), obj, &o, &out, &err) < 0)
-        ctl_log_err(c, "status update", jx_str(rs, "metadata.namespace"), jx_str(rs, "metadata.name"), &err);
+        ctl_log_err(c, "status update", jx_str(rs, "metadata.namespace"),
+                    jx_str(rs, "metadata.name"), &err);
     json_decref(out);
     json_decref(obj);
     err_release(&err);
 }
 
-/* Brings one ReplicaSet's pods to spec.replicas; also used directly by the Deployment
- * controller so pod counts follow each resize at once. */
-void ctrl_replicaset_sync(struct ctl *c, const char *ns, const char *name)
+/* Brings one ReplicaSet's pods to spec.replicas and writes its status. */
+static void rs_sync(struct ctl *c, const char *ns, const char *name)
 {
     json_t *rs = api_get(ctl_api(c), api_resource(RES_REPLICASET), ns, name), **pods = NULL, *cur;
     struct labelsel *sel = NULL;
@@ -290,7 +301,7 @@ void ctrl_replicaset_sync(struct ctl *c, const char *ns, const char *name)
                 }
             }
         } else if ((long long)n > want) {
-            qsort(pods, n, sizeof *pods, cmp_victims);
+            rs_victims_sort(pods, n);
             for (long long i = 0; i < (long long)n - want && i < 500; i++) {
                 err_release(&err);
                 if (delete_pod(c, rs, pods[i], &err) < 0) {
@@ -319,7 +330,7 @@ out:
 
 static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
 {
-    ctrl_replicaset_sync(c, ns, name);
+    rs_sync(c, ns, name);
 }
 
 static void on_pod(struct ctl *c, const char *type, const struct resource *r, json_t *obj,
@@ -339,7 +350,8 @@ static void on_pod(struct ctl *c, const char *type, const struct resource *r, js
                 struct labelsel *sel = NULL;
                 struct err err;
 
-                if (strcmp(jx_str(rs, "metadata.namespace") ?: "", jx_str(obj, "metadata.namespace") ?: ""))
+                if (strcmp(jx_str(rs, "metadata.namespace") ?: "",
+                           jx_str(obj, "metadata.namespace") ?: ""))
                     continue;
                 err_init(&err);
                 if (labelsel_from_object(jx_get(rs, "spec.selector"), &sel, &err) == 0 &&
@@ -352,13 +364,6 @@ static void on_pod(struct ctl *c, const char *type, const struct resource *r, js
     }
 }
 
-static struct ctl *rs_ctl;
-
-struct ctl *ctrl_replicaset_ctl(void)
-{
-    return rs_ctl;
-}
-
 struct ctl *ctrl_replicaset_start(struct api *api)
 {
     struct ctl *c = ctl_new(api, "replicaset", sync, NULL);
@@ -366,6 +371,5 @@ struct ctl *ctrl_replicaset_start(struct api *api)
     ctl_watch(c, RES_REPLICASET, NULL);
     ctl_watch(c, RES_POD, on_pod);
     ctl_start(c);
-    rs_ctl = c;
     return c;
 }

@@ -9,6 +9,7 @@
 
 #include "client/client.h"
 #include "controllers/controllers.h"
+#include "controllers/decide.h"
 #include "controllers/podutil.h"
 #include "core/jx.h"
 #include "core/log.h"
@@ -95,16 +96,31 @@ static json_t *pod_resource_names(const json_t *pod)
     return want;
 }
 
+/* The requests of res (NULL: 1000 per pod, the "pods" resource in milli-units) of the pods
+ * bound to node that have not finished. */
+static int64_t held(const json_t *pods, const char *node, const char *res)
+{
+    const char *k;
+    json_t *p;
+    int64_t sum = 0;
+
+    json_object_foreach((json_t *)pods, k, p)
+    {
+        if (pod_holds_node(p, node))
+            sum += res ? pod_request(p, res) : 1000;
+    }
+    return sum;
+}
+
 /* Checks one node. Appends every reason it does not fit to whys (a cordoned node gives only
  * "node(s) were unschedulable", as the NodeUnschedulable filter runs first; the resource fit
  * reports all insufficient resources at once). *unresolvable is set when preemption could not
  * help: a cordoned node, or a request larger than the node's whole allocatable. */
-static int node_fits(struct ctl *c, const json_t *node, const json_t *pod, json_t *whys,
+static int node_fits(const json_t *node, const json_t *pod, const json_t *pods, json_t *whys,
                      int *unresolvable)
 {
-    const char *name = jx_str(node, "metadata.name"), *k, *res;
-    json_t *alloc = jx_get(node, "status.allocatable"), *m = ctl_map(c, RES_POD), *p, *v, *want;
-    long long count = 0;
+    const char *name = jx_str(node, "metadata.name"), *res;
+    json_t *alloc = jx_get(node, "status.allocatable"), *v, *want;
     int64_t cap;
 
     *unresolvable = 0;
@@ -113,22 +129,18 @@ static int node_fits(struct ctl *c, const json_t *node, const json_t *pod, json_
         *unresolvable = 1;
         return 0;
     }
-    if (m)
-        json_object_foreach(m, k, p) if (pod_holds_node(p, name)) count++;
-    if (qty(json_object_get(alloc, "pods"), &cap) == 0 && (count + 1) * 1000 > cap)
+    if (qty(json_object_get(alloc, "pods"), &cap) == 0 && held(pods, name, NULL) + 1000 > cap)
         json_array_append_new(whys, json_string("Too many pods"));
     want = pod_resource_names(pod);
     json_object_foreach(want, res, v)
     {
-        int64_t need = pod_request(pod, res), used = 0;
+        int64_t need = pod_request(pod, res);
 
         if (need <= 0)
             continue;
         if (qty(json_object_get(alloc, res), &cap) < 0)
             cap = 0;
-        if (m)
-            json_object_foreach(m, k, p) if (pod_holds_node(p, name)) used += pod_request(p, res);
-        if (used + need > cap) {
+        if (held(pods, name, res) + need > cap) {
             json_array_append_new(whys, json_sprintf("Insufficient %s", res));
             if (need > cap)
                 *unresolvable = 1;
@@ -166,7 +178,8 @@ static void reasons_format(const json_t *counts, char *buf, size_t n)
 
 static void count_add(json_t *counts, const char *key)
 {
-    json_object_set_new(counts, key, json_integer(json_integer_value(json_object_get(counts, key)) + 1));
+    json_object_set_new(counts, key,
+                        json_integer(json_integer_value(json_object_get(counts, key)) + 1));
 }
 
 /* The FailedScheduling message: "0/N nodes are available: <reasons>. preemption: 0/N nodes are
@@ -205,52 +218,62 @@ static void set_unschedulable(struct ctl *c, const json_t *pod, const char *msg)
     np = json_deep_copy(pod);
     time_rfc3339(time(NULL), ts);
     jx_set(np, "status.phase", json_string("Pending"));
-    cond_set(jx_obj(np, "status"), json_pack("{s:s,s:s,s:n,s:s,s:s,s:s}", "type", "PodScheduled",
-                                             "status", "False", "lastProbeTime",
-                                             "lastTransitionTime", ts, "reason", "Unschedulable",
-                                             "message", msg));
+    cond_set(jx_obj(np, "status"),
+             json_pack("{s:s,s:s,s:n,s:s,s:s,s:s}", "type", "PodScheduled", "status", "False",
+                       "lastProbeTime", "lastTransitionTime", ts, "reason", "Unschedulable",
+                       "message", msg));
     err_init(&err);
     if (api_update(ctl_api(c), api_resource(RES_POD), jx_str(pod, "metadata.namespace"),
                    jx_str(pod, "metadata.name"), np, &o, &out, &err) < 0)
-        ctl_log_err(c, "pod status", jx_str(pod, "metadata.namespace"), jx_str(pod, "metadata.name"), &err);
+        ctl_log_err(c, "pod status", jx_str(pod, "metadata.namespace"),
+                    jx_str(pod, "metadata.name"), &err);
     json_decref(out);
     json_decref(np);
     err_release(&err);
 }
 
+const char *sched_pick_node(const json_t *nodes, const json_t *pod, const json_t *pods, char *msg,
+                            size_t msg_size)
+{
+    json_t *reasons = json_object(), *preempt = json_object(), *node, *why;
+    const char *k, *chosen = NULL;
+    int total = 0, unres;
+    size_t i;
+
+    json_object_foreach((json_t *)nodes, k, node)
+    {
+        json_t *whys = json_array();
+
+        total++;
+        if (node_fits(node, pod, pods, whys, &unres)) {
+            chosen = jx_str(node, "metadata.name");
+            json_decref(whys);
+            break;
+        }
+        json_array_foreach(whys, i, why) count_add(reasons, json_string_value(why));
+        count_add(preempt, unres ? "Preemption is not helpful for scheduling"
+                                 : "No preemption victims found for incoming pod");
+        json_decref(whys);
+    }
+    if (!chosen)
+        unschedulable_message(reasons, preempt, total, msg, msg_size);
+    json_decref(reasons);
+    json_decref(preempt);
+    return chosen;
+}
+
 static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
 {
     json_t *pod = api_get(ctl_api(c), api_resource(RES_POD), ns, name);
-    json_t *nodes = ctl_map(c, RES_NODE), *node, *reasons, *preempt, *why;
-    const char *k, *chosen = NULL;
-    const char *sched = jx_str(pod, "spec.schedulerName");
+    const char *sched = jx_str(pod, "spec.schedulerName"), *chosen;
     char msg[1024];
-    int total = 0, unres;
     struct err err;
-    size_t i;
 
     if (!pod || jx_str(pod, "spec.nodeName") || jx_get(pod, "metadata.deletionTimestamp") ||
         (sched && strcmp(sched, COMP) != 0))
         return;
     json_incref(pod);
-    reasons = json_object();
-    preempt = json_object();
-    if (nodes)
-        json_object_foreach(nodes, k, node)
-        {
-            json_t *whys = json_array();
-
-            total++;
-            if (node_fits(c, node, pod, whys, &unres)) {
-                chosen = jx_str(node, "metadata.name");
-                json_decref(whys);
-                break;
-            }
-            json_array_foreach(whys, i, why) count_add(reasons, json_string_value(why));
-            count_add(preempt, unres ? "Preemption is not helpful for scheduling"
-                                     : "No preemption victims found for incoming pod");
-            json_decref(whys);
-        }
+    chosen = sched_pick_node(ctl_map(c, RES_NODE), pod, ctl_map(c, RES_POD), msg, sizeof msg);
     err_init(&err);
     if (chosen) {
         if (api_bind(ctl_api(c), ns, name, chosen, &err) == 0)
@@ -259,13 +282,10 @@ static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
         else
             ctl_log_err(c, "bind", ns, name, &err);
     } else {
-        unschedulable_message(reasons, preempt, total, msg, sizeof msg);
         set_unschedulable(c, pod, msg);
         ctl_enqueue_after(c, ns, name, 300000);
     }
     err_release(&err);
-    json_decref(reasons);
-    json_decref(preempt);
     json_decref(pod);
 }
 

@@ -1,4 +1,5 @@
-/* Pod termination on the node (k8s-semantics section 9.2): drain hook, preStop bounded by the
+/* Pod termination on the node (k8s-semantics section 9.2): the wait for the pod's drain at the
+ * proxy (the kroll.dev/drained annotation, see node.h), preStop bounded by the
  * grace period, SIGTERM to each container's process group, SIGKILL at the deadline (never
  * sooner than 2 s after SIGTERM), then the shim is stopped and the pod object removed. The
  * same kill procedure serves liveness/startup restarts. */
@@ -13,14 +14,6 @@
 #include "core/log.h"
 
 #define SIGTERM_MIN_MS 2000
-
-static void drain_default(struct kubelet *kl, const json_t *pod, int64_t grace_ms,
-                          kubelet_drain_done_fn *done)
-{
-    done(kl, jx_str(pod, "metadata.uid") ?: "");
-}
-
-kubelet_drain_fn *kubelet_drain_hook = drain_default;
 
 /* Signals go through a helper thread: a shim that does not answer must not stall the loop. */
 static void signal_cont(struct kcont *c, int sig)
@@ -137,14 +130,12 @@ static void kill_all(struct kpod *p)
     kubelet__term_check(p);
 }
 
-static void drain_done(struct kubelet *kl, const char *uid)
+static void drain_done(struct kpod *p)
 {
-    struct kpod *p = kubelet__find_uid(kl, uid);
-
-    if (!p || !p->terminating || p->drained)
+    if (!p->terminating || p->drained)
         return;
     p->drained = 1;
-    loop_timer_stop(kl->loop, &p->drain_timer);
+    loop_timer_stop(p->kl->loop, &p->drain_timer);
     kill_all(p);
 }
 
@@ -154,7 +145,7 @@ static void on_drain_timeout(struct loop_timer *t, void *ctx)
 
     log_warn("kubelet", "msg=\"drain did not finish within the grace period\" pod=%s/%s", p->ns,
              p->name);
-    drain_done(p->kl, p->uid);
+    drain_done(p);
 }
 
 void kubelet__terminate(struct kpod *p, const json_t *pod)
@@ -182,12 +173,10 @@ void kubelet__terminate(struct kpod *p, const json_t *pod)
         }
         loop_timer_init(&p->drain_timer, on_drain_timeout, p);
         loop_timer_start(l, &p->drain_timer, grace > 0 ? grace : 1);
-        kubelet_drain_hook(p->kl, pod, grace, drain_done);
-        return;
-    }
-    /* A second delete with a smaller grace period: as the API (deletionTimestamp = now + G)
-     * and the kubelet (a new stop with the shorter timeout), the new period counts from now. */
-    if (grace < p->term_grace_ms && now + grace < p->term_deadline_ms) {
+    } else if (grace < p->term_grace_ms && now + grace < p->term_deadline_ms) {
+        /* A second delete with a smaller grace period: as the API (deletionTimestamp = now + G)
+         * and the kubelet (a new stop with the shorter timeout), the new period counts from
+         * now. */
         p->term_grace_ms = grace;
         p->term_deadline_ms = now + grace;
         if (!p->drained)
@@ -204,6 +193,9 @@ void kubelet__terminate(struct kpod *p, const json_t *pod)
             loop_timer_start(l, &c->kill_timer, at > now ? at - now : 1);
         }
     }
+    /* The pod drain controller marks the pod once the proxy sends it nothing more. */
+    if (jx_annotation(pod, POD_DRAINED_ANNOTATION))
+        drain_done(p);
     kubelet__term_check(p);
 }
 

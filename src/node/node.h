@@ -39,15 +39,10 @@ struct cdi_registry;
  * borrowed, valid until the next heartbeat, so look it up each time rather than keep it. */
 const struct cdi_registry *node_cdi(const struct node *n);
 
-/* ---- the drain hook point (filled by the proxy) ---- */
-
-/* Tells the kubelet that the pod with uid has been drained; safe to call late or twice. */
-typedef void kubelet_drain_done_fn(struct kubelet *kl, const char *uid);
-/* Called when a pod starts terminating, before preStop: "stop routing new requests to this
- * pod and call done(kl, uid) when its in-flight requests are finished". The kubelet carries on
- * by itself after grace_ms even if done is never called. The default completes at once. */
-typedef void kubelet_drain_fn(struct kubelet *kl, const json_t *pod, int64_t grace_ms,
-                              kubelet_drain_done_fn *done);
-extern kubelet_drain_fn *kubelet_drain_hook;
+/* The annotation that says a terminating pod has been drained at the Service proxy (its value
+ * is the proxy's answer). The kubelet runs preStop and stops the containers once the pod
+ * carries it, or when the grace period has passed without it; the pod drain controller
+ * (server/pod_drain.c) writes it. */
+#define POD_DRAINED_ANNOTATION "kroll.dev/drained"
 
 #endif

@@ -1,7 +1,7 @@
 /* Proxy supervision (see proxy_sup.h): spawning the proxy detached (double fork, new session,
  * log in DIR/run/proxy.log), adopting one that survived a server restart, noticing its death
- * through a pidfd on the server loop and restarting it with backoff, and the kubelet's drain
- * hook: a request on the proxy's control socket driven by the loop, never blocking it. */
+ * through a pidfd on the server loop and restarting it with backoff. Pods are drained at the
+ * proxy by the pod drain controller (pod_drain.c). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* close_range */
 #endif
@@ -9,7 +9,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,21 +16,15 @@
 #include <sys/epoll.h>
 #include <sys/file.h>
 #include <sys/pidfd.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/jx.h"
 #include "core/log.h"
 #include "core/tls.h"
-#include "node/node.h"
 
 #define RESTART_MIN_MS 500
 #define RESTART_MAX_MS 10000
 #define STABLE_MS 10000 /* a proxy that ran this long restarts at once after a crash */
-
-struct drain;
 
 struct proxy_sup {
     struct loop *loop;
@@ -41,11 +34,7 @@ struct proxy_sup {
     struct loop_io pio;
     struct loop_timer restart;
     int64_t started_ms, backoff_ms;
-    kubelet_drain_fn *prev_hook;
-    struct drain *drains;
 };
-
-static struct proxy_sup *the_sup; /* the drain hook has no context argument */
 
 /* ---- the proxy process ---- */
 
@@ -106,8 +95,8 @@ static int sup_watch(struct proxy_sup *ps, pid_t pid)
 static void spawn_child(struct proxy_sup *ps)
 {
     char *log = xasprintf("%s/run/proxy.log", ps->data_dir);
-    char *argv[] = {"kroll", "proxy", "--data-dir", ps->data_dir, "--node-address",
-                    ps->node_address, NULL};
+    char *argv[] = {"kroll",          "proxy",          "--data-dir", ps->data_dir,
+                    "--node-address", ps->node_address, NULL};
     sigset_t none;
     int fd;
 
@@ -202,144 +191,6 @@ static void sup_on_exit(struct loop_io *io, unsigned events, void *ctx)
     ps->backoff_ms = ps->backoff_ms * 2 > RESTART_MAX_MS ? RESTART_MAX_MS : ps->backoff_ms * 2;
 }
 
-/* ---- drain requests (kubelet -> proxy) ---- */
-
-struct drain {
-    struct proxy_sup *ps;
-    struct loop_io io;
-    struct loop_timer timer;
-    struct kubelet *kl;
-    kubelet_drain_done_fn *done;
-    char *uid, *pod, *req;
-    size_t req_off;
-    char reply[512];
-    size_t rlen;
-    struct drain *next, *prev;
-};
-
-static void drain_free(void *p)
-{
-    struct drain *d = p;
-
-    free(d->uid);
-    free(d->pod);
-    free(d->req);
-    free(d);
-}
-
-static void drain_unlink(struct drain *d)
-{
-    struct proxy_sup *ps = d->ps;
-
-    if (d->io.fd >= 0) {
-        loop_io_stop(ps->loop, &d->io);
-        close(d->io.fd);
-        d->io.fd = -1;
-    }
-    loop_timer_stop(ps->loop, &d->timer);
-    if (d->prev)
-        d->prev->next = d->next;
-    else
-        ps->drains = d->next;
-    if (d->next)
-        d->next->prev = d->prev;
-    loop_defer(ps->loop, drain_free, d);
-}
-
-static void drain_finish(struct drain *d, const char *how)
-{
-    log_info("proxy-sup", "msg=\"drained\" pod=%s result=%s", d->pod, how);
-    drain_unlink(d);
-    d->done(d->kl, d->uid);
-}
-
-static void drain_on_timer(struct loop_timer *t, void *ctx)
-{
-    drain_finish(ctx, "grace-period-passed");
-}
-
-static void drain_on_io(struct loop_io *io, unsigned events, void *ctx)
-{
-    struct drain *d = ctx;
-    size_t len = strlen(d->req);
-    ssize_t n;
-
-    if (d->req_off < len) {
-        n = send(io->fd, d->req + d->req_off, len - d->req_off, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n < 0 && errno != EAGAIN && errno != EINTR) {
-            drain_finish(d, "proxy-unreachable");
-            return;
-        }
-        d->req_off += n > 0 ? (size_t)n : 0;
-        if (d->req_off == len)
-            loop_io_modify(d->ps->loop, io, EPOLLIN);
-        return;
-    }
-    n = recv(io->fd, d->reply + d->rlen, sizeof d->reply - 1 - d->rlen, MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EINTR))
-        return;
-    if (n <= 0) {
-        drain_finish(d, "proxy-closed");
-        return;
-    }
-    d->rlen += (size_t)n;
-    d->reply[d->rlen] = 0;
-    if (memchr(d->reply, '\n', d->rlen) || d->rlen == sizeof d->reply - 1) {
-        d->reply[strcspn(d->reply, "\n")] = 0;
-        drain_finish(d, d->reply);
-    }
-}
-
-/* kubelet_drain_hook: stop new requests to the pod at the proxy, done() once they are over. */
-static void sup_drain(struct kubelet *kl, const json_t *pod, int64_t grace_ms,
-                      kubelet_drain_done_fn *done)
-{
-    struct proxy_sup *ps = the_sup;
-    struct sockaddr_un sun = {.sun_family = AF_UNIX};
-    struct drain *d;
-    json_t *req;
-    char *path;
-    int fd;
-
-    if (!ps) {
-        done(kl, jx_str(pod, "metadata.uid") ?: "");
-        return;
-    }
-    d = xcalloc(1, sizeof *d);
-    d->ps = ps;
-    d->kl = kl;
-    d->done = done;
-    d->io.fd = -1;
-    d->uid = xstrdup(jx_str(pod, "metadata.uid") ?: "");
-    d->pod = xasprintf("%s/%s", jx_str(pod, "metadata.namespace") ?: "default",
-                       jx_str(pod, "metadata.name") ?: "");
-    /* The proxy answers a little before the kubelet's own deadline, so its answer is seen. */
-    req = json_pack("{s:s,s:s,s:I}", "op", "drain", "pod", d->pod, "timeout_ms",
-                    (json_int_t)(grace_ms > 1000 ? grace_ms - 500 : grace_ms > 0 ? grace_ms : 1));
-    path = json_dumps(req, JSON_COMPACT);
-    d->req = xasprintf("%s\n", path);
-    free(path);
-    json_decref(req);
-    loop_timer_init(&d->timer, drain_on_timer, d);
-    d->next = ps->drains;
-    if (ps->drains)
-        ps->drains->prev = d;
-    ps->drains = d;
-    path = xasprintf("%s/run/proxy.sock", ps->data_dir);
-    fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
-    free(path);
-    if (fd < 0 || (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0 && errno != EINPROGRESS &&
-                   errno != EAGAIN)) {
-        if (fd >= 0)
-            close(fd);
-        drain_finish(d, "no-proxy");
-        return;
-    }
-    loop_io_start(ps->loop, &d->io, fd, EPOLLOUT, drain_on_io, d);
-    loop_timer_start(ps->loop, &d->timer, grace_ms > 0 ? grace_ms : 1);
-}
-
 /* ---- lifecycle ---- */
 
 struct proxy_sup *proxy_sup_start(struct loop *loop, const struct proxy_sup_opts *o)
@@ -363,9 +214,6 @@ struct proxy_sup *proxy_sup_start(struct loop *loop, const struct proxy_sup_opts
     }
     free(pidp);
     free(txt);
-    ps->prev_hook = kubelet_drain_hook;
-    kubelet_drain_hook = sup_drain;
-    the_sup = ps;
     return ps;
 }
 
@@ -373,13 +221,6 @@ void proxy_sup_stop(struct proxy_sup *ps)
 {
     if (!ps)
         return;
-    kubelet_drain_hook = ps->prev_hook;
-    the_sup = NULL;
-    while (ps->drains) {
-        struct drain *d = ps->drains;
-
-        drain_unlink(d);
-    }
     loop_timer_stop(ps->loop, &ps->restart);
     if (ps->pidfd >= 0) {
         loop_io_stop(ps->loop, &ps->pio);

@@ -12,6 +12,7 @@
 #include "core/jx.h"
 #include "core/log.h"
 #include "node/node.h"
+#include "server/pod_drain.h"
 #include "server/proxy_sup.h"
 #include "store/store.h"
 
@@ -22,6 +23,7 @@ struct server {
     struct controllers *ctrls;
     struct node *node;
     struct proxy_sup *psup;
+    struct pod_drain *drain;
     char node_name[256];
 };
 
@@ -90,6 +92,7 @@ int server_start(struct loop *loop, const struct server_opts *o, struct server *
 
         s->psup = proxy_sup_start(loop, &po);
     }
+    s->drain = pod_drain_start(s->api, o->data_dir);
     *out = s;
     return 0;
 fail:
@@ -101,6 +104,7 @@ void server_stop(struct server *s)
 {
     if (!s)
         return;
+    pod_drain_stop(s->drain);
     proxy_sup_stop(s->psup);
     node_stop(s->node);
     controllers_stop(s->ctrls);

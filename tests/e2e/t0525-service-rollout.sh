@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Rolling updates and undos of a 4-replica Deployment (no preStop hook, pods exit at once on
-# SIGTERM) under keep-alive GET and POST load drop nothing: the kubelet's drain hook takes each
-# pod out of the proxy's rotation, and waits for its requests, before the pod is signalled.
+# SIGTERM) under keep-alive GET and POST load drop nothing: the pod drain controller takes each
+# terminating pod out of the proxy's rotation and waits for its requests, and the kubelet
+# signals the pod only once it is marked drained.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/svc-helpers.sh"
 svc_setup

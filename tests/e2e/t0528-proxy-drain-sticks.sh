@@ -53,8 +53,20 @@ errs_of() { metrics | sed -n "s/^kroll_proxy_upstream_connect_errors_total{servi
 wait_for 20 "the proxy routes to a and b" -- sh_eval 'test "$(ready_of a)$(ready_of b)" = 11'
 IP=$(svc_ip manual)
 
+# The pod drain controller marks the terminating pod; the kubelet stops it only after that.
+kubectl get pod a --watch -o jsonpath='{.metadata.annotations.kroll\.dev/drained}{"\n"}' \
+    >"$TEST_DIR/marks.a" 2>/dev/null &
+WATCH_PID=$!
+KROLL_PIDS="$KROLL_PIDS $WATCH_PID"
+sleep 1
 kubectl delete pod a --wait=true --timeout=60s >/dev/null
+kill "$WATCH_PID" 2>/dev/null; wait "$WATCH_PID" 2>/dev/null
 expect_match "$(grep 'msg="drained" pod=default/a ' "$TEST_DIR/server.log")" '"ok":true' "a was drained at the proxy before it stopped"
+expect_match "$(grep -v '^$' "$TEST_DIR/marks.a" | head -n 1)" '"ok":true' "the terminating pod was marked kroll.dev/drained with the proxy's answer"
+drained_line=$(grep -n 'msg="drained" pod=default/a ' "$TEST_DIR/server.log" | head -n 1 | cut -d: -f1)
+exited_line=$(grep -n 'msg="container exited" pod=default/a ' "$TEST_DIR/server.log" | head -n 1 | cut -d: -f1)
+expect_eq "$([ -n "$drained_line" ] && [ -n "$exited_line" ] && [ "$drained_line" -lt "$exited_line" ] && echo yes)" \
+    yes "the container was stopped after the drain"
 sleep 3 # the proxy re-reads its maps every second: long enough to see the shim and object gone
 for _ in $(seq 1 40); do curl -s -m 3 -o /dev/null "http://$IP/v1/models/classifier"; done
 expect_eq "$(ready_of a)" 0 "the stale slice does not bring the drained pod back into rotation"
