@@ -1154,7 +1154,7 @@ static int field_unescape(const char *s, char **out, struct err *err)
 static int field_term_add(struct fieldsel *fs, const char *whole, const char *term, struct err *err)
 {
     static const char *const ops[] = {"!=", "==", "="};
-    char *value;
+    char *value = NULL;
 
     for (size_t i = 0; term[i]; i++) {
         for (int o = 0; o < 3; o++) {

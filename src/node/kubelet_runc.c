@@ -264,8 +264,11 @@ int kubelet__bundle_prepare(struct kop *op, char *bundle, char *id, size_t idn)
     if (op->kl->rt_err)
         return bundle_fail(op, "CreateContainerError",
                            err_set(&op->err, -E_INVALID, "%s", op->kl->rt_err));
-    snprintf(bundle, PATH_MAX, "%s/ctr", op->dir);
-    mkdir(bundle, 0700);
+    /* The parent in its own buffer: gcc's UBSan build (nonnull checks after mkdir) warned that
+     * a reused bundle could be NULL in the second snprintf. */
+    char ctr[PATH_MAX];
+    snprintf(ctr, sizeof ctr, "%s/ctr", op->dir);
+    mkdir(ctr, 0700);
     snprintf(bundle, PATH_MAX, "%s/ctr/%s", op->dir, op->cname);
     mkdir(bundle, 0700);
     rootfs_container_id(op->uid, op->cname, id, idn);

@@ -53,7 +53,10 @@ oci_archive) files="src/node/image.c src/node/oci_store.c src/node/oci_import.c 
 ocispec) files="src/node/ocispec.c $core"; libs="-ljansson -lm"; runs=2000 ;;
 *) echo "fuzz: unknown target $name (add a case to tests/fuzz/run.sh)"; exit 2 ;;
 esac
-if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+# The main build's warnings; errors where that build has KROLL_WERROR (CMake passes it).
+warn="-Wall -Wextra -Wno-unused-parameter -Wno-sign-compare"
+[ "${KROLL_WERROR:-0}" = 1 ] && warn="$warn -Werror"
+if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $warn \
     -D_GNU_SOURCE -Isrc -I/usr/share/include/llhttp "tests/fuzz/fuzz_$name.c" $files $libs \
     -o "$work/fuzz" 2>"$work/build.log"; then
     if grep -q "fuzzer" "$work/build.log" && grep -qi "cannot find\|no such file" "$work/build.log"; then
