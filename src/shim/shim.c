@@ -5,7 +5,7 @@
 #include "shim/shim-int.h"
 
 #include "core/log.h"
-#include "node/sandbox.h"
+#include "core/netns.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -452,7 +452,7 @@ static int shim_setup(struct shim *s, const struct shim_args *a, struct err *err
     s->log_max = a->log_max;
     clock_gettime(CLOCK_REALTIME, &s->started);
     if (!a->host_network) {
-        rc = sandbox_netns_enter(a->pod_ip, a->force_userns ? SANDBOX_FORCE_USERNS : 0, err);
+        rc = netns_enter(a->pod_ip, a->force_userns ? NETNS_FORCE_USERNS : 0, err);
         if (rc < 0)
             return rc;
         s->netns_mode = rc;
