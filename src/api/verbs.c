@@ -16,6 +16,7 @@
 #include "api/table.h"
 #include "core/jx.h"
 #include "core/log.h"
+#include "core/names.h"
 #include "core/tls.h"
 #include "resources/resources.h"
 
@@ -559,17 +560,6 @@ static void finalizer_add(json_t *obj, const char *f)
     json_array_append_new(fs, json_string(f));
 }
 
-static int namespace_builtin(const char *name)
-{
-    static const char *const builtin[] = {"default", "kube-system", "kube-public",
-                                          "kube-node-lease"};
-
-    for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
-        if (strcmp(name, builtin[i]) == 0)
-            return 1;
-    return 0;
-}
-
 int api_delete(struct api *api, const struct resource *r, const char *ns, const char *name,
                const struct api_wopts *o, json_t **out, struct err *err)
 {
@@ -583,7 +573,7 @@ int api_delete(struct api *api, const struct resource *r, const char *ns, const 
         details_for(err, r, name);
         return -E_NOT_FOUND;
     }
-    if (r->id == RES_NAMESPACE && namespace_builtin(name)) {
+    if (r->id == RES_NAMESPACE && name_namespace_is_builtin(name)) {
         /* kube-apiserver's NamespaceLifecycle admission words it this way. */
         err_set(err, -E_FORBIDDEN, "namespaces \"%s\" is forbidden: this namespace may not be deleted",
                 name);
