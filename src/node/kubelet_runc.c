@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "core/jx.h"
 #include "core/log.h"
 #include "node/ocispec.h"
@@ -191,15 +192,16 @@ static int bundle_fail(struct kop *op, const char *reason, int rc)
     return rc < 0 ? rc : -E_INVALID;
 }
 
+/* 0600: the spec holds the containers' environment, Secret values included. */
 static int config_write(const char *bundle, json_t *spec, struct err *err)
 {
-    char path[PATH_MAX + 16], tmp[PATH_MAX + 16];
+    char path[PATH_MAX + 16], *text = json_dumps(spec, JSON_COMPACT);
+    int rc;
 
     snprintf(path, sizeof path, "%s/config.json", bundle);
-    snprintf(tmp, sizeof tmp, "%s/config.json.tmp", bundle);
-    if (json_dump_file(spec, tmp, JSON_COMPACT) < 0 || rename(tmp, path) < 0)
-        return err_set(err, -EIO, "cannot write %s", path);
-    return 0;
+    rc = text ? file_write_atomic(path, text, strlen(text), 0600) : -ENOMEM;
+    free(text);
+    return rc < 0 ? err_set(err, -EIO, "cannot write %s: %s", path, strerror(-rc)) : 0;
 }
 
 /* The spec of a prepared rootfs; NULL with op->err on a configuration error. */

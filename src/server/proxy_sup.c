@@ -22,9 +22,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "core/jx.h"
 #include "core/log.h"
-#include "core/tls.h"
 #include "node/node.h"
 
 #define RESTART_MIN_MS 500

@@ -18,7 +18,7 @@ if ! command -v clang >/dev/null 2>&1; then
     echo "fuzz/$name: SKIP: clang is not installed (scripts/install-deps.sh installs it)"
     exit 0
 fi
-core="src/core/err.c src/core/jx.c src/core/log.c src/core/names.c"
+core="src/core/err.c src/core/file.c src/core/jx.c src/core/log.c src/core/names.c"
 llhttp="/usr/share/llhttp/llhttp.c /usr/share/llhttp/api.c /usr/share/llhttp/http.c"
 opts=""; asan_opts=""; corpus=""
 # One case per target: the sources it links (besides tests/fuzz/fuzz_NAME.c), the libraries,
