@@ -35,7 +35,7 @@ protobuf) files="src/api/protobuf.c src/api/protobuf-schema.c $core"; libs="-lja
     corpus=tests/unit/api/fixtures/pb ;;
 proxy_request) files="src/proxy/http.c src/core/buf.c src/core/err.c src/core/log.c $llhttp"
     libs="-ljansson"; runs=2000000 ;;
-api_request) files="src/api/route.c src/core/buf.c src/core/loop.c $core $llhttp"
+api_request) files="src/api/route.c src/core/buf.c src/core/loop.c src/core/httpd_req.c $core $llhttp"
     libs="-ljansson -lssl -lcrypto -lm"; runs=100000 ;;
 selector) files="src/api/selector.c src/api/table.c $core"; libs="-ljansson -lm"; runs=200000 ;;
 volume) files="src/node/env.c $core"; libs="-ljansson -lm"; runs=40000
