@@ -41,6 +41,25 @@ char *file_read_all(const char *path, size_t *len)
     return p;
 }
 
+ssize_t file_read_into(const char *path, char *buf, size_t size)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    ssize_t n;
+
+    buf[0] = 0;
+    if (fd < 0)
+        return -errno;
+    do
+        n = read(fd, buf, size - 1);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        n = -errno;
+    close(fd);
+    if (n >= 0)
+        buf[n] = 0;
+    return n;
+}
+
 int file_write_atomic(const char *path, const void *data, size_t len, int mode)
 {
     char tmp[4096];

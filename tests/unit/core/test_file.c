@@ -69,11 +69,28 @@ static void test_failures(void **state)
     assert_null(file_read_all("/nonexistent/kroll", NULL));
 }
 
+static void test_read_into(void **state)
+{
+    char path[256], buf[4];
+
+    (void)state;
+    snprintf(path, sizeof path, "%s/pid", dir);
+    assert_int_equal(file_write_atomic(path, "12345\n", 6, 0644), 0);
+    /* Bounded by the buffer, always terminated. */
+    assert_int_equal(file_read_into(path, buf, sizeof buf), 3);
+    assert_string_equal(buf, "123");
+    assert_int_equal(file_read_into("/nonexistent/kroll", buf, sizeof buf), -ENOENT);
+    assert_string_equal(buf, "");
+    /* /proc files report size 0 to stat but have contents. */
+    assert_true(file_read_into("/proc/self/cmdline", buf, sizeof buf) > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_write_read_mode),
         cmocka_unit_test(test_failures),
+        cmocka_unit_test(test_read_into),
     };
     int rc;
     char cmd[300];
