@@ -28,43 +28,36 @@ static int append_msg(char *msg, size_t n, int bad, const char *text)
     return bad;
 }
 
-int res__is_dns1123_label(const char *s, char *msg, size_t n)
+/* One DNS name rule: at most max characters and the match; both messages, "; "-joined. */
+static int name_rule(const char *s, char *msg, size_t n, size_t max,
+                     int (*match)(const char *, size_t), const char *text)
 {
     size_t len = strlen(s);
     int ok = 1;
 
     msg[0] = 0;
-    if (len > 63)
-        ok = append_msg(msg, n, 0, "must be no more than 63 characters");
-    if (!name_dns1123_label_match(s, len))
-        ok = append_msg(msg, n, 0, NAME_DNS1123_LABEL_MSG);
+    if (len > max)
+        ok = append_msg(msg, n, 0,
+                        max == 63 ? "must be no more than 63 characters"
+                                  : "must be no more than 253 characters");
+    if (!match(s, len))
+        ok = append_msg(msg, n, 0, text);
     return ok;
+}
+
+int res__is_dns1123_label(const char *s, char *msg, size_t n)
+{
+    return name_rule(s, msg, n, 63, name_dns1123_label_match, NAME_DNS1123_LABEL_MSG);
 }
 
 int res__is_dns1123_subdomain(const char *s, char *msg, size_t n)
 {
-    size_t len = strlen(s);
-    int ok = 1;
-
-    msg[0] = 0;
-    if (len > 253)
-        ok = append_msg(msg, n, 0, "must be no more than 253 characters");
-    if (!name_dns1123_subdomain_match(s, len))
-        ok = append_msg(msg, n, 0, NAME_DNS1123_SUBDOMAIN_MSG);
-    return ok;
+    return name_rule(s, msg, n, 253, name_dns1123_subdomain_match, NAME_DNS1123_SUBDOMAIN_MSG);
 }
 
 int res__is_dns1035_label(const char *s, char *msg, size_t n)
 {
-    size_t len = strlen(s);
-    int ok = 1;
-
-    msg[0] = 0;
-    if (len > 63)
-        ok = append_msg(msg, n, 0, "must be no more than 63 characters");
-    if (!name_dns1035_label_match(s, len))
-        ok = append_msg(msg, n, 0, NAME_DNS1035_LABEL_MSG);
-    return ok;
+    return name_rule(s, msg, n, 63, name_dns1035_label_match, NAME_DNS1035_LABEL_MSG);
 }
 
 int res__is_c_identifier(const char *s)
