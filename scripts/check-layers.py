@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Checks the layer rules of scripts/layers.table against a build of src/.
 
-usage: check-layers.py [--build DIR] [--src DIR] [--table FILE] [--allow-stale]
+usage: check-layers.py [--build DIR] [--src DIR] [--table FILE] [--allow-stale] [--list]
 
 Reads DIR/compile_commands.json (CMake writes it), then finds four kinds of edge between the
 folders of src/: includes (every #include of every file under src/, resolved through the
@@ -9,7 +9,8 @@ build's include path), calls (the undefined symbols of each object against the f
 objects define them, nm), globals (writable variables used across folders) and files (names of
 data-directory files in another folder's string constants, readelf). Each edge not allowed by
 the table and not listed as a known exception is printed; so is each exception that no longer
-occurs. Exits 0 when there are none, 1 when there are, 2 on bad input.
+occurs. Exits 0 when there are none, 1 when there are, 2 on bad input. --list also prints every
+edge found, with how the table treats it.
 """
 import json
 import os
@@ -215,15 +216,18 @@ def main():
     args, opts = sys.argv[1:], {"--build": os.path.join(here, "..", "build"),
                                 "--src": os.path.join(here, "..", "src"),
                                 "--table": os.path.join(here, "layers.table")}
-    allow_stale = False
+    allow_stale = listing = False
     while args:
         a = args.pop(0)
         if a == "--allow-stale":
             allow_stale = True
+        elif a == "--list":
+            listing = True
         elif a in opts and args:
             opts[a] = args.pop(0)
         else:
-            fail(f"usage: {sys.argv[0]} [--build DIR] [--src DIR] [--table FILE] [--allow-stale]")
+            fail(f"usage: {sys.argv[0]} [--build DIR] [--src DIR] [--table FILE] [--allow-stale]"
+                 " [--list]")
     src = os.path.realpath(opts["--src"])
     allow, peers, owns, exceptions = parse_table(opts["--table"])
     units = load_compile_db(opts["--build"], src)
@@ -239,8 +243,12 @@ def main():
     bad = 0
     for (kind, frm, to), ex in sorted(edges.items()):
         if kind in ("include", "call") and frm in allow and to in allow[frm]:
+            if listing:
+                print(f"  allowed   {kind:7} {frm} -> {to} ({len(ex)})")
             continue
         if (kind, frm, to) in exceptions:
+            if listing:
+                print(f"  exception {kind:7} {frm} -> {to} ({len(ex)}): e.g. {ex[0]}")
             continue
         listed = kind == "peer" or frm in allow
         why = "not allowed" if listed else "unknown folder (add it to the table)"
