@@ -9,7 +9,8 @@ build's include path), calls (the undefined symbols of each object against the f
 objects define them, nm), globals (writable variables used across folders) and files (names of
 data-directory files in another folder's string constants, readelf). Each edge not allowed by
 the table and not listed as a known exception is printed; so is each exception that no longer
-occurs. Exits 0 when there are none, 1 when there are, 2 on bad input. --list also prints every
+occurs. A folder's private parts (its <comp>-int.h headers, its <comp>__name functions) are
+never for another folder. Exits 0 when there are none, 1 when there are, 2 on bad input. --list also prints every
 edge found, with how the table treats it.
 """
 import json
@@ -19,7 +20,8 @@ import shlex
 import subprocess
 import sys
 
-KINDS = ("include", "call", "global", "file", "peer")
+KINDS = ("include", "call", "global", "file", "peer", "private")
+PRIVATE_SYM = re.compile(r"^[a-z]+__\w")
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s*(.*)$')
 MAX_EXAMPLES = 3
 
@@ -148,6 +150,8 @@ def include_edges(src, units, add):
                     add("include", frm, "?", f"{rel}:{no} includes {name}, which does not exist")
                 elif to and to != frm:
                     add("include", frm, to, f"{rel}:{no} includes {name}")
+                    if os.path.basename(target).endswith("-int.h"):
+                        add("private", frm, to, f"{rel}:{no} includes {name}")
 
 
 def run(cmd):
@@ -195,6 +199,8 @@ def symbol_edges(src, units, owns, peers, add):
         rel = os.path.relpath(source, os.path.dirname(src))
         if frm != to:
             add("call", frm, to, f"{rel} uses {sym}")
+            if PRIVATE_SYM.match(sym):
+                add("private", frm, to, f"{rel} uses {sym}")
             if sym in data:
                 add("global", frm, to, f"{rel} uses the variable {sym}")
         elif frm in peers and source != defs[sym]:

@@ -1,4 +1,5 @@
 #include "node/node.h"
+#include "node/node-int.h"
 
 #include "core/log.h"
 
@@ -13,4 +14,9 @@ int node_start(const char *dir)
     snprintf(path, sizeof path, "%s/pods/%d", dir, node_hooks);
     log_msg(path);
     return 0;
+}
+
+int node__pods(void)
+{
+    return node_hooks;
 }
