@@ -6,7 +6,8 @@ usage: check-layers.py [--build DIR] [--src DIR] [--table FILE] [--allow-stale] 
 Reads DIR/compile_commands.json (CMake writes it), then finds four kinds of edge between the
 folders of src/: includes (every #include of every file under src/, resolved through the
 build's include path), calls (the undefined symbols of each object against the folder whose
-objects define them, nm), globals (writable variables used across folders) and files (names of
+objects define them, objdump -t), globals (writable variables used across folders: .data or
+.bss, not .data.rel.ro) and files (names of
 data-directory files in another folder's string constants, readelf). Each edge not allowed by
 the table and not listed as a known exception is printed; so is each exception that no longer
 occurs. A folder's private parts (its <comp>-int.h headers, its <comp>__name functions) are
@@ -22,6 +23,8 @@ import sys
 
 KINDS = ("include", "call", "global", "file", "peer", "private")
 PRIVATE_SYM = re.compile(r"^[a-z]+__\w")
+# objdump -t: address, 7 flag characters, section, size, name (maybe after ".hidden").
+SYMBOL_RE = re.compile(r"^[0-9a-f]+ (.{7}) (\S+)\s+[0-9a-f]+\s+(.+)$")
 INCLUDE_RE = re.compile(r'^\s*#\s*include\s*(.*)$')
 MAX_EXAMPLES = 3
 
@@ -182,16 +185,20 @@ def symbol_edges(src, units, owns, peers, add):
     for source, obj, _ in units:
         if not os.path.isfile(obj):
             fail(f"{obj} is missing: build first")
-        for line in run(["nm", "-P", obj]).splitlines():
-            p = line.split()
-            if len(p) < 2:
+        for line in run(["objdump", "-t", obj]).splitlines():
+            m = SYMBOL_RE.match(line)
+            if not m:
                 continue
-            if p[1] == "U":
-                uses.append((source, obj, p[0]))
-            elif p[1] in "TDBRCVWG":
-                defs.setdefault(p[0], source)
-                if p[1] in "DBC":
-                    data.add(p[0])
+            flags, section, name = m.group(1), m.group(2), m.group(3).split()[-1]
+            if section == "*UND*":
+                uses.append((source, obj, name))
+            elif flags[0] in "gu" or flags[1] == "w":
+                defs.setdefault(name, source)
+                # Writable: .data (not .data.rel.ro, read-only after relocation), .bss, common.
+                if flags[6] == "O" and (section in (".bss", "*COM*") or
+                                        section.startswith((".data", ".bss")) and
+                                        not section.startswith(".data.rel.ro")):
+                    data.add(name)
     for source, obj, sym in uses:
         if sym not in defs:
             continue

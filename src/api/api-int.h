@@ -35,9 +35,9 @@ int api__token_ok(const struct api *api, const char *authorization);
 /* A parsed resource request. */
 struct api_target {
     const struct resource *r;
-    const char *ns;     /* NULL for cluster-scoped or all-namespaces */
-    const char *name;   /* NULL for collections */
-    const char *sub;    /* subresource or NULL */
+    const char *ns;   /* NULL for cluster-scoped or all-namespaces */
+    const char *name; /* NULL for collections */
+    const char *sub;  /* subresource or NULL */
     char buf[1024];
 };
 
@@ -64,7 +64,30 @@ int api__accepts_json(const struct http_req *req);
 void api__discovery(struct api *api, struct http_req *req, const char *path);
 void api__openapi(struct api *api, struct http_req *req, const char *path);
 void api__resource(struct api *api, struct http_req *req, struct api_target *t);
-void api__watch(struct api *api, struct http_req *req, struct api_target *t);
+/* List and watch options from the query (listopts.c): booleans and integers converted as
+ * kube-apiserver converts them, resourceVersionMatch and sendInitialEvents checked by its
+ * rules. Returns 0, or a negative code with err filled (400, or 422 for ListOptions). */
+struct api_listopts {
+    int watch;             /* watch=true|True|1|"" ... (anything but absent, 0, false) */
+    int bookmarks;         /* allowWatchBookmarks */
+    int send_initial;      /* sendInitialEvents: -1 absent, 0, 1 */
+    const char *rv;        /* resourceVersion as sent, NULL when absent */
+    const char *rv_match;  /* resourceVersionMatch, NULL when absent */
+    long long rv_n;        /* rv as a number; 0 when absent or empty */
+    long long timeout;     /* timeoutSeconds; 0 when absent */
+    long long limit;       /* limit; 0 when absent (no paging) */
+    const char *cont;      /* continue token, NULL when absent */
+};
+int api__listopts(struct http_req *req, struct api_listopts *o, struct err *err);
+/* kube-apiserver's answer to a resourceVersion the store has not reached: 504 Timeout,
+ * cause ResourceVersionTooLarge, retryAfterSeconds 1. Returns the code. */
+int api__rv_too_large(struct err *err, long long want, long long current);
+
+/* A list, whole or one page of it (list.c). */
+void api__list(struct api *api, struct http_req *req, struct api_target *t,
+               const struct api_listopts *o);
+void api__watch(struct api *api, struct http_req *req, struct api_target *t,
+                const struct api_listopts *o);
 void api__watch_close_all(struct api *api);
 void api__watch_fanout(enum store_ev type, const char *res, json_t *obj, json_t *old, int64_t rv,
                        void *ctx);
@@ -76,15 +99,24 @@ json_t *api__details(const struct resource *r, const char *name, const json_t *c
 /* Fills an error for a missing object: `deployments.apps "x" not found`. */
 int api__not_found(struct err *err, const struct resource *r, const char *name);
 
+/* Sets err's Status details (name, group, kind) for r's object name (verbs.c). */
+void api__details_set(struct err *err, const struct resource *r, const char *name);
+/* The autoscaling/v1 Scale view of a Deployment or ReplicaSet (new reference; verbs.c). */
+json_t *api__scale_of(const struct resource *r, const json_t *obj);
+
 /* Kind-specific write rules (strategy.c). */
 int api__prepare_create(struct api *api, const struct resource *r, json_t *obj, struct err *err);
 void api__prepare_update(struct api *api, const struct resource *r, json_t *obj, const json_t *old,
                          int status_only);
 
+/* The workload lint on a client's write (lint.c): warnings into o->warnings, or with
+ * --lint=error a 422 (returned, err filled). 0 when the write may go on. */
+int api__lint(struct api *api, const struct resource *r, const json_t *obj, const json_t *old,
+              const struct api_wopts *o, struct err *err);
+
 /* Label/field selector filtering for lists and watches. */
 struct api_filter;
-struct api_filter *api__filter_new(struct http_req *req, const struct resource *r,
-                                   struct err *err);
+struct api_filter *api__filter_new(struct http_req *req, const struct resource *r, struct err *err);
 int api__filter_match(const struct api_filter *f, const json_t *obj);
 void api__filter_free(struct api_filter *f);
 

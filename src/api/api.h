@@ -64,7 +64,10 @@ struct api_limits {
     int max_watches_per_client;
     size_t watch_buffer_bytes;
     size_t watch_buffer_total;
+    int lint; /* API_LINT_WARN (the default), API_LINT_ERROR or API_LINT_OFF (--lint) */
 };
+
+enum { API_LINT_WARN, API_LINT_ERROR, API_LINT_OFF };
 
 /* Fills l with the defaults. */
 void api_limits_default(struct api_limits *l);

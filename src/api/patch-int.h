@@ -7,21 +7,8 @@
 
 #include <jansson.h>
 
+#include "api/patch.h"
 #include "core/err.h"
-
-/* How a list merges. ATOMIC lists are replaced whole; MAP lists merge items by key; SET lists
- * are sets of primitives merged by value (metadata.finalizers). */
-enum patch_list_type { PATCH_LIST_ATOMIC, PATCH_LIST_MAP, PATCH_LIST_SET };
-
-#define PATCH_MAX_KEYS 3
-
-struct patch_list_rule {
-    enum patch_list_type type;
-    /* keys[0] is the strategic merge patch key; server-side apply uses all keys (its
-     * listMapKeys), filling an absent key from defaults[i] when that is not NULL. */
-    const char *keys[PATCH_MAX_KEYS];
-    const char *defaults[PATCH_MAX_KEYS];
-};
 
 /* A schema path: field names joined by '.', "[]" for a list item ("spec.containers[].ports").
  * Paths that do not fit are marked overflowed and match no rule. */
@@ -37,14 +24,14 @@ size_t patch__path_push(struct patch_path *p, const char *name);
 size_t patch__path_push_item(struct patch_path *p);
 void patch__path_pop(struct patch_path *p, size_t len);
 
-/* True when kind has strategic merge metadata (a built-in kind). */
-int patch__kind_known(const char *kind);
-/* The list rule at path for kind, or NULL (atomic). */
-const struct patch_list_rule *patch__rule_find(const char *kind, const struct patch_path *p);
+/* The list rule at path for a kind of the given schema (NULL: metadata's lists only), or NULL
+ * (atomic). */
+const struct patch_list_rule *patch__rule_find(const struct patch_schema *schema,
+                                               const struct patch_path *p);
 
 /* Strategic merge of patch into a deep copy of orig (orig may be NULL) at schema path p.
  * *out is NULL when the patch deletes the value ($patch: delete). Directives never survive. */
-int patch__smp_value(const json_t *orig, const json_t *patch, const char *kind,
+int patch__smp_value(const json_t *orig, const json_t *patch, const struct patch_schema *schema,
                      struct patch_path *p, json_t **out, struct err *err);
 
 /* JSON equality where numbers compare by value (1 == 1.0), as RFC 6902 "test" requires. */

@@ -24,29 +24,82 @@ int patch_json_apply(const json_t *doc, const json_t *ops, json_t **out, struct 
  * otherwise): -E_BAD_REQUEST. A doc that is not an object is treated as {}. */
 int patch_merge_apply(const json_t *doc, const json_t *patch, json_t **out, struct err *err);
 
-/* Applies a strategic merge patch for a built-in kind ("Deployment", "Pod", "Service", ...).
+/* How a list merges. ATOMIC lists are replaced whole; MAP lists merge items by key; SET lists
+ * are sets of primitives merged by value (metadata.finalizers). */
+enum patch_list_type { PATCH_LIST_ATOMIC, PATCH_LIST_MAP, PATCH_LIST_SET };
+
+#define PATCH_MAX_KEYS 3
+
+struct patch_list_rule {
+    enum patch_list_type type;
+    /* keys[0] is the strategic merge patch key; server-side apply uses all keys (its
+     * listMapKeys), filling an absent key from defaults[i] when that is not NULL. */
+    const char *keys[PATCH_MAX_KEYS];
+    const char *defaults[PATCH_MAX_KEYS];
+};
+
+/* A row of a kind's list schema: the list at path (fields joined by '.', "[]" for a list item:
+ * "spec.ports", "status.conditions") merges by rule. */
+struct patch_merge_row {
+    const char *path;
+    struct patch_list_rule rule;
+};
+
+/* A built-in kind's strategic-merge metadata (its kind_ops.merge). Lists not named here are
+ * atomic, except metadata.ownerReferences (by uid) and metadata.finalizers (a set). */
+struct patch_schema {
+    const char *pod_spec;               /* where the kind keeps a PodSpec, or NULL */
+    const struct patch_merge_row *rows; /* the kind's other lists; NULL-path terminated, or NULL */
+};
+
+/* The metadata of built-in types without lists of their own (ConfigMap, autoscaling Scale). */
+extern const struct patch_schema patch_schema_plain;
+
+#define PATCH_MAP1(k)                                                                              \
+    {                                                                                              \
+        PATCH_LIST_MAP, {k},                                                                       \
+        {                                                                                          \
+            NULL                                                                                   \
+        }                                                                                          \
+    }
+#define PATCH_ATOMIC                                                                               \
+    {                                                                                              \
+        PATCH_LIST_ATOMIC, {NULL},                                                                 \
+        {                                                                                          \
+            NULL                                                                                   \
+        }                                                                                          \
+    }
+#define PATCH_SET                                                                                  \
+    {                                                                                              \
+        PATCH_LIST_SET, {NULL},                                                                    \
+        {                                                                                          \
+            NULL                                                                                   \
+        }                                                                                          \
+    }
+
+/* Applies a strategic merge patch for a built-in kind of the given schema (a kind_ops.merge).
  * Lists merge by the kind's patch merge keys; directives ($patch, $setElementOrder/,
- * $retainKeys, $deleteFromPrimitiveList/) are honoured and never stored. An unknown kind is
+ * $retainKeys, $deleteFromPrimitiveList/) are honoured and never stored. A NULL schema is
  * -E_UNSUPPORTED_MEDIA, a malformed patch -E_BAD_REQUEST, a patch that contradicts its own
  * $retainKeys -E_INVALID. */
-int patch_strategic_apply(const json_t *doc, const json_t *patch, const char *kind, json_t **out,
-                          struct err *err);
+int patch_strategic_apply(const json_t *doc, const json_t *patch, const struct patch_schema *schema,
+                          json_t **out, struct err *err);
 
 /* Server-side apply of the applied configuration by manager (live may be NULL: create).
  * Returns the new object with metadata.managedFields updated, or -E_CONFLICT with one
  * "FieldManagerConflict" cause per field another manager owns with a different value (unless
  * force, which takes those fields over). -E_BAD_REQUEST when applied is not an object,
- * -E_INVALID for a keyed list item that lacks its key. Unknown kinds apply with every list
- * treated as atomic (as for CRDs without list metadata). */
+ * -E_INVALID for a keyed list item that lacks its key. A NULL schema applies with every list
+ * but metadata's treated as atomic (as for CRDs without list metadata). */
 int patch_ssa_apply(const json_t *live, const json_t *applied, const char *manager, int force,
-                    const char *kind, json_t **out, struct err *err);
+                    const struct patch_schema *schema, json_t **out, struct err *err);
 
 /* Records a non-apply write (create, update, patch) by manager in newobj's
  * metadata.managedFields (operation "Update"): fields that differ between old (NULL on create)
  * and newobj become owned by manager and are taken from every other manager. newobj is
  * modified in place; old is borrowed. A NULL or empty manager only carries the old entries over. */
 void patch_ssa_track_update(json_t *newobj, const json_t *old, const char *manager,
-                            const char *kind);
+                            const struct patch_schema *schema);
 
 /* Parses YAML 1.2 (or JSON) text into a new jansson value: anchors, aliases and "<<" merge keys
  * are resolved; plain scalars follow the YAML 1.2 core schema. Only the first document counts;

@@ -1,7 +1,9 @@
 /* Strategic merge patch for built-in kinds, and the list schema it shares with server-side
  * apply: which lists merge by key (containers by name, ports by containerPort...), which are
- * sets of primitives (finalizers), and which are replaced whole. The merge honours $patch,
- * $retainKeys, $setElementOrder/ and $deleteFromPrimitiveList/, and never stores a directive. */
+ * sets of primitives (finalizers), and which are replaced whole. The lists of a PodSpec and of
+ * metadata are here; each kind's own lists are its kind_ops.merge (kind_<kind>.c). The merge
+ * honours $patch, $retainKeys, $setElementOrder/ and $deleteFromPrimitiveList/, and never stores a
+ * directive. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,10 +13,10 @@
 
 /* ---- schema ------------------------------------------------------------------------------ */
 
-#define MAP1(k) {PATCH_LIST_MAP, {k}, {NULL}}
-#define ATOMIC {PATCH_LIST_ATOMIC, {NULL}, {NULL}}
+#define MAP1(k) PATCH_MAP1(k)
+#define ATOMIC PATCH_ATOMIC
 
-struct rule_row {
+struct rule_row { /* a row relative to a PodSpec */
     const char *path;
     struct patch_list_rule rule;
 };
@@ -22,9 +24,12 @@ struct rule_row {
 /* The container lists of a PodSpec, each with the lists inside a container. */
 #define CONTAINER_ROWS(c)                                                                          \
     {c, MAP1("name")},                                                                             \
-    {c "[].ports", {PATCH_LIST_MAP, {"containerPort", "protocol"}, {NULL, "TCP"}}},               \
-    {c "[].env", MAP1("name")}, {c "[].envFrom", ATOMIC}, {c "[].volumeMounts", MAP1("mountPath")}, \
-    {c "[].volumeDevices", MAP1("devicePath")}, {c "[].resizePolicy", ATOMIC}
+        {c "[].ports", {PATCH_LIST_MAP, {"containerPort", "protocol"}, {NULL, "TCP"}}},            \
+        {c "[].env", MAP1("name")}, {c "[].envFrom", ATOMIC},                                      \
+        {c "[].volumeMounts", MAP1("mountPath")}, {c "[].volumeDevices", MAP1("devicePath")},      \
+    {                                                                                              \
+        c "[].resizePolicy", ATOMIC                                                                \
+    }
 
 /* Paths relative to a PodSpec. */
 static const struct rule_row pod_spec_rows[] = {
@@ -42,63 +47,10 @@ static const struct rule_row pod_spec_rows[] = {
     {NULL, ATOMIC},
 };
 
-/* Where each workload kind keeps its PodSpec. */
-static const struct {
-    const char *kind, *prefix;
-} pod_spec_at[] = {
-    {"Pod", "spec"},
-    {"Deployment", "spec.template.spec"},
-    {"ReplicaSet", "spec.template.spec"},
-    {"StatefulSet", "spec.template.spec"},
-    {"DaemonSet", "spec.template.spec"},
-    {"Job", "spec.template.spec"},
-    {"PodTemplate", "template.spec"},
-    {"CronJob", "spec.jobTemplate.spec.template.spec"},
-    {NULL, NULL},
-};
-
-/* Per-kind lists outside the PodSpec. Node spec.taints has no merge key upstream (atomic):
- * kubectl taint sends the whole new list, so merging by key would resurrect removed taints. */
-static const struct {
-    const char *kind, *path;
-    struct patch_list_rule rule;
-} kind_rows[] = {
-    {"Deployment", "status.conditions", MAP1("type")},
-    {"ReplicaSet", "status.conditions", MAP1("type")},
-    {"StatefulSet", "status.conditions", MAP1("type")},
-    {"DaemonSet", "status.conditions", MAP1("type")},
-    {"Pod", "status.conditions", MAP1("type")},
-    {"Pod", "status.podIPs", MAP1("ip")},
-    {"Pod", "status.hostIPs", MAP1("ip")},
-    {"Node", "status.conditions", MAP1("type")},
-    {"Node", "status.addresses", MAP1("type")},
-    {"Node", "spec.taints", ATOMIC},
-    {"Node", "spec.podCIDRs", {PATCH_LIST_SET, {NULL}, {NULL}}},
-    {"PodDisruptionBudget", "status.conditions", MAP1("type")},
-    {"Namespace", "status.conditions", MAP1("type")},
-    {"Service", "spec.ports", {PATCH_LIST_MAP, {"port", "protocol"}, {NULL, "TCP"}}},
-    {NULL, NULL, ATOMIC},
-};
-
-/* Kinds whose Go types carry strategic merge metadata; anything else (CRDs) is refused. */
-static const char *const smp_kinds[] = {
-    "Pod", "Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob", "Service",
-    "Node", "ConfigMap", "Secret", "PodDisruptionBudget", "EndpointSlice", "Endpoints",
-    "Namespace", "Event", "ServiceAccount", "PodTemplate", "Lease", "Scale",
-    "ReplicationController", "LimitRange", "ResourceQuota", "PersistentVolumeClaim",
-    "PersistentVolume", "PriorityClass", "HorizontalPodAutoscaler", NULL,
-};
+const struct patch_schema patch_schema_plain = {NULL, NULL};
 
 static const struct patch_list_rule rule_owner_refs = MAP1("uid");
 static const struct patch_list_rule rule_finalizers = {PATCH_LIST_SET, {NULL}, {NULL}};
-
-int patch__kind_known(const char *kind)
-{
-    for (int i = 0; kind && smp_kinds[i]; i++)
-        if (strcmp(kind, smp_kinds[i]) == 0)
-            return 1;
-    return 0;
-}
 
 /* True when path is exactly "<...>.metadata.<field>" or "metadata.<field>". */
 static int path_is_meta(const char *path, const char *field)
@@ -112,35 +64,37 @@ static int path_is_meta(const char *path, const char *field)
     return pl == fl || path[pl - fl - 1] == '.';
 }
 
-const struct patch_list_rule *patch__rule_find(const char *kind, const struct patch_path *p)
+const struct patch_list_rule *patch__rule_find(const struct patch_schema *schema,
+                                               const struct patch_path *p)
 {
     const char *path = p->buf;
 
-    if (p->overflow || !kind)
+    if (p->overflow)
         return NULL;
     if (path_is_meta(path, "ownerReferences"))
         return &rule_owner_refs;
     if (path_is_meta(path, "finalizers") && strncmp(path, "spec.", 5) != 0)
         return &rule_finalizers;
-    for (int i = 0; pod_spec_at[i].kind; i++) {
-        size_t n = strlen(pod_spec_at[i].prefix);
-        if (strcmp(kind, pod_spec_at[i].kind) != 0 || strncmp(path, pod_spec_at[i].prefix, n) ||
-            path[n] != '.')
-            continue;
-        for (int j = 0; pod_spec_rows[j].path; j++)
-            if (strcmp(path + n + 1, pod_spec_rows[j].path) == 0)
-                return &pod_spec_rows[j].rule;
+    if (!schema)
+        return NULL;
+    if (schema->pod_spec) {
+        size_t n = strlen(schema->pod_spec);
+
+        if (!strncmp(path, schema->pod_spec, n) && path[n] == '.')
+            for (int j = 0; pod_spec_rows[j].path; j++)
+                if (strcmp(path + n + 1, pod_spec_rows[j].path) == 0)
+                    return &pod_spec_rows[j].rule;
     }
-    for (int i = 0; kind_rows[i].kind; i++)
-        if (!strcmp(kind, kind_rows[i].kind) && !strcmp(path, kind_rows[i].path))
-            return &kind_rows[i].rule;
+    for (const struct patch_merge_row *r = schema->rows; r && r->path; r++)
+        if (!strcmp(path, r->path))
+            return &r->rule;
     return NULL;
 }
 
 /* ---- merge ------------------------------------------------------------------------------- */
 
 struct smp {
-    const char *kind;
+    const struct patch_schema *schema;
     struct patch_path *path;
     struct err *err;
 };
@@ -169,10 +123,10 @@ static int smp_value(const json_t *orig, const json_t *patch, struct smp *c, jso
     return 0;
 }
 
-int patch__smp_value(const json_t *orig, const json_t *patch, const char *kind,
+int patch__smp_value(const json_t *orig, const json_t *patch, const struct patch_schema *schema,
                      struct patch_path *p, json_t **out, struct err *err)
 {
-    struct smp c = {kind, p, err};
+    struct smp c = {schema, p, err};
 
     return smp_value(orig, patch, &c, out);
 }
@@ -209,38 +163,41 @@ static int smp_retain_keys(json_t *base, const json_t *patch, struct smp *c)
         return 0;
     if (!json_is_array(keys))
         return err_set(c->err, -E_BAD_REQUEST, "invalid patch: $retainKeys must be a list");
-    json_array_foreach (keys, i, item)
-        if (!json_is_string(item))
-            return err_set(c->err, -E_BAD_REQUEST, "invalid patch: $retainKeys must be a list "
-                           "of strings");
-    json_object_foreach ((json_t *)patch, k, v) {
+    json_array_foreach(keys, i, item) if (!json_is_string(item)) return err_set(
+        c->err, -E_BAD_REQUEST,
+        "invalid patch: $retainKeys must be a list "
+        "of strings");
+    json_object_foreach((json_t *)patch, k, v)
+    {
         int listed = 0;
         if (k[0] == '$' || json_is_null(v))
             continue;
-        json_array_foreach (keys, i, item)
-            listed |= strcmp(json_string_value(item), k) == 0;
+        json_array_foreach(keys, i, item) listed |= strcmp(json_string_value(item), k) == 0;
         if (!listed)
-            return err_set(c->err, -E_INVALID, "The content of the patch doesn't match the "
-                           "retainKeys list: key \"%s\" is not retained", k);
+            return err_set(c->err, -E_INVALID,
+                           "The content of the patch doesn't match the "
+                           "retainKeys list: key \"%s\" is not retained",
+                           k);
     }
-    json_object_foreach_safe (base, tmp, k, v) {
+    json_object_foreach_safe(base, tmp, k, v)
+    {
         int listed = 0;
-        json_array_foreach (keys, i, item)
-            listed |= strcmp(json_string_value(item), k) == 0;
+        json_array_foreach(keys, i, item) listed |= strcmp(json_string_value(item), k) == 0;
         if (!listed)
             json_object_del(base, k);
     }
     return 0;
 }
 
-static int smp_delete_primitives(json_t *base, const char *name, const json_t *vals,
-                                 struct smp *c)
+static int smp_delete_primitives(json_t *base, const char *name, const json_t *vals, struct smp *c)
 {
     json_t *list = json_object_get(base, name);
 
     if (!json_is_array(vals))
-        return err_set(c->err, -E_BAD_REQUEST, "invalid patch: $deleteFromPrimitiveList/%s "
-                       "must be a list", name);
+        return err_set(c->err, -E_BAD_REQUEST,
+                       "invalid patch: $deleteFromPrimitiveList/%s "
+                       "must be a list",
+                       name);
     for (size_t i = 0; json_is_array(list) && i < json_array_size(list);) {
         int hit = 0;
         for (size_t j = 0; j < json_array_size(vals); j++)
@@ -269,12 +226,14 @@ static int smp_reorder(json_t *base, const char *name, const json_t *order, stru
     size_t pos, slot = 0;
 
     if (!json_is_array(order))
-        return err_set(c->err, -E_BAD_REQUEST, "invalid patch: $setElementOrder/%s must be a "
-                       "list", name);
+        return err_set(c->err, -E_BAD_REQUEST,
+                       "invalid patch: $setElementOrder/%s must be a "
+                       "list",
+                       name);
     if (!json_is_array(list))
         return 0;
     pos = patch__path_push(c->path, name);
-    r = patch__rule_find(c->kind, c->path);
+    r = patch__rule_find(c->schema, c->path);
     patch__path_pop(c->path, pos);
     if (!r || r->type == PATCH_LIST_ATOMIC)
         return 0;
@@ -330,17 +289,15 @@ static int smp_map(json_t *base, const json_t *patch, struct smp *c)
     if ((rc = smp_map_directive(base, patch, c)) != 0 || (rc = smp_retain_keys(base, patch, c)))
         return rc;
     /* Deletions from primitive lists go first so that additions in the same patch survive. */
-    json_object_foreach ((json_t *)patch, k, v)
-        if (!strncmp(k, del_pfx, sizeof del_pfx - 1) &&
-            (rc = smp_delete_primitives(base, k + sizeof del_pfx - 1, v, c)) < 0)
-            return rc;
-    json_object_foreach ((json_t *)patch, k, v)
-        if (k[0] != '$' && (rc = smp_map_key(base, k, v, c)) < 0)
-            return rc;
-    json_object_foreach ((json_t *)patch, k, v)
-        if (!strncmp(k, ord_pfx, sizeof ord_pfx - 1) &&
-            (rc = smp_reorder(base, k + sizeof ord_pfx - 1, v, c)) < 0)
-            return rc;
+    json_object_foreach((json_t *)patch, k,
+                        v) if (!strncmp(k, del_pfx, sizeof del_pfx - 1) &&
+                               (rc = smp_delete_primitives(base, k + sizeof del_pfx - 1, v, c)) <
+                                   0) return rc;
+    json_object_foreach((json_t *)patch, k,
+                        v) if (k[0] != '$' && (rc = smp_map_key(base, k, v, c)) < 0) return rc;
+    json_object_foreach((json_t *)patch, k, v) if (!strncmp(k, ord_pfx, sizeof ord_pfx - 1) &&
+                                                   (rc = smp_reorder(base, k + sizeof ord_pfx - 1,
+                                                                     v, c)) < 0) return rc;
     return 0;
 }
 
@@ -357,7 +314,8 @@ static int smp_list_replace(const json_t *patch, struct smp *c, json_t **out)
     size_t i;
     int rc = 0;
 
-    json_array_foreach (patch, i, item) {
+    json_array_foreach(patch, i, item)
+    {
         const char *d = item_directive(item);
         if (d && (!strcmp(d, "replace") || !strcmp(d, "delete")) && json_object_size(item) == 1)
             continue;
@@ -393,8 +351,10 @@ static int smp_keyed_item(json_t *res, const json_t *item, const char *key, stru
     int idx, rc;
 
     if (!json_is_object(item))
-        return err_set(c->err, -E_BAD_REQUEST, "invalid patch: %s: list items must be objects "
-                       "merged by key \"%s\"", c->path->buf, key);
+        return err_set(c->err, -E_BAD_REQUEST,
+                       "invalid patch: %s: list items must be objects "
+                       "merged by key \"%s\"",
+                       c->path->buf, key);
     d = item_directive(item);
     kv = json_object_get(item, key);
     if (!kv || json_is_null(kv))
@@ -435,13 +395,14 @@ static void set_dedup(json_t *list)
 
 static int smp_list(const json_t *orig, const json_t *patch, struct smp *c, json_t **out)
 {
-    const struct patch_list_rule *r = patch__rule_find(c->kind, c->path);
+    const struct patch_list_rule *r = patch__rule_find(c->schema, c->path);
     json_t *res, *item;
     size_t i, pos;
     int rc = 0;
 
     pos = patch__path_push_item(c->path);
-    json_array_foreach (patch, i, item) {
+    json_array_foreach(patch, i, item)
+    {
         const char *d = item_directive(item);
         if (d && strcmp(d, "replace") == 0)
             r = NULL; /* the list-level "replace" directive turns any list atomic */
@@ -453,7 +414,8 @@ static int smp_list(const json_t *orig, const json_t *patch, struct smp *c, json
         goto out;
     }
     res = json_deep_copy(orig);
-    json_array_foreach (patch, i, item) {
+    json_array_foreach(patch, i, item)
+    {
         if (r->type == PATCH_LIST_MAP) {
             rc = smp_keyed_item(res, item, r->keys[0], c);
         } else if (json_is_object(item) || json_is_array(item)) {
@@ -478,22 +440,25 @@ out:
     return rc;
 }
 
-int patch_strategic_apply(const json_t *doc, const json_t *patch, const char *kind, json_t **out,
-                          struct err *err)
+int patch_strategic_apply(const json_t *doc, const json_t *patch, const struct patch_schema *schema,
+                          json_t **out, struct err *err)
 {
     struct patch_path p;
     int rc;
 
     *out = NULL;
-    if (!patch__kind_known(kind))
-        return err_set(err, -E_UNSUPPORTED_MEDIA, "the body of the request was in an unknown "
+    if (!schema)
+        return err_set(err, -E_UNSUPPORTED_MEDIA,
+                       "the body of the request was in an unknown "
                        "format - accepted media types include: application/json-patch+json, "
                        "application/merge-patch+json, application/apply-patch+yaml");
     if (!json_is_object(patch))
-        return err_set(err, -E_BAD_REQUEST, "json: cannot unmarshal %s into Go value of type "
-                       "map[string]interface {}", json_is_array(patch) ? "array" : "value");
+        return err_set(err, -E_BAD_REQUEST,
+                       "json: cannot unmarshal %s into Go value of type "
+                       "map[string]interface {}",
+                       json_is_array(patch) ? "array" : "value");
     patch__path_init(&p);
-    rc = patch__smp_value(json_is_object(doc) ? doc : NULL, patch, kind, &p, out, err);
+    rc = patch__smp_value(json_is_object(doc) ? doc : NULL, patch, schema, &p, out, err);
     if (rc == 0 && !*out)
         *out = json_object(); /* "$patch": "delete" at the top leaves an empty object */
     /* A strategic merge copies each patch value once, so its result is at most doc + patch:

@@ -13,16 +13,16 @@
 #include "core/log.h"
 
 struct fsctx {
-    const char *kind;
+    const struct patch_schema *schema;
     struct patch_path path;
     struct err *err;
     int strict; /* keyed items without their key are an error (applied config) */
 };
 
 /* Map-typed fields: their FieldsV1 node owns the map itself (".") as well as each key. */
-static const char *const map_fields[] = {"labels", "annotations", "nodeSelector", "data",
-                                         "stringData", "binaryData", "matchLabels", "limits",
-                                         "requests", NULL};
+static const char *const map_fields[] = {"labels",     "annotations", "nodeSelector", "data",
+                                         "stringData", "binaryData",  "matchLabels",  "limits",
+                                         "requests",   NULL};
 
 /* ---- field sets -------------------------------------------------------------------------- */
 
@@ -54,9 +54,8 @@ static int fs_prune(json_t *node)
     json_t *v;
     void *tmp;
 
-    json_object_foreach_safe (node, tmp, k, v)
-        if (strcmp(k, ".") != 0 && fs_prune(v))
-            json_object_del(node, k);
+    json_object_foreach_safe(node, tmp, k, v) if (strcmp(k, ".") != 0 && fs_prune(v))
+        json_object_del(node, k);
     return json_object_size(node) == 0;
 }
 
@@ -65,7 +64,8 @@ static void fs_union(json_t *dst, const json_t *src)
     const char *k;
     json_t *v;
 
-    json_object_foreach ((json_t *)src, k, v) {
+    json_object_foreach((json_t *)src, k, v)
+    {
         if (strcmp(k, ".") == 0)
             fs_mark(dst);
         else
@@ -78,7 +78,8 @@ static void fs_subtract(json_t *dst, const json_t *src)
     const char *k;
     json_t *v, *d;
 
-    json_object_foreach ((json_t *)src, k, v) {
+    json_object_foreach((json_t *)src, k, v)
+    {
         if (strcmp(k, ".") == 0)
             json_object_del(dst, ".");
         else if ((d = json_object_get(dst, k)))
@@ -92,7 +93,8 @@ static json_t *fs_intersect(const json_t *a, const json_t *b)
     json_t *res = json_object(), *v, *bv;
     const char *k;
 
-    json_object_foreach ((json_t *)a, k, v) {
+    json_object_foreach((json_t *)a, k, v)
+    {
         if (!(bv = json_object_get(b, k)))
             continue;
         if (strcmp(k, ".") == 0) {
@@ -118,7 +120,8 @@ static json_t *fs_from_v1(const json_t *v1)
         return res;
     if (json_object_size(v1) == 0)
         fs_mark(res);
-    json_object_foreach ((json_t *)v1, k, v) {
+    json_object_foreach((json_t *)v1, k, v)
+    {
         if (strcmp(k, ".") == 0)
             fs_mark(res);
         else
@@ -133,7 +136,8 @@ static json_t *fs_to_v1(const json_t *node)
     json_t *res = json_object(), *v, *sub;
     const char *k;
 
-    json_object_foreach ((json_t *)node, k, v) {
+    json_object_foreach((json_t *)node, k, v)
+    {
         if (strcmp(k, ".") != 0 && (sub = fs_to_v1(v)))
             json_object_set_new(res, k, sub);
     }
@@ -155,7 +159,7 @@ static json_t *fs_to_v1(const json_t *node)
 
 static const struct patch_list_rule *fs_rule(struct fsctx *c)
 {
-    const struct patch_list_rule *r = patch__rule_find(c->kind, &c->path);
+    const struct patch_list_rule *r = patch__rule_find(c->schema, &c->path);
 
     return r && r->type != PATCH_LIST_ATOMIC ? r : NULL;
 }
@@ -194,8 +198,10 @@ static char *fs_item_pe(const json_t *item, const struct patch_list_rule *r, str
     return pe;
 missing:
     if (c->strict && !c->err->code)
-        err_set(c->err, -E_INVALID, ".%s: associative list with keys has an element that omits "
-                "key field \"%s\"", c->path.buf, r->keys[0]);
+        err_set(c->err, -E_INVALID,
+                ".%s: associative list with keys has an element that omits "
+                "key field \"%s\"",
+                c->path.buf, r->keys[0]);
     return NULL;
 }
 
@@ -207,7 +213,8 @@ static int fs_add_fields(json_t *node, const json_t *obj, struct fsctx *c)
     json_t *v;
     int rc = 0;
 
-    json_object_foreach ((json_t *)obj, k, v) {
+    json_object_foreach((json_t *)obj, k, v)
+    {
         char *pe = xasprintf("f:%s", k);
         size_t pos = patch__path_push(&c->path, k);
         json_t *child = fs_child(node, pe);
@@ -239,7 +246,8 @@ static int fs_add_value(json_t *node, const json_t *v, struct fsctx *c)
         return 0;
     }
     pos = patch__path_push_item(&c->path);
-    json_array_foreach (v, i, item) {
+    json_array_foreach(v, i, item)
+    {
         char *pe = fs_item_pe(item, r, c);
         if (!pe) {
             rc = c->strict ? -1 : 0;
@@ -284,7 +292,8 @@ static void fs_diff_list(json_t *node, const json_t *a, const json_t *b,
     size_t i;
 
     for (int side = 0; side < 2; side++) {
-        json_array_foreach (lists[side], i, item) {
+        json_array_foreach(lists[side], i, item)
+        {
             char *pe = fs_item_pe(item, r, c);
             if (!pe)
                 continue;
@@ -316,7 +325,8 @@ static void fs_diff(json_t *node, const json_t *a, const json_t *b, struct fsctx
     if (json_is_object(a) && json_is_object(b)) {
         const json_t *sides[2] = {a, b};
         for (int s = 0; s < 2; s++) {
-            json_object_foreach ((json_t *)sides[s], k, v) {
+            json_object_foreach((json_t *)sides[s], k, v)
+            {
                 if (s == 1 && json_object_get(a, k))
                     continue;
                 char *pe = xasprintf("f:%s", k);
@@ -344,10 +354,17 @@ static void fs_diff(json_t *node, const json_t *a, const json_t *b, struct fsctx
 /* A copy of obj without the fields no manager owns (identity and server bookkeeping). */
 static json_t *fs_strip(const json_t *obj)
 {
-    static const char *const meta[] = {"name", "namespace", "uid", "resourceVersion",
-                                       "generation", "creationTimestamp", "managedFields",
-                                       "selfLink", "deletionTimestamp",
-                                       "deletionGracePeriodSeconds", NULL};
+    static const char *const meta[] = {"name",
+                                       "namespace",
+                                       "uid",
+                                       "resourceVersion",
+                                       "generation",
+                                       "creationTimestamp",
+                                       "managedFields",
+                                       "selfLink",
+                                       "deletionTimestamp",
+                                       "deletionGracePeriodSeconds",
+                                       NULL};
     json_t *o = json_is_object(obj) ? json_deep_copy(obj) : json_object();
     json_t *m = json_object_get(o, "metadata");
 
@@ -360,9 +377,10 @@ static json_t *fs_strip(const json_t *obj)
     return o;
 }
 
-static void fsctx_init(struct fsctx *c, const char *kind, struct err *err, int strict)
+static void fsctx_init(struct fsctx *c, const struct patch_schema *schema, struct err *err,
+                       int strict)
 {
-    c->kind = kind;
+    c->schema = schema;
     patch__path_init(&c->path);
     c->err = err;
     c->strict = strict;
@@ -403,7 +421,8 @@ static void fs_remove(json_t *val, const json_t *set, struct fsctx *c)
     json_t *sub, *item;
     size_t idx, pos;
 
-    json_object_foreach ((json_t *)set, k, sub) {
+    json_object_foreach((json_t *)set, k, sub)
+    {
         if (!strncmp(k, "f:", 2) && json_is_object(val)) {
             fs_remove_field(val, k + 2, sub, c);
             continue;
@@ -485,7 +504,7 @@ static json_t *mf_start(const json_t *newobj, const json_t *old)
 }
 
 void patch_ssa_track_update(json_t *newobj, const json_t *old, const char *manager,
-                            const char *kind)
+                            const struct patch_schema *schema)
 {
     json_t *entries = mf_start(newobj, old), *a, *b, *diff, *present, *mine = NULL, *e;
     struct fsctx c;
@@ -499,7 +518,7 @@ void patch_ssa_track_update(json_t *newobj, const json_t *old, const char *manag
     if (!manager || !*manager)
         goto out;
     err_init(&err);
-    fsctx_init(&c, kind, &err, 0);
+    fsctx_init(&c, schema, &err, 0);
     a = old ? fs_strip(old) : json_object();
     b = fs_strip(newobj);
     diff = json_object();
@@ -523,8 +542,8 @@ void patch_ssa_track_update(json_t *newobj, const json_t *old, const char *manag
     if (!mine && json_object_size(diff)) {
         json_t *gain = fs_intersect(diff, present);
         if (json_object_size(gain))
-            json_array_append_new(entries, mf_entry_new(manager, "Update",
-                                                        jx_str(newobj, "apiVersion"), gain));
+            json_array_append_new(
+                entries, mf_entry_new(manager, "Update", jx_str(newobj, "apiVersion"), gain));
         json_decref(gain);
     }
     json_decref(a);
@@ -554,11 +573,12 @@ static void path_render(char *out, size_t n, const char *const *pes, size_t dept
             const char *name;
             int first = 1;
             off += (size_t)snprintf(out + off, n - off, "[");
-            json_object_foreach (k, name, v) {
+            json_object_foreach(k, name, v)
+            {
                 char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
                 if (off < n)
-                    off += (size_t)snprintf(out + off, n - off, "%s%s=%s", first ? "" : ",",
-                                            name, s ? s : "");
+                    off += (size_t)snprintf(out + off, n - off, "%s%s=%s", first ? "" : ",", name,
+                                            s ? s : "");
                 free(s);
                 first = 0;
             }
@@ -592,7 +612,8 @@ static void conflicts_walk(const json_t *d, const json_t *s, const char **pes, s
     }
     if (depth >= 64)
         return;
-    json_object_foreach ((json_t *)d, k, v) {
+    json_object_foreach((json_t *)d, k, v)
+    {
         if (strcmp(k, ".") != 0 && (sv = json_object_get(s, k))) {
             pes[depth] = k;
             conflicts_walk(v, sv, pes, depth + 1, cf);
@@ -609,7 +630,8 @@ static char *manager_label(const json_t *e)
     const char *t = json_string_value(json_object_get(e, "time"));
     const char *sub = json_string_value(json_object_get(e, "subresource"));
     char *base = sub ? xasprintf("\"%s\" with subresource \"%s\"", m ? m : "", sub)
-                     : xasprintf("\"%s\"", m ? m : ""), *res;
+                     : xasprintf("\"%s\"", m ? m : ""),
+         *res;
 
     if (!op || strcmp(op, "Update") != 0)
         return base;
@@ -641,12 +663,12 @@ static int conflicts_report(const json_t *list, struct err *err)
         const char *m = json_string_value(json_object_get(json_array_get(list, i), "manager"));
         int seen = 0;
         for (size_t j = 0; j < i; j++)
-            seen |= !strcmp(m, json_string_value(
-                                   json_object_get(json_array_get(list, j), "manager")));
+            seen |=
+                !strcmp(m, json_string_value(json_object_get(json_array_get(list, j), "manager")));
         if (seen)
             continue;
-        off += (size_t)snprintf(err->msg + off, sizeof err->msg - off, "%sconflicts with %s:",
-                                i ? "\n" : "", m);
+        off += (size_t)snprintf(err->msg + off, sizeof err->msg - off,
+                                "%sconflicts with %s:", i ? "\n" : "", m);
         for (size_t j = i; j < n && off < sizeof err->msg; j++) {
             c = json_array_get(list, j);
             if (!strcmp(m, json_string_value(json_object_get(c, "manager"))))
@@ -698,13 +720,13 @@ static void apply_prune(json_t *obj, const json_t *entries, const json_t *applie
     json_t *e, *gone = NULL, *other;
     size_t i;
 
-    json_array_foreach (entries, i, e)
-        if (mf_is(e, manager, "Apply"))
-            gone = fs_from_v1(json_object_get(e, "fieldsV1"));
+    json_array_foreach(entries, i, e) if (mf_is(e, manager, "Apply")) gone =
+        fs_from_v1(json_object_get(e, "fieldsV1"));
     if (!gone)
         return;
     fs_subtract(gone, applied_set);
-    json_array_foreach (entries, i, e) {
+    json_array_foreach(entries, i, e)
+    {
         if (mf_is(e, manager, "Apply"))
             continue;
         other = fs_from_v1(json_object_get(e, "fieldsV1"));
@@ -725,15 +747,13 @@ static json_t *apply_clean(const json_t *v)
 
     if (json_is_object(v)) {
         res = json_object();
-        json_object_foreach ((json_t *)v, k, item)
-            if (!json_is_null(item))
-                json_object_set_new(res, k, apply_clean(item));
+        json_object_foreach((json_t *)v, k, item) if (!json_is_null(item))
+            json_object_set_new(res, k, apply_clean(item));
         return res;
     }
     if (json_is_array(v)) {
         res = json_array();
-        json_array_foreach (v, i, item)
-            json_array_append_new(res, apply_clean(item));
+        json_array_foreach(v, i, item) json_array_append_new(res, apply_clean(item));
         return res;
     }
     return json_deep_copy(v);
@@ -742,16 +762,18 @@ static json_t *apply_clean(const json_t *v)
 static int apply_check(const json_t *applied, const char *manager, struct err *err)
 {
     if (!json_is_object(applied))
-        return err_set(err, -E_BAD_REQUEST, "error decoding YAML: the applied configuration "
+        return err_set(err, -E_BAD_REQUEST,
+                       "error decoding YAML: the applied configuration "
                        "must be an object");
     if (!manager || !*manager)
-        return err_set(err, -E_BAD_REQUEST, "PATCH request with apply content type requires a "
+        return err_set(err, -E_BAD_REQUEST,
+                       "PATCH request with apply content type requires a "
                        "fieldManager");
     return 0;
 }
 
 int patch_ssa_apply(const json_t *live, const json_t *applied, const char *manager, int force,
-                    const char *kind, json_t **out, struct err *err)
+                    const struct patch_schema *schema, json_t **out, struct err *err)
 {
     json_t *clean = NULL, *base = NULL, *merged = NULL, *aset = NULL, *diff = NULL;
     json_t *entries = NULL, *sa = NULL, *sb = NULL, *e = NULL;
@@ -764,7 +786,7 @@ int patch_ssa_apply(const json_t *live, const json_t *applied, const char *manag
         return rc;
     if ((rc = patch_check_object(applied, "the applied configuration", err)) < 0)
         return rc;
-    fsctx_init(&c, kind, err, 1);
+    fsctx_init(&c, schema, err, 1);
     clean = apply_clean(applied);
     if (json_is_object(json_object_get(clean, "metadata")))
         json_object_del(json_object_get(clean, "metadata"), "managedFields");
@@ -779,7 +801,7 @@ int patch_ssa_apply(const json_t *live, const json_t *applied, const char *manag
     if (json_is_object(json_object_get(base, "metadata")))
         json_object_del(json_object_get(base, "metadata"), "managedFields");
     patch__path_init(&c.path);
-    if ((rc = patch__smp_value(base, clean, kind, &c.path, &merged, err)) < 0)
+    if ((rc = patch__smp_value(base, clean, schema, &c.path, &merged, err)) < 0)
         goto out;
     if (!merged)
         merged = json_object();
@@ -806,8 +828,8 @@ int patch_ssa_apply(const json_t *live, const json_t *applied, const char *manag
             json_object_set(e, "apiVersion", json_object_get(applied, "apiVersion"));
         mf_set_store(entries, &i, aset);
     } else if (json_object_size(aset)) {
-        json_array_append_new(entries, mf_entry_new(manager, "Apply",
-                                                    jx_str(applied, "apiVersion"), aset));
+        json_array_append_new(entries,
+                              mf_entry_new(manager, "Apply", jx_str(applied, "apiVersion"), aset));
     }
     mf_store(merged, entries);
     *out = merged;

@@ -5,6 +5,7 @@
  * topology spread, ephemeral containers, managedFields, most volume kinds) are left out on
  * purpose; the walker skips unknown field numbers as the real decoder does. */
 #include "api/protobuf-int.h"
+#include "api/protobuf.h"
 
 #define N_(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -14,29 +15,52 @@
 #define R (PB_REP | PB_OMIT)
 #define I PB_INLINE
 
-#define FS(n, j, fl) {n, j, PB_STR, fl, 0}
-#define FI32(n, j, fl) {n, j, PB_I32, fl, 0}
-#define FI64(n, j, fl) {n, j, PB_I64, fl, 0}
-#define FB(n, j, fl) {n, j, PB_BOOL, fl, 0}
-#define FM(n, j, m, fl) {n, j, PB_MSG, fl, &m}
-#define FK(n, j, kind, fl) {n, j, kind, fl, 0}
+#define FS(n, j, fl)                                                                               \
+    {                                                                                              \
+        n, j, PB_STR, fl, 0                                                                        \
+    }
+#define FI32(n, j, fl)                                                                             \
+    {                                                                                              \
+        n, j, PB_I32, fl, 0                                                                        \
+    }
+#define FI64(n, j, fl)                                                                             \
+    {                                                                                              \
+        n, j, PB_I64, fl, 0                                                                        \
+    }
+#define FB(n, j, fl)                                                                               \
+    {                                                                                              \
+        n, j, PB_BOOL, fl, 0                                                                       \
+    }
+#define FM(n, j, m, fl)                                                                            \
+    {                                                                                              \
+        n, j, PB_MSG, fl, &m                                                                       \
+    }
+#define FK(n, j, kind, fl)                                                                         \
+    {                                                                                              \
+        n, j, kind, fl, 0                                                                          \
+    }
 
 #define MSG(var, ...)                                                                              \
     static const struct pb_field var##_f[] = {__VA_ARGS__};                                        \
     static const struct pb_msg var = {#var, var##_f, N_(var##_f)}
 
+/* The message of a served kind: named pb_msg_<Kind> for its kind_ops entry (kind_<kind>.c). */
+#define ROOT(var, ...)                                                                             \
+    static const struct pb_field var##_f[] = {__VA_ARGS__};                                        \
+    const struct pb_msg pb_msg_##var = {#var, var##_f, N_(var##_f)}
+
 /* ---- meta/v1 ---- */
 
-MSG(OwnerReference, FS(5, "apiVersion", 0), FS(1, "kind", 0), FS(3, "name", 0),
-    FS(4, "uid", 0), FB(6, "controller", P), FB(7, "blockOwnerDeletion", P));
+MSG(OwnerReference, FS(5, "apiVersion", 0), FS(1, "kind", 0), FS(3, "name", 0), FS(4, "uid", 0),
+    FB(6, "controller", P), FB(7, "blockOwnerDeletion", P));
 
 /* managedFields (17) is omitted: clients other than apply never send it. */
 MSG(ObjectMeta, FS(1, "name", O), FS(2, "generateName", O), FS(3, "namespace", O),
-    FS(4, "selfLink", O), FS(5, "uid", O), FS(6, "resourceVersion", O),
-    FI64(7, "generation", O), FK(8, "creationTimestamp", PB_TIME, O),
-    FK(9, "deletionTimestamp", PB_TIME, P), FI64(10, "deletionGracePeriodSeconds", P),
-    FK(11, "labels", PB_MAP_STR, O), FK(12, "annotations", PB_MAP_STR, O),
-    FM(13, "ownerReferences", OwnerReference, R), FS(14, "finalizers", R));
+    FS(4, "selfLink", O), FS(5, "uid", O), FS(6, "resourceVersion", O), FI64(7, "generation", O),
+    FK(8, "creationTimestamp", PB_TIME, O), FK(9, "deletionTimestamp", PB_TIME, P),
+    FI64(10, "deletionGracePeriodSeconds", P), FK(11, "labels", PB_MAP_STR, O),
+    FK(12, "annotations", PB_MAP_STR, O), FM(13, "ownerReferences", OwnerReference, R),
+    FS(14, "finalizers", R));
 
 MSG(LabelSelectorRequirement, FS(1, "key", 0), FS(2, "operator", 0), FS(3, "values", R));
 
@@ -51,11 +75,11 @@ MSG(DeleteOptions, FI64(1, "gracePeriodSeconds", P), FM(2, "preconditions", Prec
 
 /* ---- core/v1: ConfigMap, Secret, Namespace ---- */
 
-MSG(ConfigMap, FM(1, "metadata", ObjectMeta, O), FB(4, "immutable", P),
-    FK(2, "data", PB_MAP_STR, O), FK(3, "binaryData", PB_MAP_BYTES, O));
+ROOT(ConfigMap, FM(1, "metadata", ObjectMeta, O), FB(4, "immutable", P),
+     FK(2, "data", PB_MAP_STR, O), FK(3, "binaryData", PB_MAP_BYTES, O));
 
-MSG(Secret, FM(1, "metadata", ObjectMeta, O), FB(5, "immutable", P),
-    FK(2, "data", PB_MAP_BYTES, O), FK(4, "stringData", PB_MAP_STR, O), FS(3, "type", O));
+ROOT(Secret, FM(1, "metadata", ObjectMeta, O), FB(5, "immutable", P),
+     FK(2, "data", PB_MAP_BYTES, O), FK(4, "stringData", PB_MAP_STR, O), FS(3, "type", O));
 
 MSG(NamespaceSpec, FS(1, "finalizers", R));
 
@@ -64,8 +88,8 @@ MSG(NamespaceCondition, FS(1, "type", 0), FS(2, "status", 0),
 
 MSG(NamespaceStatus, FS(1, "phase", O), FM(2, "conditions", NamespaceCondition, R));
 
-MSG(Namespace, FM(1, "metadata", ObjectMeta, O), FM(2, "spec", NamespaceSpec, O),
-    FM(3, "status", NamespaceStatus, O));
+ROOT(Namespace, FM(1, "metadata", ObjectMeta, O), FM(2, "spec", NamespaceSpec, O),
+     FM(3, "status", NamespaceStatus, O));
 
 /* ---- core/v1: Service ---- */
 
@@ -77,10 +101,9 @@ MSG(SessionAffinityConfig, FM(1, "clientIP", ClientIPConfig, P));
 
 MSG(ServiceSpec, FM(1, "ports", ServicePort, R), FK(2, "selector", PB_MAP_STR, O),
     FS(3, "clusterIP", O), FS(18, "clusterIPs", R), FS(4, "type", O), FS(5, "externalIPs", R),
-    FS(7, "sessionAffinity", O), FS(8, "loadBalancerIP", O),
-    FS(9, "loadBalancerSourceRanges", R), FS(10, "externalName", O),
-    FS(11, "externalTrafficPolicy", O), FI32(12, "healthCheckNodePort", O),
-    FB(13, "publishNotReadyAddresses", O),
+    FS(7, "sessionAffinity", O), FS(8, "loadBalancerIP", O), FS(9, "loadBalancerSourceRanges", R),
+    FS(10, "externalName", O), FS(11, "externalTrafficPolicy", O),
+    FI32(12, "healthCheckNodePort", O), FB(13, "publishNotReadyAddresses", O),
     FM(14, "sessionAffinityConfig", SessionAffinityConfig, P), FS(19, "ipFamilies", R),
     FS(17, "ipFamilyPolicy", P), FB(20, "allocateLoadBalancerNodePorts", P),
     FS(21, "loadBalancerClass", P), FS(22, "internalTrafficPolicy", P),
@@ -92,8 +115,8 @@ MSG(LoadBalancerIngress, FS(1, "ip", O), FS(2, "hostname", O), FS(3, "ipMode", P
 MSG(LoadBalancerStatus, FM(1, "ingress", LoadBalancerIngress, R));
 MSG(ServiceStatus, FM(1, "loadBalancer", LoadBalancerStatus, O));
 
-MSG(Service, FM(1, "metadata", ObjectMeta, O), FM(2, "spec", ServiceSpec, O),
-    FM(3, "status", ServiceStatus, O));
+ROOT(Service, FM(1, "metadata", ObjectMeta, O), FM(2, "spec", ServiceSpec, O),
+     FM(3, "status", ServiceStatus, O));
 
 /* ---- core/v1: containers ---- */
 
@@ -104,12 +127,10 @@ MSG(ResourceFieldSelector, FS(1, "containerName", O), FS(2, "resource", 0),
     FK(3, "divisor", PB_QTY, O));
 MSG(ConfigMapKeySelector, FM(1, "", LocalObjectReference, I), FS(2, "key", 0),
     FB(3, "optional", P));
-MSG(SecretKeySelector, FM(1, "", LocalObjectReference, I), FS(2, "key", 0),
-    FB(3, "optional", P));
+MSG(SecretKeySelector, FM(1, "", LocalObjectReference, I), FS(2, "key", 0), FB(3, "optional", P));
 MSG(EnvVarSource, FM(1, "fieldRef", ObjectFieldSelector, P),
     FM(2, "resourceFieldRef", ResourceFieldSelector, P),
-    FM(3, "configMapKeyRef", ConfigMapKeySelector, P),
-    FM(4, "secretKeyRef", SecretKeySelector, P));
+    FM(3, "configMapKeyRef", ConfigMapKeySelector, P), FM(4, "secretKeyRef", SecretKeySelector, P));
 MSG(EnvVar, FS(1, "name", 0), FS(2, "value", O), FM(3, "valueFrom", EnvVarSource, P));
 
 MSG(ConfigMapEnvSource, FM(1, "", LocalObjectReference, I), FB(2, "optional", P));
@@ -131,8 +152,8 @@ MSG(VolumeMount, FS(1, "name", 0), FB(2, "readOnly", O), FS(7, "recursiveReadOnl
 
 MSG(ExecAction, FS(1, "command", R));
 MSG(HTTPHeader, FS(1, "name", 0), FS(2, "value", 0));
-MSG(HTTPGetAction, FS(1, "path", O), FK(2, "port", PB_IOS, 0), FS(3, "host", O),
-    FS(4, "scheme", O), FM(5, "httpHeaders", HTTPHeader, R), FS(6, "protocol", P));
+MSG(HTTPGetAction, FS(1, "path", O), FK(2, "port", PB_IOS, 0), FS(3, "host", O), FS(4, "scheme", O),
+    FM(5, "httpHeaders", HTTPHeader, R), FS(6, "protocol", P));
 MSG(TCPSocketAction, FK(1, "port", PB_IOS, 0), FS(2, "host", O));
 MSG(GRPCAction, FI32(1, "port", 0), FS(2, "service", P), FS(3, "mode", P));
 MSG(SleepAction, FI64(1, "seconds", 0));
@@ -155,30 +176,28 @@ MSG(AppArmorProfile, FS(1, "type", 0), FS(2, "localhostProfile", P));
 
 /* windowsOptions (10) is skipped: kroll runs Linux processes only. */
 MSG(SecurityContext, FM(1, "capabilities", Capabilities, P), FB(2, "privileged", P),
-    FM(3, "seLinuxOptions", SELinuxOptions, P), FI64(4, "runAsUser", P),
-    FI64(8, "runAsGroup", P), FB(5, "runAsNonRoot", P), FB(6, "readOnlyRootFilesystem", P),
+    FM(3, "seLinuxOptions", SELinuxOptions, P), FI64(4, "runAsUser", P), FI64(8, "runAsGroup", P),
+    FB(5, "runAsNonRoot", P), FB(6, "readOnlyRootFilesystem", P),
     FB(7, "allowPrivilegeEscalation", P), FS(9, "procMount", P),
     FM(11, "seccompProfile", SeccompProfile, P), FM(12, "appArmorProfile", AppArmorProfile, P));
 
 /* restartPolicyRules (25) and volumeDevices (21) are skipped. */
 MSG(Container, FS(1, "name", 0), FS(2, "image", O), FS(3, "command", R), FS(4, "args", R),
-    FS(5, "workingDir", O), FM(6, "ports", ContainerPort, R),
-    FM(19, "envFrom", EnvFromSource, R), FM(7, "env", EnvVar, R),
-    FM(8, "resources", ResourceRequirements, O),
+    FS(5, "workingDir", O), FM(6, "ports", ContainerPort, R), FM(19, "envFrom", EnvFromSource, R),
+    FM(7, "env", EnvVar, R), FM(8, "resources", ResourceRequirements, O),
     FM(23, "resizePolicy", ContainerResizePolicy, R), FS(24, "restartPolicy", P),
     FM(9, "volumeMounts", VolumeMount, R), FM(10, "livenessProbe", Probe, P),
     FM(11, "readinessProbe", Probe, P), FM(22, "startupProbe", Probe, P),
     FM(12, "lifecycle", Lifecycle, P), FS(13, "terminationMessagePath", O),
     FS(20, "terminationMessagePolicy", O), FS(14, "imagePullPolicy", O),
-    FM(15, "securityContext", SecurityContext, P), FB(16, "stdin", O),
-    FB(17, "stdinOnce", O), FB(18, "tty", O));
+    FM(15, "securityContext", SecurityContext, P), FB(16, "stdin", O), FB(17, "stdinOnce", O),
+    FB(18, "tty", O));
 
 /* ---- core/v1: volumes and pods ---- */
 
 MSG(KeyToPath, FS(1, "key", 0), FS(2, "path", 0), FI32(3, "mode", P), FI64(4, "user", P));
 MSG(HostPathVolumeSource, FS(1, "path", 0), FS(2, "type", P));
-MSG(EmptyDirVolumeSource, FS(1, "medium", O), FK(2, "sizeLimit", PB_QTY, P),
-    FI32(3, "mode", P));
+MSG(EmptyDirVolumeSource, FS(1, "medium", O), FK(2, "sizeLimit", PB_QTY, P), FI32(3, "mode", P));
 MSG(SecretVolumeSource, FS(1, "secretName", O), FM(2, "items", KeyToPath, R),
     FI32(3, "defaultMode", P), FB(4, "optional", P), FI64(5, "defaultUser", P));
 MSG(ConfigMapVolumeSource, FM(1, "", LocalObjectReference, I), FM(2, "items", KeyToPath, R),
@@ -197,10 +216,9 @@ MSG(Toleration, FS(1, "key", O), FS(2, "operator", O), FS(3, "value", O), FS(4, 
 MSG(Sysctl, FS(1, "name", 0), FS(2, "value", 0));
 MSG(PodSecurityContext, FM(1, "seLinuxOptions", SELinuxOptions, P), FI64(2, "runAsUser", P),
     FI64(6, "runAsGroup", P), FB(3, "runAsNonRoot", P), FI64(4, "supplementalGroups", R),
-    FS(12, "supplementalGroupsPolicy", P), FI64(5, "fsGroup", P),
-    FM(7, "sysctls", Sysctl, R), FS(9, "fsGroupChangePolicy", P),
-    FM(10, "seccompProfile", SeccompProfile, P), FM(11, "appArmorProfile", AppArmorProfile, P),
-    FS(13, "seLinuxChangePolicy", P));
+    FS(12, "supplementalGroupsPolicy", P), FI64(5, "fsGroup", P), FM(7, "sysctls", Sysctl, R),
+    FS(9, "fsGroupChangePolicy", P), FM(10, "seccompProfile", SeccompProfile, P),
+    FM(11, "appArmorProfile", AppArmorProfile, P), FS(13, "seLinuxChangePolicy", P));
 MSG(HostAlias, FS(1, "ip", 0), FS(2, "hostnames", R));
 MSG(PodReadinessGate, FS(1, "conditionType", 0));
 MSG(PodOS, FS(1, "name", 0));
@@ -211,19 +229,18 @@ MSG(PodOS, FS(1, "name", 0));
 MSG(PodSpec, FM(1, "volumes", Volume, R), FM(20, "initContainers", Container, R),
     FM(2, "containers", Container, PB_REP), FS(3, "restartPolicy", O),
     FI64(4, "terminationGracePeriodSeconds", P), FI64(5, "activeDeadlineSeconds", P),
-    FS(6, "dnsPolicy", O), FK(7, "nodeSelector", PB_MAP_STR, O),
-    FS(8, "serviceAccountName", O), FS(9, "serviceAccount", O),
-    FB(21, "automountServiceAccountToken", P), FS(10, "nodeName", O), FB(11, "hostNetwork", O),
-    FB(12, "hostPID", O), FB(13, "hostIPC", O), FB(27, "shareProcessNamespace", P),
-    FM(14, "securityContext", PodSecurityContext, P),
+    FS(6, "dnsPolicy", O), FK(7, "nodeSelector", PB_MAP_STR, O), FS(8, "serviceAccountName", O),
+    FS(9, "serviceAccount", O), FB(21, "automountServiceAccountToken", P), FS(10, "nodeName", O),
+    FB(11, "hostNetwork", O), FB(12, "hostPID", O), FB(13, "hostIPC", O),
+    FB(27, "shareProcessNamespace", P), FM(14, "securityContext", PodSecurityContext, P),
     FM(15, "imagePullSecrets", LocalObjectReference, R), FS(16, "hostname", O),
     FS(17, "subdomain", O), FS(19, "schedulerName", O), FM(22, "tolerations", Toleration, R),
-    FM(23, "hostAliases", HostAlias, R), FS(24, "priorityClassName", O),
-    FI32(25, "priority", P), FM(28, "readinessGates", PodReadinessGate, R),
-    FS(29, "runtimeClassName", P), FB(30, "enableServiceLinks", P),
-    FS(31, "preemptionPolicy", P), FK(32, "overhead", PB_MAP_QTY, O),
-    FB(35, "setHostnameAsFQDN", P), FM(36, "os", PodOS, P), FB(37, "hostUsers", P),
-    FM(40, "resources", ResourceRequirements, P), FS(41, "hostnameOverride", P));
+    FM(23, "hostAliases", HostAlias, R), FS(24, "priorityClassName", O), FI32(25, "priority", P),
+    FM(28, "readinessGates", PodReadinessGate, R), FS(29, "runtimeClassName", P),
+    FB(30, "enableServiceLinks", P), FS(31, "preemptionPolicy", P),
+    FK(32, "overhead", PB_MAP_QTY, O), FB(35, "setHostnameAsFQDN", P), FM(36, "os", PodOS, P),
+    FB(37, "hostUsers", P), FM(40, "resources", ResourceRequirements, P),
+    FS(41, "hostnameOverride", P));
 
 MSG(PodTemplateSpec, FM(1, "metadata", ObjectMeta, O), FM(2, "spec", PodSpec, O));
 
@@ -232,8 +249,8 @@ MSG(PodStatus, FS(1, "phase", O), FS(3, "message", O), FS(4, "reason", O),
     FS(11, "nominatedNodeName", O), FS(5, "hostIP", O), FS(6, "podIP", O),
     FK(7, "startTime", PB_TIME, P), FS(9, "qosClass", O));
 
-MSG(Pod, FM(1, "metadata", ObjectMeta, O), FM(2, "spec", PodSpec, O),
-    FM(3, "status", PodStatus, O));
+ROOT(Pod, FM(1, "metadata", ObjectMeta, O), FM(2, "spec", PodSpec, O),
+     FM(3, "status", PodStatus, O));
 
 /* ---- apps/v1 ---- */
 
@@ -243,16 +260,14 @@ MSG(DeploymentSpec, FI32(1, "replicas", P), FM(2, "selector", LabelSelector, PB_
     FM(3, "template", PodTemplateSpec, 0), FM(4, "strategy", DeploymentStrategy, O),
     FI32(5, "minReadySeconds", O), FI32(6, "revisionHistoryLimit", P), FB(7, "paused", O),
     FI32(9, "progressDeadlineSeconds", P));
-MSG(DeploymentCondition, FS(1, "type", 0), FS(2, "status", 0),
-    FK(6, "lastUpdateTime", PB_TIME, O), FK(7, "lastTransitionTime", PB_TIME, O),
-    FS(4, "reason", O), FS(5, "message", O));
+MSG(DeploymentCondition, FS(1, "type", 0), FS(2, "status", 0), FK(6, "lastUpdateTime", PB_TIME, O),
+    FK(7, "lastTransitionTime", PB_TIME, O), FS(4, "reason", O), FS(5, "message", O));
 MSG(DeploymentStatus, FI64(1, "observedGeneration", O), FI32(2, "replicas", O),
-    FI32(3, "updatedReplicas", O), FI32(7, "readyReplicas", O),
-    FI32(4, "availableReplicas", O), FI32(5, "unavailableReplicas", O),
-    FI32(9, "terminatingReplicas", P), FM(6, "conditions", DeploymentCondition, R),
-    FI32(8, "collisionCount", P));
-MSG(Deployment, FM(1, "metadata", ObjectMeta, O), FM(2, "spec", DeploymentSpec, O),
-    FM(3, "status", DeploymentStatus, O));
+    FI32(3, "updatedReplicas", O), FI32(7, "readyReplicas", O), FI32(4, "availableReplicas", O),
+    FI32(5, "unavailableReplicas", O), FI32(9, "terminatingReplicas", P),
+    FM(6, "conditions", DeploymentCondition, R), FI32(8, "collisionCount", P));
+ROOT(Deployment, FM(1, "metadata", ObjectMeta, O), FM(2, "spec", DeploymentSpec, O),
+     FM(3, "status", DeploymentStatus, O));
 
 /* ---- policy/v1 ---- */
 
@@ -261,28 +276,21 @@ MSG(Eviction, FM(1, "metadata", ObjectMeta, O), FM(2, "deleteOptions", DeleteOpt
 /* `kubectl create poddisruptionbudget`; status is left out (the server ignores it on create). */
 MSG(PodDisruptionBudgetSpec, FK(1, "minAvailable", PB_IOS, P), FM(2, "selector", LabelSelector, P),
     FK(3, "maxUnavailable", PB_IOS, P), FS(4, "unhealthyPodEvictionPolicy", P));
-MSG(PodDisruptionBudget, FM(1, "metadata", ObjectMeta, O),
-    FM(2, "spec", PodDisruptionBudgetSpec, O));
+ROOT(PodDisruptionBudget, FM(1, "metadata", ObjectMeta, O),
+     FM(2, "spec", PodDisruptionBudgetSpec, O));
 
 /* ---- core/v1 ServiceAccount (`kubectl create serviceaccount`) ---- */
 
 MSG(ObjectReference, FS(1, "kind", O), FS(2, "namespace", O), FS(3, "name", O), FS(4, "uid", O),
     FS(5, "apiVersion", O), FS(6, "resourceVersion", O), FS(7, "fieldPath", O));
-MSG(ServiceAccount, FM(1, "metadata", ObjectMeta, O), FM(2, "secrets", ObjectReference, R),
-    FM(3, "imagePullSecrets", LocalObjectReference, R),
-    FB(4, "automountServiceAccountToken", P));
+ROOT(ServiceAccount, FM(1, "metadata", ObjectMeta, O), FM(2, "secrets", ObjectReference, R),
+     FM(3, "imagePullSecrets", LocalObjectReference, R), FB(4, "automountServiceAccountToken", P));
 
+/* Kinds that are not served resources but arrive as request bodies; the served kinds' messages
+ * are found through their kind_ops entries. */
 const struct pb_kind_entry pb_kinds[] = {
-    {"v1", "ConfigMap", &ConfigMap},
-    {"v1", "Secret", &Secret},
-    {"v1", "Namespace", &Namespace},
-    {"v1", "Service", &Service},
-    {"v1", "Pod", &Pod},
-    {"apps/v1", "Deployment", &Deployment},
     {"policy/v1", "Eviction", &Eviction},
     {"policy/v1beta1", "Eviction", &Eviction},
-    {"policy/v1", "PodDisruptionBudget", &PodDisruptionBudget},
-    {"v1", "ServiceAccount", &ServiceAccount},
     {0, "DeleteOptions", &DeleteOptions},
 };
 const size_t pb_nkinds = N_(pb_kinds);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/kind.h"
 #include "api/protobuf-int.h"
 #include "core/jx.h"
 #include "core/log.h"
@@ -596,15 +597,29 @@ static int pb_envelope_parse(const uint8_t *d, size_t n, struct pb_envelope *e)
     return 0;
 }
 
-static const struct pb_kind_entry *pb_kind_find(const struct pb_envelope *e)
+static int pb_eq(const char *s, const uint8_t *b, size_t n)
 {
+    return strlen(s) == n && memcmp(s, b, n) == 0;
+}
+
+/* The message for the envelope's TypeMeta: a served kind's (its kind_ops entry), else one of
+ * the request-only kinds (Eviction, DeleteOptions). */
+static const struct pb_msg *pb_kind_find(const struct pb_envelope *e)
+{
+    for (int i = 0; i < RES_COUNT; i++) {
+        const struct resource *r = api_resource((enum res_id)i);
+        const struct pb_msg *m = api_kind((enum res_id)i)->pb;
+
+        if (m && pb_eq(r->kind, e->kind, e->kind_len) &&
+            pb_eq(r->api_version, e->api_version, e->api_version_len))
+            return m;
+    }
     for (size_t i = 0; i < pb_nkinds; i++) {
         const struct pb_kind_entry *k = &pb_kinds[i];
-        if (strlen(k->kind) != e->kind_len || memcmp(k->kind, e->kind, e->kind_len) != 0)
-            continue;
-        if (!k->api_version || (strlen(k->api_version) == e->api_version_len &&
-                                memcmp(k->api_version, e->api_version, e->api_version_len) == 0))
-            return k;
+
+        if (pb_eq(k->kind, e->kind, e->kind_len) &&
+            (!k->api_version || pb_eq(k->api_version, e->api_version, e->api_version_len)))
+            return k->msg;
     }
     return NULL;
 }
@@ -613,7 +628,7 @@ int pb_decode_object(const void *buf, size_t len, json_t **out, struct err *err)
 {
     struct pb_ctx c = {err, 0};
     struct pb_envelope e;
-    const struct pb_kind_entry *k;
+    const struct pb_msg *m;
     json_t *obj = NULL, *kind = NULL, *api = NULL;
     int rc;
 
@@ -634,7 +649,7 @@ int pb_decode_object(const void *buf, size_t len, json_t **out, struct err *err)
         rc = err_set(err, -E_BAD_REQUEST, "the protobuf body names no valid kind");
         goto out;
     }
-    if (!(k = pb_kind_find(&e))) {
+    if (!(m = pb_kind_find(&e))) {
         rc = err_set(err, -E_UNSUPPORTED_MEDIA,
                      "the body of the request was in an unknown format - accepted media types "
                      "include: application/json, application/yaml (protobuf is not supported "
@@ -645,7 +660,7 @@ int pb_decode_object(const void *buf, size_t len, json_t **out, struct err *err)
     obj = json_object();
     json_object_set(obj, "kind", kind);
     json_object_set(obj, "apiVersion", api);
-    if ((rc = pb_decode_msg(&c, k->msg, e.raw, e.raw_len, obj)) < 0)
+    if ((rc = pb_decode_msg(&c, m, e.raw, e.raw_len, obj)) < 0)
         goto out;
     if (json_string_length(api) == 0)
         json_object_del(obj, "apiVersion");

@@ -16,8 +16,9 @@
 /* Decodes a Kubernetes protobuf envelope: the magic "k8s\0" (6b 38 73 00), then a
  * runtime.Unknown {1: TypeMeta{1 apiVersion, 2 kind}, 2: raw, 3: contentEncoding,
  * 4: contentType}, where raw is the message of the kind named in TypeMeta.
- * Supported: v1 ConfigMap, Secret, Namespace, Service, Pod; apps/v1 Deployment;
- * DeleteOptions (any apiVersion); policy/v1 Eviction.
+ * Supported: the served kinds whose kind_ops entry has a pb message (v1 ConfigMap, Secret,
+ * Namespace, Service, Pod, ServiceAccount; apps/v1 Deployment; policy/v1
+ * PodDisruptionBudget), DeleteOptions (any apiVersion) and policy/v1 Eviction.
  * On success *out is a new JSON object (caller owns it) with kind and apiVersion first and the
  * fields as Kubernetes' JSON encoding writes them (omitempty honoured, pointer fields kept when
  * present even if zero, bytes as base64, Time as RFC 3339, IntOrString as number or string).
@@ -25,6 +26,11 @@
  * bytes that are not a well-formed envelope or message; err carries the message. buf is
  * borrowed and may be NULL when len is 0. */
 int pb_decode_object(const void *buf, size_t len, json_t **out, struct err *err);
+
+/* The messages of the served kinds that have one (a kind_ops entry's pb). */
+struct pb_msg;
+extern const struct pb_msg pb_msg_ConfigMap, pb_msg_Secret, pb_msg_Namespace, pb_msg_Service,
+    pb_msg_Pod, pb_msg_Deployment, pb_msg_PodDisruptionBudget, pb_msg_ServiceAccount;
 
 /* True when buf starts with the Kubernetes protobuf magic "k8s\0". */
 int pb_has_magic(const void *buf, size_t len);

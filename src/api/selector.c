@@ -1,9 +1,10 @@
-/* Label selectors (query strings and metav1.LabelSelector objects) and field
- * selectors. The label grammar, canonical string form and error texts follow
- * apimachinery's labels package; field selectors follow fields.ParseSelector
- * and the per-kind selectable field sets. Every parser here takes hostile
- * input: no recursion, bounds-checked token access. */
+/* Label selectors (query strings and metav1.LabelSelector objects). The label
+ * grammar, canonical string form and error texts follow apimachinery's labels
+ * package (key and value syntax: label_syntax.c; field selectors: fieldsel.c).
+ * Every parser here takes hostile input: no recursion, bounds-checked token
+ * access. */
 #include "api/selector.h"
+#include "api/selector-int.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -13,70 +14,6 @@
 
 #include "core/jx.h"
 #include "core/log.h"
-#include "core/names.h"
-
-/* ---------------------------------------------------------------------------------------------
- * Label syntax validation (k8s.io/apimachinery/pkg/util/validation), with
- * upstream messages. */
-
-/* A small list of messages, joined with "; " where upstream joins them. */
-struct msgs {
-    int n;
-    const char *m[4];
-};
-
-/* IsQualifiedName and IsValidLabelValue (core/names.c); return how many messages. */
-static int qualified_name_check(const char *k, struct msgs *ms)
-{
-    return ms->n = name_qualified_check(k, ms->m, 4);
-}
-
-static int label_value_check(const char *v, struct msgs *ms)
-{
-    return ms->n = name_label_value_check(v, ms->m, 4);
-}
-
-static void msgs_join(const struct msgs *ms, char *out, size_t n)
-{
-    size_t off = 0;
-
-    out[0] = 0;
-    for (int i = 0; i < ms->n && off < n; i++)
-        off += snprintf(out + off, n - off, "%s%s", i ? "; " : "", ms->m[i]);
-}
-
-/* Go's %q for a string, close enough for error text: escapes quotes,
- * backslashes and control bytes; UTF-8 passes through. */
-static void go_quote(const char *s, char *out, size_t n)
-{
-    size_t o = 0;
-
-    if (n < 3) {
-        if (n)
-            out[0] = 0;
-        return;
-    }
-    out[o++] = '"';
-    for (; *s && o + 6 < n; s++) {
-        unsigned char c = *s;
-        if (c == '"' || c == '\\') {
-            out[o++] = '\\';
-            out[o++] = c;
-        } else if (c == '\n') {
-            out[o++] = '\\';
-            out[o++] = 'n';
-        } else if (c == '\t') {
-            out[o++] = '\\';
-            out[o++] = 't';
-        } else if (c < 0x20 || c == 0x7f) {
-            o += snprintf(out + o, n - o, "\\x%02x", c);
-        } else {
-            out[o++] = c;
-        }
-    }
-    out[o++] = '"';
-    out[o] = 0;
-}
 
 /* ---------------------------------------------------------------------------------------------
  * Label selector representation and matching. */
@@ -290,7 +227,7 @@ static void go_strings(char **vals, size_t nv, char *out, size_t n)
     off = snprintf(out, n, "[]string{");
     for (size_t i = 0; i < nv && off + 8 < n; i++) {
         char q[128];
-        go_quote(vals[i], q, sizeof q);
+        selector__go_quote(vals[i], q, sizeof q);
         off += snprintf(out + off, n - off, "%s%s", i ? ", " : "", q);
     }
     if (off < n)
@@ -304,12 +241,12 @@ static void go_strings(char **vals, size_t nv, char *out, size_t n)
 static int lreq_check(const char *key, enum lop op, char **vals, size_t nv, char *msg, size_t n)
 {
     char errs[4][1024], q[160], joined[700];
-    struct msgs ms;
+    struct selector_msgs ms;
     int ne = 0;
 
-    if (qualified_name_check(key, &ms)) {
-        go_quote(key, q, sizeof q);
-        msgs_join(&ms, joined, sizeof joined);
+    if (selector__qualified_name_check(key, &ms)) {
+        selector__go_quote(key, q, sizeof q);
+        selector__msgs_join(&ms, joined, sizeof joined);
         snprintf(errs[ne++], sizeof errs[0], "key: Invalid value: %s: %s", q, joined);
     }
     if ((op == LOP_IN || op == LOP_NOTIN) && nv == 0)
@@ -332,7 +269,7 @@ static int lreq_check(const char *key, enum lop op, char **vals, size_t nv, char
     for (size_t i = 0; i < nv && ne < 4; i++) {
         long long dummy;
         if ((op == LOP_GT || op == LOP_LT) && parse_int64(vals[i], &dummy)) {
-            go_quote(vals[i], q, sizeof q);
+            selector__go_quote(vals[i], q, sizeof q);
             snprintf(errs[ne++], sizeof errs[0],
                      "values[%zu]: Invalid value: %s: for 'Gt', 'Lt' operators, the "
                      "value must be "
@@ -341,9 +278,9 @@ static int lreq_check(const char *key, enum lop op, char **vals, size_t nv, char
         }
     }
     for (size_t i = 0; i < nv && ne < 4; i++) {
-        if (label_value_check(vals[i], &ms)) {
-            go_quote(vals[i], q, sizeof q);
-            msgs_join(&ms, joined, sizeof joined);
+        if (selector__label_value_check(vals[i], &ms)) {
+            selector__go_quote(vals[i], q, sizeof q);
+            selector__msgs_join(&ms, joined, sizeof joined);
             snprintf(errs[ne++], sizeof errs[0], "values[%zu][%.100s]: Invalid value: %s: %s", i,
                      key, q, joined);
         }
@@ -616,7 +553,7 @@ static int lp_requirement(struct lparser *p, struct labelsel *s)
     struct vlist vl = {0};
     const char *lit, *key;
     char q[160], joined[700];
-    struct msgs ms;
+    struct selector_msgs ms;
     enum lop op = LOP_EQ;
     enum tok t;
     int notexist = 0;
@@ -629,9 +566,9 @@ static int lp_requirement(struct lparser *p, struct labelsel *s)
     if (t != T_ID)
         return lp_fail(p, "found '%s', expected: identifier", lit);
     key = lit;
-    if (qualified_name_check(key, &ms)) {
-        go_quote(key, q, sizeof q);
-        msgs_join(&ms, joined, sizeof joined);
+    if (selector__qualified_name_check(key, &ms)) {
+        selector__go_quote(key, q, sizeof q);
+        selector__msgs_join(&ms, joined, sizeof joined);
         snprintf(p->msg, sizeof p->msg, "<nil>: Invalid value: %s: %s", q, joined);
         return -1;
     }
@@ -806,7 +743,7 @@ static int from_match_expressions(const json_t *me, struct labelsel *s, char *ms
         char q[256];
 
         if (op_from_name(opname, &op)) {
-            go_quote(opname ? opname : "", q, sizeof q);
+            selector__go_quote(opname ? opname : "", q, sizeof q);
             snprintf(msg, n, "%s is not a valid label selector operator", q);
             return -1;
         }
@@ -852,9 +789,9 @@ int labelsel_from_object(const json_t *sel, struct labelsel **out, struct err *e
 /* Causes for one label key under field f (ValidateLabelName). */
 static int validate_key(const char *k, const char *f, struct err *err)
 {
-    struct msgs ms;
+    struct selector_msgs ms;
     json_t *jv = json_string(k);
-    int n = qualified_name_check(k, &ms);
+    int n = selector__qualified_name_check(k, &ms);
 
     for (int i = 0; i < n; i++)
         err_field_invalid(err, f, jv, "%s", ms.m[i]);
@@ -864,14 +801,14 @@ static int validate_key(const char *k, const char *f, struct err *err)
 
 static int validate_value(const json_t *v, const char *f, struct err *err)
 {
-    struct msgs ms;
+    struct selector_msgs ms;
     int n;
 
     if (!json_is_string(v)) {
         err_field_invalid(err, f, v, "must be a string");
         return 1;
     }
-    n = label_value_check(json_string_value(v), &ms);
+    n = selector__label_value_check(json_string_value(v), &ms);
     for (int i = 0; i < n; i++)
         err_field_invalid(err, f, v, "%s", ms.m[i]);
     return n;
@@ -991,246 +928,4 @@ char *labels_string(const json_t *labels)
     }
     free(keys);
     return sb_take(&b);
-}
-
-/* ---------------------------------------------------------------------------------------------
- * Field selectors. */
-
-struct fterm {
-    char *field;
-    char *value;
-    int neg;
-};
-
-struct fieldsel {
-    size_t n;
-    struct fterm *t;
-};
-
-void fieldsel_free(struct fieldsel *s)
-{
-    if (!s)
-        return;
-    for (size_t i = 0; i < s->n; i++) {
-        free(s->t[i].field);
-        free(s->t[i].value);
-    }
-    free(s->t);
-    free(s);
-}
-
-/* fields.UnescapeValue: "\\", "\," and "\=" are the only escapes; a bare ',' or
- * '=' is an error. The rune is printed as its number, as upstream's %v of a
- * rune does. */
-static int field_unescape(const char *s, char **out, struct err *err)
-{
-    char *v = xmalloc(strlen(s) + 1), *o = v;
-
-    for (; *s; s++) {
-        if (*s == '\\') {
-            if (s[1] != '\\' && s[1] != ',' && s[1] != '=') {
-                if (!s[1])
-                    err_set(err, -E_BAD_REQUEST,
-                            "invalid field selector: invalid escape sequence: \\");
-                else
-                    err_set(err, -E_BAD_REQUEST,
-                            "invalid field selector: invalid escape sequence: \\%c", s[1]);
-                free(v);
-                return -E_BAD_REQUEST;
-            }
-            *o++ = *++s;
-        } else if (*s == ',' || *s == '=') {
-            free(v);
-            return err_set(err, -E_BAD_REQUEST,
-                           "invalid field selector: unescaped character in value: %d", *s);
-        } else {
-            *o++ = *s;
-        }
-    }
-    *o = 0;
-    *out = v;
-    return 0;
-}
-
-/* Splits one "lhs op rhs" term at the first operator, trying "!=", "==", "=" at
- * each offset. */
-static int field_term_add(struct fieldsel *fs, const char *whole, const char *term, struct err *err)
-{
-    static const char *const ops[] = {"!=", "==", "="};
-    char *value = NULL;
-
-    for (size_t i = 0; term[i]; i++) {
-        for (int o = 0; o < 3; o++) {
-            size_t ol = strlen(ops[o]);
-            if (strncmp(term + i, ops[o], ol) != 0)
-                continue;
-            if (field_unescape(term + i + ol, &value, err) < 0)
-                return -E_BAD_REQUEST;
-            fs->t = xrealloc(fs->t, (fs->n + 1) * sizeof *fs->t);
-            fs->t[fs->n].field = xmalloc(i + 1);
-            memcpy(fs->t[fs->n].field, term, i);
-            fs->t[fs->n].field[i] = 0;
-            fs->t[fs->n].value = value;
-            fs->t[fs->n].neg = o == 0;
-            fs->n++;
-            return 0;
-        }
-    }
-    return err_set(err, -E_BAD_REQUEST, "invalid selector: '%.400s'; can't understand '%.400s'",
-                   whole, term);
-}
-
-int fieldsel_parse(const char *s, struct fieldsel **out, struct err *err)
-{
-    struct fieldsel *fs = xcalloc(1, sizeof *fs);
-    size_t len = s ? strlen(s) : 0, start = 0;
-    char *term = xmalloc(len + 1);
-    int in_slash = 0, rc = 0;
-
-    *out = NULL;
-    /* Terms split at commas not preceded by a backslash (fields.splitTerms). */
-    for (size_t i = 0; i <= len && rc == 0; i++) {
-        if (i < len) {
-            if (in_slash) {
-                in_slash = 0;
-                continue;
-            }
-            if (s[i] == '\\')
-                in_slash = 1;
-            if (s[i] != ',')
-                continue;
-        }
-        memcpy(term, s + start, i - start);
-        term[i - start] = 0;
-        start = i + 1;
-        if (term[0])
-            rc = field_term_add(fs, s, term, err);
-    }
-    free(term);
-    if (rc < 0) {
-        fieldsel_free(fs);
-        return rc;
-    }
-    *out = fs;
-    return 0;
-}
-
-int fieldsel_empty(const struct fieldsel *s)
-{
-    return !s || s->n == 0;
-}
-
-/* The value of a selectable field as the apiserver's field set renders it. buf
- * holds numbers. */
-static const char *field_value(const json_t *obj, const char *field, char *buf, size_t n)
-{
-    json_t *v;
-
-    if (!strcmp(field, "source"))
-        field = "source.component";
-    if (!strcmp(field, "status.podIP")) {
-        const char *ip = jx_str(json_array_get(jx_get(obj, "status.podIPs"), 0), "ip");
-        if (ip)
-            return ip;
-    }
-    v = jx_get(obj, field);
-    if (json_is_string(v))
-        return json_string_value(v);
-    if (json_is_boolean(v))
-        return json_is_true(v) ? "true" : "false";
-    if (json_is_integer(v)) {
-        snprintf(buf, n, "%lld", (long long)json_integer_value(v));
-        return buf;
-    }
-    /* Booleans and counters default to false/0 in Go structs. */
-    if (!strcmp(field, "spec.unschedulable") || !strcmp(field, "spec.hostNetwork"))
-        return "false";
-    if (!strcmp(field, "status.replicas"))
-        return "0";
-    return "";
-}
-
-int fieldsel_match(const struct fieldsel *s, const json_t *obj)
-{
-    char buf[32];
-
-    for (size_t i = 0; s && i < s->n; i++) {
-        const char *v = field_value(obj, s->t[i].field, buf, sizeof buf);
-        int eq = strcmp(v, s->t[i].value) == 0;
-        if (eq == s->t[i].neg)
-            return 0;
-    }
-    return 1;
-}
-
-static const char *const pod_fields[] = {"spec.nodeName",
-                                         "spec.restartPolicy",
-                                         "spec.schedulerName",
-                                         "spec.serviceAccountName",
-                                         "spec.hostNetwork",
-                                         "status.phase",
-                                         "status.podIP",
-                                         "status.nominatedNodeName",
-                                         NULL};
-static const char *const event_fields[] = {"involvedObject.kind",
-                                           "involvedObject.namespace",
-                                           "involvedObject.name",
-                                           "involvedObject.uid",
-                                           "involvedObject.apiVersion",
-                                           "involvedObject.resourceVersion",
-                                           "involvedObject.fieldPath",
-                                           "reason",
-                                           "reportingComponent",
-                                           "source",
-                                           "type",
-                                           NULL};
-static const char *const node_fields[] = {"spec.unschedulable", NULL};
-static const char *const secret_fields[] = {"type", NULL};
-static const char *const ns_fields[] = {"status.phase", NULL};
-static const char *const rs_fields[] = {"status.replicas", NULL};
-
-static const struct {
-    const char *kind;
-    const char *const *fields;
-} kind_fields[] = {{"Pod", pod_fields},       {"Event", event_fields},  {"Node", node_fields},
-                   {"Secret", secret_fields}, {"Namespace", ns_fields}, {"ReplicaSet", rs_fields}};
-
-static int field_supported(const char *kind, const char *field)
-{
-    if (!strcmp(field, "metadata.name") || !strcmp(field, "metadata.namespace"))
-        return 1;
-    for (size_t k = 0; kind && k < sizeof kind_fields / sizeof kind_fields[0]; k++) {
-        if (strcmp(kind_fields[k].kind, kind) != 0)
-            continue;
-        for (const char *const *f = kind_fields[k].fields; *f; f++)
-            if (!strcmp(*f, field))
-                return 1;
-    }
-    return 0;
-}
-
-int fieldsel_check(const struct fieldsel *s, const char *kind, struct err *err)
-{
-    for (size_t i = 0; s && i < s->n; i++)
-        if (!field_supported(kind, s->t[i].field))
-            return err_set(err, -E_BAD_REQUEST, "field label not supported: %.900s", s->t[i].field);
-    return 0;
-}
-
-static const char *fieldsel_eq(const struct fieldsel *s, const char *field)
-{
-    for (size_t i = 0; s && i < s->n; i++)
-        if (!s->t[i].neg && !strcmp(s->t[i].field, field))
-            return s->t[i].value;
-    return NULL;
-}
-
-const char *fieldsel_name(const struct fieldsel *s)
-{
-    return fieldsel_eq(s, "metadata.name");
-}
-
-const char *fieldsel_namespace(const struct fieldsel *s)
-{
-    return fieldsel_eq(s, "metadata.namespace");
 }

@@ -57,10 +57,10 @@ int fieldsel_parse(const char *s, struct fieldsel **out, struct err *err);
  * apiserver's selectable field sets render them (booleans "true"/"false",
  * integers in decimal, absent ""). */
 int fieldsel_match(const struct fieldsel *s, const json_t *obj);
-/* 0 when every field of s is selectable for kind (e.g. "Pod"), else
- * -E_BAD_REQUEST with "field label not supported: <field>". Unknown kinds
- * support metadata.name/namespace only. */
-int fieldsel_check(const struct fieldsel *s, const char *kind, struct err *err);
+/* 0 when every field of s is metadata.name, metadata.namespace or one of
+ * fields (a kind's kind_ops.field_selectors, NULL-terminated; NULL for none),
+ * else -E_BAD_REQUEST with "field label not supported: <field>". */
+int fieldsel_check(const struct fieldsel *s, const char *const *fields, struct err *err);
 /* Value of an equality term on metadata.name / metadata.namespace, or NULL
  * (borrowed; lives as long as s). Lets a caller narrow a list to one key before
  * matching. */

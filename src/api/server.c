@@ -66,14 +66,15 @@ void api__respond_json_warn(struct http_req *req, int status, const json_t *body
                             const json_t *warnings)
 {
     char *s = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    char hdrs[640];
+    char hdrs[4608];
     size_t off = 0;
 
-    /* The response head has a fixed budget: warnings that do not fit are dropped whole. */
+    /* Warnings have a budget like kube-apiserver's (4096 runes in all): one too long for its
+     * line, or past the budget, is dropped whole rather than cut. */
     hdrs[0] = 0;
     for (size_t i = 0; i < json_array_size(warnings); i++) {
         const char *w = json_string_value(json_array_get(warnings, i));
-        char line[320];
+        char line[600];
         size_t n = 0;
 
         if (!w)

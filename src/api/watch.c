@@ -6,6 +6,7 @@
  * watcher too far behind gets an ERROR event with a 410 Status (client-go re-lists on it) and
  * its stream ends, never silently. */
 #include "api/api-int.h"
+#include "api/kind.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -133,7 +134,7 @@ static void watch_send(struct watch *w, const char *type, json_t *obj)
     if (w->table && strcmp(type, "ERROR") != 0 && strcmp(type, "BOOKMARK") != 0) {
         json_t *items = json_pack("[O]", obj);
 
-        payload = table_build(w->r->group, w->r->kind, items, jx_str(obj, "metadata.resourceVersion"),
+        payload = table_build(api_kind(w->r->id), items, jx_str(obj, "metadata.resourceVersion"),
                               http_req_query(w->req, "includeObject"), 1, time(NULL));
         json_decref(items);
     } else {
@@ -203,17 +204,29 @@ static void on_timeout(struct loop_timer *t, void *ctx)
     watch_end(ctx);
 }
 
-static void on_bookmark(struct loop_timer *t, void *ctx)
+/* A BOOKMARK at the store's revision; the one ending a watch's initial events carries the
+ * annotation k8s.io/initial-events-end: "true" (the streaming list's end marker). */
+static void send_bookmark(struct watch *w, int initial_end)
 {
-    struct watch *w = ctx;
     char rv[32];
     json_t *b;
 
     snprintf(rv, sizeof rv, "%lld", (long long)store_rv(w->api->store));
     b = json_pack("{s:s,s:s,s:{s:s}}", "kind", w->r->kind, "apiVersion", w->r->api_version,
                   "metadata", "resourceVersion", rv);
+    if (initial_end)
+        json_object_set_new(json_object_get(b, "metadata"), "annotations",
+                            json_pack("{s:s}", "k8s.io/initial-events-end", "true"));
     watch_send(w, "BOOKMARK", b);
     json_decref(b);
+}
+
+static void on_bookmark(struct loop_timer *t, void *ctx)
+{
+    struct watch *w = ctx;
+
+    (void)t;
+    send_bookmark(w, 0);
     loop_timer_start(w->api->loop, &w->bookmark, bookmark_ms());
 }
 
@@ -288,19 +301,47 @@ static int watch_admit(struct api *api, struct http_req *req, const char *client
     return 0;
 }
 
-void api__watch(struct api *api, struct http_req *req, struct api_target *t)
+/* The start of a watch: the current state as ADDED events (resourceVersion unset or "0", or
+ * sendInitialEvents=true, then a bookmark marking their end when bookmarks were asked for),
+ * or the store's events after resourceVersion, or nothing (sendInitialEvents=false and no
+ * resourceVersion: changes from now on). 0, or -1 after ending the watch with a 410. */
+static int watch_begin(struct watch *w, const struct api_listopts *o)
 {
-    const char *rvs = http_req_query(req, "resourceVersion");
-    const char *to = http_req_query(req, "timeoutSeconds");
-    const char *bm = http_req_query(req, "allowWatchBookmarks");
+    struct api *api = w->api;
+    char msg[160];
+    json_t *st;
+
+    if (o->send_initial == 1 || (o->send_initial < 0 && o->rv_n <= 0)) {
+        send_current(w);
+        if (o->send_initial == 1 && w->bookmarks && !w->dead)
+            send_bookmark(w, 1);
+        return 0;
+    }
+    if (o->rv_n <= 0)
+        return 0;
+    if (store_replay(api->store, w->r->key, o->rv_n, on_replay, w) == 0)
+        return 0;
+    snprintf(msg, sizeof msg, "too old resource version: %lld (%lld)", o->rv_n,
+             (long long)store_oldest_rv(api->store) + 1);
+    st = api_status_json(-E_GONE, msg, NULL);
+    watch_send(w, "ERROR", st);
+    json_decref(st);
+    watch_end(w);
+    return -1;
+}
+
+void api__watch(struct api *api, struct http_req *req, struct api_target *t,
+                const struct api_listopts *o)
+{
     struct watch *w;
     struct err err;
     char client[64];
-    long long rv = rvs && *rvs ? atoll(rvs) : 0;
 
     err_init(&err);
-    if (rvs && *rvs && (strspn(rvs, "0123456789") != strlen(rvs) || strlen(rvs) > 18)) {
-        api__fail_code(req, -E_BAD_REQUEST, "invalid resource version: \"%.64s\"", rvs);
+    if (o->send_initial == 1 && o->rv_n > (long long)store_rv(api->store)) {
+        api__rv_too_large(&err, o->rv_n, (long long)store_rv(api->store));
+        api__fail(req, &err);
+        err_release(&err);
         return;
     }
     client_of(req->peer, client, sizeof client);
@@ -321,7 +362,7 @@ void api__watch(struct api *api, struct http_req *req, struct api_target *t)
         return;
     }
     w->table = api__wants_table(req);
-    w->bookmarks = bm && strcmp(bm, "true") == 0;
+    w->bookmarks = o->bookmarks;
     loop_timer_init(&w->timeout, on_timeout, w);
     loop_timer_init(&w->bookmark, on_bookmark, w);
     http_stream_start(req, 200, "application/json");
@@ -331,24 +372,10 @@ void api__watch(struct api *api, struct http_req *req, struct api_target *t)
     if (api->watches)
         api->watches->prev = w;
     api->watches = w;
-    if (rv <= 0) {
-        send_current(w);
-    } else if (store_replay(api->store, t->r->key, rv, on_replay, w) < 0) {
-        char msg[160];
-        json_t *st;
-
-        snprintf(msg, sizeof msg, "too old resource version: %lld (%lld)", rv,
-                 (long long)store_oldest_rv(api->store) + 1);
-        st = api_status_json(-E_GONE, msg, NULL);
-        watch_send(w, "ERROR", st);
-        json_decref(st);
-        watch_end(w);
+    if (watch_begin(w, o) < 0 || w->dead) /* ended, or dropped while sending the first events */
         return;
-    }
-    if (w->dead) /* dropped while sending the initial events */
-        return;
-    if (to && atoll(to) > 0)
-        loop_timer_start(api->loop, &w->timeout, atoll(to) * 1000);
+    if (o->timeout > 0)
+        loop_timer_start(api->loop, &w->timeout, o->timeout * 1000);
     if (w->bookmarks)
         loop_timer_start(api->loop, &w->bookmark, bookmark_ms());
 }

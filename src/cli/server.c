@@ -160,6 +160,13 @@ static int cmd_server_run(int argc, char **argv)
         } else if (strcmp(argv[i], "--pod-pids-limit") == 0 && i + 1 < argc) {
             so.pod_pids_limit = (long long)flag_num(argv[i], argv[i + 1]);
             i++;
+        } else if (strncmp(argv[i], "--lint=", 7) == 0) {
+            const char *m = argv[i] + 7;
+
+            if (strcmp(m, "warn") && strcmp(m, "error") && strcmp(m, "off"))
+                die("bad %s (want --lint=warn|error|off)", argv[i]);
+            lim.lint = !strcmp(m, "warn") ? API_LINT_WARN : !strcmp(m, "error") ? API_LINT_ERROR
+                                                                               : API_LINT_OFF;
         } else if (limit_flag(argc, argv, &i, &lim)) {
             continue;
         } else {
@@ -167,6 +174,7 @@ static int cmd_server_run(int argc, char **argv)
                             "[--node-name NAME] [--node-resource NAME=N] [--node-address IP]\n"
                             "       [--cdi-spec-dir DIR]...\n"
                             "       [--runtime process|runc|PATH] [--pod-pids-limit N]\n"
+                            "       [--lint=warn|error|off]\n"
                             "       [--max-connections N] [--max-request-head BYTES]\n"
                             "       [--request-head-timeout SECONDS] "
                             "[--request-body-timeout SECONDS]\n"

@@ -140,6 +140,37 @@ void err_field_duplicate(struct err *e, const char *field, const json_t *value)
     cause_add(e, "FieldValueDuplicate", field, msg);
 }
 
+int err_invalid(struct err *e, const char *kind, const char *group, const char *name)
+{
+    char msg[sizeof e->msg];
+    size_t n = json_array_size(e->causes), off;
+
+    name = name ? name : "";
+    if (group && *group)
+        off = (size_t)snprintf(msg, sizeof msg, "%s.%s \"%s\" is invalid: %s", kind, group, name,
+                               n > 1 ? "[" : "");
+    else
+        off = (size_t)snprintf(msg, sizeof msg, "%s \"%s\" is invalid: %s", kind, name,
+                               n > 1 ? "[" : "");
+    for (size_t i = 0; i < n && off < sizeof msg; i++) {
+        json_t *c = json_array_get(e->causes, i);
+        const char *f = json_string_value(json_object_get(c, "field"));
+        const char *m = json_string_value(json_object_get(c, "message"));
+
+        off += (size_t)snprintf(msg + off, sizeof msg - off, "%s%s: %s", i ? ", " : "",
+                                f ? f : "", m ? m : "");
+    }
+    if (n > 1 && off < sizeof msg)
+        snprintf(msg + off, sizeof msg - off, "]");
+    memcpy(e->msg, msg, sizeof msg);
+    e->code = -E_INVALID;
+    json_decref(e->details);
+    e->details = json_pack("{s:s,s:s}", "name", name, "kind", kind);
+    if (group && *group)
+        json_object_set_new(e->details, "group", json_string(group));
+    return -E_INVALID;
+}
+
 int err_http_status(int code)
 {
     int i = -code - E_BASE_;

@@ -47,6 +47,11 @@ void err_field_unsupported(struct err *e, const char *field, const json_t *value
 void err_field_forbidden(struct err *e, const char *field, const char *detail);
 void err_field_duplicate(struct err *e, const char *field, const json_t *value);
 
+/* Turns the causes gathered so far into kube-apiserver's 422 Invalid (errors.NewInvalid):
+ * message `<Kind>[.<group>] "<name>" is invalid: <field>: <detail>` (several causes in
+ * brackets, comma-separated), details {name, group, kind}. Returns -E_INVALID. */
+int err_invalid(struct err *e, const char *kind, const char *group, const char *name);
+
 /* HTTP status and Status.reason for a code; unknown codes map to 500 InternalError. */
 int err_http_status(int code);
 const char *err_reason(int code);

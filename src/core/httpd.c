@@ -104,13 +104,13 @@ static void head_write(struct http_conn *c, int status, const char *ctype, const
     int n;
 
     n = snprintf(head, sizeof head,
-                 "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nCache-Control: no-cache, private\r\n"
-                 "%s%s",
+                 "HTTP/1.1 %d %.64s\r\nContent-Type: %.200s\r\nCache-Control: no-cache, private\r\n"
+                 "%s",
                  status, status_text(status), ctype ? ctype : "application/json",
-                 c->keep_alive ? "" : "Connection: close\r\n", extra ? extra : "");
-    if (n < 0 || (size_t)n >= sizeof head)
-        n = (int)sizeof head - 1;
+                 c->keep_alive ? "" : "Connection: close\r\n");
     out_append(c, head, (size_t)n);
+    if (extra) /* whole header lines, each ending in CRLF: never cut */
+        out_append(c, extra, strlen(extra));
     if (clen >= 0)
         n = snprintf(head, sizeof head, "Content-Length: %lld\r\n\r\n", clen);
     else

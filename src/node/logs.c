@@ -15,6 +15,7 @@
 #include "core/buf.h"
 #include "core/jx.h"
 #include "core/log.h"
+#include "core/query.h"
 
 #define FOLLOW_POLL_MS 200
 
@@ -285,11 +286,73 @@ static int spec_has(const json_t *pod, const char *name)
     return 0;
 }
 
-static long long query_ll(struct http_req *req, const char *k, long long def)
+/* An error Status with its causes and details, for 400 and 422 answers. */
+static void fail_err(struct http_req *req, struct err *err)
 {
-    const char *v = http_req_query(req, k);
+    json_t *d = NULL, *st;
+    char *body;
 
-    return v && *v ? atoll(v) : def;
+    if (err->details || err->causes) {
+        d = err->details ? json_deep_copy(err->details) : json_object();
+        if (err->causes)
+            json_object_set(d, "causes", err->causes);
+    }
+    st = api_status_json(err->code, err->msg, d);
+    body = jx_dump(st);
+    http_respond(req, err_http_status(err->code), "application/json", body, strlen(body), NULL);
+    free(body);
+    json_decref(st);
+    json_decref(d);
+}
+
+/* One integer of PodLogOptions, kept when below the lower bound for the check that follows. */
+static int query_ll(struct http_req *req, const char *k, long long *out, struct err *err)
+{
+    *out = -1;
+    return http_query_int64(req, k, out, err);
+}
+
+static void bound_check(long long v, int set, long long min, const char *field, struct err *err)
+{
+    json_t *jv;
+
+    if (!set || v >= min)
+        return;
+    jv = json_integer(v);
+    err_field_invalid(err, field, jv, "%s", min ? "must be greater than 0" :
+                                                  "must be greater than or equal to 0");
+    json_decref(jv);
+}
+
+/* PodLogOptions from the query, converted and validated as kube-apiserver does
+ * (ValidatePodLogOptions): 400 for a value that is no integer, 422 PodLogOptions otherwise. */
+static int log_opts_parse(struct http_req *req, const char *pname, struct log_opts *o,
+                          int *previous, int *follow, struct err *err)
+{
+    long long since = -1;
+    int ts, ls, ss;
+    const char *st = http_req_query(req, "sinceTime");
+
+    *previous = http_query_bool(req, "previous");
+    *follow = http_query_bool(req, "follow") && !*previous;
+    o->timestamps = http_query_bool(req, "timestamps");
+    if ((ts = query_ll(req, "tailLines", &o->tail, err)) < 0 ||
+        (ls = query_ll(req, "limitBytes", &o->limit, err)) < 0 ||
+        (ss = query_ll(req, "sinceSeconds", &since, err)) < 0)
+        return err->code;
+    bound_check(o->tail, ts, 0, "tailLines", err);
+    bound_check(o->limit, ls, 1, "limitBytes", err);
+    if (ss && st)
+        err_field_forbidden(err, "", "at most one of `sinceTime` or `sinceSeconds` may be specified");
+    else
+        bound_check(since, ss, 1, "sinceSeconds", err);
+    if (err_has_causes(err))
+        return err_invalid(err, "PodLogOptions", NULL, pname);
+    if (ss)
+        o->since = time(NULL) - since;
+    else if (st && *st)
+        o->since = time_parse(st);
+    return 0;
 }
 
 void logs__serve(struct http_req *req, const json_t *pod, const char *container, void *ctx)
@@ -297,13 +360,13 @@ void logs__serve(struct http_req *req, const json_t *pod, const char *container,
     struct kubelet *kl = ctx;
     const char *pname = jx_str(pod, "metadata.name") ?: "";
     const char *uid = jx_str(pod, "metadata.uid") ?: "";
-    const char *v;
     const json_t *cs;
     struct log_opts o = {0};
     char names[1024], inames[1024], *dir = NULL, *paths[2] = {0};
     const char *pp[2];
     int np = 0, previous, follow;
     struct buf out;
+    struct err err;
 
     if (!container || !*container) {
         int n = names_list(jx_get(pod, "spec.containers"), names, sizeof names);
@@ -324,15 +387,12 @@ void logs__serve(struct http_req *req, const json_t *pod, const char *container,
         fail_400(req, "container %s is not valid for pod %s", container, pname);
         return;
     }
-    previous = (v = http_req_query(req, "previous")) && !strcmp(v, "true");
-    follow = (v = http_req_query(req, "follow")) && !strcmp(v, "true") && !previous;
-    o.timestamps = (v = http_req_query(req, "timestamps")) && !strcmp(v, "true");
-    o.tail = query_ll(req, "tailLines", -1);
-    o.limit = query_ll(req, "limitBytes", -1);
-    if ((v = http_req_query(req, "sinceSeconds")) && *v)
-        o.since = time(NULL) - atoll(v);
-    else if ((v = http_req_query(req, "sinceTime")) && *v)
-        o.since = time_parse(v);
+    err_init(&err);
+    if (log_opts_parse(req, pname, &o, &previous, &follow, &err) < 0) {
+        fail_err(req, &err);
+        err_release(&err);
+        return;
+    }
     cs = cont_status_of(pod, container);
     dir = xasprintf("%s/pods/%s/logs/%s", kl->data_dir, uid, container);
     /* As the kubelet: --previous is the lastState container. While a container waits to be

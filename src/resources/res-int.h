@@ -7,6 +7,7 @@
 #include <jansson.h>
 
 #include "core/err.h"
+#include "resources/resources.h"
 
 /* ---- schema (schema.c) ---- */
 enum res_vkind {
@@ -30,7 +31,7 @@ struct res_field {
     const struct res_type *type;
 };
 struct res_type {
-    const char *name; /* Go type name, for messages and debugging */
+    const char *name;               /* Go type name, for messages and debugging */
     const struct res_field *fields; /* terminated by {NULL} */
 };
 
@@ -42,8 +43,7 @@ extern const struct res_type res__t_namespace, res__t_node, res__t_pod, res__t_s
 /* Walks v against t. Unknown fields are appended (as path strings) to unknown when it is
  * not NULL; wrong JSON types become causes in err when err is not NULL. Returns the number
  * of type errors found. */
-int res__schema_walk(const struct res_type *t, const json_t *v, json_t *unknown,
-                     struct err *err);
+int res__schema_walk(const struct res_type *t, const json_t *v, json_t *unknown, struct err *err);
 /* The first wrong JSON type in v, worded as Go's JSON decoder words it, into msg: returns 1
  * when there is one (and it is not a custom-decoded type such as a quantity), else 0. */
 int res__schema_decode_error(const struct res_type *t, const json_t *v, char *msg, size_t n);
@@ -104,6 +104,17 @@ void res__podspec_validate(const json_t *spec, const json_t *old_spec, const cha
 void res__podtemplate_validate(const json_t *tmpl, const char *field, struct err *err);
 void res__pod_default(json_t *obj);
 void res__pod_validate(const json_t *obj, const json_t *old, struct err *err);
+
+/* ---- the kind descriptor (resources.c) ---- */
+typedef void res_default_fn(json_t *obj);
+typedef void res_validate_fn(const json_t *obj, const json_t *old, struct err *err);
+
+struct res_kind {
+    const char *group, *kind, *version;
+    const struct res_type *schema;
+    res_default_fn *def;
+    res_validate_fn *validate;
+};
 
 /* ---- per-kind hooks ---- */
 void res__deployment_default(json_t *obj);

@@ -1,5 +1,6 @@
-/* The kind table and the three public entry points: defaulting, validation (JSON types first,
- * then the kind's rules) and strict unknown-field detection. Adding a kind is one row here
+/* The kinds' descriptors (res_kind_<kind>: schema, defaults, rules; the API's kind_ops entries
+ * point at them) and the public entry points: defaulting, validation (JSON types first, then
+ * the kind's rules) and strict unknown-field detection. Adding a kind is one descriptor here
  * plus its schema in schema.c and its hooks in the kind's file. */
 #include "resources/resources.h"
 
@@ -7,16 +8,6 @@
 #include <string.h>
 
 #include "resources/res-int.h"
-
-typedef void res_default_fn(json_t *obj);
-typedef void res_validate_fn(const json_t *obj, const json_t *old, struct err *err);
-
-struct res_kind {
-    const char *group, *kind, *version;
-    const struct res_type *schema;
-    res_default_fn *def;
-    res_validate_fn *validate;
-};
 
 static void serviceaccount_validate(const json_t *obj, const json_t *old, struct err *err)
 {
@@ -28,57 +19,81 @@ static void namespace_validate(const json_t *obj, const json_t *old, struct err 
     res__meta_validate(obj, old, RN_LABEL, 0, err);
 }
 
-static const struct res_kind kinds[] = {
-    {"", "Namespace", "v1", &res__t_namespace, res__namespace_default, namespace_validate},
-    {"", "Node", "v1", &res__t_node, res__node_default, res__node_validate},
-    {"", "Pod", "v1", &res__t_pod, res__pod_default, res__pod_validate},
-    {"", "Service", "v1", &res__t_service, res__service_default, res__service_validate},
-    {"", "Endpoints", "v1", &res__t_endpoints, res__endpoints_default, res__endpoints_validate},
-    {"", "ConfigMap", "v1", &res__t_configmap, NULL, res__configmap_validate},
-    {"", "Secret", "v1", &res__t_secret, res__secret_default, res__secret_validate},
-    {"", "Event", "v1", &res__t_event, NULL, res__event_validate},
-    {"", "ServiceAccount", "v1", &res__t_serviceaccount, NULL, serviceaccount_validate},
-    {"apps", "Deployment", "v1", &res__t_deployment, res__deployment_default,
-     res__deployment_validate},
-    {"apps", "ReplicaSet", "v1", &res__t_replicaset, res__replicaset_default,
-     res__replicaset_validate},
-    {"apps", "DaemonSet", "v1", &res__t_daemonset, res__daemonset_default,
-     res__daemonset_validate},
-    {"policy", "PodDisruptionBudget", "v1", &res__t_pdb, NULL, res__pdb_validate},
-    {"policy", "Eviction", "v1", &res__t_eviction, NULL, res__eviction_validate},
-    {"discovery.k8s.io", "EndpointSlice", "v1", &res__t_endpointslice,
-     res__endpointslice_default, res__endpointslice_validate},
-    {"autoscaling", "Scale", "v1", &res__t_scale, NULL, res__scale_validate},
-    {"meta", "DeleteOptions", "v1", &res__t_deleteoptions, NULL, res__deleteoptions_validate},
+const struct res_kind res_kind_namespace = {
+    "", "Namespace", "v1", &res__t_namespace, res__namespace_default, namespace_validate};
+const struct res_kind res_kind_node = {
+    "", "Node", "v1", &res__t_node, res__node_default, res__node_validate};
+const struct res_kind res_kind_pod = {
+    "", "Pod", "v1", &res__t_pod, res__pod_default, res__pod_validate};
+const struct res_kind res_kind_service = {
+    "", "Service", "v1", &res__t_service, res__service_default, res__service_validate};
+const struct res_kind res_kind_endpoints = {
+    "", "Endpoints", "v1", &res__t_endpoints, res__endpoints_default, res__endpoints_validate};
+const struct res_kind res_kind_configmap = {
+    "", "ConfigMap", "v1", &res__t_configmap, NULL, res__configmap_validate};
+const struct res_kind res_kind_secret = {
+    "", "Secret", "v1", &res__t_secret, res__secret_default, res__secret_validate};
+const struct res_kind res_kind_event = {
+    "", "Event", "v1", &res__t_event, NULL, res__event_validate};
+const struct res_kind res_kind_serviceaccount = {
+    "", "ServiceAccount", "v1", &res__t_serviceaccount, NULL, serviceaccount_validate};
+const struct res_kind res_kind_deployment = {"apps",
+                                             "Deployment",
+                                             "v1",
+                                             &res__t_deployment,
+                                             res__deployment_default,
+                                             res__deployment_validate};
+const struct res_kind res_kind_replicaset = {"apps",
+                                             "ReplicaSet",
+                                             "v1",
+                                             &res__t_replicaset,
+                                             res__replicaset_default,
+                                             res__replicaset_validate};
+const struct res_kind res_kind_daemonset = {
+    "apps", "DaemonSet", "v1", &res__t_daemonset, res__daemonset_default, res__daemonset_validate};
+const struct res_kind res_kind_pdb = {"policy", "PodDisruptionBudget", "v1", &res__t_pdb,
+                                      NULL,     res__pdb_validate};
+const struct res_kind res_kind_eviction = {"policy",         "Eviction", "v1",
+                                           &res__t_eviction, NULL,       res__eviction_validate};
+const struct res_kind res_kind_endpointslice = {"discovery.k8s.io",
+                                                "EndpointSlice",
+                                                "v1",
+                                                &res__t_endpointslice,
+                                                res__endpointslice_default,
+                                                res__endpointslice_validate};
+const struct res_kind res_kind_scale = {"autoscaling", "Scale", "v1",
+                                        &res__t_scale, NULL,    res__scale_validate};
+const struct res_kind res_kind_deleteoptions = {
+    "meta", "DeleteOptions", "v1", &res__t_deleteoptions, NULL, res__deleteoptions_validate};
+
+static const struct res_kind *const kinds[] = {
+    &res_kind_namespace,  &res_kind_node,          &res_kind_pod,
+    &res_kind_service,    &res_kind_endpoints,     &res_kind_configmap,
+    &res_kind_secret,     &res_kind_event,         &res_kind_serviceaccount,
+    &res_kind_deployment, &res_kind_replicaset,    &res_kind_daemonset,
+    &res_kind_pdb,        &res_kind_eviction,      &res_kind_endpointslice,
+    &res_kind_scale,      &res_kind_deleteoptions,
 };
 
-static const struct res_kind *kind_find(const char *group, const char *kind)
+const struct res_kind *res_kind_find(const char *group, const char *kind)
 {
     if (!kind)
         return NULL;
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if (!strcmp(kinds[i].group, group ? group : "") && !strcmp(kinds[i].kind, kind))
-            return &kinds[i];
+        if (!strcmp(kinds[i]->group, group ? group : "") && !strcmp(kinds[i]->kind, kind))
+            return kinds[i];
     return NULL;
 }
 
-int res_kind_known(const char *group, const char *kind)
+void res_default(const struct res_kind *k, json_t *obj)
 {
-    return kind_find(group, kind) != NULL;
-}
-
-void res_default(const char *group, const char *kind, json_t *obj)
-{
-    const struct res_kind *k = kind_find(group, kind);
 
     if (k && k->def && json_is_object(obj))
         k->def(obj);
 }
 
-int res_validate(const char *group, const char *kind, const json_t *obj, const json_t *old,
-                 struct err *err)
+int res_validate(const struct res_kind *k, const json_t *obj, const json_t *old, struct err *err)
 {
-    const struct res_kind *k = kind_find(group, kind);
     size_t before = err->causes ? json_array_size(err->causes) : 0;
 
     if (!k)
@@ -93,9 +108,8 @@ int res_validate(const char *group, const char *kind, const json_t *obj, const j
     return (err->causes ? json_array_size(err->causes) : 0) > before ? -E_INVALID : 0;
 }
 
-int res_decode_check(const char *group, const char *kind, const json_t *obj, struct err *err)
+int res_decode_check(const struct res_kind *k, const json_t *obj, struct err *err)
 {
-    const struct res_kind *k = kind_find(group, kind);
     char msg[512];
 
     if (!k || !json_is_object(obj) || !res__schema_decode_error(k->schema, obj, msg, sizeof msg))
@@ -104,18 +118,15 @@ int res_decode_check(const char *group, const char *kind, const json_t *obj, str
                    k->kind, k->version, k->kind, msg);
 }
 
-void res_prune_unknown(const char *group, const char *kind, json_t *obj)
+void res_prune_unknown(const struct res_kind *k, json_t *obj)
 {
-    const struct res_kind *k = kind_find(group, kind);
 
     if (k && json_is_object(obj))
         res__schema_prune(k->schema, obj);
 }
 
-int res_unknown_fields(const char *group, const char *kind, const json_t *obj, json_t **paths,
-                       struct err *err)
+int res_unknown_fields(const struct res_kind *k, const json_t *obj, json_t **paths, struct err *err)
 {
-    const struct res_kind *k = kind_find(group, kind);
     json_t *unknown = json_array(), *p;
     size_t i, off;
     int rc = 0;
@@ -127,12 +138,12 @@ int res_unknown_fields(const char *group, const char *kind, const json_t *obj, j
                                "%s in version \"%s\" cannot be handled as a %s: strict decoding "
                                "error: ",
                                k->kind, k->version, k->kind);
-        json_array_foreach(unknown, i, p) {
+        json_array_foreach(unknown, i, p)
+        {
             if (off >= sizeof err->msg)
                 break;
-            off += (size_t)snprintf(err->msg + off, sizeof err->msg - off,
-                                    "%sunknown field \"%s\"", i ? ", " : "",
-                                    json_string_value(p));
+            off += (size_t)snprintf(err->msg + off, sizeof err->msg - off, "%sunknown field \"%s\"",
+                                    i ? ", " : "", json_string_value(p));
         }
         err->code = rc = -E_BAD_REQUEST;
     }

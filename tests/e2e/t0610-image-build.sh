@@ -2,7 +2,8 @@
 # t0610: `kroll image build` turns a directory with image.json (here a busybox-static root) into
 # a real single-layer OCI image: imported into the store (ls shows its IMAGE ID, inspect its
 # config), or written as an oci-archive that skopeo inspects and an OCI layout umoci unpacks
-# to the same files; with SOURCE_DATE_EPOCH two builds are byte-identical.
+# to the same files, which podman loads and saves back in both its formats for kroll to import;
+# with SOURCE_DATE_EPOCH two builds are byte-identical.
 . "$(dirname "$0")/lib.sh"
 command -v skopeo >/dev/null && command -v umoci >/dev/null && [ -x /bin/busybox ] ||
     { say "SKIP: skopeo, umoci or busybox-static missing (scripts/install-deps.sh)"; exit 0; }
@@ -44,6 +45,29 @@ expect_match "$sk" '"Architecture": "amd64"' "skopeo inspect accepts the oci-arc
 expect_match "$sk" '"app": "bb"' "skopeo sees the labels"
 expect_match "$(skopeo inspect --config "oci-archive:$TEST_DIR/a.tar" 2>&1)" '"Entrypoint"' "skopeo reads the config"
 expect_rc 0 "skopeo copies it to a docker archive" -- skopeo copy -q "oci-archive:$TEST_DIR/a.tar" "docker-archive:$TEST_DIR/d.tar:test/bb:1"
+
+# podman, a tool no one here wrote, loads the archive as `docker load` would, in a store of
+# the test's own (vfs: plain directories, no mounts left behind), and saves it back in both of
+# its formats, which kroll imports.
+if command -v podman >/dev/null; then
+    pm() { timeout 120 podman --root "$TEST_DIR/pm" --runroot "$TEST_DIR/pmrun" --storage-driver vfs \
+        --cgroup-manager cgroupfs --events-backend none "$@"; }
+    expect_match "$(pm load -i "$TEST_DIR/a.tar" 2>&1)" "Loaded image: localhost/test/bb:1" "podman load accepts it"
+    expect_eq "$(pm image inspect test/bb:1 --format '{{.Config.Entrypoint}} {{.Config.Cmd}} {{.Config.User}}')" \
+        "[/bin/sh -c] [cat /etc/motd] 1000:1000" "podman reads the config"
+    mnt=$(pm image mount test/bb:1)
+    expect_eq "$(cat "$mnt/etc/motd" 2>&1)" "hello from the image" "podman's root has the files"
+    pm image unmount test/bb:1 >/dev/null
+    expect_rc 0 "podman save --format oci-archive" -- pm save -q --format oci-archive -o "$TEST_DIR/pm-oci.tar" test/bb:1
+    expect_rc 0 "podman save (docker-archive)" -- pm save -q -o "$TEST_DIR/pm-docker.tar" test/bb:1
+    for f in pm-oci pm-docker; do
+        expect_rc 0 "$f imports" -- "$KROLL_BIN" image import "$TEST_DIR/$f.tar" "test/$f:1" --data-dir "$KROLL_DATA"
+        expect_match "$(img inspect "test/$f:1")" '"cat /etc/motd"' "$f keeps the Cmd"
+    done
+    img rm test/pm-oci:1 >/dev/null && img rm test/pm-docker:1 >/dev/null
+else
+    say "podman missing (scripts/install-deps.sh --test): podman load not checked"
+fi
 
 expect_rc 0 "build --output oci:DIR" -- "$KROLL_BIN" image build "$ROOT" -t bb --output "oci:$TEST_DIR/lay"
 expect_rc 0 "umoci unpacks the layout" -- umoci unpack --image "$TEST_DIR/lay:bb" "$TEST_DIR/bundle"

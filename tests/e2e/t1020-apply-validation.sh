@@ -131,7 +131,7 @@ out=$(kubectl apply -f typo.yaml 2>&1)
 expect_eq "$out" 'Error from server (BadRequest): error when creating "typo.yaml": Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.template.spec.containers[0].imagePullPolcy"' \
     "apply of a manifest with a typo fails with the field path"
 expect_match "$(kubectl get deploy typo 2>&1)" 'not found' "typo manifest not stored"
-expect_eq "$(kubectl apply -f typo.yaml --validate=false 2>&1)" "deployment.apps/typo created" "--validate=false accepts"
+expect_eq "$(kubectl apply -f typo.yaml --validate=false 2>&1 | grep -v "^Warning: spec.template.spec.containers")" "deployment.apps/typo created" "--validate=false accepts"
 expect_eq "$(kubectl get deploy typo -o jsonpath='{.spec.template.spec.containers[0]}' | grep -c imagePullPolcy)" "0" "unknown field dropped"
 hdr=$(api_curl "$CM?fieldValidation=Warn" -X POST -H 'Content-Type: application/json' -D - -o /dev/null \
     -d '{"metadata":{"name":"warn1"},"data":{"a":"b"},"spec":{"foo":1}}')

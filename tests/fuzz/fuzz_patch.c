@@ -8,7 +8,17 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "api/kind.h"
 #include "api/patch.h"
+
+/* The strategic-merge schema of a served kind by name ("Deployment"), NULL for any other. */
+static const struct patch_schema *SCHEMA(const char *kind)
+{
+    for (int i = 0; i < RES_COUNT; i++)
+        if (strcmp(api_resources[i].kind, kind) == 0)
+            return api_kind((enum res_id)i)->merge;
+    return NULL;
+}
 
 static json_t *load(const char *s, size_t n)
 {
@@ -29,19 +39,19 @@ static void run_all(const json_t *doc, const json_t *patch)
     json_decref(out);
     err_release(&e);
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
-        patch_strategic_apply(doc, patch, kinds[i], &out, &e);
+        patch_strategic_apply(doc, patch, SCHEMA(kinds[i]), &out, &e);
         json_decref(out);
         err_release(&e);
     }
     for (int force = 0; force < 2; force++) {
         out = NULL;
-        if (patch_ssa_apply(json_is_object(doc) ? doc : NULL, patch, "fuzz", force, "Deployment",
+        if (patch_ssa_apply(json_is_object(doc) ? doc : NULL, patch, "fuzz", force, SCHEMA("Deployment"),
                             &out, &e) == 0) {
             /* A second apply by another manager exercises conflicts and pruning. */
             json_t *again = NULL;
             struct err e2;
             err_init(&e2);
-            patch_ssa_apply(out, doc, "other", 0, "Deployment", &again, &e2);
+            patch_ssa_apply(out, doc, "other", 0, SCHEMA("Deployment"), &again, &e2);
             json_decref(again);
             err_release(&e2);
         }
@@ -50,7 +60,7 @@ static void run_all(const json_t *doc, const json_t *patch)
     }
     if (json_is_object(patch)) {
         json_t *copy = json_deep_copy(patch);
-        patch_ssa_track_update(copy, json_is_object(doc) ? doc : NULL, "fuzz", "Pod");
+        patch_ssa_track_update(copy, json_is_object(doc) ? doc : NULL, "fuzz", SCHEMA("Pod"));
         json_decref(copy);
     }
 }

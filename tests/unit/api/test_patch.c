@@ -9,8 +9,18 @@
 
 #include <cmocka.h>
 
+#include "api/kind.h"
 #include "api/patch.h"
 #include "core/jx.h"
+
+/* The strategic-merge schema of a served kind by name ("Deployment"), NULL for any other. */
+static const struct patch_schema *SCHEMA(const char *kind)
+{
+    for (int i = 0; i < RES_COUNT; i++)
+        if (strcmp(api_resources[i].kind, kind) == 0)
+            return api_kind((enum res_id)i)->merge;
+    return NULL;
+}
 
 static json_t *J(const char *text)
 {
@@ -53,7 +63,7 @@ static int run(enum ptype t, const char *doc, const char *patch, const char *kin
     else if (t == PT_MERGE)
         rc = patch_merge_apply(d, p, out, e);
     else
-        rc = patch_strategic_apply(d, p, kind, out, e);
+        rc = patch_strategic_apply(d, p, SCHEMA(kind), out, e);
     /* The inputs are borrowed: they must come back unchanged. */
     assert_true(json_equal(d, d0));
     assert_true(json_equal(p, p0));
@@ -410,7 +420,7 @@ static json_t *ssa(const json_t *live, const char *applied, const char *mgr, int
     int rc;
 
     err_init(e);
-    rc = patch_ssa_apply(live, a, mgr, force, "Deployment", &out, e);
+    rc = patch_ssa_apply(live, a, mgr, force, SCHEMA("Deployment"), &out, e);
     json_decref(a);
     if (rc != want_rc)
         fail_msg("apply returned %d (%s), want %d", rc, e->msg, want_rc);
@@ -484,7 +494,7 @@ static void test_ssa_conflict_and_force(void **state)
     /* kubectl scale --replicas=5 (an Update by another manager) takes spec.replicas. */
     old = json_deep_copy(live);
     json_object_set_new(jx_obj(live, "spec"), "replicas", json_integer(5));
-    patch_ssa_track_update(live, old, "kubectl-scale", "Deployment");
+    patch_ssa_track_update(live, old, "kubectl-scale", SCHEMA("Deployment"));
     json_decref(old);
     assert_non_null(mf_entry(live, "kubectl-scale", "Update"));
     assert_json(json_object_get(mf_entry(live, "kubectl-scale", "Update"), "fieldsV1"),
@@ -526,7 +536,7 @@ static void test_ssa_track_update_create_and_errors(void **state)
     json_t *obj = J(deploy), *a;
     struct err e;
 
-    patch_ssa_track_update(obj, NULL, "kubectl-client-side-apply", "Deployment");
+    patch_ssa_track_update(obj, NULL, "kubectl-client-side-apply", SCHEMA("Deployment"));
     assert_non_null(mf_entry(obj, "kubectl-client-side-apply", "Update"));
     assert_non_null(jx_get(json_object_get(mf_entry(obj, "kubectl-client-side-apply", "Update"),
                                            "fieldsV1"), "f:spec.f:replicas"));

@@ -12,8 +12,18 @@
 
 #include <cmocka.h>
 
+#include "api/kind.h"
 #include "api/patch.h"
 #include "core/jx.h"
+
+/* The strategic-merge schema of a served kind by name ("Deployment"), NULL for any other. */
+static const struct patch_schema *SCHEMA(const char *kind)
+{
+    for (int i = 0; i < RES_COUNT; i++)
+        if (strcmp(api_resources[i].kind, kind) == 0)
+            return api_kind((enum res_id)i)->merge;
+    return NULL;
+}
 
 static json_t *big_string(size_t n)
 {
@@ -198,18 +208,18 @@ static void test_merge_smp_ssa_limits(void **state)
     assert_null(out);
     err_release(&e);
     err_init(&e);
-    expect_fail(patch_strategic_apply(doc, patch, "Pod", &out, &e), -E_TOO_LARGE, &e,
+    expect_fail(patch_strategic_apply(doc, patch, SCHEMA("Pod"), &out, &e), -E_TOO_LARGE, &e,
                 "1572864");
     assert_null(out);
     err_release(&e);
     /* Apply: an applied configuration over the limit, and one whose merge is over it. */
     err_init(&e);
-    expect_fail(patch_ssa_apply(doc, applied, "m", 0, "ConfigMap", &out, &e), -E_TOO_LARGE, &e,
+    expect_fail(patch_ssa_apply(doc, applied, "m", 0, SCHEMA("ConfigMap"), &out, &e), -E_TOO_LARGE, &e,
                 "1572864");
     err_release(&e);
     json_object_set_new(json_object_get(applied, "data"), "z", big_string(1000000));
     err_init(&e);
-    expect_fail(patch_ssa_apply(doc, applied, "m", 0, "ConfigMap", &out, &e), -E_TOO_LARGE, &e,
+    expect_fail(patch_ssa_apply(doc, applied, "m", 0, SCHEMA("ConfigMap"), &out, &e), -E_TOO_LARGE, &e,
                 "1572864");
     assert_null(out);
     err_release(&e);

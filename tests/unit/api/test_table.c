@@ -11,8 +11,15 @@
 
 #include <cmocka.h>
 
+#include "api/kind.h"
 #include "api/table.h"
 #include "core/jx.h"
+
+/* The kind_ops entry of a served kind, NULL for any other (the default printer). */
+static const struct kind_ops *KIND(const char *group, const char *kind)
+{
+    return api_kind_of(api_resource_by_kind(group, kind));
+}
 
 static time_t NOW;
 
@@ -30,8 +37,8 @@ static json_t *J(const char *text)
  * not "3"). */
 static void check_cells(const char *group, const char *kind, const char *obj, const char *want)
 {
-    json_t *o = J(obj), *w = J(want), *got = table_cells(group, kind, o, NOW);
-    json_t *cols = table_columns(group, kind);
+    json_t *o = J(obj), *w = J(want), *got = table_cells(KIND(group, kind), o, NOW);
+    json_t *cols = table_columns(KIND(group, kind));
 
     if (!json_equal(got, w)) {
         char *g = json_dumps(got, JSON_COMPACT);
@@ -57,7 +64,7 @@ static char *pod_status_of(const char *spec, const char *status, const char *met
              "\"spec\":%s,\"status\":%s}",
              meta_extra, spec, status);
     o = J(buf);
-    cells = table_cells("", "Pod", o, NOW);
+    cells = table_cells(KIND("", "Pod"), o, NOW);
     s = strdup(json_string_value(json_array_get(cells, 2)));
     json_decref(cells);
     json_decref(o);
@@ -76,7 +83,7 @@ static void expect_status(const char *spec, const char *status, const char *extr
 
 static void test_columns(void **state)
 {
-    json_t *c = table_columns("", "Pod"), *d;
+    json_t *c = table_columns(KIND("", "Pod")), *d;
 
     assert_int_equal(json_array_size(c), 9);
     d = json_array_get(c, 0);
@@ -89,17 +96,17 @@ static void test_columns(void **state)
     assert_string_equal(jx_str(json_array_get(c, 8), "name"), "Readiness Gates");
     json_decref(c);
 
-    c = table_columns("apps", "ReplicaSet");
+    c = table_columns(KIND("apps", "ReplicaSet"));
     assert_string_equal(jx_str(json_array_get(c, 1), "type"), "integer");
     json_decref(c);
 
-    c = table_columns("example.com", "Widget"); /* the apiserver's default convertor */
+    c = table_columns(KIND("example.com", "Widget")); /* the apiserver's default convertor */
     assert_int_equal(json_array_size(c), 2);
     assert_string_equal(jx_str(json_array_get(c, 1), "name"), "Created At");
     assert_string_equal(jx_str(json_array_get(c, 1), "type"), "date");
     json_decref(c);
 
-    c = table_columns("", "Deployment"); /* wrong group: not the apps printer */
+    c = table_columns(KIND("", "Deployment")); /* wrong group: not the apps printer */
     assert_int_equal(json_array_size(c), 2);
     json_decref(c);
 }
@@ -491,7 +498,7 @@ static void test_table_build(void **state)
                       "\"creationTimestamp\":\"2026-11-27T01:59:56Z\"},\"spec\":{"
                       "\"containers\":[{\"name\":\"c\"}]},"
                       "\"status\":{\"phase\":\"Succeeded\"}}]");
-    json_t *t = table_build("", "Pod", items, "158", NULL, 1, NOW), *row, *obj;
+    json_t *t = table_build(KIND("", "Pod"), items, "158", NULL, 1, NOW), *row, *obj;
 
     assert_string_equal(jx_str(t, "kind"), "Table");
     assert_string_equal(jx_str(t, "apiVersion"), "meta.k8s.io/v1");
@@ -509,19 +516,19 @@ static void test_table_build(void **state)
     assert_null(jx_get(obj, "spec"));
     json_decref(t);
 
-    t = table_build("", "Pod", items, NULL, "Object", 0, NOW);
+    t = table_build(KIND("", "Pod"), items, NULL, "Object", 0, NOW);
     assert_null(json_object_get(t, "columnDefinitions"));
     assert_null(jx_get(t, "metadata.resourceVersion"));
     row = json_array_get(json_object_get(t, "rows"), 0);
     assert_string_equal(jx_str(json_object_get(row, "object"), "kind"), "Pod");
     json_decref(t);
 
-    t = table_build("", "Pod", items, "1", "None", 1, NOW);
+    t = table_build(KIND("", "Pod"), items, "1", "None", 1, NOW);
     row = json_array_get(json_object_get(t, "rows"), 0);
     assert_null(json_object_get(row, "object"));
     json_decref(t);
 
-    t = table_build("", "Pod", NULL, "1", NULL, 1, NOW); /* no items: empty rows */
+    t = table_build(KIND("", "Pod"), NULL, "1", NULL, 1, NOW); /* no items: empty rows */
     assert_int_equal(json_array_size(json_object_get(t, "rows")), 0);
     json_decref(t);
     json_decref(items);
@@ -615,7 +622,7 @@ static void test_hostile_objects(void **state)
         json_t *o = random_value(&seed, 0), *items = json_array();
         json_array_append(items, o);
         for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
-            json_t *t = table_build(kinds[k][0], kinds[k][1], items, "1", NULL, 1, NOW);
+            json_t *t = table_build(KIND(kinds[k][0], kinds[k][1]), items, "1", NULL, 1, NOW);
             json_t *row = json_array_get(json_object_get(t, "rows"), 0);
             assert_int_equal(json_array_size(json_object_get(row, "cells")),
                              json_array_size(json_object_get(t, "columnDefinitions")));

@@ -98,16 +98,16 @@ static void test_tutorial_defaults(void **state)
     struct err e;
 
     err_init(&e);
-    res_default("apps", "Deployment", d);
+    res_default(res_kind_find("apps", "Deployment"), d);
     if (!json_equal(json_object_get(d, "spec"), want)) {
         char *s = json_dumps(json_object_get(d, "spec"), JSON_SORT_KEYS);
 
         fail_msg("defaulted spec differs: %s", s);
     }
-    assert_int_equal(res_validate("apps", "Deployment", d, NULL, &e), 0);
-    assert_int_equal(res_unknown_fields("apps", "Deployment", d, NULL, &e), 0);
+    assert_int_equal(res_validate(res_kind_find("apps", "Deployment"), d, NULL, &e), 0);
+    assert_int_equal(res_unknown_fields(res_kind_find("apps", "Deployment"), d, NULL, &e), 0);
     /* Defaulting twice changes nothing (updates re-run it on stored objects). */
-    res_default("apps", "Deployment", d);
+    res_default(res_kind_find("apps", "Deployment"), d);
     assert_true(json_equal(json_object_get(d, "spec"), want));
     err_release(&e);
     json_decref(d);
@@ -119,7 +119,7 @@ static void test_deployment_strategy_defaults(void **state)
     json_t *d = parse("{\"metadata\":{\"name\":\"a\"},\"spec\":{\"template\":{\"spec\":"
                       "{\"containers\":[{\"name\":\"c\",\"image\":\"nginx\"}]}}}}");
 
-    res_default("apps", "Deployment", d);
+    res_default(res_kind_find("apps", "Deployment"), d);
     assert_int_equal(jx_int(d, "spec.replicas", -1), 1);
     assert_string_equal(jx_str(d, "spec.strategy.type"), "RollingUpdate");
     assert_string_equal(jx_str(d, "spec.strategy.rollingUpdate.maxSurge"), "25%");
@@ -140,8 +140,8 @@ static void test_template_defaults_match_replicaset(void **state)
     json_t *d = parse(tutorial_deploy), *rs = parse(tutorial_deploy);
 
     json_object_set_new(rs, "kind", json_string("ReplicaSet"));
-    res_default("apps", "Deployment", d);
-    res_default("apps", "ReplicaSet", rs);
+    res_default(res_kind_find("apps", "Deployment"), d);
+    res_default(res_kind_find("apps", "ReplicaSet"), rs);
     assert_true(json_equal(jx_get(d, "spec.template"), jx_get(rs, "spec.template")));
     json_decref(d);
     json_decref(rs);
@@ -160,7 +160,7 @@ static void test_pod_defaults(void **state)
     struct err e;
 
     err_init(&e);
-    res_default("", "Pod", p);
+    res_default(res_kind_find("", "Pod"), p);
     c = json_array_get(jx_get(p, "spec.containers"), 0);
     assert_string_equal(jx_str(c, "imagePullPolicy"), "Always");
     assert_string_equal(jx_str(json_array_get(json_object_get(c, "ports"), 0), "protocol"), "TCP");
@@ -175,7 +175,7 @@ static void test_pod_defaults(void **state)
                             "configMap.defaultMode", 0), 420);
     assert_non_null(jx_get(json_array_get(jx_get(p, "spec.volumes"), 1), "emptyDir"));
     assert_string_equal(jx_str(json_array_get(jx_get(p, "spec.volumes"), 2), "hostPath.type"), "");
-    assert_int_equal(res_validate("", "Pod", p, NULL, &e), 0);
+    assert_int_equal(res_validate(res_kind_find("", "Pod"), p, NULL, &e), 0);
     err_release(&e);
     json_decref(p);
 }
@@ -186,7 +186,7 @@ static void test_service_defaults(void **state)
                       "\"spec\":{\"selector\":{\"app\":\"web\"},\"ports\":[{\"port\":80}]}}");
     json_t *p;
 
-    res_default("", "Service", s);
+    res_default(res_kind_find("", "Service"), s);
     p = json_array_get(jx_get(s, "spec.ports"), 0);
     assert_string_equal(jx_str(s, "spec.type"), "ClusterIP");
     assert_string_equal(jx_str(s, "spec.sessionAffinity"), "None");
@@ -208,8 +208,8 @@ static int deploy_check(const char *path, json_t *value, struct err *e)
 
     if (path)
         jx_set(d, path, value);
-    res_default("apps", "Deployment", d);
-    rc = res_validate("apps", "Deployment", d, NULL, e);
+    res_default(res_kind_find("apps", "Deployment"), d);
+    rc = res_validate(res_kind_find("apps", "Deployment"), d, NULL, e);
     json_decref(d);
     return rc;
 }
@@ -311,23 +311,23 @@ static void test_both_zero(void **state)
 
     err_init(&e);
     jx_set(d, "spec.strategy.rollingUpdate.maxSurge", json_integer(0));
-    res_default("apps", "Deployment", d);
-    assert_int_equal(res_validate("apps", "Deployment", d, NULL, &e), -E_INVALID);
+    res_default(res_kind_find("apps", "Deployment"), d);
+    assert_int_equal(res_validate(res_kind_find("apps", "Deployment"), d, NULL, &e), -E_INVALID);
     ASSERT_CAUSE(&e, "spec.strategy.rollingUpdate.maxUnavailable",
                  "Invalid value: 0: may not be 0 when `maxSurge` is 0");
     err_release(&e);
     jx_set(d, "spec.strategy.rollingUpdate.maxSurge", json_string("0%"));
-    assert_int_equal(res_validate("apps", "Deployment", d, NULL, &e), -E_INVALID);
+    assert_int_equal(res_validate(res_kind_find("apps", "Deployment"), d, NULL, &e), -E_INVALID);
     ASSERT_CAUSE(&e, "spec.strategy.rollingUpdate.maxUnavailable",
                  "Invalid value: 0: may not be 0 when `maxSurge` is 0");
     err_release(&e);
     jx_set(d, "spec.strategy.rollingUpdate.maxUnavailable", json_string("0%"));
-    assert_int_equal(res_validate("apps", "Deployment", d, NULL, &e), -E_INVALID);
+    assert_int_equal(res_validate(res_kind_find("apps", "Deployment"), d, NULL, &e), -E_INVALID);
     ASSERT_CAUSE(&e, "spec.strategy.rollingUpdate.maxUnavailable",
                  "Invalid value: 0%: may not be 0 when `maxSurge` is 0");
     err_release(&e);
     jx_set(d, "spec.strategy.rollingUpdate.maxSurge", json_string("1%"));
-    assert_int_equal(res_validate("apps", "Deployment", d, NULL, &e), 0);
+    assert_int_equal(res_validate(res_kind_find("apps", "Deployment"), d, NULL, &e), 0);
     err_release(&e);
     json_decref(d);
 }
@@ -338,12 +338,12 @@ static void test_immutable_selector(void **state)
     struct err e;
 
     err_init(&e);
-    res_default("apps", "Deployment", old);
+    res_default(res_kind_find("apps", "Deployment"), old);
     jx_set(d, "spec.selector.matchLabels.tier", json_string("web"));
     jx_set(d, "spec.template.metadata.labels.tier", json_string("web"));
-    res_default("apps", "Deployment", d);
-    assert_int_equal(res_validate("apps", "Deployment", d, NULL, &e), 0);
-    assert_int_equal(res_validate("apps", "Deployment", d, old, &e), -E_INVALID);
+    res_default(res_kind_find("apps", "Deployment"), d);
+    assert_int_equal(res_validate(res_kind_find("apps", "Deployment"), d, NULL, &e), 0);
+    assert_int_equal(res_validate(res_kind_find("apps", "Deployment"), d, old, &e), -E_INVALID);
     ASSERT_CAUSE(&e, "spec.selector",
                  "Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"app\":"
                  "\"model-serving\", \"tier\":\"web\"}, "
@@ -351,11 +351,11 @@ static void test_immutable_selector(void **state)
     err_release(&e);
     /* The same change on a ReplicaSet is refused too; the image is not immutable. */
     jx_set(old, "kind", json_string("ReplicaSet"));
-    assert_int_equal(res_validate("apps", "ReplicaSet", d, old, &e), -E_INVALID);
+    assert_int_equal(res_validate(res_kind_find("apps", "ReplicaSet"), d, old, &e), -E_INVALID);
     err_release(&e);
     json_object_set_new(json_array_get(jx_get(old, "spec.template.spec.containers"), 0),
                         "image", json_string("myrepo/tf-serving:1.0.4"));
-    assert_int_equal(res_validate("apps", "Deployment", old, old, &e), 0);
+    assert_int_equal(res_validate(res_kind_find("apps", "Deployment"), old, old, &e), 0);
     json_decref(old);
     json_decref(d);
 }
@@ -369,7 +369,7 @@ static void test_strict_unknown(void **state)
     json_object_set_new(json_array_get(jx_get(d, "spec.template.spec.containers"), 0),
                         "imagePullPolcy", json_string("Always"));
     jx_set(d, "spec.foo", json_integer(1));
-    assert_int_equal(res_unknown_fields("apps", "Deployment", d, &paths, &e), -E_BAD_REQUEST);
+    assert_int_equal(res_unknown_fields(res_kind_find("apps", "Deployment"), d, &paths, &e), -E_BAD_REQUEST);
     assert_string_equal(e.msg, "Deployment in version \"v1\" cannot be handled as a Deployment: "
                                "strict decoding error: unknown field "
                                "\"spec.template.spec.containers[0].imagePullPolcy\", unknown "
@@ -380,7 +380,7 @@ static void test_strict_unknown(void **state)
     json_decref(paths);
     err_release(&e);
     /* Unknown kinds and clean documents report nothing. */
-    assert_int_equal(res_unknown_fields("example.com", "Widget", d, NULL, &e), 0);
+    assert_int_equal(res_unknown_fields(res_kind_find("example.com", "Widget"), d, NULL, &e), 0);
     json_decref(d);
 }
 
@@ -533,17 +533,17 @@ static void test_valid_fixtures(void **state)
         struct err e;
 
         err_init(&e);
-        assert_true(res_kind_known(fixtures[i].group, fixtures[i].kind));
-        assert_int_equal(res_unknown_fields(fixtures[i].group, fixtures[i].kind, o, &paths, &e),
+        assert_non_null(res_kind_find(fixtures[i].group, fixtures[i].kind));
+        assert_int_equal(res_unknown_fields(res_kind_find(fixtures[i].group, fixtures[i].kind), o, &paths, &e),
                          0);
         assert_int_equal(json_array_size(paths), 0);
-        res_default(fixtures[i].group, fixtures[i].kind, o);
-        if (res_validate(fixtures[i].group, fixtures[i].kind, o, NULL, &e) != 0) {
+        res_default(res_kind_find(fixtures[i].group, fixtures[i].kind), o);
+        if (res_validate(res_kind_find(fixtures[i].group, fixtures[i].kind), o, NULL, &e) != 0) {
             dump_causes(&e);
             fail_msg("fixture %s rejected", fixtures[i].kind);
         }
         /* Defaults are schema fields too: strict mode accepts what defaulting produced. */
-        assert_int_equal(res_unknown_fields(fixtures[i].group, fixtures[i].kind, o, NULL, &e), 0);
+        assert_int_equal(res_unknown_fields(res_kind_find(fixtures[i].group, fixtures[i].kind), o, NULL, &e), 0);
         json_decref(paths);
         err_release(&e);
         json_decref(o);
@@ -557,7 +557,7 @@ static void test_names(void **state)
     struct err e;
 
     err_init(&e);
-    assert_int_equal(res_validate("", "ConfigMap", s, NULL, &e), -E_INVALID);
+    assert_int_equal(res_validate(res_kind_find("", "ConfigMap"), s, NULL, &e), -E_INVALID);
     ASSERT_CAUSE(&e, "metadata.name",
                  "Invalid value: \"Web_1\": a lowercase RFC 1123 subdomain must consist of lower "
                  "case alphanumeric characters, '-' or '.', and must start and end with an "
@@ -570,13 +570,13 @@ static void test_names(void **state)
     err_release(&e);
     json_object_del(json_object_get(s, "metadata"), "name");
     json_object_clear(json_object_get(s, "data"));
-    assert_int_equal(res_validate("", "ConfigMap", s, NULL, &e), -E_INVALID);
+    assert_int_equal(res_validate(res_kind_find("", "ConfigMap"), s, NULL, &e), -E_INVALID);
     ASSERT_CAUSE(&e, "metadata.name", "Required value: name or generateName is required");
     err_release(&e);
     json_decref(s);
 
     s = parse("{\"metadata\":{\"name\":\"my.ns\"}}");
-    assert_int_equal(res_validate("", "Namespace", s, NULL, &e), -E_INVALID);
+    assert_int_equal(res_validate(res_kind_find("", "Namespace"), s, NULL, &e), -E_INVALID);
     ASSERT_CAUSE(&e, "metadata.name",
                  "Invalid value: \"my.ns\": a lowercase RFC 1123 label must consist of lower "
                  "case alphanumeric characters or '-', and must start and end with an "
@@ -587,7 +587,7 @@ static void test_names(void **state)
 
     s = parse("{\"metadata\":{\"name\":\"w\",\"namespace\":\"default\",\"labels\":"
               "{\"app\":\"-bad\",\"a/b/c\":\"x\"}},\"spec\":{\"ports\":[{\"port\":80}]}}");
-    assert_int_equal(res_validate("", "Service", s, NULL, &e), -E_INVALID);
+    assert_int_equal(res_validate(res_kind_find("", "Service"), s, NULL, &e), -E_INVALID);
     ASSERT_CAUSE(&e, "metadata.labels",
                  "Invalid value: \"-bad\": a valid label must be an empty string or consist of "
                  "alphanumeric characters, '-', '_' or '.', and must start and end with an "
@@ -614,8 +614,8 @@ static void test_pod_rules(void **state)
     struct err e;
 
     err_init(&e);
-    res_default("", "Pod", p);
-    assert_int_equal(res_validate("", "Pod", p, NULL, &e), -E_INVALID);
+    res_default(res_kind_find("", "Pod"), p);
+    assert_int_equal(res_validate(res_kind_find("", "Pod"), p, NULL, &e), -E_INVALID);
     ASSERT_CAUSE(&e, "spec.containers[0].resources.limits",
                  "Required value: Limit must be set for non overcommitable resources");
     ASSERT_CAUSE(&e, "spec.containers[0].livenessProbe.successThreshold",
@@ -633,8 +633,8 @@ static void test_pod_rules(void **state)
     p = parse("{\"metadata\":{\"name\":\"p\",\"namespace\":\"default\"},\"spec\":{"
               "\"containers\":[{\"name\":\"c\",\"image\":\"m:1\",\"resources\":{\"limits\":"
               "{\"nvidia.com/gpu\":\"2\"},\"requests\":{\"nvidia.com/gpu\":\"1\"}}}]}}");
-    res_default("", "Pod", p);
-    assert_int_equal(res_validate("", "Pod", p, NULL, &e), -E_INVALID);
+    res_default(res_kind_find("", "Pod"), p);
+    assert_int_equal(res_validate(res_kind_find("", "Pod"), p, NULL, &e), -E_INVALID);
     ASSERT_CAUSE(&e, "spec.containers[0].resources.requests[nvidia.com/gpu]",
                  "Invalid value: \"1\": must be equal to nvidia.com/gpu limit of 2");
     err_release(&e);
@@ -643,8 +643,8 @@ static void test_pod_rules(void **state)
     p = parse("{\"metadata\":{\"name\":\"p\",\"namespace\":\"default\"},\"spec\":{"
               "\"containers\":[{\"name\":\"c\",\"image\":\"m:1\",\"resources\":{\"limits\":"
               "{\"nvidia.com/gpu\":\"500m\"}}}]}}");
-    res_default("", "Pod", p);
-    assert_int_equal(res_validate("", "Pod", p, NULL, &e), -E_INVALID);
+    res_default(res_kind_find("", "Pod"), p);
+    assert_int_equal(res_validate(res_kind_find("", "Pod"), p, NULL, &e), -E_INVALID);
     ASSERT_CAUSE(&e, "spec.containers[0].resources.limits[nvidia.com/gpu]",
                  "Invalid value: \"500m\": must be an integer");
     err_release(&e);
@@ -652,15 +652,15 @@ static void test_pod_rules(void **state)
     q = json_deep_copy(p);
     json_object_set_new(json_object_get(q, "spec"), "containers",
                         parse("[{\"name\":\"c\",\"image\":\"m:2\"}]"));
-    res_default("", "Pod", q);
+    res_default(res_kind_find("", "Pod"), q);
     json_decref(p);
     p = json_deep_copy(q);
     json_object_set_new(json_array_get(jx_get(q, "spec.containers"), 0), "image",
                         json_string("m:3"));
-    assert_int_equal(res_validate("", "Pod", q, p, &e), 0);
+    assert_int_equal(res_validate(res_kind_find("", "Pod"), q, p, &e), 0);
     json_object_set_new(json_array_get(jx_get(q, "spec.containers"), 0), "command",
                         parse("[\"sh\"]"));
-    assert_int_equal(res_validate("", "Pod", q, p, &e), -E_INVALID);
+    assert_int_equal(res_validate(res_kind_find("", "Pod"), q, p, &e), -E_INVALID);
     assert_string_equal(jx_str(json_array_get(e.causes, 0), "field"), "spec");
     err_release(&e);
     json_decref(p);
@@ -675,7 +675,7 @@ static void test_other_kinds(void **state)
     err_init(&e);
     o = parse("{\"metadata\":{\"name\":\"b\",\"namespace\":\"default\"},\"spec\":"
               "{\"minAvailable\":1,\"maxUnavailable\":\"120%\"}}");
-    assert_int_equal(res_validate("policy", "PodDisruptionBudget", o, NULL, &e), -E_INVALID);
+    assert_int_equal(res_validate(res_kind_find("policy", "PodDisruptionBudget"), o, NULL, &e), -E_INVALID);
     ASSERT_CAUSE(&e, "spec.maxUnavailable", "Invalid value: 120%: must not be greater than 100%");
     assert_string_equal(jx_str(json_array_get(e.causes, 0), "field"), "spec");
     assert_non_null(strstr(jx_str(json_array_get(e.causes, 0), "message"),
@@ -685,9 +685,9 @@ static void test_other_kinds(void **state)
 
     o = parse("{\"metadata\":{\"name\":\"s\",\"namespace\":\"default\"},\"data\":"
               "{\"k\":\"not base64!\"}}");
-    res_default("", "Secret", o);
+    res_default(res_kind_find("", "Secret"), o);
     assert_string_equal(jx_str(o, "type"), "Opaque");
-    assert_int_equal(res_validate("", "Secret", o, NULL, &e), -E_INVALID);
+    assert_int_equal(res_validate(res_kind_find("", "Secret"), o, NULL, &e), -E_INVALID);
     ASSERT_CAUSE(&e, "data[k]", "Invalid value: \"<secret contents redacted>\": illegal base64 "
                                 "data at input byte 3");
     err_release(&e);
@@ -695,7 +695,7 @@ static void test_other_kinds(void **state)
 
     o = parse("{\"metadata\":{\"name\":\"s\",\"namespace\":\"default\"},\"stringData\":"
               "{\"k\":\"hello\"}}");
-    res_default("", "Secret", o);
+    res_default(res_kind_find("", "Secret"), o);
     assert_string_equal(jx_str(o, "data.k"), "aGVsbG8=");
     assert_null(json_object_get(o, "stringData"));
     json_decref(o);
@@ -706,7 +706,7 @@ static void test_other_kinds(void **state)
         json_t *n = json_deep_copy(o);
 
         jx_set(n, "data.a", json_string("2"));
-        assert_int_equal(res_validate("", "ConfigMap", n, o, &e), -E_INVALID);
+        assert_int_equal(res_validate(res_kind_find("", "ConfigMap"), n, o, &e), -E_INVALID);
         ASSERT_CAUSE(&e, "data", "Forbidden: field is immutable when `immutable` is set");
         err_release(&e);
         json_decref(n);
@@ -715,8 +715,8 @@ static void test_other_kinds(void **state)
 
     o = parse("{\"metadata\":{\"name\":\"svc\",\"namespace\":\"default\"},\"spec\":{"
               "\"clusterIP\":\"10.96.0.5\",\"ports\":[{\"port\":80,\"nodePort\":30001}]}}");
-    res_default("", "Service", o);
-    assert_int_equal(res_validate("", "Service", o, NULL, &e), -E_INVALID);
+    res_default(res_kind_find("", "Service"), o);
+    assert_int_equal(res_validate(res_kind_find("", "Service"), o, NULL, &e), -E_INVALID);
     ASSERT_CAUSE(&e, "spec.ports[0].nodePort",
                  "Forbidden: may not be used when `type` is 'ClusterIP'");
     err_release(&e);
@@ -725,14 +725,14 @@ static void test_other_kinds(void **state)
         json_t *n = json_deep_copy(o);
 
         jx_set(n, "spec.clusterIP", json_string("10.96.0.6"));
-        assert_int_equal(res_validate("", "Service", n, o, &e), -E_INVALID);
+        assert_int_equal(res_validate(res_kind_find("", "Service"), n, o, &e), -E_INVALID);
         ASSERT_CAUSE(&e, "spec.clusterIPs[0]",
                      "Invalid value: []string{\"10.96.0.6\"}: may not change once set");
         err_release(&e);
         json_decref(n);
     }
     jx_set(o, "spec.ports", json_array());
-    assert_int_equal(res_validate("", "Service", o, NULL, &e), -E_INVALID);
+    assert_int_equal(res_validate(res_kind_find("", "Service"), o, NULL, &e), -E_INVALID);
     ASSERT_CAUSE(&e, "spec.ports", "Required value");
     err_release(&e);
     json_decref(o);
@@ -762,9 +762,9 @@ static void test_garbage(void **state)
 
             err_init(&e);
             jx_set(d, paths[i], json_loads(values[j], JSON_DECODE_ANY, &je));
-            res_default("apps", "Deployment", d);
-            rc = res_validate("apps", "Deployment", d, d, &e);
-            res_unknown_fields("apps", "Deployment", d, &u, &e);
+            res_default(res_kind_find("apps", "Deployment"), d);
+            rc = res_validate(res_kind_find("apps", "Deployment"), d, d, &e);
+            res_unknown_fields(res_kind_find("apps", "Deployment"), d, &u, &e);
             assert_true(rc == 0 || rc == -E_INVALID);
             assert_true(rc == 0 || err_has_causes(&e));
             rejected += rc != 0;
@@ -788,8 +788,8 @@ static void test_garbage(void **state)
                 err_init(&e);
                 c = json_array_get(jx_get(p, "spec.containers"), 0);
                 json_object_set_new(c, cpaths[i], json_loads(values[j], JSON_DECODE_ANY, &je));
-                res_default("", "Pod", p);
-                if (res_validate("", "Pod", p, NULL, &e) != 0)
+                res_default(res_kind_find("", "Pod"), p);
+                if (res_validate(res_kind_find("", "Pod"), p, NULL, &e) != 0)
                     assert_true(err_has_causes(&e));
                 err_release(&e);
                 json_decref(p);
@@ -804,18 +804,18 @@ static void test_garbage(void **state)
 
         err_init(&e);
         jx_set(d, "spec.replicas", json_string("3"));
-        assert_int_equal(res_validate("apps", "Deployment", d, NULL, &e), -E_INVALID);
+        assert_int_equal(res_validate(res_kind_find("apps", "Deployment"), d, NULL, &e), -E_INVALID);
         ASSERT_CAUSE(&e, "spec.replicas", "Invalid value: \"3\": must be of type int32");
         err_release(&e);
         jx_set(d, "spec.replicas", json_integer(99999999999LL));
-        assert_int_equal(res_validate("apps", "Deployment", d, NULL, &e), -E_INVALID);
+        assert_int_equal(res_validate(res_kind_find("apps", "Deployment"), d, NULL, &e), -E_INVALID);
         ASSERT_CAUSE(&e, "spec.replicas", "Invalid value: 99999999999: must be of type int32");
         err_release(&e);
         json_decref(d);
         d = json_string("not an object");
-        assert_int_equal(res_validate("apps", "Deployment", d, NULL, &e), -E_INVALID);
-        res_default("apps", "Deployment", d);
-        assert_int_equal(res_unknown_fields("apps", "Deployment", d, NULL, &e), 0);
+        assert_int_equal(res_validate(res_kind_find("apps", "Deployment"), d, NULL, &e), -E_INVALID);
+        res_default(res_kind_find("apps", "Deployment"), d);
+        assert_int_equal(res_unknown_fields(res_kind_find("apps", "Deployment"), d, NULL, &e), 0);
         err_release(&e);
         json_decref(d);
     }
