@@ -5,6 +5,8 @@
 # `KROLL_RUNTIME=runc make demo` or `KROLL_RUNTIME=runc make test` runs the pods as containers.
 BUILD ?= build
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+# Warnings are errors (CI builds with this); WERROR=OFF for a compiler newer than Debian 12's.
+WERROR ?= ON
 
 .PHONY: all deps test-deps bench-deps build test demo bench clean asan fmt fuzz
 
@@ -17,7 +19,7 @@ test-deps:
 	@scripts/install-deps.sh --test
 
 build: deps
-	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKROLL_WERROR=$(WERROR) >/dev/null
 	@cmake --build $(BUILD) -j $(JOBS)
 
 test: build test-deps
@@ -35,7 +37,7 @@ bench: build bench-deps
 	@KROLL_BUILD=$(CURDIR)/$(BUILD) tests/bench/run.sh
 
 asan: deps test-deps
-	@cmake -S . -B build-asan -DKROLL_SANITIZE=ON >/dev/null
+	@cmake -S . -B build-asan -DKROLL_SANITIZE=ON -DKROLL_WERROR=$(WERROR) >/dev/null
 	@cmake --build build-asan -j $(JOBS)
 	cd build-asan && LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan-suppressions.txt:print_suppressions=0 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 2

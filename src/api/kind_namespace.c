@@ -11,6 +11,7 @@
 #include "api/protobuf.h"
 #include "api/table-int.h"
 #include "core/jx.h"
+#include "core/names.h"
 
 /* ---- table (pkg/printers/internalversion) ---- */
 
@@ -56,14 +57,9 @@ static void namespace_prepare_update(struct api *api, json_t *obj, const json_t 
  * refuses their deletion, worded this way). */
 static int namespace_delete_check(const char *name, struct err *err)
 {
-    static const char *const builtin[] = {"default", "kube-system", "kube-public",
-                                          "kube-node-lease"};
-
-    for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
-        if (strcmp(name, builtin[i]) == 0)
-            return err_set(err, -E_FORBIDDEN,
-                           "namespaces \"%s\" is forbidden: this namespace may not be deleted",
-                           name);
+    if (name_namespace_is_builtin(name))
+        return err_set(err, -E_FORBIDDEN,
+                       "namespaces \"%s\" is forbidden: this namespace may not be deleted", name);
     return 0;
 }
 

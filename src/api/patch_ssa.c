@@ -776,7 +776,7 @@ int patch_ssa_apply(const json_t *live, const json_t *applied, const char *manag
                     const struct patch_schema *schema, json_t **out, struct err *err)
 {
     json_t *clean = NULL, *base = NULL, *merged = NULL, *aset = NULL, *diff = NULL;
-    json_t *entries = NULL, *sa = NULL, *sb = NULL, *e;
+    json_t *entries = NULL, *sa = NULL, *sb = NULL, *e = NULL;
     struct fsctx c;
     size_t i;
     int rc;

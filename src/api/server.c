@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/file.h"
 #include "core/jx.h"
 #include "core/log.h"
 #include "core/tls.h"

@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "core/log.h"
-#include "core/tls.h"
 
 char *cli_data_dir(int *argc, char **argv)
 {

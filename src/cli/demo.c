@@ -21,9 +21,9 @@
 #include "cli/cli.h"
 #include "cli/common.h"
 #include "cli/demo-int.h"
+#include "core/file.h"
 #include "core/jx.h"
 #include "core/log.h"
-#include "core/tls.h"
 #include "node/image.h"
 
 #define DEMO_GPUS "2"

@@ -17,6 +17,7 @@
 
 #include "cli/demo-int.h"
 #include "core/buf.h"
+#include "core/file.h"
 #include "core/jx.h"
 #include "core/log.h"
 #include "core/tls.h"

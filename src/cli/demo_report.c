@@ -9,8 +9,8 @@
 
 #include "cli/demo-int.h"
 #include "core/buf.h"
+#include "core/file.h"
 #include "core/log.h"
-#include "core/tls.h"
 
 #define SVG_W 1100
 #define PLOT_X0 60

@@ -15,9 +15,9 @@
 
 #include "cli/common.h"
 #include "cli/demo-int.h"
+#include "core/file.h"
 #include "core/jx.h"
 #include "core/log.h"
-#include "core/tls.h"
 #include "node/image.h"
 
 char *demo_images_default(void)

@@ -15,9 +15,9 @@
 #include "api/api.h"
 #include "cli/cli.h"
 #include "cli/common.h"
+#include "core/file.h"
 #include "core/jx.h"
 #include "core/log.h"
-#include "core/tls.h"
 #include "server/server.h"
 
 static void on_signal(int signo, void *ctx)

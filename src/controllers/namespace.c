@@ -10,21 +10,10 @@
 #include "controllers/controllers.h"
 #include "core/jx.h"
 #include "core/log.h"
+#include "core/names.h"
 
 #define NS_FINALIZER "kubernetes"
 #define NS_RECHECK_MS 1000
-
-/* The namespaces the API refuses to delete; never empty them even if one were marked. */
-static int ns_builtin(const char *name)
-{
-    static const char *const builtin[] = {"default", "kube-system", "kube-public",
-                                          "kube-node-lease"};
-
-    for (size_t i = 0; i < sizeof builtin / sizeof builtin[0]; i++)
-        if (strcmp(name, builtin[i]) == 0)
-            return 1;
-    return 0;
-}
 
 /* Names of the objects of one resource in namespace ns (new reference). */
 static json_t *ns_names(struct ctl *c, enum res_id res, const char *ns)
@@ -116,7 +105,7 @@ static void namespace_sync(struct ctl *c, const char *unused, const char *name, 
 
     if (!nsobj || !jx_get(nsobj, "metadata.deletionTimestamp"))
         return;
-    if (ns_builtin(name)) {
+    if (name_namespace_is_builtin(name)) {
         log_warn(ctl_name(c), "msg=\"refusing to empty a built-in namespace\" namespace=%s", name);
         return;
     }

@@ -7,6 +7,10 @@
 #include <stdint.h>
 #include <time.h>
 
+/* The status.conditions helpers (cond_get, cond_set, cond_del) these build on, which the kubelet
+ * shares, are in core. */
+#include "core/cond.h"
+
 /* Pod has condition Ready=True. */
 int pod_is_ready(const json_t *pod);
 /* Ready and ready for more than min_ready seconds at now (strictly after, as upstream). */
@@ -16,9 +20,6 @@ long long pod_available_in(const json_t *pod, long long min_ready, time_t now);
 /* Not terminating and not Succeeded/Failed. */
 int pod_is_active(const json_t *pod);
 int pod_is_terminating(const json_t *pod);
-/* The condition of a type in status.conditions (borrowed) or NULL. */
-json_t *cond_get(const json_t *obj, const char *type);
-
 /* Resolves an intstr (int or "N%") against total; round_up for percentages. Returns 0 or -1. */
 int intstr_scaled(const json_t *v, long long total, int round_up, long long *out);
 
@@ -33,11 +34,5 @@ int template_equal(const json_t *a, const json_t *b);
 json_t *owner_ref(const json_t *owner);
 /* True when obj's controller ownerReference has owner's uid. */
 int is_controlled_by(const json_t *obj, const json_t *owner);
-
-/* Sets condition c (taken) in status.conditions following the timestamp rules of
- * k8s-semantics §4.3: unchanged status+reason keeps everything; same status keeps
- * lastTransitionTime; the changed condition moves to the end. Returns 1 if changed. */
-int cond_set(json_t *status, json_t *c);
-void cond_del(json_t *status, const char *type);
 
 #endif

@@ -3,11 +3,11 @@
  * complete and chunked responses. Each connection has one deadline timer whose meaning
  * follows its phase (idle, head, body, closing); the head and body deadlines run from the
  * start of the head or body and are never pushed back by arriving bytes, so a client that
- * trickles a byte at a time cannot hold a connection. */
+ * trickles a byte at a time cannot hold a connection. The parser's callbacks, which build the
+ * request, are in httpd_req.c. */
 #include "core/httpd.h"
 
 #include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <llhttp.h>
@@ -17,11 +17,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "core/httpd-int.h"
 #include "core/log.h"
 
 #define IDLE_MS (5 * 60 * 1000) /* keep-alive connection waiting for its next request */
@@ -32,76 +32,12 @@
 #define READ_BUDGET 256 /* reads per readiness event, so one fast client cannot starve others */
 #define ACCEPT_BUDGET 256
 
-/* What the connection's deadline timer means when it fires. */
-enum conn_phase {
-    PH_IDLE,    /* no request byte yet: close */
-    PH_HEAD,    /* head started: 408, close */
-    PH_BODY,    /* head done, body incomplete: 408, close */
-    PH_HANDLER, /* the handler owns the request (streams): no deadline */
-    PH_CLOSING, /* refused or final answer queued: close */
-};
-
-struct query_kv {
-    char *key, *val;
-};
-
-struct req_priv {
-    struct http_req pub;
-    struct query_kv *q;
-    int nq, q_parsed;
-};
-
-struct http_conn {
-    struct httpd *h;
-    struct loop_io io;
-    struct loop_timer idle;
-    SSL *ssl;
-    int handshake_done;
-    int closed;
-    int keep_alive;
-    int dispatched; /* request handed to the handler, parser paused */
-    int in_dispatch; /* inside the handler call: completion waits for its return */
-    int resp_done;  /* response completely queued */
-    int body_too_large;
-    int head_too_large; /* 431: head bytes or header count over the limit */
-    int refused;        /* answered by the head check: the body is never read */
-    enum conn_phase phase;
-    size_t head_bytes;
-    int draining; /* refused request answered: discard the rest of the upload, then close */
-    llhttp_t parser;
-    struct buf in, out;
-    struct buf url, hname, hval;
-    int in_value;
-    struct req_priv *req;
-    struct http_conn *next, *prev;
-    char peer[64];
-};
-
-struct httpd {
-    struct loop *loop;
-    SSL_CTX *tls;
-    http_handler_fn *fn;
-    void *ctx;
-    int lfd;
-    int port;
-    struct httpd_limits lim;
-    struct loop_io lio;
-    struct loop_timer accept_backoff;
-    struct http_conn *conns;
-    int nconns;
-    size_t out_total;
-    int64_t last_warn_ms;
-    http_head_fn *head_fn;
-    void *head_ctx;
-    llhttp_settings_t settings;
-};
-
 static void conn_close(struct http_conn *c);
 static void conn_flush(struct http_conn *c);
 static void conn_parse(struct http_conn *c);
 
 /* Arms the connection's single deadline for a phase. */
-static void conn_deadline(struct http_conn *c, enum conn_phase ph, int64_t ms)
+void httpd__conn_deadline(struct http_conn *c, enum conn_phase ph, int64_t ms)
 {
     c->phase = ph;
     if (ms > 0)
@@ -119,228 +55,6 @@ static int warn_ok(struct httpd *h)
         return 0;
     h->last_warn_ms = now;
     return 1;
-}
-
-/* ---- request bookkeeping ---- */
-
-static void req_free(struct req_priv *r)
-{
-    if (!r)
-        return;
-    free(r->pub.target);
-    free(r->pub.path);
-    free(r->pub.query);
-    for (int i = 0; i < r->pub.nhdrs; i++) {
-        free(r->pub.hdrs[i].name);
-        free(r->pub.hdrs[i].value);
-    }
-    free(r->pub.hdrs);
-    for (int i = 0; i < r->nq; i++) {
-        free(r->q[i].key);
-        free(r->q[i].val);
-    }
-    free(r->q);
-    buf_release(&r->pub.body);
-    free(r);
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c = tolower(c);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-/* Percent-decodes n bytes of s; plus_space turns '+' into ' ' (query strings). */
-static char *pct_decode(const char *s, size_t n, int plus_space)
-{
-    char *out = xmalloc(n + 1), *o = out;
-
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '%' && i + 2 < n && hexval((unsigned char)s[i + 1]) >= 0 &&
-            hexval((unsigned char)s[i + 2]) >= 0) {
-            *o++ = (char)(hexval((unsigned char)s[i + 1]) * 16 + hexval((unsigned char)s[i + 2]));
-            i += 2;
-        } else if (plus_space && s[i] == '+') {
-            *o++ = ' ';
-        } else {
-            *o++ = s[i];
-        }
-    }
-    *o = 0;
-    return out;
-}
-
-const char *http_req_header(const struct http_req *req, const char *name)
-{
-    for (int i = 0; i < req->nhdrs; i++)
-        if (strcasecmp(req->hdrs[i].name, name) == 0)
-            return req->hdrs[i].value;
-    return NULL;
-}
-
-static void query_parse(struct req_priv *r)
-{
-    const char *p = r->pub.query;
-
-    r->q_parsed = 1;
-    while (p && *p) {
-        const char *amp = strchr(p, '&'), *eq;
-        size_t n = amp ? (size_t)(amp - p) : strlen(p);
-
-        eq = memchr(p, '=', n);
-        if (n) {
-            r->q = xrealloc(r->q, (size_t)(r->nq + 1) * sizeof *r->q);
-            r->q[r->nq].key = pct_decode(p, eq ? (size_t)(eq - p) : n, 1);
-            r->q[r->nq].val = eq ? pct_decode(eq + 1, n - (size_t)(eq - p) - 1, 1) : xstrdup("");
-            r->nq++;
-        }
-        p = amp ? amp + 1 : NULL;
-    }
-}
-
-const char *http_req_query(struct http_req *req, const char *key)
-{
-    struct req_priv *r = (struct req_priv *)req;
-
-    if (!r->q_parsed)
-        query_parse(r);
-    for (int i = 0; i < r->nq; i++)
-        if (strcmp(r->q[i].key, key) == 0)
-            return r->q[i].val;
-    return NULL;
-}
-
-/* ---- llhttp callbacks ---- */
-
-static struct http_conn *conn_of(llhttp_t *p)
-{
-    return p->data;
-}
-
-static int on_message_begin(llhttp_t *p)
-{
-    struct http_conn *c = conn_of(p);
-
-    req_free(c->req);
-    c->req = xcalloc(1, sizeof *c->req);
-    c->req->pub.conn = c;
-    c->req->pub.peer = c->peer;
-    buf_init(&c->req->pub.body, c->h->lim.max_body);
-    c->url.len = 0;
-    c->hname.len = c->hval.len = 0;
-    c->in_value = 0;
-    c->body_too_large = 0;
-    c->head_bytes = 0;
-    conn_deadline(c, PH_HEAD, c->h->lim.head_timeout_ms);
-    return 0;
-}
-
-/* Counts head bytes as they are parsed (plus the ": " and CRLF around each field), so the
- * limit holds however the head is split into reads. */
-static int head_count(struct http_conn *c, size_t n)
-{
-    c->head_bytes += n;
-    if (c->head_bytes > c->h->lim.max_head) {
-        c->head_too_large = 1;
-        return -1;
-    }
-    return 0;
-}
-
-static int on_url(llhttp_t *p, const char *at, size_t n)
-{
-    struct http_conn *c = conn_of(p);
-
-    if (head_count(c, n) < 0)
-        return -1;
-    return buf_append(&c->url, at, n) < 0 ? -1 : 0;
-}
-
-static void header_commit(struct http_conn *c)
-{
-    struct http_req *r = &c->req->pub;
-
-    if (!c->hname.len)
-        return;
-    r->hdrs = xrealloc(r->hdrs, (size_t)(r->nhdrs + 1) * sizeof *r->hdrs);
-    r->hdrs[r->nhdrs].name = xstrdup(buf_cstr(&c->hname));
-    r->hdrs[r->nhdrs].value = xstrdup(buf_cstr(&c->hval));
-    r->nhdrs++;
-    c->hname.len = c->hval.len = 0;
-}
-
-static int on_header_field(llhttp_t *p, const char *at, size_t n)
-{
-    struct http_conn *c = conn_of(p);
-
-    if (c->in_value) {
-        header_commit(c);
-        c->in_value = 0;
-        if (head_count(c, 4) < 0)
-            return -1;
-    }
-    if (c->req->pub.nhdrs >= HTTPD_MAX_HEADERS) {
-        c->head_too_large = 2;
-        return -1;
-    }
-    if (head_count(c, n) < 0)
-        return -1;
-    return buf_append(&c->hname, at, n) < 0 ? -1 : 0;
-}
-
-static int on_header_value(llhttp_t *p, const char *at, size_t n)
-{
-    struct http_conn *c = conn_of(p);
-
-    c->in_value = 1;
-    if (head_count(c, n) < 0)
-        return -1;
-    return buf_append(&c->hval, at, n) < 0 ? -1 : 0;
-}
-
-static int head_refused(struct http_conn *c);
-
-static int on_headers_complete(llhttp_t *p)
-{
-    struct http_conn *c = conn_of(p);
-    struct http_req *r = &c->req->pub;
-    const char *u = buf_cstr(&c->url), *q;
-
-    header_commit(c);
-    snprintf(r->method, sizeof r->method, "%s", llhttp_method_name(llhttp_get_method(p)));
-    r->target = xstrdup(u);
-    q = strchr(u, '?');
-    r->path = pct_decode(u, q ? (size_t)(q - u) : strlen(u), 0);
-    r->query = xstrdup(q ? q + 1 : "");
-    conn_deadline(c, PH_BODY, c->h->lim.body_timeout_ms);
-    if (c->h->head_fn && head_refused(c))
-        return -1;
-    return 0;
-}
-
-static int on_body(llhttp_t *p, const char *at, size_t n)
-{
-    struct http_conn *c = conn_of(p);
-
-    if (buf_append(&c->req->pub.body, at, n) < 0) {
-        c->body_too_large = 1;
-        return -1;
-    }
-    return 0;
-}
-
-static int on_message_complete(llhttp_t *p)
-{
-    struct http_conn *c = conn_of(p);
-
-    c->keep_alive = llhttp_should_keep_alive(p);
-    c->dispatched = 1;
-    conn_deadline(c, PH_HANDLER, 0);
-    return HPE_PAUSED;
 }
 
 /* ---- output ---- */
@@ -410,7 +124,7 @@ static void req_finish(struct http_conn *c)
     /* A client that stops reading must not hold the answer (or a dropped watch's backlog)
      * forever. */
     if (!c->closed)
-        conn_deadline(c, PH_CLOSING, FLUSH_MS);
+        httpd__conn_deadline(c, PH_CLOSING, FLUSH_MS);
     conn_flush(c);
 }
 
@@ -493,18 +207,18 @@ static void conn_update_events(struct http_conn *c, int want_write)
 static void conn_after_response(struct http_conn *c)
 {
     if (c->draining) {
-        conn_deadline(c, PH_CLOSING, DRAIN_MS);
+        httpd__conn_deadline(c, PH_CLOSING, DRAIN_MS);
         return;
     }
     if (!c->keep_alive) {
         conn_close(c);
         return;
     }
-    req_free(c->req);
+    httpd__req_free(c->req);
     c->req = NULL;
     c->dispatched = 0;
     c->resp_done = 0;
-    conn_deadline(c, PH_IDLE, IDLE_MS);
+    httpd__conn_deadline(c, PH_IDLE, IDLE_MS);
     llhttp_resume(&c->parser);
     conn_parse(c);
 }
@@ -593,13 +307,13 @@ static void conn_bad(struct http_conn *c, int status, const char *msg)
     out_append(c, body, (size_t)n);
     c->dispatched = 1;
     c->resp_done = 1;
-    conn_deadline(c, PH_CLOSING, DRAIN_MS);
+    httpd__conn_deadline(c, PH_CLOSING, DRAIN_MS);
     conn_flush(c);
 }
 
 /* Runs the head check inside llhttp's headers-complete callback. The answer is queued but
  * not flushed here (in_dispatch holds completion back) since the parser is mid-call. */
-static int head_refused(struct http_conn *c)
+int httpd__head_refused(struct http_conn *c)
 {
     struct http_req *r = &c->req->pub;
     int rc;
@@ -770,7 +484,7 @@ static void conn_free(void *ctx)
 
     if (c->req && c->req->pub.on_close)
         c->req->pub.on_close(&c->req->pub, c->req->pub.on_close_ctx);
-    req_free(c->req);
+    httpd__req_free(c->req);
     if (c->ssl)
         SSL_free(c->ssl);
     close(c->io.fd);
@@ -842,7 +556,7 @@ static void conn_new(struct httpd *h, int fd, const struct sockaddr_storage *ss)
         c->handshake_done = 1;
     }
     loop_timer_init(&c->idle, on_deadline, c);
-    conn_deadline(c, PH_IDLE, FIRST_IDLE_MS);
+    httpd__conn_deadline(c, PH_IDLE, FIRST_IDLE_MS);
     c->next = h->conns;
     if (h->conns)
         h->conns->prev = c;
@@ -910,14 +624,7 @@ struct httpd *httpd_new(struct loop *loop, SSL_CTX *tls, http_handler_fn *fn, vo
     h->lfd = -1;
     httpd_limits_default(&h->lim);
     loop_timer_init(&h->accept_backoff, on_accept_resume, h);
-    llhttp_settings_init(&h->settings);
-    h->settings.on_message_begin = on_message_begin;
-    h->settings.on_url = on_url;
-    h->settings.on_header_field = on_header_field;
-    h->settings.on_header_value = on_header_value;
-    h->settings.on_headers_complete = on_headers_complete;
-    h->settings.on_body = on_body;
-    h->settings.on_message_complete = on_message_complete;
+    httpd__parser_settings(&h->settings);
     return h;
 }
 

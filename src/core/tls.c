@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "core/log.h"
 
 void random_bytes(void *out, size_t n)
@@ -30,54 +31,6 @@ void random_bytes(void *out, size_t n)
         if (r > 0)
             got += (size_t)r;
     }
-}
-
-char *file_read_all(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *p;
-    long n;
-
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    if (n < 0 || n > (1 << 20)) {
-        fclose(f);
-        return NULL;
-    }
-    p = xmalloc((size_t)n + 1);
-    if (fread(p, 1, (size_t)n, f) != (size_t)n) {
-        fclose(f);
-        free(p);
-        return NULL;
-    }
-    fclose(f);
-    p[n] = 0;
-    if (len)
-        *len = (size_t)n;
-    return p;
-}
-
-int file_write_atomic(const char *path, const void *data, size_t len, int mode)
-{
-    char tmp[4096];
-    int fd, rc = 0;
-
-    snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-    if (fd < 0)
-        return -errno;
-    /* Exactly mode, whatever the umask (a 0600 file stays 0600, a 0644 one readable). */
-    if (fchmod(fd, (mode_t)mode) < 0 || write(fd, data, len) != (ssize_t)len || fsync(fd) < 0)
-        rc = -errno ? -errno : -EIO;
-    close(fd);
-    if (rc == 0 && rename(tmp, path) < 0)
-        rc = -errno;
-    if (rc < 0)
-        unlink(tmp);
-    return rc;
 }
 
 static EVP_PKEY *key_new(void)

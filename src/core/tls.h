@@ -14,10 +14,6 @@ int tls_pki_ensure(const char *pki_dir, struct err *err);
 SSL_CTX *tls_server_ctx(const char *pki_dir, struct err *err);
 /* Client context trusting pki_dir's CA (for kroll's own API clients: the proxy, tests). */
 SSL_CTX *tls_client_ctx(const char *pki_dir, struct err *err);
-/* Reads a whole small file (<= 1 MiB) into a malloc'd NUL-terminated string, or NULL. */
-char *file_read_all(const char *path, size_t *len);
-/* Writes data to path atomically (tmp + rename) with the given mode. */
-int file_write_atomic(const char *path, const void *data, size_t len, int mode);
 /* Fills out with n random bytes from getrandom(). */
 void random_bytes(void *out, size_t n);
 

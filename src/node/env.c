@@ -161,40 +161,41 @@ static int env_name_valid(const char *k)
     return 1;
 }
 
+json_t *node__object_values(const json_t *obj, int secret)
+{
+    json_t *vals = json_object(), *v;
+    const char *k;
+
+    json_object_foreach(json_object_get(obj, "data"), k, v) {
+        size_t n;
+        char *raw;
+        if (!json_is_string(v))
+            continue;
+        if (!secret) {
+            json_object_set(vals, k, v);
+            continue;
+        }
+        if ((raw = node__b64_decode(json_string_value(v), &n)))
+            json_object_set_new(vals, k, json_stringn_nocheck(raw, n));
+        free(raw);
+    }
+    json_object_foreach(secret ? NULL : json_object_get(obj, "binaryData"), k, v)
+    {
+        size_t n;
+        char *raw = json_is_string(v) ? node__b64_decode(json_string_value(v), &n) : NULL;
+        if (raw)
+            json_object_set_new(vals, k, json_stringn_nocheck(raw, n));
+        free(raw);
+    }
+    return vals;
+}
+
 /* A ConfigMap's or Secret's key -> value map (Secret values decoded); new reference or NULL. */
 static json_t *source_values(struct api *api, int secret, const char *ns, const char *name)
 {
     const json_t *obj = api_get(api, api_resource(secret ? RES_SECRET : RES_CONFIGMAP), ns, name);
-    json_t *vals;
-    const char *k;
-    json_t *v;
 
-    if (!obj)
-        return NULL;
-    vals = json_object();
-    json_object_foreach(json_object_get(obj, "data"), k, v) {
-        if (!json_is_string(v))
-            continue;
-        if (secret) {
-            size_t n;
-            char *raw = node__b64_decode(json_string_value(v), &n);
-            if (raw)
-                json_object_set_new(vals, k, json_stringn_nocheck(raw, n));
-            free(raw);
-        } else {
-            json_object_set(vals, k, v);
-        }
-    }
-    if (!secret) {
-        json_object_foreach(json_object_get(obj, "binaryData"), k, v) {
-            size_t n;
-            char *raw = json_is_string(v) ? node__b64_decode(json_string_value(v), &n) : NULL;
-            if (raw)
-                json_object_set_new(vals, k, json_stringn_nocheck(raw, n));
-            free(raw);
-        }
-    }
-    return vals;
+    return obj ? node__object_values(obj, secret) : NULL;
 }
 
 static int env_from_add(struct api *api, const char *ns, const json_t *from, json_t *vars,

@@ -11,6 +11,9 @@
 /* Decodes standard base64 (padding optional); malloc'd, NUL-terminated (*n excludes the NUL),
  * or NULL when the text is not base64. */
 char *node__b64_decode(const char *s, size_t *n);
+/* key -> raw value of a ConfigMap (data and binaryData) or a Secret (data, base64-decoded; a
+ * value that is not base64 is left out); new object. */
+json_t *node__object_values(const json_t *obj, int secret);
 /* The downward API field of pod named by path (metadata.name, metadata.labels['k'],
  * status.podIPs, ...); malloc'd, or NULL with err set ("unsupported fieldPath: x"). */
 char *node__field_value(const json_t *pod, const char *path, struct err *err);

@@ -17,10 +17,10 @@
 
 #include "core/jx.h"
 #include "core/log.h"
+#include "core/netns.h"
 #include "node/cdi.h"
 #include "node/env.h"
 #include "node/image.h"
-#include "node/sandbox.h"
 #include "node/rootfs.h"
 #include "node/volume.h"
 
@@ -1280,7 +1280,7 @@ struct kubelet *kubelet__new(struct api *api, const char *data_dir, const char *
     kl->node_ip = xstrdup(node_ip);
     kl->self_exe = xstrdup(self_exe ? self_exe : "/proc/self/exe");
     err_init(&err);
-    if (sandbox_netns_probe(0, &err) > 0) {
+    if (netns_probe(0, &err) > 0) {
         kl->netns_ok = 1;
     } else {
         snprintf(kl->netns_err, sizeof kl->netns_err, "%s", err.msg);

@@ -13,9 +13,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "core/jx.h"
 #include "core/log.h"
-#include "core/tls.h"
 #include "node/cdi.h"
 
 #define DEVICES_FILE "devices.json"

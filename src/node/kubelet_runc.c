@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "core/jx.h"
 #include "core/log.h"
 #include "node/ocispec.h"
@@ -142,15 +143,16 @@ static int bundle_fail(struct kop *op, const char *reason, int rc)
     return rc < 0 ? rc : -E_INVALID;
 }
 
+/* 0600: the spec holds the containers' environment, Secret values included. */
 static int config_write(const char *bundle, json_t *spec, struct err *err)
 {
-    char path[PATH_MAX + 16], tmp[PATH_MAX + 16];
+    char path[PATH_MAX + 16], *text = json_dumps(spec, JSON_COMPACT);
+    int rc;
 
     snprintf(path, sizeof path, "%s/config.json", bundle);
-    snprintf(tmp, sizeof tmp, "%s/config.json.tmp", bundle);
-    if (json_dump_file(spec, tmp, JSON_COMPACT) < 0 || rename(tmp, path) < 0)
-        return err_set(err, -EIO, "cannot write %s", path);
-    return 0;
+    rc = text ? file_write_atomic(path, text, strlen(text), 0600) : -ENOMEM;
+    free(text);
+    return rc < 0 ? err_set(err, -EIO, "cannot write %s: %s", path, strerror(-rc)) : 0;
 }
 
 /* The spec of a prepared rootfs; NULL with op->err on a configuration error. */
@@ -220,8 +222,11 @@ int kubelet__bundle_prepare(struct kop *op, char *bundle, char *id, size_t idn)
     if (op->kl->rt_err)
         return bundle_fail(op, "CreateContainerError",
                            err_set(&op->err, -E_INVALID, "%s", op->kl->rt_err));
-    snprintf(bundle, PATH_MAX, "%s/ctr", op->dir);
-    mkdir(bundle, 0700);
+    /* The parent in its own buffer: gcc's UBSan build (nonnull checks after mkdir) warned that
+     * a reused bundle could be NULL in the second snprintf. */
+    char ctr[PATH_MAX];
+    snprintf(ctr, sizeof ctr, "%s/ctr", op->dir);
+    mkdir(ctr, 0700);
     snprintf(bundle, PATH_MAX, "%s/ctr/%s", op->dir, op->cname);
     mkdir(bundle, 0700);
     rootfs_container_id(op->uid, op->cname, id, idn);

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "controllers/podutil.h"
+#include "core/cond.h"
 #include "core/jx.h"
 #include "core/log.h"
 

@@ -14,7 +14,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "controllers/podutil.h"
 #include "core/jx.h"
 #include "core/log.h"
 #include "node/cdi.h"

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "core/log.h"
 #include "node/oci-int.h"
 
@@ -407,21 +408,14 @@ json_t *oci_tags_read(const char *root, struct err *err)
 
 int oci_tags_write(const char *root, json_t *tags, struct err *err)
 {
-    char *p = xasprintf("%s/tags.json", root), *tmp = xasprintf("%s/.tags.json.tmp", root);
-    int rc = 0;
-    FILE *f = fopen(tmp, "we");
+    char *p = xasprintf("%s/tags.json", root);
+    char *text = json_dumps(tags, JSON_INDENT(1) | JSON_SORT_KEYS);
+    int rc = text ? file_write_atomic(p, text, strlen(text), 0644) : -ENOMEM;
 
-    if (!f || json_dumpf(tags, f, JSON_INDENT(1) | JSON_SORT_KEYS) < 0 || fflush(f) ||
-        fsync(fileno(f)))
-        rc = err_set(err, -E_INTERNAL, "writing %s: %s", tmp, strerror(errno));
-    if (f && fclose(f) && rc == 0)
-        rc = err_set(err, -E_INTERNAL, "writing %s: %s", tmp, strerror(errno));
-    if (rc == 0 && rename(tmp, p) < 0)
-        rc = err_set(err, -E_INTERNAL, "rename %s: %s", p, strerror(errno));
     if (rc < 0)
-        unlink(tmp);
+        rc = err_set(err, -E_INTERNAL, "writing %s: %s", p, strerror(-rc));
+    free(text);
     free(p);
-    free(tmp);
     return rc;
 }
 

@@ -20,7 +20,7 @@
 #include "core/err.h"
 #include "core/jx.h"
 #include "core/log.h"
-#include "node/sandbox.h"
+#include "core/netns.h"
 #include "shim/shim.h"
 
 #define HTTP_HEAD_MAX (16 * 1024) /* status line and headers */
@@ -269,7 +269,7 @@ static int target_set(struct probe_run *r, const char *host, int port, char *msg
 static int socket_open(struct probe_run *r, char *msg, size_t n)
 {
     char e[128];
-    int fd = sandbox_connect_tcp(r->netns, r->ip, r->port);
+    int fd = netns_connect_tcp(r->netns, r->ip, r->port);
 
     if (fd < 0) {
         errno_text(-fd, e, sizeof e);

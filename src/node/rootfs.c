@@ -21,8 +21,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "core/log.h"
-#include "core/tls.h"
 
 /* Removes a tree without ever crossing into another file system (a mounted rootfs). */
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *f)

@@ -52,35 +52,6 @@ static int item_mode(const json_t *item, int def)
     return json_is_integer(json_object_get(item, "mode")) ? (int)jx_int(item, "mode", def) : def;
 }
 
-/* key -> raw value of a ConfigMap (data and binaryData) or Secret (data, base64); new object. */
-static json_t *object_values(const json_t *obj, int secret)
-{
-    json_t *vals = json_object(), *v;
-    const char *k;
-
-    json_object_foreach(json_object_get(obj, "data"), k, v) {
-        size_t n;
-        char *raw;
-        if (!json_is_string(v))
-            continue;
-        if (!secret) {
-            json_object_set(vals, k, v);
-            continue;
-        }
-        if ((raw = node__b64_decode(json_string_value(v), &n)))
-            json_object_set_new(vals, k, json_stringn_nocheck(raw, n));
-        free(raw);
-    }
-    json_object_foreach(secret ? NULL : json_object_get(obj, "binaryData"), k, v) {
-        size_t n;
-        char *raw = json_is_string(v) ? node__b64_decode(json_string_value(v), &n) : NULL;
-        if (raw)
-            json_object_set_new(vals, k, json_stringn_nocheck(raw, n));
-        free(raw);
-    }
-    return vals;
-}
-
 /* Adds a configMap or secret source (a volume source or a projected source) to payload. */
 static int payload_object(struct api *api, const char *ns, const json_t *src, int secret,
                           int def_mode, json_t *payload, struct err *err)
@@ -101,7 +72,7 @@ static int payload_object(struct api *api, const char *ns, const json_t *src, in
         return err_set(err, -E_NOT_FOUND, "%s \"%s\" not found", secret ? "secret" : "configmap",
                        name);
     }
-    vals = object_values(obj, secret);
+    vals = node__object_values(obj, secret);
     if (json_array_size(items) == 0) {
         json_object_foreach(vals, k, v)
             payload_add(payload, k, json_string_value(v), json_string_length(v), def_mode);

@@ -17,9 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "core/jx.h"
 #include "core/log.h"
-#include "core/tls.h"
 #include "proxy/kube.h"
 #include "proxy/proxy-int.h"
 

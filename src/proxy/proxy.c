@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "core/log.h"
-#include "core/tls.h"
 #include "proxy/proxy-int.h"
 #include "proxy/proxy.h"
 

@@ -8,7 +8,6 @@
 #include <llhttp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/netns.h"
 #include "proxy/proxy-int.h"
 
 #define IN_CAP (16 * 1024)
@@ -171,30 +171,13 @@ static void up_close(struct px_up *up)
     loop_defer(w->loop, free_later, up);
 }
 
-/* Opens the socket inside the endpoint's network namespace when it has one: setns() switches
- * only this thread, and the worker switches back before anything else happens. */
+/* Opens the socket inside the endpoint's network namespace when it has one (core/netns.c:
+ * setns() switches only this thread, and back before anything else happens); the worker keeps
+ * its own namespace's fd open so that a connect costs no extra open(). */
 static int up_socket(struct px_worker *w, struct px_endpoint *ep)
 {
-    int fd, nsfd, saved;
-
-    if (!ep->netns[0])
-        return socket(ep->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    nsfd = open(ep->netns, O_RDONLY | O_CLOEXEC);
-    if (nsfd < 0)
-        return -1;
-    if (w->self_ns < 0 || setns(nsfd, CLONE_NEWNET) < 0) {
-        saved = errno;
-        close(nsfd);
-        errno = saved;
-        return -1;
-    }
-    fd = socket(ep->sa.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    saved = errno;
-    if (setns(w->self_ns, CLONE_NEWNET) < 0)
-        die("proxy: cannot return to the proxy's network namespace: %s", strerror(errno));
-    close(nsfd);
-    errno = saved;
-    return fd;
+    return netns_socket(ep->netns, w->self_ns, ep->sa.ss_family,
+                        SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC);
 }
 
 /* Starts a non-blocking connect; NULL when it fails at once (refused on loopback). */

@@ -9,48 +9,12 @@
 #include <string.h>
 
 #include "core/jx.h"
+#include "core/names.h"
 
-#define DNS1123_LABEL_MSG                                                                       \
-    "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', "   \
-    "and must start and end with an alphanumeric character (e.g. 'my-name',  or '123-abc', "   \
-    "regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')"
-#define DNS1123_SUBDOMAIN_MSG                                                                   \
-    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "  \
-    "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', regex " \
-    "used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
-#define DNS1035_LABEL_MSG                                                                       \
-    "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with "  \
-    "an alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "    \
-    "'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
-#define QNAME_MSG                                                                               \
-    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with "   \
-    "an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "  \
-    "validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
-#define LABEL_VALUE_MSG                                                                         \
-    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "   \
-    "or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "      \
-    "'my_value',  or '12345', regex used for validation is "                                   \
-    "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
 #define CONFIG_KEY_MSG                                                                          \
     "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. "       \
     "'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is "                \
     "'[-._a-zA-Z0-9]+')"
-
-static int is_lalnum(int c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-/* [a-z0-9]([-a-z0-9]*[a-z0-9])? over s[0..n) */
-static int label_match(const char *s, size_t n)
-{
-    if (n == 0 || !is_lalnum((unsigned char)s[0]) || !is_lalnum((unsigned char)s[n - 1]))
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!is_lalnum((unsigned char)s[i]) && s[i] != '-')
-            return 0;
-    return 1;
-}
 
 static int append_msg(char *msg, size_t n, int bad, const char *text)
 {
@@ -64,53 +28,36 @@ static int append_msg(char *msg, size_t n, int bad, const char *text)
     return bad;
 }
 
-int res__is_dns1123_label(const char *s, char *msg, size_t n)
+/* One DNS name rule: at most max characters and the match; both messages, "; "-joined. */
+static int name_rule(const char *s, char *msg, size_t n, size_t max,
+                     int (*match)(const char *, size_t), const char *text)
 {
     size_t len = strlen(s);
     int ok = 1;
 
     msg[0] = 0;
-    if (len > 63)
-        ok = append_msg(msg, n, 0, "must be no more than 63 characters");
-    if (!label_match(s, len))
-        ok = append_msg(msg, n, 0, DNS1123_LABEL_MSG);
+    if (len > max)
+        ok = append_msg(msg, n, 0,
+                        max == 63 ? "must be no more than 63 characters"
+                                  : "must be no more than 253 characters");
+    if (!match(s, len))
+        ok = append_msg(msg, n, 0, text);
     return ok;
+}
+
+int res__is_dns1123_label(const char *s, char *msg, size_t n)
+{
+    return name_rule(s, msg, n, 63, name_dns1123_label_match, NAME_DNS1123_LABEL_MSG);
 }
 
 int res__is_dns1123_subdomain(const char *s, char *msg, size_t n)
 {
-    size_t len = strlen(s);
-    int ok = 1, match = len > 0;
-    const char *p = s;
-
-    msg[0] = 0;
-    if (len > 253)
-        ok = append_msg(msg, n, 0, "must be no more than 253 characters");
-    while (match) {
-        const char *dot = strchr(p, '.');
-        size_t seg = dot ? (size_t)(dot - p) : strlen(p);
-
-        match = label_match(p, seg);
-        if (!dot)
-            break;
-        p = dot + 1;
-    }
-    if (!match)
-        ok = append_msg(msg, n, 0, DNS1123_SUBDOMAIN_MSG);
-    return ok;
+    return name_rule(s, msg, n, 253, name_dns1123_subdomain_match, NAME_DNS1123_SUBDOMAIN_MSG);
 }
 
 int res__is_dns1035_label(const char *s, char *msg, size_t n)
 {
-    size_t len = strlen(s);
-    int ok = 1;
-
-    msg[0] = 0;
-    if (len > 63)
-        ok = append_msg(msg, n, 0, "must be no more than 63 characters");
-    if (!label_match(s, len) || !(s[0] >= 'a' && s[0] <= 'z'))
-        ok = append_msg(msg, n, 0, DNS1035_LABEL_MSG);
-    return ok;
+    return name_rule(s, msg, n, 63, name_dns1035_label_match, NAME_DNS1035_LABEL_MSG);
 }
 
 int res__is_c_identifier(const char *s)
@@ -158,64 +105,24 @@ void res__name_check(struct err *err, const char *field, const char *value,
         add_invalid_split(err, field, value, msg);
 }
 
-static int qname_match(const char *s, size_t n)
-{
-    if (n == 0 || !isalnum((unsigned char)s[0]) || !isalnum((unsigned char)s[n - 1]))
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && !strchr("-_.", s[i]))
-            return 0;
-    return 1;
-}
-
 void res__qualified_name_check(struct err *err, const char *field, const char *key)
 {
     json_t *v = json_string(key);
-    const char *slash = strchr(key, '/'), *name = key;
-    char msg[1024], prefix[300];
+    const char *msgs[4];
+    int n = name_qualified_check(key, msgs, 4);
 
-    if (slash && strchr(slash + 1, '/')) {
-        err_field_invalid(err, field, v, "a qualified name " QNAME_MSG
-                          " with an optional DNS subdomain prefix and '/' (e.g. "
-                          "'example.com/MyName')");
-        goto out;
-    }
-    if (slash) {
-        size_t plen = (size_t)(slash - key);
-
-        name = slash + 1;
-        if (plen == 0)
-            err_field_invalid(err, field, v, "prefix part must be non-empty");
-        else if (plen >= sizeof prefix)
-            err_field_invalid(err, field, v, "prefix part must be no more than 253 characters");
-        else {
-            memcpy(prefix, key, plen);
-            prefix[plen] = 0;
-            if (!res__is_dns1123_subdomain(prefix, msg, sizeof msg))
-                err_field_invalid(err, field, v, "prefix part %s", msg);
-        }
-    }
-    if (!*name)
-        err_field_invalid(err, field, v, "name part must be non-empty");
-    else if (strlen(name) > 63)
-        err_field_invalid(err, field, v, "name part must be no more than 63 characters");
-    if (*name && !qname_match(name, strlen(name)))
-        err_field_invalid(err, field, v, "name part " QNAME_MSG);
-out:
+    for (int i = 0; i < n; i++)
+        err_field_invalid(err, field, v, "%s", msgs[i]);
     json_decref(v);
 }
 
 static void label_value_check(struct err *err, const char *field, const json_t *v)
 {
-    const char *s = json_string_value(v);
-    size_t n = s ? strlen(s) : 0;
+    const char *msgs[2];
+    int n = json_is_string(v) ? name_label_value_check(json_string_value(v), msgs, 2) : 0;
 
-    if (!s)
-        return;
-    if (n > 63)
-        err_field_invalid(err, field, v, "must be no more than 63 characters");
-    if (n && !qname_match(s, n))
-        err_field_invalid(err, field, v, LABEL_VALUE_MSG);
+    for (int i = 0; i < n; i++)
+        err_field_invalid(err, field, v, "%s", msgs[i]);
 }
 
 void res__labels_validate(const json_t *labels, const char *field, struct err *err)

@@ -432,8 +432,9 @@ static void walk_decode_note(struct walk *w, const char *path, const json_t *v, 
     }
     gp[o] = 0;
     json_kind_name(v, json_is_number(v) && strncmp(gotype, "int", 3) == 0, jk, sizeof jk);
-    snprintf(w->decode, sizeof w->decode, "json: cannot unmarshal %s into Go struct field %s.%s of type %s",
-             jk, w->in_struct, gp, gotype);
+    snprintf(w->decode, sizeof w->decode,
+             "json: cannot unmarshal %s into Go struct field %.64s.%.256s of type %.64s", jk,
+             w->in_struct, gp, gotype);
 }
 
 static const char *vkind_name(int k)

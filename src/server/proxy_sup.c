@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/file.h"
 #include "core/log.h"
 #include "core/tls.h"
 
@@ -59,17 +60,11 @@ static int proc_is_our_proxy(struct proxy_sup *ps, pid_t pid)
 {
     char path[64], buf[4096];
     ssize_t n;
-    int fd, proxy = 0, dir = 0;
+    int proxy = 0, dir = 0;
 
     snprintf(path, sizeof path, "/proc/%d/cmdline", (int)pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if ((n = file_read_into(path, buf, sizeof buf)) <= 0)
         return 0;
-    n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = 0;
     for (char *p = buf; p < buf + n; p += strlen(p) + 1) {
         proxy |= !strcmp(p, "proxy");
         dir |= !strcmp(p, ps->data_dir);

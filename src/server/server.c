@@ -11,6 +11,7 @@
 #include "controllers/controllers.h"
 #include "core/jx.h"
 #include "core/log.h"
+#include "core/names.h"
 #include "node/node.h"
 #include "server/pod_drain.h"
 #include "server/proxy_sup.h"
@@ -51,8 +52,6 @@ int server_start(struct loop *loop, const struct server_opts *o, struct server *
 {
     struct server *s = xcalloc(1, sizeof *s);
     struct api_opts ao = {0};
-    static const char *const builtin_ns[] = {"default", "kube-system", "kube-public",
-                                             "kube-node-lease"};
 
     s->loop = loop;
     if (o->node_name)
@@ -72,8 +71,8 @@ int server_start(struct loop *loop, const struct server_opts *o, struct server *
     s->api = api_new(loop, s->store, &ao, err);
     if (!s->api)
         goto fail;
-    for (size_t i = 0; i < sizeof builtin_ns / sizeof builtin_ns[0]; i++)
-        ensure_namespace(s->api, builtin_ns[i]);
+    for (size_t i = 0; name_builtin_namespace(i); i++)
+        ensure_namespace(s->api, name_builtin_namespace(i));
     s->ctrls = controllers_start(s->api);
     {
         struct node_opts no = {.data_dir = o->data_dir, .node_name = s->node_name,

@@ -191,6 +191,5 @@ void shim__time_fmt(const struct timespec *ts, char *out);
 json_t *shim__state_json(struct shim *s);
 /* Rewrites <pod_dir>/state.json atomically (temp file, fsync, rename). */
 int shim__state_write(struct shim *s);
-int shim__file_write_atomic(const char *dir, const char *name, const char *data, size_t n);
 
 #endif

@@ -4,8 +4,9 @@
  * after killing and recording every process of the pod. See docs/internals/shim.md. */
 #include "shim/shim-int.h"
 
+#include "core/file.h"
 #include "core/log.h"
-#include "node/sandbox.h"
+#include "core/netns.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -447,7 +448,7 @@ static void ready_send(int fd, const char *msg)
 
 static int shim_setup(struct shim *s, const struct shim_args *a, struct err *err)
 {
-    char buf[64];
+    char buf[64], path[4096];
     int rc;
 
     if (shim_pid_alive(a->pod_dir) > 0)
@@ -462,7 +463,7 @@ static int shim_setup(struct shim *s, const struct shim_args *a, struct err *err
     s->log_max = a->log_max;
     clock_gettime(CLOCK_REALTIME, &s->started);
     if (!a->host_network) {
-        rc = sandbox_netns_enter(a->pod_ip, a->force_userns ? SANDBOX_FORCE_USERNS : 0, err);
+        rc = netns_enter(a->pod_ip, a->force_userns ? NETNS_FORCE_USERNS : 0, err);
         if (rc < 0)
             return rc;
         s->netns_mode = rc;
@@ -483,7 +484,8 @@ static int shim_setup(struct shim *s, const struct shim_args *a, struct err *err
     if ((rc = shim__state_write(s)) < 0)
         return err_set(err, rc, "state.json: %s", strerror(-rc));
     snprintf(buf, sizeof buf, "%d\n", (int)getpid());
-    if ((rc = shim__file_write_atomic(s->pod_dir, "shim.pid", buf, strlen(buf))) < 0)
+    snprintf(path, sizeof path, "%s/shim.pid", s->pod_dir);
+    if ((rc = file_write_atomic(path, buf, strlen(buf), 0644)) < 0)
         return err_set(err, rc, "shim.pid: %s", strerror(-rc));
     return 0;
 }

@@ -3,6 +3,7 @@
  * a non-blocking variant for the server loop, and reading state.json without the shim. */
 #include "shim/shim-int.h"
 
+#include "core/file.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -504,19 +505,12 @@ pid_t shim_pid_alive(const char *pod_dir)
     struct ucred uc = {0};
     socklen_t len = sizeof uc;
     char path[PATH_MAX], buf[32];
-    ssize_t n;
     int fd;
     pid_t pid;
 
     snprintf(path, sizeof path, "%s/shim.pid", pod_dir);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (file_read_into(path, buf, sizeof buf) <= 0)
         return 0;
-    n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = 0;
     pid = (pid_t)atoi(buf);
     if (pid <= 0 || (kill(pid, 0) < 0 && errno != EPERM))
         return 0;

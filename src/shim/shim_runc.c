@@ -6,6 +6,7 @@
  * container survives its init) and `runc delete --force` (cgroup and state go). */
 #include "shim/shim-int.h"
 
+#include "core/file.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -178,17 +179,10 @@ static char *memcg_of(pid_t pid)
 
 static pid_t pid_file_read(const char *path)
 {
-    char buf[32] = "";
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    ssize_t n;
+    char buf[32];
 
-    if (fd < 0)
+    if (file_read_into(path, buf, sizeof buf) <= 0)
         return -1;
-    n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = 0;
     return (pid_t)strtol(buf, NULL, 10);
 }
 

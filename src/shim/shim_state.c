@@ -3,6 +3,7 @@
  * (temp file, fsync, rename), so a reader never sees a torn file, even after kill -9. */
 #include "shim/shim-int.h"
 
+#include "core/file.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -108,46 +109,15 @@ json_t *shim__state_json(struct shim *s)
     return o;
 }
 
-int shim__file_write_atomic(const char *dir, const char *name, const char *data, size_t n)
-{
-    char tmp[4096], dst[4096];
-    int fd, rc = 0;
-    size_t off = 0;
-
-    snprintf(tmp, sizeof tmp, "%s/.%s.tmp", dir, name);
-    snprintf(dst, sizeof dst, "%s/%s", dir, name);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -errno;
-    while (off < n) {
-        ssize_t w = write(fd, data + off, n - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0) {
-            rc = -errno;
-            break;
-        }
-        off += (size_t)w;
-    }
-    /* fsync before rename: after a crash the name must point at complete contents. */
-    if (rc == 0 && fsync(fd) < 0)
-        rc = -errno;
-    close(fd);
-    if (rc == 0 && rename(tmp, dst) < 0)
-        rc = -errno;
-    if (rc < 0)
-        unlink(tmp);
-    return rc;
-}
-
 int shim__state_write(struct shim *s)
 {
     json_t *st = shim__state_json(s);
-    char *text = json_dumps(st, JSON_INDENT(1) | JSON_SORT_KEYS);
+    char *text = json_dumps(st, JSON_INDENT(1) | JSON_SORT_KEYS), path[4096];
     int rc;
 
     json_decref(st);
-    rc = shim__file_write_atomic(s->pod_dir, "state.json", text, strlen(text));
+    snprintf(path, sizeof path, "%s/state.json", s->pod_dir);
+    rc = file_write_atomic(path, text, strlen(text), 0644);
     if (rc < 0)
         log_error("shim", "msg=\"cannot write state.json\" err=\"%s\"", strerror(-rc));
     free(text);

@@ -18,7 +18,7 @@ if ! command -v clang >/dev/null 2>&1; then
     echo "fuzz/$name: SKIP: clang is not installed (scripts/install-deps.sh installs it)"
     exit 0
 fi
-core="src/core/err.c src/core/jx.c src/core/log.c"
+core="src/core/err.c src/core/file.c src/core/jx.c src/core/log.c src/core/names.c"
 llhttp="/usr/share/llhttp/llhttp.c /usr/share/llhttp/api.c /usr/share/llhttp/http.c"
 opts=""; asan_opts=""; corpus=""
 # Targets that reach the kind table (src/api/kinds.c: each kind's printer, merge keys, protobuf
@@ -37,7 +37,7 @@ protobuf) files="$api"; libs="$apilibs"; runs=400000
     corpus=tests/unit/api/fixtures/pb ;;
 proxy_request) files="src/proxy/http.c src/core/buf.c src/core/err.c src/core/log.c $llhttp"
     libs="-ljansson"; runs=2000000 ;;
-api_request) files="src/api/route.c src/core/buf.c src/core/loop.c $core $llhttp"
+api_request) files="src/api/route.c src/core/buf.c src/core/loop.c src/core/httpd_req.c $core $llhttp"
     libs="-ljansson -lssl -lcrypto -lm"; runs=100000 ;;
 continue) files="src/api/continue.c $core"; libs="-ljansson -lcrypto -lm"; runs=200000 ;;
 selector) files="$api"; libs="$apilibs"; runs=200000 ;;
@@ -58,7 +58,10 @@ oci_archive) files="src/node/image.c src/node/oci_store.c src/node/oci_import.c 
 ocispec) files="src/node/ocispec.c $core"; libs="-ljansson -lm"; runs=2000 ;;
 *) echo "fuzz: unknown target $name (add a case to tests/fuzz/run.sh)"; exit 2 ;;
 esac
-if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+# The main build's warnings; errors where that build has KROLL_WERROR (CMake passes it).
+warn="-Wall -Wextra -Wno-unused-parameter -Wno-sign-compare"
+[ "${KROLL_WERROR:-0}" = 1 ] && warn="$warn -Werror"
+if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $warn \
     -D_GNU_SOURCE -Isrc -I/usr/share/include/llhttp "tests/fuzz/fuzz_$name.c" $files $libs \
     -o "$work/fuzz" 2>"$work/build.log"; then
     if grep -q "fuzzer" "$work/build.log" && grep -qi "cannot find\|no such file" "$work/build.log"; then

@@ -265,14 +265,15 @@ static void test_label_from_object_errors(void **state)
     json_decref(sel);
 
     /* Wrong JSON types are errors, not crashes. */
+    const char *bad_values = "{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"In\","
+                             "\"values\":[1]}]}";
     const char *odd[] = {"[1]",
                          "{\"matchLabels\":[1]}",
                          "{\"matchLabels\":{\"a\":1}}",
                          "{\"matchExpressions\":{}}",
                          "{\"matchExpressions\":[1]}",
                          "{\"matchExpressions\":[{\"key\":1,\"operator\":\"In\"}]}",
-                         "{\"matchExpressions\":[{\"key\":\"a\",\"operator\":\"In\",\"values\":[1]"
-                         "}]}"};
+                         bad_values};
     for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
         sel = J(odd[i]);
         assert_int_equal(labelsel_from_object(sel, &s, &err), -E_BAD_REQUEST);

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "node/sandbox.h"
 #include "core/jx.h"
+#include "core/netns.h"
 #include "shim/shim.h"
 
 #include <arpa/inet.h>
@@ -195,7 +195,7 @@ static void tcp_ask(const char *netns, const char *ip, int port, char *out, size
 
     out[0] = 0;
     while (ms_now() < deadline) {
-        int fd = sandbox_connect_tcp(netns, ip, port), soerr = 0;
+        int fd = netns_connect_tcp(netns, ip, port), soerr = 0;
         socklen_t sl = sizeof soerr;
         struct pollfd p = {.fd = fd, .events = POLLOUT};
         if (fd >= 0 && poll(&p, 1, 500) == 1 &&
@@ -297,7 +297,7 @@ static void test_two_pods_same_port(void **state)
     tcp_ask(json_string_value(json_object_get(sb, "netns")), "127.0.0.1", 18501, ans, sizeof ans);
     assert_string_equal(ans, "pod-b\n");
     /* Nothing of either pod is reachable from the host's namespace. */
-    int fd = sandbox_connect_tcp(NULL, "127.78.0.1", 18501);
+    int fd = netns_connect_tcp(NULL, "127.78.0.1", 18501);
     struct pollfd p = {.fd = fd, .events = POLLOUT};
     int soerr = 0;
     socklen_t sl = sizeof soerr;
@@ -634,7 +634,7 @@ static void test_userns_fallback(void **state)
     ssize_t n;
 
     err_init(&err);
-    if (sandbox_netns_probe(SANDBOX_FORCE_USERNS, &err) < 0)
+    if (netns_probe(NETNS_FORCE_USERNS, &err) < 0)
         skip();
     dir = pod_spawn("userns", &(struct shim_opts){.force_userns = 1, .pod_ip = "127.78.0.3"});
     assert_int_equal(shim_state_read(dir, &st, &err), 0);
@@ -651,10 +651,10 @@ static void test_userns_fallback(void **state)
 
 static void test_sandbox_bad_input(void **state)
 {
-    assert_int_equal(sandbox_socket_in("/nonexistent/ns", AF_INET, SOCK_STREAM), -ENOENT);
-    assert_int_equal(sandbox_connect_tcp(NULL, "not-an-ip", 80), -EINVAL);
-    assert_int_equal(sandbox_connect_tcp(NULL, "127.0.0.1", 0), -EINVAL);
-    assert_int_equal(sandbox_connect_tcp(NULL, "127.0.0.1", 70000), -EINVAL);
+    assert_int_equal(netns_socket("/nonexistent/ns", -1, AF_INET, SOCK_STREAM), -ENOENT);
+    assert_int_equal(netns_connect_tcp(NULL, "not-an-ip", 80), -EINVAL);
+    assert_int_equal(netns_connect_tcp(NULL, "127.0.0.1", 0), -EINVAL);
+    assert_int_equal(netns_connect_tcp(NULL, "127.0.0.1", 70000), -EINVAL);
 }
 
 static void test_spawn_refuses_second_shim(void **state)
@@ -748,7 +748,7 @@ static int group_setup(void **state)
     struct err err;
 
     err_init(&err);
-    g_netns_ok = sandbox_netns_probe(SANDBOX_NO_USERNS, &err) > 0;
+    g_netns_ok = netns_probe(NETNS_NO_USERNS, &err) > 0;
     if (!g_netns_ok)
         fprintf(stderr, "note: no network namespaces here (%s); netns tests skipped\n", err.msg);
     snprintf(g_tmp, sizeof g_tmp, "/tmp/kroll-shim-test.XXXXXX");

@@ -1,8 +1,9 @@
-/* Pod network namespaces: creation (root or unprivileged user namespace), loopback setup with
- * plain ioctls (no dependency on ip(8)), and opening sockets inside another pod's namespace.
- * Guarantee: sandbox_socket_in() always returns the calling thread to its original namespace,
- * or aborts, because continuing in the wrong namespace would silently misroute traffic. */
-#include "node/sandbox.h"
+/* Network namespaces: creation (root or unprivileged user namespace), loopback setup with plain
+ * ioctls (no dependency on ip(8)), and opening sockets inside another pod's namespace (the shim,
+ * the kubelet's probes and port-forward, the proxy's workers all use this one copy).
+ * Guarantee: netns_socket() always returns the calling thread to its original namespace, or
+ * aborts, because continuing in the wrong namespace would silently misroute traffic. */
+#include "core/netns.h"
 
 #include "core/log.h"
 
@@ -57,7 +58,7 @@ static int userns_map_self(uid_t uid, gid_t gid)
     return write_file("/proc/self/gid_map", map);
 }
 
-int sandbox_lo_setup(const char *ip, struct err *err)
+int netns_lo_setup(const char *ip, struct err *err)
 {
     struct ifreq ifr;
     struct sockaddr_in *sin = (struct sockaddr_in *)&ifr.ifr_addr;
@@ -99,16 +100,16 @@ out:
     return rc;
 }
 
-int sandbox_netns_enter(const char *pod_ip, int flags, struct err *err)
+int netns_enter(const char *pod_ip, int flags, struct err *err)
 {
     uid_t uid = geteuid();
     gid_t gid = getegid();
-    int mode = SANDBOX_NETNS, rc, first = 0;
+    int mode = NETNS_OWN, rc, first = 0;
 
-    if (!(flags & SANDBOX_FORCE_USERNS) && unshare(CLONE_NEWNET) == 0)
+    if (!(flags & NETNS_FORCE_USERNS) && unshare(CLONE_NEWNET) == 0)
         goto setup;
-    first = (flags & SANDBOX_FORCE_USERNS) ? 0 : errno;
-    if (flags & SANDBOX_NO_USERNS)
+    first = (flags & NETNS_FORCE_USERNS) ? 0 : errno;
+    if (flags & NETNS_NO_USERNS)
         return err_set(err, -first,
                        "cannot create a network namespace: unshare(CLONE_NEWNET): "
                        "%s; only hostNetwork pods can run",
@@ -121,15 +122,15 @@ int sandbox_netns_enter(const char *pod_ip, int flags, struct err *err)
                        "unprivileged user namespaces; only hostNetwork pods can run",
                        first ? strerror(first) : "skipped", strerror(-rc));
     }
-    mode = SANDBOX_USERNS;
+    mode = NETNS_USERNS;
     if ((rc = userns_map_self(uid, gid)) < 0)
         return err_set(err, rc, "user namespace id map: %s", strerror(-rc));
 setup:
-    rc = sandbox_lo_setup(pod_ip, err);
+    rc = netns_lo_setup(pod_ip, err);
     return rc < 0 ? rc : mode;
 }
 
-int sandbox_netns_probe(int flags, struct err *err)
+int netns_probe(int flags, struct err *err)
 {
     int pfd[2], status, rc, n;
     pid_t pid;
@@ -149,7 +150,7 @@ int sandbox_netns_probe(int flags, struct err *err)
         struct err e;
 
         err_init(&e);
-        rc = sandbox_netns_enter(NULL, flags, &e);
+        rc = netns_enter(NULL, flags, &e);
         n = snprintf(msg, sizeof msg, "%d %s", rc, rc < 0 ? e.msg : "");
         if (write(pfd[1], msg, (size_t)n) < 0)
             _exit(2);
@@ -176,41 +177,45 @@ int sandbox_netns_probe(int flags, struct err *err)
 static void netns_restore(int self_fd)
 {
     if (setns(self_fd, CLONE_NEWNET) < 0)
-        die("sandbox: cannot return to the original network namespace: %s", strerror(errno));
-    close(self_fd);
+        die("netns: cannot return to the original network namespace: %s", strerror(errno));
 }
 
-int sandbox_socket_in(const char *netns_path, int domain, int type)
+int netns_socket(const char *netns_path, int self_fd, int domain, int type)
 {
-    int self_fd, ns_fd, fd, saved;
+    int own_fd = -1, ns_fd, fd, saved;
 
-    if (!netns_path) {
+    if (!netns_path || !netns_path[0]) {
         fd = socket(domain, type, 0);
         return fd < 0 ? -errno : fd;
     }
     ns_fd = open(netns_path, O_RDONLY | O_CLOEXEC);
     if (ns_fd < 0)
         return -errno;
-    self_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
     if (self_fd < 0) {
-        saved = -errno;
-        close(ns_fd);
-        return saved;
+        self_fd = own_fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (self_fd < 0) {
+            saved = -errno;
+            close(ns_fd);
+            return saved;
+        }
     }
     if (setns(ns_fd, CLONE_NEWNET) < 0) {
         saved = -errno;
         close(ns_fd);
-        close(self_fd);
+        if (own_fd >= 0)
+            close(own_fd);
         return saved;
     }
     close(ns_fd);
     fd = socket(domain, type, 0);
     saved = fd < 0 ? -errno : fd;
     netns_restore(self_fd);
+    if (own_fd >= 0)
+        close(own_fd);
     return saved;
 }
 
-int sandbox_connect_tcp(const char *netns_path, const char *ip, int port)
+int netns_connect_tcp(const char *netns_path, const char *ip, int port)
 {
     struct sockaddr_storage ss;
     struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
@@ -232,7 +237,7 @@ int sandbox_connect_tcp(const char *netns_path, const char *ip, int port)
     } else {
         return -EINVAL;
     }
-    fd = sandbox_socket_in(netns_path, ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC);
+    fd = netns_socket(netns_path, -1, ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0)
         return fd;
     if (connect(fd, (struct sockaddr *)&ss, len) < 0 && errno != EINPROGRESS) {
