@@ -8,7 +8,8 @@
 
 dir=$(dirname "$(readlink -f "$(command -v kubectl)")")
 export KROLL_DEBUG=api # logs every request target: shows which discovery each version used
-kroll_start
+# The manifests here are minimal on purpose: the lint warnings (t1095) would fill the output.
+kroll_start --lint=off
 cd "$TEST_DIR"
 ran=0
 for v in 27 28 29 30 31 32 33; do
