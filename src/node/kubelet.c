@@ -578,6 +578,7 @@ void kubelet__pod_free(struct kpod *p, int stop_shim)
         json_decref(c->term);
         json_decref(c->last_term);
         json_decref(c->env);
+        metrics_series_release(&c->ms);
     }
     if (stop_shim) {
         /* Stopping may take seconds (processes that resist SIGKILL): off the loop. A shim

@@ -11,6 +11,7 @@
 #include "core/loop.h"
 #include "node/hooks.h"
 #include "node/image.h"
+#include "node/metrics.h"
 #include "node/node.h"
 #include "node/podctx.h"
 #include "node/probe.h"
@@ -58,6 +59,7 @@ struct kcont {
     int killing;                  /* SIGTERM sent (or preStop running) */
     int64_t sigterm_ms;           /* when SIGTERM was sent */
     struct loop_timer kill_timer; /* SIGKILL at the deadline */
+    struct mseries ms;            /* resource metrics readings (metrics_sample.c) */
 };
 
 /* A pod bound to this node that the kubelet runs. Owned by the kubelet's list. */
@@ -190,6 +192,13 @@ void kubelet__signal_done(struct kop *op);
 struct kubelet *kubelet__new(struct api *api, const char *data_dir, const char *node_name,
                              const char *node_ip, const char *self_exe);
 void kubelet__free(struct kubelet *kl);
+
+/* metrics_sample.c: samples the node and the kubelet's running containers every
+ * METRICS_PERIOD_MS and serves them to the API's metrics.k8s.io hook. stop(NULL) is a no-op;
+ * stop before the kubelet is freed. */
+struct node_metrics;
+struct node_metrics *node__metrics_start(struct kubelet *kl, const char *node_name);
+void node__metrics_stop(struct node_metrics *m);
 
 /* kubelet_term.c */
 void kubelet__terminate(struct kpod *p, const json_t *pod);

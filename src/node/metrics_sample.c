@@ -1,0 +1,253 @@
+/* The node's resource metrics sampler: every METRICS_PERIOD_MS, one reading of the node and of
+ * every running container of the kubelet's pods, kept in the containers themselves (so bounded
+ * by the pods that exist), and the hook the API calls to build PodMetrics and NodeMetrics.
+ * Under an OCI runtime a container is its cgroup; under the process runtime it is the process
+ * tree of its main process, summed from /proc (utime+stime+cutime+cstime and RSS). */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/jx.h"
+#include "core/log.h"
+#include "node/metrics.h"
+#include "node/node-int.h"
+
+#define PROC_SCAN_MAX 65536 /* processes read per sample under the process runtime */
+#define PROC_DEPTH_MAX 64   /* ancestors followed to find a process's container */
+
+struct node_metrics {
+    struct kubelet *kl;
+    struct loop_timer timer;
+    struct mseries node;
+    char *node_name;
+};
+
+/* ---- the process runtime: process trees from /proc ---- */
+
+struct pinfo {
+    pid_t pid, ppid;
+    uint64_t cpu_ticks, rss_pages;
+};
+
+struct ptable {
+    struct pinfo *p;
+    size_t n;
+};
+
+static int pinfo_cmp(const void *a, const void *b)
+{
+    pid_t x = ((const struct pinfo *)a)->pid, y = ((const struct pinfo *)b)->pid;
+
+    return (x > y) - (x < y);
+}
+
+static int pinfo_read(pid_t pid, struct pinfo *pi)
+{
+    char path[64], buf[1024], *p;
+    unsigned long long ut, st, cut, cst, rss;
+    int ppid;
+    FILE *f;
+    size_t n;
+
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    if (!(f = fopen(path, "re")))
+        return -1;
+    n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = 0;
+    /* The command may hold spaces and parentheses: fields start after the last ')'. */
+    if (!(p = strrchr(buf, ')')) ||
+        sscanf(p + 1,
+               " %*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu %*d %*d "
+               "%*d %*d %*u %*u %llu",
+               &ppid, &ut, &st, &cut, &cst, &rss) != 6)
+        return -1;
+    pi->pid = pid, pi->ppid = ppid;
+    pi->cpu_ticks = ut + st + cut + cst;
+    pi->rss_pages = rss;
+    return 0;
+}
+
+static void ptable_load(struct ptable *t)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+
+    t->p = NULL, t->n = 0;
+    if (!d)
+        return;
+    t->p = xmalloc(sizeof *t->p * 1024);
+    for (size_t cap = 1024; (e = readdir(d)) && t->n < PROC_SCAN_MAX;) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+
+        if (*end || pid <= 0)
+            continue;
+        if (t->n == cap)
+            t->p = xrealloc(t->p, sizeof *t->p * (cap *= 2));
+        if (pinfo_read((pid_t)pid, &t->p[t->n]) == 0)
+            t->n++;
+    }
+    closedir(d);
+    qsort(t->p, t->n, sizeof *t->p, pinfo_cmp);
+}
+
+static const struct pinfo *ptable_find(const struct ptable *t, pid_t pid)
+{
+    struct pinfo key = {.pid = pid};
+
+    return bsearch(&key, t->p, t->n, sizeof *t->p, pinfo_cmp);
+}
+
+/* Sums the tree of root: every process whose ancestors include root. */
+static int ptree_read(const struct ptable *t, pid_t root, struct msample *s)
+{
+    static long tck, page;
+    uint64_t ticks = 0, pages = 0;
+    struct timespec ts;
+
+    if (!ptable_find(t, root))
+        return -1;
+    if (!tck)
+        tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
+    for (size_t i = 0; i < t->n; i++) {
+        const struct pinfo *p = &t->p[i];
+
+        for (int d = 0; p && d < PROC_DEPTH_MAX; d++, p = ptable_find(t, p->ppid))
+            if (p->pid == root) {
+                ticks += t->p[i].cpu_ticks, pages += t->p[i].rss_pages;
+                break;
+            } else if (p->ppid <= 1) {
+                break;
+            }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    s->mono_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    s->wall_s = (int64_t)time(NULL);
+    s->cpu_ns = ticks * (uint64_t)(1000000000L / (tck > 0 ? tck : 100));
+    s->ws_bytes = pages * (uint64_t)(page > 0 ? page : 4096);
+    return 0;
+}
+
+/* ---- sampling ---- */
+
+static void container_sample(struct kcont *c, const struct ptable *procs, int runtime)
+{
+    struct msample s;
+    int rc;
+
+    if (c->init || c->st != KC_RUNNING || c->pid <= 0) {
+        metrics_series_reset(&c->ms);
+        return;
+    }
+    if (c->ms.pid != c->pid) {
+        metrics_series_reset(&c->ms);
+        c->ms.pid = c->pid;
+        if (runtime && metrics_cgroup_dirs(c->pid, &c->ms.cpu_dir, &c->ms.mem_dir) < 0)
+            log_debug("node", "msg=\"no cgroup for container metrics\" pid=%d", (int)c->pid);
+    }
+    if (runtime)
+        rc = c->ms.cpu_dir ? metrics_cgroup_read(c->ms.cpu_dir, c->ms.mem_dir, &s) : -1;
+    else
+        rc = ptree_read(procs, c->pid, &s);
+    if (rc == 0)
+        metrics_series_push(&c->ms, &s);
+    else
+        c->ms.n = 0;
+}
+
+static void on_tick(struct loop_timer *t, void *ctx)
+{
+    struct node_metrics *m = ctx;
+    struct kubelet *kl = m->kl;
+    struct ptable procs = {0};
+    struct msample s;
+
+    if (!kl->runtime && kl->pods)
+        ptable_load(&procs);
+    for (struct kpod *p = kl->pods; p; p = p->next)
+        for (int i = 0; i < p->nc; i++)
+            container_sample(&p->c[i], &procs, kl->runtime != NULL);
+    free(procs.p);
+    if (metrics_node_read(&s) == 0)
+        metrics_series_push(&m->node, &s);
+    loop_timer_start(kl->loop, t, METRICS_PERIOD_MS);
+}
+
+/* ---- the API hook ---- */
+
+static json_t *pod_metrics(struct kubelet *kl, const char *uid)
+{
+    struct kpod *p = kl->pods;
+    const struct kcont *earliest = NULL;
+    json_t *ctrs, *out, *one;
+
+    while (p && strcmp(p->uid, uid) != 0)
+        p = p->next;
+    if (!p)
+        return NULL;
+    ctrs = json_array();
+    for (int i = 0; i < p->nc; i++) {
+        const struct kcont *c = &p->c[i];
+
+        if (c->init || c->st != KC_RUNNING)
+            continue;
+        /* metrics-server returns a pod only when each of its containers has two points. */
+        if (!(one = metrics_series_json(&c->ms))) {
+            json_decref(ctrs);
+            return NULL;
+        }
+        json_array_append_new(
+            ctrs, json_pack("{s:s,s:O}", "name", c->name, "usage", json_object_get(one, "usage")));
+        json_decref(one);
+        if (!earliest || c->ms.s[1].wall_s < earliest->ms.s[1].wall_s)
+            earliest = c;
+    }
+    if (!earliest) {
+        json_decref(ctrs);
+        return NULL;
+    }
+    out = metrics_series_json(&earliest->ms);
+    json_object_del(out, "usage");
+    json_object_set_new(out, "containers", ctrs);
+    return out;
+}
+
+static json_t *on_metrics(const json_t *obj, void *ctx)
+{
+    struct node_metrics *m = ctx;
+    const char *kind = jx_str(obj, "kind");
+
+    if (kind && strcmp(kind, "Node") == 0) {
+        const char *name = jx_str(obj, "metadata.name");
+
+        return name && strcmp(name, m->node_name) == 0 ? metrics_series_json(&m->node) : NULL;
+    }
+    return pod_metrics(m->kl, jx_str(obj, "metadata.uid") ?: "");
+}
+
+struct node_metrics *node__metrics_start(struct kubelet *kl, const char *node_name)
+{
+    struct node_metrics *m = xcalloc(1, sizeof *m);
+
+    m->kl = kl;
+    m->node_name = xstrdup(node_name);
+    loop_timer_init(&m->timer, on_tick, m);
+    loop_timer_start(kl->loop, &m->timer, 1); /* the first reading now, then every period */
+    api_set_metrics_hook(kl->api, on_metrics, m);
+    return m;
+}
+
+void node__metrics_stop(struct node_metrics *m)
+{
+    if (!m)
+        return;
+    api_set_metrics_hook(m->kl->api, NULL, NULL);
+    loop_timer_stop(m->kl->loop, &m->timer);
+    metrics_series_release(&m->node);
+    free(m->node_name);
+    free(m);
+}
