@@ -51,8 +51,9 @@ int metrics_series_rate(const struct mseries *m, uint64_t *nanocores, int64_t *w
     if (dt <= 0 || m->s[1].cpu_ns < m->s[0].cpu_ns)
         return -1;
     dc = m->s[1].cpu_ns - m->s[0].cpu_ns;
-    /* ns of CPU per ms of wall time, times 1e6, is ns per s: nanocores. Rounded to nearest. */
-    *nanocores = (uint64_t)(((long double)dc * 1000.0L) / (long double)dt + 0.5L);
+    /* ns of CPU per ms of wall time, times 1000, is ns per s: nanocores, truncated as
+     * metrics-server's int64(float64 rate) does. */
+    *nanocores = (uint64_t)(((long double)dc * 1000.0L) / (long double)dt);
     *window_ms = dt;
     return 0;
 }
@@ -98,36 +99,32 @@ void metrics_mem_quantity(uint64_t bytes, char *buf, size_t n)
 
 void metrics_duration(int64_t ms, char *buf, size_t n)
 {
-    int64_t h, m, s, frac;
-    size_t len = 0;
+    int64_t h, m, sec;
+    char f[8] = "";
 
-    if (ms <= 0) {
-        snprintf(buf, n, ms == 0 ? "0s" : "-%" PRId64 "ms", -ms);
+    if (ms < 0 && n > 1) {
+        buf[0] = '-';
+        metrics_duration(-ms, buf + 1, n - 1);
         return;
     }
     if (ms < 1000) {
-        snprintf(buf, n, "%" PRId64 "ms", ms);
+        snprintf(buf, n, ms ? "%" PRId64 "ms" : "0s", ms);
         return;
     }
-    h = ms / 3600000, m = ms / 60000 % 60, s = ms / 1000 % 60, frac = ms % 1000;
-    buf[0] = 0;
-    if (h)
-        len += (size_t)snprintf(buf + len, n - len, "%" PRId64 "h", h);
-    if (h || m)
-        len += (size_t)snprintf(buf + len, n - len > 0 ? n - len : 0, "%" PRId64 "m", m);
-    if (len >= n)
-        return;
-    if (frac) {
-        char f[8];
-        int k;
+    h = ms / 3600000, m = ms / 60000 % 60, sec = ms / 1000 % 60;
+    if (ms % 1000) {
+        int k = 3;
 
-        snprintf(f, sizeof f, "%03" PRId64, frac);
-        for (k = 2; k > 0 && f[k] == '0'; k--)
-            f[k] = 0;
-        snprintf(buf + len, n - len, "%" PRId64 ".%ss", s, f);
-    } else {
-        snprintf(buf + len, n - len, "%" PRId64 "s", s);
+        snprintf(f, sizeof f, ".%03" PRId64, ms % 1000);
+        while (f[k] == '0') /* Go prints the fraction without trailing zeros */
+            f[k--] = 0;
     }
+    if (h)
+        snprintf(buf, n, "%" PRId64 "h%" PRId64 "m%" PRId64 "%ss", h, m, sec, f);
+    else if (m)
+        snprintf(buf, n, "%" PRId64 "m%" PRId64 "%ss", m, sec, f);
+    else
+        snprintf(buf, n, "%" PRId64 "%ss", sec, f);
 }
 
 json_t *metrics_series_json(const struct mseries *m)

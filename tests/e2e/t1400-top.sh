@@ -9,7 +9,8 @@
 . "$(dirname "$0")/img-lib.sh"
 
 kroll_start
-mkimage test/burn 'while :; do :; done'
+# The burner holds a 20 MB string, which its working set must show.
+mkimage test/burn 'x=$(head -c 20000000 /dev/zero | tr "\\0" a); while :; do :; done'
 mkimage test/idle 'trap "exit 0" TERM; while :; do sleep 1; done'
 cat <<'Y' | kubectl apply -f - >/dev/null
 apiVersion: v1
@@ -51,7 +52,9 @@ busy_m=$(awk '$1 == "busy" { sub("m", "", $2); print $2 }' <<<"$top")
 quiet_m=$(awk '$1 == "quiet" { sub("m", "", $2); print $2 }' <<<"$top")
 if [ "${busy_m:-0}" -gt 200 ]; then pass "busy pod uses ${busy_m}m > 200m"; else fail "busy pod ${busy_m}m"; fi
 if [ "${quiet_m:-999}" -lt 50 ]; then pass "idle pod uses ${quiet_m}m < 50m"; else fail "idle pod ${quiet_m}m"; fi
-expect_match "$(awk '$1 == "busy" { print $3 }' <<<"$top")" '^[0-9]+Mi$' "memory cell in Mi"
+busy_mi=$(awk '$1 == "busy" { sub("Mi", "", $3); print $3 }' <<<"$top")
+if [ "${busy_mi:-0}" -ge 16 ]; then pass "busy pod working set ${busy_mi}Mi >= 16Mi (a 20 MB string)"
+else fail "busy pod working set ${busy_mi}Mi"; fi
 
 ctrs=$(kubectl top pod --containers --no-headers)
 say "kubectl top pod --containers:"; printf '%s\n' "$ctrs"
@@ -75,6 +78,7 @@ expect_match "$(awk -v n="$node" '$1 == n' <<<"$tn")" "^$node +[0-9]+m +[0-9]+% 
 
 # The raw objects, as metrics-server writes them.
 pm=$(kubectl get --raw /apis/metrics.k8s.io/v1beta1/namespaces/default/pods/busy)
+say "PodMetrics: $pm"
 expect_eq "$(jq -r '"\(.kind) \(.apiVersion) \(.metadata.namespace)/\(.metadata.name) \(.metadata.labels.app)"' <<<"$pm")" \
     "PodMetrics metrics.k8s.io/v1beta1 default/busy busy" "PodMetrics identity"
 expect_match "$(jq -r '"\(.timestamp) \(.window) \(.metadata.creationTimestamp)"' <<<"$pm")" \
