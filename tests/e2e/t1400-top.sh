@@ -85,6 +85,16 @@ expect_match "$(jq -r '"\(.timestamp) \(.window) \(.metadata.creationTimestamp)"
     '^[0-9-]+T[0-9:]+Z [0-9]+(\.[0-9]+)?s [0-9-]+T[0-9:]+Z$' "timestamp, window (Go duration), creationTimestamp"
 expect_match "$(jq -r '[.containers[] | "\(.name)=\(.usage.cpu)/\(.usage.memory)"] | join(" ")' <<<"$pm")" \
     '^burn=[0-9]+[num]?/[0-9]+(Ki|Mi|Gi)? side=(0|[0-9]+[num]?)/[0-9]+(Ki|Mi|Gi)?$' "containers[].usage quantities"
+# Under an OCI runtime the figure is the container's memory cgroup: usage minus inactive file.
+if [ "${KROLL_RUNTIME:-process}" = runc ]; then
+    . "$(dirname "$0")/runc-lib.sh"
+    cg=$(ctr_cgroup busy burn memory)
+    ws=$(( $(cat "$cg/memory.usage_in_bytes") - $(awk '$1 == "total_inactive_file" { print $2 }' "$cg/memory.stat") ))
+    got=$(jq -r '.containers[] | select(.name == "burn") | .usage.memory' <<<"$pm" | sed 's/Ki$//')
+    if [ $((got * 1024)) -gt $((ws * 8 / 10)) ] && [ $((got * 1024)) -lt $((ws * 12 / 10)) ]; then
+        pass "burn's memory ${got}Ki is its cgroup's working set ($ws bytes now)"
+    else fail "burn's memory ${got}Ki, its cgroup's working set $ws bytes"; fi
+fi
 expect_eq "$(kubectl get --raw /apis/metrics.k8s.io/v1beta1/pods | jq -r '"\(.kind) \(.items | length)"')" \
     "PodMetricsList 2" "all-namespaces list"
 expect_eq "$(kubectl get --raw '/apis/metrics.k8s.io/v1beta1/namespaces/default/pods?labelSelector=app%3Dbusy' | jq -r '[.items[].metadata.name] | join(",")')" \
