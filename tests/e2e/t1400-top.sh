@@ -86,7 +86,7 @@ expect_match "$(jq -r '"\(.timestamp) \(.window) \(.metadata.creationTimestamp)"
 expect_match "$(jq -r '[.containers[] | "\(.name)=\(.usage.cpu)/\(.usage.memory)"] | join(" ")' <<<"$pm")" \
     '^burn=[0-9]+[num]?/[0-9]+(Ki|Mi|Gi)? side=(0|[0-9]+[num]?)/[0-9]+(Ki|Mi|Gi)?$' "containers[].usage quantities"
 # Under an OCI runtime the figure is the container's memory cgroup: usage minus inactive file.
-if [ "${KROLL_RUNTIME:-process}" = runc ]; then
+if [ "${KROLL_RUNTIME:-runc}" = runc ]; then
     . "$(dirname "$0")/runc-lib.sh"
     cg=$(ctr_cgroup busy burn memory)
     ws=$(( $(cat "$cg/memory.usage_in_bytes") - $(awk '$1 == "total_inactive_file" { print $2 }' "$cg/memory.stat") ))
