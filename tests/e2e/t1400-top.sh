@@ -67,6 +67,10 @@ expect_eq "$(kubectl top pod --sort-by=cpu --no-headers | awk '{ print $1 }' | t
     "--sort-by=cpu puts the busy pod first"
 expect_eq "$(kubectl top pod -l app=quiet --no-headers | awk '{ print $1 }')" "quiet" "-l selects by label"
 expect_match "$(kubectl top pod -A | head -1)" '^NAMESPACE +NAME +CPU' "-A adds NAMESPACE"
+expect_eq "$(kubectl top pod busy --no-headers | awk '{ print $1 }')" "busy" "top pod NAME"
+kubectl create namespace empty >/dev/null
+expect_match "$(kubectl top pod -n empty 2>&1)" '^No resources found in empty namespace' \
+    "a namespace without pods: kubectl's own message"
 expect_match "$(kubectl top pod --sort-by=name 2>&1)" 'accepts only cpu or memory' "bad --sort-by refused by kubectl"
 
 node=$(kubectl get nodes -o jsonpath='{.items[0].metadata.name}')
