@@ -158,8 +158,8 @@ void api__metrics(struct api *api, struct http_req *req, const char *path)
         return;
     }
     err_init(&err);
-    if (labelsel_parse(http_req_query(req, "labelSelector"), &m.ls, &err) < 0 ||
-        fieldsel_parse(http_req_query(req, "fieldSelector"), &m.fs, &err) < 0) {
+    if (labelsel_parse(http_req_query(req, "labelSelector") ?: "", &m.ls, &err) < 0 ||
+        fieldsel_parse(http_req_query(req, "fieldSelector") ?: "", &m.fs, &err) < 0) {
         api__fail(req, &err);
     } else {
         json_t *list =
