@@ -935,6 +935,9 @@ void kubelet__op_done(struct kop *op)
     case KOP_PULL:
         kubelet__pull_done(op);
         break;
+    case KOP_METRICS:
+        node__metrics_done(op->metrics);
+        break;
     case KOP_STOP:
         if (op->rc < 0)
             log_warn("kubelet", "msg=\"cannot stop shim\" dir=%s err=\"%s\"", op->dir,

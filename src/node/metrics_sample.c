@@ -1,6 +1,8 @@
 /* The node's resource metrics sampler: every METRICS_PERIOD_MS, one reading of the node and of
  * every running container of the kubelet's pods, kept in the containers themselves (so bounded
- * by the pods that exist), and the hook the API calls to build PodMetrics and NodeMetrics.
+ * by the pods that exist), and the hook the API calls to build PodMetrics and NodeMetrics. The
+ * files are read on a helper thread (a METRICS op of kubelet_ops.c) from copies made on the
+ * loop, and the readings applied on the loop: the loop never waits for /proc or cgroupfs.
  * Under an OCI runtime a container is its cgroup; under the process runtime it is the process
  * tree of its main process, summed from /proc (utime+stime+cutime+cstime and RSS). */
 #include <dirent.h>
@@ -24,6 +26,28 @@ struct node_metrics {
     struct loop_timer timer;
     struct mseries node;
     char *node_name;
+    int inflight; /* a batch is being read */
+};
+
+/* One container to read: copies made on the loop; the helper fills dirs (first reading of an
+ * instance under a runtime), ok and s. */
+struct mtarget {
+    char *uid, *cname;
+    pid_t pid;
+    char *cpu_dir, *mem_dir;
+    int ok;
+    struct msample s;
+};
+
+struct mbatch {
+    struct node_metrics *m; /* only touched on the loop (node__metrics_done) */
+    int runtime;
+    struct mtarget *t;
+    size_t n;
+    int node_ok;
+    struct msample node;
+    size_t nproc;
+    long long took_us;
 };
 
 /* ---- the process runtime: process trees from /proc ---- */
@@ -108,14 +132,12 @@ static const struct pinfo *ptable_find(const struct ptable *t, pid_t pid)
 /* Sums the tree of root: every process whose ancestors include root. */
 static int ptree_read(const struct ptable *t, pid_t root, struct msample *s)
 {
-    static long tck, page;
+    long tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
     uint64_t ticks = 0, pages = 0;
     struct timespec ts;
 
     if (!ptable_find(t, root))
         return -1;
-    if (!tck)
-        tck = sysconf(_SC_CLK_TCK), page = sysconf(_SC_PAGESIZE);
     for (size_t i = 0; i < t->n; i++) {
         const struct pinfo *p = &t->p[i];
 
@@ -137,54 +159,121 @@ static int ptree_read(const struct ptable *t, pid_t root, struct msample *s)
 
 /* ---- sampling ---- */
 
-static void container_sample(struct kcont *c, const struct ptable *procs, int runtime)
+void node__metrics_batch_free(struct mbatch *b)
 {
-    struct msample s;
-    int rc;
-
-    if (c->init || c->st != KC_RUNNING || c->pid <= 0) {
-        metrics_series_reset(&c->ms);
+    if (!b)
         return;
+    for (size_t i = 0; i < b->n; i++) {
+        free(b->t[i].uid), free(b->t[i].cname);
+        free(b->t[i].cpu_dir), free(b->t[i].mem_dir);
     }
-    if (c->ms.pid != c->pid) {
-        metrics_series_reset(&c->ms);
-        c->ms.pid = c->pid;
-        if (runtime && metrics_cgroup_dirs(c->pid, &c->ms.cpu_dir, &c->ms.mem_dir) < 0)
-            log_debug("node", "msg=\"no cgroup for container metrics\" pid=%d", (int)c->pid);
-    }
-    if (runtime)
-        rc = c->ms.cpu_dir ? metrics_cgroup_read(c->ms.cpu_dir, c->ms.mem_dir, &s) : -1;
-    else
-        rc = ptree_read(procs, c->pid, &s);
-    if (rc == 0)
-        metrics_series_push(&c->ms, &s);
-    else
-        c->ms.n = 0;
+    free(b->t);
+    free(b);
 }
 
-static void on_tick(struct loop_timer *t, void *ctx)
+/* On the helper thread: only the batch is used. */
+void node__metrics_work(struct mbatch *b)
+{
+    struct ptable procs = {0};
+    struct timespec a, z;
+
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    if (!b->runtime && b->n)
+        ptable_load(&procs);
+    for (size_t i = 0; i < b->n; i++) {
+        struct mtarget *t = &b->t[i];
+
+        if (!b->runtime) {
+            t->ok = ptree_read(&procs, t->pid, &t->s) == 0;
+            continue;
+        }
+        if (!t->cpu_dir && metrics_cgroup_dirs(t->pid, &t->cpu_dir, &t->mem_dir) < 0)
+            continue;
+        t->ok = metrics_cgroup_read(t->cpu_dir, t->mem_dir, &t->s) == 0;
+    }
+    b->nproc = procs.n;
+    free(procs.p);
+    b->node_ok = metrics_node_read(&b->node) == 0;
+    clock_gettime(CLOCK_MONOTONIC, &z);
+    b->took_us = (long long)(z.tv_sec - a.tv_sec) * 1000000 + (z.tv_nsec - a.tv_nsec) / 1000;
+}
+
+/* On the loop: a reading counts only for the instance it was taken of. */
+void node__metrics_done(struct mbatch *b)
+{
+    struct node_metrics *m = b->m;
+
+    m->inflight = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        struct mtarget *t = &b->t[i];
+        struct kpod *p = kubelet__find_uid(m->kl, t->uid);
+        struct kcont *c = NULL;
+
+        for (int k = 0; p && k < p->nc && !c; k++)
+            if (strcmp(p->c[k].name, t->cname) == 0)
+                c = &p->c[k];
+        if (!c || c->st != KC_RUNNING || c->pid != t->pid || c->ms.pid != t->pid)
+            continue;
+        if (!c->ms.cpu_dir && t->cpu_dir) {
+            c->ms.cpu_dir = t->cpu_dir, c->ms.mem_dir = t->mem_dir;
+            t->cpu_dir = t->mem_dir = NULL;
+        }
+        if (t->ok)
+            metrics_series_push(&c->ms, &t->s);
+        else
+            c->ms.n = 0;
+    }
+    if (b->node_ok)
+        metrics_series_push(&m->node, &b->node);
+    log_debug("node", "msg=\"metrics sampled\" containers=%zu processes=%zu took_us=%lld", b->n,
+              b->nproc, b->took_us);
+}
+
+static void target_add(struct mbatch *b, size_t *cap, struct kpod *p, struct kcont *c)
+{
+    struct mtarget *t;
+
+    if (b->n == *cap)
+        b->t = xrealloc(b->t, sizeof *b->t * (*cap = *cap ? *cap * 2 : 16));
+    t = memset(&b->t[b->n++], 0, sizeof *t);
+    t->uid = xstrdup(p->uid), t->cname = xstrdup(c->name);
+    t->pid = c->pid;
+    t->cpu_dir = c->ms.cpu_dir ? xstrdup(c->ms.cpu_dir) : NULL;
+    t->mem_dir = c->ms.mem_dir ? xstrdup(c->ms.mem_dir) : NULL;
+}
+
+static void on_tick(struct loop_timer *timer, void *ctx)
 {
     struct node_metrics *m = ctx;
     struct kubelet *kl = m->kl;
-    struct ptable procs = {0};
-    struct msample s;
-    struct timespec a, b;
-    int n = 0;
+    struct mbatch *b;
+    struct kop *op;
+    size_t cap = 0;
 
-    clock_gettime(CLOCK_MONOTONIC, &a);
-    if (!kl->runtime && kl->pods)
-        ptable_load(&procs);
+    loop_timer_start(kl->loop, timer, METRICS_PERIOD_MS);
+    if (m->inflight) /* the last batch is still being read: this period is skipped */
+        return;
+    b = xcalloc(1, sizeof *b);
+    b->m = m;
+    b->runtime = kl->runtime != NULL;
     for (struct kpod *p = kl->pods; p; p = p->next)
-        for (int i = 0; i < p->nc; i++, n++)
-            container_sample(&p->c[i], &procs, kl->runtime != NULL);
-    free(procs.p);
-    if (metrics_node_read(&s) == 0)
-        metrics_series_push(&m->node, &s);
-    clock_gettime(CLOCK_MONOTONIC, &b);
-    log_debug("node", "msg=\"metrics sampled\" containers=%d processes=%zu took_us=%lld", n,
-              procs.n,
-              (long long)((b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000));
-    loop_timer_start(kl->loop, t, METRICS_PERIOD_MS);
+        for (int i = 0; i < p->nc; i++) {
+            struct kcont *c = &p->c[i];
+
+            if (c->init || c->st != KC_RUNNING || c->pid <= 0) {
+                metrics_series_reset(&c->ms);
+                continue;
+            }
+            if (c->ms.pid != c->pid) { /* a new instance: a new series */
+                metrics_series_reset(&c->ms);
+                c->ms.pid = c->pid;
+            }
+            target_add(b, &cap, p, c);
+        }
+    op = kop__new(kl, KOP_METRICS, NULL, kl->data_dir);
+    op->metrics = b;
+    m->inflight = 1;
+    kubelet__op_run(op);
 }
 
 /* ---- the API hook ---- */

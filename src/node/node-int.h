@@ -115,7 +115,7 @@ struct kubelet {
 
 /* kubelet_ops.c: one blocking shim call, run on a helper thread; the result is applied on the
  * loop by kubelet__op_done(). Fields are copies owned by the op. */
-enum kop_kind { KOP_SPAWN, KOP_START, KOP_SIGNAL, KOP_STOP, KOP_PULL };
+enum kop_kind { KOP_SPAWN, KOP_START, KOP_SIGNAL, KOP_STOP, KOP_PULL, KOP_METRICS };
 struct kop {
     struct kubelet *kl;
     enum kop_kind kind;
@@ -141,6 +141,7 @@ struct kop {
     struct err err;
     json_t *cdi_edits;    /* START with a runtime: CDI edits of its devices (a skeleton spec
                            * made by cdi_apply on the loop), merged into config.json; or NULL */
+    struct mbatch *metrics; /* METRICS: what to read, and the readings (metrics_sample.c) */
 };
 struct kop *kop__new(struct kubelet *kl, enum kop_kind kind, const char *uid, const char *dir);
 void kop__free(struct kop *op);
@@ -199,6 +200,12 @@ void kubelet__free(struct kubelet *kl);
 struct node_metrics;
 struct node_metrics *node__metrics_start(struct kubelet *kl, const char *node_name);
 void node__metrics_stop(struct node_metrics *m);
+/* The METRICS op: reads the batch's containers and the node (helper thread), applies the
+ * readings to the containers still running the same instance (loop), frees it (NULL: no-op). */
+struct mbatch;
+void node__metrics_work(struct mbatch *b);
+void node__metrics_done(struct mbatch *b);
+void node__metrics_batch_free(struct mbatch *b);
 
 /* kubelet_term.c */
 void kubelet__terminate(struct kpod *p, const json_t *pod);
