@@ -23,6 +23,8 @@ struct api {
     void *log_ctx;
     api_evict_fn *evict_fn;
     void *evict_ctx;
+    api_metrics_fn *metrics_fn;
+    void *metrics_ctx;
     uint32_t next_ip; /* next Service clusterIP offset in 127.77.0.0/16 */
     struct api_metrics *metrics; /* metrics.c */
 };
@@ -77,6 +79,13 @@ int api__accepts_json(const struct http_req *req);
 
 void api__discovery(struct api *api, struct http_req *req, const char *path);
 void api__openapi(struct api *api, struct http_req *req, const char *path);
+/* metrics.c: paths under /apis/metrics.k8s.io/v1beta1/ (not its discovery documents) are
+ * served by api__metrics; its group's aggregated discovery entry and APIResourceList are new
+ * references. */
+int api__is_metrics(const char *path);
+void api__metrics(struct api *api, struct http_req *req, const char *path);
+json_t *api__metrics_agg_group(void);
+json_t *api__metrics_resource_list(void);
 void api__resource(struct api *api, struct http_req *req, struct api_target *t);
 /* List and watch options from the query (listopts.c): booleans and integers converted as
  * kube-apiserver converts them, resourceVersionMatch and sendInitialEvents checked by its

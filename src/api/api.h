@@ -49,6 +49,10 @@ struct api;
 typedef void api_log_fn(struct http_req *req, const json_t *pod, const char *container, void *ctx);
 typedef int api_evict_fn(struct api *api, const json_t *pod, const json_t *eviction, int dry_run,
                          struct err *err, void *ctx);
+/* metrics.k8s.io: the usage of a pod or node object (borrowed) as a new object
+ * {"timestamp","window","containers":[{"name","usage"}]} for a pod or
+ * {"timestamp","window","usage"} for a node, or NULL when it has no complete sample. */
+typedef json_t *api_metrics_fn(const json_t *obj, void *ctx);
 
 /* Defaults of the watch limits (docs/security.md lists them with their flags). */
 #define API_MAX_WATCHES 4096           /* open watches in all: else 429 */
@@ -89,6 +93,8 @@ struct store *api_store(struct api *api);
 struct loop *api_loop(struct api *api);
 void api_set_log_hook(struct api *api, api_log_fn *fn, void *ctx);
 void api_set_evict_hook(struct api *api, api_evict_fn *fn, void *ctx);
+/* Without a hook, metrics.k8s.io lists are empty and gets are 404. fn NULL unsets it. */
+void api_set_metrics_hook(struct api *api, api_metrics_fn *fn, void *ctx);
 
 /* ---- in-process client (same rules as HTTP clients) ---- */
 

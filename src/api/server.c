@@ -239,6 +239,10 @@ static void on_request(struct http_req *req, void *ctx)
         api__metrics_serve(api, req);
         return;
     }
+    if (api__is_metrics(path)) {
+        api__metrics(api, req, path);
+        return;
+    }
     if (api__target_parse(path, &t) < 0) {
         api__fail_code(req, -E_NOT_FOUND, "the server could not find the requested resource");
         return;
@@ -366,6 +370,12 @@ void api_set_log_hook(struct api *api, api_log_fn *fn, void *ctx)
 {
     api->log_fn = fn;
     api->log_ctx = ctx;
+}
+
+void api_set_metrics_hook(struct api *api, api_metrics_fn *fn, void *ctx)
+{
+    api->metrics_fn = fn;
+    api->metrics_ctx = ctx;
 }
 
 void api_set_evict_hook(struct api *api, api_evict_fn *fn, void *ctx)

@@ -588,6 +588,7 @@ void kubelet__pod_free(struct kpod *p, int stop_shim)
         json_decref(c->term);
         json_decref(c->last_term);
         json_decref(c->env);
+        metrics_series_release(&c->ms);
     }
     if (stop_shim) {
         /* Stopping may take seconds (processes that resist SIGKILL): off the loop. A shim
@@ -947,6 +948,9 @@ void kubelet__op_done(struct kop *op)
         break;
     case KOP_PULL:
         kubelet__pull_done(op);
+        break;
+    case KOP_METRICS:
+        node__metrics_done(op->metrics);
         break;
     case KOP_STOP:
         if (op->rc < 0)

@@ -49,6 +49,7 @@ void kop__free(struct kop *op)
     free(op->netns), free(op->pidns);
     err_release(&op->err);
     free(op->ref);
+    node__metrics_batch_free(op->metrics);
     free(op);
 }
 
@@ -165,6 +166,9 @@ static void kop_work(struct kop *op)
         break;
     case KOP_PULL:
         pull_work(op);
+        break;
+    case KOP_METRICS:
+        node__metrics_work(op->metrics);
         break;
     case KOP_STOP:
         if (shim_pid_alive(op->dir) > 0)

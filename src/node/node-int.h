@@ -11,6 +11,7 @@
 #include "core/loop.h"
 #include "node/hooks.h"
 #include "node/image.h"
+#include "node/metrics.h"
 #include "node/node.h"
 #include "node/podctx.h"
 #include "node/probe.h"
@@ -58,6 +59,7 @@ struct kcont {
     int killing;                  /* SIGTERM sent (or preStop running) */
     int64_t sigterm_ms;           /* when SIGTERM was sent */
     struct loop_timer kill_timer; /* SIGKILL at the deadline */
+    struct mseries ms;            /* resource metrics readings (metrics_sample.c) */
 };
 
 /* A pod bound to this node that the kubelet runs. Owned by the kubelet's list. */
@@ -125,7 +127,7 @@ enum {
 
 /* kubelet_ops.c: one blocking shim call, run on a helper thread; the result is applied on the
  * loop by kubelet__op_done(). Fields are copies owned by the op. */
-enum kop_kind { KOP_SPAWN, KOP_START, KOP_SIGNAL, KOP_STOP, KOP_PULL };
+enum kop_kind { KOP_SPAWN, KOP_START, KOP_SIGNAL, KOP_STOP, KOP_PULL, KOP_METRICS };
 struct kop {
     struct kubelet *kl;
     enum kop_kind kind;
@@ -153,6 +155,7 @@ struct kop {
     struct err err;
     json_t *cdi_edits;    /* START with a runtime: CDI edits of its devices (a skeleton spec
                            * made by cdi_apply on the loop), merged into config.json; or NULL */
+    struct mbatch *metrics; /* METRICS: what to read, and the readings (metrics_sample.c) */
 };
 struct kop *kop__new(struct kubelet *kl, enum kop_kind kind, const char *uid, const char *dir);
 void kop__free(struct kop *op);
@@ -218,6 +221,19 @@ void kubelet__signal_done(struct kop *op);
 struct kubelet *kubelet__new(struct api *api, const char *data_dir, const char *node_name,
                              const char *node_ip, const char *self_exe);
 void kubelet__free(struct kubelet *kl);
+
+/* metrics_sample.c: samples the node and the kubelet's running containers every
+ * METRICS_PERIOD_MS and serves them to the API's metrics.k8s.io hook. stop(NULL) is a no-op;
+ * stop before the kubelet is freed. */
+struct node_metrics;
+struct node_metrics *node__metrics_start(struct kubelet *kl, const char *node_name);
+void node__metrics_stop(struct node_metrics *m);
+/* The METRICS op: reads the batch's containers and the node (helper thread), applies the
+ * readings to the containers still running the same instance (loop), frees it (NULL: no-op). */
+struct mbatch;
+void node__metrics_work(struct mbatch *b);
+void node__metrics_done(struct mbatch *b);
+void node__metrics_batch_free(struct mbatch *b);
 
 /* kubelet_term.c */
 void kubelet__terminate(struct kpod *p, const json_t *pod);

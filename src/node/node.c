@@ -37,6 +37,7 @@ struct node {
     char cdi_err[256]; /* the last CDI load problem logged, so it is logged once */
     struct loop_timer heartbeat;
     struct kubelet *kl;
+    struct node_metrics *metrics;
 };
 
 const char *node_name(const struct node *n)
@@ -345,6 +346,7 @@ struct node *node_start(struct api *api, const struct node_opts *o, struct err *
     loop_timer_init(&n->heartbeat, on_heartbeat, n);
     loop_timer_start(n->loop, &n->heartbeat, HEARTBEAT_MS);
     api_set_log_hook(api, logs__serve, n->kl);
+    n->metrics = node__metrics_start(n->kl, n->name);
     log_info("node", "msg=\"node registered\" name=%s address=%s", n->name, n->address);
     return n;
 }
@@ -354,6 +356,7 @@ void node_stop(struct node *n)
     if (!n)
         return;
     api_set_log_hook(n->api, NULL, NULL);
+    node__metrics_stop(n->metrics);
     kubelet__free(n->kl);
     loop_timer_stop(n->loop, &n->heartbeat);
     free(n->name), free(n->address), free(n->data_dir);
