@@ -33,7 +33,9 @@ mkdir -p "$img/www"; echo ok >"$img/www/index.html"
 # Relative paths: the process runtime runs in the image's directory, runc in its root.
 echo '{"Cmd":["./bin/busybox","httpd","-f","-p","8080","-h","www"],"Env":["PATH=/bin"]}' \
     >"$img/image.json"
-"$KROLL_BIN" image import "$img" bench/bb --data-dir "$DATA" >/dev/null || exit 1
+# A tagged image (pull policy IfNotPresent): with bench/bb (:latest, Always) each start would
+# first try a registry with skopeo, which measures the network, not the runtime.
+"$KROLL_BIN" image import "$img" bench/bb:1 --data-dir "$DATA" >/dev/null || exit 1
 "$KROLL_BIN" server --data-dir "$DATA" --listen 127.0.0.1:0 --runtime="$RUNTIME" >"$TMP/server.log" 2>&1 &
 SRV=$!
 for _ in $(seq 1 150); do grep -q 'msg="ready"' "$TMP/server.log" && break; sleep 0.1; done
@@ -52,7 +54,7 @@ spec:
   terminationGracePeriodSeconds: 1
   containers:
   - name: c
-    image: bench/bb
+    image: bench/bb:1
     readinessProbe: {httpGet: {path: /index.html, port: 8080}, periodSeconds: 1}
 Y
     for _ in $(seq 1 600); do grep -q "^[0-9]* b$i Running True" "$TMP/events" && break; sleep 0.05; done
