@@ -33,6 +33,7 @@ struct kjob {
     int threaded;
     int efd;
     struct loop_io io;
+    struct loop_timer done; /* completes an op run without an eventfd (descriptors exhausted) */
     struct kop *op;
 };
 
@@ -201,9 +202,11 @@ static void job_unlink(struct kjob *j)
             break;
         }
     loop_io_stop(j->kl->loop, &j->io);
+    loop_timer_stop(j->kl->loop, &j->done);
     if (j->threaded)
         pthread_join(j->th, NULL);
-    close(j->efd);
+    if (j->efd >= 0)
+        close(j->efd);
 }
 
 static void on_job_done(struct loop_io *io, unsigned events, void *ctx)
@@ -217,6 +220,12 @@ static void on_job_done(struct loop_io *io, unsigned events, void *ctx)
     kop__free(op);
 }
 
+static void on_job_timer(struct loop_timer *t, void *ctx)
+{
+    (void)t;
+    on_job_done(NULL, 0, ctx);
+}
+
 void kubelet__op_run(struct kop *op)
 {
     struct kubelet *kl = op->kl;
@@ -225,13 +234,25 @@ void kubelet__op_run(struct kop *op)
 
     j->kl = kl;
     j->op = op;
-    j->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (j->efd < 0)
-        die("eventfd: %s", strerror(errno));
-    if (loop_io_start(kl->loop, &j->io, j->efd, EPOLLIN, on_job_done, j) < 0)
-        die("cannot watch an eventfd");
+    j->io.fd = -1;
+    loop_timer_init(&j->done, on_job_timer, j);
     j->next = kl->jobs;
     kl->jobs = j;
+    j->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (j->efd < 0 || loop_io_start(kl->loop, &j->io, j->efd, EPOLLIN, on_job_done, j) < 0) {
+        /* Out of descriptors (a flood of connections): the call runs here, meets the same
+         * shortage as its own error, and completes from the loop as any other; the server
+         * keeps running. */
+        log_warn("kubelet", "msg=\"cannot watch a helper call; running it inline\" err=\"%s\"",
+                 strerror(errno));
+        if (j->efd >= 0)
+            close(j->efd);
+        j->efd = -1;
+        j->io.fd = -1;
+        kop_work(op);
+        loop_timer_start(kl->loop, &j->done, 0);
+        return;
+    }
     /* Helpers take no signals: the loop's signalfd stays the only consumer. */
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);

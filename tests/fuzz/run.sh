@@ -43,7 +43,7 @@ continue) files="src/api/continue.c $core"; libs="-ljansson -lcrypto -lm"; runs=
 selector) files="$api"; libs="$apilibs"; runs=200000 ;;
 lint) files="$(ls src/resources/*.c | tr '\n' ' ') $core"; libs="-ljansson -lm"; runs=100000
     corpus=tests/fuzz/corpus/lint ;;
-volume) files="src/node/env.c $core"; libs="-ljansson -lm"; runs=40000
+volume) files="src/node/env.c src/node/volume_owner.c $core"; libs="-ljansson -lm"; runs=40000
     corpus=tests/fuzz/corpus/volume ;;
 cdi) files="src/node/cdi.c src/node/cdi_apply.c src/api/patch.c src/api/patch_yaml.c
     src/api/patch_smp.c src/api/patch_ssa.c src/api/patch_limits.c $core"
