@@ -52,9 +52,12 @@ wait_for 12 "second pull after ~10 s" -- two
 # The back-off runs from the end of the first pull (skopeo, a fraction of a second; more on a
 # loaded machine): generous upper bound.
 expect_elapsed "$T0" "$T0b" "$(now_s)" 9.5 18 "second pull ≈10 s after the first"
-st=$(awk '$1 == "nope" { print $3 }' "$TEST_DIR/watch.out" | uniq | tr '\n' ' ')
+statuses() { awk '$1 == "nope" { print $3 }' "$TEST_DIR/watch.out" | uniq | tr '\n' ' '; }
 # The background watch may start after the first ErrImagePull row on a loaded machine; the
-# retry (back-off, then a new pull that fails again) is what must show.
+# retry (back-off, then a new pull that fails again) is what must show. The second Pulling
+# event comes before that pull fails and the status says so: wait for the row (bounded).
+wait_for 10 "the retry shows in the watch" -- sh_eval 'statuses | grep -q "ImagePullBackOff ErrImagePull"'
+st=$(statuses)
 expect_match "$st" 'ImagePullBackOff ErrImagePull' "STATUS ErrImagePull <-> ImagePullBackOff ($st)"
 
 # The image appears: the pod starts at the next attempt (20 s back-off at most).
