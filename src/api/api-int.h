@@ -38,6 +38,8 @@ void api__metrics_request(struct api *api, struct http_req *req, const struct ap
                           double started);
 void api__metrics_serve(struct api *api, struct http_req *req);
 void api__metrics_state(struct api *api, struct buf *b);
+/* The # HELP and # TYPE lines of a metric family. */
+void api__metrics_help(struct buf *b, const char *name, const char *type, const char *text);
 /* Open watches of a resource (watch.c). */
 int api__watch_count(const struct api *api, const struct resource *r);
 

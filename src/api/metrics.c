@@ -16,7 +16,6 @@
 
 #include "core/jx.h"
 #include "core/log.h"
-#include "core/query.h"
 
 static const double req_bounds[] = {0.005, 0.025, 0.05, 0.1, 0.2, 0.4, 0.6, 0.8, 1, 2, 5, 10, 30, 60};
 static const double rollout_bounds[] = {1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600};
@@ -79,15 +78,16 @@ static void observe(json_t *m, const char *key, const double *bounds, size_t n, 
 /* kube-apiserver's verb label: LIST and WATCH for collections, APPLY for server-side apply. */
 static const char *verb_of(struct http_req *req, const struct api_target *t)
 {
-    const char *m = req->method, *ct = http_req_header(req, "Content-Type");
+    const char *m = req->method, *ct;
 
     if (!t)
         return m;
-    if (!strcmp(m, "GET"))
-        return t->name ? "GET" : http_query_bool(req, "watch") ? "WATCH" : "LIST";
+    if (!strcmp(m, "GET")) /* a collection answered as a stream is a watch */
+        return t->name ? "GET" : req->streaming ? "WATCH" : "LIST";
     if (!strcmp(m, "DELETE"))
         return t->name ? "DELETE" : "DELETECOLLECTION";
-    if (!strcmp(m, "PATCH") && ct && strstr(ct, "apply-patch"))
+    if (!strcmp(m, "PATCH") && (ct = http_req_header(req, "Content-Type")) &&
+        strstr(ct, "apply-patch"))
         return "APPLY";
     return m;
 }
@@ -97,10 +97,11 @@ void api__metrics_request(struct api *api, struct http_req *req,
 {
     char key[400];
     const char *group = t ? t->r->group : "", *res = t ? t->r->plural : "";
-    const char *sub = t && t->sub ? t->sub : "", *verb = verb_of(req, t);
+    const char *sub = t && t->sub ? t->sub : "", *verb;
 
     if (!api->metrics || !req->status)
         return;
+    verb = verb_of(req, t);
     snprintf(key, sizeof key, "%s\t%s\t%s\t%s\t%d", verb, group, res, sub, req->status);
     count(api->metrics->requests, key, 1);
     if (!req->streaming) { /* a watch's time is its lifetime, not a latency */
@@ -243,7 +244,7 @@ static const char *esc(const char *s, char *out, size_t n)
     return out;
 }
 
-static void help(struct buf *b, const char *name, const char *type, const char *text)
+void api__metrics_help(struct buf *b, const char *name, const char *type, const char *text)
 {
     buf_appendf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
 }
@@ -290,14 +291,14 @@ static void render_requests(struct buf *b, const struct api_metrics *m)
     json_t *v;
     char f[5][256], l[1400];
 
-    help(b, "apiserver_request_total", "counter",
+    api__metrics_help(b, "apiserver_request_total", "counter",
          "Counter of apiserver requests broken out for each verb, group, resource, subresource "
          "and HTTP response code.");
     json_object_foreach(m->requests, k, v) if (fields(k, f, 5) == 5)
         buf_appendf(b, "apiserver_request_total{verb=\"%s\",group=\"%s\",resource=\"%s\","
                        "subresource=\"%s\",code=\"%s\"} %lld\n",
                     f[0], f[1], f[2], f[3], f[4], (long long)json_integer_value(v));
-    help(b, "apiserver_request_duration_seconds", "histogram",
+    api__metrics_help(b, "apiserver_request_duration_seconds", "histogram",
          "Response latency distribution in seconds for each verb, group, resource and "
          "subresource (watches excluded).");
     json_object_foreach(m->durations, k, v) if (fields(k, f, 4) == 4)
@@ -314,13 +315,13 @@ static void render_rollouts(struct buf *b, const struct api_metrics *m)
     json_t *v;
     char f[3][256], l[800];
 
-    help(b, "kroll_deployment_rollouts_total", "counter",
+    api__metrics_help(b, "kroll_deployment_rollouts_total", "counter",
          "Rollouts of each Deployment since the server started, by outcome (completed, "
          "progress_deadline_exceeded, superseded, undone).");
     json_object_foreach(m->outcomes, k, v) if (fields(k, f, 3) == 3)
         buf_appendf(b, "kroll_deployment_rollouts_total{namespace=\"%s\",deployment=\"%s\","
                        "outcome=\"%s\"} %lld\n", f[0], f[1], f[2], (long long)json_integer_value(v));
-    help(b, "kroll_deployment_rollout_duration_seconds", "histogram",
+    api__metrics_help(b, "kroll_deployment_rollout_duration_seconds", "histogram",
          "Time from a Deployment's new pod template to every replica updated and available.");
     json_object_foreach(m->rollout_h, k, v) if (fields(k, f, 2) == 2)
     {
@@ -328,14 +329,14 @@ static void render_rollouts(struct buf *b, const struct api_metrics *m)
         histogram(b, "kroll_deployment_rollout_duration_seconds", l, v, rollout_bounds, NROLL,
                   1e3);
     }
-    help(b, "kroll_deployment_rollouts_in_progress", "gauge",
+    api__metrics_help(b, "kroll_deployment_rollouts_in_progress", "gauge",
          "Rollouts started and not yet ended.");
     buf_appendf(b, "kroll_deployment_rollouts_in_progress %zu\n", json_object_size(m->rollouts));
 }
 
 static void render_store(struct buf *b, struct api *api)
 {
-    help(b, "apiserver_storage_objects", "gauge", "Number of stored objects at the time of "
+    api__metrics_help(b, "apiserver_storage_objects", "gauge", "Number of stored objects at the time of "
                                                   "the scrape, by resource.");
     for (int i = 0; i < RES_COUNT; i++) {
         const struct resource *r = &api_resources[i];
@@ -344,7 +345,7 @@ static void render_store(struct buf *b, struct api *api)
         buf_appendf(b, "apiserver_storage_objects{resource=\"%s\"} %zu\n", r->key,
                     m ? json_object_size(m) : 0);
     }
-    help(b, "apiserver_registered_watchers", "gauge", "Number of currently open watches, by "
+    api__metrics_help(b, "apiserver_registered_watchers", "gauge", "Number of currently open watches, by "
                                                       "group and kind.");
     for (int i = 0; i < RES_COUNT; i++) {
         const struct resource *r = &api_resources[i];

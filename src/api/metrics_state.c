@@ -11,11 +11,6 @@
 
 #include "core/jx.h"
 
-static void help(struct buf *b, const char *name, const char *type, const char *text)
-{
-    buf_appendf(b, "# HELP %s %s\n# TYPE %s %s\n", name, text, name, type);
-}
-
 /* Object names are DNS names and label keys: no quote or backslash to escape; anything else
  * is skipped rather than emitted broken. */
 static int plain(const char *s)
@@ -61,7 +56,7 @@ static void fields(struct buf *b, struct api *api, enum res_id res, const char *
                    const struct field *fs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        help(b, fs[i].metric, "gauge", fs[i].help);
+        api__metrics_help(b, fs[i].metric, "gauge", fs[i].help);
         each(b, api, res, label, row_field, (void *)&fs[i]);
     }
 }
@@ -105,10 +100,10 @@ static void deployments(struct buf *b, struct api *api)
         {"kube_deployment_status_replicas_updated", "status.updatedReplicas", "The number of updated replicas per deployment."},
     };
 
-    help(b, "kube_deployment_created", "gauge", "Unix creation timestamp");
+    api__metrics_help(b, "kube_deployment_created", "gauge", "Unix creation timestamp");
     each(b, api, RES_DEPLOYMENT, "deployment", row_created, "kube_deployment_created");
     fields(b, api, RES_DEPLOYMENT, "deployment", fs, sizeof fs / sizeof fs[0]);
-    help(b, "kube_deployment_status_condition", "gauge",
+    api__metrics_help(b, "kube_deployment_status_condition", "gauge",
          "The current status conditions of a deployment.");
     each(b, api, RES_DEPLOYMENT, "deployment", row_conditions, "kube_deployment_status_condition");
 }
@@ -140,7 +135,7 @@ static void replicasets(struct buf *b, struct api *api)
     };
 
     fields(b, api, RES_REPLICASET, "replicaset", fs, sizeof fs / sizeof fs[0]);
-    help(b, "kube_replicaset_owner", "gauge", "Information about the ReplicaSet's owner.");
+    api__metrics_help(b, "kube_replicaset_owner", "gauge", "Information about the ReplicaSet's owner.");
     each(b, api, RES_REPLICASET, "replicaset", row_owner, NULL);
 }
 
@@ -186,11 +181,11 @@ static void row_restarts(struct buf *b, const char *l, const json_t *o, void *ar
 
 static void pods(struct buf *b, struct api *api)
 {
-    help(b, "kube_pod_status_phase", "gauge", "The pods current phase.");
+    api__metrics_help(b, "kube_pod_status_phase", "gauge", "The pods current phase.");
     each(b, api, RES_POD, "pod", row_phase, NULL);
-    help(b, "kube_pod_status_ready", "gauge", "Describes whether the pod is ready to serve requests.");
+    api__metrics_help(b, "kube_pod_status_ready", "gauge", "Describes whether the pod is ready to serve requests.");
     each(b, api, RES_POD, "pod", row_ready, NULL);
-    help(b, "kube_pod_container_status_restarts_total", "counter",
+    api__metrics_help(b, "kube_pod_container_status_restarts_total", "counter",
          "The number of container restarts per container.");
     each(b, api, RES_POD, "pod", row_restarts, NULL);
 }
