@@ -12,11 +12,15 @@
 #include "core/jx.h"
 #include "core/log.h"
 
-#define TOKEN_MAX 2048 /* bytes of an encoded continue token; longer is refused */
+#define KEY_MAX 600 /* bytes of "<ns>/<name>"; store keys are at most 63 + 1 + 253 */
+/* Bytes of an encoded continue token; longer is refused. Every key the encoder accepts fits:
+ * JSON escapes a byte in at most 6 (\u0001), plus about 50 bytes of framing, and base64
+ * makes 4 of every 3 (600 * 6 + 64 -> 4,886). */
+#define TOKEN_MAX 5120
 
 char *list_token_encode(long long rv, const char *ns, const char *name)
 {
-    char start[600], *json, *out;
+    char start[KEY_MAX], *json, *out;
     int n;
     json_t *t;
 

@@ -39,7 +39,8 @@ proxy_request) files="src/proxy/http.c src/core/buf.c src/core/err.c src/core/lo
     libs="-ljansson"; runs=2000000 ;;
 api_request) files="src/api/route.c src/core/buf.c src/core/loop.c src/core/httpd_req.c $core $llhttp"
     libs="-ljansson -lssl -lcrypto -lm"; runs=100000 ;;
-continue) files="src/api/continue.c $core"; libs="-ljansson -lcrypto -lm"; runs=200000 ;;
+continue) files="src/api/continue.c $core"; libs="-ljansson -lcrypto -lm"; runs=200000
+    corpus=tests/fuzz/corpus/continue ;;
 selector) files="$api"; libs="$apilibs"; runs=200000 ;;
 lint) files="$(ls src/resources/*.c | tr '\n' ' ') $core"; libs="-ljansson -lm"; runs=100000
     corpus=tests/fuzz/corpus/lint ;;
