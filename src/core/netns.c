@@ -180,6 +180,19 @@ static void netns_restore(int self_fd)
         die("netns: cannot return to the original network namespace: %s", strerror(errno));
 }
 
+int netns_path_valid(const char *path)
+{
+    const char *p = path;
+
+    if (!p || strncmp(p, "/proc/", 6) != 0)
+        return 0;
+    p += 6;
+    if (*p < '1' || *p > '9' || strspn(p, "0123456789") > 9)
+        return 0;
+    p += strspn(p, "0123456789");
+    return strcmp(p, "/ns/net") == 0;
+}
+
 int netns_socket(const char *netns_path, int self_fd, int domain, int type)
 {
     int own_fd = -1, ns_fd, fd, saved;

@@ -8,6 +8,16 @@
 
 #include "core/err.h"
 
+/* The pod annotation in which the kubelet publishes the path of a running pod's network
+ * namespace (/proc/<shim pid>/ns/net), so that the Service proxy learns it from the API like
+ * everything else it knows about a pod. The kubelet owns it: a value that differs from the
+ * namespace it runs the pod in is put back. Absent for hostNetwork pods. */
+#define POD_NETNS_ANNOTATION "kroll.dev/netns"
+
+/* Whether path names a network namespace the way POD_NETNS_ANNOTATION does, /proc/<pid>/ns/net
+ * (a reader refuses anything else, so an annotation written by hand cannot point elsewhere). */
+int netns_path_valid(const char *path);
+
 /* How netns_enter() isolated the calling process. */
 enum netns_mode {
     NETNS_HOST = 0,   /* no isolation: hostNetwork pod */

@@ -12,6 +12,7 @@
 #include "core/cond.h"
 #include "core/jx.h"
 #include "core/log.h"
+#include "core/netns.h"
 
 int kubelet__cont_ready(const struct kcont *c);
 
@@ -157,9 +158,37 @@ static void conditions_set(const struct kpod *p, json_t *st, const char *phase)
     }
 }
 
-void kubelet__status_write(struct kpod *p, const json_t *pod)
+/* Publishes where the pod's network namespace is (POD_NETNS_ANNOTATION) when the pod does not
+ * say it yet, or says something else. Returns the pod as it is now (a new reference): the
+ * status write that follows must start from the resourceVersion this patch made. */
+static json_t *netns_publish(struct kpod *p, const json_t *pod)
+{
+    const char *have, *want = p->host_network || !p->shim_pid ? NULL : p->netns;
+    struct api_wopts o = {.grace = -1, .manager = "kubelet"};
+    json_t *patch, *out = NULL;
+    struct err err;
+
+    /* The key has dots: jx_str's path cannot name it, so look it up by hand. */
+    have = json_string_value(json_object_get(jx_get(pod, "metadata.annotations"),
+                                             POD_NETNS_ANNOTATION));
+    if (!want || (have && !strcmp(have, want)))
+        return json_incref((json_t *)pod);
+    patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", POD_NETNS_ANNOTATION, want);
+    err_init(&err);
+    if (api_patch(p->kl->api, api_resource(RES_POD), p->ns, p->name,
+                  "application/merge-patch+json", patch, &o, &out, &err) < 0) {
+        ctl_log_err(p->kl->ctl, "publish pod netns", p->ns, p->name, &err);
+        out = json_incref((json_t *)pod);
+    }
+    json_decref(patch);
+    err_release(&err);
+    return out;
+}
+
+void kubelet__status_write(struct kpod *p, const json_t *cur)
 {
     struct kubelet *kl = p->kl;
+    json_t *pod = netns_publish(p, cur);
     json_t *obj = json_deep_copy(pod), *st = jx_obj(obj, "status"), *ics, *cs, *out = NULL;
     const char *phase = pod_phase(p, pod);
     struct api_wopts o = {.status = 1, .grace = -1, .manager = "kubelet"};
@@ -186,6 +215,7 @@ void kubelet__status_write(struct kpod *p, const json_t *pod)
     json_object_set_new(st, "containerStatuses", cs);
     if (jx_equal_semantic(st, jx_get(pod, "status"))) {
         json_decref(obj);
+        json_decref(pod);
         return;
     }
     err_init(&err);
@@ -193,5 +223,6 @@ void kubelet__status_write(struct kpod *p, const json_t *pod)
         ctl_log_err(kl->ctl, "update pod status", p->ns, p->name, &err);
     json_decref(out);
     json_decref(obj);
+    json_decref(pod);
     err_release(&err);
 }

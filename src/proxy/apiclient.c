@@ -20,6 +20,7 @@
 #include "core/file.h"
 #include "core/jx.h"
 #include "core/log.h"
+#include "core/netns.h"
 #include "proxy/kube.h"
 #include "proxy/proxy-int.h"
 
@@ -99,28 +100,17 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* The pod's network namespace, through its shim: "" for a pod without a shim we can see
- * (then the pod IP must be reachable from here, as for hostNetwork pods). */
-static char *pod_netns(struct apic *ac, const char *uid)
+/* The pod's network namespace, as its kubelet publishes it on the pod (POD_NETNS_ANNOTATION):
+ * "" for a pod that has none we can use (hostNetwork pods, whose IP is reachable from here, or
+ * a pod whose namespace is gone). */
+static char *pod_netns(const json_t *pod)
 {
-    char *p, *txt, *ns = NULL;
-    int pid;
+    const char *ns = json_string_value(
+        json_object_get(jx_get(pod, "metadata.annotations"), POD_NETNS_ANNOTATION));
 
-    if (!uid || !*uid || strchr(uid, '/'))
+    if (!netns_path_valid(ns) || access(ns, F_OK) < 0)
         return xstrdup("");
-    p = xasprintf("%s/pods/%s/shim.pid", ac->data_dir, uid);
-    txt = file_read_all(p, NULL);
-    pid = txt ? atoi(txt) : 0;
-    free(p);
-    free(txt);
-    if (pid > 0) {
-        ns = xasprintf("/proc/%d/ns/net", pid);
-        if (access(ns, F_OK) < 0) {
-            free(ns);
-            ns = NULL;
-        }
-    }
-    return ns ? ns : xstrdup("");
+    return xstrdup(ns);
 }
 
 /* Kubernetes' condition rules: a nil ready means ready; a nil serving follows ready. */
@@ -169,7 +159,7 @@ static void want_add_ep(struct apic *ac, struct want_svc *ws, const json_t *ep, 
     const json_t *ref = json_object_get(ep, "targetRef");
     const char *ip = json_string_value(json_array_get(json_object_get(ep, "addresses"), 0));
     const char *pns = jx_str(ref, "namespace") ?: "", *pname = jx_str(ref, "name") ?: "";
-    char *addr, *key;
+    char *addr, *key, *netns;
     const json_t *pod;
     unsigned f = slice_ep_flags(ep);
 
@@ -185,13 +175,23 @@ static void want_add_ep(struct apic *ac, struct want_svc *ws, const json_t *ep, 
         }
     key = xasprintf("%s/%s", pns, pname);
     pod = json_object_get(ac->inf[INF_POD].objs, key);
+    netns = pod_netns(pod);
+    /* A pod endpoint is only usable once its pod says where its namespace is (or that it has
+     * none): a slice can be ahead of the pod watch, and a socket opened in our own namespace
+     * instead would fail the request. */
+    if (*pname && (!pod || (!*netns && !jx_bool(pod, "spec.hostNetwork")))) {
+        free(addr);
+        free(key);
+        free(netns);
+        return;
+    }
     ws->eps = xrealloc(ws->eps, (size_t)(ws->n + 1) * sizeof *ws->eps);
     ws->eps[ws->n++] = (struct want_ep){
         .addr = addr,
         .pod = *pname ? key : (free(key), xstrdup("")),
         .rev = xstrdup(jx_str(pod, "metadata.labels.pod-template-hash") ?:
                        jx_str(pod, "metadata.labels.controller-revision-hash") ?: ""),
-        .netns = pod_netns(ac, jx_str(ref, "uid")),
+        .netns = netns,
         .flags = f,
     };
 }
