@@ -1,10 +1,9 @@
-/* A proxy worker: one thread, one epoll loop, its own SO_REUSEPORT listeners, client
- * connections and upstream pools. Owns the HTTP/1.1 data path (llhttp on both sides, bodies
- * streamed and re-framed, Upgrade and TCP tunnels), retries, timeouts and per-worker stats.
- * Nothing here is touched by another thread except the message queue (listeners, stop). */
+/* A proxy worker's data path: client connections and upstream pools, HTTP/1.1 with llhttp on
+ * both sides (bodies streamed and re-framed, Upgrade and TCP tunnels), retries, timeouts and
+ * per-worker stats. The worker's thread, listeners and queue are worker_loop.c; nothing here
+ * is touched by another thread. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <llhttp.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -12,95 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/netns.h"
-#include "proxy/proxy-int.h"
-
-#define IN_CAP (16 * 1024)
-#define HIGH_WATER (256 * 1024)
-#define REPLAY_MAX (64 * 1024)
-#define SWEEP_MS 100
-#define ACCEPT_BACKOFF_MS 250 /* a listener rests this long after EMFILE/ENFILE */
-#define DOWN_MS 1000 /* after a failed connect, other endpoints go first for this long */
-
-enum cstate { C_HEAD, C_BODY, C_WAIT, C_TUNNEL, C_CLOSING };
-enum ustate { U_CONNECTING, U_ACTIVE, U_POOLED };
-enum ufail { F_CONNECT, F_RESET, F_TIMEOUT, F_PROTOCOL };
-
-struct px_listener {
-    struct loop_io io;
-    struct px_worker *w;
-    struct px_service *svc;
-    struct px_table *t; /* this worker's view of svc's table */
-    uint64_t gen;
-    int64_t paused_until; /* out of descriptors: not polled until then (0: polled) */
-    struct px_listener *next;
-};
-
-struct px_up {
-    struct loop_io io;
-    struct px_worker *w;
-    struct px_endpoint *ep; /* reference */
-    struct px_conn *c;      /* bound client; NULL when pooled */
-    struct px_up *pool_next;
-    struct px_up *next, *prev; /* worker's list of upstream connections */
-    int state, reused, closed;
-    int64_t idle_since;
-};
-
-struct px_conn {
-    struct loop_io io;
-    struct px_worker *w;
-    struct px_listener *lis;
-    struct px_conn *next, *prev;
-    int state, closed, eof;
-    char last_fed; /* last client byte given to the parser (obs-fold detection) */
-    llhttp_t req, resp;
-    char *in, *uin;
-    size_t in_len, uin_len;
-    struct buf out, upout;
-    size_t out_off, upout_off;
-    int replayable;
-    struct px_head head, rhead;
-    struct px_up *up;
-    struct px_endpoint *ep; /* endpoint the current request counts against (borrowed) */
-    struct px_endpoint *tried[8];
-    int ntried;
-    int keep_alive, upgrade, need_dispatch, req_done, resp_started, resp_done, interim;
-    int framing, status, err_status, head_method, minor, idempotent;
-    int64_t body_bytes, resp_bytes;
-    int64_t cdeadline, udeadline;
-    uint64_t t_start_us;
-    char ip[INET6_ADDRSTRLEN];
-};
-
-struct px_msg {
-    struct px_service *svc;
-    int fd;
-};
-
-struct px_worker {
-    struct proxy *px;
-    int id;
-    pthread_t thread;
-    struct loop *loop;
-    struct loop_io qio;
-    struct loop_timer sweep;
-    int efd, self_ns;
-    pthread_mutex_t qmu;
-    struct px_msg *msgs;
-    int nmsgs, stop;
-    struct px_listener *listeners;
-    struct px_conn *conns;
-    struct px_up *ups;
-    unsigned rr;
-    llhttp_settings_t req_settings, resp_settings;
-};
+#include "proxy/worker-int.h"
 
 static void conn_close(struct px_conn *c);
 static void conn_process(struct px_conn *c);
@@ -110,14 +27,6 @@ static void up_flush(struct px_up *up);
 static void up_close(struct px_up *up);
 static void conn_upstream_failed(struct px_conn *c, enum ufail why);
 static int conn_start_upstream(struct px_conn *c);
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static uint64_t now_us(void)
 {
@@ -482,7 +391,7 @@ static int resp_on_complete(llhttp_t *p)
     return HPE_PAUSED;
 }
 
-static void settings_init(struct px_worker *w)
+void worker__settings_init(struct px_worker *w)
 {
     llhttp_settings_init(&w->req_settings);
     w->req_settings.on_message_begin = req_on_begin;
@@ -1011,8 +920,8 @@ static void up_on_io(struct loop_io *io, unsigned events, void *ctx)
 
 /* ---------------------------------------------------------------- accept, sweep, queue */
 
-static void conn_new(struct px_worker *w, struct px_listener *lis, int fd,
-                     struct sockaddr_storage *sa)
+void worker__conn_new(struct px_worker *w, struct px_listener *lis, int fd,
+                      struct sockaddr_storage *sa)
 {
     struct px_conn *c = xcalloc(1, sizeof *c);
     int one = 1;
@@ -1050,43 +959,7 @@ static void conn_new(struct px_worker *w, struct px_listener *lis, int fd,
     }
 }
 
-static void lis_on_io(struct loop_io *io, unsigned events, void *ctx)
-{
-    struct px_listener *lis = ctx;
-    struct px_worker *w = lis->w;
-
-    for (int i = 0; i < 64; i++) {
-        struct sockaddr_storage sa;
-        socklen_t len = sizeof sa;
-        int fd = accept4(io->fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-        if (fd < 0) {
-            /* Out of descriptors: the connection stays queued and the listener readable, so
-             * polling on would spin. Rest it; the sweep resumes it. */
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                if (!lis->paused_until)
-                    log_warn("proxy", "msg=\"cannot accept, pausing the listener\" err=\"%s\" "
-                                      "service=%s ms=%d", strerror(errno), lis->svc->name,
-                             ACCEPT_BACKOFF_MS);
-                lis->paused_until = now_ms() + ACCEPT_BACKOFF_MS;
-                loop_io_modify(w->loop, &lis->io, 0);
-            }
-            return;
-        }
-        if (atomic_fetch_add_explicit(&w->px->conns, 1, memory_order_relaxed) >=
-            w->px->cfg.max_conns) {
-            /* Over the connection cap: refuse at once rather than queue without bound. */
-            atomic_fetch_sub_explicit(&w->px->conns, 1, memory_order_relaxed);
-            send(fd, "HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n"
-                     "Connection: close\r\n\r\n", 74, MSG_NOSIGNAL | MSG_DONTWAIT);
-            close(fd);
-            continue;
-        }
-        conn_new(w, lis, fd, &sa);
-    }
-}
-
-static void conn_timeout(struct px_conn *c, int64_t now)
+void worker__conn_timeout(struct px_conn *c, int64_t now)
 {
     if (c->udeadline && now >= c->udeadline) {
         if (c->up && c->up->state == U_CONNECTING) {
@@ -1113,182 +986,13 @@ static void conn_timeout(struct px_conn *c, int64_t now)
     }
 }
 
-static void worker_sweep(struct loop_timer *t, void *ctx)
+/* For worker_loop.c, which owns the listeners, the sweep and the worker's life. */
+void worker__conn_close(struct px_conn *c)
 {
-    struct px_worker *w = ctx;
-    int64_t now = now_ms();
-    const struct px_config *cfg = &w->px->cfg;
-
-    for (struct px_conn *c = w->conns, *next; c; c = next) {
-        next = c->next;
-        conn_timeout(c, now);
-    }
-    for (struct px_listener *lis = w->listeners; lis; lis = lis->next)
-        if (lis->paused_until && now >= lis->paused_until && lis->io.fd >= 0) {
-            lis->paused_until = 0;
-            loop_io_modify(w->loop, &lis->io, EPOLLIN);
-        }
-    for (struct px_up *up = w->ups, *next; up; up = next) {
-        next = up->next;
-        if (up->state == U_POOLED &&
-            (now - up->idle_since >= cfg->pool_idle_ms || atomic_load(&up->ep->draining) ||
-             atomic_load(&up->ep->removed)))
-            up_close(up);
-    }
-    loop_timer_start(w->loop, &w->sweep, SWEEP_MS);
+    conn_close(c);
 }
 
-/* The service went away: stop accepting. The listener struct stays, since connections
- * accepted on it still point at it; it is freed with the worker. */
-static void worker_listener_close(struct px_worker *w, struct px_service *svc)
+void worker__up_close(struct px_up *up)
 {
-    for (struct px_listener *lis = w->listeners; lis; lis = lis->next)
-        if (lis->svc == svc && lis->io.fd >= 0) {
-            loop_io_stop(w->loop, &lis->io);
-            close(lis->io.fd);
-            lis->io.fd = -1;
-        }
-}
-
-static void worker_on_queue(struct loop_io *io, unsigned events, void *ctx)
-{
-    struct px_worker *w = ctx;
-    uint64_t v;
-    struct px_msg *msgs;
-    int n, stop;
-
-    if (read(w->efd, &v, sizeof v) < 0 && errno != EAGAIN)
-        return;
-    pthread_mutex_lock(&w->qmu);
-    msgs = w->msgs;
-    n = w->nmsgs;
-    stop = w->stop;
-    w->msgs = NULL;
-    w->nmsgs = 0;
-    pthread_mutex_unlock(&w->qmu);
-    for (int i = 0; i < n; i++) {
-        struct px_listener *lis;
-
-        if (msgs[i].fd < 0) {
-            worker_listener_close(w, msgs[i].svc);
-            continue;
-        }
-        lis = xcalloc(1, sizeof *lis);
-
-        lis->w = w;
-        lis->svc = msgs[i].svc;
-        lis->t = px_service_table(lis->svc);
-        lis->gen = lis->t->gen;
-        lis->next = w->listeners;
-        w->listeners = lis;
-        if (loop_io_start(w->loop, &lis->io, msgs[i].fd, EPOLLIN, lis_on_io, lis) < 0)
-            log_error("proxy", "cannot watch listener service=%s", lis->svc->name);
-    }
-    free(msgs);
-    if (stop)
-        loop_stop(w->loop);
-}
-
-void px_worker_post_listener(struct px_worker *w, struct px_service *svc, int fd)
-{
-    uint64_t one = 1;
-
-    pthread_mutex_lock(&w->qmu);
-    w->msgs = xrealloc(w->msgs, (size_t)(w->nmsgs + 1) * sizeof *w->msgs);
-    w->msgs[w->nmsgs++] = (struct px_msg){svc, fd};
-    pthread_mutex_unlock(&w->qmu);
-    if (write(w->efd, &one, sizeof one) < 0)
-        log_error("proxy", "worker queue write failed: %s", strerror(errno));
-}
-
-struct px_worker *px_worker_new(struct proxy *px, int id)
-{
-    struct px_worker *w = xcalloc(1, sizeof *w);
-
-    w->px = px;
-    w->id = id;
-    w->rr = (unsigned)id;
-    w->loop = loop_new();
-    w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (w->efd < 0)
-        die("eventfd: %s", strerror(errno));
-    w->self_ns = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-    pthread_mutex_init(&w->qmu, NULL);
-    settings_init(w);
-    loop_io_start(w->loop, &w->qio, w->efd, EPOLLIN, worker_on_queue, w);
-    loop_timer_init(&w->sweep, worker_sweep, w);
-    loop_timer_start(w->loop, &w->sweep, SWEEP_MS);
-    return w;
-}
-
-static void *worker_main(void *arg)
-{
-    struct px_worker *w = arg;
-
-    loop_run(w->loop);
-    return NULL;
-}
-
-int px_worker_start(struct px_worker *w)
-{
-    int rc = pthread_create(&w->thread, NULL, worker_main, w);
-
-    return rc ? -rc : 0;
-}
-
-void px_worker_stop_join(struct px_worker *w)
-{
-    uint64_t one = 1;
-
-    pthread_mutex_lock(&w->qmu);
-    w->stop = 1;
-    pthread_mutex_unlock(&w->qmu);
-    if (write(w->efd, &one, sizeof one) < 0)
-        log_error("proxy", "worker queue write failed: %s", strerror(errno));
-    pthread_join(w->thread, NULL);
-}
-
-static void worker_stop_timer(struct loop_timer *t, void *ctx)
-{
-    struct px_worker *w = ctx;
-
-    loop_stop(w->loop);
-}
-
-void px_worker_free(struct px_worker *w)
-{
-    if (!w)
-        return;
-    while (w->conns)
-        conn_close(w->conns);
-    while (w->ups)
-        up_close(w->ups);
-    while (w->listeners) {
-        struct px_listener *lis = w->listeners;
-
-        w->listeners = lis->next;
-        if (lis->io.fd >= 0) {
-            loop_io_stop(w->loop, &lis->io);
-            close(lis->io.fd);
-        }
-        px_table_unref(lis->t);
-        free(lis);
-    }
-    loop_io_stop(w->loop, &w->qio);
-    /* One more turn of the loop runs the deferred frees queued by the closes above; the
-     * zero-delay timer ends it. */
-    loop_timer_stop(w->loop, &w->sweep);
-    loop_timer_init(&w->sweep, worker_stop_timer, w);
-    loop_timer_start(w->loop, &w->sweep, 0);
-    loop_run(w->loop);
-    loop_free(w->loop);
-    for (int i = 0; i < w->nmsgs; i++)
-        if (w->msgs[i].fd >= 0)
-            close(w->msgs[i].fd);
-    free(w->msgs);
-    close(w->efd);
-    if (w->self_ns >= 0)
-        close(w->self_ns);
-    pthread_mutex_destroy(&w->qmu);
-    free(w);
+    up_close(up);
 }
