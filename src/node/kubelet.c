@@ -1,6 +1,7 @@
 /* The kubelet's pod workers: which pods of the node run, their shims (spawn or re-adopt),
  * container starts (image, env, command, volumes), exits, restarts with back-off, probes and
- * postStart hooks. Status writing is kubelet_status.c, termination kubelet_term.c.
+ * postStart hooks. Status writing is kubelet_status.c, termination kubelet_term.c, probes
+ * kubelet_probes.c, the shim connection kubelet_shim.c.
  * Level-triggered: every pod event and every timer enqueues the pod; kubelet_sync() looks at
  * the pod object and the kubelet's own record and takes the next step. */
 #include "node/node-int.h"
@@ -59,420 +60,12 @@ static struct kpod *find_name(struct kubelet *kl, const char *ns, const char *na
     return NULL;
 }
 
-static struct kcont *find_cont(struct kpod *p, const char *name)
+struct kcont *kubelet__find_cont(struct kpod *p, const char *name)
 {
     for (int i = 0; i < p->nc; i++)
         if (strcmp(p->c[i].name, name) == 0)
             return &p->c[i];
     return NULL;
-}
-
-/* ---- probes ---- */
-
-void kubelet__probes_stop(struct kcont *c)
-{
-    if (c->rp)
-        probe_stop(c->rp);
-    if (c->lp)
-        probe_stop(c->lp);
-    if (c->sp)
-        probe_stop(c->sp);
-    c->rp = c->lp = c->sp = NULL;
-}
-
-static void probes_after_startup(struct kcont *c);
-
-static void on_probe(struct probe *pr, int ok, int state, const char *output, void *ctx)
-{
-    struct kcont *c = ctx;
-    struct kpod *p = c->p;
-    const json_t *pod = api_get(p->kl->api, pods_res(), p->ns, p->name);
-    const char *kind = pr == c->rp ? "Readiness" : pr == c->lp ? "Liveness" : "Startup";
-
-    if (c->st != KC_RUNNING)
-        return;
-    if (ok < 0) {
-        if (pod)
-            api_event(p->kl->api, pod, "Warning", "Unhealthy", "kubelet", "%s probe errored: %s",
-                      kind, output ? output : "");
-        return;
-    }
-    if (!ok && pod)
-        api_event(p->kl->api, pod, "Warning", "Unhealthy", "kubelet", "%s probe failed: %s", kind,
-                  output ? output : "");
-    if (pr == c->rp) {
-        if (c->ready != (state == 1)) {
-            c->ready = state == 1;
-            kubelet__enqueue(p);
-        }
-    } else if (pr == c->sp) {
-        if (state == 1 && !c->started) {
-            c->started = 1;
-            probes_after_startup(c);
-            kubelet__enqueue(p);
-        } else if (state == 0 && !c->killing && !p->terminating) {
-            kubelet__kill_container(c, -1, "failed startup probe, will be restarted");
-        }
-    } else if (pr == c->lp && state == 0 && !c->killing && !p->terminating &&
-               (c->started || !c->sp)) {
-        kubelet__kill_container(c, -1, "failed liveness probe, will be restarted");
-    }
-}
-
-static void probes_start(struct kcont *c)
-{
-    struct loop *l = c->p->kl->loop;
-    const json_t *rp = json_object_get(c->spec, "readinessProbe");
-    const json_t *lp = json_object_get(c->spec, "livenessProbe");
-    const json_t *sp = json_object_get(c->spec, "startupProbe");
-
-    kubelet__probes_stop(c);
-    c->tgt.pod_dir = c->p->dir;
-    c->tgt.netns_path = c->p->netns;
-    c->tgt.pod_ip = c->p->ip;
-    c->tgt.container = c->name;
-    c->tgt.ports = json_object_get(c->spec, "ports");
-    c->tgt.env = c->env;
-    c->tgt.cwd = c->cwd;
-    c->started = !json_is_object(sp);
-    c->ready = 0;
-    /* As the kubelet: while a startup probe has not succeeded, only it runs. */
-    if (json_is_object(sp)) {
-        c->sp = probe_start(l, "startup", sp, &c->tgt, on_probe, c);
-        return;
-    }
-    if (json_is_object(lp))
-        c->lp = probe_start(l, "liveness", lp, &c->tgt, on_probe, c);
-    if (json_is_object(rp))
-        c->rp = probe_start(l, "readiness", rp, &c->tgt, on_probe, c);
-}
-
-/* The startup probe succeeded: liveness and readiness begin. */
-static void probes_after_startup(struct kcont *c)
-{
-    struct loop *l = c->p->kl->loop;
-    const json_t *rp = json_object_get(c->spec, "readinessProbe");
-    const json_t *lp = json_object_get(c->spec, "livenessProbe");
-
-    if (json_is_object(lp) && !c->lp && !c->p->terminating)
-        c->lp = probe_start(l, "liveness", lp, &c->tgt, on_probe, c);
-    if (json_is_object(rp) && !c->rp)
-        c->rp = probe_start(l, "readiness", rp, &c->tgt, on_probe, c);
-}
-
-/* Containers without a readiness probe are ready once running and started. */
-int kubelet__cont_ready(const struct kcont *c);
-int kubelet__cont_ready(const struct kcont *c)
-{
-    if (c->st != KC_RUNNING || c->poststart_pending || !c->started)
-        return 0;
-    return json_is_object(json_object_get(c->spec, "readinessProbe")) ? c->ready : 1;
-}
-
-/* ---- shim connection: exit events ---- */
-
-static void cont_exited(struct kcont *c, int code, const char *reason, const char *msg)
-{
-    char ts[40];
-
-    time_rfc3339(time(NULL), ts);
-    json_decref(c->term);
-    c->term = json_pack("{s:i,s:s,s:s,s:s}", "exitCode", code, "reason",
-                        reason ? reason : code == 0 ? "Completed" : "Error", "startedAt",
-                        c->started_at[0] ? c->started_at : ts, "finishedAt", ts);
-    if (msg) {
-        json_object_set_new(c->term, "message", json_string(msg));
-    } else if (!reason || strcmp(reason, "ContainerStatusUnknown") != 0) {
-        /* terminationMessagePath: what the container wrote to its termination log; with
-         * FallbackToLogsOnError and a failure, else the tail of its log. */
-        char *tm = c->p->kl->runtime ? rootfs_termlog_read(c->p->dir, c->name) : NULL;
-
-        if (!tm && code != 0 &&
-            strcmp(jx_str(c->spec, "terminationMessagePolicy") ?: "", "FallbackToLogsOnError") == 0)
-            tm = rootfs_log_tail(c->p->dir, c->name);
-        if (tm)
-            json_object_set_new(c->term, "message", json_string(tm));
-        free(tm);
-    }
-    c->st = KC_EXITED;
-    c->pid = 0;
-    c->ready = 0;
-    c->finished_ms = loop_now_ms(c->p->kl->loop);
-    kubelet__probes_stop(c);
-    if (c->hook && !c->p->terminating) {
-        hook_cancel(c->hook);
-        c->hook = NULL;
-        c->poststart_pending = 0;
-    }
-    loop_timer_stop(c->p->kl->loop, &c->kill_timer);
-}
-
-static void sub_close(struct kpod *p)
-{
-    if (!p->sub_on)
-        return;
-    loop_io_stop(p->kl->loop, &p->sub_io);
-    shim_call_release(&p->sub);
-    p->sub_on = 0;
-}
-
-static void state_apply(struct kpod *p, const json_t *state);
-static void adopted_target(struct kpod *p, struct kcont *c, const json_t *pod);
-static void probes_start(struct kcont *c);
-
-/* The container's ready flag as the API last recorded it. */
-static int adopted_ready(const json_t *pod, const char *name)
-{
-    json_t *cs = jx_get(pod, "status.containerStatuses");
-
-    for (size_t i = 0; i < json_array_size(cs); i++) {
-        json_t *c = json_array_get(cs, i);
-
-        if (strcmp(jx_str(c, "name") ?: "", name) == 0)
-            return json_is_true(json_object_get(c, "ready"));
-    }
-    return 0;
-}
-
-/* The subscribe reply of a shim we re-adopt carries its state, taken atomically with the
- * subscription, so no exit can fall between the snapshot and the first event. */
-static void adopt_finish(struct kpod *p, const json_t *reply)
-{
-    const json_t *pod = api_get(p->kl->api, pods_res(), p->ns, p->name);
-    const json_t *state = json_object_get(reply, "state");
-    json_t *file = NULL;
-    struct err err;
-
-    err_init(&err);
-    if (!json_is_object(state) && shim_state_read(p->dir, &file, &err) == 0)
-        state = file; /* a shim from before the state-in-reply protocol */
-    p->adopting = 0;
-    p->shim_pid = (pid_t)jx_int(state, "shimPid", 0);
-    if (!p->shim_pid)
-        p->shim_pid = shim_pid_alive(p->dir);
-    free(p->netns);
-    p->netns = jx_str(state, "netns") ? xstrdup(jx_str(state, "netns")) : NULL;
-    free(p->pidns);
-    p->pidns = jx_str(state, "pidns") ? xstrdup(jx_str(state, "pidns")) : NULL;
-    state_apply(p, state);
-    for (int i = 0; i < p->nc; i++)
-        if (p->c[i].st == KC_RUNNING && pod) {
-            adopted_target(p, &p->c[i], pod);
-            if (!p->terminating) {
-                probes_start(&p->c[i]);
-                /* A server restart must not flap readiness (and so drop Service traffic):
-                 * keep what the API last recorded until the probe's own result changes it. */
-                p->c[i].ready = adopted_ready(pod, p->c[i].name);
-            }
-        }
-    log_info("kubelet", "msg=\"re-adopted running pod\" pod=%s/%s shim=%d", p->ns, p->name,
-             (int)p->shim_pid);
-    json_decref(file);
-    err_release(&err);
-    kubelet__enqueue(p);
-}
-
-static void on_sub(struct loop_io *io, unsigned events, void *ctx)
-{
-    struct kpod *p = ctx;
-    json_t *ev = NULL;
-    struct err err;
-    int rc;
-
-    err_init(&err);
-    while ((rc = shim_call_read(&p->sub, &ev, &err)) == 0) {
-        const char *name = jx_str(ev, "container");
-        struct kcont *c = name ? find_cont(p, name) : NULL;
-
-        if (!jx_str(ev, "event")) {
-            if (p->adopting)
-                adopt_finish(p, ev);
-        } else if (c && c->starting && strcmp(jx_str(ev, "event"), "exit") == 0) {
-            /* Events and the start reply travel on different connections: an instance that
-             * dies at once can be reported before we know it started. */
-            c->early_exit = 1;
-            c->early_code = (int)jx_int(ev, "exitCode", 0);
-            snprintf(c->early_reason, sizeof c->early_reason, "%s", jx_str(ev, "reason") ?: "");
-        } else if (c && strcmp(jx_str(ev, "event"), "exit") == 0 && c->st == KC_RUNNING) {
-            log_info("kubelet", "msg=\"container exited\" pod=%s/%s container=%s code=%d", p->ns,
-                     p->name, name, (int)jx_int(ev, "exitCode", -1));
-            cont_exited(c, (int)jx_int(ev, "exitCode", 0), jx_str(ev, "reason"), NULL);
-            /* Publish the termination before the restart decision, so the exit is visible
-             * (STATUS Error, then CrashLoopBackOff) as with the kubelet's relist. */
-            if (!p->finishing) {
-                json_t *pod = json_incref(api_get(p->kl->api, pods_res(), p->ns, p->name));
-
-                if (pod)
-                    kubelet__status_write(p, pod);
-                json_decref(pod);
-            }
-            kubelet__enqueue(p);
-            kubelet__term_check(p);
-        }
-        json_decref(ev);
-        ev = NULL;
-    }
-    if (rc != -EAGAIN) {
-        /* The shim is gone (killed or stopped): its containers died with it. */
-        log_warn("kubelet", "msg=\"lost the pod's shim\" pod=%s/%s err=\"%s\"", p->ns, p->name,
-                 err.msg);
-        sub_close(p);
-        p->shim_pid = 0;
-        p->adopting = 0;
-        for (int i = 0; i < p->nc; i++)
-            if (p->c[i].st == KC_RUNNING)
-                cont_exited(&p->c[i], 137, "ContainerStatusUnknown",
-                            "The container could not be located when the pod was terminated");
-        kubelet__enqueue(p);
-        kubelet__term_check(p);
-    }
-    err_release(&err);
-}
-
-static int sub_open(struct kpod *p, struct err *err)
-{
-    json_t *req = json_pack("{s:s}", "op", "subscribe");
-    int rc = shim_call_start(&p->sub, p->dir, req, err);
-
-    json_decref(req);
-    if (rc < 0)
-        return rc;
-    p->sub_on = 1;
-    if (loop_io_start(p->kl->loop, &p->sub_io, p->sub.fd, EPOLLIN, on_sub, p) < 0) {
-        shim_call_release(&p->sub);
-        p->sub_on = 0;
-        return err_set(err, -E_INTERNAL, "cannot watch the shim connection");
-    }
-    return 0;
-}
-
-/* The shim records times with nanoseconds; the API's container times have seconds, as the
- * kubelet writes them itself. Without this a re-adopted pod's status differs from the one
- * written before the restart and every restart rewrites every pod. */
-static void secs_only(char *ts)
-{
-    char *dot = strchr(ts, '.'), *z = dot ? strchr(dot, 'Z') : NULL;
-
-    if (z)
-        memmove(dot, z, strlen(z) + 1);
-}
-
-static json_t *term_copy(const json_t *t)
-{
-    json_t *c = json_deep_copy(t);
-    static const char *const keys[] = {"startedAt", "finishedAt"};
-
-    json_object_del(c, "signal");
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        const char *v = jx_str(c, keys[i]);
-        char buf[64];
-
-        if (!v || strlen(v) >= sizeof buf)
-            continue;
-        snprintf(buf, sizeof buf, "%s", v);
-        secs_only(buf);
-        json_object_set_new(c, keys[i], json_string(buf));
-    }
-    return c;
-}
-
-/* Rebuilds the containers' records from the shim's state (after a server restart). */
-static void state_apply(struct kpod *p, const json_t *state)
-{
-    const json_t *cs = json_object_get(state, "containers"), *v;
-    size_t i;
-
-    json_array_foreach(cs, i, v) {
-        struct kcont *c = find_cont(p, jx_str(v, "name") ?: "");
-        const json_t *t = json_object_get(v, "terminated"), *lt = json_object_get(v, "lastTerminated");
-
-        if (!c)
-            continue;
-        c->restart_count = (int)jx_int(v, "restartCount", 0);
-        snprintf(c->started_at, sizeof c->started_at, "%s", jx_str(v, "startedAt") ?: "");
-        secs_only(c->started_at);
-        if (json_is_object(lt)) {
-            json_decref(c->last_term);
-            c->last_term = term_copy(lt);
-        }
-        if (strcmp(jx_str(v, "state") ?: "", "running") == 0 && !jx_bool(state, "stopped")) {
-            c->st = KC_RUNNING;
-            c->pid = (pid_t)jx_int(v, "pid", 0);
-        } else if (json_is_object(t)) {
-            c->st = KC_EXITED;
-            json_decref(c->term);
-            c->term = term_copy(t);
-            c->finished_ms = loop_now_ms(p->kl->loop);
-        }
-    }
-}
-
-/* Makes sure the pod has a shim: re-adopts a running one (subscribe; the reply carries the
- * state) or starts one on a helper thread. Returns 0 when the shim is serving, 1 while that is
- * under way (the pod is enqueued when it is done), negative with err set on failure. */
-static int shim_ensure(struct kpod *p, struct err *err)
-{
-    json_t *state = NULL;
-    struct kop *op;
-
-    if (p->shim_pid && p->sub_on && !p->adopting)
-        return 0;
-    if (p->spawning || p->adopting)
-        return 1;
-    if (shim_pid_alive(p->dir) > 0 && sub_open(p, err) == 0) {
-        p->adopting = 1;
-        return 1;
-    }
-    err_release(err);
-    err_init(err);
-    /* A pod dir without a live shim: the shim died (reboot, kill -9); count what it ran. */
-    if (shim_state_read(p->dir, &state, err) == 0) {
-        state_apply(p, state);
-        for (int i = 0; i < p->nc; i++)
-            if (p->c[i].st == KC_RUNNING)
-                cont_exited(&p->c[i], 137, "ContainerStatusUnknown",
-                            "The container could not be located when the pod was terminated");
-        json_decref(state);
-    }
-    err_release(err);
-    err_init(err);
-    op = kop__new(p->kl, KOP_SPAWN, p->uid, p->dir);
-    op->exe = xstrdup(p->kl->self_exe);
-    op->ip = xstrdup(p->ip);
-    op->host_network = p->host_network;
-    op->share_pid = p->share_pid;
-    p->spawning = 1;
-    kubelet__op_run(op);
-    return 1;
-}
-
-static void spawn_done(struct kpod *p, struct kop *op)
-{
-    const json_t *pod = api_get(p->kl->api, pods_res(), p->ns, p->name);
-    struct err err;
-
-    p->spawning = 0;
-    err_init(&err);
-    if (op->rc < 0 || sub_open(p, &err) < 0) {
-        const char *msg = op->rc < 0 ? op->err.msg : err.msg;
-
-        if (pod)
-            api_event(p->kl->api, pod, "Warning", "FailedCreatePodSandBox", "kubelet",
-                      "Failed to create pod sandbox: %s", msg);
-        enqueue_after(p, 5000);
-        err_release(&err);
-        return;
-    }
-    p->shim_pid = op->pid;
-    free(p->netns);
-    p->netns = p->host_network ? NULL : xasprintf("/proc/%d/ns/net", (int)op->pid);
-    free(p->pidns);
-    p->pidns = op->pidns;
-    op->pidns = NULL;
-    log_info("kubelet", "msg=\"pod sandbox started\" pod=%s/%s shim=%d ip=%s", p->ns, p->name,
-             (int)op->pid, p->ip);
-    err_release(&err);
-    kubelet__enqueue(p);
 }
 
 /* ---- pod records ---- */
@@ -568,7 +161,7 @@ void kubelet__pod_free(struct kpod *p, int stop_shim)
             *pp = p->next;
             break;
         }
-    sub_close(p);
+    kubelet__sub_close(p);
     loop_timer_stop(kl->loop, &p->drain_timer);
     loop_timer_stop(kl->loop, &p->finish_timer);
     if (stop_shim) /* the pod is gone: so are its devices (before the names below are freed) */
@@ -674,7 +267,7 @@ static char *image_workdir(const struct image *img)
     return xasprintf("%s/%s", img->dir, wd);
 }
 
-static void adopted_target(struct kpod *p, struct kcont *c, const json_t *pod)
+void kubelet__adopted_target(struct kpod *p, struct kcont *c, const json_t *pod)
 {
     struct image img;
     struct err err;
@@ -712,7 +305,7 @@ static void on_poststart(struct hook *h, int ok, const char *msg, void *ctx)
         }
         kubelet__kill_container(c, 0, NULL);
     } else {
-        probes_start(c);
+        kubelet__probes_start(c);
     }
     kubelet__enqueue(p);
 }
@@ -861,7 +454,7 @@ static void start_done(struct kpod *p, struct kcont *c, struct kop *op)
         c->early_exit = 0;
         if (pod)
             api_event(kl->api, pod, "Warning", "Failed", "kubelet", "Error: %s", op->err.msg);
-        cont_exited(c, 128, "StartError", op->err.msg);
+        kubelet__cont_exited(c, 128, "StartError", op->err.msg);
         cont_wait(c, "RunContainerError", op->err.msg);
         kubelet__enqueue(p);
         kubelet__term_check(p);
@@ -898,7 +491,7 @@ static void start_done(struct kpod *p, struct kcont *c, struct kop *op)
         c->early_exit = 0;
         log_info("kubelet", "msg=\"container exited\" pod=%s/%s container=%s code=%d", p->ns,
                  p->name, c->name, c->early_code);
-        cont_exited(c, c->early_code, c->early_reason[0] ? c->early_reason : NULL, NULL);
+        kubelet__cont_exited(c, c->early_code, c->early_reason[0] ? c->early_reason : NULL, NULL);
         if (cur)
             kubelet__status_write(p, cur);
         json_decref(cur);
@@ -918,19 +511,19 @@ static void start_done(struct kpod *p, struct kcont *c, struct kop *op)
                            jx_int(pod, "spec.terminationGracePeriodSeconds", 30) * 1000,
                            on_poststart, c);
     } else {
-        probes_start(c);
+        kubelet__probes_start(c);
     }
 }
 
 void kubelet__op_done(struct kop *op)
 {
     struct kpod *p = kubelet__find_uid(op->kl, op->uid);
-    struct kcont *c = p && op->cname ? find_cont(p, op->cname) : NULL;
+    struct kcont *c = p && op->cname ? kubelet__find_cont(p, op->cname) : NULL;
 
     switch (op->kind) {
     case KOP_SPAWN:
         if (p) {
-            spawn_done(p, op);
+            kubelet__spawn_done(p, op);
         } else if (op->rc >= 0) {
             /* The pod went away while its shim was starting. */
             struct kop *stop = kop__new(op->kl, KOP_STOP, op->uid, op->dir);
@@ -1076,7 +669,7 @@ static int pod_sandbox(struct kpod *p, const json_t *pod)
         return -1;
     }
     err_init(&err);
-    rc = shim_ensure(p, &err);
+    rc = kubelet__shim_ensure(p, &err);
     if (rc < 0) {
         api_event(kl->api, pod, "Warning", "FailedCreatePodSandBox", "kubelet",
                   "Failed to create pod sandbox: %s", err.msg);
@@ -1170,7 +763,7 @@ static void kubelet_sync(struct ctl *ctl, const char *ns, const char *name, void
         int rc;
 
         err_init(&err);
-        rc = shim_ensure(p, &err); /* re-adopt first: the containers are stopped gracefully */
+        rc = kubelet__shim_ensure(p, &err); /* re-adopt first: the containers are stopped gracefully */
         err_release(&err);
         if (rc <= 0 || !p->adopting)
             kubelet__terminate(p, pod);

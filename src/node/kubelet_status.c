@@ -14,7 +14,6 @@
 #include "core/log.h"
 #include "core/netns.h"
 
-int kubelet__cont_ready(const struct kcont *c);
 
 static json_t *cont_status(const struct kcont *c)
 {

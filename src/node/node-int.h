@@ -244,8 +244,25 @@ void kubelet__status_write(struct kpod *p, const json_t *pod);
 /* kubelet.c */
 struct kpod *kubelet__find_uid(struct kubelet *kl, const char *uid);
 void kubelet__pod_free(struct kpod *p, int stop_shim);
-void kubelet__probes_stop(struct kcont *c);
 void kubelet__enqueue(struct kpod *p);
+struct kcont *kubelet__find_cont(struct kpod *p, const char *name);
+/* Points an adopted running container's restart bookkeeping at the pod's current spec. */
+void kubelet__adopted_target(struct kpod *p, struct kcont *c, const json_t *pod);
+/* kubelet_probes.c */
+/* Starts the container's probes (startup alone until it succeeds); ready is reset. */
+void kubelet__probes_start(struct kcont *c);
+void kubelet__probes_stop(struct kcont *c);
+/* Running, started, postStart done, and ready by its probe if it has one. */
+int kubelet__cont_ready(const struct kcont *c);
+/* kubelet_shim.c */
+/* Records a container's exit: lastState/terminated (exit code, reason, termination message),
+ * probes and hooks stopped. */
+void kubelet__cont_exited(struct kcont *c, int code, const char *reason, const char *msg);
+void kubelet__sub_close(struct kpod *p);
+/* Makes sure the pod has a shim: 0 when it is serving, 1 while starting or re-adopting one
+ * (the pod is enqueued when done), negative with err set on failure. */
+int kubelet__shim_ensure(struct kpod *p, struct err *err);
+void kubelet__spawn_done(struct kpod *p, struct kop *op);
 
 /* logs.c */
 void logs__serve(struct http_req *req, const json_t *pod, const char *container, void *ctx);
