@@ -208,6 +208,9 @@ static void env_read(void)
     if (ms_cfg.request_timeout_ms == 0)
         ms_cfg.request_timeout_ms = 30000;
     ms_cfg.log_requests = env_num("LOG_REQUESTS", 1, 0) != 0;
+    ms_cfg.error_percent = env_num("ERROR_PERCENT", 1, 0);
+    if (ms_cfg.error_percent > 100)
+        ms_cfg.error_percent = 100;
 }
 
 static int port_parse(const char *flag, const char *s, int min)

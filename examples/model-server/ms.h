@@ -56,6 +56,7 @@ struct ms_config {
     size_t max_body;         /* MAX_BODY_BYTES */
     int64_t request_timeout_ms; /* REQUEST_TIMEOUT_MS: first to last byte of a request */
     int log_requests;        /* LOG_REQUESTS=1 logs every request, not just predicts */
+    int64_t error_percent;   /* ERROR_PERCENT: this share of predicts answer 500 (a bad release) */
 };
 
 struct ms_served {

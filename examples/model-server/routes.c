@@ -69,6 +69,17 @@ static void routes_predict(struct http_response *res, const char *body, size_t l
         routes_error(res, 400, "%s", err);
         return;
     }
+    if (ms_cfg.error_percent > 0) { /* evenly spread: request n fails when n*p/100 steps up */
+        static int64_t n;
+
+        n++;
+        if (n * ms_cfg.error_percent / 100 != (n - 1) * ms_cfg.error_percent / 100) {
+            json_decref(out);
+            routes_error(res, 500, "injected failure (ERROR_PERCENT=%lld)",
+                         (long long)ms_cfg.error_percent);
+            return;
+        }
+    }
     routes_json(res, 200, out);
     res->delay_ms = ms_cfg.response_delay_ms;
 }

@@ -189,7 +189,8 @@ static void want_add_ep(struct apic *ac, struct want_svc *ws, const json_t *ep, 
     ws->eps[ws->n++] = (struct want_ep){
         .addr = addr,
         .pod = *pname ? key : (free(key), xstrdup("")),
-        .rev = xstrdup(jx_str(pod, "metadata.labels.pod-template-hash") ?:
+        .rev = xstrdup(jx_str(pod, "metadata.labels.rollouts-pod-template-hash") ?:
+                       jx_str(pod, "metadata.labels.pod-template-hash") ?:
                        jx_str(pod, "metadata.labels.controller-revision-hash") ?: ""),
         .netns = netns,
         .flags = f,

@@ -111,6 +111,7 @@ void px_endpoint_unref(struct px_endpoint *ep)
     free(ep->revision);
     free(ep->netns);
     free(ep->w);
+    px_epstats_free(ep->stats);
     free(ep);
 }
 
@@ -188,6 +189,7 @@ void px_service_free(struct px_service *svc)
         return;
     px_table_unref(svc->table);
     pthread_mutex_destroy(&svc->mu);
+    px_revs_free(svc);
     free(svc->wstats);
     free(svc->name);
     free(svc->listen_text);

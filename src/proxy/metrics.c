@@ -131,7 +131,7 @@ static void admin_serve(struct proxy *px, int fd)
     size_t len = 0;
     struct buf body, out;
     struct timeval tv = {2, 0};
-    const char *status = "200 OK";
+    const char *status = "200 OK", *ctype = "text/plain; version=0.0.4";
 
     time_t until = time(NULL) + ADMIN_HEAD_TIMEOUT_S;
 
@@ -153,6 +153,17 @@ static void admin_serve(struct proxy *px, int fd)
     buf_init(&out, 64 << 20);
     if (!strncmp(req, "GET /metrics ", 13) || !strncmp(req, "GET /metrics?", 13))
         px_metrics_render(px, &body);
+    else if (!strncmp(req, "GET /stats ", 11) || !strncmp(req, "GET /stats?", 11)) {
+        char *eol = strchr(req, '\n');
+
+        if (eol) /* the query ends at the request line's end */
+            *eol = 0;
+        ctype = "application/json";
+        if (px_stats_render(px, req[10] == '?' ? req + 11 : NULL, &body) < 0) {
+            status = "400 Bad Request";
+            ctype = "text/plain";
+        }
+    }
     else if (!strncmp(req, "GET /healthz ", 13))
         buf_appendf(&body, "ok\n");
     else {
@@ -160,9 +171,9 @@ static void admin_serve(struct proxy *px, int fd)
         buf_appendf(&body, "not found\n");
     }
     buf_appendf(&out,
-                "HTTP/1.1 %s\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: %zu\r\n"
+                "HTTP/1.1 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
                 "Connection: close\r\n\r\n",
-                status, body.len);
+                status, ctype, body.len);
     buf_append(&out, body.data, body.len);
     for (size_t off = 0; off < out.len;) {
         ssize_t n = send(fd, out.data + off, out.len - off, MSG_NOSIGNAL);

@@ -90,6 +90,7 @@ struct px_endpoint {
     _Atomic uint64_t drains;
     int nworkers;
     struct px_endpoint_worker *w; /* [nworkers] */
+    struct px_epstats *stats;     /* windows (stats.c), under px->stats_mu; NULL until sampled */
 };
 
 /* Creates an endpoint for "host:port" (numeric IPv4/IPv6); NULL with *errmsg set on bad input.
@@ -126,6 +127,8 @@ struct px_service {
     struct px_stats *wstats; /* [nworkers]: requests answered by the proxy itself (4xx, 503...) */
     int nworkers;
     _Atomic int retired; /* listeners closed (the Service or port went away); kept for conns */
+    struct px_rev **revs; /* windows per revision (stats.c), under px->stats_mu */
+    int nrevs;
 };
 
 struct px_service *px_service_new(const char *name, const char *listen, enum px_mode mode,
@@ -187,6 +190,10 @@ struct proxy {
     char *admin_listen;
     char *control_path;
     char admin_bound[64]; /* "ip:port" the admin listener got (after port 0) */
+    pthread_mutex_t stats_mu; /* the windows of stats.c (after mu when both are taken) */
+    pthread_t stats_th;
+    int stats_started;
+    _Atomic int stats_stop;
 };
 
 /* Adds svc (ownership passes to px), binds one SO_REUSEPORT listener per worker and hands them
@@ -279,6 +286,15 @@ void px_worker_free(struct px_worker *w);
 
 int px_admin_start(struct proxy *px, const char *listen);
 void px_metrics_render(struct proxy *px, struct buf *out);
+/* stats.c: the sampler thread of the windows, and their JSON (/stats on the admin port);
+ * px_stats_render returns -1 with a message in out for a bad query. */
+struct px_epstats;
+struct px_rev;
+int px_stats_start(struct proxy *px);
+void px_stats_stop(struct proxy *px); /* joins the sampler; before services are freed */
+int px_stats_render(struct proxy *px, const char *query, struct buf *out);
+void px_epstats_free(struct px_epstats *s);
+void px_revs_free(struct px_service *svc);
 int px_control_start(struct proxy *px, const char *path);
 /* Handles one control request line (JSON); writes the reply line. Blocks while draining. */
 void px_control_handle(struct proxy *px, const char *line, struct buf *reply);

@@ -320,6 +320,8 @@ static int proxy_run(struct proxy *px, struct args *a)
             goto out;
     if (a->admin && px_admin_start(px, a->admin) < 0)
         goto out;
+    if (px_stats_start(px) < 0)
+        goto out;
     if (a->data_dir && px->admin_bound[0])
         datadir_write_admin(px, a);
     if (a->control && px_control_start(px, a->control) < 0)
@@ -340,6 +342,7 @@ static int proxy_run(struct proxy *px, struct args *a)
 out:
     if (prov.stop)
         prov.stop(&prov);
+    px_stats_stop(px);
     for (int i = 0; i < started; i++)
         px_worker_stop_join(px->workers[i]);
     for (int i = 0; i < px->cfg.nworkers; i++)
@@ -360,6 +363,7 @@ int proxy_main(int argc, char **argv)
     if (envw && atoi(envw) > 0 && atoi(envw) <= PX_MAX_WORKERS)
         px.cfg.nworkers = atoi(envw);
     pthread_mutex_init(&px.mu, NULL);
+    pthread_mutex_init(&px.stats_mu, NULL);
     optind = 1;
     while ((o = getopt_long(argc, argv, "l:b:w:h", long_opts, NULL)) != -1) {
         if (o == 'h') {
@@ -395,6 +399,7 @@ out:
     free(px.svcs);
     free(px.workers);
     pthread_mutex_destroy(&px.mu);
+    pthread_mutex_destroy(&px.stats_mu);
     free(a.listen);
     free(a.backends);
     free(a.admin);
