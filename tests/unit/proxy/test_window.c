@@ -1,7 +1,6 @@
 /* Unit tests for the proxy's sliding windows (src/proxy/window.c): slots by time, sums over a
  * window, reuse of a slot a whole ring later, deltas of counters, success totals, and latency
  * quantiles interpolated as Prometheus' histogram_quantile() does. */
-#include <cmocka.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,6 +8,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <cmocka.h> /* after the headers it needs */
 
 #include "proxy/window.h"
 
