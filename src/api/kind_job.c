@@ -9,6 +9,7 @@
 
 #include "api/kind.h"
 #include "api/patch.h"
+#include "api/protobuf.h"
 #include "api/table-int.h"
 #include "core/cond.h"
 #include "core/jx.h"
@@ -141,4 +142,5 @@ const struct kind_ops kind_JOB = {
     .cols = job_cols,
     .cells = cells_job,
     .merge = &merge,
+    .pb = &pb_msg_Job,
 };
