@@ -201,13 +201,40 @@ static void test_controller_run(void **state)
     h_free(h);
 }
 
+/* suspend: no pods and Suspended True; resumed: pods and Suspended False (JobResumed). A Job
+ * managed by another controller is left alone. */
+static void test_suspend_managed_by(void **state)
+{
+    struct h *h = h_new();
+    char names[8][64];
+    json_t *job;
+
+    h_start(h, ctrl_job_start(h->api));
+    h_create(h, RES_JOB, "default", job_json("later", "\"suspend\":true,"));
+    h_create(h, RES_JOB, "default", job_json("other", "\"managedBy\":\"example.com/q\","));
+    h_run(h, 50);
+    assert_int_equal(job_pods(h, NULL, names, 8), 0);
+    job = h_get(h, RES_JOB, "default", "later");
+    assert_string_equal(jx_str(cond_get(job, "Suspended"), "status"), "True");
+    assert_string_equal(jx_str(cond_get(job, "Suspended"), "reason"), "JobSuspended");
+    assert_null(jx_get(job, "status.startTime"));
+    assert_null(jx_get(h_get(h, RES_JOB, "default", "other"), "status.startTime"));
+    h_patch(h, RES_JOB, "default", "later", 0, "{\"spec\":{\"suspend\":false}}");
+    h_run(h, 50);
+    assert_int_equal(job_pods(h, NULL, names, 8), 1);
+    job = h_get(h, RES_JOB, "default", "later");
+    assert_string_equal(jx_str(cond_get(job, "Suspended"), "status"), "False");
+    assert_string_equal(jx_str(cond_get(job, "Suspended"), "reason"), "JobResumed");
+    assert_non_null(jx_get(job, "status.startTime"));
+    h_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_want_active),
-        cmocka_unit_test(test_verdicts),
-        cmocka_unit_test(test_backoff_and_ttl),
-        cmocka_unit_test(test_controller_run),
+        cmocka_unit_test(test_want_active),        cmocka_unit_test(test_verdicts),
+        cmocka_unit_test(test_backoff_and_ttl),    cmocka_unit_test(test_controller_run),
+        cmocka_unit_test(test_suspend_managed_by),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
