@@ -39,7 +39,7 @@ expect_eq "$(kubectl get pod "$pod" -o jsonpath='{.metadata.ownerReferences[0].k
     "Job true true" "pod owned by the Job (controller, blockOwnerDeletion)"
 
 # ---- completions 3, parallelism 2 ----
-cat <<Y | kubectl apply -f - >/dev/null
+cat <<Y >"$TEST_DIR/three.yaml"
 apiVersion: batch/v1
 kind: Job
 metadata: {name: three}
@@ -51,6 +51,9 @@ spec:
       restartPolicy: Never
       containers: [{name: work, image: test/job}]
 Y
+kubectl apply -f "$TEST_DIR/three.yaml" >/dev/null
+expect_eq "$(kubectl apply -f "$TEST_DIR/three.yaml" 2>&1)" "job.batch/three unchanged" \
+    "re-apply: the generated selector and labels are no change"
 expect_rc 0 "wait --for=condition=complete job/three" -- \
     kubectl wait --for=condition=complete job/three --timeout=60s
 expect_match "$(kubectl get jobs --no-headers | grep '^three ')" '^three +Complete +3/3 +[0-9]+s +[0-9]+s$' \
