@@ -511,8 +511,9 @@ static void job_sync(struct ctl *c, const char *ns, const char *name, void *ctx)
     job_pods_count(c, job, &v, &jp);
     s.success = cond_is_true(cond_get(job, "SuccessCriteriaMet"));
     if (!s.success && cond_is_true(cond_get(job, "FailureTarget"))) {
-        s.fail_reason = jx_str(cond_get(job, "FailureTarget"), "reason");
-        s.fail_msg = jx_str(cond_get(job, "FailureTarget"), "message");
+        /* Another writer's condition may lack either: the final one copies what is there. */
+        s.fail_reason = jx_str(cond_get(job, "FailureTarget"), "reason") ?: "";
+        s.fail_msg = jx_str(cond_get(job, "FailureTarget"), "message") ?: "";
     } else if (!s.success && job_failure(&v, now, &s.fail_reason, &s.fail_msg) != JOB_FAILURE) {
         s.fail_reason = NULL;
     }

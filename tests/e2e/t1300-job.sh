@@ -2,9 +2,10 @@
 # batch/v1 Job with real kubectl: `kubectl create job` gets upstream's defaults and generated
 # selector; completions 3 / parallelism 2 completes (`kubectl wait --for=condition=complete`,
 # `kubectl logs job/x`, describe's events, the printJob row); backoffLimit 1 fails the Job
-# (FailureTarget then Failed, `kubectl wait --for=condition=failed`); activeDeadlineSeconds
-# stops a sleeping Job; ttlSecondsAfterFinished deletes a finished one with its pods; bad specs
-# get 422 with field causes; `kubectl delete job` takes the pods along.
+# (FailureTarget then Failed, `kubectl wait --for=condition=failed`), and so do restarts of an
+# OnFailure pod; activeDeadlineSeconds stops a sleeping Job; ttlSecondsAfterFinished deletes a
+# finished one with its pods; bad specs get 422 with field causes; `kubectl delete job` takes
+# the pods along.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/t0403-node-lib.sh"
 node_skip_checks
@@ -91,6 +92,26 @@ expect_eq "$(kubectl get job broken -o jsonpath='{.status.conditions[*].type}|{.
 expect_match "$(kubectl get job broken --no-headers)" '^broken +Failed +0/2 ' "get jobs: Failed 0/2"
 expect_match "$(kubectl get events --field-selector involvedObject.name=broken,reason=BackoffLimitExceeded -o jsonpath='{.items[0].type}')" \
     Warning "BackoffLimitExceeded Warning event"
+
+# ---- restartPolicy OnFailure: the pod restarts in place; restarts count toward backoffLimit ----
+cat <<Y | kubectl apply -f - >/dev/null
+apiVersion: batch/v1
+kind: Job
+metadata: {name: retry}
+spec:
+  backoffLimit: 1
+  template:
+    spec:
+      restartPolicy: OnFailure
+      terminationGracePeriodSeconds: 1
+      containers: [{name: work, image: test/fail}]
+Y
+expect_rc 0 "wait --for=condition=failed job/retry (OnFailure restarts)" -- \
+    kubectl wait --for=condition=failed job/retry --timeout=40s
+expect_eq "$(kubectl get job retry -o jsonpath='{.status.conditions[1].reason}')" BackoffLimitExceeded \
+    "OnFailure: restarts reached backoffLimit"
+expect_eq "$(kubectl get events --field-selector involvedObject.name=retry,reason=SuccessfulCreate -o name | wc -l)" 1 \
+    "OnFailure: one pod, restarted in place"
 
 # ---- activeDeadlineSeconds stops a sleeping Job ----
 cat <<Y | kubectl apply -f - >/dev/null
