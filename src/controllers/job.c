@@ -250,6 +250,8 @@ static int job_pod_create(struct ctl *c, const json_t *job)
         jx_set(pod, "metadata.labels", json_deep_copy(jx_get(tmpl, "metadata.labels")));
     if (jx_get(tmpl, "metadata.annotations"))
         jx_set(pod, "metadata.annotations", json_deep_copy(jx_get(tmpl, "metadata.annotations")));
+    if (jx_get(tmpl, "metadata.finalizers"))
+        jx_set(pod, "metadata.finalizers", json_deep_copy(jx_get(tmpl, "metadata.finalizers")));
     rc = api_create(ctl_api(c), api_resource(RES_POD), ns, pod, &o, &out, &err);
     if (rc == 0)
         api_event(ctl_api(c), job, "Normal", "SuccessfulCreate", COMP, "Created pod: %s",

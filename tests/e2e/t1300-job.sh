@@ -52,6 +52,9 @@ spec:
       restartPolicy: Never
       containers: [{name: work, image: test/job}]
 Y
+# Every change of a Job as a watch sees it: "three" must never have more than 2 active pods.
+kubectl get jobs -w -o jsonpath='{.metadata.name} {.status.active}{"\n"}' >"$TEST_DIR/jobs.watch" 2>&1 &
+KROLL_PIDS="$KROLL_PIDS $!"
 kubectl apply -f "$TEST_DIR/three.yaml" >/dev/null
 expect_eq "$(kubectl apply -f "$TEST_DIR/three.yaml" 2>&1)" "job.batch/three unchanged" \
     "re-apply: the generated selector and labels are no change"
@@ -63,6 +66,9 @@ expect_match "$(kubectl get jobs | head -1)" '^NAME +STATUS +COMPLETIONS +DURATI
 expect_match "$(kubectl get jobs -o wide | grep '^three ')" "work +test/job +batch.kubernetes.io/controller-uid=" \
     "-o wide: containers, images, selector"
 expect_eq "$(kubectl get pods -l job-name=three --no-headers | wc -l)" 3 "three pods ran"
+wait_for 10 "the watch saw three complete" -- grep -q '^three $' "$TEST_DIR/jobs.watch"
+expect_eq "$(awk '$1 == "three" && $2 > 2' "$TEST_DIR/jobs.watch" | wc -l) $(awk '$1 == "three" && $2 == 2' "$TEST_DIR/jobs.watch" | wc -l | sed 's/^[1-9][0-9]*$/some/')" \
+    "0 some" "parallelism 2: two active at a time, never more"
 expect_eq "$(kubectl logs job/three 2>/dev/null)" "piece of work" "kubectl logs job/three"
 desc=$(kubectl describe job three)
 expect_match "$desc" 'Pods Statuses: +0 Active \(0 Ready\) / 3 Succeeded / 0 Failed' "describe: pod statuses"
