@@ -119,6 +119,48 @@ static void job_selector(const json_t *spec, int creating, struct err *err)
     }
 }
 
+/* ValidateHasLabel: the template's label key must be want. */
+static void job_has_label(const json_t *labels, const char *key, const char *want, struct err *err)
+{
+    const json_t *v = json_object_get(labels, key);
+    char f[120], msg[400];
+
+    snprintf(f, sizeof f, "spec.template.metadata.labels[%s]", key);
+    snprintf(msg, sizeof msg, "must be '%s'", want);
+    if (!v)
+        err_field_required(err, f, msg);
+    else if (strcmp(json_string_value(v) ?: "", want))
+        err_field_invalid(err, f, v, "must be '%s'", want);
+}
+
+/* validateGeneratedSelector, on update (the uid exists then): the generated labels are on the
+ * template with the Job's uid and name, and the selector selects nothing but them. */
+static void job_generated_validate(const json_t *obj, const json_t *old, struct err *err)
+{
+    const char *uid = jx_str(old, "metadata.uid"), *name = jx_str(old, "metadata.name");
+    const json_t *labels = jx_get(obj, "spec.template.metadata.labels");
+    const json_t *sel = jx_get(obj, "spec.selector");
+    int prefixed = jx_get(old, "spec.template.metadata.labels") &&
+                   json_object_get(jx_get(old, "spec.template.metadata.labels"),
+                                   "batch.kubernetes.io/controller-uid");
+    json_t *want;
+
+    if (jx_bool(obj, "spec.manualSelector") || !json_is_object(sel) || !uid || !name)
+        return;
+    want = json_pack("{s:s,s:s}", "controller-uid", uid, "job-name", name);
+    job_has_label(labels, "controller-uid", uid, err);
+    job_has_label(labels, "job-name", name, err);
+    if (prefixed) {
+        job_has_label(labels, "batch.kubernetes.io/controller-uid", uid, err);
+        job_has_label(labels, "batch.kubernetes.io/job-name", name, err);
+        json_object_set_new(want, "batch.kubernetes.io/controller-uid", json_string(uid));
+        json_object_set_new(want, "batch.kubernetes.io/job-name", json_string(name));
+    }
+    if (!res__selector_matches(sel, want))
+        res__selector_invalid(err, "spec.selector", sel, "`selector` not auto-generated");
+    json_decref(want);
+}
+
 static void job_update_validate(const json_t *spec, const json_t *old_spec, struct err *err)
 {
     const json_t *a = json_object_get(spec, "selector"), *b = json_object_get(old_spec, "selector");
@@ -159,6 +201,8 @@ void res__job_validate(const json_t *obj, const json_t *old, struct err *err)
     job_selector(spec, old == NULL, err);
     job_enums(spec, err);
     job_unsupported(spec, err);
-    if (old)
+    if (old) {
+        job_generated_validate(obj, old, err);
         job_update_validate(spec, json_object_get(old, "spec"), err);
+    }
 }

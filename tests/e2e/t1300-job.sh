@@ -178,6 +178,9 @@ expect_match "$(jq -r '.message' <<<"$st")" 'spec.selector: Invalid value: .*`se
     "a selector without manualSelector refused"
 out=$(kubectl patch job three --type=merge -p '{"spec":{"template":{"spec":{"activeDeadlineSeconds":5}}}}' 2>&1)
 expect_match "$out" 'spec.template: Invalid value: .*field is immutable' "template immutable"
+out=$(kubectl patch job three --type=merge -p '{"spec":{"template":{"metadata":{"labels":{"controller-uid":"x"}}}}}' 2>&1)
+expect_match "$out" "spec.template.metadata.labels\\[controller-uid\\]: Invalid value: .*must be '[0-9a-f-]{36}'" \
+    "generated labels checked on update"
 out=$(kubectl patch job three --type=merge -p '{"spec":{"selector":{"matchLabels":{"x":"y"}}}}' 2>&1)
 expect_match "$out" 'spec.selector: Invalid value: .*field is immutable' "selector immutable"
 
