@@ -294,3 +294,23 @@ const struct pb_kind_entry pb_kinds[] = {
     {0, "DeleteOptions", &DeleteOptions},
 };
 const size_t pb_nkinds = N_(pb_kinds);
+
+/* ---- batch/v1 (podFailurePolicy and successPolicy are left out: kroll refuses them) ---- */
+
+MSG(JobCondition, FS(1, "type", 0), FS(2, "status", 0), FK(3, "lastProbeTime", PB_TIME, O),
+    FK(4, "lastTransitionTime", PB_TIME, O), FS(5, "reason", O), FS(6, "message", O));
+MSG(UncountedTerminatedPods, FS(1, "succeeded", R), FS(2, "failed", R));
+MSG(JobSpec, FI32(1, "parallelism", P), FI32(2, "completions", P),
+    FI64(3, "activeDeadlineSeconds", P), FI32(7, "backoffLimit", P),
+    FI32(12, "backoffLimitPerIndex", P), FI32(13, "maxFailedIndexes", P),
+    FM(4, "selector", LabelSelector, P), FB(5, "manualSelector", P),
+    FM(6, "template", PodTemplateSpec, 0), FI32(8, "ttlSecondsAfterFinished", P),
+    FS(9, "completionMode", P), FB(10, "suspend", P), FS(14, "podReplacementPolicy", P),
+    FS(15, "managedBy", P));
+MSG(JobStatus, FM(1, "conditions", JobCondition, R), FK(2, "startTime", PB_TIME, P),
+    FK(3, "completionTime", PB_TIME, P), FI32(4, "active", O), FI32(5, "succeeded", O),
+    FI32(6, "failed", O), FI32(11, "terminating", P), FS(7, "completedIndexes", O),
+    FS(10, "failedIndexes", P), FM(8, "uncountedTerminatedPods", UncountedTerminatedPods, P),
+    FI32(9, "ready", P));
+ROOT(Job, FM(1, "metadata", ObjectMeta, O), FM(2, "spec", JobSpec, O),
+     FM(3, "status", JobStatus, O));

@@ -169,8 +169,8 @@ static void go_selector(const json_t *sel, char *out, size_t n)
     snprintf(out, n, "v1.LabelSelector{MatchLabels:%s, MatchExpressions:%s}", ml, me);
 }
 
-static void selector_invalid(struct err *err, const char *field, const json_t *sel,
-                             const char *msg)
+void res__selector_invalid(struct err *err, const char *field, const json_t *sel,
+                           const char *msg)
 {
     char buf[1600];
 
@@ -196,7 +196,7 @@ static void workload_selector_template(const json_t *spec, const char *what, str
         if (json_object_size(json_object_get(sel, "matchLabels")) == 0 &&
             json_array_size(json_object_get(sel, "matchExpressions")) == 0) {
             snprintf(msg, sizeof msg, "empty selector is invalid for %s", what);
-            selector_invalid(err, "spec.selector", sel, msg);
+            res__selector_invalid(err, "spec.selector", sel, msg);
         } else if (json_is_object(tmpl) && !res__selector_matches(sel, labels)) {
             char buf[800];
 
@@ -216,7 +216,7 @@ static void selector_immutable(const json_t *obj, const json_t *old, struct err 
     const json_t *a = jx_get(obj, "spec.selector"), *b = jx_get(old, "spec.selector");
 
     if (!jx_equal_semantic(a, b))
-        selector_invalid(err, "spec.selector", a, "field is immutable");
+        res__selector_invalid(err, "spec.selector", a, "field is immutable");
 }
 
 /* ---- Deployment ---- */

@@ -39,6 +39,7 @@ extern const struct res_type res__t_namespace, res__t_node, res__t_pod, res__t_s
     res__t_endpoints, res__t_configmap, res__t_secret, res__t_event, res__t_serviceaccount,
     res__t_deployment, res__t_replicaset, res__t_daemonset, res__t_pdb, res__t_eviction,
     res__t_endpointslice, res__t_scale, res__t_deleteoptions;
+extern const struct res_type res__t_job;
 
 /* Walks v against t. Unknown fields are appended (as path strings) to unknown when it is
  * not NULL; wrong JSON types become causes in err when err is not NULL. Returns the number
@@ -93,6 +94,9 @@ int res__intstr_parse(const json_t *v, long long *val, int *pct);
 /* Validates a non-negative int or percent string at field. */
 void res__intstr_nonneg(const json_t *v, const char *field, struct err *err);
 void res__intstr_le100pct(const json_t *v, const char *field, struct err *err);
+/* `Invalid value: v1.LabelSelector{...}: msg` at field, the selector printed as Go prints it. */
+void res__selector_invalid(struct err *err, const char *field, const json_t *sel,
+                           const char *msg);
 
 /* ---- pods (pod.c) ---- */
 /* is_pod: Pod object (not a template): requests from limits, enableServiceLinks. */
@@ -140,5 +144,7 @@ void res__pdb_validate(const json_t *obj, const json_t *old, struct err *err);
 void res__event_validate(const json_t *obj, const json_t *old, struct err *err);
 void res__deleteoptions_validate(const json_t *obj, const json_t *old, struct err *err);
 void res__eviction_validate(const json_t *obj, const json_t *old, struct err *err);
+void res__job_default(json_t *obj);
+void res__job_validate(const json_t *obj, const json_t *old, struct err *err);
 
 #endif

@@ -341,6 +341,22 @@ TYPE(t_dsstatus, "DaemonSetStatus", F_I("currentNumberScheduled"), F_I("numberMi
 KIND(res__t_daemonset, "DaemonSet", F_O("metadata", t_meta), F_O("spec", t_dsspec),
      F_O("status", t_dsstatus));
 
+/* ---- batch/v1 ---- */
+TYPE(t_jobcond, "JobCondition", F_S("type"), F_S("status"), F_S("lastProbeTime"),
+     F_S("lastTransitionTime"), F_S("reason"), F_S("message"));
+TYPE(t_uncounted, "UncountedTerminatedPods", F_LS("succeeded"), F_LS("failed"));
+TYPE(t_jobspec, "JobSpec", F_I("parallelism"), F_I("completions"), F_L("activeDeadlineSeconds"),
+     F_ANY("podFailurePolicy"), F_ANY("successPolicy"), F_I("backoffLimit"),
+     F_I("backoffLimitPerIndex"), F_I("maxFailedIndexes"), F_O("selector", t_selector),
+     F_B("manualSelector"), F_O("template", t_podtemplate), F_I("ttlSecondsAfterFinished"),
+     F_S("completionMode"), F_B("suspend"), F_S("podReplacementPolicy"), F_S("managedBy"));
+TYPE(t_jobstatus, "JobStatus", F_LO("conditions", t_jobcond), F_S("startTime"),
+     F_S("completionTime"), F_I("active"), F_I("succeeded"), F_I("failed"), F_I("terminating"),
+     F_S("completedIndexes"), F_S("failedIndexes"),
+     F_O("uncountedTerminatedPods", t_uncounted), F_I("ready"));
+KIND(res__t_job, "Job", F_O("metadata", t_meta), F_O("spec", t_jobspec),
+     F_O("status", t_jobstatus));
+
 /* ---- policy/v1, discovery.k8s.io/v1, autoscaling/v1 ---- */
 TYPE(t_pdbspec, "PodDisruptionBudgetSpec", F_IOS("minAvailable"), F_O("selector", t_selector),
      F_IOS("maxUnavailable"), F_S("unhealthyPodEvictionPolicy"));

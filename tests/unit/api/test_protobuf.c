@@ -224,7 +224,8 @@ static void test_drain_delete_options(void **state)
     json_decref(o);
 }
 
-static void test_unsupported_kind(void **state)
+/* kubectl create job's body (the fixture once stood for an unsupported kind): a Job. */
+static void test_job_from_kubectl(void **state)
 {
     size_t len;
     uint8_t *buf = fixture_read("job_unsupported.pb", &len);
@@ -232,11 +233,15 @@ static void test_unsupported_kind(void **state)
     json_t *obj = NULL;
 
     err_init(&err);
-    assert_int_equal(pb_decode_object(buf, len, &obj, &err), -E_UNSUPPORTED_MEDIA);
-    assert_null(obj);
-    assert_int_equal(err_http_status(err.code), 415);
-    assert_non_null(strstr(err.msg, "the body of the request was in an unknown format"));
-    assert_non_null(strstr(err.msg, "batch/v1 Job"));
+    assert_int_equal(pb_decode_object(buf, len, &obj, &err), 0);
+    assert_string_equal(jx_str(obj, "apiVersion"), "batch/v1");
+    assert_string_equal(jx_str(obj, "kind"), "Job");
+    assert_string_equal(jx_str(obj, "metadata.name"), "j1");
+    assert_string_equal(jx_str(obj, "spec.template.spec.restartPolicy"), "Never");
+    assert_string_equal(
+        jx_str(json_array_get(jx_get(obj, "spec.template.spec.containers"), 0), "image"),
+        "busybox");
+    json_decref(obj);
     err_release(&err);
     free(buf);
 }
@@ -311,6 +316,22 @@ static int decode_w(const struct pbw *w, json_t **out, struct err *err)
 {
     err_init(err);
     return pb_decode_object(w->b, w->n, out, err);
+}
+
+static void test_unsupported_kind(void **state)
+{
+    struct pbw raw = {0}, env = {0};
+    struct err err;
+    json_t *obj = NULL;
+
+    w_str(&raw, 1, "x");
+    w_envelope(&env, "batch/v1", "CronJob", &raw);
+    assert_int_equal(decode_w(&env, &obj, &err), -E_UNSUPPORTED_MEDIA);
+    assert_null(obj);
+    assert_int_equal(err_http_status(err.code), 415);
+    assert_non_null(strstr(err.msg, "the body of the request was in an unknown format"));
+    assert_non_null(strstr(err.msg, "batch/v1 CronJob"));
+    err_release(&err);
 }
 
 static void test_delete_options_hand_built(void **state)
@@ -641,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_namespace),
         cmocka_unit_test(test_drain_delete_options),
         cmocka_unit_test(test_unsupported_kind),
+        cmocka_unit_test(test_job_from_kubectl),
         cmocka_unit_test(test_delete_options_hand_built),
         cmocka_unit_test(test_eviction_hand_built),
         cmocka_unit_test(test_pod_hand_built),

@@ -148,6 +148,45 @@ static void test_deployment_and_replicaset(void **state)
                 "[\"agent\",1,1,1,1,0,\"<none>\",\"7d\",\"\",\"\",\"<none>\"]");
 }
 
+/* printJob: STATUS from the conditions (Complete and Failed first, then Terminating,
+ * Suspended, FailureTarget, SuccessCriteriaMet), COMPLETIONS with or without spec.completions,
+ * DURATION from startTime to completionTime or now. */
+static void test_job(void **state)
+{
+    check_cells("batch", "Job",
+                "{\"metadata\":{\"name\":\"three\",\"creationTimestamp\":\"2026-11-27T01:58:00Z\"},"
+                "\"spec\":{\"completions\":3,\"parallelism\":2,\"selector\":{\"matchLabels\":"
+                "{\"batch.kubernetes.io/controller-uid\":\"u1\"}},\"template\":{\"spec\":"
+                "{\"containers\":[{\"name\":\"work\",\"image\":\"busybox\"}]}}},"
+                "\"status\":{\"succeeded\":3,\"startTime\":\"2026-11-27T01:58:00Z\","
+                "\"completionTime\":\"2026-11-27T01:58:30Z\",\"conditions\":["
+                "{\"type\":\"SuccessCriteriaMet\",\"status\":\"True\"},"
+                "{\"type\":\"Complete\",\"status\":\"True\"}]}}",
+                "[\"three\",\"Complete\",\"3/3\",\"30s\",\"2m\",\"work\",\"busybox\","
+                "\"batch.kubernetes.io/controller-uid=u1\"]");
+    check_cells("batch", "Job",
+                "{\"metadata\":{\"name\":\"q\",\"creationTimestamp\":\"2026-11-27T01:59:50Z\"},"
+                "\"spec\":{\"parallelism\":3},\"status\":{\"startTime\":"
+                "\"2026-11-27T01:59:50Z\",\"succeeded\":1}}",
+                "[\"q\",\"Running\",\"1/1 of 3\",\"10s\",\"10s\",\"\",\"\",\"<none>\"]");
+    check_cells("batch", "Job",
+                "{\"metadata\":{\"name\":\"b\",\"creationTimestamp\":\"2026-11-27T01:59:50Z\"},"
+                "\"spec\":{\"completions\":2,\"parallelism\":1},\"status\":{\"conditions\":["
+                "{\"type\":\"FailureTarget\",\"status\":\"True\"},"
+                "{\"type\":\"Failed\",\"status\":\"True\"}]}}",
+                "[\"b\",\"Failed\",\"0/2\",\"\",\"10s\",\"\",\"\",\"<none>\"]");
+    check_cells("batch", "Job",
+                "{\"metadata\":{\"name\":\"b\",\"creationTimestamp\":\"2026-11-27T01:59:50Z\"},"
+                "\"spec\":{\"parallelism\":1},\"status\":{\"conditions\":["
+                "{\"type\":\"FailureTarget\",\"status\":\"True\"}]}}",
+                "[\"b\",\"FailureTarget\",\"0/1\",\"\",\"10s\",\"\",\"\",\"<none>\"]");
+    check_cells("batch", "Job",
+                "{\"metadata\":{\"name\":\"b\",\"creationTimestamp\":\"2026-11-27T01:59:50Z\","
+                "\"deletionTimestamp\":\"2026-11-27T01:59:59Z\"},\"spec\":{\"parallelism\":1},"
+                "\"status\":{\"conditions\":[{\"type\":\"Suspended\",\"status\":\"True\"}]}}",
+                "[\"b\",\"Terminating\",\"0/1\",\"\",\"10s\",\"\",\"\",\"<none>\"]");
+}
+
 static void test_pod_running_row(void **state)
 {
     check_cells("", "Pod",
@@ -646,6 +685,7 @@ int main(void)
         cmocka_unit_test(test_node),
         cmocka_unit_test(test_small_kinds),
         cmocka_unit_test(test_event),
+        cmocka_unit_test(test_job),
         cmocka_unit_test(test_table_build),
         cmocka_unit_test(test_hostile_objects),
     };

@@ -214,6 +214,83 @@ static int deploy_check(const char *path, json_t *value, struct err *e)
     return rc;
 }
 
+/* Defaults and validates a Job whose spec is {EXTRA "template": TEMPLATE}; old for updates. */
+static int job_check(const char *extra, const char *restart, const json_t *old, struct err *e,
+                     json_t **out)
+{
+    char buf[800];
+    json_t *j;
+    int rc;
+
+    snprintf(buf, sizeof buf,
+             "{\"apiVersion\":\"batch/v1\",\"kind\":\"Job\",\"metadata\":{\"name\":\"j\","
+             "\"namespace\":\"default\"},\"spec\":{%s\"template\":{\"spec\":{%s"
+             "\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}}}",
+             extra, restart);
+    j = parse(buf);
+    res_default(res_kind_find("batch", "Job"), j);
+    rc = res_validate(res_kind_find("batch", "Job"), j, old, e);
+    if (out)
+        *out = j;
+    else
+        json_decref(j);
+    return rc;
+}
+
+static void test_job_rules(void **state)
+{
+    const char *never = "\"restartPolicy\":\"Never\",";
+    json_t *j, *old;
+    struct err e;
+
+    err_init(&e);
+    assert_int_equal(job_check("", never, NULL, &e, &j), 0);
+    assert_int_equal(jx_int(j, "spec.completions", 0), 1);
+    assert_int_equal(jx_int(j, "spec.parallelism", 0), 1);
+    assert_int_equal(jx_int(j, "spec.backoffLimit", 0), 6);
+    assert_string_equal(jx_str(j, "spec.completionMode"), "NonIndexed");
+    assert_string_equal(jx_str(j, "spec.podReplacementPolicy"), "TerminatingOrFailed");
+    assert_true(json_is_false(jx_get(j, "spec.suspend")));
+    assert_true(json_is_false(jx_get(j, "spec.manualSelector")));
+    json_decref(j);
+    /* parallelism alone leaves completions unset (one success is enough). */
+    assert_int_equal(job_check("\"parallelism\":3,", never, NULL, &e, &j), 0);
+    assert_null(jx_get(j, "spec.completions"));
+    json_decref(j);
+    assert_int_equal(job_check("", "", NULL, &e, NULL), -E_INVALID);
+    ASSERT_CAUSE(&e, "spec.template.spec.restartPolicy",
+                 "Required value: valid values: \"OnFailure\", \"Never\"");
+    err_release(&e);
+    assert_int_equal(
+        job_check("\"completions\":-1,\"activeDeadlineSeconds\":-5,", never, NULL, &e, NULL),
+        -E_INVALID);
+    ASSERT_CAUSE(&e, "spec.completions", "Invalid value: -1: must be greater than or equal to 0");
+    ASSERT_CAUSE(&e, "spec.activeDeadlineSeconds",
+                 "Invalid value: -5: must be greater than or equal to 0");
+    err_release(&e);
+    assert_int_equal(job_check("\"completionMode\":\"Indexed\",", never, NULL, &e, NULL),
+                     -E_INVALID);
+    ASSERT_CAUSE(&e, "spec.completionMode",
+                 "Forbidden: Indexed completion mode is not supported by kroll's job controller");
+    err_release(&e);
+    /* Updates: the stored Job has its generated selector; template and selector are fixed. */
+    old = parse("{\"metadata\":{\"name\":\"j\",\"namespace\":\"default\"},\"spec\":"
+                "{\"selector\":{\"matchLabels\":{\"u\":\"1\"}},\"template\":{\"metadata\":"
+                "{\"labels\":{\"u\":\"1\"}},\"spec\":{\"restartPolicy\":\"Never\","
+                "\"containers\":[{\"name\":\"c\",\"image\":\"busybox\"}]}}}}");
+    res_default(res_kind_find("batch", "Job"), old);
+    assert_int_equal(
+        job_check("\"selector\":{\"matchLabels\":{\"u\":\"2\"}},", never, old, &e, NULL),
+        -E_INVALID);
+    ASSERT_CAUSE(&e, "spec.selector",
+                 "Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"u\":\"2\"}, "
+                 "MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable");
+    ASSERT_CAUSE(&e, "spec.template.metadata.labels",
+                 "Invalid value: {}: `selector` does not match template `labels`");
+    err_release(&e);
+    json_decref(old);
+}
+
 static void test_deployment_rules(void **state)
 {
     struct err e;
@@ -836,6 +913,7 @@ int main(void)
         cmocka_unit_test(test_valid_fixtures),
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_pod_rules),
+        cmocka_unit_test(test_job_rules),
         cmocka_unit_test(test_other_kinds),
         cmocka_unit_test(test_garbage),
     };
