@@ -123,13 +123,28 @@ P
     expect_match "$r" "^[0-9]+ requests, 0 failed, .*$2:[0-9]+$|^[0-9]+ requests, 0 failed, .*$2:[0-9]+ " "$1: $r"
     [[ "$r" != *LATE* ]] && pass "$1: only $2 answers at the end" || fail "$1: older config still answering: $r"
 }
-# Seconds (one decimal) until every pod serves config $1, bounded by $2 seconds.
+# Seconds (two decimals) since T0 (date +%s%N).
+since() { awk -v a="$T0" -v b="$(date +%s%N)" 'BEGIN { printf "%.2f", (b - a) / 1e9 }'; }
+# Seconds since T0 until every pod serves config $1 (and image $3), bounded by $2 seconds.
 time_to_all() {
-    local t0 end now
-    t0=$(date +%s%N); end=$(( $(date +%s) + $2 ))
+    local end=$(( $(date +%s) + $2 ))
     while [ "$(date +%s)" -lt "$end" ]; do
-        if all_serve "$1" "${3:-}"; then now=$(date +%s%N); echo $(( (now - t0) / 100000000 )) | sed 's/.$/.&/'; return 0; fi
+        if all_serve "$1" "${3:-}"; then since; return 0; fi
         sleep 0.1
+    done
+    return 1
+}
+# Seconds since T0 until the volume of every model pod holds config $1 (the kubelet's part).
+vol_all() {
+    local uids u ok end=$(( $(date +%s) + 30 ))
+    uids=$(kubectl get pods -l app=model -o jsonpath='{.items[*].metadata.uid}')
+    while [ "$(date +%s)" -lt "$end" ]; do
+        ok=1
+        for u in $uids; do
+            grep -qx "version: $1" "$KROLL_DATA/pods/$u/volumes/config/config.yaml" 2>/dev/null || ok=0
+        done
+        [ "$ok" = 1 ] && { since; return 0; }
+        sleep 0.05
     done
     return 1
 }
@@ -140,7 +155,9 @@ sed '/kroll.dev\/config-rollout/d; /annotations:/d' "$EX/deployment.yaml" | kube
 wait_for 90 "model Deployment ready (3 pods serving config v1)" -- all_serve v1
 IP=$(svc_ip model)
 load_start loadA
+T0=$(date +%s%N)
 cfg_set v2
+if D=$(vol_all v2); then pass "in place: every pod's volume switched to v2 ${D}s after the apply started"; else fail "volumes not updated"; fi
 if D=$(time_to_all v2 60); then pass "in place: every pod serves v2 ${D}s after the apply (no restart)"; else fail "pods did not all reload v2"; fi
 load_stop loadA v2
 expect_eq "$(kubectl get rs -l app=model -o name | wc -l)" 1 "no rollout without the annotation (one ReplicaSet)"
@@ -159,6 +176,7 @@ kubectl rollout status deploy/model --timeout=90s >/dev/null
 expect_eq "$(kubectl get rs -l app=model -o name | wc -l)" 2 "opting in made exactly one new ReplicaSet (none for the plain names)"
 
 load_start loadB
+T0=$(date +%s%N)
 cfg_set v3
 if D=$(time_to_all v3 120); then pass "rollout: every pod serves v3 ${D}s after the apply"; else fail "v3 did not roll out"; fi
 SNAP3=$(tmpl_ref)
@@ -174,6 +192,7 @@ wait_for 10 "the shared snapshot is owned by both ReplicaSets" -- sh_eval \
 
 REV2=$(kubectl get rs -l app=model -o jsonpath="{range .items[?(@.spec.template.spec.volumes[0].configMap.name==\"$SNAP2\")]}{.metadata.annotations.deployment\.kubernetes\.io/revision}{end}")
 load_start loadC
+T0=$(date +%s%N)
 kubectl rollout undo deploy/model --to-revision="$REV2" >/dev/null
 if D=$(time_to_all v2 120 1.0.3); then pass "undo to revision $REV2: 1.0.3 with config v2 again on every pod (${D}s)"; else fail "undo did not restore 1.0.3 + v2"; fi
 load_stop loadC v2
@@ -188,6 +207,7 @@ wait_for 30 "their snapshots garbage-collected; the serving one stays" -- sh_eva
     '[ "$(kubectl get cm -l kroll.dev/config-snapshot=true -o name)" = "configmap/$SNAP2" ]'
 
 # ---- the next change after an undo rolls forward again ----
+T0=$(date +%s%N)
 cfg_set v4
 if D=$(time_to_all v4 120 1.0.3); then pass "next change after the undo: every pod serves v4 (${D}s)"; else fail "v4 did not roll out"; fi
 finish
