@@ -4,8 +4,9 @@
 # references), then examples/project2 under load through kroll's proxy: a plain ConfigMap
 # update reaches every pod in place (no rollout), and with kroll.dev/config-rollout a change
 # rolls the Deployment out onto an immutable snapshot, `rollout undo` brings back the old image
-# and its config, and the snapshots go with the ReplicaSets that revisionHistoryLimit prunes.
-# Every phase under load asserts 0 failed requests and says which config answered them.
+# and its config, and the snapshots go with the ReplicaSets that revisionHistoryLimit prunes;
+# `kubectl rollout restart` replaces every pod. Every phase under load asserts 0 failed
+# requests and says which config answered them.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/svc-helpers.sh"
 svc_setup
@@ -210,4 +211,16 @@ wait_for 30 "their snapshots garbage-collected; the serving one stays" -- sh_eva
 T0=$(date +%s%N)
 cfg_set v4
 if D=$(time_to_all v4 120 1.0.3); then pass "next change after the undo: every pod serves v4 (${D}s)"; else fail "v4 did not roll out"; fi
+
+# ---- kubectl rollout restart: a plain template change, same snapshot, every pod replaced ----
+OLDPODS=$(kubectl get pods -l app=model -o jsonpath='{.items[*].metadata.name}')
+SNAP4=$(tmpl_ref)
+load_start loadD
+kubectl rollout restart deploy/model >/dev/null
+kubectl rollout status deploy/model --timeout=90s >/dev/null
+wait_for 60 "rollout restart: three new pods, serving v4" -- sh_eval \
+    'all_serve v4 && [ -z "$(comm -12 <(tr " " "\n" <<<"$OLDPODS" | sort) <(kubectl get pods -l app=model -o jsonpath="{range .items[*]}{.metadata.name}{\"\n\"}{end}" | sort))" ]'
+load_stop loadD v4
+expect_match "$(kubectl get deploy model -o jsonpath='{.spec.template.metadata.annotations.kubectl\.kubernetes\.io/restartedAt}')" '^[0-9]{4}-' "restartedAt annotation set"
+expect_eq "$(tmpl_ref)" "$SNAP4" "restart keeps the snapshot"
 finish
