@@ -85,6 +85,48 @@ kubectl create configmap later --from-literal=k=here >/dev/null
 wait_for 30 "the pod starts once the ConfigMap exists" -- sh_eval '[ "$(kubectl logs needs 2>/dev/null)" = NEED=here ]'
 kubectl delete pod opt needs --grace-period=0 --wait=false >/dev/null 2>&1
 
+# ---- opted in with env references: a Secret (secretKeyRef) and a ConfigMap (envFrom) ----
+kubectl create secret generic creds --from-literal=token=t1 >/dev/null
+kubectl create configmap envcfg --from-literal=MODE=fast >/dev/null
+kubectl apply -f - >/dev/null 2>&1 <<'Y'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: envd, annotations: {kroll.dev/config-rollout: "true"}}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: envd}}
+  template:
+    metadata: {labels: {app: envd}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - name: main
+        image: myrepo/tf-serving:1.0.3
+        command: ["/bin/sh", "-c", "echo MODE=$MODE TOKEN=$TOKEN; exec sleep 3600"]
+        envFrom: [{configMapRef: {name: envcfg}}]
+        env: [{name: TOKEN, valueFrom: {secretKeyRef: {name: creds, key: token}}}]
+Y
+env_refs() { kubectl get deploy envd -o jsonpath='{.spec.template.spec.containers[0].envFrom[0].configMapRef.name} {.spec.template.spec.containers[0].env[0].valueFrom.secretKeyRef.name}'; }
+wait_for 20 "env references rewritten to snapshots" -- sh_eval '[[ "$(env_refs)" =~ ^envcfg-[a-z0-9]{10}\ creds-[a-z0-9]{10}$ ]]'
+S1=$(env_refs); S1=${S1#* }
+expect_eq "$(kubectl get secret "$S1" -o jsonpath='{.type} {.immutable} {.metadata.annotations.kroll\.dev/config-snapshot-of}')" \
+    "Opaque true creds" "Secret snapshot: same type, immutable, names its source"
+# The output of every live (not terminating) pod of envd.
+envd_logs() {
+    local p
+    for p in $(kubectl get pods -l app=envd -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.metadata.deletionTimestamp}{"\n"}{end}' | awk 'NF == 1'); do
+        kubectl logs "$p" 2>/dev/null
+    done
+}
+wait_for 30 "the pod reads its env from the snapshots" -- sh_eval '[ "$(envd_logs)" = "MODE=fast TOKEN=t1" ]'
+kubectl create secret generic creds --from-literal=token=t2 --dry-run=client -o yaml | kubectl apply -f - >/dev/null 2>&1
+wait_for 60 "a Secret change rolls out: the new pod has TOKEN=t2" -- sh_eval '[ "$(envd_logs)" = "MODE=fast TOKEN=t2" ]'
+S2=$(env_refs); S2=${S2#* }
+[ "$S2" != "$S1" ] && pass "new Secret snapshot $S2" || fail "Secret snapshot unchanged"
+kubectl delete deploy envd >/dev/null
+wait_for 30 "deleting the Deployment deletes its snapshots" -- sh_eval \
+    '[ -z "$(kubectl get cm,secret -l kroll.dev/config-snapshot=true -o name)" ]'
+
 # ---- helpers for the model Deployment ----
 IP=""
 cfg_set() { # cfg_set VERSION: rotate model-config the way the README says
