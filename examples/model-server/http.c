@@ -154,7 +154,7 @@ static const char *http_reason(int status)
  * asked, the request was unreadable, or the server is draining. */
 static void conn_respond(struct conn *c, const struct http_response *res)
 {
-    const char *release = ms_cfg.release;
+    const char *release = ms_cfg.release, *cv = config_version();
     char head[512];
     int n;
 
@@ -164,10 +164,11 @@ static void conn_respond(struct conn *c, const struct http_response *res)
         c->close_after = 1;
     n = snprintf(head, sizeof(head),
                  "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                 "Server: kroll-example-model-server\r\n%s%s%s%s\r\n",
+                 "Server: kroll-example-model-server\r\n%s%s%s%s%.63s%s%s\r\n",
                  res->status, http_reason(res->status), res->ctype ? res->ctype : "text/plain",
                  res->len, release ? "X-Model-Version: " : "", release ? release : "",
-                 release ? "\r\n" : "", c->close_after ? "Connection: close\r\n" : "");
+                 release ? "\r\n" : "", cv ? "X-Config-Version: " : "", cv ? cv : "",
+                 cv ? "\r\n" : "", c->close_after ? "Connection: close\r\n" : "");
     conn_out_append(c, head, (size_t)n < sizeof(head) ? (size_t)n : sizeof(head) - 1);
     if (!c->head_only && res->len)
         conn_out_append(c, res->body, res->len);

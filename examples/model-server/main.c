@@ -162,8 +162,8 @@ fail:
     return -1;
 }
 
-/* The loop's timer hook: loads the model when its (possibly delayed) time comes. */
-static int64_t model_tick(int64_t now)
+/* Loads the model when its (possibly delayed) time comes. */
+static int64_t model_load_tick(int64_t now)
 {
     if (ms_model.state == MS_AVAILABLE)
         return -1;
@@ -173,6 +173,14 @@ static int64_t model_tick(int64_t now)
         return -1;
     load_due = now + LOAD_RETRY_MS;
     return load_due;
+}
+
+/* The loop's timer hook: the model's load, then the config file's poll. */
+static int64_t model_tick(int64_t now)
+{
+    int64_t a = model_load_tick(now), b = config_tick(now);
+
+    return a < 0 ? b : b < 0 ? a : a < b ? a : b;
 }
 
 static int64_t env_num(const char *name, double scale, int64_t dflt)
@@ -226,10 +234,23 @@ static int port_parse(const char *flag, const char *s, int min)
     return (int)v;
 }
 
+static int64_t seconds_parse(const char *flag, const char *s)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+
+    if (!*s || *end || v < 1 || v > 3600) {
+        fprintf(stderr, "model-server: %s must be whole seconds (1-3600), got \"%s\"\n", flag, s);
+        exit(2);
+    }
+    return (int64_t)v * 1000;
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: model-server [--port=8500] [--rest_api_port=8501] "
-               "[--model_name=NAME] --model_base_path=DIR\n"
+               "[--model_name=NAME] --model_base_path=DIR [--model_config_file=FILE "
+               "[--model_config_file_poll_wait_seconds=1]]\n"
                "environment: MODEL_VERSION MODEL_LOAD_DELAY FAIL_READY RESPONSE_DELAY_MS "
                "SHUTDOWN_GRACE MAX_BODY_BYTES REQUEST_TIMEOUT_MS BIND_ADDRESS LOG_REQUESTS\n");
 }
@@ -253,7 +274,8 @@ static void flags_parse(int argc, char **argv)
         }
 #define FLAG(n) (nlen == strlen(n) && strncmp(a, n, nlen) == 0)
         if (!FLAG("--port") && !FLAG("--rest_api_port") && !FLAG("--model_name") &&
-            !FLAG("--model_base_path")) {
+            !FLAG("--model_base_path") && !FLAG("--model_config_file") &&
+            !FLAG("--model_config_file_poll_wait_seconds")) {
             ms_log("warn", "ignoring unsupported flag flag=\"%s\"", a);
             continue;
         }
@@ -267,6 +289,10 @@ static void flags_parse(int argc, char **argv)
             ms_cfg.rest_port = port_parse("--rest_api_port", val, 1);
         else if (FLAG("--model_name"))
             ms_cfg.model_name = val;
+        else if (FLAG("--model_config_file"))
+            ms_cfg.config_file = val;
+        else if (FLAG("--model_config_file_poll_wait_seconds"))
+            ms_cfg.config_poll_ms = seconds_parse("--model_config_file_poll_wait_seconds", val);
         else
             ms_cfg.base_path = val;
 #undef FLAG
@@ -291,6 +317,7 @@ int main(int argc, char **argv)
            (long long)ms_cfg.load_delay_ms);
     load_due = ms_now() + ms_cfg.load_delay_ms;
     model_version_peek();
+    config_init(ms_cfg.config_file, ms_cfg.config_poll_ms);
     int rc = http_server_run(model_tick);
     model_free(ms_model.model);
     return rc;

@@ -57,6 +57,8 @@ struct ms_config {
     int64_t request_timeout_ms; /* REQUEST_TIMEOUT_MS: first to last byte of a request */
     int log_requests;        /* LOG_REQUESTS=1 logs every request, not just predicts */
     int64_t error_percent;   /* ERROR_PERCENT: this share of predicts answer 500 (a bad release) */
+    const char *config_file; /* --model_config_file: key: value lines, polled */
+    int64_t config_poll_ms;  /* --model_config_file_poll_wait_seconds (default 1) */
 };
 
 struct ms_served {
@@ -97,6 +99,17 @@ int http_server_listen(void);
 /* Runs the loop until a drain finishes. tick is called every iteration with the current
  * monotonic time and returns the next time it wants to run (or -1). Returns the exit code. */
 int http_server_run(int64_t (*tick)(int64_t now_ms));
+
+/* ---- config.c: the served configuration (--model_config_file) ---------------------------- */
+
+/* Reads the config file (path NULL or "" = none) and polls it every poll_ms from then on. */
+void config_init(const char *path, int64_t poll_ms);
+/* Re-reads the file when its inode, mtime or size changed; returns the next poll time or -1. */
+int64_t config_tick(int64_t now);
+/* The served config's `version:` value, or NULL (no file, or no version key). */
+const char *config_version(void);
+/* {"file","version","loaded","reloads","values"} for the status answer, or NULL without a file. */
+json_t *config_status_json(void);
 
 /* ---- shared helpers (main.c) ------------------------------------------------------------- */
 

@@ -47,8 +47,13 @@ static void routes_status(struct http_response *res)
     json_t *st = json_pack("{s:s,s:s,s:{s:s,s:s}}", "version", ms_model.version, "state",
                            ok ? "AVAILABLE" : "LOADING", "status", "error_code", code,
                            "error_message", ok ? "" : ms_model.message);
+    json_t *out = json_pack("{s:[o]}", "model_version_status", st), *cfg = config_status_json();
 
-    routes_json(res, ok ? 200 : 503, json_pack("{s:[o]}", "model_version_status", st));
+    if (out && cfg) /* not TF Serving's: the served config file (config.c) */
+        json_object_set_new(out, "config", cfg);
+    else
+        json_decref(cfg);
+    routes_json(res, ok ? 200 : 503, out);
 }
 
 static void routes_predict(struct http_response *res, const char *body, size_t len)

@@ -213,7 +213,7 @@ static int skip_annotation(const char *k)
 {
     return !strcmp(k, "kubectl.kubernetes.io/last-applied-configuration") || !strcmp(k, A_REV) ||
            !strcmp(k, A_REVHIST) || !strcmp(k, A_DESIRED) || !strcmp(k, A_MAX) ||
-           !strcmp(k, "deprecated.deployment.rollback.to");
+           !strcmp(k, "deprecated.deployment.rollback.to") || !strcmp(k, CFG_A_OBSERVED);
 }
 
 /* Copies D's annotations onto rs (additive); returns 1 when something changed. */
@@ -830,6 +830,8 @@ static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
         sync_status_only(&x);
         goto out;
     }
+    if (config_rollout_pending(x.d))
+        goto out; /* the config-rollout controller rewrites the template first */
     if (rollout_is_rolling(x.d))
         rollout_rolling(&x);
     else

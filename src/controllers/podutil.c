@@ -200,3 +200,91 @@ int is_controlled_by(const json_t *obj, const json_t *owner)
     }
     return 0;
 }
+
+/* ---- config that rolls back with the code ---- */
+
+static void refs_in(json_t *holder, const char *obj, const char *field, int secret,
+                    config_ref_fn *fn, void *arg)
+{
+    json_t *h = json_object_get(holder, obj);
+
+    if (json_is_object(h) && json_is_string(json_object_get(h, field)))
+        fn(secret, h, field, arg);
+}
+
+static void refs_containers(json_t *list, config_ref_fn *fn, void *arg)
+{
+    json_t *c, *e;
+    size_t i, j;
+
+    json_array_foreach(list, i, c)
+    {
+        json_array_foreach(json_object_get(c, "env"), j, e)
+        {
+            json_t *vf = json_object_get(e, "valueFrom");
+
+            refs_in(vf, "configMapKeyRef", "name", 0, fn, arg);
+            refs_in(vf, "secretKeyRef", "name", 1, fn, arg);
+        }
+        json_array_foreach(json_object_get(c, "envFrom"), j, e)
+        {
+            refs_in(e, "configMapRef", "name", 0, fn, arg);
+            refs_in(e, "secretRef", "name", 1, fn, arg);
+        }
+    }
+}
+
+void config_refs_each(json_t *spec, config_ref_fn *fn, void *arg)
+{
+    json_t *v, *s;
+    size_t i, j;
+
+    json_array_foreach(json_object_get(spec, "volumes"), i, v)
+    {
+        refs_in(v, "configMap", "name", 0, fn, arg);
+        refs_in(v, "secret", "secretName", 1, fn, arg);
+        json_array_foreach(jx_get(v, "projected.sources"), j, s)
+        {
+            refs_in(s, "configMap", "name", 0, fn, arg);
+            refs_in(s, "secret", "name", 1, fn, arg);
+        }
+    }
+    refs_containers(json_object_get(spec, "initContainers"), fn, arg);
+    refs_containers(json_object_get(spec, "containers"), fn, arg);
+}
+
+static void ref_collect(int secret, json_t *holder, const char *field, void *arg)
+{
+    char key[300];
+
+    snprintf(key, sizeof key, "%s/%s", secret ? "secret" : "cm",
+             json_string_value(json_object_get(holder, field)));
+    json_object_set_new(arg, key, json_true());
+}
+
+void config_refs_hash(const json_t *tmpl, char out[16])
+{
+    json_t *set = json_object(), *t = json_deep_copy(jx_get(tmpl, "spec")), *w;
+    char *s;
+
+    /* The walk only reads; it takes a non-const spec because callers may rewrite names. */
+    config_refs_each(t, ref_collect, set);
+    s = json_dumps(set, JSON_COMPACT | JSON_SORT_KEYS);
+    w = json_pack("{s:s}", "refs", s);
+    template_hash(w, -1, out);
+    json_decref(w);
+    free(s);
+    json_decref(t);
+    json_decref(set);
+}
+
+int config_rollout_pending(const json_t *d)
+{
+    const json_t *tmpl = jx_get(d, "spec.template");
+    char h[16];
+
+    if (strcmp(jx_annotation(d, CFG_A_OPTIN) ?: "", "true") != 0)
+        return 0;
+    config_refs_hash(tmpl, h);
+    return strcmp(jx_annotation(tmpl, CFG_A_HASH) ?: "", h) != 0;
+}

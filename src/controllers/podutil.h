@@ -35,4 +35,25 @@ json_t *owner_ref(const json_t *owner);
 /* True when obj's controller ownerReference has owner's uid. */
 int is_controlled_by(const json_t *obj, const json_t *owner);
 
+/* ---- config that rolls back with the code (kroll.dev/config-rollout) ---- */
+
+#define CFG_A_OPTIN "kroll.dev/config-rollout"      /* Deployment: "true" opts in */
+#define CFG_A_HASH "kroll.dev/config-hash"          /* pod template: config_refs_hash() */
+#define CFG_A_OBSERVED "kroll.dev/config-observed"  /* Deployment: source -> content hash */
+#define CFG_A_SNAPOF "kroll.dev/config-snapshot-of" /* snapshot: the source's name */
+#define CFG_L_SNAP "kroll.dev/config-snapshot"      /* snapshot label: "true" */
+
+/* Called for each ConfigMap (secret 0) or Secret (secret 1) reference of a pod spec: the name
+ * is holder[field] (a string the callback may replace). */
+typedef void config_ref_fn(int secret, json_t *holder, const char *field, void *arg);
+/* Walks the references of pod spec `spec`: volumes (configMap, secret, projected sources) and
+ * env/envFrom of containers and initContainers. */
+void config_refs_each(json_t *spec, config_ref_fn *fn, void *arg);
+/* A hash of the sorted set of the template's references ("cm/NAME", "secret/NAME"), 10 chars. */
+void config_refs_hash(const json_t *tmpl, char out[16]);
+/* True for a Deployment that opted in and whose template references have not been taken over by
+ * the config-rollout controller yet (its CFG_A_HASH differs from config_refs_hash): the
+ * Deployment controller waits instead of creating a ReplicaSet for that template. */
+int config_rollout_pending(const json_t *d);
+
 #endif
