@@ -25,6 +25,8 @@ struct api {
     void *evict_ctx;
     api_metrics_fn *metrics_fn;
     void *metrics_ctx;
+    api_custom_metrics_fn *custom_metrics_fn;
+    void *custom_metrics_ctx;
     uint32_t next_ip; /* next Service clusterIP offset in 127.77.0.0/16 */
     struct api_metrics *metrics; /* metrics.c */
 };
@@ -88,6 +90,11 @@ int api__is_metrics(const char *path);
 void api__metrics(struct api *api, struct http_req *req, const char *path);
 json_t *api__metrics_agg_group(void);
 json_t *api__metrics_resource_list(void);
+/* custom_metrics.c: the same for /apis/custom.metrics.k8s.io/v1beta2/. */
+int api__is_custom_metrics(const char *path);
+void api__custom_metrics(struct api *api, struct http_req *req, const char *path);
+json_t *api__custom_metrics_agg_group(void);
+json_t *api__custom_metrics_resource_list(void);
 void api__resource(struct api *api, struct http_req *req, struct api_target *t);
 /* List and watch options from the query (listopts.c): booleans and integers converted as
  * kube-apiserver converts them, resourceVersionMatch and sendInitialEvents checked by its

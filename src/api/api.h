@@ -53,6 +53,14 @@ typedef int api_evict_fn(struct api *api, const json_t *pod, const json_t *evict
  * {"timestamp","window","containers":[{"name","usage"}]} for a pod or
  * {"timestamp","window","usage"} for a node, or NULL when it has no complete sample. */
 typedef json_t *api_metrics_fn(const json_t *obj, void *ctx);
+/* custom.metrics.k8s.io: the value of a Pods metric (one of API_CUSTOM_METRICS) for a pod
+ * (borrowed), as a new {"value":"<quantity>","windowSeconds":N,"timestamp":"<RFC 3339>"}, or
+ * NULL when there is no figure for it. */
+typedef json_t *api_custom_metrics_fn(const json_t *pod, const char *metric, void *ctx);
+/* The Pods metrics served: requests per second through the Service proxy and the 99th
+ * percentile of their latency in seconds over the last 30 s, and requests in flight now. */
+#define API_CUSTOM_METRICS                                                                         \
+    {"http_requests_per_second", "http_requests_in_flight", "http_request_duration_seconds_p99"}
 
 /* Defaults of the watch limits (docs/security.md lists them with their flags). */
 #define API_MAX_WATCHES 4096           /* open watches in all: else 429 */
@@ -95,6 +103,8 @@ void api_set_log_hook(struct api *api, api_log_fn *fn, void *ctx);
 void api_set_evict_hook(struct api *api, api_evict_fn *fn, void *ctx);
 /* Without a hook, metrics.k8s.io lists are empty and gets are 404. fn NULL unsets it. */
 void api_set_metrics_hook(struct api *api, api_metrics_fn *fn, void *ctx);
+/* Without a hook, custom.metrics.k8s.io lists are empty and gets are 404. */
+void api_set_custom_metrics_hook(struct api *api, api_custom_metrics_fn *fn, void *ctx);
 
 /* ---- in-process client (same rules as HTTP clients) ---- */
 

@@ -99,6 +99,7 @@ static void serve_aggregated(struct http_req *req, int core, const char *ver)
             if (strcmp(groups[i][0], "autoscaling") != 0)
                 json_array_append_new(items, agg_group(groups[i][0], groups[i][1]));
         json_array_append_new(items, api__metrics_agg_group());
+        json_array_append_new(items, api__custom_metrics_agg_group());
     }
     doc = json_pack("{s:s,s:s,s:{},s:o}", "kind", "APIGroupDiscoveryList", "apiVersion", ver,
                     "metadata", "items", items);
@@ -221,14 +222,18 @@ void api__discovery(struct api *api, struct http_req *req, const char *path)
         /* Served by kroll itself where a cluster's aggregator proxies it to metrics-server:
          * not in groups[], which also lists the OpenAPI documents. */
         json_array_append_new(list, legacy_group("metrics.k8s.io", "v1beta1"));
+        json_array_append_new(list, legacy_group("custom.metrics.k8s.io", "v1beta2"));
         doc = json_pack("{s:s,s:s,s:o}", "kind", "APIGroupList", "apiVersion", "v1", "groups", list);
         api__respond_json(req, 200, doc);
         json_decref(doc);
         return;
     }
     sscanf(path, "/apis/%127[^/]/%63[^/]", g, v);
-    if (strcmp(g, "metrics.k8s.io") == 0 && (!*v || strcmp(v, "v1beta1") == 0)) {
-        json_t *doc = *v ? api__metrics_resource_list() : legacy_group(g, "v1beta1");
+    if ((strcmp(g, "metrics.k8s.io") == 0 && (!*v || strcmp(v, "v1beta1") == 0)) ||
+        (strcmp(g, "custom.metrics.k8s.io") == 0 && (!*v || strcmp(v, "v1beta2") == 0))) {
+        int custom = g[0] == 'c';
+        json_t *doc = *v ? (custom ? api__custom_metrics_resource_list() : api__metrics_resource_list())
+                         : legacy_group(g, custom ? "v1beta2" : "v1beta1");
 
         if (!*v) {
             json_object_set_new(doc, "kind", json_string("APIGroup"));

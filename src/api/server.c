@@ -243,6 +243,10 @@ static void on_request(struct http_req *req, void *ctx)
         api__metrics(api, req, path);
         return;
     }
+    if (api__is_custom_metrics(path)) {
+        api__custom_metrics(api, req, path);
+        return;
+    }
     if (api__target_parse(path, &t) < 0) {
         api__fail_code(req, -E_NOT_FOUND, "the server could not find the requested resource");
         return;
@@ -376,6 +380,12 @@ void api_set_metrics_hook(struct api *api, api_metrics_fn *fn, void *ctx)
 {
     api->metrics_fn = fn;
     api->metrics_ctx = ctx;
+}
+
+void api_set_custom_metrics_hook(struct api *api, api_custom_metrics_fn *fn, void *ctx)
+{
+    api->custom_metrics_fn = fn;
+    api->custom_metrics_ctx = ctx;
 }
 
 void api_set_evict_hook(struct api *api, api_evict_fn *fn, void *ctx)

@@ -4,7 +4,7 @@
  * until their in-flight requests are done and idle upstream connections closed (or the timeout
  * passes), then replies. One thread per client so that several pods can drain at once; clients
  * are root or our own uid only, bounded in number, and must send each request before a
- * deadline. */
+ * deadline. {"op":"stats","window":"30s"} answers the request statistics of stats.c. */
 #include <errno.h>
 #include <jansson.h>
 #include <poll.h>
@@ -132,6 +132,28 @@ static void control_drain(struct proxy *px, json_t *req, struct buf *reply)
     json_decref(r);
 }
 
+/* {"op":"stats","window":"30s"}: the document of /stats on the admin port, on one line. */
+static void control_stats(struct proxy *px, json_t *req, struct buf *reply)
+{
+    const char *w = json_string_value(json_object_get(req, "window"));
+    char q[64];
+    struct buf out;
+
+    snprintf(q, sizeof q, "window=%s", w && strlen(w) < 16 ? w : "60");
+    buf_init(&out, 64 << 20);
+    if (px_stats_render(px, q, &out) < 0) {
+        char *m = buf_cstr(&out);
+        size_t n = strlen(m);
+
+        if (n && m[n - 1] == '\n') /* the message without its newline */
+            m[n - 1] = 0;
+        reply_error(reply, m);
+    } else {
+        buf_append(reply, out.data, out.len);
+    }
+    buf_release(&out);
+}
+
 void px_control_handle(struct proxy *px, const char *line, struct buf *reply)
 {
     json_error_t jerr;
@@ -146,8 +168,10 @@ void px_control_handle(struct proxy *px, const char *line, struct buf *reply)
         control_drain(px, req, reply);
     else if (!strcmp(op, "ping"))
         buf_appendf(reply, "{\"ok\":true}\n");
+    else if (!strcmp(op, "stats"))
+        control_stats(px, req, reply);
     else
-        reply_error(reply, "unknown op (supported: drain, ping)");
+        reply_error(reply, "unknown op (supported: drain, stats, ping)");
     json_decref(req);
 }
 

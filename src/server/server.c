@@ -14,6 +14,7 @@
 #include "core/names.h"
 #include "node/node.h"
 #include "server/pod_drain.h"
+#include "server/pod_stats.h"
 #include "server/proxy_sup.h"
 #include "store/store.h"
 
@@ -25,6 +26,7 @@ struct server {
     struct node *node;
     struct proxy_sup *psup;
     struct pod_drain *drain;
+    struct pod_stats *stats;
     char node_name[256];
 };
 
@@ -92,6 +94,7 @@ int server_start(struct loop *loop, const struct server_opts *o, struct server *
         s->psup = proxy_sup_start(loop, &po);
     }
     s->drain = pod_drain_start(s->api, o->data_dir);
+    s->stats = pod_stats_start(s->api, o->data_dir);
     *out = s;
     return 0;
 fail:
@@ -103,6 +106,7 @@ void server_stop(struct server *s)
 {
     if (!s)
         return;
+    pod_stats_stop(s->stats);
     pod_drain_stop(s->drain);
     proxy_sup_stop(s->psup);
     node_stop(s->node);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The proxy's windowed statistics (/stats on its admin port): per revision and per pod, the
 # request rate, success rate (non-5xx answers among answers and failed connects) and latency
-# quantiles over a window; a revision's window outlives its pods. Two Deployments behind one
+# quantiles over a window; a revision's window outlives its pods. The per-pod figures are also
+# served by the API as custom.metrics.k8s.io/v1beta2. Two Deployments behind one
 # Service: "good" answers every predict, "bad" fails a fifth of them (the model server's
 # ERROR_PERCENT=20), so their success rates must read 1 and 0.8.
 . "$(dirname "$0")/lib.sh"
@@ -64,6 +65,27 @@ expect_eq "$(check "g['latencyP50'] is not None and 0 < g['latencyP50'] <= g['la
 expect_eq "$(check "b['requestsPerSecond'] > 0 and 0 < b['coveredSeconds'] <= 65")" yes "a rate over the seconds the window covers"
 expect_eq "$(check "sorted(p['revision'] for p in pods) == sorted(['$GOOD', '$BAD']) and all(p['requests'] > 0 and p['inFlight'] == 0 and p['ready'] for p in pods)")" yes \
     "per pod: requests, in-flight, readiness"
+
+# The same figures per pod through the API, as custom.metrics.k8s.io (what an HPA with a Pods
+# metric reads; the server polls the proxy every 5 s, over a 30 s window).
+CM=/apis/custom.metrics.k8s.io/v1beta2/namespaces/default/pods
+cm_items() { kubectl get --raw "$CM/*/$1?labelSelector=tier%3Dboth" 2>/dev/null |
+    /usr/bin/python3 -c 'import json, sys
+d = json.load(sys.stdin)
+print(" ".join(sorted(i["describedObject"]["name"].split("-")[0] + ":" + ("pos" if i["value"] not in ("0", "0m") else "0") for i in d["items"])))'; }
+wait_for 20 "custom metrics: both pods have a request rate above 0" -- \
+    sh_eval 'test "$(cm_items http_requests_per_second)" = "bad:pos good:pos"'
+expect_eq "$(cm_items http_request_duration_seconds_p99)" "bad:pos good:pos" "custom metrics: a p99 latency per pod"
+expect_eq "$(cm_items http_requests_in_flight)" "bad:0 good:0" "custom metrics: nothing in flight"
+GOODPOD=$(kubectl get pods -l app=good -o jsonpath='{.items[0].metadata.name}')
+R=$(kubectl get --raw "$CM/$GOODPOD/http_requests_per_second")
+expect_match "$R" '"kind":"MetricValueList".*"describedObject":\{"kind":"Pod","namespace":"default","name":"'"$GOODPOD"'","apiVersion":"v1"\}.*"windowSeconds":30' \
+    "custom metrics: one pod's MetricValueList"
+R=$(kubectl get --raw "$CM/*/no_such_metric" 2>&1)
+expect_match "$R" 'could not find the metric no_such_metric for pods' "custom metrics: an unknown metric is 404"
+expect_match "$(kubectl api-versions 2>&1 | tr '\n' ' ')" 'custom.metrics.k8s.io/v1beta2' "custom metrics: the group in discovery"
+expect_match "$(kubectl get --raw /apis/custom.metrics.k8s.io/v1beta2)" '"name":"pods/http_requests_per_second".*"kind":"MetricValueList"' \
+    "custom metrics: its resources listed"
 
 # Bad windows are refused with 400; the whole ring is 10 minutes.
 code=$(curl -s -m 3 -o /dev/null -w '%{http_code}' "http://$(cat "$KROLL_DATA/run/proxy.admin")/stats?window=abc")

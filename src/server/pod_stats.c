@@ -1,0 +1,214 @@
+/* What the Service proxy measured for each pod, for custom.metrics.k8s.io (see api.h,
+ * API_CUSTOM_METRICS): a thread asks the proxy for its request statistics every POLL_S seconds
+ * over its control socket ({"op":"stats","window":"30s"}, proxy/stats.c), keeps per pod the
+ * requests per second, the p99 latency and the requests in flight (summed over the Service
+ * ports that route to it; the p99 of the port with most requests), and the API's hook reads
+ * that table. Figures older than STALE_S (the proxy stopped answering) are not served. */
+#include "server/pod_stats.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/jx.h"
+#include "core/log.h"
+
+#define POLL_S 5
+#define WINDOW_S 30
+#define STALE_S 20
+#define REPLY_MAX (16u << 20) /* bytes of one stats reply */
+#define IO_TIMEOUT_S 3
+
+struct pod_stats {
+    struct api *api;
+    char *sock_path;
+    pthread_t th;
+    _Atomic int stop;
+    pthread_mutex_t mu;
+    json_t *pods;  /* "ns/name" -> {"rps","inflight","p99","n"} (under mu) */
+    time_t polled; /* wall time of the figures (under mu) */
+};
+
+/* One request and its one-line reply over the proxy's control socket. NULL on failure. */
+static json_t *proxy_stats(const char *path)
+{
+    struct sockaddr_un sun = {.sun_family = AF_UNIX};
+    struct timeval tv = {IO_TIMEOUT_S, 0};
+    static const char req[] = "{\"op\":\"stats\",\"window\":\"30s\"}\n";
+    char *buf = NULL;
+    size_t len = 0, cap = 0;
+    json_t *doc = NULL;
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return NULL;
+    snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0 ||
+        send(fd, req, sizeof req - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof req - 1))
+        goto out;
+    for (;;) {
+        ssize_t n;
+
+        if (len + 65536 > cap) {
+            if (cap >= REPLY_MAX)
+                goto out;
+            cap = cap ? cap * 2 : 65536;
+            buf = xrealloc(buf, cap + 1);
+        }
+        n = recv(fd, buf + len, cap - len, 0);
+        if (n <= 0)
+            goto out;
+        len += (size_t)n;
+        if (memchr(buf + len - n, '\n', (size_t)n))
+            break;
+    }
+    doc = json_loadb(buf, len, 0, NULL);
+    if (doc && json_is_false(json_object_get(doc, "ok"))) { /* an error reply */
+        json_decref(doc);
+        doc = NULL;
+    }
+out:
+    free(buf);
+    close(fd);
+    return doc;
+}
+
+/* Folds one Service port's figures for a pod into its entry. */
+static void add_pod(json_t *pods, const json_t *p)
+{
+    const char *key = jx_str(p, "pod");
+    json_t *e, *rps = json_object_get(p, "requestsPerSecond");
+    double r = json_is_number(rps) ? json_number_value(rps) : 0;
+    json_int_t n = jx_int(p, "requests", 0);
+
+    if (!key || !*key)
+        return;
+    e = json_object_get(pods, key);
+    if (!e) {
+        e = json_pack("{s:f,s:I,s:I,s:n}", "rps", 0.0, "inflight", (json_int_t)0, "n",
+                      (json_int_t)0, "p99");
+        json_object_set_new(pods, key, e);
+    }
+    json_object_set_new(e, "rps", json_real(json_number_value(json_object_get(e, "rps")) + r));
+    json_object_set_new(e, "inflight",
+                        json_integer(jx_int(e, "inflight", 0) + jx_int(p, "inFlight", 0)));
+    if (n > jx_int(e, "n", 0)) {
+        json_object_set_new(e, "n", json_integer(n));
+        json_object_set(e, "p99", json_object_get(p, "latencyP99"));
+    }
+}
+
+static json_t *pods_of(const json_t *doc)
+{
+    json_t *pods = json_object(), *svc, *p;
+    size_t i, j;
+
+    json_array_foreach(json_object_get(doc, "services"), i, svc)
+        json_array_foreach(json_object_get(svc, "pods"), j, p) add_pod(pods, p);
+    return pods;
+}
+
+static void *poll_main(void *arg)
+{
+    struct pod_stats *ps = arg;
+
+    while (!atomic_load(&ps->stop)) {
+        json_t *doc = proxy_stats(ps->sock_path);
+
+        if (doc) {
+            json_t *pods = pods_of(doc);
+
+            pthread_mutex_lock(&ps->mu);
+            json_decref(ps->pods);
+            ps->pods = pods;
+            ps->polled = time(NULL);
+            pthread_mutex_unlock(&ps->mu);
+            json_decref(doc);
+        }
+        for (int i = 0; i < POLL_S * 10 && !atomic_load(&ps->stop); i++)
+            usleep(100 * 1000);
+    }
+    return NULL;
+}
+
+/* A milli-quantity the way resource.Quantity prints one: "12500m", "3" for whole numbers. */
+static json_t *milli_quantity(double v)
+{
+    long long m = llround(v * 1000);
+
+    if (m % 1000 == 0)
+        return json_sprintf("%lld", m / 1000);
+    return json_sprintf("%lldm", m);
+}
+
+static json_t *on_custom_metric(const json_t *pod, const char *metric, void *ctx)
+{
+    struct pod_stats *ps = ctx;
+    char key[600], ts[32];
+    const json_t *e;
+    json_t *value = NULL, *out = NULL;
+    struct tm tm;
+
+    snprintf(key, sizeof key, "%s/%s", jx_str(pod, "metadata.namespace") ?: "",
+             jx_str(pod, "metadata.name") ?: "");
+    pthread_mutex_lock(&ps->mu);
+    e = ps->pods && time(NULL) - ps->polled <= STALE_S ? json_object_get(ps->pods, key) : NULL;
+    if (e && !strcmp(metric, "http_requests_per_second"))
+        value = milli_quantity(json_number_value(json_object_get(e, "rps")));
+    else if (e && !strcmp(metric, "http_requests_in_flight"))
+        value = milli_quantity((double)jx_int(e, "inflight", 0));
+    else if (e && !strcmp(metric, "http_request_duration_seconds_p99") &&
+             json_is_number(json_object_get(e, "p99")))
+        value = milli_quantity(json_number_value(json_object_get(e, "p99")));
+    if (value) {
+        gmtime_r(&ps->polled, &tm);
+        strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        out =
+            json_pack("{s:o,s:i,s:s}", "value", value, "windowSeconds", WINDOW_S, "timestamp", ts);
+    }
+    pthread_mutex_unlock(&ps->mu);
+    return out;
+}
+
+struct pod_stats *pod_stats_start(struct api *api, const char *data_dir)
+{
+    struct pod_stats *ps = xcalloc(1, sizeof *ps);
+
+    ps->api = api;
+    ps->sock_path = xasprintf("%s/run/proxy.sock", data_dir);
+    pthread_mutex_init(&ps->mu, NULL);
+    if (pthread_create(&ps->th, NULL, poll_main, ps)) {
+        log_warn("server", "msg=\"cannot start the pod stats thread: no custom metrics\"");
+        pthread_mutex_destroy(&ps->mu);
+        free(ps->sock_path);
+        free(ps);
+        return NULL;
+    }
+    api_set_custom_metrics_hook(api, on_custom_metric, ps);
+    return ps;
+}
+
+void pod_stats_stop(struct pod_stats *ps)
+{
+    if (!ps)
+        return;
+    api_set_custom_metrics_hook(ps->api, NULL, NULL);
+    atomic_store(&ps->stop, 1);
+    pthread_join(ps->th, NULL);
+    pthread_mutex_destroy(&ps->mu);
+    json_decref(ps->pods);
+    free(ps->sock_path);
+    free(ps);
+}
