@@ -10,8 +10,10 @@
 #include "core/jx.h"
 #include "core/log.h"
 
+/* Group versions served; a group's versions are consecutive, the preferred one first. */
 static const char *const groups[][2] = {
-    {"apps", "v1"}, {"policy", "v1"}, {"discovery.k8s.io", "v1"}, {"autoscaling", "v1"},
+    {"apps", "v1"},        {"policy", "v1"},      {"discovery.k8s.io", "v1"},
+    {"autoscaling", "v2"}, {"autoscaling", "v1"},
 };
 #define NGROUPS (sizeof groups / sizeof groups[0])
 
@@ -57,16 +59,17 @@ static json_t *agg_resource(const struct resource *r)
                                               "responseKind", gvk("autoscaling", "v1", "Scale"),
                                               "verbs", "get", "patch", "update"));
     if (r->flags & RF_LOG)
-        json_array_append_new(subs, json_pack("{s:s,s:o,s:[s]}", "subresource", "log",
-                                              "responseKind", gvk("", "v1", "Pod"), "verbs", "get"));
+        json_array_append_new(subs,
+                              json_pack("{s:s,s:o,s:[s]}", "subresource", "log", "responseKind",
+                                        gvk("", "v1", "Pod"), "verbs", "get"));
     if (r->flags & RF_EVICTION)
         json_array_append_new(subs, json_pack("{s:s,s:o,s:[s]}", "subresource", "eviction",
                                               "responseKind", gvk("policy", "v1", "Eviction"),
                                               "verbs", "create"));
     if (r->flags & RF_BINDING)
-        json_array_append_new(subs, json_pack("{s:s,s:o,s:[s]}", "subresource", "binding",
-                                              "responseKind", gvk("", "v1", "Binding"), "verbs",
-                                              "create"));
+        json_array_append_new(subs,
+                              json_pack("{s:s,s:o,s:[s]}", "subresource", "binding", "responseKind",
+                                        gvk("", "v1", "Binding"), "verbs", "create"));
     if (json_array_size(subs))
         json_object_set_new(o, "subresources", subs);
     else
@@ -74,15 +77,23 @@ static json_t *agg_resource(const struct resource *r)
     return o;
 }
 
-static json_t *agg_group(const char *group, const char *version)
+/* One aggregated group: every served version of it (groups[] from index first on). */
+static json_t *agg_group(size_t first)
 {
-    json_t *res = json_array();
+    const char *group = groups[first][0];
+    json_t *vers = json_array();
 
-    for (int i = 0; i < RES_COUNT; i++)
-        if (strcmp(api_resources[i].group, group) == 0)
-            json_array_append_new(res, agg_resource(&api_resources[i]));
-    return json_pack("{s:{s:s},s:[{s:s,s:o,s:s}]}", "metadata", "name", group, "versions",
-                     "version", version, "resources", res, "freshness", "Current");
+    for (size_t g = first; g < NGROUPS && strcmp(groups[g][0], group) == 0; g++) {
+        json_t *res = json_array();
+
+        for (int i = 0; i < RES_COUNT; i++)
+            if (strcmp(api_resources[i].group, group) == 0 &&
+                strcmp(api_resources[i].version, groups[g][1]) == 0)
+                json_array_append_new(res, agg_resource(&api_resources[i]));
+        json_array_append_new(vers, json_pack("{s:s,s:o,s:s}", "version", groups[g][1], "resources",
+                                              res, "freshness", "Current"));
+    }
+    return json_pack("{s:{s:s},s:o}", "metadata", "name", group, "versions", vers);
 }
 
 static void serve_aggregated(struct http_req *req, int core, const char *ver)
@@ -92,16 +103,24 @@ static void serve_aggregated(struct http_req *req, int core, const char *ver)
     char *s;
 
     if (core) {
-        json_array_append_new(items, agg_group("", "v1"));
+        json_t *res = json_array();
+
+        for (int i = 0; i < RES_COUNT; i++)
+            if (!*api_resources[i].group)
+                json_array_append_new(res, agg_resource(&api_resources[i]));
+        json_array_append_new(items, json_pack("{s:{s:s},s:[{s:s,s:o,s:s}]}", "metadata", "name",
+                                               "", "versions", "version", "v1", "resources", res,
+                                               "freshness", "Current"));
     } else {
         for (size_t i = 0; i < NGROUPS; i++)
-            if (strcmp(groups[i][0], "autoscaling") != 0)
-                json_array_append_new(items, agg_group(groups[i][0], groups[i][1]));
+            if (i == 0 || strcmp(groups[i][0], groups[i - 1][0]) != 0)
+                json_array_append_new(items, agg_group(i));
         json_array_append_new(items, api__metrics_agg_group());
     }
     doc = json_pack("{s:s,s:s,s:{},s:o}", "kind", "APIGroupDiscoveryList", "apiVersion", ver,
                     "metadata", "items", items);
-    snprintf(ctype, sizeof ctype, "application/json;g=apidiscovery.k8s.io;v=%s;as=APIGroupDiscoveryList",
+    snprintf(ctype, sizeof ctype,
+             "application/json;g=apidiscovery.k8s.io;v=%s;as=APIGroupDiscoveryList",
              strchr(ver, '/') + 1);
     s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
     http_respond(req, 200, ctype, s, strlen(s), "Vary: Accept\r\n");
@@ -140,17 +159,20 @@ static void serve_resource_list(struct http_req *req, const char *group, const c
     for (int i = 0; i < RES_COUNT; i++) {
         const struct resource *r = &api_resources[i];
 
-        if (strcmp(r->group, group) != 0)
+        if (strcmp(r->group, group) != 0 || strcmp(r->version, version) != 0)
             continue;
         json_array_append_new(res, legacy_resource(r, NULL, r->kind, NULL, NULL, verbs_full()));
         if (r->flags & RF_STATUS)
-            json_array_append_new(res, legacy_resource(r, "status", r->kind, NULL, NULL,
-                                                       json_pack("[s,s,s]", "get", "patch", "update")));
+            json_array_append_new(res,
+                                  legacy_resource(r, "status", r->kind, NULL, NULL,
+                                                  json_pack("[s,s,s]", "get", "patch", "update")));
         if (r->flags & RF_SCALE)
-            json_array_append_new(res, legacy_resource(r, "scale", "Scale", "autoscaling", "v1",
-                                                       json_pack("[s,s,s]", "get", "patch", "update")));
+            json_array_append_new(res,
+                                  legacy_resource(r, "scale", "Scale", "autoscaling", "v1",
+                                                  json_pack("[s,s,s]", "get", "patch", "update")));
         if (r->flags & RF_LOG)
-            json_array_append_new(res, legacy_resource(r, "log", "Pod", NULL, NULL, json_pack("[s]", "get")));
+            json_array_append_new(
+                res, legacy_resource(r, "log", "Pod", NULL, NULL, json_pack("[s]", "get")));
         if (r->flags & RF_EVICTION)
             json_array_append_new(res, legacy_resource(r, "eviction", "Eviction", "policy", "v1",
                                                        json_pack("[s]", "create")));
@@ -172,6 +194,21 @@ static json_t *legacy_group(const char *g, const char *v)
     snprintf(gv, sizeof gv, "%s/%s", g, v);
     return json_pack("{s:s,s:[{s:s,s:s}],s:{s:s,s:s}}", "name", g, "versions", "groupVersion", gv,
                      "version", v, "preferredVersion", "groupVersion", gv, "version", v);
+}
+
+/* An APIGroup of groups[] from index first on: every version, the first preferred. */
+static json_t *legacy_group_at(size_t first)
+{
+    json_t *doc = legacy_group(groups[first][0], groups[first][1]);
+    json_t *vers = json_object_get(doc, "versions");
+    char gv[128];
+
+    for (size_t g = first + 1; g < NGROUPS && strcmp(groups[g][0], groups[first][0]) == 0; g++) {
+        snprintf(gv, sizeof gv, "%s/%s", groups[g][0], groups[g][1]);
+        json_array_append_new(vers,
+                              json_pack("{s:s,s:s}", "groupVersion", gv, "version", groups[g][1]));
+    }
+    return doc;
 }
 
 void api__discovery(struct api *api, struct http_req *req, const char *path)
@@ -216,11 +253,13 @@ void api__discovery(struct api *api, struct http_req *req, const char *path)
         }
         list = json_array();
         for (size_t i = 0; i < NGROUPS; i++)
-            json_array_append_new(list, legacy_group(groups[i][0], groups[i][1]));
+            if (i == 0 || strcmp(groups[i][0], groups[i - 1][0]) != 0)
+                json_array_append_new(list, legacy_group_at(i));
         /* Served by kroll itself where a cluster's aggregator proxies it to metrics-server:
          * not in groups[], which also lists the OpenAPI documents. */
         json_array_append_new(list, legacy_group("metrics.k8s.io", "v1beta1"));
-        doc = json_pack("{s:s,s:s,s:o}", "kind", "APIGroupList", "apiVersion", "v1", "groups", list);
+        doc =
+            json_pack("{s:s,s:s,s:o}", "kind", "APIGroupList", "apiVersion", "v1", "groups", list);
         api__respond_json(req, 200, doc);
         json_decref(doc);
         return;
@@ -241,7 +280,7 @@ void api__discovery(struct api *api, struct http_req *req, const char *path)
         if (strcmp(groups[i][0], g) != 0)
             continue;
         if (!*v) {
-            json_t *doc = legacy_group(groups[i][0], groups[i][1]);
+            json_t *doc = legacy_group_at(i);
 
             json_object_set_new(doc, "kind", json_string("APIGroup"));
             json_object_set_new(doc, "apiVersion", json_string("v1"));
@@ -257,8 +296,8 @@ void api__discovery(struct api *api, struct http_req *req, const char *path)
     api__fail_code(req, -E_NOT_FOUND, "the server could not find the requested resource");
 }
 
-/* The minimal OpenAPI v3 documents: per group-version, a patch operation per kind carrying the GVK extension
- * and the fieldValidation parameter. That is what makes kubectl apply rely on server-side
+/* The minimal OpenAPI v3 documents: per group-version, a patch operation per kind carrying the GVK
+ * extension and the fieldValidation parameter. That is what makes kubectl apply rely on server-side
  * field validation (kubectl-api.md section 2). */
 void api__openapi(struct api *api, struct http_req *req, const char *path)
 {
@@ -280,7 +319,7 @@ void api__openapi(struct api *api, struct http_req *req, const char *path)
         return;
     }
     if (strncmp(path, "/openapi/v3/", 12) == 0) {
-        const char *gv = path + 12, *group = NULL;
+        const char *gv = path + 12, *group = NULL, *version = "v1";
         int found = 0;
 
         if (strcmp(gv, "api/v1") == 0) {
@@ -290,8 +329,10 @@ void api__openapi(struct api *api, struct http_req *req, const char *path)
                 char k[128];
 
                 snprintf(k, sizeof k, "apis/%s/%s", groups[i][0], groups[i][1]);
-                if (strcmp(gv, k) == 0)
+                if (strcmp(gv, k) == 0) {
                     group = groups[i][0];
+                    version = groups[i][1];
+                }
             }
         }
         if (group) {
@@ -299,15 +340,15 @@ void api__openapi(struct api *api, struct http_req *req, const char *path)
                 const struct resource *r = &api_resources[i];
                 char k[160];
 
-                if (strcmp(r->group, group) != 0)
+                if (strcmp(r->group, group) != 0 || strcmp(r->version, version) != 0)
                     continue;
                 found = 1;
                 snprintf(k, sizeof k, "/%s", r->plural);
-                json_object_set_new(
-                    paths, k,
-                    json_pack("{s:{s:o,s:[{s:s,s:s}]}}", "patch", "x-kubernetes-group-version-kind",
-                              gvk(r->group, r->version, r->kind), "parameters", "name",
-                              "fieldValidation", "in", "query"));
+                json_object_set_new(paths, k,
+                                    json_pack("{s:{s:o,s:[{s:s,s:s}]}}", "patch",
+                                              "x-kubernetes-group-version-kind",
+                                              gvk(r->group, r->version, r->kind), "parameters",
+                                              "name", "fieldValidation", "in", "query"));
             }
             if (strcmp(group, "autoscaling") == 0)
                 found = 1;

@@ -8,7 +8,16 @@
 
 const struct resource api_resources[RES_COUNT] = {
 #define XX(id, g, v, k, p, s, sn, ns, f)                                                           \
-    [RES_##id] = {RES_##id, g, v, k, p, s, sn, ns, f, sizeof(g) > 1 ? p "." g : p,                 \
+    [RES_##id] = {RES_##id,                                                                        \
+                  g,                                                                               \
+                  v,                                                                               \
+                  k,                                                                               \
+                  p,                                                                               \
+                  s,                                                                               \
+                  sn,                                                                              \
+                  ns,                                                                              \
+                  f,                                                                               \
+                  sizeof(g) > 1 ? p "." g : p,                                                     \
                   sizeof(g) > 1 ? g "/" v : v},
 #include "api/resources.def"
 #undef XX
@@ -67,6 +76,13 @@ int api__target_parse(const char *path, struct api_target *t)
         }
     }
     t->r = api_resource_by_plural(group, seg[i]);
+    /* A kind served in several versions has one row per version, the stored one first. */
+    for (const struct resource *r = t->r; r && *group && r < api_resources + RES_COUNT; r++)
+        if (strcmp(r->group, group) == 0 && strcmp(r->plural, seg[i]) == 0 &&
+            strcmp(r->version, seg[2]) == 0) {
+            t->r = r;
+            break;
+        }
     if (!t->r || strcmp(t->r->version, i >= 3 && *group ? seg[2] : "v1") != 0)
         return -E_NOT_FOUND;
     if (*group && strcmp(seg[2], t->r->version) != 0)
