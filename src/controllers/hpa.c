@@ -85,8 +85,27 @@ static void set_cond(struct hsync *y, const char *type, const char *st, const ch
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     time_rfc3339(y->now, ts);
-    cond_set(y->status, json_pack("{s:s,s:s,s:s,s:s,s:s}", "type", type, "status", st,
-                                  "lastTransitionTime", ts, "reason", reason, "message", msg));
+    /* setCondition: in place (first-set order stays), lastTransitionTime kept while the status
+     * does not change. */
+    json_t *conds = json_object_get(y->status, "conditions"), *c, *nc;
+    size_t i;
+
+    if (!json_is_array(conds)) {
+        conds = json_array();
+        json_object_set_new(y->status, "conditions", conds);
+    }
+    nc = json_pack("{s:s,s:s,s:s,s:s,s:s}", "type", type, "status", st, "lastTransitionTime", ts,
+                   "reason", reason, "message", msg);
+    json_array_foreach(conds, i, c)
+    {
+        if (strcmp(jx_str(c, "type") ?: "", type) != 0)
+            continue;
+        if (strcmp(jx_str(c, "status") ?: "", st) == 0 && jx_str(c, "lastTransitionTime"))
+            json_object_set(nc, "lastTransitionTime", json_object_get(c, "lastTransitionTime"));
+        json_array_set_new(conds, i, nc);
+        return;
+    }
+    json_array_append_new(conds, nc);
 }
 
 /* The pods of the scale's selector in the HPA's namespace (new array, borrowed items). */
