@@ -3,6 +3,7 @@
  * APIGroupList, APIGroup and APIResourceList shapes. kubectl's drain always reads /api/v1 and
  * needs pods/eviction there with its group and version. */
 #include "api/api-int.h"
+#include "api/kind.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -16,6 +17,14 @@ static const char *const groups[][2] = {
     {"autoscaling", "v2"}, {"autoscaling", "v1"},
 };
 #define NGROUPS (sizeof groups / sizeof groups[0])
+
+/* True when r is served in version: its own, or its kind's alt_version (kind.h). */
+static int served_in(const struct resource *r, const char *version)
+{
+    const char *alt = api_kind(r->id)->alt_version;
+
+    return strcmp(r->version, version) == 0 || (alt && strcmp(alt, version) == 0);
+}
 
 static json_t *verbs_full(void)
 {
@@ -37,12 +46,12 @@ static json_t *gvk(const char *g, const char *v, const char *k)
     return json_pack("{s:s,s:s,s:s}", "group", g, "version", v, "kind", k);
 }
 
-static json_t *agg_resource(const struct resource *r)
+static json_t *agg_resource(const struct resource *r, const char *version)
 {
     json_t *o = json_object(), *subs = json_array();
 
     json_object_set_new(o, "resource", json_string(r->plural));
-    json_object_set_new(o, "responseKind", gvk(r->group, r->version, r->kind));
+    json_object_set_new(o, "responseKind", gvk(r->group, version, r->kind));
     json_object_set_new(o, "scope", json_string(r->namespaced ? "Namespaced" : "Cluster"));
     json_object_set_new(o, "singularResource", json_string(r->singular));
     json_object_set_new(o, "verbs", verbs_full());
@@ -52,7 +61,7 @@ static json_t *agg_resource(const struct resource *r)
         json_object_set_new(o, "categories", json_pack("[s]", "all"));
     if (r->flags & RF_STATUS)
         json_array_append_new(subs, json_pack("{s:s,s:o,s:[s,s,s]}", "subresource", "status",
-                                              "responseKind", gvk(r->group, r->version, r->kind),
+                                              "responseKind", gvk(r->group, version, r->kind),
                                               "verbs", "get", "patch", "update"));
     if (r->flags & RF_SCALE)
         json_array_append_new(subs, json_pack("{s:s,s:o,s:[s,s,s]}", "subresource", "scale",
@@ -88,8 +97,8 @@ static json_t *agg_group(size_t first)
 
         for (int i = 0; i < RES_COUNT; i++)
             if (strcmp(api_resources[i].group, group) == 0 &&
-                strcmp(api_resources[i].version, groups[g][1]) == 0)
-                json_array_append_new(res, agg_resource(&api_resources[i]));
+                served_in(&api_resources[i], groups[g][1]))
+                json_array_append_new(res, agg_resource(&api_resources[i], groups[g][1]));
         json_array_append_new(vers, json_pack("{s:s,s:o,s:s}", "version", groups[g][1], "resources",
                                               res, "freshness", "Current"));
     }
@@ -107,7 +116,7 @@ static void serve_aggregated(struct http_req *req, int core, const char *ver)
 
         for (int i = 0; i < RES_COUNT; i++)
             if (!*api_resources[i].group)
-                json_array_append_new(res, agg_resource(&api_resources[i]));
+                json_array_append_new(res, agg_resource(&api_resources[i], "v1"));
         json_array_append_new(items, json_pack("{s:{s:s},s:[{s:s,s:o,s:s}]}", "metadata", "name",
                                                "", "versions", "version", "v1", "resources", res,
                                                "freshness", "Current"));
@@ -159,7 +168,7 @@ static void serve_resource_list(struct http_req *req, const char *group, const c
     for (int i = 0; i < RES_COUNT; i++) {
         const struct resource *r = &api_resources[i];
 
-        if (strcmp(r->group, group) != 0 || strcmp(r->version, version) != 0)
+        if (strcmp(r->group, group) != 0 || !served_in(r, version))
             continue;
         json_array_append_new(res, legacy_resource(r, NULL, r->kind, NULL, NULL, verbs_full()));
         if (r->flags & RF_STATUS)
@@ -340,15 +349,15 @@ void api__openapi(struct api *api, struct http_req *req, const char *path)
                 const struct resource *r = &api_resources[i];
                 char k[160];
 
-                if (strcmp(r->group, group) != 0 || strcmp(r->version, version) != 0)
+                if (strcmp(r->group, group) != 0 || !served_in(r, version))
                     continue;
                 found = 1;
                 snprintf(k, sizeof k, "/%s", r->plural);
                 json_object_set_new(paths, k,
                                     json_pack("{s:{s:o,s:[{s:s,s:s}]}}", "patch",
                                               "x-kubernetes-group-version-kind",
-                                              gvk(r->group, r->version, r->kind), "parameters",
-                                              "name", "fieldValidation", "in", "query"));
+                                              gvk(r->group, version, r->kind), "parameters", "name",
+                                              "fieldValidation", "in", "query"));
             }
             if (strcmp(group, "autoscaling") == 0)
                 found = 1;

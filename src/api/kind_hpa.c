@@ -124,4 +124,7 @@ const struct kind_ops kind_HPA = {
     .cols = hpa_cols,
     .cells = cells_hpa,
     .merge = &merge,
+    .alt_version = "v1",
+    .alt_out = res_hpa_to_v1,
+    .alt_in = res_hpa_from_v1,
 };

@@ -286,11 +286,19 @@ MSG(ObjectReference, FS(1, "kind", O), FS(2, "namespace", O), FS(3, "name", O), 
 ROOT(ServiceAccount, FM(1, "metadata", ObjectMeta, O), FM(2, "secrets", ObjectReference, R),
      FM(3, "imagePullSecrets", LocalObjectReference, R), FB(4, "automountServiceAccountToken", P));
 
+/* ---- autoscaling/v1 (kubectl autoscale POSTs it; the server converts it to v2) ---- */
+
+MSG(CrossVersionObjectReference, FS(1, "kind", 0), FS(2, "name", 0), FS(3, "apiVersion", O));
+MSG(HPAV1Spec, FM(1, "scaleTargetRef", CrossVersionObjectReference, 0), FI32(2, "minReplicas", P),
+    FI32(3, "maxReplicas", 0), FI32(4, "targetCPUUtilizationPercentage", P));
+MSG(HPAV1, FM(1, "metadata", ObjectMeta, O), FM(2, "spec", HPAV1Spec, O));
+
 /* Kinds that are not served resources but arrive as request bodies; the served kinds' messages
  * are found through their kind_ops entries. */
 const struct pb_kind_entry pb_kinds[] = {
     {"policy/v1", "Eviction", &Eviction},
     {"policy/v1beta1", "Eviction", &Eviction},
     {0, "DeleteOptions", &DeleteOptions},
+    {"autoscaling/v1", "HorizontalPodAutoscaler", &HPAV1},
 };
 const size_t pb_nkinds = N_(pb_kinds);

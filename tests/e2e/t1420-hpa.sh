@@ -166,4 +166,29 @@ wait_for 30 "Pods metric: ScalingActive False FailedGetPodsMetric" -- sh_eval \
 expect_match "$(kubectl get hpa rps --no-headers)" '^rps +Deployment/web +<unknown>/10 +1 +2 ' "Pods metric TARGETS"
 kubectl delete hpa rps ghost >/dev/null
 
+# kubectl autoscale (1.32 POSTs autoscaling/v1): readable as v2, the v1 view as upstream's.
+kubectl delete hpa web >/dev/null
+out=$(kubectl autoscale deployment web --min=1 --max=4 --cpu-percent=60 2>&1)
+expect_eq "$out" "horizontalpodautoscaler.autoscaling/web autoscaled" "kubectl autoscale"
+expect_eq "$(kubectl get horizontalpodautoscalers.v2.autoscaling web -o jsonpath='{.apiVersion} {.spec.scaleTargetRef.kind}/{.spec.scaleTargetRef.name} {.spec.minReplicas}-{.spec.maxReplicas} {.spec.metrics[0].type} {.spec.metrics[0].resource.name} {.spec.metrics[0].resource.target.type} {.spec.metrics[0].resource.target.averageUtilization}')" \
+    "autoscaling/v2 Deployment/web 1-4 Resource cpu Utilization 60" "the v1 object read as v2"
+expect_eq "$(kubectl get horizontalpodautoscalers.v1.autoscaling web -o jsonpath='{.apiVersion} {.spec.targetCPUUtilizationPercentage} {.spec.metrics}')" \
+    "autoscaling/v1 60 " "the v1 view: targetCPUUtilizationPercentage"
+wait_for 60 "the v1 view carries the current utilization and conditions annotation" -- sh_eval \
+    'v=$(kubectl get horizontalpodautoscalers.v1.autoscaling web -o json) && jq -e ".status.currentCPUUtilizationPercentage != null and (.metadata.annotations[\"autoscaling.alpha.kubernetes.io/conditions\"] | fromjson | map(.type) | index(\"ScalingActive\") != null)" <<<"$v"'
+expect_eq "$(api_curl /apis/autoscaling/v1/namespaces/default/horizontalpodautoscalers | jq -r '"\(.kind) \(.apiVersion) \(.items[0].apiVersion) \(.items[0].spec.targetCPUUtilizationPercentage)"')" \
+    "HorizontalPodAutoscalerList autoscaling/v1 autoscaling/v1 60" "v1 list"
+# A v1 merge patch applies to the v1 view and is stored as v2.
+kubectl patch horizontalpodautoscalers.v1.autoscaling web --type=merge -p '{"spec":{"targetCPUUtilizationPercentage":70}}' >/dev/null
+expect_eq "$(kubectl get hpa web -o jsonpath='{.spec.metrics[0].resource.target.averageUtilization} {.spec.maxReplicas}')" \
+    "70 4" "v1 merge patch stored as v2"
+# A v2 metric v1 cannot hold travels in the metrics annotation and back.
+kubectl patch hpa web --type=merge -p '{"spec":{"metrics":[{"type":"Resource","resource":{"name":"memory","target":{"type":"AverageValue","averageValue":"64Mi"}}},{"type":"Resource","resource":{"name":"cpu","target":{"type":"Utilization","averageUtilization":70}}}]}}' >/dev/null
+v1=$(kubectl get horizontalpodautoscalers.v1.autoscaling web -o json)
+expect_eq "$(jq -r '.metadata.annotations["autoscaling.alpha.kubernetes.io/metrics"]' <<<"$v1")" \
+    '[{"type":"Resource","resource":{"name":"memory","targetAverageValue":"64Mi"}}]' "metrics annotation in the v1 shape"
+jq 'del(.metadata.resourceVersion, .status)' <<<"$v1" | kubectl replace -f - >/dev/null
+expect_eq "$(kubectl get hpa web -o jsonpath='{.spec.metrics[*].resource.name} {.spec.metrics[0].resource.target.type}')" \
+    "memory cpu AverageValue" "a v1 PUT keeps the annotated metric"
+
 finish
