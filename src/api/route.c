@@ -9,16 +9,7 @@
 
 const struct resource api_resources[RES_COUNT] = {
 #define XX(id, g, v, k, p, s, sn, ns, f)                                                           \
-    [RES_##id] = {RES_##id,                                                                        \
-                  g,                                                                               \
-                  v,                                                                               \
-                  k,                                                                               \
-                  p,                                                                               \
-                  s,                                                                               \
-                  sn,                                                                              \
-                  ns,                                                                              \
-                  f,                                                                               \
-                  sizeof(g) > 1 ? p "." g : p,                                                     \
+    [RES_##id] = {RES_##id, g, v, k, p, s, sn, ns, f, sizeof(g) > 1 ? p "." g : p,                 \
                   sizeof(g) > 1 ? g "/" v : v},
 #include "api/resources.def"
 #undef XX
