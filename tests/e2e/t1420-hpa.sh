@@ -191,4 +191,28 @@ jq 'del(.metadata.resourceVersion, .status)' <<<"$v1" | kubectl replace -f - >/d
 expect_eq "$(kubectl get hpa web -o jsonpath='{.spec.metrics[*].resource.name} {.spec.metrics[0].resource.target.type}')" \
     "memory cpu AverageValue" "a v1 PUT keeps the annotated metric"
 
+# current > max: set to max at the next sync (no metrics needed), with upstream's reason.
+kubectl scale deploy web --replicas=6 >/dev/null
+wait_for 60 "a target above maxReplicas is brought to 4" -- sh_eval \
+    'test "$(kubectl get deploy web -o jsonpath="{.spec.replicas}")" = 4'
+ev=$(kubectl get events --field-selector involvedObject.kind=HorizontalPodAutoscaler -o jsonpath='{range .items[*]}{.reason}: {.message}{"\n"}{end}')
+expect_match "$ev" 'SuccessfulRescale: New size: 4; reason: Current number of replicas above Spec.MaxReplicas' \
+    "above-max event"
+kubectl delete hpa web >/dev/null
+
+# kubectl autoscale from the oldest and newest kubectl beside the dispatcher (1.27: v1 POST;
+# 1.33: v2 POST first), and describe from each.
+dir=$(dirname "$(readlink -f "$(command -v kubectl)")")
+for v in 27 33; do
+    k="$dir/kubectl.1.$v"
+    [ -x "$k" ] || { say "skip: no $k"; continue; }
+    export KUBECACHEDIR=$TEST_DIR/kubecache-$v
+    expect_eq "$("$k" autoscale deployment web --name=a$v --max=2 --cpu-percent=70 2>&1)" \
+        "horizontalpodautoscaler.autoscaling/a$v autoscaled" "1.$v kubectl autoscale"
+    expect_eq "$(kubectl get hpa a$v -o jsonpath='{.spec.maxReplicas} {.spec.metrics[0].resource.target.averageUtilization}')" \
+        "2 70" "1.$v autoscale stored as v2"
+    expect_match "$("$k" describe hpa a$v 2>&1)" 'Reference: +Deployment/web' "1.$v describe hpa"
+    unset KUBECACHEDIR
+done
+
 finish
