@@ -8,6 +8,7 @@
 
 #include "api/kind.h"
 #include "api/patch.h"
+#include "api/protobuf.h"
 #include "api/table-int.h"
 #include "core/jx.h"
 
@@ -124,6 +125,7 @@ const struct kind_ops kind_HPA = {
     .cols = hpa_cols,
     .cells = cells_hpa,
     .merge = &merge,
+    .pb = &pb_msg_HorizontalPodAutoscaler,
     .alt_version = "v1",
     .alt_out = res_hpa_to_v1,
     .alt_in = res_hpa_from_v1,

@@ -567,19 +567,12 @@ static void on_hpa(struct ctl *c, const char *type, const struct resource *r, js
     ctl_enqueue(c, jx_str(obj, "metadata.namespace") ?: "", jx_str(obj, "metadata.name") ?: "");
 }
 
-/* Pods are read from the cache when syncing; their events need no key. */
-static void on_pod(struct ctl *c, const char *type, const struct resource *r, json_t *obj,
-                   json_t *old, void *ctx)
-{
-}
-
 struct ctl *ctrl_hpa_start(struct api *api)
 {
     static struct hpa_ctl x;
     struct ctl *c = ctl_new(api, COMP, hpa_sync, &x);
 
     ctl_watch(c, RES_HPA, on_hpa);
-    ctl_watch(c, RES_POD, on_pod);
     ctl_start(c);
     return c;
 }
