@@ -58,6 +58,7 @@ struct api_target {
     const char *ns;   /* NULL for cluster-scoped or all-namespaces */
     const char *name; /* NULL for collections */
     const char *sub;  /* subresource or NULL */
+    int alt;          /* the path names the kind's alt_version (kind.h) */
     char buf[1024];
 };
 
@@ -133,6 +134,12 @@ int api__not_found(struct err *err, const struct resource *r, const char *name);
 
 /* Sets err's Status details (name, group, kind) for r's object name (verbs.c). */
 void api__details_set(struct err *err, const struct resource *r, const char *name);
+/* Applies a patch document of Content-Type ctype to cur (verbs.c): 0 and *out, or a negative
+ * code with err set (415 for an unknown type). */
+struct patch_schema;
+int api__apply_patch(const char *ctype, const json_t *cur, const json_t *patch,
+                     const struct patch_schema *schema, const struct api_wopts *o, int force,
+                     json_t **out, struct err *err);
 /* The autoscaling/v1 Scale view of a Deployment or ReplicaSet (new reference; verbs.c). */
 json_t *api__scale_of(const struct resource *r, const json_t *obj);
 

@@ -137,6 +137,12 @@ int api_delete(struct api *api, const struct resource *r, const char *ns, const 
 int api_bind(struct api *api, const char *ns, const char *name, const char *node, struct err *err);
 /* Borrowed current object or NULL. */
 json_t *api_get(struct api *api, const struct resource *r, const char *ns, const char *name);
+/* The autoscaling/v1 Scale of obj, an object of r (r has RF_SCALE), as GET .../scale answers
+ * it (new reference). */
+json_t *api_scale_of(const struct resource *r, const json_t *obj);
+/* The metrics.k8s.io usage of a pod or node object, the same the API serves (the metrics
+ * hook's answer, new reference), or NULL when there is no complete sample or no hook. */
+json_t *api_metrics_of(struct api *api, const json_t *obj);
 
 /* Records a Kubernetes Event about obj (aggregating repeats into count). */
 void api_event(struct api *api, const json_t *obj, const char *type, const char *reason,

@@ -3,6 +3,7 @@
  * APIGroupList, APIGroup and APIResourceList shapes. kubectl's drain always reads /api/v1 and
  * needs pods/eviction there with its group and version. */
 #include "api/api-int.h"
+#include "api/kind.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -10,11 +11,20 @@
 #include "core/jx.h"
 #include "core/log.h"
 
+/* Group versions served; a group's versions are consecutive, the preferred one first. */
 static const char *const groups[][2] = {
-    {"apps", "v1"}, {"policy", "v1"}, {"discovery.k8s.io", "v1"}, {"autoscaling", "v1"},
-    {"batch", "v1"},
+    {"apps", "v1"}, {"policy", "v1"}, {"discovery.k8s.io", "v1"},
+    {"autoscaling", "v2"}, {"autoscaling", "v1"}, {"batch", "v1"},
 };
 #define NGROUPS (sizeof groups / sizeof groups[0])
+
+/* True when r is served in version: its own, or its kind's alt_version (kind.h). */
+static int served_in(const struct resource *r, const char *version)
+{
+    const char *alt = api_kind(r->id)->alt_version;
+
+    return strcmp(r->version, version) == 0 || (alt && strcmp(alt, version) == 0);
+}
 
 static json_t *verbs_full(void)
 {
@@ -36,12 +46,12 @@ static json_t *gvk(const char *g, const char *v, const char *k)
     return json_pack("{s:s,s:s,s:s}", "group", g, "version", v, "kind", k);
 }
 
-static json_t *agg_resource(const struct resource *r)
+static json_t *agg_resource(const struct resource *r, const char *version)
 {
     json_t *o = json_object(), *subs = json_array();
 
     json_object_set_new(o, "resource", json_string(r->plural));
-    json_object_set_new(o, "responseKind", gvk(r->group, r->version, r->kind));
+    json_object_set_new(o, "responseKind", gvk(r->group, version, r->kind));
     json_object_set_new(o, "scope", json_string(r->namespaced ? "Namespaced" : "Cluster"));
     json_object_set_new(o, "singularResource", json_string(r->singular));
     json_object_set_new(o, "verbs", verbs_full());
@@ -51,7 +61,7 @@ static json_t *agg_resource(const struct resource *r)
         json_object_set_new(o, "categories", json_pack("[s]", "all"));
     if (r->flags & RF_STATUS)
         json_array_append_new(subs, json_pack("{s:s,s:o,s:[s,s,s]}", "subresource", "status",
-                                              "responseKind", gvk(r->group, r->version, r->kind),
+                                              "responseKind", gvk(r->group, version, r->kind),
                                               "verbs", "get", "patch", "update"));
     if (r->flags & RF_SCALE)
         json_array_append_new(subs, json_pack("{s:s,s:o,s:[s,s,s]}", "subresource", "scale",
@@ -75,15 +85,23 @@ static json_t *agg_resource(const struct resource *r)
     return o;
 }
 
-static json_t *agg_group(const char *group, const char *version)
+/* One aggregated group: every served version of it (groups[] from index first on). */
+static json_t *agg_group(size_t first)
 {
-    json_t *res = json_array();
+    const char *group = groups[first][0];
+    json_t *vers = json_array();
 
-    for (int i = 0; i < RES_COUNT; i++)
-        if (strcmp(api_resources[i].group, group) == 0)
-            json_array_append_new(res, agg_resource(&api_resources[i]));
-    return json_pack("{s:{s:s},s:[{s:s,s:o,s:s}]}", "metadata", "name", group, "versions",
-                     "version", version, "resources", res, "freshness", "Current");
+    for (size_t g = first; g < NGROUPS && strcmp(groups[g][0], group) == 0; g++) {
+        json_t *res = json_array();
+
+        for (int i = 0; i < RES_COUNT; i++)
+            if (strcmp(api_resources[i].group, group) == 0 &&
+                served_in(&api_resources[i], groups[g][1]))
+                json_array_append_new(res, agg_resource(&api_resources[i], groups[g][1]));
+        json_array_append_new(vers, json_pack("{s:s,s:o,s:s}", "version", groups[g][1], "resources",
+                                              res, "freshness", "Current"));
+    }
+    return json_pack("{s:{s:s},s:o}", "metadata", "name", group, "versions", vers);
 }
 
 static void serve_aggregated(struct http_req *req, int core, const char *ver)
@@ -93,11 +111,18 @@ static void serve_aggregated(struct http_req *req, int core, const char *ver)
     char *s;
 
     if (core) {
-        json_array_append_new(items, agg_group("", "v1"));
+        json_t *res = json_array();
+
+        for (int i = 0; i < RES_COUNT; i++)
+            if (!*api_resources[i].group)
+                json_array_append_new(res, agg_resource(&api_resources[i], "v1"));
+        json_array_append_new(items, json_pack("{s:{s:s},s:[{s:s,s:o,s:s}]}", "metadata", "name",
+                                               "", "versions", "version", "v1", "resources", res,
+                                               "freshness", "Current"));
     } else {
         for (size_t i = 0; i < NGROUPS; i++)
-            if (strcmp(groups[i][0], "autoscaling") != 0)
-                json_array_append_new(items, agg_group(groups[i][0], groups[i][1]));
+            if (i == 0 || strcmp(groups[i][0], groups[i - 1][0]) != 0)
+                json_array_append_new(items, agg_group(i));
         json_array_append_new(items, api__metrics_agg_group());
         json_array_append_new(items, api__custom_metrics_agg_group());
     }
@@ -142,7 +167,7 @@ static void serve_resource_list(struct http_req *req, const char *group, const c
     for (int i = 0; i < RES_COUNT; i++) {
         const struct resource *r = &api_resources[i];
 
-        if (strcmp(r->group, group) != 0)
+        if (strcmp(r->group, group) != 0 || !served_in(r, version))
             continue;
         json_array_append_new(res, legacy_resource(r, NULL, r->kind, NULL, NULL, verbs_full()));
         if (r->flags & RF_STATUS)
@@ -174,6 +199,21 @@ static json_t *legacy_group(const char *g, const char *v)
     snprintf(gv, sizeof gv, "%s/%s", g, v);
     return json_pack("{s:s,s:[{s:s,s:s}],s:{s:s,s:s}}", "name", g, "versions", "groupVersion", gv,
                      "version", v, "preferredVersion", "groupVersion", gv, "version", v);
+}
+
+/* An APIGroup of groups[] from index first on: every version, the first preferred. */
+static json_t *legacy_group_at(size_t first)
+{
+    json_t *doc = legacy_group(groups[first][0], groups[first][1]);
+    json_t *vers = json_object_get(doc, "versions");
+    char gv[128];
+
+    for (size_t g = first + 1; g < NGROUPS && strcmp(groups[g][0], groups[first][0]) == 0; g++) {
+        snprintf(gv, sizeof gv, "%s/%s", groups[g][0], groups[g][1]);
+        json_array_append_new(vers,
+                              json_pack("{s:s,s:s}", "groupVersion", gv, "version", groups[g][1]));
+    }
+    return doc;
 }
 
 void api__discovery(struct api *api, struct http_req *req, const char *path)
@@ -218,7 +258,8 @@ void api__discovery(struct api *api, struct http_req *req, const char *path)
         }
         list = json_array();
         for (size_t i = 0; i < NGROUPS; i++)
-            json_array_append_new(list, legacy_group(groups[i][0], groups[i][1]));
+            if (i == 0 || strcmp(groups[i][0], groups[i - 1][0]) != 0)
+                json_array_append_new(list, legacy_group_at(i));
         /* Served by kroll itself where a cluster's aggregator proxies it to metrics-server:
          * not in groups[], which also lists the OpenAPI documents. */
         json_array_append_new(list, legacy_group("metrics.k8s.io", "v1beta1"));
@@ -247,7 +288,7 @@ void api__discovery(struct api *api, struct http_req *req, const char *path)
         if (strcmp(groups[i][0], g) != 0)
             continue;
         if (!*v) {
-            json_t *doc = legacy_group(groups[i][0], groups[i][1]);
+            json_t *doc = legacy_group_at(i);
 
             json_object_set_new(doc, "kind", json_string("APIGroup"));
             json_object_set_new(doc, "apiVersion", json_string("v1"));
@@ -286,7 +327,7 @@ void api__openapi(struct api *api, struct http_req *req, const char *path)
         return;
     }
     if (strncmp(path, "/openapi/v3/", 12) == 0) {
-        const char *gv = path + 12, *group = NULL;
+        const char *gv = path + 12, *group = NULL, *version = "v1";
         int found = 0;
 
         if (strcmp(gv, "api/v1") == 0) {
@@ -296,8 +337,10 @@ void api__openapi(struct api *api, struct http_req *req, const char *path)
                 char k[128];
 
                 snprintf(k, sizeof k, "apis/%s/%s", groups[i][0], groups[i][1]);
-                if (strcmp(gv, k) == 0)
+                if (strcmp(gv, k) == 0) {
                     group = groups[i][0];
+                    version = groups[i][1];
+                }
             }
         }
         if (group) {
@@ -305,14 +348,14 @@ void api__openapi(struct api *api, struct http_req *req, const char *path)
                 const struct resource *r = &api_resources[i];
                 char k[160];
 
-                if (strcmp(r->group, group) != 0)
+                if (strcmp(r->group, group) != 0 || !served_in(r, version))
                     continue;
                 found = 1;
                 snprintf(k, sizeof k, "/%s", r->plural);
                 json_object_set_new(
                     paths, k,
                     json_pack("{s:{s:o,s:[{s:s,s:s}]}}", "patch", "x-kubernetes-group-version-kind",
-                              gvk(r->group, r->version, r->kind), "parameters", "name",
+                              gvk(r->group, version, r->kind), "parameters", "name",
                               "fieldValidation", "in", "query"));
             }
             if (strcmp(group, "autoscaling") == 0)

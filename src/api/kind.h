@@ -70,7 +70,17 @@ struct kind_ops {
     const char *const *field_selectors; /* NULL-terminated, beyond metadata.name/namespace */
     const struct patch_schema *merge;   /* strategic merge keys; NULL: no SMP (like a CRD) */
     const struct pb_msg *pb;            /* protobuf message of the kind, or NULL */
+
+    /* Another version the kind is also served in (HPA: autoscaling/v1), and the conversions
+     * from the stored version to it and back (new references). Tables are built from the
+     * stored version. */
+    const char *alt_version;
+    json_t *(*alt_out)(const json_t *stored);
+    json_t *(*alt_in)(const json_t *served);
 };
+
+/* obj as the request's version serves it (alt: the kind's alt_version): new reference. */
+json_t *kind_served(const struct resource *r, int alt, const json_t *obj);
 
 /* The entry of a served resource (never NULL for a valid id). */
 const struct kind_ops *api_kind(enum res_id id);

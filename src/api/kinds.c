@@ -27,6 +27,13 @@ const struct kind_ops *api_kind_of(const struct resource *r)
     return r ? api_kind(r->id) : NULL;
 }
 
+json_t *kind_served(const struct resource *r, int alt, const json_t *obj)
+{
+    const struct kind_ops *k = api_kind(r->id);
+
+    return alt && k->alt_out ? k->alt_out(obj) : json_incref((json_t *)obj);
+}
+
 /* Workloads and budgets: status is written by their controllers through /status only. */
 int kind_create_drop_status(struct api *api, json_t *obj, struct err *err)
 {

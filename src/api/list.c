@@ -138,9 +138,17 @@ static void respond(struct http_req *req, const struct api_target *t, json_t *it
         doc = table_build(api_kind(t->r->id), items, rvs, http_req_query(req, "includeObject"),
                           1, time(NULL));
     } else {
+        json_t *served = json_array(), *it;
+        char av[96];
+        size_t i;
+
+        json_array_foreach(items, i, it)
+            json_array_append_new(served, kind_served(t->r, t->alt, it));
         snprintf(kind, sizeof kind, "%sList", t->r->kind);
-        doc = json_pack("{s:s,s:s,s:{s:s},s:O}", "kind", kind, "apiVersion", t->r->api_version,
-                        "metadata", "resourceVersion", rvs, "items", items);
+        snprintf(av, sizeof av, "%s%s%s", t->r->group, *t->r->group ? "/" : "",
+                 t->alt ? api_kind(t->r->id)->alt_version : t->r->version);
+        doc = json_pack("{s:s,s:s,s:{s:s},s:o}", "kind", kind, "apiVersion", av, "metadata",
+                        "resourceVersion", rvs, "items", served);
     }
     meta = json_object_get(doc, "metadata");
     if (cont && meta) {

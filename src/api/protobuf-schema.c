@@ -286,12 +286,47 @@ MSG(ObjectReference, FS(1, "kind", O), FS(2, "namespace", O), FS(3, "name", O), 
 ROOT(ServiceAccount, FM(1, "metadata", ObjectMeta, O), FM(2, "secrets", ObjectReference, R),
      FM(3, "imagePullSecrets", LocalObjectReference, R), FB(4, "automountServiceAccountToken", P));
 
+/* ---- autoscaling/v1 (kubectl autoscale POSTs it; the server converts it to v2) ---- */
+
+MSG(CrossVersionObjectReference, FS(1, "kind", 0), FS(2, "name", 0), FS(3, "apiVersion", O));
+MSG(HPAV1Spec, FM(1, "scaleTargetRef", CrossVersionObjectReference, 0), FI32(2, "minReplicas", P),
+    FI32(3, "maxReplicas", 0), FI32(4, "targetCPUUtilizationPercentage", P));
+MSG(HPAV1, FM(1, "metadata", ObjectMeta, O), FM(2, "spec", HPAV1Spec, O));
+
+/* ---- autoscaling/v2 (kubectl 1.33 autoscale POSTs it first): the spec a request carries ---- */
+
+MSG(MetricTarget, FS(1, "type", 0), FK(2, "value", PB_QTY, P), FK(3, "averageValue", PB_QTY, P),
+    FI32(4, "averageUtilization", P));
+MSG(MetricIdentifier, FS(1, "name", 0), FM(2, "selector", LabelSelector, P));
+MSG(ResourceMetricSource, FS(1, "name", 0), FM(2, "target", MetricTarget, 0));
+MSG(ContainerResourceMetricSource, FS(1, "name", 0), FM(2, "target", MetricTarget, 0),
+    FS(3, "container", 0));
+MSG(PodsMetricSource, FM(1, "metric", MetricIdentifier, 0), FM(2, "target", MetricTarget, 0));
+MSG(ObjectMetricSource, FM(1, "describedObject", CrossVersionObjectReference, 0),
+    FM(2, "target", MetricTarget, 0), FM(3, "metric", MetricIdentifier, 0));
+MSG(ExternalMetricSource, FM(1, "metric", MetricIdentifier, 0), FM(2, "target", MetricTarget, 0));
+MSG(MetricSpec, FS(1, "type", 0), FM(2, "object", ObjectMetricSource, P),
+    FM(3, "pods", PodsMetricSource, P), FM(4, "resource", ResourceMetricSource, P),
+    FM(7, "containerResource", ContainerResourceMetricSource, P),
+    FM(5, "external", ExternalMetricSource, P));
+MSG(HPAScalingPolicy, FS(1, "type", 0), FI32(2, "value", 0), FI32(3, "periodSeconds", 0));
+MSG(HPAScalingRules, FI32(3, "stabilizationWindowSeconds", P), FS(1, "selectPolicy", P),
+    FM(2, "policies", HPAScalingPolicy, R), FK(4, "tolerance", PB_QTY, P));
+MSG(HorizontalPodAutoscalerBehavior, FM(1, "scaleUp", HPAScalingRules, P),
+    FM(2, "scaleDown", HPAScalingRules, P));
+MSG(HorizontalPodAutoscalerSpec, FM(1, "scaleTargetRef", CrossVersionObjectReference, 0),
+    FI32(2, "minReplicas", P), FI32(3, "maxReplicas", 0), FM(4, "metrics", MetricSpec, R),
+    FM(5, "behavior", HorizontalPodAutoscalerBehavior, P));
+ROOT(HorizontalPodAutoscaler, FM(1, "metadata", ObjectMeta, O),
+     FM(2, "spec", HorizontalPodAutoscalerSpec, O));
+
 /* Kinds that are not served resources but arrive as request bodies; the served kinds' messages
  * are found through their kind_ops entries. */
 const struct pb_kind_entry pb_kinds[] = {
     {"policy/v1", "Eviction", &Eviction},
     {"policy/v1beta1", "Eviction", &Eviction},
     {0, "DeleteOptions", &DeleteOptions},
+    {"autoscaling/v1", "HorizontalPodAutoscaler", &HPAV1},
 };
 const size_t pb_nkinds = N_(pb_kinds);
 

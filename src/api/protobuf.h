@@ -32,6 +32,7 @@ struct pb_msg;
 extern const struct pb_msg pb_msg_ConfigMap, pb_msg_Secret, pb_msg_Namespace, pb_msg_Service,
     pb_msg_Pod, pb_msg_Deployment, pb_msg_PodDisruptionBudget, pb_msg_ServiceAccount;
 extern const struct pb_msg pb_msg_Job;
+extern const struct pb_msg pb_msg_HorizontalPodAutoscaler; /* autoscaling/v2 */
 
 /* True when buf starts with the Kubernetes protobuf magic "k8s\0". */
 int pb_has_magic(const void *buf, size_t len);

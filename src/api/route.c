@@ -2,6 +2,7 @@
  * of /api/v1/... and /apis/G/V/... paths into a resource target, and which paths are
  * discovery or public. Kept apart from server.c so that the fuzzer can drive it alone. */
 #include "api/api-int.h"
+#include "api/kind.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -67,6 +68,12 @@ int api__target_parse(const char *path, struct api_target *t)
         }
     }
     t->r = api_resource_by_plural(group, seg[i]);
+    /* A kind also served in another version (kind.h alt_version): same row, converted. */
+    if (t->r && *group && strcmp(t->r->version, seg[2]) != 0 && api_kind(t->r->id)->alt_version &&
+        strcmp(api_kind(t->r->id)->alt_version, seg[2]) == 0) {
+        t->alt = 1;
+        seg[2] = (char *)t->r->version;
+    }
     if (!t->r || strcmp(t->r->version, i >= 3 && *group ? seg[2] : "v1") != 0)
         return -E_NOT_FOUND;
     if (*group && strcmp(seg[2], t->r->version) != 0)

@@ -388,6 +388,16 @@ void api_set_custom_metrics_hook(struct api *api, api_custom_metrics_fn *fn, voi
     api->custom_metrics_ctx = ctx;
 }
 
+json_t *api_metrics_of(struct api *api, const json_t *obj)
+{
+    return api->metrics_fn && obj ? api->metrics_fn(obj, api->metrics_ctx) : NULL;
+}
+
+json_t *api_scale_of(const struct resource *r, const json_t *obj)
+{
+    return api__scale_of(r, obj);
+}
+
 void api_set_evict_hook(struct api *api, api_evict_fn *fn, void *ctx)
 {
     api->evict_fn = fn;

@@ -406,9 +406,9 @@ json_t *api__scale_of(const struct resource *r, const json_t *obj)
     return s;
 }
 
-static int apply_patch(const char *ctype, const json_t *cur, const json_t *patch,
-                       const struct patch_schema *schema, const struct api_wopts *o, int force,
-                       json_t **out, struct err *err)
+int api__apply_patch(const char *ctype, const json_t *cur, const json_t *patch,
+                     const struct patch_schema *schema, const struct api_wopts *o, int force,
+                     json_t **out, struct err *err)
 {
     if (!ctype)
         ctype = "";
@@ -453,7 +453,7 @@ static int patch_scale(struct api *api, const struct resource *r, const json_t *
                        json_t **out, struct err *err)
 {
     json_t *sc = api__scale_of(r, old), *nsc = NULL, *res = NULL;
-    int rc = apply_patch(ctype, sc, patch, &patch_schema_plain, o, force, &nsc, err);
+    int rc = api__apply_patch(ctype, sc, patch, &patch_schema_plain, o, force, &nsc, err);
 
     json_decref(sc);
     if (rc == 0) {
@@ -495,7 +495,7 @@ int api_patch(struct api *api, const struct resource *r, const char *ns, const c
         json_decref(old);
         return rc;
     }
-    rc = apply_patch(ctype, old, patch, api_kind(r->id)->merge, o, force, &res, err);
+    rc = api__apply_patch(ctype, old, patch, api_kind(r->id)->merge, o, force, &res, err);
     if (rc < 0)
         goto out;
     /* The engines bound their results as they build them; this exact measure is cheap (the

@@ -66,7 +66,7 @@ void api__filter_free(struct api_filter *f)
     free(f);
 }
 
-static void send_object(struct api *api, struct http_req *req, const struct resource *r,
+static void send_object(struct api *api, struct http_req *req, const struct resource *r, int alt,
                         json_t *obj, int status, const json_t *warnings)
 {
     if (api__wants_table(req)) {
@@ -79,7 +79,45 @@ static void send_object(struct api *api, struct http_req *req, const struct reso
         json_decref(items);
         return;
     }
+    obj = kind_served(r, alt, obj);
     api__respond_json_warn(req, status, obj, warnings);
+    json_decref(obj);
+}
+
+/* A write in the kind's other version (kind.h alt_version): the body converted to the stored
+ * version; a PATCH is applied to the object as that version serves it, then stored as an
+ * update. */
+static int alt_write(struct api *api, struct http_req *req, struct api_target *t, json_t *body,
+                     struct api_wopts *o, json_t **out, struct err *err)
+{
+    const struct kind_ops *k = api_kind(t->r->id);
+    const char *ctype = http_req_header(req, "Content-Type");
+    json_t *in = NULL, *cur, *view, *patched = NULL;
+    int rc;
+
+    if (strcmp(req->method, "POST") == 0 || strcmp(req->method, "PUT") == 0) {
+        in = k->alt_in(body);
+        rc = strcmp(req->method, "POST") == 0
+                 ? api_create(api, t->r, t->ns, in, o, out, err)
+                 : api_update(api, t->r, t->ns, t->name, in, o, out, err);
+        json_decref(in);
+        return rc;
+    }
+    if (!(cur = api_get(api, t->r, t->ns, t->name))) {
+        api__not_found(err, t->r, t->name);
+        api__details_set(err, t->r, t->name);
+        return -E_NOT_FOUND;
+    }
+    view = k->alt_out(cur);
+    rc = api__apply_patch(ctype, view, body, k->merge, o, 0, &patched, err);
+    json_decref(view);
+    if (rc < 0)
+        return rc;
+    in = k->alt_in(patched);
+    json_decref(patched);
+    rc = api_update(api, t->r, t->ns, t->name, in, o, out, err);
+    json_decref(in);
+    return rc;
 }
 
 /* Parses the request body by Content-Type: JSON, YAML, or Kubernetes protobuf. */
@@ -177,7 +215,10 @@ static void do_write(struct api *api, struct http_req *req, struct api_target *t
         rc = err_set(&err, -E_NOT_FOUND, "the server could not find the requested resource");
         goto done;
     }
-    if (strcmp(req->method, "POST") == 0) {
+    if (t->alt) {
+        created = strcmp(req->method, "POST") == 0;
+        rc = alt_write(api, req, t, body, &o, &out, &err);
+    } else if (strcmp(req->method, "POST") == 0) {
         rc = api_create(api, t->r, t->ns, body, &o, &out, &err);
         created = 1;
     } else if (strcmp(req->method, "PUT") == 0) {
@@ -204,7 +245,7 @@ done:
             err.code = rc;
         api__fail(req, &err);
     } else {
-        send_object(api, req, t->r, out, created ? 201 : 200, o.warnings);
+        send_object(api, req, t->r, t->alt, out, created ? 201 : 200, o.warnings);
     }
     json_decref(out);
     json_decref(body);
@@ -368,7 +409,7 @@ void api__resource(struct api *api, struct http_req *req, struct api_target *t)
             return;
         }
         if (!t->sub || strcmp(t->sub, "status") == 0) {
-            send_object(api, req, t->r, obj, 200, NULL);
+            send_object(api, req, t->r, t->alt, obj, 200, NULL);
         } else if (strcmp(t->sub, "scale") == 0 && (t->r->flags & RF_SCALE)) {
             json_t *s = api__scale_of(t->r, obj);
 

@@ -21,6 +21,7 @@ struct watch {
     struct api *api;
     struct http_req *req;
     const struct resource *r;
+    int alt; /* served in the kind's alt_version */
     char *ns;
     struct api_filter *f;
     int table;
@@ -137,6 +138,8 @@ static void watch_send(struct watch *w, const char *type, json_t *obj)
         payload = table_build(api_kind(w->r->id), items, jx_str(obj, "metadata.resourceVersion"),
                               http_req_query(w->req, "includeObject"), 1, time(NULL));
         json_decref(items);
+    } else if (strcmp(type, "ERROR") != 0 && strcmp(type, "BOOKMARK") != 0) {
+        payload = kind_served(w->r, w->alt, obj);
     } else {
         payload = json_incref(obj);
     }
@@ -355,6 +358,7 @@ void api__watch(struct api *api, struct http_req *req, struct api_target *t,
     w->ns = t->ns ? xstrdup(t->ns) : NULL;
     w->f = api__filter_new(req, t->r, &err);
     if (!w->f) {
+    w->alt = t->alt;
         api__fail(req, &err);
         err_release(&err);
         free(w->ns);

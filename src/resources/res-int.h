@@ -40,6 +40,7 @@ extern const struct res_type res__t_namespace, res__t_node, res__t_pod, res__t_s
     res__t_deployment, res__t_replicaset, res__t_daemonset, res__t_pdb, res__t_eviction,
     res__t_endpointslice, res__t_scale, res__t_deleteoptions;
 extern const struct res_type res__t_job;
+extern const struct res_type res__t_hpa;
 
 /* Walks v against t. Unknown fields are appended (as path strings) to unknown when it is
  * not NULL; wrong JSON types become causes in err when err is not NULL. Returns the number
@@ -146,5 +147,7 @@ void res__deleteoptions_validate(const json_t *obj, const json_t *old, struct er
 void res__eviction_validate(const json_t *obj, const json_t *old, struct err *err);
 void res__job_default(json_t *obj);
 void res__job_validate(const json_t *obj, const json_t *old, struct err *err);
+void res__hpa_default(json_t *obj);
+void res__hpa_validate(const json_t *obj, const json_t *old, struct err *err);
 
 #endif

@@ -63,6 +63,8 @@ const struct res_kind res_kind_endpointslice = {"discovery.k8s.io",
                                                 res__endpointslice_validate};
 const struct res_kind res_kind_scale = {"autoscaling", "Scale", "v1",
                                         &res__t_scale, NULL,    res__scale_validate};
+const struct res_kind res_kind_hpa = {"autoscaling",       "HorizontalPodAutoscaler", "v2",
+                                      &res__t_hpa,         res__hpa_default,          res__hpa_validate};
 const struct res_kind res_kind_deleteoptions = {
     "meta", "DeleteOptions", "v1", &res__t_deleteoptions, NULL, res__deleteoptions_validate};
 
@@ -77,6 +79,7 @@ static const struct res_kind *const kinds[] = {
     &res_kind_pdb,        &res_kind_eviction,      &res_kind_endpointslice,
     &res_kind_scale,      &res_kind_deleteoptions,
     &res_kind_job,
+    &res_kind_hpa,
 };
 
 const struct res_kind *res_kind_find(const char *group, const char *kind)

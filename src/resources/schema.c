@@ -382,6 +382,47 @@ TYPE(t_scalestatus, "ScaleStatus", F_I("replicas"), F_S("selector"));
 KIND(res__t_scale, "Scale", F_O("metadata", t_meta), F_O("spec", t_scalespec),
      F_O("status", t_scalestatus));
 
+/* ---- autoscaling/v2 HorizontalPodAutoscaler ---- */
+TYPE(t_hpa_xref, "CrossVersionObjectReference", F_S("kind"), F_S("name"), F_S("apiVersion"));
+TYPE(t_hpa_target, "MetricTarget", F_S("type"), F_Q("value"), F_Q("averageValue"),
+     F_I("averageUtilization"));
+TYPE(t_hpa_mid, "MetricIdentifier", F_S("name"), F_O("selector", t_selector));
+TYPE(t_hpa_res, "ResourceMetricSource", F_S("name"), F_O("target", t_hpa_target));
+TYPE(t_hpa_cres, "ContainerResourceMetricSource", F_S("name"), F_O("target", t_hpa_target),
+     F_S("container"));
+TYPE(t_hpa_pods, "PodsMetricSource", F_O("metric", t_hpa_mid), F_O("target", t_hpa_target));
+TYPE(t_hpa_obj, "ObjectMetricSource", F_O("describedObject", t_hpa_xref),
+     F_O("target", t_hpa_target), F_O("metric", t_hpa_mid));
+TYPE(t_hpa_ext, "ExternalMetricSource", F_O("metric", t_hpa_mid), F_O("target", t_hpa_target));
+TYPE(t_hpa_metric, "MetricSpec", F_S("type"), F_O("object", t_hpa_obj), F_O("pods", t_hpa_pods),
+     F_O("resource", t_hpa_res), F_O("containerResource", t_hpa_cres),
+     F_O("external", t_hpa_ext));
+TYPE(t_hpa_policy, "HPAScalingPolicy", F_S("type"), F_I("value"), F_I("periodSeconds"));
+TYPE(t_hpa_rules, "HPAScalingRules", F_I("stabilizationWindowSeconds"), F_S("selectPolicy"),
+     F_LO("policies", t_hpa_policy), F_Q("tolerance"));
+TYPE(t_hpa_behavior, "HorizontalPodAutoscalerBehavior", F_O("scaleUp", t_hpa_rules),
+     F_O("scaleDown", t_hpa_rules));
+TYPE(t_hpa_spec, "HorizontalPodAutoscalerSpec", F_O("scaleTargetRef", t_hpa_xref),
+     F_I("minReplicas"), F_I("maxReplicas"), F_LO("metrics", t_hpa_metric),
+     F_O("behavior", t_hpa_behavior));
+TYPE(t_hpa_value, "MetricValueStatus", F_Q("value"), F_Q("averageValue"),
+     F_I("averageUtilization"));
+TYPE(t_hpa_sres, "ResourceMetricStatus", F_S("name"), F_O("current", t_hpa_value));
+TYPE(t_hpa_scres, "ContainerResourceMetricStatus", F_S("name"), F_O("current", t_hpa_value),
+     F_S("container"));
+TYPE(t_hpa_spods, "PodsMetricStatus", F_O("metric", t_hpa_mid), F_O("current", t_hpa_value));
+TYPE(t_hpa_sobj, "ObjectMetricStatus", F_O("metric", t_hpa_mid), F_O("current", t_hpa_value),
+     F_O("describedObject", t_hpa_xref));
+TYPE(t_hpa_sext, "ExternalMetricStatus", F_O("metric", t_hpa_mid), F_O("current", t_hpa_value));
+TYPE(t_hpa_smetric, "MetricStatus", F_S("type"), F_O("object", t_hpa_sobj),
+     F_O("pods", t_hpa_spods), F_O("resource", t_hpa_sres),
+     F_O("containerResource", t_hpa_scres), F_O("external", t_hpa_sext));
+TYPE(t_hpa_status, "HorizontalPodAutoscalerStatus", F_L("observedGeneration"),
+     F_S("lastScaleTime"), F_I("currentReplicas"), F_I("desiredReplicas"),
+     F_LO("currentMetrics", t_hpa_smetric), F_LO("conditions", t_mcond));
+KIND(res__t_hpa, "HorizontalPodAutoscaler", F_O("metadata", t_meta), F_O("spec", t_hpa_spec),
+     F_O("status", t_hpa_status));
+
 /* ---- walker ---- */
 
 struct walk {

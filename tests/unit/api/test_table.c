@@ -492,6 +492,25 @@ static void test_small_kinds(void **state)
                 "27T01:59:00Z\"},"
                 "\"spec\":{\"maxUnavailable\":\"25%\"}}",
                 "[\"pdb\",\"N/A\",\"25%\",0,\"60s\"]");
+    check_cells("autoscaling", "HorizontalPodAutoscaler",
+                "{\"metadata\":{\"name\":\"web\",\"creationTimestamp\":\"2026-11-27T01:"
+                "59:00Z\"},\"spec\":{\"scaleTargetRef\":{\"kind\":\"Deployment\",\"name\":"
+                "\"web\"},\"minReplicas\":1,\"maxReplicas\":3,\"metrics\":[{\"type\":"
+                "\"Resource\",\"resource\":{\"name\":\"cpu\",\"target\":{\"type\":"
+                "\"Utilization\",\"averageUtilization\":50}}},{\"type\":\"Resource\","
+                "\"resource\":{\"name\":\"memory\",\"target\":{\"type\":\"AverageValue\","
+                "\"averageValue\":\"200Mi\"}}},{\"type\":\"Pods\",\"pods\":{\"metric\":"
+                "{\"name\":\"rps\"},\"target\":{\"averageValue\":\"10\"}}}]},"
+                "\"status\":{\"currentReplicas\":2,\"currentMetrics\":[{\"type\":"
+                "\"Resource\",\"resource\":{\"name\":\"cpu\",\"current\":"
+                "{\"averageUtilization\":45,\"averageValue\":\"45m\"}}}]}}",
+                "[\"web\",\"Deployment/web\",\"cpu: 45%/50%, memory: <unknown>/200Mi + 1 "
+                "more...\",\"1\",3,2,\"60s\"]");
+    check_cells("autoscaling", "HorizontalPodAutoscaler",
+                "{\"metadata\":{\"name\":\"q\",\"creationTimestamp\":\"2026-11-27T01:"
+                "59:00Z\"},\"spec\":{\"scaleTargetRef\":{\"kind\":\"ReplicaSet\",\"name\":"
+                "\"q\"},\"maxReplicas\":2}}",
+                "[\"q\",\"ReplicaSet/q\",\"<none>\",\"<unset>\",2,0,\"60s\"]");
     check_cells("example.com", "Widget",
                 "{\"metadata\":{\"name\":\"w\",\"creationTimestamp\":\"2026-11-"
                 "27T01:59:00+00:00\"}}",
