@@ -25,6 +25,8 @@ struct api {
     void *evict_ctx;
     api_metrics_fn *metrics_fn;
     void *metrics_ctx;
+    api_stream_fn *stream_fn;
+    void *stream_ctx;
     uint32_t next_ip; /* next Service clusterIP offset in 127.77.0.0/16 */
     struct api_metrics *metrics; /* metrics.c */
 };

@@ -378,6 +378,12 @@ void api_set_metrics_hook(struct api *api, api_metrics_fn *fn, void *ctx)
     api->metrics_ctx = ctx;
 }
 
+void api_set_stream_hook(struct api *api, api_stream_fn *fn, void *ctx)
+{
+    api->stream_fn = fn;
+    api->stream_ctx = ctx;
+}
+
 void api_set_evict_hook(struct api *api, api_evict_fn *fn, void *ctx)
 {
     api->evict_fn = fn;
