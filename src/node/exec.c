@@ -33,6 +33,7 @@
 #define EXEC_OUT_HIGH (4u << 20)  /* client backlog above which process output waits */
 #define EXEC_DRAIN_MS 2000        /* after exit, longest wait for the pipes' EOF */
 #define EXEC_POLL_MS 50
+#define EXEC_SIZE_WAIT_MS 1000    /* tty: longest wait for the first resize before starting */
 
 enum { CH_STDIN, CH_STDOUT, CH_STDERR, CH_ERROR, CH_RESIZE, CH_N };
 
@@ -46,6 +47,9 @@ struct xexec {
     int want[CH_N];
     uint32_t sid[CH_N]; /* SPDY stream of each channel */
     int started, finished;
+    int spawned;              /* the process was started (or failed to) */
+    int size_wait;            /* tty: waiting (bounded) for the first size before spawning */
+    struct winsize size;      /* tty: the client's last size */
     struct loop_timer timer; /* SPDY streams deadline, output back-pressure, drain deadline */
     pid_t pid;
     int pidfd;
@@ -219,21 +223,26 @@ static void on_stdin_io(struct loop_io *io, unsigned ev, void *ctx)
 
 static void stdin_data(struct xexec *e, const uint8_t *p, size_t n)
 {
-    if (e->fd_in < 0 || !e->started)
+    if (!e->want[CH_STDIN] || (e->spawned && e->fd_in < 0))
         return;
     if (buf_append(&e->inbuf, p, n) < 0) {
         log_warn("node", "msg=\"exec stdin over its cap, dropped\" bytes=%zu", n);
         return;
     }
-    stdin_flush(e);
+    if (e->spawned)
+        stdin_flush(e);
+    else if (e->xs)
+        xs_pause(e->xs, e->inbuf.len >= EXEC_STDIN_MAX);
 }
 
 static void stdin_close(struct xexec *e)
 {
     e->in_close = 1;
-    if (e->started)
+    if (e->spawned)
         stdin_flush(e);
 }
+
+static void spawn_now(struct xexec *e);
 
 /* A resize message: {"Width":W,"Height":H} (one JSON object per message or line). */
 static void resize_apply(struct xexec *e, const char *p, size_t n)
@@ -246,8 +255,13 @@ static void resize_apply(struct xexec *e, const char *p, size_t n)
     ws.ws_col = (unsigned short)json_integer_value(json_object_get(j, "Width"));
     ws.ws_row = (unsigned short)json_integer_value(json_object_get(j, "Height"));
     json_decref(j);
-    if (e->fd_out >= 0 && e->want[CH_RESIZE] && ws.ws_col && ws.ws_row)
-        ioctl(e->fd_out, TIOCSWINSZ, &ws);
+    if (!e->want[CH_RESIZE] || !ws.ws_col || !ws.ws_row)
+        return;
+    e->size = ws;
+    if (e->fd_out >= 0)
+        ioctl(e->fd_out, TIOCSWINSZ, &ws); /* runc gets SIGWINCH and passes it on */
+    else if (e->size_wait && !e->spawned)
+        spawn_now(e);
 }
 
 static void out_pause(struct xexec *e, int on)
@@ -306,6 +320,10 @@ static void on_timer(struct loop_timer *t, void *ctx)
         log_warn("node", "msg=\"exec: the client did not open its streams in time\"");
         if (e->xs)
             xs_end(e->xs);
+        return;
+    }
+    if (!e->spawned) { /* no size came: start with the default one */
+        spawn_now(e);
         return;
     }
     if (e->exited) { /* something the process left behind holds its output open */
@@ -404,6 +422,8 @@ static int spawn(struct xexec *e)
             close(nul);
             return rc;
         }
+        if (e->size.ws_col)
+            ioctl(m, TIOCSWINSZ, &e->size);
         p_out[0] = m, p_out[1] = s;
         p_in[1] = fcntl(m, F_DUPFD_CLOEXEC, 3), p_in[0] = s;
     } else if ((e->want[CH_STDIN] && pipe2(p_in, O_CLOEXEC) < 0) ||
@@ -458,13 +478,13 @@ static int spawn(struct xexec *e)
     return 0;
 }
 
-static void start(struct xexec *e)
+static void spawn_now(struct xexec *e)
 {
     int rc;
 
-    if (e->started)
+    if (e->spawned)
         return;
-    e->started = 1;
+    e->spawned = 1;
     loop_timer_stop(e->kl->loop, &e->timer);
     if ((rc = spawn(e)) < 0) {
         e->exited = 1;
@@ -473,10 +493,26 @@ static void start(struct xexec *e)
         finish(e);
         return;
     }
+    stdin_flush(e);
+}
+
+/* Every expected stream is there: spawn, with a tty once its first size is known (the
+ * terminal's size is set before the shell starts) or after EXEC_SIZE_WAIT_MS. */
+static void start(struct xexec *e)
+{
+    if (e->started)
+        return;
+    e->started = 1;
+    loop_timer_stop(e->kl->loop, &e->timer);
     if (e->proto == XS_WS) /* the servers' "ready" message: empty, on the first output channel */
         send_ch(e, e->want[CH_STDOUT] ? CH_STDOUT : e->want[CH_STDERR] ? CH_STDERR : CH_ERROR,
                 "", 0, 0);
-    stdin_flush(e);
+    if (e->want[CH_RESIZE] && !e->size.ws_col) {
+        e->size_wait = 1;
+        loop_timer_start(e->kl->loop, &e->timer, EXEC_SIZE_WAIT_MS);
+        return;
+    }
+    spawn_now(e);
 }
 
 static void exec_free(struct xexec *e)
