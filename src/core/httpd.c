@@ -221,8 +221,8 @@ int http_raw_write(struct http_req *req, const void *data, size_t len)
     if (c->closed || req->done)
         return -EPIPE;
     if (c->out.len > STREAM_BACKLOG_MAX) {
-        log_warn("httpd", "msg=\"closing slow upgraded connection\" peer=%s backlog=%zu",
-                 c->peer, c->out.len);
+        log_warn("httpd", "msg=\"closing slow upgraded connection\" peer=%s backlog=%zu", c->peer,
+                 c->out.len);
         conn_close(c);
         return -E_TOO_LARGE;
     }

@@ -244,8 +244,14 @@ static int empty_block(struct spdy_zout *zo, uint8_t *dst, size_t cap, size_t *l
 
 static int ctrl_head(struct buf *out, unsigned type, unsigned flags, size_t len)
 {
-    uint8_t h[8] = {0x80, 3, (uint8_t)(type >> 8), (uint8_t)type, (uint8_t)flags,
-                    (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
+    uint8_t h[8] = {0x80,
+                    3,
+                    (uint8_t)(type >> 8),
+                    (uint8_t)type,
+                    (uint8_t)flags,
+                    (uint8_t)(len >> 16),
+                    (uint8_t)(len >> 8),
+                    (uint8_t)len};
 
     return buf_append(out, h, 8);
 }
@@ -284,7 +290,8 @@ int spdy_rst_append(struct buf *out, uint32_t id, uint32_t status)
 
     put32(b, id & 0x7fffffff);
     put32(b + 4, status);
-    return ctrl_head(out, SPDY_RST_STREAM, 0, 8) < 0 || buf_append(out, b, 8) < 0 ? -E_TOO_LARGE : 0;
+    return ctrl_head(out, SPDY_RST_STREAM, 0, 8) < 0 || buf_append(out, b, 8) < 0 ? -E_TOO_LARGE
+                                                                                  : 0;
 }
 
 int spdy_ping_append(struct buf *out, uint32_t ping_id)

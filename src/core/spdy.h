@@ -23,15 +23,15 @@ enum {
     SPDY_WINDOW_UPDATE = 9,
 };
 #define SPDY_FLAG_FIN 0x01
-#define SPDY_MAX_FRAME (1u << 20)   /* largest frame body accepted */
+#define SPDY_MAX_FRAME (1u << 20)    /* largest frame body accepted */
 #define SPDY_MAX_HEADERS (64u << 10) /* largest decompressed header block */
 #define SPDY_MAX_PAIRS 64            /* name/value pairs in one block */
 
 struct spdy_frame {
     int control;
-    unsigned type;    /* control frames */
+    unsigned type; /* control frames */
     unsigned flags;
-    uint32_t stream;  /* data frames; for control frames, the stream id of the body if any */
+    uint32_t stream; /* data frames; for control frames, the stream id of the body if any */
     const uint8_t *data;
     size_t len;
 };

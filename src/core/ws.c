@@ -14,7 +14,8 @@ int ws_accept_key(const char *key, char out[29])
     unsigned int mdlen = 0;
     size_t kl = key ? strlen(key) : 0;
 
-    if (kl != 24 || strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != 24)
+    if (kl != 24 ||
+        strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=") != 24)
         return -E_BAD_REQUEST;
     memcpy(in, key, kl);
     memcpy(in + kl, WS_GUID, sizeof WS_GUID - 1);
@@ -41,14 +42,16 @@ ssize_t ws_frame_parse(uint8_t *p, size_t n, size_t max, struct ws_frame *f)
     switch (f->op) {
     case WS_OP_CONT:
     case WS_OP_TEXT:
-    case WS_OP_BINARY: break;
+    case WS_OP_BINARY:
+        break;
     case WS_OP_CLOSE:
     case WS_OP_PING:
     case WS_OP_PONG:
         if (!f->fin || len > 125)
             return -E_BAD_REQUEST;
         break;
-    default: return -E_BAD_REQUEST;
+    default:
+        return -E_BAD_REQUEST;
     }
     if (len == 126) {
         if (n < 4)

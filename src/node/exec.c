@@ -33,7 +33,7 @@
 #define EXEC_OUT_HIGH (4u << 20)  /* client backlog above which process output waits */
 #define EXEC_DRAIN_MS 2000        /* after exit, longest wait for the pipes' EOF */
 #define EXEC_POLL_MS 50
-#define EXEC_SIZE_WAIT_MS 1000    /* tty: longest wait for the first resize before starting */
+#define EXEC_SIZE_WAIT_MS 1000 /* tty: longest wait for the first resize before starting */
 
 enum { CH_STDIN, CH_STDOUT, CH_STDERR, CH_ERROR, CH_RESIZE, CH_N };
 
@@ -47,9 +47,9 @@ struct xexec {
     int want[CH_N];
     uint32_t sid[CH_N]; /* SPDY stream of each channel */
     int started, finished;
-    int spawned;              /* the process was started (or failed to) */
-    int size_wait;            /* tty: waiting (bounded) for the first size before spawning */
-    struct winsize size;      /* tty: the client's last size */
+    int spawned;             /* the process was started (or failed to) */
+    int size_wait;           /* tty: waiting (bounded) for the first size before spawning */
+    struct winsize size;     /* tty: the client's last size */
     struct loop_timer timer; /* SPDY streams deadline, output back-pressure, drain deadline */
     pid_t pid;
     int pidfd;
@@ -128,8 +128,8 @@ static void finish(struct xexec *e)
     char msg[2048], rerr[1536], code[16];
     json_t *st;
     char *body;
-    int rc = WIFEXITED(e->exit_status) ? WEXITSTATUS(e->exit_status)
-                                       : 128 + WTERMSIG(e->exit_status);
+    int rc =
+        WIFEXITED(e->exit_status) ? WEXITSTATUS(e->exit_status) : 128 + WTERMSIG(e->exit_status);
 
     if (e->finished)
         return;
@@ -139,14 +139,18 @@ static void finish(struct xexec *e)
     if (rc == 0) {
         st = json_pack("{s:{},s:s}", "metadata", "status", "Success");
     } else if (rerr[0]) {
-        snprintf(msg, sizeof msg, "Internal error occurred: error executing command in "
-                 "container: OCI runtime exec failed: %s: unknown", rerr);
+        snprintf(msg, sizeof msg,
+                 "Internal error occurred: error executing command in "
+                 "container: OCI runtime exec failed: %s: unknown",
+                 rerr);
         st = json_pack("{s:{},s:s,s:s,s:s,s:i}", "metadata", "status", "Failure", "message", msg,
                        "reason", "InternalError", "code", 500);
     } else {
         snprintf(code, sizeof code, "%d", rc);
-        snprintf(msg, sizeof msg, "command terminated with non-zero exit code: error executing "
-                 "command [%s], exit code %d", e->cmd[0], rc);
+        snprintf(msg, sizeof msg,
+                 "command terminated with non-zero exit code: error executing "
+                 "command [%s], exit code %d",
+                 e->cmd[0], rc);
         st = json_pack("{s:{},s:s,s:s,s:s,s:{s:[{s:s,s:s}]}}", "metadata", "status", "Failure",
                        "message", msg, "reason", "NonZeroExitCode", "details", "causes", "reason",
                        "ExitCode", "message", code);
@@ -443,7 +447,10 @@ static int spawn(struct xexec *e)
     pid = fork();
     if (pid == 0)
         child(argv, p_in[0] >= 0 ? p_in[0] : nul, p_out[1] >= 0 ? p_out[1] : nul,
-              tty ? p_out[1] : p_err[1] >= 0 ? p_err[1] : nul, tty);
+              tty             ? p_out[1]
+              : p_err[1] >= 0 ? p_err[1]
+                              : nul,
+              tty);
     close(nul);
     if (p_in[0] >= 0 && !tty)
         close(p_in[0]);
@@ -505,7 +512,10 @@ static void start(struct xexec *e)
     e->started = 1;
     loop_timer_stop(e->kl->loop, &e->timer);
     if (e->proto == XS_WS) /* the servers' "ready" message: empty, on the first output channel */
-        send_ch(e, e->want[CH_STDOUT] ? CH_STDOUT : e->want[CH_STDERR] ? CH_STDERR : CH_ERROR,
+        send_ch(e,
+                e->want[CH_STDOUT]   ? CH_STDOUT
+                : e->want[CH_STDERR] ? CH_STDERR
+                                     : CH_ERROR,
                 "", 0, 0);
     if (e->want[CH_RESIZE] && !e->size.ws_col) {
         e->size_wait = 1;
@@ -552,13 +562,18 @@ static void on_ws_msg(void *ctx, const uint8_t *p, size_t n)
     if (!n)
         return;
     switch (p[0]) {
-    case CH_STDIN: stdin_data(e, p + 1, n - 1); break;
-    case CH_RESIZE: resize_apply(e, (const char *)p + 1, n - 1); break;
+    case CH_STDIN:
+        stdin_data(e, p + 1, n - 1);
+        break;
+    case CH_RESIZE:
+        resize_apply(e, (const char *)p + 1, n - 1);
+        break;
     case 255: /* v5: close a channel; only stdin is the client's */
         if (n >= 2 && p[1] == CH_STDIN)
             stdin_close(e);
         break;
-    default: break;
+    default:
+        break;
     }
 }
 
@@ -670,7 +685,8 @@ void exec__serve(struct kubelet *kl, struct http_req *req, const json_t *pod, co
         return;
     }
     if (!kl->runtime || !kl->rt_root) {
-        fail(req, -E_BAD_REQUEST, "exec needs an OCI runtime: this node runs pods as host "
+        fail(req, -E_BAD_REQUEST,
+             "exec needs an OCI runtime: this node runs pods as host "
              "processes (--runtime=process)");
         return;
     }

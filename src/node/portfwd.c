@@ -19,9 +19,9 @@
 #include "core/netns.h"
 #include "node/stream-int.h"
 
-#define PF_MAX_CONNS 128           /* connections per session: more are refused on their stream */
-#define PF_TO_POD_MAX (1u << 20)   /* client bytes buffered for one pod socket */
-#define PF_OUT_HIGH (4u << 20)     /* client backlog above which pod sockets are not read */
+#define PF_MAX_CONNS 128         /* connections per session: more are refused on their stream */
+#define PF_TO_POD_MAX (1u << 20) /* client bytes buffered for one pod socket */
+#define PF_OUT_HIGH (4u << 20)   /* client backlog above which pod sockets are not read */
 #define PF_POLL_MS 50
 
 struct pfconn {
@@ -159,8 +159,10 @@ static void on_sock(struct loop_io *io, unsigned ev, void *ctx)
         if (e) {
             char why[160];
 
-            snprintf(why, sizeof why, "failed to connect to localhost:%d inside namespace "
-                     "\"%s\": %s", c->port, pf->netns ? pf->netns : "host", strerror(e));
+            snprintf(why, sizeof why,
+                     "failed to connect to localhost:%d inside namespace "
+                     "\"%s\": %s",
+                     c->port, pf->netns ? pf->netns : "host", strerror(e));
             conn_error(c, why);
             return;
         }
@@ -218,8 +220,7 @@ static void dial(struct pfconn *c)
     if (fd < 0) {
         char why[160];
 
-        snprintf(why, sizeof why, "failed to connect to localhost:%d: %s", c->port,
-                 strerror(-fd));
+        snprintf(why, sizeof why, "failed to connect to localhost:%d: %s", c->port, strerror(-fd));
         conn_error(c, why);
         return;
     }
@@ -262,8 +263,7 @@ static void on_syn(void *ctx, uint32_t id, const struct spdy_hdr *h, int nh)
             break;
     if (!c) {
         if (pf->nconns >= PF_MAX_CONNS) {
-            log_warn("node", "msg=\"port-forward connection limit reached\" max=%d",
-                     PF_MAX_CONNS);
+            log_warn("node", "msg=\"port-forward connection limit reached\" max=%d", PF_MAX_CONNS);
             if (pf->xs)
                 xs_spdy_rst(pf->xs, id);
             return;

@@ -4,8 +4,8 @@
 #ifndef KROLL_NODE_STREAM_INT_H
 #define KROLL_NODE_STREAM_INT_H
 
-#include <stddef.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/buf.h"
@@ -13,10 +13,10 @@
 #include "core/loop.h"
 #include "core/spdy.h"
 
-#define XS_MAX_SESSIONS 64               /* open exec/attach/port-forward sessions: else 429 */
-#define XS_MAX_MSG (1u << 20)            /* one WebSocket message (kubectl sends 32 KiB) */
-#define XS_IDLE_MS (4LL * 3600 * 1000)   /* no client byte for this long ends it (the kubelet's) */
-#define XS_CHUNK 32768                   /* largest data frame or message the server sends */
+#define XS_MAX_SESSIONS 64             /* open exec/attach/port-forward sessions: else 429 */
+#define XS_MAX_MSG (1u << 20)          /* one WebSocket message (kubectl sends 32 KiB) */
+#define XS_IDLE_MS (4LL * 3600 * 1000) /* no client byte for this long ends it (the kubelet's) */
+#define XS_CHUNK 32768                 /* largest data frame or message the server sends */
 
 enum xs_proto {
     XS_WS,     /* v5.channel.k8s.io: one channel byte, then data */
@@ -40,10 +40,10 @@ struct xs {
     enum xs_proto proto;
     const struct xs_app *app;
     void *ctx;
-    struct buf in;   /* unparsed client bytes (WebSocket frames, or SPDY frames for XS_SPDY) */
-    struct buf msg;  /* a fragmented WebSocket message */
-    struct buf sin;  /* XS_TUNNEL: SPDY bytes taken out of WebSocket messages */
-    struct buf out;  /* scratch for the frames being composed */
+    struct buf in;  /* unparsed client bytes (WebSocket frames, or SPDY frames for XS_SPDY) */
+    struct buf msg; /* a fragmented WebSocket message */
+    struct buf sin; /* XS_TUNNEL: SPDY bytes taken out of WebSocket messages */
+    struct buf out; /* scratch for the frames being composed */
     struct spdy_zin zin;
     struct spdy_zout zout;
     struct loop_timer idle;

@@ -199,7 +199,8 @@ static void spdy_control(struct xs *x, const struct spdy_frame *f, const uint8_t
             x->app->fin(x->ctx, f->stream, 0);
         return;
     case SPDY_HEADERS: /* decoded to keep the zlib stream in step, then dropped */
-        if (f->len < 4 || spdy_headers_decode(&x->zin, f->data + 4, f->len - 4, h, SPDY_MAX_PAIRS) < 0)
+        if (f->len < 4 ||
+            spdy_headers_decode(&x->zin, f->data + 4, f->len - 4, h, SPDY_MAX_PAIRS) < 0)
             goto bad;
         return;
     case SPDY_RST_STREAM:
@@ -210,8 +211,11 @@ static void spdy_control(struct xs *x, const struct spdy_frame *f, const uint8_t
         if (buf_append(&x->out, frame, flen) == 0)
             spdy_flush(x);
         return;
-    case SPDY_GOAWAY: xs_end(x); return;
-    default: return; /* SETTINGS, WINDOW_UPDATE: spdystream uses no flow control */
+    case SPDY_GOAWAY:
+        xs_end(x);
+        return;
+    default:
+        return; /* SETTINGS, WINDOW_UPDATE: spdystream uses no flow control */
     }
 bad:
     log_warn("node", "msg=\"bad SPDY header block, ending the stream session\" peer=%s",
@@ -276,8 +280,10 @@ static void ws_input(struct xs *x)
         if (n == 0)
             break;
         if (n < 0) {
-            log_warn("node", "msg=\"bad WebSocket frame, ending the stream session\" peer=%s "
-                     "err=%zd", x->req->peer, n);
+            log_warn("node",
+                     "msg=\"bad WebSocket frame, ending the stream session\" peer=%s "
+                     "err=%zd",
+                     x->req->peer, n);
             xs_end(x);
             return;
         }
@@ -289,8 +295,11 @@ static void ws_input(struct xs *x)
                 raw_write(x, x->out.data, x->out.len);
             x->out.len = 0;
             break;
-        case WS_OP_PONG: break;
-        case WS_OP_CLOSE: xs_end(x); break;
+        case WS_OP_PONG:
+            break;
+        case WS_OP_CLOSE:
+            xs_end(x);
+            break;
         case WS_OP_CONT:
             if (!x->msg.len || buf_append(&x->msg, f.payload, f.len) < 0) {
                 xs_end(x);
@@ -353,28 +362,37 @@ struct xs *xs_accept(struct http_req *req, struct loop *loop, const char *sub,
         if (!hdr_has(req, "Sec-WebSocket-Protocol", want) ||
             ws_accept_key(http_req_header(req, "Sec-WebSocket-Key"), key) < 0) {
             /* kubectl takes any non-101 answer as "no WebSocket here" and retries with SPDY. */
-            respond_status(req, -E_BAD_REQUEST, pf ? "port-forward over WebSocket needs the "
-                           "SPDY/3.1+portforward.k8s.io subprotocol" : "exec over WebSocket "
-                           "needs the v5.channel.k8s.io subprotocol", NULL);
+            respond_status(req, -E_BAD_REQUEST,
+                           pf ? "port-forward over WebSocket needs the "
+                                "SPDY/3.1+portforward.k8s.io subprotocol"
+                              : "exec over WebSocket "
+                                "needs the v5.channel.k8s.io subprotocol",
+                           NULL);
             return NULL;
         }
         kind = pf ? XS_TUNNEL : XS_WS;
-        snprintf(extra, sizeof extra, "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                 "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n", key, want);
+        snprintf(extra, sizeof extra,
+                 "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                 "Sec-WebSocket-Accept: %s\r\nSec-WebSocket-Protocol: %s\r\n",
+                 key, want);
     } else if (hdr_has(req, "Upgrade", "SPDY/3.1")) {
         want = pf ? "portforward.k8s.io" : "v4.channel.k8s.io";
         if (!(proto = spdy_protocol(req, want))) {
             char msg[256];
 
-            snprintf(msg, sizeof msg, "unable to upgrade: unable to negotiate protocol: server "
-                     "accepts [%s]", want);
+            snprintf(msg, sizeof msg,
+                     "unable to upgrade: unable to negotiate protocol: server "
+                     "accepts [%s]",
+                     want);
             snprintf(extra, sizeof extra, "X-Accepted-Stream-Protocol-Versions: %s\r\n", want);
             respond_status(req, -E_FORBIDDEN, msg, extra);
             return NULL;
         }
         kind = XS_SPDY;
-        snprintf(extra, sizeof extra, "Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
-                 "X-Stream-Protocol-Version: %s\r\n", proto);
+        snprintf(extra, sizeof extra,
+                 "Connection: Upgrade\r\nUpgrade: SPDY/3.1\r\n"
+                 "X-Stream-Protocol-Version: %s\r\n",
+                 proto);
     } else {
         respond_status(req, -E_BAD_REQUEST, "Upgrade request required", NULL);
         return NULL;
@@ -404,7 +422,9 @@ struct xs *xs_accept(struct http_req *req, struct loop *loop, const char *sub,
     req->on_close_ctx = x;
     http_upgrade(req, extra, on_raw, x);
     log_info("node", "msg=\"stream session\" sub=%s proto=%s peer=%s sessions=%d", sub,
-             kind == XS_WS ? "websocket" : kind == XS_SPDY ? "spdy" : "spdy-in-websocket",
+             kind == XS_WS     ? "websocket"
+             : kind == XS_SPDY ? "spdy"
+                               : "spdy-in-websocket",
              req->peer, nsessions);
     return x;
 }

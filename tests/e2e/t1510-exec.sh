@@ -51,5 +51,57 @@ for K in $VERSIONS; do
     [ "$RC" != 0 ] && grep -q 'no-such-binary' "$TEST_DIR/err" &&
         pass "$V: command not found fails and names the command (rc $RC)" ||
         fail "$V: command not found: rc $RC $(cat "$TEST_DIR/err")"
+    # -t: a terminal of the client's size; kubectl needs its own stdin to be a terminal.
+    OUT=$(timeout 30 script -qec "stty cols 91 rows 17; $K exec -it box -c main -- sh -c 'stty size; exit 6'" /dev/null 2>&1 | tr -d '\r')
+    case $OUT in *"17 91"*"exit code 6"*) pass "$V: -it: a tty of the client's size, exit code" ;;
+    *) fail "$V: -it: $OUT" ;; esac
+    # A client that goes away takes its process along.
+    "$K" exec box -c side -- sleep 4242 >/dev/null 2>&1 &
+    KP=$!
+    wait_for 30 "$V: the exec'd sleep runs" -- sh_eval 'pgrep -a sleep | grep -q 4242'
+    kill -9 "$KP"; wait "$KP" 2>/dev/null
+    wait_for 30 "$V: the process of a dropped client is killed" -- sh_eval '! pgrep -a sleep | grep -q 4242'
+    # cp both ways (tar over exec; the upload ends through the stdin half-close).
+    rm -rf "$TEST_DIR/src" "$TEST_DIR/back"; mkdir -p "$TEST_DIR/src"
+    head -c 2000000 /dev/urandom >"$TEST_DIR/src/blob"; echo note >"$TEST_DIR/src/note.txt"
+    timeout 60 "$K" cp "$TEST_DIR/src" box:/tmp/up -c main 2>/dev/null
+    expect_eq "$?" 0 "$V: cp to the pod"
+    timeout 60 "$K" cp box:/tmp/up "$TEST_DIR/back" -c main 2>/dev/null
+    expect_eq "$?" 0 "$V: cp from the pod"
+    expect_eq "$(md5sum <"$TEST_DIR/back/blob")" "$(md5sum <"$TEST_DIR/src/blob")" "$V: cp round trip keeps 2 MB intact"
+    expect_eq "$(cat "$TEST_DIR/back/note.txt" 2>/dev/null)" note "$V: cp keeps the tree"
+    "$K" exec box -c main -- rm -rf /tmp/up
 done
+
+# Both transports served: WebSocket v5 (1.30+) and SPDY (1.27), without a fallback from WS.
+grep -q 'sub=exec proto=websocket' "$TEST_DIR/server.log" && pass "exec over WebSocket" ||
+    fail "no WebSocket exec session in the server log"
+case $VERSIONS in *1.27*)
+    grep -q 'sub=exec proto=spdy' "$TEST_DIR/server.log" && pass "exec over SPDY (1.27)" ||
+        fail "no SPDY exec session in the server log" ;;
+esac
+
+# A completed pod: kubectl refuses itself, after reading the phase.
+cat <<Y | kubectl apply -f - >/dev/null
+apiVersion: v1
+kind: Pod
+metadata: {name: done}
+spec:
+  restartPolicy: Never
+  containers: [{name: c, image: test/bb, command: ["true"]}]
+Y
+wait_for 60 "done Succeeded" -- sh_eval 'test "$(pod_field done .status.phase)" = Succeeded'
+kubectl exec done -- true 2>"$TEST_DIR/err"
+grep -q 'cannot exec into a container in a completed pod; current phase is Succeeded' "$TEST_DIR/err" &&
+    pass "completed pod refused" || fail "completed pod: $(cat "$TEST_DIR/err")"
+
+# The pod's deletion ends an exec session and its process.
+kubectl exec box -c side -- sleep 4343 >/dev/null 2>&1 &
+KP=$!
+wait_for 30 "an exec'd sleep runs" -- sh_eval 'pgrep -a sleep | grep -q 4343'
+kubectl delete pod box --wait=false >/dev/null
+wait_for 60 "the exec session ends with the pod" -- sh_eval '! kill -0 $KP 2>/dev/null'
+wait_for 30 "the exec'd process died with its pod" -- sh_eval '! pgrep -a sleep | grep -q 4343'
+wait "$KP" 2>/dev/null
+pods_gone
 finish
