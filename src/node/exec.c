@@ -680,8 +680,9 @@ void exec__serve(struct kubelet *kl, struct http_req *req, const json_t *pod, co
     static unsigned seq;
     int n;
 
-    if (strcmp(sub, "exec") != 0) {
-        fail(req, -E_BAD_REQUEST, "%s is not supported by this node yet", sub);
+    if (strcmp(sub, "attach") == 0) {
+        if ((c = find_container(kl, req, pod)))
+            attach__serve(kl, req, pod, c);
         return;
     }
     if (!kl->runtime || !kl->rt_root) {

@@ -73,5 +73,9 @@ void xs_end(struct xs *x);
 struct kubelet;
 void exec__serve(struct kubelet *kl, struct http_req *req, const json_t *pod, const char *sub);
 void portfwd__serve(struct kubelet *kl, struct http_req *req, const json_t *pod);
+/* attach.c: output-only attach to a running container c (found by exec.c). */
+struct kcont;
+void attach__serve(struct kubelet *kl, struct http_req *req, const json_t *pod,
+                   const struct kcont *c);
 
 #endif

@@ -4,7 +4,8 @@
 # command's exit code as kubectl's own, stdin with its close (`echo | kubectl exec -i ... cat`),
 # -c for a second container, a tty (-t: the process sees a terminal), the errors kubectl shows
 # on a cluster (no such container, command not found, a completed pod), and a process started
-# by exec that dies with its pod and with its client.
+# by exec that dies with its pod and with its client; cp both ways; attach (output only) until
+# the container exits.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/runc-lib.sh"
 runc_skip_checks
@@ -24,8 +25,19 @@ spec:
   containers:
   - {name: main, image: test/bb, command: [sh, -c, 'echo main >/tmp/who; exec sleep 3600']}
   - {name: side, image: test/bb, command: [sh, -c, 'echo side >/tmp/who; exec sleep 3600']}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: talk}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: test/bb
+    command: [sh, -c, 'i=0; while [ \$i -lt 3000 ]; do echo tick \$i; echo tock \$i >&2; i=\$((i+1)); sleep 0.2; done']
 Y
 wait_running box 90
+wait_running talk 90
 
 for K in $VERSIONS; do
     V=$(basename "$K")
@@ -71,7 +83,29 @@ for K in $VERSIONS; do
     expect_eq "$(md5sum <"$TEST_DIR/back/blob")" "$(md5sum <"$TEST_DIR/src/blob")" "$V: cp round trip keeps 2 MB intact"
     expect_eq "$(cat "$TEST_DIR/back/note.txt" 2>/dev/null)" note "$V: cp keeps the tree"
     "$K" exec box -c main -- rm -rf /tmp/up
+    # attach follows the main process's output (stdout and stderr apart); -i is refused.
+    OUT=$(timeout 20 "$K" attach talk 2>/dev/null | head -n 2 | tr '\n' ' ')
+    expect_match "$OUT" '^tick [0-9]+ tick [0-9]+ $' "$V: attach streams stdout"
+    OUT=$(timeout 20 "$K" attach talk 2>&1 >/dev/null | grep -m 1 -o 'tock [0-9]*')
+    expect_match "$OUT" '^tock [0-9]+$' "$V: attach streams stderr on its own"
+    timeout 20 "$K" attach -i talk </dev/null >/dev/null 2>"$TEST_DIR/err"
+    grep -q 'attach with stdin or a tty is not supported' "$TEST_DIR/err" &&
+        pass "$V: attach -i refused with the reason" || fail "$V: attach -i: $(cat "$TEST_DIR/err")"
 done
+
+# attach ends, with kubectl's success, when the container exits.
+cat <<Y | kubectl apply -f - >/dev/null
+apiVersion: v1
+kind: Pod
+metadata: {name: brief}
+spec:
+  restartPolicy: Never
+  containers: [{name: c, image: test/bb, command: [sh, -c, 'sleep 8; echo bye']}]
+Y
+wait_running brief 90
+OUT=$(timeout 60 kubectl attach brief 2>/dev/null)
+RC=$?
+expect_eq "$RC:$OUT" "0:bye" "attach ends with the container, exit 0"
 
 # Both transports served: WebSocket v5 (1.30+) and SPDY (1.27), without a fallback from WS.
 grep -q 'sub=exec proto=websocket' "$TEST_DIR/server.log" && pass "exec over WebSocket" ||
