@@ -61,6 +61,7 @@ struct xexec {
     struct buf inbuf, resize;
     int in_close;
     char logpath[PATH_MAX], pidpath[PATH_MAX];
+    char procpath[PATH_MAX], config[PATH_MAX]; /* tty: the process spec we write; the bundle's */
 };
 
 static void exec_free(struct xexec *e);
@@ -392,6 +393,32 @@ static void child(char *const argv[], int in, int out, int err, int tty)
     _exit(127);
 }
 
+/* tty: the container's process (the bundle's config.json) with our command, a terminal and the
+ * client's size as consoleSize, so that runc sizes the pty before the command starts (its own
+ * resize from our pty comes only after the start: a shell's first `stty size` could see 0x0).
+ * Written 0600 (the environment may hold Secret values). Returns 0 or a negative code. */
+static int process_spec(struct xexec *e)
+{
+    json_t *cfg = json_load_file(e->config, 0, NULL), *proc, *args;
+    int rc = -EIO;
+
+    if (!cfg || !(proc = json_object_get(cfg, "process")) || !json_is_object(proc))
+        goto out;
+    args = json_array();
+    for (int i = 0; i < e->ncmd; i++)
+        json_array_append_new(args, json_string(e->cmd[i]));
+    json_object_set_new(proc, "args", args);
+    json_object_set_new(proc, "terminal", json_true());
+    json_object_set_new(proc, "consoleSize", json_pack("{s:i,s:i}", "height", e->size.ws_row,
+                                                       "width", e->size.ws_col));
+    rc = json_dump_file(proc, e->procpath, JSON_COMPACT) == 0 ? 0 : -EIO;
+    if (!rc)
+        chmod(e->procpath, 0600);
+out:
+    json_decref(cfg);
+    return rc;
+}
+
 /* Starts `runc exec` with our ends of its stdio on the loop. Returns 0 or -errno. */
 static int spawn(struct xexec *e)
 {
@@ -406,11 +433,16 @@ static int spawn(struct xexec *e)
     argv[n++] = "--log-format", argv[n++] = "json";
     argv[n++] = "exec";
     argv[n++] = "--pid-file", argv[n++] = e->pidpath;
-    if (tty)
-        argv[n++] = "-t";
-    argv[n++] = e->id;
-    for (int i = 0; i < e->ncmd; i++)
-        argv[n++] = e->cmd[i];
+    if (tty && e->size.ws_col && process_spec(e) == 0) {
+        argv[n++] = "--process", argv[n++] = e->procpath;
+        argv[n++] = e->id;
+    } else {
+        if (tty)
+            argv[n++] = "-t";
+        argv[n++] = e->id;
+        for (int i = 0; i < e->ncmd; i++)
+            argv[n++] = e->cmd[i];
+    }
     argv[n] = NULL;
     if ((nul = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
         return -errno;
@@ -533,6 +565,7 @@ static void exec_free(struct xexec *e)
     close_io(e, &e->fd_err, &e->io_err);
     unlink(e->logpath);
     unlink(e->pidpath);
+    unlink(e->procpath);
     for (int i = 0; i < e->ncmd; i++)
         free(e->cmd[i]);
     buf_release(&e->inbuf);
@@ -720,6 +753,9 @@ void exec__serve(struct kubelet *kl, struct http_req *req, const json_t *pod, co
     seq++;
     snprintf(e->logpath, sizeof e->logpath, "%s/%u.log", dir, seq);
     snprintf(e->pidpath, sizeof e->pidpath, "%s/%u.pid", dir, seq);
+    snprintf(e->procpath, sizeof e->procpath, "%s/%u.process.json", dir, seq);
+    snprintf(e->config, sizeof e->config, "%.*s/ctr/%s/config.json", PATH_MAX - 300, c->p->dir,
+             c->name);
     loop_timer_init(&e->timer, on_timer, e);
     if (!(e->xs = xs_accept(req, kl->loop, sub, &exec_app, e))) {
         exec_free(e);
