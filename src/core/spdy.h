@@ -56,8 +56,9 @@ struct spdy_zout {
 };
 void spdy_zin_release(struct spdy_zin *zi);
 void spdy_zout_release(struct spdy_zout *zo);
-/* Inflates one header block (n bytes) into at most max pairs. Returns the pair count, or
- * -E_BAD_REQUEST (corrupt block, more than SPDY_MAX_PAIRS pairs, inflated past
+/* Inflates one header block (n bytes) into at most max pairs. Not reentrant (one static
+ * buffer of SPDY_MAX_HEADERS): call it from one thread, the server's loop. Returns the pair count,
+ * or -E_BAD_REQUEST (corrupt block, more than SPDY_MAX_PAIRS pairs, inflated past
  * SPDY_MAX_HEADERS). The zlib stream continues across calls: a failure ends the session. */
 int spdy_headers_decode(struct spdy_zin *zi, const uint8_t *p, size_t n, struct spdy_hdr *h,
                         int max);

@@ -42,6 +42,7 @@ struct xs {
     void *ctx;
     struct buf in;  /* unparsed client bytes (WebSocket frames, or SPDY frames for XS_SPDY) */
     struct buf msg; /* a fragmented WebSocket message */
+    int in_msg;     /* inside one (its first frame had no FIN) */
     struct buf sin; /* XS_TUNNEL: SPDY bytes taken out of WebSocket messages */
     struct buf out; /* scratch for the frames being composed */
     struct spdy_zin zin;

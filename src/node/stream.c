@@ -300,22 +300,26 @@ static void ws_input(struct xs *x)
         case WS_OP_CLOSE:
             xs_end(x);
             break;
-        case WS_OP_CONT:
-            if (!x->msg.len || buf_append(&x->msg, f.payload, f.len) < 0) {
+        case WS_OP_CONT: /* only inside a fragmented message */
+            if (!x->in_msg || buf_append(&x->msg, f.payload, f.len) < 0) {
                 xs_end(x);
                 break;
             }
             if (f.fin) {
+                x->in_msg = 0;
                 ws_message(x, (const uint8_t *)x->msg.data, x->msg.len);
                 x->msg.len = 0;
             }
             break;
-        default:
-            if (f.fin) {
-                ws_message(x, f.payload, f.len);
-            } else if (buf_append(&x->msg, f.payload, f.len) < 0 || !f.len) {
+        default: /* a new message may not start inside another */
+            if (x->in_msg)
                 xs_end(x);
-            }
+            else if (f.fin)
+                ws_message(x, f.payload, f.len);
+            else if (buf_append(&x->msg, f.payload, f.len) < 0)
+                xs_end(x);
+            else
+                x->in_msg = 1;
         }
     }
     if (!x->ended)

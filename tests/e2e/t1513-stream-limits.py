@@ -39,11 +39,11 @@ def head(s):
     return h.decode("latin-1"), rest
 
 
-def upgrade_ws(cmd="sleep%2030"):
+def upgrade_ws(cmd="sleep%2030", extra=""):
     s = connect()
     key = base64.b64encode(os.urandom(16)).decode()
     s.sendall((f"GET /api/v1/namespaces/default/pods/{POD}/exec?command=sh&command=-c&command={cmd}"
-               f"&stdout=true HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+               f"&stdout=true{extra} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
                f"Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
                f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Protocol: v5.channel.k8s.io\r\n\r\n")
               .encode())
@@ -115,6 +115,26 @@ op, payload, rest = read_frame(s, rest)
 check(op == 0xa and payload == b"png", "a ping is answered with its pong")
 s.sendall(b"\x82\x03\x00hi")  # unmasked: no client may send it
 check(closed_soon(s), "an unmasked frame ends the session")
+
+# 1b. A fragmented stdin message is joined; the v5 close of stdin ends `cat`; then the Success
+#     status on channel 3 and a close frame.
+s, h, rest = upgrade_ws("cat", "&stdin=true")
+op, payload, rest = read_frame(s, rest)
+s.sendall(masked(0x2, b"\x00fr", fin=False) + masked(0x0, b"ag", fin=False) + masked(0x0, b"ment"))
+s.sendall(masked(0x2, b"\xff\x00"))
+got, status, closing = b"", b"", False
+while True:
+    op, payload, rest = read_frame(s, rest)
+    if op is None or op == 0x8:
+        closing = op == 0x8
+        break
+    if payload[:1] == b"\x01":
+        got += payload[1:]
+    elif payload[:1] == b"\x03":
+        status += payload[1:]
+check(got == b"fragment", f"a fragmented stdin message arrives whole ({got!r})")
+check(b'"status":"Success"' in status and closing, "stdin's close ends cat: Success, then a close frame")
+s.close()
 
 # 2. A frame announcing 2^40 bytes ends the session at once.
 s, h, rest = upgrade_ws()
