@@ -8,7 +8,7 @@
 #                                    proxy comparison of the shared harness, wrk, a C compiler
 set -e
 pkgs="build-essential cmake pkg-config libjansson-dev libyaml-dev node-llhttp libsqlite3-dev
-libssl-dev libcmocka-dev libarchive-dev curl iproute2 procps util-linux
+libssl-dev libcmocka-dev libarchive-dev zlib1g-dev curl iproute2 procps util-linux
 runc skopeo umoci busybox-static"
 for flag in "$@"; do
     case $flag in

@@ -27,6 +27,8 @@ struct api {
     void *metrics_ctx;
     api_custom_metrics_fn *custom_metrics_fn;
     void *custom_metrics_ctx;
+    api_stream_fn *stream_fn;
+    void *stream_ctx;
     uint32_t next_ip; /* next Service clusterIP offset in 127.77.0.0/16 */
     struct api_metrics *metrics; /* metrics.c */
 };

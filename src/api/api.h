@@ -61,6 +61,9 @@ typedef json_t *api_custom_metrics_fn(const json_t *pod, const char *metric, voi
  * percentile of their latency in seconds over the last 30 s, and requests in flight now. */
 #define API_CUSTOM_METRICS                                                                         \
     {"http_requests_per_second", "http_requests_in_flight", "http_request_duration_seconds_p99"}
+/* pods/exec, pods/attach and pods/portforward (sub names which; GET or POST, the transport is
+ * the request's upgrade): the hook answers or upgrades req. pod is borrowed. */
+typedef void api_stream_fn(struct http_req *req, const json_t *pod, const char *sub, void *ctx);
 
 /* Defaults of the watch limits (docs/security.md lists them with their flags). */
 #define API_MAX_WATCHES 4096           /* open watches in all: else 429 */
@@ -101,6 +104,8 @@ struct store *api_store(struct api *api);
 struct loop *api_loop(struct api *api);
 void api_set_log_hook(struct api *api, api_log_fn *fn, void *ctx);
 void api_set_evict_hook(struct api *api, api_evict_fn *fn, void *ctx);
+/* Without a hook, exec, attach and portforward are 404. fn NULL unsets it. */
+void api_set_stream_hook(struct api *api, api_stream_fn *fn, void *ctx);
 /* Without a hook, metrics.k8s.io lists are empty and gets are 404. fn NULL unsets it. */
 void api_set_metrics_hook(struct api *api, api_metrics_fn *fn, void *ctx);
 /* Without a hook, custom.metrics.k8s.io lists are empty and gets are 404. */

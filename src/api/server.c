@@ -398,6 +398,12 @@ json_t *api_scale_of(const struct resource *r, const json_t *obj)
     return api__scale_of(r, obj);
 }
 
+void api_set_stream_hook(struct api *api, api_stream_fn *fn, void *ctx)
+{
+    api->stream_fn = fn;
+    api->stream_ctx = ctx;
+}
+
 void api_set_evict_hook(struct api *api, api_evict_fn *fn, void *ctx)
 {
     api->evict_fn = fn;

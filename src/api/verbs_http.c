@@ -366,9 +366,48 @@ static void do_binding(struct api *api, struct http_req *req, struct api_target 
     err_release(&err);
 }
 
+/* pods/exec, pods/attach, pods/portforward: GET (WebSocket) or POST (SPDY), served by the
+ * node's hook. */
+static int stream_sub(const struct api_target *t)
+{
+    return t->name && t->sub && (t->r->flags & RF_LOG) &&
+           (strcmp(t->sub, "exec") == 0 || strcmp(t->sub, "attach") == 0 ||
+            strcmp(t->sub, "portforward") == 0);
+}
+
+static void do_stream(struct api *api, struct http_req *req, struct api_target *t)
+{
+    json_t *obj;
+    struct err err;
+
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0) {
+        api__fail_code(req, -E_METHOD,
+                       "the server does not allow this method on the requested resource");
+        return;
+    }
+    if (!api->stream_fn) {
+        api__fail_code(req, -E_NOT_FOUND, "the server could not find the requested resource");
+        return;
+    }
+    if (!(obj = api_get(api, t->r, t->ns, t->name))) {
+        err_init(&err);
+        api__not_found(&err, t->r, t->name);
+        api__details_set(&err, t->r, t->name);
+        api__fail(req, &err);
+        err_release(&err);
+        return;
+    }
+    api->stream_fn(req, obj, t->sub, api->stream_ctx);
+}
+
 void api__resource(struct api *api, struct http_req *req, struct api_target *t)
 {
     const char *m = req->method;
+
+    if (stream_sub(t)) {
+        do_stream(api, req, t);
+        return;
+    }
 
     if (!api__accepts_json(req)) {
         api__fail_code(req, -E_NOT_ACCEPTABLE,

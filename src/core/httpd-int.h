@@ -52,6 +52,9 @@ struct http_conn {
     struct buf url, hname, hval;
     int in_value;
     struct req_priv *req;
+    http_raw_fn *raw_fn; /* upgraded: every input byte goes here */
+    void *raw_ctx;
+    int raw_paused, raw_ended;
     struct http_conn *next, *prev;
     char peer[64];
 };

@@ -192,11 +192,62 @@ void http_stream_end(struct http_req *req)
     req_finish(c);
 }
 
+/* ---- upgraded connections ---- */
+
+void http_upgrade(struct http_req *req, const char *extra, http_raw_fn *fn, void *ctx)
+{
+    struct http_conn *c = req->conn;
+    static const char head[] = "HTTP/1.1 101 Switching Protocols\r\n";
+
+    if (req->done || c->closed)
+        return;
+    req->streaming = 1;
+    req->status = 101;
+    c->keep_alive = 0;
+    c->raw_fn = fn;
+    c->raw_ctx = ctx;
+    loop_timer_stop(c->h->loop, &c->idle);
+    out_append(c, head, sizeof head - 1);
+    if (extra)
+        out_append(c, extra, strlen(extra));
+    out_append(c, "\r\n", 2);
+    conn_flush(c);
+}
+
+int http_raw_write(struct http_req *req, const void *data, size_t len)
+{
+    struct http_conn *c = req->conn;
+
+    if (c->closed || req->done)
+        return -EPIPE;
+    if (c->out.len > STREAM_BACKLOG_MAX) {
+        log_warn("httpd", "msg=\"closing slow upgraded connection\" peer=%s backlog=%zu", c->peer,
+                 c->out.len);
+        conn_close(c);
+        return -E_TOO_LARGE;
+    }
+    out_append(c, data, len);
+    conn_flush(c);
+    return c->closed ? -EPIPE : 0;
+}
+
+void http_raw_end(struct http_req *req)
+{
+    struct http_conn *c = req->conn;
+
+    if (req->done)
+        return;
+    c->raw_ended = 1;
+    c->raw_fn = NULL;
+    req->done = 1;
+    req_finish(c);
+}
+
 /* ---- connection I/O ---- */
 
 static void conn_update_events(struct http_conn *c, int want_write)
 {
-    unsigned ev = EPOLLIN | EPOLLRDHUP;
+    unsigned ev = c->raw_paused ? 0 : EPOLLIN | EPOLLRDHUP;
 
     if (want_write || c->out.len)
         ev |= EPOLLOUT;
@@ -273,6 +324,14 @@ static void conn_dispatch(struct http_conn *c)
     c->in_dispatch = 1;
     c->h->fn(r, c->h->ctx);
     c->in_dispatch = 0;
+    if (!c->closed && c->raw_fn && c->in.len) {
+        /* Bytes the client sent right behind the upgrade request's head. */
+        struct buf early = c->in;
+
+        buf_init(&c->in, early.max);
+        c->raw_fn(r, early.data, early.len, c->raw_ctx);
+        buf_release(&early);
+    }
     if (!c->closed && c->resp_done && !c->out.len)
         conn_after_response(c);
 }
@@ -411,8 +470,14 @@ static void conn_read(struct http_conn *c)
                 return;
             }
         }
-        if (c->draining)
+        if (c->draining || c->raw_ended)
             continue;
+        if (c->raw_fn) {
+            c->raw_fn(&c->req->pub, tmp, (size_t)n, c->raw_ctx);
+            if (c->closed || c->raw_paused)
+                return;
+            continue;
+        }
         /* Only bytes pipelined behind a request in flight wait here; their cap (one head
          * and a little) closes a client that floods while its handler works. */
         if (buf_append(&c->in, tmp, (size_t)n) < 0) {
@@ -428,6 +493,19 @@ static void conn_read(struct http_conn *c)
                 return;
         }
     }
+}
+
+void http_raw_pause(struct http_req *req, int on)
+{
+    struct http_conn *c = req->conn;
+
+    if (c->closed || c->raw_paused == !!on)
+        return;
+    c->raw_paused = !!on;
+    conn_update_events(c, 0);
+    /* TLS may hold decrypted bytes that no readiness event will announce. */
+    if (!on && c->ssl && SSL_pending(c->ssl) > 0 && !c->in_dispatch)
+        conn_read(c);
 }
 
 static void on_conn_io(struct loop_io *io, unsigned events, void *ctx)
@@ -449,8 +527,10 @@ static void on_conn_io(struct loop_io *io, unsigned events, void *ctx)
         }
         c->handshake_done = 1;
     }
-    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP))
+    if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) && !c->raw_paused)
         conn_read(c);
+    else if (events & (EPOLLHUP | EPOLLERR))
+        conn_close(c);
     if (!c->closed && (events & EPOLLOUT))
         conn_flush(c);
 }

@@ -88,6 +88,9 @@ const char *http_req_header(const struct http_req *req, const char *name);
 /* Decoded query parameter value, or NULL when absent. The returned string lives as long as
  * the request. */
 const char *http_req_query(struct http_req *req, const char *key);
+/* Every value of a repeated query parameter, in order, into out (at most max; they live as
+ * long as the request). Returns the count, or -1 when there are more than max. */
+int http_req_query_all(struct http_req *req, const char *key, const char **out, int max);
 
 /* Complete response with Content-Length. extra_headers is NULL or "Name: v\r\n..." lines. */
 void http_respond(struct http_req *req, int status, const char *ctype, const char *body,
@@ -101,5 +104,22 @@ int http_stream_write(struct http_req *req, const char *data, size_t len);
 size_t http_stream_backlog(const struct http_req *req);
 /* Ends the stream (last chunk); the connection goes back to keep-alive. */
 void http_stream_end(struct http_req *req);
+
+/* ---- upgraded connections (WebSocket, SPDY): raw bytes both ways after a 101 ---- */
+
+/* Called with each run of bytes the client sends after the upgrade; len 0 never happens (the
+ * client going away runs the request's on_close). */
+typedef void http_raw_fn(struct http_req *req, const char *data, size_t len, void *ctx);
+/* Answers 101 Switching Protocols with extra_headers ("Name: v\r\n" lines, Upgrade and
+ * Connection included by the caller) and hands the connection to fn: no deadline, never back
+ * to keep-alive. Bytes the client sent behind the head reach fn once the handler returns. */
+void http_upgrade(struct http_req *req, const char *extra_headers, http_raw_fn *fn, void *ctx);
+/* Queues bytes for the client; -EPIPE when the connection is gone, -E_TOO_LARGE when the
+ * client is too far behind (the connection is then closed). */
+int http_raw_write(struct http_req *req, const void *data, size_t len);
+/* Stops (on != 0) or resumes reading from the client, for callers whose sink is full. */
+void http_raw_pause(struct http_req *req, int on);
+/* Sends what is queued, then closes the connection; later input is dropped. */
+void http_raw_end(struct http_req *req);
 
 #endif

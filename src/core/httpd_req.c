@@ -104,6 +104,22 @@ const char *http_req_query(struct http_req *req, const char *key)
     return NULL;
 }
 
+int http_req_query_all(struct http_req *req, const char *key, const char **out, int max)
+{
+    struct req_priv *r = (struct req_priv *)req;
+    int n = 0;
+
+    if (!r->q_parsed)
+        query_parse(r);
+    for (int i = 0; i < r->nq; i++)
+        if (strcmp(r->q[i].key, key) == 0) {
+            if (n >= max)
+                return -1;
+            out[n++] = r->q[i].val;
+        }
+    return n;
+}
+
 /* ---- llhttp callbacks ---- */
 
 static struct http_conn *conn_of(llhttp_t *p)

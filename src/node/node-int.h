@@ -266,5 +266,7 @@ void kubelet__spawn_done(struct kpod *p, struct kop *op);
 
 /* logs.c */
 void logs__serve(struct http_req *req, const json_t *pod, const char *container, void *ctx);
+/* exec.c: the api_stream_fn of pods/exec, attach and portforward (ctx: the kubelet). */
+void exec__hook(struct http_req *req, const json_t *pod, const char *sub, void *ctx);
 
 #endif

@@ -346,6 +346,7 @@ struct node *node_start(struct api *api, const struct node_opts *o, struct err *
     loop_timer_init(&n->heartbeat, on_heartbeat, n);
     loop_timer_start(n->loop, &n->heartbeat, HEARTBEAT_MS);
     api_set_log_hook(api, logs__serve, n->kl);
+    api_set_stream_hook(api, exec__hook, n->kl);
     n->metrics = node__metrics_start(n->kl, n->name);
     log_info("node", "msg=\"node registered\" name=%s address=%s", n->name, n->address);
     return n;
@@ -356,6 +357,7 @@ void node_stop(struct node *n)
     if (!n)
         return;
     api_set_log_hook(n->api, NULL, NULL);
+    api_set_stream_hook(n->api, NULL, NULL);
     node__metrics_stop(n->metrics);
     kubelet__free(n->kl);
     loop_timer_stop(n->loop, &n->heartbeat);

@@ -57,6 +57,9 @@ oci_archive) files="src/node/image.c src/node/oci_store.c src/node/oci_import.c 
     libs="-ljansson -lcrypto -larchive -lm"; runs=2000
     corpus=tests/fuzz/corpus/oci_archive ;;
 ocispec) files="src/node/ocispec.c $core"; libs="-ljansson -lm"; runs=2000 ;;
+stream_frames) files="src/core/ws.c src/core/spdy.c src/core/buf.c $core"
+    libs="-ljansson -lcrypto -lz -lm"; runs=200000
+    corpus=tests/fuzz/corpus/stream_frames ;;
 *) echo "fuzz: unknown target $name (add a case to tests/fuzz/run.sh)"; exit 2 ;;
 esac
 # The main build's warnings; errors where that build has KROLL_WERROR (CMake passes it).
