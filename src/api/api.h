@@ -148,6 +148,9 @@ json_t *api_scale_of(const struct resource *r, const json_t *obj);
 /* The metrics.k8s.io usage of a pod or node object, the same the API serves (the metrics
  * hook's answer, new reference), or NULL when there is no complete sample or no hook. */
 json_t *api_metrics_of(struct api *api, const json_t *obj);
+/* The custom.metrics.k8s.io value of a Pods metric for pod, as the hook gives it (see
+ * api_custom_metrics_fn), or NULL. */
+json_t *api_custom_metric_of(struct api *api, const json_t *pod, const char *metric);
 
 /* Records a Kubernetes Event about obj (aggregating repeats into count). */
 void api_event(struct api *api, const json_t *obj, const char *type, const char *reason,

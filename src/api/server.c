@@ -393,6 +393,12 @@ json_t *api_metrics_of(struct api *api, const json_t *obj)
     return api->metrics_fn && obj ? api->metrics_fn(obj, api->metrics_ctx) : NULL;
 }
 
+json_t *api_custom_metric_of(struct api *api, const json_t *pod, const char *metric)
+{
+    return api->custom_metrics_fn && pod ? api->custom_metrics_fn(pod, metric, api->custom_metrics_ctx)
+                                         : NULL;
+}
+
 json_t *api_scale_of(const struct resource *r, const json_t *obj)
 {
     return api__scale_of(r, obj);

@@ -2,9 +2,9 @@
  * HPA_SYNC_MS it reads the target's scale subresource (the target's kind resolved through the
  * resource table), computes a proposal per metric from the pods' metrics.k8s.io usage (the same
  * hook the API serves), normalizes it (hpa_calc.c), writes the new size through /scale and the
- * status through /status, with upstream's conditions and events. Pods, Object and External
- * metrics need a custom or external metrics API, which kroll does not serve yet: they report
- * "unable to get metric" (ScalingActive False). */
+ * status through /status, with upstream's conditions and events. Pods metrics come from the
+ * custom metrics the API serves (the Service proxy's per-pod figures, api_custom_metric_of);
+ * Object and External metrics report "unable to get metric" (ScalingActive False). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -257,6 +257,71 @@ out:
     return rc;
 }
 
+/* A Pods metric from custom.metrics.k8s.io (the Service proxy's per-pod figures): its
+ * proposal by calcPlainMetricReplicas against the AverageValue target, its status entry and
+ * name. Returns 0 or -1 with msg in upstream's words. */
+static int pods_metric(struct hsync *y, const json_t *spec, const json_t *pods, int current,
+                       int *proposal, json_t **st, char *name, size_t namen, char *msg, size_t n)
+{
+    const char *mn = jx_str(spec, "pods.metric.name") ?: "";
+    const char *avg = jx_str(spec, "pods.target.averageValue");
+    const json_t *msel_obj = jx_get(spec, "pods.metric.selector");
+    size_t np = json_array_size(pods), i;
+    struct hpa_sample *s = calloc(np ? np : 1, sizeof *s);
+    struct labelsel *msel = NULL;
+    int64_t tmilli = 0;
+    struct hpa_calc out;
+    struct err err;
+    char inner[512];
+    int rc = -1, got = 0;
+
+    err_init(&err);
+    if (!avg || quantity_parse_milli(avg, &tmilli) < 0 || tmilli <= 0) {
+        snprintf(msg, n, "invalid pods metric source: an average value target is required");
+        goto out;
+    }
+    if (msel_obj && labelsel_from_object(msel_obj, &msel, &err) < 0) {
+        snprintf(msg, n, "unable to get metric %.100s: %.300s", mn, err.msg);
+        goto out;
+    }
+    for (i = 0; i < np; i++) {
+        const json_t *pod = json_array_get(pods, i);
+        json_t *v = api_custom_metric_of(ctl_api(y->c), pod, mn);
+        int64_t val = -1;
+
+        /* Our Pods metrics carry no labels: a metric selector must match an empty set. */
+        if (v && (!msel || labelsel_match(msel, NULL)) &&
+            quantity_parse_milli(jx_str(v, "value") ?: "", &val) < 0)
+            val = -1;
+        s[i].group = hpa_pod_group(pod, val >= 0 ? v : NULL, 0, y->now);
+        s[i].has_value = val >= 0;
+        s[i].value = val;
+        got += val >= 0;
+        json_decref(v);
+    }
+    if (np && !got) {
+        snprintf(msg, n,
+                 "unable to get metric %s: unable to fetch metrics from custom metrics API: no "
+                 "metrics returned from custom metrics API",
+                 mn);
+        goto out;
+    }
+    if (hpa_replicas(s, np, current, 0, tmilli, &out, inner, sizeof inner) < 0) {
+        snprintf(msg, n, "failed to get pods metric value: %s", inner);
+        goto out;
+    }
+    *proposal = out.replicas;
+    *st = json_pack("{s:s,s:{s:{s:s},s:{s:o}}}", "type", "Pods", "pods", "metric", "name", mn,
+                    "current", "averageValue", milli_qty(out.average));
+    snprintf(name, namen, "pods metric %s", mn);
+    rc = 0;
+out:
+    labelsel_free(msel);
+    err_release(&err);
+    free(s);
+    return rc;
+}
+
 /* computeReplicasForMetrics: the largest proposal, or -1 when the metrics do not allow a
  * decision (status and events written by the caller). */
 static int metrics_replicas(struct hsync *y, const json_t *pods, int current, char *name,
@@ -287,8 +352,19 @@ static int metrics_replicas(struct hsync *y, const json_t *pods, int current, ch
                              jx_str(m, "resource.name") ?: "", msg);
                 }
             }
+        } else if (strcmp(type, "Pods") == 0) {
+            rc = pods_metric(y, m, pods, current, &p, &st, nm, sizeof nm, msg, sizeof msg);
+            if (rc < 0) {
+                api_event(ctl_api(y->c), y->hpa, "Warning", "FailedGetPodsMetric", COMP, "%s",
+                          msg);
+                if (!invalid++) {
+                    snprintf(cond_reason, sizeof cond_reason, "FailedGetPodsMetric");
+                    snprintf(cond_msg, sizeof cond_msg, "%s", msg);
+                    snprintf(first_err, errn, "failed to get pods metric value: %s", msg);
+                }
+            }
         } else {
-            /* No custom or external metrics API yet. */
+            /* No external metrics API, and no Object metrics. */
             const char *reason = strcmp(type, "Pods") == 0     ? "FailedGetPodsMetric"
                                  : strcmp(type, "Object") == 0 ? "FailedGetObjectMetric"
                                  : strcmp(type, "External") == 0

@@ -101,4 +101,31 @@ wait_for 60 "the bad pod is gone from the proxy" -- sh_eval 'test "$(npods)" = 1
 stats '?window=10m' >"$TEST_DIR/stats.json"
 expect_eq "$(check "b.get('errors5xx') == $n5 and len(pods) == 1 and pods[0]['revision'] == '$GOOD'")" yes \
     "the gone revision's window remains, its pod does not"
+
+# An HPA on a Pods metric that only the proxy knows: requests per second per pod. Under a steady
+# load of a few requests per second against a target of 1 per pod, "good" goes to 2 replicas.
+kubectl apply -f - >/dev/null <<'Y'
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: good}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: good}
+  minReplicas: 1
+  maxReplicas: 2
+  metrics:
+  - type: Pods
+    pods: {metric: {name: http_requests_per_second}, target: {type: AverageValue, averageValue: "1"}}
+Y
+( end=$(( $(date +%s) + 90 ))
+  while [ "$(date +%s)" -lt "$end" ]; do curl -s -m 2 -o /dev/null "http://$IP/v1/models/classifier"; sleep 0.1; done ) &
+LOAD_PID=$!
+KROLL_PIDS="$KROLL_PIDS $LOAD_PID"
+wait_for 80 "the HPA scales good to 2 on http_requests_per_second" -- sh_eval \
+    'test "$(kubectl get deploy good -o jsonpath={.spec.replicas})" = 2'
+kill "$LOAD_PID" 2>/dev/null; wait "$LOAD_PID" 2>/dev/null
+expect_match "$(kubectl get hpa good --no-headers)" '^good +Deployment/good +[0-9.]+m?/1 +1 +2 ' "kubectl get hpa shows the Pods metric against its target"
+expect_match "$(kubectl get events --field-selector involvedObject.name=good,reason=SuccessfulRescale -o jsonpath='{.items[*].message}')" \
+    'New size: 2; reason: pods metric http_requests_per_second above target' "SuccessfulRescale names the Pods metric"
+expect_eq "$(kubectl get hpa good -o jsonpath='{.status.currentMetrics[0].type} {.status.currentMetrics[0].pods.metric.name}')" \
+    "Pods http_requests_per_second" "status.currentMetrics reports the Pods metric"
 finish

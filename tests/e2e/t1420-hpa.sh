@@ -148,7 +148,7 @@ expect_match "$(kubectl get hpa ghost -o jsonpath='{.status.conditions[0].messag
     "the HPA controller was unable to get the target's current scale: deployments.apps \"nosuch\" not found" "FailedGetScale message"
 expect_match "$(kubectl get hpa ghost --no-headers)" '^ghost +Deployment/nosuch +cpu: <unknown>/80% +1 +2 +0 ' "defaults: cpu 80%, min 1"
 
-# A Pods metric: accepted, but no custom metrics API yet.
+# A Pods metric for pods no Service routes to: the custom metrics API has no figures for them.
 cat <<'Y' | kubectl apply -f - >/dev/null
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
