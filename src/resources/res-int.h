@@ -39,6 +39,8 @@ extern const struct res_type res__t_namespace, res__t_node, res__t_pod, res__t_s
     res__t_endpoints, res__t_configmap, res__t_secret, res__t_event, res__t_serviceaccount,
     res__t_deployment, res__t_replicaset, res__t_daemonset, res__t_pdb, res__t_eviction,
     res__t_endpointslice, res__t_scale, res__t_deleteoptions;
+extern const struct res_type res__t_analysistemplate, res__t_clusteranalysistemplate,
+    res__t_analysisrun;
 
 /* Walks v against t. Unknown fields are appended (as path strings) to unknown when it is
  * not NULL; wrong JSON types become causes in err when err is not NULL. Returns the number
@@ -140,5 +142,8 @@ void res__pdb_validate(const json_t *obj, const json_t *old, struct err *err);
 void res__event_validate(const json_t *obj, const json_t *old, struct err *err);
 void res__deleteoptions_validate(const json_t *obj, const json_t *old, struct err *err);
 void res__eviction_validate(const json_t *obj, const json_t *old, struct err *err);
+void res__analysistemplate_validate(const json_t *obj, const json_t *old, struct err *err);
+void res__clusteranalysistemplate_validate(const json_t *obj, const json_t *old, struct err *err);
+void res__analysisrun_validate(const json_t *obj, const json_t *old, struct err *err);
 
 #endif

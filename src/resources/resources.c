@@ -65,6 +65,14 @@ const struct res_kind res_kind_scale = {"autoscaling", "Scale", "v1",
                                         &res__t_scale, NULL,    res__scale_validate};
 const struct res_kind res_kind_deleteoptions = {
     "meta", "DeleteOptions", "v1", &res__t_deleteoptions, NULL, res__deleteoptions_validate};
+const struct res_kind res_kind_analysistemplate = {"argoproj.io", "AnalysisTemplate", "v1alpha1",
+                                                   &res__t_analysistemplate, NULL,
+                                                   res__analysistemplate_validate};
+const struct res_kind res_kind_clusteranalysistemplate = {
+    "argoproj.io", "ClusterAnalysisTemplate", "v1alpha1", &res__t_clusteranalysistemplate, NULL,
+    res__clusteranalysistemplate_validate};
+const struct res_kind res_kind_analysisrun = {"argoproj.io", "AnalysisRun", "v1alpha1",
+                                              &res__t_analysisrun, NULL, res__analysisrun_validate};
 
 static const struct res_kind *const kinds[] = {
     &res_kind_namespace,  &res_kind_node,          &res_kind_pod,
@@ -73,6 +81,7 @@ static const struct res_kind *const kinds[] = {
     &res_kind_deployment, &res_kind_replicaset,    &res_kind_daemonset,
     &res_kind_pdb,        &res_kind_eviction,      &res_kind_endpointslice,
     &res_kind_scale,      &res_kind_deleteoptions,
+    &res_kind_analysistemplate, &res_kind_clusteranalysistemplate, &res_kind_analysisrun,
 };
 
 const struct res_kind *res_kind_find(const char *group, const char *kind)
