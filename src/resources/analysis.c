@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/dur.h"
+#include "core/expr.h"
 #include "resources/res-int.h"
 
 #define AR_MAX_METRICS 64
@@ -68,6 +69,19 @@ static void duration_check(const json_t *m, const char *key, const char *field, 
                           "invalid duration: use a number with a unit such as 30s, 5m or 1h");
     else if (ms < 0)
         err_field_invalid(err, f, json_object_get(m, key), "must not be negative");
+}
+
+/* A condition that does not parse would fail every measurement: refuse it now. */
+static void condition_check(const json_t *m, const char *key, const char *field, struct err *err)
+{
+    const char *s = json_string_value(json_object_get(m, key));
+    char f[160], msg[256];
+
+    if (!s || !*s || templated(s))
+        return;
+    res__path(f, sizeof f, "%s.%s", field, key);
+    if (expr_check(s, msg, sizeof msg) < 0)
+        err_field_invalid(err, f, json_object_get(m, key), "%s", msg);
 }
 
 static void provider_check(const json_t *p, const char *field, struct err *err)
@@ -159,6 +173,8 @@ static void metric_check(const json_t *m, size_t i, const json_t *metrics, struc
     if (have_count > 0 && count > 0 && count < il)
         err_field_invalid(err, f, json_object_get(m, "count"),
                           "count must be >= inconclusiveLimit");
+    condition_check(m, "successCondition", field, err);
+    condition_check(m, "failureCondition", field, err);
     provider_check(json_object_get(m, "provider"), field, err);
 }
 

@@ -87,7 +87,8 @@ static void test_bad_runs(void **state)
                                   "{\"name\":\"b\",\"count\":5,\"failureLimit\":6,\"provider\":"
                                   "{\"web\":{\"url\":\"x\",\"method\":\"DELETE\"}}},"
                                   "{\"name\":\"c\",\"initialDelay\":\"-1s\",\"count\":\"x\","
-                                  "\"consecutiveErrorLimit\":-1,\"provider\":{}}],"
+                                  "\"consecutiveErrorLimit\":-1,\"provider\":{},"
+                                  "\"successCondition\":\"result[0] >\"}],"
                                   "\"args\":[{\"name\":\"a\",\"value\":\"1\",\"valueFrom\":"
                                   "{\"fieldRef\":{\"fieldPath\":\"x\"}}},{}],"
                                   "\"dryRun\":[{}],\"ttlStrategy\":{\"secondsAfterFailure\":-1}}",
@@ -105,6 +106,8 @@ static void test_bad_runs(void **state)
         strstr(cause_at(&e, "spec.metrics[3].consecutiveErrorLimit"), ">= 0")
             ?: strstr(cause_at(&e, "spec.metrics[3].consecutiveErrorLimit"), "equal to 0"));
     assert_non_null(strstr(cause_at(&e, "spec.metrics[3].provider"), "no provider"));
+    assert_non_null(
+        strstr(cause_at(&e, "spec.metrics[3].successCondition"), "unexpected end of expression"));
     assert_non_null(strstr(cause_at(&e, "spec.args[0].valueFrom"), "cannot both be set"));
     assert_string_equal(cause_at(&e, "spec.args[1].name"), "Required value");
     assert_string_equal(cause_at(&e, "spec.dryRun[0].metricName"), "Required value");
