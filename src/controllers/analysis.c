@@ -266,13 +266,13 @@ static void metric_step(struct anl *a, const json_t *ar, const json_t *metric, s
     json_t *mr = metric_result(st, mname, listed(jx_get(ar, "spec.dryRun"), mname));
     struct anl_metric m;
     struct anl_outcome o;
-    char key[512], msg[600];
+    char key[1024], msg[600];
     int64_t due, now = now_ms();
     int phase, rc;
 
     if (anl_phase_completed(anl_phase_parse(jx_str(mr, "phase"))))
         return;
-    snprintf(key, sizeof key, "%s/%s", jx_str(ar, "metadata.uid") ?: "", mname);
+    snprintf(key, sizeof key, "%s/%s/%s/%s", ns, name, jx_str(ar, "metadata.uid") ?: "", mname);
     if (anl_metric_read(metric, idx, &m, msg, sizeof msg) < 0) {
         json_object_set_new(mr, "phase", json_string("Error"));
         json_object_set_new(mr, "message", json_string(msg));
@@ -357,7 +357,7 @@ static void run_finish(json_t *st, int phase, const char *msg)
  * (ms) it wants a sync or -1. */
 static int64_t run_step(struct anl *a, const json_t *ar, json_t *st)
 {
-    char msg[600] = "", prefix[300];
+    char msg[600] = "", prefix[600];
     json_t *vals, *metrics, *m, *sum, *dry;
     int64_t started = (int64_t)time_parse(jx_str(st, "startedAt")) * 1000, next = -1;
     size_t i;
@@ -387,7 +387,8 @@ static int64_t run_step(struct anl *a, const json_t *ar, json_t *st)
     json_array_foreach(jx_get(st, "metricResults"), i, m) omit_zeros(m);
     run_finish(st, phase, msg);
     if (anl_phase_completed(phase)) {
-        snprintf(prefix, sizeof prefix, "%s/", jx_str(ar, "metadata.uid") ?: "");
+        snprintf(prefix, sizeof prefix, "%s/%s/%s/", jx_str(ar, "metadata.namespace"),
+                 jx_str(ar, "metadata.name"), jx_str(ar, "metadata.uid") ?: "");
         anl_jobs_cancel(a->jobs, prefix);
         return -1;
     }
@@ -400,8 +401,14 @@ static void analysis_sync(struct ctl *c, const char *ns, const char *name, void 
     json_t *ar = api_get(ctl_api(c), api_resource(RES_ANALYSISRUN), ns, name), *st;
     int64_t next;
 
-    if (!ar || jx_get(ar, "metadata.deletionTimestamp") ||
-        anl_phase_completed(anl_phase_parse(jx_str(ar, "status.phase"))))
+    if (!ar || jx_get(ar, "metadata.deletionTimestamp")) { /* its measurements are moot */
+        char prefix[600];
+
+        snprintf(prefix, sizeof prefix, "%s/%s/", ns, name);
+        anl_jobs_cancel(a->jobs, prefix);
+        return;
+    }
+    if (anl_phase_completed(anl_phase_parse(jx_str(ar, "status.phase"))))
         return;
     ar = json_incref(ar);
     st =

@@ -66,9 +66,9 @@ int64_t anl_next_due(const struct anl_metric *m, const json_t *mr, int64_t start
 
 /* The run's phase from its metric results (array; dryRun ones ignored for the phase and
  * counted in dry instead): any completed metric other than Successful ends the run with the
- * worst phase; all Successful: Successful; else Running. terminate: running metrics count
- * as Successful and the message is "Run Terminated". summary and dry (objects) receive
- * count/successful/failed/inconclusive/error. */
+ * worst phase; all Successful (dry-run ones completed too): Successful; else Running. terminate:
+ * running metrics count as Successful and the message is "Run Terminated". summary and dry
+ * (objects) receive count/successful/failed/inconclusive/error. */
 int anl_run_phase(const json_t *results, int terminate, char *msg, size_t n, json_t *summary,
                   json_t *dry);
 

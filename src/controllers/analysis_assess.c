@@ -265,8 +265,9 @@ int anl_run_phase(const json_t *results, int terminate, char *msg, size_t n, jso
             p = AP_PENDING;
         if (terminate && !anl_phase_completed(p))
             p = AP_SUCCESSFUL;
-        if (jx_bool(mr, "dryRun")) {
+        if (jx_bool(mr, "dryRun")) { /* never decides the phase, but the run waits for it */
             tally(dry, p);
+            running |= !anl_phase_completed(p);
             continue;
         }
         tally(summary, p);

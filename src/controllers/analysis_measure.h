@@ -1,7 +1,7 @@
 /* The AnalysisRun controller's measurements: each web or prometheus measurement is one HTTP
  * exchange on a worker thread (core/httpc, bounded by the provider's timeout), so the server's
  * loop never waits; an eventfd wakes the loop when one ends, and the controller takes the
- * result on its next sync of that run. Results are keyed "uid/metric". */
+ * result on its next sync of that run. Results are keyed "ns/name/uid/metric". */
 #ifndef KROLL_CONTROLLERS_ANALYSIS_MEASURE_H
 #define KROLL_CONTROLLERS_ANALYSIS_MEASURE_H
 

@@ -47,6 +47,13 @@ expect_rc 0 "apply a template and a cluster template" -- kubectl apply -f "$TEST
 expect_eq "$(kubectl get cat ok-cluster -o jsonpath='{.metadata.namespace}')" "" "cat is cluster-scoped"
 expect_eq "$(kubectl get at -o custom-columns=N:.metadata.name --no-headers)" "ok-tmpl" "kubectl get at"
 expect_match "$(kubectl get at 2>&1 | head -1)" '^NAME +AGE$' "kubectl get at prints NAME AGE"
+sed -i 's/interval: 1s/interval: 2s/' "$TEST_DIR/at.yaml"
+expect_rc 0 "re-apply a changed template (merge patch, as for a CRD)" -- kubectl apply -f "$TEST_DIR/at.yaml"
+expect_eq "$(kubectl get at ok-tmpl -o jsonpath='{.spec.metrics[0].interval} {.metadata.generation}')" "2s 2" \
+    "the change is stored and bumps the generation"
+expect_match "$(kubectl patch at ok-tmpl --type strategic -p '{"spec":{"args":[]}}' 2>&1)" 'UnsupportedMediaType|415|not supported' \
+    "strategic merge is refused as for a CRD"
+expect_rc 0 "server-side apply" -- kubectl apply --server-side -f "$TEST_DIR/at.yaml"
 
 cat >"$TEST_DIR/bad.yaml" <<'YAML'
 apiVersion: argoproj.io/v1alpha1
@@ -208,6 +215,7 @@ YAML
     successCondition: result == 3
     provider: {prometheus: {address: \"http://127.0.0.1:$PP\", query: 'scalar(vector(3))'}}
   - name: empty
+    consecutiveErrorLimit: 0
     successCondition: result[0] > 0
     provider: {prometheus: {address: \"http://127.0.0.1:$PP\", query: 'up{job=\"nosuch\"}'}}" "  dryRun: [{metricName: empty}]"
     wait_for 30 "prometheus: vector and scalar metrics Successful" -- phase_is prom Successful
@@ -215,8 +223,8 @@ YAML
         "up=[1],scalar=3,empty=[]," "values as Argo prints them"
     expect_match "$(field prom '{.status.metricResults[2].measurements[0].message}')" \
         'index out of range.*metric result is nil or empty' "an empty vector: an Error measurement"
-    expect_eq "$(field prom '{.status.dryRunSummary.count}/{.status.runSummary.count}/{.status.runSummary.successful}')" \
-        "1/2/2" "the dry-run metric is tallied apart and does not fail the run"
+    expect_eq "$(field prom '{.status.dryRunSummary.count}/{.status.dryRunSummary.error}/{.status.runSummary.count}/{.status.runSummary.successful}')" \
+        "1/1/2/2" "the dry-run metric (Error) is tallied apart and does not fail the run"
     kill "$PROM"; wait "$PROM" 2>/dev/null
 else
     say "SKIP - prometheus provider: the prometheus binary is missing (scripts/install-deps.sh --test)"
