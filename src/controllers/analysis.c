@@ -21,6 +21,7 @@
 
 #define ARG_VALUE_MAX 4096
 #define METRICS_JSON_MAX (256 * 1024)
+#define ANL_MAX_MEASUREMENTS 1000 /* per metric, whatever measurementRetention says */
 
 struct anl {
     struct ctl *ctl;
@@ -227,8 +228,9 @@ static long long retention(const json_t *ar, const char *name)
         int hit = listed(one, name);
 
         json_decref(one);
-        if (hit && jx_int(e, "limit", 0) > 0)
-            return jx_int(e, "limit", 0);
+        if (hit && jx_int(e, "limit", 0) > 0) /* capped: status must fit an object */
+            return jx_int(e, "limit", 0) < ANL_MAX_MEASUREMENTS ? jx_int(e, "limit", 0)
+                                                                : ANL_MAX_MEASUREMENTS;
     }
     return ANL_DEFAULT_MEASUREMENT_LIMIT;
 }
