@@ -171,6 +171,58 @@ out:
     return res;
 }
 
+/* ---- Service names ---- */
+
+/* url with a Service's host name (name, name.ns, name.ns.svc, name.ns.svc.cluster.local)
+ * replaced by its cluster IP, as cluster DNS would answer on a cluster (kroll has none); a new
+ * string, or NULL when the host names no Service with a cluster IP. */
+static char *service_url(struct ctl *c, const char *ns, const char *url)
+{
+    char host[256], *dot, *out = NULL;
+    const char *h = url ? url + 7 : NULL, *ip, *svc_ns = ns;
+    size_t hl, l;
+    json_t *svc;
+
+    if (!url || strncmp(url, "http://", 7) != 0 || (hl = strcspn(h, ":/?")) >= sizeof host)
+        return NULL;
+    memcpy(host, h, hl);
+    host[hl] = 0;
+    l = strlen(host);
+    if (l > 18 && !strcmp(host + l - 18, ".svc.cluster.local"))
+        host[l - 18] = 0;
+    else if (l > 4 && !strcmp(host + l - 4, ".svc"))
+        host[l - 4] = 0;
+    if ((dot = strchr(host, '.'))) {
+        *dot = 0;
+        svc_ns = dot + 1;
+        if (strchr(svc_ns, '.'))
+            return NULL;
+    }
+    svc = api_get(ctl_api(c), api_resource(RES_SERVICE), svc_ns, host);
+    ip = jx_str(svc, "spec.clusterIP");
+    if (!ip || !*ip || !strcmp(ip, "None"))
+        return NULL;
+    if (asprintf(&out, "http://%s%s", ip, h + hl) < 0)
+        return NULL;
+    return out;
+}
+
+/* The provider with Service host names resolved (new reference). */
+static json_t *provider_resolved(struct ctl *c, const char *ns, const json_t *provider)
+{
+    json_t *p = json_deep_copy(provider);
+    static const char *const urls[] = {"web.url", "prometheus.address"};
+
+    for (size_t i = 0; i < sizeof urls / sizeof urls[0]; i++) {
+        char *u = service_url(c, ns, jx_str(p, urls[i]));
+
+        if (u)
+            jx_set(p, urls[i], json_string(u));
+        free(u);
+    }
+    return p;
+}
+
 /* ---- per metric ---- */
 
 static json_t *metric_result(json_t *st, const char *name, int dry)
@@ -289,7 +341,10 @@ static void metric_step(struct anl *a, const json_t *ar, const json_t *metric, s
         due = anl_next_due(&m, mr, started);
         phase = anl_assess(&m, mr, msg, sizeof msg);
         if (phase == AP_RUNNING && due >= 0 && due <= now) {
-            rc = anl_jobs_start(a->jobs, key, ns, name, json_object_get(metric, "provider"), &o);
+            json_t *prov = provider_resolved(a->ctl, ns, json_object_get(metric, "provider"));
+
+            rc = anl_jobs_start(a->jobs, key, ns, name, prov, &o);
+            json_decref(prov);
             if (rc < 0) { /* the provider cannot run: an Error that retrying cannot fix */
                 record(ar, &m, mr, &o);
                 anl_outcome_release(&o);

@@ -155,6 +155,11 @@ run args "  - name: m
 run noarg "  - name: m
     provider: {web: {url: \"{{args.missing}}/ok.json\"}}"
 
+# A Service's DNS name resolves to its cluster IP, as cluster DNS would (kroll has none).
+kubectl create service clusterip web --tcp=80:8080 >/dev/null
+CIP=$(kubectl get svc web -o jsonpath='{.spec.clusterIP}')
+run svcname "  - name: m
+    provider: {web: {url: \"http://web.default.svc.cluster.local/ok.json\", timeoutSeconds: 2}}"
 wait_for 30 "run ok: Successful after 2 measurements" -- phase_is ok Successful
 expect_eq "$(field ok '{.status.metricResults[0].count}/{.status.metricResults[0].successful}/{range .status.metricResults[0].measurements[*]}{.phase},{end}')" \
     "2/2/Successful,Successful," "its counters and measurements"
@@ -184,6 +189,10 @@ wait_for 20 "job provider: Error" -- phase_is job Error
 expect_eq "$(field job '{.status.metricResults[0].measurements[0].message}')" "provider job is not supported yet" "job: a clear Error measurement"
 wait_for 20 "args: value and secretKeyRef substituted, Successful" -- phase_is args Successful
 expect_eq "$(field args '{.status.metricResults[0].measurements[0].value}')" "true" "jsonPath {\$.items[0].ready}"
+wait_for 20 "a Service name: measured at its cluster IP" -- sh_eval \
+    '[ -n "$(field svcname "{.status.metricResults[0].measurements[0].phase}")" ]'
+expect_match "$(field svcname '{.status.metricResults[0].measurements[0].message}')" \
+    "$CIP|response code: 50[23]" "the request went to $CIP (no lookup of web.default.svc.cluster.local)"
 wait_for 20 "an undefined arg: Error" -- phase_is noarg Error
 expect_eq "$(field noarg '{.status.message}')" "Unable to resolve metric arguments: failed to resolve {{args.missing}}" "names the arg"
 expect_match "$(kubectl get ar ok fail 2>&1)" '^NAME +STATUS +AGE
