@@ -452,6 +452,42 @@ static int64_t run_step(struct anl *a, const json_t *ar, json_t *st)
     return next;
 }
 
+/* spec.ttlStrategy: a finished run is deleted its seconds after completedAt (secondsAfterSuccess
+ * for Successful, secondsAfterFailure for Failed and Error, else secondsAfterCompletion). */
+static void ttl_expire(struct ctl *c, const json_t *ar)
+{
+    const json_t *ttl = jx_get(ar, "spec.ttlStrategy");
+    const char *phase = jx_str(ar, "status.phase") ?: "";
+    const char *key = !strcmp(phase, "Successful")                          ? "secondsAfterSuccess"
+                      : !strcmp(phase, "Failed") || !strcmp(phase, "Error") ? "secondsAfterFailure"
+                                                                            : NULL;
+    const json_t *secs = key ? json_object_get(ttl, key) : NULL;
+    time_t done = time_parse(jx_str(ar, "status.completedAt"));
+    int64_t left;
+
+    if (!json_is_integer(secs))
+        secs = json_object_get(ttl, "secondsAfterCompletion");
+    if (!json_is_integer(secs) || done < 0)
+        return;
+    left = ((int64_t)done + json_integer_value(secs)) * 1000 - now_ms();
+    if (left > 0) {
+        ctl_enqueue_after(c, jx_str(ar, "metadata.namespace"), jx_str(ar, "metadata.name"), left);
+    } else {
+        struct api_wopts o = {.grace = -1, .propagation = "Background"};
+        json_t *out = NULL;
+        struct err err;
+
+        err_init(&err);
+        if (api_delete(ctl_api(c), api_resource(RES_ANALYSISRUN), jx_str(ar, "metadata.namespace"),
+                       jx_str(ar, "metadata.name"), &o, &out, &err) < 0 &&
+            err.code != -E_NOT_FOUND)
+            ctl_log_err(c, "delete expired analysis run", jx_str(ar, "metadata.namespace"),
+                        jx_str(ar, "metadata.name"), &err);
+        json_decref(out);
+        err_release(&err);
+    }
+}
+
 static void analysis_sync(struct ctl *c, const char *ns, const char *name, void *ctx)
 {
     struct anl *a = ctx;
@@ -465,8 +501,10 @@ static void analysis_sync(struct ctl *c, const char *ns, const char *name, void 
         anl_jobs_cancel(a->jobs, prefix);
         return;
     }
-    if (anl_phase_completed(anl_phase_parse(jx_str(ar, "status.phase"))))
+    if (anl_phase_completed(anl_phase_parse(jx_str(ar, "status.phase")))) {
+        ttl_expire(c, ar);
         return;
+    }
     ar = json_incref(ar);
     st =
         json_is_object(jx_get(ar, "status")) ? json_deep_copy(jx_get(ar, "status")) : json_object();

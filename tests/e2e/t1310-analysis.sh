@@ -130,6 +130,8 @@ run refused "  - name: m
     provider: {web: {url: \"http://127.0.0.1:1/\"}}"
 run notfound "  - name: m
     provider: {web: {url: \"$U/nosuch.json\"}}"
+run ttl "  - name: m
+    provider: {web: {url: \"$U/ok.json\"}}" "  ttlStrategy: {secondsAfterSuccess: 2, secondsAfterFailure: 600}"
 run inconclusive "  - name: m
     successCondition: result.rate > 0.99
     failureCondition: result.rate < 0.5
@@ -166,6 +168,8 @@ expect_eq "$(field ok '{.status.metricResults[0].count}/{.status.metricResults[0
 expect_match "$(field ok '{.status.metricResults[0].measurements[0].value}')" '^\{"ok": ?true' "the measurement value is the body"
 expect_match "$(field ok '{.status.startedAt} {.status.completedAt} {.status.runSummary.count} {.status.runSummary.successful}')" \
     '^20[0-9-]+T[0-9:]+Z 20[0-9-]+T[0-9:]+Z 1 1$' "startedAt, completedAt, runSummary"
+wait_for 30 "ttlStrategy.secondsAfterSuccess: 2 deletes the finished run" -- sh_eval \
+    '! kubectl get ar ttl >/dev/null 2>&1'
 wait_for 30 "run fail: Failed at the second failure" -- phase_is fail Failed
 expect_eq "$(field fail '{.status.message}')" 'Metric "m" assessed Failed due to failed (2) > failureLimit (1)' "Argo's Failed message"
 expect_eq "$(field fail '{.status.metricResults[0].count}')" "2" "no measurement after the run ended"
