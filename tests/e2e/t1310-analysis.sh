@@ -138,7 +138,7 @@ run inconclusive "  - name: m
     provider: {web: {url: \"$U/ok.json\", jsonPath: \"{\$}\"}}"
 run forever "  - name: m
     interval: 1s
-    provider: {web: {url: \"$U/ok.json\", jsonPath: \"{\$.rate}\"}}"
+    provider: {web: {url: \"$U/ok.json\", jsonPath: \"{\$.rate}\"}}" "  measurementRetention: [{metricName: \"m.*\", limit: 2}]"
 run job "  - name: j
     provider: {job: {spec: {template: {spec: {containers: [{name: c, image: busybox}], restartPolicy: Never}}}}}"
 kubectl create secret generic tok --from-literal=token=s3cret >/dev/null
@@ -183,8 +183,10 @@ wait_for 20 "run notfound: a 404 is an Error measurement" -- sh_eval \
 expect_eq "$(field notfound '{.status.metricResults[0].phase}')" "Running" "one Error is within the default consecutiveErrorLimit (4)"
 wait_for 20 "run inconclusive: neither condition holds" -- phase_is inconclusive Inconclusive
 expect_match "$(field inconclusive '{.status.message}')" 'inconclusive \(1\) > inconclusiveLimit \(0\)' "Argo's Inconclusive message"
-wait_for 20 "run forever: two measurements of an unbounded metric" -- sh_eval \
-    '[ "$(field forever "{.status.metricResults[0].count}")" -ge 2 ]'
+wait_for 20 "run forever: three measurements of an unbounded metric" -- sh_eval \
+    '[ "$(field forever "{.status.metricResults[0].count}")" -ge 3 ]'
+expect_eq "$(field forever '{range .status.metricResults[0].measurements[*]}x{end}')" "xx" \
+    "measurementRetention (regex m.*, limit 2) keeps the last 2"
 expect_eq "$(field forever '{.status.phase}/{.status.metricResults[0].measurements[0].value}')" "Running/0.97" "still running; jsonPath narrowed the value"
 kubectl patch ar forever --type merge -p '{"spec":{"terminate":true}}' >/dev/null
 wait_for 20 "terminate: Successful" -- phase_is forever Successful
