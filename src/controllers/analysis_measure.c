@@ -387,6 +387,7 @@ static int job_prepare(struct job *jb, const json_t *provider, struct anl_outcom
             strdup(jx_str(web, "method") && *jx_str(web, "method") ? jx_str(web, "method") : "GET");
         jb->jsonpath = strdup(jx_str(web, "jsonPath") ?: "{$}");
         jb->req.timeout_ms = (int)jx_int(web, "timeoutSeconds", 10) * 1000;
+        jb->req.insecure = jx_bool(web, "insecure");
         if (header_lines(json_object_get(web, "headers"), &jb->headers, o) < 0)
             return -1;
         if (jx_str(web, "body"))
@@ -423,6 +424,7 @@ static int job_prepare(struct job *jb, const json_t *provider, struct anl_outcom
         free(q);
         jb->method = strdup("GET");
         jb->req.timeout_ms = (int)jx_int(prom, "timeout", 30) * 1000;
+        jb->req.insecure = jx_bool(prom, "insecure");
         if (header_lines(json_object_get(prom, "headers"), &jb->headers, o) < 0)
             return -1;
         if (!jb->url || strlen(jb->url) >= HTTPC_MAX_URL)

@@ -2,6 +2,7 @@
  * request's deadline, so a silent server costs at most timeout_ms. */
 #include "core/httpc.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,10 @@
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 
 #include "core/buf.h"
 
@@ -39,6 +44,14 @@ static int fail(char *err, size_t n, const char *fmt, ...)
 
 struct url {
     char host[256], port[8], path[HTTPC_MAX_URL];
+    int tls;
+};
+
+/* One connection: a socket, and a TLS session over it for https. */
+struct conn {
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl;
 };
 
 static int url_parse(const char *u, struct url *p)
@@ -46,9 +59,10 @@ static int url_parse(const char *u, struct url *p)
     const char *h, *slash, *colon;
     size_t hl;
 
-    if (strncmp(u, "http://", 7) != 0 || strlen(u) >= HTTPC_MAX_URL)
+    p->tls = strncmp(u, "https://", 8) == 0;
+    if ((!p->tls && strncmp(u, "http://", 7) != 0) || strlen(u) >= HTTPC_MAX_URL)
         return -1;
-    h = u + 7;
+    h = u + (p->tls ? 8 : 7);
     slash = strpbrk(h, "/?");
     hl = slash ? (size_t)(slash - h) : strlen(h);
     snprintf(p->path, sizeof p->path, "%s%s", slash && *slash == '?' ? "/" : "",
@@ -75,7 +89,7 @@ static int url_parse(const char *u, struct url *p)
         memcpy(p->port, colon + 1, pl);
         p->port[pl] = 0;
     } else {
-        strcpy(p->port, "80");
+        strcpy(p->port, p->tls ? "443" : "80");
     }
     return 0;
 }
@@ -127,15 +141,93 @@ static int dial(const struct url *u, long long deadline, char *err, size_t n)
     return fd;
 }
 
-static int send_all(int fd, const char *p, size_t len, long long deadline, char *err, size_t n)
+/* Waits for what TLS asked for after rc: 0 to retry, -1 timeout, -2 a TLS error. */
+static int tls_wait(struct conn *c, int rc, long long deadline)
+{
+    int e = SSL_get_error(c->ssl, rc);
+
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+        return wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, deadline) > 0 ? 0 : -1;
+    return -2;
+}
+
+static void tls_reason(char *err, size_t n, const char *what)
+{
+    unsigned long e = ERR_get_error();
+    char buf[256];
+
+    ERR_error_string_n(e, buf, sizeof buf);
+    fail(err, n, "%s: %s", what, e ? buf : "connection closed");
+    ERR_clear_error();
+}
+
+static int tls_start(struct conn *c, const struct url *u, int insecure, long long deadline,
+                     char *err, size_t n)
+{
+    unsigned char ip[16];
+    int rc, w;
+
+    c->ctx = SSL_CTX_new(TLS_client_method());
+    if (!c->ctx || !(c->ssl = SSL_new(c->ctx)))
+        return fail(err, n, "tls: cannot create a session");
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF
+    SSL_set_options(c->ssl, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
+    SSL_set_fd(c->ssl, c->fd);
+    if (!insecure) {
+        SSL_CTX_set_default_verify_paths(c->ctx);
+        SSL_set_verify(c->ssl, SSL_VERIFY_PEER, NULL);
+        if (inet_pton(AF_INET, u->host, ip) == 1 || inet_pton(AF_INET6, u->host, ip) == 1)
+            X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), u->host);
+        else
+            SSL_set1_host(c->ssl, u->host);
+    }
+    if (inet_pton(AF_INET, u->host, ip) != 1 && inet_pton(AF_INET6, u->host, ip) != 1)
+        SSL_set_tlsext_host_name(c->ssl, u->host);
+    while ((rc = SSL_connect(c->ssl)) != 1) {
+        if ((w = tls_wait(c, rc, deadline)) == -1)
+            return fail(err, n, "net/http: TLS handshake timeout");
+        if (w == -2) {
+            long v = SSL_get_verify_result(c->ssl);
+
+            if (v != X509_V_OK) {
+                ERR_clear_error();
+                return fail(err, n, "tls: failed to verify certificate: %s",
+                            X509_verify_cert_error_string(v));
+            }
+            tls_reason(err, n, "tls: handshake failed");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int send_all(struct conn *c, const char *p, size_t len, long long deadline, char *err,
+                    size_t n)
 {
     while (len) {
-        ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
+        ssize_t w;
 
+        if (c->ssl) {
+            int rc = SSL_write(c->ssl, p, (int)(len > 65536 ? 65536 : len)), t;
+
+            if (rc > 0) {
+                p += rc, len -= (size_t)rc;
+                continue;
+            }
+            if ((t = tls_wait(c, rc, deadline)) == -1)
+                return fail(err, n, "timeout sending the request");
+            if (t == -2) {
+                tls_reason(err, n, "tls: write");
+                return -1;
+            }
+            continue;
+        }
+        w = send(c->fd, p, len, MSG_NOSIGNAL);
         if (w > 0) {
             p += w, len -= (size_t)w;
         } else if (w < 0 && errno == EAGAIN) {
-            if (wait_fd(fd, POLLOUT, deadline) <= 0)
+            if (wait_fd(c->fd, POLLOUT, deadline) <= 0)
                 return fail(err, n, "timeout sending the request");
         } else if (w < 0 && errno != EINTR) {
             return fail(err, n, "write: %s", strerror(errno));
@@ -144,25 +236,53 @@ static int send_all(int fd, const char *p, size_t len, long long deadline, char 
     return 0;
 }
 
+/* One read: bytes, 0 at the end, -1 error (err set), -3 to wait. */
+static ssize_t conn_read(struct conn *c, char *buf, size_t len, long long deadline, char *err,
+                         size_t n)
+{
+    ssize_t r;
+
+    if (c->ssl) {
+        int rc = SSL_read(c->ssl, buf, (int)len), t, e;
+
+        if (rc > 0)
+            return rc;
+        e = SSL_get_error(c->ssl, rc);
+        if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && rc == 0))
+            return 0;
+        if ((t = tls_wait(c, rc, deadline)) == 0)
+            return -3;
+        if (t == -1)
+            return fail(err, n, "timeout awaiting response headers");
+        tls_reason(err, n, "tls: read");
+        return -1;
+    }
+    r = recv(c->fd, buf, len, 0);
+    if (r >= 0)
+        return r;
+    if (errno == EINTR)
+        return -3;
+    if (errno == EAGAIN)
+        return wait_fd(c->fd, POLLIN, deadline) > 0
+                   ? -3
+                   : fail(err, n, "timeout awaiting response headers");
+    return fail(err, n, "read: %s", strerror(errno));
+}
+
 /* Reads until EOF (the request said Connection: close) within the caps. */
-static int recv_all(int fd, struct buf *b, long long deadline, char *err, size_t n)
+static int recv_all(struct conn *c, struct buf *b, long long deadline, char *err, size_t n)
 {
     char tmp[16384];
 
     for (;;) {
-        ssize_t r = recv(fd, tmp, sizeof tmp, 0);
+        ssize_t r = conn_read(c, tmp, sizeof tmp, deadline, err, n);
 
-        if (r > 0) {
-            if (buf_append(b, tmp, (size_t)r) < 0)
-                return fail(err, n, "response larger than %u bytes", HTTPC_MAX_BODY);
-        } else if (r == 0) {
+        if (r == 0)
             return 0;
-        } else if (errno == EAGAIN) {
-            if (wait_fd(fd, POLLIN, deadline) <= 0)
-                return fail(err, n, "timeout awaiting response headers");
-        } else if (errno != EINTR) {
-            return fail(err, n, "read: %s", strerror(errno));
-        }
+        if (r == -1)
+            return -1;
+        if (r > 0 && buf_append(b, tmp, (size_t)r) < 0)
+            return fail(err, n, "response larger than %u bytes", HTTPC_MAX_BODY);
     }
 }
 
@@ -231,14 +351,13 @@ int httpc_do(const struct httpc_req *req, struct httpc_resp *resp, char *err, si
     long long deadline = now_ms() + (req->timeout_ms > 0 ? req->timeout_ms : 10000);
     struct url u;
     struct buf head, in;
-    int fd, rc = -1;
+    struct conn c = {.fd = -1};
+    int rc = -1;
 
     memset(resp, 0, sizeof *resp);
-    if (strncmp(req->url, "https://", 8) == 0)
-        return fail(err, n, "https is not supported yet (use http://)");
     if (url_parse(req->url, &u) < 0)
         return fail(err, n, "invalid URL %.200s", req->url);
-    if ((fd = dial(&u, deadline, err, n)) < 0)
+    if ((c.fd = dial(&u, deadline, err, n)) < 0)
         return -1;
     buf_init(&head, HTTPC_MAX_HEAD + HTTPC_MAX_URL);
     buf_init(&in, HTTPC_MAX_BODY + HTTPC_MAX_HEAD);
@@ -250,11 +369,14 @@ int httpc_do(const struct httpc_req *req, struct httpc_resp *resp, char *err, si
     if (req->body)
         buf_appendf(&head, "Content-Length: %zu\r\n", req->body_len);
     buf_append(&head, "\r\n", 2);
-    if (send_all(fd, head.data, head.len, deadline, err, n) == 0 &&
-        (!req->body || send_all(fd, req->body, req->body_len, deadline, err, n) == 0) &&
-        recv_all(fd, &in, deadline, err, n) == 0 && parse_response(&in, resp, err, n) == 0)
+    if ((!u.tls || tls_start(&c, &u, req->insecure, deadline, err, n) == 0) &&
+        send_all(&c, head.data, head.len, deadline, err, n) == 0 &&
+        (!req->body || send_all(&c, req->body, req->body_len, deadline, err, n) == 0) &&
+        recv_all(&c, &in, deadline, err, n) == 0 && parse_response(&in, resp, err, n) == 0)
         rc = 0;
-    close(fd);
+    SSL_free(c.ssl);
+    SSL_CTX_free(c.ctx);
+    close(c.fd);
     buf_release(&head);
     buf_release(&in);
     return rc;

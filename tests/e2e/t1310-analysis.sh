@@ -162,6 +162,13 @@ kubectl create service clusterip web --tcp=80:8080 >/dev/null
 CIP=$(kubectl get svc web -o jsonpath='{.spec.clusterIP}')
 run svcname "  - name: m
     provider: {web: {url: \"http://web.default.svc.cluster.local/ok.json\", timeoutSeconds: 2}}"
+# https: kroll's own API (its CA is not the system's: verification fails unless insecure).
+run tls "  - name: insecure
+    successCondition: result == 'ok'
+    provider: {web: {url: \"https://127.0.0.1:$KROLL_PORT/readyz\", insecure: true}}"
+run tlsverify "  - name: verify
+    consecutiveErrorLimit: 0
+    provider: {web: {url: \"https://localhost:$KROLL_PORT/readyz\"}}"
 wait_for 30 "run ok: Successful after 2 measurements" -- phase_is ok Successful
 expect_eq "$(field ok '{.status.metricResults[0].count}/{.status.metricResults[0].successful}/{range .status.metricResults[0].measurements[*]}{.phase},{end}')" \
     "2/2/Successful,Successful," "its counters and measurements"
@@ -199,6 +206,11 @@ wait_for 20 "a Service name: measured at its cluster IP" -- sh_eval \
     '[ -n "$(field svcname "{.status.metricResults[0].measurements[0].phase}")" ]'
 expect_match "$(field svcname '{.status.metricResults[0].measurements[0].message}')" \
     "$CIP|response code: 50[23]" "the request went to $CIP (no lookup of web.default.svc.cluster.local)"
+wait_for 20 "https with insecure: true: Successful" -- phase_is tls Successful
+expect_eq "$(field tls '{.status.metricResults[0].measurements[0].value}')" "ok" "the body of /readyz"
+wait_for 20 "https with verification: Error" -- phase_is tlsverify Error
+expect_match "$(field tlsverify '{.status.metricResults[0].measurements[0].message}')" \
+    '^tls: failed to verify certificate: ' "https verifies the certificate against the system's CAs"
 wait_for 20 "an undefined arg: Error" -- phase_is noarg Error
 expect_eq "$(field noarg '{.status.message}')" "Unable to resolve metric arguments: failed to resolve {{args.missing}}" "names the arg"
 expect_match "$(kubectl get ar ok fail 2>&1)" '^NAME +STATUS +AGE
