@@ -42,6 +42,7 @@ enum op {
     O_CONTAINS,
     O_STARTS,
     O_ENDS,
+    O_MATCHES,
     O_ADD,
     O_SUB,
     O_MUL,

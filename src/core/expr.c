@@ -422,6 +422,7 @@ static int parse_cmp(struct parser *ps)
         {"contains", O_CONTAINS, 1},
         {"startsWith", O_STARTS, 1},
         {"endsWith", O_ENDS, 1},
+        {"matches", O_MATCHES, 1},
     };
     int e = parse_add(ps), found;
 

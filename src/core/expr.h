@@ -3,7 +3,8 @@
  *   literals (numbers, 'strings', "strings", true, false, nil, [lists]), `result`,
  *   member and index access (result.a, result["a"], result[0], result[-1], ?.),
  *   arithmetic + - * / % ** (/ is float division), comparisons == != < <= > >=,
- *   && || ! and or not, in, contains, startsWith, endsWith, c ? a : b, a ?? b,
+ *   && || ! and or not, in, contains, startsWith, endsWith, matches (POSIX ERE, bounded),
+ *   c ? a : b, a ?? b,
  *   len all any none one filter map count sum max min abs ceil floor round int float string
  *   and Argo's default(x, fallback) isNil isNaN isInf asInt asFloat; predicates as {# > 1}.
  * Errors never crash: parse errors name the offset, runtime errors the operation. Limits:

@@ -2,6 +2,7 @@
  * to their jansson string, list or map; val_release drops it. Type errors are worded as
  * expr-lang words them ("invalid operation: < (mismatched types string and float64)"). */
 #include <math.h>
+#include <regex.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -315,11 +316,34 @@ static int strop(struct ev *x, int op, struct val *a, struct val *b, struct val 
         return everr(x, "invalid operation: %s (mismatched types %s and %s)",
                      op == O_CONTAINS ? "contains"
                      : op == O_STARTS ? "startsWith"
-                                      : "endsWith",
+                     : op == O_ENDS   ? "endsWith"
+                                      : "matches",
                      type_name(a), type_name(b));
     s = json_string_value(a->j), t = json_string_value(b->j);
     ls = json_string_length(a->j), lt = json_string_length(b->j);
-    if (op == O_CONTAINS)
+    if (op == O_MATCHES) { /* POSIX extended regex: Go's RE2 syntax for common patterns */
+        regex_t re;
+        int rc, braces = 0;
+
+        /* Bounded repetitions multiply the compiled size: at most two, of at most 100. */
+        for (const char *q = t; *q; q++)
+            if (*q == '{' && (++braces > 2 || strtol(q + 1, NULL, 10) > 100 ||
+                              (strchr(q, ',') && strtol(strchr(q, ',') + 1, NULL, 10) > 100)))
+                return everr(x, "error parsing regexp: repetition too large: `%.100s`", t);
+        if (lt > 256)
+            return everr(x, "error parsing regexp: pattern longer than 256 bytes");
+        rc = regcomp(&re, t, REG_EXTENDED | REG_NOSUB);
+
+        if (rc != 0) {
+            char m[128];
+
+            regerror(rc, &re, m, sizeof m);
+            regfree(&re);
+            return everr(x, "error parsing regexp: %s: `%s`", m, t);
+        }
+        *out = vbool(regexec(&re, s, 0, NULL, 0) == 0);
+        regfree(&re);
+    } else if (op == O_CONTAINS)
         *out = vbool(strstr(s, t) != NULL);
     else if (op == O_STARTS)
         *out = vbool(ls >= lt && !memcmp(s, t, lt));
@@ -379,6 +403,7 @@ static int ev_binary(struct ev *x, const struct node *nd, struct val *out)
     case O_CONTAINS:
     case O_STARTS:
     case O_ENDS:
+    case O_MATCHES:
         rc = strop(x, nd->op, &a, &b, out);
         break;
     default:
