@@ -19,6 +19,10 @@ typedef void ctl_event_fn(struct ctl *c, const char *type, const struct resource
                           json_t *old, void *ctx);
 
 struct ctl *ctl_new(struct api *api, const char *name, ctl_sync_fn *sync, void *ctx);
+/* fn(ctx) runs when the controller is freed (after its last sync): for a controller that owns
+ * state beyond its queue (the AnalysisRun controller's measurement threads). */
+typedef void ctl_release_fn(void *ctx);
+void ctl_set_release(struct ctl *c, ctl_release_fn *fn);
 void ctl_free(struct ctl *c);
 struct api *ctl_api(struct ctl *c);
 const char *ctl_name(const struct ctl *c);

@@ -47,9 +47,15 @@ struct ctl {
     long nev;
     int scheduled;
     int freeing;
+    ctl_release_fn *release; /* frees ctx when the controller is freed */
 };
 
 static const char *const ev_names[] = {"ADDED", "MODIFIED", "DELETED"};
+
+void ctl_set_release(struct ctl *c, ctl_release_fn *fn)
+{
+    c->release = fn;
+}
 
 struct api *ctl_api(struct ctl *c)
 {
@@ -296,6 +302,8 @@ static void free_later(void *ctx)
 {
     struct ctl *c = ctx;
 
+    if (c->release)
+        c->release(c->ctx);
     json_decref(c->queue);
     json_decref(c->order);
     free(c->w);

@@ -41,6 +41,8 @@ extern const struct res_type res__t_namespace, res__t_node, res__t_pod, res__t_s
     res__t_endpointslice, res__t_scale, res__t_deleteoptions;
 extern const struct res_type res__t_job;
 extern const struct res_type res__t_hpa;
+extern const struct res_type res__t_analysistemplate, res__t_clusteranalysistemplate,
+    res__t_analysisrun;
 
 /* Walks v against t. Unknown fields are appended (as path strings) to unknown when it is
  * not NULL; wrong JSON types become causes in err when err is not NULL. Returns the number
@@ -149,5 +151,8 @@ void res__job_default(json_t *obj);
 void res__job_validate(const json_t *obj, const json_t *old, struct err *err);
 void res__hpa_default(json_t *obj);
 void res__hpa_validate(const json_t *obj, const json_t *old, struct err *err);
+void res__analysistemplate_validate(const json_t *obj, const json_t *old, struct err *err);
+void res__clusteranalysistemplate_validate(const json_t *obj, const json_t *old, struct err *err);
+void res__analysisrun_validate(const json_t *obj, const json_t *old, struct err *err);
 
 #endif

@@ -67,6 +67,14 @@ const struct res_kind res_kind_hpa = {"autoscaling",       "HorizontalPodAutosca
                                       &res__t_hpa,         res__hpa_default,          res__hpa_validate};
 const struct res_kind res_kind_deleteoptions = {
     "meta", "DeleteOptions", "v1", &res__t_deleteoptions, NULL, res__deleteoptions_validate};
+const struct res_kind res_kind_analysistemplate = {"argoproj.io", "AnalysisTemplate", "v1alpha1",
+                                                   &res__t_analysistemplate, NULL,
+                                                   res__analysistemplate_validate};
+const struct res_kind res_kind_clusteranalysistemplate = {
+    "argoproj.io", "ClusterAnalysisTemplate", "v1alpha1", &res__t_clusteranalysistemplate, NULL,
+    res__clusteranalysistemplate_validate};
+const struct res_kind res_kind_analysisrun = {"argoproj.io", "AnalysisRun", "v1alpha1",
+                                              &res__t_analysisrun, NULL, res__analysisrun_validate};
 
 const struct res_kind res_kind_job = {
     "batch", "Job", "v1", &res__t_job, res__job_default, res__job_validate};
@@ -80,6 +88,7 @@ static const struct res_kind *const kinds[] = {
     &res_kind_scale,      &res_kind_deleteoptions,
     &res_kind_job,
     &res_kind_hpa,
+    &res_kind_analysistemplate, &res_kind_clusteranalysistemplate, &res_kind_analysisrun,
 };
 
 const struct res_kind *res_kind_find(const char *group, const char *kind)

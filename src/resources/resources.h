@@ -22,6 +22,8 @@ extern const struct res_kind res_kind_hpa; /* autoscaling/v2 HorizontalPodAutosc
  * conversion (round-trip annotations autoscaling.alpha.kubernetes.io/...). New references. */
 json_t *res_hpa_to_v1(const json_t *v2);
 json_t *res_hpa_from_v1(const json_t *v1);
+extern const struct res_kind res_kind_analysistemplate, res_kind_clusteranalysistemplate,
+    res_kind_analysisrun;
 
 /* The descriptor of kind in group ("" for core, "apps", "policy", "discovery.k8s.io",
  * "autoscaling", "meta"), or NULL. For callers that only have names (tests, request bodies). */

@@ -699,3 +699,56 @@ void res__schema_prune(const struct res_type *t, json_t *v)
 
     walk_type(&w, t, v, path, sizeof path);
 }
+
+/* ---- argoproj.io/v1alpha1 analysis (argo-rollouts analysis_types.go) ---- */
+/* Providers kroll does not run (kayenta, datadog, ...) and authentication blocks are free-form:
+ * they are kept and reported by the AnalysisRun controller, not refused by the decoder. */
+TYPE(t_ar_header, "WebMetricHeader", F_S("key"), F_S("value"));
+TYPE(t_ar_range, "RangeQueryArgs", F_S("start"), F_S("end"), F_S("step"));
+TYPE(t_ar_prom, "PrometheusMetric", F_S("address"), F_S("query"), F_ANY("authentication"),
+     F_L("timeout"), F_B("insecure"), F_LO("headers", t_ar_header),
+     F_O("rangeQuery", t_ar_range));
+TYPE(t_ar_web, "WebMetric", F_S("method"), F_S("url"), F_LO("headers", t_ar_header),
+     F_S("body"), F_L("timeoutSeconds"), F_S("jsonPath"), F_B("insecure"), F_ANY("jsonBody"),
+     F_ANY("authentication"));
+TYPE(t_ar_provider, "MetricProvider", F_O("prometheus", t_ar_prom), F_ANY("kayenta"),
+     F_O("web", t_ar_web), F_ANY("datadog"), F_ANY("wavefront"), F_ANY("newRelic"),
+     F_ANY("job"), F_ANY("cloudWatch"), F_ANY("graphite"), F_ANY("influxdb"),
+     F_ANY("skywalking"), F_ANY("plugin"));
+TYPE(t_ar_metric, "Metric", F_S("name"), F_S("interval"), F_S("initialDelay"), F_IOS("count"),
+     F_S("successCondition"), F_S("failureCondition"), F_IOS("failureLimit"),
+     F_IOS("inconclusiveLimit"), F_IOS("consecutiveErrorLimit"),
+     F_IOS("consecutiveSuccessLimit"), F_O("provider", t_ar_provider));
+TYPE(t_ar_secretref, "SecretKeyRef", F_S("name"), F_S("key"));
+TYPE(t_ar_fieldref, "FieldRef", F_S("fieldPath"));
+TYPE(t_ar_valuefrom, "ValueFrom", F_O("secretKeyRef", t_ar_secretref),
+     F_S("podTemplateHashValue"), F_O("fieldRef", t_ar_fieldref));
+TYPE(t_ar_arg, "Argument", F_S("name"), F_S("value"), F_O("valueFrom", t_ar_valuefrom));
+TYPE(t_ar_dryrun, "DryRun", F_S("metricName"));
+TYPE(t_ar_retention, "MeasurementRetention", F_S("metricName"), F_I("limit"));
+TYPE(t_ar_tref, "AnalysisTemplateRef", F_S("templateName"), F_B("clusterScope"));
+TYPE(t_at_spec, "AnalysisTemplateSpec", F_LO("metrics", t_ar_metric), F_LO("args", t_ar_arg),
+     F_LO("dryRun", t_ar_dryrun), F_LO("measurementRetention", t_ar_retention),
+     F_LO("templates", t_ar_tref));
+KIND(res__t_analysistemplate, "AnalysisTemplate", F_O("metadata", t_meta),
+     F_O("spec", t_at_spec));
+KIND(res__t_clusteranalysistemplate, "ClusterAnalysisTemplate", F_O("metadata", t_meta),
+     F_O("spec", t_at_spec));
+TYPE(t_ar_ttl, "TTLStrategy", F_I("secondsAfterCompletion"), F_I("secondsAfterFailure"),
+     F_I("secondsAfterSuccess"));
+TYPE(t_ar_spec, "AnalysisRunSpec", F_LO("metrics", t_ar_metric), F_LO("args", t_ar_arg),
+     F_B("terminate"), F_LO("dryRun", t_ar_dryrun),
+     F_LO("measurementRetention", t_ar_retention), F_O("ttlStrategy", t_ar_ttl));
+TYPE(t_ar_meas, "Measurement", F_S("phase"), F_S("message"), F_S("startedAt"),
+     F_S("finishedAt"), F_S("value"), F_MS("metadata"), F_S("resumeAt"));
+TYPE(t_ar_mresult, "MetricResult", F_S("name"), F_S("phase"), F_LO("measurements", t_ar_meas),
+     F_S("message"), F_I("count"), F_I("successful"), F_I("failed"), F_I("inconclusive"),
+     F_I("error"), F_I("consecutiveError"), F_B("dryRun"), F_MS("metadata"),
+     F_I("consecutiveSuccess"));
+TYPE(t_ar_summary, "RunSummary", F_I("count"), F_I("successful"), F_I("failed"),
+     F_I("inconclusive"), F_I("error"));
+TYPE(t_ar_status, "AnalysisRunStatus", F_S("phase"), F_S("message"),
+     F_LO("metricResults", t_ar_mresult), F_S("startedAt"), F_O("runSummary", t_ar_summary),
+     F_O("dryRunSummary", t_ar_summary), F_S("completedAt"));
+KIND(res__t_analysisrun, "AnalysisRun", F_O("metadata", t_meta), F_O("spec", t_ar_spec),
+     F_O("status", t_ar_status));

@@ -41,8 +41,10 @@ api_request) files="src/api/route.c src/core/buf.c src/core/loop.c src/core/http
     libs="-ljansson -lssl -lcrypto -lm"; runs=100000 ;;
 continue) files="src/api/continue.c $core"; libs="-ljansson -lcrypto -lm"; runs=200000
     corpus=tests/fuzz/corpus/continue ;;
+expr) files="src/core/expr.c src/core/expr_eval.c $core"; libs="-ljansson -lm"; runs=60000
+    corpus=tests/fuzz/corpus/expr ;;
 selector) files="$api"; libs="$apilibs"; runs=200000 ;;
-lint) files="$(ls src/resources/*.c | tr '\n' ' ') $core"; libs="-ljansson -lm"; runs=100000
+lint) files="$(ls src/resources/*.c | tr '\n' ' ') src/core/dur.c src/core/expr.c src/core/expr_eval.c $core"; libs="-ljansson -lm"; runs=100000
     corpus=tests/fuzz/corpus/lint ;;
 volume) files="src/node/env.c src/node/volume_owner.c $core"; libs="-ljansson -lm"; runs=40000
     corpus=tests/fuzz/corpus/volume ;;

@@ -28,7 +28,8 @@ static json_t *J(const char *text)
 }
 
 /* Every row of resources.def has schema and rules, a printer whose cells match its columns,
- * and strategic-merge metadata (every built-in kind accepts a strategic merge patch). */
+ * and strategic-merge metadata (every built-in kind accepts a strategic merge patch, except the
+ * argoproj.io kinds, which refuse it with 415 as their CRDs do). */
 static void test_every_kind_complete(void **state)
 {
     (void)state;
@@ -39,7 +40,9 @@ static void test_every_kind_complete(void **state)
 
         assert_non_null(k);
         assert_ptr_equal(api_kind_of(r), k);
-        if (!k->res || !k->merge || !k->cells || !k->cols)
+        /* argoproj.io kinds are CRDs on a real cluster: no strategic merge there either. */
+        if (!k->res || (!k->merge && strcmp(r->group, "argoproj.io") != 0) || !k->cells ||
+            !k->cols)
             fail_msg("%s: kind_ops entry lacks res, merge or a printer", r->kind);
         cells = table_cells(k, empty, 0);
         cols = table_columns(k);

@@ -511,6 +511,22 @@ static void test_small_kinds(void **state)
                 "59:00Z\"},\"spec\":{\"scaleTargetRef\":{\"kind\":\"ReplicaSet\",\"name\":"
                 "\"q\"},\"maxReplicas\":2}}",
                 "[\"q\",\"ReplicaSet/q\",\"<none>\",\"<unset>\",2,0,\"60s\"]");
+    check_cells("argoproj.io", "AnalysisRun",
+                "{\"metadata\":{\"name\":\"ar\",\"creationTimestamp\":\"2026-11-27T01:"
+                "59:00Z\"},\"status\":{\"phase\":\"Successful\"}}",
+                "[\"ar\",\"Successful\",\"60s\"]");
+    check_cells("argoproj.io", "AnalysisRun",
+                "{\"metadata\":{\"name\":\"ar\",\"creationTimestamp\":\"2026-11-27T01:"
+                "59:00Z\"}}",
+                "[\"ar\",\"\",\"60s\"]");
+    check_cells("argoproj.io", "AnalysisTemplate",
+                "{\"metadata\":{\"name\":\"t\",\"creationTimestamp\":\"2026-11-27T01:"
+                "59:00Z\"}}",
+                "[\"t\",\"60s\"]");
+    check_cells("argoproj.io", "ClusterAnalysisTemplate",
+                "{\"metadata\":{\"name\":\"t\",\"creationTimestamp\":\"2026-11-27T01:"
+                "59:00Z\"}}",
+                "[\"t\",\"60s\"]");
     check_cells("example.com", "Widget",
                 "{\"metadata\":{\"name\":\"w\",\"creationTimestamp\":\"2026-11-"
                 "27T01:59:00+00:00\"}}",
