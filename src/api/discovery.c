@@ -12,6 +12,7 @@
 
 static const char *const groups[][2] = {
     {"apps", "v1"}, {"policy", "v1"}, {"discovery.k8s.io", "v1"}, {"autoscaling", "v1"},
+    {"argoproj.io", "v1alpha1"},
 };
 #define NGROUPS (sizeof groups / sizeof groups[0])
 

@@ -39,6 +39,7 @@ extern const struct res_type res__t_namespace, res__t_node, res__t_pod, res__t_s
     res__t_endpoints, res__t_configmap, res__t_secret, res__t_event, res__t_serviceaccount,
     res__t_deployment, res__t_replicaset, res__t_daemonset, res__t_pdb, res__t_eviction,
     res__t_endpointslice, res__t_scale, res__t_deleteoptions;
+extern const struct res_type res__t_rollout;
 
 /* Walks v against t. Unknown fields are appended (as path strings) to unknown when it is
  * not NULL; wrong JSON types become causes in err when err is not NULL. Returns the number
@@ -94,6 +95,13 @@ int res__intstr_parse(const json_t *v, long long *val, int *pct);
 void res__intstr_nonneg(const json_t *v, const char *field, struct err *err);
 void res__intstr_le100pct(const json_t *v, const char *field, struct err *err);
 
+/* ---- workloads (deployment.c) ---- */
+/* Selector required, non-empty, matching the template's labels; then the template (what
+ * names the kind in the empty-selector message). */
+void res__workload_selector_template(const json_t *spec, const char *what, struct err *err);
+/* spec.selector of obj equals old's (the immutable-field rule). */
+void res__selector_immutable(const json_t *obj, const json_t *old, struct err *err);
+
 /* ---- pods (pod.c) ---- */
 /* is_pod: Pod object (not a template): requests from limits, enableServiceLinks. */
 void res__podspec_default(json_t *spec, int is_pod);
@@ -138,6 +146,8 @@ void res__secret_default(json_t *obj);
 void res__secret_validate(const json_t *obj, const json_t *old, struct err *err);
 void res__pdb_validate(const json_t *obj, const json_t *old, struct err *err);
 void res__event_validate(const json_t *obj, const json_t *old, struct err *err);
+void res__rollout_default(json_t *obj);
+void res__rollout_validate(const json_t *obj, const json_t *old, struct err *err);
 void res__deleteoptions_validate(const json_t *obj, const json_t *old, struct err *err);
 void res__eviction_validate(const json_t *obj, const json_t *old, struct err *err);
 

@@ -66,6 +66,10 @@ const struct res_kind res_kind_scale = {"autoscaling", "Scale", "v1",
 const struct res_kind res_kind_deleteoptions = {
     "meta", "DeleteOptions", "v1", &res__t_deleteoptions, NULL, res__deleteoptions_validate};
 
+const struct res_kind res_kind_rollout = {"argoproj.io",       "Rollout",
+                                          "v1alpha1",          &res__t_rollout,
+                                          res__rollout_default, res__rollout_validate};
+
 static const struct res_kind *const kinds[] = {
     &res_kind_namespace,  &res_kind_node,          &res_kind_pod,
     &res_kind_service,    &res_kind_endpoints,     &res_kind_configmap,
@@ -73,6 +77,7 @@ static const struct res_kind *const kinds[] = {
     &res_kind_deployment, &res_kind_replicaset,    &res_kind_daemonset,
     &res_kind_pdb,        &res_kind_eviction,      &res_kind_endpointslice,
     &res_kind_scale,      &res_kind_deleteoptions,
+    &res_kind_rollout,
 };
 
 const struct res_kind *res_kind_find(const char *group, const char *kind)
