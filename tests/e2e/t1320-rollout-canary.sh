@@ -1,0 +1,113 @@
+#!/bin/bash
+# t1320: the argoproj.io Rollout, basic canary (progressive-delivery.md checklist 1-2, 4-6,
+# 8-16, 18, 20-22, 32, 34, 36): initial deploy skips the steps, setWeight 20 with 5 replicas
+# gives canary 1 / stable 4, pause {} holds until promote (the plugin's status patch), a timed
+# pause ends by itself, completion moves stableRS and the stable Service; abort returns to
+# stable (Degraded, canary Service back on the stable hash), retry runs the steps again, and
+# a template reverted to stable skips the steps. Every control is a plain kubectl patch.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/deploy-lib.sh"
+. "$(dirname "$0")/rollout-lib.sh"
+
+dl_images
+kroll_start
+
+svc_apply demo-stable demo
+svc_apply demo-canary demo
+STRAT='    canary:
+      canaryService: demo-canary
+      stableService: demo-stable
+      steps: [{setWeight: 20}, {pause: {}}, {setWeight: 50}, {pause: {duration: 5s}}]'
+ro_manifest demo 5 test/app:1 "$STRAT" | kubectl apply -f - >/dev/null
+
+# --- API ---
+expect_match "$(kubectl api-resources --api-group=argoproj.io --no-headers)" \
+    "^rollouts +ro +argoproj.io/v1alpha1 +true +Rollout" "1: discovery lists rollouts (ro)"
+expect_eq "$(kubectl get all -o name | grep -c rollout)" "0" "1: no categories: get all lists no Rollout"
+wait_for 60 "8-12: initial deploy Healthy" -- ro_is demo Healthy/
+h1=$(ro_field demo .status.currentPodHash)
+expect_match "$(kubectl get ro demo)" "^NAME +DESIRED +CURRENT +UP-TO-DATE +AVAILABLE +AGE
+demo +5 +5 +5 +5 +[0-9]+s" "2: kubectl get ro columns"
+expect_eq "$(ro_field demo .status.observedGeneration)" "$(ro_field demo .metadata.generation)" \
+    "4: observedGeneration is the generation, as a string"
+expect_eq "$(kubectl get ro demo -o json | python3 -c 'import json,sys; print(type(json.load(sys.stdin)["status"]["observedGeneration"]).__name__)')" \
+    "str" "4: observedGeneration is a JSON string"
+expect_eq "$(rs_names demo)" "demo-$h1" "8: one RS demo-<hash>"
+expect_eq "$(rs_field "demo-$h1" '.metadata.ownerReferences[0].kind')/$(rs_field "demo-$h1" '.metadata.annotations.rollout\.argoproj\.io/revision')/$(ro_field demo '.metadata.annotations.rollout\.argoproj\.io/revision')" \
+    "Rollout/1/1" "8: RS owned by the Rollout, revision 1 on RS and Rollout"
+expect_eq "$(rs_field "demo-$h1" '.spec.selector.matchLabels.rollouts-pod-template-hash')" "$h1" "8: RS selector has rollouts-pod-template-hash"
+expect_eq "$(ro_field demo .status.stableRS)/$(ro_field demo .status.currentStepIndex)" "$h1/4" \
+    "9: stableRS = currentPodHash, currentStepIndex 4 (initial deploy skips steps)"
+pods_h=$(kubectl get pods -l app=demo -o jsonpath='{range .items[*]}{.metadata.labels.rollouts-pod-template-hash}{.metadata.labels.pod-template-hash}{"\n"}{end}' | sort -u)
+expect_eq "$pods_h" "$h1" "10: pods carry rollouts-pod-template-hash, not pod-template-hash"
+expect_eq "$(svc_hash demo-stable)/$(svc_hash demo-canary)" "$h1/$h1" "11: both Services select the hash"
+expect_eq "$(kubectl get svc demo-stable -o jsonpath='{.metadata.annotations.argo-rollouts\.argoproj\.io/managed-by-rollouts}')" \
+    "demo" "11: managed-by annotation"
+expect_eq "$(ro_cond demo Available status)/$(ro_cond demo Completed reason)/$(ro_cond demo Healthy reason)/$(ro_cond demo Progressing reason)" \
+    "True/RolloutCompleted/RolloutHealthy/NewReplicaSetAvailable" "12: conditions"
+expect_eq "$(ro_cond demo Progressing message)" "ReplicaSet \"demo-$h1\" has successfully progressed." "12: Progressing message"
+expect_match "$(events_for demo)" "RolloutCompleted Rollout completed update to revision 1 \\($h1\\): Initial deploy" "13: Initial deploy event"
+expect_eq "$(ro_field demo .status.HPAReplicas)/$(ro_field demo .status.selector)" "5/app=demo" "22: HPAReplicas and selector"
+expect_eq "$(kubectl get --raw /apis/argoproj.io/v1alpha1/namespaces/default/rollouts/demo/scale | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["kind"], d["status"]["replicas"], d["status"]["selector"])')" \
+    "Scale 5 app=demo" "5: scale subresource reads HPAReplicas and status.selector"
+
+# 6: the main resource ignores status, /status ignores spec.
+kubectl patch ro demo --type merge -p '{"status":{"phase":"Bogus"}}' >/dev/null
+kubectl patch ro demo --subresource=status --type merge -p '{"spec":{"replicas":9}}' >/dev/null
+expect_eq "$(ro_field demo .status.phase)/$(ro_field demo .spec.replicas)" "Healthy/5" "6: status/spec split"
+
+# --- canary update ---
+ro_image demo test/app:2
+wait_for 60 "16: paused at the first pause" -- ro_is demo Paused/CanaryPauseStep
+h2=$(ro_field demo .status.currentPodHash)
+expect_eq "$(rs_spec_avail "demo-$h2")/$(rs_spec_avail "demo-$h1")" "1/1/4/4" "15: setWeight 20 -> canary 1, stable 4"
+expect_eq "$(ro_field demo .status.currentStepIndex)/$(ro_field demo .status.pauseConditions[0].reason)/$(ro_field demo .status.controllerPause)" \
+    "1/CanaryPauseStep/true" "16: index 1, pauseConditions, controllerPause"
+expect_eq "$(ro_cond demo Paused reason)/$(ro_cond demo Progressing status)/$(ro_cond demo Progressing reason)" \
+    "RolloutPaused/Unknown/RolloutPaused" "16: Paused and Progressing Unknown conditions"
+expect_eq "$(svc_hash demo-stable)/$(svc_hash demo-canary)" "$h1/$h2" "canary Service on the new hash, stable on the old"
+expect_eq "$(rs_field "demo-$h2" '.metadata.annotations.rollout\.argoproj\.io/revision')" "2" "14: revision 2"
+sleep 3
+expect_eq "$(ro_phase demo)" "Paused/CanaryPauseStep" "17: pause {} holds"
+
+# 18: promote as the plugin does it (status merge patch).
+ro_status_patch demo '{"status":{"pauseConditions":null}}'
+at_step3() { [ "$(ro_field demo .status.currentStepIndex)" = 3 ]; }
+wait_for 60 "18-19: promote runs setWeight 50 and reaches the timed pause" -- at_step3
+expect_eq "$(rs_spec_avail "demo-$h2")/$(rs_spec_avail "demo-$h1")" "3/3/3/3" "19: setWeight 50 -> canary 3, stable 3"
+t0=$(date +%s)
+wait_for 60 "20-21: timed pause ends by itself, Healthy" -- ro_is demo Healthy/
+el=$(( $(date +%s) - t0 ))
+[ "$el" -ge 3 ] && pass "20: the 5 s pause held ($el s incl. scaling)" || fail "20: pause ended after $el s"
+expect_eq "$(ro_field demo .status.stableRS)/$(svc_hash demo-stable)/$(rs_field "demo-$h1" .spec.replicas)" \
+    "$h2/$h2/0" "21: stableRS and stable Service on the new hash, old RS at 0"
+expect_match "$(events_for demo)" "RolloutCompleted Rollout completed update to revision 2 \\($h2\\): Completed all canary steps" "21: completion event"
+expect_match "$(events_for demo)" "RolloutStepCompleted Rollout step 1/4 completed \\(setWeight: 20\\)" "step event"
+
+# --- abort, retry ---
+ro_image demo test/app:3
+wait_for 60 "v3 paused at step 1" -- ro_is demo Paused/CanaryPauseStep
+h3=$(ro_field demo .status.currentPodHash)
+ro_status_patch demo '{"status":{"abort":true}}'
+aborted() { [ "$(ro_phase demo)" = "Degraded/RolloutAborted: Rollout aborted update to revision 3" ] &&
+    [ "$(rs_spec_avail "demo-$h3")" = "0/" ] && [ "$(rs_spec_avail "demo-$h2")" = "5/5" ]; }
+wait_for 60 "32: abort: canary 0, stable 5, Degraded RolloutAborted" -- aborted
+expect_eq "$(ro_field demo .status.currentStepIndex)/$(ro_field demo .status.pauseConditions)/$(svc_hash demo-canary)" \
+    "0//$h2" "32: index 0, no pause conditions, canary Service back on stable"
+expect_match "$(ro_field demo .status.abortedAt)" "^20" "32: abortedAt set"
+ro_status_patch demo '{"status":{"abort":false}}'
+wait_for 60 "34: retry runs the steps again and pauses at step 1" -- ro_is demo Paused/CanaryPauseStep
+expect_match "$(events_for demo)" "RolloutAborted Rollout aborted update to revision 3" "abort event"
+
+# --- undo to stable mid-update skips the steps ---
+ro_image demo test/app:2
+wait_for 60 "36: template back to stable: Healthy" -- ro_is demo Healthy/
+expect_eq "$(ro_field demo .status.currentStepIndex)/$(rs_field "demo-$h3" .spec.replicas)" "4/0" "36: index 4, canary RS at 0"
+expect_match "$(events_for demo)" "SkipSteps Rollback to stable ReplicaSets" "36: SkipSteps event"
+
+# --- bad specs are refused with field causes ---
+out=$(ro_manifest bad 1 test/app:1 '    canary: {maxSurge: 0, maxUnavailable: 0, steps: [{setWeight: 120}, {experiment: {}}]}' | kubectl apply -f - 2>&1)
+expect_match "$out" "spec.strategy.canary.maxUnavailable: Invalid value: 0: MaxSurge and MaxUnavailable both can not be zero" "24: both zero refused"
+expect_match "$out" "spec.strategy.canary.steps\\[0\\].setWeight: Invalid value: 120: SetWeight needs to be between 0 and 100" "25: weight > 100 refused"
+expect_match "$out" "spec.strategy.canary.steps\\[1\\].experiment: Forbidden: experiment steps are not supported by kroll" "26: experiment step refused by name"
+finish
