@@ -38,6 +38,8 @@ static void scale_down_old(struct rsync *x)
     }
 }
 
+static void pause_clear(struct rsync *x);
+
 /* ---- canary ---- */
 
 struct budget {
@@ -248,9 +250,12 @@ void argo__canary(struct rsync *x)
     if (n == 0)
         json_object_del(x->st, "currentStepIndex");
     idx = jx_int(x->st, "currentStepIndex", n);
-    if (jx_bool(x->st, "promoteFull") && !done && idx < n) {
+    if (jx_bool(x->st, "promoteFull") && !done) {
+        /* Skips the remaining steps and whatever pause holds the rollout. */
         idx = n;
-        json_object_set_new(x->st, "currentStepIndex", json_integer(n));
+        if (n > 0)
+            json_object_set_new(x->st, "currentStepIndex", json_integer(n));
+        pause_clear(x);
     }
     w = done ? 100 : argo_current_weight(steps, idx, abort);
     argo_surge_unavailable(cs, x->R, &S, &U);

@@ -52,3 +52,5 @@ ro_image() {
     kubectl patch ro "$1" --type json \
         -p "[{\"op\":\"replace\",\"path\":\"/spec/template/spec/containers/0/image\",\"value\":\"$2\"}]" >/dev/null
 }
+# kroll rollouts against this test's server, bounded so that a hang fails one check only.
+kr() { timeout 60 "$KROLL_BIN" rollouts --data-dir "$KROLL_DATA" "$@"; }

@@ -57,7 +57,7 @@ kubectl patch ro demo --subresource=status --type merge -p '{"spec":{"replicas":
 expect_eq "$(ro_field demo .status.phase)/$(ro_field demo .spec.replicas)" "Healthy/5" "6: status/spec split"
 
 # --- canary update ---
-ro_image demo test/app:2
+expect_eq "$(kr set image demo app=test/app:2)" 'rollout "demo" image updated' "14: kroll rollouts set image"
 wait_for 60 "16: paused at the first pause" -- ro_is demo Paused/CanaryPauseStep
 h2=$(ro_field demo .status.currentPodHash)
 expect_eq "$(rs_spec_avail "demo-$h2")/$(rs_spec_avail "demo-$h1")" "1/1/4/4" "15: setWeight 20 -> canary 1, stable 4"
@@ -69,6 +69,19 @@ expect_eq "$(svc_hash demo-stable)/$(svc_hash demo-canary)" "$h1/$h2" "canary Se
 expect_eq "$(rs_field "demo-$h2" '.metadata.annotations.rollout\.argoproj\.io/revision')" "2" "14: revision 2"
 sleep 3
 expect_eq "$(ro_phase demo)" "Paused/CanaryPauseStep" "17: pause {} holds"
+out=$(kr status demo --watch=false); rc=$?
+expect_eq "$rc/$out" "0/Paused - CanaryPauseStep" "42: status --watch=false on a pause"
+out=$(kr status demo --timeout 1s 2>&1); rc=$?
+expect_eq "$rc/$(echo "$out" | tail -n 1)" "1/Error: Rollout status watch exceeded timeout" "42: status --timeout while paused"
+out=$(kr get rollout demo)
+say "kroll rollouts get rollout demo:"; echo "$out"
+expect_match "$out" "Step: +1/4" "43: get shows Step 1/4"
+expect_match "$out" "SetWeight: +20" "43: SetWeight 20"
+expect_match "$out" "ActualWeight: +20" "43: ActualWeight 20 (1 of 5 available)"
+expect_match "$out" "demo-$h2 +ReplicaSet +✔ Healthy .*canary" "43: canary RS tagged"
+expect_match "$out" "demo-$h1 +ReplicaSet +✔ Healthy .*stable" "43: stable RS tagged"
+expect_match "$out" "# revision:2" "43: revisions grouped"
+expect_match "$(kr list rollouts)" "demo +Canary +Paused +1/4 +20 +5/5 +5 +1 +5" "44: list rollouts row"
 
 # 18: promote as the plugin does it (status merge patch).
 ro_status_patch demo '{"status":{"pauseConditions":null}}'
@@ -88,7 +101,7 @@ expect_match "$(events_for demo)" "RolloutStepCompleted Rollout step 1/4 complet
 ro_image demo test/app:3
 wait_for 60 "v3 paused at step 1" -- ro_is demo Paused/CanaryPauseStep
 h3=$(ro_field demo .status.currentPodHash)
-ro_status_patch demo '{"status":{"abort":true}}'
+expect_eq "$(kr abort demo)" "rollout 'demo' aborted" "32: kroll rollouts abort"
 aborted() { [ "$(ro_phase demo)" = "Degraded/RolloutAborted: Rollout aborted update to revision 3" ] &&
     [ "$(rs_spec_avail "demo-$h3")" = "0/" ] && [ "$(rs_spec_avail "demo-$h2")" = "5/5" ]; }
 wait_for 60 "32: abort: canary 0, stable 5, Degraded RolloutAborted" -- aborted
@@ -100,10 +113,34 @@ wait_for 60 "34: retry runs the steps again and pauses at step 1" -- ro_is demo 
 expect_match "$(events_for demo)" "RolloutAborted Rollout aborted update to revision 3" "abort event"
 
 # --- undo to stable mid-update skips the steps ---
-ro_image demo test/app:2
+expect_eq "$(kr undo demo)" "rollout 'demo' undo" "36: kroll rollouts undo"
 wait_for 60 "36: template back to stable: Healthy" -- ro_is demo Healthy/
 expect_eq "$(ro_field demo .status.currentStepIndex)/$(rs_field "demo-$h3" .spec.replicas)" "4/0" "36: index 4, canary RS at 0"
 expect_match "$(events_for demo)" "SkipSteps Rollback to stable ReplicaSets" "36: SkipSteps event"
+out=$(kr status demo); rc=$?
+expect_eq "$rc/$out" "0/Healthy" "42: status on Healthy exits 0"
+
+# --- undo to an older revision runs the steps (37); promote --full (31); absent revision (39) ---
+out=$(kr undo demo --to-revision=9 2>&1); rc=$?
+expect_eq "$rc/$out" "1/Error: unable to find specified revision 9 in history" "39: absent revision"
+expect_eq "$(kr undo demo --to-revision=1)" "rollout 'demo' undo" "37: undo to revision 1"
+wait_for 60 "37: the v1 RS is reused and the steps run (pause at step 1)" -- ro_is demo Paused/CanaryPauseStep
+expect_eq "$(ro_field demo .status.currentPodHash)/$(rs_field "demo-$h1" '.metadata.annotations.rollout\.argoproj\.io/revision')" \
+    "$h1/5" "37: reused RS gets the next revision (5: undo to stable made v2 revision 4)"
+expect_eq "$(kr promote demo --full)" "rollout 'demo' fully promoted" "31: promote --full"
+wait_for 60 "31: full promotion completes" -- ro_is demo Healthy/
+expect_eq "$(ro_field demo .status.stableRS)/$(ro_field demo .status.promoteFull)" "$h1/" "31: stableRS new, promoteFull reset"
+expect_match "$(events_for demo)" "Full promotion requested" "31: event cause"
+
+# --- abort, then status exits 1 with the message ---
+ro_image demo test/app:3
+wait_for 60 "v3 again paused" -- ro_is demo Paused/CanaryPauseStep
+ro_status_patch demo '{"status":{"abort":true}}'
+wait_for 30 "abort by plain kubectl patch" -- ro_is demo "Degraded/RolloutAborted: Rollout aborted update to revision 6"
+out=$(kr status demo 2>&1); rc=$?
+expect_eq "$rc/$(echo "$out" | tail -n 1)" "1/Error: The rollout is in a degraded state with message: RolloutAborted: Rollout aborted update to revision 6" "42: status on Degraded exits 1"
+expect_eq "$(kr promote demo --full)" "rollout 'demo' fully promoted" "35: promote --full on an aborted rollout"
+wait_for 60 "35: clears the abort and completes" -- ro_is demo Healthy/
 
 # --- bad specs are refused with field causes ---
 out=$(ro_manifest bad 1 test/app:1 '    canary: {maxSurge: 0, maxUnavailable: 0, steps: [{setWeight: 120}, {experiment: {}}]}' | kubectl apply -f - 2>&1)
