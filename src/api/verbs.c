@@ -403,9 +403,9 @@ json_t *api__scale_of(const struct resource *r, const json_t *obj)
     }
     json_object_set_new(s, "metadata", m);
     json_object_set_new(s, "spec", json_pack("{s:I}", "replicas", jx_int(obj, "spec.replicas", 1)));
-    json_object_set_new(s, "status",
-                        json_pack("{s:I,s:s}", "replicas", jx_int(obj, rkey, 0),
-                                  "selector", sel ? sel : ""));
+    json_object_set_new(
+        s, "status",
+        json_pack("{s:I,s:s}", "replicas", jx_int(obj, rkey, 0), "selector", sel ? sel : ""));
     free(sel);
     return s;
 }

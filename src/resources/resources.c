@@ -66,8 +66,8 @@ const struct res_kind res_kind_scale = {"autoscaling", "Scale", "v1",
 const struct res_kind res_kind_deleteoptions = {
     "meta", "DeleteOptions", "v1", &res__t_deleteoptions, NULL, res__deleteoptions_validate};
 
-const struct res_kind res_kind_rollout = {"argoproj.io",       "Rollout",
-                                          "v1alpha1",          &res__t_rollout,
+const struct res_kind res_kind_rollout = {"argoproj.io",        "Rollout",
+                                          "v1alpha1",           &res__t_rollout,
                                           res__rollout_default, res__rollout_validate};
 
 static const struct res_kind *const kinds[] = {

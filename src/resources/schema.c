@@ -373,11 +373,10 @@ TYPE(t_ro_step, "CanaryStep", F_I("setWeight"), F_O("pause", t_ro_pause), F_ANY(
      F_ANY("setCanaryScale"), F_ANY("experiment"), F_ANY("plugin"), F_ANY("setHeaderRoute"),
      F_ANY("setMirrorRoute"));
 TYPE(t_ro_canary, "CanaryStrategy", F_S("canaryService"), F_S("stableService"),
-     F_LO("steps", t_ro_step), F_IOS("maxSurge"), F_IOS("maxUnavailable"),
-     F_ANY("trafficRouting"), F_ANY("analysis"), F_I("scaleDownDelaySeconds"),
-     F_I("scaleDownDelayRevisionLimit"), F_I("abortScaleDownDelaySeconds"),
-     F_B("dynamicStableScale"), F_ANY("canaryMetadata"), F_ANY("stableMetadata"),
-     F_ANY("antiAffinity"), F_ANY("pingPong"), F_I("minPodsPerReplicaSet"),
+     F_LO("steps", t_ro_step), F_IOS("maxSurge"), F_IOS("maxUnavailable"), F_ANY("trafficRouting"),
+     F_ANY("analysis"), F_I("scaleDownDelaySeconds"), F_I("scaleDownDelayRevisionLimit"),
+     F_I("abortScaleDownDelaySeconds"), F_B("dynamicStableScale"), F_ANY("canaryMetadata"),
+     F_ANY("stableMetadata"), F_ANY("antiAffinity"), F_ANY("pingPong"), F_I("minPodsPerReplicaSet"),
      F_ANY("replicaProgressThreshold"));
 TYPE(t_ro_bluegreen, "BlueGreenStrategy", F_S("activeService"), F_S("previewService"),
      F_B("autoPromotionEnabled"), F_I("autoPromotionSeconds"), F_I("previewReplicaCount"),
@@ -397,10 +396,10 @@ TYPE(t_ro_status, "RolloutStatus", F_S("phase"), F_S("message"), F_S("observedGe
      F_S("currentPodHash"), F_S("currentStepHash"), F_I("currentStepIndex"), F_S("stableRS"),
      F_LO("pauseConditions", t_ro_pausecond), F_B("controllerPause"), F_B("abort"),
      F_S("abortedAt"), F_B("promoteFull"), F_S("restartedAt"), F_I("replicas"),
-     F_I("updatedReplicas"), F_I("readyReplicas"), F_I("availableReplicas"),
-     F_I("HPAReplicas"), F_S("selector"), F_I("collisionCount"), F_LO("conditions", t_dcond),
-     F_ANY("canary"), F_ANY("blueGreen"), F_L("workloadObservedGeneration"), F_ANY("alb"),
-     F_ANY("albs"), F_ANY("duration"));
+     F_I("updatedReplicas"), F_I("readyReplicas"), F_I("availableReplicas"), F_I("HPAReplicas"),
+     F_S("selector"), F_I("collisionCount"), F_LO("conditions", t_dcond), F_ANY("canary"),
+     F_ANY("blueGreen"), F_L("workloadObservedGeneration"), F_ANY("alb"), F_ANY("albs"),
+     F_ANY("duration"));
 KIND(res__t_rollout, "Rollout", F_O("metadata", t_meta), F_O("spec", t_ro_spec),
      F_O("status", t_ro_status));
 
