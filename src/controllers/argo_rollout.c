@@ -439,6 +439,76 @@ static void abort_and_retry(struct rsync *x)
     }
 }
 
+/* ---- restart ---- */
+
+static int owned_by_any(const json_t *pod, const json_t *rss)
+{
+    for (size_t i = 0; i < json_array_size(rss); i++)
+        if (is_controlled_by(pod, json_array_get(rss, i)))
+            return 1;
+    return 0;
+}
+
+/* spec.restartAt (the plugin's `restart`): pods created before it are deleted, at most
+ * max(maxUnavailable, 1) at a time and only while every ReplicaSet is fully available; when
+ * none is left status.restartedAt takes the value. */
+static void restart(struct rsync *x)
+{
+    const char *at = jx_str(x->ro, "spec.restartAt");
+    const json_t *strat = jx_get(x->ro, x->bg ? "spec.strategy.blueGreen" : "spec.strategy.canary");
+    json_t *pods = ctl_map(x->c, RES_POD), *p, *victims = json_array();
+    time_t t = at ? time_parse(at) : -1;
+    long long S, U, busy = 0;
+    const char *k;
+
+    if (!at || t < 0 || !strcmp(at, jx_str(x->st, "restartedAt") ?: "") ||
+        jx_bool(x->ro, "spec.paused"))
+        goto out;
+    if (t > x->now) {
+        argo__requeue(x, (t - x->now) * 1000 + 200);
+        goto out;
+    }
+    argo_surge_unavailable(strat, x->R, &S, &U);
+    if (pods)
+        json_object_foreach(pods, k, p)
+        {
+            time_t c = time_parse(jx_str(p, "metadata.creationTimestamp") ?: "");
+
+            if (strcmp(jx_str(p, "metadata.namespace") ?: "", x->ns) || !owned_by_any(p, x->rss))
+                continue;
+            if (jx_get(p, "metadata.deletionTimestamp"))
+                busy++;
+            else if (c >= 0 && c < t)
+                json_array_append(victims, p);
+        }
+    if (!json_array_size(victims) && !busy) {
+        json_object_set_new(x->st, "restartedAt", json_string(at));
+        goto out;
+    }
+    argo__requeue(x, 1000);
+    for (size_t i = 0; i < json_array_size(x->rss); i++)
+        if (argo__rs_avail(json_array_get(x->rss, i)) < argo__rs_spec(json_array_get(x->rss, i)))
+            goto out;
+    for (size_t i = 0; i < json_array_size(victims) && busy < (U > 1 ? U : 1); i++, busy++) {
+        struct api_wopts o = {.grace = -1};
+        json_t *out = NULL;
+        struct err err;
+
+        err_init(&err);
+        p = json_array_get(victims, i);
+        if (api_delete(ctl_api(x->c), api_resource(RES_POD), x->ns, jx_str(p, "metadata.name"),
+                       &o, &out, &err) < 0)
+            ctl_log_err(x->c, "restart pod", x->ns, x->name, &err);
+        else
+            argo__event(x, "Normal", "RolloutRestart", "Restarted pod %s",
+                        jx_str(p, "metadata.name"));
+        json_decref(out);
+        err_release(&err);
+    }
+out:
+    json_decref(victims);
+}
+
 /* ---- status ---- */
 
 static void counters(struct rsync *x)
@@ -630,6 +700,7 @@ static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
             x.st, "currentStepIndex",
             json_integer(json_array_size(jx_get(ro, "spec.strategy.canary.steps"))));
     abort_and_retry(&x);
+    restart(&x);
     if (x.bg)
         argo__bluegreen(&x);
     else

@@ -182,7 +182,8 @@ void res__rollout_validate(const json_t *obj, const json_t *old, struct err *err
         err_field_invalid(err, "spec.restartAt", json_object_get(spec, "restartAt"),
                           "must be an RFC 3339 time");
     if (c && b)
-        err_field_invalid(err, "spec.strategy", st, "Multiple Strategies can not be listed");
+        err_cause(err, "FieldValueInvalid", "spec.strategy",
+                  "Invalid value: \"canary, blueGreen\": Multiple Strategies can not be listed");
     else if (!c && !b)
         err_field_required(err, "spec.strategy",
                            "Rollout needs exactly one of canary or blueGreen");

@@ -142,6 +142,16 @@ expect_eq "$rc/$(echo "$out" | tail -n 1)" "1/Error: The rollout is in a degrade
 expect_eq "$(kr promote demo --full)" "rollout 'demo' fully promoted" "35: promote --full on an aborted rollout"
 wait_for 60 "35: clears the abort and completes" -- ro_is demo Healthy/
 
+# --- 40: restart replaces every pod, max(maxUnavailable, 1) at a time ---
+before=$(kubectl get pods -l app=demo -o jsonpath='{.items[*].metadata.name}')
+expect_eq "$(kr restart demo)" "rollout 'demo' restarts in 0s" "40: kroll rollouts restart"
+restarted() { [ -n "$(ro_field demo .status.restartedAt)" ] &&
+    [ "$(ro_field demo .status.restartedAt)" = "$(ro_field demo .spec.restartAt)" ] && ro_is demo Healthy/; }
+wait_for 90 "40: restartedAt = restartAt, Healthy" -- restarted
+after=$(kubectl get pods -l app=demo -o jsonpath='{.items[*].metadata.name}')
+left=0; for p in $before; do case " $after " in *" $p "*) left=$((left + 1));; esac; done
+expect_eq "$left" "0" "40: no pod from before the restart is left"
+
 # --- bad specs are refused with field causes ---
 out=$(ro_manifest bad 1 test/app:1 '    canary: {maxSurge: 0, maxUnavailable: 0, steps: [{setWeight: 120}, {experiment: {}}]}' | kubectl apply -f - 2>&1)
 expect_match "$out" "spec.strategy.canary.maxUnavailable: Invalid value: 0: MaxSurge and MaxUnavailable both can not be zero" "24: both zero refused"

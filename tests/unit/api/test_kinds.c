@@ -28,7 +28,8 @@ static json_t *J(const char *text)
 }
 
 /* Every row of resources.def has schema and rules, a printer whose cells match its columns,
- * and strategic-merge metadata (every built-in kind accepts a strategic merge patch). */
+ * and strategic-merge metadata (every built-in kind accepts a strategic merge patch; the
+ * argoproj.io kinds are custom resources on a cluster, which refuse it). */
 static void test_every_kind_complete(void **state)
 {
     (void)state;
@@ -36,10 +37,11 @@ static void test_every_kind_complete(void **state)
         const struct resource *r = api_resource((enum res_id)i);
         const struct kind_ops *k = api_kind((enum res_id)i);
         json_t *empty = json_object(), *cells, *cols;
+        int custom = !strcmp(r->group, "argoproj.io");
 
         assert_non_null(k);
         assert_ptr_equal(api_kind_of(r), k);
-        if (!k->res || !k->merge || !k->cells || !k->cols)
+        if (!k->res || (!k->merge && !custom) || !k->cells || !k->cols)
             fail_msg("%s: kind_ops entry lacks res, merge or a printer", r->kind);
         cells = table_cells(k, empty, 0);
         cols = table_columns(k);
