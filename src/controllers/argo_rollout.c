@@ -424,6 +424,14 @@ static void abort_and_retry(struct rsync *x)
             json_object_set_new(x->st, "currentStepIndex", json_integer(0));
         json_object_del(x->st, "pauseConditions");
         json_object_del(x->st, "controllerPause");
+        if (!x->abort_cause[0] && reason && !strcmp(reason, "ProgressDeadlineExceeded")) {
+            const json_t *cs = json_object_get(x->st, "conditions"), *c;
+            size_t i;
+
+            /* progressDeadlineAbort: the timed-out condition is the cause. */
+            json_array_foreach(cs, i, c) if (!strcmp(jx_str(c, "type") ?: "", "Progressing"))
+                snprintf(x->abort_cause, sizeof x->abort_cause, "%s", jx_str(c, "message") ?: "");
+        }
         if (strcmp(reason ?: "", "RolloutAborted") != 0) {
             if (x->abort_cause[0])
                 snprintf(msg, sizeof msg, "Rollout aborted update to revision %lld: %s", rev,

@@ -152,6 +152,19 @@ after=$(kubectl get pods -l app=demo -o jsonpath='{.items[*].metadata.name}')
 left=0; for p in $before; do case " $after " in *" $p "*) left=$((left + 1));; esac; done
 expect_eq "$left" "0" "40: no pod from before the restart is left"
 
+# --- 41: progressDeadlineSeconds with progressDeadlineAbort on a never-ready canary ---
+ro_manifest dl 1 test/app:1 '    canary: {steps: [{setWeight: 50}, {pause: {}}]}' |
+    sed 's/^  replicas: 1$/  replicas: 1\n  progressDeadlineSeconds: 5\n  progressDeadlineAbort: true/' |
+    kubectl apply -f - >/dev/null
+wait_for 60 "dl: initial deploy Healthy" -- ro_is dl Healthy/
+ro_image dl test/app:bad
+hb=""
+dl_aborted() { hb=$(ro_field dl .status.currentPodHash); ro_is dl "Degraded/RolloutAborted: Rollout aborted update to revision 2: ReplicaSet \"dl-$hb\" has timed out progressing."; }
+wait_for 60 "41: deadline exceeded, progressDeadlineAbort aborts with the cause" -- dl_aborted
+expect_match "$(events_for dl)" "RolloutProgressDeadlineExceeded ReplicaSet \"dl-$hb\" has timed out progressing." "41: deadline event"
+gone() { [ "$(rs_field "dl-$hb" .spec.replicas)" = 0 ]; }
+wait_for 30 "41: the aborted canary is scaled to 0" -- gone
+
 # --- bad specs are refused with field causes ---
 out=$(ro_manifest bad 1 test/app:1 '    canary: {maxSurge: 0, maxUnavailable: 0, steps: [{setWeight: 120}, {experiment: {}}]}' | kubectl apply -f - 2>&1)
 expect_match "$out" "spec.strategy.canary.maxUnavailable: Invalid value: 0: MaxSurge and MaxUnavailable both can not be zero" "24: both zero refused"
