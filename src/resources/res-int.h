@@ -39,7 +39,7 @@ extern const struct res_type res__t_namespace, res__t_node, res__t_pod, res__t_s
     res__t_endpoints, res__t_configmap, res__t_secret, res__t_event, res__t_serviceaccount,
     res__t_deployment, res__t_replicaset, res__t_daemonset, res__t_pdb, res__t_eviction,
     res__t_endpointslice, res__t_scale, res__t_deleteoptions;
-extern const struct res_type res__t_rollout;
+extern const struct res_type res__t_rollout, res__t_experiment;
 
 /* Walks v against t. Unknown fields are appended (as path strings) to unknown when it is
  * not NULL; wrong JSON types become causes in err when err is not NULL. Returns the number

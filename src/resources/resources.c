@@ -70,6 +70,14 @@ const struct res_kind res_kind_rollout = {"argoproj.io",        "Rollout",
                                           "v1alpha1",           &res__t_rollout,
                                           res__rollout_default, res__rollout_validate};
 
+static void experiment_validate(const json_t *obj, const json_t *old, struct err *err)
+{
+    res__meta_validate(obj, old, RN_SUBDOMAIN, 1, err);
+}
+
+const struct res_kind res_kind_experiment = {
+    "argoproj.io", "Experiment", "v1alpha1", &res__t_experiment, NULL, experiment_validate};
+
 static const struct res_kind *const kinds[] = {
     &res_kind_namespace,  &res_kind_node,          &res_kind_pod,
     &res_kind_service,    &res_kind_endpoints,     &res_kind_configmap,
@@ -78,6 +86,7 @@ static const struct res_kind *const kinds[] = {
     &res_kind_pdb,        &res_kind_eviction,      &res_kind_endpointslice,
     &res_kind_scale,      &res_kind_deleteoptions,
     &res_kind_rollout,
+    &res_kind_experiment,
 };
 
 const struct res_kind *res_kind_find(const char *group, const char *kind)

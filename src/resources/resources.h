@@ -16,7 +16,7 @@ extern const struct res_kind res_kind_namespace, res_kind_node, res_kind_pod, re
     res_kind_endpoints, res_kind_configmap, res_kind_secret, res_kind_event,
     res_kind_serviceaccount, res_kind_deployment, res_kind_replicaset, res_kind_daemonset,
     res_kind_pdb, res_kind_eviction, res_kind_endpointslice, res_kind_scale, res_kind_deleteoptions;
-extern const struct res_kind res_kind_rollout;
+extern const struct res_kind res_kind_rollout, res_kind_experiment;
 
 /* The descriptor of kind in group ("" for core, "apps", "policy", "discovery.k8s.io",
  * "autoscaling", "meta"), or NULL. For callers that only have names (tests, request bodies). */

@@ -403,6 +403,10 @@ TYPE(t_ro_status, "RolloutStatus", F_S("phase"), F_S("message"), F_S("observedGe
 KIND(res__t_rollout, "Rollout", F_O("metadata", t_meta), F_O("spec", t_ro_spec),
      F_O("status", t_ro_status));
 
+/* Served (listed and watched) so that Argo's kubectl plugin, which waits for an Experiment
+ * informer, does not hang; kroll runs no experiments. */
+KIND(res__t_experiment, "Experiment", F_O("metadata", t_meta), F_ANY("spec"), F_ANY("status"));
+
 /* ---- walker ---- */
 
 struct walk {

@@ -24,6 +24,11 @@ ro_manifest demo 5 test/app:1 "$STRAT" | kubectl apply -f - >/dev/null
 expect_match "$(kubectl api-resources --api-group=argoproj.io --no-headers)" \
     "^rollouts +ro +argoproj.io/v1alpha1 +true +Rollout" "1: discovery lists rollouts (ro)"
 expect_eq "$(kubectl get all -o name | grep -c rollout)" "0" "1: no categories: get all lists no Rollout"
+expect_match "$(kubectl api-resources --api-group=argoproj.io --no-headers)" \
+    "experiments +exp +argoproj.io/v1alpha1 +true +Experiment" "7: experiments are served"
+expect_eq "$(kubectl get exp 2>&1)" "No resources found in default namespace." "7: experiments list (empty)"
+expect_eq "$(api_curl '/apis/argoproj.io/v1alpha1/experiments?watch=1&timeoutSeconds=1' -o /dev/null -w '%{http_code}')" \
+    "200" "7: experiments watch"
 wait_for 60 "8-12: initial deploy Healthy" -- ro_is demo Healthy/
 h1=$(ro_field demo .status.currentPodHash)
 expect_match "$(kubectl get ro demo)" "^NAME +DESIRED +CURRENT +UP-TO-DATE +AVAILABLE +AGE
