@@ -668,6 +668,35 @@ static void status_write(struct rsync *x)
     err_release(&err);
 }
 
+/* A deleted Rollout lets go of its Services: the hash key leaves their selector and the
+ * managed-by annotation goes (Argo's service controller does the same). */
+static void release_services(struct ctl *c, const char *ns, const char *name)
+{
+    json_t *m = ctl_map(c, RES_SERVICE), *svc, *todo = json_array();
+    const char *k;
+
+    if (m)
+        json_object_foreach(m, k, svc) if (!strcmp(jx_str(svc, "metadata.namespace") ?: "", ns) &&
+                                           !strcmp(jx_annotation(svc, ARGO_A_MANAGED) ?: "", name))
+            json_array_append_new(todo, json_string(jx_str(svc, "metadata.name")));
+    for (size_t i = 0; i < json_array_size(todo); i++) {
+        json_t *p = json_pack("{s:{s:{s:n}},s:{s:{s:n}}}", "metadata", "annotations",
+                              ARGO_A_MANAGED, "spec", "selector", ARGO_HASH_LABEL), *out = NULL;
+        struct api_wopts o = {.grace = -1, .manager = ARGO_COMP};
+        struct err err;
+
+        err_init(&err);
+        if (api_patch(ctl_api(c), api_resource(RES_SERVICE), ns,
+                      json_string_value(json_array_get(todo, i)), "application/merge-patch+json",
+                      p, &o, &out, &err) < 0)
+            ctl_log_err(c, "release service", ns, name, &err);
+        json_decref(out);
+        json_decref(p);
+        err_release(&err);
+    }
+    json_decref(todo);
+}
+
 static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
 {
     json_t *ro = api_get(ctl_api(c), api_resource(RES_ROLLOUT), ns, name), *old;
@@ -675,7 +704,11 @@ static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
     char sh[16];
 
     (void)ctx;
-    if (!ro || jx_get(ro, "metadata.deletionTimestamp"))
+    if (!ro) {
+        release_services(c, ns, name);
+        return;
+    }
+    if (jx_get(ro, "metadata.deletionTimestamp"))
         return;
     /* api_get lends the stored object: hold it for the pass, writes replace the stored one. */
     json_incref(ro);

@@ -74,6 +74,15 @@ expect_eq "$(svc_hash bg-active)/$(svc_hash bg-preview)" "$h3/$h3" "abort: both 
 abort_down() { [ "$(rs_field "bg-$h4" .spec.replicas)" = 0 ]; }
 wait_for 30 "abort: preview RS scaled down after abortScaleDownDelaySeconds" -- abort_down
 
+# --- 71: deletion: ReplicaSets go with the Rollout, Services are released ---
+kubectl delete ro bg >/dev/null
+released() { [ -z "$(svc_hash bg-active)$(svc_hash bg-preview)" ] &&
+    [ -z "$(kubectl get svc bg-active -o jsonpath='{.metadata.annotations.argo-rollouts\.argoproj\.io/managed-by-rollouts}')" ]; }
+wait_for 30 "71: Services lose the hash key and the managed-by annotation" -- released
+expect_eq "$(kubectl get svc bg-active -o jsonpath='{.spec.selector}')" '{"app":"bg"}' "71: the user's selector is left"
+no_rs() { [ -z "$(rs_names bg)" ]; }
+wait_for 60 "71: ReplicaSets deleted with the Rollout" -- no_rs
+
 out=$(ro_manifest bad 1 test/app:1 '    blueGreen: {activeService: a, previewService: a}' | kubectl apply -f - 2>&1)
 expect_match "$out" "spec.strategy.blueGreen.previewService: Invalid value: \"a\": This rollout uses the same service for the active and preview services" "same active and preview refused"
 finish
