@@ -447,6 +447,48 @@ static void abort_and_retry(struct rsync *x)
     }
 }
 
+/* ---- history ---- */
+
+static int cmp_revision(const void *a, const void *b)
+{
+    long long x = revision_of(*(json_t *const *)a), y = revision_of(*(json_t *const *)b);
+
+    return x < y ? -1 : x > y;
+}
+
+/* revisionHistoryLimit (default 10): old ReplicaSets at 0 (spec and status) beyond the limit
+ * are deleted, lowest revision first; only between updates, never the new or stable one. */
+static void cleanup_history(struct rsync *x)
+{
+    long long limit = jx_int(x->ro, "spec.revisionHistoryLimit", 10);
+    json_t *c[256];
+    size_t n = 0;
+
+    if (x->srs != x->nrs)
+        return;
+    for (size_t i = 0; i < json_array_size(x->rss) && n < 256; i++) {
+        json_t *rs = json_array_get(x->rss, i);
+
+        if (rs != x->nrs && argo__rs_spec(rs) == 0 && jx_int(rs, "status.replicas", 0) == 0)
+            c[n++] = rs;
+    }
+    if ((long long)n <= limit)
+        return;
+    qsort(c, n, sizeof *c, cmp_revision);
+    for (long long i = 0; i < (long long)n - limit; i++) {
+        struct api_wopts o = {.grace = -1};
+        json_t *out = NULL;
+        struct err err;
+
+        err_init(&err);
+        if (api_delete(ctl_api(x->c), api_resource(RES_REPLICASET), x->ns,
+                       jx_str(c[i], "metadata.name"), &o, &out, &err) < 0)
+            ctl_log_err(x->c, "history cleanup", x->ns, x->name, &err);
+        json_decref(out);
+        err_release(&err);
+    }
+}
+
 /* ---- restart ---- */
 
 static int owned_by_any(const json_t *pod, const json_t *rss)
@@ -747,6 +789,7 @@ static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
     else
         argo__canary(&x);
     abort_and_retry(&x); /* an abort decided by the strategy (analysis, deadline) */
+    cleanup_history(&x);
     counters(&x);
     conditions(&x, old);
 write:

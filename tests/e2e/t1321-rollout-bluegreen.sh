@@ -63,6 +63,11 @@ el=$(( $(date +%s) - t0 ))
 [ "$el" -ge 2 ] && pass "63: switch waited ($el s)" || fail "63: switched after $el s"
 expect_eq "$(rs_field "bg-$h3" .spec.replicas)" "3" "62: scaled to replicas before the switch"
 
+# --- 72: revisionHistoryLimit keeps one scaled-down old ReplicaSet ---
+kubectl patch ro bg --type merge -p '{"spec":{"revisionHistoryLimit":1}}' >/dev/null
+hist() { [ "$(rs_names bg | sort | tr '\n' ' ')" = "$(printf '%s\n' "bg-$h2" "bg-$h3" | sort | tr '\n' ' ')" ]; }
+wait_for 30 "72: revision 1 deleted, revision 2 kept (at 0), revision 3 active" -- hist
+
 # --- abort ---
 kubectl patch ro bg --type merge -p '{"spec":{"strategy":{"blueGreen":{"autoPromotionEnabled":false,"autoPromotionSeconds":null,"previewReplicaCount":null}}}}' >/dev/null
 ro_image bg test/app:4
