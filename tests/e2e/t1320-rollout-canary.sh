@@ -148,7 +148,10 @@ expect_eq "$(kr promote demo --full)" "rollout 'demo' fully promoted" "35: promo
 wait_for 60 "35: clears the abort and completes" -- ro_is demo Healthy/
 
 # --- 40: restart replaces every pod, max(maxUnavailable, 1) at a time ---
+# restartAt has whole seconds: a pod created in the same second is not "before" it (as in Argo).
+sleep 1.1
 before=$(kubectl get pods -l app=demo -o jsonpath='{.items[*].metadata.name}')
+sleep 1.1
 expect_eq "$(kr restart demo)" "rollout 'demo' restarts in 0s" "40: kroll rollouts restart"
 restarted() { [ -n "$(ro_field demo .status.restartedAt)" ] &&
     [ "$(ro_field demo .status.restartedAt)" = "$(ro_field demo .spec.restartAt)" ] && ro_is demo Healthy/; }
@@ -169,6 +172,21 @@ wait_for 60 "41: deadline exceeded, progressDeadlineAbort aborts with the cause"
 expect_match "$(events_for dl)" "RolloutProgressDeadlineExceeded ReplicaSet \"dl-$hb\" has timed out progressing." "41: deadline event"
 gone() { [ "$(rs_field "dl-$hb" .spec.replicas)" = 0 ]; }
 wait_for 30 "41: the aborted canary is scaled to 0" -- gone
+
+# --- InvalidSpec found at run time: a missing Service, an analysis step (no analysis kinds
+# here yet); fixing the spec clears it (26); editing steps mid-update restarts them (27) ---
+ro_manifest inv 1 test/app:1 '    canary: {canaryService: inv-canary, steps: [{analysis: {templates: [{templateName: t}]}}]}' |
+    kubectl apply -f - >/dev/null
+wait_for 30 "a missing Service is InvalidSpec (Degraded)" -- ro_is inv "Degraded/InvalidSpec: The Rollout \"inv\" is invalid: spec.strategy.canary.canaryService: Invalid value: \"inv-canary\": service \"inv-canary\" not found"
+svc_apply inv-canary inv
+wait_for 60 "26: creating the Service clears InvalidSpec (Healthy)" -- ro_is inv Healthy/
+ro_image inv test/app:2
+wait_for 30 "an analysis step is InvalidSpec with a clear message, not skipped" -- ro_is inv "Degraded/InvalidSpec: The Rollout \"inv\" is invalid: spec.strategy.canary.steps[0].analysis: analysis needs AnalysisTemplate and AnalysisRun, which this kroll does not serve yet"
+sh1=$(ro_field inv .status.currentStepHash)
+kubectl patch ro inv --type merge -p '{"spec":{"strategy":{"canary":{"steps":[{"setWeight":50},{"pause":{}}]}}}}' >/dev/null
+wait_for 60 "26/27: new steps run from 0 and pause at step 1" -- ro_is inv Paused/CanaryPauseStep
+expect_eq "$(ro_field inv .status.currentStepIndex)/$( [ "$(ro_field inv .status.currentStepHash)" != "$sh1" ] && echo changed)" \
+    "1/changed" "27: currentStepHash changed, index from 0 to 1"
 
 # --- bad specs are refused with field causes ---
 out=$(ro_manifest bad 1 test/app:1 '    canary: {maxSurge: 0, maxUnavailable: 0, steps: [{setWeight: 120}, {experiment: {}}]}' | kubectl apply -f - 2>&1)
