@@ -84,7 +84,7 @@ static void scale_basic(struct rsync *x, long long c, long long s)
 {
     struct budget b = {0};
     long long S, U;
-    json_t *stable = x->srs == x->nrs ? NULL : x->srs;
+    int has_stable = x->srs && x->srs != x->nrs;
 
     argo_surge_unavailable(jx_get(x->ro, "spec.strategy.canary"), x->R, &S, &U);
     b.max_total = x->R + S;
@@ -96,14 +96,15 @@ static void scale_basic(struct rsync *x, long long c, long long s)
     for (size_t i = 0; i < json_array_size(x->rss); i++) {
         json_t *rs = json_array_get(x->rss, i);
 
-        if (rs != x->nrs && rs != stable)
+        if (rs != x->nrs && rs != x->srs)
             shrink(x, &b, rs, 0);
     }
-    if (stable)
-        grow(x, &b, stable, s);
+    /* x->srs and x->nrs are re-read after each write: a write replaces the cached object. */
+    if (has_stable)
+        grow(x, &b, x->srs, s);
     grow(x, &b, x->nrs, c);
-    if (stable)
-        shrink(x, &b, stable, s);
+    if (has_stable)
+        shrink(x, &b, x->srs, s);
     shrink(x, &b, x->nrs, c);
 }
 
@@ -243,8 +244,11 @@ void argo__canary(struct rsync *x)
     long long n = (long long)json_array_size(steps), idx, c, s, S, U, w;
     int abort = jx_bool(x->st, "abort"), paused = jx_bool(x->ro, "spec.paused");
     int done = x->srs == x->nrs;
-    const char *stable_hash = argo__rs_hash(x->srs);
+    char stable_hash[16];
+    const char *sh;
 
+    /* Copied: scaling replaces the object the label lives in. */
+    snprintf(stable_hash, sizeof stable_hash, "%s", argo__rs_hash(x->srs) ?: "");
     if (!json_is_object(json_object_get(x->st, "canary")))
         json_object_set_new(x->st, "canary", json_object());
     if (n == 0)
@@ -266,10 +270,11 @@ void argo__canary(struct rsync *x)
         scale_basic(x, c, done ? 0 : s);
     /* Services: stable at the stable hash; canary at the new one once it serves (back to
      * stable on abort). */
+    sh = *stable_hash ? stable_hash : NULL;
     argo__service_point(x, jx_str(cs, "stableService"), "spec.strategy.canary.stableService",
-                        argo__rs_avail(x->srs) > 0 || x->R == 0 ? stable_hash : NULL);
+                        argo__rs_avail(x->srs) > 0 || x->R == 0 ? sh : NULL);
     argo__service_point(x, jx_str(cs, "canaryService"), "spec.strategy.canary.canaryService",
-                        abort                                             ? stable_hash
+                        abort                                             ? sh
                         : argo__rs_avail(x->nrs) > 0 || x->R == 0 || done ? x->hash
                                                                           : NULL);
     if (abort || paused || done || argo__cond_reason(x->st, "InvalidSpec"))
@@ -392,11 +397,15 @@ static void bg_switch(struct rsync *x, const struct bgspec *b)
 void argo__bluegreen(struct rsync *x)
 {
     struct bgspec b;
-    const char *stable = argo__rs_hash(x->srs);
+    char stable_buf[16];
+    const char *stable;
     int paused = jx_bool(x->ro, "spec.paused");
     long long target;
 
     bg_spec(x, &b);
+    /* Copied: scaling replaces the object the label lives in. */
+    snprintf(stable_buf, sizeof stable_buf, "%s", argo__rs_hash(x->srs) ?: "");
+    stable = *stable_buf ? stable_buf : NULL;
     json_object_del(x->st, "currentStepIndex");
     scale_down_old(x);
     if (x->srs == x->nrs) {
