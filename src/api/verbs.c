@@ -382,12 +382,16 @@ int api_update(struct api *api, const struct resource *r, const char *ns, const 
     return rc;
 }
 
-/* Scale subresource view of a Deployment or ReplicaSet. */
+/* Scale subresource view of a Deployment, ReplicaSet or Rollout. A Rollout's CRD reads
+ * .status.HPAReplicas and the string .status.selector (progressive-delivery.md section 0.3):
+ * they are used when the object has them. */
 json_t *api__scale_of(const struct resource *r, const json_t *obj)
 {
     json_t *s = json_pack("{s:s,s:s}", "kind", "Scale", "apiVersion", "autoscaling/v1");
     json_t *m = json_object();
-    char *sel = labelsel_string(jx_get(obj, "spec.selector"));
+    const char *ssel = jx_str(obj, "status.selector");
+    char *sel = ssel ? xstrdup(ssel) : labelsel_string(jx_get(obj, "spec.selector"));
+    const char *rkey = jx_get(obj, "status.HPAReplicas") ? "status.HPAReplicas" : "status.replicas";
     static const char *const keys[] = {"name", "namespace", "uid", "resourceVersion",
                                        "creationTimestamp"};
 
@@ -399,9 +403,9 @@ json_t *api__scale_of(const struct resource *r, const json_t *obj)
     }
     json_object_set_new(s, "metadata", m);
     json_object_set_new(s, "spec", json_pack("{s:I}", "replicas", jx_int(obj, "spec.replicas", 1)));
-    json_object_set_new(s, "status",
-                        json_pack("{s:I,s:s}", "replicas", jx_int(obj, "status.replicas", 0),
-                                  "selector", sel ? sel : ""));
+    json_object_set_new(
+        s, "status",
+        json_pack("{s:I,s:s}", "replicas", jx_int(obj, rkey, 0), "selector", sel ? sel : ""));
     free(sel);
     return s;
 }

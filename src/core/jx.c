@@ -335,3 +335,57 @@ int quantity_parse_milli(const char *s, int64_t *milli)
     }
     return -1;
 }
+
+int duration_parse_ms(const json_t *v, int64_t *ms)
+{
+    const int64_t max = 315360000000LL; /* ten years */
+    const char *s;
+    int64_t total = 0;
+
+    if (json_is_integer(v)) {
+        if (json_integer_value(v) < 0 || json_integer_value(v) > max / 1000)
+            return -1;
+        *ms = json_integer_value(v) * 1000;
+        return 0;
+    }
+    s = json_string_value(v);
+    if (!s || !*s)
+        return -1;
+    if (strspn(s, "0123456789") == strlen(s)) {
+        if (strlen(s) > 9)
+            return -1;
+        *ms = strtoll(s, NULL, 10) * 1000;
+        return 0;
+    }
+    while (*s) {
+        int64_t n = 0, unit;
+        size_t digits = 0;
+
+        while (*s >= '0' && *s <= '9' && digits < 12) {
+            n = n * 10 + (*s++ - '0');
+            digits++;
+        }
+        if (!digits || (*s >= '0' && *s <= '9'))
+            return -1;
+        if (!strncmp(s, "ms", 2)) {
+            unit = 1;
+            s += 2;
+        } else if (*s == 's') {
+            unit = 1000;
+            s++;
+        } else if (*s == 'm') {
+            unit = 60000;
+            s++;
+        } else if (*s == 'h') {
+            unit = 3600000;
+            s++;
+        } else {
+            return -1;
+        }
+        if (n > max / unit || total > max - n * unit)
+            return -1;
+        total += n * unit;
+    }
+    *ms = total;
+    return 0;
+}

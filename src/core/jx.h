@@ -51,6 +51,11 @@ int64_t time_mono_ms(void);
 /* Kubernetes' human duration as kubectl prints AGE: "4s", "3m2s", "5h", "2d", "3y". */
 void time_human(int64_t seconds, char *out, size_t n);
 
+/* A duration as Argo Rollouts takes it (DurationString): a JSON integer of seconds, or a
+ * string of digits (seconds) or Go's time.ParseDuration units ("10s", "1m30s", "500ms",
+ * "1h"). Writes whole milliseconds, at most about 10 years. Returns 0, or -1 when invalid. */
+int duration_parse_ms(const json_t *v, int64_t *ms);
+
 /* Parses a Kubernetes quantity ("100m", "1Gi", "2", "1.5", "1e3") into milli-units.
  * Returns 0, or -1 when the text is not a quantity. */
 int quantity_parse_milli(const char *s, int64_t *milli);

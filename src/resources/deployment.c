@@ -183,7 +183,7 @@ void res__selector_invalid(struct err *err, const char *field, const json_t *sel
 /* Selector required, non-empty, valid, and matching the template's labels; then the template
  * itself. what names the kind in the empty-selector message (upstream says "deployment" for
  * ReplicaSets too). */
-static void workload_selector_template(const json_t *spec, const char *what, struct err *err)
+void res__workload_selector_template(const json_t *spec, const char *what, struct err *err)
 {
     const json_t *sel = json_object_get(spec, "selector"), *tmpl = json_object_get(spec, "template");
     const json_t *labels = jx_get(tmpl, "metadata.labels");
@@ -211,7 +211,7 @@ static void workload_selector_template(const json_t *spec, const char *what, str
         res__podtemplate_validate(tmpl, "spec.template", err);
 }
 
-static void selector_immutable(const json_t *obj, const json_t *old, struct err *err)
+void res__selector_immutable(const json_t *obj, const json_t *old, struct err *err)
 {
     const json_t *a = jx_get(obj, "spec.selector"), *b = jx_get(old, "spec.selector");
 
@@ -290,7 +290,7 @@ void res__deployment_validate(const json_t *obj, const json_t *old, struct err *
 
     res__meta_validate(obj, old, RN_SUBDOMAIN, 1, err);
     res__nonneg(spec, "replicas", "spec.replicas", err);
-    workload_selector_template(spec, "deployment", err);
+    res__workload_selector_template(spec, "deployment", err);
     deployment_strategy_validate(json_object_get(spec, "strategy"), err);
     res__nonneg(spec, "minReadySeconds", "spec.minReadySeconds", err);
     res__nonneg(spec, "revisionHistoryLimit", "spec.revisionHistoryLimit", err);
@@ -302,7 +302,7 @@ void res__deployment_validate(const json_t *obj, const json_t *old, struct err *
                               "must be greater than minReadySeconds");
     }
     if (old)
-        selector_immutable(obj, old, err);
+        res__selector_immutable(obj, old, err);
 }
 
 /* ---- ReplicaSet ---- */
@@ -324,9 +324,9 @@ void res__replicaset_validate(const json_t *obj, const json_t *old, struct err *
     res__meta_validate(obj, old, RN_SUBDOMAIN, 1, err);
     res__nonneg(spec, "replicas", "spec.replicas", err);
     res__nonneg(spec, "minReadySeconds", "spec.minReadySeconds", err);
-    workload_selector_template(spec, "deployment", err);
+    res__workload_selector_template(spec, "deployment", err);
     if (old)
-        selector_immutable(obj, old, err);
+        res__selector_immutable(obj, old, err);
 }
 
 /* ---- DaemonSet ---- */
@@ -358,7 +358,7 @@ void res__daemonset_validate(const json_t *obj, const json_t *old, struct err *e
     const json_t *ru = json_object_get(us, "rollingUpdate");
 
     res__meta_validate(obj, old, RN_SUBDOMAIN, 1, err);
-    workload_selector_template(spec, "daemonset", err);
+    res__workload_selector_template(spec, "daemonset", err);
     res__nonneg(spec, "minReadySeconds", "spec.minReadySeconds", err);
     res__nonneg(spec, "revisionHistoryLimit", "spec.revisionHistoryLimit", err);
     if (!jx_str(us, "type") || !*jx_str(us, "type"))
@@ -375,7 +375,7 @@ void res__daemonset_validate(const json_t *obj, const json_t *old, struct err *e
                              "spec.updateStrategy.rollingUpdate.maxUnavailable", err);
     }
     if (old)
-        selector_immutable(obj, old, err);
+        res__selector_immutable(obj, old, err);
 }
 
 /* ---- autoscaling/v1 Scale ---- */

@@ -43,6 +43,7 @@ extern const struct res_type res__t_job;
 extern const struct res_type res__t_hpa;
 extern const struct res_type res__t_analysistemplate, res__t_clusteranalysistemplate,
     res__t_analysisrun;
+extern const struct res_type res__t_rollout, res__t_experiment;
 
 /* Walks v against t. Unknown fields are appended (as path strings) to unknown when it is
  * not NULL; wrong JSON types become causes in err when err is not NULL. Returns the number
@@ -101,6 +102,13 @@ void res__intstr_le100pct(const json_t *v, const char *field, struct err *err);
 void res__selector_invalid(struct err *err, const char *field, const json_t *sel,
                            const char *msg);
 
+/* ---- workloads (deployment.c) ---- */
+/* Selector required, non-empty, matching the template's labels; then the template (what
+ * names the kind in the empty-selector message). */
+void res__workload_selector_template(const json_t *spec, const char *what, struct err *err);
+/* spec.selector of obj equals old's (the immutable-field rule). */
+void res__selector_immutable(const json_t *obj, const json_t *old, struct err *err);
+
 /* ---- pods (pod.c) ---- */
 /* is_pod: Pod object (not a template): requests from limits, enableServiceLinks. */
 void res__podspec_default(json_t *spec, int is_pod);
@@ -145,6 +153,8 @@ void res__secret_default(json_t *obj);
 void res__secret_validate(const json_t *obj, const json_t *old, struct err *err);
 void res__pdb_validate(const json_t *obj, const json_t *old, struct err *err);
 void res__event_validate(const json_t *obj, const json_t *old, struct err *err);
+void res__rollout_default(json_t *obj);
+void res__rollout_validate(const json_t *obj, const json_t *old, struct err *err);
 void res__deleteoptions_validate(const json_t *obj, const json_t *old, struct err *err);
 void res__eviction_validate(const json_t *obj, const json_t *old, struct err *err);
 void res__job_default(json_t *obj);

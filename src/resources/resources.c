@@ -79,6 +79,18 @@ const struct res_kind res_kind_analysisrun = {"argoproj.io", "AnalysisRun", "v1a
 const struct res_kind res_kind_job = {
     "batch", "Job", "v1", &res__t_job, res__job_default, res__job_validate};
 
+const struct res_kind res_kind_rollout = {"argoproj.io",        "Rollout",
+                                          "v1alpha1",           &res__t_rollout,
+                                          res__rollout_default, res__rollout_validate};
+
+static void experiment_validate(const json_t *obj, const json_t *old, struct err *err)
+{
+    res__meta_validate(obj, old, RN_SUBDOMAIN, 1, err);
+}
+
+const struct res_kind res_kind_experiment = {
+    "argoproj.io", "Experiment", "v1alpha1", &res__t_experiment, NULL, experiment_validate};
+
 static const struct res_kind *const kinds[] = {
     &res_kind_namespace,  &res_kind_node,          &res_kind_pod,
     &res_kind_service,    &res_kind_endpoints,     &res_kind_configmap,
@@ -89,6 +101,8 @@ static const struct res_kind *const kinds[] = {
     &res_kind_job,
     &res_kind_hpa,
     &res_kind_analysistemplate, &res_kind_clusteranalysistemplate, &res_kind_analysisrun,
+    &res_kind_rollout,
+    &res_kind_experiment,
 };
 
 const struct res_kind *res_kind_find(const char *group, const char *kind)

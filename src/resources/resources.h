@@ -24,6 +24,7 @@ json_t *res_hpa_to_v1(const json_t *v2);
 json_t *res_hpa_from_v1(const json_t *v1);
 extern const struct res_kind res_kind_analysistemplate, res_kind_clusteranalysistemplate,
     res_kind_analysisrun;
+extern const struct res_kind res_kind_rollout, res_kind_experiment;
 
 /* The descriptor of kind in group ("" for core, "apps", "policy", "discovery.k8s.io",
  * "autoscaling", "meta"), or NULL. For callers that only have names (tests, request bodies). */

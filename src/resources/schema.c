@@ -422,6 +422,46 @@ TYPE(t_hpa_status, "HorizontalPodAutoscalerStatus", F_L("observedGeneration"),
      F_LO("currentMetrics", t_hpa_smetric), F_LO("conditions", t_mcond));
 KIND(res__t_hpa, "HorizontalPodAutoscaler", F_O("metadata", t_meta), F_O("spec", t_hpa_spec),
      F_O("status", t_hpa_status));
+/* ---- argoproj.io/v1alpha1 (Argo Rollouts' types.go; routing, analysis and metadata
+ * blocks are free-form here and checked by the Rollout's rules) ---- */
+TYPE(t_ro_pause, "RolloutPause", F_IOS("duration"));
+TYPE(t_ro_step, "CanaryStep", F_I("setWeight"), F_O("pause", t_ro_pause), F_ANY("analysis"),
+     F_ANY("setCanaryScale"), F_ANY("experiment"), F_ANY("plugin"), F_ANY("setHeaderRoute"),
+     F_ANY("setMirrorRoute"));
+TYPE(t_ro_canary, "CanaryStrategy", F_S("canaryService"), F_S("stableService"),
+     F_LO("steps", t_ro_step), F_IOS("maxSurge"), F_IOS("maxUnavailable"), F_ANY("trafficRouting"),
+     F_ANY("analysis"), F_I("scaleDownDelaySeconds"), F_I("scaleDownDelayRevisionLimit"),
+     F_I("abortScaleDownDelaySeconds"), F_B("dynamicStableScale"), F_ANY("canaryMetadata"),
+     F_ANY("stableMetadata"), F_ANY("antiAffinity"), F_ANY("pingPong"), F_I("minPodsPerReplicaSet"),
+     F_ANY("replicaProgressThreshold"));
+TYPE(t_ro_bluegreen, "BlueGreenStrategy", F_S("activeService"), F_S("previewService"),
+     F_B("autoPromotionEnabled"), F_I("autoPromotionSeconds"), F_I("previewReplicaCount"),
+     F_I("scaleDownDelaySeconds"), F_I("scaleDownDelayRevisionLimit"),
+     F_I("abortScaleDownDelaySeconds"), F_ANY("prePromotionAnalysis"),
+     F_ANY("postPromotionAnalysis"), F_ANY("activeMetadata"), F_ANY("previewMetadata"),
+     F_IOS("maxUnavailable"), F_ANY("antiAffinity"));
+TYPE(t_ro_strategy, "RolloutStrategy", F_O("canary", t_ro_canary),
+     F_O("blueGreen", t_ro_bluegreen));
+TYPE(t_ro_spec, "RolloutSpec", F_I("replicas"), F_O("selector", t_selector),
+     F_O("template", t_podtemplate), F_ANY("workloadRef"), F_I("minReadySeconds"),
+     F_I("revisionHistoryLimit"), F_I("progressDeadlineSeconds"), F_B("progressDeadlineAbort"),
+     F_B("paused"), F_S("restartAt"), F_ANY("rollbackWindow"), F_ANY("analysis"),
+     F_O("strategy", t_ro_strategy));
+TYPE(t_ro_pausecond, "PauseCondition", F_S("reason"), F_S("startTime"));
+TYPE(t_ro_status, "RolloutStatus", F_S("phase"), F_S("message"), F_S("observedGeneration"),
+     F_S("currentPodHash"), F_S("currentStepHash"), F_I("currentStepIndex"), F_S("stableRS"),
+     F_LO("pauseConditions", t_ro_pausecond), F_B("controllerPause"), F_B("abort"),
+     F_S("abortedAt"), F_B("promoteFull"), F_S("restartedAt"), F_I("replicas"),
+     F_I("updatedReplicas"), F_I("readyReplicas"), F_I("availableReplicas"), F_I("HPAReplicas"),
+     F_S("selector"), F_I("collisionCount"), F_LO("conditions", t_dcond), F_ANY("canary"),
+     F_ANY("blueGreen"), F_L("workloadObservedGeneration"), F_ANY("alb"), F_ANY("albs"),
+     F_ANY("duration"));
+KIND(res__t_rollout, "Rollout", F_O("metadata", t_meta), F_O("spec", t_ro_spec),
+     F_O("status", t_ro_status));
+
+/* Served (listed and watched) so that Argo's kubectl plugin, which waits for an Experiment
+ * informer, does not hang; kroll runs no experiments. */
+KIND(res__t_experiment, "Experiment", F_O("metadata", t_meta), F_ANY("spec"), F_ANY("status"));
 
 /* ---- walker ---- */
 

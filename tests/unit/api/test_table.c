@@ -527,6 +527,16 @@ static void test_small_kinds(void **state)
                 "{\"metadata\":{\"name\":\"t\",\"creationTimestamp\":\"2026-11-27T01:"
                 "59:00Z\"}}",
                 "[\"t\",\"60s\"]");
+    check_cells("argoproj.io", "Rollout",
+                "{\"metadata\":{\"name\":\"demo\",\"creationTimestamp\":\"2026-11-27T01:"
+                "59:00Z\"},\"spec\":{\"replicas\":5},\"status\":{\"replicas\":6,"
+                "\"updatedReplicas\":1,\"availableReplicas\":5}}",
+                "[\"demo\",5,6,1,5,\"60s\"]");
+    /* Absent counters are null cells (kubectl prints them empty), as for a CRD's columns. */
+    check_cells("argoproj.io", "Rollout",
+                "{\"metadata\":{\"name\":\"demo\",\"creationTimestamp\":\"2026-11-27T01:"
+                "59:00Z\"},\"spec\":{\"replicas\":5}}",
+                "[\"demo\",5,null,null,null,\"60s\"]");
     check_cells("example.com", "Widget",
                 "{\"metadata\":{\"name\":\"w\",\"creationTimestamp\":\"2026-11-"
                 "27T01:59:00+00:00\"}}",

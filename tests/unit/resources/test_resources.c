@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "core/jx.h"
+#include "core/log.h"
 #include "resources/resources.h"
 
 static json_t *parse(const char *text)
@@ -898,6 +899,71 @@ static void test_garbage(void **state)
     }
 }
 
+/* The Rollout's rules (resources/rollout.c) with Argo's messages as field causes. */
+static int rollout_check(const char *strategy, struct err *e)
+{
+    char *text = xasprintf(
+        "{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"Rollout\",\"metadata\":{\"name\":"
+        "\"demo\",\"namespace\":\"default\"},\"spec\":{\"selector\":{\"matchLabels\":{\"app\":"
+        "\"demo\"}},\"template\":{\"metadata\":{\"labels\":{\"app\":\"demo\"}},\"spec\":{"
+        "\"containers\":[{\"name\":\"app\",\"image\":\"a\"}]}},\"strategy\":%s}}",
+        strategy);
+    json_t *ro = parse(text);
+    int rc;
+
+    free(text);
+    res_default(res_kind_find("argoproj.io", "Rollout"), ro);
+    assert_int_equal(jx_int(ro, "spec.replicas", 0), 1);
+    rc = res_validate(res_kind_find("argoproj.io", "Rollout"), ro, NULL, e);
+    json_decref(ro);
+    return rc;
+}
+
+static void test_rollout_rules(void **state)
+{
+    struct err e;
+
+    (void)state;
+    err_init(&e);
+    assert_int_equal(rollout_check("{\"canary\":{\"steps\":[{\"setWeight\":20},{\"pause\":{}},"
+                                   "{\"pause\":{\"duration\":\"1m30s\"}}]}}",
+                                   &e),
+                     0);
+    assert_int_equal(rollout_check("{\"blueGreen\":{\"activeService\":\"a\"}}", &e), 0);
+    assert_int_equal(rollout_check("{\"canary\":{},\"blueGreen\":{\"activeService\":\"a\"}}", &e),
+                     -E_INVALID);
+    ASSERT_CAUSE(&e, "spec.strategy",
+                 "Invalid value: \"canary, blueGreen\": Multiple Strategies can not be listed");
+    err_release(&e);
+    assert_int_equal(rollout_check("{\"canary\":{\"steps\":[{\"setWeight\":101},"
+                                   "{\"pause\":{\"duration\":\"5x\"}},{}]}}",
+                                   &e),
+                     -E_INVALID);
+    ASSERT_CAUSE(&e, "spec.strategy.canary.steps[0].setWeight",
+                 "Invalid value: 101: SetWeight needs to be between 0 and 100");
+    ASSERT_CAUSE(&e, "spec.strategy.canary.steps[1].pause.duration",
+                 "Invalid value: \"5x\": Duration needs to be a non-negative number of seconds "
+                 "or a duration such as 10s, 5m or 1h");
+    ASSERT_CAUSE(&e, "spec.strategy.canary.steps[2]",
+                 "Invalid value: {}: Step must have one of the following set: experiment, "
+                 "setWeight, setCanaryScale or pause");
+    err_release(&e);
+    assert_int_equal(rollout_check("{\"canary\":{\"maxSurge\":0,\"maxUnavailable\":\"0%\","
+                                   "\"canaryService\":\"s\",\"stableService\":\"s\","
+                                   "\"steps\":[{\"setCanaryScale\":{\"replicas\":1}}]}}",
+                                   &e),
+                     -E_INVALID);
+    ASSERT_CAUSE(&e, "spec.strategy.canary.maxUnavailable",
+                 "Invalid value: \"0%\": MaxSurge and MaxUnavailable both can not be zero");
+    ASSERT_CAUSE(&e, "spec.strategy.canary.steps[0].setCanaryScale",
+                 "Invalid value: {\"replicas\":1}: SetCanaryScale requires TrafficRouting to be "
+                 "set");
+    err_release(&e);
+    assert_int_equal(rollout_check("{\"blueGreen\":{}}", &e), -E_INVALID);
+    ASSERT_CAUSE(&e, "spec.strategy.blueGreen.activeService", "Required value");
+    err_release(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -908,6 +974,7 @@ int main(void)
         cmocka_unit_test(test_service_defaults),
         cmocka_unit_test(test_deployment_rules),
         cmocka_unit_test(test_both_zero),
+        cmocka_unit_test(test_rollout_rules),
         cmocka_unit_test(test_immutable_selector),
         cmocka_unit_test(test_strict_unknown),
         cmocka_unit_test(test_valid_fixtures),

@@ -1,0 +1,57 @@
+/* Shared between the Rollout controller's files (argo_rollout.c: bookkeeping, services,
+ * status; argo_strategy.c: canary and blue-green), nothing else. */
+#ifndef KROLL_CONTROLLERS_ARGO_INT_H
+#define KROLL_CONTROLLERS_ARGO_INT_H
+
+#include <jansson.h>
+#include <stdarg.h>
+#include <time.h>
+
+#include "client/client.h"
+#include "controllers/argo.h"
+#include "controllers/podutil.h"
+#include "controllers/rollout.h"
+
+#define ARGO_COMP "rollouts-controller"
+
+struct rsync {
+    struct ctl *c;
+    json_t *ro; /* the Rollout as read (owned) */
+    char ns[256], name[256];
+    long long R;
+    int bg; /* blueGreen strategy */
+    time_t now;
+    json_t *rss;    /* owned ReplicaSets, oldest first (owned array) */
+    json_t *nrs;    /* the new ReplicaSet (element of rss) or NULL */
+    json_t *srs;    /* the stable ReplicaSet (element of rss) or NULL */
+    char hash[16];  /* the current pod-template hash */
+    json_t *st;     /* the status being built (owned) */
+    int skip_steps; /* initial deploy or rollback to stable: no steps */
+    long long requeue_ms;
+    char abort_cause[600];
+};
+
+long long argo__rs_spec(const json_t *rs);
+long long argo__rs_avail(const json_t *rs);
+const char *argo__rs_hash(const json_t *rs);
+long long argo__revision(const json_t *rs);
+void argo__event(struct rsync *x, const char *type, const char *reason, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Sync again after ms (the earliest request of a pass wins). */
+void argo__requeue(struct rsync *x, long long ms);
+/* Sets a condition in st (status object) with Argo's fields; cond_set's timestamp rules. */
+void argo__cond(json_t *st, const char *type, const char *status, const char *reason,
+                const char *msg);
+const char *argo__cond_reason(const json_t *st, const char *type);
+/* Scales rs (an element of x->rss) to n; returns 1 when spec changed, 0, or < 0. */
+int argo__scale(struct rsync *x, const json_t *rs, long long n);
+/* Sets (v) or removes (NULL) an annotation of rs (an element of x->rss). */
+void argo__rs_annotate(struct rsync *x, const json_t *rs, const char *k, const char *v);
+/* Points a Service at hash; -1 (and InvalidSpec in x->st) when it is missing or another
+ * Rollout's. NULL hash only checks it. */
+int argo__service_point(struct rsync *x, const char *name, const char *field, const char *hash);
+
+void argo__canary(struct rsync *x);
+void argo__bluegreen(struct rsync *x);
+
+#endif

@@ -1,0 +1,443 @@
+/* The Rollout strategies (progressive-delivery.md sections 2.2-2.6, 3 and 7): basic canary
+ * (Argo's replica arithmetic approached within maxSurge/maxUnavailable, steps, pauses,
+ * canary/stable Service selectors) and blue-green (preview then active Service switch,
+ * previewReplicaCount, auto-promotion, scale-down delay). One direction of scaling per
+ * ReplicaSet per pass; every pass is recomputed from the objects (level-triggered). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "controllers/argo-int.h"
+#include "core/jx.h"
+
+static long long min_ll(long long a, long long b)
+{
+    return a < b ? a : b;
+}
+
+static long long max_ll(long long a, long long b)
+{
+    return a > b ? a : b;
+}
+
+/* Old ReplicaSets (neither new nor stable) go to 0, at once or at their scale-down deadline. */
+static void scale_down_old(struct rsync *x)
+{
+    for (size_t i = 0; i < json_array_size(x->rss); i++) {
+        json_t *rs = json_array_get(x->rss, i);
+        const char *dl = jx_annotation(rs, ARGO_A_DEADLINE);
+        time_t t = dl ? time_parse(dl) : -1;
+
+        if (rs == x->nrs || rs == x->srs || argo__rs_spec(rs) == 0)
+            continue;
+        if (t > x->now) {
+            argo__requeue(x, (t - x->now) * 1000 + 200);
+            continue;
+        }
+        argo__scale(x, rs, 0);
+    }
+}
+
+static void pause_clear(struct rsync *x);
+
+/* ---- canary ---- */
+
+struct budget {
+    long long max_total, min_avail, sum, avail;
+};
+
+static long long avail_of(const json_t *rs)
+{
+    return min_ll(argo__rs_avail(rs), argo__rs_spec(rs));
+}
+
+/* How far rs may shrink now without going below the availability floor. */
+static void shrink(struct rsync *x, struct budget *b, const json_t *rs, long long to)
+{
+    long long spec = argo__rs_spec(rs), unav = max_ll(spec - avail_of(rs), 0);
+    long long room = unav + max_ll(b->avail - b->min_avail, 0), n;
+
+    if (!rs || spec <= to)
+        return;
+    n = max_ll(to, spec - room);
+    if (n < spec && argo__scale(x, rs, n) >= 0) {
+        b->sum -= spec - n;
+        b->avail -= max_ll(spec - n - unav, 0);
+    }
+}
+
+static void grow(struct rsync *x, struct budget *b, const json_t *rs, long long to)
+{
+    long long spec = argo__rs_spec(rs), n;
+
+    if (!rs || spec >= to)
+        return;
+    n = min_ll(to, spec + max_ll(b->max_total - b->sum, 0));
+    if (n > spec && argo__scale(x, rs, n) >= 0)
+        b->sum += n - spec;
+}
+
+/* Moves the ReplicaSets toward c (new) and s (stable), older ones toward 0: older ones shrink
+ * first, stable grows before the canary, within R + maxSurge pods and R - maxUnavailable
+ * available ones. */
+static void scale_basic(struct rsync *x, long long c, long long s)
+{
+    struct budget b = {0};
+    long long S, U;
+    int has_stable = x->srs && x->srs != x->nrs;
+
+    argo_surge_unavailable(jx_get(x->ro, "spec.strategy.canary"), x->R, &S, &U);
+    b.max_total = x->R + S;
+    b.min_avail = x->R - U;
+    for (size_t i = 0; i < json_array_size(x->rss); i++) {
+        b.sum += argo__rs_spec(json_array_get(x->rss, i));
+        b.avail += avail_of(json_array_get(x->rss, i));
+    }
+    for (size_t i = 0; i < json_array_size(x->rss); i++) {
+        json_t *rs = json_array_get(x->rss, i);
+
+        if (rs != x->nrs && rs != x->srs)
+            shrink(x, &b, rs, 0);
+    }
+    /* x->srs and x->nrs are re-read after each write: a write replaces the cached object. */
+    if (has_stable)
+        grow(x, &b, x->srs, s);
+    grow(x, &b, x->nrs, c);
+    if (has_stable)
+        shrink(x, &b, x->srs, s);
+    shrink(x, &b, x->nrs, c);
+}
+
+static int at_count(const json_t *rs, long long n)
+{
+    return argo__rs_spec(rs) == n && jx_int(rs, "status.replicas", 0) == n &&
+           argo__rs_avail(rs) >= n;
+}
+
+static int at_target(struct rsync *x, long long c, long long s)
+{
+    if (!at_count(x->nrs, c) || (x->srs && x->srs != x->nrs && !at_count(x->srs, s)))
+        return 0;
+    for (size_t i = 0; i < json_array_size(x->rss); i++) {
+        json_t *rs = json_array_get(x->rss, i);
+
+        if (rs != x->nrs && rs != x->srs && jx_int(rs, "status.replicas", 0) > 0)
+            return 0;
+    }
+    return 1;
+}
+
+static json_t *pause_cond(struct rsync *x, const char *reason)
+{
+    json_t *pcs = json_object_get(x->st, "pauseConditions"), *pc;
+    size_t i;
+
+    json_array_foreach(pcs, i, pc) if (!strcmp(jx_str(pc, "reason") ?: "", reason)) return pc;
+    return NULL;
+}
+
+static void pause_add(struct rsync *x, const char *reason)
+{
+    char ts[32];
+    json_t *pcs = json_object_get(x->st, "pauseConditions");
+
+    if (!json_is_array(pcs)) {
+        pcs = json_array();
+        json_object_set_new(x->st, "pauseConditions", pcs);
+    }
+    time_rfc3339(x->now, ts);
+    json_array_append_new(pcs, json_pack("{s:s,s:s}", "reason", reason, "startTime", ts));
+    json_object_set_new(x->st, "controllerPause", json_true());
+    argo__event(x, "Normal", "RolloutPaused", "Rollout is paused (%s)", reason);
+}
+
+static void pause_clear(struct rsync *x)
+{
+    json_object_del(x->st, "pauseConditions");
+    json_object_del(x->st, "controllerPause");
+}
+
+/* A pause of duration ms (< 0: none) under reason: 1 when it has ended (its time passed, or
+ * the user cleared the condition: promote), 0 while it holds. */
+static int pause_done(struct rsync *x, const char *reason, int64_t ms)
+{
+    json_t *pc = pause_cond(x, reason);
+    time_t start;
+
+    if (!pc) {
+        if (jx_bool(x->st, "controllerPause")) {
+            pause_clear(x);
+            return 1;
+        }
+        pause_add(x, reason);
+        if (ms >= 0)
+            argo__requeue(x, ms + 200);
+        return 0;
+    }
+    if (ms < 0)
+        return 0;
+    start = time_parse(jx_str(pc, "startTime") ?: "");
+    if (start < 0 || (int64_t)(x->now - start) * 1000 >= ms) {
+        pause_clear(x);
+        return 1;
+    }
+    argo__requeue(x, ms - (int64_t)(x->now - start) * 1000 + 200);
+    return 0;
+}
+
+static void invalid_analysis(struct rsync *x, const char *field)
+{
+    char msg[600];
+
+    snprintf(msg, sizeof msg,
+             "The Rollout \"%s\" is invalid: %s: analysis needs AnalysisTemplate and "
+             "AnalysisRun, which this kroll does not serve yet",
+             x->name, field);
+    argo__cond(x->st, "InvalidSpec", "True", "InvalidSpec", msg);
+}
+
+/* Runs the current step; 1 when it is complete. */
+static int step_done(struct rsync *x, const json_t *step, size_t idx, long long c, long long s)
+{
+    const json_t *p = json_object_get(step, "pause");
+    char f[80];
+
+    if (json_object_get(step, "setWeight"))
+        return at_target(x, c, s);
+    if (p) {
+        int64_t ms = -1;
+
+        if (jx_get(p, "duration") && duration_parse_ms(jx_get(p, "duration"), &ms) < 0)
+            ms = 0;
+        return pause_done(x, "CanaryPauseStep", ms);
+    }
+    snprintf(f, sizeof f, "spec.strategy.canary.steps[%zu].analysis", idx);
+    invalid_analysis(x, f);
+    return 0;
+}
+
+static void canary_steps(struct rsync *x, const json_t *steps, long long idx, long long c,
+                         long long s)
+{
+    size_t n = json_array_size(steps);
+    const json_t *step = json_array_get(steps, (size_t)idx);
+    char text[120];
+
+    if (idx >= (long long)n)
+        return;
+    if (!json_object_get(step, "pause") && jx_bool(x->st, "controllerPause") &&
+        !json_array_size(json_object_get(x->st, "pauseConditions")))
+        json_object_del(x->st, "controllerPause");
+    if (!step_done(x, step, (size_t)idx, c, s))
+        return;
+    argo_step_text(step, text, sizeof text);
+    argo__event(x, "Normal", "RolloutStepCompleted", "Rollout step %lld/%zu completed (%s)",
+                idx + 1, n, text);
+    json_object_set_new(x->st, "currentStepIndex", json_integer(idx + 1));
+    argo__requeue(x, 0);
+}
+
+void argo__canary(struct rsync *x)
+{
+    const json_t *cs = jx_get(x->ro, "spec.strategy.canary");
+    const json_t *steps = json_object_get(cs, "steps");
+    long long n = (long long)json_array_size(steps), idx, c, s, S, U, w;
+    int abort = jx_bool(x->st, "abort"), paused = jx_bool(x->ro, "spec.paused");
+    int done = x->srs == x->nrs;
+    char stable_hash[16];
+    const char *sh;
+
+    /* Copied: scaling replaces the object the label lives in. */
+    snprintf(stable_hash, sizeof stable_hash, "%s", argo__rs_hash(x->srs) ?: "");
+    if (!json_is_object(json_object_get(x->st, "canary")))
+        json_object_set_new(x->st, "canary", json_object());
+    if (n == 0)
+        json_object_del(x->st, "currentStepIndex");
+    idx = jx_int(x->st, "currentStepIndex", n);
+    if (jx_bool(x->st, "promoteFull") && !done) {
+        /* Skips the remaining steps and whatever pause holds the rollout. */
+        idx = n;
+        if (n > 0)
+            json_object_set_new(x->st, "currentStepIndex", json_integer(n));
+        pause_clear(x);
+    }
+    w = done ? 100 : argo_current_weight(steps, idx, abort);
+    argo_surge_unavailable(cs, x->R, &S, &U);
+    argo_canary_counts(x->R, w, 100, S, &c, &s);
+    if (json_object_get(cs, "analysis"))
+        invalid_analysis(x, "spec.strategy.canary.analysis");
+    if (!paused)
+        scale_basic(x, c, done ? 0 : s);
+    /* Services: stable at the stable hash; canary at the new one once it serves (back to
+     * stable on abort). */
+    sh = *stable_hash ? stable_hash : NULL;
+    argo__service_point(x, jx_str(cs, "stableService"), "spec.strategy.canary.stableService",
+                        argo__rs_avail(x->srs) > 0 || x->R == 0 ? sh : NULL);
+    argo__service_point(x, jx_str(cs, "canaryService"), "spec.strategy.canary.canaryService",
+                        abort                                             ? sh
+                        : argo__rs_avail(x->nrs) > 0 || x->R == 0 || done ? x->hash
+                                                                          : NULL);
+    if (abort || paused || done || argo__cond_reason(x->st, "InvalidSpec"))
+        goto complete;
+    canary_steps(x, steps, idx, c, s);
+complete:
+    idx = jx_int(x->st, "currentStepIndex", n);
+    if (!done && !abort && idx >= n && at_count(x->nrs, x->R)) {
+        argo__event(x, "Normal", "RolloutCompleted",
+                    "Rollout completed update to revision %lld (%s): %s", argo__revision(x->nrs),
+                    x->hash,
+                    jx_bool(x->st, "promoteFull") ? "Full promotion requested"
+                                                  : "Completed all canary steps");
+        json_object_set_new(x->st, "stableRS", json_string(x->hash));
+        json_object_del(x->st, "promoteFull");
+        x->srs = x->nrs;
+        argo__requeue(x, 0);
+    }
+}
+
+/* ---- blue-green ---- */
+
+struct bgspec {
+    const char *active, *preview;
+    int auto_promote;
+    long long auto_secs, preview_count, delay, abort_delay;
+};
+
+static void bg_spec(const struct rsync *x, struct bgspec *b)
+{
+    const json_t *bg = jx_get(x->ro, "spec.strategy.blueGreen");
+    const json_t *ap = json_object_get(bg, "autoPromotionEnabled");
+
+    b->active = jx_str(bg, "activeService");
+    b->preview = jx_str(bg, "previewService");
+    b->auto_promote = !json_is_false(ap);
+    b->auto_secs = jx_int(bg, "autoPromotionSeconds", 0);
+    b->preview_count = jx_int(bg, "previewReplicaCount", -1);
+    b->delay = jx_int(bg, "scaleDownDelaySeconds", 30);
+    b->abort_delay = jx_int(bg, "abortScaleDownDelaySeconds", 30);
+}
+
+static void bg_selectors(struct rsync *x, const char *active, const char *preview)
+{
+    json_t *o = json_object_get(x->st, "blueGreen");
+
+    if (!json_is_object(o)) {
+        o = json_object();
+        json_object_set_new(x->st, "blueGreen", o);
+    }
+    if (active)
+        json_object_set_new(o, "activeSelector", json_string(active));
+    if (preview)
+        json_object_set_new(o, "previewSelector", json_string(preview));
+}
+
+static void bg_points(struct rsync *x, const struct bgspec *b, const char *active,
+                      const char *preview)
+{
+    argo__service_point(x, b->active, "spec.strategy.blueGreen.activeService", active);
+    argo__service_point(x, b->preview, "spec.strategy.blueGreen.previewService", preview);
+    bg_selectors(x, active, b->preview && *b->preview ? preview : NULL);
+}
+
+static void bg_abort(struct rsync *x, const struct bgspec *b, const char *stable)
+{
+    char ts[32];
+
+    bg_points(x, b, stable, stable);
+    argo__scale(x, x->srs, x->R);
+    if (b->abort_delay <= 0 || argo__rs_spec(x->nrs) == 0)
+        return;
+    if (!jx_annotation(x->nrs, ARGO_A_DEADLINE)) {
+        time_rfc3339(x->now + b->abort_delay, ts);
+        argo__rs_annotate(x, x->nrs, ARGO_A_DEADLINE, ts);
+        argo__requeue(x, b->abort_delay * 1000 + 200);
+    } else if (time_parse(jx_annotation(x->nrs, ARGO_A_DEADLINE)) <= x->now) {
+        argo__scale(x, x->nrs, 0);
+    } else {
+        argo__requeue(x,
+                      (time_parse(jx_annotation(x->nrs, ARGO_A_DEADLINE)) - x->now) * 1000 + 200);
+    }
+}
+
+/* The pause before the switch: 1 when promotion may go ahead. */
+static int bg_may_promote(struct rsync *x, const struct bgspec *b)
+{
+    if (jx_bool(json_object_get(x->st, "blueGreen"), "scaleUpPreviewCheckPoint"))
+        return 1;
+    if (b->auto_promote && b->auto_secs == 0)
+        return 1;
+    return pause_done(x, "BlueGreenPause", b->auto_promote ? b->auto_secs * 1000 : -1);
+}
+
+static void bg_switch(struct rsync *x, const struct bgspec *b)
+{
+    char ts[32];
+    json_t *old = x->srs;
+
+    bg_points(x, b, x->hash, x->hash);
+    if (old && old != x->nrs) {
+        if (b->delay > 0) {
+            time_rfc3339(x->now + b->delay, ts);
+            argo__rs_annotate(x, old, ARGO_A_DEADLINE, ts);
+        } else {
+            argo__scale(x, old, 0);
+        }
+    }
+    argo__rs_annotate(x, x->nrs, ARGO_A_DEADLINE, NULL);
+    pause_clear(x);
+    json_object_del(json_object_get(x->st, "blueGreen"), "scaleUpPreviewCheckPoint");
+    json_object_set_new(x->st, "stableRS", json_string(x->hash));
+    x->srs = x->nrs;
+    argo__event(x, "Normal", "RolloutCompleted",
+                "Rollout completed update to revision %lld (%s): Completed blue-green update",
+                argo__revision(x->nrs), x->hash);
+    argo__requeue(x, 0);
+}
+
+void argo__bluegreen(struct rsync *x)
+{
+    struct bgspec b;
+    char stable_buf[16];
+    const char *stable;
+    int paused = jx_bool(x->ro, "spec.paused");
+    long long target;
+
+    bg_spec(x, &b);
+    /* Copied: scaling replaces the object the label lives in. */
+    snprintf(stable_buf, sizeof stable_buf, "%s", argo__rs_hash(x->srs) ?: "");
+    stable = *stable_buf ? stable_buf : NULL;
+    json_object_del(x->st, "currentStepIndex");
+    scale_down_old(x);
+    if (x->srs == x->nrs) {
+        if (!paused)
+            argo__scale(x, x->nrs, x->R);
+        bg_points(x, &b, x->hash, x->hash);
+        return;
+    }
+    if (jx_bool(x->st, "abort")) {
+        bg_abort(x, &b, stable);
+        return;
+    }
+    target = b.preview_count >= 0 &&
+                     !jx_bool(json_object_get(x->st, "blueGreen"), "scaleUpPreviewCheckPoint")
+                 ? min_ll(b.preview_count, x->R)
+                 : x->R;
+    argo__rs_annotate(x, x->nrs, ARGO_A_DEADLINE, NULL);
+    if (!paused) {
+        argo__scale(x, x->srs, x->R);
+        argo__scale(x, x->nrs, target);
+    }
+    bg_points(x, &b, stable, x->hash);
+    if (paused || !at_count(x->nrs, target) || argo__cond_reason(x->st, "InvalidSpec"))
+        return;
+    if (!bg_may_promote(x, &b))
+        return;
+    if (target < x->R) {
+        pause_clear(x);
+        json_object_set_new(json_object_get(x->st, "blueGreen"), "scaleUpPreviewCheckPoint",
+                            json_true());
+        argo__requeue(x, 0);
+        return;
+    }
+    bg_switch(x, &b);
+}

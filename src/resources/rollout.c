@@ -1,0 +1,196 @@
+/* argoproj.io/v1alpha1 Rollout (progressive-delivery.md sections 2.1-2.6): defaults and the
+ * rules Argo's controller reports as InvalidSpec, refused here with 422 and field causes in
+ * Argo's words, so a bad spec never reaches the controller. Features kroll does not run yet
+ * (traffic routing, workloadRef, experiment and plugin steps) are refused by name rather than
+ * ignored: a Rollout that is accepted runs as Argo would run it. */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/jx.h"
+#include "resources/res-int.h"
+
+#define RO_MAX_STEPS 100
+
+void res__rollout_default(json_t *obj)
+{
+    json_t *spec = res__dobj(obj, "spec");
+
+    if (!spec)
+        return;
+    res__dset(spec, "replicas", json_integer(1));
+    res__podtemplate_default(json_object_get(spec, "template"));
+}
+
+static int is_set(const json_t *o, const char *k)
+{
+    const json_t *v = json_object_get(o, k);
+
+    return v && !json_is_null(v);
+}
+
+static void unsupported(struct err *err, const char *field, const char *what)
+{
+    err_cause(err, "FieldValueForbidden", field, "Forbidden: %s", what);
+}
+
+static void pause_validate(const json_t *p, const char *field, struct err *err)
+{
+    const json_t *d = json_object_get(p, "duration");
+    int64_t ms;
+    char f[200];
+
+    if (!d || json_is_null(d))
+        return;
+    res__path(f, sizeof f, "%s.duration", field);
+    if (duration_parse_ms(d, &ms) < 0)
+        err_field_invalid(err, f, d,
+                          "Duration needs to be a non-negative number of seconds "
+                          "or a duration such as 10s, 5m or 1h");
+}
+
+/* One step: exactly one key, each with Argo's rule. */
+static void step_validate(const json_t *st, const json_t *canary, const char *field,
+                          struct err *err)
+{
+    static const char *const keys[] = {"setWeight",  "pause",  "analysis",       "setCanaryScale",
+                                       "experiment", "plugin", "setHeaderRoute", "setMirrorRoute"};
+    const char *which = NULL;
+    size_t n = 0;
+    char f[200];
+
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (is_set(st, keys[i])) {
+            n++;
+            which = keys[i];
+        }
+    if (n != 1) {
+        err_field_invalid(err, field, st,
+                          "Step must have one of the following set: experiment, setWeight, "
+                          "setCanaryScale or pause");
+        return;
+    }
+    res__path(f, sizeof f, "%s.%s", field, which);
+    if (!strcmp(which, "setWeight")) {
+        json_int_t w = jx_int(st, "setWeight", -1);
+
+        if (w < 0 || w > 100)
+            err_field_invalid(err, f, json_object_get(st, "setWeight"),
+                              "SetWeight needs to be between 0 and 100");
+    } else if (!strcmp(which, "pause")) {
+        pause_validate(json_object_get(st, "pause"), f, err);
+    } else if (!strcmp(which, "analysis")) {
+        if (json_array_size(jx_get(st, "analysis.templates")) == 0)
+            err_field_required(err, f, "analysis step must reference at least one template");
+    } else if (!strcmp(which, "setCanaryScale")) {
+        if (!is_set(canary, "trafficRouting"))
+            err_field_invalid(err, f, json_object_get(st, which),
+                              "SetCanaryScale requires TrafficRouting to be set");
+    } else {
+        char msg[200];
+
+        snprintf(msg, sizeof msg, "%s steps are not supported by kroll", which);
+        unsupported(err, f, msg);
+    }
+}
+
+static void canary_validate(const json_t *c, struct err *err)
+{
+    const json_t *steps = json_object_get(c, "steps");
+    const json_t *ms = json_object_get(c, "maxSurge"), *mu = json_object_get(c, "maxUnavailable");
+    const char *cs = jx_str(c, "canaryService"), *ss = jx_str(c, "stableService");
+    long long vs = 1, vu = 1;
+    int ps, pu;
+    char f[200];
+
+    res__intstr_nonneg(ms, "spec.strategy.canary.maxSurge", err);
+    res__intstr_nonneg(mu, "spec.strategy.canary.maxUnavailable", err);
+    res__intstr_le100pct(mu, "spec.strategy.canary.maxUnavailable", err);
+    if (ms && res__intstr_parse(ms, &vs, &ps) < 0)
+        vs = 1;
+    if (mu && res__intstr_parse(mu, &vu, &pu) < 0)
+        vu = 1;
+    if (ms && mu && vs == 0 && vu == 0)
+        err_field_invalid(err, "spec.strategy.canary.maxUnavailable", mu,
+                          "MaxSurge and MaxUnavailable both can not be zero");
+    if (cs && ss && *cs && !strcmp(cs, ss))
+        err_field_invalid(err, "spec.strategy.canary.stableService",
+                          json_object_get(c, "stableService"),
+                          "This rollout uses the same service for the stable and canary services, "
+                          "but two different services are required.");
+    if (is_set(c, "trafficRouting"))
+        unsupported(
+            err, "spec.strategy.canary.trafficRouting",
+            "trafficRouting is not supported by kroll yet (a basic canary, without it, is)");
+    if (is_set(c, "scaleDownDelaySeconds") && !is_set(c, "trafficRouting"))
+        err_field_invalid(err, "spec.strategy.canary.scaleDownDelaySeconds",
+                          json_object_get(c, "scaleDownDelaySeconds"),
+                          "Canary scaleDownDelaySeconds can only be used with traffic routing");
+    if (is_set(c, "abortScaleDownDelaySeconds") && !is_set(c, "trafficRouting"))
+        err_field_invalid(err, "spec.strategy.canary.abortScaleDownDelaySeconds",
+                          json_object_get(c, "abortScaleDownDelaySeconds"),
+                          "abortScaleDownDelaySeconds can only be used with traffic routing");
+    if (json_array_size(steps) > RO_MAX_STEPS) {
+        err_cause(err, "FieldValueTooMany", "spec.strategy.canary.steps",
+                  "Too many: %zu: must have at most %d items", json_array_size(steps),
+                  RO_MAX_STEPS);
+        return;
+    }
+    for (size_t i = 0; i < json_array_size(steps); i++) {
+        res__path(f, sizeof f, "spec.strategy.canary.steps[%zu]", i);
+        step_validate(json_array_get(steps, i), c, f, err);
+    }
+}
+
+static void bluegreen_validate(const json_t *b, struct err *err)
+{
+    const char *as = jx_str(b, "activeService"), *ps = jx_str(b, "previewService");
+
+    if (!as || !*as)
+        err_field_required(err, "spec.strategy.blueGreen.activeService", "");
+    if (as && ps && *ps && !strcmp(as, ps))
+        err_field_invalid(err, "spec.strategy.blueGreen.previewService",
+                          json_object_get(b, "previewService"),
+                          "This rollout uses the same service for the active and preview "
+                          "services, but two different services are required.");
+    res__nonneg(b, "autoPromotionSeconds", "spec.strategy.blueGreen.autoPromotionSeconds", err);
+    res__nonneg(b, "previewReplicaCount", "spec.strategy.blueGreen.previewReplicaCount", err);
+    res__nonneg(b, "scaleDownDelaySeconds", "spec.strategy.blueGreen.scaleDownDelaySeconds", err);
+    res__nonneg(b, "abortScaleDownDelaySeconds",
+                "spec.strategy.blueGreen.abortScaleDownDelaySeconds", err);
+    res__intstr_nonneg(json_object_get(b, "maxUnavailable"),
+                       "spec.strategy.blueGreen.maxUnavailable", err);
+}
+
+void res__rollout_validate(const json_t *obj, const json_t *old, struct err *err)
+{
+    const json_t *spec = json_object_get(obj, "spec"), *st = json_object_get(spec, "strategy");
+    const json_t *pds = json_object_get(spec, "progressDeadlineSeconds");
+    int c = is_set(st, "canary"), b = is_set(st, "blueGreen");
+
+    res__meta_validate(obj, old, RN_SUBDOMAIN, 1, err);
+    res__nonneg(spec, "replicas", "spec.replicas", err);
+    res__nonneg(spec, "minReadySeconds", "spec.minReadySeconds", err);
+    res__nonneg(spec, "revisionHistoryLimit", "spec.revisionHistoryLimit", err);
+    if (is_set(spec, "workloadRef"))
+        unsupported(err, "spec.workloadRef", "workloadRef is not supported by kroll yet");
+    else
+        res__workload_selector_template(spec, "rollout", err);
+    if (json_is_integer(pds) && json_integer_value(pds) <= jx_int(spec, "minReadySeconds", 0))
+        err_field_invalid(err, "spec.progressDeadlineSeconds", pds,
+                          "progressDeadlineSeconds must be greater than minReadySeconds");
+    if (is_set(spec, "restartAt") && time_parse(jx_str(spec, "restartAt") ?: "") < 0)
+        err_field_invalid(err, "spec.restartAt", json_object_get(spec, "restartAt"),
+                          "must be an RFC 3339 time");
+    if (c && b)
+        err_cause(err, "FieldValueInvalid", "spec.strategy",
+                  "Invalid value: \"canary, blueGreen\": Multiple Strategies can not be listed");
+    else if (!c && !b)
+        err_field_required(err, "spec.strategy",
+                           "Rollout needs exactly one of canary or blueGreen");
+    if (c)
+        canary_validate(json_object_get(st, "canary"), err);
+    if (b)
+        bluegreen_validate(json_object_get(st, "blueGreen"), err);
+    if (old)
+        res__selector_immutable(obj, old, err);
+}
