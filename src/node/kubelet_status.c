@@ -167,9 +167,7 @@ static json_t *netns_publish(struct kpod *p, const json_t *pod)
     json_t *patch, *out = NULL;
     struct err err;
 
-    /* The key has dots: jx_str's path cannot name it, so look it up by hand. */
-    have = json_string_value(json_object_get(jx_get(pod, "metadata.annotations"),
-                                             POD_NETNS_ANNOTATION));
+    have = jx_annotation(pod, POD_NETNS_ANNOTATION);
     if (!want || (have && !strcmp(have, want)))
         return json_incref((json_t *)pod);
     patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", POD_NETNS_ANNOTATION, want);

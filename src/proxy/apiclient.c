@@ -105,8 +105,7 @@ static int64_t mono_ms(void)
  * a pod whose namespace is gone). */
 static char *pod_netns(const json_t *pod)
 {
-    const char *ns = json_string_value(
-        json_object_get(jx_get(pod, "metadata.annotations"), POD_NETNS_ANNOTATION));
+    const char *ns = jx_annotation(pod, POD_NETNS_ANNOTATION);
 
     if (!netns_path_valid(ns) || access(ns, F_OK) < 0)
         return xstrdup("");
