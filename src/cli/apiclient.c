@@ -20,18 +20,17 @@
 #include "core/log.h"
 #include "core/tls.h"
 
-int cli_api_open(struct cli_api *a, const char *data_dir)
+int cli_api_load(struct cli_api *a, const char *data_dir, struct err *err)
 {
     char *kc_path = xasprintf("%s/kubeconfig", data_dir), *pki = xasprintf("%s/pki", data_dir);
     char *kc = file_read_all(kc_path, NULL), *p;
-    struct err err;
     int rc = -1;
 
-    err_init(&err);
     memset(a, 0, sizeof *a);
+    a->timeout_s = 10;
     if (!kc) {
-        fprintf(stderr, "Error: %s not found; is `kroll server --data-dir %s` running?\n", kc_path,
-                data_dir);
+        err_set(err, -E_NOT_FOUND, "%s not found; is `kroll server --data-dir %s` running?",
+                kc_path, data_dir);
         goto out;
     }
     p = strstr(kc, "server: https://");
@@ -40,18 +39,28 @@ int cli_api_open(struct cli_api *a, const char *data_dir)
     p = strstr(kc, "token: ");
     if (!p || sscanf(p + 7, "%255s", a->token) != 1)
         goto bad;
-    a->ssl_ctx = tls_client_ctx(pki, &err);
-    if (!a->ssl_ctx)
-        fprintf(stderr, "Error: %s\n", err.msg);
+    a->ssl_ctx = tls_client_ctx(pki, err);
     rc = a->ssl_ctx ? 0 : -1;
     goto out;
 bad:
-    fprintf(stderr, "Error: %s has no server address or token\n", kc_path);
+    err_set(err, -E_BAD_REQUEST, "%s has no server address or token", kc_path);
 out:
-    err_release(&err);
     free(kc);
     free(kc_path);
     free(pki);
+    return rc;
+}
+
+int cli_api_open(struct cli_api *a, const char *data_dir)
+{
+    struct err err;
+    int rc;
+
+    err_init(&err);
+    rc = cli_api_load(a, data_dir, &err);
+    if (rc < 0)
+        fprintf(stderr, "Error: %s\n", err.msg);
+    err_release(&err);
     return rc;
 }
 
@@ -83,7 +92,7 @@ static int on_done(llhttp_t *p)
 static int connect_to(const struct cli_api *a)
 {
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)a->port)};
-    struct timeval tv = {.tv_sec = 10};
+    struct timeval tv = {.tv_sec = a->timeout_s > 0 ? a->timeout_s : 10};
     int fd;
 
     if (inet_pton(AF_INET, a->host, &sa.sin_addr) != 1)

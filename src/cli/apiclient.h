@@ -1,5 +1,4 @@
-/* A small blocking HTTPS client to this data dir's API server for the CLI commands that act
- * on objects (kroll rollouts): address and bearer token from the data dir's kubeconfig, CA
+/* The CLI's one HTTPS client to this data dir's API server (kroll rollouts, the demo's reads): address and bearer token from the data dir's kubeconfig, CA
  * from its pki dir, one connection per request, bounded bodies and timeouts. */
 #ifndef KROLL_CLI_APICLIENT_H
 #define KROLL_CLI_APICLIENT_H
@@ -11,10 +10,14 @@ struct cli_api {
     int port;
     char token[256];
     void *ssl_ctx;
+    int timeout_s; /* of each socket operation; cli_api_load sets 10 */
 };
 
 /* 0, or -1 when the kubeconfig or CA cannot be read (the message is printed). */
 int cli_api_open(struct cli_api *a, const char *data_dir);
+/* The same without printing: -1 with err set. */
+struct err;
+int cli_api_load(struct cli_api *a, const char *data_dir, struct err *err);
 void cli_api_close(struct cli_api *a);
 /* One request: method, path, Content-Type and body (both NULL for none). Returns the HTTP
  * status (-1 when the server cannot be reached) and the parsed JSON answer in *out (new

@@ -10,6 +10,8 @@
 #include <signal.h>
 #include <stdint.h>
 
+#include "cli/apiclient.h"
+
 #define DEMO_MAX_PHASES 16
 #define DEMO_MAX_SECONDS 900 /* per-second traffic series: the demo never runs longer */
 #define DEMO_MAX_VERSIONS 6  /* distinct X-Model-Version values tracked */
@@ -69,11 +71,7 @@ struct cluster_state {
 
 /* A connection to the API: address and token from the kubeconfig, CA from the pki dir. */
 struct demo_api {
-    char host[64];
-    int port;
-    char token[256];
-    char ca_path[512];
-    void *ssl_ctx;
+    struct cli_api c;
 };
 
 int demo_api_open(struct demo_api *a, const char *data_dir);

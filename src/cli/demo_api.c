@@ -1,143 +1,42 @@
-/* The demo's own reads of cluster state: a small blocking HTTPS client (address and bearer
- * token from the data dir's kubeconfig, CA from its pki dir) and the sampler that turns the
+/* The demo's own reads of cluster state, over the CLI's API client (cli/apiclient.c), and the
+ * sampler that turns the
  * ReplicaSet and Pod lists into the live view's and the timeline's figures. kubectl does every
  * change; this only watches, so the user's commands stay the real workflow. */
-#include <arpa/inet.h>
-#include <errno.h>
-#include <llhttp.h>
-#include <netinet/in.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
 
 #include "cli/demo-int.h"
-#include "core/buf.h"
-#include "core/file.h"
+#include "core/err.h"
 #include "core/jx.h"
 #include "core/log.h"
-#include "core/tls.h"
 
 int demo_api_open(struct demo_api *a, const char *data_dir)
 {
-    char *kc_path = xasprintf("%s/kubeconfig", data_dir), *pki = xasprintf("%s/pki", data_dir);
-    char *kc = file_read_all(kc_path, NULL), *p;
     struct err err;
-    int rc = -1;
+    int rc;
 
     err_init(&err);
-    memset(a, 0, sizeof *a);
-    if (!kc)
-        goto out;
-    p = strstr(kc, "server: https://");
-    if (!p || sscanf(p + 16, "%63[^:]:%d", a->host, &a->port) != 2)
-        goto out;
-    p = strstr(kc, "token: ");
-    if (!p || sscanf(p + 7, "%255s", a->token) != 1)
-        goto out;
-    a->ssl_ctx = tls_client_ctx(pki, &err);
-    rc = a->ssl_ctx ? 0 : -1;
-out:
+    rc = cli_api_load(&a->c, data_dir, &err);
+    a->c.timeout_s = 3; /* the live view must not stall on a slow answer */
     err_release(&err);
-    free(kc);
-    free(kc_path);
-    free(pki);
     return rc;
 }
 
 void demo_api_close(struct demo_api *a)
 {
-    if (a->ssl_ctx)
-        SSL_CTX_free(a->ssl_ctx);
-    a->ssl_ctx = NULL;
-}
-
-struct resp {
-    struct buf body;
-    int done;
-};
-
-static int on_body(llhttp_t *p, const char *at, size_t n)
-{
-    struct resp *r = p->data;
-
-    buf_append(&r->body, at, n);
-    return 0;
-}
-
-static int on_done(llhttp_t *p)
-{
-    ((struct resp *)p->data)->done = 1;
-    return 0;
-}
-
-static int api_connect(struct demo_api *a)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)a->port)};
-    struct timeval tv = {.tv_sec = 3};
-    int fd;
-
-    if (inet_pton(AF_INET, a->host, &sa.sin_addr) != 1)
-        return -1;
-    fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return -1;
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0) {
-        close(fd);
-        return -1;
-    }
-    return fd;
+    cli_api_close(&a->c);
 }
 
 json_t *demo_api_get(struct demo_api *a, const char *path)
 {
-    llhttp_settings_t s;
-    llhttp_t p;
-    struct resp r = {0};
-    SSL *ssl = NULL;
     json_t *out = NULL;
-    char *req = NULL, rb[16384];
-    int fd = -1, n;
+    int code = cli_api_do(&a->c, "GET", path, NULL, NULL, &out);
 
-    if (!a->ssl_ctx || (fd = api_connect(a)) < 0)
+    if (code != 200) {
+        json_decref(out);
         return NULL;
-    buf_init(&r.body, 64 << 20);
-    ssl = SSL_new(a->ssl_ctx);
-    SSL_set_fd(ssl, fd);
-    if (SSL_connect(ssl) != 1)
-        goto out;
-    req = xasprintf("GET %s HTTP/1.1\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\n"
-                    "Accept: application/json\r\nConnection: close\r\n\r\n",
-                    path, a->host, a->port, a->token);
-    if (SSL_write(ssl, req, (int)strlen(req)) <= 0)
-        goto out;
-    llhttp_settings_init(&s);
-    s.on_body = on_body;
-    s.on_message_complete = on_done;
-    llhttp_init(&p, HTTP_RESPONSE, &s);
-    p.data = &r;
-    while (!r.done && (n = SSL_read(ssl, rb, sizeof rb)) > 0)
-        if (llhttp_execute(&p, rb, (size_t)n) != HPE_OK)
-            goto out;
-    if (!r.done)
-        llhttp_finish(&p);
-    if (p.status_code == 200 && r.body.len)
-        out = json_loadb(r.body.data, r.body.len, 0, NULL);
-out:
-    ERR_clear_error();
-    if (ssl) {
-        SSL_shutdown(ssl);
-        SSL_free(ssl);
     }
-    close(fd);
-    free(req);
-    buf_release(&r.body);
     return out;
 }
 
