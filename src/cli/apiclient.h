@@ -9,9 +9,11 @@ struct cli_api {
     char host[64];
     int port;
     char token[256];
-    void *ssl_ctx;
-    int timeout_s; /* of each socket operation; cli_api_load sets 10 */
+    char ca_file[512]; /* the data dir's CA, which the server's certificate must chain to */
+    int timeout_s;     /* of each whole request; cli_api_load sets 30 */
 };
+
+#define CLI_API_MAX_BODY (64u << 20) /* bytes of one answer */
 
 /* 0, or -1 when the kubeconfig or CA cannot be read (the message is printed). */
 int cli_api_open(struct cli_api *a, const char *data_dir);

@@ -464,6 +464,7 @@ int anl_jobs_start(struct anl_jobs *j, const char *key, const char *ns, const ch
     jb->ns = strdup(ns);
     jb->name = strdup(name);
     jb->req.url = jb->url;
+    jb->req.user_agent = "kroll-analysis";
     jb->req.method = jb->method;
     jb->req.headers = jb->headers;
     jb->req.body = jb->body;

@@ -161,8 +161,8 @@ static void tls_reason(char *err, size_t n, const char *what)
     ERR_clear_error();
 }
 
-static int tls_start(struct conn *c, const struct url *u, int insecure, long long deadline,
-                     char *err, size_t n)
+static int tls_start(struct conn *c, const struct url *u, int insecure, const char *ca_file,
+                     long long deadline, char *err, size_t n)
 {
     unsigned char ip[16];
     int rc, w;
@@ -175,7 +175,12 @@ static int tls_start(struct conn *c, const struct url *u, int insecure, long lon
 #endif
     SSL_set_fd(c->ssl, c->fd);
     if (!insecure) {
-        SSL_CTX_set_default_verify_paths(c->ctx);
+        if (ca_file && SSL_CTX_load_verify_locations(c->ctx, ca_file, NULL) != 1) {
+            ERR_clear_error();
+            return fail(err, n, "tls: cannot load the CA %.200s", ca_file);
+        }
+        if (!ca_file)
+            SSL_CTX_set_default_verify_paths(c->ctx);
         SSL_set_verify(c->ssl, SSL_VERIFY_PEER, NULL);
         if (inet_pton(AF_INET, u->host, ip) == 1 || inet_pton(AF_INET6, u->host, ip) == 1)
             X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), u->host);
@@ -282,7 +287,7 @@ static int recv_all(struct conn *c, struct buf *b, long long deadline, char *err
         if (r == -1)
             return -1;
         if (r > 0 && buf_append(b, tmp, (size_t)r) < 0)
-            return fail(err, n, "response larger than %u bytes", HTTPC_MAX_BODY);
+            return fail(err, n, "response larger than %zu bytes", b->max - HTTPC_MAX_HEAD);
     }
 }
 
@@ -360,16 +365,16 @@ int httpc_do(const struct httpc_req *req, struct httpc_resp *resp, char *err, si
     if ((c.fd = dial(&u, deadline, err, n)) < 0)
         return -1;
     buf_init(&head, HTTPC_MAX_HEAD + HTTPC_MAX_URL);
-    buf_init(&in, HTTPC_MAX_BODY + HTTPC_MAX_HEAD);
+    buf_init(&in, (req->max_body ? req->max_body : HTTPC_MAX_BODY) + HTTPC_MAX_HEAD);
     buf_appendf(&head,
-                "%s %s HTTP/1.1\r\nHost: %s:%s\r\nUser-Agent: kroll-analysis\r\n"
+                "%s %s HTTP/1.1\r\nHost: %s:%s\r\nUser-Agent: %s\r\n"
                 "Accept: application/json, */*\r\nConnection: close\r\n%s",
                 req->method ? req->method : "GET", u.path, u.host, u.port,
-                req->headers ? req->headers : "");
+                req->user_agent ? req->user_agent : "kroll", req->headers ? req->headers : "");
     if (req->body)
         buf_appendf(&head, "Content-Length: %zu\r\n", req->body_len);
     buf_append(&head, "\r\n", 2);
-    if ((!u.tls || tls_start(&c, &u, req->insecure, deadline, err, n) == 0) &&
+    if ((!u.tls || tls_start(&c, &u, req->insecure, req->ca_file, deadline, err, n) == 0) &&
         send_all(&c, head.data, head.len, deadline, err, n) == 0 &&
         (!req->body || send_all(&c, req->body, req->body_len, deadline, err, n) == 0) &&
         recv_all(&c, &in, deadline, err, n) == 0 && parse_response(&in, resp, err, n) == 0)

@@ -1,7 +1,8 @@
 /* A small blocking HTTP/1.1 client for worker threads (never the loop's thread): one request
  * per connection to an http:// or https:// URL (certificates verified against the system's CAs
  * and the host name unless insecure), a deadline over the whole exchange, a cap on the answer,
- * chunked and Content-Length bodies. Used by the AnalysisRun providers (web, prometheus). */
+ * chunked and Content-Length bodies. Used by the AnalysisRun providers (web, prometheus) and
+ * the CLI's API client (cli/apiclient.c, with the data dir's CA). */
 #ifndef KROLL_CORE_HTTPC_H
 #define KROLL_CORE_HTTPC_H
 
@@ -19,6 +20,9 @@ struct httpc_req {
     size_t body_len;
     int timeout_ms; /* the whole exchange: resolve, connect, send, receive */
     int insecure;   /* https: do not verify the server's certificate */
+    const char *ca_file;    /* https: trust this CA (PEM) instead of the system's; or NULL */
+    size_t max_body;        /* bytes of the answer kept (0: HTTPC_MAX_BODY) */
+    const char *user_agent; /* or NULL: "kroll" */
 };
 
 struct httpc_resp {
