@@ -24,7 +24,7 @@ opts=""; asan_opts=""; corpus=""
 # Targets that reach the kind table (src/api/kinds.c: each kind's printer, merge keys, protobuf
 # message, strategy) link the API layer whole, with what it links.
 api="$(ls src/core/*.c src/store/*.c src/api/*.c src/resources/*.c | tr '\n' ' ') $llhttp"
-apilibs="-ljansson -lyaml -lsqlite3 -lssl -lcrypto -lm"
+apilibs="-ljansson -lyaml -lsqlite3 -lssl -lcrypto -lz -lm"
 # One case per target: the sources it links (besides tests/fuzz/fuzz_NAME.c), the libraries,
 # libFuzzer options, and the fixed run count of the CTest slice (sized to stay well under 30 s).
 case $name in
@@ -37,8 +37,8 @@ protobuf) files="$api"; libs="$apilibs"; runs=400000
     corpus=tests/unit/api/fixtures/pb ;;
 proxy_request) files="src/proxy/http.c src/core/buf.c src/core/err.c src/core/log.c $llhttp"
     libs="-ljansson"; runs=2000000 ;;
-api_request) files="src/api/route.c src/core/buf.c src/core/loop.c src/core/httpd_req.c $core $llhttp"
-    libs="-ljansson -lssl -lcrypto -lm"; runs=100000 ;;
+api_request) files="$(echo $api | tr ' ' '\n' | grep -vx 'src/core/httpd.c' | tr '\n' ' ')" # it includes httpd.c
+    libs="$apilibs"; runs=100000 ;;
 continue) files="src/api/continue.c $core"; libs="-ljansson -lcrypto -lm"; runs=200000
     corpus=tests/fuzz/corpus/continue ;;
 expr) files="src/core/expr.c src/core/expr_eval.c $core"; libs="-ljansson -lm"; runs=60000
