@@ -28,7 +28,8 @@ apilibs="-ljansson -lyaml -lsqlite3 -lssl -lcrypto -lm"
 # One case per target: the sources it links (besides tests/fuzz/fuzz_NAME.c), the libraries,
 # libFuzzer options, and the fixed run count of the CTest slice (sized to stay well under 30 s).
 case $name in
-patch) files="$api"; libs="$apilibs"; runs=40000 ;;
+patch) files="$api"; libs="$apilibs"; runs=40000
+    corpus=tests/fuzz/corpus/patch ;;
 yaml) files="src/api/patch.c src/api/patch_yaml.c src/api/patch_smp.c src/api/patch_ssa.c
     src/api/patch_limits.c $core"
     libs="-ljansson -lyaml -lm"; runs=60000
@@ -36,12 +37,15 @@ yaml) files="src/api/patch.c src/api/patch_yaml.c src/api/patch_smp.c src/api/pa
 protobuf) files="$api"; libs="$apilibs"; runs=400000
     corpus=tests/unit/api/fixtures/pb ;;
 proxy_request) files="src/proxy/http.c src/core/buf.c src/core/err.c src/core/log.c $llhttp"
-    libs="-ljansson"; runs=2000000 ;;
+    libs="-ljansson"; runs=2000000
+    corpus=tests/fuzz/corpus/proxy_request ;;
 api_request) files="src/api/route.c src/core/buf.c src/core/loop.c src/core/httpd_req.c $core $llhttp"
-    libs="-ljansson -lssl -lcrypto -lm"; runs=100000 ;;
+    libs="-ljansson -lssl -lcrypto -lm"; runs=100000
+    corpus=tests/fuzz/corpus/api_request ;;
 continue) files="src/api/continue.c $core"; libs="-ljansson -lcrypto -lm"; runs=200000
     corpus=tests/fuzz/corpus/continue ;;
-selector) files="$api"; libs="$apilibs"; runs=200000 ;;
+selector) files="$api"; libs="$apilibs"; runs=200000
+    corpus=tests/fuzz/corpus/selector ;;
 lint) files="$(ls src/resources/*.c | tr '\n' ' ') $core"; libs="-ljansson -lm"; runs=100000
     corpus=tests/fuzz/corpus/lint ;;
 volume) files="src/node/env.c src/node/volume_owner.c $core"; libs="-ljansson -lm"; runs=40000
@@ -56,7 +60,8 @@ oci_archive) files="src/node/image.c src/node/oci_store.c src/node/oci_import.c 
     src/node/layer.c $core"
     libs="-ljansson -lcrypto -larchive -lm"; runs=2000
     corpus=tests/fuzz/corpus/oci_archive ;;
-ocispec) files="src/node/ocispec.c $core"; libs="-ljansson -lm"; runs=2000 ;;
+ocispec) files="src/node/ocispec.c $core"; libs="-ljansson -lm"; runs=2000
+    corpus=tests/fuzz/corpus/ocispec ;;
 *) echo "fuzz: unknown target $name (add a case to tests/fuzz/run.sh)"; exit 2 ;;
 esac
 # The main build's warnings; errors where that build has KROLL_WERROR (CMake passes it).
