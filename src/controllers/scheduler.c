@@ -3,6 +3,7 @@
  * has not finished — terminating pods included, as upstream. A pod that does not fit stays
  * Pending with PodScheduled=False/Unschedulable, the upstream message and a FailedScheduling
  * event, and is retried whenever a pod goes away or a node changes. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,15 @@ static int qty(const json_t *v, int64_t *milli)
     return -1;
 }
 
+/* a + b, held at the int64 bounds: quantities go up to 9.2e18 milli-units each, so sums of
+ * valid requests ("9P" CPUs twice) overflowed and wrapped to a request that fits. */
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    int64_t r;
+
+    return __builtin_add_overflow(a, b, &r) ? (b > 0 ? INT64_MAX : INT64_MIN) : r;
+}
+
 /* The request of one container for res: requests, or limits when no request is given (the API
  * server defaults requests from limits). */
 static int container_request(const json_t *ctr, const char *res, int64_t *v)
@@ -55,14 +65,14 @@ static int64_t pod_request(const json_t *pod, const char *res)
 
     for (size_t i = 0; i < json_array_size(cs); i++)
         if (container_request(json_array_get(cs, i), res, &v) == 0)
-            sum += v;
+            sum = sat_add(sum, v);
     for (size_t i = 0; i < json_array_size(ics); i++)
         if (container_request(json_array_get(ics, i), res, &v) == 0 && v > init)
             init = v;
     if (init > sum)
         sum = init;
     if (qty(json_object_get(jx_get(pod, "spec.overhead"), res), &v) == 0)
-        sum += v;
+        sum = sat_add(sum, v);
     return sum;
 }
 
@@ -107,7 +117,7 @@ static int64_t held(const json_t *pods, const char *node, const char *res)
     json_object_foreach((json_t *)pods, k, p)
     {
         if (pod_holds_node(p, node))
-            sum += res ? pod_request(p, res) : 1000;
+            sum = sat_add(sum, res ? pod_request(p, res) : 1000);
     }
     return sum;
 }
@@ -129,7 +139,7 @@ static int node_fits(const json_t *node, const json_t *pod, const json_t *pods, 
         *unresolvable = 1;
         return 0;
     }
-    if (qty(json_object_get(alloc, "pods"), &cap) == 0 && held(pods, name, NULL) + 1000 > cap)
+    if (qty(json_object_get(alloc, "pods"), &cap) == 0 && sat_add(held(pods, name, NULL), 1000) > cap)
         json_array_append_new(whys, json_string("Too many pods"));
     want = pod_resource_names(pod);
     json_object_foreach(want, res, v)
@@ -140,7 +150,7 @@ static int node_fits(const json_t *node, const json_t *pod, const json_t *pods, 
             continue;
         if (qty(json_object_get(alloc, res), &cap) < 0)
             cap = 0;
-        if (held(pods, name, res) + need > cap) {
+        if (sat_add(held(pods, name, res), need) > cap) {
             json_array_append_new(whys, json_sprintf("Insufficient %s", res));
             if (need > cap)
                 *unresolvable = 1;

@@ -311,6 +311,7 @@ char *node__resource_value(const json_t *container, const json_t *ref, struct er
     const char *res = jx_str(ref, "resource"), *dq = json_string_value(jx_get(ref, "divisor"));
     const char *which, *name, *q;
     int64_t val = 0, div = 1000;
+    char num[32];
 
     if (!res || !(name = strchr(res, '.')))
         goto bad;
@@ -319,9 +320,12 @@ char *node__resource_value(const json_t *container, const json_t *ref, struct er
     name++;
     if (!which || (strcmp(name, "cpu") && strcmp(name, "memory") && strcmp(name, "ephemeral-storage")))
         goto bad;
-    if (json_is_integer(jx_get(ref, "divisor")))
-        div = json_integer_value(jx_get(ref, "divisor")) * 1000;
-    else if (dq && quantity_parse_milli(dq, &div) < 0)
+    /* An integer divisor is a quantity too: parsing it bounds it (was: N * 1000 overflowed). */
+    if (json_is_integer(jx_get(ref, "divisor"))) {
+        snprintf(num, sizeof num, "%lld", (long long)json_integer_value(jx_get(ref, "divisor")));
+        dq = num;
+    }
+    if (dq && quantity_parse_milli(dq, &div) < 0)
         return err_set(err, -E_INVALID, "invalid divisor %s", dq), NULL;
     if (div <= 0)
         return err_set(err, -E_INVALID, "invalid divisor %s", dq ? dq : "0"), NULL;

@@ -474,15 +474,21 @@ static json_t *resources_json(const struct ocispec_in *in, struct err *err)
     int64_t cpu_req = res_milli(in->container, "resources.requests", "cpu");
     int64_t cpu_lim = res_milli(in->container, "resources.limits", "cpu");
     int64_t mem_lim = res_milli(in->container, "resources.limits", "memory");
-    int64_t shares = cpu_req > 0 ? cpu_req * 1024 / 1000 : 2;
     json_t *r, *cpu;
+    int64_t shares;
 
     if (cpu_req == -2 || cpu_lim == -2 || mem_lim == -2)
         return err_set(err, -E_INVALID, "container %s: malformed cpu or memory quantity",
                        jx_str(in->container, "name") ?: ""), NULL;
-    cpu = json_pack("{s:I}", "shares", (json_int_t)(shares < 2 ? 2 : shares));
+    /* Quantities go up to 9.2e18 milli-units ("10Ti" CPUs is a valid request): both products
+     * saturate at the kernel's and runc's ceilings before they could overflow. */
+    shares = cpu_req > OCISPEC_CPU_MAX_SHARES ? OCISPEC_CPU_MAX_SHARES : cpu_req * 1024 / 1000;
+    shares = shares > OCISPEC_CPU_MAX_SHARES ? OCISPEC_CPU_MAX_SHARES : shares < 2 ? 2 : shares;
+    cpu = json_pack("{s:I}", "shares", (json_int_t)shares);
     if (cpu_lim > 0) {
-        int64_t quota = cpu_lim * OCISPEC_CPU_PERIOD / 1000;
+        int64_t quota = cpu_lim > OCISPEC_CPU_MAX_QUOTA / (OCISPEC_CPU_PERIOD / 1000)
+                            ? OCISPEC_CPU_MAX_QUOTA
+                            : cpu_lim * OCISPEC_CPU_PERIOD / 1000;
 
         json_object_set_new(cpu, "quota", json_integer(quota < 1000 ? 1000 : quota));
         json_object_set_new(cpu, "period", json_integer(OCISPEC_CPU_PERIOD));

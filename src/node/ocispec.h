@@ -17,6 +17,8 @@
 #define OCISPEC_PASSWD_MAX (1L << 20) /* bytes of /etc/passwd or /etc/group read */
 #define OCISPEC_GROUPS_MAX 64         /* additional gids of one process */
 #define OCISPEC_CPU_PERIOD 100000     /* CFS period (µs), as the kubelet */
+#define OCISPEC_CPU_MAX_SHARES 262144 /* cpu.shares ceiling, as the kubelet (runc refuses more) */
+#define OCISPEC_CPU_MAX_QUOTA ((1LL << 44) - 1) /* the kernel's largest CFS quota (µs) */
 
 /* Who the container's process runs as. */
 struct ocispec_user {

@@ -2,6 +2,7 @@
  * own words made exact: "few replicas" is at most LINT_FEW_REPLICAS, "low history" below 2. */
 #include "resources/lint.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -165,9 +166,12 @@ static long long per_pod(const json_t *obj, const char *name)
         if (!v)
             v = json_object_get(jx_get(c, "resources.limits"), name);
         if (v && json_is_string(v) && quantity_parse_milli(json_string_value(v), &milli) == 0)
-            sum += milli / 1000;
-        else if (json_is_integer(v))
-            sum += json_integer_value(v);
+            milli /= 1000;
+        else
+            milli = json_is_integer(v) ? json_integer_value(v) : 0;
+        /* Requests are valid up to the int64 bounds: the sum saturates instead of wrapping. */
+        if (__builtin_add_overflow(sum, milli, &sum))
+            sum = milli > 0 ? LLONG_MAX : LLONG_MIN;
     }
     return sum;
 }
@@ -182,10 +186,11 @@ static const char *short_of(const json_t *obj, const struct lint_ctx *ctx, long 
 
     json_object_foreach((json_t *)ctx->free, name, q)
     {
-        long long p = per_pod(obj, name);
+        long long p = per_pod(obj, name), n;
 
         *have = json_integer_value(q);
-        *need = p * (replicas + pods);
+        if (__builtin_add_overflow(replicas, pods, &n) || __builtin_mul_overflow(p, n, need))
+            *need = LLONG_MAX;
         if (p > 0 && *need > *have)
             return name;
     }

@@ -120,6 +120,10 @@ static void test_fit_table(void **state)
          "{\"requests\":{\"memory\":\"1Gi\"}}", "{\"requests\":{\"memory\":\"9Gi\"}}", NULL,
          "0/1 nodes are available: 1 Insufficient memory. preemption: 0/1 nodes are available: "
          "1 Preemption is not helpful for scheduling.."},
+        {"requests near the int64 limit do not wrap around", "{\"requests\":{\"cpu\":\"9P\"}}",
+         "Running", "{\"requests\":{\"cpu\":\"9P\"}}", NULL, NULL,
+         "0/1 nodes are available: 1 Insufficient cpu. preemption: 0/1 nodes are available: "
+         "1 Preemption is not helpful for scheduling.."},
         {"several insufficient resources at once", "{\"requests\":{\"cpu\":\"4\"}}", "Running",
          "{\"requests\":{\"cpu\":\"1\",\"memory\":\"9Gi\"}}", NULL, NULL,
          "0/1 nodes are available: 1 Insufficient cpu, 1 Insufficient memory. preemption: 0/1 "

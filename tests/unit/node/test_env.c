@@ -17,6 +17,7 @@
 
 #include "core/jx.h"
 #include "core/loop.h"
+#include "node/envvol-int.h"
 #include "store/store.h"
 
 static char g_dir[PATH_MAX];
@@ -188,6 +189,31 @@ static void expect_error(json_t *c, const char *msg)
     json_decref(c);
 }
 
+/* Divisors: a quantity or an integer; one too large for milli-units is refused (an integer
+ * divisor of 1e16 overflowed int64 when scaled to milli-units). */
+static void test_resource_divisor(void **state)
+{
+    json_t *c = json_pack("{s:{s:{s:s}}}", "resources", "limits", "memory", "3Gi");
+    json_t *ref;
+    struct err err;
+    char *v;
+
+    (void)state;
+    err_init(&err);
+    ref = json_pack("{s:s, s:I}", "resource", "limits.memory", "divisor", (json_int_t)1048576);
+    v = node__resource_value(c, ref, &err);
+    assert_string_equal(v, "3072");
+    free(v);
+    json_decref(ref);
+    ref = json_pack("{s:s, s:I}", "resource", "limits.memory", "divisor",
+                    (json_int_t)10000000000000000LL);
+    assert_null(node__resource_value(c, ref, &err));
+    assert_string_equal(err.msg, "invalid divisor 10000000000000000");
+    err_release(&err);
+    json_decref(ref);
+    json_decref(c);
+}
+
 static void test_missing_sources(void **state)
 {
     expect_error(json_pack("{s:[{s:{s:s}}]}", "envFrom", "configMapRef", "name", "nope"),
@@ -276,6 +302,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resolve_all_sources),
+        cmocka_unit_test(test_resource_divisor),
         cmocka_unit_test(test_missing_sources),
         cmocka_unit_test(test_expand),
         cmocka_unit_test(test_service_links),

@@ -238,6 +238,19 @@ static void test_resources(void **state)
     assert_int_equal(jx_int(s, "linux.resources.cpu.shares", -1), 2);     /* request = limit */
     assert_int_equal(jx_int(s, "linux.resources.cpu.quota", -1), 1000);   /* kernel minimum */
     json_decref(s);
+    /* Valid quantities far beyond any machine saturate at the ceilings runc and the kernel
+     * take (the products overflowed int64: found by fuzz/ocispec). */
+    s = build(POD,
+              "{\"name\":\"c\",\"resources\":{\"requests\":{\"cpu\":\"10Ti\"},"
+              "\"limits\":{\"cpu\":\"9P\"}}}",
+              "{}", NULL, 0);
+    assert_int_equal(jx_int(s, "linux.resources.cpu.shares", -1), 262144);
+    assert_int_equal(jx_int(s, "linux.resources.cpu.quota", -1), (1LL << 44) - 1);
+    json_decref(s);
+    s = build(POD, "{\"name\":\"c\",\"resources\":{\"limits\":{\"cpu\":\"257\"}}}", "{}", NULL, 0);
+    assert_int_equal(jx_int(s, "linux.resources.cpu.shares", -1), 262144);
+    assert_int_equal(jx_int(s, "linux.resources.cpu.quota", -1), 25700000);
+    json_decref(s);
     assert_null(build(POD, "{\"name\":\"c\",\"resources\":{\"limits\":{\"memory\":\"lots\"}}}",
                       "{}", msg, sizeof msg));
     assert_string_equal(msg, "container c: malformed cpu or memory quantity");
