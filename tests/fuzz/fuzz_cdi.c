@@ -13,11 +13,17 @@
 #include "core/jx.h"
 #include "node/cdi.h"
 
-static char g_dir[64];
+/* Under $TMPDIR (run.sh points it at its work directory); removed at exit. */
+static char g_dir[256];
+
+static void scratch_remove(void)
+{
+    rmdir(g_dir);
+}
 
 static void registry_roundtrip(const char *text, size_t len, int yaml)
 {
-    char path[128];
+    char path[320];
     const char *dirs[] = {g_dir};
     struct cdi_registry *reg;
     json_t *kinds, *v, *all = json_array();
@@ -73,9 +79,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 1)
         return 0;
     if (!g_dir[0]) {
-        snprintf(g_dir, sizeof g_dir, "/tmp/kroll-fuzz-cdi.XXXXXX");
+        snprintf(g_dir, sizeof g_dir, "%.200s/kroll-fuzz-cdi.XXXXXX", getenv("TMPDIR") ?: "/tmp");
         if (!mkdtemp(g_dir))
             abort();
+        atexit(scratch_remove);
     }
     yaml = data[0] & 1;
     err_init(&e);

@@ -14,11 +14,12 @@
 
 #include "node/ocispec.h"
 
-static char g_root[64];
+/* Under $TMPDIR (run.sh points it at its work directory, removed even after a crash). */
+static char g_root[256];
 
 static void scratch_remove(void)
 {
-    char path[128];
+    char path[320];
 
     snprintf(path, sizeof path, "%s/etc/passwd", g_root);
     unlink(path);
@@ -41,7 +42,7 @@ static void part(const char **s, size_t *n, const char **p, size_t *len)
 
 static void put(const char *file, const char *p, size_t n)
 {
-    char path[128];
+    char path[320];
     FILE *f;
 
     snprintf(path, sizeof path, "%s/etc/%s", g_root, file);
@@ -65,10 +66,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *pod, *ctr, *cfg, *argv = json_pack("[s]", "sh"), *env = json_array(), *spec;
     struct ocispec_user u;
     struct err err;
-    char user[256];
+    char user[320];
 
     if (!g_root[0]) {
-        snprintf(g_root, sizeof g_root, "/tmp/kroll-fuzz-ocispec.%d", (int)getpid());
+        const char *tmp = getenv("TMPDIR");
+
+        snprintf(g_root, sizeof g_root, "%.200s/kroll-fuzz-ocispec.%d", tmp && *tmp ? tmp : "/tmp",
+                 (int)getpid());
         mkdir(g_root, 0700);
         snprintf(user, sizeof user, "%s/etc", g_root);
         mkdir(user, 0700);

@@ -89,7 +89,8 @@ dir=${FUZZ_CORPUS:-$work/corpus}
 arts=${FUZZ_ARTIFACTS:-$work}
 mkdir -p "$dir" "$arts"
 [ -n "$corpus" ] && cp -n "$corpus"/* "$dir/" 2>/dev/null
-ASAN_OPTIONS=${asan_opts:-${ASAN_OPTIONS:-}} "$work/fuzz" $opts -seed="$seed" -runs="${FUZZ_RUNS:-$runs}" \
+# TMPDIR: the targets' scratch files (ocispec, cdi, oci_archive) go with $work, even after a crash.
+TMPDIR="$work" ASAN_OPTIONS=${asan_opts:-${ASAN_OPTIONS:-}} "$work/fuzz" $opts -seed="$seed" -runs="${FUZZ_RUNS:-$runs}" \
     -max_total_time="$secs" -rss_limit_mb=1024 -timeout=10 -print_final_stats=1 \
     -artifact_prefix="$arts/" "$dir" >"$work/run.log" 2>&1
 rc=$?
