@@ -234,7 +234,8 @@ static void canary_steps(struct rsync *x, const json_t *steps, long long idx, lo
 
     if (idx >= (long long)n)
         return;
-    if (!json_object_get(step, "pause") && jx_bool(x->st, "controllerPause") &&
+    if (!json_object_get(step, "pause") && !json_object_get(step, "analysis") &&
+        jx_bool(x->st, "controllerPause") &&
         !json_array_size(json_object_get(x->st, "pauseConditions")))
         json_object_del(x->st, "controllerPause");
     if (!step_done(x, step, (size_t)idx, c, s))
