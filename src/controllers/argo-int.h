@@ -51,6 +51,13 @@ void argo__rs_annotate(struct rsync *x, const json_t *rs, const char *k, const c
  * Rollout's. NULL hash only checks it. */
 int argo__service_point(struct rsync *x, const char *name, const char *field, const char *hash);
 
+/* argo_analysis.c: runs the AnalysisRun of canary step idx (analysis: the step's object):
+ * 1 when it is Successful, 2 Inconclusive, 0 while it runs or could not be created
+ * (InvalidSpec); Failed or Error sets status.abort and the abort cause. */
+int argo__step_analysis(struct rsync *x, const json_t *an, size_t idx);
+/* Sets spec.terminate on the running AnalysisRuns of the Rollout except keep (NULL: all). */
+void argo__terminate_runs(struct rsync *x, const char *keep);
+
 void argo__canary(struct rsync *x);
 void argo__bluegreen(struct rsync *x);
 

@@ -369,6 +369,7 @@ static void reset_for_update(struct rsync *x)
     json_object_del(x->st, "abortedAt");
     json_object_del(x->st, "promoteFull");
     json_object_del(x->st, "blueGreen");
+    json_object_del(json_object_get(x->st, "canary"), "currentStepAnalysisRunStatus");
     if (!x->bg)
         json_object_set_new(x->st, "currentStepIndex", json_integer(0));
     if (!stable || !*stable || !x->srs) {
@@ -443,6 +444,7 @@ static void abort_and_retry(struct rsync *x)
         }
     } else if (reason && !strcmp(reason, "RolloutAborted")) {
         json_object_del(x->st, "abortedAt");
+        json_object_del(json_object_get(x->st, "canary"), "currentStepAnalysisRunStatus");
         argo__cond(x->st, "Progressing", "Unknown", "RolloutRetry", "Retrying Rollout after abort");
     }
 }
@@ -546,8 +548,8 @@ static void restart(struct rsync *x)
 
         err_init(&err);
         p = json_array_get(victims, i);
-        if (api_delete(ctl_api(x->c), api_resource(RES_POD), x->ns, jx_str(p, "metadata.name"),
-                       &o, &out, &err) < 0)
+        if (api_delete(ctl_api(x->c), api_resource(RES_POD), x->ns, jx_str(p, "metadata.name"), &o,
+                       &out, &err) < 0)
             ctl_log_err(x->c, "restart pod", x->ns, x->name, &err);
         else
             argo__event(x, "Normal", "RolloutRestart", "Restarted pod %s",
@@ -723,14 +725,15 @@ static void release_services(struct ctl *c, const char *ns, const char *name)
             json_array_append_new(todo, json_string(jx_str(svc, "metadata.name")));
     for (size_t i = 0; i < json_array_size(todo); i++) {
         json_t *p = json_pack("{s:{s:{s:n}},s:{s:{s:n}}}", "metadata", "annotations",
-                              ARGO_A_MANAGED, "spec", "selector", ARGO_HASH_LABEL), *out = NULL;
+                              ARGO_A_MANAGED, "spec", "selector", ARGO_HASH_LABEL),
+               *out = NULL;
         struct api_wopts o = {.grace = -1, .manager = ARGO_COMP};
         struct err err;
 
         err_init(&err);
         if (api_patch(ctl_api(c), api_resource(RES_SERVICE), ns,
-                      json_string_value(json_array_get(todo, i)), "application/merge-patch+json",
-                      p, &o, &out, &err) < 0)
+                      json_string_value(json_array_get(todo, i)), "application/merge-patch+json", p,
+                      &o, &out, &err) < 0)
             ctl_log_err(c, "release service", ns, name, &err);
         json_decref(out);
         json_decref(p);
@@ -832,6 +835,7 @@ struct ctl *ctrl_argo_rollout_start(struct api *api)
     ctl_watch(c, RES_ROLLOUT, NULL);
     ctl_watch(c, RES_REPLICASET, on_rs);
     ctl_watch(c, RES_SERVICE, on_svc);
+    ctl_watch(c, RES_ANALYSISRUN, on_rs);
     ctl_start(c);
     return c;
 }

@@ -190,8 +190,8 @@ static void invalid_analysis(struct rsync *x, const char *field)
     char msg[600];
 
     snprintf(msg, sizeof msg,
-             "The Rollout \"%s\" is invalid: %s: analysis needs AnalysisTemplate and "
-             "AnalysisRun, which this kroll does not serve yet",
+             "The Rollout \"%s\" is invalid: %s: background analysis is not served yet "
+             "(analysis steps are)",
              x->name, field);
     argo__cond(x->st, "InvalidSpec", "True", "InvalidSpec", msg);
 }
@@ -200,7 +200,7 @@ static void invalid_analysis(struct rsync *x, const char *field)
 static int step_done(struct rsync *x, const json_t *step, size_t idx, long long c, long long s)
 {
     const json_t *p = json_object_get(step, "pause");
-    char f[80];
+    char f[400];
 
     if (json_object_get(step, "setWeight"))
         return at_target(x, c, s);
@@ -211,8 +211,17 @@ static int step_done(struct rsync *x, const json_t *step, size_t idx, long long 
             ms = 0;
         return pause_done(x, "CanaryPauseStep", ms);
     }
-    snprintf(f, sizeof f, "spec.strategy.canary.steps[%zu].analysis", idx);
-    invalid_analysis(x, f);
+    if (json_object_get(step, "analysis")) {
+        int r = argo__step_analysis(x, json_object_get(step, "analysis"), idx);
+
+        /* Inconclusive: a pause that only promote ends (which skips the step). */
+        return r == 2 ? pause_done(x, "InconclusiveAnalysisRun", -1) : r;
+    }
+    snprintf(f, sizeof f,
+             "The Rollout \"%s\" is invalid: spec.strategy.canary.steps[%zu]: "
+             "unsupported step",
+             x->name, idx);
+    argo__cond(x->st, "InvalidSpec", "True", "InvalidSpec", f);
     return 0;
 }
 
@@ -225,7 +234,8 @@ static void canary_steps(struct rsync *x, const json_t *steps, long long idx, lo
 
     if (idx >= (long long)n)
         return;
-    if (!json_object_get(step, "pause") && jx_bool(x->st, "controllerPause") &&
+    if (!json_object_get(step, "pause") && !json_object_get(step, "analysis") &&
+        jx_bool(x->st, "controllerPause") &&
         !json_array_size(json_object_get(x->st, "pauseConditions")))
         json_object_del(x->st, "controllerPause");
     if (!step_done(x, step, (size_t)idx, c, s))
@@ -234,6 +244,7 @@ static void canary_steps(struct rsync *x, const json_t *steps, long long idx, lo
     argo__event(x, "Normal", "RolloutStepCompleted", "Rollout step %lld/%zu completed (%s)",
                 idx + 1, n, text);
     json_object_set_new(x->st, "currentStepIndex", json_integer(idx + 1));
+    json_object_del(json_object_get(x->st, "canary"), "currentStepAnalysisRunStatus");
     argo__requeue(x, 0);
 }
 
@@ -282,6 +293,12 @@ void argo__canary(struct rsync *x)
     canary_steps(x, steps, idx, c, s);
 complete:
     idx = jx_int(x->st, "currentStepIndex", n);
+    /* Runs no longer current (aborted, promoted, moved on, completed) are terminated. */
+    argo__terminate_runs(x,
+                         !jx_bool(x->st, "abort") && idx < n &&
+                                 json_object_get(json_array_get(steps, (size_t)idx), "analysis")
+                             ? jx_str(jx_get(x->st, "canary.currentStepAnalysisRunStatus"), "name")
+                             : NULL);
     if (!done && !abort && idx >= n && at_count(x->nrs, x->R)) {
         argo__event(x, "Normal", "RolloutCompleted",
                     "Rollout completed update to revision %lld (%s): %s", argo__revision(x->nrs),

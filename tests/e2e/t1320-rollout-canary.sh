@@ -173,15 +173,15 @@ expect_match "$(events_for dl)" "RolloutProgressDeadlineExceeded ReplicaSet \"dl
 gone() { [ "$(rs_field "dl-$hb" .spec.replicas)" = 0 ]; }
 wait_for 30 "41: the aborted canary is scaled to 0" -- gone
 
-# --- InvalidSpec found at run time: a missing Service, an analysis step (no analysis kinds
-# here yet); fixing the spec clears it (26); editing steps mid-update restarts them (27) ---
+# --- InvalidSpec found at run time: a missing Service, an analysis step naming a missing
+# AnalysisTemplate; fixing the spec clears it (26); editing steps mid-update restarts them (27) ---
 ro_manifest inv 1 test/app:1 '    canary: {canaryService: inv-canary, steps: [{analysis: {templates: [{templateName: t}]}}]}' |
     kubectl apply -f - >/dev/null
 wait_for 30 "a missing Service is InvalidSpec (Degraded)" -- ro_is inv "Degraded/InvalidSpec: The Rollout \"inv\" is invalid: spec.strategy.canary.canaryService: Invalid value: \"inv-canary\": service \"inv-canary\" not found"
 svc_apply inv-canary inv
 wait_for 60 "26: creating the Service clears InvalidSpec (Healthy)" -- ro_is inv Healthy/
 ro_image inv test/app:2
-wait_for 30 "an analysis step is InvalidSpec with a clear message, not skipped" -- ro_is inv "Degraded/InvalidSpec: The Rollout \"inv\" is invalid: spec.strategy.canary.steps[0].analysis: analysis needs AnalysisTemplate and AnalysisRun, which this kroll does not serve yet"
+wait_for 30 "an analysis step with a missing template is InvalidSpec, not skipped" -- ro_is inv "Degraded/InvalidSpec: The Rollout \"inv\" is invalid: spec.strategy.canary.steps[0].analysis.templates[0]: AnalysisTemplate.argoproj.io \"t\" not found"
 sh1=$(ro_field inv .status.currentStepHash)
 kubectl patch ro inv --type merge -p '{"spec":{"strategy":{"canary":{"steps":[{"setWeight":50},{"pause":{}}]}}}}' >/dev/null
 wait_for 60 "26/27: new steps run from 0 and pause at step 1" -- ro_is inv Paused/CanaryPauseStep

@@ -1,0 +1,323 @@
+/* A Rollout's step analysis (argo-rollouts rollout/analysis.go): the AnalysisRun of a canary
+ * `analysis` step built from its AnalysisTemplates / ClusterAnalysisTemplates (metrics
+ * concatenated, args merged, the step's args with podTemplateHashValue and fieldRef
+ * metadata.*), named `<rollout>-<hash>-<revision>-<step>` (`.N` on a name taken by an older
+ * run), the Rollout's reaction to its phase, and the termination of runs that are no longer
+ * current. */
+#include <stdio.h>
+#include <string.h>
+
+#include "controllers/analysis.h"
+#include "controllers/argo-int.h"
+#include "core/jx.h"
+
+#define TEMPLATES_MAX 16
+#define SUFFIX_MAX 20
+
+/* The value of a Rollout arg (borrowed or in buf), or NULL with msg. */
+static const char *arg_value(struct rsync *x, const json_t *a, char *buf, size_t bn, char *msg,
+                             size_t n)
+{
+    const char *v = jx_str(a, "value"), *hv = jx_str(a, "valueFrom.podTemplateHashValue");
+    const char *fp = jx_str(a, "valueFrom.fieldRef.fieldPath");
+    char key[256];
+
+    if (v)
+        return v;
+    if (hv && !strcmp(hv, "Latest"))
+        return x->hash;
+    if (hv && !strcmp(hv, "Stable"))
+        return argo__rs_hash(x->srs) ?: jx_str(x->st, "stableRS") ?: "";
+    if (fp && (!strcmp(fp, "metadata.name") || !strcmp(fp, "metadata.namespace") ||
+               !strcmp(fp, "metadata.uid")))
+        return jx_str(x->ro, fp) ?: "";
+    if (fp && (sscanf(fp, "metadata.labels['%255[^']']", key) == 1 ||
+               sscanf(fp, "metadata.annotations['%255[^']']", key) == 1)) {
+        snprintf(
+            buf, bn, "%s",
+            (!strncmp(fp, "metadata.labels", 15) ? jx_label(x->ro, key) : jx_annotation(x->ro, key))
+                ?: "");
+        return buf;
+    }
+    snprintf(msg, n,
+             "args.%s: unsupported valueFrom (podTemplateHashValue Latest|Stable or "
+             "fieldRef metadata.name|namespace|uid|labels['k']|annotations['k'])",
+             jx_str(a, "name") ?: "");
+    return NULL;
+}
+
+/* Sets (or replaces) arg name in args (array). */
+static void arg_put(json_t *args, const char *name, json_t *arg)
+{
+    const json_t *a;
+    size_t i;
+
+    json_array_foreach(args, i, a) if (!strcmp(jx_str(a, "name") ?: "", name))
+    {
+        json_array_set_new(args, i, arg);
+        return;
+    }
+    json_array_append_new(args, arg);
+}
+
+/* Appends the items of list (array or NULL) to the array key of spec. */
+static void list_cat(json_t *spec, const char *key, const json_t *list)
+{
+    json_t *dst = json_object_get(spec, key);
+
+    if (!json_array_size(list))
+        return;
+    if (!dst) {
+        dst = json_array();
+        json_object_set_new(spec, key, dst);
+    }
+    json_array_extend(dst, (json_t *)list);
+}
+
+/* Adds template t's metrics and args to spec; -1 with msg on a duplicate metric or a
+ * conflicting arg value. */
+static int merge_template(json_t *spec, const json_t *t, char *msg, size_t n)
+{
+    json_t *metrics = json_object_get(spec, "metrics"), *args = json_object_get(spec, "args");
+    const json_t *m, *a, *e;
+    size_t i, j;
+
+    if (json_array_size(jx_get(t, "spec.templates"))) {
+        snprintf(msg, n, "%s \"%s\": nested templates are not supported", jx_str(t, "kind"),
+                 jx_str(t, "metadata.name"));
+        return -1;
+    }
+    json_array_foreach(jx_get(t, "spec.metrics"), i, m)
+    {
+        json_array_foreach(metrics, j,
+                           e) if (!strcmp(jx_str(e, "name") ?: "", jx_str(m, "name") ?: ""))
+        {
+            snprintf(msg, n, "two metrics have the same name '%s'", jx_str(m, "name") ?: "");
+            return -1;
+        }
+        json_array_append_new(metrics, json_deep_copy(m));
+    }
+    json_array_foreach(jx_get(t, "spec.args"), i, a)
+    {
+        const char *name = jx_str(a, "name") ?: "";
+        int found = 0;
+
+        json_array_foreach(args, j, e) if (!strcmp(jx_str(e, "name") ?: "", name))
+        {
+            found = 1;
+            if (jx_str(a, "value") && jx_str(e, "value") &&
+                strcmp(jx_str(a, "value"), jx_str(e, "value")) != 0) {
+                snprintf(msg, n, "Argument `%s` specified multiple times with different values",
+                         name);
+                return -1;
+            }
+            if (!jx_get(e, "value") && !jx_get(e, "valueFrom"))
+                json_array_set_new(args, j, json_deep_copy(a));
+        }
+        if (!found)
+            json_array_append_new(args, json_deep_copy(a));
+    }
+    list_cat(spec, "dryRun", jx_get(t, "spec.dryRun"));
+    list_cat(spec, "measurementRetention", jx_get(t, "spec.measurementRetention"));
+    return 0;
+}
+
+/* The AnalysisRun spec for analysis (a step's or a background ref), or NULL with msg. */
+static json_t *run_spec(struct rsync *x, const json_t *an, char *msg, size_t n)
+{
+    json_t *spec = json_pack("{s:[],s:[]}", "metrics", "args");
+    const json_t *ref, *a;
+    size_t i;
+
+    if (!json_array_size(json_object_get(an, "templates")) ||
+        json_array_size(json_object_get(an, "templates")) > TEMPLATES_MAX) {
+        snprintf(msg, n, "templates: between 1 and %d template references are needed",
+                 TEMPLATES_MAX);
+        goto fail;
+    }
+    json_array_foreach(json_object_get(an, "templates"), i, ref)
+    {
+        int cluster = jx_bool(ref, "clusterScope");
+        const char *tn = jx_str(ref, "templateName");
+        json_t *t =
+            tn ? api_get(ctl_api(x->c),
+                         api_resource(cluster ? RES_CLUSTERANALYSISTEMPLATE : RES_ANALYSISTEMPLATE),
+                         cluster ? NULL : x->ns, tn)
+               : NULL;
+
+        if (!t) {
+            snprintf(msg, n, "templates[%zu]: %s.argoproj.io \"%s\" not found", i,
+                     cluster ? "ClusterAnalysisTemplate" : "AnalysisTemplate", tn ?: "");
+            goto fail;
+        }
+        if (merge_template(spec, t, msg, n) < 0)
+            goto fail;
+    }
+    json_array_foreach(json_object_get(an, "args"), i, a)
+    {
+        char buf[1024];
+        const char *name = jx_str(a, "name"), *v;
+
+        if (!name)
+            continue;
+        v = arg_value(x, a, buf, sizeof buf, msg, n);
+        if (!v)
+            goto fail;
+        arg_put(json_object_get(spec, "args"), name,
+                json_pack("{s:s,s:s}", "name", name, "value", v));
+    }
+    list_cat(spec, "dryRun", json_object_get(an, "dryRun"));
+    list_cat(spec, "measurementRetention", json_object_get(an, "measurementRetention"));
+    return spec;
+fail:
+    json_decref(spec);
+    return NULL;
+}
+
+/* Creates the run of step idx under a free name (base, base.1, ...); returns it (new
+ * reference) or NULL (InvalidSpec set, or a write error logged). */
+static json_t *run_create(struct rsync *x, const json_t *an, size_t idx, const char *field)
+{
+    char base[400], name[420], msg[1500], revs[32], sidx[32];
+    struct api_wopts o = {.grace = -1, .manager = ARGO_COMP};
+    json_t *spec = run_spec(x, an, msg, sizeof msg), *ar, *labels, *out = NULL;
+    struct err err;
+    int rc = -1;
+
+    if (!spec) {
+        char full[1800];
+
+        snprintf(full, sizeof full, "The Rollout \"%s\" is invalid: %s.%s", x->name, field, msg);
+        argo__cond(x->st, "InvalidSpec", "True", "InvalidSpec", full);
+        return NULL;
+    }
+    snprintf(revs, sizeof revs, "%lld", argo__revision(x->nrs));
+    snprintf(sidx, sizeof sidx, "%zu", idx);
+    snprintf(base, sizeof base, "%s-%s-%s-%s", x->name, x->hash, revs, sidx);
+    labels = json_deep_copy(jx_get(x->ro, "spec.selector.matchLabels") ?: json_object());
+    json_object_update(labels, jx_get(an, "analysisRunMetadata.labels") ?: json_object());
+    json_object_set_new(labels, ARGO_HASH_LABEL, json_string(x->hash));
+    json_object_set_new(labels, "rollout-type", json_string("Step"));
+    json_object_set_new(labels, "step-index", json_string(sidx));
+    ar = json_pack("{s:s,s:s,s:{s:s,s:o,s:o,s:[o]},s:o}", "apiVersion", "argoproj.io/v1alpha1",
+                   "kind", "AnalysisRun", "metadata", "namespace", x->ns, "labels", labels,
+                   "annotations",
+                   json_deep_copy(jx_get(an, "analysisRunMetadata.annotations") ?: json_object()),
+                   "ownerReferences", owner_ref(x->ro), "spec", spec);
+    json_object_set_new(jx_obj(ar, "metadata.annotations"), ARGO_A_REV, json_string(revs));
+    err_init(&err);
+    for (int i = 0; i <= SUFFIX_MAX; i++) {
+        if (i)
+            snprintf(name, sizeof name, "%s.%d", base, i);
+        else
+            snprintf(name, sizeof name, "%s", base);
+        json_object_set_new(json_object_get(ar, "metadata"), "name", json_string(name));
+        err_release(&err);
+        err_init(&err);
+        rc = api_create(ctl_api(x->c), api_resource(RES_ANALYSISRUN), x->ns, ar, &o, &out, &err);
+        if (rc != -E_ALREADY_EXISTS)
+            break;
+    }
+    if (rc < 0) {
+        snprintf(msg, sizeof msg, "The Rollout \"%s\" is invalid: %s: creating AnalysisRun: %s",
+                 x->name, field, err.msg);
+        argo__cond(x->st, "InvalidSpec", "True", "InvalidSpec", msg);
+    } else {
+        argo__event(x, "Normal", "AnalysisRunRunning",
+                    "Step Analysis Run '%s' Status New: "
+                    "'Running' Previous: ''",
+                    name);
+    }
+    json_decref(ar);
+    err_release(&err);
+    return rc < 0 ? NULL : out;
+}
+
+static json_t *canary_status(struct rsync *x)
+{
+    json_t *c = json_object_get(x->st, "canary");
+
+    if (!json_is_object(c)) {
+        c = json_object();
+        json_object_set_new(x->st, "canary", c);
+    }
+    return c;
+}
+
+int argo__step_analysis(struct rsync *x, const json_t *an, size_t idx)
+{
+    json_t *cur = json_object_get(canary_status(x), "currentStepAnalysisRunStatus");
+    const char *cname = jx_str(cur, "name"), *prev = jx_str(cur, "status") ?: "";
+    json_t *ar = cname ? api_get(ctl_api(x->c), api_resource(RES_ANALYSISRUN), x->ns, cname) : NULL;
+    char field[80], sidx[32];
+    const char *phase, *msg;
+    int rc = 0;
+
+    snprintf(sidx, sizeof sidx, "%zu", idx);
+    snprintf(field, sizeof field, "spec.strategy.canary.steps[%zu].analysis", idx);
+    if (ar && (strcmp(jx_label(ar, ARGO_HASH_LABEL) ?: "", x->hash) != 0 ||
+               strcmp(jx_label(ar, "step-index") ?: "", sidx) != 0))
+        ar = NULL;
+    if (ar)
+        json_incref(ar);
+    else if (!(ar = run_create(x, an, idx, field)))
+        return 0;
+    phase = jx_str(ar, "status.phase") ?: "Pending";
+    msg = jx_str(ar, "status.message") ?: "";
+    json_object_set_new(canary_status(x), "currentStepAnalysisRunStatus",
+                        json_pack("{s:s,s:s,s:s}", "name", jx_str(ar, "metadata.name"), "status",
+                                  phase, "message", msg));
+    if (cname && strcmp(prev, phase) != 0)
+        argo__event(x, !strcmp(phase, "Failed") || !strcmp(phase, "Error") ? "Warning" : "Normal",
+                    "AnalysisRun", "Step Analysis Run '%s' Status New: '%s' Previous: '%s'",
+                    jx_str(ar, "metadata.name"), phase, prev);
+    if (!strcmp(phase, "Successful")) {
+        rc = 1;
+    } else if (!strcmp(phase, "Failed") || !strcmp(phase, "Error")) {
+        json_object_set_new(x->st, "abort", json_true());
+        snprintf(x->abort_cause, sizeof x->abort_cause,
+                 "Step-based analysis phase error/failed: %s", msg);
+        argo__requeue(x, 0);
+    } else if (!strcmp(phase, "Inconclusive")) {
+        rc = 2;
+    }
+    json_decref(ar);
+    return rc;
+}
+
+void argo__terminate_runs(struct rsync *x, const char *keep)
+{
+    json_t *m = ctl_map(x->c, RES_ANALYSISRUN), *ar;
+    const json_t *ref;
+    const char *k;
+    json_t *todo = json_array(), *name;
+    size_t i;
+
+    json_object_foreach(m, k, ar)
+    {
+        ref = ctl_controller_ref(ar);
+        if (!ref || strcmp(jx_str(ref, "kind") ?: "", "Rollout") != 0 ||
+            strcmp(jx_str(ref, "uid") ?: "", jx_str(x->ro, "metadata.uid") ?: "") != 0)
+            continue;
+        if (keep && !strcmp(jx_str(ar, "metadata.name") ?: "", keep))
+            continue;
+        if (jx_bool(ar, "spec.terminate") ||
+            anl_phase_completed(anl_phase_parse(jx_str(ar, "status.phase"))))
+            continue;
+        json_array_append_new(todo, json_string(jx_str(ar, "metadata.name")));
+    }
+    json_array_foreach(todo, i, name)
+    {
+        struct api_wopts o = {.grace = -1, .manager = ARGO_COMP};
+        json_t *p = json_pack("{s:{s:b}}", "spec", "terminate", 1);
+        struct err err;
+
+        err_init(&err);
+        if (api_patch(ctl_api(x->c), api_resource(RES_ANALYSISRUN), x->ns, json_string_value(name),
+                      "application/merge-patch+json", p, &o, NULL, &err) < 0)
+            ctl_log_err(x->c, "terminate analysisrun", x->ns, x->name, &err);
+        json_decref(p);
+        err_release(&err);
+    }
+    json_decref(todo);
+}
