@@ -143,14 +143,22 @@ static void *poll_main(void *arg)
     return NULL;
 }
 
-/* A milli-quantity the way resource.Quantity prints one: "12500m", "3" for whole numbers. */
-static json_t *milli_quantity(double v)
+/* A quantity the way resource.Quantity prints one, to the microunit: "12500m", "3", "420u"
+ * (a sub-millisecond latency in seconds must not round to 0). */
+static json_t *quantity(double v)
 {
-    long long m = llround(v * 1000);
+    long long u;
 
-    if (m % 1000 == 0)
-        return json_sprintf("%lld", m / 1000);
-    return json_sprintf("%lldm", m);
+    if (!(v >= 0)) /* NaN, negative: nothing measured */
+        v = 0;
+    if (v > 9e12)
+        v = 9e12;
+    u = llround(v * 1e6);
+    if (u % 1000000 == 0)
+        return json_sprintf("%lld", u / 1000000);
+    if (u % 1000 == 0)
+        return json_sprintf("%lldm", u / 1000);
+    return json_sprintf("%lldu", u);
 }
 
 static json_t *on_custom_metric(const json_t *pod, const char *metric, void *ctx)
@@ -166,12 +174,12 @@ static json_t *on_custom_metric(const json_t *pod, const char *metric, void *ctx
     pthread_mutex_lock(&ps->mu);
     e = ps->pods && time(NULL) - ps->polled <= STALE_S ? json_object_get(ps->pods, key) : NULL;
     if (e && !strcmp(metric, "http_requests_per_second"))
-        value = milli_quantity(json_number_value(json_object_get(e, "rps")));
+        value = quantity(json_number_value(json_object_get(e, "rps")));
     else if (e && !strcmp(metric, "http_requests_in_flight"))
-        value = milli_quantity((double)jx_int(e, "inflight", 0));
+        value = quantity((double)jx_int(e, "inflight", 0));
     else if (e && !strcmp(metric, "http_request_duration_seconds_p99") &&
              json_is_number(json_object_get(e, "p99")))
-        value = milli_quantity(json_number_value(json_object_get(e, "p99")));
+        value = quantity(json_number_value(json_object_get(e, "p99")));
     if (value) {
         gmtime_r(&ps->polled, &tm);
         strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%SZ", &tm);
