@@ -14,7 +14,7 @@
 
 #define DEMO_MAX_PHASES 16
 #define DEMO_MAX_SECONDS 900 /* per-second traffic series: the demo never runs longer */
-#define DEMO_MAX_VERSIONS 6  /* distinct X-Model-Version values tracked */
+#define DEMO_MAX_VERSIONS 8  /* distinct X-Model-Version (+ X-Config-Version) values */
 #define DEMO_LAT_BUCKETS 160 /* latency histogram: bucket i covers up to 20us * 1.08^i */
 #define DEMO_MAX_SAMPLES 2400
 #define DEMO_MAX_SERIES 24 /* ReplicaSets plotted */

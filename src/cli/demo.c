@@ -121,12 +121,42 @@ static const char gpu_yaml[] =
     "  selector: {app: classifier-gpu}\n  ports:\n  - {name: http, port: 8501, "
     "targetPort: 8501}\n";
 
+/* Project 2: the model server reads its config from a mounted ConfigMap; with kroll's
+ * config-rollout annotation a change rolls out onto an immutable snapshot, so undo brings the
+ * old config back with the old pods. examples/project2/ has the full versions. */
+#define PROJECT2_CONFIG(VER, THRESHOLD)                                                        \
+    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: model-config\ndata:\n"              \
+    "  config.yaml: |\n    version: " VER "\n    threshold: \"" THRESHOLD "\"\n"
+
+static const char project2_yaml[] =
+    PROJECT2_CONFIG("v1", "0.50")
+    "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: model\n"
+    "  annotations:\n    kroll.dev/config-rollout: \"true\"\nspec:\n  replicas: 3\n"
+    "  revisionHistoryLimit: 3\n  minReadySeconds: 1\n  selector:\n    matchLabels: {app: model}\n"
+    "  strategy:\n    type: RollingUpdate\n    rollingUpdate: {maxSurge: 1, maxUnavailable: 0}\n"
+    "  template:\n    metadata:\n      labels: {app: model}\n    spec:\n"
+    "      terminationGracePeriodSeconds: 10\n      containers:\n      - name: server\n"
+    "        image: myrepo/tf-serving:1.0.3\n"
+    "        args: [\"--port=0\", \"--rest_api_port=8501\", \"--model_name=classifier\", "
+    "\"--model_base_path=/models/classifier\", \"--model_config_file=/etc/model/config.yaml\", "
+    "\"--model_config_file_poll_wait_seconds=1\"]\n"
+    "        ports: [{containerPort: 8501}]\n"
+    "        readinessProbe:\n          httpGet: {path: /v1/models/classifier, port: 8501}\n"
+    "          periodSeconds: 1\n"
+    "        volumeMounts:\n        - {name: config, mountPath: /etc/model, readOnly: true}\n"
+    "      volumes:\n      - name: config\n        configMap: {name: model-config}\n"
+    "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: model\nspec:\n"
+    "  selector: {app: model}\n  ports:\n  - {name: http, port: 8501, targetPort: 8501}\n";
+
+static const char project2_config_v2[] = "version: v2\nthreshold: \"0.60\"\n";
+
 static const struct {
     const char *file, *text;
 } manifests[] = {
     {"deployment.yaml", deployment_yaml}, {"service.yaml", service_yaml},
     {"pdb.yaml", pdb_yaml},               {"blue-green.yaml", blue_green_yaml},
-    {"gpu-deployment.yaml", gpu_yaml},
+    {"gpu-deployment.yaml", gpu_yaml},    {"project2.yaml", project2_yaml},
+    {"config-v2.yaml", project2_config_v2},
 };
 /* clang-format on */
 
@@ -450,6 +480,81 @@ static void phase_blue_green(struct demo *d)
     free(bg);
 }
 
+/* Answers of config v1/v2 (the model server's X-Config-Version) before a switch. */
+static uint64_t g_cfg_mark;
+static int config_v2_answering(struct demo *d)
+{
+    return version_count(d, "1.0.3 cfg v2") > g_cfg_mark + 10;
+}
+static int config_v1_answering(struct demo *d)
+{
+    return version_count(d, "1.0.3 cfg v1") > g_cfg_mark + 10;
+}
+
+/* After a rollout finished: for secs seconds, no answer from config `old` any more. */
+static int config_gone(struct demo *d, const char *old, double secs)
+{
+    uint64_t before = version_count(d, old);
+
+    demo_wait(d, secs, NULL);
+    return version_count(d, old) == before;
+}
+
+static void phase_config(struct demo *d)
+{
+    char *p2 = mpath(d, "project2.yaml"), *v2 = mpath(d, "config-v2.yaml"), *out = NULL;
+    char *cm = mpath(d, "model-config-v2.yaml"), from[PATH_MAX + 32];
+
+    phase_begin(d, "config-rotation", "Project 2: rotate the model's config, then undo", 1,
+                "The server reads /etc/model/config.yaml from a ConfigMap. With kroll's "
+                "config-rollout annotation the new config rolls out like new code, onto an "
+                "immutable snapshot, so undo restores the old pods with their old config.");
+    expect(d, demo_kubectl(d, 30, NULL, "apply", "-f", p2, NULL) == 0, "apply failed");
+    expect(d, demo_kubectl(d, 90, NULL, "rollout", "status", "deployment", "model", NULL) == 0,
+           "model did not become ready");
+    if (target_service(d, "model") < 0)
+        goto out;
+    g_cfg_mark = version_count(d, "1.0.3 cfg v1");
+    expect(d, demo_wait(d, 15, config_v1_answering), "config v1 does not answer");
+
+    demo_say(d,
+             "   rotate: kubectl create configmap --dry-run=client -o yaml | kubectl apply -f -");
+    snprintf(from, sizeof from, "--from-file=config.yaml=%s", v2);
+    if (demo_kubectl(d, 20, &out, "create", "configmap", "model-config", from, "--dry-run=client",
+                     "-o", "yaml", NULL) == 0 &&
+        out && file_write_atomic(cm, out, strlen(out), 0644) == 0)
+        expect(d, demo_kubectl(d, 20, NULL, "apply", "-f", cm, NULL) == 0, "apply failed");
+    else
+        expect(d, 0, "kubectl create configmap --dry-run failed");
+    free(out);
+    out = NULL;
+    g_cfg_mark = version_count(d, "1.0.3 cfg v2");
+    expect(d, demo_kubectl(d, 90, NULL, "rollout", "status", "deployment", "model", NULL) == 0,
+           "the config rollout did not finish");
+    expect(d, demo_wait(d, 15, config_v2_answering), "config v2 does not answer");
+    expect(d, config_gone(d, "1.0.3 cfg v1", 3), "config v1 still answers after the rollout");
+    demo_kubectl(d, 20, NULL, "get", "configmaps", "-l", "kroll.dev/config-snapshot=true", NULL);
+    demo_kubectl(d, 20, NULL, "rollout", "history", "deployment", "model", NULL);
+
+    demo_say(d, "   undo: the previous pods come back with the config they ran with (v1)");
+    g_cfg_mark = version_count(d, "1.0.3 cfg v1");
+    expect(d, demo_kubectl(d, 20, NULL, "rollout", "undo", "deployment", "model", NULL) == 0,
+           "rollout undo failed");
+    expect(d, demo_kubectl(d, 90, NULL, "rollout", "status", "deployment", "model", NULL) == 0,
+           "undo did not finish");
+    expect(d, demo_wait(d, 15, config_v1_answering), "config v1 does not answer after undo");
+    expect(d, config_gone(d, "1.0.3 cfg v2", 3), "config v2 still answers after undo");
+    demo_kubectl(d, 20, NULL, "get", "configmap", "model-config", "-o",
+                 "jsonpath={.data.config\\.yaml}", NULL);
+    target_service(d, "model-serving");
+    demo_wait(d, 1, NULL);
+out:
+    demo_kubectl(d, 60, NULL, "delete", "-f", p2, "--wait=false", NULL);
+    free(p2);
+    free(v2);
+    free(cm);
+}
+
 static void phase_drain(struct demo *d)
 {
     char *pdb = mpath(d, "pdb.yaml"), *out = NULL;
@@ -557,7 +662,8 @@ static int usage(void)
             "                  [--rate N] [--plain] [--only PHASE,...]\n"
             "Runs the rolling-update tutorial for real against a server of its own.\n"
             "Phases: setup (always), rolling-update, pause-resume, rollback, bad-release,\n"
-            "blue-green, drain, gpu-surge. --only runs a subset, in this order; rollback\n"
+            "blue-green, config-rotation, drain, gpu-surge. --only runs a subset, in this order; "
+            "rollback\n"
             "needs an earlier update. --rate: requests per second (100).\n");
     return 2;
 }
@@ -638,9 +744,15 @@ static const struct {
     const char *name;
     void (*run)(struct demo *d);
 } phase_table[] = {
-    {"setup", phase_setup},   {"rolling-update", phase_rolling}, {"pause-resume", phase_pause},
-    {"rollback", phase_undo}, {"bad-release", phase_bad},        {"blue-green", phase_blue_green},
-    {"drain", phase_drain},   {"gpu-surge", phase_gpu},
+    {"setup", phase_setup},
+    {"rolling-update", phase_rolling},
+    {"pause-resume", phase_pause},
+    {"rollback", phase_undo},
+    {"bad-release", phase_bad},
+    {"blue-green", phase_blue_green},
+    {"config-rotation", phase_config},
+    {"drain", phase_drain},
+    {"gpu-surge", phase_gpu},
 };
 
 /* Is phase name selected by --only (comma-separated)? setup always runs. */

@@ -34,7 +34,7 @@ struct lconn {
     size_t outlen, outoff;
     llhttp_t parser;
     int complete, is_version, is_connection, close_after;
-    char field[40], value[64], version[32];
+    char field[40], value[64], version[32], config[16];
 };
 
 struct load {
@@ -134,9 +134,15 @@ static void load_record(struct load *l, struct lconn *c, int kind, const char *w
     double now = mono();
     uint64_t us = (uint64_t)((now - c->started) * 1e6);
     int sec = (int)(now - l->t0), vi;
+    char name[32];
 
+    /* A server with a config file answers X-Config-Version too: "1.0.3 cfg v2". */
+    if (c->config[0])
+        snprintf(name, sizeof name, "%.14s cfg %.12s", c->version, c->config);
+    else
+        snprintf(name, sizeof name, "%s", c->version);
     pthread_mutex_lock(&l->mu);
-    vi = kind == 0 ? version_index(l, c->version) : -1;
+    vi = kind == 0 ? version_index(l, name) : -1;
     count_one(&l->total, kind == 0, kind, us, vi);
     if (l->phase >= 0 && l->phase < DEMO_MAX_PHASES)
         count_one(&l->phases[l->phase], kind == 0, kind, us, vi);
@@ -204,6 +210,8 @@ static int on_value_complete(llhttp_t *p)
 
     if (!strcasecmp(c->field, "X-Model-Version"))
         snprintf(c->version, sizeof c->version, "%.31s", c->value);
+    else if (!strcasecmp(c->field, "X-Config-Version"))
+        snprintf(c->config, sizeof c->config, "%.15s", c->value);
     else if (!strcasecmp(c->field, "Connection") && !strcasecmp(c->value, "close"))
         c->close_after = 1;
     c->field[0] = c->value[0] = 0;
@@ -284,7 +292,7 @@ static void lconn_start(struct lconn *c, double now)
     c->due = now + l->interval;
     c->started = now;
     c->complete = c->close_after = 0;
-    c->version[0] = c->field[0] = c->value[0] = 0;
+    c->version[0] = c->config[0] = c->field[0] = c->value[0] = 0;
     llhttp_init(&c->parser, HTTP_RESPONSE, &l->settings);
     c->parser.data = c;
     lconn_build(c, host);

@@ -50,5 +50,10 @@ json_t *ctl_controller_ref(const json_t *obj);
 /* Logs a failed write unless it is a conflict (which a requeue resolves). */
 void ctl_log_err(struct ctl *c, const char *what, const char *ns, const char *name,
                  const struct err *err);
+/* Writes status st (stolen) on obj through its status subresource, with manager as the field
+ * manager (may be NULL), unless st equals stored (the status as read, usually obj's own)
+ * semantically. 1 written, 0 unchanged, -1 failed (logged; a conflict requeues the key). */
+int ctl_status_write(struct ctl *c, enum res_id res, const json_t *obj, const json_t *stored,
+                     json_t *st, const char *manager);
 
 #endif

@@ -298,6 +298,31 @@ void ctl_log_err(struct ctl *c, const char *what, const char *ns, const char *na
              err->msg);
 }
 
+int ctl_status_write(struct ctl *c, enum res_id res, const json_t *obj, const json_t *stored,
+                     json_t *st, const char *manager)
+{
+    struct api_wopts o = {.grace = -1, .status = 1, .manager = manager};
+    const char *ns = jx_str(obj, "metadata.namespace"), *name = jx_str(obj, "metadata.name");
+    json_t *cp, *out = NULL;
+    struct err err;
+    int rc;
+
+    if (jx_equal_semantic(st, stored)) {
+        json_decref(st);
+        return 0;
+    }
+    cp = json_deep_copy(obj);
+    json_object_set_new(cp, "status", st);
+    err_init(&err);
+    rc = api_update(ctl_api(c), api_resource(res), ns, name, cp, &o, &out, &err);
+    if (rc < 0)
+        ctl_log_err(c, "status update", ns, name, &err);
+    json_decref(out);
+    json_decref(cp);
+    err_release(&err);
+    return rc < 0 ? -1 : 1;
+}
+
 static void free_later(void *ctx)
 {
     struct ctl *c = ctx;

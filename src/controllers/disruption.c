@@ -275,19 +275,14 @@ static void disruption_sync(struct ctl *c, const char *ns, const char *name, voi
 {
     json_t *pdb = api_get(ctl_api(c), api_resource(RES_PDB), ns, name), *st;
     long long next_s;
-    struct err err;
 
     if (!pdb)
         return;
     pdb = json_incref(pdb);
     st = pdb_status(c, pdb, time(NULL), &next_s);
-    err_init(&err);
-    if (!jx_equal_semantic(st, jx_get(pdb, "status")) && pdb_status_write(c, pdb, st, &err) < 0)
-        ctl_log_err(c, "update pdb status", ns, name, &err);
+    ctl_status_write(c, RES_PDB, pdb, jx_get(pdb, "status"), st, NULL);
     if (next_s > 0)
         ctl_enqueue_after(c, ns, name, next_s * 1000 + 100);
-    err_release(&err);
-    json_decref(st);
     json_decref(pdb);
 }
 

@@ -355,8 +355,7 @@ static int metrics_replicas(struct hsync *y, const json_t *pods, int current, ch
         } else if (strcmp(type, "Pods") == 0) {
             rc = pods_metric(y, m, pods, current, &p, &st, nm, sizeof nm, msg, sizeof msg);
             if (rc < 0) {
-                api_event(ctl_api(y->c), y->hpa, "Warning", "FailedGetPodsMetric", COMP, "%s",
-                          msg);
+                api_event(ctl_api(y->c), y->hpa, "Warning", "FailedGetPodsMetric", COMP, "%s", msg);
                 if (!invalid++) {
                     snprintf(cond_reason, sizeof cond_reason, "FailedGetPodsMetric");
                     snprintf(cond_msg, sizeof cond_msg, "%s", msg);
@@ -431,22 +430,10 @@ static const struct resource *target_resource(const json_t *ref, char *msg, size
 }
 
 /* Writes status when it changed (PUT .../status). */
-static void status_write(struct hsync *y, const char *name)
+static void status_write(struct hsync *y)
 {
-    struct api_wopts o = {.grace = -1, .status = 1};
-    json_t *obj, *out = NULL;
-    struct err err;
-
-    if (jx_equal_semantic(y->status, json_object_get(y->hpa, "status")))
-        return;
-    err_init(&err);
-    obj = json_deep_copy(y->hpa);
-    json_object_set(obj, "status", y->status);
-    if (api_update(ctl_api(y->c), api_resource(RES_HPA), y->ns, name, obj, &o, &out, &err) < 0)
-        ctl_log_err(y->c, "update hpa status", y->ns, name, &err);
-    json_decref(out);
-    json_decref(obj);
-    err_release(&err);
+    ctl_status_write(y->c, RES_HPA, y->hpa, json_object_get(y->hpa, "status"),
+                     json_incref(y->status), NULL);
 }
 
 /* PUT .../scale with the new size. 0, or -1 with msg set. */
@@ -574,7 +561,7 @@ status:
     json_object_set_new(y->status, "currentReplicas", json_integer(current));
     if (!json_object_get(y->status, "desiredReplicas"))
         json_object_set_new(y->status, "desiredReplicas", json_integer(current));
-    status_write(y, name);
+    status_write(y);
 }
 
 static void hpa_sync(struct ctl *c, const char *ns, const char *name, void *ctx)
@@ -615,7 +602,7 @@ static void hpa_sync(struct ctl *c, const char *ns, const char *name, void *ctx)
                             json_integer(jx_int(st, "currentReplicas", 0)));
         json_object_set_new(y.status, "desiredReplicas",
                             json_integer(jx_int(st, "desiredReplicas", 0)));
-        status_write(&y, name);
+        status_write(&y);
         goto out;
     }
     scale = api_scale_of(r, target);

@@ -396,12 +396,10 @@ static void job_status_write(struct ctl *c, const json_t *job, const json_t *sto
                              const struct job_view *v, const struct job_pods *jp,
                              struct job_sync *s, time_t now)
 {
-    json_t *st = json_deep_copy(jx_get(job, "status")), *obj, *out = NULL;
-    struct api_wopts o = {.grace = -1, .status = 1, .manager = "kube-controller-manager"};
+    json_t *st = json_deep_copy(jx_get(job, "status"));
     static const char *const counters[] = {"active", "succeeded", "failed"};
     long long vals[] = {v->active, v->succeeded, v->failed};
     char ts[32];
-    struct err err;
 
     if (!json_is_object(st)) {
         json_decref(st);
@@ -423,20 +421,7 @@ static void job_status_write(struct ctl *c, const json_t *job, const json_t *sto
     if (!json_object_get(st, "uncountedTerminatedPods"))
         json_object_set_new(st, "uncountedTerminatedPods", json_object());
     job_status_conds(c, job, st, s, jp, now);
-    if (json_equal(st, stored)) {
-        json_decref(st);
-        return;
-    }
-    obj = json_deep_copy(job);
-    json_object_set_new(obj, "status", st);
-    err_init(&err);
-    if (api_update(ctl_api(c), api_resource(RES_JOB), jx_str(job, "metadata.namespace"),
-                   jx_str(job, "metadata.name"), obj, &o, &out, &err) < 0)
-        ctl_log_err(c, "status update", jx_str(job, "metadata.namespace"),
-                    jx_str(job, "metadata.name"), &err);
-    json_decref(out);
-    json_decref(obj);
-    err_release(&err);
+    ctl_status_write(c, RES_JOB, job, stored, st, "kube-controller-manager");
 }
 
 /* Suspended: condition Suspended True; resumed: False, and the active deadline starts over. */

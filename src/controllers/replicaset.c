@@ -212,11 +212,9 @@ static void write_status(struct ctl *c, const json_t *rs, json_t *pods[], size_t
 {
     long long min_ready = jx_int(rs, "spec.minReadySeconds", 0), ready = 0, avail = 0, full = 0;
     json_t *tl = jx_get(rs, "spec.template.metadata.labels");
-    json_t *st = json_deep_copy(jx_get(rs, "status")), *obj, *out = NULL;
-    struct api_wopts o = {.grace = -1, .status = 1};
+    json_t *st = json_deep_copy(jx_get(rs, "status"));
     time_t now = time(NULL);
     char ts[32];
-    struct err err;
 
     if (!st)
         st = json_object();
@@ -255,20 +253,7 @@ static void write_status(struct ctl *c, const json_t *rs, json_t *pods[], size_t
         if (json_array_size(json_object_get(st, "conditions")) == 0)
             json_object_del(st, "conditions");
     }
-    if (json_equal(st, jx_get(rs, "status"))) {
-        json_decref(st);
-        return;
-    }
-    obj = json_deep_copy(rs);
-    json_object_set_new(obj, "status", st);
-    err_init(&err);
-    if (api_update(ctl_api(c), api_resource(RES_REPLICASET), jx_str(rs, "metadata.namespace"),
-                   jx_str(rs, "metadata.name"), obj, &o, &out, &err) < 0)
-        ctl_log_err(c, "status update", jx_str(rs, "metadata.namespace"),
-                    jx_str(rs, "metadata.name"), &err);
-    json_decref(out);
-    json_decref(obj);
-    err_release(&err);
+    ctl_status_write(c, RES_REPLICASET, rs, jx_get(rs, "status"), st, NULL);
 }
 
 /* Brings one ReplicaSet's pods to spec.replicas and writes its status. */

@@ -28,13 +28,13 @@ expect_eq "$rc" 0 "kroll demo exits 0"
 say "demo took ${secs}s"
 [ "$secs" -lt 300 ] && pass "finished under 5 minutes (${secs}s)" || fail "took ${secs}s"
 expect_match "$out" '^Summary \(\* = zero-downtime phase' "summary printed"
-for p in rolling-update pause-resume rollback bad-release blue-green drain-blocked; do
+for p in rolling-update pause-resume rollback bad-release blue-green config-rotation drain-blocked; do
     expect_match "$out" "^\* $p +[0-9.]+s +[1-9][0-9]* +0 " "zero-downtime phase $p: requests served, 0 failed"
 done
 for p in setup drain-allowed gpu-surge; do
     expect_match "$out" "^  $p +[0-9.]+s " "phase $p in the summary"
 done
-expect_match "$out" 'Zero-downtime phases \(rolling-update, pause-resume, rollback, bad-release, blue-green, drain-blocked\): [0-9]+ requests served, 0 failed: PASS' \
+expect_match "$out" 'Zero-downtime phases \(rolling-update, pause-resume, rollback, bad-release, blue-green, config-rotation, drain-blocked\): [0-9]+ requests served, 0 failed: PASS' \
     "summary names the zero-downtime phases and passes"
 expect_match "$out" 'drain-allowed +[0-9.]+s +[0-9]+ +[1-9]' "the finished drain of the only node does fail requests (shown, not hidden)"
 # The steps are real kubectl commands, printed as typed.
@@ -43,6 +43,7 @@ expect_match "$out" '\$ kubectl rollout undo deployment model-serving --to-revis
 expect_match "$out" 'exceeded its progress deadline' "bad release: ProgressDeadlineExceeded"
 expect_match "$out" 'Cannot evict pod as it would violate the pod.s disruption budget' "drain: 429 refusal shown"
 expect_match "$out" 'Insufficient nvidia.com/gpu' "GPU: surge pod Pending for lack of GPUs"
+expect_match "$out" 'config-rotation .*1\.0\.3 cfg v1 [0-9]+%, 1\.0\.3 cfg v2 [0-9]+%' "Project 2: both configs answered in the config phase"
 report=$(sed -n 's/^report: \(.*\) (open it in a browser)$/\1/p' "$TEST_DIR/demo.out")
 expect_eq "$report" "$KROLL_DATA/demo-report.html" "report named in the output"
 if [ -f "$report" ]; then
