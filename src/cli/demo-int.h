@@ -47,6 +47,8 @@ void load_set_phase(struct load *l, int idx);
 void load_get_phase(struct load *l, int idx, struct load_counters *out);
 void load_get_total(struct load *l, struct load_counters *out);
 int load_versions(struct load *l, char names[DEMO_MAX_VERSIONS][32]);
+/* Changes the request rate (requests per second, > 0) from now on. */
+void load_set_rate(struct load *l, int rate);
 /* Copies per-second series; returns the number of seconds covered. */
 int load_get_seconds(struct load *l, struct load_second *out, int max);
 /* Last error text seen (for the view), "" when none. */
@@ -93,6 +95,7 @@ struct demo_phase {
 struct demo {
     char *data_dir, *exe, *kubectl, *report_path, *images_dir;
     int tty, keep, server_pid;
+    int rate; /* the load generator's base rate, requests per second */
     double t0;
     struct demo_api api;
     struct load *load;
@@ -135,6 +138,24 @@ int demo_kubectl(struct demo *d, int timeout_s, char **out, ...) __attribute__((
 /* Waits up to secs seconds (ticking the view) until cond(d) is true (cond NULL: just waits).
  * Returns 1 when cond held, 0 on timeout or interruption. */
 int demo_wait(struct demo *d, double secs, int (*cond)(struct demo *d));
+
+/* The phases' common steps (demo.c). */
+/* <data dir>/manifests/FILE (malloc'd). */
+char *demo_mpath(struct demo *d, const char *file);
+/* Records a failed expectation of the current phase unless ok. */
+void demo_expect(struct demo *d, int ok, const char *what);
+/* Starts a phase: its summary row, title and purpose; zd marks it zero-downtime. */
+void demo_phase_begin(struct demo *d, const char *name, const char *title, int zd, const char *why);
+/* Points the load generator at Service name's clusterIP:8501. 0 or -1. */
+int demo_target_service(struct demo *d, const char *name);
+/* Requests answered so far by version ver (X-Model-Version, or "V cfg C"). */
+uint64_t demo_version_count(struct demo *d, const char *ver);
+/* The latest sample's ReplicaSet of deploy running image tag, or NULL. */
+const struct rs_state *demo_rs_find(struct demo *d, const char *deploy, const char *image);
+
+/* Phases beyond the tutorial's examples (demo_more.c). */
+void demo_phase_config(struct demo *d);
+void demo_phase_autoscale(struct demo *d);
 
 /* Setup (demo_setup.c): <dir of the kroll binary>/examples/images (malloc'd) or NULL. */
 char *demo_images_default(void);

@@ -121,42 +121,12 @@ static const char gpu_yaml[] =
     "  selector: {app: classifier-gpu}\n  ports:\n  - {name: http, port: 8501, "
     "targetPort: 8501}\n";
 
-/* Project 2: the model server reads its config from a mounted ConfigMap; with kroll's
- * config-rollout annotation a change rolls out onto an immutable snapshot, so undo brings the
- * old config back with the old pods. examples/project2/ has the full versions. */
-#define PROJECT2_CONFIG(VER, THRESHOLD)                                                        \
-    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: model-config\ndata:\n"              \
-    "  config.yaml: |\n    version: " VER "\n    threshold: \"" THRESHOLD "\"\n"
-
-static const char project2_yaml[] =
-    PROJECT2_CONFIG("v1", "0.50")
-    "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: model\n"
-    "  annotations:\n    kroll.dev/config-rollout: \"true\"\nspec:\n  replicas: 3\n"
-    "  revisionHistoryLimit: 3\n  minReadySeconds: 1\n  selector:\n    matchLabels: {app: model}\n"
-    "  strategy:\n    type: RollingUpdate\n    rollingUpdate: {maxSurge: 1, maxUnavailable: 0}\n"
-    "  template:\n    metadata:\n      labels: {app: model}\n    spec:\n"
-    "      terminationGracePeriodSeconds: 10\n      containers:\n      - name: server\n"
-    "        image: myrepo/tf-serving:1.0.3\n"
-    "        args: [\"--port=0\", \"--rest_api_port=8501\", \"--model_name=classifier\", "
-    "\"--model_base_path=/models/classifier\", \"--model_config_file=/etc/model/config.yaml\", "
-    "\"--model_config_file_poll_wait_seconds=1\"]\n"
-    "        ports: [{containerPort: 8501}]\n"
-    "        readinessProbe:\n          httpGet: {path: /v1/models/classifier, port: 8501}\n"
-    "          periodSeconds: 1\n"
-    "        volumeMounts:\n        - {name: config, mountPath: /etc/model, readOnly: true}\n"
-    "      volumes:\n      - name: config\n        configMap: {name: model-config}\n"
-    "---\napiVersion: v1\nkind: Service\nmetadata:\n  name: model\nspec:\n"
-    "  selector: {app: model}\n  ports:\n  - {name: http, port: 8501, targetPort: 8501}\n";
-
-static const char project2_config_v2[] = "version: v2\nthreshold: \"0.60\"\n";
-
 static const struct {
     const char *file, *text;
 } manifests[] = {
     {"deployment.yaml", deployment_yaml}, {"service.yaml", service_yaml},
     {"pdb.yaml", pdb_yaml},               {"blue-green.yaml", blue_green_yaml},
-    {"gpu-deployment.yaml", gpu_yaml},    {"project2.yaml", project2_yaml},
-    {"config-v2.yaml", project2_config_v2},
+    {"gpu-deployment.yaml", gpu_yaml},
 };
 /* clang-format on */
 
@@ -166,13 +136,13 @@ static void on_signal(int sig)
     demo_interrupted = 1;
 }
 
-static char *mpath(struct demo *d, const char *file)
+char *demo_mpath(struct demo *d, const char *file)
 {
     return xasprintf("%s/manifests/%s", d->data_dir, file);
 }
 
 /* Records a failed expectation of the current phase. */
-static void expect(struct demo *d, int ok, const char *what)
+void demo_expect(struct demo *d, int ok, const char *what)
 {
     struct demo_phase *ph = &d->phases[d->cur];
 
@@ -187,8 +157,7 @@ static void expect(struct demo *d, int ok, const char *what)
              d->tty ? "\033[0m" : "");
 }
 
-static void phase_begin(struct demo *d, const char *name, const char *title, int zd,
-                        const char *why)
+void demo_phase_begin(struct demo *d, const char *name, const char *title, int zd, const char *why)
 {
     struct demo_phase *ph;
 
@@ -233,12 +202,12 @@ static char *service_ip(struct demo *d, const char *name)
     return out;
 }
 
-static int target_service(struct demo *d, const char *name)
+int demo_target_service(struct demo *d, const char *name)
 {
     char *ip = service_ip(d, name);
 
     if (!ip) {
-        expect(d, 0, "Service has no clusterIP");
+        demo_expect(d, 0, "Service has no clusterIP");
         return -1;
     }
     snprintf(d->target, sizeof d->target, "%s", ip);
@@ -252,7 +221,7 @@ static int target_service(struct demo *d, const char *name)
     return 0;
 }
 
-static uint64_t version_count(struct demo *d, const char *ver)
+uint64_t demo_version_count(struct demo *d, const char *ver)
 {
     char names[DEMO_MAX_VERSIONS][32];
     struct load_counters t;
@@ -265,7 +234,7 @@ static uint64_t version_count(struct demo *d, const char *ver)
     return 0;
 }
 
-static const struct rs_state *rs_find(struct demo *d, const char *deploy, const char *image)
+const struct rs_state *demo_rs_find(struct demo *d, const char *deploy, const char *image)
 {
     for (int i = 0; i < d->last.nrs; i++)
         if (!strcmp(d->last.rs[i].deploy, deploy) && !strcmp(d->last.rs[i].image, image))
@@ -285,7 +254,7 @@ static char g_other[32] = "1.0.3"; /* the version the pause example rolls to */
 
 static int paused_new_available(struct demo *d)
 {
-    const struct rs_state *r = rs_find(d, "model-serving", g_other);
+    const struct rs_state *r = demo_rs_find(d, "model-serving", g_other);
 
     return r && r->desired == 1 && r->available == 1;
 }
@@ -298,85 +267,87 @@ static int gpu_pending(struct demo *d)
 static uint64_t g_mark; /* answers of a version before a blue/green switch */
 static int green_answering(struct demo *d)
 {
-    return version_count(d, "1.0.4") > g_mark + 10;
+    return demo_version_count(d, "1.0.4") > g_mark + 10;
 }
 static int blue_answering(struct demo *d)
 {
-    return version_count(d, "1.0.3") > g_mark + 10;
+    return demo_version_count(d, "1.0.3") > g_mark + 10;
 }
 
 /* ---- the phases ---- */
 
 static void phase_setup(struct demo *d)
 {
-    char *dep = mpath(d, "deployment.yaml"), *svc = mpath(d, "service.yaml");
+    char *dep = demo_mpath(d, "deployment.yaml"), *svc = demo_mpath(d, "service.yaml");
 
-    phase_begin(d, "setup", "Setup: deploy the model server (tutorial Example 1's manifest)", 0,
-                "Deployment with 4 replicas, maxSurge 1, maxUnavailable 0, a readiness probe "
-                "and a preStop hook, plus a Service in front of it.");
-    expect(d, demo_kubectl(d, 30, NULL, "apply", "-f", dep, "-f", svc, NULL) == 0,
-           "kubectl apply failed");
-    expect(d,
-           demo_kubectl(d, 90, NULL, "rollout", "status", "deployment", "model-serving", NULL) == 0,
-           "first rollout did not finish");
+    demo_phase_begin(d, "setup", "Setup: deploy the model server (tutorial Example 1's manifest)",
+                     0,
+                     "Deployment with 4 replicas, maxSurge 1, maxUnavailable 0, a readiness probe "
+                     "and a preStop hook, plus a Service in front of it.");
+    demo_expect(d, demo_kubectl(d, 30, NULL, "apply", "-f", dep, "-f", svc, NULL) == 0,
+                "kubectl apply failed");
+    demo_expect(
+        d, demo_kubectl(d, 90, NULL, "rollout", "status", "deployment", "model-serving", NULL) == 0,
+        "first rollout did not finish");
     demo_kubectl(d, 20, NULL, "get", "service", "model-serving", NULL);
-    if (target_service(d, "model-serving") == 0)
-        expect(d, demo_wait(d, 15, served_ok), "no request answered through the Service");
+    if (demo_target_service(d, "model-serving") == 0)
+        demo_expect(d, demo_wait(d, 15, served_ok), "no request answered through the Service");
     free(dep);
     free(svc);
 }
 
 static void phase_rolling(struct demo *d)
 {
-    phase_begin(d, "rolling-update", "Example 1: rolling update under load", 1,
-                "One new pod at a time (maxSurge 1); an old pod goes only after a new one is "
-                "ready for minReadySeconds (maxUnavailable 0).");
-    expect(d,
-           demo_kubectl(d, 20, NULL, "set", "image", "deploy/model-serving",
-                        "server=myrepo/tf-serving:1.0.4", NULL) == 0,
-           "set image failed");
-    expect(d,
-           demo_kubectl(d, 120, NULL, "rollout", "status", "deployment", "model-serving", NULL) ==
-               0,
-           "rollout to 1.0.4 did not finish");
+    demo_phase_begin(d, "rolling-update", "Example 1: rolling update under load", 1,
+                     "One new pod at a time (maxSurge 1); an old pod goes only after a new one is "
+                     "ready for minReadySeconds (maxUnavailable 0).");
+    demo_expect(d,
+                demo_kubectl(d, 20, NULL, "set", "image", "deploy/model-serving",
+                             "server=myrepo/tf-serving:1.0.4", NULL) == 0,
+                "set image failed");
+    demo_expect(
+        d,
+        demo_kubectl(d, 120, NULL, "rollout", "status", "deployment", "model-serving", NULL) == 0,
+        "rollout to 1.0.4 did not finish");
     demo_wait(d, 2, NULL);
 }
 
 static void phase_pause(struct demo *d)
 {
     char *out = NULL, img[64];
-    const struct rs_state *cur = rs_find(d, "model-serving", "1.0.3");
+    const struct rs_state *cur = demo_rs_find(d, "model-serving", "1.0.3");
 
     /* Roll to the version not serving now (1.0.3 after Example 1). */
     snprintf(g_other, sizeof g_other, "%s", cur && cur->desired > 0 ? "1.0.4" : "1.0.3");
     snprintf(img, sizeof img, "server=myrepo/tf-serving:%s", g_other);
 
-    phase_begin(d, "pause-resume", "Example 2: pause, verify, resume", 1,
-                "The update is paused after its first new pod: both versions serve while "
-                "you check the new one, then the rollout resumes.");
-    expect(d, demo_kubectl(d, 20, NULL, "set", "image", "deploy/model-serving", img, NULL) == 0,
-           "set image failed");
-    expect(d,
-           demo_kubectl(d, 20, NULL, "rollout", "pause", "deployment", "model-serving", NULL) == 0,
-           "rollout pause failed");
-    expect(d, demo_wait(d, 30, paused_new_available),
-           "the paused rollout's new pod did not "
-           "become available");
+    demo_phase_begin(d, "pause-resume", "Example 2: pause, verify, resume", 1,
+                     "The update is paused after its first new pod: both versions serve while "
+                     "you check the new one, then the rollout resumes.");
+    demo_expect(d,
+                demo_kubectl(d, 20, NULL, "set", "image", "deploy/model-serving", img, NULL) == 0,
+                "set image failed");
+    demo_expect(
+        d, demo_kubectl(d, 20, NULL, "rollout", "pause", "deployment", "model-serving", NULL) == 0,
+        "rollout pause failed");
+    demo_expect(d, demo_wait(d, 30, paused_new_available),
+                "the paused rollout's new pod did not "
+                "become available");
     demo_wait(d, 3, NULL);
     demo_kubectl(d, 20, NULL, "get", "pods", "-l", "app=model-serving", NULL);
     demo_kubectl(d, 20, &out, "rollout", "status", "deployment", "model-serving", "--watch=false",
                  NULL);
-    expect(d, out && strstr(out, "1 out of 4 new replicas have been updated"),
-           "rollout status does not show the paused state");
+    demo_expect(d, out && strstr(out, "1 out of 4 new replicas have been updated"),
+                "rollout status does not show the paused state");
     free(out);
     demo_kubectl(d, 20, NULL, "describe", "deployment", "model-serving", NULL);
-    expect(d,
-           demo_kubectl(d, 20, NULL, "rollout", "resume", "deployment", "model-serving", NULL) == 0,
-           "rollout resume failed");
-    expect(d,
-           demo_kubectl(d, 120, NULL, "rollout", "status", "deployment", "model-serving", NULL) ==
-               0,
-           "resumed rollout did not finish");
+    demo_expect(
+        d, demo_kubectl(d, 20, NULL, "rollout", "resume", "deployment", "model-serving", NULL) == 0,
+        "rollout resume failed");
+    demo_expect(
+        d,
+        demo_kubectl(d, 120, NULL, "rollout", "status", "deployment", "model-serving", NULL) == 0,
+        "resumed rollout did not finish");
 }
 
 static void phase_undo(struct demo *d)
@@ -384,30 +355,30 @@ static void phase_undo(struct demo *d)
     const struct rs_state *r;
     char rev[32] = "1", arg[48];
 
-    phase_begin(d, "rollback", "Example 3: roll back (undo, undo --to-revision)", 1,
-                "Each undo is a rolling update back to a kept ReplicaSet: same zero-downtime "
-                "rules.");
+    demo_phase_begin(d, "rollback", "Example 3: roll back (undo, undo --to-revision)", 1,
+                     "Each undo is a rolling update back to a kept ReplicaSet: same zero-downtime "
+                     "rules.");
     demo_kubectl(d, 20, NULL, "rollout", "history", "deployment", "model-serving", NULL);
-    expect(d,
-           demo_kubectl(d, 20, NULL, "rollout", "undo", "deployment", "model-serving", NULL) == 0,
-           "rollout undo failed");
-    expect(d,
-           demo_kubectl(d, 120, NULL, "rollout", "status", "deployment", "model-serving", NULL) ==
-               0,
-           "undo did not finish");
+    demo_expect(
+        d, demo_kubectl(d, 20, NULL, "rollout", "undo", "deployment", "model-serving", NULL) == 0,
+        "rollout undo failed");
+    demo_expect(
+        d,
+        demo_kubectl(d, 120, NULL, "rollout", "status", "deployment", "model-serving", NULL) == 0,
+        "undo did not finish");
     demo_wait(d, 0.6, NULL);
-    if ((r = rs_find(d, "model-serving", "1.0.3")) && r->revision > 0)
+    if ((r = demo_rs_find(d, "model-serving", "1.0.3")) && r->revision > 0)
         snprintf(rev, sizeof rev, "%d", r->revision);
     snprintf(arg, sizeof arg, "--to-revision=%s", rev);
     demo_say(d, "   (revision %s is the 1.0.3 template)", rev);
-    expect(d,
-           demo_kubectl(d, 20, NULL, "rollout", "undo", "deployment", "model-serving", arg, NULL) ==
-               0,
-           "rollout undo --to-revision failed");
-    expect(d,
-           demo_kubectl(d, 120, NULL, "rollout", "status", "deployment", "model-serving", NULL) ==
-               0,
-           "undo --to-revision did not finish");
+    demo_expect(
+        d,
+        demo_kubectl(d, 20, NULL, "rollout", "undo", "deployment", "model-serving", arg, NULL) == 0,
+        "rollout undo --to-revision failed");
+    demo_expect(
+        d,
+        demo_kubectl(d, 120, NULL, "rollout", "status", "deployment", "model-serving", NULL) == 0,
+        "undo --to-revision did not finish");
     demo_kubectl(d, 20, NULL, "get", "rs", "-l", "app=model-serving", NULL);
 }
 
@@ -415,218 +386,145 @@ static void phase_bad(struct demo *d)
 {
     char *out = NULL;
 
-    phase_begin(d, "bad-release", "Exercise 2: a bad release stalls, then undo", 1,
-                "1.0.5 never becomes ready: the old pods keep serving (maxUnavailable 0), the "
-                "rollout stalls and is declared failed after progressDeadlineSeconds (10 s "
-                "here).");
-    expect(d,
-           demo_kubectl(d, 20, NULL, "set", "image", "deploy/model-serving",
-                        "server=myrepo/tf-serving:1.0.5", NULL) == 0,
-           "set image failed");
-    expect(d,
-           demo_kubectl(d, 60, &out, "rollout", "status", "deployment", "model-serving", NULL) == 1,
-           "rollout status did not fail");
-    expect(d, out && strstr(out, "exceeded its progress deadline"), "no ProgressDeadlineExceeded");
+    demo_phase_begin(d, "bad-release", "Exercise 2: a bad release stalls, then undo", 1,
+                     "1.0.5 never becomes ready: the old pods keep serving (maxUnavailable 0), the "
+                     "rollout stalls and is declared failed after progressDeadlineSeconds (10 s "
+                     "here).");
+    demo_expect(d,
+                demo_kubectl(d, 20, NULL, "set", "image", "deploy/model-serving",
+                             "server=myrepo/tf-serving:1.0.5", NULL) == 0,
+                "set image failed");
+    demo_expect(
+        d, demo_kubectl(d, 60, &out, "rollout", "status", "deployment", "model-serving", NULL) == 1,
+        "rollout status did not fail");
+    demo_expect(d, out && strstr(out, "exceeded its progress deadline"),
+                "no ProgressDeadlineExceeded");
     free(out);
     demo_kubectl(d, 20, NULL, "get", "deployment", "model-serving", "-o",
                  "jsonpath={range .status.conditions[*]}{.type}={.status} {.reason}: "
                  "{.message}{\"\\n\"}{end}",
                  NULL);
-    expect(d,
-           demo_kubectl(d, 20, NULL, "rollout", "undo", "deployment", "model-serving", NULL) == 0,
-           "rollout undo failed");
-    expect(d,
-           demo_kubectl(d, 60, NULL, "rollout", "status", "deployment", "model-serving", NULL) == 0,
-           "service not restored after undo");
+    demo_expect(
+        d, demo_kubectl(d, 20, NULL, "rollout", "undo", "deployment", "model-serving", NULL) == 0,
+        "rollout undo failed");
+    demo_expect(
+        d, demo_kubectl(d, 60, NULL, "rollout", "status", "deployment", "model-serving", NULL) == 0,
+        "service not restored after undo");
 }
 
 static void phase_blue_green(struct demo *d)
 {
-    char *bg = mpath(d, "blue-green.yaml");
+    char *bg = demo_mpath(d, "blue-green.yaml");
 
-    phase_begin(d, "blue-green", "Project 3: blue/green switch by Service selector", 1,
-                "Two Deployments behind one Service; changing the Service's selector moves "
-                "all traffic at once, and back.");
-    expect(d, demo_kubectl(d, 20, NULL, "apply", "-f", bg, NULL) == 0, "apply failed");
-    expect(d,
-           demo_kubectl(d, 60, NULL, "rollout", "status", "deployment", "classifier-blue", NULL) ==
-                   0 &&
-               demo_kubectl(d, 60, NULL, "rollout", "status", "deployment", "classifier-green",
-                            NULL) == 0,
-           "blue/green deployments not ready");
-    if (target_service(d, "classifier") == 0) {
-        g_mark = version_count(d, "1.0.3");
-        expect(d, demo_wait(d, 10, blue_answering), "blue (1.0.3) does not answer");
+    demo_phase_begin(d, "blue-green", "Project 3: blue/green switch by Service selector", 1,
+                     "Two Deployments behind one Service; changing the Service's selector moves "
+                     "all traffic at once, and back.");
+    demo_expect(d, demo_kubectl(d, 20, NULL, "apply", "-f", bg, NULL) == 0, "apply failed");
+    demo_expect(d,
+                demo_kubectl(d, 60, NULL, "rollout", "status", "deployment", "classifier-blue",
+                             NULL) == 0 &&
+                    demo_kubectl(d, 60, NULL, "rollout", "status", "deployment", "classifier-green",
+                                 NULL) == 0,
+                "blue/green deployments not ready");
+    if (demo_target_service(d, "classifier") == 0) {
+        g_mark = demo_version_count(d, "1.0.3");
+        demo_expect(d, demo_wait(d, 10, blue_answering), "blue (1.0.3) does not answer");
         demo_kubectl(d, 20, NULL, "get", "pods", "-l", "app=classifier", "-L", "color", NULL);
-        g_mark = version_count(d, "1.0.4");
-        expect(d,
-               demo_kubectl(d, 20, NULL, "patch", "service", "classifier", "-p",
-                            "{\"spec\":{\"selector\":{\"color\":\"green\"}}}", NULL) == 0,
-               "patch failed");
-        expect(d, demo_wait(d, 10, green_answering), "green (1.0.4) does not answer");
+        g_mark = demo_version_count(d, "1.0.4");
+        demo_expect(d,
+                    demo_kubectl(d, 20, NULL, "patch", "service", "classifier", "-p",
+                                 "{\"spec\":{\"selector\":{\"color\":\"green\"}}}", NULL) == 0,
+                    "patch failed");
+        demo_expect(d, demo_wait(d, 10, green_answering), "green (1.0.4) does not answer");
         demo_wait(d, 3, NULL);
         demo_say(d, "   rollback procedure: point the selector back at blue");
-        g_mark = version_count(d, "1.0.3");
-        expect(d,
-               demo_kubectl(d, 20, NULL, "patch", "service", "classifier", "-p",
-                            "{\"spec\":{\"selector\":{\"color\":\"blue\"}}}", NULL) == 0,
-               "patch failed");
-        expect(d, demo_wait(d, 10, blue_answering), "blue does not answer after switching back");
+        g_mark = demo_version_count(d, "1.0.3");
+        demo_expect(d,
+                    demo_kubectl(d, 20, NULL, "patch", "service", "classifier", "-p",
+                                 "{\"spec\":{\"selector\":{\"color\":\"blue\"}}}", NULL) == 0,
+                    "patch failed");
+        demo_expect(d, demo_wait(d, 10, blue_answering),
+                    "blue does not answer after switching back");
         demo_wait(d, 2, NULL);
-        target_service(d, "model-serving");
+        demo_target_service(d, "model-serving");
         demo_wait(d, 1, NULL);
     }
     demo_kubectl(d, 60, NULL, "delete", "-f", bg, NULL);
     free(bg);
 }
 
-/* Answers of config v1/v2 (the model server's X-Config-Version) before a switch. */
-static uint64_t g_cfg_mark;
-static int config_v2_answering(struct demo *d)
-{
-    return version_count(d, "1.0.3 cfg v2") > g_cfg_mark + 10;
-}
-static int config_v1_answering(struct demo *d)
-{
-    return version_count(d, "1.0.3 cfg v1") > g_cfg_mark + 10;
-}
-
-/* After a rollout finished: for secs seconds, no answer from config `old` any more. */
-static int config_gone(struct demo *d, const char *old, double secs)
-{
-    uint64_t before = version_count(d, old);
-
-    demo_wait(d, secs, NULL);
-    return version_count(d, old) == before;
-}
-
-static void phase_config(struct demo *d)
-{
-    char *p2 = mpath(d, "project2.yaml"), *v2 = mpath(d, "config-v2.yaml"), *out = NULL;
-    char *cm = mpath(d, "model-config-v2.yaml"), from[PATH_MAX + 32];
-
-    phase_begin(d, "config-rotation", "Project 2: rotate the model's config, then undo", 1,
-                "The server reads /etc/model/config.yaml from a ConfigMap. With kroll's "
-                "config-rollout annotation the new config rolls out like new code, onto an "
-                "immutable snapshot, so undo restores the old pods with their old config.");
-    expect(d, demo_kubectl(d, 30, NULL, "apply", "-f", p2, NULL) == 0, "apply failed");
-    expect(d, demo_kubectl(d, 90, NULL, "rollout", "status", "deployment", "model", NULL) == 0,
-           "model did not become ready");
-    if (target_service(d, "model") < 0)
-        goto out;
-    g_cfg_mark = version_count(d, "1.0.3 cfg v1");
-    expect(d, demo_wait(d, 15, config_v1_answering), "config v1 does not answer");
-
-    demo_say(d,
-             "   rotate: kubectl create configmap --dry-run=client -o yaml | kubectl apply -f -");
-    snprintf(from, sizeof from, "--from-file=config.yaml=%s", v2);
-    if (demo_kubectl(d, 20, &out, "create", "configmap", "model-config", from, "--dry-run=client",
-                     "-o", "yaml", NULL) == 0 &&
-        out && file_write_atomic(cm, out, strlen(out), 0644) == 0)
-        expect(d, demo_kubectl(d, 20, NULL, "apply", "-f", cm, NULL) == 0, "apply failed");
-    else
-        expect(d, 0, "kubectl create configmap --dry-run failed");
-    free(out);
-    out = NULL;
-    g_cfg_mark = version_count(d, "1.0.3 cfg v2");
-    expect(d, demo_kubectl(d, 90, NULL, "rollout", "status", "deployment", "model", NULL) == 0,
-           "the config rollout did not finish");
-    expect(d, demo_wait(d, 15, config_v2_answering), "config v2 does not answer");
-    expect(d, config_gone(d, "1.0.3 cfg v1", 3), "config v1 still answers after the rollout");
-    demo_kubectl(d, 20, NULL, "get", "configmaps", "-l", "kroll.dev/config-snapshot=true", NULL);
-    demo_kubectl(d, 20, NULL, "rollout", "history", "deployment", "model", NULL);
-
-    demo_say(d, "   undo: the previous pods come back with the config they ran with (v1)");
-    g_cfg_mark = version_count(d, "1.0.3 cfg v1");
-    expect(d, demo_kubectl(d, 20, NULL, "rollout", "undo", "deployment", "model", NULL) == 0,
-           "rollout undo failed");
-    expect(d, demo_kubectl(d, 90, NULL, "rollout", "status", "deployment", "model", NULL) == 0,
-           "undo did not finish");
-    expect(d, demo_wait(d, 15, config_v1_answering), "config v1 does not answer after undo");
-    expect(d, config_gone(d, "1.0.3 cfg v2", 3), "config v2 still answers after undo");
-    demo_kubectl(d, 20, NULL, "get", "configmap", "model-config", "-o",
-                 "jsonpath={.data.config\\.yaml}", NULL);
-    target_service(d, "model-serving");
-    demo_wait(d, 1, NULL);
-out:
-    demo_kubectl(d, 60, NULL, "delete", "-f", p2, "--wait=false", NULL);
-    free(p2);
-    free(v2);
-    free(cm);
-}
-
 static void phase_drain(struct demo *d)
 {
-    char *pdb = mpath(d, "pdb.yaml"), *out = NULL;
+    char *pdb = demo_mpath(d, "pdb.yaml"), *out = NULL;
 
-    phase_begin(d, "drain-blocked", "Node drain held by a PodDisruptionBudget", 1,
-                "minAvailable 3 of 4: drain may evict one pod; every further eviction is "
-                "refused (HTTP 429) and kubectl drain retries until it gives up.");
-    expect(d, demo_kubectl(d, 20, NULL, "apply", "-f", pdb, NULL) == 0, "apply pdb failed");
+    demo_phase_begin(d, "drain-blocked", "Node drain held by a PodDisruptionBudget", 1,
+                     "minAvailable 3 of 4: drain may evict one pod; every further eviction is "
+                     "refused (HTTP 429) and kubectl drain retries until it gives up.");
+    demo_expect(d, demo_kubectl(d, 20, NULL, "apply", "-f", pdb, NULL) == 0, "apply pdb failed");
     demo_wait(d, 1.5, NULL);
     demo_kubectl(d, 20, NULL, "get", "pdb", "model-serving-pdb", NULL);
-    expect(d,
-           demo_kubectl(d, 40, &out, "drain", d->node, "--ignore-daemonsets", "--timeout=12s",
-                        NULL) != 0,
-           "drain was not refused");
-    expect(d, out && strstr(out, "violate the pod's disruption budget"),
-           "no disruption-budget refusal seen");
+    demo_expect(d,
+                demo_kubectl(d, 40, &out, "drain", d->node, "--ignore-daemonsets", "--timeout=12s",
+                             NULL) != 0,
+                "drain was not refused");
+    demo_expect(d, out && strstr(out, "violate the pod's disruption budget"),
+                "no disruption-budget refusal seen");
     free(out);
     demo_kubectl(d, 20, NULL, "get", "pods", "-l", "app=model-serving", NULL);
 
-    phase_begin(d, "drain-allowed", "Relax the budget: the drain completes, then uncordon", 0,
-                "One node: a finished drain takes every pod away, so requests fail until "
-                "uncordon brings them back. This is the outage the budget prevented.");
-    expect(d,
-           demo_kubectl(d, 20, NULL, "patch", "pdb", "model-serving-pdb", "--type=merge", "-p",
-                        "{\"spec\":{\"minAvailable\":0}}", NULL) == 0,
-           "patch pdb failed");
+    demo_phase_begin(d, "drain-allowed", "Relax the budget: the drain completes, then uncordon", 0,
+                     "One node: a finished drain takes every pod away, so requests fail until "
+                     "uncordon brings them back. This is the outage the budget prevented.");
+    demo_expect(d,
+                demo_kubectl(d, 20, NULL, "patch", "pdb", "model-serving-pdb", "--type=merge", "-p",
+                             "{\"spec\":{\"minAvailable\":0}}", NULL) == 0,
+                "patch pdb failed");
     demo_wait(d, 1, NULL);
-    expect(d,
-           demo_kubectl(d, 60, NULL, "drain", d->node, "--ignore-daemonsets", "--timeout=60s",
-                        NULL) == 0,
-           "drain did not complete");
-    expect(d, demo_kubectl(d, 20, NULL, "uncordon", d->node, NULL) == 0, "uncordon failed");
-    expect(d,
-           demo_kubectl(d, 90, NULL, "rollout", "status", "deployment", "model-serving", NULL) == 0,
-           "pods did not come back");
+    demo_expect(d,
+                demo_kubectl(d, 60, NULL, "drain", d->node, "--ignore-daemonsets", "--timeout=60s",
+                             NULL) == 0,
+                "drain did not complete");
+    demo_expect(d, demo_kubectl(d, 20, NULL, "uncordon", d->node, NULL) == 0, "uncordon failed");
+    demo_expect(
+        d, demo_kubectl(d, 90, NULL, "rollout", "status", "deployment", "model-serving", NULL) == 0,
+        "pods did not come back");
     demo_kubectl(d, 20, NULL, "delete", "-f", pdb, NULL);
     free(pdb);
 }
 
 static void phase_gpu(struct demo *d)
 {
-    char *gpu = mpath(d, "gpu-deployment.yaml");
+    char *gpu = demo_mpath(d, "gpu-deployment.yaml");
 
-    phase_begin(d, "gpu-surge", "GPU rollout that cannot surge", 0,
-                "The node has " DEMO_GPUS " GPUs and both replicas hold one: the default "
-                "surge pod stays Pending (Insufficient nvidia.com/gpu). maxSurge 0 / "
-                "maxUnavailable 1 replaces in place instead (one replica serves meanwhile).");
-    expect(d, demo_kubectl(d, 20, NULL, "apply", "-f", gpu, NULL) == 0, "apply failed");
-    expect(d,
-           demo_kubectl(d, 60, NULL, "rollout", "status", "deployment", "classifier-gpu", NULL) ==
-               0,
-           "GPU deployment not ready");
-    target_service(d, "classifier-gpu");
+    demo_phase_begin(d, "gpu-surge", "GPU rollout that cannot surge", 0,
+                     "The node has " DEMO_GPUS " GPUs and both replicas hold one: the default "
+                     "surge pod stays Pending (Insufficient nvidia.com/gpu). maxSurge 0 / "
+                     "maxUnavailable 1 replaces in place instead (one replica serves meanwhile).");
+    demo_expect(d, demo_kubectl(d, 20, NULL, "apply", "-f", gpu, NULL) == 0, "apply failed");
+    demo_expect(
+        d,
+        demo_kubectl(d, 60, NULL, "rollout", "status", "deployment", "classifier-gpu", NULL) == 0,
+        "GPU deployment not ready");
+    demo_target_service(d, "classifier-gpu");
     demo_wait(d, 2, NULL);
-    expect(d,
-           demo_kubectl(d, 20, NULL, "set", "image", "deploy/classifier-gpu",
-                        "server=myrepo/tf-serving:1.0.4", NULL) == 0,
-           "set image failed");
-    expect(d, demo_wait(d, 20, gpu_pending), "no Pending pod for lack of GPUs");
+    demo_expect(d,
+                demo_kubectl(d, 20, NULL, "set", "image", "deploy/classifier-gpu",
+                             "server=myrepo/tf-serving:1.0.4", NULL) == 0,
+                "set image failed");
+    demo_expect(d, demo_wait(d, 20, gpu_pending), "no Pending pod for lack of GPUs");
     demo_wait(d, 2, NULL);
     demo_kubectl(d, 20, NULL, "get", "pods", "-l", "app=classifier-gpu", NULL);
     demo_kubectl(d, 20, NULL, "get", "events", "--field-selector", "reason=FailedScheduling", NULL);
-    expect(d,
-           demo_kubectl(d, 20, NULL, "patch", "deployment", "classifier-gpu", "-p",
-                        "{\"spec\":{\"strategy\":{\"rollingUpdate\":{\"maxSurge\":0,"
-                        "\"maxUnavailable\":1}}}}",
-                        NULL) == 0,
-           "patch failed");
-    expect(d,
-           demo_kubectl(d, 90, NULL, "rollout", "status", "deployment", "classifier-gpu", NULL) ==
-               0,
-           "GPU rollout did not finish");
+    demo_expect(d,
+                demo_kubectl(d, 20, NULL, "patch", "deployment", "classifier-gpu", "-p",
+                             "{\"spec\":{\"strategy\":{\"rollingUpdate\":{\"maxSurge\":0,"
+                             "\"maxUnavailable\":1}}}}",
+                             NULL) == 0,
+                "patch failed");
+    demo_expect(
+        d,
+        demo_kubectl(d, 90, NULL, "rollout", "status", "deployment", "classifier-gpu", NULL) == 0,
+        "GPU rollout did not finish");
     demo_wait(d, 2, NULL);
     free(gpu);
 }
@@ -640,7 +538,7 @@ static int write_manifests(struct demo *d)
 
     mkdir(dir, 0755);
     for (size_t i = 0; i < sizeof manifests / sizeof manifests[0]; i++) {
-        char *p = mpath(d, manifests[i].file);
+        char *p = demo_mpath(d, manifests[i].file);
 
         if (file_write_atomic(p, manifests[i].text, strlen(manifests[i].text), 0644) < 0)
             rc = -1;
@@ -662,7 +560,8 @@ static int usage(void)
             "                  [--rate N] [--plain] [--only PHASE,...]\n"
             "Runs the rolling-update tutorial for real against a server of its own.\n"
             "Phases: setup (always), rolling-update, pause-resume, rollback, bad-release,\n"
-            "blue-green, config-rotation, drain, gpu-surge. --only runs a subset, in this order; "
+            "blue-green, config-rotation, autoscale, drain, gpu-surge. --only runs a subset, in "
+            "this order; "
             "rollback\n"
             "needs an earlier update. --rate: requests per second (100).\n");
     return 2;
@@ -750,7 +649,8 @@ static const struct {
     {"rollback", phase_undo},
     {"bad-release", phase_bad},
     {"blue-green", phase_blue_green},
-    {"config-rotation", phase_config},
+    {"config-rotation", demo_phase_config},
+    {"autoscale", demo_phase_autoscale},
     {"drain", phase_drain},
     {"gpu-surge", phase_gpu},
 };
@@ -830,6 +730,7 @@ static int cmd_demo_run(int argc, char **argv)
     sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     d.t0 = demo_now();
+    d.rate = rate;
     d.load = load_start(4, rate, d.t0);
     demo_say(&d, "kroll demo: data dir %s", d.data_dir);
     if (demo_images_import(&d) < 0 || write_manifests(&d) < 0)

@@ -41,7 +41,8 @@ struct load {
     pthread_t thread;
     pthread_mutex_t mu;
     int epfd, nconns, stop;
-    double t0, interval;
+    double t0;
+    _Atomic double interval; /* seconds between one connection's requests */
     /* under mu */
     char host[64];
     int port, gen, phase;
@@ -424,6 +425,12 @@ static void *load_main(void *arg)
     for (int i = 0; i < l->nconns; i++)
         lconn_close(&l->c[i]);
     return NULL;
+}
+
+void load_set_rate(struct load *l, int rate)
+{
+    if (rate > 0)
+        l->interval = (double)l->nconns / rate;
 }
 
 struct load *load_start(int conns, int rate, double t0)

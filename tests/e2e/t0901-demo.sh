@@ -26,15 +26,16 @@ out=$(cat "$TEST_DIR/demo.out")
 [ "$rc" = 0 ] || tail -n 60 "$TEST_DIR/demo.out"
 expect_eq "$rc" 0 "kroll demo exits 0"
 say "demo took ${secs}s"
-[ "$secs" -lt 300 ] && pass "finished under 5 minutes (${secs}s)" || fail "took ${secs}s"
+# About 4 minutes on a quiet 2-core machine; the bound leaves room for a loaded CI runner.
+[ "$secs" -lt 420 ] && pass "finished under 7 minutes (${secs}s)" || fail "took ${secs}s"
 expect_match "$out" '^Summary \(\* = zero-downtime phase' "summary printed"
-for p in rolling-update pause-resume rollback bad-release blue-green config-rotation drain-blocked; do
+for p in rolling-update pause-resume rollback bad-release blue-green config-rotation autoscale drain-blocked; do
     expect_match "$out" "^\* $p +[0-9.]+s +[1-9][0-9]* +0 " "zero-downtime phase $p: requests served, 0 failed"
 done
 for p in setup drain-allowed gpu-surge; do
     expect_match "$out" "^  $p +[0-9.]+s " "phase $p in the summary"
 done
-expect_match "$out" 'Zero-downtime phases \(rolling-update, pause-resume, rollback, bad-release, blue-green, config-rotation, drain-blocked\): [0-9]+ requests served, 0 failed: PASS' \
+expect_match "$out" 'Zero-downtime phases \(rolling-update, pause-resume, rollback, bad-release, blue-green, config-rotation, autoscale, drain-blocked\): [0-9]+ requests served, 0 failed: PASS' \
     "summary names the zero-downtime phases and passes"
 expect_match "$out" 'drain-allowed +[0-9.]+s +[0-9]+ +[1-9]' "the finished drain of the only node does fail requests (shown, not hidden)"
 # The steps are real kubectl commands, printed as typed.
@@ -44,6 +45,7 @@ expect_match "$out" 'exceeded its progress deadline' "bad release: ProgressDeadl
 expect_match "$out" 'Cannot evict pod as it would violate the pod.s disruption budget' "drain: 429 refusal shown"
 expect_match "$out" 'Insufficient nvidia.com/gpu' "GPU: surge pod Pending for lack of GPUs"
 expect_match "$out" 'config-rotation .*1\.0\.3 cfg v1 [0-9]+%, 1\.0\.3 cfg v2 [0-9]+%' "Project 2: both configs answered in the config phase"
+expect_match "$out" 'SuccessfulRescale .*New size: [56]; reason: pods metric http_requests_per_second above target' "autoscale: the HPA scaled out on the proxy's requests per second"
 report=$(sed -n 's/^report: \(.*\) (open it in a browser)$/\1/p' "$TEST_DIR/demo.out")
 expect_eq "$report" "$KROLL_DATA/demo-report.html" "report named in the output"
 if [ -f "$report" ]; then
