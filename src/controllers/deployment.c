@@ -12,6 +12,7 @@
 #include "controllers/controllers.h"
 #include "controllers/podutil.h"
 #include "controllers/rollout.h"
+#include "controllers/surge.h"
 #include "core/jx.h"
 #include "core/log.h"
 
@@ -31,6 +32,9 @@ struct dsync {
     json_t *rss;        /* array of owned ReplicaSets (refs) */
     json_t *nrs;        /* new RS (borrowed from rss) or NULL */
     long long deadline; /* progressDeadlineSeconds or -1 */
+    json_t *eff;        /* the spec the rollout decisions use when not d's (surge fallback) */
+    json_t *surge_cond; /* SurgeBlocked condition to set, or NULL */
+    int surge_clear;    /* remove SurgeBlocked */
 };
 
 /* ---- small accessors ---- */
@@ -49,7 +53,7 @@ static long long revision_of(const json_t *rs)
 
 static struct rollout view(const struct dsync *x)
 {
-    return (struct rollout){x->d, x->R, x->rss, x->nrs};
+    return (struct rollout){x->eff ? x->eff : x->d, x->R, x->rss, x->nrs};
 }
 
 static json_t *rs_at(struct dsync *x, size_t i)
@@ -579,6 +583,10 @@ static json_t *status_calc(struct dsync *x)
     }
     if (json_is_array(cs))
         json_object_set_new(st, "conditions", json_deep_copy(cs));
+    if (x->surge_cond)
+        cond_set(st, json_incref(x->surge_cond));
+    else if (x->surge_clear)
+        cond_del(st, SURGE_COND);
     time_rfc3339(time(NULL), ts);
     min_avail = x->R - rollout_max_unavailable(x->d, x->R);
     if (avail >= min_avail)
@@ -771,6 +779,61 @@ static void rollout_recreate(struct dsync *x)
     sync_rollout_status(x);
 }
 
+/* GPU-safe surge (surge.h): a surge pod that can never be scheduled is reported at once, and
+ * a Deployment that opted in is rolled one pod at a time while its budgets allow it. The
+ * fallback sticks until the old pods are gone; the condition goes with them. */
+static void surge_check(struct dsync *x)
+{
+    struct surge_block b = {.resource = ""};
+    const json_t *cur = cond_get(x->d, SURGE_COND);
+    const char *was = cur ? jx_str(cur, "reason") : NULL, *reason, *opt;
+    int optin, old_left = 0;
+    char msg[900], ts[32];
+
+    opt = jx_annotation(x->d, SURGE_A_FALLBACK);
+    optin = opt && !strcmp(opt, "true");
+    for (size_t i = 0; i < json_array_size(x->rss); i++)
+        if (!is_new(x, rs_at(x, i)) && rollout_spec(rs_at(x, i)) > 0)
+            old_left = 1;
+    if (optin && old_left && was && !strcmp(was, "SurgeFallback")) {
+        x->eff = surge_fallback_spec(x->d);
+        return;
+    }
+    if (rollout_max_surge(x->d, x->R) == 0 || !old_left || !surge_blocked(x->c, x->nrs, &b)) {
+        x->surge_clear = cur != NULL;
+        return;
+    }
+    if (!optin) {
+        reason = "InsufficientResource";
+        snprintf(msg, sizeof msg,
+                 "Surge pod %s cannot be scheduled: Insufficient %s, so this rollout waits for "
+                 "capacity. Set maxSurge: 0 and maxUnavailable: 1 to replace pods in place, or "
+                 "annotate the Deployment %s=true to let kroll do that while the "
+                 "PodDisruptionBudgets allow it.",
+                 b.pod, b.resource, SURGE_A_FALLBACK);
+    } else if (!surge_pdb_allows(x->c, x->d, &b)) {
+        reason = "DisruptionBudget";
+        snprintf(msg, sizeof msg,
+                 "Surge pod %s cannot be scheduled: Insufficient %s, and PodDisruptionBudget %s "
+                 "allows no disruption, so kroll cannot replace pods in place: waiting.",
+                 b.pod, b.resource, b.pdb);
+        ctl_enqueue_after(x->c, x->ns, x->name, 5000); /* budgets are not watched here */
+    } else {
+        reason = "SurgeFallback";
+        snprintf(msg, sizeof msg,
+                 "Surge pod %s cannot be scheduled: Insufficient %s; replacing one pod at a "
+                 "time (maxSurge 0, maxUnavailable 1) until the rollout completes.",
+                 b.pod, b.resource);
+        x->eff = surge_fallback_spec(x->d);
+    }
+    if (!was || strcmp(was, reason))
+        api_event(ctl_api(x->c), x->d, x->eff ? "Normal" : "Warning", SURGE_COND, COMP, "%s", msg);
+    time_rfc3339(time(NULL), ts);
+    x->surge_cond =
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "type", SURGE_COND, "status", "True",
+                  "lastUpdateTime", ts, "lastTransitionTime", ts, "reason", reason, "message", msg);
+}
+
 static void rollout_rolling(struct dsync *x)
 {
     json_t *before = json_deep_copy(jx_get(x->d, "status"));
@@ -781,6 +844,7 @@ static void rollout_rolling(struct dsync *x)
         json_decref(before);
         return;
     }
+    surge_check(x);
     if (reconcile_new(x) || reconcile_old(x)) {
         sync_rollout_status(x);
         json_decref(before);
@@ -841,6 +905,8 @@ out:
         labelsel_free(sel);
     json_decref(x.rss);
     json_decref(x.d);
+    json_decref(x.eff);
+    json_decref(x.surge_cond);
     err_release(&err);
 }
 
@@ -860,13 +926,22 @@ static void on_rs(struct ctl *c, const char *type, const struct resource *r, jso
     }
 }
 
+static int pod_unschedulable(const json_t *pod)
+{
+    const json_t *sc = cond_get(pod, "PodScheduled");
+
+    return sc && !strcmp(jx_str(sc, "reason") ?: "", "Unschedulable");
+}
+
 static void on_pod(struct ctl *c, const char *type, const struct resource *r, json_t *obj,
                    json_t *old, void *ctx)
 {
-    /* Recreate waits for old pods to be gone: their deletion must wake the Deployment. */
+    /* Recreate waits for old pods to be gone: their deletion must wake the Deployment. So
+     * must a pod the scheduler just gave up on (GPU-safe surge reports it at once). */
     json_t *ref = ctl_controller_ref(obj), *rs;
+    int unsched = !strcmp(type, "MODIFIED") && pod_unschedulable(obj) && !pod_unschedulable(old);
 
-    if (!ref || strcmp(type, "DELETED") != 0 ||
+    if (!ref || (strcmp(type, "DELETED") != 0 && !unsched) ||
         strcmp(jx_str(ref, "kind") ?: "", "ReplicaSet") != 0)
         return;
     rs = api_get(ctl_api(c), api_resource(RES_REPLICASET), jx_str(obj, "metadata.namespace"),

@@ -1,0 +1,109 @@
+/* GPU-safe surge: detecting a surge pod that can never be scheduled, and the one-at-a-time
+ * fallback (see surge.h). The decisions about conditions and events are in deployment.c. */
+#include "controllers/surge.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "api/selector.h"
+#include "controllers/podutil.h"
+#include "core/jx.h"
+
+int surge_extended(const char *name, size_t n)
+{
+    static const char *const native[] = {"cpu", "memory", "pods", "ephemeral-storage"};
+
+    if (n == 0)
+        return 0;
+    for (size_t i = 0; i < sizeof native / sizeof native[0]; i++)
+        if (strlen(native[i]) == n && !memcmp(native[i], name, n))
+            return 0;
+    if (n > 9 && !memcmp(name, "hugepages-", 10))
+        return 0;
+    /* Extended resources are domain-prefixed (nvidia.com/gpu); kubernetes.io/ is native. */
+    return memchr(name, '/', n) && !(n > 14 && !memcmp(name, "kubernetes.io/", 14));
+}
+
+int surge_insufficient(const char *msg, char *out, size_t n)
+{
+    static const char key[] = "Insufficient ";
+
+    for (const char *p = msg ? strstr(msg, key) : NULL; p; p = strstr(p + 1, key)) {
+        const char *r = p + sizeof key - 1;
+        size_t len = strcspn(r, " ,;\n");
+
+        /* a trailing '.' ends the sentence; resource names have none at their end */
+        while (len > 0 && r[len - 1] == '.')
+            len--;
+        if (len > 0 && len < n && surge_extended(r, len)) {
+            memcpy(out, r, len);
+            out[len] = 0;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int surge_blocked(struct ctl *c, const json_t *nrs, struct surge_block *b)
+{
+    json_t *pods = ctl_map(c, RES_POD), *p;
+    const char *k;
+
+    if (!nrs || !pods)
+        return 0;
+    json_object_foreach(pods, k, p)
+    {
+        const json_t *sc;
+
+        if (!is_controlled_by(p, nrs) || strcmp(jx_str(p, "status.phase") ?: "", "Pending") ||
+            jx_get(p, "metadata.deletionTimestamp") || jx_str(p, "spec.nodeName"))
+            continue;
+        sc = cond_get(p, "PodScheduled");
+        if (sc && !strcmp(jx_str(sc, "status") ?: "", "False") &&
+            !strcmp(jx_str(sc, "reason") ?: "", "Unschedulable") &&
+            surge_insufficient(jx_str(sc, "message"), b->resource, sizeof b->resource)) {
+            snprintf(b->pod, sizeof b->pod, "%s", jx_str(p, "metadata.name") ?: "");
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int surge_pdb_allows(struct ctl *c, const json_t *d, struct surge_block *b)
+{
+    json_t *pdbs = ctl_map(c, RES_PDB), *pdb;
+    const json_t *labels = jx_get(d, "spec.template.metadata.labels");
+    const char *ns = jx_str(d, "metadata.namespace") ?: "", *k;
+
+    if (!pdbs)
+        return 1;
+    json_object_foreach(pdbs, k, pdb)
+    {
+        struct labelsel *sel = NULL;
+        struct err err;
+        int match;
+
+        if (strcmp(jx_str(pdb, "metadata.namespace") ?: "", ns))
+            continue;
+        err_init(&err);
+        match = labelsel_from_object(jx_get(pdb, "spec.selector"), &sel, &err) == 0 &&
+                !labelsel_empty(sel) && labelsel_match(sel, labels);
+        if (sel)
+            labelsel_free(sel);
+        err_release(&err);
+        if (match && jx_int(pdb, "status.disruptionsAllowed", 0) < 1) {
+            snprintf(b->pdb, sizeof b->pdb, "%s", jx_str(pdb, "metadata.name") ?: "");
+            return 0;
+        }
+    }
+    return 1;
+}
+
+json_t *surge_fallback_spec(const json_t *d)
+{
+    json_t *cp = json_deep_copy(d);
+
+    jx_set(cp, "spec.strategy.rollingUpdate",
+           json_pack("{s:i,s:i}", "maxSurge", 0, "maxUnavailable", 1));
+    return cp;
+}

@@ -1,0 +1,38 @@
+/* GPU-safe surge (kroll's addition): a rolling update whose surge pod cannot be scheduled for
+ * lack of an extended resource (nvidia.com/gpu on a full node) waits forever on Kubernetes.
+ * The Deployment controller says so at once (condition SurgeBlocked and a Warning event naming
+ * the resource and the fix), and a Deployment annotated kroll.dev/surge-fallback=true is rolled
+ * one pod at a time instead (maxSurge 0, maxUnavailable 1) when its PodDisruptionBudgets allow
+ * a disruption. Without the annotation the rollout itself follows Kubernetes exactly. */
+#ifndef KROLL_CONTROLLERS_SURGE_H
+#define KROLL_CONTROLLERS_SURGE_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+#include "client/client.h"
+
+#define SURGE_A_FALLBACK "kroll.dev/surge-fallback"
+#define SURGE_COND "SurgeBlocked"
+
+struct surge_block {
+    char resource[128]; /* the extended resource, e.g. nvidia.com/gpu */
+    char pod[256];      /* the Pending pod */
+    char pdb[256];      /* the PodDisruptionBudget allowing no disruption, if any */
+};
+
+/* Is the resource name an extended resource (not cpu, memory, pods, storage or hugepages)? */
+int surge_extended(const char *name, size_t n);
+/* The extended resource an Unschedulable message names as "Insufficient X", copied to out;
+ * 1 found, 0 not. */
+int surge_insufficient(const char *msg, char *out, size_t n);
+/* 1 when a pod of ReplicaSet nrs is Pending and Unschedulable for lack of an extended
+ * resource (b->resource and b->pod filled in). */
+int surge_blocked(struct ctl *c, const json_t *nrs, struct surge_block *b);
+/* 1 when every PodDisruptionBudget of d's namespace that selects its pods allows a
+ * disruption; 0 names the first that does not in b->pdb. */
+int surge_pdb_allows(struct ctl *c, const json_t *d, struct surge_block *b);
+/* A copy of Deployment d (new reference) with rollingUpdate maxSurge 0, maxUnavailable 1. */
+json_t *surge_fallback_spec(const json_t *d);
+
+#endif
