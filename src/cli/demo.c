@@ -494,7 +494,7 @@ static void phase_drain(struct demo *d)
 
 static void phase_gpu(struct demo *d)
 {
-    char *gpu = demo_mpath(d, "gpu-deployment.yaml");
+    char *gpu = demo_mpath(d, "gpu-deployment.yaml"), *out = NULL;
 
     demo_phase_begin(d, "gpu-surge", "GPU rollout that cannot surge", 0,
                      "The node has " DEMO_GPUS " GPUs and both replicas hold one: the default "
@@ -515,6 +515,13 @@ static void phase_gpu(struct demo *d)
     demo_wait(d, 2, NULL);
     demo_kubectl(d, 20, NULL, "get", "pods", "-l", "app=classifier-gpu", NULL);
     demo_kubectl(d, 20, NULL, "get", "events", "--field-selector", "reason=FailedScheduling", NULL);
+    demo_say(d,
+             "   kroll also says it on the Deployment (condition SurgeBlocked, kroll's addition):");
+    demo_kubectl(d, 20, &out, "get", "deployment", "classifier-gpu", "-o",
+                 "jsonpath={.status.conditions[?(@.type==\"SurgeBlocked\")].message}", NULL);
+    demo_expect(d, out && strstr(out, "Insufficient nvidia.com/gpu"),
+                "no SurgeBlocked condition naming the GPU");
+    free(out);
     demo_expect(d,
                 demo_kubectl(d, 20, NULL, "patch", "deployment", "classifier-gpu", "-p",
                              "{\"spec\":{\"strategy\":{\"rollingUpdate\":{\"maxSurge\":0,"
