@@ -165,6 +165,13 @@ static void end_status(struct xattach *a, const char *failure)
     if (!a->xs || a->ended)
         return;
     a->ended = 1;
+    if (a->sfd >= 0) { /* nothing more from the shim (its socket would keep the loop busy) */
+        if (a->sio.fn)
+            loop_io_stop(a->kl->loop, &a->sio);
+        a->sio.fn = NULL;
+        close(a->sfd);
+        a->sfd = -1;
+    }
     if (failure) {
         json_t *st = json_pack("{s:{},s:s,s:s,s:s,s:i}", "metadata", "status", "Failure", "message",
                                failure, "reason", "InternalError", "code", 500);
@@ -190,6 +197,8 @@ static void on_timer(struct loop_timer *t, void *ctx)
         xs_end(a->xs);
         return;
     }
+    if (a->live && a->sfd < 0)
+        return;
     if (a->live) { /* output back-pressure: resume reading the shim once the client caught up */
         if (xs_backlog(a->xs) > ATTACH_OUT_HIGH / 2) {
             loop_timer_start(a->kl->loop, t, ATTACH_POLL_MS);
@@ -462,6 +471,7 @@ static void attach_free(struct xattach *a)
         if (a->sio.fn)
             loop_io_stop(a->kl->loop, &a->sio);
         close(a->sfd);
+        a->sfd = -1;
     }
     buf_release(&a->part);
     buf_release(&a->from_shim);

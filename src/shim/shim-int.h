@@ -77,6 +77,7 @@ struct shim_ctr {
     struct shim_watch inw;
     char *in_buf; /* input not yet written (at most SHIM_STDIN_MAX) */
     size_t in_len;
+    int out_paused; /* output not read: an attach has over SHIM_ATTACH_OUT_HIGH unsent */
 };
 
 struct shim_conn {
@@ -210,6 +211,9 @@ void shim__pause_stop(struct shim *s);
  * (its exit code as text), 'z' this attach is over (its stdin ended). */
 #define SHIM_STDIN_MAX (1024 * 1024)      /* container input buffered in the shim */
 #define SHIM_ATTACH_FRAME_MAX (64 * 1024) /* one frame's data */
+#define SHIM_ATTACH_OUT_HIGH                                                                       \
+    (2 * 1024 * 1024) /* an attach's unsent output that pauses the                                 \
+                       * container's (below SHIM_OUT_MAX) */
 /* Takes stdin/tty/stdinOnce of a start request into c. */
 void shim__stdio_config(struct shim_ctr *c, const json_t *req);
 /* Before a start: the container's stdin (*child_in, -1 for /dev/null) and, for a plain process
@@ -230,6 +234,10 @@ void shim__attach_input(struct shim *s, struct shim_conn *c);
 /* Container output read by the shim, to every attach of c; type 'o' or 'e'. */
 void shim__attach_output(struct shim *s, struct shim_ctr *c, int type, const char *p, size_t n);
 void shim__attach_ended(struct shim *s, struct shim_ctr *c);
+/* Pauses (on) or resumes reading c's output streams. */
+void shim__attach_streams(struct shim *s, struct shim_ctr *c, int on);
+/* An attach of c caught up (or left): resumes c's output once every attach of it did. */
+void shim__attach_drained(struct shim *s, struct shim_ctr *c);
 /* An attach connection goes away: its stdin ends (stdinOnce closes the container's). */
 void shim__attach_gone(struct shim *s, struct shim_conn *c);
 

@@ -74,6 +74,8 @@ static void conn_flush(struct shim *s, struct shim_conn *c)
     }
     (void)ev;
     shim__conn_events(s, c);
+    if (c->attach && c->attach->out_paused && c->out_len < SHIM_ATTACH_OUT_HIGH / 2)
+        shim__attach_drained(s, c->attach);
 }
 
 void shim__conn_events(struct shim *s, struct shim_conn *c)

@@ -297,6 +297,31 @@ void shim__attach_input(struct shim *s, struct shim_conn *k)
     }
 }
 
+void shim__attach_streams(struct shim *s, struct shim_ctr *c, int on)
+{
+    struct shim_stream *st[3] = {&c->out, &c->err, &c->pty};
+
+    if (c->out_paused == on)
+        return;
+    c->out_paused = on;
+    for (int i = 0; i < 3; i++) {
+        struct epoll_event ev = {.events = on ? 0 : EPOLLIN, .data.ptr = &st[i]->w};
+
+        if (st[i]->fd >= 0)
+            epoll_ctl(s->ep, EPOLL_CTL_MOD, st[i]->fd, &ev);
+    }
+}
+
+void shim__attach_drained(struct shim *s, struct shim_ctr *c)
+{
+    for (struct shim_conn *o = s->conns; o; o = o->next)
+        if (o->attach == c && !o->dead && o->out_len >= SHIM_ATTACH_OUT_HIGH / 2)
+            return;
+    shim__attach_streams(s, c, 0);
+}
+
+/* Output goes to every attach; one that falls behind pauses the container's output (it blocks
+ * on a full pipe) rather than losing bytes, as a containerd attach does. */
 void shim__attach_output(struct shim *s, struct shim_ctr *c, int type, const char *p, size_t n)
 {
     for (struct shim_conn *k = s->conns; k; k = k->next) {
@@ -305,6 +330,8 @@ void shim__attach_output(struct shim *s, struct shim_ctr *c, int type, const cha
         for (size_t o = 0; o < n; o += SHIM_ATTACH_FRAME_MAX)
             frame_send(s, k, type, p + o,
                        n - o < SHIM_ATTACH_FRAME_MAX ? n - o : SHIM_ATTACH_FRAME_MAX);
+        if (k->out_len > SHIM_ATTACH_OUT_HIGH)
+            shim__attach_streams(s, c, 1);
     }
 }
 
@@ -320,7 +347,11 @@ void shim__attach_ended(struct shim *s, struct shim_ctr *c)
 
 void shim__attach_gone(struct shim *s, struct shim_conn *k)
 {
+    struct shim_ctr *c = k->attach;
+
     k->dead = 1;
     attach_stdin_ended(s, k);
     k->attach = NULL;
+    if (c->out_paused)
+        shim__attach_drained(s, c); /* k no longer counts (dead) */
 }

@@ -190,6 +190,8 @@ void shim__stream_on_read(struct shim *s, struct shim_stream *st)
         shim__attach_output(s, st->c, st->name[3] == 'e' ? 'e' : 'o', st->buf + st->len, (size_t)n);
         st->len += (size_t)n;
         stream_flush_lines(s, st, 0);
+        if (st->c->out_paused) /* an attach is behind: the container waits for it */
+            return;
     }
 }
 
@@ -610,6 +612,7 @@ static void ctr_on_exit(struct shim *s, struct shim_ctr *c, int status)
     c->pid = 0;
     shim__state_write(s);
     /* Attached clients get what is already in the pipes, then the end. */
+    shim__attach_streams(s, c, 0);
     if (c->out.fd >= 0)
         shim__stream_on_read(s, &c->out);
     if (c->err.fd >= 0)

@@ -97,6 +97,29 @@ OUT=$( (echo "after-restart"; sleep 2) | timeout 30 kubectl attach -i echo1 2>/d
 expect_eq "$OUT" "after-restart" "after kill -9 and a restart, attach reaches the same stdin"
 expect_eq "$(pod_field echo1 '.status.containerStatuses[0].restartCount')" 0 "cat never saw EOF (no restart)"
 
+# 30 MB of output through an attach: every byte arrives (a slow reader makes the container wait,
+# nothing is dropped), and the attach ends with the container.
+cat <<Y | kubectl apply -f - >/dev/null
+apiVersion: v1
+kind: Pod
+metadata: {name: big}
+spec:
+  terminationGracePeriodSeconds: 1
+  restartPolicy: Never
+  containers: [{name: c, image: test/bb, stdin: true, command: [sh, -c, 'while [ ! -e /tmp/go ]; do sleep 0.1; done; head -c 30000000 /dev/zero']}]
+Y
+wait_running big 90
+SESSIONS=$(grep -c 'sub=attach' "$TEST_DIR/server.log")
+( timeout 60 kubectl attach big 2>/dev/null | wc -c >"$TEST_DIR/big.count" ) &
+AP=$!
+wait_for 30 "the big attach is connected" -- sh_eval \
+    'test "$(grep -c sub=attach "$TEST_DIR/server.log")" -gt "$SESSIONS"'
+T0=$(date +%s.%N)
+kubectl exec big -- touch /tmp/go
+wait "$AP"
+T1=$(date +%s.%N)
+expect_eq "$(cat "$TEST_DIR/big.count")" 30000000 "30 MB through attach, every byte ($(awk "BEGIN { printf \"%.2f\", $T1 - $T0 }") s)"
+
 # kubectl run -it --rm: waits for the pod, attaches a terminal, exit ends and deletes it.
 OUT=$(timeout 90 $PTY 24 80 60 "expect:see a command prompt" "send:echo hi-\$((6*7))\n" \
     "expect:hi-42" "send:exit\n" wait -- kubectl run -it --rm --image=test/bb --restart=Never rit -- sh 2>&1)
