@@ -83,6 +83,10 @@ case $LOG in *"/dev/pts/"*"30 99"*) pass "the terminal's output is in kubectl lo
 OUT=$( (echo plain; sleep 1) | timeout 30 kubectl attach -i -t echo1 2>&1)
 case $OUT in *"Unable to use a TTY - container c did not allocate one"*plain*) pass "-t without a container tty: kubectl's warning, then input still works" ;;
 *) fail "-t without a container tty: $OUT" ;; esac
+# The server's own refusal, for clients that do not drop -t themselves.
+OUT=$(api_curl '/api/v1/namespaces/default/pods/echo1/attach?container=c&stdin=true&stdout=true&tty=true' -w ' %{http_code}')
+case $OUT in *"Unable to use a TTY - container c did not allocate one"*" 400") pass "tty=true for a container without one: 400 with kubectl's text" ;;
+*) fail "tty refusal: $OUT" ;; esac
 grep -q 'sub=attach proto=websocket' "$TEST_DIR/server.log" && pass "attach over WebSocket" ||
     fail "no WebSocket attach session in the server log"
 case $VERSIONS in *1.27*)
