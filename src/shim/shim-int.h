@@ -228,6 +228,8 @@ void shim__stdin_on_write(struct shim *s, struct shim_ctr *c);
  * master received on it once runc ran. */
 int shim__console_listen(struct shim *s, struct shim_ctr *c, char *out, size_t n);
 int shim__console_recv(int lfd);
+/* Removes the console socket (and its private dir in /tmp). */
+void shim__console_unlink(const char *path);
 json_t *shim__attach_op(struct shim *s, struct shim_conn *c, const json_t *req);
 /* Consumes the complete frames of c->in (stops early when the stdin buffer is full). */
 void shim__attach_input(struct shim *s, struct shim_conn *c);

@@ -162,23 +162,43 @@ int shim__console_listen(struct shim *s, struct shim_ctr *c, char *out, size_t n
     int fd;
 
     snprintf(out, n, "%s/console-%u.sock", s->pod_dir, ++seq);
-    if (strlen(out) >= sizeof sa.sun_path) /* a deep pod dir: a short path of our own */
-        snprintf(out, n, "/tmp/kroll-console-%d-%u.sock", (int)getpid(), seq);
+    if (strlen(out) >= sizeof sa.sun_path) { /* a deep pod dir: a private dir in /tmp */
+        char dir[] = "/tmp/kroll-console-XXXXXX";
+
+        if (!mkdtemp(dir))
+            return -errno;
+        snprintf(out, n, "%s/c.sock", dir);
+    }
     snprintf(sa.sun_path, sizeof sa.sun_path, "%s", out);
     unlink(out);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return -errno;
+    if (fd < 0) {
+        int rc = -errno;
+
+        shim__console_unlink(out);
+        return rc;
+    }
     if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 || chmod(out, 0600) < 0 ||
         listen(fd, 4) < 0) {
         int rc = -errno;
 
         close(fd);
-        unlink(out);
+        shim__console_unlink(out);
         return rc;
     }
     (void)c;
     return fd;
+}
+
+void shim__console_unlink(const char *path)
+{
+    unlink(path);
+    if (strncmp(path, "/tmp/kroll-console-", 19) == 0) {
+        char dir[64];
+
+        snprintf(dir, sizeof dir, "%.*s", (int)(strrchr(path, '/') - path), path);
+        rmdir(dir);
+    }
 }
 
 int shim__console_recv(int lfd)

@@ -244,7 +244,7 @@ pid_t shim__runc_run(struct shim *s, struct shim_ctr *c, int in, int out, int er
     runc = shim__spawn(argv, environ, c->bundle, in, out, errout, 0, msg, n);
     if (runc < 0) {
         if (lfd >= 0)
-            close(lfd), unlink(cons);
+            close(lfd), shim__console_unlink(cons);
         return runc;
     }
     status = wait_bounded(runc, SHIM_RUNC_TIMEOUT_MS);
@@ -253,7 +253,7 @@ pid_t shim__runc_run(struct shim *s, struct shim_ctr *c, int in, int out, int er
         int m = shim__console_recv(lfd);
 
         close(lfd);
-        unlink(cons);
+        shim__console_unlink(cons);
         if (m >= 0)
             c->in_fd = m;
         else if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && pid > 0)
