@@ -380,12 +380,12 @@ static void cont_start(struct kcont *c, const json_t *pod)
     op = kop__new(kl, KOP_START, p->uid, p->dir);
     op->cdi_edits = cdi;
     cdi = NULL;
+    op->ctr = json_deep_copy(c->spec); /* stdin/tty; the runtime's bundle reads the rest */
     if (kl->runtime) {
         /* In a container: paths are the container's, the runtime resolves argv[0]. */
         free(cwd);
         cwd = xstrdup(jx_str(c->spec, "workingDir") ?: jx_str(img.config, "WorkingDir") ?: "/");
         op->pod = json_deep_copy(pod);
-        op->ctr = json_deep_copy(c->spec);
         op->img_config = img.config ? json_deep_copy(img.config) : json_object();
         op->layers = json_array();
         for (size_t i = 0; i < img.nlayers; i++)

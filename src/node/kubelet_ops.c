@@ -8,8 +8,8 @@
 #include "node/node-int.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <ftw.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -138,8 +138,14 @@ static void kop_work(struct kop *op)
     }
     case KOP_START: {
         const char **av = strv_borrow(op->argv), **ev = strv_borrow(op->env);
-        struct shim_container_spec spec = {.name = op->cname, .argv = av, .env = ev,
-                                           .cwd = op->cwd, .mounts = op->mounts};
+        struct shim_container_spec spec = {.name = op->cname,
+                                           .argv = av,
+                                           .env = ev,
+                                           .cwd = op->cwd,
+                                           .mounts = op->mounts,
+                                           .stdin_open = jx_bool(op->ctr, "stdin"),
+                                           .tty = jx_bool(op->ctr, "tty"),
+                                           .stdin_once = jx_bool(op->ctr, "stdinOnce")};
         char bundle[PATH_MAX], id[160];
         int timeout = 3000;
 

@@ -378,7 +378,7 @@ static json_t *process_json(const struct ocispec_in *in, struct err *err)
     for (int i = 0; i < u->ngroups; i++)
         json_array_append_new(gids, json_integer(u->groups[i]));
     p = json_pack("{s:b, s:{s:I, s:I, s:o}, s:O, s:O, s:s, s:o, s:b, s:[{s:s, s:I, s:I}]}",
-                  "terminal", 0, "user", "uid", (json_int_t)u->uid, "gid", (json_int_t)u->gid,
+                  "terminal", json_is_true(json_object_get(in->container, "tty")), "user", "uid", (json_int_t)u->uid, "gid", (json_int_t)u->gid,
                   "additionalGids", gids, "args", in->argv, "env", in->env, "cwd",
                   in->cwd && *in->cwd ? in->cwd : "/", "capabilities", caps, "noNewPrivileges",
                   no_new_privs(in->pod, in->container), "rlimits", "type", "RLIMIT_NOFILE",

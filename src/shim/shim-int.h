@@ -23,6 +23,7 @@ enum shim_watch_kind {
     W_STREAM,
     W_EXEC_OUT,
     W_PIDFD,
+    W_STDIN, /* a container's stdin (pipe or pty master) while input waits to be written */
 };
 
 /* Every fd in the epoll set carries one of these, embedded in its owner. */
@@ -63,10 +64,20 @@ struct shim_ctr {
     int log_fd;
     long log_size;
     struct shim_stream out, err;
+    struct shim_stream pty; /* tty: the terminal's master, logged as stdout */
     /* OCI runtime containers (start with a "bundle"); all NULL for a plain process. */
     char *rt_bin, *rt_root, *rt_id, *bundle;
     char *memcg;   /* the container's memory cgroup dir, for its OOM kill count */
     long oom_base; /* that count when the container started */
+    /* stdin/tty (shim_attach.c): the spec's flags, and the shim's end of the container's stdin
+     * (a pipe, or a dup of the pty master with tty), kept across server restarts. */
+    int want_stdin, tty, stdin_once;
+    int in_fd;     /* -1: none, or closed (stdinOnce after the first attach) */
+    int in_closed; /* stdin ended for this instance: no attach may write to it again */
+    struct shim_watch inw;
+    char *in_buf; /* input not yet written (at most SHIM_STDIN_MAX) */
+    size_t in_len;
+    int out_paused; /* output not read: an attach has over SHIM_ATTACH_OUT_HIGH unsent */
 };
 
 struct shim_conn {
@@ -78,6 +89,9 @@ struct shim_conn {
     size_t in_len;
     char *out;
     size_t out_len, out_cap;
+    struct shim_ctr *attach; /* an attach connection: binary frames after the reply */
+    int att_stdin;           /* this attach writes the container's stdin */
+    int paused;              /* not read (the container's stdin buffer is full) */
     struct shim_conn *next;
 };
 
@@ -123,6 +137,10 @@ struct shim {
 void shim__watch_add(struct shim *s, int fd, uint32_t events, struct shim_watch *w);
 void shim__watch_del(struct shim *s, int fd);
 void shim__conn_send(struct shim *s, struct shim_conn *c, json_t *msg_take);
+/* Queues raw bytes (attach frames) on c; over SHIM_OUT_MAX the connection is dropped. */
+void shim__conn_write(struct shim *s, struct shim_conn *c, const void *p, size_t n);
+/* Re-arms c's epoll interest (EPOLLIN unless paused, EPOLLOUT while output waits). */
+void shim__conn_events(struct shim *s, struct shim_conn *c);
 void shim__event_send(struct shim *s, json_t *ev_take);
 /* Resolves a path inside the pod dir that may exceed sun_path via /proc/self/fd/<dirfd>. */
 int shim__sockaddr(const char *pod_dir, struct sockaddr_un *sa, int *dirfd);
@@ -148,10 +166,11 @@ void shim__kill_all(struct shim *s, int wait_ms);
 char **shim__strv(const json_t *a, const char *field, int required, char *msg, size_t n);
 void shim__strv_free(char **v);
 
-/* Forks argv in a process group of its own with stdout/stderr on out/errout (the container
- * launcher); returns the pid once exec succeeded, else -errno with msg set. */
-pid_t shim__spawn(char **argv, char **env, const char *cwd, int out, int errout, char *msg,
-                  size_t n);
+/* Forks argv in a process group of its own with stdin on in (-1: /dev/null) and stdout/stderr
+ * on out/errout (the container launcher); tty: a session of its own with in (a pty slave) as
+ * its controlling terminal. Returns the pid once exec succeeded, else -errno with msg set. */
+pid_t shim__spawn(char **argv, char **env, const char *cwd, int in, int out, int errout, int tty,
+                  char *msg, size_t n);
 
 /* shim_runc.c: containers run by an OCI runtime (runc) from a bundle. */
 #define SHIM_RUNC_TIMEOUT_MS 30000 /* one runtime call (run, kill, delete) */
@@ -161,7 +180,7 @@ pid_t shim__spawn(char **argv, char **env, const char *cwd, int out, int errout,
 const char *shim__runc_config(struct shim_ctr *c, const json_t *req);
 /* `runc run --detach` with out/errout as the container's stdout/stderr; returns the container's
  * init pid (re-parented to the shim, a subreaper), or -errno with msg set. */
-pid_t shim__runc_run(struct shim *s, struct shim_ctr *c, int out, int errout, char *msg,
+pid_t shim__runc_run(struct shim *s, struct shim_ctr *c, int in, int out, int errout, char *msg,
                      size_t n);
 /* After the init's exit: records OOMKilled when the cgroup's OOM kill count rose, then kills
  * whatever is left of the container and deletes it. */
@@ -184,6 +203,45 @@ int shim__pause_start(struct shim *s, char **argv, int argc, struct err *err);
 int shim__pause_reaped(struct shim *s, pid_t pid, int status);
 /* SIGKILL to the pause and a bounded wait for it (after the containers are gone). */
 void shim__pause_stop(struct shim *s);
+
+/* shim_attach.c: a container's stdin and tty, and `attach` connections.
+ * Frames (both directions): 1 byte type, 4 bytes big-endian length, data. Client to shim:
+ * 'i' stdin bytes, 'c' the client's stdin ended, 'r' resize (u16 cols, u16 rows, big-endian).
+ * Shim to client: 'o' stdout (the terminal with a tty), 'e' stderr, 'x' the container ended
+ * (its exit code as text), 'z' this attach is over (its stdin ended). */
+#define SHIM_STDIN_MAX (1024 * 1024)      /* container input buffered in the shim */
+#define SHIM_ATTACH_FRAME_MAX (64 * 1024) /* one frame's data */
+#define SHIM_ATTACH_OUT_HIGH                                                                       \
+    (2 * 1024 * 1024) /* an attach's unsent output that pauses the                                 \
+                       * container's (below SHIM_OUT_MAX) */
+/* Takes stdin/tty/stdinOnce of a start request into c. */
+void shim__stdio_config(struct shim_ctr *c, const json_t *req);
+/* Before a start: the container's stdin (*child_in, -1 for /dev/null) and, for a plain process
+ * with a tty, the pty slave (also its stdout/stderr). 0 or -errno with msg. */
+int shim__stdio_open(struct shim *s, struct shim_ctr *c, int *child_in, char *msg, size_t n);
+/* After a start: closes the child's end of stdin (the pty slave with a tty). */
+void shim__stdio_started(struct shim *s, struct shim_ctr *c, int child_in);
+/* Ends a container's stdin (restart, exit, stop). */
+void shim__stdio_close(struct shim *s, struct shim_ctr *c);
+void shim__stdin_on_write(struct shim *s, struct shim_ctr *c);
+/* runc with a tty: a console socket for `runc run --console-socket` (path in out), and the pty
+ * master received on it once runc ran. */
+int shim__console_listen(struct shim *s, struct shim_ctr *c, char *out, size_t n);
+int shim__console_recv(int lfd);
+/* Removes the console socket (and its private dir in /tmp). */
+void shim__console_unlink(const char *path);
+json_t *shim__attach_op(struct shim *s, struct shim_conn *c, const json_t *req);
+/* Consumes the complete frames of c->in (stops early when the stdin buffer is full). */
+void shim__attach_input(struct shim *s, struct shim_conn *c);
+/* Container output read by the shim, to every attach of c; type 'o' or 'e'. */
+void shim__attach_output(struct shim *s, struct shim_ctr *c, int type, const char *p, size_t n);
+void shim__attach_ended(struct shim *s, struct shim_ctr *c);
+/* Pauses (on) or resumes reading c's output streams. */
+void shim__attach_streams(struct shim *s, struct shim_ctr *c, int on);
+/* An attach of c caught up (or left): resumes c's output once every attach of it did. */
+void shim__attach_drained(struct shim *s, struct shim_ctr *c);
+/* An attach connection goes away: its stdin ends (stdinOnce closes the container's). */
+void shim__attach_gone(struct shim *s, struct shim_conn *c);
 
 /* shim_state.c */
 /* RFC 3339 with nanoseconds, UTC, fixed width ("2026-11-27T01:57:03.123456789Z"); out >= 40. */

@@ -57,7 +57,7 @@ int shim__sockaddr(const char *pod_dir, struct sockaddr_un *sa, int *dirfd)
 
 static void conn_flush(struct shim *s, struct shim_conn *c)
 {
-    struct epoll_event ev = {.data.ptr = &c->w};
+    struct epoll_event ev = {0};
 
     while (c->out_len > 0 && !c->dead) {
         ssize_t n = send(c->fd, c->out, c->out_len, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -72,8 +72,33 @@ static void conn_flush(struct shim *s, struct shim_conn *c)
         memmove(c->out, c->out + n, c->out_len - (size_t)n);
         c->out_len -= (size_t)n;
     }
-    ev.events = EPOLLIN | (c->out_len ? EPOLLOUT : 0);
+    (void)ev;
+    shim__conn_events(s, c);
+    if (c->attach && c->attach->out_paused && c->out_len < SHIM_ATTACH_OUT_HIGH / 2)
+        shim__attach_drained(s, c->attach);
+}
+
+void shim__conn_events(struct shim *s, struct shim_conn *c)
+{
+    struct epoll_event ev = {.data.ptr = &c->w};
+
+    ev.events = (c->paused ? 0 : EPOLLIN) | (c->out_len ? EPOLLOUT : 0);
     epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &ev);
+}
+
+void shim__conn_write(struct shim *s, struct shim_conn *c, const void *p, size_t n)
+{
+    if (c->dead || c->out_len + n > SHIM_OUT_MAX) {
+        c->dead = 1; /* a reader that does not read loses its connection, not our memory */
+        return;
+    }
+    if (c->out_len + n > c->out_cap) {
+        c->out_cap = (c->out_len + n) * 2;
+        c->out = xrealloc(c->out, c->out_cap);
+    }
+    memcpy(c->out + c->out_len, p, n);
+    c->out_len += n;
+    conn_flush(s, c);
 }
 
 void shim__conn_send(struct shim *s, struct shim_conn *c, json_t *msg)
@@ -85,20 +110,10 @@ void shim__conn_send(struct shim *s, struct shim_conn *c, json_t *msg)
     if (!text) /* cannot happen with valid UTF-8; never send half a protocol */
         text = xstrdup("{\"ok\":false,\"error\":\"reply could not be encoded\"}");
     n = strlen(text);
-    if (c->dead || c->out_len + n + 1 > SHIM_OUT_MAX) {
-        c->dead = 1; /* a reader that does not read loses its connection, not our memory */
-        free(text);
-        return;
-    }
-    if (c->out_len + n + 1 > c->out_cap) {
-        c->out_cap = (c->out_len + n + 1) * 2;
-        c->out = xrealloc(c->out, c->out_cap);
-    }
-    memcpy(c->out + c->out_len, text, n);
-    c->out[c->out_len + n] = '\n';
-    c->out_len += n + 1;
+    text = xrealloc(text, n + 2);
+    text[n] = '\n';
+    shim__conn_write(s, c, text, n + 1);
     free(text);
-    conn_flush(s, c);
 }
 
 void shim__event_send(struct shim *s, json_t *ev)
@@ -121,6 +136,8 @@ static void conn_free(struct shim *s, struct shim_conn *c)
     for (struct shim_exec *x = s->execs; x; x = x->next)
         if (x->conn == c)
             x->conn = NULL;
+    if (c->attach)
+        shim__attach_gone(s, c);
     shim__watch_del(s, c->fd);
     close(c->fd);
     free(c->in);
@@ -220,6 +237,8 @@ static void conn_dispatch(struct shim *s, struct shim_conn *c, const char *line,
         reply = op_status(s);
     } else if (strcmp(op, "exec") == 0) {
         shim__exec_start(s, c, req); /* replies when the command ends */
+    } else if (strcmp(op, "attach") == 0 && !c->attach && !c->subscribed) {
+        reply = shim__attach_op(s, c, req); /* binary frames follow an ok reply */
     } else if (strcmp(op, "stop") == 0) {
         reply = reply_ok();
         if (json_object_get(req, "id"))
@@ -242,6 +261,10 @@ static void conn_on_read(struct shim *s, struct shim_conn *c)
     size_t start = 0;
     ssize_t n;
 
+    if (c->paused) { /* only a hang-up wakes a paused attach: the client is gone */
+        c->dead = 1;
+        return;
+    }
     n = read(c->fd, c->in + c->in_len, SHIM_REQ_MAX - c->in_len);
     if (n < 0 && (errno == EAGAIN || errno == EINTR))
         return;
@@ -250,12 +273,14 @@ static void conn_on_read(struct shim *s, struct shim_conn *c)
         return;
     }
     c->in_len += (size_t)n;
-    while (!s->stopping && (nl = memchr(c->in + start, '\n', c->in_len - start))) {
+    while (!s->stopping && !c->attach && (nl = memchr(c->in + start, '\n', c->in_len - start))) {
         conn_dispatch(s, c, c->in + start, (size_t)(nl - (c->in + start)));
         start = (size_t)(nl - c->in) + 1;
     }
     memmove(c->in, c->in + start, c->in_len - start);
     c->in_len -= start;
+    if (c->attach && !s->stopping) /* frames, from the byte after the attach line */
+        shim__attach_input(s, c);
     if (c->in_len == SHIM_REQ_MAX) {
         shim__conn_send(s, c, reply_err("%s", "request line too long"));
         c->dead = 1;
@@ -353,6 +378,9 @@ static void loop_dispatch(struct shim *s, struct shim_watch *w, uint32_t events)
         break;
     case W_PIDFD:
         shim__reap(s);
+        break;
+    case W_STDIN:
+        shim__stdin_on_write(s, w->obj);
         break;
     }
 }

@@ -68,6 +68,9 @@ struct shim_container_spec {
     /* An OCI runtime container: argv/env/cwd/mounts are then in <bundle>/config.json (argv
      * must still be given; it is only logged). All absolute; NULL for a plain process. */
     const char *bundle, *runtime, *runtime_root, *container_id;
+    /* The container's stdin kept open by the shim (kubectl attach -i), a terminal (with an OCI
+     * runtime, the bundle must say process.terminal), and stdin closed after the first attach. */
+    int stdin_open, tty, stdin_once;
 };
 
 /* Starts (or restarts: the old current.log becomes previous.log) a container. Returns its pid

@@ -401,6 +401,9 @@ pid_t shim_container_start(const char *pod_dir, const struct shim_container_spec
         return err_set(err, -EINVAL, "container spec is not valid UTF-8");
     if (spec->cwd)
         json_object_set_new(req, "cwd", json_string(spec->cwd));
+    if (spec->stdin_open || spec->tty)
+        json_object_update_new(req, json_pack("{s:b, s:b, s:b}", "stdin", spec->stdin_open, "tty",
+                                              spec->tty, "stdinOnce", spec->stdin_once));
     if (spec->mounts && json_array_size(spec->mounts))
         json_object_set_new(req, "mounts", json_deep_copy(spec->mounts));
     if (spec->bundle) {

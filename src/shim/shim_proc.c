@@ -10,13 +10,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
-#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -182,12 +183,15 @@ void shim__stream_on_read(struct shim *s, struct shim_stream *st)
             continue;
         if (n < 0 && errno == EAGAIN)
             return;
-        if (n <= 0) {
+        if (n <= 0) { /* EOF; EIO for a pty whose last holder is gone */
             stream_close(s, st);
             return;
         }
+        shim__attach_output(s, st->c, st->name[3] == 'e' ? 'e' : 'o', st->buf + st->len, (size_t)n);
         st->len += (size_t)n;
         stream_flush_lines(s, st, 0);
+        if (st->c->out_paused) /* an attach is behind: the container waits for it */
+            return;
     }
 }
 
@@ -227,7 +231,8 @@ static int child_mounts(int *idx)
     *idx = -1;
     if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
         return -1;
-    json_array_foreach(spawn_mounts, i, m) {
+    json_array_foreach(spawn_mounts, i, m)
+    {
         const char *src = json_string_value(json_object_get(m, "source"));
         const char *dst = json_string_value(json_object_get(m, "target"));
         char path[PATH_MAX];
@@ -293,13 +298,16 @@ static void child_exec(char **argv, char **env, int errfd)
 }
 
 /* Runs in the forked child: own process group, default signals, fds wired, then exec. */
-static void child_run(char **argv, char **env, const char *cwd, int out, int errout, int errfd,
-                      pid_t shim)
+static void child_run(char **argv, char **env, const char *cwd, int in, int out, int errout,
+                      int tty, int errfd, pid_t shim)
 {
     sigset_t all;
     int nullfd;
 
-    setpgid(0, 0);
+    if (tty) /* a session (and process group) of its own, the pty its controlling terminal */
+        setsid();
+    else
+        setpgid(0, 0);
     /* If the shim itself is killed, the pod's main processes go with it rather than run on
      * unsupervised; the kubelet then reports the containers as lost (state.json still says
      * running while the shim is gone). */
@@ -310,8 +318,10 @@ static void child_run(char **argv, char **env, const char *cwd, int out, int err
         signal(sig, SIG_DFL);
     sigemptyset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
-    nullfd = open("/dev/null", O_RDONLY);
+    nullfd = in >= 0 ? in : open("/dev/null", O_RDONLY);
     if (nullfd < 0 || dup2(nullfd, 0) < 0 || dup2(out, 1) < 0 || dup2(errout, 2) < 0)
+        child_fail(errfd, 2, errno);
+    if (tty && ioctl(0, TIOCSCTTY, 0) < 0)
         child_fail(errfd, 2, errno);
     {
         int idx = -1;
@@ -329,8 +339,8 @@ static void child_run(char **argv, char **env, const char *cwd, int out, int err
     child_exec(argv, env, errfd);
 }
 
-pid_t shim__spawn(char **argv, char **env, const char *cwd, int out, int errout, char *msg,
-                   size_t n)
+pid_t shim__spawn(char **argv, char **env, const char *cwd, int in, int out, int errout, int tty,
+                  char *msg, size_t n)
 {
     int ep[2];
     struct spawn_err se;
@@ -349,8 +359,9 @@ pid_t shim__spawn(char **argv, char **env, const char *cwd, int out, int errout,
         return -EAGAIN;
     }
     if (pid == 0)
-        child_run(argv, env, cwd, out, errout, ep[1], self);
-    setpgid(pid, pid); /* also from the parent, so a signal right after this never misses */
+        child_run(argv, env, cwd, in, out, errout, tty, ep[1], self);
+    if (!tty)
+        setpgid(pid, pid); /* also from the parent, so a signal right after this never misses */
     close(ep[1]);
     do
         r = read(ep[0], &se, sizeof se);
@@ -360,12 +371,15 @@ pid_t shim__spawn(char **argv, char **env, const char *cwd, int out, int errout,
         return pid; /* EOF: exec succeeded */
     waitpid(pid, NULL, 0);
     if (se.stage == 3 && se.mount_idx < 0)
-        snprintf(msg, n, "failed to create the container's mount namespace: %s (volume mounts "
-                 "need root or a user-namespace shim)", strerror(se.err));
+        snprintf(msg, n,
+                 "failed to create the container's mount namespace: %s (volume mounts "
+                 "need root or a user-namespace shim)",
+                 strerror(se.err));
     else if (se.stage == 3)
         snprintf(msg, n, "failed to mount volume at \"%s\": %s",
-                 json_string_value(json_object_get(json_array_get(spawn_mounts,
-                                                                  (size_t)se.mount_idx), "target")) ?: "?",
+                 json_string_value(
+                     json_object_get(json_array_get(spawn_mounts, (size_t)se.mount_idx), "target"))
+                     ?: "?",
                  strerror(se.err));
     else if (se.stage == 1)
         snprintf(msg, n, "failed to chdir to \"%s\": %s", cwd, strerror(se.err));
@@ -409,7 +423,7 @@ static struct shim_ctr *ctr_get(struct shim *s, const char *name)
         return c;
     c = xcalloc(1, sizeof *c);
     c->name = xstrdup(name);
-    c->log_fd = c->pidfd = c->out.fd = c->err.fd = -1;
+    c->log_fd = c->pidfd = c->out.fd = c->err.fd = c->pty.fd = c->in_fd = -1;
     s->ctrs = xrealloc(s->ctrs, (s->nctrs + 1) * sizeof *s->ctrs);
     s->ctrs[s->nctrs++] = c;
     snprintf(path, sizeof path, "%s/logs", s->pod_dir);
@@ -426,6 +440,8 @@ static void ctr_reset(struct shim *s, struct shim_ctr *c)
 
     stream_close(s, &c->out);
     stream_close(s, &c->err);
+    stream_close(s, &c->pty);
+    shim__stdio_close(s, c);
     if (c->log_fd >= 0) {
         close(c->log_fd);
         c->log_fd = -1;
@@ -465,29 +481,43 @@ static void ctr_start_failed(struct shim *s, struct shim_ctr *c, const char *msg
 static json_t *ctr_launch(struct shim *s, struct shim_ctr *c, char **argv, char **env,
                           const char *cwd)
 {
-    int out[2] = {-1, -1}, errp[2] = {-1, -1};
+    int out[2] = {-1, -1}, errp[2] = {-1, -1}, in = -1, pty = -1;
     char msg[512];
     pid_t pid;
 
     if (log_open(s, c) < 0)
         return reply_error("StartError", "cannot open log: %s", strerror(errno), errno);
+    if (shim__stdio_open(s, c, &in, msg, sizeof msg) < 0)
+        return reply_error("StartError", "%s", msg, EIO);
     if (pipe2(out, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2(errp, O_CLOEXEC | O_NONBLOCK) < 0) {
         int e = errno;
         if (out[0] >= 0) {
             close(out[0]);
             close(out[1]);
         }
+        if (in >= 0)
+            close(in);
         return reply_error("StartError", "pipe: %s", strerror(e), e);
     }
     clock_gettime(CLOCK_REALTIME, &c->started);
-    if (c->bundle)
-        pid = shim__runc_run(s, c, out[1], errp[1], msg, sizeof msg);
-    else
-        pid = shim__spawn(argv, env, cwd ? cwd : s->pod_dir, out[1], errp[1], msg, sizeof msg);
+    if (c->bundle) {
+        pid = shim__runc_run(s, c, in, out[1], errp[1], msg, sizeof msg);
+    } else if (c->tty) { /* in is the pty slave: the process's whole stdio */
+        pid = shim__spawn(argv, env, cwd ? cwd : s->pod_dir, in, in, in, 1, msg, sizeof msg);
+    } else {
+        pid =
+            shim__spawn(argv, env, cwd ? cwd : s->pod_dir, in, out[1], errp[1], 0, msg, sizeof msg);
+    }
+    /* The terminal (ours, or runc's console) is read as the container's stdout. */
+    if (c->tty && pid > 0 && c->in_fd >= 0)
+        pty = fcntl(c->in_fd, F_DUPFD_CLOEXEC, 3);
     close(out[1]);
     close(errp[1]);
     stream_init(s, &c->out, c, out[0], "stdout");
     stream_init(s, &c->err, c, errp[0], "stderr");
+    shim__stdio_started(s, c, in);
+    if (pty >= 0)
+        stream_init(s, &c->pty, c, pty, "stdout");
     if (pid < 0) {
         c->term.started = c->started;
         ctr_start_failed(s, c, msg);
@@ -540,6 +570,7 @@ json_t *shim__ctr_start(struct shim *s, const json_t *req)
         shim__runc_ctr_free(c);
     }
     ctr_reset(s, c);
+    shim__stdio_config(c, req);
     /* A runtime container's mounts are in its config.json; the runtime itself gets none. */
     spawn_mounts = c->bundle ? NULL : json_object_get(req, "mounts");
     reply = ctr_launch(s, c, argv, env, json_string_value(cwdj));
@@ -580,10 +611,19 @@ static void ctr_on_exit(struct shim *s, struct shim_ctr *c, int status)
              (int)c->pid, c->term.exit_code, c->term.signal);
     c->pid = 0;
     shim__state_write(s);
+    /* Attached clients get what is already in the pipes, then the end. */
+    shim__attach_streams(s, c, 0);
+    if (c->out.fd >= 0)
+        shim__stream_on_read(s, &c->out);
+    if (c->err.fd >= 0)
+        shim__stream_on_read(s, &c->err);
+    if (c->pty.fd >= 0)
+        shim__stream_on_read(s, &c->pty);
+    shim__stdio_close(s, c);
+    shim__attach_ended(s, c);
     ev = json_pack("{s:s, s:s, s:i, s:i, s:i, s:s}", "event", "exit", "container", c->name,
-                   "exitCode", (json_int_t)c->term.exit_code, "signal",
-                   (json_int_t)c->term.signal, "restartCount", (json_int_t)c->restart_count,
-                   "reason", c->term.reason);
+                   "exitCode", (json_int_t)c->term.exit_code, "signal", (json_int_t)c->term.signal,
+                   "restartCount", (json_int_t)c->restart_count, "reason", c->term.reason);
     shim__event_send(s, ev);
 }
 
@@ -785,10 +825,10 @@ void shim__exec_start(struct shim *s, struct shim_conn *c, const json_t *req)
     if (rc_ctr) { /* inside the container: its env, cwd, user and capabilities */
         char **rargv = shim__runc_exec_argv(rc_ctr, argv, &pid_file);
 
-        pid = shim__spawn(rargv, environ, rc_ctr->bundle, p[1], p[1], msg, sizeof msg);
+        pid = shim__spawn(rargv, environ, rc_ctr->bundle, -1, p[1], p[1], 0, msg, sizeof msg);
         shim__strv_free(rargv);
     } else {
-        pid = shim__spawn(argv, env ? env : environ, cwd ? cwd : s->pod_dir, p[1], p[1], msg,
+        pid = shim__spawn(argv, env ? env : environ, cwd ? cwd : s->pod_dir, -1, p[1], p[1], 0, msg,
                           sizeof msg);
     }
     close(p[1]);
@@ -909,5 +949,6 @@ void shim__kill_all(struct shim *s, int wait_ms)
     for (size_t i = 0; i < s->nctrs; i++) {
         stream_close(s, &s->ctrs[i]->out);
         stream_close(s, &s->ctrs[i]->err);
+        stream_close(s, &s->ctrs[i]->pty);
     }
 }

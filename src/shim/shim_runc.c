@@ -215,18 +215,24 @@ static void runc_log_error(const char *path, char *out, size_t n)
     }
 }
 
-pid_t shim__runc_run(struct shim *s, struct shim_ctr *c, int out, int errout, char *msg,
+pid_t shim__runc_run(struct shim *s, struct shim_ctr *c, int in, int out, int errout, char *msg,
                      size_t n)
 {
-    char pidf[PATH_MAX], logf[PATH_MAX], why[1024] = "";
-    char *argv[] = {c->rt_bin, "--root", c->rt_root, "--log", logf, "--log-format", "json",
-                    "run", "--detach", "--pid-file", pidf, "--bundle", c->bundle, c->rt_id,
-                    NULL};
+    char pidf[PATH_MAX], logf[PATH_MAX], cons[PATH_MAX], why[1024] = "";
+    char *argv[] = {c->rt_bin, "--root", c->rt_root, "--log",      logf, "--log-format",
+                    "json",    "run",    "--detach", "--pid-file", pidf, "--bundle",
+                    c->bundle, c->rt_id, NULL,       NULL,         NULL};
     const char *del[] = {"delete", "--force", c->rt_id, NULL};
     pid_t runc, pid;
-    int status;
+    int status, lfd = -1;
 
-    (void)s;
+    if (c->tty) { /* runc sends the terminal's master over this socket (process.terminal) */
+        if ((lfd = shim__console_listen(s, c, cons, sizeof cons)) < 0) {
+            snprintf(msg, n, "console socket: %s", strerror(-lfd));
+            return lfd;
+        }
+        argv[13] = "--console-socket", argv[14] = cons, argv[15] = c->rt_id;
+    }
     snprintf(pidf, sizeof pidf, "%s/pid", c->bundle);
     snprintf(logf, sizeof logf, "%s/runc.log", c->bundle);
     unlink(pidf);
@@ -235,16 +241,31 @@ pid_t shim__runc_run(struct shim *s, struct shim_ctr *c, int out, int errout, ch
     if (access(pidf, F_OK) == 0)
         runc_call(c, del); /* a leftover of an instance whose end we did not see */
     snprintf(pidf, sizeof pidf, "%s/pid", c->bundle);
-    runc = shim__spawn(argv, environ, c->bundle, out, errout, msg, n);
-    if (runc < 0)
+    runc = shim__spawn(argv, environ, c->bundle, in, out, errout, 0, msg, n);
+    if (runc < 0) {
+        if (lfd >= 0)
+            close(lfd), shim__console_unlink(cons);
         return runc;
+    }
     status = wait_bounded(runc, SHIM_RUNC_TIMEOUT_MS);
     pid = pid_file_read(pidf);
+    if (lfd >= 0) { /* the message waits in the socket even though runc is gone */
+        int m = shim__console_recv(lfd);
+
+        close(lfd);
+        shim__console_unlink(cons);
+        if (m >= 0)
+            c->in_fd = m;
+        else if (status >= 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 && pid > 0)
+            log_warn("shim", "msg=\"runc sent no console\" container=%s", c->name);
+    }
     if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0 || pid <= 0) {
         /* runc wrote why on the container's stderr: the log has it; the message points there. */
         runc_log_error(logf, why, sizeof why);
-        snprintf(msg, n, "OCI runtime create failed: %s", why[0] ? why
-                 : status < 0 ? "runc run timed out" : "runc run failed (see the container's log)");
+        snprintf(msg, n, "OCI runtime create failed: %s",
+                 why[0]       ? why
+                 : status < 0 ? "runc run timed out"
+                              : "runc run failed (see the container's log)");
         runc_call(c, del);
         return -EIO;
     }
@@ -272,8 +293,8 @@ void shim__runc_ended(struct shim *s, struct shim_ctr *c, struct shim_term *t)
 int shim__runc_signal(struct shim_ctr *c, int sig, int all)
 {
     char num[16];
-    const char *args[] = {"kill", all ? "--all" : c->rt_id, all ? c->rt_id : num,
-                          all ? num : NULL, NULL};
+    const char *args[] = {"kill", all ? "--all" : c->rt_id, all ? c->rt_id : num, all ? num : NULL,
+                          NULL};
 
     snprintf(num, sizeof num, "%d", sig);
     return runc_call(c, args);

@@ -120,7 +120,8 @@ static pid_t ctr_start(const char *dir, const char *name, const char *const *arg
     assert_true(started > time(NULL) - 60 && started <= time(NULL));
     assert_int_equal(shim_state_read(dir, &st, e), 0);
     time_rfc3339(started, want);
-    json_array_foreach(json_object_get(st, "containers"), i, c) {
+    json_array_foreach(json_object_get(st, "containers"), i, c)
+    {
         const char *at = jx_str(c, "startedAt"); /* running */
 
         if (strcmp(jx_str(c, "name") ?: "", name) != 0)
@@ -740,6 +741,149 @@ static void test_share_pid(void **state)
     pod_stop(plain);
 }
 
+/* ---- attach: stdin, tty, stdinOnce (plain processes) --------------------------------------- */
+
+struct att {
+    int fd;
+    char buf[65536 + 16];
+    size_t len;
+    char out[8192]; /* 'o' and 'e' data, concatenated */
+    size_t olen;
+    int last;    /* type of the last control frame ('x', 'z') */
+    int replied; /* the reply line was read */
+};
+
+static void att_open(struct att *a, const char *dir, const char *ctr, int stdin_)
+{
+    json_t *req = json_pack("{s:s, s:s, s:b}", "op", "attach", "container", ctr, "stdin", stdin_);
+    struct shim_call call;
+    struct err err;
+
+    memset(a, 0, sizeof *a);
+    err_init(&err);
+    assert_int_equal(shim_call_start(&call, dir, req, &err), 0);
+    json_decref(req);
+    a->fd = call.fd;
+    call.fd = -1;
+    shim_call_release(&call);
+}
+
+static void att_send(struct att *a, int type, const void *p, size_t n)
+{
+    unsigned char h[5] = {(unsigned char)type, 0, 0, (unsigned char)(n >> 8), (unsigned char)n};
+
+    assert_int_equal(write(a->fd, h, 5), 5);
+    if (n)
+        assert_int_equal(write(a->fd, p, n), (ssize_t)n);
+}
+
+/* Reads frames until want appears in the output (or, want NULL, a control frame arrives);
+ * the first line is the attach reply, which must be ok. */
+static void att_until(struct att *a, const char *want)
+{
+    int64_t deadline = ms_now() + TMO;
+
+    while (ms_now() < deadline) {
+        struct pollfd p = {.fd = a->fd, .events = POLLIN};
+        ssize_t n;
+        size_t off = 0;
+
+        if (want ? memmem(a->out, a->olen, want, strlen(want)) != NULL : a->last != 0)
+            return;
+        if (poll(&p, 1, 100) <= 0)
+            continue;
+        n = read(a->fd, a->buf + a->len, sizeof a->buf - a->len);
+        assert_true(n > 0);
+        a->len += (size_t)n;
+        if (!a->replied) {
+            char *nl = memchr(a->buf, '\n', a->len);
+
+            if (!nl)
+                continue;
+            assert_non_null(memmem(a->buf, (size_t)(nl - a->buf), "\"ok\":true", 9));
+            off = (size_t)(nl - a->buf) + 1;
+            a->replied = 1;
+        }
+        while (a->len - off >= 5) {
+            const unsigned char *h = (const unsigned char *)a->buf + off;
+            size_t k = (size_t)h[3] << 8 | h[4];
+
+            if (a->len - off < 5 + k)
+                break;
+            if ((h[0] == 'o' || h[0] == 'e') && a->olen + k < sizeof a->out) {
+                memcpy(a->out + a->olen, h + 5, k);
+                a->olen += k;
+            } else if (h[0] == 'x' || h[0] == 'z') {
+                a->last = h[0];
+            }
+            off += 5 + k;
+        }
+        memmove(a->buf, a->buf + off, a->len - off);
+        a->len -= off;
+    }
+    fail_msg("attach: no %s in \"%.*s\"", want ? want : "end frame", (int)a->olen, a->out);
+}
+
+static void test_attach(void **state)
+{
+    const char *cat[] = {"cat", NULL};
+    const char *sh[] = {"sh", "-c", "read x; tty; stty size; echo got $x", NULL};
+    const char *once[] = {"sh", "-c", "cat; echo closed", NULL};
+    const char *dir = pod_spawn("attach", &(struct shim_opts){.host_network = !g_netns_ok});
+    struct shim_container_spec in = {.name = "in", .argv = cat, .stdin_open = 1};
+    struct shim_container_spec tty = {.name = "tty", .argv = sh, .stdin_open = 1, .tty = 1};
+    struct shim_container_spec on = {
+        .name = "once", .argv = once, .stdin_open = 1, .stdin_once = 1};
+    unsigned char size[4] = {0, 77, 0, 33}; /* 77 columns, 33 rows */
+    struct att a, b;
+    struct err err;
+    char *log;
+
+    err_init(&err);
+    assert_true(shim_container_start(dir, &in, TMO, NULL, &err) > 0);
+    assert_true(shim_container_start(dir, &tty, TMO, NULL, &err) > 0);
+    assert_true(shim_container_start(dir, &on, TMO, NULL, &err) > 0);
+    /* stdin: input reaches cat, its output every attach; the end of one attach's input ends
+     * that attach (no stdinOnce), not cat. */
+    att_open(&a, dir, "in", 1);
+    att_open(&b, dir, "in", 0);
+    att_send(&a, 'i', "hello\n", 6);
+    att_until(&a, "hello\n");
+    att_until(&b, "hello\n");
+    att_send(&a, 'c', NULL, 0);
+    att_until(&a, NULL);
+    assert_int_equal(a.last, 'z');
+    close(a.fd);
+    att_open(&a, dir, "in", 1);
+    att_send(&a, 'i', "again\n", 6);
+    att_until(&b, "again\n");
+    close(a.fd), close(b.fd);
+    /* tty: a terminal, sized by the attach, logged as stdout. */
+    att_open(&a, dir, "tty", 1);
+    att_send(&a, 'r', size, 4);
+    att_send(&a, 'i', "hi\n", 3);
+    att_until(&a, "/dev/pts/");
+    att_until(&a, "33 77");
+    att_until(&a, "got hi");
+    att_until(&a, NULL);
+    assert_int_equal(a.last, 'x');
+    close(a.fd);
+    usleep(100000);
+    log = log_read(dir, "tty", "current.log");
+    assert_non_null(log);
+    assert_non_null(strstr(log, " stdout F /dev/pts/"));
+    free(log);
+    /* stdinOnce: the first attach's input ends, so does the container's stdin. */
+    att_open(&a, dir, "once", 1);
+    att_send(&a, 'i', "x\n", 2);
+    att_send(&a, 'c', NULL, 0);
+    att_until(&a, "closed");
+    att_until(&a, NULL);
+    assert_int_equal(a.last, 'x');
+    close(a.fd);
+    pod_stop(dir);
+}
+
 /* ---- fixture ----------------------------------------------------------------------------------
  */
 
@@ -792,6 +936,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_spawn_refuses_second_shim),
         cmocka_unit_test(test_shim_killed),
         cmocka_unit_test(test_share_pid),
+        cmocka_unit_test(test_attach),
     };
     ssize_t n;
 
