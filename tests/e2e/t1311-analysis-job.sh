@@ -6,7 +6,8 @@
 # spec. exit 0 -> Successful (two measurements at an interval, the older Job collected past
 # measurementRetention); exit 1 -> Failed; terminate deletes a running Job (the measurement
 # Inconclusive "Metric Terminated"); an image that cannot be found -> Inconclusive; deleting a
-# run deletes its Jobs; a canary Rollout's analysis step with a job metric completes.
+# run deletes its Jobs; a canary Rollout's analysis step with a job metric completes, and
+# aborts the next update when its Job fails.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/t0403-node-lib.sh"
 . "$(dirname "$0")/deploy-lib.sh"
@@ -152,4 +153,11 @@ expect_eq "$(field "$ar" '{.status.phase}')" "Successful" "the step's run $ar is
 jr=$(field "$ar" '{.status.metricResults[0].measurements[0].metadata.job-name}')
 expect_eq "$jr" "$(uid_of "$ar").smoke.1" "the step's run measured with a Job"
 expect_eq "$(kubectl logs "job/$jr")" "testing $h2" "the new pod hash reached the Job's command"
+kubectl patch at smoke --type json -p '[{"op":"replace","path":"/spec/args/1/value","value":"1"}]' >/dev/null
+ro_image demo test/app:3
+aborted() {
+    ro_is demo "Degraded/RolloutAborted: Rollout aborted update to revision 3: Step-based analysis phase error/failed: Metric \"smoke\" assessed Failed due to failed (1) > failureLimit (0)"
+}
+wait_for 90 "a failing Job aborts the next update" -- aborted
+expect_eq "$(ro_field demo .status.stableRS)" "$h2" "the stable revision stays"
 finish
