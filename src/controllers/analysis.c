@@ -530,10 +530,17 @@ static int64_t run_step(struct anl *a, const json_t *ar, json_t *st)
     phase = run_assess(ar, st, msg, sizeof msg);
     if (!term && anl_phase_completed(phase)) {
         /* A metric just ended the run: its other metrics' Jobs are stopped now (Argo would
-         * leave them running until the run is deleted). */
+         * leave them running until the run is deleted). The message stays the cause's unless
+         * a Job that finished meanwhile made the phase worse. */
+        char first[sizeof msg];
+        int was = phase;
+
+        snprintf(first, sizeof first, "%s", msg);
         json_array_foreach(metrics, i, m) if (anl_job_provider(jx_get(m, "provider")))
             metric_step(a, ar, m, i, st, started, 1, &next);
         phase = run_assess(ar, st, msg, sizeof msg);
+        if (phase == was)
+            snprintf(msg, sizeof msg, "%s", first);
     }
     json_decref(metrics);
     run_finish(st, phase, msg);

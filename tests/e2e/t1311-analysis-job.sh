@@ -5,9 +5,10 @@
 # owned by the run, with the provider's metadata copied and {{args.x}} substituted in the
 # spec. exit 0 -> Successful (two measurements at an interval, the older Job collected past
 # measurementRetention); exit 1 -> Failed; terminate deletes a running Job (the measurement
-# Inconclusive "Metric Terminated"); an image that cannot be found -> Inconclusive; deleting a
-# run deletes its Jobs; a canary Rollout's analysis step with a job metric completes, and
-# aborts the next update when its Job fails.
+# Inconclusive "Metric Terminated"), and so does a failing metric for the run's other Jobs;
+# an image that cannot be found -> Inconclusive; deleting a run deletes its Jobs; a canary
+# Rollout's analysis step with a job metric completes, and aborts the next update when its
+# Job fails.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/t0403-node-lib.sh"
 . "$(dirname "$0")/deploy-lib.sh"
@@ -59,6 +60,8 @@ run fail "$(job_metric a-metric-name-that-is-much-too-long-for-a-job 'exit {{arg
     "  args: [{name: code, value: \"1\"}]"
 run long "$(job_metric m 'trap "exit 0" TERM; i=0; while [ $i -lt 300 ]; do sleep 1; i=$((i+1)); done')"
 run noimage "$(job_metric m 'exit 0' test/nosuch)"
+run both "$(job_metric slow 'trap "exit 0" TERM; i=0; while [ $i -lt 300 ]; do sleep 1; i=$((i+1)); done')
+$(job_metric quick 'sleep 2; exit 1')"
 uok=$(uid_of ok) ufail=$(uid_of fail) ulong=$(uid_of long)
 
 # ---- exit 0, twice: Successful ----
@@ -111,6 +114,14 @@ expect_eq "$(field long '{.status.metricResults[0].measurements[0].phase}/{.stat
     "Inconclusive/Metric Terminated" "the measurement: Inconclusive, Metric Terminated"
 wait_for 30 "terminate deleted the running Job and its pod" -- \
     sh_eval '[ -z "$(jobs_of "$ulong")" ] && [ -z "$(kubectl get pods -l "job-name=$jl" -o name)" ]'
+
+# ---- a metric that fails ends the run and stops the other metric's Job ----
+wait_for 60 "one metric Failed: the run is Failed" -- phase_is both Failed
+expect_eq "$(field both '{.status.message}')" \
+    'Metric "quick" assessed Failed due to failed (1) > failureLimit (0)' "the message names the cause"
+expect_eq "$(field both '{.status.metricResults[0].name}/{.status.metricResults[0].measurements[0].phase}/{.status.metricResults[0].measurements[0].message}')" \
+    "slow/Inconclusive/Metric Terminated" "the other metric's running Job is terminated"
+wait_for 30 "its Job is deleted" -- sh_eval '[ "$(jobs_of "$(uid_of both)")" = "$(uid_of both).quick.1" ]'
 
 # ---- deleting a run deletes its Jobs ----
 expect_eq "$(jobs_of "$uok")" "$uok.m.2" "before: the run's Job"
