@@ -107,6 +107,10 @@ json_t *anl_job_run(struct ctl *c, const json_t *ar, const json_t *metric, const
         return meas;
     }
     job = job_object(ar, metric, name);
+    if (!job) { /* only text that is not UTF-8 gets here */
+        finish(meas, AP_ERROR, "job: the run's name or the metric's is not valid text");
+        return meas;
+    }
     err_init(&err);
     rc = api_create(ctl_api(c), api_resource(RES_JOB), ns, job, &o, &out, &err);
     if (rc == -E_ALREADY_EXISTS) { /* ours from a sync whose status write was lost: resume it */

@@ -6,9 +6,9 @@
 # spec. exit 0 -> Successful (two measurements at an interval, the older Job collected past
 # measurementRetention); exit 1 -> Failed; terminate deletes a running Job (the measurement
 # Inconclusive "Metric Terminated"), and so does a failing metric for the run's other Jobs;
-# an image that cannot be found -> Inconclusive; deleting a run deletes its Jobs; a canary
-# Rollout's analysis step with a job metric completes, and aborts the next update when its
-# Job fails.
+# an image that cannot be found -> Inconclusive; deleting a run deletes its Jobs; a restarted
+# server resumes a running measurement; a canary Rollout's analysis step with a job metric
+# completes, and aborts the next update when its Job fails.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/t0403-node-lib.sh"
 . "$(dirname "$0")/deploy-lib.sh"
@@ -129,6 +129,16 @@ kubectl delete ar ok >/dev/null
 wait_for 30 "deleting the run deletes its Jobs and their pods" -- \
     sh_eval '[ -z "$(jobs_of "$uok")" ] && [ -z "$(kubectl get pods -l "job-name=$uok.m.2" -o name)" ]'
 expect_eq "$(jobs_of "$ufail")" "$jf" "another run's Job stays"
+
+# ---- a restarted server resumes a running measurement from the run's status ----
+run restart "$(job_metric m 'sleep 4; exit 0')"
+jr=$(uid_of restart).m.1
+wait_for 30 "a Job runs" -- sh_eval '[ "$(kubectl get pods -l "job-name=$jr" -o jsonpath="{.items[0].status.phase}")" = Running ]'
+kroll_stop
+kroll_start
+wait_for 60 "after a restart the run still ends Successful" -- phase_is restart Successful
+expect_eq "$(field restart '{.status.metricResults[0].count}/{.status.metricResults[0].measurements[0].metadata.job-name}')" \
+    "1/$jr" "one measurement, the same Job"
 
 # ---- a canary Rollout whose analysis step runs a Job ----
 kubectl apply -f - >/dev/null <<'YAML' || fail "apply the template"
