@@ -52,6 +52,19 @@ field() { kubectl get ar "$1" -o jsonpath="$2"; }
 uid_of() { kubectl get ar "$1" -o jsonpath='{.metadata.uid}'; }
 jobs_of() { kubectl get jobs -l "analysisrun.argoproj.io/uid=$1" -o jsonpath='{.items[*].metadata.name}'; }
 
+out=$(kubectl create -f - 2>&1 <<'YAML'
+apiVersion: argoproj.io/v1alpha1
+kind: AnalysisRun
+metadata: {name: bad}
+spec:
+  metrics:
+  - {name: a, provider: {job: {metadata: {labels: {x: y}}}}}
+  - {name: b, provider: {job: {spec: {backoffLimit: 0}}}}
+YAML
+)
+expect_match "$out" 'spec.metrics\[0\].provider.job.spec: Required value' "a job provider without a spec is refused"
+expect_match "$out" 'spec.metrics\[1\].provider.job.spec.template: Required value' "and one without a pod template"
+
 run ok "$(job_metric m 'echo {{args.word}}; exit {{args.code}}')
     interval: 1s
     count: 2" "  args: [{name: code, value: \"0\"}, {name: word, value: 'say \"hi\"'}]
