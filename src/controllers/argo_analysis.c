@@ -247,12 +247,13 @@ static json_t *canary_status(struct rsync *x)
 int argo__step_analysis(struct rsync *x, const json_t *an, size_t idx)
 {
     json_t *cur = json_object_get(canary_status(x), "currentStepAnalysisRunStatus");
-    const char *cname = jx_str(cur, "name"), *prev = jx_str(cur, "status") ?: "";
+    const char *cname = jx_str(cur, "name");
     json_t *ar = cname ? api_get(ctl_api(x->c), api_resource(RES_ANALYSISRUN), x->ns, cname) : NULL;
-    char field[80], sidx[32];
+    char field[80], sidx[32], prev[32]; /* prev outlives cur, which is replaced below */
     const char *phase, *msg;
-    int rc = 0;
+    int rc = 0, had = cname != NULL;
 
+    snprintf(prev, sizeof prev, "%s", jx_str(cur, "status") ?: "");
     snprintf(sidx, sizeof sidx, "%zu", idx);
     snprintf(field, sizeof field, "spec.strategy.canary.steps[%zu].analysis", idx);
     if (ar && (strcmp(jx_label(ar, ARGO_HASH_LABEL) ?: "", x->hash) != 0 ||
@@ -267,7 +268,7 @@ int argo__step_analysis(struct rsync *x, const json_t *an, size_t idx)
     json_object_set_new(canary_status(x), "currentStepAnalysisRunStatus",
                         json_pack("{s:s,s:s,s:s}", "name", jx_str(ar, "metadata.name"), "status",
                                   phase, "message", msg));
-    if (cname && strcmp(prev, phase) != 0)
+    if (had && strcmp(prev, phase) != 0)
         argo__event(x, !strcmp(phase, "Failed") || !strcmp(phase, "Error") ? "Warning" : "Normal",
                     "AnalysisRun", "Step Analysis Run '%s' Status New: '%s' Previous: '%s'",
                     jx_str(ar, "metadata.name"), phase, prev);
