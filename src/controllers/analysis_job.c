@@ -59,22 +59,22 @@ int anl_job_name(const char *uid, const char *metric, long long id, char *out, s
     return 0;
 }
 
+/* A deep copy of v when it is an object, else a new empty object. */
+static json_t *obj_copy(const json_t *v)
+{
+    return json_is_object(v) ? json_deep_copy(v) : json_object();
+}
+
 /* The Job object of a new measurement (new reference). */
 static json_t *job_object(const json_t *ar, const json_t *metric, const char *name)
 {
     const json_t *pj = jx_get(metric, "provider.job");
     const char *ns = jx_str(ar, "metadata.namespace"), *uid = jx_str(ar, "metadata.uid") ?: "";
-    json_t *labels = json_deep_copy(jx_get(pj, "metadata.labels") ?: json_object());
-    json_t *annos = json_deep_copy(jx_get(pj, "metadata.annotations") ?: json_object());
-    json_t *spec = json_deep_copy(json_object_get(pj, "spec"));
+    json_t *labels = obj_copy(jx_get(pj, "metadata.labels"));
+    json_t *annos = obj_copy(jx_get(pj, "metadata.annotations"));
+    json_t *spec = obj_copy(json_object_get(pj, "spec"));
     json_t *job;
 
-    if (!json_is_object(labels))
-        json_decref(labels), labels = json_object();
-    if (!json_is_object(annos))
-        json_decref(annos), annos = json_object();
-    if (!json_is_object(spec))
-        json_decref(spec), spec = json_object();
     json_object_set_new(labels, ANL_JOB_UID_LABEL, json_string(uid));
     json_object_set_new(annos, A_NAME, json_string(jx_str(ar, "metadata.name")));
     json_object_set_new(annos, A_NAMESPACE, json_string(ns));

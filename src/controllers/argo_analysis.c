@@ -194,15 +194,20 @@ static json_t *run_create(struct rsync *x, const json_t *an, size_t idx, const c
     snprintf(revs, sizeof revs, "%lld", argo__revision(x->nrs));
     snprintf(sidx, sizeof sidx, "%zu", idx);
     snprintf(base, sizeof base, "%s-%s-%s-%s", x->name, x->hash, revs, sidx);
-    labels = json_deep_copy(jx_get(x->ro, "spec.selector.matchLabels") ?: json_object());
-    json_object_update(labels, jx_get(an, "analysisRunMetadata.labels") ?: json_object());
+    labels = jx_get(x->ro, "spec.selector.matchLabels")
+                 ? json_deep_copy(jx_get(x->ro, "spec.selector.matchLabels"))
+                 : json_object();
+    if (json_is_object(jx_get(an, "analysisRunMetadata.labels")))
+        json_object_update(labels, jx_get(an, "analysisRunMetadata.labels"));
     json_object_set_new(labels, ARGO_HASH_LABEL, json_string(x->hash));
     json_object_set_new(labels, "rollout-type", json_string("Step"));
     json_object_set_new(labels, "step-index", json_string(sidx));
     ar = json_pack("{s:s,s:s,s:{s:s,s:o,s:o,s:[o]},s:o}", "apiVersion", "argoproj.io/v1alpha1",
                    "kind", "AnalysisRun", "metadata", "namespace", x->ns, "labels", labels,
                    "annotations",
-                   json_deep_copy(jx_get(an, "analysisRunMetadata.annotations") ?: json_object()),
+                   jx_get(an, "analysisRunMetadata.annotations")
+                       ? json_deep_copy(jx_get(an, "analysisRunMetadata.annotations"))
+                       : json_object(),
                    "ownerReferences", owner_ref(x->ro), "spec", spec);
     json_object_set_new(jx_obj(ar, "metadata.annotations"), ARGO_A_REV, json_string(revs));
     err_init(&err);
