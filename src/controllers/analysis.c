@@ -4,7 +4,8 @@
  * to status as Argo writes it (through the main resource: Argo's CRD has no status
  * subresource). Args `{{args.NAME}}` are substituted from spec.args (value or a Secret's
  * key) before anything runs. HTTP measurements run on worker threads (analysis_measure.c);
- * the sync only starts them and takes their results. */
+ * the sync only starts them and takes their results. A job measurement is a Job
+ * (analysis_job.c) whose events bring the sync that reads its result. */
 #include <openssl/evp.h>
 #include <regex.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 
 #include "client/client.h"
 #include "controllers/analysis.h"
+#include "controllers/analysis_job.h"
 #include "controllers/analysis_measure.h"
 #include "controllers/controllers.h"
 #include "core/jx.h"
@@ -287,17 +289,32 @@ static long long retention(const json_t *ar, const char *name)
     return ANL_DEFAULT_MEASUREMENT_LIMIT;
 }
 
-/* Records a finished measurement in mr and updates its counters. */
-static void record(const json_t *ar, const struct anl_metric *m, json_t *mr, struct anl_outcome *o)
+/* Keeps the last retention() measurements of ms. */
+static void trim(const json_t *ar, const struct anl_metric *m, json_t *ms)
 {
-    json_t *ms = json_object_get(mr, "measurements"), *meas;
-    char msg[600] = "";
-    int phase;
+    while ((long long)json_array_size(ms) > retention(ar, m->name))
+        json_array_remove(ms, 0);
+}
+
+/* measurements of mr, created empty when absent (borrowed). */
+static json_t *measurements(json_t *mr)
+{
+    json_t *ms = json_object_get(mr, "measurements");
 
     if (!json_is_array(ms)) {
         ms = json_array();
         json_object_set_new(mr, "measurements", ms);
     }
+    return ms;
+}
+
+/* Records a finished measurement in mr and updates its counters. */
+static void record(const json_t *ar, const struct anl_metric *m, json_t *mr, struct anl_outcome *o)
+{
+    json_t *ms = measurements(mr), *meas;
+    char msg[600] = "";
+    int phase;
+
     phase = o->error ? AP_ERROR : anl_evaluate(m, o->result, o->flags, msg, sizeof msg);
     meas = json_pack("{s:s,s:o,s:o}", "phase", anl_phase_name(phase), "startedAt",
                      timestamp(o->started), "finishedAt", timestamp(o->finished));
@@ -306,14 +323,52 @@ static void record(const json_t *ar, const struct anl_metric *m, json_t *mr, str
     if (o->error || phase == AP_ERROR)
         json_object_set_new(meas, "message", json_string(o->error ? o->msg : msg));
     json_array_append_new(ms, meas);
-    while ((long long)json_array_size(ms) > retention(ar, m->name))
-        json_array_remove(ms, 0);
+    trim(ar, m, ms);
     anl_count(mr, phase);
+}
+
+/* A job metric's turn: the running Job's measurement is resumed (or, the run terminating,
+ * stopped); otherwise the next Job starts when one is due. Job and pod events bring the next
+ * sync, so only a wait for `interval` sets *next. */
+static void job_step(struct anl *a, const json_t *ar, const json_t *metric,
+                     const struct anl_metric *m, json_t *mr, int64_t started, int terminating,
+                     int64_t *next)
+{
+    json_t *ms = measurements(mr), *last = json_array_get(ms, json_array_size(ms) - 1);
+    int64_t due, now = now_ms();
+    char msg[600];
+    int phase;
+
+    if (last && !json_object_get(last, "finishedAt") &&
+        !strcmp(jx_str(last, "phase") ?: "", "Running")) {
+        phase =
+            terminating ? anl_job_terminate(a->ctl, ar, last) : anl_job_resume(a->ctl, ar, last);
+        if (!anl_phase_completed(phase))
+            return;
+        anl_count(mr, phase);
+    }
+    if (terminating)
+        return;
+    due = anl_next_due(m, mr, started);
+    if (due < 0 || anl_assess(m, mr, msg, sizeof msg) != AP_RUNNING)
+        return;
+    if (due <= now) {
+        last = anl_job_run(a->ctl, ar, metric, mr);
+        json_array_append_new(ms, last);
+        trim(ar, m, ms);
+        anl_job_gc(a->ctl, ar, m->name, retention(ar, m->name));
+        if (!json_object_get(last, "finishedAt"))
+            return;
+        anl_count(mr, AP_ERROR);
+        due = anl_next_due(m, mr, started);
+    }
+    if (due > now && (*next < 0 || due < *next))
+        *next = due;
 }
 
 /* Drives one metric; *next receives the earliest time (ms) it wants a sync, if sooner. */
 static void metric_step(struct anl *a, const json_t *ar, const json_t *metric, size_t idx,
-                        json_t *st, int64_t started, int64_t *next)
+                        json_t *st, int64_t started, int terminating, int64_t *next)
 {
     const char *ns = jx_str(ar, "metadata.namespace"), *name = jx_str(ar, "metadata.name");
     const char *mname = jx_str(metric, "name") ?: "";
@@ -331,6 +386,10 @@ static void metric_step(struct anl *a, const json_t *ar, const json_t *metric, s
         json_object_set_new(mr, "phase", json_string("Error"));
         json_object_set_new(mr, "message", json_string(msg));
         return;
+    }
+    if (anl_job_provider(json_object_get(metric, "provider"))) {
+        job_step(a, ar, metric, &m, mr, started, terminating, next);
+        goto assess;
     }
     rc = anl_jobs_take(a->jobs, key, &o);
     if (rc == 2) {
@@ -358,6 +417,7 @@ static void metric_step(struct anl *a, const json_t *ar, const json_t *metric, s
         if (due > now && (*next < 0 || due < *next))
             *next = due;
     }
+assess:
     phase = anl_assess(&m, mr, msg, sizeof msg);
     json_object_set_new(mr, "phase", json_string(anl_phase_name(phase)));
     if (*msg)
@@ -410,15 +470,51 @@ static void run_finish(json_t *st, int phase, const char *msg)
         json_object_set_new(st, "completedAt", timestamp(time(NULL)));
 }
 
+/* The run's phase and summaries from its metric results, written to st. */
+static int run_assess(const json_t *ar, json_t *st, char *msg, size_t n)
+{
+    json_t *sum = json_object(), *dry = json_object(), *mr;
+    size_t i;
+    int phase;
+
+    phase =
+        anl_run_phase(jx_get(st, "metricResults"), jx_bool(ar, "spec.terminate"), msg, n, sum, dry);
+    json_object_set_new(st, "runSummary", sum);
+    if (json_object_size(dry))
+        json_object_set_new(st, "dryRunSummary", dry);
+    else
+        json_decref(dry);
+    json_array_foreach(jx_get(st, "metricResults"), i, mr) omit_zeros(mr);
+    return phase;
+}
+
+/* Argo's IsTerminating: spec.terminate, or a metric (not dry-run) ended other than Successful. */
+static int run_terminating(const json_t *ar, const json_t *st)
+{
+    const json_t *mr;
+    size_t i;
+
+    if (jx_bool(ar, "spec.terminate"))
+        return 1;
+    json_array_foreach(jx_get(st, "metricResults"), i, mr)
+    {
+        int p = anl_phase_parse(jx_str(mr, "phase"));
+
+        if (!jx_bool(mr, "dryRun") && anl_phase_completed(p) && p != AP_SUCCESSFUL)
+            return 1;
+    }
+    return 0;
+}
+
 /* One reconcile of a running run: measures and assesses each metric; returns the next time
  * (ms) it wants a sync or -1. */
 static int64_t run_step(struct anl *a, const json_t *ar, json_t *st)
 {
     char msg[600] = "", prefix[600];
-    json_t *vals, *metrics, *m, *sum, *dry;
+    json_t *vals, *metrics, *m;
     int64_t started = (int64_t)time_parse(jx_str(st, "startedAt")) * 1000, next = -1;
+    int phase, term = run_terminating(ar, st);
     size_t i;
-    int phase;
 
     vals = args_values(a->ctl, ar, msg, sizeof msg);
     metrics = vals ? metrics_resolve(jx_get(ar, "spec.metrics"), vals, msg, sizeof msg) : NULL;
@@ -430,18 +526,23 @@ static int64_t run_step(struct anl *a, const json_t *ar, json_t *st)
         run_finish(st, AP_ERROR, full);
         return -1;
     }
-    json_array_foreach(metrics, i, m) metric_step(a, ar, m, i, st, started, &next);
+    json_array_foreach(metrics, i, m) metric_step(a, ar, m, i, st, started, term, &next);
+    phase = run_assess(ar, st, msg, sizeof msg);
+    if (!term && anl_phase_completed(phase)) {
+        /* A metric just ended the run: its other metrics' Jobs are stopped now (Argo would
+         * leave them running until the run is deleted). The message stays the cause's unless
+         * a Job that finished meanwhile made the phase worse. */
+        char first[sizeof msg];
+        int was = phase;
+
+        snprintf(first, sizeof first, "%s", msg);
+        json_array_foreach(metrics, i, m) if (anl_job_provider(jx_get(m, "provider")))
+            metric_step(a, ar, m, i, st, started, 1, &next);
+        phase = run_assess(ar, st, msg, sizeof msg);
+        if (phase == was)
+            snprintf(msg, sizeof msg, "%s", first);
+    }
     json_decref(metrics);
-    sum = json_object();
-    dry = json_object();
-    phase = anl_run_phase(jx_get(st, "metricResults"), jx_bool(ar, "spec.terminate"), msg,
-                          sizeof msg, sum, dry);
-    json_object_set_new(st, "runSummary", sum);
-    if (json_object_size(dry))
-        json_object_set_new(st, "dryRunSummary", dry);
-    else
-        json_decref(dry);
-    json_array_foreach(jx_get(st, "metricResults"), i, m) omit_zeros(m);
     run_finish(st, phase, msg);
     if (anl_phase_completed(phase)) {
         snprintf(prefix, sizeof prefix, "%s/%s/%s/", jx_str(ar, "metadata.namespace"),
@@ -545,6 +646,8 @@ struct ctl *ctrl_analysis_start(struct api *api)
     a->jobs = anl_jobs_new(api_loop(api), on_measured, a);
     ctl_set_release(a->ctl, anl_release);
     ctl_watch(a->ctl, RES_ANALYSISRUN, NULL);
+    ctl_watch(a->ctl, RES_JOB, anl_job_on_job); /* the job provider's Jobs and their pods */
+    ctl_watch(a->ctl, RES_POD, anl_job_on_pod);
     ctl_start(a->ctl);
     return a->ctl;
 }

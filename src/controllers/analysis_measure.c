@@ -431,8 +431,6 @@ static int job_prepare(struct job *jb, const json_t *provider, struct anl_outcom
             return set_error(o, "%s", "prometheus: query too long");
         return 0;
     }
-    if (json_object_get(provider, "job"))
-        return set_error(o, "%s", "provider job is not supported yet");
     {
         const char *k = json_object_iter_key(json_object_iter((json_t *)provider));
         return set_error(o, "provider %s is not supported", k ? k : "(none)");

@@ -37,7 +37,8 @@ void anl_outcome_release(struct anl_outcome *o);
 
 /* Starts measuring provider (the metric's substituted provider object) for key. Returns 0
  * when started, 1 when too many are in flight (try later), -1 with o filled as an Error
- * measurement when the provider cannot be used ("provider job is not supported yet"). */
+ * measurement when the provider cannot be used ("provider datadog is not supported"); the job
+ * provider never comes here (analysis_job.h). */
 int anl_jobs_start(struct anl_jobs *j, const char *key, const char *ns, const char *name,
                    const json_t *provider, struct anl_outcome *o);
 /* 0: nothing for key; 1: running; 2: finished, o filled (the job is gone). */

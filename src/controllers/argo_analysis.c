@@ -194,15 +194,20 @@ static json_t *run_create(struct rsync *x, const json_t *an, size_t idx, const c
     snprintf(revs, sizeof revs, "%lld", argo__revision(x->nrs));
     snprintf(sidx, sizeof sidx, "%zu", idx);
     snprintf(base, sizeof base, "%s-%s-%s-%s", x->name, x->hash, revs, sidx);
-    labels = json_deep_copy(jx_get(x->ro, "spec.selector.matchLabels") ?: json_object());
-    json_object_update(labels, jx_get(an, "analysisRunMetadata.labels") ?: json_object());
+    labels = jx_get(x->ro, "spec.selector.matchLabels")
+                 ? json_deep_copy(jx_get(x->ro, "spec.selector.matchLabels"))
+                 : json_object();
+    if (json_is_object(jx_get(an, "analysisRunMetadata.labels")))
+        json_object_update(labels, jx_get(an, "analysisRunMetadata.labels"));
     json_object_set_new(labels, ARGO_HASH_LABEL, json_string(x->hash));
     json_object_set_new(labels, "rollout-type", json_string("Step"));
     json_object_set_new(labels, "step-index", json_string(sidx));
     ar = json_pack("{s:s,s:s,s:{s:s,s:o,s:o,s:[o]},s:o}", "apiVersion", "argoproj.io/v1alpha1",
                    "kind", "AnalysisRun", "metadata", "namespace", x->ns, "labels", labels,
                    "annotations",
-                   json_deep_copy(jx_get(an, "analysisRunMetadata.annotations") ?: json_object()),
+                   jx_get(an, "analysisRunMetadata.annotations")
+                       ? json_deep_copy(jx_get(an, "analysisRunMetadata.annotations"))
+                       : json_object(),
                    "ownerReferences", owner_ref(x->ro), "spec", spec);
     json_object_set_new(jx_obj(ar, "metadata.annotations"), ARGO_A_REV, json_string(revs));
     err_init(&err);
@@ -247,12 +252,13 @@ static json_t *canary_status(struct rsync *x)
 int argo__step_analysis(struct rsync *x, const json_t *an, size_t idx)
 {
     json_t *cur = json_object_get(canary_status(x), "currentStepAnalysisRunStatus");
-    const char *cname = jx_str(cur, "name"), *prev = jx_str(cur, "status") ?: "";
+    const char *cname = jx_str(cur, "name");
     json_t *ar = cname ? api_get(ctl_api(x->c), api_resource(RES_ANALYSISRUN), x->ns, cname) : NULL;
-    char field[80], sidx[32];
+    char field[80], sidx[32], prev[32]; /* prev outlives cur, which is replaced below */
     const char *phase, *msg;
-    int rc = 0;
+    int rc = 0, had = cname != NULL;
 
+    snprintf(prev, sizeof prev, "%s", jx_str(cur, "status") ?: "");
     snprintf(sidx, sizeof sidx, "%zu", idx);
     snprintf(field, sizeof field, "spec.strategy.canary.steps[%zu].analysis", idx);
     if (ar && (strcmp(jx_label(ar, ARGO_HASH_LABEL) ?: "", x->hash) != 0 ||
@@ -267,7 +273,7 @@ int argo__step_analysis(struct rsync *x, const json_t *an, size_t idx)
     json_object_set_new(canary_status(x), "currentStepAnalysisRunStatus",
                         json_pack("{s:s,s:s,s:s}", "name", jx_str(ar, "metadata.name"), "status",
                                   phase, "message", msg));
-    if (cname && strcmp(prev, phase) != 0)
+    if (had && strcmp(prev, phase) != 0)
         argo__event(x, !strcmp(phase, "Failed") || !strcmp(phase, "Error") ? "Warning" : "Normal",
                     "AnalysisRun", "Step Analysis Run '%s' Status New: '%s' Previous: '%s'",
                     jx_str(ar, "metadata.name"), phase, prev);

@@ -84,6 +84,21 @@ static void condition_check(const json_t *m, const char *key, const char *field,
         err_field_invalid(err, f, json_object_get(m, key), "%s", msg);
 }
 
+/* The job provider needs a Job spec with a pod template (Argo's CRD requires both); the rest
+ * is the Job's own validation when the controller creates it. */
+static void job_check(const json_t *job, const char *field, struct err *err)
+{
+    char f[160];
+
+    if (!json_is_object(job))
+        return;
+    res__path(f, sizeof f, "%s.provider.job.spec", field);
+    if (!json_is_object(json_object_get(job, "spec")))
+        err_field_required(err, f, "");
+    else if (!json_is_object(json_object_get(json_object_get(job, "spec"), "template")))
+        err_field_required(err, strncat(f, ".template", sizeof f - strlen(f) - 1), "");
+}
+
 static void provider_check(const json_t *p, const char *field, struct err *err)
 {
     const json_t *web = json_object_get(p, "web"), *prom = json_object_get(p, "prometheus");
@@ -133,6 +148,7 @@ static void provider_check(const json_t *p, const char *field, struct err *err)
         res__path(f, sizeof f, "%s.provider.prometheus.timeout", field);
         res__nonneg(prom, "timeout", f, err);
     }
+    job_check(json_object_get(p, "job"), field, err);
 }
 
 static void metric_check(const json_t *m, size_t i, const json_t *metrics, struct err *err)

@@ -4,8 +4,8 @@
 # CRD prints them, validation with field causes (names, providers, durations, counts, args),
 # and AnalysisRuns measured by the controller against a python3 http.server on loopback:
 # success, failureLimit, consecutiveErrorLimit, Inconclusive, terminate, args (value and
-# secretKeyRef), the job provider refused as an Error, and the prometheus provider against
-# Debian's prometheus scraping kroll's /metrics.
+# secretKeyRef), a provider kroll lacks (datadog) as an Error (the job provider: t1311), and
+# the prometheus provider against Debian's prometheus scraping kroll's /metrics.
 . "$(dirname "$0")/lib.sh"
 
 kroll_start
@@ -139,8 +139,8 @@ run inconclusive "  - name: m
 run forever "  - name: m
     interval: 1s
     provider: {web: {url: \"$U/ok.json\", jsonPath: \"{\$.rate}\"}}" "  measurementRetention: [{metricName: \"m.*\", limit: 2}]"
-run job "  - name: j
-    provider: {job: {spec: {template: {spec: {containers: [{name: c, image: busybox}], restartPolicy: Never}}}}}"
+run dd "  - name: d
+    provider: {datadog: {query: avg:cpu}}"
 kubectl create secret generic tok --from-literal=token=s3cret >/dev/null
 run args "  - name: m
     count: 1
@@ -198,8 +198,8 @@ expect_eq "$(field forever '{.status.phase}/{.status.metricResults[0].measuremen
 kubectl patch ar forever --type merge -p '{"spec":{"terminate":true}}' >/dev/null
 wait_for 20 "terminate: Successful" -- phase_is forever Successful
 expect_eq "$(field forever '{.status.message}')" "Run Terminated" "with message Run Terminated"
-wait_for 20 "job provider: Error" -- phase_is job Error
-expect_eq "$(field job '{.status.metricResults[0].measurements[0].message}')" "provider job is not supported yet" "job: a clear Error measurement"
+wait_for 20 "datadog provider: Error" -- phase_is dd Error
+expect_eq "$(field dd '{.status.metricResults[0].measurements[0].message}')" "provider datadog is not supported" "datadog: a clear Error measurement"
 wait_for 20 "args: value and secretKeyRef substituted, Successful" -- phase_is args Successful
 expect_eq "$(field args '{.status.metricResults[0].measurements[0].value}')" "true" "jsonPath {\$.items[0].ready}"
 wait_for 20 "a Service name: measured at its cluster IP" -- sh_eval \

@@ -1,7 +1,8 @@
 /* The AnalysisRun controller's decisions (controllers/analysis_assess.c) against Argo's rules
  * (progressive-delivery.md 6.2, 6.3, checklist 47-49, 54, 55): defaults, the condition table
  * (both / neither / one given), counters, the limits in order, when the next measurement is
- * due, and the run's phase (worst metric, dry-run apart, terminate). */
+ * due, and the run's phase (worst metric, dry-run apart, terminate); the job provider's Job
+ * names (Argo's newJobName). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <jansson.h>
 
 #include "controllers/analysis.h"
+#include "controllers/analysis_job.h"
 #include "controllers/analysis_measure.h"
 #include "core/jx.h"
 
@@ -275,12 +277,46 @@ static void test_jsonpath(void **state)
     json_decref(doc);
 }
 
+/* <uid>.<metric>.<n>; past 63 characters the metric name is cut, never the uid or number. */
+static void test_job_name(void **state)
+{
+    const char *uid = "cb9172e8-e4d8-4043-8373-2a5ba917abfb";
+    char name[ANL_JOB_NAME_MAX + 1], longuid[80];
+    json_t *p;
+
+    (void)state;
+    assert_int_equal(anl_job_name(uid, "m", 1, name, sizeof name), 0);
+    assert_string_equal(name, "cb9172e8-e4d8-4043-8373-2a5ba917abfb.m.1");
+    assert_int_equal(
+        anl_job_name(uid, "a-metric-name-that-is-much-too-long-for-a-job", 1, name, sizeof name),
+        0);
+    assert_string_equal(name, "cb9172e8-e4d8-4043-8373-2a5ba917abfb.a-metric-name-that-is-mu.1");
+    assert_int_equal(strlen(name), 63);
+    assert_int_equal(anl_job_name(uid, "a-metric-name-that-is-much-too-long-for-a-job", 12345, name,
+                                  sizeof name),
+                     0);
+    assert_string_equal(name, "cb9172e8-e4d8-4043-8373-2a5ba917abfb.a-metric-name-that-i.12345");
+    assert_int_equal(anl_job_name(uid, "exactly-twenty-four-char", 1, name, sizeof name), 0);
+    assert_int_equal(strlen(name), 63);
+    memset(longuid, 'u', 70);
+    longuid[70] = 0;
+    assert_int_equal(anl_job_name(longuid, "m", 1, name, sizeof name), -1);
+    assert_int_equal(anl_job_name(uid, "m", 1, name, 10), -1);
+    p = J("{\"job\": {\"spec\": {}}}");
+    assert_true(anl_job_provider(p));
+    json_decref(p);
+    p = J("{\"web\": {\"url\": \"http://x\"}}");
+    assert_false(anl_job_provider(p));
+    json_decref(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_defaults),  cmocka_unit_test(test_conditions),
         cmocka_unit_test(test_limits),    cmocka_unit_test(test_next_due),
         cmocka_unit_test(test_run_phase), cmocka_unit_test(test_jsonpath),
+        cmocka_unit_test(test_job_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -113,6 +113,20 @@ static void test_bad_runs(void **state)
     assert_string_equal(cause_at(&e, "spec.dryRun[0].metricName"), "Required value");
     assert_non_null(cause_at(&e, "spec.ttlStrategy.secondsAfterFailure"));
     err_release(&e);
+
+    /* The job provider: a Job spec with a pod template (the rest is the Job's validation). */
+    assert_int_equal(run_validate("{\"metrics\":[{\"name\":\"a\",\"provider\":{\"job\":{}}},"
+                                  "{\"name\":\"b\",\"provider\":{\"job\":{\"spec\":{}}}},"
+                                  "{\"name\":\"c\",\"provider\":{\"job\":{\"spec\":"
+                                  "{\"template\":{\"spec\":{}}}}}}]}",
+                                  &e),
+                     -E_INVALID);
+    assert_string_equal(cause_at(&e, "spec.metrics[0].provider.job.spec"), "Required value");
+    assert_string_equal(cause_at(&e, "spec.metrics[1].provider.job.spec.template"),
+                        "Required value");
+    assert_null(cause_at(&e, "spec.metrics[2].provider.job.spec"));
+    assert_null(cause_at(&e, "spec.metrics[2].provider.job.spec.template"));
+    err_release(&e);
 }
 
 static void test_templates(void **state)
