@@ -1,9 +1,11 @@
-/* A Rollout's step analysis (argo-rollouts rollout/analysis.go): the AnalysisRun of a canary
- * `analysis` step built from its AnalysisTemplates / ClusterAnalysisTemplates (metrics
- * concatenated, args merged, the step's args with podTemplateHashValue and fieldRef
- * metadata.*), named `<rollout>-<hash>-<revision>-<step>` (`.N` on a name taken by an older
- * run), the Rollout's reaction to its phase, and the termination of runs that are no longer
- * current. */
+/* A Rollout's analysis (argo-rollouts rollout/analysis.go): the AnalysisRun of a canary
+ * `analysis` step, of the canary's background analysis, or of blue-green pre- and
+ * post-promotion analysis, built from its AnalysisTemplates / ClusterAnalysisTemplates (metrics
+ * concatenated, args merged, the Rollout's args with podTemplateHashValue and fieldRef
+ * metadata.*), named `<rollout>-<hash>-<revision>` plus `-<step>`, nothing, `-pre` or `-post`
+ * (`.N` on a name taken by an older run), labelled rollout-type Step / Background /
+ * PrePromotion / PostPromotion, the Rollout's reaction to its phase, and the termination of
+ * runs that are no longer current. */
 #include <stdio.h>
 #include <string.h>
 
@@ -13,6 +15,23 @@
 
 #define TEMPLATES_MAX 16
 #define SUFFIX_MAX 20
+
+/* Per kind: the rollout-type label, the event's word, the status object and key that name the
+ * current run, and the abort cause's prefix (Argo's words). */
+static const struct run_kind {
+    const char *type, *event, *obj, *key, *cause;
+} kinds[] = {
+    [ARGO_RUN_STEP] = {"Step", "Step", "canary", "currentStepAnalysisRunStatus",
+                       "Step-based analysis phase error/failed"},
+    [ARGO_RUN_BACKGROUND] = {"Background", "Background", "canary",
+                             "currentBackgroundAnalysisRunStatus",
+                             "Background analysis phase error/failed"},
+    [ARGO_RUN_PRE] = {"PrePromotion", "PrePromotion", "blueGreen", "prePromotionAnalysisRunStatus",
+                      "Blue/green pre-promotion analysis phase error/failed"},
+    [ARGO_RUN_POST] = {"PostPromotion", "PostPromotion", "blueGreen",
+                       "postPromotionAnalysisRunStatus",
+                       "Blue/green post-promotion analysis phase error/failed"},
+};
 
 /* The value of a Rollout arg (borrowed or in buf), or NULL with msg. */
 static const char *arg_value(struct rsync *x, const json_t *a, char *buf, size_t bn, char *msg,
@@ -174,9 +193,10 @@ fail:
     return NULL;
 }
 
-/* Creates the run of step idx under a free name (base, base.1, ...); returns it (new
+/* Creates the run of kind k (step idx) under a free name (base, base.1, ...); returns it (new
  * reference) or NULL (InvalidSpec set, or a write error logged). */
-static json_t *run_create(struct rsync *x, const json_t *an, size_t idx, const char *field)
+static json_t *run_create(struct rsync *x, const json_t *an, enum argo_run k, size_t idx,
+                          const char *field)
 {
     char base[400], name[420], msg[1500], revs[32], sidx[32];
     struct api_wopts o = {.grace = -1, .manager = ARGO_COMP};
@@ -193,12 +213,18 @@ static json_t *run_create(struct rsync *x, const json_t *an, size_t idx, const c
     }
     snprintf(revs, sizeof revs, "%lld", argo__revision(x->nrs));
     snprintf(sidx, sizeof sidx, "%zu", idx);
-    snprintf(base, sizeof base, "%s-%s-%s-%s", x->name, x->hash, revs, sidx);
+    snprintf(base, sizeof base, "%s-%s-%s%s%s", x->name, x->hash, revs,
+             k == ARGO_RUN_BACKGROUND ? "" : "-",
+             k == ARGO_RUN_STEP   ? sidx
+             : k == ARGO_RUN_PRE  ? "pre"
+             : k == ARGO_RUN_POST ? "post"
+                                  : "");
     labels = json_deep_copy(jx_get(x->ro, "spec.selector.matchLabels") ?: json_object());
     json_object_update(labels, jx_get(an, "analysisRunMetadata.labels") ?: json_object());
     json_object_set_new(labels, ARGO_HASH_LABEL, json_string(x->hash));
-    json_object_set_new(labels, "rollout-type", json_string("Step"));
-    json_object_set_new(labels, "step-index", json_string(sidx));
+    json_object_set_new(labels, "rollout-type", json_string(kinds[k].type));
+    if (k == ARGO_RUN_STEP)
+        json_object_set_new(labels, "step-index", json_string(sidx));
     ar = json_pack("{s:s,s:s,s:{s:s,s:o,s:o,s:[o]},s:o}", "apiVersion", "argoproj.io/v1alpha1",
                    "kind", "AnalysisRun", "metadata", "namespace", x->ns, "labels", labels,
                    "annotations",
@@ -224,8 +250,7 @@ static json_t *run_create(struct rsync *x, const json_t *an, size_t idx, const c
         argo__cond(x->st, "InvalidSpec", "True", "InvalidSpec", msg);
     } else {
         argo__event(x, "Normal", "AnalysisRunRunning",
-                    "Step Analysis Run '%s' Status New: "
-                    "'Running' Previous: ''",
+                    "%s Analysis Run '%s' Status New: 'Running' Previous: ''", kinds[k].event,
                     name);
     }
     json_decref(ar);
@@ -233,50 +258,78 @@ static json_t *run_create(struct rsync *x, const json_t *an, size_t idx, const c
     return rc < 0 ? NULL : out;
 }
 
-static json_t *canary_status(struct rsync *x)
+static json_t *status_obj(struct rsync *x, const char *key)
 {
-    json_t *c = json_object_get(x->st, "canary");
+    json_t *c = json_object_get(x->st, key);
 
     if (!json_is_object(c)) {
         c = json_object();
-        json_object_set_new(x->st, "canary", c);
+        json_object_set_new(x->st, key, c);
     }
     return c;
 }
 
-int argo__step_analysis(struct rsync *x, const json_t *an, size_t idx)
+static int pause_held(const struct rsync *x, const char *reason)
 {
-    json_t *cur = json_object_get(canary_status(x), "currentStepAnalysisRunStatus");
-    const char *cname = jx_str(cur, "name"), *prev = jx_str(cur, "status") ?: "";
+    const json_t *pc;
+    size_t i;
+
+    json_array_foreach(json_object_get(x->st, "pauseConditions"), i,
+                       pc) if (!strcmp(jx_str(pc, "reason") ?: "", reason)) return 1;
+    return 0;
+}
+
+/* The recorded current run of kind k when it still belongs to this revision (and step). */
+static json_t *run_current(struct rsync *x, enum argo_run k, size_t idx)
+{
+    const json_t *cur = jx_get(json_object_get(x->st, kinds[k].obj), kinds[k].key);
+    const char *cname = jx_str(cur, "name");
     json_t *ar = cname ? api_get(ctl_api(x->c), api_resource(RES_ANALYSISRUN), x->ns, cname) : NULL;
-    char field[80], sidx[32];
-    const char *phase, *msg;
-    int rc = 0;
+    char sidx[32];
 
     snprintf(sidx, sizeof sidx, "%zu", idx);
-    snprintf(field, sizeof field, "spec.strategy.canary.steps[%zu].analysis", idx);
-    if (ar && (strcmp(jx_label(ar, ARGO_HASH_LABEL) ?: "", x->hash) != 0 ||
-               strcmp(jx_label(ar, "step-index") ?: "", sidx) != 0))
-        ar = NULL;
+    if (!ar || strcmp(jx_label(ar, ARGO_HASH_LABEL) ?: "", x->hash) != 0 ||
+        strcmp(jx_label(ar, "rollout-type") ?: "", kinds[k].type) != 0 ||
+        (k == ARGO_RUN_STEP && strcmp(jx_label(ar, "step-index") ?: "", sidx) != 0))
+        return NULL;
+    /* An Inconclusive run whose pause the user ended (promote): Argo starts a fresh one
+     * (needsNewAnalysisRun). Step runs are skipped by promote instead. */
+    if (k != ARGO_RUN_STEP && !strcmp(jx_str(ar, "status.phase") ?: "", "Inconclusive") &&
+        !strcmp(jx_str(cur, "status") ?: "", "Inconclusive") &&
+        !pause_held(x, "InconclusiveAnalysisRun"))
+        return NULL;
+    return ar;
+}
+
+int argo__analysis(struct rsync *x, const json_t *an, enum argo_run k, size_t idx,
+                   const char *field)
+{
+    json_t *so = status_obj(x, kinds[k].obj), *cur = json_object_get(so, kinds[k].key);
+    char prev[32];
+    json_t *ar = run_current(x, k, idx);
+    const char *phase, *msg;
+    int rc = 0, same;
+
+    snprintf(prev, sizeof prev, "%s", jx_str(cur, "status") ?: "");
+    same = ar != NULL;
     if (ar)
         json_incref(ar);
-    else if (!(ar = run_create(x, an, idx, field)))
+    else if (!(ar = run_create(x, an, k, idx, field)))
         return 0;
     phase = jx_str(ar, "status.phase") ?: "Pending";
     msg = jx_str(ar, "status.message") ?: "";
-    json_object_set_new(canary_status(x), "currentStepAnalysisRunStatus",
+    json_object_set_new(so, kinds[k].key,
                         json_pack("{s:s,s:s,s:s}", "name", jx_str(ar, "metadata.name"), "status",
                                   phase, "message", msg));
-    if (cname && strcmp(prev, phase) != 0)
+    if (same && strcmp(prev, phase) != 0)
         argo__event(x, !strcmp(phase, "Failed") || !strcmp(phase, "Error") ? "Warning" : "Normal",
-                    "AnalysisRun", "Step Analysis Run '%s' Status New: '%s' Previous: '%s'",
-                    jx_str(ar, "metadata.name"), phase, prev);
+                    "AnalysisRun", "%s Analysis Run '%s' Status New: '%s' Previous: '%s'",
+                    kinds[k].event, jx_str(ar, "metadata.name"), phase, prev);
     if (!strcmp(phase, "Successful")) {
         rc = 1;
     } else if (!strcmp(phase, "Failed") || !strcmp(phase, "Error")) {
         json_object_set_new(x->st, "abort", json_true());
-        snprintf(x->abort_cause, sizeof x->abort_cause,
-                 "Step-based analysis phase error/failed: %s", msg);
+        snprintf(x->abort_cause, sizeof x->abort_cause, "%s: %s", kinds[k].cause, msg);
         argo__requeue(x, 0);
     } else if (!strcmp(phase, "Inconclusive")) {
         rc = 2;
@@ -285,7 +338,15 @@ int argo__step_analysis(struct rsync *x, const json_t *an, size_t idx)
     return rc;
 }
 
-void argo__terminate_runs(struct rsync *x, const char *keep)
+int argo__step_analysis(struct rsync *x, const json_t *an, size_t idx)
+{
+    char field[80];
+
+    snprintf(field, sizeof field, "spec.strategy.canary.steps[%zu].analysis", idx);
+    return argo__analysis(x, an, ARGO_RUN_STEP, idx, field);
+}
+
+void argo__terminate_runs(struct rsync *x, const char *keep, const char *keep2)
 {
     json_t *m = ctl_map(x->c, RES_ANALYSISRUN), *ar;
     const json_t *ref;
@@ -299,7 +360,8 @@ void argo__terminate_runs(struct rsync *x, const char *keep)
         if (!ref || strcmp(jx_str(ref, "kind") ?: "", "Rollout") != 0 ||
             strcmp(jx_str(ref, "uid") ?: "", jx_str(x->ro, "metadata.uid") ?: "") != 0)
             continue;
-        if (keep && !strcmp(jx_str(ar, "metadata.name") ?: "", keep))
+        if ((keep && !strcmp(jx_str(ar, "metadata.name") ?: "", keep)) ||
+            (keep2 && !strcmp(jx_str(ar, "metadata.name") ?: "", keep2)))
             continue;
         if (jx_bool(ar, "spec.terminate") ||
             anl_phase_completed(anl_phase_parse(jx_str(ar, "status.phase"))))
