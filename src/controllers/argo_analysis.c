@@ -371,13 +371,15 @@ void argo__terminate_runs(struct rsync *x, const char *keep, const char *keep2)
     json_array_foreach(todo, i, name)
     {
         struct api_wopts o = {.grace = -1, .manager = ARGO_COMP};
-        json_t *p = json_pack("{s:{s:b}}", "spec", "terminate", 1);
+        json_t *p = json_pack("{s:{s:b}}", "spec", "terminate", 1), *out = NULL;
         struct err err;
 
         err_init(&err);
+        /* out is required: api_patch hands back the stored object even when nothing changed. */
         if (api_patch(ctl_api(x->c), api_resource(RES_ANALYSISRUN), x->ns, json_string_value(name),
-                      "application/merge-patch+json", p, &o, NULL, &err) < 0)
+                      "application/merge-patch+json", p, &o, &out, &err) < 0)
             ctl_log_err(x->c, "terminate analysisrun", x->ns, x->name, &err);
+        json_decref(out);
         json_decref(p);
         err_release(&err);
     }
