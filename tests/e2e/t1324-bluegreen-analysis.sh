@@ -3,7 +3,7 @@
 # and section 6.4). Two AnalysisTemplates read pre.json / post.json from a local python3
 # http.server. Good pre and post -> the pre run (`<ro>-<hash>-<rev>-pre`, PrePromotion) gates
 # the switch, the post run (`-post`, PostPromotion) holds the new ReplicaSet short of stable
-# ("waiting for analysis to complete") and then marks it stable; bad pre -> abort, active stays
+# ("waiting for analysis to complete", the old one kept up) and then marks it stable; bad pre -> abort, active stays
 # on stable, preview ReplicaSet scaled down after abortScaleDownDelaySeconds; bad post -> abort
 # switches the active Service back to the stable hash; Inconclusive pre -> paused
 # InconclusiveAnalysisRun until promote, which starts a fresh run.
@@ -41,7 +41,7 @@ metadata: {name: post-web}
 spec:
   metrics:
   - name: post
-    initialDelay: 3s
+    initialDelay: 5s
     successCondition: result.ok == true
     failureCondition: result.ok == false
     provider: {web: {url: "http://127.0.0.1:$HP/post.json"}}
@@ -57,6 +57,7 @@ STRAT='    blueGreen:
       activeService: bg-active
       previewService: bg-preview
       autoPromotionEnabled: false
+      scaleDownDelaySeconds: 1
       abortScaleDownDelaySeconds: 2
       prePromotionAnalysis: {templates: [{templateName: pre-web}]}
       postPromotionAnalysis: {templates: [{templateName: post-web}]}'
@@ -79,13 +80,15 @@ promote
 wait_for 30 "switched, post-promotion analysis pending" -- ro_is bg "Progressing/waiting for analysis to complete"
 expect_eq "$(svc_hash bg-active)/$(ro_field bg .status.blueGreen.activeSelector)/$(ro_field bg .status.stableRS)" "$h2/$h2/$h1" \
     "65: active on the new hash, stableRS still the old one"
-expect_eq "$(rs_field "bg-$h1" .spec.replicas)" "2" "the old ReplicaSet stays up during post-promotion analysis"
+sleep 2
+expect_eq "$(rs_field "bg-$h1" .spec.replicas)/$(ro_phase bg)" "2/Progressing/waiting for analysis to complete" \
+    "the old (still stable) ReplicaSet stays up past its scale-down deadline while post-promotion analysis runs"
 expect_eq "$(kubectl get ar "bg-$h2-2-post" -o jsonpath='{.metadata.labels.rollout-type}')" "PostPromotion" "run bg-$h2-2-post, rollout-type PostPromotion"
 wait_for 60 "65: post-promotion Successful -> stable, Healthy" -- eval 'ro_is bg Healthy/ && [ "$(ro_field bg .status.stableRS)" = "$h2" ]'
 expect_eq "$(bgst postPromotionAnalysisRunStatus)" "Successful" "status.blueGreen.postPromotionAnalysisRunStatus"
 expect_match "$(events_for bg)" "RolloutCompleted Rollout completed update to revision 2 \\($h2\\): Completed blue-green update" "65: completion event"
 old_down() { [ "$(rs_field "bg-$h1" .spec.replicas)" = 0 ]; }
-wait_for 60 "old ReplicaSet scaled down after the delay" -- old_down
+wait_for 30 "old ReplicaSet scaled down once the new one is stable" -- old_down
 
 # --- bad pre: abort, active stays on stable ---
 echo '{"ok":false}' >"$WEB/pre.json"
