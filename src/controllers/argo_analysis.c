@@ -141,8 +141,38 @@ static int merge_template(json_t *spec, const json_t *t, char *msg, size_t n)
     return 0;
 }
 
-/* The AnalysisRun spec for analysis (a step's or a background ref), or NULL with msg. */
-static json_t *run_spec(struct rsync *x, const json_t *an, char *msg, size_t n)
+/* Step, pre- and post-promotion runs must end: a metric with an interval and no count (or
+ * count 0) is refused with Argo's words (only background analysis may run forever). */
+static int bounded(const json_t *t, char *msg, size_t n)
+{
+    const json_t *m, *cnt;
+    size_t i;
+
+    json_array_foreach(jx_get(t, "spec.metrics"), i, m)
+    {
+        char cs[64];
+
+        cnt = json_object_get(m, "count");
+        if (!jx_str(m, "interval") || (json_is_integer(cnt) && json_integer_value(cnt) > 0) ||
+            (json_is_string(cnt) && strcmp(json_string_value(cnt), "0") != 0 &&
+             *json_string_value(cnt)))
+            continue;
+        if (json_is_integer(cnt))
+            snprintf(cs, sizeof cs, "%lld", (long long)json_integer_value(cnt));
+        else
+            snprintf(cs, sizeof cs, "%s", json_is_string(cnt) ? json_string_value(cnt) : "<nil>");
+        snprintf(msg, n,
+                 "templates: Invalid value: \"%s\": AnalysisTemplate %s has metric %s which runs "
+                 "indefinitely. Invalid value for count: %s",
+                 jx_str(t, "metadata.name") ?: "", jx_str(t, "metadata.name") ?: "",
+                 jx_str(m, "name") ?: "", cs);
+        return -1;
+    }
+    return 0;
+}
+
+/* The AnalysisRun spec for analysis of kind k, or NULL with msg. */
+static json_t *run_spec(struct rsync *x, const json_t *an, enum argo_run k, char *msg, size_t n)
 {
     json_t *spec = json_pack("{s:[],s:[]}", "metrics", "args");
     const json_t *ref, *a;
@@ -169,7 +199,8 @@ static json_t *run_spec(struct rsync *x, const json_t *an, char *msg, size_t n)
                      cluster ? "ClusterAnalysisTemplate" : "AnalysisTemplate", tn ?: "");
             goto fail;
         }
-        if (merge_template(spec, t, msg, n) < 0)
+        if ((k != ARGO_RUN_BACKGROUND && bounded(t, msg, n) < 0) ||
+            merge_template(spec, t, msg, n) < 0)
             goto fail;
     }
     json_array_foreach(json_object_get(an, "args"), i, a)
@@ -200,7 +231,7 @@ static json_t *run_create(struct rsync *x, const json_t *an, enum argo_run k, si
 {
     char base[400], name[420], msg[1500], revs[32], sidx[32];
     struct api_wopts o = {.grace = -1, .manager = ARGO_COMP};
-    json_t *spec = run_spec(x, an, msg, sizeof msg), *ar, *labels, *out = NULL;
+    json_t *spec = run_spec(x, an, k, msg, sizeof msg), *ar, *labels, *out = NULL;
     struct err err;
     int rc = -1;
 

@@ -6,7 +6,8 @@
 # ("waiting for analysis to complete", the old one kept up) and then marks it stable; bad pre -> abort, active stays
 # on stable, preview ReplicaSet scaled down after abortScaleDownDelaySeconds; bad post -> abort
 # switches the active Service back to the stable hash; Inconclusive pre -> paused
-# InconclusiveAnalysisRun until promote, which starts a fresh run.
+# InconclusiveAnalysisRun until promote, which starts a fresh run; a pre metric that never
+# ends (interval, no count) -> InvalidSpec.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/deploy-lib.sh"
 . "$(dirname "$0")/rollout-lib.sh"
@@ -41,7 +42,7 @@ metadata: {name: post-web}
 spec:
   metrics:
   - name: post
-    initialDelay: 5s
+    initialDelay: 8s
     successCondition: result.ok == true
     failureCondition: result.ok == false
     provider: {web: {url: "http://127.0.0.1:$HP/post.json"}}
@@ -129,4 +130,12 @@ promote
 wait_for 90 "promote: a fresh pre run, switch, post, Healthy on the new revision" -- eval 'ro_is bg Healthy/ && [ "$(ro_field bg .status.stableRS)" = "$h3" ]'
 expect_eq "$(kubectl get ar "bg-$h3-3-pre.3" -o jsonpath='{.status.phase}')/$(svc_hash bg-active)" "Successful/$h3" "fresh run bg-$h3-3-pre.3 Successful, active on the new hash"
 expect_eq "$(ro_field bg .status.controllerPause)" "" "controllerPause cleared"
+
+# --- 51: a pre-promotion metric that never ends (interval, no count) is InvalidSpec ---
+kubectl patch at pre-web --type json -p '[{"op":"add","path":"/spec/metrics/0/interval","value":"1s"}]' >/dev/null
+ro_image bg test/app:4
+indef="InvalidSpec: The Rollout \"bg\" is invalid: spec.strategy.blueGreen.prePromotionAnalysis.templates: Invalid value: \"pre-web\": AnalysisTemplate pre-web has metric pre which runs indefinitely. Invalid value for count: <nil>"
+wait_for 60 "51: an unbounded pre-promotion metric makes the Rollout Degraded (InvalidSpec)" -- ro_is bg "Degraded/$indef"
+h4=$(ro_field bg .status.currentPodHash)
+expect_eq "$(kubectl get ar "bg-$h4-4-pre" -o name 2>/dev/null)/$(svc_hash bg-active)" "/$h3" "no run made, active stays on stable"
 finish
