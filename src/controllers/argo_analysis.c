@@ -171,6 +171,40 @@ static int bounded(const json_t *t, char *msg, size_t n)
     return 0;
 }
 
+/* Background runs are checked up front: every template arg without a value must be given by
+ * the Rollout (Argo's ValidateAnalysisTemplateWithType words). */
+static int args_given(const json_t *an, const json_t *t, char *msg, size_t n)
+{
+    const json_t *a, *ra;
+    const char *tn = jx_str(t, "metadata.name") ?: "";
+    size_t i, j;
+
+    json_array_foreach(jx_get(t, "spec.args"), i, a)
+    {
+        int found = 0;
+
+        if (json_object_get(a, "value") || json_object_get(a, "valueFrom"))
+            continue;
+        if (!json_is_array(json_object_get(an, "args"))) {
+            snprintf(msg, n,
+                     "templates: Invalid value: \"%s\": missing analysis arguments in rollout "
+                     "spec",
+                     tn);
+            return -1;
+        }
+        json_array_foreach(json_object_get(an, "args"), j, ra)
+        {
+            if (!strcmp(jx_str(ra, "name") ?: "", jx_str(a, "name") ?: ""))
+                found = 1;
+        }
+        if (!found) {
+            snprintf(msg, n, "templates: Invalid value: \"%s\": %s", tn, jx_str(a, "name") ?: "");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* The AnalysisRun spec for analysis of kind k, or NULL with msg. */
 static json_t *run_spec(struct rsync *x, const json_t *an, enum argo_run k, char *msg, size_t n)
 {
@@ -200,6 +234,7 @@ static json_t *run_spec(struct rsync *x, const json_t *an, enum argo_run k, char
             goto fail;
         }
         if ((k != ARGO_RUN_BACKGROUND && bounded(t, msg, n) < 0) ||
+            (k == ARGO_RUN_BACKGROUND && args_given(an, t, msg, n) < 0) ||
             merge_template(spec, t, msg, n) < 0)
             goto fail;
     }

@@ -6,7 +6,8 @@
 # through the update and is terminated (Successful, "Run Terminated") when the rollout
 # completes; bad -> Failed aborts the rollout with Argo's "Background analysis phase
 # error/failed" message; neither condition -> Inconclusive pauses the rollout
-# (InconclusiveAnalysisRun) and holds it until promote, which starts a fresh run.
+# (InconclusiveAnalysisRun) and holds it until promote, which starts a fresh run; a template
+# arg the Rollout does not give -> InvalidSpec.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/deploy-lib.sh"
 . "$(dirname "$0")/rollout-lib.sh"
@@ -122,4 +123,13 @@ wait_for 60 "the rollout completes after promote" -- advance
 expect_eq "$(ro_field demo .status.stableRS)" "$h3" "the promoted revision is stable"
 wait_for 30 "the fresh run is terminated at completion" -- eval '[ "$(kubectl get ar "demo-$h3-3.2" -o jsonpath="{.status.phase}")" = Successful ]'
 expect_match "$(events_for demo)" "AnalysisRunRunning Background Analysis Run 'demo-$h2-2' Status New: 'Running'" "event names the Background run"
+
+# --- 53: a template arg without a value that the Rollout does not give is InvalidSpec ---
+kubectl patch ro demo --type merge -p '{"spec":{"strategy":{"canary":{"analysis":{"args":null}}}}}' >/dev/null
+ro_image demo test/app:4
+wait_for 60 "v4 paused at step 0" -- eval '[ "$(ro_field demo .status.currentPodHash)" != "$h3" ] && ro_is demo Paused/CanaryPauseStep'
+promote
+noargs="InvalidSpec: The Rollout \"demo\" is invalid: spec.strategy.canary.analysis.templates: Invalid value: \"bg-web\": missing analysis arguments in rollout spec"
+wait_for 60 "53: missing background args -> Degraded with Argo's InvalidSpec message" -- ro_is demo "Degraded/$noargs"
+expect_eq "$(kubectl get ar -l rollouts-pod-template-hash="$(ro_field demo .status.currentPodHash)" -o name)" "" "53: no run made"
 finish
