@@ -154,12 +154,12 @@ static void canary_validate(const json_t *c, struct err *err)
                           json_object_get(c, "abortScaleDownDelaySeconds"),
                           "abortScaleDownDelaySeconds can only be used with traffic routing");
     ro_analysis_validate(json_object_get(c, "analysis"), "spec.strategy.canary.analysis", err);
+    /* Argo takes any startingStep (past the last step: no background run); a negative one is
+     * refused here. */
     if (json_is_integer(jx_get(c, "analysis.startingStep")) &&
-        (jx_int(c, "analysis.startingStep", 0) < 0 ||
-         jx_int(c, "analysis.startingStep", 0) > (long long)json_array_size(steps)))
+        jx_int(c, "analysis.startingStep", 0) < 0)
         err_field_invalid(err, "spec.strategy.canary.analysis.startingStep",
-                          jx_get(c, "analysis.startingStep"),
-                          "StartingStep must be within the range of steps");
+                          jx_get(c, "analysis.startingStep"), "must be greater than or equal to 0");
     if (json_array_size(steps) > RO_MAX_STEPS) {
         err_cause(err, "FieldValueTooMany", "spec.strategy.canary.steps",
                   "Too many: %zu: must have at most %d items", json_array_size(steps),
