@@ -51,12 +51,20 @@ void argo__rs_annotate(struct rsync *x, const json_t *rs, const char *k, const c
  * Rollout's. NULL hash only checks it. */
 int argo__service_point(struct rsync *x, const char *name, const char *field, const char *hash);
 
-/* argo_analysis.c: runs the AnalysisRun of canary step idx (analysis: the step's object):
- * 1 when it is Successful, 2 Inconclusive, 0 while it runs or could not be created
- * (InvalidSpec); Failed or Error sets status.abort and the abort cause. */
+enum argo_run { ARGO_RUN_STEP, ARGO_RUN_BACKGROUND, ARGO_RUN_PRE, ARGO_RUN_POST };
+
+/* argo_analysis.c: runs the AnalysisRun of kind k (analysis: the RolloutAnalysis object; idx:
+ * the step for ARGO_RUN_STEP; field: its spec path for InvalidSpec messages), recorded in
+ * status.canary / status.blueGreen as Argo names it: 1 when it is Successful, 2 Inconclusive,
+ * 0 while it runs or could not be created (InvalidSpec); Failed or Error sets status.abort and
+ * the abort cause. A run the user promoted past while Inconclusive is replaced by a new one. */
+int argo__analysis(struct rsync *x, const json_t *an, enum argo_run k, size_t idx,
+                   const char *field);
+/* argo__analysis for canary step idx (analysis: the step's object). */
 int argo__step_analysis(struct rsync *x, const json_t *an, size_t idx);
-/* Sets spec.terminate on the running AnalysisRuns of the Rollout except keep (NULL: all). */
-void argo__terminate_runs(struct rsync *x, const char *keep);
+/* Sets spec.terminate on the running AnalysisRuns of the Rollout except keep and keep2
+ * (NULL: none kept). */
+void argo__terminate_runs(struct rsync *x, const char *keep, const char *keep2);
 
 void argo__canary(struct rsync *x);
 void argo__bluegreen(struct rsync *x);

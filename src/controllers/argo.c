@@ -135,6 +135,13 @@ static const json_t *cond_of_type(const json_t *st, const char *type)
     return NULL;
 }
 
+/* AnalysisPhase.Completed(): Successful, Failed, Error, Inconclusive. */
+static int post_completed(const char *p)
+{
+    return p && (!strcmp(p, "Successful") || !strcmp(p, "Failed") || !strcmp(p, "Error") ||
+                 !strcmp(p, "Inconclusive"));
+}
+
 void argo_phase(const json_t *ro, const json_t *st, int bluegreen, const char **phase, char *msg,
                 size_t n)
 {
@@ -172,6 +179,11 @@ void argo_phase(const json_t *ro, const json_t *st, int bluegreen, const char **
         snprintf(msg, n, "updated replicas are still becoming available");
     else if (bluegreen && strcmp(jx_str(st, "blueGreen.activeSelector") ?: "", cur) != 0)
         snprintf(msg, n, "active service cutover pending");
+    else if (bluegreen && strcmp(stable, cur) != 0 &&
+             jx_get(ro, "spec.strategy.blueGreen.postPromotionAnalysis") &&
+             !json_is_null(jx_get(ro, "spec.strategy.blueGreen.postPromotionAnalysis")) &&
+             !post_completed(jx_str(st, "blueGreen.postPromotionAnalysisRunStatus.status")))
+        snprintf(msg, n, "waiting for analysis to complete");
     else if (bluegreen && strcmp(stable, cur) != 0)
         snprintf(msg, n, "waiting for post-promotion verification to complete");
     else if (!bluegreen && jx_int(st, "replicas", 0) > upd)

@@ -370,6 +370,7 @@ static void reset_for_update(struct rsync *x)
     json_object_del(x->st, "promoteFull");
     json_object_del(x->st, "blueGreen");
     json_object_del(json_object_get(x->st, "canary"), "currentStepAnalysisRunStatus");
+    json_object_del(json_object_get(x->st, "canary"), "currentBackgroundAnalysisRunStatus");
     if (!x->bg)
         json_object_set_new(x->st, "currentStepIndex", json_integer(0));
     if (!stable || !*stable || !x->srs) {
@@ -445,6 +446,9 @@ static void abort_and_retry(struct rsync *x)
     } else if (reason && !strcmp(reason, "RolloutAborted")) {
         json_object_del(x->st, "abortedAt");
         json_object_del(json_object_get(x->st, "canary"), "currentStepAnalysisRunStatus");
+        json_object_del(json_object_get(x->st, "canary"), "currentBackgroundAnalysisRunStatus");
+        json_object_del(json_object_get(x->st, "blueGreen"), "prePromotionAnalysisRunStatus");
+        json_object_del(json_object_get(x->st, "blueGreen"), "postPromotionAnalysisRunStatus");
         argo__cond(x->st, "Progressing", "Unknown", "RolloutRetry", "Retrying Rollout after abort");
     }
 }
@@ -566,7 +570,11 @@ out:
 static void counters(struct rsync *x)
 {
     long long replicas = 0, ready = 0, avail = 0;
-    const json_t *act = x->bg ? x->srs : NULL;
+    /* Blue-green: the active ReplicaSet (the new one once switched, before it is stable). */
+    const json_t *act = !x->bg ? NULL
+                        : !strcmp(jx_str(x->st, "blueGreen.activeSelector") ?: "", x->hash)
+                            ? x->nrs
+                            : x->srs;
     char *sel = labelsel_string(jx_get(x->ro, "spec.selector"));
 
     for (size_t i = 0; i < json_array_size(x->rss); i++) {

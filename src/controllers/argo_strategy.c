@@ -185,15 +185,23 @@ static int pause_done(struct rsync *x, const char *reason, int64_t ms)
     return 0;
 }
 
-static void invalid_analysis(struct rsync *x, const char *field)
+/* Background analysis (canary.analysis): from startingStep until the update completes, aborts
+ * or is fully promoted; Inconclusive pauses (InconclusiveAnalysisRun) until promote, which
+ * starts a fresh run. Returns the current run's name (in x->st) or NULL. */
+static const char *background(struct rsync *x, const json_t *cs, long long idx, int done)
 {
-    char msg[600];
+    const json_t *an = json_object_get(cs, "analysis");
 
-    snprintf(msg, sizeof msg,
-             "The Rollout \"%s\" is invalid: %s: background analysis is not served yet "
-             "(analysis steps are)",
-             x->name, field);
-    argo__cond(x->st, "InvalidSpec", "True", "InvalidSpec", msg);
+    if (!an || json_is_null(an) || done || x->skip_steps || jx_bool(x->st, "abort") ||
+        jx_bool(x->st, "promoteFull") || idx < jx_int(an, "startingStep", 0)) {
+        if (done || !an || json_is_null(an))
+            json_object_del(json_object_get(x->st, "canary"), "currentBackgroundAnalysisRunStatus");
+        return NULL;
+    }
+    if (argo__analysis(x, an, ARGO_RUN_BACKGROUND, 0, "spec.strategy.canary.analysis") == 2 &&
+        !pause_cond(x, "InconclusiveAnalysisRun"))
+        pause_add(x, "InconclusiveAnalysisRun");
+    return jx_str(jx_get(x->st, "canary.currentBackgroundAnalysisRunStatus"), "name");
 }
 
 /* Runs the current step; 1 when it is complete. */
@@ -254,9 +262,9 @@ void argo__canary(struct rsync *x)
     const json_t *steps = json_object_get(cs, "steps");
     long long n = (long long)json_array_size(steps), idx, c, s, S, U, w;
     int abort = jx_bool(x->st, "abort"), paused = jx_bool(x->ro, "spec.paused");
-    int done = x->srs == x->nrs;
-    char stable_hash[16];
-    const char *sh;
+    int done = x->srs == x->nrs, held;
+    char stable_hash[16], bgrun[300];
+    const char *sh, *b;
 
     /* Copied: scaling replaces the object the label lives in. */
     snprintf(stable_hash, sizeof stable_hash, "%s", argo__rs_hash(x->srs) ?: "");
@@ -275,9 +283,12 @@ void argo__canary(struct rsync *x)
     w = done ? 100 : argo_current_weight(steps, idx, abort);
     argo_surge_unavailable(cs, x->R, &S, &U);
     argo_canary_counts(x->R, w, 100, S, &c, &s);
-    if (json_object_get(cs, "analysis"))
-        invalid_analysis(x, "spec.strategy.canary.analysis");
-    if (!paused)
+    b = paused ? jx_str(jx_get(x->st, "canary.currentBackgroundAnalysisRunStatus"), "name")
+               : background(x, cs, idx, done);
+    snprintf(bgrun, sizeof bgrun, "%s", b && !jx_bool(x->st, "abort") ? b : "");
+    /* An Inconclusive analysis holds the rollout where it is until promote. */
+    held = pause_cond(x, "InconclusiveAnalysisRun") != NULL;
+    if (!paused && !held)
         scale_basic(x, c, done ? 0 : s);
     /* Services: stable at the stable hash; canary at the new one once it serves (back to
      * stable on abort). */
@@ -288,7 +299,8 @@ void argo__canary(struct rsync *x)
                         abort                                             ? sh
                         : argo__rs_avail(x->nrs) > 0 || x->R == 0 || done ? x->hash
                                                                           : NULL);
-    if (abort || paused || done || argo__cond_reason(x->st, "InvalidSpec"))
+    if (abort || paused || done || held || jx_bool(x->st, "abort") ||
+        argo__cond_reason(x->st, "InvalidSpec"))
         goto complete;
     canary_steps(x, steps, idx, c, s);
 complete:
@@ -298,8 +310,9 @@ complete:
                          !jx_bool(x->st, "abort") && idx < n &&
                                  json_object_get(json_array_get(steps, (size_t)idx), "analysis")
                              ? jx_str(jx_get(x->st, "canary.currentStepAnalysisRunStatus"), "name")
-                             : NULL);
-    if (!done && !abort && idx >= n && at_count(x->nrs, x->R)) {
+                             : NULL,
+                         *bgrun && !jx_bool(x->st, "abort") ? bgrun : NULL);
+    if (!done && !jx_bool(x->st, "abort") && !held && idx >= n && at_count(x->nrs, x->R)) {
         argo__event(x, "Normal", "RolloutCompleted",
                     "Rollout completed update to revision %lld (%s): %s", argo__revision(x->nrs),
                     x->hash,
@@ -318,6 +331,7 @@ struct bgspec {
     const char *active, *preview;
     int auto_promote;
     long long auto_secs, preview_count, delay, abort_delay;
+    const json_t *pre, *post; /* pre- and postPromotionAnalysis or NULL */
 };
 
 static void bg_spec(const struct rsync *x, struct bgspec *b)
@@ -332,6 +346,12 @@ static void bg_spec(const struct rsync *x, struct bgspec *b)
     b->preview_count = jx_int(bg, "previewReplicaCount", -1);
     b->delay = jx_int(bg, "scaleDownDelaySeconds", 30);
     b->abort_delay = jx_int(bg, "abortScaleDownDelaySeconds", 30);
+    b->pre = json_object_get(bg, "prePromotionAnalysis");
+    b->post = json_object_get(bg, "postPromotionAnalysis");
+    if (json_is_null(b->pre))
+        b->pre = NULL;
+    if (json_is_null(b->post))
+        b->post = NULL;
 }
 
 static void bg_selectors(struct rsync *x, const char *active, const char *preview)
@@ -362,6 +382,8 @@ static void bg_abort(struct rsync *x, const struct bgspec *b, const char *stable
 
     bg_points(x, b, stable, stable);
     argo__scale(x, x->srs, x->R);
+    /* A post-promotion failure: the stable one serves again and loses its switch deadline. */
+    argo__rs_annotate(x, x->srs, ARGO_A_DEADLINE, NULL);
     if (b->abort_delay <= 0 || argo__rs_spec(x->nrs) == 0)
         return;
     if (!jx_annotation(x->nrs, ARGO_A_DEADLINE)) {
@@ -386,6 +408,19 @@ static int bg_may_promote(struct rsync *x, const struct bgspec *b)
     return pause_done(x, "BlueGreenPause", b->auto_promote ? b->auto_secs * 1000 : -1);
 }
 
+/* The new ReplicaSet becomes stable: after the switch, or after post-promotion analysis. */
+static void bg_promoted(struct rsync *x)
+{
+    json_object_set_new(x->st, "stableRS", json_string(x->hash));
+    x->srs = x->nrs;
+    argo__event(x, "Normal", "RolloutCompleted",
+                "Rollout completed update to revision %lld (%s): Completed blue-green update",
+                argo__revision(x->nrs), x->hash);
+    argo__requeue(x, 0);
+}
+
+/* Active and preview to the new hash; the old active one is kept scaleDownDelaySeconds from
+ * now (it stays up as the stable one while post-promotion analysis runs). */
 static void bg_switch(struct rsync *x, const struct bgspec *b)
 {
     char ts[32];
@@ -396,19 +431,52 @@ static void bg_switch(struct rsync *x, const struct bgspec *b)
         if (b->delay > 0) {
             time_rfc3339(x->now + b->delay, ts);
             argo__rs_annotate(x, old, ARGO_A_DEADLINE, ts);
-        } else {
+        } else if (!b->post) {
             argo__scale(x, old, 0);
         }
     }
     argo__rs_annotate(x, x->nrs, ARGO_A_DEADLINE, NULL);
     pause_clear(x);
     json_object_del(json_object_get(x->st, "blueGreen"), "scaleUpPreviewCheckPoint");
-    json_object_set_new(x->st, "stableRS", json_string(x->hash));
-    x->srs = x->nrs;
-    argo__event(x, "Normal", "RolloutCompleted",
-                "Rollout completed update to revision %lld (%s): Completed blue-green update",
-                argo__revision(x->nrs), x->hash);
-    argo__requeue(x, 0);
+    if (b->post)
+        argo__requeue(x, 0);
+    else
+        bg_promoted(x);
+}
+
+/* Analysis of kind k (pre or post): 1 Successful, 0 running; Inconclusive pauses. */
+static int bg_analysis(struct rsync *x, const json_t *an, enum argo_run k, const char *field)
+{
+    int r = argo__analysis(x, an, k, 0, field);
+
+    if (r == 2 && !pause_cond(x, "InconclusiveAnalysisRun"))
+        pause_add(x, "InconclusiveAnalysisRun");
+    argo__terminate_runs(
+        x,
+        jx_str(jx_get(x->st, k == ARGO_RUN_PRE ? "blueGreen.prePromotionAnalysisRunStatus"
+                                               : "blueGreen.postPromotionAnalysisRunStatus"),
+               "name"),
+        NULL);
+    return r == 1;
+}
+
+/* Switched, not yet stable: post-promotion analysis decides (failure aborts, which points
+ * the active Service back at the stable ReplicaSet). */
+static void bg_post(struct rsync *x, const struct bgspec *b, int paused)
+{
+    bg_points(x, b, x->hash, x->hash);
+    if (!paused)
+        argo__scale(x, x->nrs, x->R);
+    if (!b->post) {
+        bg_promoted(x);
+        return;
+    }
+    if (paused || pause_cond(x, "InconclusiveAnalysisRun"))
+        return;
+    if (!json_array_size(json_object_get(x->st, "pauseConditions")))
+        json_object_del(x->st, "controllerPause"); /* promoted past an Inconclusive run */
+    if (bg_analysis(x, b->post, ARGO_RUN_POST, "spec.strategy.blueGreen.postPromotionAnalysis"))
+        bg_promoted(x);
 }
 
 void argo__bluegreen(struct rsync *x)
@@ -416,7 +484,7 @@ void argo__bluegreen(struct rsync *x)
     struct bgspec b;
     char stable_buf[16];
     const char *stable;
-    int paused = jx_bool(x->ro, "spec.paused");
+    int paused = jx_bool(x->ro, "spec.paused"), ready = 1;
     long long target;
 
     bg_spec(x, &b);
@@ -429,10 +497,16 @@ void argo__bluegreen(struct rsync *x)
         if (!paused)
             argo__scale(x, x->nrs, x->R);
         bg_points(x, &b, x->hash, x->hash);
+        argo__terminate_runs(x, NULL, NULL);
         return;
     }
     if (jx_bool(x->st, "abort")) {
         bg_abort(x, &b, stable);
+        argo__terminate_runs(x, NULL, NULL);
+        return;
+    }
+    if (!strcmp(jx_str(x->st, "blueGreen.activeSelector") ?: "", x->hash)) {
+        bg_post(x, &b, paused);
         return;
     }
     target = b.preview_count >= 0 &&
@@ -447,6 +521,19 @@ void argo__bluegreen(struct rsync *x)
     bg_points(x, &b, stable, x->hash);
     if (paused || !at_count(x->nrs, target) || argo__cond_reason(x->st, "InvalidSpec"))
         return;
+    /* Pre-promotion analysis runs against the preview alongside the pause; the switch (or the
+     * previewReplicaCount scale-up) waits for both. */
+    if (b.pre && !jx_bool(json_object_get(x->st, "blueGreen"), "scaleUpPreviewCheckPoint"))
+        ready = !pause_cond(x, "InconclusiveAnalysisRun") &&
+                bg_analysis(x, b.pre, ARGO_RUN_PRE, "spec.strategy.blueGreen.prePromotionAnalysis");
+    if (jx_bool(x->st, "abort"))
+        return;
+    if (!ready) {
+        /* The pause starts now; a promote given meanwhile is kept until the run succeeds. */
+        if (!pause_cond(x, "BlueGreenPause") && !jx_bool(x->st, "controllerPause"))
+            bg_may_promote(x, &b);
+        return;
+    }
     if (!bg_may_promote(x, &b))
         return;
     if (target < x->R) {

@@ -93,6 +93,30 @@ static void step_validate(const json_t *st, const json_t *canary, const char *fi
     }
 }
 
+/* A RolloutAnalysis (background, pre- or post-promotion): at least one template, each named. */
+static void ro_analysis_validate(const json_t *an, const char *field, struct err *err)
+{
+    const json_t *ts = json_object_get(an, "templates"), *t;
+    char f[200];
+    size_t i;
+
+    if (!an || json_is_null(an))
+        return;
+    res__path(f, sizeof f, "%s.templates", field);
+    if (!json_is_object(an) || json_array_size(ts) == 0) {
+        err_field_required(err, f, "analysis must reference at least one template");
+        return;
+    }
+    json_array_foreach(ts, i, t)
+    {
+        const char *n = jx_str(t, "templateName");
+
+        res__path(f, sizeof f, "%s.templates[%zu].templateName", field, i);
+        if (!n || !*n)
+            err_field_required(err, f, "");
+    }
+}
+
 static void canary_validate(const json_t *c, struct err *err)
 {
     const json_t *steps = json_object_get(c, "steps");
@@ -129,6 +153,13 @@ static void canary_validate(const json_t *c, struct err *err)
         err_field_invalid(err, "spec.strategy.canary.abortScaleDownDelaySeconds",
                           json_object_get(c, "abortScaleDownDelaySeconds"),
                           "abortScaleDownDelaySeconds can only be used with traffic routing");
+    ro_analysis_validate(json_object_get(c, "analysis"), "spec.strategy.canary.analysis", err);
+    /* Argo takes any startingStep (past the last step: no background run); a negative one is
+     * refused here. */
+    if (json_is_integer(jx_get(c, "analysis.startingStep")) &&
+        jx_int(c, "analysis.startingStep", 0) < 0)
+        err_field_invalid(err, "spec.strategy.canary.analysis.startingStep",
+                          jx_get(c, "analysis.startingStep"), "must be greater than or equal to 0");
     if (json_array_size(steps) > RO_MAX_STEPS) {
         err_cause(err, "FieldValueTooMany", "spec.strategy.canary.steps",
                   "Too many: %zu: must have at most %d items", json_array_size(steps),
@@ -159,6 +190,10 @@ static void bluegreen_validate(const json_t *b, struct err *err)
                 "spec.strategy.blueGreen.abortScaleDownDelaySeconds", err);
     res__intstr_nonneg(json_object_get(b, "maxUnavailable"),
                        "spec.strategy.blueGreen.maxUnavailable", err);
+    ro_analysis_validate(json_object_get(b, "prePromotionAnalysis"),
+                         "spec.strategy.blueGreen.prePromotionAnalysis", err);
+    ro_analysis_validate(json_object_get(b, "postPromotionAnalysis"),
+                         "spec.strategy.blueGreen.postPromotionAnalysis", err);
 }
 
 void res__rollout_validate(const json_t *obj, const json_t *old, struct err *err)

@@ -140,6 +140,23 @@ static void test_phase(void **state)
         "{\"updatedReplicas\":5,\"availableReplicas\":5,\"replicas\":10,"
         "\"currentPodHash\":\"a\",\"stableRS\":\"b\",\"blueGreen\":{\"activeSelector\":\"b\"}}",
         1, "Progressing", "active service cutover pending");
+    /* Switched, not stable: post-promotion analysis pending or not configured. */
+    phase_is("{\"spec\":{\"replicas\":5,\"strategy\":{\"blueGreen\":{"
+             "\"postPromotionAnalysis\":{\"templates\":[{\"templateName\":\"t\"}]}}}}}",
+             "{\"updatedReplicas\":5,\"availableReplicas\":5,\"currentPodHash\":\"a\","
+             "\"stableRS\":\"b\",\"blueGreen\":{\"activeSelector\":\"a\","
+             "\"postPromotionAnalysisRunStatus\":{\"status\":\"Running\"}}}",
+             1, "Progressing", "waiting for analysis to complete");
+    phase_is("{\"spec\":{\"replicas\":5,\"strategy\":{\"blueGreen\":{"
+             "\"postPromotionAnalysis\":{\"templates\":[{\"templateName\":\"t\"}]}}}}}",
+             "{\"updatedReplicas\":5,\"availableReplicas\":5,\"currentPodHash\":\"a\","
+             "\"stableRS\":\"b\",\"blueGreen\":{\"activeSelector\":\"a\","
+             "\"postPromotionAnalysisRunStatus\":{\"status\":\"Successful\"}}}",
+             1, "Progressing", "waiting for post-promotion verification to complete");
+    phase_is(ro,
+             "{\"updatedReplicas\":5,\"availableReplicas\":5,\"currentPodHash\":\"a\","
+             "\"stableRS\":\"b\",\"blueGreen\":{\"activeSelector\":\"a\"}}",
+             1, "Progressing", "waiting for post-promotion verification to complete");
     phase_is(ro,
              "{\"updatedReplicas\":5,\"availableReplicas\":5,\"replicas\":5,"
              "\"currentPodHash\":\"a\",\"stableRS\":\"a\"}",
