@@ -58,9 +58,8 @@ static int route_names(struct rsync *x, const char *names[MAX_ROUTES], const cha
     *ns = jx_str(cfg, "namespace") ?: x->ns;
     if (jx_str(cfg, "httpRoute"))
         names[n++] = jx_str(cfg, "httpRoute");
-    json_array_foreach(json_object_get(cfg, "httpRoutes"), i, r) if (n < MAX_ROUTES &&
-                                                                      jx_str(r, "name"))
-        names[n++] = jx_str(r, "name");
+    json_array_foreach(json_object_get(cfg, "httpRoutes"), i,
+                       r) if (n < MAX_ROUTES && jx_str(r, "name")) names[n++] = jx_str(r, "name");
     return n;
 }
 
@@ -102,9 +101,9 @@ static long long route_weight(const json_t *route, const char *canary)
     const json_t *r, *b;
     size_t i, j;
 
-    json_array_foreach(jx_get(route, "spec.rules"), i, r)
-        json_array_foreach(json_object_get(r, "backendRefs"), j, b) if (
-            !strcmp(jx_str(b, "name") ?: "", canary)) return jx_int(b, "weight", 1);
+    json_array_foreach(jx_get(route, "spec.rules"), i, r) json_array_foreach(
+        json_object_get(r, "backendRefs"), j,
+        b) if (!strcmp(jx_str(b, "name") ?: "", canary)) return jx_int(b, "weight", 1);
     return -1;
 }
 
@@ -229,13 +228,12 @@ static json_t *header_rule(const json_t *rules, const json_t *hr, const char *cs
         json_decref(matches);
         return NULL;
     }
-    json_array_foreach(json_object_get(base, "matches"), i, m)
-        json_array_append_new(matches, json_pack("{s:O*,s:O}", "path", json_object_get(m, "path"),
-                                                 "headers", headers));
+    json_array_foreach(json_object_get(base, "matches"), i, m) json_array_append_new(
+        matches, json_pack("{s:O*,s:O}", "path", json_object_get(m, "path"), "headers", headers));
     json_decref(headers);
     return json_pack("{s:s,s:o,s:[{s:s,s:s,s:s,s:O*}]}", "name", jx_str(hr, "name") ?: "",
-                     "matches", matches, "backendRefs", "group", "", "kind", "Service", "name",
-                     cs, "port", json_object_get(cref, "port"));
+                     "matches", matches, "backendRefs", "group", "", "kind", "Service", "name", cs,
+                     "port", json_object_get(cref, "port"));
 }
 
 int argo__header_route(struct rsync *x, const json_t *hr)

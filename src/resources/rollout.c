@@ -63,8 +63,8 @@ static void header_route_validate(const json_t *hr, const json_t *canary, const 
         err_field_invalid(err, field, hr, "SetHeaderRoute requires TrafficRouting to be set");
         return;
     }
-    json_array_foreach(jx_get(canary, "trafficRouting.managedRoutes"), i, mr)
-        found |= name && !strcmp(jx_str(mr, "name") ?: "", name);
+    json_array_foreach(jx_get(canary, "trafficRouting.managedRoutes"), i, mr) found |=
+        name && !strcmp(jx_str(mr, "name") ?: "", name);
     res__path(f, sizeof f, "%s.name", field);
     if (!found)
         err_field_invalid(err, f, json_object_get(hr, "name"),
@@ -97,8 +97,7 @@ static void traffic_validate(const json_t *c, struct err *err)
     {
         char f[160];
 
-        if (!strcmp(k, "plugins") || !strcmp(k, "managedRoutes") ||
-            !strcmp(k, "maxTrafficWeight"))
+        if (!strcmp(k, "plugins") || !strcmp(k, "managedRoutes") || !strcmp(k, "maxTrafficWeight"))
             continue;
         res__path(f, sizeof f, "spec.strategy.canary.trafficRouting.%s", k);
         unsupported(err, f,

@@ -141,12 +141,13 @@ wait_for 90 "promoted: Healthy" -- ro_is ro Healthy/
 expect_eq "$(ro_field ro .status.stableRS)/$(svc_hash ro-stable)" "$h2/$h2" "completion: stable Service on the new hash"
 expect_eq "$(weights)" "ro-stable=100 ro-canary=0 " "completion: weights back to 0/100, as the plugin leaves them"
 expect_eq "$(kubectl get rs "ro-$h1" -o jsonpath='{.spec.replicas}')" "2" "the previous stable stays up for scaleDownDelaySeconds"
+wait_for 60 "the previous stable scales down after its delay" -- sh_eval '[ "$(kubectl get rs "ro-$h1" -o jsonpath="{.spec.replicas}")" = 0 ]'
 read -r n1 n2 nf <<<"$(count 200 4)"
 expect_eq "$n1/$n2/$nf" "0/200/0" "after completion every request reaches the new version"
 
 # --- bad specs ---
 bad() { ro_yaml v3 | sed "$1" | kubectl apply -f - 2>&1; }
-expect_match "$(bad 's|argoproj-labs/gatewayAPI: .*|istio: {virtualService: {name: vs}}|')" \
+expect_match "$(bad 's|^        plugins:|        istio: {virtualService: {name: vs}}\n        plugins:|')" \
     'trafficRouting.istio: Forbidden: kroll routes traffic through the Gateway API' "istio refused by name (422)"
 expect_match "$(bad 's|argoproj-labs/gatewayAPI:|example.com/other:|')" \
     'trafficRouting.plugins.example.com/other: Forbidden' "an unknown plugin is refused"
