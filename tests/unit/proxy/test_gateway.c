@@ -2,12 +2,13 @@
  * per worker, matches follow the API's precedence (Exact before PathPrefix, longer prefix,
  * method, more headers, older route), PathPrefix matches whole path elements, hostnames and the
  * Host's port, 404 without a match, 500 for a backend that does not exist. */
-#include <cmocka.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include <cmocka.h>
 
 #include "proxy/proxy-int.h"
 
