@@ -29,6 +29,7 @@ struct rsync {
     int skip_steps; /* initial deploy or rollback to stable: no steps */
     long long requeue_ms;
     char abort_cause[600];
+    int traffic_ok; /* the routes carry the step's weight (always true without routing) */
 };
 
 long long argo__rs_spec(const json_t *rs);
@@ -65,6 +66,20 @@ int argo__step_analysis(struct rsync *x, const json_t *an, size_t idx);
 /* Sets spec.terminate on the running AnalysisRuns of the Rollout except keep and keep2
  * (NULL: none kept). */
 void argo__terminate_runs(struct rsync *x, const char *keep, const char *keep2);
+
+/* argo_traffic.c: Argo's Gateway API plugin, done by kroll. True when the Rollout routes
+ * traffic through it. */
+int argo__traffic_routed(const json_t *ro);
+/* Canary and stable counts with traffic routing at weight w (step idx): ceil(w x R / 100) or
+ * the last setCanaryScale, the stable at R. */
+void argo__traffic_counts(struct rsync *x, const json_t *steps, long long idx, long long w,
+                          long long *c, long long *s);
+/* Sets the HTTPRoutes' weights for setWeight w (0 on abort or completion, which also remove
+ * the managed routes; the previous weight until the canary has its c pods); status.canary
+ * .weights. 1 when every route carries w. */
+int argo__traffic_sync(struct rsync *x, long long w, long long c, int abort, int done);
+/* A setHeaderRoute step (hr: its object) applied to the routes: 1 when written. */
+int argo__header_route(struct rsync *x, const json_t *hr);
 
 void argo__canary(struct rsync *x);
 void argo__bluegreen(struct rsync *x);

@@ -186,7 +186,8 @@ void argo_phase(const json_t *ro, const json_t *st, int bluegreen, const char **
         snprintf(msg, n, "waiting for analysis to complete");
     else if (bluegreen && strcmp(stable, cur) != 0)
         snprintf(msg, n, "waiting for post-promotion verification to complete");
-    else if (!bluegreen && jx_int(st, "replicas", 0) > upd)
+    else if (!bluegreen && !jx_get(ro, "spec.strategy.canary.trafficRouting") &&
+             jx_int(st, "replicas", 0) > upd) /* routed: the old stable waits its delay */
         snprintf(msg, n, "old replicas are pending termination");
     else if (!bluegreen && strcmp(stable, cur) != 0)
         snprintf(msg, n, "waiting for all steps to complete");

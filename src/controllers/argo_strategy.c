@@ -87,7 +87,8 @@ static void scale_basic(struct rsync *x, long long c, long long s)
     int has_stable = x->srs && x->srs != x->nrs;
 
     argo_surge_unavailable(jx_get(x->ro, "spec.strategy.canary"), x->R, &S, &U);
-    b.max_total = x->R + S;
+    /* With traffic routing the canary is sized by weight beside a full stable: no surge cap. */
+    b.max_total = argo__traffic_routed(x->ro) ? x->R + c + S : x->R + S;
     b.min_avail = x->R - U;
     for (size_t i = 0; i < json_array_size(x->rss); i++) {
         b.sum += argo__rs_spec(json_array_get(x->rss, i));
@@ -96,8 +97,16 @@ static void scale_basic(struct rsync *x, long long c, long long s)
     for (size_t i = 0; i < json_array_size(x->rss); i++) {
         json_t *rs = json_array_get(x->rss, i);
 
-        if (rs != x->nrs && rs != x->srs)
-            shrink(x, &b, rs, 0);
+        const char *dl = jx_annotation(rs, ARGO_A_DEADLINE);
+        time_t t = dl ? time_parse(dl) : -1;
+
+        if (rs == x->nrs || rs == x->srs)
+            continue;
+        if (t > x->now) { /* the previous stable, kept for scaleDownDelaySeconds */
+            argo__requeue(x, (t - x->now) * 1000 + 200);
+            continue;
+        }
+        shrink(x, &b, rs, 0);
     }
     /* x->srs and x->nrs are re-read after each write: a write replaces the cached object. */
     if (has_stable)
@@ -210,8 +219,10 @@ static int step_done(struct rsync *x, const json_t *step, size_t idx, long long 
     const json_t *p = json_object_get(step, "pause");
     char f[400];
 
-    if (json_object_get(step, "setWeight"))
-        return at_target(x, c, s);
+    if (json_object_get(step, "setWeight") || json_object_get(step, "setCanaryScale"))
+        return at_target(x, c, s) && x->traffic_ok;
+    if (json_object_get(step, "setHeaderRoute"))
+        return argo__header_route(x, json_object_get(step, "setHeaderRoute"));
     if (p) {
         int64_t ms = -1;
 
@@ -262,7 +273,7 @@ void argo__canary(struct rsync *x)
     const json_t *steps = json_object_get(cs, "steps");
     long long n = (long long)json_array_size(steps), idx, c, s, S, U, w;
     int abort = jx_bool(x->st, "abort"), paused = jx_bool(x->ro, "spec.paused");
-    int done = x->srs == x->nrs, held;
+    int done = x->srs == x->nrs, held, routed = argo__traffic_routed(x->ro);
     char stable_hash[16], bgrun[300];
     const char *sh, *b;
 
@@ -282,14 +293,18 @@ void argo__canary(struct rsync *x)
     }
     w = done ? 100 : argo_current_weight(steps, idx, abort);
     argo_surge_unavailable(cs, x->R, &S, &U);
-    argo_canary_counts(x->R, w, 100, S, &c, &s);
+    if (routed)
+        argo__traffic_counts(x, steps, idx, w, &c, &s);
+    else
+        argo_canary_counts(x->R, w, 100, S, &c, &s);
     b = paused ? jx_str(jx_get(x->st, "canary.currentBackgroundAnalysisRunStatus"), "name")
                : background(x, cs, idx, done);
     snprintf(bgrun, sizeof bgrun, "%s", b && !jx_bool(x->st, "abort") ? b : "");
     /* An Inconclusive analysis holds the rollout where it is until promote. */
     held = pause_cond(x, "InconclusiveAnalysisRun") != NULL;
     if (!paused && !held)
-        scale_basic(x, c, done ? 0 : s);
+        scale_basic(x, abort && routed ? 0 : c, done ? 0 : s);
+    x->traffic_ok = !routed || argo__traffic_sync(x, w, c, abort, done);
     /* Services: stable at the stable hash; canary at the new one once it serves (back to
      * stable on abort). */
     sh = *stable_hash ? stable_hash : NULL;
@@ -320,6 +335,12 @@ complete:
                                                   : "Completed all canary steps");
         json_object_set_new(x->st, "stableRS", json_string(x->hash));
         json_object_del(x->st, "promoteFull");
+        if (routed && x->srs) { /* the previous stable stays up scaleDownDelaySeconds */
+            char ts[32];
+
+            time_rfc3339(x->now + jx_int(cs, "scaleDownDelaySeconds", 30), ts);
+            argo__rs_annotate(x, x->srs, ARGO_A_DEADLINE, ts);
+        }
         x->srs = x->nrs;
         argo__requeue(x, 0);
     }

@@ -29,7 +29,7 @@
 #define RESYNC_MS 1000 /* retry binds, notice pods whose shim appeared */
 #define LINE_MAX_BYTES (16u << 20)
 
-enum { INF_SVC, INF_SLICE, INF_POD, NINF };
+enum { INF_SVC, INF_SLICE, INF_POD, INF_GW, INF_ROUTE, NINF };
 
 struct apic;
 
@@ -74,6 +74,7 @@ struct want_svc {
     enum px_mode mode;
     struct want_ep *eps;
     int n;
+    json_t *routes; /* a Gateway listener: its routes' entries (px_routes_build), else NULL */
 };
 
 static void want_free(struct want_svc *ws, int n)
@@ -86,6 +87,7 @@ static void want_free(struct want_svc *ws, int n)
             free(ws[i].eps[j].netns);
         }
         free(ws[i].eps);
+        json_decref(ws[i].routes);
         free(ws[i].name);
         free(ws[i].listen);
     }
@@ -267,6 +269,106 @@ static void want_service_port(struct apic *ac, const json_t *svc, const json_t *
     }
 }
 
+/* ---- Gateway listeners (gateway.networking.k8s.io/v1) ---- */
+
+/* True when route names gw's listener l as a parent, and l allows the route's namespace. */
+static int route_attaches(const json_t *route, const json_t *gw, const json_t *l)
+{
+    const char *rns = jx_str(route, "metadata.namespace") ?: "default";
+    const char *gns = jx_str(gw, "metadata.namespace") ?: "default";
+    const char *from = jx_str(l, "allowedRoutes.namespaces.from") ?: "Same";
+    const json_t *p;
+    size_t i;
+
+    if (!strcmp(from, "Same") ? strcmp(rns, gns) : strcmp(from, "All"))
+        return 0; /* a namespace selector is not served */
+    json_array_foreach(jx_get(route, "spec.parentRefs"), i, p)
+    {
+        const char *sec = jx_str(p, "sectionName");
+        long long port = jx_int(p, "port", 0);
+
+        if (!strcmp(jx_str(p, "kind") ?: "Gateway", "Gateway") &&
+            !strcmp(jx_str(p, "group") ?: "gateway.networking.k8s.io",
+                    "gateway.networking.k8s.io") &&
+            !strcmp(jx_str(p, "name") ?: "", jx_str(gw, "metadata.name") ?: "-") &&
+            !strcmp(jx_str(p, "namespace") ?: rns, gns) &&
+            (!sec || !strcmp(sec, jx_str(l, "name") ?: "")) &&
+            (!port || port == jx_int(l, "port", 0)))
+            return 1;
+    }
+    return 0;
+}
+
+/* The entries of listener l: the attached routes' specs, oldest first (then by namespace and
+ * name), as the API's precedence wants. */
+static json_t *gateway_entries(struct apic *ac, const json_t *gw, const json_t *l)
+{
+    json_t *sorted = json_object(), *out = json_array(), *route;
+    const char *k, *lh = jx_str(l, "hostname");
+    void *it;
+
+    json_object_foreach(ac->inf[INF_ROUTE].objs, k, route)
+    {
+        json_t *hosts = jx_get(route, "spec.hostnames");
+        char *key;
+
+        if (!route_attaches(route, gw, l))
+            continue;
+        if (!json_array_size(hosts) && lh)
+            hosts = json_pack("[s]", lh);
+        else
+            json_incref(hosts = hosts ? hosts : json_array());
+        key = xasprintf("%s|%s", jx_str(route, "metadata.creationTimestamp") ?: "", k);
+        json_object_set_new(sorted, key,
+                            json_pack("{s:s,s:o,s:O}", "namespace",
+                                      jx_str(route, "metadata.namespace") ?: "default", "hostnames",
+                                      hosts, "rules", jx_get(route, "spec.rules") ?: json_null()));
+        free(key);
+    }
+    /* jansson keeps insertion order: sort the keys by hand (a few routes per listener). */
+    for (size_t n = json_object_size(sorted); n > 0; n--) {
+        const char *min = NULL;
+
+        for (it = json_object_iter(sorted); it; it = json_object_iter_next(sorted, it))
+            if (!min || strcmp(json_object_iter_key(it), min) < 0)
+                min = json_object_iter_key(it);
+        json_array_append(out, json_object_get(sorted, min));
+        json_object_del(sorted, min);
+    }
+    json_decref(sorted);
+    return out;
+}
+
+/* One listener per HTTP port of every Gateway that kroll gave an address (its class is
+ * kroll's), named "ns/gateway:port@gateway". */
+static void want_gateways(struct apic *ac, struct want_svc **ws, int *n)
+{
+    const char *k;
+    json_t *gw;
+
+    json_object_foreach(ac->inf[INF_GW].objs, k, gw)
+    {
+        const char *ip = jx_str(json_array_get(jx_get(gw, "status.addresses"), 0), "value");
+        const json_t *l;
+        size_t i;
+
+        if (!ip || !*ip)
+            continue;
+        json_array_foreach(jx_get(gw, "spec.listeners"), i, l)
+        {
+            int port = (int)jx_int(l, "port", 0);
+            char *label;
+
+            if (strcmp(jx_str(l, "protocol") ?: "", "HTTP") || port <= 0 || port > 65535)
+                continue;
+            label = xasprintf("%s:%d@gateway", k, port);
+            want_push(ws, n, label, ip, port, PX_MODE_HTTP);
+            (*ws)[*n - 1].routes = gateway_entries(ac, gw, l);
+            free(label);
+        }
+    }
+}
+
 /* The desired listeners and tables from the current maps; call with ac->mu held. */
 static struct want_svc *want_build(struct apic *ac, int *n)
 {
@@ -285,6 +387,7 @@ static struct want_svc *want_build(struct apic *ac, int *n)
         json_array_foreach(jx_get(svc, "spec.ports"), i, sp)
             want_service_port(ac, svc, sp, &ws, n);
     }
+    want_gateways(ac, &ws, n); /* after the Services: their tables are the backends */
     return ws;
 }
 
@@ -312,6 +415,39 @@ static struct px_endpoint *table_find(struct px_table *t, const struct want_ep *
     return NULL;
 }
 
+/* A backend of a Gateway route: the current table of the Service port's clusterIP listener. */
+static struct px_table *backend_lookup(const char *ns, const char *name, int port, void *ctx)
+{
+    struct apic *ac = ctx;
+    char *want = xasprintf("%s/%s:%d", ns, name, port);
+    struct px_table *t = NULL;
+
+    for (int i = 0; i < ac->nsvcs && !t; i++)
+        if (!strcmp(ac->svcs[i].svc->name, want))
+            t = px_service_table(ac->svcs[i].svc);
+    free(want);
+    return t;
+}
+
+/* A Gateway listener: publishes new routes when the routes or their backends' tables changed. */
+static void apply_routes(struct apic *ac, struct px_service *svc, const struct want_svc *ws)
+{
+    struct px_table *cur = px_service_table(svc), *t;
+    struct px_routes *r =
+        px_routes_build(json_incref(ws->routes), ac->px->cfg.nworkers, backend_lookup, ac);
+
+    if (cur->routes && !strcmp(px_routes_sig(cur->routes), px_routes_sig(r))) {
+        px_routes_free(r);
+    } else {
+        t = px_table_new(NULL, 0);
+        t->routes = r;
+        px_service_publish(svc, t);
+        log_info("proxy", "routes service=%s addr=%s routes=%zu", svc->name, svc->listen_text,
+                 json_array_size(ws->routes));
+    }
+    px_table_unref(cur);
+}
+
 /* Publishes a new table when membership or conditions changed. Endpoints that stay keep their
  * object (stats, pools); a condition change flips their flags in place. */
 static void apply_table(struct apic *ac, struct px_service *svc, const struct want_svc *ws)
@@ -322,6 +458,12 @@ static void apply_table(struct apic *ac, struct px_service *svc, const struct wa
     const char *msg = NULL;
     int n = 0;
 
+    if (ws->routes) {
+        free(eps);
+        px_table_unref(cur);
+        apply_routes(ac, svc, ws);
+        return;
+    }
     for (int i = 0; i < ws->n; i++) {
         const struct want_ep *we = &ws->eps[i];
         struct px_endpoint *ep = table_find(cur, we);
@@ -656,6 +798,8 @@ static const char *const inf_paths[NINF][2] = {
     {"services", "/api/v1/services"},
     {"endpointslices", "/apis/discovery.k8s.io/v1/endpointslices"},
     {"pods", "/api/v1/pods"},
+    {"gateways", "/apis/gateway.networking.k8s.io/v1/gateways"},
+    {"httproutes", "/apis/gateway.networking.k8s.io/v1/httproutes"},
 };
 
 static int api_start(struct px_provider *p, struct proxy *px)

@@ -157,6 +157,7 @@ void px_table_unref(struct px_table *t)
         return;
     for (int i = 0; i < t->n; i++)
         px_endpoint_unref(t->eps[i]);
+    px_routes_free(t->routes);
     free(t->eps);
     free(t);
 }

@@ -11,6 +11,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include <jansson.h>
+
 #include "core/buf.h"
 
 #define PX_MAX_WORKERS 64
@@ -103,12 +105,16 @@ void px_endpoint_unref(struct px_endpoint *ep);
 int64_t px_endpoint_inflight(struct px_endpoint *ep); /* summed over workers */
 int64_t px_endpoint_pooled(struct px_endpoint *ep);
 
-/* An immutable snapshot of a service's endpoints; swapped as a whole. */
+struct px_routes;
+
+/* An immutable snapshot of a service's endpoints; swapped as a whole. A Gateway listener's
+ * table has no endpoints but routes (gateway.c), which lead to Services' tables. */
 struct px_table {
     _Atomic int refs;
     uint64_t gen;
     int n;
     struct px_endpoint **eps; /* each holds a reference */
+    struct px_routes *routes; /* owned; NULL for a Service's table */
 };
 
 struct px_table *px_table_new(struct px_endpoint **eps, int n); /* takes refs of its own */
@@ -148,6 +154,25 @@ struct px_table *px_service_table(struct px_service *svc);
 struct px_endpoint *px_balance_pick(const struct px_table *t, int wid, enum px_balance mode,
                                     struct px_endpoint *const *skip, int nskip, unsigned *rr,
                                     int64_t now);
+
+/* ---- Gateway API routes (gateway.c) ---- */
+
+struct px_head;
+/* The current table of the Service port ns/name:port (a new reference), or NULL. */
+typedef struct px_table *px_backend_lookup_fn(const char *ns, const char *name, int port,
+                                              void *ctx);
+/* Builds the routes of one Gateway listener from entries (taken): an array of
+ * {namespace, hostnames, rules} (HTTPRoute specs, defaulted), oldest route first. Backend
+ * tables come from lookup. */
+struct px_routes *px_routes_build(json_t *entries, int nworkers, px_backend_lookup_fn *lookup,
+                                  void *ctx);
+void px_routes_free(struct px_routes *r);
+/* What r was built from (entries and backend tables): equal signatures, same routing. */
+const char *px_routes_sig(const struct px_routes *r);
+/* The table of the backend for this request (borrowed from r), or NULL with *status 404 (no
+ * match) or 500 (the rule has no usable backend). wid is the worker's id. */
+struct px_table *px_routes_pick(struct px_routes *r, const struct px_head *hd, const char *method,
+                                int wid, int *status);
 
 /* Parses "host:port" into sa; 0 or -1. */
 int px_addr_parse(const char *text, struct sockaddr_storage *sa, socklen_t *len);

@@ -63,6 +63,7 @@ struct px_conn {
     struct px_head head, rhead;
     struct px_up *up;
     struct px_endpoint *ep; /* endpoint the current request counts against (borrowed) */
+    struct px_table *bt;    /* the backend a Gateway listener's routes chose for this request */
     struct px_endpoint *tried[8];
     int ntried;
     int keep_alive, upgrade, need_dispatch, req_done, resp_started, resp_done, interim;
@@ -113,5 +114,10 @@ void worker__conn_new(struct px_worker *w, struct px_listener *lis, int fd,
 void worker__conn_timeout(struct px_conn *c, int64_t now);
 void worker__conn_close(struct px_conn *c);
 void worker__up_close(struct px_up *up);
+/* worker_loop.c: the worker's current table for the listener's service (one relaxed load per
+ * request, a mutex only after a publish); and, on a Gateway listener, the backend table the
+ * routes choose for c's request (c->bt): 0, or the status to answer (404, 500). */
+struct px_table *worker__lis_table(struct px_listener *lis);
+int worker__conn_route(struct px_conn *c, const char *method);
 
 #endif

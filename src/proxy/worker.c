@@ -413,24 +413,12 @@ void worker__settings_init(struct px_worker *w)
 
 /* ---------------------------------------------------------------- dispatch and retry */
 
-/* The worker's current table for the listener's service: one relaxed load per request, and a
- * mutex only when the provider has published a new table. */
-static struct px_table *lis_table(struct px_listener *lis)
-{
-    if (atomic_load_explicit(&lis->svc->gen, memory_order_acquire) != lis->gen) {
-        px_table_unref(lis->t);
-        lis->t = px_service_table(lis->svc);
-        lis->gen = lis->t->gen;
-    }
-    return lis->t;
-}
-
 /* Binds the request to an endpoint and an upstream connection (pooled or new), trying other
  * endpoints when a connect fails at once. 0, or the status to answer with. */
 static int conn_start_upstream(struct px_conn *c)
 {
     struct px_worker *w = c->w;
-    struct px_table *t = lis_table(c->lis);
+    struct px_table *t = c->bt ? c->bt : worker__lis_table(c->lis);
     int limit = w->px->cfg.retries + 1;
 
     while (c->ntried < limit && c->ntried < (int)(sizeof c->tried / sizeof c->tried[0])) {
@@ -512,6 +500,10 @@ static void conn_dispatch(struct px_conn *c)
         conn_fail(c, 431);
         return;
     }
+    if ((st = worker__conn_route(c, ri.method))) {
+        conn_fail(c, st);
+        return;
+    }
     c->state = C_BODY;
     c->cdeadline = now_ms() + w->px->cfg.body_timeout_ms;
     st = conn_start_upstream(c);
@@ -562,6 +554,8 @@ static void conn_close(struct px_conn *c)
     if (c->closed)
         return;
     c->closed = 1;
+    px_table_unref(c->bt);
+    c->bt = NULL;
     if (c->up) {
         up_close(c->up);
         c->up = NULL;

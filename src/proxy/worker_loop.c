@@ -233,3 +233,28 @@ void px_worker_free(struct px_worker *w)
     pthread_mutex_destroy(&w->qmu);
     free(w);
 }
+
+struct px_table *worker__lis_table(struct px_listener *lis)
+{
+    if (atomic_load_explicit(&lis->svc->gen, memory_order_acquire) != lis->gen) {
+        px_table_unref(lis->t);
+        lis->t = px_service_table(lis->svc);
+        lis->gen = lis->t->gen;
+    }
+    return lis->t;
+}
+
+int worker__conn_route(struct px_conn *c, const char *method)
+{
+    struct px_table *t = worker__lis_table(c->lis), *bt;
+    int st = 0;
+
+    px_table_unref(c->bt);
+    c->bt = NULL;
+    if (!t->routes) /* a Service's listener */
+        return 0;
+    if (!(bt = px_routes_pick(t->routes, &c->head, method, c->w->id, &st)))
+        return st;
+    c->bt = px_table_ref(bt);
+    return 0;
+}

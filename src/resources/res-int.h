@@ -44,6 +44,7 @@ extern const struct res_type res__t_hpa;
 extern const struct res_type res__t_analysistemplate, res__t_clusteranalysistemplate,
     res__t_analysisrun;
 extern const struct res_type res__t_rollout, res__t_experiment;
+extern const struct res_type res__t_gatewayclass, res__t_gateway, res__t_httproute;
 
 /* Walks v against t. Unknown fields are appended (as path strings) to unknown when it is
  * not NULL; wrong JSON types become causes in err when err is not NULL. Returns the number

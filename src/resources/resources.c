@@ -103,6 +103,7 @@ static const struct res_kind *const kinds[] = {
     &res_kind_analysistemplate, &res_kind_clusteranalysistemplate, &res_kind_analysisrun,
     &res_kind_rollout,
     &res_kind_experiment,
+    &res_kind_gatewayclass, &res_kind_gateway, &res_kind_httproute,
 };
 
 const struct res_kind *res_kind_find(const char *group, const char *kind)

@@ -25,6 +25,9 @@ json_t *res_hpa_from_v1(const json_t *v1);
 extern const struct res_kind res_kind_analysistemplate, res_kind_clusteranalysistemplate,
     res_kind_analysisrun;
 extern const struct res_kind res_kind_rollout, res_kind_experiment;
+extern const struct res_kind res_kind_gatewayclass, res_kind_gateway, res_kind_httproute;
+/* The controllerName of the GatewayClass kroll implements (the server creates class "kroll"). */
+#define KROLL_GATEWAY_CONTROLLER "kroll.dev/gateway-controller"
 
 /* The descriptor of kind in group ("" for core, "apps", "policy", "discovery.k8s.io",
  * "autoscaling", "meta"), or NULL. For callers that only have names (tests, request bodies). */

@@ -48,6 +48,99 @@ static void pause_validate(const json_t *p, const char *field, struct err *err)
                           "or a duration such as 10s, 5m or 1h");
 }
 
+/* setHeaderRoute {name, match[{headerName, headerValue{exact|prefix|regex}}]}: Argo's rules
+ * (traffic routing, a managed route of that name), and kroll's proxy matches exact values. */
+static void header_route_validate(const json_t *hr, const json_t *canary, const char *field,
+                                  struct err *err)
+{
+    const char *name = jx_str(hr, "name");
+    const json_t *m, *mr;
+    size_t i;
+    int found = 0;
+    char f[260];
+
+    if (!is_set(canary, "trafficRouting")) {
+        err_field_invalid(err, field, hr, "SetHeaderRoute requires TrafficRouting to be set");
+        return;
+    }
+    json_array_foreach(jx_get(canary, "trafficRouting.managedRoutes"), i, mr) found |=
+        name && !strcmp(jx_str(mr, "name") ?: "", name);
+    res__path(f, sizeof f, "%s.name", field);
+    if (!found)
+        err_field_invalid(err, f, json_object_get(hr, "name"),
+                          "SetHeaderRoute has an invalid name; it must be one of the "
+                          "trafficRouting.managedRoutes");
+    json_array_foreach(json_object_get(hr, "match"), i, m)
+    {
+        res__path(f, sizeof f, "%s.match[%zu].headerName", field, i);
+        if (!jx_str(m, "headerName") || !*jx_str(m, "headerName"))
+            err_field_required(err, f, NULL);
+        res__path(f, sizeof f, "%s.match[%zu].headerValue", field, i);
+        if (!jx_str(m, "headerValue.exact") || !*jx_str(m, "headerValue.exact"))
+            unsupported(err, f,
+                        "kroll's Gateway API routes match exact header values only "
+                        "(headerValue.exact)");
+    }
+}
+
+/* trafficRouting: Argo's Gateway API plugin (argoproj-labs/gatewayAPI) with an HTTPRoute,
+ * which kroll's proxy serves; every other router is refused by name. */
+static void traffic_validate(const json_t *c, struct err *err)
+{
+    const json_t *tr = json_object_get(c, "trafficRouting"), *plugins, *gw, *v;
+    const char *k;
+    size_t i;
+
+    if (!is_set(c, "trafficRouting"))
+        return;
+    json_object_foreach((json_t *)tr, k, v)
+    {
+        char f[160];
+
+        if (!strcmp(k, "plugins") || !strcmp(k, "managedRoutes") || !strcmp(k, "maxTrafficWeight"))
+            continue;
+        res__path(f, sizeof f, "spec.strategy.canary.trafficRouting.%s", k);
+        unsupported(err, f,
+                    "kroll routes traffic through the Gateway API: use trafficRouting.plugins "
+                    "argoproj-labs/gatewayAPI with an HTTPRoute");
+    }
+    if (is_set(tr, "maxTrafficWeight") && jx_int(tr, "maxTrafficWeight", 100) != 100)
+        unsupported(err, "spec.strategy.canary.trafficRouting.maxTrafficWeight",
+                    "kroll supports the default maxTrafficWeight 100 only");
+    plugins = json_object_get(tr, "plugins");
+    json_object_foreach((json_t *)plugins, k, v)
+    {
+        char f[200];
+
+        if (strcmp(k, "argoproj-labs/gatewayAPI")) {
+            res__path(f, sizeof f, "spec.strategy.canary.trafficRouting.plugins.%s", k);
+            unsupported(err, f, "kroll implements the plugin argoproj-labs/gatewayAPI only");
+        }
+    }
+    gw = json_object_get(plugins, "argoproj-labs/gatewayAPI");
+    if (!gw) {
+        err_field_required(err, "spec.strategy.canary.trafficRouting.plugins",
+                           "argoproj-labs/gatewayAPI with httpRoute or httpRoutes");
+        return;
+    }
+    if (!jx_str(gw, "httpRoute") && !json_array_size(json_object_get(gw, "httpRoutes")))
+        err_field_required(err,
+                           "spec.strategy.canary.trafficRouting.plugins.argoproj-labs/"
+                           "gatewayAPI.httpRoute",
+                           "kroll routes HTTPRoutes (httpRoute or httpRoutes)");
+    json_array_foreach(json_object_get(gw, "httpRoutes"), i, v) if (!jx_str(v, "name"))
+        err_field_required(err,
+                           "spec.strategy.canary.trafficRouting.plugins.argoproj-labs/"
+                           "gatewayAPI.httpRoutes.name",
+                           NULL);
+    if (!jx_str(c, "canaryService") || !jx_str(c, "stableService"))
+        err_field_invalid(err, "spec.strategy.canary.trafficRouting", tr,
+                          "Canary service and Stable service must be set for traffic routing");
+    if (is_set(c, "dynamicStableScale"))
+        unsupported(err, "spec.strategy.canary.dynamicStableScale",
+                    "dynamicStableScale is not supported by kroll yet");
+}
+
 /* One step: exactly one key, each with Argo's rule. */
 static void step_validate(const json_t *st, const json_t *canary, const char *field,
                           struct err *err)
@@ -81,6 +174,8 @@ static void step_validate(const json_t *st, const json_t *canary, const char *fi
     } else if (!strcmp(which, "analysis")) {
         if (json_array_size(jx_get(st, "analysis.templates")) == 0)
             err_field_required(err, f, "analysis step must reference at least one template");
+    } else if (!strcmp(which, "setHeaderRoute")) {
+        header_route_validate(json_object_get(st, which), canary, f, err);
     } else if (!strcmp(which, "setCanaryScale")) {
         if (!is_set(canary, "trafficRouting"))
             err_field_invalid(err, f, json_object_get(st, which),
@@ -141,10 +236,7 @@ static void canary_validate(const json_t *c, struct err *err)
                           json_object_get(c, "stableService"),
                           "This rollout uses the same service for the stable and canary services, "
                           "but two different services are required.");
-    if (is_set(c, "trafficRouting"))
-        unsupported(
-            err, "spec.strategy.canary.trafficRouting",
-            "trafficRouting is not supported by kroll yet (a basic canary, without it, is)");
+    traffic_validate(c, err);
     if (is_set(c, "scaleDownDelaySeconds") && !is_set(c, "trafficRouting"))
         err_field_invalid(err, "spec.strategy.canary.scaleDownDelaySeconds",
                           json_object_get(c, "scaleDownDelaySeconds"),

@@ -463,6 +463,47 @@ KIND(res__t_rollout, "Rollout", F_O("metadata", t_meta), F_O("spec", t_ro_spec),
  * informer, does not hang; kroll runs no experiments. */
 KIND(res__t_experiment, "Experiment", F_O("metadata", t_meta), F_ANY("spec"), F_ANY("status"));
 
+/* ---- gateway.networking.k8s.io/v1 (Gateway API v1.2 types; TLS, infrastructure and the
+ * filters are free-form here) ---- */
+TYPE(t_gw_pref, "ParametersReference", F_S("group"), F_S("kind"), F_S("name"), F_S("namespace"));
+TYPE(t_gwc_spec, "GatewayClassSpec", F_S("controllerName"), F_O("parametersRef", t_gw_pref),
+     F_S("description"));
+TYPE(t_gwc_status, "GatewayClassStatus", F_LO("conditions", t_mcond), F_ANY("supportedFeatures"));
+KIND(res__t_gatewayclass, "GatewayClass", F_O("metadata", t_meta), F_O("spec", t_gwc_spec),
+     F_O("status", t_gwc_status));
+TYPE(t_gw_kind, "RouteGroupKind", F_S("group"), F_S("kind"));
+TYPE(t_gw_rns, "RouteNamespaces", F_S("from"), F_O("selector", t_selector));
+TYPE(t_gw_allowed, "AllowedRoutes", F_O("namespaces", t_gw_rns), F_LO("kinds", t_gw_kind));
+TYPE(t_gw_listener, "Listener", F_S("name"), F_S("hostname"), F_I("port"), F_S("protocol"),
+     F_ANY("tls"), F_O("allowedRoutes", t_gw_allowed));
+TYPE(t_gw_addr, "GatewayAddress", F_S("type"), F_S("value"));
+TYPE(t_gw_spec, "GatewaySpec", F_S("gatewayClassName"), F_LO("listeners", t_gw_listener),
+     F_LO("addresses", t_gw_addr), F_ANY("infrastructure"), F_ANY("backendTLS"));
+TYPE(t_gw_lstatus, "ListenerStatus", F_S("name"), F_LO("supportedKinds", t_gw_kind),
+     F_I("attachedRoutes"), F_LO("conditions", t_mcond));
+TYPE(t_gw_status, "GatewayStatus", F_LO("addresses", t_gw_addr), F_LO("conditions", t_mcond),
+     F_LO("listeners", t_gw_lstatus));
+KIND(res__t_gateway, "Gateway", F_O("metadata", t_meta), F_O("spec", t_gw_spec),
+     F_O("status", t_gw_status));
+TYPE(t_hr_parent, "ParentReference", F_S("group"), F_S("kind"), F_S("namespace"), F_S("name"),
+     F_S("sectionName"), F_I("port"));
+TYPE(t_hr_path, "HTTPPathMatch", F_S("type"), F_S("value"));
+TYPE(t_hr_hdr, "HTTPHeaderMatch", F_S("type"), F_S("name"), F_S("value"));
+TYPE(t_hr_match, "HTTPRouteMatch", F_O("path", t_hr_path), F_LO("headers", t_hr_hdr),
+     F_LO("queryParams", t_hr_hdr), F_S("method"));
+TYPE(t_hr_backend, "HTTPBackendRef", F_S("group"), F_S("kind"), F_S("name"), F_S("namespace"),
+     F_I("port"), F_I("weight"), F_ANY("filters"));
+TYPE(t_hr_rule, "HTTPRouteRule", F_S("name"), F_LO("matches", t_hr_match), F_ANY("filters"),
+     F_LO("backendRefs", t_hr_backend), F_ANY("timeouts"), F_ANY("retry"),
+     F_ANY("sessionPersistence"));
+TYPE(t_hr_spec, "HTTPRouteSpec", F_LO("parentRefs", t_hr_parent), F_LS("hostnames"),
+     F_LO("rules", t_hr_rule));
+TYPE(t_hr_pstatus, "RouteParentStatus", F_O("parentRef", t_hr_parent), F_S("controllerName"),
+     F_LO("conditions", t_mcond));
+TYPE(t_hr_status, "HTTPRouteStatus", F_LO("parents", t_hr_pstatus));
+KIND(res__t_httproute, "HTTPRoute", F_O("metadata", t_meta), F_O("spec", t_hr_spec),
+     F_O("status", t_hr_status));
+
 /* ---- walker ---- */
 
 struct walk {

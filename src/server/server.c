@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/names.h"
 #include "node/node.h"
+#include "resources/resources.h"
 #include "server/pod_drain.h"
 #include "server/pod_stats.h"
 #include "server/proxy_sup.h"
@@ -49,6 +50,27 @@ static void ensure_namespace(struct api *api, const char *name)
     err_release(&err);
 }
 
+/* The GatewayClass "kroll" that kroll's proxy implements, unless someone made one already. */
+static void ensure_gatewayclass(struct api *api)
+{
+    const struct resource *r = api_resource(RES_GATEWAYCLASS);
+    struct api_wopts o = {.grace = -1};
+    json_t *obj, *out = NULL;
+    struct err err;
+
+    if (api_get(api, r, NULL, "kroll"))
+        return;
+    err_init(&err);
+    obj = json_pack("{s:s,s:s,s:{s:s},s:{s:s,s:s}}", "apiVersion", "gateway.networking.k8s.io/v1",
+                    "kind", "GatewayClass", "metadata", "name", "kroll", "spec", "controllerName",
+                    KROLL_GATEWAY_CONTROLLER, "description", "kroll's proxy");
+    if (api_create(api, r, NULL, obj, &o, &out, &err) < 0)
+        log_warn("server", "msg=\"cannot create gatewayclass\" err=\"%s\"", err.msg);
+    json_decref(obj);
+    json_decref(out);
+    err_release(&err);
+}
+
 int server_start(struct loop *loop, const struct server_opts *o, struct server **out,
                  struct err *err)
 {
@@ -75,6 +97,7 @@ int server_start(struct loop *loop, const struct server_opts *o, struct server *
         goto fail;
     for (size_t i = 0; name_builtin_namespace(i); i++)
         ensure_namespace(s->api, name_builtin_namespace(i));
+    ensure_gatewayclass(s->api);
     s->ctrls = controllers_start(s->api);
     {
         struct node_opts no = {.data_dir = o->data_dir, .node_name = s->node_name,

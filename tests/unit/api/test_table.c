@@ -537,6 +537,21 @@ static void test_small_kinds(void **state)
                 "{\"metadata\":{\"name\":\"demo\",\"creationTimestamp\":\"2026-11-27T01:"
                 "59:00Z\"},\"spec\":{\"replicas\":5}}",
                 "[\"demo\",5,null,null,null,\"60s\"]");
+    check_cells("gateway.networking.k8s.io", "GatewayClass",
+                "{\"metadata\":{\"name\":\"kroll\",\"creationTimestamp\":\"2026-11-27T01:"
+                "59:00Z\"},\"spec\":{\"controllerName\":\"kroll.dev/gateway-controller\"},"
+                "\"status\":{\"conditions\":[{\"type\":\"Accepted\",\"status\":\"True\"}]}}",
+                "[\"kroll\",\"kroll.dev/gateway-controller\",\"True\",\"60s\",\"\"]");
+    check_cells("gateway.networking.k8s.io", "Gateway",
+                "{\"metadata\":{\"name\":\"gw\",\"creationTimestamp\":\"2026-11-27T01:"
+                "59:00Z\"},\"spec\":{\"gatewayClassName\":\"kroll\"},\"status\":{"
+                "\"addresses\":[{\"value\":\"127.77.0.9\"},{\"value\":\"127.77.0.10\"}],"
+                "\"conditions\":[{\"type\":\"Programmed\",\"status\":\"True\"}]}}",
+                "[\"gw\",\"kroll\",\"127.77.0.9 127.77.0.10\",\"True\",\"60s\"]");
+    check_cells("gateway.networking.k8s.io", "HTTPRoute",
+                "{\"metadata\":{\"name\":\"r\",\"creationTimestamp\":\"2026-11-27T01:"
+                "59:00Z\"},\"spec\":{\"hostnames\":[\"a.example\",\"b.example\"]}}",
+                "[\"r\",\"a.example b.example\",\"60s\"]");
     check_cells("example.com", "Widget",
                 "{\"metadata\":{\"name\":\"w\",\"creationTimestamp\":\"2026-11-"
                 "27T01:59:00+00:00\"}}",
