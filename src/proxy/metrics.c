@@ -112,6 +112,7 @@ void px_metrics_render(struct proxy *px, struct buf *out)
     for (int i = 0; i < px->nsvcs; i++)
         if (!atomic_load(&px->svcs[i]->retired))
             render_service(out, px->svcs[i]);
+    px_stats_render_prom(px, out);
     pthread_mutex_unlock(&px->mu);
 }
 
@@ -163,8 +164,7 @@ static void admin_serve(struct proxy *px, int fd)
             status = "400 Bad Request";
             ctype = "text/plain";
         }
-    }
-    else if (!strncmp(req, "GET /healthz ", 13))
+    } else if (!strncmp(req, "GET /healthz ", 13))
         buf_appendf(&body, "ok\n");
     else {
         status = "404 Not Found";
@@ -197,7 +197,7 @@ static void *admin_main(void *arg)
         if (fd < 0) {
             if (px_accept_retry(errno, "admin", &backoff))
                 continue; /* EMFILE and friends: back off, never spin, never exit */
-            break; /* the listener was shut down */
+            break;        /* the listener was shut down */
         }
         backoff = 0;
         admin_serve(a->px, fd);
@@ -217,8 +217,9 @@ int px_admin_start(struct proxy *px, const char *listen_addr)
     int fd, one = 1;
 
     size_t ll = strlen(listen_addr);
-    char *any = ll > 2 && !strcmp(listen_addr + ll - 2, ":0") ?
-                xasprintf("%.*s:1", (int)(ll - 2), listen_addr) : NULL; /* port 0: any port */
+    char *any = ll > 2 && !strcmp(listen_addr + ll - 2, ":0")
+                    ? xasprintf("%.*s:1", (int)(ll - 2), listen_addr)
+                    : NULL; /* port 0: any port */
     int bad = px_addr_parse(any ? any : listen_addr, &sa, &len) < 0;
 
     free(any);
