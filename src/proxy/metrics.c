@@ -164,7 +164,8 @@ static void admin_serve(struct proxy *px, int fd)
             status = "400 Bad Request";
             ctype = "text/plain";
         }
-    } else if (!strncmp(req, "GET /healthz ", 13))
+    }
+    else if (!strncmp(req, "GET /healthz ", 13))
         buf_appendf(&body, "ok\n");
     else {
         status = "404 Not Found";
@@ -197,7 +198,7 @@ static void *admin_main(void *arg)
         if (fd < 0) {
             if (px_accept_retry(errno, "admin", &backoff))
                 continue; /* EMFILE and friends: back off, never spin, never exit */
-            break;        /* the listener was shut down */
+            break; /* the listener was shut down */
         }
         backoff = 0;
         admin_serve(a->px, fd);
@@ -217,9 +218,8 @@ int px_admin_start(struct proxy *px, const char *listen_addr)
     int fd, one = 1;
 
     size_t ll = strlen(listen_addr);
-    char *any = ll > 2 && !strcmp(listen_addr + ll - 2, ":0")
-                    ? xasprintf("%.*s:1", (int)(ll - 2), listen_addr)
-                    : NULL; /* port 0: any port */
+    char *any = ll > 2 && !strcmp(listen_addr + ll - 2, ":0") ?
+                xasprintf("%.*s:1", (int)(ll - 2), listen_addr) : NULL; /* port 0: any port */
     int bad = px_addr_parse(any ? any : listen_addr, &sa, &len) < 0;
 
     free(any);

@@ -56,7 +56,7 @@ struct px_stats {
 
 /* Single-writer increment: a relaxed load and store, no locked instruction. */
 #define PX_STAT_ADD(field, n)                                                                      \
-    atomic_store_explicit(&(field), atomic_load_explicit(&(field), memory_order_relaxed) + (n),    \
+    atomic_store_explicit(&(field), atomic_load_explicit(&(field), memory_order_relaxed) + (n),   \
                           memory_order_relaxed)
 #define PX_STAT_GET(field) atomic_load_explicit(&(field), memory_order_relaxed)
 
@@ -71,9 +71,9 @@ struct px_pool; /* per worker idle upstream connections, owned by worker.c */
 
 struct px_endpoint_worker {
     struct px_stats stats;
-    int inflight;       /* same as stats.inflight, plain for the balancer */
-    int64_t down_until; /* monotonic ms: a connect failed here; avoid it until then */
-    void *pool_head;    /* idle upstream connections (worker.c) */
+    int inflight;          /* same as stats.inflight, plain for the balancer */
+    int64_t down_until;    /* monotonic ms: a connect failed here; avoid it until then */
+    void *pool_head;       /* idle upstream connections (worker.c) */
     int pool_len;
 };
 
@@ -122,11 +122,11 @@ struct px_service {
     socklen_t listen_len;
     enum px_mode mode;
     pthread_mutex_t mu;
-    struct px_table *table;  /* under mu */
-    _Atomic uint64_t gen;    /* bumped after every publish; workers compare and re-acquire */
+    struct px_table *table; /* under mu */
+    _Atomic uint64_t gen;   /* bumped after every publish; workers compare and re-acquire */
     struct px_stats *wstats; /* [nworkers]: requests answered by the proxy itself (4xx, 503...) */
     int nworkers;
-    _Atomic int retired;  /* listeners closed (the Service or port went away); kept for conns */
+    _Atomic int retired; /* listeners closed (the Service or port went away); kept for conns */
     struct px_rev **revs; /* windows per revision (stats.c), under px->stats_mu */
     int nrevs;
 };
@@ -189,7 +189,7 @@ struct proxy {
     _Atomic int view_stale;
     char *admin_listen;
     char *control_path;
-    char admin_bound[64];     /* "ip:port" the admin listener got (after port 0) */
+    char admin_bound[64]; /* "ip:port" the admin listener got (after port 0) */
     pthread_mutex_t stats_mu; /* the windows of stats.c (after mu when both are taken) */
     pthread_t stats_th;
     int stats_started;
@@ -219,7 +219,7 @@ enum px_head_flags {
     PX_H_CONN_UPGRADE = 1 << 2,
     PX_H_UPGRADE = 1 << 3,
     PX_H_CHUNKED = 1 << 4,
-    PX_H_BAD = 1 << 5,        /* a shape that must be refused (smuggling, obs-fold, ...) */
+    PX_H_BAD = 1 << 5, /* a shape that must be refused (smuggling, obs-fold, ...) */
     PX_H_CONN_OTHER = 1 << 6, /* Connection names other (hop-by-hop) headers */
 };
 
@@ -228,8 +228,8 @@ struct px_head {
     struct buf raw;
     struct px_hdr *h;
     int n, cap, max;
-    uint32_t url_off, url_len; /* request target, or reason phrase of a response */
-    int in_value;              /* last callback was a value */
+    uint32_t url_off, url_len;     /* request target, or reason phrase of a response */
+    int in_value;                  /* last callback was a value */
     int cl_count, te_count, host_count;
     unsigned flags;
     const char *bad; /* why PX_H_BAD */
