@@ -95,6 +95,9 @@ json_t *api__metrics_agg_group(void);
 json_t *api__metrics_resource_list(void);
 /* custom_metrics.c: the same for /apis/custom.metrics.k8s.io/v1beta2/. */
 int api__is_custom_metrics(const char *path);
+/* Prometheus' /api/v1/query over the built-in metrics (promql_http.c). */
+int api__is_promql(const char *path);
+void api__promql(struct api *api, struct http_req *req);
 void api__custom_metrics(struct api *api, struct http_req *req, const char *path);
 json_t *api__custom_metrics_agg_group(void);
 json_t *api__custom_metrics_resource_list(void);
