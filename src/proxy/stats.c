@@ -97,10 +97,12 @@ static void sample_service(struct px_service *svc, int64_t now)
         px_wcount_from_stats(&ep->w[0].stats, sizeof ep->w[0], ep->nworkers, &cur);
         px_wcount_delta(&cur, &ep->stats->last, &d);
         ep->stats->last = cur;
+        /* A revision is known from its first endpoint on, before any request: its counters
+         * start at 0 in the Prometheus series, as a scraper's rate() expects. */
+        r = rev_get(svc, ep->revision, now);
         if (px_wcount_total(&d) == 0 && d.requests[PX_CLASS_ABORTED] == 0)
             continue;
         px_window_add(&ep->stats->win, now, &d);
-        r = rev_get(svc, ep->revision, now);
         if (r) {
             px_window_add(&r->win, now, &d);
             px_wcount_add(&r->total, &d);

@@ -36,8 +36,8 @@ struct pod_stats {
     pthread_t th;
     _Atomic int stop;
     pthread_mutex_t mu;
-    json_t *pods;  /* "ns/name" -> {"rps","inflight","p99","n"} (under mu) */
-    time_t polled; /* wall time of the figures (under mu) */
+    json_t *pods;    /* "ns/name" -> {"rps","inflight","p99","n"} (under mu) */
+    time_t polled;   /* wall time of the figures (under mu) */
     json_t *docs[5]; /* the proxy's stats over query_windows (under mu) */
 };
 
@@ -287,8 +287,10 @@ static int query_source(const char *metric, int range_s, struct promql_vec *out,
         if (query_windows[k] == range_s)
             w = k;
     if (w < 0) {
-        snprintf(msg, n, "range %ds: the built-in metrics have the proxy's windows 30s, 1m, 2m, "
-                         "5m and 10m", range_s);
+        snprintf(msg, n,
+                 "range %ds: the built-in metrics have the proxy's windows 30s, 1m, 2m, "
+                 "5m and 10m",
+                 range_s);
         return -1;
     }
     pthread_mutex_lock(&ps->mu);

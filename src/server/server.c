@@ -13,6 +13,7 @@
 #include "core/log.h"
 #include "core/names.h"
 #include "node/node.h"
+#include "server/builtin_templates.h"
 #include "server/pod_drain.h"
 #include "server/pod_stats.h"
 #include "server/proxy_sup.h"
@@ -75,6 +76,7 @@ int server_start(struct loop *loop, const struct server_opts *o, struct server *
         goto fail;
     for (size_t i = 0; name_builtin_namespace(i); i++)
         ensure_namespace(s->api, name_builtin_namespace(i));
+    builtin_templates_ensure(s->api);
     s->ctrls = controllers_start(s->api);
     {
         struct node_opts no = {.data_dir = o->data_dir, .node_name = s->node_name,
