@@ -42,6 +42,10 @@ void api__metrics_request(struct api *api, struct http_req *req, const struct ap
                           double started);
 void api__metrics_serve(struct api *api, struct http_req *req);
 void api__metrics_state(struct api *api, struct buf *b);
+/* AnalysisRun series (metrics_analysis.c): counts a run reaching a final phase into outcomes;
+ * renders the counters and Argo's analysis_run_* gauges. */
+void api__metrics_analysis_event(json_t *outcomes, const json_t *run, const json_t *old);
+void api__metrics_analysis(struct api *api, const json_t *outcomes, struct buf *b);
 /* The # HELP and # TYPE lines of a metric family. */
 void api__metrics_help(struct buf *b, const char *name, const char *type, const char *text);
 /* Open watches of a resource (watch.c). */
