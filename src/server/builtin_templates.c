@@ -13,9 +13,10 @@
 
 #include "core/log.h"
 
+/* Inside a JSON string: the quotes are escaped. */
 #define SELECTOR                                                                                   \
-    "namespace=\"{{args.namespace}}\",service=\"{{args.service-name}}\","                          \
-    "revision=\"{{args.canary-hash}}\""
+    "namespace=\\\"{{args.namespace}}\\\",service=\\\"{{args.service-name}}\\\","                  \
+    "revision=\\\"{{args.canary-hash}}\\\""
 
 static const char success_rate[] =
     "{\"apiVersion\":\"argoproj.io/v1alpha1\",\"kind\":\"ClusterAnalysisTemplate\","
