@@ -3,7 +3,11 @@
  * over its control socket ({"op":"stats","window":"30s"}, proxy/stats.c), keeps per pod the
  * requests per second, the p99 latency and the requests in flight (summed over the Service
  * ports that route to it; the p99 of the port with most requests), and the API's hook reads
- * that table. Figures older than STALE_S (the proxy stopped answering) are not served. */
+ * that table. Figures older than STALE_S (the proxy stopped answering) are not served.
+ * The same poll fetches the windows a PromQL range may name (query_windows) and serves them as
+ * the process-wide source of core/promql.h: each revision's raw counts as the series
+ * kroll_http_requests_total and kroll_http_request_duration_seconds_*, the ones the proxy
+ * exports on its admin /metrics (a range's increase, or the totals for an instant selector). */
 #include "server/pod_stats.h"
 
 #include <errno.h>
