@@ -586,23 +586,32 @@ static struct promql_expr *operator_chain(struct parser *ps, const char *ops,
 
 static struct promql_expr *power(struct parser *ps)
 {
-    struct promql_expr *l = primary(ps);
+    struct promql_expr *l = primary(ps), *e;
 
-    if (l && accept(ps, "^"))
-        return binary(ps, '^', l, unary(ps));
-    return l;
+    if (!l || !accept(ps, "^"))
+        return l;
+    if (++ps->depth > PROMQL_MAX_DEPTH) { /* right-associative: "a ^ b ^ c" recurses */
+        promql_expr_free(l);
+        return fail(ps, "the query nests deeper than %d levels", PROMQL_MAX_DEPTH);
+    }
+    e = binary(ps, '^', l, unary(ps));
+    ps->depth--;
+    return e;
 }
 
 static struct promql_expr *unary(struct parser *ps)
 {
     struct promql_expr *e;
 
-    if (++ps->depth > PROMQL_MAX_DEPTH)
-        return fail(ps, "the query nests deeper than %d levels", PROMQL_MAX_DEPTH);
     skip_ws(ps);
     if (*ps->p == '-' || *ps->p == '+') {
         int neg = *ps->p++ == '-';
-        struct promql_expr *x = unary(ps);
+        struct promql_expr *x;
+
+        if (++ps->depth > PROMQL_MAX_DEPTH) /* a sign is a level: "- - - 1" recurses */
+            return fail(ps, "the query nests deeper than %d levels", PROMQL_MAX_DEPTH);
+        x = unary(ps);
+        ps->depth--;
 
         if (!x || !neg) {
             e = x;
@@ -619,7 +628,6 @@ static struct promql_expr *unary(struct parser *ps)
     } else {
         e = power(ps);
     }
-    ps->depth--;
     return e;
 }
 

@@ -253,6 +253,11 @@ static void test_limits(void **state)
     q[n] = 0;
     assert_null(promql_parse(q, msg, sizeof msg));
     assert_non_null(strstr(msg, "more than"));
+    n = 0;
+    for (int i = 0; i < PROMQL_MAX_DEPTH + 1; i++)
+        n += (size_t)sprintf(q + n, i ? "^-1" : "1");
+    assert_null(promql_parse(q, msg, sizeof msg));
+    assert_non_null(strstr(msg, "nests deeper"));
     e = promql_parse("sum by (revision) (rate(x{a=~\"b|c\"}[5m]))", msg, sizeof msg);
     assert_non_null(e);
     promql_expr_free(e);
