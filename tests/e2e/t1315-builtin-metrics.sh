@@ -148,6 +148,80 @@ import sys; sys.exit(0 if set(a) == set(b) and all(abs(float(a[k]) - float(b[k])
 else
     say "SKIP - the same query on Prometheus: the prometheus binary is missing (scripts/install-deps.sh --test)"
 fi
+# ---- a canary Rollout gated by request-success-rate (the manifest runs as is under Argo) ----
+ro_manifest() { # ro_manifest MODEL_VERSION [ERROR_PERCENT]
+    cat <<Y
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec:
+      terminationGracePeriodSeconds: 10
+      containers:
+      - name: server
+        image: myrepo/tf-serving:1.0.3
+        args: ["--port=0", "--rest_api_port=8501", "--model_name=classifier", "--model_base_path=/models/classifier"]
+        env: [{name: MODEL_VERSION, value: "$1"}, {name: ERROR_PERCENT, value: "${2:-0}"}]
+        ports: [{containerPort: 8501}]
+        readinessProbe:
+          httpGet: {path: /v1/models/classifier, port: 8501}
+          periodSeconds: 1
+  strategy:
+    canary:
+      steps:
+      - setWeight: 50
+      - pause: {duration: 20s}
+      - analysis:
+          templates: [{templateName: request-success-rate, clusterScope: true}]
+          args:
+          - {name: service-name, value: web}
+          - {name: namespace, value: default}
+          - name: canary-hash
+            valueFrom: {podTemplateHashValue: Latest}
+Y
+}
+ro_phase() { kubectl get ro web -o jsonpath='{.status.phase}'; }
+kubectl apply -f - >/dev/null <<'Y'
+apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  selector: {app: web}
+  ports: [{name: http, port: 80, targetPort: 8501}]
+Y
+ro_manifest v1 | kubectl apply -f - >/dev/null || fail "apply the Rollout"
+wait_for 90 "the Rollout's first revision is Healthy" -- sh_eval 'test "$(ro_phase)" = Healthy'
+WIP=$(svc_ip web)
+# Steady traffic through the proxy for the rest of the test (bounded), codes in a file.
+( end=$(( $(date +%s) + 240 ))
+  while [ "$(date +%s)" -lt "$end" ] && [ ! -e "$TEST_DIR/stop-load" ]; do
+      curl -s -m 3 -o /dev/null -w '%{http_code}\n' -X POST -d '{"instances": [[5.1, 3.5, 1.4, 0.2]]}' \
+          "http://$WIP/v1/models/classifier:predict"
+      sleep 0.05
+  done >"$TEST_DIR/ro-codes" ) &
+LOAD_PID=$!
+KROLL_PIDS="$KROLL_PIDS $LOAD_PID"
+ro_manifest v2 | kubectl apply -f - >/dev/null
+wait_for 120 "a good canary passes request-success-rate and the Rollout completes" -- \
+    sh_eval 'test "$(ro_phase)" = Healthy && test "$(kubectl get ro web -o jsonpath={.status.stableRS})" = "$(kubectl get ro web -o jsonpath={.status.currentPodHash})"'
+H2=$(kubectl get ro web -o jsonpath='{.status.currentPodHash}')
+expect_eq "$(kubectl get ar -l rollouts-pod-template-hash="$H2" -o jsonpath='{.items[0].status.phase} {.items[0].spec.args[?(@.name=="canary-hash")].value}')" \
+    "Successful $H2" "the step's AnalysisRun: Successful, on the new revision's hash"
+before=$(grep -c '^500$' "$TEST_DIR/ro-codes")
+ro_manifest v3 50 | kubectl apply -f - >/dev/null
+wait_for 120 "a canary failing half of its requests fails the analysis: the Rollout aborts" -- \
+    sh_eval 'test "$(ro_phase)" = Degraded'
+H3=$(kubectl get ro web -o jsonpath='{.status.currentPodHash}')
+expect_eq "$(kubectl get ar -l rollouts-pod-template-hash="$H3" -o jsonpath='{.items[0].status.phase}')" "Failed" \
+    "the bad canary's AnalysisRun Failed"
+expect_match "$(kubectl get ro web -o jsonpath='{.status.message}')" 'request-success-rate' "the abort names the metric"
+touch "$TEST_DIR/stop-load"; wait "$LOAD_PID" 2>/dev/null
+say "the bad canary cost $(( $(grep -c '^500$' "$TEST_DIR/ro-codes") - before )) failed requests of $(wc -l <"$TEST_DIR/ro-codes") sent in the whole Rollout phase"
+
 # ---- a user's template of the same name is kept across a restart ----
 kubectl patch cat request-duration --type merge -p '{"spec":{"args":[{"name":"service-name"},{"name":"namespace"},{"name":"canary-hash"},{"name":"max","value":"250"},{"name":"window","value":"5m"}]}}' >/dev/null
 kroll_stop
