@@ -4,7 +4,9 @@
 # start (request-success-rate, request-duration) use it through a prometheus provider without
 # address; AnalysisRun outcomes on /metrics; and Debian's prometheus scraping the proxy's own
 # /metrics answers the same query with the same value. Two Deployments behind one Service, two
-# revisions: "good" answers every predict, "bad" fails a fifth (ERROR_PERCENT=20).
+# revisions: "good" answers every predict, "bad" fails a fifth (ERROR_PERCENT=20). Then a canary
+# Rollout whose analysis step uses request-success-rate: a good canary completes, one failing
+# half of its requests aborts.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/svc-helpers.sh"
 svc_setup
