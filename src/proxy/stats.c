@@ -307,14 +307,18 @@ static void revision_labels(const char *svc, const char *rev, char *out, size_t 
              slash ? (int)(slash - svc) : 0, svc, nl, name, colon ? colon + 1 : "", rev);
 }
 
-static void render_revision(struct buf *out, const char *labels, const struct px_wcount *c)
+/* One revision's lines of one family (0: requests by class, 1: the latency histogram). */
+static void render_revision(struct buf *out, const char *labels, const struct px_wcount *c,
+                            int family)
 {
     uint64_t cum = 0;
 
-    for (int i = 0; i < PX_CLASS_ABORTED; i++) /* a failed connect is the 502 the client got */
+    for (int i = 0; i < PX_CLASS_ABORTED && family == 0; i++) /* a failed connect: the 502 */
         buf_appendf(out, "kroll_http_requests_total{%s,code_class=\"%s\"} %llu\n", labels,
                     code_classes[i],
                     (unsigned long long)(c->requests[i] + (i == 4 ? c->connect_errors : 0)));
+    if (family == 0)
+        return;
     for (int i = 0; i < PX_LAT_BUCKETS; i++) {
         cum += c->latency[i];
         if (i < PX_LAT_BUCKETS - 1)
@@ -334,21 +338,26 @@ void px_stats_render_prom(struct proxy *px, struct buf *out)
 {
     char labels[1024];
 
-    buf_appendf(out, "# HELP kroll_http_requests_total Requests per Service port and revision "
-                     "(pod-template-hash) by status class; failed connects count as 5xx.\n"
-                     "# TYPE kroll_http_requests_total counter\n"
-                     "# HELP kroll_http_request_duration_seconds Time to the response's end, per "
-                     "Service port and revision.\n"
-                     "# TYPE kroll_http_request_duration_seconds histogram\n");
-    pthread_mutex_lock(&px->stats_mu);
-    for (int i = 0; i < px->nsvcs; i++) {
-        struct px_service *svc = px->svcs[i];
+    static const char *const head[] = {
+        "# HELP kroll_http_requests_total Requests per Service port and revision "
+        "(pod-template-hash) by status class; failed connects count as 5xx.\n"
+        "# TYPE kroll_http_requests_total counter\n",
+        "# HELP kroll_http_request_duration_seconds Time to the response's end, per Service "
+        "port and revision.\n"
+        "# TYPE kroll_http_request_duration_seconds histogram\n"};
 
-        if (atomic_load(&svc->retired))
-            continue;
-        for (int k = 0; k < svc->nrevs; k++) {
-            revision_labels(svc->name, svc->revs[k]->name, labels, sizeof labels);
-            render_revision(out, labels, &svc->revs[k]->total);
+    pthread_mutex_lock(&px->stats_mu);
+    for (int f = 0; f < 2; f++) { /* each family's lines in one group, as the format wants */
+        buf_appendf(out, "%s", head[f]);
+        for (int i = 0; i < px->nsvcs; i++) {
+            struct px_service *svc = px->svcs[i];
+
+            if (atomic_load(&svc->retired))
+                continue;
+            for (int k = 0; k < svc->nrevs; k++) {
+                revision_labels(svc->name, svc->revs[k]->name, labels, sizeof labels);
+                render_revision(out, labels, &svc->revs[k]->total, f);
+            }
         }
     }
     pthread_mutex_unlock(&px->stats_mu);
