@@ -46,8 +46,9 @@ const char *promql_series_get(const struct promql_series *s, const char *name);
 
 /* The data: appends to out every series of metric (without a __name__ label); range_s 0 asks
  * for the counters' current values, otherwise for their increase over the last range_s
- * seconds. Returns 0, or -1 with a message in msg (a range it does not keep). Called on the
- * thread that runs the query. */
+ * seconds. Returns 0, -1 with a message in msg for a bad query (a range it does not keep:
+ * bad_data), or -2 with a message when it cannot answer (too many series: an execution
+ * error). Called on the thread that runs the query. */
 typedef int promql_select_fn(const char *metric, int range_s, struct promql_vec *out, char *msg,
                              size_t n, void *ctx);
 

@@ -171,8 +171,9 @@ static int eval_select(struct ev *ev, const struct promql_expr *e, struct val *o
     int rc = 0, k = 0;
 
     out->type = PQ_VECTOR;
-    if (ev->fn && ev->fn(e->metric, e->range_s, &all, ev->msg, sizeof ev->msg, ev->ctx) < 0) {
-        ev->bad = 1;
+    if (ev->fn &&
+        (rc = ev->fn(e->metric, e->range_s, &all, ev->msg, sizeof ev->msg, ev->ctx)) < 0) {
+        ev->bad = rc == -1;
         promql_vec_release(&all);
         return -1;
     }

@@ -313,9 +313,11 @@ static int query_source(const char *metric, int range_s, struct promql_vec *out,
         }
     }
     pthread_mutex_unlock(&ps->mu);
-    if (rc < 0)
-        snprintf(msg, n, "more than %d series", PROMQL_MAX_SERIES);
-    return rc;
+    if (rc < 0) {
+        snprintf(msg, n, "%s selects more than %d series", metric, PROMQL_MAX_SERIES);
+        return -2;
+    }
+    return 0;
 }
 
 struct pod_stats *pod_stats_start(struct api *api, const char *data_dir)

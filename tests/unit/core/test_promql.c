@@ -193,6 +193,14 @@ static void test_table(void **state)
         check(rows[i].q, rows[i].want);
 }
 
+static int full_source(const char *metric, int range, struct promql_vec *out, char *msg, size_t n,
+                       void *ctx)
+{
+    (void)range, (void)out, (void)ctx;
+    snprintf(msg, n, "%s selects too many series", metric);
+    return -2;
+}
+
 static void test_shapes(void **state)
 {
     char *body = NULL;
@@ -213,6 +221,11 @@ static void test_shapes(void **state)
                                   1, source, NULL, &body),
                      200);
     assert_non_null(strstr(body, "\"__name__\":\"kroll_http_requests_total\""));
+    free(body);
+    /* a source that cannot answer: an execution error, 422 */
+    assert_int_equal(promql_query("sum(x)", 1, full_source, NULL, &body), 422);
+    assert_non_null(strstr(body, "\"errorType\":\"execution\""));
+    assert_non_null(strstr(body, "x selects too many series"));
     free(body);
     /* no source: empty answers */
     promql_set_source(NULL, NULL);
