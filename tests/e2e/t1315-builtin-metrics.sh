@@ -85,6 +85,8 @@ OUT=$(q "$RATIO")
 expect_eq "$(jq -r '.status + " " + .data.resultType' <<<"$OUT")" "success vector" "Prometheus' answer shape"
 VALS=$(by_rev <<<"$OUT")
 say "kroll: $VALS"
+say "the ratio query's round trip (curl time_total, 5 tries): $(for _ in 1 2 3 4 5; do
+    api_curl /api/v1/query -G --data-urlencode "query=$RATIO" -o /dev/null -w '%{time_total}\n'; done | sort -n | tr '\n' ' ')s"
 SR=$(curl -s -m 3 "http://$ADMIN/stats?window=5m" | jq -r --arg b "$BAD" \
     '.services[] | select(.service | startswith("default/both:")) | .revisions[] | select(.revision == $b) | .successRate')
 expect_eq "$(/usr/bin/python3 -c "
