@@ -42,6 +42,10 @@ void api__metrics_request(struct api *api, struct http_req *req, const struct ap
                           double started);
 void api__metrics_serve(struct api *api, struct http_req *req);
 void api__metrics_state(struct api *api, struct buf *b);
+/* AnalysisRun series (metrics_analysis.c): counts a run reaching a final phase into outcomes;
+ * renders the counters and Argo's analysis_run_* gauges. */
+void api__metrics_analysis_event(json_t *outcomes, const json_t *run, const json_t *old);
+void api__metrics_analysis(struct api *api, const json_t *outcomes, struct buf *b);
 /* The # HELP and # TYPE lines of a metric family. */
 void api__metrics_help(struct buf *b, const char *name, const char *type, const char *text);
 /* Open watches of a resource (watch.c). */
@@ -95,6 +99,9 @@ json_t *api__metrics_agg_group(void);
 json_t *api__metrics_resource_list(void);
 /* custom_metrics.c: the same for /apis/custom.metrics.k8s.io/v1beta2/. */
 int api__is_custom_metrics(const char *path);
+/* Prometheus' /api/v1/query over the built-in metrics (promql_http.c). */
+int api__is_promql(const char *path);
+void api__promql(struct api *api, struct http_req *req);
 void api__custom_metrics(struct api *api, struct http_req *req, const char *path);
 json_t *api__custom_metrics_agg_group(void);
 json_t *api__custom_metrics_resource_list(void);

@@ -29,6 +29,7 @@ struct api_metrics {
     json_t *rollouts;  /* uid -> {ns, name, start, template, prev} of the rollout under way */
     json_t *outcomes;  /* "ns\tname\toutcome" -> count */
     json_t *rollout_h; /* "ns\tname" -> [buckets..., count, sum_ms] */
+    json_t *analysis;  /* "ns\toutcome" -> AnalysisRuns ended so (metrics_analysis.c) */
 };
 
 static double now_s(void)
@@ -190,6 +191,8 @@ static void on_store(enum store_ev type, const char *res, json_t *obj, json_t *o
     (void)rv;
     if (api->metrics && !strcmp(res, api_resources[RES_DEPLOYMENT].key))
         on_deployment(api->metrics, type, obj, old);
+    if (api->metrics && type != STORE_DELETED && !strcmp(res, api_resources[RES_ANALYSISRUN].key))
+        api__metrics_analysis_event(api->metrics->analysis, obj, old);
 }
 
 void api__metrics_init(struct api *api)
@@ -201,6 +204,7 @@ void api__metrics_init(struct api *api)
     m->rollouts = json_object();
     m->outcomes = json_object();
     m->rollout_h = json_object();
+    m->analysis = json_object();
     api->metrics = m;
     store_subscribe(api->store, on_store, api);
 }
@@ -217,6 +221,7 @@ void api__metrics_free(struct api *api)
     json_decref(m->rollouts);
     json_decref(m->outcomes);
     json_decref(m->rollout_h);
+    json_decref(m->analysis);
     free(m);
     api->metrics = NULL;
 }
@@ -365,6 +370,7 @@ void api__metrics_serve(struct api *api, struct http_req *req)
     if (api->metrics) {
         render_requests(&b, api->metrics);
         render_rollouts(&b, api->metrics);
+        api__metrics_analysis(api, api->metrics->analysis, &b);
     }
     render_store(&b, api);
     api__metrics_state(api, &b);

@@ -243,6 +243,10 @@ static void on_request(struct http_req *req, void *ctx)
         api__metrics(api, req, path);
         return;
     }
+    if (api__is_promql(path)) {
+        api__promql(api, req);
+        return;
+    }
     if (api__is_custom_metrics(path)) {
         api__custom_metrics(api, req, path);
         return;

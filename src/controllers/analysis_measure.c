@@ -18,8 +18,9 @@
 #include "core/httpc.h"
 #include "core/jx.h"
 #include "core/log.h"
+#include "core/promql.h"
 
-enum { K_WEB, K_PROM };
+enum { K_WEB, K_PROM, K_PROM_BUILTIN };
 
 struct job {
     struct job *next;
@@ -238,7 +239,12 @@ static void *job_main(void *arg)
     int gone = 0;
 
     jb->out.started = time(NULL);
-    if (httpc_do(&jb->req, &r, jb->out.msg, sizeof jb->out.msg) < 0) {
+    if (jb->kind == K_PROM_BUILTIN) { /* answered in process, errors included */
+        r.status = promql_query_default(jb->body, (double)time(NULL), &r.body);
+        r.body_len = strlen(r.body);
+        prom_answer(jb, &r);
+        free(r.body);
+    } else if (httpc_do(&jb->req, &r, jb->out.msg, sizeof jb->out.msg) < 0) {
         jb->out.error = 1;
     } else {
         if (r.status < 200 || r.status > 299) {
@@ -410,11 +416,12 @@ static int job_prepare(struct job *jb, const json_t *provider, struct anl_outcom
 
         if (!addr || !*addr)
             addr = getenv("ARGO_ROLLOUTS_PROMETHEUS_ADDRESS");
-        if (!addr || !*addr) {
+        if (!addr || !*addr) { /* Argo's default-address hook: kroll's built-in metrics */
             free(q);
-            return set_error(o, "%s",
-                             "prometheus: no address (and ARGO_ROLLOUTS_PROMETHEUS_ADDRESS "
-                             "is not set)");
+            jb->kind = K_PROM_BUILTIN;
+            jb->body = strdup(jx_str(prom, "query") ?: "");
+            jb->method = strdup("GET");
+            return 0;
         }
         al = strlen(addr);
         jb->kind = K_PROM;

@@ -358,7 +358,6 @@ static json_t *run_current(struct rsync *x, enum argo_run k, size_t idx)
     json_t *ar = cname ? api_get(ctl_api(x->c), api_resource(RES_ANALYSISRUN), x->ns, cname) : NULL;
     char sidx[32];
 
-    snprintf(prev, sizeof prev, "%s", jx_str(cur, "status") ?: "");
     snprintf(sidx, sizeof sidx, "%zu", idx);
     if (!ar || strcmp(jx_label(ar, ARGO_HASH_LABEL) ?: "", x->hash) != 0 ||
         strcmp(jx_label(ar, "rollout-type") ?: "", kinds[k].type) != 0 ||

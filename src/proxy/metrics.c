@@ -112,6 +112,7 @@ void px_metrics_render(struct proxy *px, struct buf *out)
     for (int i = 0; i < px->nsvcs; i++)
         if (!atomic_load(&px->svcs[i]->retired))
             render_service(out, px->svcs[i]);
+    px_stats_render_prom(px, out);
     pthread_mutex_unlock(&px->mu);
 }
 

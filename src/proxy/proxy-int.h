@@ -318,6 +318,10 @@ struct px_rev;
 int px_stats_start(struct proxy *px);
 void px_stats_stop(struct proxy *px); /* joins the sampler; before services are freed */
 int px_stats_render(struct proxy *px, const char *query, struct buf *out);
+/* The per-revision series kroll_http_requests_total{namespace,service,port,revision,
+ * code_class} and kroll_http_request_duration_seconds_* (since the proxy started), in
+ * Prometheus text; the caller holds px->mu. */
+void px_stats_render_prom(struct proxy *px, struct buf *out);
 void px_epstats_free(struct px_epstats *s);
 void px_revs_free(struct px_service *svc);
 int px_control_start(struct proxy *px, const char *path);

@@ -97,10 +97,12 @@ static void sample_service(struct px_service *svc, int64_t now)
         px_wcount_from_stats(&ep->w[0].stats, sizeof ep->w[0], ep->nworkers, &cur);
         px_wcount_delta(&cur, &ep->stats->last, &d);
         ep->stats->last = cur;
+        /* A revision is known from its first endpoint on, before any request: its counters
+         * start at 0 in the Prometheus series, as a scraper's rate() expects. */
+        r = rev_get(svc, ep->revision, now);
         if (px_wcount_total(&d) == 0 && d.requests[PX_CLASS_ABORTED] == 0)
             continue;
         px_window_add(&ep->stats->win, now, &d);
-        r = rev_get(svc, ep->revision, now);
         if (r) {
             px_window_add(&r->win, now, &d);
             px_wcount_add(&r->total, &d);
@@ -176,6 +178,21 @@ static json_t *window_json(const struct px_wcount *c, int covered)
     return o;
 }
 
+/* Raw counts for a query engine: answers by class 1xx..5xx, failed connects, the latency
+ * histogram's buckets (not cumulative, the last is +Inf) and the latency sum. */
+static json_t *counts_json(const struct px_wcount *c)
+{
+    json_t *codes = json_array(), *buckets = json_array();
+
+    for (int i = 0; i < PX_CLASS_ABORTED; i++)
+        json_array_append_new(codes, json_integer((json_int_t)c->requests[i]));
+    for (int i = 0; i < PX_LAT_BUCKETS; i++)
+        json_array_append_new(buckets, json_integer((json_int_t)c->latency[i]));
+    return json_pack("{s:o,s:I,s:o,s:f}", "codes", codes, "connectErrors",
+                     (json_int_t)c->connect_errors, "buckets", buckets, "latencySumSeconds",
+                     (double)c->latency_sum_us / 1e6);
+}
+
 static json_t *service_json(struct px_service *svc, int secs, int64_t now)
 {
     struct px_table *t = px_service_table(svc);
@@ -191,6 +208,8 @@ static json_t *service_json(struct px_service *svc, int secs, int64_t now)
         json_object_set_new(r, "revision", json_string(svc->revs[i]->name));
         json_object_set_new(r, "requestsTotal",
                             json_integer((json_int_t)px_wcount_total(&svc->revs[i]->total)));
+        json_object_set_new(r, "counts", counts_json(&c));
+        json_object_set_new(r, "countsTotal", counts_json(&svc->revs[i]->total));
         json_array_append_new(revs, r);
     }
     for (int i = 0; i < t->n; i++) {
@@ -241,7 +260,7 @@ int px_stats_render(struct proxy *px, const char *query, struct buf *out)
 {
     int64_t now = mono_s();
     int secs;
-    json_t *svcs, *doc;
+    json_t *svcs, *doc, *bounds;
     char *txt, ts[40];
     time_t wall = time(NULL);
     struct tm tm;
@@ -261,11 +280,85 @@ int px_stats_render(struct proxy *px, const char *query, struct buf *out)
             json_array_append_new(svcs, service_json(px->svcs[i], secs, now));
     pthread_mutex_unlock(&px->stats_mu);
     pthread_mutex_unlock(&px->mu);
-    doc = json_pack("{s:s,s:i,s:i,s:o}", "timestamp", ts, "windowSeconds", secs,
-                    "resolutionSeconds", PX_WIN_SLOT_S, "services", svcs);
+    bounds = json_array();
+    for (int i = 0; i < PX_LAT_BUCKETS - 1; i++)
+        json_array_append_new(bounds, json_real(px_lat_bounds[i]));
+    doc = json_pack("{s:s,s:i,s:i,s:o,s:o}", "timestamp", ts, "windowSeconds", secs,
+                    "resolutionSeconds", PX_WIN_SLOT_S, "latencyBounds", bounds, "services", svcs);
     txt = json_dumps(doc, JSON_COMPACT);
     buf_appendf(out, "%s\n", txt);
     free(txt);
     json_decref(doc);
     return 0;
+}
+
+/* ---- Prometheus series per revision ---- */
+
+static const char *const code_classes[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+
+/* svc->name "ns/name:port" as Prometheus labels; "static" has no namespace. */
+static void revision_labels(const char *svc, const char *rev, char *out, size_t n)
+{
+    const char *slash = strchr(svc, '/'), *name = slash ? slash + 1 : svc;
+    const char *colon = strrchr(name, ':');
+    int nl = colon ? (int)(colon - name) : (int)strlen(name);
+
+    snprintf(out, n, "namespace=\"%.*s\",service=\"%.*s\",port=\"%s\",revision=\"%s\"",
+             slash ? (int)(slash - svc) : 0, svc, nl, name, colon ? colon + 1 : "", rev);
+}
+
+/* One revision's lines of one family (0: requests by class, 1: the latency histogram). */
+static void render_revision(struct buf *out, const char *labels, const struct px_wcount *c,
+                            int family)
+{
+    uint64_t cum = 0;
+
+    for (int i = 0; i < PX_CLASS_ABORTED && family == 0; i++) /* a failed connect: the 502 */
+        buf_appendf(out, "kroll_http_requests_total{%s,code_class=\"%s\"} %llu\n", labels,
+                    code_classes[i],
+                    (unsigned long long)(c->requests[i] + (i == 4 ? c->connect_errors : 0)));
+    if (family == 0)
+        return;
+    for (int i = 0; i < PX_LAT_BUCKETS; i++) {
+        cum += c->latency[i];
+        if (i < PX_LAT_BUCKETS - 1)
+            buf_appendf(out, "kroll_http_request_duration_seconds_bucket{%s,le=\"%g\"} %llu\n",
+                        labels, px_lat_bounds[i], (unsigned long long)cum);
+        else
+            buf_appendf(out, "kroll_http_request_duration_seconds_bucket{%s,le=\"+Inf\"} %llu\n",
+                        labels, (unsigned long long)cum);
+    }
+    buf_appendf(out, "kroll_http_request_duration_seconds_sum{%s} %.6f\n", labels,
+                (double)c->latency_sum_us / 1e6);
+    buf_appendf(out, "kroll_http_request_duration_seconds_count{%s} %llu\n", labels,
+                (unsigned long long)cum);
+}
+
+void px_stats_render_prom(struct proxy *px, struct buf *out)
+{
+    char labels[1024];
+
+    static const char *const head[] = {
+        "# HELP kroll_http_requests_total Requests per Service port and revision "
+        "(pod-template-hash) by status class; failed connects count as 5xx.\n"
+        "# TYPE kroll_http_requests_total counter\n",
+        "# HELP kroll_http_request_duration_seconds Time to the response's end, per Service "
+        "port and revision.\n"
+        "# TYPE kroll_http_request_duration_seconds histogram\n"};
+
+    pthread_mutex_lock(&px->stats_mu);
+    for (int f = 0; f < 2; f++) { /* each family's lines in one group, as the format wants */
+        buf_appendf(out, "%s", head[f]);
+        for (int i = 0; i < px->nsvcs; i++) {
+            struct px_service *svc = px->svcs[i];
+
+            if (atomic_load(&svc->retired))
+                continue;
+            for (int k = 0; k < svc->nrevs; k++) {
+                revision_labels(svc->name, svc->revs[k]->name, labels, sizeof labels);
+                render_revision(out, labels, &svc->revs[k]->total, f);
+            }
+        }
+    }
+    pthread_mutex_unlock(&px->stats_mu);
 }

@@ -3,7 +3,11 @@
  * over its control socket ({"op":"stats","window":"30s"}, proxy/stats.c), keeps per pod the
  * requests per second, the p99 latency and the requests in flight (summed over the Service
  * ports that route to it; the p99 of the port with most requests), and the API's hook reads
- * that table. Figures older than STALE_S (the proxy stopped answering) are not served. */
+ * that table. Figures older than STALE_S (the proxy stopped answering) are not served.
+ * The same poll fetches the windows a PromQL range may name (query_windows) and serves them as
+ * the process-wide source of core/promql.h: each revision's raw counts as the series
+ * kroll_http_requests_total and kroll_http_request_duration_seconds_*, the ones the proxy
+ * exports on its admin /metrics (a range's increase, or the totals for an instant selector). */
 #include "server/pod_stats.h"
 
 #include <errno.h>
@@ -22,6 +26,7 @@
 
 #include "core/jx.h"
 #include "core/log.h"
+#include "core/promql.h"
 
 #define POLL_S 5
 #define WINDOW_S 30
@@ -35,16 +40,21 @@ struct pod_stats {
     pthread_t th;
     _Atomic int stop;
     pthread_mutex_t mu;
-    json_t *pods;  /* "ns/name" -> {"rps","inflight","p99","n"} (under mu) */
-    time_t polled; /* wall time of the figures (under mu) */
+    json_t *pods;    /* "ns/name" -> {"rps","inflight","p99","n"} (under mu) */
+    time_t polled;   /* wall time of the figures (under mu) */
+    json_t *docs[5]; /* the proxy's stats over query_windows (under mu) */
 };
 
+/* The ranges a query may ask for: the proxy's windows the poll fetches (query_source). */
+static const int query_windows[] = {30, 60, 120, 300, 600};
+#define NWINDOWS ((int)(sizeof query_windows / sizeof query_windows[0]))
+
 /* One request and its one-line reply over the proxy's control socket. NULL on failure. */
-static json_t *proxy_stats(const char *path)
+static json_t *proxy_stats(const char *path, int window_s)
 {
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
     struct timeval tv = {IO_TIMEOUT_S, 0};
-    static const char req[] = "{\"op\":\"stats\",\"window\":\"30s\"}\n";
+    char req[64];
     char *buf = NULL;
     size_t len = 0, cap = 0;
     json_t *doc = NULL;
@@ -52,11 +62,12 @@ static json_t *proxy_stats(const char *path)
 
     if (fd < 0)
         return NULL;
+    snprintf(req, sizeof req, "{\"op\":\"stats\",\"window\":\"%ds\"}\n", window_s);
     snprintf(sun.sun_path, sizeof sun.sun_path, "%s", path);
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
     if (connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0 ||
-        send(fd, req, sizeof req - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof req - 1))
+        send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req))
         goto out;
     for (;;) {
         ssize_t n;
@@ -125,17 +136,26 @@ static void *poll_main(void *arg)
     struct pod_stats *ps = arg;
 
     while (!atomic_load(&ps->stop)) {
-        json_t *doc = proxy_stats(ps->sock_path);
+        json_t *docs[NWINDOWS];
+        int ok = 1;
 
-        if (doc) {
-            json_t *pods = pods_of(doc);
+        for (int i = 0; i < NWINDOWS; i++) /* the first is WINDOW_S, for custom metrics */
+            ok = (docs[i] = ok ? proxy_stats(ps->sock_path, query_windows[i]) : NULL) != NULL;
+        if (ok) {
+            json_t *pods = pods_of(docs[0]);
 
             pthread_mutex_lock(&ps->mu);
             json_decref(ps->pods);
             ps->pods = pods;
             ps->polled = time(NULL);
+            for (int i = 0; i < NWINDOWS; i++) {
+                json_decref(ps->docs[i]);
+                ps->docs[i] = docs[i];
+            }
             pthread_mutex_unlock(&ps->mu);
-            json_decref(doc);
+        } else {
+            for (int i = 0; i < NWINDOWS; i++)
+                json_decref(docs[i]);
         }
         for (int i = 0; i < POLL_S * 10 && !atomic_load(&ps->stop); i++)
             usleep(100 * 1000);
@@ -190,6 +210,116 @@ static json_t *on_custom_metric(const json_t *pod, const char *metric, void *ctx
     return out;
 }
 
+/* ---- the built-in metrics for PromQL (core/promql.h) ---- */
+
+static const char *const code_classes[] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+
+/* A series with the labels of a proxy service "ns/name:port" and a revision. */
+static struct promql_series *series(struct promql_vec *out, double v, const char *svc,
+                                    const char *rev)
+{
+    struct promql_series *s = promql_vec_push(out, v);
+    const char *slash = strchr(svc, '/'), *name = slash ? slash + 1 : svc;
+    const char *colon = strrchr(name, ':');
+    char ns[256], nm[256];
+
+    if (!s)
+        return NULL;
+    snprintf(ns, sizeof ns, "%.*s", slash ? (int)(slash - svc) : 0, svc);
+    snprintf(nm, sizeof nm, "%.*s", colon ? (int)(colon - name) : (int)strlen(name), name);
+    promql_series_set(s, "namespace", ns);
+    promql_series_set(s, "service", nm);
+    promql_series_set(s, "port", colon ? colon + 1 : "");
+    promql_series_set(s, "revision", rev);
+    return s;
+}
+
+/* The series of metric for one revision's counts (proxy/stats.c counts_json). */
+static int revision_series(const char *metric, const json_t *bounds, const char *svc,
+                           const char *rev, const json_t *c, struct promql_vec *out)
+{
+    const json_t *codes = json_object_get(c, "codes"), *b = json_object_get(c, "buckets");
+    double cum = 0;
+    struct promql_series *s;
+
+    if (!strcmp(metric, "kroll_http_requests_total")) {
+        for (size_t i = 0; i < json_array_size(codes) && i < 5; i++) {
+            double v = (double)json_integer_value(json_array_get(codes, i)) +
+                       (i == 4 ? (double)jx_int(c, "connectErrors", 0) : 0);
+
+            if (!(s = series(out, v, svc, rev)))
+                return -1;
+            promql_series_set(s, "code_class", code_classes[i]);
+        }
+        return 0;
+    }
+    for (size_t i = 0; i < json_array_size(b); i++)
+        cum += (double)json_integer_value(json_array_get(b, i));
+    if (!strcmp(metric, "kroll_http_request_duration_seconds_count"))
+        return series(out, cum, svc, rev) ? 0 : -1;
+    if (!strcmp(metric, "kroll_http_request_duration_seconds_sum"))
+        return series(out, json_number_value(json_object_get(c, "latencySumSeconds")), svc, rev)
+                   ? 0
+                   : -1;
+    if (strcmp(metric, "kroll_http_request_duration_seconds_bucket"))
+        return 0;
+    cum = 0;
+    for (size_t i = 0; i < json_array_size(b); i++) {
+        char le[32];
+
+        cum += (double)json_integer_value(json_array_get(b, i));
+        if (i < json_array_size(bounds))
+            snprintf(le, sizeof le, "%g", json_number_value(json_array_get(bounds, i)));
+        else
+            snprintf(le, sizeof le, "+Inf");
+        if (!(s = series(out, cum, svc, rev)))
+            return -1;
+        promql_series_set(s, "le", le);
+    }
+    return 0;
+}
+
+static int query_source(const char *metric, int range_s, struct promql_vec *out, char *msg,
+                        size_t n, void *ctx)
+{
+    struct pod_stats *ps = ctx;
+    const json_t *doc, *svc, *rev;
+    int w = range_s ? -1 : 0, rc = 0;
+    size_t i, j;
+
+    for (int k = 0; k < NWINDOWS && w < 0; k++)
+        if (query_windows[k] == range_s)
+            w = k;
+    if (w < 0) {
+        snprintf(msg, n,
+                 "range %ds: the built-in metrics have the proxy's windows 30s, 1m, 2m, "
+                 "5m and 10m",
+                 range_s);
+        return -1;
+    }
+    pthread_mutex_lock(&ps->mu);
+    doc = time(NULL) - ps->polled <= STALE_S ? ps->docs[w] : NULL; /* stale: no series */
+    json_array_foreach(json_object_get(doc, "services"), i, svc)
+    {
+        const char *name = jx_str(svc, "service") ?: "";
+
+        json_array_foreach(json_object_get(svc, "revisions"), j, rev)
+        {
+            if (rc == 0 &&
+                revision_series(metric, json_object_get(doc, "latencyBounds"), name,
+                                jx_str(rev, "revision") ?: "",
+                                json_object_get(rev, range_s ? "counts" : "countsTotal"), out) < 0)
+                rc = -1;
+        }
+    }
+    pthread_mutex_unlock(&ps->mu);
+    if (rc < 0) {
+        snprintf(msg, n, "%s selects more than %d series", metric, PROMQL_MAX_SERIES);
+        return -2;
+    }
+    return 0;
+}
+
 struct pod_stats *pod_stats_start(struct api *api, const char *data_dir)
 {
     struct pod_stats *ps = xcalloc(1, sizeof *ps);
@@ -205,6 +335,7 @@ struct pod_stats *pod_stats_start(struct api *api, const char *data_dir)
         return NULL;
     }
     api_set_custom_metrics_hook(api, on_custom_metric, ps);
+    promql_set_source(query_source, ps);
     return ps;
 }
 
@@ -213,10 +344,13 @@ void pod_stats_stop(struct pod_stats *ps)
     if (!ps)
         return;
     api_set_custom_metrics_hook(ps->api, NULL, NULL);
+    promql_set_source(NULL, NULL);
     atomic_store(&ps->stop, 1);
     pthread_join(ps->th, NULL);
     pthread_mutex_destroy(&ps->mu);
     json_decref(ps->pods);
+    for (int i = 0; i < NWINDOWS; i++)
+        json_decref(ps->docs[i]);
     free(ps->sock_path);
     free(ps);
 }

@@ -6,8 +6,8 @@
 
 struct pod_stats;
 
-/* Starts polling the proxy of data_dir and registers the API's custom metrics hook; NULL (and
- * no custom metrics) when no thread could be started. */
+/* Starts polling the proxy of data_dir and registers the API's custom metrics hook and the
+ * PromQL source (promql_set_source); NULL (and neither) when no thread could be started. */
 struct pod_stats *pod_stats_start(struct api *api, const char *data_dir);
 void pod_stats_stop(struct pod_stats *ps);
 

@@ -14,6 +14,7 @@
 #include "core/names.h"
 #include "node/node.h"
 #include "resources/resources.h"
+#include "server/builtin_templates.h"
 #include "server/pod_drain.h"
 #include "server/pod_stats.h"
 #include "server/proxy_sup.h"
@@ -98,6 +99,7 @@ int server_start(struct loop *loop, const struct server_opts *o, struct server *
     for (size_t i = 0; name_builtin_namespace(i); i++)
         ensure_namespace(s->api, name_builtin_namespace(i));
     ensure_gatewayclass(s->api);
+    builtin_templates_ensure(s->api);
     s->ctrls = controllers_start(s->api);
     {
         struct node_opts no = {.data_dir = o->data_dir, .node_name = s->node_name,

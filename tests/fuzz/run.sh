@@ -48,6 +48,8 @@ continue) files="src/api/continue.c $core"; libs="-ljansson -lcrypto -lm"; runs=
     corpus=tests/fuzz/corpus/continue ;;
 expr) files="src/core/expr.c src/core/expr_eval.c $core"; libs="-ljansson -lm"; runs=60000
     corpus=tests/fuzz/corpus/expr ;;
+promql) files="src/core/promql.c src/core/promql_eval.c $core"; libs="-ljansson -lm -lpthread"
+    runs=25000; corpus=tests/fuzz/corpus/promql ;;
 selector) files="$api"; libs="$apilibs"; runs=50000
     corpus=tests/fuzz/corpus/selector ;;
 lint) files="$(ls src/resources/*.c | tr '\n' ' ') src/core/dur.c src/core/expr.c src/core/expr_eval.c $core"; libs="-ljansson -lm"; runs=100000
