@@ -5,6 +5,8 @@
 #include "api/api.h"
 #include "core/buf.h"
 
+#include <openssl/evp.h>
+
 struct watch;
 struct api_target;
 
@@ -31,6 +33,11 @@ struct api {
     void *stream_ctx;
     uint32_t next_ip; /* next Service clusterIP offset in 127.77.0.0/16 */
     struct api_metrics *metrics; /* metrics.c */
+    EVP_PKEY *sa_key;            /* signs and checks ServiceAccount tokens (satoken.c) */
+    char *ca_pem;                /* the CA certificate, for kube-root-ca.crt */
+    char k8s_ip[16];             /* the `kubernetes` Service's cluster IP */
+    char host_ip[64];            /* the API's address for the `kubernetes` EndpointSlice */
+    int sa_admission;            /* the ServiceAccount admission plugin is on */
 };
 
 /* /metrics (metrics.c, metrics_state.c): request counters and latencies, rollout outcomes
@@ -53,6 +60,26 @@ int api__token_set(struct api *api, const char *token);
  * takes the same time whatever the presented token's content or length (SHA-256 of both,
  * CRYPTO_memcmp of the digests); an empty token never matches. */
 int api__token_ok(const struct api *api, const char *authorization);
+
+/* ServiceAccount tokens (satoken.c). */
+#define SA_ISSUER "https://kubernetes.default.svc.cluster.local"
+#define SA_DEFAULT_SECONDS 3600
+#define SA_MIN_SECONDS 600
+#define SA_MAX_SECONDS 4294967296LL
+/* Loads pki/sa.key and pki/ca.crt. */
+int api__sa_init(struct api *api, const char *pki, struct err *err);
+/* The user a ServiceAccount token authenticates ({username, uid, groups, extra}, new
+ * reference), or NULL with err saying why it is refused. */
+json_t *api__sa_authenticate(struct api *api, const char *token, struct err *err);
+/* POST .../serviceaccounts/NAME/token. */
+void api__token_request(struct api *api, struct http_req *req, struct api_target *t);
+int api__is_selfsubjectreview(const char *path);
+/* Answers a SelfSubjectReview for user (borrowed). */
+void api__selfsubjectreview(struct http_req *req, const json_t *user);
+/* Allocates a free cluster IP into svc's spec.clusterIP (kind_service.c). */
+int api__service_ip_alloc(struct api *api, json_t *svc);
+/* Parses a request body by its Content-Type (JSON, YAML, protobuf) (verbs_http.c). */
+int api__body_parse(struct http_req *req, json_t **out, struct err *err);
 
 /* A parsed resource request. */
 struct api_target {
