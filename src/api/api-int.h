@@ -76,6 +76,9 @@ void api__token_request(struct api *api, struct http_req *req, struct api_target
 int api__is_selfsubjectreview(const char *path);
 /* Answers a SelfSubjectReview for user (borrowed). */
 void api__selfsubjectreview(struct http_req *req, const json_t *user);
+/* The ServiceAccount admission plugin on a pod being created (sa_admit.c): 0, or
+ * -E_FORBIDDEN when its ServiceAccount is missing. No-op unless api_set_sa_admission. */
+int api__sa_admit(struct api *api, json_t *pod, struct err *err);
 /* Allocates a free cluster IP into svc's spec.clusterIP (kind_service.c). */
 int api__service_ip_alloc(struct api *api, json_t *svc);
 /* Parses a request body by its Content-Type (JSON, YAML, protobuf) (verbs_http.c). */

@@ -70,17 +70,17 @@ int api_sa_token(struct api *api, const char *ns, const char *sa_name, const jso
     random_bytes(r, sizeof r);
     for (int i = 0; i < 16; i++)
         sprintf(jti + 2 * i, "%02x", r[i]);
-    k8s = json_pack("{s:s,s:{s:s,s:s}}", "namespace", ns, "serviceaccount", "name", sa_name,
-                    "uid", jx_str(sa, "metadata.uid") ?: "");
+    k8s = json_pack("{s:s,s:{s:s,s:s}}", "namespace", ns, "serviceaccount", "name", sa_name, "uid",
+                    jx_str(sa, "metadata.uid") ?: "");
     if (pod)
         json_object_set_new(k8s, "pod",
                             json_pack("{s:s,s:s}", "name", jx_str(pod, "metadata.name") ?: "",
                                       "uid", jx_str(pod, "metadata.uid") ?: ""));
     sub = xasprintf("system:serviceaccount:%s:%s", ns, sa_name);
     claims = json_object();
-    json_object_set_new(claims, "aud", json_array_size(audiences)
-                                           ? json_deep_copy(audiences)
-                                           : json_pack("[s]", SA_ISSUER));
+    json_object_set_new(claims, "aud",
+                        json_array_size(audiences) ? json_deep_copy(audiences)
+                                                   : json_pack("[s]", SA_ISSUER));
     json_object_set_new(claims, "exp", json_integer(now + seconds));
     json_object_set_new(claims, "iat", json_integer(now));
     json_object_set_new(claims, "iss", json_string(SA_ISSUER));
@@ -184,8 +184,9 @@ static int token_spec_check(const json_t *spec, long long *seconds, struct err *
     json_array_foreach(aud, i, v) if (!json_is_string(v) || !json_string_length(v) ||
                                       json_string_length(v) > 256)
     {
-        err_field_invalid(err, "spec.audiences", v, "must be a non-empty string of at most 256 "
-                                                    "bytes");
+        err_field_invalid(err, "spec.audiences", v,
+                          "must be a non-empty string of at most 256 "
+                          "bytes");
         return -E_INVALID;
     }
     return 0;
@@ -249,8 +250,8 @@ void api__token_request(struct api *api, struct http_req *req, struct api_target
                      json_array_size(json_object_get(spec, "audiences"))
                          ? json_deep_copy(json_object_get(spec, "audiences"))
                          : json_pack("[s]", SA_ISSUER),
-                     "expirationSeconds", seconds, "status", "token", token,
-                     "expirationTimestamp", ts);
+                     "expirationSeconds", seconds, "status", "token", token, "expirationTimestamp",
+                     ts);
     if (pod)
         json_object_set_new(json_object_get(resp, "spec"), "boundObjectRef",
                             json_pack("{s:s,s:s,s:s,s:s}", "kind", "Pod", "apiVersion", "v1",
@@ -283,8 +284,8 @@ void api__selfsubjectreview(struct http_req *req, const json_t *user)
         return;
     }
     r = json_pack("{s:s,s:s,s:{s:n},s:{s:O}}", "kind", "SelfSubjectReview", "apiVersion",
-                  "authentication.k8s.io/v1", "metadata", "creationTimestamp", "status",
-                  "userInfo", user);
+                  "authentication.k8s.io/v1", "metadata", "creationTimestamp", "status", "userInfo",
+                  user);
     api__respond_json(req, 201, r);
     json_decref(r);
 }

@@ -91,8 +91,8 @@ static void cert_ext(X509 *issuer, X509 *c, int nid, const char *value)
     }
 }
 
-static X509 *cert_make(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key,
-                       int is_ca, const char *san)
+static X509 *cert_make(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, int is_ca,
+                       const char *san)
 {
     X509 *c = X509_new();
     unsigned char serial[16];
@@ -195,8 +195,9 @@ static int server_cert_update(const char *dir, const char *svc_ip)
     ca = pem_load(dir, "ca.crt", 0);
     cakey = pem_load(dir, "ca.key", 1);
     if (!ca || !cakey) {
-        log_warn("tls", "msg=\"server certificate lacks the kubernetes Service IP and the CA key "
-                        "is unreadable: in-cluster clients will not verify it\" ip=%s",
+        log_warn("tls",
+                 "msg=\"server certificate lacks the kubernetes Service IP and the CA key "
+                 "is unreadable: in-cluster clients will not verify it\" ip=%s",
                  svc_ip);
         goto out;
     }
@@ -284,8 +285,7 @@ SSL_CTX *tls_server_ctx(const char *dir, struct err *err)
                               SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     if (SSL_CTX_use_certificate_chain_file(ctx, crt) != 1 ||
         SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-        err_set(err, -E_INTERNAL, "loading %s: %s", crt,
-                ERR_reason_error_string(ERR_get_error()));
+        err_set(err, -E_INTERNAL, "loading %s: %s", crt, ERR_reason_error_string(ERR_get_error()));
         SSL_CTX_free(ctx);
         return NULL;
     }
