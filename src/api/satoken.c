@@ -260,6 +260,8 @@ void api__token_request(struct api *api, struct http_req *req, struct api_target
     api__respond_json(req, 201, resp);
     json_decref(resp);
 out:
+    if (rc == -E_INVALID && !err.code)
+        err_invalid(&err, "TokenRequest", "authentication.k8s.io", t->name);
     if (rc < 0)
         api__fail(req, &err);
     free(token);
