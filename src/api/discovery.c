@@ -13,8 +13,9 @@
 
 /* Group versions served; a group's versions are consecutive, the preferred one first. */
 static const char *const groups[][2] = {
-    {"apps", "v1"},        {"policy", "v1"}, {"discovery.k8s.io", "v1"},  {"autoscaling", "v2"},
-    {"autoscaling", "v1"}, {"batch", "v1"},  {"argoproj.io", "v1alpha1"},
+    {"apps", "v1"}, {"policy", "v1"}, {"discovery.k8s.io", "v1"},
+    {"autoscaling", "v2"}, {"autoscaling", "v1"}, {"batch", "v1"},
+    {"argoproj.io", "v1alpha1"},
 };
 #define NGROUPS (sizeof groups / sizeof groups[0])
 
@@ -68,17 +69,16 @@ static json_t *agg_resource(const struct resource *r, const char *version)
                                               "responseKind", gvk("autoscaling", "v1", "Scale"),
                                               "verbs", "get", "patch", "update"));
     if (r->flags & RF_LOG)
-        json_array_append_new(subs,
-                              json_pack("{s:s,s:o,s:[s]}", "subresource", "log", "responseKind",
-                                        gvk("", "v1", "Pod"), "verbs", "get"));
+        json_array_append_new(subs, json_pack("{s:s,s:o,s:[s]}", "subresource", "log",
+                                              "responseKind", gvk("", "v1", "Pod"), "verbs", "get"));
     if (r->flags & RF_EVICTION)
         json_array_append_new(subs, json_pack("{s:s,s:o,s:[s]}", "subresource", "eviction",
                                               "responseKind", gvk("policy", "v1", "Eviction"),
                                               "verbs", "create"));
     if (r->flags & RF_BINDING)
-        json_array_append_new(subs,
-                              json_pack("{s:s,s:o,s:[s]}", "subresource", "binding", "responseKind",
-                                        gvk("", "v1", "Binding"), "verbs", "create"));
+        json_array_append_new(subs, json_pack("{s:s,s:o,s:[s]}", "subresource", "binding",
+                                              "responseKind", gvk("", "v1", "Binding"), "verbs",
+                                              "create"));
     if (r->flags & RF_TOKEN)
         json_array_append_new(
             subs, json_pack("{s:s,s:o,s:[s]}", "subresource", "token", "responseKind",
@@ -133,8 +133,7 @@ static void serve_aggregated(struct http_req *req, int core, const char *ver)
     }
     doc = json_pack("{s:s,s:s,s:{},s:o}", "kind", "APIGroupDiscoveryList", "apiVersion", ver,
                     "metadata", "items", items);
-    snprintf(ctype, sizeof ctype,
-             "application/json;g=apidiscovery.k8s.io;v=%s;as=APIGroupDiscoveryList",
+    snprintf(ctype, sizeof ctype, "application/json;g=apidiscovery.k8s.io;v=%s;as=APIGroupDiscoveryList",
              strchr(ver, '/') + 1);
     s = json_dumps(doc, JSON_COMPACT | JSON_PRESERVE_ORDER);
     http_respond(req, 200, ctype, s, strlen(s), "Vary: Accept\r\n");
@@ -177,16 +176,13 @@ static void serve_resource_list(struct http_req *req, const char *group, const c
             continue;
         json_array_append_new(res, legacy_resource(r, NULL, r->kind, NULL, NULL, verbs_full()));
         if (r->flags & RF_STATUS)
-            json_array_append_new(res,
-                                  legacy_resource(r, "status", r->kind, NULL, NULL,
-                                                  json_pack("[s,s,s]", "get", "patch", "update")));
+            json_array_append_new(res, legacy_resource(r, "status", r->kind, NULL, NULL,
+                                                       json_pack("[s,s,s]", "get", "patch", "update")));
         if (r->flags & RF_SCALE)
-            json_array_append_new(res,
-                                  legacy_resource(r, "scale", "Scale", "autoscaling", "v1",
-                                                  json_pack("[s,s,s]", "get", "patch", "update")));
+            json_array_append_new(res, legacy_resource(r, "scale", "Scale", "autoscaling", "v1",
+                                                       json_pack("[s,s,s]", "get", "patch", "update")));
         if (r->flags & RF_LOG)
-            json_array_append_new(
-                res, legacy_resource(r, "log", "Pod", NULL, NULL, json_pack("[s]", "get")));
+            json_array_append_new(res, legacy_resource(r, "log", "Pod", NULL, NULL, json_pack("[s]", "get")));
         if (r->flags & RF_EVICTION)
             json_array_append_new(res, legacy_resource(r, "eviction", "Eviction", "policy", "v1",
                                                        json_pack("[s]", "create")));
@@ -277,8 +273,7 @@ void api__discovery(struct api *api, struct http_req *req, const char *path)
          * not in groups[], which also lists the OpenAPI documents. */
         json_array_append_new(list, legacy_group("metrics.k8s.io", "v1beta1"));
         json_array_append_new(list, legacy_group("custom.metrics.k8s.io", "v1beta2"));
-        doc =
-            json_pack("{s:s,s:s,s:o}", "kind", "APIGroupList", "apiVersion", "v1", "groups", list);
+        doc = json_pack("{s:s,s:s,s:o}", "kind", "APIGroupList", "apiVersion", "v1", "groups", list);
         api__respond_json(req, 200, doc);
         json_decref(doc);
         return;
@@ -287,9 +282,8 @@ void api__discovery(struct api *api, struct http_req *req, const char *path)
     if ((strcmp(g, "metrics.k8s.io") == 0 && (!*v || strcmp(v, "v1beta1") == 0)) ||
         (strcmp(g, "custom.metrics.k8s.io") == 0 && (!*v || strcmp(v, "v1beta2") == 0))) {
         int custom = g[0] == 'c';
-        json_t *doc =
-            *v ? (custom ? api__custom_metrics_resource_list() : api__metrics_resource_list())
-               : legacy_group(g, custom ? "v1beta2" : "v1beta1");
+        json_t *doc = *v ? (custom ? api__custom_metrics_resource_list() : api__metrics_resource_list())
+                         : legacy_group(g, custom ? "v1beta2" : "v1beta1");
 
         if (!*v) {
             json_object_set_new(doc, "kind", json_string("APIGroup"));
@@ -319,8 +313,8 @@ void api__discovery(struct api *api, struct http_req *req, const char *path)
     api__fail_code(req, -E_NOT_FOUND, "the server could not find the requested resource");
 }
 
-/* The minimal OpenAPI v3 documents: per group-version, a patch operation per kind carrying the GVK
- * extension and the fieldValidation parameter. That is what makes kubectl apply rely on server-side
+/* The minimal OpenAPI v3 documents: per group-version, a patch operation per kind carrying the GVK extension
+ * and the fieldValidation parameter. That is what makes kubectl apply rely on server-side
  * field validation (kubectl-api.md section 2). */
 void api__openapi(struct api *api, struct http_req *req, const char *path)
 {
@@ -367,11 +361,11 @@ void api__openapi(struct api *api, struct http_req *req, const char *path)
                     continue;
                 found = 1;
                 snprintf(k, sizeof k, "/%s", r->plural);
-                json_object_set_new(paths, k,
-                                    json_pack("{s:{s:o,s:[{s:s,s:s}]}}", "patch",
-                                              "x-kubernetes-group-version-kind",
-                                              gvk(r->group, version, r->kind), "parameters", "name",
-                                              "fieldValidation", "in", "query"));
+                json_object_set_new(
+                    paths, k,
+                    json_pack("{s:{s:o,s:[{s:s,s:s}]}}", "patch", "x-kubernetes-group-version-kind",
+                              gvk(r->group, version, r->kind), "parameters", "name",
+                              "fieldValidation", "in", "query"));
             }
             if (strcmp(group, "autoscaling") == 0)
                 found = 1;

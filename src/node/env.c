@@ -4,8 +4,8 @@
  * a CreateContainerConfigError. */
 #include "node/env.h"
 
-#include <ctype.h>
 #include <math.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,8 +83,7 @@ static json_t *env_to_vars(const json_t *env)
     const json_t *e;
     size_t i;
 
-    json_array_foreach(env, i, e)
-    {
+    json_array_foreach(env, i, e) {
         const char *s = json_string_value(e), *eq = s ? strchr(s, '=') : NULL;
         if (!eq || eq == s)
             continue;
@@ -101,8 +100,7 @@ json_t *env_expand(const json_t *args, const json_t *env)
     const json_t *a;
     size_t i;
 
-    json_array_foreach(args, i, a)
-    {
+    json_array_foreach(args, i, a) {
         char *s = expand(json_string_value(a) ? json_string_value(a) : "", vars);
         json_array_append_new(out, json_string(s));
         free(s);
@@ -149,8 +147,7 @@ bad:
     return NULL;
 }
 
-/* ---- value sources ----------------------------------------------------------------------------
- */
+/* ---- value sources ---------------------------------------------------------------------------- */
 
 /* Kubernetes' C_IDENTIFIER-like rule for environment variable names. */
 static int env_name_valid(const char *k)
@@ -169,8 +166,7 @@ json_t *node__object_values(const json_t *obj, int secret)
     json_t *vals = json_object(), *v;
     const char *k;
 
-    json_object_foreach(json_object_get(obj, "data"), k, v)
-    {
+    json_object_foreach(json_object_get(obj, "data"), k, v) {
         size_t n;
         char *raw;
         if (!json_is_string(v))
@@ -222,18 +218,15 @@ static int env_from_add(struct api *api, const char *ns, const json_t *from, jso
         return err_set(err, -E_NOT_FOUND, "%s \"%s\" not found", secret ? "secret" : "configmap",
                        name);
     }
-    json_object_foreach(vals, k, v)
-    {
+    json_object_foreach(vals, k, v) {
         char *key = xasprintf("%s%s", prefix, k);
         /* The kubelet skips such keys (and reports them in an InvalidEnvironmentVariableNames
          * event); the container still starts. */
         if (env_name_valid(key))
             json_object_set(vars, key, v);
         else
-            log_info("env",
-                     "msg=\"skipping invalid environment variable name\" name=\"%s\" "
-                     "source=%s/%s",
-                     key, ns, name);
+            log_info("env", "msg=\"skipping invalid environment variable name\" name=\"%s\" "
+                            "source=%s/%s", key, ns, name);
         free(key);
     }
     json_decref(vals);
@@ -261,8 +254,7 @@ static char *ips_join(const json_t *pod, const char *arr, const char *single)
     size_t i;
 
     sbuf_add(&b, "", 0);
-    json_array_foreach(ips, i, ip)
-    {
+    json_array_foreach(ips, i, ip) {
         if (b.len)
             sbuf_add(&b, ",", 1);
         const char *s = jx_str(ip, "ip") ? jx_str(ip, "ip") : "";
@@ -323,12 +315,10 @@ char *node__resource_value(const json_t *container, const json_t *ref, struct er
 
     if (!res || !(name = strchr(res, '.')))
         goto bad;
-    which = strncmp(res, "limits.", 7) == 0
-                ? "limits"
-                : (strncmp(res, "requests.", 9) == 0 ? "requests" : NULL);
+    which = strncmp(res, "limits.", 7) == 0 ? "limits" : (strncmp(res, "requests.", 9) == 0
+                                                                ? "requests" : NULL);
     name++;
-    if (!which ||
-        (strcmp(name, "cpu") && strcmp(name, "memory") && strcmp(name, "ephemeral-storage")))
+    if (!which || (strcmp(name, "cpu") && strcmp(name, "memory") && strcmp(name, "ephemeral-storage")))
         goto bad;
     /* An integer divisor is a quantity too: parsing it bounds it (was: N * 1000 overflowed). */
     if (json_is_integer(jx_get(ref, "divisor"))) {
@@ -339,8 +329,8 @@ char *node__resource_value(const json_t *container, const json_t *ref, struct er
         return err_set(err, -E_INVALID, "invalid divisor %s", dq), NULL;
     if (div <= 0)
         return err_set(err, -E_INVALID, "invalid divisor %s", dq ? dq : "0"), NULL;
-    q = json_string_value(
-        json_object_get(json_object_get(jx_get(container, "resources"), which), name));
+    q = json_string_value(json_object_get(json_object_get(jx_get(container, "resources"), which),
+                                          name));
     if (!q && strcmp(which, "requests") == 0) /* requests default to limits */
         q = json_string_value(
             json_object_get(json_object_get(jx_get(container, "resources"), "limits"), name));
@@ -384,12 +374,12 @@ static char *key_ref_value(struct api *api, const char *ns, const json_t *ref, i
 }
 
 /* The value of one env entry, or NULL: *skip when it is to be left out, else err is set. */
-static char *env_value(struct api *api, const json_t *pod, const json_t *container, const json_t *e,
-                       const json_t *vars, int *skip, struct err *err)
+static char *env_value(struct api *api, const json_t *pod, const json_t *container,
+                       const json_t *e, const json_t *vars, int *skip, struct err *err)
 {
     const json_t *from = json_object_get(e, "valueFrom"), *ref;
-    const char *ns =
-        jx_str(pod, "metadata.namespace") ? jx_str(pod, "metadata.namespace") : "default";
+    const char *ns = jx_str(pod, "metadata.namespace") ? jx_str(pod, "metadata.namespace")
+                                                       : "default";
 
     if (!json_is_object(from))
         return expand(jx_str(e, "value") ? jx_str(e, "value") : "", vars);
@@ -494,8 +484,8 @@ static json_t *service_links(const json_t *pod, const char *ns, const json_t *se
 int env_resolve(struct api *api, const json_t *pod, const json_t *container,
                 const json_t *image_env, const json_t *services, json_t **out, struct err *err)
 {
-    const char *ns =
-        jx_str(pod, "metadata.namespace") ? jx_str(pod, "metadata.namespace") : "default";
+    const char *ns = jx_str(pod, "metadata.namespace") ? jx_str(pod, "metadata.namespace")
+                                                       : "default";
     /* Service variables first: $(VAR) sees them, and envFrom and env override them. */
     json_t *vars = service_links(pod, ns, services), *all, *v;
     const json_t *e;
@@ -504,10 +494,10 @@ int env_resolve(struct api *api, const json_t *pod, const json_t *container,
     int rc = 0;
 
     *out = NULL;
-    json_array_foreach(json_object_get(container, "envFrom"), i,
-                       e) if ((rc = env_from_add(api, ns, e, vars, err)) < 0) goto out;
-    json_array_foreach(json_object_get(container, "env"), i, e)
-    {
+    json_array_foreach(json_object_get(container, "envFrom"), i, e)
+        if ((rc = env_from_add(api, ns, e, vars, err)) < 0)
+            goto out;
+    json_array_foreach(json_object_get(container, "env"), i, e) {
         const char *name = jx_str(e, "name");
         int skip = 0;
         char *val;
@@ -525,10 +515,10 @@ int env_resolve(struct api *api, const json_t *pod, const json_t *container,
     }
     /* The runtime layers the container's variables over the image's Env. */
     all = env_to_vars(image_env);
-    json_object_foreach(vars, k, v) json_object_set(all, k, v);
+    json_object_foreach(vars, k, v)
+        json_object_set(all, k, v);
     *out = json_array();
-    json_object_foreach(all, k, v)
-    {
+    json_object_foreach(all, k, v) {
         char *kv = xasprintf("%s=%s", k, json_string_value(v));
         json_array_append_new(*out, json_string_nocheck(kv));
         free(kv);

@@ -80,7 +80,8 @@ static int ip_in_use(struct kubelet *kl, const char *ip)
         if (strcmp(p->ip, ip) == 0)
             return 1;
     if (m)
-        json_object_foreach(m, k, v) if (strcmp(jx_str(v, "status.podIP") ?: "", ip) == 0) return 1;
+        json_object_foreach(m, k, v) if (strcmp(jx_str(v, "status.podIP") ?: "", ip) == 0)
+            return 1;
     return 0;
 }
 
@@ -136,9 +137,8 @@ static struct kpod *pod_new(struct kubelet *kl, const json_t *pod)
     p->nc = p->ninit + (int)json_array_size(cs);
     p->c = xcalloc((size_t)(p->nc ? p->nc : 1), sizeof *p->c);
     for (int i = 0; i < p->nc; i++)
-        cont_init(p, &p->c[i],
-                  i < p->ninit ? json_array_get(ic, (size_t)i)
-                               : json_array_get(cs, (size_t)(i - p->ninit)),
+        cont_init(p, &p->c[i], i < p->ninit ? json_array_get(ic, (size_t)i)
+                                            : json_array_get(cs, (size_t)(i - p->ninit)),
                   i < p->ninit);
     if (jx_str(pod, "status.startTime")) {
         snprintf(p->start_time, sizeof p->start_time, "%s", jx_str(pod, "status.startTime"));
@@ -318,8 +318,9 @@ static void env_hostname(json_t *env, const char *pod_name)
     const json_t *v;
     size_t i;
 
-    json_array_foreach(env, i,
-                       v) if (strncmp(json_string_value(v) ?: "", "HOSTNAME=", 9) == 0) return;
+    json_array_foreach(env, i, v)
+        if (strncmp(json_string_value(v) ?: "", "HOSTNAME=", 9) == 0)
+            return;
     json_array_insert_new(env, 0, json_sprintf("HOSTNAME=%s", pod_name));
 }
 
@@ -355,7 +356,8 @@ static void cont_start(struct kcont *c, const json_t *pod)
     env_hostname(env, p->name);
     argv = cont_argv(c->spec, img.config, env);
     if (json_array_size(argv) == 0) {
-        api_event(kl->api, pod, "Warning", "Failed", "kubelet", "Error: no command specified");
+        api_event(kl->api, pod, "Warning", "Failed", "kubelet",
+                  "Error: no command specified");
         cont_wait(c, "CreateContainerError", "no command specified");
         goto out;
     }
@@ -447,10 +449,8 @@ static void start_done(struct kpod *p, struct kcont *c, struct kop *op)
     if (op->copied && !kl->force_copy)
         kl->overlay_failed = 1; /* the node condition says so from now on */
     if (op->copied && pod)
-        api_event(kl->api, pod, "Warning", "RootfsCopied", "kubelet",
-                  "overlayfs could not be "
-                  "mounted: container %s runs on a copy of its image's layers",
-                  c->name);
+        api_event(kl->api, pod, "Warning", "RootfsCopied", "kubelet", "overlayfs could not be "
+                  "mounted: container %s runs on a copy of its image's layers", c->name);
     if (op->rc < 0) {
         c->early_exit = 0;
         if (pod)
@@ -508,9 +508,9 @@ static void start_done(struct kpod *p, struct kcont *c, struct kop *op)
     if (json_is_object(jx_get(c->spec, "lifecycle.postStart"))) {
         c->poststart_pending = 1;
         c->started = 0;
-        c->hook =
-            hook_run(kl->loop, jx_get(c->spec, "lifecycle.postStart"), &c->tgt,
-                     jx_int(pod, "spec.terminationGracePeriodSeconds", 30) * 1000, on_poststart, c);
+        c->hook = hook_run(kl->loop, jx_get(c->spec, "lifecycle.postStart"), &c->tgt,
+                           jx_int(pod, "spec.terminationGracePeriodSeconds", 30) * 1000,
+                           on_poststart, c);
     } else {
         kubelet__probes_start(c);
     }
@@ -548,7 +548,8 @@ void kubelet__op_done(struct kop *op)
         break;
     case KOP_STOP:
         if (op->rc < 0)
-            log_warn("kubelet", "msg=\"cannot stop shim\" dir=%s err=\"%s\"", op->dir, op->err.msg);
+            log_warn("kubelet", "msg=\"cannot stop shim\" dir=%s err=\"%s\"", op->dir,
+                     op->err.msg);
         break;
     }
 }
@@ -605,8 +606,8 @@ static void cont_restart(struct kcont *c, const json_t *pod)
                       p->name, p->ns, p->uid);
         if (c->st != KC_WAITING || strcmp(c->reason, "CrashLoopBackOff") != 0)
             api_event(p->kl->api, pod, "Warning", "BackOff", "kubelet",
-                      "Back-off restarting failed container %s in pod %s_%s(%s)", c->name, p->name,
-                      p->ns, p->uid);
+                      "Back-off restarting failed container %s in pod %s_%s(%s)", c->name,
+                      p->name, p->ns, p->uid);
         cont_wait(c, "CrashLoopBackOff", m);
         free(m);
         enqueue_after(p, f + c->crash_delay_ms - now);
@@ -662,8 +663,7 @@ static int pod_sandbox(struct kpod *p, const json_t *pod)
     if (!p->host_network && !kl->netns_ok) {
         if (!p->sandbox_err) {
             p->sandbox_err = xasprintf("cannot create a network namespace for the pod: %s; only "
-                                       "hostNetwork pods can run on this node",
-                                       kl->netns_err);
+                                       "hostNetwork pods can run on this node", kl->netns_err);
             api_event(kl->api, pod, "Warning", "FailedCreatePodSandBox", "kubelet", "%s",
                       p->sandbox_err);
         }
@@ -764,8 +764,7 @@ static void kubelet_sync(struct ctl *ctl, const char *ns, const char *name, void
         int rc;
 
         err_init(&err);
-        rc = kubelet__shim_ensure(p,
-                                  &err); /* re-adopt first: the containers are stopped gracefully */
+        rc = kubelet__shim_ensure(p, &err); /* re-adopt first: the containers are stopped gracefully */
         err_release(&err);
         if (rc <= 0 || !p->adopting)
             kubelet__terminate(p, pod);
@@ -783,13 +782,13 @@ out:
 
 /* ---- watches: pods, and ConfigMaps/Secrets that pods mount ---- */
 
-static int pod_uses(const json_t *pod, const char *kind_key, const char *name_key, const char *name)
+static int pod_uses(const json_t *pod, const char *kind_key, const char *name_key,
+                    const char *name)
 {
     const json_t *vols = jx_get(pod, "spec.volumes"), *v;
     size_t i;
 
-    json_array_foreach(vols, i, v)
-    {
+    json_array_foreach(vols, i, v) {
         const char *n = jx_str(json_object_get(v, kind_key), name_key);
 
         if (n && strcmp(n, name) == 0)
@@ -803,9 +802,12 @@ static int pod_uses_sa_token(const json_t *pod)
     const json_t *v, *s;
     size_t i, j;
 
-    json_array_foreach(jx_get(pod, "spec.volumes"), i, v)
-        json_array_foreach(jx_get(v, "projected.sources"), j,
-                           s) if (json_object_get(s, "serviceAccountToken")) return 1;
+    json_array_foreach(jx_get(pod, "spec.volumes"), i, v) {
+        json_array_foreach(jx_get(v, "projected.sources"), j, s) {
+            if (json_object_get(s, "serviceAccountToken"))
+                return 1;
+        }
+    }
     return 0;
 }
 
@@ -873,8 +875,8 @@ static void gc_orphans(struct loop_timer *t, void *ctx)
     struct dirent *e;
 
     if (m)
-        json_object_foreach(m, k, v)
-            json_object_set_new(uids, jx_str(v, "metadata.uid") ?: "", json_true());
+        json_object_foreach(m, k, v) json_object_set_new(uids, jx_str(v, "metadata.uid") ?: "",
+                                                          json_true());
     while (d && (e = readdir(d))) {
         struct kop *op;
         char *dir;
@@ -918,10 +920,8 @@ struct kubelet *kubelet__new(struct api *api, const char *data_dir, const char *
         kl->netns_ok = 1;
     } else {
         snprintf(kl->netns_err, sizeof kl->netns_err, "%s", err.msg);
-        log_warn("kubelet",
-                 "msg=\"network namespaces cannot be created here: only hostNetwork "
-                 "pods will run\" err=\"%s\"",
-                 err.msg);
+        log_warn("kubelet", "msg=\"network namespaces cannot be created here: only hostNetwork "
+                 "pods will run\" err=\"%s\"", err.msg);
     }
     err_release(&err);
     kubelet__cdi_restore(kl); /* before any pod is synced: no new pod takes a held device */
