@@ -10,6 +10,8 @@
 struct watch;
 struct api_target;
 
+#define API_SA_SEEN 64 /* verified ServiceAccount tokens remembered */
+
 struct api {
     struct loop *loop;
     struct store *store;
@@ -38,6 +40,11 @@ struct api {
     char k8s_ip[16];             /* the `kubernetes` Service's cluster IP */
     char host_ip[64];            /* the API's address for the `kubernetes` EndpointSlice */
     int sa_admission;            /* the ServiceAccount admission plugin is on */
+    /* Tokens whose signature verified (SHA-256 of the token -> claims), so that the check on
+     * the request head and the one for the request cost one ECDSA verification. */
+    unsigned char sa_seen_sha[API_SA_SEEN][32];
+    json_t *sa_seen_claims[API_SA_SEEN];
+    int sa_seen_next;
 };
 
 /* /metrics (metrics.c, metrics_state.c): request counters and latencies, rollout outcomes
@@ -66,8 +73,9 @@ int api__token_ok(const struct api *api, const char *authorization);
 #define SA_DEFAULT_SECONDS 3600
 #define SA_MIN_SECONDS 600
 #define SA_MAX_SECONDS 4294967296LL
-/* Loads pki/sa.key and pki/ca.crt. */
+/* Loads pki/sa.key and pki/ca.crt; api__sa_release frees what satoken.c holds. */
 int api__sa_init(struct api *api, const char *pki, struct err *err);
+void api__sa_release(struct api *api);
 /* The user a ServiceAccount token authenticates ({username, uid, groups, extra}, new
  * reference), or NULL with err saying why it is refused. */
 json_t *api__sa_authenticate(struct api *api, const char *token, struct err *err);

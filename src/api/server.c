@@ -420,8 +420,7 @@ void api_free(struct api *api)
     if (api->tls)
         SSL_CTX_free(api->tls);
     free(api->token);
-    EVP_PKEY_free(api->sa_key);
-    free(api->ca_pem);
+    api__sa_release(api);
     free(api->data_dir);
     free(api->node_name);
     free(api);
