@@ -64,6 +64,7 @@ dir=$TEST_DIR/img-kubectl
 img_root "$dir" "$(command -v kubectl):/bin/kubectl"
 S=/var/run/secrets/kubernetes.io/serviceaccount
 jq -n --arg t "$TSHARE" --arg s "ls $S > \$T/files.\$HOSTNAME; cat $S/namespace > \$T/ns.\$HOSTNAME
+readlink $S/token > \$T/link.\$HOSTNAME
 env | grep ^KUBERNETES_SERVICE > \$T/env.\$HOSTNAME
 kubectl get pods -n sat -o name > \$T/pods.\$HOSTNAME 2>&1; rc=\$?; echo \$rc > \$T/rc.\$HOSTNAME; exit \$rc" \
     '{Entrypoint: ["/bin/sh", "-c", $s], Env: ["PATH=/usr/bin:/bin", "HOME=/tmp", "T=" + $t]}' >"$dir/image.json"
@@ -87,6 +88,7 @@ wait_for 120 "the in-cluster kubectl Job completes" -- sh_eval \
 pod=$(kubectl -n sat get pods -l job-name=incluster -o jsonpath='{.items[0].metadata.name}')
 expect_eq "$(tr '\n' ' ' <"$TSHARE/files.$pod")" "ca.crt namespace token " "the ServiceAccount volume's files"
 expect_eq "$(cat "$TSHARE/ns.$pod")" "sat" "its namespace file"
+expect_eq "$(cat "$TSHARE/link.$pod")" "..data/token" "the token is in the atomic ..data layout"
 ip=$(kubectl -n default get svc kubernetes -o jsonpath='{.spec.clusterIP}')
 expect_match "$(cat "$TSHARE/env.$pod")" "KUBERNETES_SERVICE_HOST=$ip" "KUBERNETES_SERVICE_HOST is the kubernetes Service"
 expect_match "$(cat "$TSHARE/pods.$pod")" "pod/$pod" "kubectl inside the pod lists the pods (itself among them)"
@@ -94,6 +96,16 @@ expect_match "$(kubectl -n sat get pod "$pod" -o jsonpath='{.spec.serviceAccount
     '^default .*kube-api-access-[a-z0-9]{5}' "serviceAccountName defaulted, kube-api-access volume added"
 expect_match "$(openssl x509 -in "$KROLL_DATA/pki/server.crt" -noout -ext subjectAltName)" "IP Address:$ip" \
     "the server certificate names the kubernetes Service IP"
+
+# A token bound to a pod dies with the pod.
+btok=$(kubectl -n sat create token default --bound-object-kind=Pod --bound-object-name="$pod")
+expect_eq "$(printf '%s' "$btok" | cut -d. -f2 | tr '_-' '/+' | awk '{ while (length($0) % 4) $0 = $0 "="; print }' |
+    base64 -d | jq -r '.["kubernetes.io"].pod.name')" "$pod" "a bound token names its pod"
+code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$CA" -H "Authorization: Bearer $btok" "$URL/api/v1/namespaces/sat/pods")
+expect_eq "$code" "200" "the bound token works while its pod exists"
+kubectl -n sat delete pod "$pod" --wait=true >/dev/null
+code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$CA" -H "Authorization: Bearer $btok" "$URL/api/v1/namespaces/sat/pods")
+expect_eq "$code" "401" "and gets 401 once the pod is gone"
 
 # ---- automountServiceAccountToken ----
 cat <<YAML | kubectl apply -f - >/dev/null
