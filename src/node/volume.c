@@ -187,6 +187,18 @@ static int payload_downward(const json_t *pod, const json_t *src, int def_mode, 
     return 0;
 }
 
+int node__token_fresh(const char *token, const char *pod_uid, long long now)
+{
+    json_t *claims = token ? jwt_claims_peek(token) : NULL;
+    long long iat = jx_int(claims, "iat", 0), exp = jx_int(claims, "exp", 0);
+    const char *uid = jx_str(json_object_get(claims, "kubernetes.io"), "pod.uid");
+    int fresh = claims && exp > iat && now >= iat && now < iat + (exp - iat) * 8 / 10 &&
+                now - iat < 24 * 3600 && uid && pod_uid && strcmp(uid, pod_uid) == 0;
+
+    json_decref(claims);
+    return fresh;
+}
+
 /* A serviceAccountToken source: the token the kubelet holds while it is younger than 80% of
  * its life (read back from the volume), else a new one from the API, bound to the pod. */
 static int payload_sa_token(struct api *api, const json_t *pod, const json_t *src, const char *dir,
@@ -196,25 +208,18 @@ static int payload_sa_token(struct api *api, const json_t *pod, const json_t *sr
     const char *path = jx_str(src, "path"), *aud = jx_str(src, "audience");
     long long secs = jx_int(src, "expirationSeconds", 3600), now = (long long)time(NULL), exp;
     char cur[PATH_MAX], *tok = NULL;
-    json_t *claims = NULL, *auds;
+    json_t *auds;
     int rc;
 
     if (!path || !*path)
         return err_set(err, -E_INVALID, "serviceAccountToken source has no path");
     if (path_fmt(cur, sizeof cur, "%s/..data/%s", dir, path) == 0 &&
-        (tok = file_read_all(cur, NULL)) && (claims = jwt_claims_peek(tok))) {
-        long long iat = jx_int(claims, "iat", 0), e = jx_int(claims, "exp", 0);
-
-        if (e > iat && now < iat + (e - iat) * 8 / 10 &&
-            strcmp(jx_str(json_object_get(claims, "kubernetes.io"), "pod.uid") ?: "",
-                   jx_str(pod, "metadata.uid") ?: "") == 0) {
-            payload_add(payload, path, tok, strlen(tok), mode);
-            json_decref(claims);
-            free(tok);
-            return 0;
-        }
+        (tok = file_read_all(cur, NULL)) &&
+        node__token_fresh(tok, jx_str(pod, "metadata.uid"), now)) {
+        payload_add(payload, path, tok, strlen(tok), mode);
+        free(tok);
+        return 0;
     }
-    json_decref(claims);
     free(tok);
     auds = aud && *aud ? json_pack("[s]", aud) : NULL;
     rc = api_sa_token(api, ns, jx_str(pod, "spec.serviceAccountName") ?: "default", auds, secs, pod,
