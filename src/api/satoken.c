@@ -267,6 +267,10 @@ void api__token_request(struct api *api, struct http_req *req, struct api_target
     int rc;
 
     err_init(&err);
+    if (!t->ns) {
+        rc = err_set(&err, -E_NOT_FOUND, "the server could not find the requested resource");
+        goto out;
+    }
     if ((rc = api__body_parse(req, &body, &err)) < 0)
         goto out;
     spec = json_object_get(body, "spec");

@@ -3,6 +3,7 @@
  * resource handlers, and Status error responses. */
 #include "api/api-int.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -349,15 +350,18 @@ static void kubernetes_ip_pick(struct api *api)
     json_decref(probe);
 }
 
-/* The address in-cluster clients reach the API at: the listen address, or loopback for a
- * wildcard one (hostNetwork pods and the proxy share the host's loopback). */
+/* The address in-cluster clients reach the API at: the listen address when it is a specific
+ * IP literal, else loopback (a wildcard or a host name; hostNetwork pods and the proxy share
+ * the host's loopback). */
 static void host_ip_set(struct api *api, const char *listen_host)
 {
-    const char *h = listen_host && *listen_host && strcmp(listen_host, "0.0.0.0") != 0 &&
-                            strcmp(listen_host, "::") != 0 && strcmp(listen_host, "localhost") != 0
-                        ? listen_host
-                        : "127.0.0.1";
+    unsigned char a[16];
+    const char *h = "127.0.0.1";
 
+    if (listen_host && strlen(listen_host) < sizeof api->host_ip &&
+        ((inet_pton(AF_INET, listen_host, a) == 1 && strcmp(listen_host, "0.0.0.0") != 0) ||
+         (inet_pton(AF_INET6, listen_host, a) == 1 && strcmp(listen_host, "::") != 0)))
+        h = listen_host;
     snprintf(api->host_ip, sizeof api->host_ip, "%s", h);
 }
 

@@ -94,12 +94,12 @@ static void kubernetes_svc_sync(struct ctl *c)
         create_logged(c, RES_SERVICE, "default", want);
         json_decref(want);
     }
-    want =
-        json_pack("{s:s,s:s,s:{s:s,s:{s:s}},s:s,s:[{s:[s],s:{s:b}}],s:[{s:s,s:i,s:s}]}",
-                  "apiVersion", "discovery.k8s.io/v1", "kind", "EndpointSlice", "metadata", "name",
-                  KUBERNETES_SVC, "labels", "kubernetes.io/service-name", KUBERNETES_SVC,
-                  "addressType", "IPv4", "endpoints", "addresses", api_host_ip(api), "conditions",
-                  "ready", 1, "ports", "name", "https", "port", port, "protocol", "TCP");
+    want = json_pack("{s:s,s:s,s:{s:s,s:{s:s}},s:s,s:[{s:[s],s:{s:b}}],s:[{s:s,s:i,s:s}]}",
+                     "apiVersion", "discovery.k8s.io/v1", "kind", "EndpointSlice", "metadata",
+                     "name", KUBERNETES_SVC, "labels", "kubernetes.io/service-name", KUBERNETES_SVC,
+                     "addressType", strchr(api_host_ip(api), ':') ? "IPv6" : "IPv4", "endpoints",
+                     "addresses", api_host_ip(api), "conditions", "ready", 1, "ports", "name",
+                     "https", "port", port, "protocol", "TCP");
     if (!sl) {
         create_logged(c, RES_ENDPOINTSLICE, "default", want);
     } else if (!json_equal(json_object_get(sl, "endpoints"), json_object_get(want, "endpoints")) ||
