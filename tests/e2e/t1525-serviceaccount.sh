@@ -131,4 +131,14 @@ spec:
   containers: [{name: c, image: test/kubectl:1, imagePullPolicy: Never}]
 YAML
 expect_eq "$(kubectl -n sat get pod quietpod -o jsonpath='{.spec.volumes}')" "" "ServiceAccount automount false: no volume"
+
+# A restart keeps the signing key, the kubernetes Service IP and the certificate naming it.
+tok=$(kubectl -n sat create token default)
+kroll_stop
+kroll_start
+expect_eq "$(kubectl -n default get svc kubernetes -o jsonpath='{.spec.clusterIP}')" "$ip" "the kubernetes Service keeps its IP"
+code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$CA" -H "Authorization: Bearer $tok" "https://127.0.0.1:$KROLL_PORT/api/v1/namespaces/sat/pods")
+expect_eq "$code" "200" "a token from before the restart still works"
+wait_for 20 "the kubernetes EndpointSlice follows the API's new port" -- sh_eval \
+    'test "$(kubectl -n default get endpointslice kubernetes -o jsonpath="{.ports[0].port}")" = "$KROLL_PORT"' 
 finish
