@@ -5,8 +5,12 @@
 #include "api/api.h"
 #include "core/buf.h"
 
+#include <openssl/evp.h>
+
 struct watch;
 struct api_target;
+
+#define API_SA_SEEN 64 /* verified ServiceAccount tokens remembered */
 
 struct api {
     struct loop *loop;
@@ -31,6 +35,16 @@ struct api {
     void *stream_ctx;
     uint32_t next_ip; /* next Service clusterIP offset in 127.77.0.0/16 */
     struct api_metrics *metrics; /* metrics.c */
+    EVP_PKEY *sa_key;            /* signs and checks ServiceAccount tokens (satoken.c) */
+    char *ca_pem;                /* the CA certificate, for kube-root-ca.crt */
+    char k8s_ip[16];             /* the `kubernetes` Service's cluster IP */
+    char host_ip[64];            /* the API's address for the `kubernetes` EndpointSlice */
+    int sa_admission;            /* the ServiceAccount admission plugin is on */
+    /* Tokens whose signature verified (SHA-256 of the token -> claims), so that the check on
+     * the request head and the one for the request cost one ECDSA verification. */
+    unsigned char sa_seen_sha[API_SA_SEEN][32];
+    json_t *sa_seen_claims[API_SA_SEEN];
+    int sa_seen_next;
 };
 
 /* /metrics (metrics.c, metrics_state.c): request counters and latencies, rollout outcomes
@@ -57,6 +71,30 @@ int api__token_set(struct api *api, const char *token);
  * takes the same time whatever the presented token's content or length (SHA-256 of both,
  * CRYPTO_memcmp of the digests); an empty token never matches. */
 int api__token_ok(const struct api *api, const char *authorization);
+
+/* ServiceAccount tokens (satoken.c). */
+#define SA_ISSUER "https://kubernetes.default.svc.cluster.local"
+#define SA_DEFAULT_SECONDS 3600
+#define SA_MIN_SECONDS 600
+#define SA_MAX_SECONDS 4294967296LL
+/* Loads pki/sa.key and pki/ca.crt; api__sa_release frees what satoken.c holds. */
+int api__sa_init(struct api *api, const char *pki, struct err *err);
+void api__sa_release(struct api *api);
+/* The user a ServiceAccount token authenticates ({username, uid, groups, extra}, new
+ * reference), or NULL with err saying why it is refused. */
+json_t *api__sa_authenticate(struct api *api, const char *token, struct err *err);
+/* POST .../serviceaccounts/NAME/token. */
+void api__token_request(struct api *api, struct http_req *req, struct api_target *t);
+int api__is_selfsubjectreview(const char *path);
+/* Answers a SelfSubjectReview for user (borrowed). */
+void api__selfsubjectreview(struct http_req *req, const json_t *user);
+/* The ServiceAccount admission plugin on a pod being created (sa_admit.c): 0, or
+ * -E_FORBIDDEN when its ServiceAccount is missing. No-op unless api_set_sa_admission. */
+int api__sa_admit(struct api *api, json_t *pod, struct err *err);
+/* Allocates a free cluster IP into svc's spec.clusterIP (kind_service.c). */
+int api__service_ip_alloc(struct api *api, json_t *svc);
+/* Parses a request body by its Content-Type (JSON, YAML, protobuf) (verbs_http.c). */
+int api__body_parse(struct http_req *req, json_t **out, struct err *err);
 
 /* A parsed resource request. */
 struct api_target {

@@ -20,6 +20,7 @@ enum {
     RF_BINDING = 1 << 5,    /* pods/binding */
     RF_FINALIZE = 1 << 6,   /* namespaces/finalize */
     RF_GENERATION = 1 << 7, /* metadata.generation tracks spec changes */
+    RF_TOKEN = 1 << 8,      /* serviceaccounts/token (TokenRequest) */
 };
 
 enum res_id {
@@ -110,6 +111,23 @@ void api_set_stream_hook(struct api *api, api_stream_fn *fn, void *ctx);
 void api_set_metrics_hook(struct api *api, api_metrics_fn *fn, void *ctx);
 /* Without a hook, custom.metrics.k8s.io lists are empty and gets are 404. */
 void api_set_custom_metrics_hook(struct api *api, api_custom_metrics_fn *fn, void *ctx);
+
+/* ServiceAccounts (satoken.c). A token for ServiceAccount ns/sa_name: audiences (borrowed;
+ * NULL or empty: the API server's own), valid for seconds, bound to pod when not NULL. *token
+ * gets a malloc'd JWT and *exp its expiry (Unix time). -E_NOT_FOUND when the ServiceAccount is
+ * missing. */
+int api_sa_token(struct api *api, const char *ns, const char *sa_name, const json_t *audiences,
+                 long long seconds, const json_t *pod, char **token, long long *exp,
+                 struct err *err);
+/* The CA certificate (PEM) that signed the server's certificate. */
+const char *api_ca_pem(const struct api *api);
+/* The `kubernetes` Service's cluster IP, chosen at start (its server-certificate SAN). */
+const char *api_kubernetes_ip(const struct api *api);
+/* The API server's own address for the `kubernetes` EndpointSlice. */
+const char *api_host_ip(const struct api *api);
+/* Turns on the ServiceAccount admission plugin for pods (the server does; unit tests that
+ * create bare pods leave it off). */
+void api_set_sa_admission(struct api *api, int on);
 
 /* ---- in-process client (same rules as HTTP clients) ---- */
 

@@ -80,6 +80,10 @@ static json_t *agg_resource(const struct resource *r, const char *version)
         json_array_append_new(subs, json_pack("{s:s,s:o,s:[s]}", "subresource", "binding",
                                               "responseKind", gvk("", "v1", "Binding"), "verbs",
                                               "create"));
+    if (r->flags & RF_TOKEN)
+        json_array_append_new(
+            subs, json_pack("{s:s,s:o,s:[s]}", "subresource", "token", "responseKind",
+                            gvk("authentication.k8s.io", "v1", "TokenRequest"), "verbs", "create"));
     if (json_array_size(subs))
         json_object_set_new(o, "subresources", subs);
     else
@@ -185,6 +189,10 @@ static void serve_resource_list(struct http_req *req, const char *group, const c
                                                        json_pack("[s]", "create")));
         if (r->flags & RF_BINDING)
             json_array_append_new(res, legacy_resource(r, "binding", "Binding", NULL, NULL,
+                                                       json_pack("[s]", "create")));
+        if (r->flags & RF_TOKEN)
+            json_array_append_new(res, legacy_resource(r, "token", "TokenRequest",
+                                                       "authentication.k8s.io", "v1",
                                                        json_pack("[s]", "create")));
     }
     snprintf(gv, sizeof gv, "%s%s%s", group, *group ? "/" : "", version);

@@ -209,6 +209,17 @@ static int alloc_cluster_ip(struct api *api, json_t *svc, struct err *err)
     return err_set(err, -E_INTERNAL, "no clusterIP left in 127.77.0.0/16");
 }
 
+int api__service_ip_alloc(struct api *api, json_t *svc)
+{
+    struct err err;
+    int rc;
+
+    err_init(&err);
+    rc = alloc_cluster_ip(api, svc, &err);
+    err_release(&err);
+    return rc;
+}
+
 static int node_port_used(struct api *api, long long port)
 {
     json_t *m = store_map(api->store, "services"), *v;

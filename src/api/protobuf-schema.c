@@ -322,7 +322,18 @@ ROOT(HorizontalPodAutoscaler, FM(1, "metadata", ObjectMeta, O),
 
 /* Kinds that are not served resources but arrive as request bodies; the served kinds' messages
  * are found through their kind_ops entries. */
+/* ---- authentication/v1 TokenRequest (`kubectl create token` POSTs it as protobuf) ---- */
+
+MSG(BoundObjectReference, FS(1, "kind", O), FS(2, "apiVersion", O), FS(3, "name", O),
+    FS(4, "uid", O));
+MSG(TokenRequestSpec, FS(1, "audiences", R), FI64(4, "expirationSeconds", P),
+    FM(3, "boundObjectRef", BoundObjectReference, P));
+MSG(TokenRequestStatus, FS(1, "token", 0), FK(2, "expirationTimestamp", PB_TIME, 0));
+MSG(TokenRequest, FM(1, "metadata", ObjectMeta, O), FM(2, "spec", TokenRequestSpec, O),
+    FM(3, "status", TokenRequestStatus, O));
+
 const struct pb_kind_entry pb_kinds[] = {
+    {"authentication.k8s.io/v1", "TokenRequest", &TokenRequest},
     {"policy/v1", "Eviction", &Eviction},
     {"policy/v1beta1", "Eviction", &Eviction},
     {0, "DeleteOptions", &DeleteOptions},

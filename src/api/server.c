@@ -3,6 +3,7 @@
  * resource handlers, and Status error responses. */
 #include "api/api-int.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -177,9 +178,34 @@ int api__token_ok(const struct api *api, const char *h)
     return CRYPTO_memcmp(got, api->token_sha, sizeof got) == 0;
 }
 
+/* The request's user: the admin token's, or a ServiceAccount token's (satoken.c); NULL for
+ * an unauthenticated request. kroll has no RBAC: every authenticated user may do everything
+ * (README "ServiceAccounts and tokens"). New reference. */
+static json_t *authenticate(struct api *api, struct http_req *req)
+{
+    const char *h = http_req_header(req, "Authorization");
+    json_t *user;
+    struct err err;
+
+    if (api__token_ok(api, h))
+        return json_pack("{s:s,s:[s,s]}", "username", "kubernetes-admin", "groups",
+                         "system:masters", "system:authenticated");
+    if (!h || strncmp(h, "Bearer ", 7) != 0 || !api->sa_key)
+        return NULL;
+    err_init(&err);
+    user = api__sa_authenticate(api, h + 7, &err);
+    if (!user)
+        log_debug("api", "msg=\"token refused\" err=\"%s\"", err.msg);
+    err_release(&err);
+    return user;
+}
+
 static int authorized(struct api *api, struct http_req *req)
 {
-    return api__token_ok(api, http_req_header(req, "Authorization"));
+    json_t *u = authenticate(api, req);
+
+    json_decref(u);
+    return u != NULL;
 }
 
 /* Runs on the request head: an unauthenticated client gets its 401 before it can make the
@@ -210,6 +236,7 @@ static void on_request(struct http_req *req, void *ctx)
     const char *path = req->path;
     struct api_target t;
     struct timespec ts;
+    json_t *user;
     double started;
 
     log_debug("api", "method=%s target=%s", req->method, req->target);
@@ -223,10 +250,17 @@ static void on_request(struct http_req *req, void *ctx)
         http_respond(req, 200, "text/plain; charset=utf-8", "ok", 2, NULL);
         return;
     }
-    if (!authorized(api, req)) {
+    user = authenticate(api, req);
+    if (!user) {
         api__fail_code(req, -E_UNAUTHORIZED, "Unauthorized");
         return;
     }
+    if (api__is_selfsubjectreview(path)) {
+        api__selfsubjectreview(req, user);
+        json_decref(user);
+        return;
+    }
+    json_decref(user);
     if (strncmp(path, "/openapi/", 9) == 0) {
         api__openapi(api, req, path);
         return;
@@ -302,6 +336,49 @@ static int token_load(struct api *api, const char *path, struct err *err)
     return 0;
 }
 
+/* The `kubernetes` Service keeps its cluster IP; a new one gets a random free address of the
+ * range (not the first: kroll servers running side by side would all claim it). */
+static void kubernetes_ip_pick(struct api *api)
+{
+    const json_t *svc = store_get(api->store, "services", "default", "kubernetes");
+    const char *ip = jx_str(svc, "spec.clusterIP");
+    json_t *probe;
+
+    if (ip && strlen(ip) < sizeof api->k8s_ip) {
+        snprintf(api->k8s_ip, sizeof api->k8s_ip, "%s", ip);
+        return;
+    }
+    probe = json_pack("{s:{}}", "spec");
+    if (api__service_ip_alloc(api, probe) == 0)
+        snprintf(api->k8s_ip, sizeof api->k8s_ip, "%s", jx_str(probe, "spec.clusterIP") ?: "");
+    json_decref(probe);
+}
+
+/* The address in-cluster clients reach the API at: the listen address when it is a specific
+ * IP literal, else loopback (a wildcard or a host name; hostNetwork pods and the proxy share
+ * the host's loopback). */
+static void host_ip_set(struct api *api, const char *listen_host)
+{
+    unsigned char a[16];
+    const char *h = "127.0.0.1";
+
+    if (listen_host && strlen(listen_host) < sizeof api->host_ip &&
+        ((inet_pton(AF_INET, listen_host, a) == 1 && strcmp(listen_host, "0.0.0.0") != 0) ||
+         (inet_pton(AF_INET6, listen_host, a) == 1 && strcmp(listen_host, "::") != 0)))
+        h = listen_host;
+    snprintf(api->host_ip, sizeof api->host_ip, "%s", h);
+}
+
+const char *api_host_ip(const struct api *api)
+{
+    return api->host_ip;
+}
+
+void api_set_sa_admission(struct api *api, int on)
+{
+    api->sa_admission = on;
+}
+
 struct api *api_new(struct loop *loop, struct store *store, const struct api_opts *o,
                     struct err *err)
 {
@@ -313,7 +390,9 @@ struct api *api_new(struct loop *loop, struct store *store, const struct api_opt
     api->data_dir = xstrdup(o->data_dir);
     api->node_name = xstrdup(o->node_name ? o->node_name : "kroll-node");
     snprintf(pki, sizeof pki, "%s/pki", o->data_dir);
-    if (tls_pki_ensure(pki, err) < 0)
+    kubernetes_ip_pick(api);
+    host_ip_set(api, o->listen_host);
+    if (tls_pki_ensure(pki, api->k8s_ip, err) < 0 || api__sa_init(api, pki, err) < 0)
         goto fail;
     snprintf(tokpath, sizeof tokpath, "%s/token", pki);
     if (token_load(api, tokpath, err) < 0)
@@ -349,6 +428,7 @@ void api_free(struct api *api)
     if (api->tls)
         SSL_CTX_free(api->tls);
     free(api->token);
+    api__sa_release(api);
     free(api->data_dir);
     free(api->node_name);
     free(api);

@@ -121,7 +121,7 @@ static int alt_write(struct api *api, struct http_req *req, struct api_target *t
 }
 
 /* Parses the request body by Content-Type: JSON, YAML, or Kubernetes protobuf. */
-static int body_parse(struct http_req *req, json_t **out, struct err *err)
+int api__body_parse(struct http_req *req, json_t **out, struct err *err)
 {
     const char *ct = http_req_header(req, "Content-Type");
     json_error_t je;
@@ -173,7 +173,7 @@ static int delete_opts(struct http_req *req, struct api_wopts *o, json_t **keep,
     if (pp)
         o->propagation = pp;
     if (req->body.len) {
-        if (body_parse(req, &body, err) < 0)
+        if (api__body_parse(req, &body, err) < 0)
             return err->code;
         if (json_is_integer(json_object_get(body, "gracePeriodSeconds")))
             o->grace = json_integer_value(json_object_get(body, "gracePeriodSeconds"));
@@ -205,7 +205,7 @@ static void do_write(struct api *api, struct http_req *req, struct api_target *t
             rc = api_delete(api, t->r, t->ns, t->name, &o, &out, &err);
         goto done;
     }
-    if ((rc = body_parse(req, &body, &err)) < 0)
+    if ((rc = api__body_parse(req, &body, &err)) < 0)
         goto done;
     if (t->sub && strcmp(t->sub, "status") == 0)
         o.status = 1;
@@ -313,7 +313,7 @@ static void do_eviction(struct api *api, struct http_req *req, struct api_target
         api__fail(req, &err);
         return;
     }
-    if (body_parse(req, &body, &err) < 0) {
+    if (api__body_parse(req, &body, &err) < 0) {
         api__fail(req, &err);
         err_release(&err);
         return;
@@ -350,7 +350,7 @@ static void do_binding(struct api *api, struct http_req *req, struct api_target 
     const char *node;
 
     err_init(&err);
-    if (body_parse(req, &body, &err) < 0 || !(node = jx_str(body, "target.name"))) {
+    if (api__body_parse(req, &body, &err) < 0 || !(node = jx_str(body, "target.name"))) {
         if (!err.code)
             err_set(&err, -E_BAD_REQUEST, "binding requires target.name");
         api__fail(req, &err);
@@ -466,6 +466,8 @@ void api__resource(struct api *api, struct http_req *req, struct api_target *t)
             do_eviction(api, req, t);
         else if (t->sub && strcmp(t->sub, "binding") == 0 && (t->r->flags & RF_BINDING))
             do_binding(api, req, t);
+        else if (t->sub && strcmp(t->sub, "token") == 0 && (t->r->flags & RF_TOKEN))
+            api__token_request(api, req, t);
         else
             api__fail_code(req, -E_METHOD,
                            "the server does not allow this method on the requested resource");

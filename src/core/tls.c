@@ -91,8 +91,8 @@ static void cert_ext(X509 *issuer, X509 *c, int nid, const char *value)
     }
 }
 
-static X509 *cert_make(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key,
-                       int is_ca, const char *san)
+static X509 *cert_make(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, int is_ca,
+                       const char *san)
 {
     X509 *c = X509_new();
     unsigned char serial[16];
@@ -135,12 +135,102 @@ static int exists(const char *dir, const char *name)
     return access(p, R_OK) == 0;
 }
 
-int tls_pki_ensure(const char *dir, struct err *err)
+/* Writes a server certificate and key for dir's CA, naming the host, loopback and the
+ * in-cluster names, plus svc_ip (the `kubernetes` Service's cluster IP) when not NULL. */
+static int server_cert_issue(const char *dir, X509 *ca, EVP_PKEY *cakey, const char *svc_ip)
 {
-    char p[4096], host[256] = "localhost", san[1024], tok[33];
+    char p[4096], host[256] = "localhost", san[1024];
+    EVP_PKEY *key = key_new();
+    X509 *srv = NULL;
+    int rc = -E_INTERNAL;
+
+    gethostname(host, sizeof host - 1);
+    snprintf(san, sizeof san,
+             "DNS:localhost,DNS:%s,DNS:kubernetes,DNS:kubernetes.default,"
+             "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,"
+             "IP:127.0.0.1,IP:::1%s%s",
+             host, svc_ip ? ",IP:" : "", svc_ip ? svc_ip : "");
+    if (!key || !(srv = cert_make(key, "kroll-apiserver", ca, cakey, 0, san)))
+        goto out;
+    snprintf(p, sizeof p, "%s/server.key", dir);
+    if ((rc = pem_write_key(p, key)) < 0)
+        goto out;
+    snprintf(p, sizeof p, "%s/server.crt", dir);
+    rc = pem_write_cert(p, srv);
+out:
+    X509_free(srv);
+    EVP_PKEY_free(key);
+    return rc;
+}
+
+static void *pem_load(const char *dir, const char *name, int is_key)
+{
+    char p[4096];
+    FILE *f;
+    void *v;
+
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    if (!(f = fopen(p, "re")))
+        return NULL;
+    v = is_key ? (void *)PEM_read_PrivateKey(f, NULL, NULL, NULL)
+               : (void *)PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    return v;
+}
+
+EVP_PKEY *tls_key_load(const char *dir, const char *name)
+{
+    return pem_load(dir, name, 1);
+}
+
+/* A server certificate from an older kroll lacks the Service IP: reissue it from the CA. */
+static int server_cert_update(const char *dir, const char *svc_ip)
+{
+    X509 *srv = pem_load(dir, "server.crt", 0), *ca = NULL;
+    EVP_PKEY *cakey = NULL;
+    int rc = 0;
+
+    if (srv && X509_check_ip_asc(srv, svc_ip, 0) == 1)
+        goto out;
+    ca = pem_load(dir, "ca.crt", 0);
+    cakey = pem_load(dir, "ca.key", 1);
+    if (!ca || !cakey) {
+        log_warn("tls",
+                 "msg=\"server certificate lacks the kubernetes Service IP and the CA key "
+                 "is unreadable: in-cluster clients will not verify it\" ip=%s",
+                 svc_ip);
+        goto out;
+    }
+    rc = server_cert_issue(dir, ca, cakey, svc_ip);
+out:
+    X509_free(srv);
+    X509_free(ca);
+    EVP_PKEY_free(cakey);
+    return rc;
+}
+
+static int sa_key_ensure(const char *dir)
+{
+    char p[4096];
+    EVP_PKEY *k;
+    int rc;
+
+    if (exists(dir, "sa.key"))
+        return 0;
+    if (!(k = key_new()))
+        return -E_INTERNAL;
+    snprintf(p, sizeof p, "%s/sa.key", dir);
+    rc = pem_write_key(p, k);
+    EVP_PKEY_free(k);
+    return rc;
+}
+
+int tls_pki_ensure(const char *dir, const char *svc_ip, struct err *err)
+{
+    char p[4096], tok[33];
     unsigned char raw[16];
-    EVP_PKEY *cakey = NULL, *key = NULL;
-    X509 *ca = NULL, *srv = NULL;
+    EVP_PKEY *cakey = NULL;
+    X509 *ca = NULL;
     int rc = 0;
 
     if (mkdir(dir, 0700) < 0 && errno != EEXIST)
@@ -153,23 +243,18 @@ int tls_pki_ensure(const char *dir, struct err *err)
         if ((rc = file_write_atomic(p, tok, 32, 0600)) < 0)
             return err_set(err, rc, "write %s: %s", p, strerror(-rc));
     }
-    if (exists(dir, "ca.crt") && exists(dir, "server.crt") && exists(dir, "server.key"))
+    if ((rc = sa_key_ensure(dir)) < 0)
+        return err_set(err, rc, "generating the ServiceAccount signing key %s/sa.key failed", dir);
+    if (exists(dir, "ca.crt") && exists(dir, "server.crt") && exists(dir, "server.key")) {
+        if (svc_ip && (rc = server_cert_update(dir, svc_ip)) < 0)
+            return err_set(err, rc, "reissuing %s/server.crt failed", dir);
         return 0;
-    gethostname(host, sizeof host - 1);
-    snprintf(san, sizeof san,
-             "DNS:localhost,DNS:%s,DNS:kubernetes,DNS:kubernetes.default,"
-             "DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local,"
-             "IP:127.0.0.1,IP:::1",
-             host);
+    }
     cakey = key_new();
-    key = key_new();
-    if (!cakey || !key)
+    if (!cakey)
         goto fail;
     ca = cert_make(cakey, "kroll-ca", NULL, cakey, 1, NULL);
     if (!ca)
-        goto fail;
-    srv = cert_make(key, "kroll-apiserver", ca, cakey, 0, san);
-    if (!srv)
         goto fail;
     snprintf(p, sizeof p, "%s/ca.key", dir);
     if ((rc = pem_write_key(p, cakey)) < 0)
@@ -177,20 +262,14 @@ int tls_pki_ensure(const char *dir, struct err *err)
     snprintf(p, sizeof p, "%s/ca.crt", dir);
     if ((rc = pem_write_cert(p, ca)) < 0)
         goto fail;
-    snprintf(p, sizeof p, "%s/server.key", dir);
-    if ((rc = pem_write_key(p, key)) < 0)
-        goto fail;
-    snprintf(p, sizeof p, "%s/server.crt", dir);
-    if ((rc = pem_write_cert(p, srv)) < 0)
+    if ((rc = server_cert_issue(dir, ca, cakey, svc_ip)) < 0)
         goto fail;
     goto out;
 fail:
     rc = err_set(err, rc ? rc : -E_INTERNAL, "generating certificates in %s failed", dir);
 out:
     X509_free(ca);
-    X509_free(srv);
     EVP_PKEY_free(cakey);
-    EVP_PKEY_free(key);
     return rc;
 }
 
@@ -206,8 +285,7 @@ SSL_CTX *tls_server_ctx(const char *dir, struct err *err)
                               SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     if (SSL_CTX_use_certificate_chain_file(ctx, crt) != 1 ||
         SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
-        err_set(err, -E_INTERNAL, "loading %s: %s", crt,
-                ERR_reason_error_string(ERR_get_error()));
+        err_set(err, -E_INTERNAL, "loading %s: %s", crt, ERR_reason_error_string(ERR_get_error()));
         SSL_CTX_free(ctx);
         return NULL;
     }

@@ -454,14 +454,22 @@ static void svc_vars(const json_t *svc, json_t *vars)
 }
 
 /* Service links: every Service of the pod's namespace with a cluster IP, unless the pod sets
- * enableServiceLinks: false. A new object of variables. */
+ * enableServiceLinks: false; and always, as the kubelet does, the API's `kubernetes` Service
+ * of namespace default (KUBERNETES_SERVICE_HOST/PORT, which in-cluster clients read). A new
+ * object of variables. */
 static json_t *service_links(const json_t *pod, const char *ns, const json_t *services)
 {
     json_t *vars = json_object(), *svc;
     const char *k, *ip;
 
-    if (json_is_false(jx_get(pod, "spec.enableServiceLinks")))
+    svc = json_object_get(services, "default/kubernetes");
+    if (svc && jx_str(svc, "spec.clusterIP") && strcmp(ns, "default") != 0)
+        svc_vars(svc, vars);
+    if (json_is_false(jx_get(pod, "spec.enableServiceLinks"))) {
+        if (svc && jx_str(svc, "spec.clusterIP") && strcmp(ns, "default") == 0)
+            svc_vars(svc, vars);
         return vars;
+    }
     json_object_foreach((json_t *)services, k, svc)
     {
         if (strcmp(jx_str(svc, "metadata.namespace") ?: "", ns) != 0)

@@ -22,4 +22,9 @@ char *node__field_value(const json_t *pod, const char *path, struct err *err);
  * with err set. */
 char *node__resource_value(const json_t *container, const json_t *ref, struct err *err);
 
+/* 1 when a projected ServiceAccount token the kubelet wrote may stay: it is well formed, bound
+ * to the pod with uid pod_uid, and now is before 80% of its life (iat..exp) and within 24 hours of
+ * iat, as the kubelet's token manager decides; 0 when it must be renewed. */
+int node__token_fresh(const char *token, const char *pod_uid, long long now);
+
 #endif

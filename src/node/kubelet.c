@@ -28,6 +28,7 @@
 #define CRASH_BACKOFF_MS 10000
 #define CRASH_BACKOFF_MAX_MS 300000
 #define BACKOFF_RESET_MS 600000
+#define TOKEN_CHECK_MS 30000 /* orphan cleanup and projected token renewal */
 
 static const struct resource *pods_res(void)
 {
@@ -796,6 +797,20 @@ static int pod_uses(const json_t *pod, const char *kind_key, const char *name_ke
     return 0;
 }
 
+static int pod_uses_sa_token(const json_t *pod)
+{
+    const json_t *v, *s;
+    size_t i, j;
+
+    json_array_foreach(jx_get(pod, "spec.volumes"), i, v) {
+        json_array_foreach(jx_get(v, "projected.sources"), j, s) {
+            if (json_object_get(s, "serviceAccountToken"))
+                return 1;
+        }
+    }
+    return 0;
+}
+
 static void on_config(struct ctl *ctl, const char *type, const struct resource *r, json_t *obj,
                       json_t *old, void *ctx)
 {
@@ -823,6 +838,29 @@ static void on_config(struct ctl *ctl, const char *type, const struct resource *
             }
             err_release(&err);
         }
+    }
+}
+
+/* Projected ServiceAccount tokens are renewed once older than 80% of their life (volume.c
+ * decides; this only gives it the chance every TOKEN_CHECK_MS), with the ..data swap. */
+static void tokens_refresh(struct kubelet *kl)
+{
+    for (struct kpod *p = kl->pods; p; p = p->next) {
+        const json_t *pod = api_get(kl->api, pods_res(), p->ns, p->name);
+        json_t *paths = NULL;
+        struct err err;
+
+        if (!pod || !p->vol_ok || !pod_uses_sa_token(pod))
+            continue;
+        err_init(&err);
+        if (volume_sync(kl->api, pod, p->dir, &paths, &err) == 0) {
+            json_decref(p->vol_paths);
+            p->vol_paths = paths;
+        } else {
+            log_warn("kubelet", "msg=\"token refresh failed\" pod=%s/%s err=\"%s\"", p->ns, p->name,
+                     err.msg);
+        }
+        err_release(&err);
     }
 }
 
@@ -858,7 +896,8 @@ static void gc_orphans(struct loop_timer *t, void *ctx)
         closedir(d);
     json_decref(uids);
     free(root);
-    loop_timer_start(kl->loop, &kl->gc_timer, 60000);
+    tokens_refresh(kl);
+    loop_timer_start(kl->loop, &kl->gc_timer, TOKEN_CHECK_MS);
 }
 
 struct kubelet *kubelet__new(struct api *api, const char *data_dir, const char *node_name,

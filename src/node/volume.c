@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/file.h"
+#include "core/jwt.h"
 #include "core/jx.h"
 #include "core/log.h"
 #include "node/envvol-int.h"
@@ -185,7 +187,52 @@ static int payload_downward(const json_t *pod, const json_t *src, int def_mode, 
     return 0;
 }
 
-static int payload_projected(struct api *api, const json_t *pod, const json_t *src,
+int node__token_fresh(const char *token, const char *pod_uid, long long now)
+{
+    json_t *claims = token ? jwt_claims_peek(token) : NULL;
+    long long iat = jx_int(claims, "iat", 0), exp = jx_int(claims, "exp", 0);
+    const char *uid = jx_str(json_object_get(claims, "kubernetes.io"), "pod.uid");
+    int fresh = claims && exp > iat && now >= iat && now < iat + (exp - iat) * 8 / 10 &&
+                now - iat < 24 * 3600 && uid && pod_uid && strcmp(uid, pod_uid) == 0;
+
+    json_decref(claims);
+    return fresh;
+}
+
+/* A serviceAccountToken source: the token the kubelet holds while it is younger than 80% of
+ * its life (read back from the volume), else a new one from the API, bound to the pod. */
+static int payload_sa_token(struct api *api, const json_t *pod, const json_t *src, const char *dir,
+                            int mode, json_t *payload, struct err *err)
+{
+    const char *ns = jx_str(pod, "metadata.namespace") ?: "default";
+    const char *path = jx_str(src, "path"), *aud = jx_str(src, "audience");
+    long long secs = jx_int(src, "expirationSeconds", 3600), now = (long long)time(NULL), exp;
+    char cur[PATH_MAX], *tok = NULL;
+    json_t *auds;
+    int rc;
+
+    if (!path || !*path)
+        return err_set(err, -E_INVALID, "serviceAccountToken source has no path");
+    if (path_fmt(cur, sizeof cur, "%s/..data/%s", dir, path) == 0 &&
+        (tok = file_read_all(cur, NULL)) &&
+        node__token_fresh(tok, jx_str(pod, "metadata.uid"), now)) {
+        payload_add(payload, path, tok, strlen(tok), mode);
+        free(tok);
+        return 0;
+    }
+    free(tok);
+    auds = aud && *aud ? json_pack("[s]", aud) : NULL;
+    rc = api_sa_token(api, ns, jx_str(pod, "spec.serviceAccountName") ?: "default", auds, secs, pod,
+                      &tok, &exp, err);
+    json_decref(auds);
+    if (rc < 0)
+        return rc;
+    payload_add(payload, path, tok, strlen(tok), mode);
+    free(tok);
+    return 0;
+}
+
+static int payload_projected(struct api *api, const json_t *pod, const json_t *src, const char *dir,
                              json_t *payload, struct err *err)
 {
     const char *ns = jx_str(pod, "metadata.namespace") ?: "default";
@@ -200,6 +247,8 @@ static int payload_projected(struct api *api, const json_t *pod, const json_t *s
             rc = payload_object(api, ns, x, 1, mode, payload, err);
         else if ((x = json_object_get(s, "downwardAPI")))
             rc = payload_downward(pod, x, mode, payload, err);
+        else if ((x = json_object_get(s, "serviceAccountToken")))
+            rc = payload_sa_token(api, pod, x, dir, mode, payload, err);
         else
             log_warn("volume", "msg=\"projected volume source not supported, skipped\" pod=%s",
                      jx_str(pod, "metadata.name") ?: "");
@@ -583,7 +632,7 @@ static int volume_one(struct api *api, const json_t *pod, const json_t *vol, con
         rc = payload_downward(pod, src, (int)jx_int(src, "defaultMode", DEFAULT_MODE), payload,
                               err);
     else if ((src = json_object_get(vol, "projected")))
-        rc = payload_projected(api, pod, src, payload, err);
+        rc = payload_projected(api, pod, src, dir, payload, err);
     else
         rc = err_set(err, -E_INVALID, "volume \"%s\": unsupported volume type (kroll supports "
                      "configMap, secret, downwardAPI, projected, emptyDir and hostPath)",

@@ -96,6 +96,7 @@ int server_start(struct loop *loop, const struct server_opts *o, struct server *
     s->api = api_new(loop, s->store, &ao, err);
     if (!s->api)
         goto fail;
+    api_set_sa_admission(s->api, 1);
     for (size_t i = 0; name_builtin_namespace(i); i++)
         ensure_namespace(s->api, name_builtin_namespace(i));
     ensure_gatewayclass(s->api);

@@ -42,7 +42,7 @@ expect_match "$(kubectl get pods -A --no-headers | awk '{print $1}' | sort -u)" 
 expect_eq "$(kubectl get pods -A -o wide | head -1 | awk '{print $1, $2}')" "NAMESPACE NAME" "-A header"
 
 # multi-type and get all
-out=$(kubectl get deploy,svc -o name | sort | tr '\n' ' ')
+out=$(kubectl get deploy,svc -o name | grep -v service/kubernetes | sort | tr '\n' ' ')
 expect_eq "$out" "deployment.apps/web service/web " "multi-type -o name"
 out=$(kubectl get all)
 expect_match "$out" 'deployment\.apps/web' "get all: deployment with prefix"

@@ -86,15 +86,15 @@ kubectl create configmap q2 --from-literal=a=1 >/dev/null
 expect_match "$(api_curl "$CM?resourceVersion=$now&resourceVersionMatch=Exact" -w ' %{http_code}')" \
     'The resourceVersion for the provided list is too old.*"code":410.* 410$' "Exact at an older revision: 410"
 expect_match "$(api_curl "$CM?resourceVersion=$now&resourceVersionMatch=NotOlderThan" | jq -r '.items | length')" \
-    '^2$' "NotOlderThan an older revision lists the current state"
+    '^3$' "NotOlderThan an older revision lists the current state (kube-root-ca.crt, q1, q2)"
 out=$(api_curl "$CM?resourceVersion=999999999" -w ' %{http_code}')
 expect_match "$out" 'Timeout: Too large resource version: 999999999, current: [0-9]+.*ResourceVersionTooLarge.* 504$' \
     "a revision not reached yet: 504 with ResourceVersionTooLarge"
 
 # The streaming list (WatchList): every object as ADDED, then a bookmark marking their end.
 out=$(api_curl "$CM?watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1" -m 10)
-expect_eq "$(jq -r '.type + " " + (.object.metadata.name // "")' <<<"$out" | head -3 | tr '\n' ' ')" \
-    "ADDED q1 ADDED q2 BOOKMARK  " "initial events, then a bookmark"
+expect_eq "$(jq -r '.type + " " + (.object.metadata.name // "")' <<<"$out" | head -4 | tr '\n' ' ')" \
+    "ADDED kube-root-ca.crt ADDED q1 ADDED q2 BOOKMARK  " "initial events, then a bookmark"
 expect_eq "$(jq -r 'select(.type == "BOOKMARK") | .object.metadata.annotations["k8s.io/initial-events-end"]' <<<"$out" | head -1)" \
     "true" "the bookmark carries k8s.io/initial-events-end"
 out=$(api_curl "$CM?watch=1&sendInitialEvents=false&resourceVersionMatch=NotOlderThan&timeoutSeconds=1" -m 10)

@@ -26,6 +26,20 @@ const struct resource *api_resource(enum res_id id)
     return &r;
 }
 
+/* The TokenRequest the renderer makes for a serviceAccountToken source: a fixed token, or
+ * NotFound for a ServiceAccount named "missing". */
+int api_sa_token(struct api *api, const char *ns, const char *sa_name, const json_t *audiences,
+                 long long seconds, const json_t *pod, char **token, long long *exp,
+                 struct err *err)
+{
+    *token = NULL;
+    if (strcmp(sa_name, "missing") == 0)
+        return err_set(err, -E_NOT_FOUND, "serviceaccounts \"%s\" not found", sa_name);
+    *token = xstrdup("eyJhbGciOiJFUzI1NiJ9.e30.AAAA");
+    *exp = seconds;
+    return 0;
+}
+
 static json_t *part(const char **s, size_t *n)
 {
     const char *nul = memchr(*s, 0, *n);
@@ -46,7 +60,7 @@ static void render(const json_t *pod, const json_t *src)
     err_init(&e);
     payload_downward(pod, src, 0644, payload, &e);
     err_release(&e);
-    payload_projected(NULL, pod, src, payload, &e);
+    payload_projected(NULL, pod, src, "/nonexistent/kroll-fuzz-volume", payload, &e);
     err_release(&e);
     for (int secret = 0; secret < 2; secret++) {
         payload_object(NULL, "default", src, secret, 0644, payload, &e);

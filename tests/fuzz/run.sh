@@ -54,7 +54,7 @@ selector) files="$api"; libs="$apilibs"; runs=50000
     corpus=tests/fuzz/corpus/selector ;;
 lint) files="$(ls src/resources/*.c | tr '\n' ' ') src/core/dur.c src/core/expr.c src/core/expr_eval.c $core"; libs="-ljansson -lm"; runs=100000
     corpus=tests/fuzz/corpus/lint ;;
-volume) files="src/node/env.c src/node/volume_owner.c $core"; libs="-ljansson -lm"; runs=40000
+volume) files="src/node/env.c src/node/volume_owner.c src/core/jwt.c $core"; libs="-ljansson -lcrypto -lm"; runs=40000
     corpus=tests/fuzz/corpus/volume ;;
 cdi) files="src/node/cdi.c src/node/cdi_apply.c src/api/patch.c src/api/patch_yaml.c
     src/api/patch_smp.c src/api/patch_ssa.c src/api/patch_limits.c $core"
@@ -71,6 +71,8 @@ ocispec) files="src/node/ocispec.c $core"; libs="-ljansson -lm"; runs=2000
 stream_frames) files="src/core/ws.c src/core/spdy.c src/core/buf.c $core"
     libs="-ljansson -lcrypto -lz -lm"; runs=200000
     corpus=tests/fuzz/corpus/stream_frames ;;
+jwt) files="src/core/jwt.c $core"; libs="-ljansson -lcrypto -lm"; runs=20000
+    corpus=tests/fuzz/corpus/jwt ;;
 *) echo "fuzz: unknown target $name (add a case to tests/fuzz/run.sh)"; exit 2 ;;
 esac
 # The main build's warnings; errors where that build has KROLL_WERROR (CMake passes it).
