@@ -69,7 +69,8 @@ static json_t *free_extended(struct api *api, const json_t *d)
     json_object_foreach(nodes, k, n) json_object_foreach(jx_get(n, "status.allocatable"), name, v)
     {
         if (extended(name))
-            json_object_set_new(free, name, json_integer(json_integer_value(json_object_get(free, name)) + qty(v)));
+            json_object_set_new(
+                free, name, json_integer(json_integer_value(json_object_get(free, name)) + qty(v)));
     }
     err_init(&err);
     if (labelsel_from_object(jx_get(d, "spec.selector"), &own, &err) < 0)
@@ -127,8 +128,8 @@ int api__lint(struct api *api, const struct resource *r, const json_t *obj, cons
 
     /* Only clients' writes (controllers pass no warnings array), only workloads, and on update
      * only when the spec changes beyond replicas. */
-    if (!o->warnings || api->lim.lint == API_LINT_OFF || r->id != RES_DEPLOYMENT ||
-        (old && !spec_changed(obj, old)))
+    if (!o->warnings || api->lim.lint == API_LINT_OFF ||
+        (r->id != RES_DEPLOYMENT && r->id != RES_ROLLOUT) || (old && !spec_changed(obj, old)))
         return 0;
     if (old)
         ctx.pdb_covers = pdb_covers(api, jx_str(obj, "metadata.namespace") ?: "",

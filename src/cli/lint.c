@@ -1,7 +1,7 @@
 /* `kroll lint -f FILE...`: the tutorial's common mistakes (resources/lint.h) found offline in
  * manifests, before they reach a cluster: the same rules the API server warns with. Files are
  * split into documents as kubectl splits them (a line starting with "---"); `kind: List`
- * items count; each Deployment is defaulted and validated as the server would, and a
+ * items count; each Deployment or Rollout is defaulted and validated as the server would, and a
  * PodDisruptionBudget of the same files and namespace counts as covering it. Exit 0 when
  * nothing was found, 1 with findings or invalid objects, 2 when a file cannot be read or
  * parsed. */
@@ -66,8 +66,8 @@ static int load(const char *path, struct doc **docs, size_t *n)
     char *text = slurp(path, &len), *p;
 
     if (!text) {
-        fprintf(stderr, "kroll lint: cannot read %s (missing, unreadable or over %u bytes)\n",
-                path, LINT_MAX_FILE);
+        fprintf(stderr, "kroll lint: cannot read %s (missing, unreadable or over %u bytes)\n", path,
+                LINT_MAX_FILE);
         return -1;
     }
     for (p = text; p && *p;) {
@@ -128,9 +128,23 @@ static int covered(const struct doc *docs, size_t n, const json_t *d)
     return 0;
 }
 
-/* Lints one Deployment; returns the number of findings and errors printed. */
+/* The workloads linted: apps/v1 Deployment and Argo's Rollout. */
+static const struct res_kind *workload_kind(const json_t *obj)
+{
+    const char *kind = jx_str(obj, "kind") ?: "", *av = jx_str(obj, "apiVersion") ?: "";
+
+    if (!strcmp(kind, "Deployment") && !strcmp(av, "apps/v1"))
+        return &res_kind_deployment;
+    if (!strcmp(kind, "Rollout") && !strcmp(av, "argoproj.io/v1alpha1"))
+        return &res_kind_rollout;
+    return NULL;
+}
+
+/* Lints one Deployment or Rollout; returns the number of findings and errors printed. */
 static int lint_one(const struct doc *docs, size_t n, const struct doc *d)
 {
+    const struct res_kind *k = workload_kind(d->obj);
+    const char *kind = jx_str(d->obj, "kind");
     json_t *obj = json_deep_copy(d->obj), *out = json_array(), *f;
     const char *name = jx_str(obj, "metadata.name") ?: "";
     struct lint_ctx ctx = {.pdb_covers = covered(docs, n, d->obj)};
@@ -140,19 +154,19 @@ static int lint_one(const struct doc *docs, size_t n, const struct doc *d)
 
     err_init(&err);
     jx_set(obj, "metadata.namespace", json_string(ns_of(d->obj))); /* as the server sets it */
-    res_default(&res_kind_deployment, obj);
-    if (res_validate(&res_kind_deployment, obj, NULL, &err) < 0) {
+    res_default(k, obj);
+    if (res_validate(k, obj, NULL, &err) < 0) {
         json_array_foreach(err.causes, i, f)
-            printf("%s: Deployment/%s: error: %s: %s\n", d->file, name, jx_str(f, "field") ?: "",
+            printf("%s: %s/%s: error: %s: %s\n", d->file, kind, name, jx_str(f, "field") ?: "",
                    jx_str(f, "message") ?: "");
         found = (int)json_array_size(err.causes);
     } else {
-        found = lint_workload(&res_kind_deployment, obj, &ctx, out);
+        found = lint_workload(k, obj, &ctx, out);
         json_array_foreach(out, i, f)
         {
             char *t = lint_text(f);
 
-            printf("%s: Deployment/%s: Warning: %s\n", d->file, name, t);
+            printf("%s: %s/%s: Warning: %s\n", d->file, kind, name, t);
             free(t);
         }
     }
@@ -183,14 +197,13 @@ static int cmd_lint_run(int argc, char **argv)
         return 2;
     }
     for (size_t i = 0; i < n && rc == 0; i++) {
-        if (strcmp(jx_str(docs[i].obj, "kind") ?: "", "Deployment") != 0 ||
-            strcmp(jx_str(docs[i].obj, "apiVersion") ?: "", "apps/v1") != 0)
+        if (!workload_kind(docs[i].obj))
             continue;
         deployments++;
         found += lint_one(docs, n, &docs[i]);
     }
     if (rc == 0)
-        fprintf(stderr, "kroll lint: %zu Deployment%s, %d finding%s\n", deployments,
+        fprintf(stderr, "kroll lint: %zu workload%s, %d finding%s\n", deployments,
                 deployments == 1 ? "" : "s", found, found == 1 ? "" : "s");
     for (size_t i = 0; i < n; i++)
         json_decref(docs[i].obj);

@@ -1,5 +1,6 @@
-/* The tutorial's common mistakes in a Deployment (lint.h). The thresholds are the tutorial's
- * own words made exact: "few replicas" is at most LINT_FEW_REPLICAS, "low history" below 2. */
+/* The tutorial's common mistakes in a Deployment or an Argo Rollout (lint.h). The thresholds are
+ * the tutorial's own words made exact: "few replicas" is at most LINT_FEW_REPLICAS, "low history"
+ * below 2. */
 #include "resources/lint.h"
 
 #include <limits.h>
@@ -76,22 +77,25 @@ static void lint_containers(const json_t *spec, json_t *out)
 
         if (img && !image_pinned(img, &tag)) {
             snprintf(f, sizeof f, "spec.template.spec.containers[%zu].image", i);
-            add(out, f, "\"%.100s\" %s, which moves; pin a version tag or a digest so a rollout "
-                "and an undo run the image you mean", img,
-                *tag ? "uses the latest tag" : "has no tag, so it means :latest");
+            add(out, f,
+                "\"%.100s\" %s, which moves; pin a version tag or a digest so a rollout "
+                "and an undo run the image you mean",
+                img, *tag ? "uses the latest tag" : "has no tag, so it means :latest");
         }
         if (!jx_get(c, "readinessProbe")) {
             snprintf(f, sizeof f, "spec.template.spec.containers[%zu].readinessProbe", i);
-            add(out, f, "not set, so a new pod gets traffic as soon as it starts, before its "
-                        "model is loaded; add a readinessProbe on a health endpoint");
+            add(out, f,
+                "not set, so a new pod gets traffic as soon as it starts, before its "
+                "model is loaded; add a readinessProbe on a health endpoint");
         }
         if (!json_array_size(json_object_get(c, "ports")))
             continue; /* serves nothing: nothing to drain */
         snprintf(f, sizeof f, "spec.template.spec.containers[%zu].lifecycle.preStop", i);
         if (!pre) {
-            add(out, f, "not set; on a cluster a pod can stop before the endpoints stop "
-                        "sending it requests, cutting them; add a preStop sleep of a few seconds "
-                        "(kroll's proxy drains without it)");
+            add(out, f,
+                "not set; on a cluster a pod can stop before the endpoints stop "
+                "sending it requests, cutting them; add a preStop sleep of a few seconds "
+                "(kroll's proxy drains without it)");
         } else if ((sleep_s = prestop_sleep(pre)) >= 0 && sleep_s >= grace) {
             add(out, "spec.template.spec.terminationGracePeriodSeconds",
                 "%lld is not longer than the preStop sleep of %llds of containers[%zu], so the "
@@ -101,20 +105,57 @@ static void lint_containers(const json_t *spec, json_t *out)
     }
 }
 
-/* Resolves maxSurge (round up) and maxUnavailable (round down) against replicas, as the
- * Deployment controller does; both 0 means maxUnavailable 1. */
-static void rolling_params(const json_t *obj, long long replicas, long long *surge,
-                           long long *unavail)
-{
-    const json_t *ru = jx_get(obj, "spec.strategy.rollingUpdate");
-    long long v;
-    int pct;
+/* Where a workload's rolling parameters live: a Deployment's rollingUpdate, a Rollout's canary
+ * or blueGreen strategy (Argo). recreate: nothing rolls; bluegreen: a full preview set. */
+struct strat {
+    const char *path;
+    int recreate, bluegreen;
+};
 
-    *surge = *unavail = 0;
-    if (res__intstr_parse(json_object_get(ru, "maxSurge"), &v, &pct) == 0)
-        *surge = pct ? (v * replicas + 99) / 100 : v;
-    if (res__intstr_parse(json_object_get(ru, "maxUnavailable"), &v, &pct) == 0)
-        *unavail = pct ? v * replicas / 100 : v;
+static struct strat strat_of(const json_t *obj)
+{
+    struct strat st = {"spec.strategy.rollingUpdate", 0, 0};
+
+    if (strcmp(jx_str(obj, "kind") ?: "", "Rollout") == 0) {
+        if (jx_get(obj, "spec.strategy.blueGreen"))
+            st.path = "spec.strategy.blueGreen", st.bluegreen = 1;
+        else
+            st.path = "spec.strategy.canary";
+    } else if (strcmp(jx_str(obj, "spec.strategy.type") ?: "", "Recreate") == 0) {
+        st.recreate = 1;
+    }
+    return st;
+}
+
+/* One intstr of the strategy resolved against replicas (percentages up for maxSurge, down for
+ * maxUnavailable); absent is 25%, the default of both a Deployment and an Argo canary. */
+static long long resolve(const json_t *v, long long replicas, int up)
+{
+    long long n = 25;
+    int pct = 1;
+
+    if (v && res__intstr_parse(v, &n, &pct) < 0)
+        return 0;
+    if (!pct)
+        return n;
+    return up ? (n * replicas + 99) / 100 : n * replicas / 100;
+}
+
+/* maxSurge and maxUnavailable as the controllers resolve them; both 0 means maxUnavailable 1.
+ * Blue/green keeps the active set whole and surges by the preview (previewReplicaCount, or all
+ * replicas). */
+static void rolling_params(const json_t *obj, const struct strat *st, long long replicas,
+                           long long *surge, long long *unavail)
+{
+    const json_t *ru = jx_get(obj, st->path);
+
+    if (st->bluegreen) {
+        *surge = jx_int(ru, "previewReplicaCount", replicas);
+        *unavail = 0;
+        return;
+    }
+    *surge = resolve(json_object_get(ru, "maxSurge"), replicas, 1);
+    *unavail = resolve(json_object_get(ru, "maxUnavailable"), replicas, 0);
     if (*surge == 0 && *unavail == 0)
         *unavail = 1;
     if (*unavail > replicas)
@@ -127,24 +168,25 @@ static const char *short_of(const json_t *obj, const struct lint_ctx *ctx, long 
 static void lint_strategy(const json_t *obj, const struct lint_ctx *ctx, long long replicas,
                           json_t *out)
 {
-    long long need, have;
+    struct strat st = strat_of(obj);
+    long long need, have, surge, unavail;
+    char field[80];
 
-    const char *type = jx_str(obj, "spec.strategy.type") ?: "RollingUpdate";
-    long long surge, unavail;
-
-    if (strcmp(type, "Recreate") == 0) {
+    if (st.recreate) {
         if (replicas > 0)
-            add(out, "spec.strategy.type", "Recreate stops all %lld pods before new ones start, "
+            add(out, "spec.strategy.type",
+                "Recreate stops all %lld pods before new ones start, "
                 "so nothing serves during a rollout; use RollingUpdate with maxUnavailable: 0",
                 replicas);
         return;
     }
-    rolling_params(obj, replicas, &surge, &unavail);
+    rolling_params(obj, &st, replicas, &surge, &unavail);
     /* No room for a surge pod (the tutorial's GPU case): taking one down first is the fix. */
     if (surge == 0 && ctx->free && short_of(obj, ctx, replicas, 1, &need, &have))
         return;
+    snprintf(field, sizeof field, "%s.maxUnavailable", st.path);
     if (unavail > 0 && replicas > 0 && replicas <= LINT_FEW_REPLICAS)
-        add(out, "spec.strategy.rollingUpdate.maxUnavailable",
+        add(out, field,
             "%lld of %lld replicas lets a rollout go down to %lld available pod%s; set "
             "maxUnavailable: 0 with maxSurge: 1 to keep all %lld serving",
             unavail, replicas, replicas - unavail, replicas - unavail == 1 ? "" : "s", replicas);
@@ -200,18 +242,30 @@ static const char *short_of(const json_t *obj, const struct lint_ctx *ctx, long 
 static void lint_capacity(const json_t *obj, const struct lint_ctx *ctx, long long replicas,
                           json_t *out)
 {
+    struct strat st = strat_of(obj);
     long long surge, unavail, need, have;
     const char *name;
+    char field[80];
 
-    if (!ctx->free || strcmp(jx_str(obj, "spec.strategy.type") ?: "", "Recreate") == 0)
+    if (!ctx->free || st.recreate)
         return;
-    rolling_params(obj, replicas, &surge, &unavail);
-    if (surge > 0 && (name = short_of(obj, ctx, replicas, surge, &need, &have)))
-        add(out, "spec.strategy.rollingUpdate.maxSurge",
-            "%lld surge pod%s need%s %lld %s with the replicas but the node has %lld free, so a "
-            "rollout will stall with a Pending pod; set maxSurge: 0 and maxUnavailable: 1, or "
-            "free the devices first", surge, surge == 1 ? "" : "s", surge == 1 ? "s" : "", need,
-            name, have);
+    rolling_params(obj, &st, replicas, &surge, &unavail);
+    if (surge <= 0 || !(name = short_of(obj, ctx, replicas, surge, &need, &have)))
+        return;
+    if (st.bluegreen) {
+        add(out, "spec.strategy.blueGreen.previewReplicaCount",
+            "the preview's %lld pod%s need%s %lld %s with the active ones but the node has %lld "
+            "free, so the preview will stay Pending; set previewReplicaCount lower, or free the "
+            "devices first",
+            surge, surge == 1 ? "" : "s", surge == 1 ? "s" : "", need, name, have);
+        return;
+    }
+    snprintf(field, sizeof field, "%s.maxSurge", st.path);
+    add(out, field,
+        "%lld surge pod%s need%s %lld %s with the replicas but the node has %lld free, so a "
+        "rollout will stall with a Pending pod; set maxSurge: 0 and maxUnavailable: 1, or "
+        "free the devices first",
+        surge, surge == 1 ? "" : "s", surge == 1 ? "s" : "", need, name, have);
 }
 
 int lint_workload(const struct res_kind *k, const json_t *obj, const struct lint_ctx *ctx,
@@ -220,18 +274,21 @@ int lint_workload(const struct res_kind *k, const json_t *obj, const struct lint
     size_t before = json_array_size(out);
     long long replicas = jx_int(obj, "spec.replicas", 1), hist;
 
-    if (k != &res_kind_deployment || !json_is_object(obj))
+    if ((k != &res_kind_deployment && k != &res_kind_rollout) || !json_is_object(obj))
         return 0;
     lint_containers(jx_get(obj, "spec.template.spec"), out);
     lint_strategy(obj, ctx, replicas, out);
     hist = jx_int(obj, "spec.revisionHistoryLimit", 10);
     if (hist < LINT_MIN_HISTORY)
-        add(out, "spec.revisionHistoryLimit", "%lld keeps too few old ReplicaSets for "
+        add(out, "spec.revisionHistoryLimit",
+            "%lld keeps too few old ReplicaSets for "
             "`kubectl rollout undo` to have a safe restore point; keep at least %d (the default "
-            "is 10)", hist, LINT_MIN_HISTORY);
+            "is 10)",
+            hist, LINT_MIN_HISTORY);
     lint_capacity(obj, ctx, replicas, out);
     if (ctx->pdb_covers == 0 && replicas > 0)
-        add(out, "spec.template.metadata.labels", "no PodDisruptionBudget selects these pods, "
+        add(out, "spec.template.metadata.labels",
+            "no PodDisruptionBudget selects these pods, "
             "so a node drain can evict them all at once; add one with minAvailable or "
             "maxUnavailable");
     return (int)(json_array_size(out) - before);

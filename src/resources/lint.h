@@ -1,4 +1,4 @@
-/* The tutorial's "common mistakes" in a Deployment, found before they bite: an image that is
+/* The tutorial's "common mistakes" in a Deployment or a Rollout, found before they bite: an image that is
  * not pinned, no readiness probe, a rollout allowed to drop capacity, no preStop hook or a
  * grace period shorter than its sleep, too little revision history, a surge the node's
  * devices cannot hold, no PodDisruptionBudget. The API server returns them as warnings (or
@@ -21,7 +21,9 @@ struct lint_ctx {
 };
 
 /* Appends to out (a JSON array) one {"field": path, "message": text} per finding for a
- * Deployment (apps/v1, defaulted). Other kinds get none. Returns the number appended. */
+ * Deployment (apps/v1, defaulted) or a Rollout (argoproj.io/v1alpha1: canary maxSurge and
+ * maxUnavailable, a blue/green preview's devices). Other kinds get none. Returns the number
+ * appended. */
 int lint_workload(const struct res_kind *k, const json_t *obj, const struct lint_ctx *ctx,
                   json_t *out);
 

@@ -66,6 +66,53 @@ expect_match "$out" 'Warning: spec.strategy.rollingUpdate.maxSurge: 1 surge pod 
 out=$(kubectl patch deployment classifier-gpu -p '{"spec":{"strategy":{"rollingUpdate":{"maxSurge":0,"maxUnavailable":1}}}}' 2>&1)
 expect_eq "$(grep -c 'rollingUpdate' <<<"$out")" "0" "the tutorial's fix (maxSurge 0, maxUnavailable 1) is not flagged"
 
+# Argo Rollouts get the same rules: a canary's maxUnavailable, a blue/green preview's GPUs.
+cat >"$TEST_DIR/ro.yaml" <<'YAML'
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: ro}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: ro}}
+  strategy:
+    canary: {maxUnavailable: 1, steps: [{setWeight: 20}, {pause: {}}]}
+  template:
+    metadata: {labels: {app: ro}}
+    spec:
+      containers:
+      - {name: s, image: "myrepo/tf-serving:latest"}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: robg}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: robg}}
+  strategy:
+    blueGreen: {activeService: robg}
+  template:
+    metadata: {labels: {app: robg}}
+    spec:
+      containers:
+      - name: s
+        image: myrepo/tf-serving:1.0.3
+        readinessProbe: {httpGet: {path: /v1/models/classifier, port: 8501}}
+        resources: {limits: {nvidia.com/gpu: 1}}
+YAML
+out=$(kubectl apply -f "$TEST_DIR/ro.yaml" 2>&1)
+expect_match "$out" "rollout.argoproj.io/ro created" "a Rollout with mistakes is created"
+expect_match "$out" 'Warning: spec.strategy.canary.maxUnavailable: 1 of 3 replicas lets a rollout go down to 2 available pods' \
+    "a canary Rollout's maxUnavailable warns, naming its own field"
+expect_match "$out" 'Warning: spec.template.spec.containers\[0\].image: "myrepo/tf-serving:latest" uses the latest tag' \
+    "a Rollout's unpinned image warns"
+expect_match "$out" "Warning: spec.strategy.blueGreen.previewReplicaCount: the preview's 2 pods need 4 nvidia.com/gpu with the active ones but the node has [0-9]+ free" \
+    "a blue/green Rollout whose preview the GPUs cannot hold warns"
+expect_eq "$(kubectl scale rollout ro --replicas=4 2>&1 | grep -c Warning)" "0" "scaling a Rollout is not linted"
+expect_rc 1 "kroll lint finds a Rollout's mistakes offline" -- "$KROLL_BIN" lint -f "$TEST_DIR/ro.yaml"
+expect_match "$(cat "$TEST_DIR/out")" 'ro.yaml: Rollout/ro: Warning: spec.strategy.canary.maxUnavailable: 1 of 3 replicas' \
+    "offline: one line per finding, naming the Rollout"
+kubectl delete -f "$TEST_DIR/ro.yaml" --wait=false >/dev/null
+
 # --lint=error: the same findings refuse the write, 422 with every field as a cause.
 kroll_stop
 kroll_start --lint=error
