@@ -151,7 +151,8 @@ static int node_filters_fail(const json_t *node, const json_t *pod, json_t *whys
         return 1;
     }
     if (!node_affinity_matches(node, pod)) {
-        json_array_append_new(whys, json_string("node(s) didn't match Pod's node affinity/selector"));
+        json_array_append_new(whys,
+                              json_string("node(s) didn't match Pod's node affinity/selector"));
         return 1;
     }
     return 0;
