@@ -103,7 +103,8 @@ Y
 pod victim
 pod patient "  tolerations: [{key: evict, operator: Exists, effect: NoExecute, tolerationSeconds: 6}]"
 pod forever "  tolerations: [{key: evict, operator: Exists, effect: NoExecute}]"
-for p in victim patient forever; do wait_for 30 "$p bound" -- bound "$p"; done
+pod cancelme "  tolerations: [{key: evict, operator: Exists, effect: NoExecute, tolerationSeconds: 600}]"
+for p in victim patient forever cancelme; do wait_for 30 "$p bound" -- bound "$p"; done
 wait_for 30 "deployment pod bound" -- sh_eval '[ -n "$(kubectl get pod -l app=web -o jsonpath="{.items[*].spec.nodeName}")" ]'
 kubectl taint nodes n1 evict=now:NoExecute >/dev/null
 t0=$(date +%s)
@@ -121,6 +122,9 @@ web_pending() {
 }
 wait_for 30 "Deployment's replacement pod Pending with the taint message" -- web_pending
 kubectl taint nodes n1 evict- >/dev/null
+cancelled() { kubectl get events --field-selector involvedObject.name=cancelme -o jsonpath='{.items[*].message}' | grep -q 'Cancelling deletion of Pod default/cancelme'; }
+wait_for 20 "removing the taint cancels a timed eviction (event)" -- cancelled
+expect_eq "$(gone cancelme && echo gone || echo there)" there "cancelled pod kept"
 web_bound() { [ "$(kubectl get pod -l app=web -o jsonpath='{.items[*].spec.nodeName}')" = n1 ]; }
 wait_for 30 "Deployment's pod bound once the taint is gone" -- web_bound
 
@@ -136,8 +140,8 @@ wait_for 20 "pod tolerating the unschedulable taint bound" -- bound cordontol
 kubectl uncordon n1 >/dev/null
 wait_for 20 "uncordon removes the taint" -- sh_eval '! cordon_taint'
 wait_for 20 "pod bound after uncordon" -- bound cordoned
-kubectl delete pod cordoned cordontol forever --wait=false >/dev/null
-for p in cordoned cordontol forever; do wait_for 20 "$p gone" -- gone "$p"; done
+kubectl delete pod cordoned cordontol forever cancelme --wait=false >/dev/null
+for p in cordoned cordontol forever cancelme; do wait_for 20 "$p gone" -- gone "$p"; done
 out=$(kubectl drain n1 --ignore-daemonsets --timeout=40s 2>&1)
 expect_match "$out" 'node/n1 drained' "kubectl drain completes"
 wait_for 30 "drained Deployment pod replaced and Pending on the cordoned node" -- sh_eval \
