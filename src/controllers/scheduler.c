@@ -1,4 +1,5 @@
-/* The scheduler: binds pending pods to the node when their requests fit its allocatable
+/* The scheduler: binds pending pods to the node when it passes the NodeUnschedulable,
+ * TaintToleration and NodeAffinity filters and their requests fit its allocatable
  * (cpu, memory, pods, extended resources such as nvidia.com/gpu), counting every bound pod that
  * has not finished — terminating pods included, as upstream. A pod that does not fit stays
  * Pending with PodScheduled=False/Unschedulable, the upstream message and a FailedScheduling
@@ -12,6 +13,7 @@
 #include "controllers/controllers.h"
 #include "controllers/decide.h"
 #include "controllers/podutil.h"
+#include "controllers/taints.h"
 #include "core/jx.h"
 #include "core/log.h"
 
@@ -122,10 +124,44 @@ static int64_t held(const json_t *pods, const char *node, const char *res)
     return sum;
 }
 
-/* Checks one node. Appends every reason it does not fit to whys (a cordoned node gives only
- * "node(s) were unschedulable", as the NodeUnschedulable filter runs first; the resource fit
- * reports all insufficient resources at once). *unresolvable is set when preemption could not
- * help: a cordoned node, or a request larger than the node's whole allocatable. */
+/* The filters that run before the resource fit, in upstream's order, each one ending the
+ * node's checks with an unresolvable reason: NodeUnschedulable (a cordoned node, unless the pod
+ * tolerates node.kubernetes.io/unschedulable:NoSchedule), TaintToleration (NoSchedule and
+ * NoExecute taints; PreferNoSchedule only scores) and NodeAffinity (nodeSelector and required
+ * terms). Returns 1 with the reason appended to whys when one fails. */
+static int node_filters_fail(const json_t *node, const json_t *pod, json_t *whys)
+{
+    json_t *cordon = json_pack("{s:s,s:s}", "key", "node.kubernetes.io/unschedulable", "effect",
+                               "NoSchedule");
+    json_t *tols = jx_get(pod, "spec.tolerations"), *t;
+    const json_t *bad;
+    int tolerated = 0;
+    size_t i;
+
+    json_array_foreach(tols, i, t) tolerated |= toleration_tolerates(t, cordon);
+    json_decref(cordon);
+    if (jx_bool(node, "spec.unschedulable") && !tolerated) {
+        json_array_append_new(whys, json_string("node(s) were unschedulable"));
+        return 1;
+    }
+    if ((bad = taint_untolerated(node, pod, 0))) {
+        json_array_append_new(whys, json_sprintf("node(s) had untolerated taint {%s: %s}",
+                                                 jx_str(bad, "key") ?: "",
+                                                 jx_str(bad, "value") ?: ""));
+        return 1;
+    }
+    if (!node_affinity_matches(node, pod)) {
+        json_array_append_new(whys,
+                              json_string("node(s) didn't match Pod's node affinity/selector"));
+        return 1;
+    }
+    return 0;
+}
+
+/* Checks one node. Appends every reason it does not fit to whys (a failed filter of
+ * node_filters_fail gives only its reason; the resource fit reports all insufficient resources
+ * at once). *unresolvable is set when preemption could not help: a failed filter, or a request
+ * larger than the node's whole allocatable. */
 static int node_fits(const json_t *node, const json_t *pod, const json_t *pods, json_t *whys,
                      int *unresolvable)
 {
@@ -133,12 +169,10 @@ static int node_fits(const json_t *node, const json_t *pod, const json_t *pods, 
     json_t *alloc = jx_get(node, "status.allocatable"), *v, *want;
     int64_t cap;
 
-    *unresolvable = 0;
-    if (jx_bool(node, "spec.unschedulable")) {
-        json_array_append_new(whys, json_string("node(s) were unschedulable"));
-        *unresolvable = 1;
+    *unresolvable = 1;
+    if (node_filters_fail(node, pod, whys))
         return 0;
-    }
+    *unresolvable = 0;
     if (qty(json_object_get(alloc, "pods"), &cap) == 0 && sat_add(held(pods, name, NULL), 1000) > cap)
         json_array_append_new(whys, json_string("Too many pods"));
     want = pod_resource_names(pod);

@@ -159,6 +159,15 @@ static void conditions_apply(struct node *n, json_t *status)
     json_object_set_new(status, "conditions", conds);
 }
 
+static const char *node_arch(void)
+{
+    static struct utsname u;
+
+    uname(&u);
+    return !strcmp(u.machine, "x86_64") ? "amd64" : !strcmp(u.machine, "aarch64") ? "arm64"
+                                                                                 : u.machine;
+}
+
 static json_t *status_json(struct node *n, const json_t *old_status)
 {
     struct utsname u;
@@ -167,8 +176,7 @@ static json_t *status_json(struct node *n, const json_t *old_status)
     const char *arch;
 
     uname(&u);
-    arch = !strcmp(u.machine, "x86_64") ? "amd64" : !strcmp(u.machine, "aarch64") ? "arm64"
-                                                                                 : u.machine;
+    arch = node_arch();
     json_object_set(st, "capacity", res);
     json_object_set_new(st, "allocatable", res);
     json_object_set_new(st, "addresses",
@@ -193,6 +201,39 @@ static json_t *status_json(struct node *n, const json_t *old_status)
     return st;
 }
 
+/* The labels the kubelet sets (hostname, os, arch and their beta. twins) and, when the node
+ * has NVIDIA GPUs, the ones GPU feature discovery sets that nodeSelectors use
+ * (nvidia.com/gpu.present, nvidia.com/gpu.count). Returns 1 when labels changed. */
+static int labels_apply(struct node *n, json_t *labels)
+{
+    json_t *res = resources_json(n), *want = json_object(), *v;
+    const char *gpus = json_string_value(json_object_get(res, "nvidia.com/gpu")), *k;
+    int64_t milli = 0;
+    int changed = 0;
+
+    json_object_set_new(want, "kubernetes.io/hostname", json_string(n->name));
+    json_object_set_new(want, "kubernetes.io/os", json_string("linux"));
+    json_object_set_new(want, "kubernetes.io/arch", json_string(node_arch()));
+    json_object_set_new(want, "beta.kubernetes.io/os", json_string("linux"));
+    json_object_set_new(want, "beta.kubernetes.io/arch", json_string(node_arch()));
+    if (gpus && quantity_parse_milli(gpus, &milli) == 0 && milli >= 1000) {
+        json_object_set_new(want, "nvidia.com/gpu.present", json_string("true"));
+        json_object_set_new(want, "nvidia.com/gpu.count",
+                            json_sprintf("%lld", (long long)(milli / 1000)));
+    } else {
+        changed |= json_object_del(labels, "nvidia.com/gpu.present") == 0;
+        changed |= json_object_del(labels, "nvidia.com/gpu.count") == 0;
+    }
+    json_object_foreach(want, k, v) if (!json_equal(json_object_get(labels, k), v))
+    {
+        json_object_set(labels, k, v);
+        changed = 1;
+    }
+    json_decref(want);
+    json_decref(res);
+    return changed;
+}
+
 static void node_register(struct node *n)
 {
     const struct resource *r = api_resource(RES_NODE);
@@ -202,10 +243,10 @@ static void node_register(struct node *n)
 
     err_init(&err);
     if (!cur) {
-        obj = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s,s:s,s:s}},s:{}}", "apiVersion", "v1", "kind",
-                        "Node", "metadata", "name", n->name, "labels", "kubernetes.io/hostname",
-                        n->name, "kubernetes.io/os", "linux", "kubernetes.io/arch", "amd64",
+        obj = json_pack("{s:s,s:s,s:{s:s,s:{s:s}},s:{}}", "apiVersion", "v1", "kind", "Node",
+                        "metadata", "name", n->name, "labels",
                         "node-role.kubernetes.io/control-plane", "", "spec");
+        labels_apply(n, jx_obj(obj, "metadata.labels"));
         if (api_create(n->api, r, NULL, obj, &o, &out, &err) < 0) {
             log_error("node", "msg=\"cannot register node\" name=%s err=\"%s\"", n->name, err.msg);
             json_decref(obj);
@@ -216,6 +257,14 @@ static void node_register(struct node *n)
         out = NULL;
     } else {
         cur = json_incref(cur);
+        obj = json_deep_copy(cur);
+        if (labels_apply(n, jx_obj(obj, "metadata.labels")) &&
+            api_update(n->api, r, NULL, n->name, obj, &o, &out, &err) == 0) {
+            json_decref(cur);
+            cur = out;
+            out = NULL;
+        }
+        json_decref(obj);
     }
     obj = json_deep_copy(cur);
     json_object_set_new(obj, "status", status_json(n, jx_get(cur, "status")));

@@ -42,28 +42,8 @@ void res__node_default(json_t *obj)
 
 void res__node_validate(const json_t *obj, const json_t *old, struct err *err)
 {
-    static const char *const effects[] = {"NoSchedule", "PreferNoSchedule", "NoExecute", NULL};
-    size_t i;
-    json_t *t;
-    char f[100];
-
     res__meta_validate(obj, old, RN_SUBDOMAIN, 0, err);
-    json_array_foreach(jx_get(obj, "spec.taints"), i, t) {
-        const json_t *eff = json_object_get(t, "effect");
-        const char *key = jx_str(t, "key"), *e = json_string_value(eff);
-
-        snprintf(f, sizeof f, "spec.taints[%zu].key", i);
-        if (!key || !*key)
-            err_field_required(err, f, "");
-        else
-            res__qualified_name_check(err, f, key);
-        snprintf(f, sizeof f, "spec.taints[%zu].effect", i);
-        if (!e || !*e)
-            err_field_required(err, f, "");
-        else if (strcmp(e, "NoSchedule") && strcmp(e, "PreferNoSchedule") &&
-                 strcmp(e, "NoExecute"))
-            err_field_unsupported(err, f, eff, effects);
-    }
+    res__taints_validate(jx_get(obj, "spec.taints"), "spec.taints", err);
 }
 
 /* ---- base64 (Go's StdEncoding: padded, CR/LF ignored) ---- */

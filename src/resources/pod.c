@@ -197,6 +197,7 @@ void res__podtemplate_default(json_t *tmpl)
 void res__pod_default(json_t *obj)
 {
     res__podspec_default(json_object_get(obj, "spec"), 1);
+    res__pod_default_tolerations(json_object_get(obj, "spec"));
 }
 
 /* ---- validation ---- */
@@ -788,35 +789,6 @@ static void volumes_validate(const json_t *vols, const char *field, struct err *
     }
 }
 
-static void tolerations_validate(const json_t *tols, const char *field, struct err *err)
-{
-    static const char *const ops[] = {"Equal", "Exists", NULL};
-    static const char *const effects[] = {"NoSchedule", "PreferNoSchedule", "NoExecute", NULL};
-    size_t i;
-    json_t *t;
-    char f[700];
-
-    json_array_foreach(tols, i, t) {
-        const char *op = jx_str(t, "operator"), *val = jx_str(t, "value");
-
-        P(f, "%s[%zu].operator", field, i);
-        enum_check(t, "operator", f, 0, ops, err);
-        if (op && !strcmp(op, "Exists") && val && *val) {
-            P(f, "%s[%zu].operator", field, i);
-            err_field_invalid(err, f, json_object_get(t, "value"),
-                              "value must be empty when `operator` is 'Exists'");
-        }
-        P(f, "%s[%zu].effect", field, i);
-        enum_check(t, "effect", f, 0, effects, err);
-        if (json_is_integer(json_object_get(t, "tolerationSeconds")) &&
-            (!jx_str(t, "effect") || strcmp(jx_str(t, "effect"), "NoExecute") != 0)) {
-            P(f, "%s[%zu].effect", field, i);
-            err_field_invalid(err, f, json_object_get(t, "effect"),
-                              "effect must be 'NoExecute' when `tolerationSeconds` is set");
-        }
-    }
-}
-
 static void podspec_scalars_validate(const json_t *spec, const char *field, struct err *err)
 {
     static const char *const restarts[] = {"Always", "OnFailure", "Never", NULL};
@@ -868,7 +840,9 @@ void res__podspec_validate(const json_t *spec, const json_t *old_spec, const cha
                           "ShareProcessNamespace and HostPID cannot both be enabled");
     }
     P(f, "%s.tolerations", field);
-    tolerations_validate(json_object_get(spec, "tolerations"), f, err);
+    res__tolerations_validate(json_object_get(spec, "tolerations"), f, err);
+    P(f, "%s.affinity.nodeAffinity", field);
+    res__node_affinity_validate(jx_get(spec, "affinity.nodeAffinity"), f, err);
 }
 
 void res__podtemplate_validate(const json_t *tmpl, const char *field, struct err *err)

@@ -68,6 +68,11 @@ int res__is_c_identifier(const char *s);
 void res__name_check(struct err *err, const char *field, const char *value,
                      enum res_name_rule rule);
 void res__labels_validate(const json_t *labels, const char *field, struct err *err);
+/* tolerations.c: scheduling fields of pods and nodes. */
+void res__tolerations_validate(const json_t *tols, const char *field, struct err *err);
+void res__taints_validate(const json_t *taints, const char *field, struct err *err);
+void res__node_affinity_validate(const json_t *na, const char *field, struct err *err);
+void res__pod_default_tolerations(json_t *spec);
 void res__qualified_name_check(struct err *err, const char *field, const char *key);
 void res__selector_validate(const json_t *sel, const char *field, struct err *err);
 /* True when the LabelSelector sel matches labels (matchLabels and matchExpressions). */
