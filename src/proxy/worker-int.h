@@ -33,6 +33,8 @@ struct px_listener {
     struct px_table *t; /* this worker's view of svc's table */
     uint64_t gen;
     int64_t paused_until; /* out of descriptors: not polled until then (0: polled) */
+    uint64_t tag;         /* 0: host namespace; else the pod listener's id (podlis.c) */
+    int nconns;           /* client connections accepted here and not yet closed */
     struct px_listener *next;
 };
 
@@ -76,6 +78,7 @@ struct px_conn {
 struct px_msg {
     struct px_service *svc;
     int fd;
+    uint64_t tag;
 };
 
 struct px_worker {

@@ -562,6 +562,7 @@ static void conn_close(struct px_conn *c)
     if (c->closed)
         return;
     c->closed = 1;
+    c->lis->nconns--;
     if (c->up) {
         up_close(c->up);
         c->up = NULL;
@@ -928,6 +929,7 @@ void worker__conn_new(struct px_worker *w, struct px_listener *lis, int fd,
 
     c->w = w;
     c->lis = lis;
+    lis->nconns++;
     c->in = xmalloc(IN_CAP);
     buf_init(&c->out, SIZE_MAX);
     buf_init(&c->upout, SIZE_MAX);
