@@ -12,6 +12,7 @@
 #include "api/patch.h"
 #include "api/protobuf.h"
 #include "api/table-int.h"
+#include "core/netns.h"
 #include "core/jx.h"
 #include "core/log.h"
 #include "core/tls.h"
@@ -183,6 +184,13 @@ static int alloc_cluster_ip(struct api *api, json_t *svc, struct err *err)
                               want, want);
             return -E_INVALID;
         }
+        if (!strcmp(want, CLUSTER_DNS_IP)) {
+            err_field_invalid(err, "spec.clusterIPs", json_pack("[s]", want),
+                              "failed to allocate IP %s: provided IP is reserved for the cluster "
+                              "DNS",
+                              want);
+            return -E_INVALID;
+        }
         if (ip_in_use(api, want)) {
             err_field_invalid(err, "spec.clusterIPs", json_pack("[s]", want),
                               "failed to allocate IP %s: provided IP is already allocated", want);
@@ -199,7 +207,7 @@ static int alloc_cluster_ip(struct api *api, json_t *svc, struct err *err)
         struct in_addr a = {.s_addr = htonl(CLUSTER_IP_BASE + off)};
 
         inet_ntop(AF_INET, &a, ip, sizeof ip);
-        if (!ip_in_use(api, ip)) {
+        if (strcmp(ip, CLUSTER_DNS_IP) && !ip_in_use(api, ip)) {
             api->next_ip = off;
             jx_set(svc, "spec.clusterIP", json_string(ip));
             jx_set(svc, "spec.clusterIPs", json_pack("[s]", ip));
