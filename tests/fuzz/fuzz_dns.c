@@ -20,14 +20,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         view = json_pack("{s:{s:s,s:[{s:s,s:i,s:s},{s:s,s:i,s:s}]},s:{s:[{s:s,s:i}]},"
                          "s:{s:s,s:o}}",
                          "web.default", "ip", "127.77.1.2", "ports", "name", "http", "port", 80,
-                         "protocol", "TCP", "name", "", "port", 81, "protocol", "UDP",
-                         "db.default", "ports", "name", "pg", "port", 5432, "big.x", "ip",
-                         "127.77.1.3", "ports", json_array());
+                         "protocol", "TCP", "name", "", "port", 81, "protocol", "UDP", "db.default",
+                         "ports", "name", "pg", "port", 5432, "big.x", "ip", "127.77.1.3", "ports",
+                         json_array());
     if (json_array_size(json_object_get(json_object_get(view, "big.x"), "ports")) == 0)
         for (int i = 0; i < 100; i++)
-            json_array_append_new(json_object_get(json_object_get(view, "big.x"), "ports"),
-                                  json_pack("{s:s,s:i,s:s}", "name", "p", "port", 1000 + i,
-                                            "protocol", "TCP"));
+            json_array_append_new(
+                json_object_get(json_object_get(view, "big.x"), "ports"),
+                json_pack("{s:s,s:i,s:s}", "name", "p", "port", 1000 + i, "protocol", "TCP"));
     if (px_dns_answer(view, data, size, max, &out, &outn, &rcode) < 0)
         return 0;
     if (outn > max || outn < 12 || size < 2 || out[0] != data[0] || out[1] != data[1])
