@@ -45,7 +45,10 @@ static int open_in(struct px_podlis *pl, const char *netns, int type, const stru
 
     if (fd < 0)
         return fd;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    /* Not for UDP: there SO_REUSEADDR lets a second proxy (another data dir on this machine)
+     * bind the same address and take the host's DNS queries. */
+    if (type == SOCK_STREAM)
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (bind(fd, sa, sl) < 0 || (type == SOCK_STREAM && listen(fd, 1024) < 0)) {
         e = -errno;
         close(fd);
@@ -98,13 +101,30 @@ void px_podlis_free(struct px_podlis *pl)
     free(pl);
 }
 
+static int pod_declares(const struct px_podns *p, int port)
+{
+    for (int i = 0; i < p->nports; i++)
+        if (p->ports[i] == port)
+            return 1;
+    return 0;
+}
+
 /* Opens svc's listener (or the DNS pair) in pod's namespace; the entry's tag stays 0 on
- * failure. */
+ * failure, or when the pod declares the port: Linux refuses a listener on *:port next to one
+ * on 127.77.x.y:port, so ours would make the pod's own server fail to start. */
 static void ent_open(struct px_podlis *pl, struct podlis_ent *e, const struct px_podns *p)
 {
     struct proxy *px = pl->px;
+    int port = e->svc ? ntohs(((struct sockaddr_in *)&e->svc->listen)->sin_port) : 53;
     int fd;
 
+    if (pod_declares(p, port)) {
+        log_warn("proxy",
+                 "msg=\"not listening in a pod that declares the port itself\" pod=%s "
+                 "service=%s port=%d",
+                 p->pod, e->svc ? e->svc->name : "dns", port);
+        return;
+    }
     if (!e->svc) {
         if (pl->dns) {
             e->tag = pl->next_tag++;
@@ -205,6 +225,39 @@ void px_podlis_sync(struct px_podlis *pl, struct px_service *const *svcs, int ns
 
 /* ---- inputs built from the API maps (called with the provider's lock held) ---- */
 
+static void port_add(struct px_podns *p, const json_t *v)
+{
+    int port = json_is_integer(v) ? (int)json_integer_value(v) : 0;
+
+    if (port > 0 && port < 65536 && p->nports < PX_POD_PORTS_MAX && !pod_declares(p, port))
+        p->ports[p->nports++] = port;
+}
+
+/* The ports the pod's containers say they listen on: containerPorts and numeric probe ports
+ * (a named probe port is a containerPort already). */
+static void pod_ports(const json_t *pod, struct px_podns *p)
+{
+    static const char *const lists[] = {"spec.containers", "spec.initContainers"};
+    static const char *const probes[] = {"readinessProbe", "livenessProbe", "startupProbe"};
+
+    for (size_t l = 0; l < 2; l++) {
+        size_t i, j;
+        json_t *c, *cp;
+
+        json_array_foreach(jx_get(pod, lists[l]), i, c)
+        {
+            json_array_foreach(json_object_get(c, "ports"), j, cp)
+                port_add(p, json_object_get(cp, "containerPort"));
+            for (size_t k = 0; k < 3; k++) {
+                json_t *pr = json_object_get(c, probes[k]);
+
+                port_add(p, json_object_get(json_object_get(pr, "httpGet"), "port"));
+                port_add(p, json_object_get(json_object_get(pr, "tcpSocket"), "port"));
+            }
+        }
+    }
+}
+
 struct px_podns *px_podns_build(const json_t *pods, int *n)
 {
     struct px_podns *out = NULL;
@@ -221,7 +274,8 @@ struct px_podns *px_podns_build(const json_t *pods, int *n)
             !strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"))
             continue;
         out = xrealloc(out, (size_t)(*n + 1) * sizeof *out);
-        out[(*n)++] = (struct px_podns){.pod = xstrdup(k), .netns = xstrdup(ns)};
+        out[*n] = (struct px_podns){.pod = xstrdup(k), .netns = xstrdup(ns)};
+        pod_ports(pod, &out[(*n)++]);
     }
     return out;
 }

@@ -179,8 +179,13 @@ int px_api_provider_init(struct px_provider *p, const char *data_dir, const char
 
 struct px_dns;
 struct px_podlis;
+#define PX_POD_PORTS_MAX 64
 struct px_podns {
     char *pod, *netns; /* "ns/name", /proc/<pid>/ns/net */
+    /* The ports the pod's containers declare (containerPort, numeric probe ports): a listener
+     * of ours on 127.77.x.y:port would keep the pod's own server from binding *:port. */
+    int ports[PX_POD_PORTS_MAX];
+    int nports;
 };
 
 /* The registry of pod listeners; opens the cluster DNS on the host's namespace too when dns is
@@ -190,7 +195,8 @@ struct px_podlis *px_podlis_new(struct proxy *px, struct px_dns *dns);
  * when they end. NULL is a no-op. */
 void px_podlis_free(struct px_podlis *pl);
 /* Makes the pod listeners equal to every pod x every service of svcs (cluster-IP ones), plus
- * one DNS pair per pod; closes those of pods and services that went away. At most
+ * one DNS pair per pod; closes those of pods and services that went away. A service whose
+ * port the pod declares is left out in that pod (logged once). At most
  * cfg.max_pod_listeners service listeners (one warning when the cap is hit). */
 void px_podlis_sync(struct px_podlis *pl, struct px_service *const *svcs, int nsvcs,
                     const struct px_podns *pods, int npods);
