@@ -12,9 +12,9 @@
 #include "api/patch.h"
 #include "api/protobuf.h"
 #include "api/table-int.h"
-#include "core/netns.h"
 #include "core/jx.h"
 #include "core/log.h"
+#include "core/netns.h"
 #include "core/tls.h"
 
 /* ---- table (pkg/printers/internalversion) ---- */

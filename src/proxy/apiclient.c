@@ -218,7 +218,8 @@ static void want_push(struct want_svc **ws, int *n, const char *name, const char
 {
     *ws = xrealloc(*ws, (size_t)(*n + 1) * sizeof **ws);
     (*ws)[(*n)++] = (struct want_svc){.name = xstrdup(name),
-                                      .listen = xasprintf("%s:%d", ip, port), .mode = mode,
+                                      .listen = xasprintf("%s:%d", ip, port),
+                                      .mode = mode,
                                       .cluster = cluster};
 }
 

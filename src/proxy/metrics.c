@@ -109,12 +109,14 @@ void px_metrics_render(struct proxy *px, struct buf *out)
                      "# TYPE kroll_proxy_endpoint_ready gauge\n"
                      "# TYPE kroll_proxy_client_connections gauge\n");
     buf_appendf(out, "kroll_proxy_client_connections %d\n", atomic_load(&px->conns));
-    buf_appendf(out, "# HELP kroll_proxy_pod_listeners Service listeners inside pods.\n"
-                     "# TYPE kroll_proxy_pod_listeners gauge\n"
-                     "kroll_proxy_pod_listeners %d\n", atomic_load(&px->pod_listeners));
+    buf_appendf(out,
+                "# HELP kroll_proxy_pod_listeners Service listeners inside pods.\n"
+                "# TYPE kroll_proxy_pod_listeners gauge\n"
+                "kroll_proxy_pod_listeners %d\n",
+                atomic_load(&px->pod_listeners));
     if (px->dns) {
         static const char *const rc[7] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
-                                          "NOTIMP", "REFUSED", "other"};
+                                          "NOTIMP",  "REFUSED", "other"};
         uint64_t n[7];
 
         px_dns_counts(px->dns, n);

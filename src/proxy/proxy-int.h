@@ -317,8 +317,7 @@ int px_worker_start(struct px_worker *w);
 void px_worker_post_listener(struct px_worker *w, struct px_service *svc, int fd);
 /* The same for a listener inside a pod's network namespace, named by tag (> 0): fd -1 closes
  * only that one. (px_worker_post_listener's fd -1 closes every listener of svc.) */
-void px_worker_post_pod_listener(struct px_worker *w, struct px_service *svc, int fd,
-                                 uint64_t tag);
+void px_worker_post_pod_listener(struct px_worker *w, struct px_service *svc, int fd, uint64_t tag);
 void px_worker_stop_join(struct px_worker *w);
 void px_worker_free(struct px_worker *w);
 

@@ -155,8 +155,7 @@ void px_worker_post_listener(struct px_worker *w, struct px_service *svc, int fd
     px_worker_post_pod_listener(w, svc, fd, 0);
 }
 
-void px_worker_post_pod_listener(struct px_worker *w, struct px_service *svc, int fd,
-                                 uint64_t tag)
+void px_worker_post_pod_listener(struct px_worker *w, struct px_service *svc, int fd, uint64_t tag)
 {
     uint64_t one = 1;
 
