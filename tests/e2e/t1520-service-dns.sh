@@ -94,6 +94,11 @@ expect_eq "$(echo "$log" | sed -n 's/^resolv: nameserver //p')" "127.77.0.10" "r
 expect_eq "$(echo "$log" | sed -n 's/^resolv: search //p' | cut -d' ' -f1-3)" \
     "default.svc.cluster.local svc.cluster.local cluster.local" "resolv.conf: the search path"
 expect_eq "$(echo "$log" | sed -n 's/^resolv: options //p')" "ndots:5" "resolv.conf: ndots:5"
+# Over UDP and TCP (two pipelined queries on one connection), from the client's namespace.
+cns=$(kubectl get pod client -o jsonpath='{.metadata.annotations.kroll\.dev/netns}')
+q=$(nsenter --net="$cns" /usr/bin/python3 "$KROLL_SRC/tests/e2e/t1520-dnsq.py" web.default.svc.cluster.local 500 2>&1)
+say "$(echo "$q" | grep '^udp:')"
+expect_eq "$(echo "$q" | grep -c '^tcp: reply .* id 99 rcode 0 answers 1$')" 2 "DNS over TCP: two pipelined SRV queries answered"
 wait_for 30 "the web pod reached its own Service (hairpin)" -- sh_eval 'kubectl logs web-pod | grep -q "^hairpin: ok"'
 kubectl logs web-pod | grep -v "^hairpin: ok" | sed "s/^/web: /"
 kubectl logs web-pod | grep -q "httpd failed" && fail "the web pod's httpd could not bind 8080"
