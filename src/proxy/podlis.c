@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/jx.h"
@@ -21,11 +22,13 @@
 #include "proxy/proxy-int.h"
 
 #define TAG_HOST_DNS 1
+#define RETRY_MS 5000
 
 struct podlis_ent {
     struct px_service *svc; /* NULL: the DNS pair */
-    uint64_t tag;           /* 0: could not be opened (not retried while the pod stays) */
-    int seen;
+    uint64_t tag;           /* 0: not open (a port the pod declares, or it failed) */
+    int seen, failures;     /* failed opens: retried every RETRY_MS, logged the first time */
+    int64_t retry_at;
 };
 
 struct px_podlis {
@@ -101,6 +104,14 @@ void px_podlis_free(struct px_podlis *pl)
     free(pl);
 }
 
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int pod_declares(const struct px_podns *p, int port)
 {
     for (int i = 0; i < p->nports; i++)
@@ -134,8 +145,12 @@ static void ent_open(struct px_podlis *pl, struct podlis_ent *e, const struct px
     }
     fd = open_in(pl, p->netns, SOCK_STREAM, (struct sockaddr *)&e->svc->listen, e->svc->listen_len);
     if (fd < 0) {
-        log_warn("proxy", "msg=\"cannot listen in a pod\" pod=%s service=%s addr=%s err=\"%s\"",
-                 p->pod, e->svc->name, e->svc->listen_text, strerror(-fd));
+        if (!e->failures++)
+            log_warn("proxy",
+                     "msg=\"cannot listen in a pod; retrying\" pod=%s service=%s addr=%s "
+                     "err=\"%s\"",
+                     p->pod, e->svc->name, e->svc->listen_text, strerror(-fd));
+        e->retry_at = mono_ms() + RETRY_MS;
         return;
     }
     e->tag = pl->next_tag++;
@@ -169,7 +184,13 @@ static int ent_want(struct px_podlis *pl, const struct px_podns *p, struct px_se
 
     snprintf(key, sizeof key, "%s|%s|%p", p->netns, p->pod, (void *)svc);
     if ((v = json_object_get(pl->ents, key))) {
-        ((struct podlis_ent *)(intptr_t)json_integer_value(v))->seen = 1;
+        e = (struct podlis_ent *)(intptr_t)json_integer_value(v);
+        e->seen = 1;
+        if (e->svc && !e->tag && e->failures && mono_ms() >= e->retry_at &&
+            *count < pl->px->cfg.max_pod_listeners) {
+            ent_open(pl, e, p);
+            *count += !!e->tag;
+        }
         return 0;
     }
     if (svc && *count >= pl->px->cfg.max_pod_listeners) {
