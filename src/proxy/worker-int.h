@@ -109,7 +109,8 @@ static inline int64_t now_ms(void)
 
 /* worker.c */
 void worker__settings_init(struct px_worker *w);
-/* A client connection accepted on lis (fd non-blocking; counted in px->conns already). */
+/* A client connection accepted on lis (fd non-blocking; counted in px->conns and
+ * lis->nconns already). */
 void worker__conn_new(struct px_worker *w, struct px_listener *lis, int fd,
                       struct sockaddr_storage *sa);
 /* Applies the connection's deadlines at now (ms, monotonic): 408, retry or close. */

@@ -928,8 +928,7 @@ void worker__conn_new(struct px_worker *w, struct px_listener *lis, int fd,
     int one = 1;
 
     c->w = w;
-    c->lis = lis;
-    lis->nconns++;
+    c->lis = lis; /* lis->nconns counted by the caller; conn_close uncounts */
     c->in = xmalloc(IN_CAP);
     buf_init(&c->out, SIZE_MAX);
     buf_init(&c->upout, SIZE_MAX);

@@ -50,6 +50,7 @@ static void lis_on_io(struct loop_io *io, unsigned events, void *ctx)
             close(fd);
             continue;
         }
+        lis->nconns++;
         worker__conn_new(w, lis, fd, &sa);
     }
 }
