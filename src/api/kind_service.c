@@ -184,7 +184,9 @@ static int alloc_cluster_ip(struct api *api, json_t *svc, struct err *err)
                               want, want);
             return -E_INVALID;
         }
-        if (!strcmp(want, CLUSTER_DNS_IP)) {
+        if (!strcmp(want, CLUSTER_DNS_IP) &&
+            (strcmp(jx_str(svc, "metadata.namespace") ?: "", "kube-system") ||
+             strcmp(jx_str(svc, "metadata.name") ?: "", "kube-dns"))) {
             err_field_invalid(err, "spec.clusterIPs", json_pack("[s]", want),
                               "failed to allocate IP %s: provided IP is reserved for the cluster "
                               "DNS",

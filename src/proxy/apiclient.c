@@ -240,7 +240,8 @@ static void want_service_port(struct apic *ac, const json_t *svc, const json_t *
     if (port <= 0 || strcmp(jx_str(sp, "protocol") ?: "TCP", "TCP"))
         return;
     label = xasprintf("%s/%s:%d", ns, name, port);
-    if (cip && *cip && strcmp(cip, "None"))
+    /* CLUSTER_DNS_IP (kube-system/kube-dns) is answered by the DNS thread, not routed. */
+    if (cip && *cip && strcmp(cip, "None") && strcmp(cip, CLUSTER_DNS_IP))
         want_push(ws, n, label, cip, port, mode, 1);
     free(label);
     if (np > 0 && (!strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer"))) {

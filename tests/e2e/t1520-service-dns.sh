@@ -69,6 +69,7 @@ spec:
       echo "ip: $(timeout 3 wget -qO- http://$WEB_SERVICE_HOST:80/)"
       echo "alt: $(timeout 3 wget -qO- http://alt:8080/)"
       nslookup web | sed 's/^/ns: /'
+      nslookup kube-dns.kube-system.svc.cluster.local | sed 's/^/kdns: /'
       nslookup -type=SRV _http._tcp.web.default.svc.cluster.local | sed 's/^/srv: /'
       t0=$(date +%s); timeout 5 wget -qO- http://nosuch/ >/dev/null 2>&1; rc=$?
       echo "unknown: rc=$rc secs=$(( $(date +%s) - t0 ))"
@@ -91,6 +92,11 @@ echo "$log" | grep '^srv:' | grep -q '80 web.default.svc.cluster.local' && pass 
 u=$(echo "$log" | sed -n 's/^unknown: //p')
 case $u in "rc=1 secs="[0-2]) pass "an unknown name fails at once ($u)" ;; *) fail "unknown name: $u" ;; esac
 expect_eq "$(echo "$log" | sed -n 's/^resolv: nameserver //p')" "127.77.0.10" "resolv.conf: the cluster DNS"
+expect_eq "$(kubectl get svc -n kube-system kube-dns -o jsonpath='{.spec.clusterIP}')" 127.77.0.10 \
+    "the DNS is shown as Service kube-system/kube-dns"
+echo "$log" | grep -q "^kdns: Address: 127.77.0.10$" && pass "kube-dns.kube-system.svc.cluster.local resolves to 127.77.0.10" || fail "kube-dns: $(echo "$log" | grep "^kdns:")"
+kubectl create service clusterip taken --tcp=80 --clusterip=127.77.0.10 >/dev/null 2>&1 &&
+    fail "127.77.0.10 was given to another Service" || pass "127.77.0.10 is refused to other Services"
 expect_eq "$(echo "$log" | sed -n 's/^resolv: search //p' | cut -d' ' -f1-3)" \
     "default.svc.cluster.local svc.cluster.local cluster.local" "resolv.conf: the search path"
 expect_eq "$(echo "$log" | sed -n 's/^resolv: options //p')" "ndots:5" "resolv.conf: ndots:5"
