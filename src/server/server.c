@@ -9,10 +9,10 @@
 
 #include "api/api.h"
 #include "controllers/controllers.h"
-#include "core/netns.h"
 #include "core/jx.h"
 #include "core/log.h"
 #include "core/names.h"
+#include "core/netns.h"
 #include "node/node.h"
 #include "server/pod_drain.h"
 #include "server/pod_stats.h"
@@ -65,8 +65,8 @@ static void ensure_kube_dns(struct api *api)
     obj = json_pack("{s:s,s:s,s:{s:s,s:s,s:{s:s}},s:{s:s,s:[{s:s,s:s,s:i},{s:s,s:s,s:i}]}}",
                     "apiVersion", "v1", "kind", "Service", "metadata", "name", "kube-dns",
                     "namespace", "kube-system", "labels", "k8s-app", "kube-dns", "spec",
-                    "clusterIP", CLUSTER_DNS_IP, "ports", "name", "dns", "protocol", "UDP",
-                    "port", 53, "name", "dns-tcp", "protocol", "TCP", "port", 53);
+                    "clusterIP", CLUSTER_DNS_IP, "ports", "name", "dns", "protocol", "UDP", "port",
+                    53, "name", "dns-tcp", "protocol", "TCP", "port", 53);
     if (api_create(api, r, "kube-system", obj, &o, &out, &err) < 0)
         log_warn("server", "msg=\"cannot create the kube-dns Service\" err=\"%s\"", err.msg);
     json_decref(obj);
