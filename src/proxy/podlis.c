@@ -130,7 +130,7 @@ static void ent_open(struct px_podlis *pl, struct podlis_ent *e, const struct px
     int fd;
 
     if (pod_declares(p, port)) {
-        log_warn("proxy",
+        log_info("proxy",
                  "msg=\"not listening in a pod that declares the port itself\" pod=%s "
                  "service=%s port=%d",
                  p->pod, e->svc ? e->svc->name : "dns", port);
