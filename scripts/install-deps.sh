@@ -9,7 +9,7 @@
 set -e
 pkgs="build-essential cmake pkg-config libjansson-dev libyaml-dev node-llhttp libsqlite3-dev
 libssl-dev libcmocka-dev libarchive-dev zlib1g-dev curl iproute2 procps util-linux
-runc skopeo umoci busybox-static"
+runc skopeo umoci busybox-static libldns-dev"
 for flag in "$@"; do
     case $flag in
     --test) pkgs="$pkgs python3 jq wrk clang libclang-rt-14-dev chromium zstd podman python3-kubernetes prometheus" ;;

@@ -14,6 +14,7 @@
 #include "api/table-int.h"
 #include "core/jx.h"
 #include "core/log.h"
+#include "core/netns.h"
 #include "core/tls.h"
 
 /* ---- table (pkg/printers/internalversion) ---- */
@@ -183,6 +184,15 @@ static int alloc_cluster_ip(struct api *api, json_t *svc, struct err *err)
                               want, want);
             return -E_INVALID;
         }
+        if (!strcmp(want, CLUSTER_DNS_IP) &&
+            (strcmp(jx_str(svc, "metadata.namespace") ?: "", "kube-system") ||
+             strcmp(jx_str(svc, "metadata.name") ?: "", "kube-dns"))) {
+            err_field_invalid(err, "spec.clusterIPs", json_pack("[s]", want),
+                              "failed to allocate IP %s: provided IP is reserved for the cluster "
+                              "DNS",
+                              want);
+            return -E_INVALID;
+        }
         if (ip_in_use(api, want)) {
             err_field_invalid(err, "spec.clusterIPs", json_pack("[s]", want),
                               "failed to allocate IP %s: provided IP is already allocated", want);
@@ -199,7 +209,7 @@ static int alloc_cluster_ip(struct api *api, json_t *svc, struct err *err)
         struct in_addr a = {.s_addr = htonl(CLUSTER_IP_BASE + off)};
 
         inet_ntop(AF_INET, &a, ip, sizeof ip);
-        if (!ip_in_use(api, ip)) {
+        if (strcmp(ip, CLUSTER_DNS_IP) && !ip_in_use(api, ip)) {
             api->next_ip = off;
             jx_set(svc, "spec.clusterIP", json_string(ip));
             jx_set(svc, "spec.clusterIPs", json_pack("[s]", ip));

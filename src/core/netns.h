@@ -14,6 +14,11 @@
  * namespace it runs the pod in is put back. Absent for hostNetwork pods. */
 #define POD_NETNS_ANNOTATION "kroll.dev/netns"
 
+/* The cluster DNS address (like kube-dns' 10.96.0.10): the proxy answers on port 53 there, in
+ * the host's and in every pod's network namespace; the kubelet writes it into pods'
+ * resolv.conf; the Service allocator never hands it out. */
+#define CLUSTER_DNS_IP "127.77.0.10"
+
 /* Whether path names a network namespace the way POD_NETNS_ANNOTATION does, /proc/<pid>/ns/net
  * (a reader refuses anything else, so an annotation written by hand cannot point elsewhere). */
 int netns_path_valid(const char *path);

@@ -230,7 +230,7 @@ int kubelet__bundle_prepare(struct kop *op, char *bundle, char *id, size_t idn)
     snprintf(bundle, PATH_MAX, "%s/ctr/%s", op->dir, op->cname);
     mkdir(bundle, 0700);
     rootfs_container_id(op->uid, op->cname, id, idn);
-    if ((rc = rootfs_etc_write(op->dir, jx_str(op->pod, "metadata.name") ?: "", op->ip,
+    if ((rc = rootfs_etc_write(op->dir, jx_str(op->pod, "metadata.name") ?: "", op->ip, op->pod,
                                &op->err)) < 0)
         return bundle_fail(op, "CreateContainerError", rc);
     for (size_t i = 0; i < n && i < ROOTFS_LAYERS_MAX; i++)

@@ -266,9 +266,9 @@ static int file_put(const char *path, const char *data, size_t n, struct err *er
 }
 
 int rootfs_etc_write(const char *pod_dir, const char *pod_name, const char *pod_ip,
-                     struct err *err)
+                     const json_t *pod, struct err *err)
 {
-    char dir[PATH_MAX], path[PATH_MAX + 16], buf[8192];
+    char dir[PATH_MAX], path[PATH_MAX + 16], buf[8192], *conf;
     int fd, rc, n;
     ssize_t got = 0;
 
@@ -286,11 +286,17 @@ int rootfs_etc_write(const char *pod_dir, const char *pod_name, const char *pod_
     if ((rc = file_put(path, buf, (size_t)n, err)) < 0)
         return rc;
     if ((fd = open("/etc/resolv.conf", O_RDONLY | O_CLOEXEC)) >= 0) {
-        got = read(fd, buf, sizeof buf);
+        got = read(fd, buf, sizeof buf - 1);
         close(fd);
     }
+    buf[got > 0 ? got : 0] = 0;
     snprintf(path, sizeof path, "%s/resolv.conf", dir);
-    return file_put(path, buf, got > 0 ? (size_t)got : 0, err);
+    if (!pod)
+        return file_put(path, buf, got > 0 ? (size_t)got : 0, err);
+    conf = rootfs_resolv_conf(pod, buf);
+    rc = file_put(path, conf, strlen(conf), err);
+    free(conf);
+    return rc;
 }
 
 char *rootfs_termlog_create(const char *bundle, struct err *err)

@@ -29,10 +29,14 @@ void rootfs_unmount_all(const char *pod_dir);
 /* Calls fn(name, ctx) for each container bundle under <pod_dir>/ctr. */
 void rootfs_bundles_each(const char *pod_dir, void (*fn)(const char *name, void *ctx), void *ctx);
 
-/* Writes <pod_dir>/etc/hosts (localhost, the pod IP and name), hostname, and resolv.conf (a copy
- * of the host's). Idempotent. */
+/* Writes <pod_dir>/etc/hosts (localhost, the pod IP and name), hostname, and resolv.conf (from
+ * the pod's dnsPolicy and dnsConfig, see rootfs_resolv_conf; the host's copy when pod is NULL).
+ * Idempotent. */
 int rootfs_etc_write(const char *pod_dir, const char *pod_name, const char *pod_ip,
-                     struct err *err);
+                     const json_t *pod, struct err *err);
+/* dnsconf.c: the pod's resolv.conf text as the kubelet makes it from its dnsPolicy, dnsConfig
+ * and host (the host's resolv.conf text, may be NULL). malloc'd. */
+char *rootfs_resolv_conf(const json_t *pod, const char *host);
 /* Creates (empty) the container's termination log file and returns its path (malloc'd). */
 char *rootfs_termlog_create(const char *bundle, struct err *err);
 /* Reads at most ROOTFS_TERMLOG_MAX bytes of <pod_dir>/ctr/<name>/termination-log; NULL when

@@ -21,6 +21,7 @@
 #include "core/jx.h"
 #include "core/log.h"
 #include "core/netns.h"
+#include "proxy/dns-int.h"
 #include "proxy/kube.h"
 #include "proxy/proxy-int.h"
 
@@ -46,7 +47,7 @@ struct informer {
 /* A service the reconciler created; name + listen is its identity. */
 struct api_svc {
     struct px_service *svc;
-    int seen;
+    int seen, cluster; /* cluster: at the clusterIP (so also inside every pod) */
 };
 
 struct apic {
@@ -59,6 +60,7 @@ struct apic {
     pthread_t rth;
     struct api_svc *svcs; /* reconciler thread only */
     int nsvcs;
+    struct px_podlis *podlis; /* reconciler thread only */
     unsigned lost; /* informer connections lost so far; under mu */
 };
 
@@ -72,6 +74,7 @@ struct want_ep {
 struct want_svc {
     char *name, *listen;
     enum px_mode mode;
+    int cluster;
     struct want_ep *eps;
     int n;
     json_t *routes; /* a Gateway listener: its routes' entries (px_routes_build), else NULL */
@@ -213,11 +216,13 @@ static enum px_mode port_mode(const json_t *sp)
 }
 
 static void want_push(struct want_svc **ws, int *n, const char *name, const char *ip, int port,
-                      enum px_mode mode)
+                      enum px_mode mode, int cluster)
 {
     *ws = xrealloc(*ws, (size_t)(*n + 1) * sizeof **ws);
     (*ws)[(*n)++] = (struct want_svc){.name = xstrdup(name),
-                                      .listen = xasprintf("%s:%d", ip, port), .mode = mode};
+                                      .listen = xasprintf("%s:%d", ip, port),
+                                      .mode = mode,
+                                      .cluster = cluster};
 }
 
 /* Every listener one Service port needs, each with the endpoints of its slices. */
@@ -237,17 +242,18 @@ static void want_service_port(struct apic *ac, const json_t *svc, const json_t *
     if (port <= 0 || strcmp(jx_str(sp, "protocol") ?: "TCP", "TCP"))
         return;
     label = xasprintf("%s/%s:%d", ns, name, port);
-    if (cip && *cip && strcmp(cip, "None"))
-        want_push(ws, n, label, cip, port, mode);
+    /* CLUSTER_DNS_IP (kube-system/kube-dns) is answered by the DNS thread, not routed. */
+    if (cip && *cip && strcmp(cip, "None") && strcmp(cip, CLUSTER_DNS_IP))
+        want_push(ws, n, label, cip, port, mode, 1);
     free(label);
     if (np > 0 && (!strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer"))) {
         label = xasprintf("%s/%s:%d@node:%d", ns, name, port, np);
-        want_push(ws, n, label, ac->node_address, np, mode);
+        want_push(ws, n, label, ac->node_address, np, mode, 0);
         free(label);
     }
     if (!strcmp(type, "LoadBalancer")) {
         label = xasprintf("%s/%s:%d@lb", ns, name, port);
-        want_push(ws, n, label, ac->node_address, port, mode);
+        want_push(ws, n, label, ac->node_address, port, mode, 0);
         free(label);
     }
     json_object_foreach(ac->inf[INF_SLICE].objs, k, slice)
@@ -513,7 +519,7 @@ static int apply_new(struct apic *ac, const struct want_svc *ws)
     if (proxy_service_add(ac->px, svc) < 0) /* frees svc */
         return -1;
     ac->svcs = xrealloc(ac->svcs, (size_t)(ac->nsvcs + 1) * sizeof *ac->svcs);
-    ac->svcs[ac->nsvcs++] = (struct api_svc){.svc = svc, .seen = 1};
+    ac->svcs[ac->nsvcs++] = (struct api_svc){.svc = svc, .seen = 1, .cluster = ws->cluster};
     return 0;
 }
 
@@ -550,6 +556,19 @@ static int apply(struct apic *ac, struct want_svc *ws, int n)
     return rc;
 }
 
+/* The cluster-IP listeners inside every running pod (podlis.c). */
+static void apply_pods(struct apic *ac, const struct px_podns *pods, int npods)
+{
+    struct px_service **svcs = xcalloc((size_t)ac->nsvcs + 1, sizeof *svcs);
+    int n = 0;
+
+    for (int i = 0; i < ac->nsvcs; i++)
+        if (ac->svcs[i].cluster)
+            svcs[n++] = ac->svcs[i].svc;
+    px_podlis_sync(ac->podlis, svcs, n, pods, npods);
+    free(svcs);
+}
+
 static void *reconcile_main(void *arg)
 {
     struct apic *ac = arg;
@@ -559,7 +578,8 @@ static void *reconcile_main(void *arg)
     while (!ac->stop) {
         struct timespec ts;
         struct want_svc *ws;
-        int n, ready = 1, live;
+        struct px_podns *pods;
+        int n, npods, ready = 1, live;
         unsigned lost;
 
         for (int i = 0; i < NINF; i++)
@@ -581,13 +601,18 @@ static void *reconcile_main(void *arg)
         }
         ac->dirty = 0;
         ws = want_build(ac, &n);
+        pods = px_podns_build(ac->inf[INF_POD].objs, &npods);
+        if (ac->px->dns)
+            px_dns_set_view(ac->px->dns, px_dns_view_build(ac->inf[INF_SVC].objs));
         lost = ac->lost;
         live = 1;
         for (int i = 0; i < NINF; i++)
             live &= ac->inf[i].live;
         pthread_mutex_unlock(&ac->mu);
         retry = apply(ac, ws, n) < 0;
+        apply_pods(ac, pods, npods);
         want_free(ws, n);
+        px_podns_free(pods, npods);
         pthread_mutex_lock(&ac->mu);
         /* Current again only if nothing was lost while this state was being applied. */
         if (live && lost == ac->lost)
@@ -807,6 +832,8 @@ static int api_start(struct px_provider *p, struct proxy *px)
     struct apic *ac = p->ctx;
 
     ac->px = px;
+    px->dns = px_dns_start();
+    ac->podlis = px_podlis_new(px, px->dns);
     for (int i = 0; i < NINF; i++) {
         ac->inf[i] = (struct informer){.ac = ac, .what = inf_paths[i][0], .path = inf_paths[i][1],
                                        .objs = json_object(), .fd = -1};
@@ -837,7 +864,12 @@ static void api_stop(struct px_provider *p)
         for (int i = 0; i < NINF; i++)
             pthread_join(ac->inf[i].th, NULL);
         pthread_join(ac->rth, NULL);
+        struct px_dns *d = ac->px->dns;
+
+        ac->px->dns = NULL; /* metrics stop reading it */
+        px_dns_stop(d);
     }
+    px_podlis_free(ac->podlis);
     for (int i = 0; i < NINF; i++)
         json_decref(ac->inf[i].objs);
     free(ac->svcs);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "proxy/dns-int.h"
 #include "proxy/proxy-int.h"
 
 static const char *const class_names[PX_NCLASS] = {"1xx", "2xx", "3xx", "4xx", "5xx", "aborted"};
@@ -108,6 +109,23 @@ void px_metrics_render(struct proxy *px, struct buf *out)
                      "# TYPE kroll_proxy_endpoint_ready gauge\n"
                      "# TYPE kroll_proxy_client_connections gauge\n");
     buf_appendf(out, "kroll_proxy_client_connections %d\n", atomic_load(&px->conns));
+    buf_appendf(out,
+                "# HELP kroll_proxy_pod_listeners Service listeners inside pods.\n"
+                "# TYPE kroll_proxy_pod_listeners gauge\n"
+                "kroll_proxy_pod_listeners %d\n",
+                atomic_load(&px->pod_listeners));
+    if (px->dns) {
+        static const char *const rc[7] = {"NOERROR", "FORMERR", "SERVFAIL", "NXDOMAIN",
+                                          "NOTIMP",  "REFUSED", "other"};
+        uint64_t n[7];
+
+        px_dns_counts(px->dns, n);
+        buf_appendf(out, "# HELP kroll_proxy_dns_replies_total Cluster DNS replies by rcode.\n"
+                         "# TYPE kroll_proxy_dns_replies_total counter\n");
+        for (int i = 0; i < 7; i++)
+            buf_appendf(out, "kroll_proxy_dns_replies_total{rcode=\"%s\"} %llu\n", rc[i],
+                        (unsigned long long)n[i]);
+    }
     pthread_mutex_lock(&px->mu);
     for (int i = 0; i < px->nsvcs; i++)
         if (!atomic_load(&px->svcs[i]->retired))

@@ -36,6 +36,7 @@ struct px_config {
     int pool_max;            /* idle upstream connections per endpoint and worker */
     int retries;             /* extra attempts on another endpoint after a connect failure */
     int drain_poll_ms;
+    int max_pod_listeners; /* Service listeners inside pods' namespaces (podlis.c) */
     enum px_balance balance;
     int access_log;
 };
@@ -197,6 +198,37 @@ int px_static_provider_init(struct px_provider *p, const char *listen, const cha
  * nodePort (NodePort, LoadBalancer) and at port (LoadBalancer). */
 int px_api_provider_init(struct px_provider *p, const char *data_dir, const char *node_address);
 
+/* ---- listeners inside pods (podlis.c) ---- */
+
+struct px_dns;
+struct px_podlis;
+#define PX_POD_PORTS_MAX 64
+struct px_podns {
+    char *pod, *netns; /* "ns/name", /proc/<pid>/ns/net */
+    /* The ports the pod's containers declare (containerPort, numeric probe ports): a listener
+     * of ours on 127.77.x.y:port would keep the pod's own server from binding *:port. */
+    int ports[PX_POD_PORTS_MAX];
+    int nports;
+};
+
+/* The registry of pod listeners; opens the cluster DNS on the host's namespace too when dns is
+ * not NULL. Reconciler thread only. */
+struct px_podlis *px_podlis_new(struct proxy *px, struct px_dns *dns);
+/* Frees the registry; the sockets belong to the workers and the DNS thread, which close them
+ * when they end. NULL is a no-op. */
+void px_podlis_free(struct px_podlis *pl);
+/* Makes the pod listeners equal to every pod x every service of svcs (cluster-IP ones), plus
+ * one DNS pair per pod; closes those of pods and services that went away. A service whose
+ * port the pod declares is left out in that pod (logged once). At most
+ * cfg.max_pod_listeners service listeners (one warning when the cap is hit). */
+void px_podlis_sync(struct px_podlis *pl, struct px_service *const *svcs, int nsvcs,
+                    const struct px_podns *pods, int npods);
+/* From a map "ns/name" -> Pod: the running pods with a usable namespace (not hostNetwork). */
+struct px_podns *px_podns_build(const json_t *pods, int *n);
+void px_podns_free(struct px_podns *p, int n);
+/* From a map "ns/name" -> Service: the DNS view (dns-int.h). New reference. */
+json_t *px_dns_view_build(const json_t *svcs);
+
 /* ---- the process ---- */
 
 struct px_worker;
@@ -208,6 +240,8 @@ struct proxy {
     int nsvcs;
     struct px_worker **workers;
     _Atomic int conns; /* client connections, all workers (the connection cap) */
+    _Atomic int pod_listeners; /* open Service listeners inside pods (podlis.c) */
+    struct px_dns *dns;        /* the cluster DNS (API-client mode), or NULL */
     /* The provider's view of the cluster is behind (re-listing after it lost the API server):
      * a drain is not answered until it is current again, so the pod it drains is not stopped
      * while the endpoints that replace it are still unknown here. */
@@ -304,6 +338,9 @@ int px_worker_start(struct px_worker *w);
 /* Thread-safe: hands a listening socket for svc to the worker (message queue + eventfd);
  * fd -1 tells the worker to close its listener for svc instead. */
 void px_worker_post_listener(struct px_worker *w, struct px_service *svc, int fd);
+/* The same for a listener inside a pod's network namespace, named by tag (> 0): fd -1 closes
+ * only that one. (px_worker_post_listener's fd -1 closes every listener of svc.) */
+void px_worker_post_pod_listener(struct px_worker *w, struct px_service *svc, int fd, uint64_t tag);
 void px_worker_stop_join(struct px_worker *w);
 void px_worker_free(struct px_worker *w);
 

@@ -37,6 +37,7 @@ void px_config_defaults(struct px_config *cfg)
         .pool_max = 256,
         .retries = 2,
         .drain_poll_ms = 10,
+        .max_pod_listeners = 20000,
         .balance = PX_BALANCE_LEAST_REQUEST,
     };
 }
@@ -64,10 +65,12 @@ static const char usage_text[] =
     "  --body-timeout-ms N       gap between request body bytes (default 60000)\n"
     "  --connect-timeout-ms N    upstream connect (default 3000)\n"
     "  --response-timeout-ms N   gap between upstream response bytes (default 60000)\n"
-    "  --retries N               other endpoints tried after a failed connect (default 2)\n";
+    "  --retries N               other endpoints tried after a failed connect (default 2)\n"
+    "  --max-pod-listeners N     Service listeners inside pods, pods x ports (default 20000)\n";
 
 enum { O_ADMIN = 256, O_CONTROL, O_MODE, O_BALANCE, O_ACCESS, O_MAXCONN, O_MAXHB, O_MAXH,
-       O_MAXBODY, O_HTO, O_ITO, O_BTO, O_CTO, O_RTO, O_RETRIES, O_DATADIR, O_NODEADDR };
+       O_MAXBODY, O_HTO, O_ITO, O_BTO, O_CTO, O_RTO, O_RETRIES, O_DATADIR, O_NODEADDR,
+       O_MAXPODLIS };
 
 static const struct option long_opts[] = {
     {"listen", required_argument, NULL, 'l'},   {"backends", required_argument, NULL, 'b'},
@@ -85,6 +88,7 @@ static const struct option long_opts[] = {
     {"connect-timeout-ms", required_argument, NULL, O_CTO},
     {"response-timeout-ms", required_argument, NULL, O_RTO},
     {"retries", required_argument, NULL, O_RETRIES},
+    {"max-pod-listeners", required_argument, NULL, O_MAXPODLIS},
     {"data-dir", required_argument, NULL, O_DATADIR},
     {"node-address", required_argument, NULL, O_NODEADDR},
     {"help", no_argument, NULL, 'h'},
@@ -153,6 +157,8 @@ static int parse_opt(int o, const char *arg, struct px_config *cfg, struct args 
     case O_RTO: rc = parse_num("--response-timeout-ms", arg, 1, INT_MAX, &v);
         cfg->response_timeout_ms = (int)v; break;
     case O_RETRIES: rc = parse_num("--retries", arg, 0, 7, &v); cfg->retries = (int)v; break;
+    case O_MAXPODLIS: rc = parse_num("--max-pod-listeners", arg, 0, 1000000, &v);
+        cfg->max_pod_listeners = (int)v; break;
     case O_DATADIR: a->data_dir = xstrdup(arg); break;
     case O_NODEADDR: {
         struct sockaddr_storage sa;

@@ -33,6 +33,8 @@ struct px_listener {
     struct px_table *t; /* this worker's view of svc's table */
     uint64_t gen;
     int64_t paused_until; /* out of descriptors: not polled until then (0: polled) */
+    uint64_t tag;         /* 0: host namespace; else the pod listener's id (podlis.c) */
+    int nconns;           /* client connections accepted here and not yet closed */
     struct px_listener *next;
 };
 
@@ -77,6 +79,7 @@ struct px_conn {
 struct px_msg {
     struct px_service *svc;
     int fd;
+    uint64_t tag;
 };
 
 struct px_worker {
@@ -107,7 +110,8 @@ static inline int64_t now_ms(void)
 
 /* worker.c */
 void worker__settings_init(struct px_worker *w);
-/* A client connection accepted on lis (fd non-blocking; counted in px->conns already). */
+/* A client connection accepted on lis (fd non-blocking; counted in px->conns and
+ * lis->nconns already). */
 void worker__conn_new(struct px_worker *w, struct px_listener *lis, int fd,
                       struct sockaddr_storage *sa);
 /* Applies the connection's deadlines at now (ms, monotonic): 408, retry or close. */

@@ -556,6 +556,7 @@ static void conn_close(struct px_conn *c)
     c->closed = 1;
     px_table_unref(c->bt);
     c->bt = NULL;
+    c->lis->nconns--;
     if (c->up) {
         up_close(c->up);
         c->up = NULL;
@@ -921,7 +922,7 @@ void worker__conn_new(struct px_worker *w, struct px_listener *lis, int fd,
     int one = 1;
 
     c->w = w;
-    c->lis = lis;
+    c->lis = lis; /* lis->nconns counted by the caller; conn_close uncounts */
     c->in = xmalloc(IN_CAP);
     buf_init(&c->out, SIZE_MAX);
     buf_init(&c->upout, SIZE_MAX);

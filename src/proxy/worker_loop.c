@@ -50,7 +50,25 @@ static void lis_on_io(struct loop_io *io, unsigned events, void *ctx)
             close(fd);
             continue;
         }
+        lis->nconns++;
         worker__conn_new(w, lis, fd, &sa);
+    }
+}
+
+/* Frees the closed pod listeners no connection points at any more (pods come and go, so
+ * their listeners must not pile up until the worker ends). */
+static void worker_listeners_reap(struct px_worker *w)
+{
+    for (struct px_listener **pp = &w->listeners; *pp;) {
+        struct px_listener *lis = *pp;
+
+        if (!lis->tag || lis->io.fd >= 0 || lis->nconns > 0) {
+            pp = &lis->next;
+            continue;
+        }
+        *pp = lis->next;
+        px_table_unref(lis->t);
+        free(lis);
     }
 }
 
@@ -76,15 +94,17 @@ static void worker_sweep(struct loop_timer *t, void *ctx)
              atomic_load(&up->ep->removed)))
             worker__up_close(up);
     }
+    worker_listeners_reap(w);
     loop_timer_start(w->loop, &w->sweep, SWEEP_MS);
 }
 
-/* The service went away: stop accepting. The listener struct stays, since connections
- * accepted on it still point at it; it is freed with the worker. */
-static void worker_listener_close(struct px_worker *w, struct px_service *svc)
+/* The service (tag 0) or one pod listener of it (tag) went away: stop accepting. The listener
+ * struct stays while connections accepted on it still point at it: a host listener until the
+ * worker ends, a pod listener until its last connection closed (worker_listeners_reap). */
+static void worker_listener_close(struct px_worker *w, struct px_service *svc, uint64_t tag)
 {
     for (struct px_listener *lis = w->listeners; lis; lis = lis->next)
-        if (lis->svc == svc && lis->io.fd >= 0) {
+        if (lis->svc == svc && (!tag || lis->tag == tag) && lis->io.fd >= 0) {
             loop_io_stop(w->loop, &lis->io);
             close(lis->io.fd);
             lis->io.fd = -1;
@@ -111,12 +131,13 @@ static void worker_on_queue(struct loop_io *io, unsigned events, void *ctx)
         struct px_listener *lis;
 
         if (msgs[i].fd < 0) {
-            worker_listener_close(w, msgs[i].svc);
+            worker_listener_close(w, msgs[i].svc, msgs[i].tag);
             continue;
         }
         lis = xcalloc(1, sizeof *lis);
 
         lis->w = w;
+        lis->tag = msgs[i].tag;
         lis->svc = msgs[i].svc;
         lis->t = px_service_table(lis->svc);
         lis->gen = lis->t->gen;
@@ -132,11 +153,16 @@ static void worker_on_queue(struct loop_io *io, unsigned events, void *ctx)
 
 void px_worker_post_listener(struct px_worker *w, struct px_service *svc, int fd)
 {
+    px_worker_post_pod_listener(w, svc, fd, 0);
+}
+
+void px_worker_post_pod_listener(struct px_worker *w, struct px_service *svc, int fd, uint64_t tag)
+{
     uint64_t one = 1;
 
     pthread_mutex_lock(&w->qmu);
     w->msgs = xrealloc(w->msgs, (size_t)(w->nmsgs + 1) * sizeof *w->msgs);
-    w->msgs[w->nmsgs++] = (struct px_msg){svc, fd};
+    w->msgs[w->nmsgs++] = (struct px_msg){svc, fd, tag};
     pthread_mutex_unlock(&w->qmu);
     if (write(w->efd, &one, sizeof one) < 0)
         log_error("proxy", "worker queue write failed: %s", strerror(errno));

@@ -12,6 +12,7 @@
 #include "core/jx.h"
 #include "core/log.h"
 #include "core/names.h"
+#include "core/netns.h"
 #include "node/node.h"
 #include "resources/resources.h"
 #include "server/builtin_templates.h"
@@ -72,6 +73,30 @@ static void ensure_gatewayclass(struct api *api)
     err_release(&err);
 }
 
+/* kube-system/kube-dns: the cluster DNS the proxy serves at CLUSTER_DNS_IP, shown as a
+ * Service as on a cluster (no selector; the proxy does not route it, it answers it). */
+static void ensure_kube_dns(struct api *api)
+{
+    const struct resource *r = api_resource(RES_SERVICE);
+    struct api_wopts o = {.grace = -1};
+    json_t *obj, *out = NULL;
+    struct err err;
+
+    if (api_get(api, r, "kube-system", "kube-dns"))
+        return;
+    err_init(&err);
+    obj = json_pack("{s:s,s:s,s:{s:s,s:s,s:{s:s}},s:{s:s,s:[{s:s,s:s,s:i},{s:s,s:s,s:i}]}}",
+                    "apiVersion", "v1", "kind", "Service", "metadata", "name", "kube-dns",
+                    "namespace", "kube-system", "labels", "k8s-app", "kube-dns", "spec",
+                    "clusterIP", CLUSTER_DNS_IP, "ports", "name", "dns", "protocol", "UDP", "port",
+                    53, "name", "dns-tcp", "protocol", "TCP", "port", 53);
+    if (api_create(api, r, "kube-system", obj, &o, &out, &err) < 0)
+        log_warn("server", "msg=\"cannot create the kube-dns Service\" err=\"%s\"", err.msg);
+    json_decref(obj);
+    json_decref(out);
+    err_release(&err);
+}
+
 int server_start(struct loop *loop, const struct server_opts *o, struct server **out,
                  struct err *err)
 {
@@ -101,6 +126,7 @@ int server_start(struct loop *loop, const struct server_opts *o, struct server *
         ensure_namespace(s->api, name_builtin_namespace(i));
     ensure_gatewayclass(s->api);
     builtin_templates_ensure(s->api);
+    ensure_kube_dns(s->api);
     s->ctrls = controllers_start(s->api);
     {
         struct node_opts no = {.data_dir = o->data_dir, .node_name = s->node_name,

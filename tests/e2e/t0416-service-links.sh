@@ -2,7 +2,7 @@
 # t0416: service link variables as the kubelet sets them: a pod started after a Service sees
 # MODEL_SERVING_SERVICE_HOST/_PORT/_PORT_<NAME> and the docker-link MODEL_SERVING_PORT_* forms,
 # can use them in $(VAR) of its own env, overrides them with env; with enableServiceLinks:
-# false it gets none. (Reaching the cluster IP from inside a pod is not there yet: issue 15.)
+# false it gets none. (Reaching the cluster IP from inside a pod: t1520.)
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/img-lib.sh"
 unshare -n true 2>/dev/null || { say "SKIP: no network namespaces here"; exit 0; }

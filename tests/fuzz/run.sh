@@ -73,6 +73,8 @@ stream_frames) files="src/core/ws.c src/core/spdy.c src/core/buf.c $core"
     corpus=tests/fuzz/corpus/stream_frames ;;
 jwt) files="src/core/jwt.c $core"; libs="-ljansson -lcrypto -lm"; runs=20000
     corpus=tests/fuzz/corpus/jwt ;;
+dns) files="src/proxy/dns.c $core"; libs="-ljansson -lldns -lm"; runs=200000
+    corpus=tests/fuzz/corpus/dns ;;
 *) echo "fuzz: unknown target $name (add a case to tests/fuzz/run.sh)"; exit 2 ;;
 esac
 # The main build's warnings; errors where that build has KROLL_WERROR (CMake passes it).
