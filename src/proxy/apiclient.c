@@ -368,7 +368,7 @@ static void want_gateways(struct apic *ac, struct want_svc **ws, int *n)
             if (strcmp(jx_str(l, "protocol") ?: "", "HTTP") || port <= 0 || port > 65535)
                 continue;
             label = xasprintf("%s:%d@gateway", k, port);
-            want_push(ws, n, label, ip, port, PX_MODE_HTTP);
+            want_push(ws, n, label, ip, port, PX_MODE_HTTP, 1);
             (*ws)[*n - 1].routes = gateway_entries(ac, gw, l);
             free(label);
         }

@@ -124,10 +124,11 @@ wait_for 40 "the client reached web2, created after it" -- sh_eval 'kubectl logs
 admin=$(cat "$KROLL_DATA/run/proxy.admin")
 gauge() { curl -s "http://$admin/metrics" | sed -n 's/^kroll_proxy_pod_listeners //p'; }
 before=$(gauge)
-# web-pod: web and web2 (not alt: it declares 8080, which its own httpd binds); client: all 3.
-expect_eq "$before" 5 "pod listeners: 2 in the web pod (none on its own port 8080), 3 in the client"
+# web-pod: web, web2 and default/kubernetes (not alt: it declares 8080, which its own httpd
+# binds); client: all 4.
+expect_eq "$before" 7 "pod listeners: 3 in the web pod (none on its own port 8080), 4 in the client"
 kubectl delete pod client --wait=true >/dev/null
-wait_for 20 "the client's listeners closed" -- sh_eval "test \"\$(gauge)\" = 2"
+wait_for 20 "the client's listeners closed" -- sh_eval "test \"\$(gauge)\" = 3"
 kubectl delete pod web-pod --wait=true >/dev/null
 wait_for 20 "no pod listener left" -- sh_eval "test \"\$(gauge)\" = 0"
 pods_gone

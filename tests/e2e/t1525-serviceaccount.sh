@@ -4,7 +4,8 @@
 # makes a JWT that the API accepts as a bearer token (curl, `kubectl auth whoami`) until its
 # ServiceAccount is deleted (then 401 with the Unauthorized Status); a pod naming a missing
 # ServiceAccount is refused; a pod gets the token, ca.crt and namespace at
-# /var/run/secrets/kubernetes.io/serviceaccount, and a Job whose hostNetwork pod runs the real
+# /var/run/secrets/kubernetes.io/serviceaccount, and a Job whose pod (hostNetwork, then its own
+# network namespace) runs the real
 # kubectl with its in-cluster config (KUBERNETES_SERVICE_HOST/PORT -> the `kubernetes` Service
 # -> the proxy -> the API) lists pods; automountServiceAccountToken: false gives no volume.
 . "$(dirname "$0")/lib.sh"
@@ -96,6 +97,27 @@ expect_match "$(kubectl -n sat get pod "$pod" -o jsonpath='{.spec.serviceAccount
     '^default .*kube-api-access-[a-z0-9]{5}' "serviceAccountName defaulted, kube-api-access volume added"
 expect_match "$(openssl x509 -in "$KROLL_DATA/pki/server.crt" -noout -ext subjectAltName)" "IP Address:$ip" \
     "the server certificate names the kubernetes Service IP"
+
+# The same Job in the pod's own network namespace: the proxy serves the kubernetes Service's
+# cluster IP inside every pod (t1520), so in-cluster config works without hostNetwork.
+cat <<YAML | kubectl apply -f - >/dev/null
+apiVersion: batch/v1
+kind: Job
+metadata: {name: incluster-netns, namespace: sat}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      volumes: $TVOL
+      containers:
+      - {name: k, image: test/kubectl:1, imagePullPolicy: Never, volumeMounts: $TMNT}
+YAML
+wait_for 120 "the in-cluster kubectl Job completes in its own network namespace" -- sh_eval \
+    'test "$(kubectl -n sat get job incluster-netns -o jsonpath="{.status.succeeded}")" = 1'
+pod2=$(kubectl -n sat get pods -l job-name=incluster-netns -o jsonpath='{.items[0].metadata.name}')
+expect_match "$(cat "$TSHARE/pods.$pod2" 2>&1)" "pod/$pod2" \
+    "kubectl in a pod's own network namespace lists the pods through the kubernetes Service"
 
 # A token bound to a pod dies with the pod.
 btok=$(kubectl -n sat create token default --bound-object-kind=Pod --bound-object-name="$pod")
