@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/api-int.h"
 #include "api/kind.h"
 #include "api/patch.h"
 #include "api/protobuf.h"
@@ -271,8 +272,8 @@ static const char *const pod_fields[] = {"spec.nodeName",
 /* Create: status is the kubelet's; a new pod is Pending. */
 static int pod_prepare_create(struct api *api, json_t *obj, struct err *err)
 {
-    (void)api;
     (void)err;
+    api__vpa_admit(api, obj);
     json_object_set_new(obj, "status",
                         json_pack("{s:s,s:s}", "phase", "Pending", "qosClass", "BestEffort"));
     return 0;
