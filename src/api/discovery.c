@@ -16,6 +16,7 @@ static const char *const groups[][2] = {
     {"apps", "v1"}, {"policy", "v1"}, {"discovery.k8s.io", "v1"},
     {"autoscaling", "v2"}, {"autoscaling", "v1"}, {"batch", "v1"},
     {"argoproj.io", "v1alpha1"},
+    {"autoscaling.k8s.io", "v1"},
 };
 #define NGROUPS (sizeof groups / sizeof groups[0])
 

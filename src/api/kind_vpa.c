@@ -35,9 +35,11 @@ static void cells_vpa(const json_t *o, time_t now, json_t *row)
     table__cell_str(row, jx_str(o, "spec.updatePolicy.updateMode") ?: "");
     table__cell_str(row, first_target(o, "cpu"));
     table__cell_str(row, first_target(o, "memory"));
-    json_array_foreach(jx_get(o, "status.conditions"), i,
-                       c) if (strcmp(jx_str(c, "type") ?: "", "RecommendationProvided") == 0)
-        provided = jx_str(c, "status") ?: "";
+    json_array_foreach(jx_get(o, "status.conditions"), i, c)
+    {
+        if (strcmp(jx_str(c, "type") ?: "", "RecommendationProvided") == 0)
+            provided = jx_str(c, "status") ?: "";
+    }
     table__cell_str(row, provided);
     table__cell_age(row, o, "metadata.creationTimestamp", now);
 }
@@ -81,6 +83,16 @@ static void qty_fmt(int64_t milli, int cpu, char *out, size_t n)
         i++;
     }
     snprintf(out, n, "%lld%s", (long long)v, sfx[i]);
+}
+
+/* A quantity as JSON may carry it (a string, or a bare number from YAML) in milli-units. */
+static int qty_milli(const json_t *v, int64_t *milli)
+{
+    if (json_is_number(v)) {
+        *milli = (int64_t)(json_number_value(v) * 1000.0);
+        return 0;
+    }
+    return quantity_parse_milli(json_string_value(v) ?: "", milli);
 }
 
 /* True when the VPA's target (resolved through the resource table) selects the pod. */
@@ -130,7 +142,7 @@ static const json_t *policy_of(const json_t *vpa, const char *name)
 static void admit_resource(json_t *c, const json_t *target, const char *res, int limits,
                            struct buf *req, struct buf *lim)
 {
-    const char *want = jx_str(target, res), *l;
+    const char *want = jx_str(target, res);
     int64_t nv, ov, lv;
     char path[64], q[48];
 
@@ -138,17 +150,16 @@ static void admit_resource(json_t *c, const json_t *target, const char *res, int
         return;
     /* A container without a request takes its limit as request (the apiserver's default). */
     snprintf(path, sizeof path, "resources.requests.%s", res);
-    if (quantity_parse_milli(jx_str(c, path) ?: "", &ov) < 0) {
+    if (qty_milli(jx_get(c, path), &ov) < 0) {
         snprintf(path, sizeof path, "resources.limits.%s", res);
-        if (quantity_parse_milli(jx_str(c, path) ?: "", &ov) < 0)
+        if (qty_milli(jx_get(c, path), &ov) < 0)
             ov = 0;
         snprintf(path, sizeof path, "resources.requests.%s", res);
     }
     jx_set(c, path, json_string(want));
     buf_appendf(req, "%s%s request", req->len ? ", " : "", res);
     snprintf(path, sizeof path, "resources.limits.%s", res);
-    l = jx_str(c, path);
-    if (!limits || !l || quantity_parse_milli(l, &lv) < 0 || ov <= 0)
+    if (!limits || qty_milli(jx_get(c, path), &lv) < 0 || ov <= 0)
         return;
     /* The limit scales as the request did (upstream's proportional limit). */
     lv = (int64_t)((double)lv * ((double)nv / (double)ov));
@@ -175,7 +186,10 @@ static void admit_container(const json_t *vpa, const json_t *rc, json_t *c, size
         const char *res = k ? "memory" : "cpu";
         int controlled = !json_is_array(ctl);
 
-        json_array_foreach(ctl, x, v) controlled |= strcmp(json_string_value(v) ?: "", res) == 0;
+        json_array_foreach(ctl, x, v)
+        {
+            controlled |= strcmp(json_string_value(v) ?: "", res) == 0;
+        }
         if (controlled)
             admit_resource(c, json_object_get(rc, "target"), res, limits, &req, &lim);
     }
@@ -200,10 +214,12 @@ static void admit_pod(const json_t *vpa, json_t *pod)
         const char *name = jx_str(c, "name") ?: "";
 
         buf_appendf(&obs, "%s%s", i ? ", " : "", name);
-        json_array_foreach(recs, j, rc) if (strcmp(jx_str(rc, "containerName") ?: "", name) == 0)
+        json_array_foreach(recs, j, rc)
         {
-            admit_container(vpa, rc, c, i, &upd);
-            break;
+            if (strcmp(jx_str(rc, "containerName") ?: "", name) == 0) {
+                admit_container(vpa, rc, c, i, &upd);
+                break;
+            }
         }
     }
     jx_set(pod, "metadata.annotations.vpaObservedContainers",

@@ -49,6 +49,16 @@ struct vpa_ctl {
     int n;
 };
 
+/* A quantity as JSON may carry it (a string, or a bare number from YAML) in milli-units. */
+static int qty_milli(const json_t *v, int64_t *milli)
+{
+    if (json_is_number(v)) {
+        *milli = (int64_t)(json_number_value(v) * 1000.0);
+        return 0;
+    }
+    return quantity_parse_milli(json_string_value(v) ?: "", milli);
+}
+
 static struct vpa_state *state_get(struct vpa_ctl *x, const char *key)
 {
     struct vpa_state *s;
@@ -113,11 +123,12 @@ static double request_cores(const json_t *pod, const char *name)
     int64_t m;
     size_t i;
 
-    json_array_foreach(jx_get(pod, "spec.containers"), i,
-                       c) if (strcmp(jx_str(c, "name") ?: "", name) == 0 &&
-                              quantity_parse_milli(jx_str(c, "resources.requests.cpu") ?: "", &m) ==
-                                  0) return (double)m /
-        1000.0;
+    json_array_foreach(jx_get(pod, "spec.containers"), i, c)
+    {
+        if (strcmp(jx_str(c, "name") ?: "", name) == 0 &&
+            qty_milli(jx_get(c, "resources.requests.cpu"), &m) == 0)
+            return (double)m / 1000.0;
+    }
     return 0;
 }
 
@@ -243,7 +254,11 @@ static int controlled(const json_t *pol, const char *res)
 
     if (!json_is_array(ctl))
         return 1;
-    json_array_foreach(ctl, i, v) if (strcmp(json_string_value(v) ?: "", res) == 0) return 1;
+    json_array_foreach(ctl, i, v)
+    {
+        if (strcmp(json_string_value(v) ?: "", res) == 0)
+            return 1;
+    }
     return 0;
 }
 
@@ -253,11 +268,9 @@ static double cap(const json_t *pol, const char *res, double v)
     const double scale = 1000.0; /* quantities parse to milli-units: cores and bytes */
     int64_t m;
 
-    if (quantity_parse_milli(jx_str(jx_get(pol, "minAllowed"), res) ?: "", &m) == 0 &&
-        v < (double)m / scale)
+    if (qty_milli(jx_get(jx_get(pol, "minAllowed"), res), &m) == 0 && v < (double)m / scale)
         v = (double)m / scale;
-    if (quantity_parse_milli(jx_str(jx_get(pol, "maxAllowed"), res) ?: "", &m) == 0 &&
-        v > (double)m / scale)
+    if (qty_milli(jx_get(jx_get(pol, "maxAllowed"), res), &m) == 0 && v > (double)m / scale)
         v = (double)m / scale;
     return v;
 }
@@ -349,7 +362,10 @@ static void vpa_sync(struct ctl *c, const char *ns, const char *name, void *ctx)
         json_decref((json_t *)vpa);
         return;
     }
-    json_array_foreach(pods, i, pod) pod_feed(c, s, pod);
+    json_array_foreach(pods, i, pod)
+    {
+        pod_feed(c, s, pod);
+    }
     status_fill(vpa, s, (int)json_array_size(pods), status);
     ctl_status_write(c, RES_VPA, vpa, st, status, COMP);
     json_decref(pods);
