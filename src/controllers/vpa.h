@@ -29,13 +29,16 @@
 #define VPA_POD_MIN_MEM_BYTES (250.0 * 1024 * 1024)
 
 struct vpa_hist {
-    double first, max, w[VPA_HIST_BUCKETS], total;
+    double first, max, ratio, w[VPA_HIST_BUCKETS], total;
     int nb, minb, maxb;
     double ref; /* the decay's reference time (UNIX seconds) */
 };
 
 /* An empty histogram of first-bucket size first and largest value max (ratio 1.05). */
 void vpa_hist_init(struct vpa_hist *h, double first, double max);
+/* The same with another bucket ratio (NewExponentialHistogramOptions); at most
+ * VPA_HIST_BUCKETS buckets. */
+void vpa_hist_init_ratio(struct vpa_hist *h, double first, double max, double ratio);
 int vpa_hist_bucket(const struct vpa_hist *h, double value);
 double vpa_hist_bucket_start(const struct vpa_hist *h, int bucket);
 /* Adds (or subtracts) value with weight at time t, decayed with half-life VPA_HALF_LIFE_S. */

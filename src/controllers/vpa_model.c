@@ -6,10 +6,16 @@
 
 void vpa_hist_init(struct vpa_hist *h, double first, double max)
 {
+    vpa_hist_init_ratio(h, first, max, VPA_BUCKET_RATIO);
+}
+
+void vpa_hist_init_ratio(struct vpa_hist *h, double first, double max, double ratio)
+{
     memset(h, 0, sizeof *h);
     h->first = first;
     h->max = max;
-    h->nb = (int)ceil(log(max * (VPA_BUCKET_RATIO - 1) / first + 1) / log(VPA_BUCKET_RATIO)) + 1;
+    h->ratio = ratio;
+    h->nb = (int)ceil(log(max * (ratio - 1) / first + 1) / log(ratio)) + 1;
     if (h->nb > VPA_HIST_BUCKETS)
         h->nb = VPA_HIST_BUCKETS;
     h->minb = h->nb - 1;
@@ -22,13 +28,13 @@ int vpa_hist_bucket(const struct vpa_hist *h, double value)
 
     if (value < h->first)
         return 0;
-    b = (int)(log(value * (VPA_BUCKET_RATIO - 1) / h->first + 1) / log(VPA_BUCKET_RATIO));
+    b = (int)(log(value * (h->ratio - 1) / h->first + 1) / log(h->ratio));
     return b >= h->nb ? h->nb - 1 : b;
 }
 
 double vpa_hist_bucket_start(const struct vpa_hist *h, int bucket)
 {
-    return h->first * (pow(VPA_BUCKET_RATIO, bucket) - 1) / (VPA_BUCKET_RATIO - 1);
+    return h->first * (pow(h->ratio, bucket) - 1) / (h->ratio - 1);
 }
 
 static void minmax_update(struct vpa_hist *h)

@@ -125,8 +125,8 @@ expect_match "$(bad '{updatePolicy: {updateMode: "Off"}}')" \
 expect_match "$(bad '{targetRef: {kind: Deployment, name: x}, updatePolicy: {updateMode: Sometimes}}')" \
     'spec.updatePolicy.updateMode: Unsupported value: "Sometimes": supported values: "Off", "Initial", "Recreate", "Auto"' \
     "bad updateMode"
-expect_match "$(bad '{targetRef: {kind: Deployment, name: x}, resourcePolicy: {containerPolicies: [{containerName: a, mode: Never, minAllowed: {cpu: 2}, maxAllowed: {cpu: 1}}]}}')" \
-    'containerPolicies\[0\].mode: Unsupported value: "Never".*containerPolicies\[0\].maxAllowed.cpu: Invalid value: "1": max resource for cpu is lower than min' \
+expect_match "$(bad '{targetRef: {kind: Deployment, name: x}, resourcePolicy: {containerPolicies: [{containerName: a, mode: Never, minAllowed: {cpu: 2}, maxAllowed: {cpu: 1}}]}}' | tr '\n' ' ')" \
+    'containerPolicies\[0\].mode: Unsupported value: "Never".*containerPolicies\[0\].maxAllowed.cpu: Invalid value: 1: max resource for cpu is lower than min' \
     "bad resourcePolicy: two causes"
 expect_match "$(api_curl /apis/autoscaling.k8s.io/v1/namespaces/default/verticalpodautoscalers -X POST \
     -H 'Content-Type: application/json' -d '{"metadata":{"name":"bad"},"spec":{}}' | jq -r '"\(.code) \(.reason) \(.details.causes[0].field)"')" \
