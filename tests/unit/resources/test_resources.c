@@ -29,8 +29,7 @@ static int has_cause(const struct err *e, const char *field, const char *msg)
     size_t i;
     json_t *c;
 
-    json_array_foreach(e->causes, i, c)
-    {
+    json_array_foreach(e->causes, i, c) {
         const char *f = jx_str(c, "field"), *m = jx_str(c, "message");
 
         if (f && m && !strcmp(f, field) && !strcmp(m, msg))
@@ -47,12 +46,12 @@ static void dump_causes(const struct err *e)
     free(s);
 }
 
-#define ASSERT_CAUSE(e, field, msg)                                                                \
-    do {                                                                                           \
-        if (!has_cause(e, field, msg)) {                                                           \
-            dump_causes(e);                                                                        \
-            fail_msg("missing cause %s: %s", field, msg);                                          \
-        }                                                                                          \
+#define ASSERT_CAUSE(e, field, msg)                                                             \
+    do {                                                                                        \
+        if (!has_cause(e, field, msg)) {                                                        \
+            dump_causes(e);                                                                     \
+            fail_msg("missing cause %s: %s", field, msg);                                       \
+        }                                                                                       \
     } while (0)
 
 static const char *tutorial_deploy =
@@ -168,13 +167,13 @@ static void test_pod_defaults(void **state)
     assert_string_equal(jx_str(json_array_get(json_object_get(c, "ports"), 0), "protocol"), "TCP");
     assert_string_equal(jx_str(c, "resources.requests.cpu"), "1");
     assert_int_equal(jx_int(c, "resources.requests.nvidia.com/gpu", -1), -1); /* dotted key */
-    assert_int_equal(
-        json_integer_value(json_object_get(jx_get(c, "resources.requests"), "nvidia.com/gpu")), 1);
+    assert_int_equal(json_integer_value(json_object_get(jx_get(c, "resources.requests"),
+                                                        "nvidia.com/gpu")), 1);
     assert_int_equal(jx_int(c, "livenessProbe.periodSeconds", 0), 10);
     assert_int_equal(jx_int(c, "livenessProbe.failureThreshold", 0), 3);
     assert_true(jx_bool(p, "spec.enableServiceLinks"));
-    assert_int_equal(
-        jx_int(json_array_get(jx_get(p, "spec.volumes"), 0), "configMap.defaultMode", 0), 420);
+    assert_int_equal(jx_int(json_array_get(jx_get(p, "spec.volumes"), 0),
+                            "configMap.defaultMode", 0), 420);
     assert_non_null(jx_get(json_array_get(jx_get(p, "spec.volumes"), 1), "emptyDir"));
     assert_string_equal(jx_str(json_array_get(jx_get(p, "spec.volumes"), 2), "hostPath.type"), "");
     assert_int_equal(res_validate(res_kind_find("", "Pod"), p, NULL, &e), 0);
@@ -194,7 +193,8 @@ static void test_service_defaults(void **state)
     assert_string_equal(jx_str(s, "spec.sessionAffinity"), "None");
     assert_string_equal(jx_str(s, "spec.internalTrafficPolicy"), "Cluster");
     assert_string_equal(jx_str(s, "spec.ipFamilyPolicy"), "SingleStack");
-    assert_string_equal(json_string_value(json_array_get(jx_get(s, "spec.ipFamilies"), 0)), "IPv4");
+    assert_string_equal(json_string_value(json_array_get(jx_get(s, "spec.ipFamilies"), 0)),
+                        "IPv4");
     assert_string_equal(jx_str(p, "protocol"), "TCP");
     assert_int_equal(jx_int(p, "targetPort", 0), 80);
     assert_null(jx_get(s, "spec.externalTrafficPolicy"));
@@ -367,38 +367,40 @@ static void test_deployment_rules(void **state)
     ASSERT_CAUSE(&e, "spec.selector", "Required value");
     err_release(&e);
     /* 3 */
-    assert_int_equal(deploy_check("spec.selector", parse("{\"matchLabels\":{\"app\":\"x\"}}"), &e),
-                     -E_INVALID);
+    assert_int_equal(deploy_check("spec.selector", parse("{\"matchLabels\":{\"app\":\"x\"}}"),
+                                  &e), -E_INVALID);
     ASSERT_CAUSE(&e, "spec.template.metadata.labels",
                  "Invalid value: map[string]string{\"app\":\"model-serving\"}: `selector` does "
                  "not match template `labels`");
     err_release(&e);
     /* 5 */
-    assert_int_equal(deploy_check("spec.template.spec.restartPolicy", json_string("OnFailure"), &e),
-                     -E_INVALID);
+    assert_int_equal(deploy_check("spec.template.spec.restartPolicy", json_string("OnFailure"),
+                                  &e), -E_INVALID);
     ASSERT_CAUSE(&e, "spec.template.spec.restartPolicy",
                  "Unsupported value: \"OnFailure\": supported values: \"Always\"");
     assert_int_equal(json_array_size(e.causes), 1);
     err_release(&e);
     /* 6 */
-    assert_int_equal(deploy_check("spec.template.spec.activeDeadlineSeconds", json_integer(5), &e),
-                     -E_INVALID);
+    assert_int_equal(deploy_check("spec.template.spec.activeDeadlineSeconds", json_integer(5),
+                                  &e), -E_INVALID);
     ASSERT_CAUSE(&e, "spec.template.spec.activeDeadlineSeconds",
                  "Forbidden: activeDeadlineSeconds in ReplicaSet is not Supported");
     err_release(&e);
     /* 7 */
-    assert_int_equal(deploy_check("spec.strategy.type", json_string("Recreate"), &e), -E_INVALID);
+    assert_int_equal(deploy_check("spec.strategy.type", json_string("Recreate"), &e),
+                     -E_INVALID);
     ASSERT_CAUSE(&e, "spec.strategy.rollingUpdate",
                  "Forbidden: may not be specified when strategy `type` is 'Recreate'");
     err_release(&e);
-    assert_int_equal(deploy_check("spec.strategy.type", json_string("BlueGreen"), &e), -E_INVALID);
+    assert_int_equal(deploy_check("spec.strategy.type", json_string("BlueGreen"), &e),
+                     -E_INVALID);
     ASSERT_CAUSE(&e, "spec.strategy.type",
                  "Unsupported value: \"BlueGreen\": supported values: \"Recreate\", "
                  "\"RollingUpdate\"");
     err_release(&e);
     /* 8 */
-    assert_int_equal(deploy_check("spec.strategy.rollingUpdate.maxSurge", json_string("25"), &e),
-                     -E_INVALID);
+    assert_int_equal(deploy_check("spec.strategy.rollingUpdate.maxSurge", json_string("25"),
+                                  &e), -E_INVALID);
     ASSERT_CAUSE(&e, "spec.strategy.rollingUpdate.maxSurge",
                  "Invalid value: 25: a valid percent string must be a numeric string followed "
                  "by an ending '%' (e.g. '1%',  or '93%', regex used for validation is "
@@ -410,21 +412,21 @@ static void test_deployment_rules(void **state)
                  "Invalid value: -2: must be greater than or equal to 0");
     err_release(&e);
     /* 9: maxUnavailable capped, maxSurge not */
-    assert_int_equal(
-        deploy_check("spec.strategy.rollingUpdate.maxUnavailable", json_string("150%"), &e),
-        -E_INVALID);
+    assert_int_equal(deploy_check("spec.strategy.rollingUpdate.maxUnavailable",
+                                  json_string("150%"), &e), -E_INVALID);
     ASSERT_CAUSE(&e, "spec.strategy.rollingUpdate.maxUnavailable",
                  "Invalid value: 150%: must not be greater than 100%");
     err_release(&e);
-    assert_int_equal(deploy_check("spec.strategy.rollingUpdate.maxSurge", json_string("300%"), &e),
-                     0);
+    assert_int_equal(deploy_check("spec.strategy.rollingUpdate.maxSurge", json_string("300%"),
+                                  &e), 0);
     /* 11 */
     assert_int_equal(deploy_check("spec.progressDeadlineSeconds", json_integer(20), &e),
                      -E_INVALID);
     ASSERT_CAUSE(&e, "spec.progressDeadlineSeconds",
                  "Invalid value: 20: must be greater than minReadySeconds");
     err_release(&e);
-    assert_int_equal(deploy_check("spec.revisionHistoryLimit", json_integer(-1), &e), -E_INVALID);
+    assert_int_equal(deploy_check("spec.revisionHistoryLimit", json_integer(-1), &e),
+                     -E_INVALID);
     ASSERT_CAUSE(&e, "spec.revisionHistoryLimit",
                  "Invalid value: -1: must be greater than or equal to 0");
     err_release(&e);
@@ -484,8 +486,8 @@ static void test_immutable_selector(void **state)
     jx_set(old, "kind", json_string("ReplicaSet"));
     assert_int_equal(res_validate(res_kind_find("apps", "ReplicaSet"), d, old, &e), -E_INVALID);
     err_release(&e);
-    json_object_set_new(json_array_get(jx_get(old, "spec.template.spec.containers"), 0), "image",
-                        json_string("myrepo/tf-serving:1.0.4"));
+    json_object_set_new(json_array_get(jx_get(old, "spec.template.spec.containers"), 0),
+                        "image", json_string("myrepo/tf-serving:1.0.4"));
     assert_int_equal(res_validate(res_kind_find("apps", "Deployment"), old, old, &e), 0);
     json_decref(old);
     json_decref(d);
@@ -500,8 +502,7 @@ static void test_strict_unknown(void **state)
     json_object_set_new(json_array_get(jx_get(d, "spec.template.spec.containers"), 0),
                         "imagePullPolcy", json_string("Always"));
     jx_set(d, "spec.foo", json_integer(1));
-    assert_int_equal(res_unknown_fields(res_kind_find("apps", "Deployment"), d, &paths, &e),
-                     -E_BAD_REQUEST);
+    assert_int_equal(res_unknown_fields(res_kind_find("apps", "Deployment"), d, &paths, &e), -E_BAD_REQUEST);
     assert_string_equal(e.msg, "Deployment in version \"v1\" cannot be handled as a Deployment: "
                                "strict decoding error: unknown field "
                                "\"spec.template.spec.containers[0].imagePullPolcy\", unknown "
@@ -520,9 +521,8 @@ static void test_strict_unknown(void **state)
 static const struct {
     const char *group, *kind, *json;
 } fixtures[] = {
-    {"", "Namespace",
-     "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":"
-     "\"ml\",\"labels\":{\"team\":\"ml\"}}}"},
+    {"", "Namespace", "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":"
+                      "\"ml\",\"labels\":{\"team\":\"ml\"}}}"},
     {"", "Node",
      "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"kroll-node\",\"labels\":"
      "{\"kubernetes.io/hostname\":\"kroll-node\",\"kubernetes.io/os\":\"linux\"}},"
@@ -601,14 +601,12 @@ static const struct {
      "\"targetRef\":{\"kind\":\"Pod\",\"name\":\"model-0\",\"namespace\":\"default\",\"uid\":"
      "\"1\"}}],\"notReadyAddresses\":[{\"ip\":\"10.244.0.6\"}],\"ports\":[{\"name\":\"http\","
      "\"port\":8501},{\"name\":\"grpc\",\"port\":8500}]}]}"},
-    {"", "ConfigMap",
-     "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
-     "\"cfg\",\"namespace\":\"default\"},\"data\":{\"model.yaml\":\"a: 1\","
-     "\"KEY_NAME\":\"v\"},\"binaryData\":{\"blob\":\"AAEC\"}}"},
-    {"", "Secret",
-     "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"s\","
-     "\"namespace\":\"default\"},\"type\":\"Opaque\",\"data\":{\"token\":"
-     "\"c2VjcmV0\",\"empty\":\"\"},\"stringData\":{\"plain\":\"hi\"}}"},
+    {"", "ConfigMap", "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":"
+                      "\"cfg\",\"namespace\":\"default\"},\"data\":{\"model.yaml\":\"a: 1\","
+                      "\"KEY_NAME\":\"v\"},\"binaryData\":{\"blob\":\"AAEC\"}}"},
+    {"", "Secret", "{\"apiVersion\":\"v1\",\"kind\":\"Secret\",\"metadata\":{\"name\":\"s\","
+                   "\"namespace\":\"default\"},\"type\":\"Opaque\",\"data\":{\"token\":"
+                   "\"c2VjcmV0\",\"empty\":\"\"},\"stringData\":{\"plain\":\"hi\"}}"},
     {"", "Event",
      "{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":\"model.17a\",\"namespace\":"
      "\"default\"},\"involvedObject\":{\"kind\":\"Deployment\",\"namespace\":\"default\",\"name\":"
@@ -617,9 +615,8 @@ static const struct {
      "{\"component\":\"deployment-controller\"},\"firstTimestamp\":\"2026-01-04T10:00:00Z\","
      "\"lastTimestamp\":\"2026-01-04T10:00:00Z\",\"count\":1,\"type\":\"Normal\",\"eventTime\":"
      "null,\"reportingComponent\":\"deployment-controller\",\"reportingInstance\":\"\"}"},
-    {"", "ServiceAccount",
-     "{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":"
-     "{\"name\":\"default\",\"namespace\":\"default\"}}"},
+    {"", "ServiceAccount", "{\"apiVersion\":\"v1\",\"kind\":\"ServiceAccount\",\"metadata\":"
+                           "{\"name\":\"default\",\"namespace\":\"default\"}}"},
     {"apps", "ReplicaSet",
      "{\"apiVersion\":\"apps/v1\",\"kind\":\"ReplicaSet\",\"metadata\":{\"name\":\"model-6d4\","
      "\"namespace\":\"default\",\"labels\":{\"app\":\"model\",\"pod-template-hash\":\"6d4\"},"
@@ -642,10 +639,9 @@ static const struct {
      "\"desiredHealthy\":2,\"expectedPods\":3,\"disruptedPods\":{},\"conditions\":[{\"type\":"
      "\"DisruptionAllowed\",\"status\":\"True\",\"reason\":\"SufficientPods\",\"message\":\"\","
      "\"observedGeneration\":1,\"lastTransitionTime\":\"2026-01-04T10:00:00Z\"}]}}"},
-    {"policy", "Eviction",
-     "{\"apiVersion\":\"policy/v1\",\"kind\":\"Eviction\",\"metadata\":"
-     "{\"name\":\"model-0\",\"namespace\":\"default\"},\"deleteOptions\":"
-     "{\"gracePeriodSeconds\":30,\"propagationPolicy\":\"Background\"}}"},
+    {"policy", "Eviction", "{\"apiVersion\":\"policy/v1\",\"kind\":\"Eviction\",\"metadata\":"
+                           "{\"name\":\"model-0\",\"namespace\":\"default\"},\"deleteOptions\":"
+                           "{\"gracePeriodSeconds\":30,\"propagationPolicy\":\"Background\"}}"},
     {"discovery.k8s.io", "EndpointSlice",
      "{\"apiVersion\":\"discovery.k8s.io/v1\",\"kind\":\"EndpointSlice\",\"metadata\":"
      "{\"generateName\":\"model-\",\"namespace\":\"default\",\"labels\":{"
@@ -655,14 +651,12 @@ static const struct {
      "\"terminating\":false},\"nodeName\":\"kroll-node\",\"targetRef\":{\"kind\":\"Pod\","
      "\"name\":\"model-0\",\"namespace\":\"default\",\"uid\":\"1\"}}],\"ports\":[{\"name\":"
      "\"http\",\"port\":8501,\"protocol\":\"TCP\"}]}"},
-    {"autoscaling", "Scale",
-     "{\"apiVersion\":\"autoscaling/v1\",\"kind\":\"Scale\",\"metadata\":"
-     "{\"name\":\"model\",\"namespace\":\"default\"},\"spec\":"
-     "{\"replicas\":3}}"},
-    {"meta", "DeleteOptions",
-     "{\"apiVersion\":\"v1\",\"kind\":\"DeleteOptions\","
-     "\"propagationPolicy\":\"Foreground\",\"preconditions\":{\"uid\":"
-     "\"1\"},\"dryRun\":[\"All\"]}"},
+    {"autoscaling", "Scale", "{\"apiVersion\":\"autoscaling/v1\",\"kind\":\"Scale\",\"metadata\":"
+                             "{\"name\":\"model\",\"namespace\":\"default\"},\"spec\":"
+                             "{\"replicas\":3}}"},
+    {"meta", "DeleteOptions", "{\"apiVersion\":\"v1\",\"kind\":\"DeleteOptions\","
+                              "\"propagationPolicy\":\"Foreground\",\"preconditions\":{\"uid\":"
+                              "\"1\"},\"dryRun\":[\"All\"]}"},
 };
 
 static void test_valid_fixtures(void **state)
@@ -673,9 +667,8 @@ static void test_valid_fixtures(void **state)
 
         err_init(&e);
         assert_non_null(res_kind_find(fixtures[i].group, fixtures[i].kind));
-        assert_int_equal(
-            res_unknown_fields(res_kind_find(fixtures[i].group, fixtures[i].kind), o, &paths, &e),
-            0);
+        assert_int_equal(res_unknown_fields(res_kind_find(fixtures[i].group, fixtures[i].kind), o, &paths, &e),
+                         0);
         assert_int_equal(json_array_size(paths), 0);
         res_default(res_kind_find(fixtures[i].group, fixtures[i].kind), o);
         if (res_validate(res_kind_find(fixtures[i].group, fixtures[i].kind), o, NULL, &e) != 0) {
@@ -683,8 +676,7 @@ static void test_valid_fixtures(void **state)
             fail_msg("fixture %s rejected", fixtures[i].kind);
         }
         /* Defaults are schema fields too: strict mode accepts what defaulting produced. */
-        assert_int_equal(
-            res_unknown_fields(res_kind_find(fixtures[i].group, fixtures[i].kind), o, NULL, &e), 0);
+        assert_int_equal(res_unknown_fields(res_kind_find(fixtures[i].group, fixtures[i].kind), o, NULL, &e), 0);
         json_decref(paths);
         err_release(&e);
         json_decref(o);
@@ -746,12 +738,11 @@ static void test_names(void **state)
 
 static void test_pod_rules(void **state)
 {
-    json_t *p =
-        parse("{\"metadata\":{\"name\":\"p\",\"namespace\":\"default\"},\"spec\":{"
-              "\"containers\":[{\"name\":\"c\",\"image\":\"m:1\",\"resources\":"
-              "{\"requests\":{\"nvidia.com/gpu\":\"1\"}},\"livenessProbe\":"
-              "{\"httpGet\":{\"port\":70000},\"successThreshold\":2},\"ports\":"
-              "[{\"containerPort\":0}]},{\"name\":\"c\"}],\"restartPolicy\":\"Sometimes\"}}");
+    json_t *p = parse("{\"metadata\":{\"name\":\"p\",\"namespace\":\"default\"},\"spec\":{"
+                      "\"containers\":[{\"name\":\"c\",\"image\":\"m:1\",\"resources\":"
+                      "{\"requests\":{\"nvidia.com/gpu\":\"1\"}},\"livenessProbe\":"
+                      "{\"httpGet\":{\"port\":70000},\"successThreshold\":2},\"ports\":"
+                      "[{\"containerPort\":0}]},{\"name\":\"c\"}],\"restartPolicy\":\"Sometimes\"}}");
     json_t *q;
     struct err e;
 
@@ -767,9 +758,8 @@ static void test_pod_rules(void **state)
     ASSERT_CAUSE(&e, "spec.containers[0].ports[0].containerPort", "Required value");
     ASSERT_CAUSE(&e, "spec.containers[1].name", "Duplicate value: \"c\"");
     ASSERT_CAUSE(&e, "spec.containers[1].image", "Required value");
-    ASSERT_CAUSE(&e, "spec.restartPolicy",
-                 "Unsupported value: \"Sometimes\": supported "
-                 "values: \"Always\", \"OnFailure\", \"Never\"");
+    ASSERT_CAUSE(&e, "spec.restartPolicy", "Unsupported value: \"Sometimes\": supported "
+                                           "values: \"Always\", \"OnFailure\", \"Never\"");
     err_release(&e);
     json_decref(p);
 
@@ -818,8 +808,7 @@ static void test_other_kinds(void **state)
     err_init(&e);
     o = parse("{\"metadata\":{\"name\":\"b\",\"namespace\":\"default\"},\"spec\":"
               "{\"minAvailable\":1,\"maxUnavailable\":\"120%\"}}");
-    assert_int_equal(res_validate(res_kind_find("policy", "PodDisruptionBudget"), o, NULL, &e),
-                     -E_INVALID);
+    assert_int_equal(res_validate(res_kind_find("policy", "PodDisruptionBudget"), o, NULL, &e), -E_INVALID);
     ASSERT_CAUSE(&e, "spec.maxUnavailable", "Invalid value: 120%: must not be greater than 100%");
     assert_string_equal(jx_str(json_array_get(e.causes, 0), "field"), "spec");
     assert_non_null(strstr(jx_str(json_array_get(e.causes, 0), "message"),
@@ -832,9 +821,8 @@ static void test_other_kinds(void **state)
     res_default(res_kind_find("", "Secret"), o);
     assert_string_equal(jx_str(o, "type"), "Opaque");
     assert_int_equal(res_validate(res_kind_find("", "Secret"), o, NULL, &e), -E_INVALID);
-    ASSERT_CAUSE(&e, "data[k]",
-                 "Invalid value: \"<secret contents redacted>\": illegal base64 "
-                 "data at input byte 3");
+    ASSERT_CAUSE(&e, "data[k]", "Invalid value: \"<secret contents redacted>\": illegal base64 "
+                                "data at input byte 3");
     err_release(&e);
     json_decref(o);
 
@@ -886,32 +874,16 @@ static void test_other_kinds(void **state)
 /* Wrong JSON types anywhere give causes, never a crash, in default, validate and strict. */
 static void test_garbage(void **state)
 {
-    static const char *const paths[] = {"spec",
-                                        "spec.replicas",
-                                        "spec.selector",
-                                        "spec.selector.matchLabels",
-                                        "spec.selector.matchExpressions",
-                                        "spec.strategy",
-                                        "spec.strategy.rollingUpdate",
-                                        "spec.strategy.rollingUpdate.maxSurge",
-                                        "spec.template",
-                                        "spec.template.metadata",
-                                        "spec.template.metadata.labels",
-                                        "spec.template.spec",
-                                        "spec.template.spec.containers",
-                                        "spec.template.spec.terminationGracePeriodSeconds",
-                                        "metadata",
-                                        "metadata.name",
-                                        "metadata.labels",
-                                        "metadata.annotations",
-                                        "spec.minReadySeconds",
-                                        "spec.paused",
-                                        "spec.template.spec.volumes",
-                                        "spec.template.spec.tolerations",
-                                        "kind",
-                                        "status"};
-    static const char *const values[] = {"\"x\"", "[1,2]",  "{\"a\":1}", "true", "99999999999",
-                                         "-1.5",  "[null]", "[\"s\"]",   "{}"};
+    static const char *const paths[] = {
+        "spec", "spec.replicas", "spec.selector", "spec.selector.matchLabels",
+        "spec.selector.matchExpressions", "spec.strategy", "spec.strategy.rollingUpdate",
+        "spec.strategy.rollingUpdate.maxSurge", "spec.template", "spec.template.metadata",
+        "spec.template.metadata.labels", "spec.template.spec", "spec.template.spec.containers",
+        "spec.template.spec.terminationGracePeriodSeconds", "metadata", "metadata.name",
+        "metadata.labels", "metadata.annotations", "spec.minReadySeconds", "spec.paused",
+        "spec.template.spec.volumes", "spec.template.spec.tolerations", "kind", "status"};
+    static const char *const values[] = {"\"x\"", "[1,2]", "{\"a\":1}", "true",
+                                         "99999999999", "-1.5", "[null]", "[\"s\"]", "{}"};
     int rejected = 0, runs = 0;
 
     for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
@@ -937,9 +909,9 @@ static void test_garbage(void **state)
     }
     /* Containers, elements and leaves of a Pod, one by one. */
     {
-        static const char *const cpaths[] = {
-            "name",      "image",        "ports",           "env", "resources", "livenessProbe",
-            "lifecycle", "volumeMounts", "securityContext", "args"};
+        static const char *const cpaths[] = {"name", "image", "ports", "env", "resources",
+                                             "livenessProbe", "lifecycle", "volumeMounts",
+                                             "securityContext", "args"};
         for (size_t i = 0; i < sizeof cpaths / sizeof cpaths[0]; i++) {
             for (size_t j = 0; j < sizeof values / sizeof values[0]; j++) {
                 json_t *p = parse(fixtures[2].json), *c;
@@ -965,19 +937,16 @@ static void test_garbage(void **state)
 
         err_init(&e);
         jx_set(d, "spec.replicas", json_string("3"));
-        assert_int_equal(res_validate(res_kind_find("apps", "Deployment"), d, NULL, &e),
-                         -E_INVALID);
+        assert_int_equal(res_validate(res_kind_find("apps", "Deployment"), d, NULL, &e), -E_INVALID);
         ASSERT_CAUSE(&e, "spec.replicas", "Invalid value: \"3\": must be of type int32");
         err_release(&e);
         jx_set(d, "spec.replicas", json_integer(99999999999LL));
-        assert_int_equal(res_validate(res_kind_find("apps", "Deployment"), d, NULL, &e),
-                         -E_INVALID);
+        assert_int_equal(res_validate(res_kind_find("apps", "Deployment"), d, NULL, &e), -E_INVALID);
         ASSERT_CAUSE(&e, "spec.replicas", "Invalid value: 99999999999: must be of type int32");
         err_release(&e);
         json_decref(d);
         d = json_string("not an object");
-        assert_int_equal(res_validate(res_kind_find("apps", "Deployment"), d, NULL, &e),
-                         -E_INVALID);
+        assert_int_equal(res_validate(res_kind_find("apps", "Deployment"), d, NULL, &e), -E_INVALID);
         res_default(res_kind_find("apps", "Deployment"), d);
         assert_int_equal(res_unknown_fields(res_kind_find("apps", "Deployment"), d, NULL, &e), 0);
         err_release(&e);
