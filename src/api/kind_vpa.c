@@ -156,7 +156,14 @@ static void admit_resource(json_t *c, const json_t *target, const char *res, int
             ov = 0;
         snprintf(path, sizeof path, "resources.requests.%s", res);
     }
-    jx_set(c, path, json_string(want));
+    snprintf(q, sizeof q, "resources.limits.%s", res);
+    if (!limits && qty_milli(jx_get(c, q), &lv) == 0 && nv > lv) {
+        /* RequestsOnly: the request stays within the limit (capRecommendationToContainerLimit),
+         * so the pod stays valid (requests <= limits). */
+        jx_set(c, path, json_incref(jx_get(c, q)));
+    } else {
+        jx_set(c, path, json_string(want));
+    }
     buf_appendf(req, "%s%s request", req->len ? ", " : "", res);
     snprintf(path, sizeof path, "resources.limits.%s", res);
     if (!limits || qty_milli(jx_get(c, path), &lv) < 0 || ov <= 0)
