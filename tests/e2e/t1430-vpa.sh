@@ -4,7 +4,8 @@
 # CPU target exceeds the request, lowerBound <= target <= upperBound, the 250Mi memory minimum,
 # `kubectl get vpa` with the CRD's columns; a second VPA with maxAllowed caps its target and
 # keeps the uncapped one; switched to Initial, a new pod of the Deployment starts with the
-# recommended requests (memory limit scaled in proportion) and upstream's annotations; Auto is
+# recommended requests (memory limit scaled in proportion) and upstream's annotations, and with
+# RequestsOnly a request capped at its limit; Auto is
 # reported as applied as Initial; bad specs are refused with 422 and their causes.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/img-lib.sh"
@@ -112,6 +113,17 @@ expect_eq "$(kubectl get pod "$new" -o jsonpath='{.metadata.annotations.vpaObser
     "burn" "vpaObservedContainers annotation"
 wait_for 60 "the new pod runs with its new requests" -- sh_eval \
     'test "$(kubectl get pod "$new" -o jsonpath="{.status.phase}")" = Running'
+
+# RequestsOnly: limits stay, and a request never exceeds its limit (the pod stays valid).
+kubectl patch vpa burner --type=merge -p '{"spec":{"resourcePolicy":{"containerPolicies":[{"containerName":"burn","controlledValues":"RequestsOnly"}]}}}' >/dev/null
+kubectl delete pod "$new" --wait=false >/dev/null
+wait_for 60 "a third burner pod" -- sh_eval \
+    'kubectl get pods -l app=burner -o jsonpath="{.items[*].metadata.name}" | tr " " "\n" | grep -v -e "^$old\$" -e "^$new\$" | grep -q .'
+third=$(kubectl get pods -l app=burner -o jsonpath='{.items[*].metadata.name}' | tr ' ' '\n' | grep -v -e "^$old\$" -e "^$new\$" | head -1)
+expect_eq "$(kubectl get pod "$third" -o jsonpath='{.spec.containers[0].resources.requests.memory} {.spec.containers[0].resources.limits.memory}')" \
+    "64Mi 64Mi" "RequestsOnly: memory request capped at the 64Mi limit, limit unchanged"
+expect_eq "$(kubectl get pod "$third" -o jsonpath='{.metadata.annotations.vpaUpdates}')" \
+    "Pod resources updated by burner: container 0: cpu request, memory request" "RequestsOnly vpaUpdates"
 
 kubectl patch vpa burner --type=merge -p '{"spec":{"updatePolicy":{"updateMode":"Auto"}}}' >/dev/null
 wait_for 30 "Auto reported as applied as Initial" -- sh_eval \
