@@ -49,6 +49,9 @@ struct api {
 
 /* /metrics (metrics.c, metrics_state.c): request counters and latencies, rollout outcomes
  * (from store events), the kube-state-metrics series of the store's workloads. */
+/* Pod admission of VerticalPodAutoscalers in updateMode Initial (kind_vpa.c): sets a new pod's
+ * requests (and limits in proportion) from the VPA whose target selects it. 1 when applied. */
+int api__vpa_admit(struct api *api, json_t *pod);
 void api__metrics_init(struct api *api);
 void api__metrics_free(struct api *api);
 /* Counts a request once it has an answer (req->status); started is a CLOCK_MONOTONIC second. */

@@ -17,6 +17,7 @@ static const char *const groups[][2] = {
     {"autoscaling", "v2"}, {"autoscaling", "v1"}, {"batch", "v1"},
     {"argoproj.io", "v1alpha1"},
     {"gateway.networking.k8s.io", "v1"},
+    {"autoscaling.k8s.io", "v1"},
 };
 #define NGROUPS (sizeof groups / sizeof groups[0])
 

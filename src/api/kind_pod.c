@@ -276,6 +276,7 @@ static int pod_prepare_create(struct api *api, json_t *obj, struct err *err)
 
     if (rc < 0)
         return rc;
+    api__vpa_admit(api, obj);
     json_object_set_new(obj, "status",
                         json_pack("{s:s,s:s}", "phase", "Pending", "qosClass", "BestEffort"));
     return 0;

@@ -41,6 +41,7 @@ extern const struct res_type res__t_namespace, res__t_node, res__t_pod, res__t_s
     res__t_endpointslice, res__t_scale, res__t_deleteoptions;
 extern const struct res_type res__t_job;
 extern const struct res_type res__t_hpa;
+extern const struct res_type res__t_vpa;
 extern const struct res_type res__t_analysistemplate, res__t_clusteranalysistemplate,
     res__t_analysisrun;
 extern const struct res_type res__t_rollout, res__t_experiment;
@@ -167,6 +168,7 @@ void res__job_default(json_t *obj);
 void res__job_validate(const json_t *obj, const json_t *old, struct err *err);
 void res__hpa_default(json_t *obj);
 void res__hpa_validate(const json_t *obj, const json_t *old, struct err *err);
+void res__vpa_validate(const json_t *obj, const json_t *old, struct err *err);
 void res__analysistemplate_validate(const json_t *obj, const json_t *old, struct err *err);
 void res__clusteranalysistemplate_validate(const json_t *obj, const json_t *old, struct err *err);
 void res__analysisrun_validate(const json_t *obj, const json_t *old, struct err *err);

@@ -65,6 +65,8 @@ const struct res_kind res_kind_scale = {"autoscaling", "Scale", "v1",
                                         &res__t_scale, NULL,    res__scale_validate};
 const struct res_kind res_kind_hpa = {"autoscaling",       "HorizontalPodAutoscaler", "v2",
                                       &res__t_hpa,         res__hpa_default,          res__hpa_validate};
+const struct res_kind res_kind_vpa = {"autoscaling.k8s.io", "VerticalPodAutoscaler", "v1",
+                                      &res__t_vpa, NULL, res__vpa_validate};
 const struct res_kind res_kind_deleteoptions = {
     "meta", "DeleteOptions", "v1", &res__t_deleteoptions, NULL, res__deleteoptions_validate};
 const struct res_kind res_kind_analysistemplate = {"argoproj.io", "AnalysisTemplate", "v1alpha1",
@@ -100,6 +102,7 @@ static const struct res_kind *const kinds[] = {
     &res_kind_scale,      &res_kind_deleteoptions,
     &res_kind_job,
     &res_kind_hpa,
+    &res_kind_vpa,
     &res_kind_analysistemplate, &res_kind_clusteranalysistemplate, &res_kind_analysisrun,
     &res_kind_rollout,
     &res_kind_experiment,

@@ -17,6 +17,7 @@ extern const struct res_kind res_kind_namespace, res_kind_node, res_kind_pod, re
     res_kind_serviceaccount, res_kind_deployment, res_kind_replicaset, res_kind_daemonset,
     res_kind_pdb, res_kind_eviction, res_kind_endpointslice, res_kind_scale, res_kind_deleteoptions;
 extern const struct res_kind res_kind_job;
+extern const struct res_kind res_kind_vpa; /* autoscaling.k8s.io/v1 VerticalPodAutoscaler */
 extern const struct res_kind res_kind_hpa; /* autoscaling/v2 HorizontalPodAutoscaler */
 /* HorizontalPodAutoscaler autoscaling/v2 (stored) to autoscaling/v1 and back, as upstream's
  * conversion (round-trip annotations autoscaling.alpha.kubernetes.io/...). New references. */

@@ -461,6 +461,27 @@ KIND(res__t_rollout, "Rollout", F_O("metadata", t_meta), F_O("spec", t_ro_spec),
 
 /* Served (listed and watched) so that Argo's kubectl plugin, which waits for an Experiment
  * informer, does not hang; kroll runs no experiments. */
+/* ---- autoscaling.k8s.io/v1 VerticalPodAutoscaler (the VPA CRD's types.go) ---- */
+TYPE(t_vpa_xref, "CrossVersionObjectReference", F_S("kind"), F_S("name"), F_S("apiVersion"));
+TYPE(t_vpa_evreq, "EvictionRequirement", F_LS("resources"), F_S("changeRequirement"));
+TYPE(t_vpa_update, "PodUpdatePolicy", F_S("updateMode"), F_I("minReplicas"),
+     F_LO("evictionRequirements", t_vpa_evreq));
+TYPE(t_vpa_cpol, "ContainerResourcePolicy", F_S("containerName"), F_S("mode"),
+     F_MQ("minAllowed"), F_MQ("maxAllowed"), F_LS("controlledResources"),
+     F_S("controlledValues"));
+TYPE(t_vpa_rpol, "PodResourcePolicy", F_LO("containerPolicies", t_vpa_cpol));
+TYPE(t_vpa_recommender, "VerticalPodAutoscalerRecommenderSelector", F_S("name"));
+TYPE(t_vpa_spec, "VerticalPodAutoscalerSpec", F_O("targetRef", t_vpa_xref),
+     F_O("updatePolicy", t_vpa_update), F_O("resourcePolicy", t_vpa_rpol),
+     F_LO("recommenders", t_vpa_recommender));
+TYPE(t_vpa_crec, "RecommendedContainerResources", F_S("containerName"), F_MQ("target"),
+     F_MQ("lowerBound"), F_MQ("upperBound"), F_MQ("uncappedTarget"));
+TYPE(t_vpa_rec, "RecommendedPodResources", F_LO("containerRecommendations", t_vpa_crec));
+TYPE(t_vpa_status, "VerticalPodAutoscalerStatus", F_O("recommendation", t_vpa_rec),
+     F_LO("conditions", t_mcond));
+KIND(res__t_vpa, "VerticalPodAutoscaler", F_O("metadata", t_meta), F_O("spec", t_vpa_spec),
+     F_O("status", t_vpa_status));
+
 KIND(res__t_experiment, "Experiment", F_O("metadata", t_meta), F_ANY("spec"), F_ANY("status"));
 
 /* ---- gateway.networking.k8s.io/v1 (Gateway API v1.2 types; TLS, infrastructure and the

@@ -492,6 +492,17 @@ static void test_small_kinds(void **state)
                 "27T01:59:00Z\"},"
                 "\"spec\":{\"maxUnavailable\":\"25%\"}}",
                 "[\"pdb\",\"N/A\",\"25%\",0,\"60s\"]");
+    check_cells("autoscaling.k8s.io", "VerticalPodAutoscaler",
+                "{\"metadata\":{\"name\":\"vpa\",\"creationTimestamp\":\"2026-11-27T01:"
+                "59:00Z\"},\"spec\":{\"updatePolicy\":{\"updateMode\":\"Off\"}},\"status\":"
+                "{\"recommendation\":{\"containerRecommendations\":[{\"containerName\":\"c\","
+                "\"target\":{\"cpu\":\"587m\",\"memory\":\"262144k\"}}]},\"conditions\":"
+                "[{\"type\":\"RecommendationProvided\",\"status\":\"True\"}]}}",
+                "[\"vpa\",\"Off\",\"587m\",\"262144k\",\"True\",\"60s\"]");
+    check_cells("autoscaling.k8s.io", "VerticalPodAutoscaler",
+                "{\"metadata\":{\"name\":\"new\",\"creationTimestamp\":\"2026-11-27T01:"
+                "59:00Z\"},\"spec\":{}}",
+                "[\"new\",\"\",\"\",\"\",\"\",\"60s\"]");
     check_cells("autoscaling", "HorizontalPodAutoscaler",
                 "{\"metadata\":{\"name\":\"web\",\"creationTimestamp\":\"2026-11-27T01:"
                 "59:00Z\"},\"spec\":{\"scaleTargetRef\":{\"kind\":\"Deployment\",\"name\":"

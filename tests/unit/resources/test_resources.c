@@ -292,6 +292,61 @@ static void test_job_rules(void **state)
     json_decref(old);
 }
 
+/* VerticalPodAutoscaler: the CRD's required targetRef and enums, the webhook's min <= max. */
+static int vpa_check(const char *spec, struct err *e)
+{
+    char buf[800];
+    json_t *j;
+    int rc;
+
+    snprintf(buf, sizeof buf,
+             "{\"apiVersion\":\"autoscaling.k8s.io/v1\",\"kind\":\"VerticalPodAutoscaler\","
+             "\"metadata\":{\"name\":\"v\",\"namespace\":\"default\"},\"spec\":%s}",
+             spec);
+    j = parse(buf);
+    rc = res_validate(res_kind_find("autoscaling.k8s.io", "VerticalPodAutoscaler"), j, NULL, e);
+    json_decref(j);
+    return rc;
+}
+
+static void test_vpa_rules(void **state)
+{
+    struct err e;
+
+    (void)state;
+    err_init(&e);
+    assert_int_equal(vpa_check("{\"targetRef\":{\"kind\":\"Deployment\",\"name\":\"d\"},"
+                               "\"updatePolicy\":{\"updateMode\":\"Initial\"}}",
+                               &e),
+                     0);
+    assert_int_equal(vpa_check("{}", &e), -E_INVALID);
+    ASSERT_CAUSE(&e, "spec.targetRef", "Required value");
+    err_release(&e);
+    assert_int_equal(vpa_check("{\"targetRef\":{\"kind\":\"Deployment\"},\"updatePolicy\":"
+                               "{\"updateMode\":\"Never\"}}",
+                               &e),
+                     -E_INVALID);
+    ASSERT_CAUSE(&e, "spec.targetRef.name", "Required value");
+    ASSERT_CAUSE(&e, "spec.updatePolicy.updateMode",
+                 "Unsupported value: \"Never\": supported values: \"Off\", \"Initial\", "
+                 "\"Recreate\", \"Auto\"");
+    err_release(&e);
+    assert_int_equal(
+        vpa_check("{\"targetRef\":{\"kind\":\"Deployment\",\"name\":\"d\"},\"resourcePolicy\":"
+                  "{\"containerPolicies\":[{\"containerName\":\"a\",\"controlledResources\":"
+                  "[\"gpu\"],\"minAllowed\":{\"memory\":\"2Gi\"},\"maxAllowed\":{\"memory\":"
+                  "\"1Gi\"}},{\"containerName\":\"a\"}]}}",
+                  &e),
+        -E_INVALID);
+    ASSERT_CAUSE(&e, "spec.resourcePolicy.containerPolicies[0].controlledResources[0]",
+                 "Unsupported value: \"gpu\": supported values: \"cpu\", \"memory\"");
+    ASSERT_CAUSE(&e, "spec.resourcePolicy.containerPolicies[0].maxAllowed.memory",
+                 "Invalid value: \"1Gi\": max resource for memory is lower than min");
+    ASSERT_CAUSE(&e, "spec.resourcePolicy.containerPolicies[1].containerName",
+                 "Duplicate value: \"a\"");
+    err_release(&e);
+}
+
 static void test_deployment_rules(void **state)
 {
     struct err e;
@@ -1035,6 +1090,7 @@ int main(void)
         cmocka_unit_test(test_names),
         cmocka_unit_test(test_pod_rules),
         cmocka_unit_test(test_job_rules),
+        cmocka_unit_test(test_vpa_rules),
         cmocka_unit_test(test_other_kinds),
         cmocka_unit_test(test_garbage),
     };
