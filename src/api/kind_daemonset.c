@@ -35,23 +35,13 @@ static const struct table_col ds_cols[] = {TABLE_COL_NAME,
                                            {"Available", "integer", 0},
                                            {"Node Selector", "string", 0},
                                            TABLE_COL_AGE,
-                                           {"Containers", "string", 1},
-                                           {"Images", "string", 1},
-                                           {"Selector", "string", 1},
+                                           TABLE_COLS_WORKLOAD_WIDE,
                                            TABLE_COL_END};
-
-/* ---- strategic merge keys ---- */
-
-static const struct patch_merge_row merge_rows[] = {
-    {"status.conditions", PATCH_MAP1("type")},
-    {NULL, PATCH_ATOMIC},
-};
-static const struct patch_schema merge = {"spec.template.spec", merge_rows};
 
 const struct kind_ops kind_DAEMONSET = {
     .res = &res_kind_daemonset,
     .prepare_create = kind_create_drop_status,
     .cols = ds_cols,
     .cells = cells_daemonset,
-    .merge = &merge,
+    .merge = &kind_pod_template_merge,
 };

@@ -36,18 +36,8 @@ static const struct table_col deploy_cols[] = {TABLE_COL_NAME,
                                                {"Up-to-date", "string", 0},
                                                {"Available", "string", 0},
                                                TABLE_COL_AGE,
-                                               {"Containers", "string", 1},
-                                               {"Images", "string", 1},
-                                               {"Selector", "string", 1},
+                                               TABLE_COLS_WORKLOAD_WIDE,
                                                TABLE_COL_END};
-
-/* ---- strategic merge keys ---- */
-
-static const struct patch_merge_row merge_rows[] = {
-    {"status.conditions", PATCH_MAP1("type")},
-    {NULL, PATCH_ATOMIC},
-};
-static const struct patch_schema merge = {"spec.template.spec", merge_rows};
 
 const struct kind_ops kind_DEPLOYMENT = {
     .res = &res_kind_deployment,
@@ -55,6 +45,6 @@ const struct kind_ops kind_DEPLOYMENT = {
     .prepare_create = kind_create_drop_status,
     .cols = deploy_cols,
     .cells = cells_deployment,
-    .merge = &merge,
+    .merge = &kind_pod_template_merge,
     .pb = &pb_msg_Deployment,
 };

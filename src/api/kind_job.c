@@ -123,24 +123,14 @@ static const struct table_col job_cols[] = {TABLE_COL_NAME,
                                             {"Completions", "string", 0},
                                             {"Duration", "string", 0},
                                             TABLE_COL_AGE,
-                                            {"Containers", "string", 1},
-                                            {"Images", "string", 1},
-                                            {"Selector", "string", 1},
+                                            TABLE_COLS_WORKLOAD_WIDE,
                                             TABLE_COL_END};
-
-/* ---- strategic merge keys ---- */
-
-static const struct patch_merge_row merge_rows[] = {
-    {"status.conditions", PATCH_MAP1("type")},
-    {NULL, PATCH_ATOMIC},
-};
-static const struct patch_schema merge = {"spec.template.spec", merge_rows};
 
 const struct kind_ops kind_JOB = {
     .res = &res_kind_job,
     .prepare_create = job_prepare_create,
     .cols = job_cols,
     .cells = cells_job,
-    .merge = &merge,
+    .merge = &kind_pod_template_merge,
     .pb = &pb_msg_Job,
 };

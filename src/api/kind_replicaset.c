@@ -29,22 +29,12 @@ static const struct table_col rs_cols[] = {TABLE_COL_NAME,
                                            {"Current", "integer", 0},
                                            {"Ready", "integer", 0},
                                            TABLE_COL_AGE,
-                                           {"Containers", "string", 1},
-                                           {"Images", "string", 1},
-                                           {"Selector", "string", 1},
+                                           TABLE_COLS_WORKLOAD_WIDE,
                                            TABLE_COL_END};
 
 /* ---- field selectors (the kind's selectable field set) ---- */
 
 static const char *const rs_fields[] = {"status.replicas", NULL};
-
-/* ---- strategic merge keys ---- */
-
-static const struct patch_merge_row merge_rows[] = {
-    {"status.conditions", PATCH_MAP1("type")},
-    {NULL, PATCH_ATOMIC},
-};
-static const struct patch_schema merge = {"spec.template.spec", merge_rows};
 
 const struct kind_ops kind_REPLICASET = {
     .res = &res_kind_replicaset,
@@ -52,5 +42,5 @@ const struct kind_ops kind_REPLICASET = {
     .cols = rs_cols,
     .cells = cells_replicaset,
     .field_selectors = rs_fields,
-    .merge = &merge,
+    .merge = &kind_pod_template_merge,
 };

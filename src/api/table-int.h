@@ -18,6 +18,12 @@
     {                                                                                              \
         "Age", "string", 0                                                                         \
     }
+/* kubectl's -o wide columns of the workloads with a pod template. */
+#define TABLE_COLS_WORKLOAD_WIDE                                                                   \
+    {"Containers", "string", 1}, {"Images", "string", 1},                                          \
+    {                                                                                              \
+        "Selector", "string", 1                                                                    \
+    }
 #define TABLE_COL_END                                                                              \
     {                                                                                              \
         NULL, NULL, 0                                                                              \
