@@ -90,6 +90,9 @@ const struct kind_ops *api_kind_of(const struct resource *r);
 /* The strategic-merge keys of the workloads with a pod template (Deployment, ReplicaSet,
  * DaemonSet, Job): conditions by type; the template's pod spec merges by the Pod's own keys. */
 extern const struct patch_schema kind_pod_template_merge;
+/* The same for kinds without a pod template (HPA, PodDisruptionBudget, Namespace): conditions
+ * by type, everything else atomic. */
+extern const struct patch_schema kind_conditions_merge;
 
 /* Shared strategy pieces for kinds' files. */
 int kind_create_drop_status(struct api *api, json_t *obj, struct err *err);

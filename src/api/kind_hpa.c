@@ -111,20 +111,12 @@ static const struct table_col hpa_cols[] = {TABLE_COL_NAME,
                                             TABLE_COL_AGE,
                                             TABLE_COL_END};
 
-/* ---- strategic merge keys (autoscaling/v2 types.go: conditions by type, the rest atomic) ---- */
-
-static const struct patch_merge_row merge_rows[] = {
-    {"status.conditions", PATCH_MAP1("type")},
-    {NULL, PATCH_ATOMIC},
-};
-static const struct patch_schema merge = {NULL, merge_rows};
-
 const struct kind_ops kind_HPA = {
     .res = &res_kind_hpa,
     .prepare_create = kind_create_drop_status,
     .cols = hpa_cols,
     .cells = cells_hpa,
-    .merge = &merge,
+    .merge = &kind_conditions_merge,
     .pb = &pb_msg_HorizontalPodAutoscaler,
     .alt_version = "v1",
     .alt_out = res_hpa_to_v1,

@@ -76,14 +76,6 @@ static int namespace_finalized(const json_t *obj)
     return json_array_size(jx_get(obj, "spec.finalizers")) == 0;
 }
 
-/* ---- strategic merge keys ---- */
-
-static const struct patch_merge_row merge_rows[] = {
-    {"status.conditions", PATCH_MAP1("type")},
-    {NULL, PATCH_ATOMIC},
-};
-static const struct patch_schema merge = {NULL, merge_rows};
-
 const struct kind_ops kind_NAMESPACE = {
     .res = &res_kind_namespace,
     .flags = KO_STATUS_BY_STRATEGY,
@@ -95,6 +87,6 @@ const struct kind_ops kind_NAMESPACE = {
     .cols = ns_cols,
     .cells = cells_namespace,
     .field_selectors = ns_fields,
-    .merge = &merge,
+    .merge = &kind_conditions_merge,
     .pb = &pb_msg_Namespace,
 };

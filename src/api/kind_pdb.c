@@ -45,19 +45,11 @@ static const struct table_col pdb_cols[] = {TABLE_COL_NAME,
                                             TABLE_COL_AGE,
                                             TABLE_COL_END};
 
-/* ---- strategic merge keys ---- */
-
-static const struct patch_merge_row merge_rows[] = {
-    {"status.conditions", PATCH_MAP1("type")},
-    {NULL, PATCH_ATOMIC},
-};
-static const struct patch_schema merge = {NULL, merge_rows};
-
 const struct kind_ops kind_PDB = {
     .res = &res_kind_pdb,
     .prepare_create = kind_create_drop_status,
     .cols = pdb_cols,
     .cells = cells_pdb,
-    .merge = &merge,
+    .merge = &kind_conditions_merge,
     .pb = &pb_msg_PodDisruptionBudget,
 };

@@ -35,11 +35,12 @@ json_t *kind_served(const struct resource *r, int alt, const json_t *obj)
     return alt && k->alt_out ? k->alt_out(obj) : json_incref((json_t *)obj);
 }
 
-static const struct patch_merge_row pod_template_rows[] = {
+static const struct patch_merge_row conditions_rows[] = {
     {"status.conditions", PATCH_MAP1("type")},
     {NULL, PATCH_ATOMIC},
 };
-const struct patch_schema kind_pod_template_merge = {"spec.template.spec", pod_template_rows};
+const struct patch_schema kind_pod_template_merge = {"spec.template.spec", conditions_rows};
+const struct patch_schema kind_conditions_merge = {NULL, conditions_rows};
 
 /* Workloads and budgets: status is written by their controllers through /status only. */
 int kind_create_drop_status(struct api *api, json_t *obj, struct err *err)
