@@ -26,8 +26,11 @@ die() { log "error: $*"; exit 2; }
 [ $# -ge 1 ] || die "usage: playbook.sh IMAGE [NAME=VALUE...]"
 IMAGE=$1
 shift
+[[ $IMAGE =~ ^[A-Za-z0-9._:/@-]{1,256}$ ]] || die "not an image reference: $IMAGE"
+[[ $CONTAINER =~ ^[a-z0-9-]{1,63}$ ]] || die "not a container name: $CONTAINER"
 for kv in "$@"; do
-    [[ $kv =~ ^[A-Za-z_][A-Za-z0-9_]*=.{0,256}$ ]] || die "not NAME=VALUE: $kv"
+    [[ $kv =~ ^[A-Za-z_][A-Za-z0-9_]{0,62}=[A-Za-z0-9._:/@+-]{0,256}$ ]] ||
+        die "not NAME=VALUE (letters, digits and ._:/@+- in the value): $kv"
 done
 [[ $CHECK_REQUESTS =~ ^[0-9]+$ ]] && [ "$CHECK_REQUESTS" -ge 1 ] && [ "$CHECK_REQUESTS" -le 1000 ] ||
     die "CHECK_REQUESTS must be 1..1000"
@@ -49,12 +52,16 @@ until_ok() {
     die "timed out after ${secs}s: $what"
 }
 
-gen() { kubectl get deploy "$DEPLOY" -o jsonpath='{.metadata.generation} {.status.observedGeneration}'; }
-observed() { local g; g=$(gen) && [ "${g% *}" = "${g#* }" ]; }
 # The newest ReplicaSet of the Deployment (highest revision annotation) and its hash.
 new_rs() {
     kubectl get rs -l "$SELECTOR" -o jsonpath='{range .items[*]}{.metadata.annotations.deployment\.kubernetes\.io/revision} {.metadata.name} {.metadata.labels.pod-template-hash}{"\n"}{end}' |
         sort -n | tail -1
+}
+# Sets REV NEW_RS HASH when the newest ReplicaSet's revision is above REV0 (the one before the
+# change; an old template coming back gets a new revision number too).
+new_revision() {
+    read -r REV NEW_RS HASH <<<"$(new_rs)"
+    [ -n "${HASH:-}" ] && [ "${REV:-0}" -gt "$REV0" ] 2>/dev/null
 }
 first_available() { [ "$(kubectl get rs "$NEW_RS" -o jsonpath='{.status.availableReplicas}')" -ge 1 ] 2>/dev/null; }
 
@@ -63,20 +70,22 @@ SELECTOR=$(kubectl get deploy "$DEPLOY" -o go-template='{{range $k, $v := .spec.
 SELECTOR=${SELECTOR%,}
 [ -n "$SELECTOR" ] || die "Deployment $DEPLOY has no matchLabels selector"
 
+REV0=$(new_rs | cut -d' ' -f1)
+REV0=${REV0:-0}
 # 1. the new revision: image and environment in one change (a second change would be a second
-#    revision), then wait until the controller has seen it, so that its new ReplicaSet exists.
+#    revision), then wait until the controller has made the new revision's ReplicaSet.
 log "set image $CONTAINER=$IMAGE ${*:-}"
-if [ $# -gt 0 ]; then
-    kubectl get deploy "$DEPLOY" -o json >"$WORK/d.json" || die "read $DEPLOY"
-    kubectl set image -f "$WORK/d.json" "$CONTAINER=$IMAGE" --local -o json >"$WORK/d1.json" &&
-        kubectl set env -f "$WORK/d1.json" -c "$CONTAINER" "$@" --local -o json >"$WORK/d2.json" &&
-        kubectl replace -f "$WORK/d2.json" >/dev/null || die "could not update $DEPLOY"
-else
-    kubectl set image "deployment/$DEPLOY" "$CONTAINER=$IMAGE" >/dev/null || die "set image failed"
-fi
-until_ok "$TIMEOUT" "the controller sees the change" -- observed
-read -r REV NEW_RS HASH <<<"$(new_rs)"
-[ -n "${HASH:-}" ] || die "no new ReplicaSet"
+# One strategic merge patch (what `kubectl set image` sends), merging by container and
+# variable name: the image and the variables in one change.
+envs=
+for kv in "$@"; do
+    envs="$envs${envs:+,}{\"name\":\"${kv%%=*}\",\"value\":\"${kv#*=}\"}"
+done
+patch="{\"spec\":{\"template\":{\"spec\":{\"containers\":[{\"name\":\"$CONTAINER\",\"image\":\"$IMAGE\""
+[ -n "$envs" ] && patch="$patch,\"env\":[$envs]"
+patch="$patch}]}}}}"
+kubectl patch deployment "$DEPLOY" -p "$patch" >/dev/null || die "could not update $DEPLOY"
+until_ok "$TIMEOUT" "a new revision's ReplicaSet" -- new_revision
 log "revision $REV: ReplicaSet $NEW_RS"
 
 # 2. pause once the first new pod is available (with maxUnavailable 0 and minReadySeconds the

@@ -39,6 +39,7 @@ wait_for 60 "only the good revision's pods remain" -- \
     sh_eval 'test "$(kubectl get pods -l app=model-serving -o name | wc -l)" = 2'
 expect_rc 2 "a bad argument: exit 2" -- "$EX/playbook.sh" myrepo/tf-serving:1.0.4 'NOT AN ENV'
 say "playbook.sh output (bad release):"; sed 's/^/    /' "$TEST_DIR/pb2.out"
+say "history: $(kubectl rollout history deploy/model-serving | tail -n +2 | xargs)"
 kubectl delete deploy model-serving >/dev/null
 wait_for 90 "the Deployment's pods are gone" -- \
     sh_eval 'test "$(kubectl get pods -l app=model-serving -o name | wc -l)" = 0'
