@@ -8,7 +8,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 # Warnings are errors (CI builds with this); WERROR=OFF for a compiler newer than Debian 12's.
 WERROR ?= ON
 
-.PHONY: all deps test-deps bench-deps build test demo bench clean asan fmt fuzz
+.PHONY: all deps test-deps bench-deps build test demo demo-progressive bench clean asan fmt fuzz
 
 all: build
 
@@ -27,6 +27,10 @@ test: build test-deps
 
 demo: build
 	@$(BUILD)/kroll demo
+
+# Setup and the progressive-delivery phases (Argo Rollouts: canary, abort, blue/green analysis).
+demo-progressive: build
+	@$(BUILD)/kroll demo --progressive
 
 bench-deps:
 	@scripts/install-deps.sh --bench

@@ -157,6 +157,11 @@ const struct rs_state *demo_rs_find(struct demo *d, const char *deploy, const ch
 void demo_phase_config(struct demo *d);
 void demo_phase_autoscale(struct demo *d);
 
+/* Progressive delivery (demo_progressive.c), only with --progressive or --only. */
+void demo_phase_canary(struct demo *d);
+void demo_phase_canary_abort(struct demo *d);
+void demo_phase_bluegreen_analysis(struct demo *d);
+
 /* Setup (demo_setup.c): <dir of the kroll binary>/examples/images (malloc'd) or NULL. */
 char *demo_images_default(void);
 /* Imports every image listed in d->images_dir/images.txt into d->data_dir. 0 or -1. */

@@ -564,17 +564,20 @@ static int usage(void)
 {
     fprintf(stderr,
             "usage: kroll demo [--data-dir DIR] [--images DIR] [--report FILE] [--kubectl PATH]\n"
-            "                  [--rate N] [--plain] [--only PHASE,...]\n"
+            "                  [--rate N] [--plain] [--only PHASE,...] [--progressive]\n"
             "Runs the rolling-update tutorial for real against a server of its own.\n"
             "Phases: setup (always), rolling-update, pause-resume, rollback, bad-release,\n"
             "blue-green, config-rotation, autoscale, drain, gpu-surge. --only runs a subset, in "
             "this order; "
             "rollback\n"
-            "needs an earlier update. --rate: requests per second (100).\n");
+            "needs an earlier update. --rate: requests per second (100).\n"
+            "Progressive delivery (Argo Rollouts), not in the default run: canary, canary-abort\n"
+            "(needs canary), bluegreen-analysis; --progressive runs setup and these three.\n");
     return 2;
 }
 
 static int only_valid(const char *only);
+#define PROGRESSIVE_PHASES "canary,canary-abort,bluegreen-analysis"
 
 static int parse_args(struct demo *d, int argc, char **argv, int *rate, char **only)
 {
@@ -593,6 +596,8 @@ static int parse_args(struct demo *d, int argc, char **argv, int *rate, char **o
             *rate = atoi(v), i++;
         else if (!strcmp(a, "--only") && v && only_valid(v))
             *only = argv[++i];
+        else if (!strcmp(a, "--progressive") && !*only)
+            *only = (char *)PROGRESSIVE_PHASES;
         else if (!strcmp(a, "--plain"))
             d->tty = 0;
         else
@@ -649,25 +654,32 @@ static int kubectl_present(struct demo *d)
 static const struct {
     const char *name;
     void (*run)(struct demo *d);
+    int extra; /* not in the default run: only when --only or --progressive names it */
 } phase_table[] = {
-    {"setup", phase_setup},
-    {"rolling-update", phase_rolling},
-    {"pause-resume", phase_pause},
-    {"rollback", phase_undo},
-    {"bad-release", phase_bad},
-    {"blue-green", phase_blue_green},
-    {"config-rotation", demo_phase_config},
-    {"autoscale", demo_phase_autoscale},
-    {"drain", phase_drain},
-    {"gpu-surge", phase_gpu},
+    {"setup", phase_setup, 0},
+    {"rolling-update", phase_rolling, 0},
+    {"pause-resume", phase_pause, 0},
+    {"rollback", phase_undo, 0},
+    {"bad-release", phase_bad, 0},
+    {"blue-green", phase_blue_green, 0},
+    {"config-rotation", demo_phase_config, 0},
+    {"autoscale", demo_phase_autoscale, 0},
+    {"drain", phase_drain, 0},
+    {"gpu-surge", phase_gpu, 0},
+    {"canary", demo_phase_canary, 1},
+    {"canary-abort", demo_phase_canary_abort, 1},
+    {"bluegreen-analysis", demo_phase_bluegreen_analysis, 1},
 };
 
-/* Is phase name selected by --only (comma-separated)? setup always runs. */
-static int phase_selected(const char *only, const char *name)
+/* Is phase name selected by --only (comma-separated)? setup always runs; without --only every
+ * phase but the extra ones. */
+static int phase_selected(const char *only, const char *name, int extra)
 {
     size_t n = strlen(name);
 
-    if (!only || !strcmp(name, "setup"))
+    if (!only)
+        return !extra;
+    if (!strcmp(name, "setup"))
         return 1;
     for (const char *p = only; (p = strstr(p, name)); p += n)
         if ((p == only || p[-1] == ',') && (p[n] == 0 || p[n] == ','))
@@ -697,7 +709,7 @@ static int only_valid(const char *only)
 static void run_phases(struct demo *d, const char *only)
 {
     for (size_t i = 0; i < sizeof phase_table / sizeof phase_table[0] && !demo_interrupted; i++)
-        if (phase_selected(only, phase_table[i].name))
+        if (phase_selected(only, phase_table[i].name, phase_table[i].extra))
             phase_table[i].run(d);
     phase_end_all(d);
 }

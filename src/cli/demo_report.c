@@ -408,6 +408,11 @@ static void html_table(struct buf *b, struct demo *d)
         svg_esc(b, ph->title);
         buf_appendf(b, "<br>");
         svg_esc(b, ph->why);
+        if (ph->note[0]) {
+            buf_appendf(b, "<br><i>");
+            svg_esc(b, ph->note);
+            buf_appendf(b, "</i>");
+        }
         buf_appendf(b,
                     "</small></td><td>%s</td><td>%.1f s</td><td>%llu</td>"
                     "<td class='%s'>%llu</td><td>%.1f</td><td>%.1f</td><td>%s</td>"
