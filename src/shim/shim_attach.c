@@ -161,6 +161,8 @@ int shim__console_listen(struct shim *s, struct shim_ctr *c, char *out, size_t n
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     int fd;
 
+    if (!out || n == 0)
+        return -EINVAL;
     snprintf(out, n, "%s/console-%u.sock", s->pod_dir, ++seq);
     if (strlen(out) >= sizeof sa.sun_path) { /* a deep pod dir: a private dir in /tmp */
         char dir[] = "/tmp/kroll-console-XXXXXX";
@@ -169,7 +171,9 @@ int shim__console_listen(struct shim *s, struct shim_ctr *c, char *out, size_t n
             return -errno;
         snprintf(out, n, "%s/c.sock", dir);
     }
-    snprintf(sa.sun_path, sizeof sa.sun_path, "%s", out);
+    if (strlen(out) >= sizeof sa.sun_path)
+        return -ENAMETOOLONG;
+    memcpy(sa.sun_path, out, strlen(out) + 1);
     unlink(out);
     fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
