@@ -392,10 +392,14 @@ int argo__analysis(struct rsync *x, const json_t *an, enum argo_run k, size_t id
     json_object_set_new(so, kinds[k].key,
                         json_pack("{s:s,s:s,s:s}", "name", jx_str(ar, "metadata.name"), "status",
                                   phase, "message", msg));
-    if (same && strcmp(prev, phase) != 0)
+    if (same && strcmp(prev, phase) != 0) {
+        char reason[48]; /* Argo's AnalysisRun<Phase> */
+
+        snprintf(reason, sizeof reason, "AnalysisRun%.24s", phase);
         argo__event(x, !strcmp(phase, "Failed") || !strcmp(phase, "Error") ? "Warning" : "Normal",
-                    "AnalysisRun", "%s Analysis Run '%s' Status New: '%s' Previous: '%s'",
+                    reason, "%s Analysis Run '%s' Status New: '%s' Previous: '%s'",
                     kinds[k].event, jx_str(ar, "metadata.name"), phase, prev);
+    }
     if (!strcmp(phase, "Successful")) {
         rc = 1;
     } else if (!strcmp(phase, "Failed") || !strcmp(phase, "Error")) {

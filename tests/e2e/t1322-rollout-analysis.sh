@@ -78,6 +78,8 @@ expect_eq "$(kubectl get ar "$ar2" -o jsonpath='{.spec.args[?(@.name=="hash")].v
 expect_match "$(cat "$TEST_DIR/http.log")" "GET /state.json\\?hash=$h2 " "the metric measured with the hash substituted"
 expect_eq "$(ro_field demo .status.canary.currentStepAnalysisRunStatus)" "" "46: cleared after the step"
 expect_match "$(events_for demo)" "RolloutStepCompleted Rollout step 2/3 completed \\(analysis\\)" "step completed event"
+expect_match "$(events_for demo)" "AnalysisRunSuccessful Step Analysis Run '$ar2' Status New: 'Successful' Previous: '(Running|Pending)'" \
+    "Argo's AnalysisRun<Phase> event reason"
 
 # --- bad: the run Fails, the rollout aborts ---
 echo '{"ok":false}' >"$WEB/state.json"
