@@ -1,7 +1,7 @@
 /* `kroll rollouts get rollout NAME` and `list rollouts`: the Argo plugin's header, tree
  * (revisions, ReplicaSets with their stable/canary/active/preview tags and scale-down delays,
- * pods) and list columns (progressive-delivery.md section 5), from plain GETs. `--watch`
- * redraws every second until --timeout-seconds. */
+ * pods, analysis runs with their measurement counts) and list columns (progressive-delivery.md
+ * section 5), from plain GETs. `--watch` redraws every second until --timeout-seconds. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,7 +154,55 @@ static void pod_rows(struct tree *t, const json_t *pods, const json_t *rs, const
     }
 }
 
-static void tree_build(struct tree *t, const json_t *ro, json_t *rss, const json_t *pods)
+/* A run's measurements as the plugin sums them over its metrics: "✔ 2 ✖ 1". */
+static void ar_info(const json_t *ar, char *out, size_t n)
+{
+    static const struct {
+        const char *key, *glyph;
+    } k[] = {{"successful", "✔"}, {"failed", "✖"}, {"inconclusive", "?"}, {"error", "⚠"}};
+    long long sum[4] = {0};
+    const json_t *m;
+    size_t i, off = 0;
+
+    json_array_foreach(jx_get(ar, "status.metricResults"), i, m) for (size_t j = 0; j < 4; j++)
+        sum[j] += jx_int(m, k[j].key, 0);
+    out[0] = 0;
+    for (size_t j = 0; j < 4 && off < n; j++)
+        if (sum[j])
+            off += (size_t)snprintf(out + off, n - off, "%s%s %lld", off ? " " : "", k[j].glyph,
+                                    sum[j]);
+}
+
+/* The rows of one revision: its ReplicaSet with its pods, then its analysis runs. */
+static void revision_rows(struct tree *t, const json_t *ro, const json_t *rs, const json_t *pods,
+                          const json_t *ars, int last)
+{
+    const char *side = last ? "   " : "│  ";
+    const json_t *ar;
+    size_t i, nar = 0, k = 0;
+    char pre[96];
+    struct row *row;
+
+    json_array_foreach(ars, i, ar) if (is_owned_by(ar, ro) && revision(ar) == revision(rs)) nar++;
+    snprintf(pre, sizeof pre, "%s%s", side, nar ? "├──" : "└──");
+    row = add_row(t, pre, "⧉", rs, "ReplicaSet", rs_status(rs));
+    if (row)
+        rs_tags(ro, rs, row->info, sizeof row->info);
+    snprintf(pre, sizeof pre, "%s%s", side, nar ? "│  " : "   ");
+    pod_rows(t, pods, rs, pre);
+    json_array_foreach(ars, i, ar)
+    {
+        if (!is_owned_by(ar, ro) || revision(ar) != revision(rs))
+            continue;
+        snprintf(pre, sizeof pre, "%s%s", side, ++k == nar ? "└──" : "├──");
+        row = add_row(t, pre, "α", ar, "AnalysisRun", jx_str(ar, "status.phase") ?: "Pending");
+        if (row)
+            ar_info(ar, row->info, sizeof row->info);
+    }
+}
+
+static void tree_build(struct tree *t, const json_t *ro, json_t *rss, const json_t *pods,
+                       const json_t *ars)
 {
     size_t n = json_array_size(rss), nrev = 0;
     json_t **v = xcalloc(n + 1, sizeof *v);
@@ -169,18 +217,11 @@ static void tree_build(struct tree *t, const json_t *ro, json_t *rss, const json
     add_row(t, "", "⟳", ro, "Rollout", phase);
     for (size_t i = 0, r = 0; i < n; i++) {
         int last = ++r == nrev;
-        char pre[96], label[48];
-        struct row *row;
+        char label[48];
 
         snprintf(label, sizeof label, "# revision:%lld", revision(v[i]));
-        row = add_row(t, last ? "└──" : "├──", label, NULL, "", "");
-        (void)row;
-        snprintf(pre, sizeof pre, "%s└──", last ? "   " : "│  ");
-        row = add_row(t, pre, "⧉", v[i], "ReplicaSet", rs_status(v[i]));
-        if (row)
-            rs_tags(ro, v[i], row->info, sizeof row->info);
-        snprintf(pre, sizeof pre, "%s   ", last ? "   " : "│  ");
-        pod_rows(t, pods, v[i], pre);
+        add_row(t, last ? "└──" : "├──", label, NULL, "", "");
+        revision_rows(t, ro, v[i], pods, ars, last);
     }
     free(v);
 }
@@ -274,8 +315,9 @@ static void header(const json_t *ro, const json_t *rss)
 
 static int get_once(struct ro_ctx *x, const char *name)
 {
-    json_t *ro = ro_get(x, name), *rss = NULL, *pods = NULL;
+    json_t *ro = ro_get(x, name), *rss = NULL, *pods = NULL, *ars = NULL;
     char *p = xasprintf("/api/v1/namespaces/%s/pods", x->ns);
+    char *pa = xasprintf("/apis/argoproj.io/v1alpha1/namespaces/%s/analysisruns", x->ns);
     struct tree *t = xcalloc(1, sizeof *t);
     int rc = 1;
 
@@ -285,13 +327,19 @@ static int get_once(struct ro_ctx *x, const char *name)
         ro_fail("cannot list pods");
         goto out;
     }
+    if (cli_api_do(&x->api, "GET", pa, NULL, NULL, &ars) != 200) {
+        ro_fail("cannot list analysis runs");
+        goto out;
+    }
     header(ro, rss);
-    tree_build(t, ro, rss, json_object_get(pods, "items"));
+    tree_build(t, ro, rss, json_object_get(pods, "items"), json_object_get(ars, "items"));
     tree_print(t);
     rc = 0;
 out:
     free(t);
     free(p);
+    free(pa);
+    json_decref(ars);
     json_decref(pods);
     json_decref(rss);
     json_decref(ro);

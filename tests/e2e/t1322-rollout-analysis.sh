@@ -67,6 +67,9 @@ wait_for 90 "46: good metric: the rollout completes" -- ro_is demo Healthy/
 h2=$(ro_field demo .status.currentPodHash)
 ar2=demo-$h2-2-1
 expect_eq "$(kubectl get ar "$ar2" -o jsonpath='{.status.phase}')" "Successful" "46: run $ar2 Successful"
+out=$(kr get rollout demo 2>&1)
+expect_match "$out" "α $ar2 +AnalysisRun +✔ Successful +[0-9a-z]+ +✔ [1-9]" \
+    "kroll rollouts get: the run in the revision's tree with its measurement count"
 expect_eq "$(kubectl get ar "$ar2" -o jsonpath='{.metadata.labels.rollout-type}/{.metadata.labels.step-index}/{.metadata.labels.rollouts-pod-template-hash}/{.metadata.labels.app}')" \
     "Step/1/$h2/demo" "46: labels rollout-type, step-index, hash, the selector's"
 expect_eq "$(kubectl get ar "$ar2" -o jsonpath='{.metadata.ownerReferences[0].kind}/{.metadata.ownerReferences[0].name}/{.metadata.ownerReferences[0].controller}')" \
