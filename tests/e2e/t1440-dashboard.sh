@@ -24,6 +24,7 @@ kubectl set image deploy/web app=test/app:2 >/dev/null
 wait_for 60 "web rolled out at revision 2" -- kubectl rollout status deploy/web --timeout=2s
 
 out=$("$KROLL_BIN" dashboard --data-dir "$KROLL_DATA")
+say "$(printf '%s\n' "$out" | head -n 1)"
 url=$(printf '%s\n' "$out" | sed -n 's/^Dashboard: *//p')
 link=$(printf '%s\n' "$out" | sed -n 's/^Login link: *//p')
 expect_eq "$url" "https://127.0.0.1:$KROLL_PORT/dashboard/" "kroll dashboard prints the URL"
@@ -41,6 +42,8 @@ expect_match "$(curl -sS --cacert "$KROLL_DATA/pki/ca.crt" -o /dev/null -w '%{ht
     "https://127.0.0.1:$KROLL_PORT/apis/apps/v1/deployments")" "401" "the API still needs the token"
 
 n=0
+# Chromium's virtual time stands still while a fetch is pending, so the page's test hook
+# test-watch-seconds=3 ends each watch after 3 s (no reconnect) and the budget can run out.
 browse() { # browse URL OUTPUT [--screenshot=PNG]: the DOM (or the PNG) after 8 s of virtual time
     n=$((n + 1))
     timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
@@ -49,7 +52,7 @@ browse() { # browse URL OUTPUT [--screenshot=PNG]: the DOM (or the PNG) after 8 
         --virtual-time-budget=8000 "${@:3:1}" ${3:+--headless} ${3:---dump-dom} "$1" >"$2" 2>>"$TEST_DIR/chrome.log"
 }
 
-browse "$link" "$TEST_DIR/dom.html"
+browse "$link&test-watch-seconds=3" "$TEST_DIR/dom.html"
 dom=$(cat "$TEST_DIR/dom.html")
 expect_match "$dom" '<td>web</td>' "the page shows the Deployment"
 for rs in $(kubectl get rs -l app=web -o jsonpath='{.items[*].metadata.name}'); do
@@ -58,20 +61,20 @@ done
 for p in $(kubectl get pods -l app=web -o jsonpath='{.items[*].metadata.name}'); do
     expect_match "$dom" "<td>$p</td>" "the page shows pod $p"
 done
-expect_match "$dom" '<td>Running</td>' "pods' phase is shown"
+expect_match "$dom" '<td class="ok">Running</td>' "pods' phase is shown"
 expect_match "$dom" 'data-action="deployment:pause:web"' "the Deployment has a pause button"
 if ! printf '%s' "$dom" | grep -q '<td>web</td>'; then tail -n 20 "$TEST_DIR/chrome.log"; fi
 
 # Actions, through the page's own code (its test hook runs what the confirmed button runs).
-browse "$link&test-action=deployment:pause:web" "$TEST_DIR/dom-pause.html"
+browse "$link&test-watch-seconds=3&test-action=deployment:pause:web" "$TEST_DIR/dom-pause.html"
 expect_match "$(cat "$TEST_DIR/dom-pause.html")" 'data-last-action="deployment:pause:web:ok"' "the page paused web"
 expect_eq "$(kubectl get deploy web -o jsonpath='{.spec.paused}')" "true" "web is paused in the cluster"
-browse "$link&test-action=deployment:undo:web" "$TEST_DIR/dom-undo1.html"
+browse "$link&test-watch-seconds=3&test-action=deployment:undo:web" "$TEST_DIR/dom-undo1.html"
 expect_match "$(cat "$TEST_DIR/dom-undo1.html")" 'you cannot rollback a paused deployment' \
     "undo of a paused Deployment is refused as kubectl refuses it"
-browse "$link&test-action=deployment:resume:web" "$TEST_DIR/dom-resume.html"
+browse "$link&test-watch-seconds=3&test-action=deployment:resume:web" "$TEST_DIR/dom-resume.html"
 expect_eq "$(kubectl get deploy web -o jsonpath='{.spec.paused}')" "" "the page resumed web"
-browse "$link&test-action=deployment:undo:web" "$TEST_DIR/dom-undo.html"
+browse "$link&test-watch-seconds=3&test-action=deployment:undo:web" "$TEST_DIR/dom-undo.html"
 expect_match "$(cat "$TEST_DIR/dom-undo.html")" 'data-last-action="deployment:undo:web:ok"' "the page undid web"
 expect_eq "$(kubectl get deploy web -o jsonpath='{.spec.template.spec.containers[0].image}')" \
     "test/app:1" "undo restored revision 1's template"
@@ -84,7 +87,7 @@ expect_match "$(cat "$TEST_DIR/dom-anon.html")" '401 Unauthorized: open the logi
 browse "$url#token=not-the-token" "$TEST_DIR/dom-bad.html"
 expect_match "$(cat "$TEST_DIR/dom-bad.html")" '401 Unauthorized: open the login link' "wrong token: the 401 message"
 
-browse "$link" "$TEST_DIR/dom-shot.html" --screenshot="$TEST_DIR/dashboard.png"
+browse "$link&test-watch-seconds=3" "$TEST_DIR/dom-shot.html" --screenshot="$TEST_DIR/dashboard.png"
 [ -s "$TEST_DIR/dashboard.png" ] && pass "screenshot written ($(stat -c %s "$TEST_DIR/dashboard.png") bytes)" ||
     fail "no screenshot"
 finish
