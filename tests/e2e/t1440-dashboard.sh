@@ -88,6 +88,8 @@ browse "$url#token=not-the-token" "$TEST_DIR/dom-bad.html"
 expect_match "$(cat "$TEST_DIR/dom-bad.html")" '401 Unauthorized: open the login link' "wrong token: the 401 message"
 
 browse "$link&test-watch-seconds=3" "$TEST_DIR/dom-shot.html" --screenshot="$TEST_DIR/dashboard.png"
+expect_match "$dom" 'live, metrics [0-9]' \
+    "the page's three PromQL queries (rate, 5xx rate, p99 per revision) were answered"
 [ -s "$TEST_DIR/dashboard.png" ] && pass "screenshot written ($(stat -c %s "$TEST_DIR/dashboard.png") bytes)" ||
     fail "no screenshot"
 finish
