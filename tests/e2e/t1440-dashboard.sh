@@ -7,6 +7,7 @@
 # dashboard.png to the test dir. Skips when Chromium is missing and cannot be installed.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/deploy-lib.sh"
+. "$(dirname "$0")/rollout-lib.sh"
 
 if ! command -v chromium >/dev/null 2>&1; then
     "$KROLL_SRC/scripts/install-deps.sh" --test >"$TEST_DIR/deps.out" 2>&1
@@ -80,6 +81,21 @@ expect_eq "$(kubectl get deploy web -o jsonpath='{.spec.template.spec.containers
     "test/app:1" "undo restored revision 1's template"
 wait_for 60 "web rolled back (revision 3)" -- sh_eval \
     'test "$(kubectl get deploy web -o jsonpath="{.metadata.annotations.deployment\.kubernetes\.io/revision}")" = 3'
+
+# A Rollout paused at its canary step: promote, then abort of the next update, from the page.
+ro_manifest ro 1 test/app:1 "    canary:
+      steps: [{setWeight: 50}, {pause: {}}]" | kubectl apply -f - >/dev/null
+wait_for 60 "Rollout ro Healthy" -- ro_is ro Healthy/
+ro_image ro test/app:2
+wait_for 60 "ro paused at its pause step" -- ro_is ro Paused/CanaryPauseStep
+browse "$link&test-watch-seconds=3&test-action=rollout:promote:ro" "$TEST_DIR/dom-promote.html"
+expect_match "$(cat "$TEST_DIR/dom-promote.html")" 'data-last-action="rollout:promote:ro:ok"' "the page promoted ro"
+wait_for 60 "promoted ro runs to Healthy" -- ro_is ro Healthy/
+ro_image ro test/app:3
+wait_for 60 "ro paused again" -- ro_is ro Paused/CanaryPauseStep
+browse "$link&test-watch-seconds=3&test-action=rollout:abort:ro" "$TEST_DIR/dom-abort.html"
+expect_eq "$(ro_field ro .status.abort)" "true" "the page aborted ro"
+wait_for 60 "aborted ro is Degraded" -- sh_eval 'ro_phase ro | grep -q "^Degraded/RolloutAborted"'
 
 # Without a token, and with a wrong one: the 401 message.
 browse "$url" "$TEST_DIR/dom-anon.html"
