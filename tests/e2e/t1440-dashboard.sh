@@ -38,6 +38,8 @@ expect_match "$(grep -i '^content-security-policy' "$TEST_DIR/page.hdr")" "conne
     "the page may connect to this server only"
 expect_eq "$(grep -Eic '(https?|wss?|ftp):|//[a-z0-9.-]+\.[a-z]' "$TEST_DIR/page.html")" "0" \
     "the page names no external URL"
+expect_eq "$(curl -sS --cacert "$KROLL_DATA/pki/ca.crt" -o /dev/null -w '%{http_code}' -X POST "$url")" \
+    "405" "the page is only read (POST: 405)"
 expect_match "$(api_curl /dashboard/x -o /dev/null -w '%{http_code}')" "404" "other dashboard paths are not the page"
 expect_match "$(curl -sS --cacert "$KROLL_DATA/pki/ca.crt" -o /dev/null -w '%{http_code}' \
     "https://127.0.0.1:$KROLL_PORT/apis/apps/v1/deployments")" "401" "the API still needs the token"
