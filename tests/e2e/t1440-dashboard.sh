@@ -52,7 +52,7 @@ browse() { # browse URL OUTPUT [--screenshot=PNG]: the DOM (or the PNG) after 8 
     timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
         --disable-background-networking --disable-component-update --disable-sync \
         --ignore-certificate-errors --user-data-dir="$TEST_DIR/chrome-$n" --window-size=1200,1000 \
-        --virtual-time-budget=8000 "${@:3:1}" ${3:+--headless} ${3:---dump-dom} "$1" >"$2" 2>>"$TEST_DIR/chrome.log"
+        --virtual-time-budget="${BUDGET_MS:-8000}" "${@:3:1}" ${3:+--headless} ${3:---dump-dom} "$1" >"$2" 2>>"$TEST_DIR/chrome.log"
 }
 
 browse "$link&test-watch-seconds=3" "$TEST_DIR/dom.html"
@@ -85,8 +85,9 @@ wait_for 60 "web rolled back (revision 3)" -- sh_eval \
     'test "$(kubectl get deploy web -o jsonpath="{.metadata.annotations.deployment\.kubernetes\.io/revision}")" = 3'
 
 # Live: the page pauses web only once every kind is listed; a pod created after that reaches the
-# page through its pod watch (12 s here), with its phase. curl, not kubectl, keeps the gap short.
-browse "$link&test-watch-seconds=12&test-action=deployment:pause:web" "$TEST_DIR/dom-live.html" &
+# page through its pod watch (12 s here, and 20 s of budget: virtual time also passes while
+# the streams are idle), with its phase. curl, not kubectl, keeps the gap short.
+BUDGET_MS=20000 browse "$link&test-watch-seconds=12&test-action=deployment:pause:web" "$TEST_DIR/dom-live.html" &
 live_pid=$!
 KROLL_PIDS="$KROLL_PIDS $live_pid"
 wait_for 30 "the page has listed everything (its pause landed)" -- sh_eval \
