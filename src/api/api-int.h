@@ -142,6 +142,9 @@ json_t *api__metrics_resource_list(void);
 int api__is_custom_metrics(const char *path);
 /* Prometheus' /api/v1/query over the built-in metrics (promql_http.c). */
 int api__is_promql(const char *path);
+/* The dashboard page (dashboard.c), served without a token: it holds no data. */
+int api__is_dashboard(const char *path);
+void api__dashboard(struct http_req *req);
 void api__promql(struct api *api, struct http_req *req);
 void api__custom_metrics(struct api *api, struct http_req *req, const char *path);
 json_t *api__custom_metrics_agg_group(void);

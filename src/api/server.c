@@ -214,7 +214,7 @@ static int on_head(struct http_req *req, void *ctx)
 {
     struct api *api = ctx;
 
-    if (api__is_public(req->path) || authorized(api, req))
+    if (api__is_public(req->path) || api__is_dashboard(req->path) || authorized(api, req))
         return 0;
     api__fail_code(req, -E_UNAUTHORIZED, "Unauthorized");
     return 1;
@@ -244,6 +244,10 @@ static void on_request(struct http_req *req, void *ctx)
     started = (double)ts.tv_sec + ts.tv_nsec / 1e9;
     if (strncmp(path, "/version", 8) == 0 && api__is_public(path)) {
         serve_version(req);
+        return;
+    }
+    if (api__is_dashboard(path)) {
+        api__dashboard(req);
         return;
     }
     if (api__is_public(path)) {

@@ -5,11 +5,11 @@
 #include <string.h>
 
 extern const struct cli_cmd cli_cmd_server, cli_cmd_kubectl, cli_cmd_stop, cli_cmd_shim,
-    cli_cmd_image, cli_cmd_proxy, cli_cmd_demo, cli_cmd_lint, cli_cmd_rollouts;
+    cli_cmd_image, cli_cmd_proxy, cli_cmd_demo, cli_cmd_lint, cli_cmd_rollouts, cli_cmd_dashboard;
 
-static const struct cli_cmd *const cmds[] = {&cli_cmd_server, &cli_cmd_kubectl, &cli_cmd_stop,
-                                             &cli_cmd_shim,   &cli_cmd_image,   &cli_cmd_proxy,
-                                             &cli_cmd_demo,   &cli_cmd_lint,    &cli_cmd_rollouts};
+static const struct cli_cmd *const cmds[] = {
+    &cli_cmd_server, &cli_cmd_kubectl, &cli_cmd_stop, &cli_cmd_shim,     &cli_cmd_image,
+    &cli_cmd_proxy,  &cli_cmd_demo,    &cli_cmd_lint, &cli_cmd_rollouts, &cli_cmd_dashboard};
 
 static int usage(FILE *f)
 {

@@ -66,6 +66,12 @@ static void test_route(void **state)
     assert_true(api__is_public("/readyz/ping"));
     assert_false(api__is_public("/healthzx"));
     assert_false(api__is_public("/api/v1/namespaces"));
+    /* the dashboard page is served without a token; nothing else under /dashboard is */
+    assert_true(api__is_dashboard("/dashboard/"));
+    assert_true(api__is_dashboard("/dashboard"));
+    assert_false(api__is_dashboard("/dashboard/x"));
+    assert_false(api__is_dashboard("/dashboardx"));
+    assert_false(api__is_dashboard("/dashboard/../api/v1/pods"));
     assert_true(api__is_discovery("/apis/apps/v1"));
     assert_false(api__is_discovery("/apis/apps/v1/deployments"));
 }
