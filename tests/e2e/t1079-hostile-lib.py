@@ -15,8 +15,10 @@ ctx.check_hostname = False
 ctx.verify_mode = ssl.CERT_NONE
 
 
-def connect(port, tls=True, host="127.0.0.1", rcvbuf=0, timeout=10):
+def connect(port, tls=True, host="127.0.0.1", rcvbuf=0, timeout=10, src=None):
     s = socket.socket()
+    if src:
+        s.bind((src, 0))
     if rcvbuf:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     s.settimeout(timeout)
@@ -120,7 +122,8 @@ def hold(port, n, secs):
 
 
 def slowwatch(port, token, path, go):
-    s = connect(port, rcvbuf=4096, timeout=120)
+    # From an address of its own: 127.0.0.1's watch slots belong to kroll's proxy.
+    s = connect(port, rcvbuf=4096, timeout=120, src="127.0.0.7")
     s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n" % (path, token)).encode())
     for _ in range(1200):
         if os.path.exists(go):

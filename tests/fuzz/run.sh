@@ -77,11 +77,16 @@ dns) files="src/proxy/dns.c $core"; libs="-ljansson -lldns -lm"; runs=200000
     corpus=tests/fuzz/corpus/dns ;;
 *) echo "fuzz: unknown target $name (add a case to tests/fuzz/run.sh)"; exit 2 ;;
 esac
+# The dashboard page the API layer embeds (CMake generates this header for the main build).
+mkdir -p "$work/gen"
+{ printf 'static const char dashboard_html[] = {'
+  od -An -v -tx1 src/api/dashboard.html | tr -s ' \n' ' ' | sed 's/ \([0-9a-f][0-9a-f]\)/0x\1,/g'
+  printf '0};\n'; } >"$work/gen/dashboard_html.h"
 # The main build's warnings; errors where that build has KROLL_WERROR (CMake passes it).
 warn="-Wall -Wextra -Wno-unused-parameter -Wno-sign-compare"
 [ "${KROLL_WERROR:-0}" = 1 ] && warn="$warn -Werror"
 if ! clang -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined $warn \
-    -D_GNU_SOURCE -Isrc -I/usr/share/include/llhttp "tests/fuzz/fuzz_$name.c" $files $libs \
+    -D_GNU_SOURCE -Isrc -I"$work/gen" -I/usr/share/include/llhttp "tests/fuzz/fuzz_$name.c" $files $libs \
     -o "$work/fuzz" 2>"$work/build.log"; then
     if grep -q "fuzzer" "$work/build.log" && grep -qi "cannot find\|no such file" "$work/build.log"; then
         echo "fuzz/$name: SKIP: libFuzzer runtime missing (libclang-rt-14-dev)"
