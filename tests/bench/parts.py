@@ -22,6 +22,14 @@ def ns_create(cl, name):
     cl.request("POST", "/api/v1/namespaces",
                {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}},
                ok=(201, 409))
+    # Pods need the namespace's ServiceAccount "default", which a controller creates right
+    # after the namespace (as on a cluster); wait for it, bounded.
+    for _ in range(100):
+        if cl.request("GET", "/api/v1/namespaces/%s/serviceaccounts/default" % name,
+                      ok=None)[0] == 200:
+            return
+        time.sleep(0.1)
+    raise BenchError("namespace %s: no ServiceAccount default after 10 s" % name)
 
 
 def stored_pod(name, i):
