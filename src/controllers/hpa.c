@@ -42,7 +42,8 @@ static struct hpa_state *state_get(struct hpa_ctl *x, const char *key, int creat
             return s;
     if (!create || x->n >= HPA_MAX_TRACKED)
         return NULL;
-    s = calloc(1, sizeof *s);
+    if (!(s = calloc(1, sizeof *s)))
+        return NULL;
     snprintf(s->key, sizeof s->key, "%s", key);
     s->next = x->states;
     x->states = s;

@@ -68,7 +68,8 @@ static struct vpa_state *state_get(struct vpa_ctl *x, const char *key)
             return s;
     if (x->n >= VPA_MAX_TRACKED)
         return NULL;
-    s = calloc(1, sizeof *s);
+    if (!(s = calloc(1, sizeof *s)))
+        return NULL;
     snprintf(s->key, sizeof s->key, "%s", key);
     s->next = x->states;
     x->states = s;
