@@ -45,6 +45,7 @@ struct api {
     unsigned char sa_seen_sha[API_SA_SEEN][32];
     json_t *sa_seen_claims[API_SA_SEEN];
     int sa_seen_next;
+    struct api_local *locals; /* in-process watchers (local.c) */
 };
 
 /* /metrics (metrics.c, metrics_state.c): request counters and latencies, rollout outcomes
@@ -52,6 +53,8 @@ struct api {
 /* Pod admission of VerticalPodAutoscalers in updateMode Initial (kind_vpa.c): sets a new pod's
  * requests (and limits in proportion) from the VPA whose target selects it. 1 when applied. */
 int api__vpa_admit(struct api *api, json_t *pod);
+/* Drops the in-process watchers clients left (local.c). */
+void api__local_close_all(struct api *api);
 void api__metrics_init(struct api *api);
 void api__metrics_free(struct api *api);
 /* Counts a request once it has an answer (req->status); started is a CLOCK_MONOTONIC second. */

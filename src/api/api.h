@@ -174,6 +174,15 @@ json_t *api_custom_metric_of(struct api *api, const json_t *pod, const char *met
 void api_event(struct api *api, const json_t *obj, const char *type, const char *reason,
                const char *component, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 
+/* In-process list and watch, for the client's informers (local.c). api_list_map: borrowed
+ * map "ns/name" -> object of r (NULL when none). api_watch_local: fn sees every committed
+ * event of every resource (after it is durable, in resourceVersion order), called inside the
+ * write: it may only record it. type is "ADDED", "MODIFIED" or "DELETED". */
+typedef void api_local_fn(const char *type, const struct resource *r, json_t *obj, json_t *old,
+                          void *ctx);
+json_t *api_list_map(struct api *api, const struct resource *r);
+void api_watch_local(struct api *api, api_local_fn *fn, void *ctx);
+void api_unwatch_local(struct api *api, api_local_fn *fn, void *ctx);
 /* A Status object for an error (new reference). */
 json_t *api_status_json(int code, const char *msg, const json_t *details);
 

@@ -9,7 +9,7 @@
 #include "api/kind.h"
 #include "api/patch.h"
 #include "api/protobuf.h"
-#include "api/selector.h"
+#include "core/selector.h"
 #include "api/table-int.h"
 #include "core/jx.h"
 #include "core/log.h"

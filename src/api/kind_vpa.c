@@ -13,7 +13,7 @@
 #include "api/api-int.h"
 #include "api/kind.h"
 #include "api/patch.h"
-#include "api/selector.h"
+#include "core/selector.h"
 #include "api/table-int.h"
 #include "core/jx.h"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "api/kind.h"
-#include "api/selector.h"
+#include "core/selector.h"
 #include "core/jx.h"
 #include "resources/lint.h"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/selector.h"
+#include "core/selector.h"
 #include "core/jx.h"
 #include "core/log.h"
 

@@ -1,5 +1,5 @@
 /* JSON Patch (RFC 6902) with RFC 6901 pointers, JSON merge patch (RFC 7386), YAML/JSON body
- * parsing (patch_yaml.c), and the small helpers the rest of the patch engine shares.
+ * parsing (core/jx_yaml.c), and the small helpers the rest of the patch engine shares.
  * Every function works on a deep copy: the caller's document is never modified. */
 #include "api/patch.h"
 

@@ -101,12 +101,6 @@ int patch_ssa_apply(const json_t *live, const json_t *applied, const char *manag
 void patch_ssa_track_update(json_t *newobj, const json_t *old, const char *manager,
                             const struct patch_schema *schema);
 
-/* Parses YAML 1.2 (or JSON) text into a new jansson value: anchors, aliases and "<<" merge keys
- * are resolved; plain scalars follow the YAML 1.2 core schema. Only the first document counts;
- * an empty one gives null. Syntax errors, repeated keys and recursive or unknown aliases are
- * -E_BAD_REQUEST with "line L, column C" (1-based) in the message; more than 512 nested
- * collections or aliases expanding past 1,000,000 values are -E_TOO_LARGE (patch_yaml.c). */
-int patch_parse_yaml(const char *text, size_t len, json_t **out, struct err *err);
 
 /* ---- limits -------------------------------------------------------------------------------
  * Every decoded object and every patch result is checked against these before anything else

@@ -46,13 +46,7 @@ int api__not_found(struct err *err, const struct resource *r, const char *name)
 
 json_t *api_status_json(int code, const char *msg, const json_t *details)
 {
-    json_t *s = json_pack("{s:s,s:s,s:{},s:s,s:s,s:s,s:i}", "kind", "Status", "apiVersion", "v1",
-                          "metadata", "status", "Failure", "message", msg, "reason",
-                          err_reason(code), "code", err_http_status(code));
-
-    if (details)
-        json_object_set(s, "details", (json_t *)details);
-    return s;
+    return err_status_json(code, msg, details);
 }
 
 void api__respond_json(struct http_req *req, int status, const json_t *body)
@@ -425,6 +419,7 @@ void api_free(struct api *api)
     if (!api)
         return;
     api__watch_close_all(api);
+    api__local_close_all(api);
     api__metrics_free(api);
     if (api->httpd)
         store_unsubscribe(api->store, api__watch_fanout, api);

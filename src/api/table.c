@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "api/kind.h"
-#include "api/selector.h"
+#include "core/selector.h"
 #include "api/table-int.h"
 #include "core/jx.h"
 #include "core/log.h"

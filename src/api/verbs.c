@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "api/patch.h"
-#include "api/selector.h"
+#include "core/selector.h"
 #include "core/jx.h"
 #include "core/log.h"
 #include "core/tls.h"

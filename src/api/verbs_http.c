@@ -13,7 +13,7 @@
 
 #include "api/patch.h"
 #include "api/protobuf.h"
-#include "api/selector.h"
+#include "core/selector.h"
 #include "api/table.h"
 #include "core/jx.h"
 #include "core/log.h"
@@ -131,7 +131,7 @@ int api__body_parse(struct http_req *req, json_t **out, struct err *err)
     if (ct && strncmp(ct, "application/vnd.kubernetes.protobuf", 35) == 0)
         return pb_decode_object(req->body.data, req->body.len, out, err);
     if (ct && (strstr(ct, "yaml") != NULL))
-        return patch_parse_yaml(req->body.data, req->body.len, out, err);
+        return jx_parse_yaml(req->body.data, req->body.len, out, err);
     if (ct && *ct && !strstr(ct, "json"))
         return err_set(err, -E_UNSUPPORTED_MEDIA,
                        "the body of the request was in an unknown format - accepted media types "

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "api/patch.h"
-#include "api/selector.h"
+#include "core/selector.h"
 #include "cli/cli.h"
 #include "core/jx.h"
 #include "core/log.h"
@@ -85,7 +85,7 @@ static int load(const char *path, struct doc **docs, size_t *n)
             next = next ? next + 1 : end + strlen(end);
         }
         err_init(&err);
-        if (patch_parse_yaml(p, end ? (size_t)(end - p) : strlen(p), &obj, &err) < 0) {
+        if (jx_parse_yaml(p, end ? (size_t)(end - p) : strlen(p), &obj, &err) < 0) {
             fprintf(stderr, "kroll lint: %s: %s\n", path, err.msg);
             err_release(&err);
             free(text);

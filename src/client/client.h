@@ -1,13 +1,13 @@
-/* The in-process client for controllers and the node agent: level-triggered work queues fed
- * by API events, delayed requeues, and borrowed reads of current objects. Writes go through
- * api_create/api_update/api_patch/api_delete, with the same validation and conflicts as kubectl. */
+/* Work queues for controllers and the node agent: level-triggered queues of keys fed by the
+ * client's informers (kc.h), delayed requeues, and one round per loop iteration. Reads and
+ * writes go through the client (ctl_kc). */
 #ifndef KROLL_CLIENT_H
 #define KROLL_CLIENT_H
 
 #include <jansson.h>
 #include <stdint.h>
 
-#include "api/api.h"
+#include "client/kc.h"
 
 struct ctl;
 
@@ -18,18 +18,18 @@ typedef void ctl_sync_fn(struct ctl *c, const char *ns, const char *name, void *
 typedef void ctl_event_fn(struct ctl *c, const char *type, const struct resource *r, json_t *obj,
                           json_t *old, void *ctx);
 
-struct ctl *ctl_new(struct api *api, const char *name, ctl_sync_fn *sync, void *ctx);
+struct ctl *ctl_new(struct kc *kc, const char *name, ctl_sync_fn *sync, void *ctx);
 /* fn(ctx) runs when the controller is freed (after its last sync): for a controller that owns
  * state beyond its queue (the AnalysisRun controller's measurement threads). */
 typedef void ctl_release_fn(void *ctx);
 void ctl_set_release(struct ctl *c, ctl_release_fn *fn);
 void ctl_free(struct ctl *c);
-struct api *ctl_api(struct ctl *c);
+struct kc *ctl_kc(struct ctl *c);
 const char *ctl_name(const struct ctl *c);
 
 /* Watches a resource: fn sees every event (and, at ctl_start, an ADDED for every existing
- * object). fn NULL means "enqueue the object's own key". Events are queued when the store
- * commits them and handed over in resourceVersion order from the loop's defer phase, before
+ * object). fn NULL means "enqueue the object's own key". Events are queued when the informer
+ * has them and handed over in resourceVersion order from the loop's defer phase, before
  * the queued keys are synced: never inside the write that caused them. */
 void ctl_watch(struct ctl *c, enum res_id res, ctl_event_fn *fn);
 /* Queues an ADDED event for every current object of the watched resources; call once after
@@ -43,8 +43,10 @@ void ctl_enqueue_after(struct ctl *c, const char *ns, const char *name, int64_t 
 /* Enqueues the controller owner (ownerReferences controller=true of kind) of obj. */
 void ctl_enqueue_owner(struct ctl *c, const json_t *obj, const char *kind);
 
-/* Borrowed map "ns/name" -> object for a resource (NULL when empty). */
+/* Borrowed map "ns/name" -> object for a resource (NULL when empty), from the informer. */
 json_t *ctl_map(struct ctl *c, enum res_id res);
+/* The same for the objects of namespace ns only (the informer's namespace index). */
+json_t *ctl_map_ns(struct ctl *c, enum res_id res, const char *ns);
 /* The controller ownerReference of obj (borrowed) or NULL. */
 json_t *ctl_controller_ref(const json_t *obj);
 /* Logs a failed write unless it is a conflict (which a requeue resolves). */

@@ -9,10 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api.h"
 #include "core/jx.h"
 #include "core/log.h"
-#include "store/store.h"
 
 struct ctl_watch {
     const struct resource *r;
@@ -23,7 +21,7 @@ struct ctl_watch {
 struct ctl_ev {
     struct ctl_ev *next;
     int w; /* index into ctl.w */
-    enum store_ev type;
+    const char *type; /* "ADDED", "MODIFIED", "DELETED" (static strings) */
     json_t *obj, *old;
 };
 
@@ -34,7 +32,7 @@ struct delayed {
 };
 
 struct ctl {
-    struct api *api;
+    struct kc *kc;
     char *name;
     ctl_sync_fn *sync;
     void *ctx;
@@ -50,16 +48,14 @@ struct ctl {
     ctl_release_fn *release; /* frees ctx when the controller is freed */
 };
 
-static const char *const ev_names[] = {"ADDED", "MODIFIED", "DELETED"};
-
 void ctl_set_release(struct ctl *c, ctl_release_fn *fn)
 {
     c->release = fn;
 }
 
-struct api *ctl_api(struct ctl *c)
+struct kc *ctl_kc(struct ctl *c)
 {
-    return c->api;
+    return c->kc;
 }
 
 const char *ctl_name(const struct ctl *c)
@@ -73,7 +69,7 @@ static void schedule(struct ctl *c)
 {
     if (!c->scheduled) {
         c->scheduled = 1;
-        loop_defer(api_loop(c->api), drain, c);
+        loop_defer(kc_loop(c->kc), drain, c);
     }
 }
 
@@ -84,7 +80,7 @@ static void ev_free(struct ctl_ev *e)
     free(e);
 }
 
-static void ev_push(struct ctl *c, int w, enum store_ev type, json_t *obj, json_t *old)
+static void ev_push(struct ctl *c, int w, const char *type, json_t *obj, json_t *old)
 {
     struct ctl_ev *e = xcalloc(1, sizeof *e);
 
@@ -113,7 +109,7 @@ static void ev_deliver_all(struct ctl *c)
             c->ev_tail = &c->ev_head;
         c->nev--;
         if (w->fn)
-            w->fn(c, ev_names[e->type], w->r, e->obj, e->old, c->ctx);
+            w->fn(c, e->type, w->r, e->obj, e->old, c->ctx);
         else
             ctl_enqueue(c, jx_str(e->obj, "metadata.namespace"), jx_str(e->obj, "metadata.name"));
         ev_free(e);
@@ -190,7 +186,7 @@ void ctl_enqueue_after(struct ctl *c, const char *ns, const char *name, int64_t 
     char *key;
     json_t *have;
     struct delayed *d;
-    struct loop *l = api_loop(c->api);
+    struct loop *l = kc_loop(c->kc);
 
     if (ms <= 0) {
         ctl_enqueue(c, ns, name);
@@ -237,22 +233,23 @@ void ctl_enqueue_owner(struct ctl *c, const json_t *obj, const char *kind)
         ctl_enqueue(c, jx_str(obj, "metadata.namespace"), jx_str(ref, "name"));
 }
 
-/* The store's listener: runs inside the write, so it only queues the event. */
-static void on_store(enum store_ev type, const char *res, json_t *obj, json_t *old, int64_t rv,
-                     void *ctx)
+/* The informer's listener: may run inside the write that caused the event, so it only queues
+ * it. */
+static void on_informer(const char *type, const struct resource *r, json_t *obj, json_t *old,
+                        void *ctx)
 {
     struct ctl *c = ctx;
 
     for (int i = 0; i < c->nw; i++)
-        if (strcmp(c->w[i].r->key, res) == 0)
+        if (c->w[i].r == r)
             ev_push(c, i, type, obj, old);
 }
 
-struct ctl *ctl_new(struct api *api, const char *name, ctl_sync_fn *sync, void *ctx)
+struct ctl *ctl_new(struct kc *kc, const char *name, ctl_sync_fn *sync, void *ctx)
 {
     struct ctl *c = xcalloc(1, sizeof *c);
 
-    c->api = api;
+    c->kc = kc;
     c->name = xstrdup(name);
     c->sync = sync;
     c->ctx = ctx;
@@ -260,31 +257,42 @@ struct ctl *ctl_new(struct api *api, const char *name, ctl_sync_fn *sync, void *
     c->order = json_array();
     c->delays = json_object();
     c->ev_tail = &c->ev_head;
-    store_subscribe(api_store(api), on_store, c);
     return c;
 }
 
 void ctl_watch(struct ctl *c, enum res_id res, ctl_event_fn *fn)
 {
+    const struct resource *r = kc_resource(res);
+    int listening = 0;
+
+    for (int i = 0; i < c->nw; i++)
+        listening |= c->w[i].r == r;
+    if (!listening && kc_listen(c->kc, r, on_informer, c) < 0)
+        return;
     c->w = xrealloc(c->w, (size_t)(c->nw + 1) * sizeof *c->w);
-    c->w[c->nw++] = (struct ctl_watch){api_resource(res), fn};
+    c->w[c->nw++] = (struct ctl_watch){r, fn};
 }
 
 void ctl_start(struct ctl *c)
 {
     for (int i = 0; i < c->nw; i++) {
-        json_t *m = store_map(api_store(c->api), c->w[i].r->key), *v;
+        json_t *m = kc_map(c->kc, c->w[i].r), *v;
         const char *k;
 
         if (!m)
             continue;
-        json_object_foreach(m, k, v) ev_push(c, i, STORE_ADDED, v, NULL);
+        json_object_foreach(m, k, v) ev_push(c, i, "ADDED", v, NULL);
     }
 }
 
 json_t *ctl_map(struct ctl *c, enum res_id res)
 {
-    return store_map(api_store(c->api), api_resource(res)->key);
+    return kc_map(c->kc, kc_resource(res));
+}
+
+json_t *ctl_map_ns(struct ctl *c, enum res_id res, const char *ns)
+{
+    return kc_map_ns(c->kc, kc_resource(res), ns);
 }
 
 void ctl_log_err(struct ctl *c, const char *what, const char *ns, const char *name,
@@ -301,7 +309,7 @@ void ctl_log_err(struct ctl *c, const char *what, const char *ns, const char *na
 int ctl_status_write(struct ctl *c, enum res_id res, const json_t *obj, const json_t *stored,
                      json_t *st, const char *manager)
 {
-    struct api_wopts o = {.grace = -1, .status = 1, .manager = manager};
+    struct kc_wopts o = {.grace = -1, .status = 1, .manager = manager};
     const char *ns = jx_str(obj, "metadata.namespace"), *name = jx_str(obj, "metadata.name");
     json_t *cp, *out = NULL;
     struct err err;
@@ -314,7 +322,7 @@ int ctl_status_write(struct ctl *c, enum res_id res, const json_t *obj, const js
     cp = json_deep_copy(obj);
     json_object_set_new(cp, "status", st);
     err_init(&err);
-    rc = api_update(ctl_api(c), api_resource(res), ns, name, cp, &o, &out, &err);
+    rc = kc_update(c->kc, kc_resource(res), ns, name, cp, &o, &out, &err);
     if (rc < 0)
         ctl_log_err(c, "status update", ns, name, &err);
     json_decref(out);
@@ -343,12 +351,12 @@ void ctl_free(struct ctl *c)
 
     if (!c)
         return;
-    store_unsubscribe(api_store(c->api), on_store, c);
+    kc_unlisten(c->kc, on_informer, c);
     json_object_foreach(c->delays, k, v)
     {
         struct delayed *d = (struct delayed *)(intptr_t)json_integer_value(v);
 
-        loop_timer_stop(api_loop(c->api), &d->t);
+        loop_timer_stop(kc_loop(c->kc), &d->t);
         free(d->key);
         free(d);
     }
@@ -356,5 +364,5 @@ void ctl_free(struct ctl *c)
     c->delays = NULL;
     ev_clear(c);
     json_array_clear(c->order);
-    loop_defer(api_loop(c->api), free_later, c);
+    loop_defer(kc_loop(c->kc), free_later, c);
 }

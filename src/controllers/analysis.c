@@ -52,7 +52,7 @@ static json_t *timestamp(time_t t)
 static char *secret_value(struct ctl *c, const char *ns, const json_t *ref, char *msg, size_t n)
 {
     const char *sname = jx_str(ref, "name"), *key = jx_str(ref, "key");
-    json_t *sec = sname ? api_get(ctl_api(c), api_resource(RES_SECRET), ns, sname) : NULL;
+    json_t *sec = sname ? kc_get(ctl_kc(c), kc_resource(RES_SECRET), ns, sname) : NULL;
     const char *b64 =
         sec && key ? json_string_value(jx_get(json_object_get(sec, "data"), key)) : NULL;
     size_t l;
@@ -200,7 +200,7 @@ static char *service_url(struct ctl *c, const char *ns, const char *url)
         if (strchr(svc_ns, '.'))
             return NULL;
     }
-    svc = api_get(ctl_api(c), api_resource(RES_SERVICE), svc_ns, host);
+    svc = kc_get(ctl_kc(c), kc_resource(RES_SERVICE), svc_ns, host);
     ip = jx_str(svc, "spec.clusterIP");
     if (!ip || !*ip || !strcmp(ip, "None"))
         return NULL;
@@ -446,11 +446,11 @@ static void omit_zeros(json_t *o)
 static void write_status(struct ctl *c, const json_t *ar, json_t *st)
 {
     json_t *patch = json_pack("{s:O}", "status", st), *out = NULL;
-    struct api_wopts o = {.manager = "argo-rollouts"};
+    struct kc_wopts o = {.manager = "argo-rollouts"};
     struct err err;
 
     err_init(&err);
-    if (api_patch(ctl_api(c), api_resource(RES_ANALYSISRUN), jx_str(ar, "metadata.namespace"),
+    if (kc_patch(ctl_kc(c), kc_resource(RES_ANALYSISRUN), jx_str(ar, "metadata.namespace"),
                   jx_str(ar, "metadata.name"), "application/merge-patch+json", patch, &o, &out,
                   &err) < 0)
         ctl_log_err(c, "update analysis run status", jx_str(ar, "metadata.namespace"),
@@ -574,12 +574,12 @@ static void ttl_expire(struct ctl *c, const json_t *ar)
     if (left > 0) {
         ctl_enqueue_after(c, jx_str(ar, "metadata.namespace"), jx_str(ar, "metadata.name"), left);
     } else {
-        struct api_wopts o = {.grace = -1, .propagation = "Background"};
+        struct kc_wopts o = {.grace = -1, .propagation = "Background"};
         json_t *out = NULL;
         struct err err;
 
         err_init(&err);
-        if (api_delete(ctl_api(c), api_resource(RES_ANALYSISRUN), jx_str(ar, "metadata.namespace"),
+        if (kc_delete(ctl_kc(c), kc_resource(RES_ANALYSISRUN), jx_str(ar, "metadata.namespace"),
                        jx_str(ar, "metadata.name"), &o, &out, &err) < 0 &&
             err.code != -E_NOT_FOUND)
             ctl_log_err(c, "delete expired analysis run", jx_str(ar, "metadata.namespace"),
@@ -592,7 +592,7 @@ static void ttl_expire(struct ctl *c, const json_t *ar)
 static void analysis_sync(struct ctl *c, const char *ns, const char *name, void *ctx)
 {
     struct anl *a = ctx;
-    json_t *ar = api_get(ctl_api(c), api_resource(RES_ANALYSISRUN), ns, name), *st;
+    json_t *ar = kc_get(ctl_kc(c), kc_resource(RES_ANALYSISRUN), ns, name), *st;
     int64_t next;
 
     if (!ar || jx_get(ar, "metadata.deletionTimestamp")) { /* its measurements are moot */
@@ -638,12 +638,12 @@ static void anl_release(void *ctx)
     free(a);
 }
 
-struct ctl *ctrl_analysis_start(struct api *api)
+struct ctl *ctrl_analysis_start(struct kc *kc)
 {
     struct anl *a = xcalloc(1, sizeof *a);
 
-    a->ctl = ctl_new(api, "analysis-controller", analysis_sync, a);
-    a->jobs = anl_jobs_new(api_loop(api), on_measured, a);
+    a->ctl = ctl_new(kc, "analysis-controller", analysis_sync, a);
+    a->jobs = anl_jobs_new(kc_loop(kc), on_measured, a);
     ctl_set_release(a->ctl, anl_release);
     ctl_watch(a->ctl, RES_ANALYSISRUN, NULL);
     ctl_watch(a->ctl, RES_JOB, anl_job_on_job); /* the job provider's Jobs and their pods */

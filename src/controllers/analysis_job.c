@@ -94,7 +94,7 @@ static json_t *job_object(const json_t *ar, const json_t *metric, const char *na
 json_t *anl_job_run(struct ctl *c, const json_t *ar, const json_t *metric, const json_t *mr)
 {
     const char *ns = jx_str(ar, "metadata.namespace"), *uid = jx_str(ar, "metadata.uid") ?: "";
-    struct api_wopts o = {.grace = -1, .manager = "argo-rollouts"};
+    struct kc_wopts o = {.grace = -1, .manager = "argo-rollouts"};
     json_t *meas = json_pack("{s:s}", "phase", "Running"), *job, *out = NULL;
     char name[ANL_JOB_NAME_MAX + 1];
     struct err err;
@@ -112,9 +112,9 @@ json_t *anl_job_run(struct ctl *c, const json_t *ar, const json_t *metric, const
         return meas;
     }
     err_init(&err);
-    rc = api_create(ctl_api(c), api_resource(RES_JOB), ns, job, &o, &out, &err);
+    rc = kc_create(ctl_kc(c), kc_resource(RES_JOB), ns, job, &o, &out, &err);
     if (rc == -E_ALREADY_EXISTS) { /* ours from a sync whose status write was lost: resume it */
-        const json_t *old = api_get(ctl_api(c), api_resource(RES_JOB), ns, name);
+        const json_t *old = kc_get(ctl_kc(c), kc_resource(RES_JOB), ns, name);
         const json_t *ref = old ? ctl_controller_ref(old) : NULL;
 
         if (ref && !strcmp(jx_str(ref, "uid") ?: "", uid))
@@ -176,13 +176,13 @@ static int job_stuck(struct ctl *c, const json_t *job, char *msg, size_t n)
 /* Deletes a Job with its pods first (Argo's foreground delete); 0 or -1 with msg. */
 static int job_delete(struct ctl *c, const char *ns, const char *name, char *msg, size_t n)
 {
-    struct api_wopts o = {.grace = -1, .propagation = "Foreground"};
+    struct kc_wopts o = {.grace = -1, .propagation = "Foreground"};
     json_t *out = NULL;
     struct err err;
     int rc;
 
     err_init(&err);
-    rc = api_delete(ctl_api(c), api_resource(RES_JOB), ns, name, &o, &out, &err);
+    rc = kc_delete(ctl_kc(c), kc_resource(RES_JOB), ns, name, &o, &out, &err);
     if (rc == -E_NOT_FOUND)
         rc = 0;
     if (rc < 0)
@@ -211,7 +211,7 @@ static const json_t *meas_job(struct ctl *c, const json_t *ar, const json_t *mea
         snprintf(msg, n, "job metadata reference missing");
         return NULL;
     }
-    job = api_get(ctl_api(c), api_resource(RES_JOB), *ns, *name);
+    job = kc_get(ctl_kc(c), kc_resource(RES_JOB), *ns, *name);
     if (!job)
         snprintf(msg, n, "job.batch \"%s\" not found", *name);
     return job;
@@ -318,7 +318,7 @@ void anl_job_on_pod(struct ctl *c, const char *type, const struct resource *r, j
     if (!jx_label(obj, ANL_JOB_UID_LABEL) || !ref || strcmp(jx_str(ref, "kind") ?: "", "Job") ||
         !pod_stuck(obj, msg, sizeof msg))
         return;
-    job = api_get(ctl_api(c), api_resource(RES_JOB), jx_str(obj, "metadata.namespace"),
+    job = kc_get(ctl_kc(c), kc_resource(RES_JOB), jx_str(obj, "metadata.namespace"),
                   jx_str(ref, "name"));
     if (job)
         ctl_enqueue_owner(c, job, "AnalysisRun");

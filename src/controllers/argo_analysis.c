@@ -223,8 +223,8 @@ static json_t *run_spec(struct rsync *x, const json_t *an, enum argo_run k, char
         int cluster = jx_bool(ref, "clusterScope");
         const char *tn = jx_str(ref, "templateName");
         json_t *t =
-            tn ? api_get(ctl_api(x->c),
-                         api_resource(cluster ? RES_CLUSTERANALYSISTEMPLATE : RES_ANALYSISTEMPLATE),
+            tn ? kc_get(ctl_kc(x->c),
+                         kc_resource(cluster ? RES_CLUSTERANALYSISTEMPLATE : RES_ANALYSISTEMPLATE),
                          cluster ? NULL : x->ns, tn)
                : NULL;
 
@@ -265,7 +265,7 @@ static json_t *run_create(struct rsync *x, const json_t *an, enum argo_run k, si
                           const char *field)
 {
     char base[400], name[420], msg[1500], revs[32], sidx[32];
-    struct api_wopts o = {.grace = -1, .manager = ARGO_COMP};
+    struct kc_wopts o = {.grace = -1, .manager = ARGO_COMP};
     json_t *spec = run_spec(x, an, k, msg, sizeof msg), *ar, *labels, *out = NULL;
     struct err err;
     int rc = -1;
@@ -311,7 +311,7 @@ static json_t *run_create(struct rsync *x, const json_t *an, enum argo_run k, si
         json_object_set_new(json_object_get(ar, "metadata"), "name", json_string(name));
         err_release(&err);
         err_init(&err);
-        rc = api_create(ctl_api(x->c), api_resource(RES_ANALYSISRUN), x->ns, ar, &o, &out, &err);
+        rc = kc_create(ctl_kc(x->c), kc_resource(RES_ANALYSISRUN), x->ns, ar, &o, &out, &err);
         if (rc != -E_ALREADY_EXISTS)
             break;
     }
@@ -355,7 +355,7 @@ static json_t *run_current(struct rsync *x, enum argo_run k, size_t idx)
 {
     const json_t *cur = jx_get(json_object_get(x->st, kinds[k].obj), kinds[k].key);
     const char *cname = jx_str(cur, "name");
-    json_t *ar = cname ? api_get(ctl_api(x->c), api_resource(RES_ANALYSISRUN), x->ns, cname) : NULL;
+    json_t *ar = cname ? kc_get(ctl_kc(x->c), kc_resource(RES_ANALYSISRUN), x->ns, cname) : NULL;
     char sidx[32];
 
     snprintf(sidx, sizeof sidx, "%zu", idx);
@@ -445,13 +445,13 @@ void argo__terminate_runs(struct rsync *x, const char *keep, const char *keep2)
     }
     json_array_foreach(todo, i, name)
     {
-        struct api_wopts o = {.grace = -1, .manager = ARGO_COMP};
+        struct kc_wopts o = {.grace = -1, .manager = ARGO_COMP};
         json_t *p = json_pack("{s:{s:b}}", "spec", "terminate", 1), *out = NULL;
         struct err err;
 
         err_init(&err);
-        /* out is required: api_patch hands back the stored object even when nothing changed. */
-        if (api_patch(ctl_api(x->c), api_resource(RES_ANALYSISRUN), x->ns, json_string_value(name),
+        /* out is required: kc_patch hands back the stored object even when nothing changed. */
+        if (kc_patch(ctl_kc(x->c), kc_resource(RES_ANALYSISRUN), x->ns, json_string_value(name),
                       "application/merge-patch+json", p, &o, &out, &err) < 0)
             ctl_log_err(x->c, "terminate analysisrun", x->ns, x->name, &err);
         json_decref(out);

@@ -76,15 +76,15 @@ struct pass {
 
 static const struct resource *res_of(int secret)
 {
-    return api_resource(secret ? RES_SECRET : RES_CONFIGMAP);
+    return kc_resource(secret ? RES_SECRET : RES_CONFIGMAP);
 }
 
 /* Creates snapshot `snap` of src unless it exists; returns 0 when it is there. */
 static int snapshot_ensure(struct pass *p, int secret, const json_t *src, const char *snap)
 {
-    struct api_wopts o = {.grace = -1, .manager = COMP};
+    struct kc_wopts o = {.grace = -1, .manager = COMP};
     const char *srcname = jx_str(src, "metadata.name");
-    const json_t *cur = api_get(ctl_api(p->c), res_of(secret), p->ns, snap);
+    const json_t *cur = kc_get(ctl_kc(p->c), res_of(secret), p->ns, snap);
     json_t *obj, *out = NULL, *ref;
     struct err err;
     int rc;
@@ -92,7 +92,7 @@ static int snapshot_ensure(struct pass *p, int secret, const json_t *src, const 
     if (cur) {
         if (strcmp(jx_annotation(cur, CFG_A_SNAPOF) ?: "", srcname) == 0)
             return 0;
-        api_event(ctl_api(p->c), p->d, "Warning", "ConfigSnapshotConflict", COMP,
+        kc_event(ctl_kc(p->c), p->d, "Warning", "ConfigSnapshotConflict", COMP,
                   "%s %s exists and is not a snapshot of %s; the template keeps %s",
                   secret ? "Secret" : "ConfigMap", snap, srcname, srcname);
         return -1;
@@ -111,12 +111,12 @@ static int snapshot_ensure(struct pass *p, int secret, const json_t *src, const 
             json_object_set(obj, keys[i], json_object_get(src, keys[i]));
     }
     err_init(&err);
-    rc = api_create(ctl_api(p->c), res_of(secret), p->ns, obj, &o, &out, &err);
+    rc = kc_create(ctl_kc(p->c), res_of(secret), p->ns, obj, &o, &out, &err);
     if (rc < 0)
-        api_event(ctl_api(p->c), p->d, "Warning", "ConfigSnapshotFailed", COMP,
+        kc_event(ctl_kc(p->c), p->d, "Warning", "ConfigSnapshotFailed", COMP,
                   "creating snapshot %s of %s: %s", snap, srcname, err.msg);
     else
-        api_event(ctl_api(p->c), p->d, "Normal", "ConfigSnapshot", COMP,
+        kc_event(ctl_kc(p->c), p->d, "Normal", "ConfigSnapshot", COMP,
                   "%s %s changed: snapshot %s", secret ? "Secret" : "ConfigMap", srcname, snap);
     json_decref(out);
     json_decref(obj);
@@ -127,14 +127,14 @@ static int snapshot_ensure(struct pass *p, int secret, const json_t *src, const 
 /* The snapshot name a reference should use in this pass, or NULL to keep the reference. */
 static const char *ref_decide(struct pass *p, int secret, const char *name)
 {
-    const json_t *cur = api_get(ctl_api(p->c), res_of(secret), p->ns, name), *src = cur;
+    const json_t *cur = kc_get(ctl_kc(p->c), res_of(secret), p->ns, name), *src = cur;
     const char *srcname = name, *seen;
     char key[NAME_MAX_LEN + 16], h[HASH_LEN + 1], snap[NAME_MAX_LEN + 1];
     int is_snap = 0;
 
     if (cur && jx_annotation(cur, CFG_A_SNAPOF)) {
         srcname = jx_annotation(cur, CFG_A_SNAPOF);
-        src = api_get(ctl_api(p->c), res_of(secret), p->ns, srcname);
+        src = kc_get(ctl_kc(p->c), res_of(secret), p->ns, srcname);
         is_snap = 1;
     }
     snprintf(key, sizeof key, "%s/%s", secret ? "secret" : "cm", srcname);
@@ -155,7 +155,7 @@ static const char *ref_decide(struct pass *p, int secret, const char *name)
         return name;
     }
     if (strlen(srcname) + 1 + HASH_LEN > NAME_MAX_LEN) {
-        api_event(ctl_api(p->c), p->d, "Warning", "ConfigSnapshotFailed", COMP,
+        kc_event(ctl_kc(p->c), p->d, "Warning", "ConfigSnapshotFailed", COMP,
                   "%s name %s is too long for a snapshot (at most %d characters)",
                   secret ? "Secret" : "ConfigMap", srcname, NAME_MAX_LEN - 1 - HASH_LEN);
         return NULL;
@@ -188,7 +188,7 @@ static void on_ref(int secret, json_t *holder, const char *field, void *arg)
 /* Rewrites the Deployment's template; returns 1 when it wrote the Deployment. */
 static int template_sync(struct ctl *c, const json_t *d, const char *ns)
 {
-    struct api_wopts o = {.grace = -1, .manager = COMP};
+    struct kc_wopts o = {.grace = -1, .manager = COMP};
     json_t *cp = json_deep_copy(d), *tmpl = jx_get(cp, "spec.template"), *out = NULL, *obs;
     struct pass p = {.c = c, .d = d, .ns = ns, .decided = json_object()};
     char h[16], *s;
@@ -212,7 +212,7 @@ static int template_sync(struct ctl *c, const json_t *d, const char *ns)
         json_object_set_new(jx_obj(cp, "metadata.annotations"), CFG_A_OBSERVED, json_string(s));
         free(s);
         err_init(&err);
-        if (api_update(ctl_api(c), api_resource(RES_DEPLOYMENT), ns, jx_str(d, "metadata.name"), cp,
+        if (kc_update(ctl_kc(c), kc_resource(RES_DEPLOYMENT), ns, jx_str(d, "metadata.name"), cp,
                        &o, &out, &err) < 0)
             ctl_log_err(c, "deployment update", ns, jx_str(d, "metadata.name"), &err);
         else
@@ -266,7 +266,7 @@ static void want_add(struct want *w, const json_t *owner, const char *kind, cons
 static void snapshot_owners(struct ctl *c, const json_t *snap, int secret, const json_t *mine,
                             json_t *want)
 {
-    struct api_wopts o = {.grace = -1, .manager = COMP};
+    struct kc_wopts o = {.grace = -1, .manager = COMP};
     json_t *refs = jx_get(snap, "metadata.ownerReferences"), *next = json_array(), *r, *out = NULL;
     const char *ns = jx_str(snap, "metadata.namespace"), *name = jx_str(snap, "metadata.name");
     size_t i, ours = 0, same = 1;
@@ -298,14 +298,14 @@ static void snapshot_owners(struct ctl *c, const json_t *snap, int secret, const
         goto out;
     err_init(&err);
     if (json_array_size(next) == 0) {
-        if (api_delete(ctl_api(c), res_of(secret), ns, name, &o, &out, &err) < 0 &&
+        if (kc_delete(ctl_kc(c), res_of(secret), ns, name, &o, &out, &err) < 0 &&
             err.code != -E_NOT_FOUND)
             ctl_log_err(c, "snapshot delete", ns, name, &err);
     } else {
         json_t *cp = json_deep_copy(snap);
 
         jx_set(cp, "metadata.ownerReferences", json_incref(next));
-        if (api_update(ctl_api(c), res_of(secret), ns, name, cp, &o, &out, &err) < 0)
+        if (kc_update(ctl_kc(c), res_of(secret), ns, name, cp, &o, &out, &err) < 0)
             ctl_log_err(c, "snapshot owners", ns, name, &err);
         json_decref(cp);
     }
@@ -353,7 +353,7 @@ static void owners_sync(struct ctl *c, const json_t *d, const char *ns)
 
 static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
 {
-    json_t *d = api_get(ctl_api(c), api_resource(RES_DEPLOYMENT), ns, name);
+    json_t *d = kc_get(ctl_kc(c), kc_resource(RES_DEPLOYMENT), ns, name);
 
     if (!d || jx_get(d, "metadata.deletionTimestamp"))
         return;
@@ -385,9 +385,9 @@ static void on_rs(struct ctl *c, const char *type, const struct resource *r, jso
     ctl_enqueue_owner(c, obj, "Deployment");
 }
 
-struct ctl *ctrl_configrollout_start(struct api *api)
+struct ctl *ctrl_configrollout_start(struct kc *kc)
 {
-    struct ctl *c = ctl_new(api, COMP, sync, NULL);
+    struct ctl *c = ctl_new(kc, COMP, sync, NULL);
 
     ctl_watch(c, RES_DEPLOYMENT, NULL);
     ctl_watch(c, RES_REPLICASET, on_rs);

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/selector.h"
+#include "core/selector.h"
 #include "client/client.h"
 #include "controllers/controllers.h"
 #include "core/jx.h"
@@ -76,18 +76,18 @@ static int pod_controller_scale(struct ctl *c, const json_t *pdb, const json_t *
          * sync (SyncFailed, disruptionsAllowed 0) until the pod goes or gets a controller. */
         err_set(err, -E_INVALID, "found no controller ref for pod \"%s\"",
                 jx_str(pod, "metadata.name"));
-        api_event(ctl_api(c), pdb, "Warning", "NoControllerRef", "controllermanager", "%s", err->msg);
+        kc_event(ctl_kc(c), pdb, "Warning", "NoControllerRef", "controllermanager", "%s", err->msg);
         return err->code;
     }
     rs = strcmp(jx_str(ref, "kind") ?: "", "ReplicaSet") == 0
-             ? api_get(ctl_api(c), api_resource(RES_REPLICASET), ns, jx_str(ref, "name") ?: "")
+             ? kc_get(ctl_kc(c), kc_resource(RES_REPLICASET), ns, jx_str(ref, "name") ?: "")
              : NULL;
     if (!rs || strcmp(jx_str(rs, "metadata.uid") ?: "", jx_str(ref, "uid") ?: "") != 0)
         return err_set(err, -E_NOT_FOUND, "found no controllers for pod \"%s\"",
                        jx_str(pod, "metadata.name"));
     dref = ctl_controller_ref(rs);
     d = dref && strcmp(jx_str(dref, "kind") ?: "", "Deployment") == 0
-            ? api_get(ctl_api(c), api_resource(RES_DEPLOYMENT), ns, jx_str(dref, "name") ?: "")
+            ? kc_get(ctl_kc(c), kc_resource(RES_DEPLOYMENT), ns, jx_str(dref, "name") ?: "")
             : NULL;
     if (d && strcmp(jx_str(d, "metadata.uid") ?: "", jx_str(dref, "uid") ?: "") == 0)
         rs = d;
@@ -145,7 +145,7 @@ static int pdb_expected(struct ctl *c, const json_t *pdb, const json_t *pods, st
 static json_t *pdb_pods(struct ctl *c, const json_t *pdb, struct err *err)
 {
     const char *ns = jx_str(pdb, "metadata.namespace") ?: "", *k;
-    json_t *m = ctl_map(c, RES_POD), *v, *out;
+    json_t *m = ctl_map_ns(c, RES_POD, ns), *v, *out;
     struct labelsel *sel = NULL;
 
     if (labelsel_from_object(jx_get(pdb, "spec.selector"), &sel, err) < 0)
@@ -186,7 +186,7 @@ static void pdb_healthy(struct ctl *c, const json_t *pdb, const json_t *pods, ti
                     k->next_s = left;
                 continue;
             }
-            api_event(ctl_api(c), pdb, "Warning", "NotDeleted", "controllermanager",
+            kc_event(ctl_kc(c), pdb, "Warning", "NotDeleted", "controllermanager",
                       "Pod %s/%s was expected to be deleted but it hasn't happened yet",
                       jx_str(pod, "metadata.namespace"), name);
         }
@@ -259,12 +259,12 @@ out:
 
 static int pdb_status_write(struct ctl *c, const json_t *pdb, json_t *st, struct err *err)
 {
-    struct api_wopts o = {.grace = -1, .status = 1};
+    struct kc_wopts o = {.grace = -1, .status = 1};
     json_t *cp = json_deep_copy(pdb), *out = NULL;
     int rc;
 
     json_object_set(cp, "status", st);
-    rc = api_update(ctl_api(c), api_resource(RES_PDB), jx_str(pdb, "metadata.namespace"),
+    rc = kc_update(ctl_kc(c), kc_resource(RES_PDB), jx_str(pdb, "metadata.namespace"),
                     jx_str(pdb, "metadata.name"), cp, &o, &out, err);
     json_decref(cp);
     json_decref(out);
@@ -273,7 +273,7 @@ static int pdb_status_write(struct ctl *c, const json_t *pdb, json_t *st, struct
 
 static void disruption_sync(struct ctl *c, const char *ns, const char *name, void *ctx)
 {
-    json_t *pdb = api_get(ctl_api(c), api_resource(RES_PDB), ns, name), *st;
+    json_t *pdb = kc_get(ctl_kc(c), kc_resource(RES_PDB), ns, name), *st;
     long long next_s;
 
     if (!pdb)
@@ -358,11 +358,11 @@ static json_t *pod_pdbs(struct ctl *c, const json_t *pod)
 }
 
 /* Deletes the evicted pod with the Eviction's deleteOptions. */
-static int evict_delete(struct api *api, const json_t *pod, const json_t *eviction, int dry_run,
+static int evict_delete(struct kc *kc, const json_t *pod, const json_t *eviction, int dry_run,
                         const json_t *rv_guard, struct err *err)
 {
     const json_t *dopts = json_object_get(eviction, "deleteOptions");
-    struct api_wopts o = {.grace = -1, .dry_run = dry_run};
+    struct kc_wopts o = {.grace = -1, .dry_run = dry_run};
     json_t *out = NULL;
     int rc;
 
@@ -371,16 +371,16 @@ static int evict_delete(struct api *api, const json_t *pod, const json_t *evicti
     o.preconditions = json_object_get(dopts, "preconditions");
     if (!o.preconditions)
         o.preconditions = rv_guard;
-    rc = api_delete(api, api_resource(RES_POD), jx_str(pod, "metadata.namespace"),
+    rc = kc_delete(kc, kc_resource(RES_POD), jx_str(pod, "metadata.namespace"),
                     jx_str(pod, "metadata.name"), &o, &out, err);
     json_decref(out);
     return rc;
 }
 
 /* Marks the pod with the DisruptionTarget condition before it is deleted (best effort). */
-static void pod_mark_disruption(struct api *api, const json_t *pod)
+static void pod_mark_disruption(struct kc *kc, const json_t *pod)
 {
-    struct api_wopts o = {.grace = -1, .status = 1};
+    struct kc_wopts o = {.grace = -1, .status = 1};
     json_t *cp = json_deep_copy(pod), *conds = jx_get(cp, "status.conditions"), *out = NULL;
     struct err err;
     char now[32];
@@ -398,7 +398,7 @@ static void pod_mark_disruption(struct api *api, const json_t *pod)
                                     "True", "reason", "EvictionByEvictionAPI", "message",
                                     "Eviction API: evicting", "lastTransitionTime", now));
     err_init(&err);
-    if (api_update(api, api_resource(RES_POD), jx_str(pod, "metadata.namespace"),
+    if (kc_update(kc, kc_resource(RES_POD), jx_str(pod, "metadata.namespace"),
                    jx_str(pod, "metadata.name"), cp, &o, &out, &err) < 0)
         log_warn("disruption", "msg=\"cannot mark pod\" pod=%s err=\"%s\"",
                  jx_str(pod, "metadata.name"), err.msg);
@@ -466,10 +466,10 @@ static int budget_check(struct ctl *c, const json_t *pdb, const json_t *pod, int
 }
 
 /* The eviction subresource (k8s-semantics 12.2). */
-static int disruption_evict(struct api *api, const json_t *pod, const json_t *eviction, int dry_run,
-                            struct err *err, void *ctx)
+int ctrl_disruption_evict(struct ctl *c, const json_t *pod, const json_t *eviction, int dry_run,
+                          struct err *err)
 {
-    struct ctl *c = ctx;
+    struct kc *kc = ctl_kc(c);
     const char *phase = jx_str(pod, "status.phase") ?: "Pending", *bname;
     json_t *pdbs = NULL, *pdb, *guard = NULL;
     int rc, touch = 0;
@@ -479,7 +479,7 @@ static int disruption_evict(struct api *api, const json_t *pod, const json_t *ev
         return err_set(err, -E_BAD_REQUEST, "name in URL does not match name in Eviction object");
     if (!strcmp(phase, "Pending") || !strcmp(phase, "Succeeded") || !strcmp(phase, "Failed") ||
         jx_get(pod, "metadata.deletionTimestamp"))
-        return evict_delete(api, pod, eviction, dry_run, NULL, err);
+        return evict_delete(kc, pod, eviction, dry_run, NULL, err);
     pdbs = pod_pdbs(c, pod);
     if (json_array_size(pdbs) > 1) {
         rc = err_set(err, -E_INTERNAL,
@@ -488,7 +488,7 @@ static int disruption_evict(struct api *api, const json_t *pod, const json_t *ev
         goto out;
     }
     if (json_array_size(pdbs) == 0) {
-        rc = evict_delete(api, pod, eviction, dry_run, NULL, err);
+        rc = evict_delete(kc, pod, eviction, dry_run, NULL, err);
         goto out;
     }
     pdb = json_array_get(pdbs, 0);
@@ -496,7 +496,7 @@ static int disruption_evict(struct api *api, const json_t *pod, const json_t *ev
      * refusing the eviction while the queue catches up. */
     if (jx_int(pdb, "status.observedGeneration", 0) < jx_int(pdb, "metadata.generation", 1)) {
         disruption_sync(c, jx_str(pdb, "metadata.namespace"), jx_str(pdb, "metadata.name"), NULL);
-        pdb = api_get(api, api_resource(RES_PDB), jx_str(pdb, "metadata.namespace"),
+        pdb = kc_get(kc, kc_resource(RES_PDB), jx_str(pdb, "metadata.namespace"),
                       jx_str(pdb, "metadata.name"))
                   ?: pdb;
     }
@@ -505,7 +505,7 @@ static int disruption_evict(struct api *api, const json_t *pod, const json_t *ev
     if (!touch) {
         guard =
             json_pack("{s:s}", "resourceVersion", jx_str(pod, "metadata.resourceVersion") ?: "");
-        rc = evict_delete(api, pod, eviction, dry_run, guard, err);
+        rc = evict_delete(kc, pod, eviction, dry_run, guard, err);
         goto out;
     }
     if (!dry_run && (rc = budget_take(c, pdb, pod, err)) < 0)
@@ -513,23 +513,22 @@ static int disruption_evict(struct api *api, const json_t *pod, const json_t *ev
     /* The condition write changes the pod's resourceVersion, so a caller's preconditions
      * would then fail: skip the (informational) condition in that case. */
     if (!dry_run && !jx_get(eviction, "deleteOptions.preconditions"))
-        pod_mark_disruption(api, pod);
-    rc = evict_delete(api, pod, eviction, dry_run, NULL, err);
+        pod_mark_disruption(kc, pod);
+    rc = evict_delete(kc, pod, eviction, dry_run, NULL, err);
 out:
     json_decref(guard);
     json_decref(pdbs);
     return rc;
 }
 
-struct ctl *ctrl_disruption_start(struct api *api)
+struct ctl *ctrl_disruption_start(struct kc *kc)
 {
-    struct ctl *c = ctl_new(api, "disruption-controller", disruption_sync, NULL);
+    struct ctl *c = ctl_new(kc, "disruption-controller", disruption_sync, NULL);
 
     ctl_watch(c, RES_PDB, NULL);
     ctl_watch(c, RES_POD, on_pod);
     ctl_watch(c, RES_REPLICASET, on_controller);
     ctl_watch(c, RES_DEPLOYMENT, on_controller);
     ctl_start(c);
-    api_set_evict_hook(api, disruption_evict, c);
     return c;
 }

@@ -127,8 +127,8 @@ static int cmp_pod(const void *a, const void *b)
 
 static json_t *svc_pods(struct ctl *c, const json_t *svc)
 {
-    json_t *m = ctl_map(c, RES_POD), *v, *out = json_array();
     const char *ns = jx_str(svc, "metadata.namespace") ?: "", *k;
+    json_t *m = ctl_map_ns(c, RES_POD, ns), *v, *out = json_array();
     const json_t *sel = svc_selector(svc);
     json_t **arr;
     size_t n = 0;
@@ -289,12 +289,12 @@ static json_t *svc_labels(const json_t *svc)
 
 static void endpoints_write(struct ctl *c, const json_t *svc, const json_t *pods)
 {
-    struct api *api = ctl_api(c);
-    const struct resource *r = api_resource(RES_ENDPOINTS);
+    struct kc *kc = ctl_kc(c);
+    const struct resource *r = kc_resource(RES_ENDPOINTS);
     const char *ns = jx_str(svc, "metadata.namespace"), *name = jx_str(svc, "metadata.name");
-    json_t *cur = api_get(api, r, ns, name), *subsets = endpoints_subsets(svc, pods);
+    json_t *cur = kc_get(kc, r, ns, name), *subsets = endpoints_subsets(svc, pods);
     json_t *labels = svc_labels(svc), *obj, *out = NULL;
-    struct api_wopts o = {.grace = -1};
+    struct kc_wopts o = {.grace = -1};
     struct err err;
     int rc;
 
@@ -308,14 +308,14 @@ static void endpoints_write(struct ctl *c, const json_t *svc, const json_t *pods
         jx_set(obj, "metadata.labels", json_incref(labels));
         if (!json_array_size(subsets))
             json_object_del(obj, "subsets"); /* omitempty, as upstream serializes it */
-        rc = api_update(api, r, ns, name, obj, &o, &out, &err);
+        rc = kc_update(kc, r, ns, name, obj, &o, &out, &err);
     } else {
         obj = json_pack("{s:s,s:s,s:{s:s,s:s,s:O},s:O}", "apiVersion", "v1", "kind", "Endpoints",
                         "metadata", "name", name, "namespace", ns, "labels", labels, "subsets",
                         subsets);
         if (!json_array_size(subsets))
             json_object_del(obj, "subsets");
-        rc = api_create(api, r, ns, obj, &o, &out, &err);
+        rc = kc_create(kc, r, ns, obj, &o, &out, &err);
     }
     if (rc < 0)
         ctl_log_err(c, cur ? "update endpoints" : "create endpoints", ns, name, &err);
@@ -407,11 +407,11 @@ static json_t *slice_owner(const json_t *svc)
 static void slice_write(struct ctl *c, const json_t *svc, const json_t *cur, const json_t *ports,
                         const json_t *eps)
 {
-    struct api *api = ctl_api(c);
-    const struct resource *r = api_resource(RES_ENDPOINTSLICE);
+    struct kc *kc = ctl_kc(c);
+    const struct resource *r = kc_resource(RES_ENDPOINTSLICE);
     const char *ns = jx_str(svc, "metadata.namespace");
     json_t *labels = slice_labels(svc), *owner = slice_owner(svc), *obj, *out = NULL;
-    struct api_wopts o = {.grace = -1};
+    struct kc_wopts o = {.grace = -1};
     struct err err;
     int rc;
 
@@ -439,9 +439,9 @@ static void slice_write(struct ctl *c, const json_t *svc, const json_t *cur, con
     else
         json_object_del(obj, "ports");
     if (cur)
-        rc = api_update(api, r, ns, jx_str(cur, "metadata.name"), obj, &o, &out, &err);
+        rc = kc_update(kc, r, ns, jx_str(cur, "metadata.name"), obj, &o, &out, &err);
     else
-        rc = api_create(api, r, ns, obj, &o, &out, &err);
+        rc = kc_create(kc, r, ns, obj, &o, &out, &err);
     if (rc < 0)
         ctl_log_err(c, cur ? "update endpointslice" : "create endpointslice", ns,
                     jx_str(svc, "metadata.name"), &err);
@@ -455,12 +455,12 @@ done:
 
 static void object_delete(struct ctl *c, enum res_id res, const char *ns, const char *name)
 {
-    struct api_wopts o = {.grace = -1};
+    struct kc_wopts o = {.grace = -1};
     json_t *out = NULL;
     struct err err;
 
     err_init(&err);
-    if (api_delete(ctl_api(c), api_resource(res), ns, name, &o, &out, &err) < 0 &&
+    if (kc_delete(ctl_kc(c), kc_resource(res), ns, name, &o, &out, &err) < 0 &&
         err.code != -E_NOT_FOUND)
         ctl_log_err(c, "delete", ns, name, &err);
     json_decref(out);
@@ -509,12 +509,12 @@ static void slices_sync(struct ctl *c, const json_t *svc, const json_t *pods)
 
 static void endpoints_sync(struct ctl *c, const char *ns, const char *name, void *ctx)
 {
-    json_t *svc = api_get(ctl_api(c), api_resource(RES_SERVICE), ns, name), *pods, *have, *s;
+    json_t *svc = kc_get(ctl_kc(c), kc_resource(RES_SERVICE), ns, name), *pods, *have, *s;
     size_t i;
 
     if (!svc) {
         /* The Service is gone: its Endpoints and managed slices go too. */
-        if (api_get(ctl_api(c), api_resource(RES_ENDPOINTS), ns, name))
+        if (kc_get(ctl_kc(c), kc_resource(RES_ENDPOINTS), ns, name))
             object_delete(c, RES_ENDPOINTS, ns, name);
         have = slices_existing(c, ns, name);
         json_array_foreach(have, i, s)
@@ -568,15 +568,15 @@ static void on_endpoints(struct ctl *c, const char *type, const struct resource 
                          json_t *old, void *ctx)
 {
     const char *ns = jx_str(obj, "metadata.namespace"), *name = jx_str(obj, "metadata.name");
-    json_t *svc = api_get(ctl_api(c), api_resource(RES_SERVICE), ns, name);
+    json_t *svc = kc_get(ctl_kc(c), kc_resource(RES_SERVICE), ns, name);
 
     if (svc && svc_selector(svc))
         ctl_enqueue(c, ns, name);
 }
 
-struct ctl *ctrl_endpoints_start(struct api *api)
+struct ctl *ctrl_endpoints_start(struct kc *kc)
 {
-    struct ctl *c = ctl_new(api, "endpoints-controller", endpoints_sync, NULL);
+    struct ctl *c = ctl_new(kc, "endpoints-controller", endpoints_sync, NULL);
 
     ctl_watch(c, RES_SERVICE, NULL);
     ctl_watch(c, RES_ENDPOINTS, on_endpoints);

@@ -61,7 +61,7 @@ static const struct resource *ref_resource(const json_t *ref)
         return NULL;
     slash = strchr(av, '/');
     snprintf(group, sizeof group, "%.*s", slash ? (int)(slash - av) : 0, av);
-    return api_resource_by_kind(group, kind);
+    return kc_resource_by_kind(group, kind);
 }
 
 /* The live owner object a reference names (same uid), or NULL when absent. *known is 0 when the
@@ -74,7 +74,7 @@ static json_t *ref_owner(struct ctl *c, const json_t *dep, const json_t *ref, in
     *known = r != NULL;
     if (!r || !jx_str(ref, "name"))
         return NULL;
-    o = api_get(ctl_api(c), r, r->namespaced ? jx_str(dep, "metadata.namespace") : NULL,
+    o = kc_get(ctl_kc(c), r, r->namespaced ? jx_str(dep, "metadata.namespace") : NULL,
                 jx_str(ref, "name"));
     if (o && strcmp(jx_str(o, "metadata.uid") ?: "", jx_str(ref, "uid") ?: "") != 0)
         return NULL; /* a same-name object with another uid is a different owner */
@@ -133,7 +133,7 @@ static int gc_dependents_each(struct ctl *c, const json_t *owner, dep_fn *fn, vo
 
         n++;
         if (fn)
-            fn(c, api_resource((enum res_id)jx_int(e, "r", 0)), json_object_get(e, "o"),
+            fn(c, kc_resource((enum res_id)jx_int(e, "r", 0)), json_object_get(e, "o"),
                json_object_get(e, "ref"), arg);
     }
 out:
@@ -151,14 +151,14 @@ static void finalizer_remove(struct ctl *c, const struct resource *r, const json
                              const char *f)
 {
     json_t *cp = json_deep_copy(obj), *fs = jx_get(cp, "metadata.finalizers"), *out = NULL;
-    struct api_wopts o = {.grace = -1};
+    struct kc_wopts o = {.grace = -1};
     struct err err;
 
     for (size_t i = json_array_size(fs); i-- > 0;)
         if (strcmp(json_string_value(json_array_get(fs, i)) ?: "", f) == 0)
             json_array_remove(fs, i);
     err_init(&err);
-    if (api_update(ctl_api(c), r, r_ns(r, obj), jx_str(obj, "metadata.name"), cp, &o, &out, &err) <
+    if (kc_update(ctl_kc(c), r, r_ns(r, obj), jx_str(obj, "metadata.name"), cp, &o, &out, &err) <
         0) {
         if (err.code == -E_CONFLICT)
             gc_retry(c, r, obj);
@@ -171,7 +171,7 @@ static void finalizer_remove(struct ctl *c, const struct resource *r, const json
         json_decref(out);
         out = NULL;
         o.grace = 0;
-        if (api_delete(ctl_api(c), r, r_ns(r, obj), jx_str(obj, "metadata.name"), &o, &out, &err) <
+        if (kc_delete(ctl_kc(c), r, r_ns(r, obj), jx_str(obj, "metadata.name"), &o, &out, &err) <
                 0 &&
             err.code != -E_NOT_FOUND)
             ctl_log_err(c, "delete", r_ns(r, obj), jx_str(obj, "metadata.name"), &err);
@@ -186,7 +186,7 @@ static int refs_remove(struct ctl *c, const struct resource *r, const json_t *ob
                        const json_t *drop)
 {
     json_t *cp = json_deep_copy(obj), *refs = jx_get(cp, "metadata.ownerReferences"), *out = NULL;
-    struct api_wopts o = {.grace = -1};
+    struct kc_wopts o = {.grace = -1};
     struct err err;
     int rc;
 
@@ -196,7 +196,7 @@ static int refs_remove(struct ctl *c, const struct resource *r, const json_t *ob
     if (json_array_size(refs) == 0)
         jx_del(cp, "metadata.ownerReferences");
     err_init(&err);
-    rc = api_update(ctl_api(c), r, r_ns(r, obj), jx_str(obj, "metadata.name"), cp, &o, &out, &err);
+    rc = kc_update(ctl_kc(c), r, r_ns(r, obj), jx_str(obj, "metadata.name"), cp, &o, &out, &err);
     if (rc < 0 && err.code != -E_NOT_FOUND && err.code != -E_CONFLICT)
         ctl_log_err(c, "remove ownerReferences", r_ns(r, obj), jx_str(obj, "metadata.name"), &err);
     if (err.code == -E_NOT_FOUND)
@@ -210,7 +210,7 @@ static int refs_remove(struct ctl *c, const struct resource *r, const json_t *ob
 static void gc_delete(struct ctl *c, const struct resource *r, const json_t *obj,
                       const char *propagation)
 {
-    struct api_wopts o = {.grace = -1, .propagation = propagation};
+    struct kc_wopts o = {.grace = -1, .propagation = propagation};
     json_t *out = NULL;
     struct err err;
 
@@ -219,7 +219,7 @@ static void gc_delete(struct ctl *c, const struct resource *r, const json_t *obj
              "msg=\"deleting object whose owners are gone\" resource=%s object=%s/%s "
              "propagation=%s",
              r->key, r_ns(r, obj) ?: "", jx_str(obj, "metadata.name"), propagation);
-    if (api_delete(ctl_api(c), r, r_ns(r, obj), jx_str(obj, "metadata.name"), &o, &out, &err) < 0 &&
+    if (kc_delete(ctl_kc(c), r, r_ns(r, obj), jx_str(obj, "metadata.name"), &o, &out, &err) < 0 &&
         err.code != -E_NOT_FOUND)
         ctl_log_err(c, "delete", r_ns(r, obj), jx_str(obj, "metadata.name"), &err);
     json_decref(out);
@@ -313,9 +313,9 @@ static void gc_sync(struct ctl *c, const char *key, const char *name, void *ctx)
         return;
     snprintf(reskey, sizeof reskey, "%.*s", (int)(bar - key), key);
     for (int i = 0; i < RES_COUNT && !r; i++)
-        if (strcmp(api_resources[i].key, reskey) == 0)
-            r = &api_resources[i];
-    if (!r || !(obj = api_get(ctl_api(c), r, r->namespaced ? bar + 1 : NULL, name)))
+        if (strcmp(kc_resource((enum res_id)i)->key, reskey) == 0)
+            r = kc_resource((enum res_id)i);
+    if (!r || !(obj = kc_get(ctl_kc(c), r, r->namespaced ? bar + 1 : NULL, name)))
         return;
     obj = json_incref(obj);
     if (jx_get(obj, "metadata.deletionTimestamp"))
@@ -362,9 +362,9 @@ static void on_event(struct ctl *c, const char *type, const struct resource *r, 
         gc_dependents_each(c, obj, enqueue_dep, NULL);
 }
 
-struct ctl *ctrl_gc_start(struct api *api)
+struct ctl *ctrl_gc_start(struct kc *kc)
 {
-    struct ctl *c = ctl_new(api, "garbage-collector", gc_sync, NULL);
+    struct ctl *c = ctl_new(kc, "garbage-collector", gc_sync, NULL);
 
     for (int i = 0; i < RES_COUNT; i++)
         if (gc_res_watched((enum res_id)i))

@@ -3,14 +3,14 @@
  * resource table), computes a proposal per metric from the pods' metrics.k8s.io usage (the same
  * hook the API serves), normalizes it (hpa_calc.c), writes the new size through /scale and the
  * status through /status, with upstream's conditions and events. Pods metrics come from the
- * custom metrics the API serves (the Service proxy's per-pod figures, api_custom_metric_of);
+ * custom metrics the API serves (the Service proxy's per-pod figures, kc_custom_metric_of);
  * Object and External metrics report "unable to get metric" (ScalingActive False). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/selector.h"
+#include "core/selector.h"
 #include "client/client.h"
 #include "controllers/controllers.h"
 #include "controllers/hpa.h"
@@ -112,7 +112,7 @@ static void set_cond(struct hsync *y, const char *type, const char *st, const ch
 /* The pods of the scale's selector in the HPA's namespace (new array, borrowed items). */
 static json_t *target_pods(struct hsync *y, const char *selector, char *msg, size_t n)
 {
-    json_t *m = ctl_map(y->c, RES_POD), *v, *out = json_array();
+    json_t *m = ctl_map_ns(y->c, RES_POD, y->ns), *v, *out = json_array();
     struct labelsel *ls = NULL;
     struct err err;
     const char *k;
@@ -218,7 +218,7 @@ static int resource_metric(struct hsync *y, const json_t *spec, const json_t *po
     }
     for (i = 0; i < np; i++) {
         const json_t *pod = json_array_get(pods, i);
-        json_t *m = api_metrics_of(ctl_api(y->c), pod);
+        json_t *m = kc_metrics_of(ctl_kc(y->c), pod);
         int64_t u = m ? pod_usage(m, res) : -1;
 
         s[i].group = hpa_pod_group(pod, u >= 0 ? m : NULL, cpu, y->now);
@@ -287,7 +287,7 @@ static int pods_metric(struct hsync *y, const json_t *spec, const json_t *pods, 
     }
     for (i = 0; i < np; i++) {
         const json_t *pod = json_array_get(pods, i);
-        json_t *v = api_custom_metric_of(ctl_api(y->c), pod, mn);
+        json_t *v = kc_custom_metric_of(ctl_kc(y->c), pod, mn);
         int64_t val = -1;
 
         /* Our Pods metrics carry no labels: a metric selector must match an empty set. */
@@ -344,7 +344,7 @@ static int metrics_replicas(struct hsync *y, const json_t *pods, int current, ch
         if (strcmp(type, "Resource") == 0) {
             rc = resource_metric(y, m, pods, current, &p, &st, nm, sizeof nm, msg, sizeof msg);
             if (rc < 0) {
-                api_event(ctl_api(y->c), y->hpa, "Warning", "FailedGetResourceMetric", COMP, "%s",
+                kc_event(ctl_kc(y->c), y->hpa, "Warning", "FailedGetResourceMetric", COMP, "%s",
                           msg);
                 if (!invalid++) {
                     snprintf(cond_reason, sizeof cond_reason, "FailedGetResourceMetric");
@@ -356,7 +356,7 @@ static int metrics_replicas(struct hsync *y, const json_t *pods, int current, ch
         } else if (strcmp(type, "Pods") == 0) {
             rc = pods_metric(y, m, pods, current, &p, &st, nm, sizeof nm, msg, sizeof msg);
             if (rc < 0) {
-                api_event(ctl_api(y->c), y->hpa, "Warning", "FailedGetPodsMetric", COMP, "%s", msg);
+                kc_event(ctl_kc(y->c), y->hpa, "Warning", "FailedGetPodsMetric", COMP, "%s", msg);
                 if (!invalid++) {
                     snprintf(cond_reason, sizeof cond_reason, "FailedGetPodsMetric");
                     snprintf(cond_msg, sizeof cond_msg, "%s", msg);
@@ -377,7 +377,7 @@ static int metrics_replicas(struct hsync *y, const json_t *pods, int current, ch
                      "unable to get metric %s: no custom or external metrics API "
                      "is served by kroll",
                      mn);
-            api_event(ctl_api(y->c), y->hpa, "Warning", reason, COMP, "%s", msg);
+            kc_event(ctl_kc(y->c), y->hpa, "Warning", reason, COMP, "%s", msg);
             if (!invalid++) {
                 snprintf(cond_reason, sizeof cond_reason, "%s", reason);
                 snprintf(cond_msg, sizeof cond_msg, "%s", msg);
@@ -422,7 +422,7 @@ static const struct resource *target_resource(const json_t *ref, char *msg, size
     const struct resource *r;
 
     snprintf(group, sizeof group, "%.*s", slash ? (int)(slash - av) : 0, av);
-    r = api_resource_by_kind(group, kind);
+    r = kc_resource_by_kind(group, kind);
     if (!r || !(r->flags & RF_SCALE)) {
         snprintf(msg, n, "no matches for kind \"%s\" in group \"%s\"", kind, group);
         return NULL;
@@ -441,14 +441,14 @@ static void status_write(struct hsync *y)
 static int scale_write(struct hsync *y, const struct resource *r, const char *name, int replicas,
                        char *msg, size_t n)
 {
-    struct api_wopts o = {.grace = -1, .status = 2, .manager = COMP};
+    struct kc_wopts o = {.grace = -1, .status = 2, .manager = COMP};
     json_t *p = json_pack("{s:{s:i}}", "spec", "replicas", replicas), *out = NULL;
     struct err err;
     int rc;
 
     err_init(&err);
     rc =
-        api_patch(ctl_api(y->c), r, y->ns, name, "application/merge-patch+json", p, &o, &out, &err);
+        kc_patch(ctl_kc(y->c), r, y->ns, name, "application/merge-patch+json", p, &o, &out, &err);
     if (rc < 0)
         snprintf(msg, n, "%s", err.msg);
     json_decref(out);
@@ -505,21 +505,21 @@ static void reconcile(struct hsync *y, struct hpa_state *s, const struct resourc
         int p;
 
         if (!*sel) {
-            api_event(ctl_api(y->c), y->hpa, "Warning", "SelectorRequired", COMP,
+            kc_event(ctl_kc(y->c), y->hpa, "Warning", "SelectorRequired", COMP,
                       "selector is required");
             set_cond(y, "ScalingActive", "False", "InvalidSelector",
                      "the HPA target's scale is missing a selector");
             goto status;
         }
         if (!(pods = target_pods(y, sel, err, sizeof err))) {
-            api_event(ctl_api(y->c), y->hpa, "Warning", "InvalidSelector", COMP, "%s", err);
+            kc_event(ctl_kc(y->c), y->hpa, "Warning", "InvalidSelector", COMP, "%s", err);
             set_cond(y, "ScalingActive", "False", "InvalidSelector", "%s", err);
             goto status;
         }
         p = metrics_replicas(y, pods, current, mname, sizeof mname, err, sizeof err);
         json_decref(pods);
         if (p < 0) {
-            api_event(ctl_api(y->c), y->hpa, "Warning", "FailedComputeMetricsReplicas", COMP, "%s",
+            kc_event(ctl_kc(y->c), y->hpa, "Warning", "FailedComputeMetricsReplicas", COMP, "%s",
                       err);
             goto status;
         }
@@ -533,7 +533,7 @@ static void reconcile(struct hsync *y, struct hpa_state *s, const struct resourc
     }
     if (rescale && desired != current) {
         if (scale_write(y, r, tname, desired, err, sizeof err) < 0) {
-            api_event(ctl_api(y->c), y->hpa, "Warning", "FailedRescale", COMP,
+            kc_event(ctl_kc(y->c), y->hpa, "Warning", "FailedRescale", COMP,
                       "New size: %d; reason: %s; error: %s", desired, reason, err);
             set_cond(y, "AbleToScale", "False", "FailedUpdateScale",
                      "the HPA controller was unable to update the target scale: %s", err);
@@ -541,7 +541,7 @@ static void reconcile(struct hsync *y, struct hpa_state *s, const struct resourc
         }
         set_cond(y, "AbleToScale", "True", "SucceededRescale",
                  "the HPA controller was able to update the target scale to %d", desired);
-        api_event(ctl_api(y->c), y->hpa, "Normal", "SuccessfulRescale", COMP,
+        kc_event(ctl_kc(y->c), y->hpa, "Normal", "SuccessfulRescale", COMP,
                   "New size: %d; reason: %s", desired, reason);
         if (json_is_object(jx_get(y->hpa, "spec.behavior"))) {
             struct hpa_rules up, down;
@@ -568,7 +568,7 @@ status:
 static void hpa_sync(struct ctl *c, const char *ns, const char *name, void *ctx)
 {
     struct hpa_ctl *x = ctx;
-    const json_t *hpa = api_get(ctl_api(c), api_resource(RES_HPA), ns, name);
+    const json_t *hpa = kc_get(ctl_kc(c), kc_resource(RES_HPA), ns, name);
     const json_t *ref, *st;
     const struct resource *r;
     struct hpa_state *s;
@@ -593,10 +593,10 @@ static void hpa_sync(struct ctl *c, const char *ns, const char *name, void *ctx)
     ref = jx_get(hpa, "spec.scaleTargetRef");
     target = NULL;
     if ((r = target_resource(ref, msg, sizeof msg)) &&
-        !(target = api_get(ctl_api(c), r, ns, jx_str(ref, "name") ?: "")))
+        !(target = kc_get(ctl_kc(c), r, ns, jx_str(ref, "name") ?: "")))
         snprintf(msg, sizeof msg, "%s \"%s\" not found", r->key, jx_str(ref, "name") ?: "");
     if (!target) {
-        api_event(ctl_api(c), hpa, "Warning", "FailedGetScale", COMP, "%s", msg);
+        kc_event(ctl_kc(c), hpa, "Warning", "FailedGetScale", COMP, "%s", msg);
         set_cond(&y, "AbleToScale", "False", "FailedGetScale",
                  "the HPA controller was unable to get the target's current scale: %s", msg);
         json_object_set_new(y.status, "currentReplicas",
@@ -606,7 +606,7 @@ static void hpa_sync(struct ctl *c, const char *ns, const char *name, void *ctx)
         status_write(&y);
         goto out;
     }
-    scale = api_scale_of(r, target);
+    scale = kc_scale_of(r, target);
     set_cond(&y, "AbleToScale", "True", "SucceededGetScale",
              "the HPA controller was able to get the target's current scale");
     /* A new HPA (or a restarted controller) does not go below the size it first sees
@@ -631,10 +631,10 @@ static void on_hpa(struct ctl *c, const char *type, const struct resource *r, js
     ctl_enqueue(c, jx_str(obj, "metadata.namespace") ?: "", jx_str(obj, "metadata.name") ?: "");
 }
 
-struct ctl *ctrl_hpa_start(struct api *api)
+struct ctl *ctrl_hpa_start(struct kc *kc)
 {
     static struct hpa_ctl x;
-    struct ctl *c = ctl_new(api, COMP, hpa_sync, &x);
+    struct ctl *c = ctl_new(kc, COMP, hpa_sync, &x);
 
     ctl_watch(c, RES_HPA, on_hpa);
     ctl_start(c);

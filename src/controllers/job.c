@@ -167,8 +167,8 @@ static long long pod_restarts(const json_t *p)
 static void job_pods_count(struct ctl *c, const json_t *job, struct job_view *v,
                            struct job_pods *jp)
 {
-    json_t *m = ctl_map(c, RES_POD), *p;
     const char *ns = jx_str(job, "metadata.namespace"), *k;
+    json_t *m = ctl_map_ns(c, RES_POD, ns), *p;
     int term_fails = strcmp(jx_str(job, "spec.podReplacementPolicy") ?: "", "Failed") != 0;
     time_t t;
 
@@ -235,7 +235,7 @@ static void job_view_init(const json_t *job, struct job_view *v)
 static int job_pod_create(struct ctl *c, const json_t *job)
 {
     json_t *tmpl = jx_get(job, "spec.template"), *spec = jx_get(tmpl, "spec"), *pod, *out = NULL;
-    struct api_wopts o = {.grace = -1, .manager = "kube-controller-manager"};
+    struct kc_wopts o = {.grace = -1, .manager = "kube-controller-manager"};
     const char *ns = jx_str(job, "metadata.namespace");
     char gen[300];
     struct err err;
@@ -252,12 +252,12 @@ static int job_pod_create(struct ctl *c, const json_t *job)
         jx_set(pod, "metadata.annotations", json_deep_copy(jx_get(tmpl, "metadata.annotations")));
     if (jx_get(tmpl, "metadata.finalizers"))
         jx_set(pod, "metadata.finalizers", json_deep_copy(jx_get(tmpl, "metadata.finalizers")));
-    rc = api_create(ctl_api(c), api_resource(RES_POD), ns, pod, &o, &out, &err);
+    rc = kc_create(ctl_kc(c), kc_resource(RES_POD), ns, pod, &o, &out, &err);
     if (rc == 0)
-        api_event(ctl_api(c), job, "Normal", "SuccessfulCreate", COMP, "Created pod: %s",
+        kc_event(ctl_kc(c), job, "Normal", "SuccessfulCreate", COMP, "Created pod: %s",
                   jx_str(out, "metadata.name"));
     else
-        api_event(ctl_api(c), job, "Warning", "FailedCreate", COMP, "Error creating: %s", err.msg);
+        kc_event(ctl_kc(c), job, "Warning", "FailedCreate", COMP, "Error creating: %s", err.msg);
     json_decref(out);
     json_decref(pod);
     err_release(&err);
@@ -268,7 +268,7 @@ static int job_pod_create(struct ctl *c, const json_t *job)
  * counted as a failure while it terminates. */
 static int job_pod_delete(struct ctl *c, const json_t *job, const json_t *pod, int mark)
 {
-    struct api_wopts o = {.grace = -1, .manager = "kube-controller-manager"};
+    struct kc_wopts o = {.grace = -1, .manager = "kube-controller-manager"};
     const char *ns = jx_str(pod, "metadata.namespace"), *name = jx_str(pod, "metadata.name");
     json_t *out = NULL, *p;
     struct err err;
@@ -277,18 +277,18 @@ static int job_pod_delete(struct ctl *c, const json_t *job, const json_t *pod, i
     err_init(&err);
     if (mark) {
         p = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", JOB_REMOVED, "true");
-        rc = api_patch(ctl_api(c), api_resource(RES_POD), ns, name, "application/merge-patch+json",
+        rc = kc_patch(ctl_kc(c), kc_resource(RES_POD), ns, name, "application/merge-patch+json",
                        p, &o, &out, &err);
         json_decref(p);
         json_decref(out);
         out = NULL;
     }
     if (rc == 0)
-        rc = api_delete(ctl_api(c), api_resource(RES_POD), ns, name, &o, &out, &err);
+        rc = kc_delete(ctl_kc(c), kc_resource(RES_POD), ns, name, &o, &out, &err);
     if (rc == 0 || rc == -E_NOT_FOUND)
-        api_event(ctl_api(c), job, "Normal", "SuccessfulDelete", COMP, "Deleted pod: %s", name);
+        kc_event(ctl_kc(c), job, "Normal", "SuccessfulDelete", COMP, "Deleted pod: %s", name);
     else
-        api_event(ctl_api(c), job, "Warning", "FailedDelete", COMP, "Error deleting: %s", err.msg);
+        kc_event(ctl_kc(c), job, "Warning", "FailedDelete", COMP, "Error deleting: %s", err.msg);
     json_decref(out);
     err_release(&err);
     return rc == -E_NOT_FOUND ? 0 : rc;
@@ -375,7 +375,7 @@ static void job_status_conds(struct ctl *c, const json_t *job, json_t *st, struc
             cond_put(st, "FailureTarget", "True", s->fail_reason, s->fail_msg, now);
         if (jp->terminating == 0 && !cond_is_true(cond_get(job, "Failed"))) {
             cond_put(st, "Failed", "True", s->fail_reason, s->fail_msg, now);
-            api_event(ctl_api(c), job, "Warning", s->fail_reason, COMP, "%s", s->fail_msg);
+            kc_event(ctl_kc(c), job, "Warning", s->fail_reason, COMP, "%s", s->fail_msg);
         }
     } else if (s->success) {
         if (!cond_is_true(cond_get(job, "SuccessCriteriaMet")))
@@ -386,7 +386,7 @@ static void job_status_conds(struct ctl *c, const json_t *job, json_t *st, struc
                      "Reached expected number of succeeded pods", now);
             time_rfc3339(now, ts);
             json_object_set_new(st, "completionTime", json_string(ts));
-            api_event(ctl_api(c), job, "Normal", "Completed", COMP, "Job completed");
+            kc_event(ctl_kc(c), job, "Normal", "Completed", COMP, "Job completed");
         }
     }
 }
@@ -436,11 +436,11 @@ static void job_suspend_conds(struct ctl *c, json_t *job, const struct job_view 
         return;
     if (v->suspended && !cond_is_true(cur)) {
         cond_put(st, "Suspended", "True", "JobSuspended", "Job suspended", now);
-        api_event(ctl_api(c), job, "Normal", "Suspended", COMP, "Job suspended");
+        kc_event(ctl_kc(c), job, "Normal", "Suspended", COMP, "Job suspended");
         s->suspend_changed = 1;
     } else if (!v->suspended && cond_is_true(cur)) {
         cond_put(st, "Suspended", "False", "JobResumed", "Job resumed", now);
-        api_event(ctl_api(c), job, "Normal", "Resumed", COMP, "Job resumed");
+        kc_event(ctl_kc(c), job, "Normal", "Resumed", COMP, "Job resumed");
         time_rfc3339(now, ts);
         json_object_set_new(st, "startTime", json_string(ts));
         s->suspend_changed = 1;
@@ -450,7 +450,7 @@ static void job_suspend_conds(struct ctl *c, json_t *job, const struct job_view 
 /* ttlafterfinished: deletes a finished Job (its pods follow, foreground) once its TTL expired. */
 static void job_ttl(struct ctl *c, const json_t *job, time_t now)
 {
-    struct api_wopts o = {.grace = -1, .propagation = "Foreground"};
+    struct kc_wopts o = {.grace = -1, .propagation = "Foreground"};
     long long left = job_ttl_left(job, now);
     const char *ns = jx_str(job, "metadata.namespace"), *name = jx_str(job, "metadata.name");
     json_t *out = NULL;
@@ -463,7 +463,7 @@ static void job_ttl(struct ctl *c, const json_t *job, time_t now)
         return;
     }
     err_init(&err);
-    if (api_delete(ctl_api(c), api_resource(RES_JOB), ns, name, &o, &out, &err) < 0 &&
+    if (kc_delete(ctl_kc(c), kc_resource(RES_JOB), ns, name, &o, &out, &err) < 0 &&
         err.code != -E_NOT_FOUND)
         ctl_log_err(c, "ttl delete", ns, name, &err);
     json_decref(out);
@@ -472,7 +472,7 @@ static void job_ttl(struct ctl *c, const json_t *job, time_t now)
 
 static void job_sync(struct ctl *c, const char *ns, const char *name, void *ctx)
 {
-    json_t *job = api_get(ctl_api(c), api_resource(RES_JOB), ns, name), *stored;
+    json_t *job = kc_get(ctl_kc(c), kc_resource(RES_JOB), ns, name), *stored;
     const char *mb = jx_str(job, "spec.managedBy");
     struct job_sync s = {0};
     struct job_view v;
@@ -535,9 +535,9 @@ static void on_pod(struct ctl *c, const char *type, const struct resource *r, js
         ctl_enqueue_owner(c, old, "Job");
 }
 
-struct ctl *ctrl_job_start(struct api *api)
+struct ctl *ctrl_job_start(struct kc *kc)
 {
-    struct ctl *c = ctl_new(api, COMP, job_sync, NULL);
+    struct ctl *c = ctl_new(kc, COMP, job_sync, NULL);
 
     ctl_watch(c, RES_JOB, NULL);
     ctl_watch(c, RES_POD, on_pod);

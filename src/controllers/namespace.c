@@ -18,7 +18,7 @@
 /* Names of the objects of one resource in namespace ns (new reference). */
 static json_t *ns_names(struct ctl *c, enum res_id res, const char *ns)
 {
-    json_t *m = ctl_map(c, res), *v, *out = json_array();
+    json_t *m = ctl_map_ns(c, res, ns), *v, *out = json_array();
     const char *k;
 
     if (m)
@@ -32,11 +32,11 @@ static json_t *ns_names(struct ctl *c, enum res_id res, const char *ns)
 /* Deletes what is not being deleted yet; returns how many objects are still there. */
 static int ns_content_delete(struct ctl *c, const char *ns)
 {
-    struct api_wopts o = {.grace = -1, .propagation = "Background"};
+    struct kc_wopts o = {.grace = -1, .propagation = "Background"};
     int left = 0;
 
     for (int i = 0; i < RES_COUNT; i++) {
-        const struct resource *r = &api_resources[i];
+        const struct resource *r = kc_resource((enum res_id)i);
         json_t *names, *e;
         size_t j;
 
@@ -51,7 +51,7 @@ static int ns_content_delete(struct ctl *c, const char *ns)
             if (jx_bool(e, "deleting"))
                 continue;
             err_init(&err);
-            if (api_delete(ctl_api(c), r, ns, jx_str(e, "name"), &o, &out, &err) < 0 &&
+            if (kc_delete(ctl_kc(c), r, ns, jx_str(e, "name"), &o, &out, &err) < 0 &&
                 err.code != -E_NOT_FOUND)
                 ctl_log_err(c, "delete namespace content", ns, jx_str(e, "name"), &err);
             json_decref(out);
@@ -68,9 +68,9 @@ static int ns_content_delete(struct ctl *c, const char *ns)
 /* Drops the `kubernetes` finalizer, then deletes the namespace again for the final removal. */
 static void ns_finalize(struct ctl *c, const json_t *nsobj)
 {
-    const struct resource *r = api_resource(RES_NAMESPACE);
+    const struct resource *r = kc_resource(RES_NAMESPACE);
     const char *name = jx_str(nsobj, "metadata.name");
-    struct api_wopts o = {.grace = -1};
+    struct kc_wopts o = {.grace = -1};
     json_t *cp, *fs, *out = NULL, *cur;
     struct err err;
 
@@ -81,16 +81,16 @@ static void ns_finalize(struct ctl *c, const json_t *nsobj)
         if (strcmp(json_string_value(json_array_get(fs, i)) ?: "", NS_FINALIZER) == 0)
             json_array_remove(fs, i);
     if (json_array_size(fs) != json_array_size(jx_get(nsobj, "spec.finalizers")) &&
-        api_update(ctl_api(c), r, NULL, name, cp, &o, &out, &err) < 0) {
+        kc_update(ctl_kc(c), r, NULL, name, cp, &o, &out, &err) < 0) {
         ctl_log_err(c, "finalize namespace", "", name, &err);
         goto out;
     }
     json_decref(out);
     out = NULL;
-    cur = api_get(ctl_api(c), r, NULL, name);
+    cur = kc_get(ctl_kc(c), r, NULL, name);
     if (cur && json_array_size(jx_get(cur, "spec.finalizers")) == 0 &&
         json_array_size(jx_get(cur, "metadata.finalizers")) == 0 &&
-        api_delete(ctl_api(c), r, NULL, name, &o, &out, &err) < 0 && err.code != -E_NOT_FOUND)
+        kc_delete(ctl_kc(c), r, NULL, name, &o, &out, &err) < 0 && err.code != -E_NOT_FOUND)
         ctl_log_err(c, "delete namespace", "", name, &err);
 out:
     json_decref(out);
@@ -100,7 +100,7 @@ out:
 
 static void namespace_sync(struct ctl *c, const char *unused, const char *name, void *ctx)
 {
-    json_t *nsobj = api_get(ctl_api(c), api_resource(RES_NAMESPACE), NULL, name);
+    json_t *nsobj = kc_get(ctl_kc(c), kc_resource(RES_NAMESPACE), NULL, name);
     int left;
 
     if (!nsobj || !jx_get(nsobj, "metadata.deletionTimestamp"))
@@ -115,7 +115,7 @@ static void namespace_sync(struct ctl *c, const char *unused, const char *name, 
         /* Graceful pods and objects with finalizers take time; deletions also re-enqueue. */
         ctl_enqueue_after(c, "", name, NS_RECHECK_MS);
     } else {
-        json_t *cur = api_get(ctl_api(c), api_resource(RES_NAMESPACE), NULL, name);
+        json_t *cur = kc_get(ctl_kc(c), kc_resource(RES_NAMESPACE), NULL, name);
 
         if (cur)
             ns_finalize(c, cur);
@@ -128,19 +128,19 @@ static void on_content(struct ctl *c, const char *type, const struct resource *r
                        json_t *old, void *ctx)
 {
     const char *ns = jx_str(obj, "metadata.namespace");
-    json_t *nsobj = ns ? api_get(ctl_api(c), api_resource(RES_NAMESPACE), NULL, ns) : NULL;
+    json_t *nsobj = ns ? kc_get(ctl_kc(c), kc_resource(RES_NAMESPACE), NULL, ns) : NULL;
 
     if (nsobj && jx_get(nsobj, "metadata.deletionTimestamp"))
         ctl_enqueue(c, "", ns);
 }
 
-struct ctl *ctrl_namespace_start(struct api *api)
+struct ctl *ctrl_namespace_start(struct kc *kc)
 {
-    struct ctl *c = ctl_new(api, "namespace-controller", namespace_sync, NULL);
+    struct ctl *c = ctl_new(kc, "namespace-controller", namespace_sync, NULL);
 
     ctl_watch(c, RES_NAMESPACE, NULL);
     for (int i = 0; i < RES_COUNT; i++)
-        if (api_resources[i].namespaced)
+        if (kc_resource((enum res_id)i)->namespaced)
             ctl_watch(c, (enum res_id)i, on_content);
     ctl_start(c);
     return c;

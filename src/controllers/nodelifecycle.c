@@ -47,9 +47,9 @@ static json_t *taints_wanted(const json_t *node, int want)
 
 static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
 {
-    json_t *node = api_get(ctl_api(c), api_resource(RES_NODE), NULL, name), *taints, *np;
+    json_t *node = kc_get(ctl_kc(c), kc_resource(RES_NODE), NULL, name), *taints, *np;
     json_t *out = NULL;
-    struct api_wopts o = {.grace = -1, .manager = "node-lifecycle-controller"};
+    struct kc_wopts o = {.grace = -1, .manager = "node-lifecycle-controller"};
     struct err err;
 
     if (!node || !(taints = taints_wanted(node, jx_bool(node, "spec.unschedulable"))))
@@ -62,16 +62,16 @@ static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
         jx_del(np, "spec.taints");
     }
     err_init(&err);
-    if (api_update(ctl_api(c), api_resource(RES_NODE), NULL, name, np, &o, &out, &err) < 0)
+    if (kc_update(ctl_kc(c), kc_resource(RES_NODE), NULL, name, np, &o, &out, &err) < 0)
         ctl_log_err(c, "node taints", NULL, name, &err);
     json_decref(out);
     json_decref(np);
     err_release(&err);
 }
 
-struct ctl *ctrl_nodelifecycle_start(struct api *api)
+struct ctl *ctrl_nodelifecycle_start(struct kc *kc)
 {
-    struct ctl *c = ctl_new(api, "node-lifecycle-controller", sync, NULL);
+    struct ctl *c = ctl_new(kc, "node-lifecycle-controller", sync, NULL);
 
     ctl_watch(c, RES_NODE, NULL);
     ctl_start(c);

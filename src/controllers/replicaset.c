@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/selector.h"
+#include "core/selector.h"
 #include "client/client.h"
 #include "controllers/controllers.h"
 #include "controllers/decide.h"
@@ -106,11 +106,11 @@ void rs_victims_sort(json_t **pods, size_t n)
 static void pod_owner_patch(struct ctl *c, const json_t *pod, json_t *refs)
 {
     json_t *p = json_pack("{s:{s:o}}", "metadata", "ownerReferences", refs), *out = NULL;
-    struct api_wopts o = {.grace = -1, .manager = "kube-controller-manager"};
+    struct kc_wopts o = {.grace = -1, .manager = "kube-controller-manager"};
     struct err err;
 
     err_init(&err);
-    if (api_patch(ctl_api(c), api_resource(RES_POD), jx_str(pod, "metadata.namespace"),
+    if (kc_patch(ctl_kc(c), kc_resource(RES_POD), jx_str(pod, "metadata.namespace"),
                   jx_str(pod, "metadata.name"), "application/merge-patch+json", p, &o, &out,
                   &err) < 0)
         ctl_log_err(c, "claim pod", jx_str(pod, "metadata.namespace"), jx_str(pod, "metadata.name"),
@@ -123,8 +123,8 @@ static void pod_owner_patch(struct ctl *c, const json_t *pod, json_t *refs)
 /* Returns the active pods owned by rs (adopting orphans that match, releasing non-matching). */
 static size_t claim_pods(struct ctl *c, const json_t *rs, struct labelsel *sel, json_t ***out)
 {
-    json_t *m = ctl_map(c, RES_POD), *p;
     const char *ns = jx_str(rs, "metadata.namespace"), *k;
+    json_t *m = ctl_map_ns(c, RES_POD, ns), *p;
     int deleting = jx_get(rs, "metadata.deletionTimestamp") != NULL;
     json_t **arr = xcalloc(m ? json_object_size(m) + 1 : 1, sizeof *arr);
     size_t n = 0;
@@ -164,7 +164,7 @@ static size_t claim_pods(struct ctl *c, const json_t *rs, struct labelsel *sel, 
 static int create_pod(struct ctl *c, const json_t *rs, struct err *err)
 {
     json_t *tmpl = jx_get(rs, "spec.template"), *spec = jx_get(tmpl, "spec"), *pod, *out = NULL;
-    struct api_wopts o = {.grace = -1, .manager = "kube-controller-manager"};
+    struct kc_wopts o = {.grace = -1, .manager = "kube-controller-manager"};
     const char *ns = jx_str(rs, "metadata.namespace");
     char gen[300];
     int rc;
@@ -180,12 +180,12 @@ static int create_pod(struct ctl *c, const json_t *rs, struct err *err)
         jx_set(pod, "metadata.annotations", json_deep_copy(jx_get(tmpl, "metadata.annotations")));
     if (jx_get(tmpl, "metadata.finalizers"))
         jx_set(pod, "metadata.finalizers", json_deep_copy(jx_get(tmpl, "metadata.finalizers")));
-    rc = api_create(ctl_api(c), api_resource(RES_POD), ns, pod, &o, &out, err);
+    rc = kc_create(ctl_kc(c), kc_resource(RES_POD), ns, pod, &o, &out, err);
     if (rc == 0)
-        api_event(ctl_api(c), rs, "Normal", "SuccessfulCreate", COMP, "Created pod: %s",
+        kc_event(ctl_kc(c), rs, "Normal", "SuccessfulCreate", COMP, "Created pod: %s",
                   jx_str(out, "metadata.name"));
     else
-        api_event(ctl_api(c), rs, "Warning", "FailedCreate", COMP, "Error creating: %s", err->msg);
+        kc_event(ctl_kc(c), rs, "Warning", "FailedCreate", COMP, "Error creating: %s", err->msg);
     json_decref(out);
     json_decref(pod);
     return rc;
@@ -193,16 +193,16 @@ static int create_pod(struct ctl *c, const json_t *rs, struct err *err)
 
 static int delete_pod(struct ctl *c, const json_t *rs, const json_t *pod, struct err *err)
 {
-    struct api_wopts o = {.grace = -1};
+    struct kc_wopts o = {.grace = -1};
     json_t *out = NULL;
-    int rc = api_delete(ctl_api(c), api_resource(RES_POD), jx_str(pod, "metadata.namespace"),
+    int rc = kc_delete(ctl_kc(c), kc_resource(RES_POD), jx_str(pod, "metadata.namespace"),
                         jx_str(pod, "metadata.name"), &o, &out, err);
 
     if (rc == 0 || rc == -E_NOT_FOUND)
-        api_event(ctl_api(c), rs, "Normal", "SuccessfulDelete", COMP, "Deleted pod: %s",
+        kc_event(ctl_kc(c), rs, "Normal", "SuccessfulDelete", COMP, "Deleted pod: %s",
                   jx_str(pod, "metadata.name"));
     else
-        api_event(ctl_api(c), rs, "Warning", "FailedDelete", COMP, "Error deleting: %s", err->msg);
+        kc_event(ctl_kc(c), rs, "Warning", "FailedDelete", COMP, "Error deleting: %s", err->msg);
     json_decref(out);
     return rc == -E_NOT_FOUND ? 0 : rc;
 }
@@ -259,7 +259,7 @@ static void write_status(struct ctl *c, const json_t *rs, json_t *pods[], size_t
 /* Brings one ReplicaSet's pods to spec.replicas and writes its status. */
 static void rs_sync(struct ctl *c, const char *ns, const char *name)
 {
-    json_t *rs = api_get(ctl_api(c), api_resource(RES_REPLICASET), ns, name), **pods = NULL, *cur;
+    json_t *rs = kc_get(ctl_kc(c), kc_resource(RES_REPLICASET), ns, name), **pods = NULL, *cur;
     struct labelsel *sel = NULL;
     long long want, requeue = -1;
     const char *fail_reason = NULL;
@@ -297,7 +297,7 @@ static void rs_sync(struct ctl *c, const char *ns, const char *name)
             }
         }
     }
-    cur = api_get(ctl_api(c), api_resource(RES_REPLICASET), ns, name);
+    cur = kc_get(ctl_kc(c), kc_resource(RES_REPLICASET), ns, name);
     if (!cur)
         goto out;
     free(pods);
@@ -349,9 +349,9 @@ static void on_pod(struct ctl *c, const char *type, const struct resource *r, js
     }
 }
 
-struct ctl *ctrl_replicaset_start(struct api *api)
+struct ctl *ctrl_replicaset_start(struct kc *kc)
 {
-    struct ctl *c = ctl_new(api, "replicaset", sync, NULL);
+    struct ctl *c = ctl_new(kc, "replicaset", sync, NULL);
 
     ctl_watch(c, RES_REPLICASET, NULL);
     ctl_watch(c, RES_POD, on_pod);

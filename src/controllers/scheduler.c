@@ -251,14 +251,14 @@ static void unschedulable_message(const json_t *reasons, const json_t *preempt, 
 static void set_unschedulable(struct ctl *c, const json_t *pod, const char *msg)
 {
     json_t *cur = cond_get(pod, "PodScheduled"), *np, *out = NULL;
-    struct api_wopts o = {.grace = -1, .status = 1};
+    struct kc_wopts o = {.grace = -1, .status = 1};
     struct err err;
     char ts[32];
 
     if (cur && !strcmp(jx_str(cur, "status") ?: "", "False") &&
         !strcmp(jx_str(cur, "message") ?: "", msg))
         return;
-    api_event(ctl_api(c), pod, "Warning", "FailedScheduling", COMP, "%s", msg);
+    kc_event(ctl_kc(c), pod, "Warning", "FailedScheduling", COMP, "%s", msg);
     np = json_deep_copy(pod);
     time_rfc3339(time(NULL), ts);
     jx_set(np, "status.phase", json_string("Pending"));
@@ -267,7 +267,7 @@ static void set_unschedulable(struct ctl *c, const json_t *pod, const char *msg)
                        "lastProbeTime", "lastTransitionTime", ts, "reason", "Unschedulable",
                        "message", msg));
     err_init(&err);
-    if (api_update(ctl_api(c), api_resource(RES_POD), jx_str(pod, "metadata.namespace"),
+    if (kc_update(ctl_kc(c), kc_resource(RES_POD), jx_str(pod, "metadata.namespace"),
                    jx_str(pod, "metadata.name"), np, &o, &out, &err) < 0)
         ctl_log_err(c, "pod status", jx_str(pod, "metadata.namespace"),
                     jx_str(pod, "metadata.name"), &err);
@@ -308,7 +308,7 @@ const char *sched_pick_node(const json_t *nodes, const json_t *pod, const json_t
 
 static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
 {
-    json_t *pod = api_get(ctl_api(c), api_resource(RES_POD), ns, name);
+    json_t *pod = kc_get(ctl_kc(c), kc_resource(RES_POD), ns, name);
     const char *sched = jx_str(pod, "spec.schedulerName"), *chosen;
     char msg[1024];
     struct err err;
@@ -320,8 +320,8 @@ static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
     chosen = sched_pick_node(ctl_map(c, RES_NODE), pod, ctl_map(c, RES_POD), msg, sizeof msg);
     err_init(&err);
     if (chosen) {
-        if (api_bind(ctl_api(c), ns, name, chosen, &err) == 0)
-            api_event(ctl_api(c), pod, "Normal", "Scheduled", COMP,
+        if (kc_bind(ctl_kc(c), ns, name, chosen, &err) == 0)
+            kc_event(ctl_kc(c), pod, "Normal", "Scheduled", COMP,
                       "Successfully assigned %s/%s to %s", ns, name, chosen);
         else
             ctl_log_err(c, "bind", ns, name, &err);
@@ -362,9 +362,9 @@ static void on_node(struct ctl *c, const char *type, const struct resource *r, j
     requeue_pending(c);
 }
 
-struct ctl *ctrl_scheduler_start(struct api *api)
+struct ctl *ctrl_scheduler_start(struct kc *kc)
 {
-    struct ctl *c = ctl_new(api, "scheduler", sync, NULL);
+    struct ctl *c = ctl_new(kc, "scheduler", sync, NULL);
 
     ctl_watch(c, RES_POD, on_pod);
     ctl_watch(c, RES_NODE, on_node);

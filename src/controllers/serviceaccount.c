@@ -21,11 +21,11 @@
 static void create_logged(struct ctl *c, enum res_id res, const char *ns, json_t *obj)
 {
     json_t *out = NULL;
-    struct api_wopts o = {.grace = -1};
+    struct kc_wopts o = {.grace = -1};
     struct err err;
 
     err_init(&err);
-    if (api_create(ctl_api(c), api_resource(res), ns, obj, &o, &out, &err) < 0 &&
+    if (kc_create(ctl_kc(c), kc_resource(res), ns, obj, &o, &out, &err) < 0 &&
         err.code != -E_ALREADY_EXISTS)
         ctl_log_err(c, "create", ns, jx_str(obj, "metadata.name"), &err);
     json_decref(out);
@@ -35,11 +35,11 @@ static void create_logged(struct ctl *c, enum res_id res, const char *ns, json_t
 static void update_logged(struct ctl *c, enum res_id res, const char *ns, json_t *obj)
 {
     json_t *out = NULL;
-    struct api_wopts o = {.grace = -1};
+    struct kc_wopts o = {.grace = -1};
     struct err err;
 
     err_init(&err);
-    if (api_update(ctl_api(c), api_resource(res), ns, jx_str(obj, "metadata.name"), obj, &o, &out,
+    if (kc_update(ctl_kc(c), kc_resource(res), ns, jx_str(obj, "metadata.name"), obj, &o, &out,
                    &err) < 0)
         ctl_log_err(c, "update", ns, jx_str(obj, "metadata.name"), &err);
     json_decref(out);
@@ -48,10 +48,13 @@ static void update_logged(struct ctl *c, enum res_id res, const char *ns, json_t
 
 static void root_ca_sync(struct ctl *c, const char *ns)
 {
-    const char *ca = api_ca_pem(ctl_api(c));
-    const json_t *cm = api_get(ctl_api(c), api_resource(RES_CONFIGMAP), ns, ROOT_CA_CM);
+    struct kc_server_info si;
+    const char *ca;
+    const json_t *cm = kc_get(ctl_kc(c), kc_resource(RES_CONFIGMAP), ns, ROOT_CA_CM);
     json_t *want;
 
+    kc_server_info(ctl_kc(c), &si);
+    ca = si.ca_pem;
     if (!ca)
         return;
     if (!cm) {
@@ -78,13 +81,19 @@ static void root_ca_sync(struct ctl *c, const char *ns)
 
 static void kubernetes_svc_sync(struct ctl *c)
 {
-    struct api *api = ctl_api(c);
-    const char *ip = api_kubernetes_ip(api);
-    int port = api_port(api);
-    const json_t *svc = api_get(api, api_resource(RES_SERVICE), "default", KUBERNETES_SVC);
-    const json_t *sl = api_get(api, api_resource(RES_ENDPOINTSLICE), "default", KUBERNETES_SVC);
+    struct kc *kc = ctl_kc(c);
+    struct kc_server_info si;
+    const char *ip;
+    int port;
+    const json_t *svc = kc_get(kc, kc_resource(RES_SERVICE), "default", KUBERNETES_SVC);
+    const json_t *sl = kc_get(kc, kc_resource(RES_ENDPOINTSLICE), "default", KUBERNETES_SVC);
     json_t *want;
 
+    kc_server_info(kc, &si);
+    ip = si.kubernetes_ip;
+    port = si.port;
+    if (!si.host_ip)
+        return;
     if (!svc && ip && *ip) {
         want = json_pack("{s:s,s:s,s:{s:s,s:{s:s,s:s}},s:{s:s,s:s,s:s,s:[{s:s,s:i,s:s,s:i}]}}",
                          "apiVersion", "v1", "kind", "Service", "metadata", "name", KUBERNETES_SVC,
@@ -97,8 +106,8 @@ static void kubernetes_svc_sync(struct ctl *c)
     want = json_pack("{s:s,s:s,s:{s:s,s:{s:s}},s:s,s:[{s:[s],s:{s:b}}],s:[{s:s,s:i,s:s}]}",
                      "apiVersion", "discovery.k8s.io/v1", "kind", "EndpointSlice", "metadata",
                      "name", KUBERNETES_SVC, "labels", "kubernetes.io/service-name", KUBERNETES_SVC,
-                     "addressType", strchr(api_host_ip(api), ':') ? "IPv6" : "IPv4", "endpoints",
-                     "addresses", api_host_ip(api), "conditions", "ready", 1, "ports", "name",
+                     "addressType", strchr(si.host_ip, ':') ? "IPv6" : "IPv4", "endpoints",
+                     "addresses", si.host_ip, "conditions", "ready", 1, "ports", "name",
                      "https", "port", port, "protocol", "TCP");
     if (!sl) {
         create_logged(c, RES_ENDPOINTSLICE, "default", want);
@@ -116,12 +125,12 @@ static void kubernetes_svc_sync(struct ctl *c)
 
 static void serviceaccount_sync(struct ctl *c, const char *unused, const char *ns, void *ctx)
 {
-    const json_t *nsobj = api_get(ctl_api(c), api_resource(RES_NAMESPACE), NULL, ns);
+    const json_t *nsobj = kc_get(ctl_kc(c), kc_resource(RES_NAMESPACE), NULL, ns);
     json_t *sa;
 
     if (!nsobj || jx_get(nsobj, "metadata.deletionTimestamp"))
         return;
-    if (!api_get(ctl_api(c), api_resource(RES_SERVICEACCOUNT), ns, SA_DEFAULT)) {
+    if (!kc_get(ctl_kc(c), kc_resource(RES_SERVICEACCOUNT), ns, SA_DEFAULT)) {
         sa = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind", "ServiceAccount",
                        "metadata", "name", SA_DEFAULT);
         create_logged(c, RES_SERVICEACCOUNT, ns, sa);
@@ -147,9 +156,9 @@ static void on_owned(struct ctl *c, const char *type, const struct resource *r, 
         ctl_enqueue(c, "", ns);
 }
 
-struct ctl *ctrl_serviceaccount_start(struct api *api)
+struct ctl *ctrl_serviceaccount_start(struct kc *kc)
 {
-    struct ctl *c = ctl_new(api, "serviceaccount-controller", serviceaccount_sync, NULL);
+    struct ctl *c = ctl_new(kc, "serviceaccount-controller", serviceaccount_sync, NULL);
 
     ctl_watch(c, RES_NAMESPACE, NULL);
     ctl_watch(c, RES_SERVICEACCOUNT, on_owned);

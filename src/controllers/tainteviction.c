@@ -34,7 +34,7 @@ static const json_t *node_named(struct ctl *c, const char *name)
 
 static void mark_disrupted(struct ctl *c, const json_t *pod)
 {
-    struct api_wopts o = {.grace = -1, .status = 1};
+    struct kc_wopts o = {.grace = -1, .status = 1};
     json_t *np = json_deep_copy(pod), *out = NULL;
     struct err err;
     char ts[32];
@@ -46,7 +46,7 @@ static void mark_disrupted(struct ctl *c, const json_t *pod)
                        "DeletionByTaintManager", "message",
                        "Taint manager: deleting due to NoExecute taint"));
     err_init(&err);
-    api_update(ctl_api(c), api_resource(RES_POD), jx_str(pod, "metadata.namespace"),
+    kc_update(ctl_kc(c), kc_resource(RES_POD), jx_str(pod, "metadata.namespace"),
                jx_str(pod, "metadata.name"), np, &o, &out, &err);
     json_decref(out);
     json_decref(np);
@@ -55,15 +55,15 @@ static void mark_disrupted(struct ctl *c, const json_t *pod)
 
 static void evict(struct ctl *c, const json_t *pod, const char *ns, const char *name)
 {
-    struct api_wopts o = {.grace = -1};
+    struct kc_wopts o = {.grace = -1};
     json_t *out = NULL;
     struct err err;
 
-    api_event(ctl_api(c), pod, "Normal", "TaintManagerEviction", COMP,
+    kc_event(ctl_kc(c), pod, "Normal", "TaintManagerEviction", COMP,
               "Marking for deletion Pod %s/%s", ns, name);
     mark_disrupted(c, pod);
     err_init(&err);
-    if (api_delete(ctl_api(c), api_resource(RES_POD), ns, name, &o, &out, &err) < 0 &&
+    if (kc_delete(ctl_kc(c), kc_resource(RES_POD), ns, name, &o, &out, &err) < 0 &&
         err.code != -E_NOT_FOUND)
         ctl_log_err(c, "taint eviction", ns, name, &err);
     json_decref(out);
@@ -76,14 +76,14 @@ static void cancel(struct ctl *c, struct te *te, const json_t *pod, const char *
         return;
     json_object_del(te->started, key);
     if (pod)
-        api_event(ctl_api(c), pod, "Normal", "TaintManagerEviction", COMP,
+        kc_event(ctl_kc(c), pod, "Normal", "TaintManagerEviction", COMP,
                   "Cancelling deletion of Pod %s", key);
 }
 
 static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
 {
     struct te *te = ctx;
-    json_t *pod = api_get(ctl_api(c), api_resource(RES_POD), ns, name), *st;
+    json_t *pod = kc_get(ctl_kc(c), kc_resource(RES_POD), ns, name), *st;
     const json_t *node;
     const char *nn = jx_str(pod, "spec.nodeName");
     long long secs;
@@ -161,7 +161,7 @@ static void te_release(void *ctx)
     free(te);
 }
 
-struct ctl *ctrl_tainteviction_start(struct api *api)
+struct ctl *ctrl_tainteviction_start(struct kc *kc)
 {
     struct te *te = calloc(1, sizeof *te);
     struct ctl *c;
@@ -169,7 +169,7 @@ struct ctl *ctrl_tainteviction_start(struct api *api)
     if (!te)
         abort();
     te->started = json_object();
-    c = ctl_new(api, COMP, sync, te);
+    c = ctl_new(kc, COMP, sync, te);
     ctl_set_release(c, te_release);
     ctl_watch(c, RES_NODE, on_node);
     ctl_watch(c, RES_POD, on_pod);

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/selector.h"
+#include "core/selector.h"
 #include "client/client.h"
 #include "controllers/controllers.h"
 #include "controllers/vpa.h"
@@ -136,7 +136,7 @@ static double request_cores(const json_t *pod, const char *name)
 /* Feeds the samples of one pod not seen yet. */
 static void pod_feed(struct ctl *c, struct vpa_state *s, const json_t *pod)
 {
-    json_t *m = api_metrics_of(ctl_api(c), pod);
+    json_t *m = kc_metrics_of(ctl_kc(c), pod);
     const char *uid = jx_str(pod, "metadata.uid") ?: "";
     double t = (double)time_parse(jx_str(m, "timestamp") ?: "");
     const json_t *mc;
@@ -175,8 +175,8 @@ static json_t *target_pods(struct ctl *c, const json_t *vpa, const char *ns, cha
     json_t *out;
 
     snprintf(group, sizeof group, "%.*s", slash ? (int)(slash - av) : 0, av);
-    r = api_resource_by_kind(group, jx_str(ref, "kind") ?: "");
-    if (!r || !(t = api_get(ctl_api(c), r, ns, jx_str(ref, "name") ?: ""))) {
+    r = kc_resource_by_kind(group, jx_str(ref, "kind") ?: "");
+    if (!r || !(t = kc_get(ctl_kc(c), r, ns, jx_str(ref, "name") ?: ""))) {
         snprintf(msg, n, "Cannot read targetRef: %s \"%s\" not found", jx_str(ref, "kind") ?: "",
                  jx_str(ref, "name") ?: "");
         return NULL;
@@ -339,7 +339,7 @@ static void status_fill(const json_t *vpa, struct vpa_state *s, int npods, json_
 static void vpa_sync(struct ctl *c, const char *ns, const char *name, void *ctx)
 {
     struct vpa_ctl *x = ctx;
-    const json_t *vpa = api_get(ctl_api(c), api_resource(RES_VPA), ns, name), *pod, *st;
+    const json_t *vpa = kc_get(ctl_kc(c), kc_resource(RES_VPA), ns, name), *pod, *st;
     struct vpa_state *s;
     json_t *status, *pods;
     char key[320], msg[512];
@@ -385,10 +385,10 @@ static void on_vpa(struct ctl *c, const char *type, const struct resource *r, js
     ctl_enqueue(c, jx_str(obj, "metadata.namespace") ?: "", jx_str(obj, "metadata.name") ?: "");
 }
 
-struct ctl *ctrl_vpa_start(struct api *api)
+struct ctl *ctrl_vpa_start(struct kc *kc)
 {
     static struct vpa_ctl x;
-    struct ctl *c = ctl_new(api, COMP, vpa_sync, &x);
+    struct ctl *c = ctl_new(kc, COMP, vpa_sync, &x);
 
     ctl_watch(c, RES_VPA, on_vpa);
     ctl_start(c);

@@ -188,3 +188,14 @@ const char *err_reason(int code)
         return "InternalError";
     return err_table[i].reason;
 }
+
+json_t *err_status_json(int code, const char *msg, const json_t *details)
+{
+    json_t *s = json_pack("{s:s,s:s,s:{},s:s,s:s,s:s,s:i}", "kind", "Status", "apiVersion", "v1",
+                          "metadata", "status", "Failure", "message", msg, "reason",
+                          err_reason(code), "code", err_http_status(code));
+
+    if (details)
+        json_object_set(s, "details", (json_t *)details);
+    return s;
+}

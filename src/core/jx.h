@@ -60,4 +60,12 @@ int duration_parse_ms(const json_t *v, int64_t *ms);
  * Returns 0, or -1 when the text is not a quantity. */
 int quantity_parse_milli(const char *s, int64_t *milli);
 
+struct err;
+/* Parses YAML 1.2 (or JSON) text into a new jansson value: anchors, aliases and "<<" merge keys
+ * are resolved; plain scalars follow the YAML 1.2 core schema. Only the first document counts;
+ * an empty one gives null. Syntax errors, repeated keys and recursive or unknown aliases are
+ * -E_BAD_REQUEST with "line L, column C" (1-based) in the message; more than 512 nested
+ * collections or aliases expanding past 1,000,000 values are -E_TOO_LARGE (jx_yaml.c). */
+int jx_parse_yaml(const char *text, size_t len, json_t **out, struct err *err);
+
 #endif

@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "api/patch.h"
 #include "core/jx.h"
 #include "core/log.h"
 
@@ -338,7 +337,7 @@ int cdi_spec_parse(const char *text, size_t len, int yaml, const char *path, jso
     if (len > CDI_SPEC_MAX_BYTES)
         return err_set(err, -E_TOO_LARGE, "%s: larger than %d bytes", path, CDI_SPEC_MAX_BYTES);
     if (yaml) {
-        if ((rc = patch_parse_yaml(text, len, &spec, err)) < 0) {
+        if ((rc = jx_parse_yaml(text, len, &spec, err)) < 0) {
             char m[sizeof err->msg];
 
             snprintf(m, sizeof m, "%s", err->msg);

@@ -191,14 +191,14 @@ json_t *node__object_values(const json_t *obj, int secret)
 }
 
 /* A ConfigMap's or Secret's key -> value map (Secret values decoded); new reference or NULL. */
-static json_t *source_values(struct api *api, int secret, const char *ns, const char *name)
+static json_t *source_values(struct kc *kc, int secret, const char *ns, const char *name)
 {
-    const json_t *obj = api_get(api, api_resource(secret ? RES_SECRET : RES_CONFIGMAP), ns, name);
+    const json_t *obj = kc_get(kc, kc_resource(secret ? RES_SECRET : RES_CONFIGMAP), ns, name);
 
     return obj ? node__object_values(obj, secret) : NULL;
 }
 
-static int env_from_add(struct api *api, const char *ns, const json_t *from, json_t *vars,
+static int env_from_add(struct kc *kc, const char *ns, const json_t *from, json_t *vars,
                         struct err *err)
 {
     const json_t *ref = json_object_get(from, "configMapRef");
@@ -211,7 +211,7 @@ static int env_from_add(struct api *api, const char *ns, const json_t *from, jso
     if (!json_is_object(ref))
         return 0;
     name = jx_str(ref, "name") ? jx_str(ref, "name") : "";
-    vals = source_values(api, secret, ns, name);
+    vals = source_values(kc, secret, ns, name);
     if (!vals) {
         if (jx_bool(ref, "optional"))
             return 0;
@@ -344,12 +344,12 @@ bad:
     return NULL;
 }
 
-static char *key_ref_value(struct api *api, const char *ns, const json_t *ref, int secret,
+static char *key_ref_value(struct kc *kc, const char *ns, const json_t *ref, int secret,
                            int *skip, struct err *err)
 {
     const char *name = jx_str(ref, "name") ? jx_str(ref, "name") : "";
     const char *key = jx_str(ref, "key") ? jx_str(ref, "key") : "";
-    json_t *vals = source_values(api, secret, ns, name);
+    json_t *vals = source_values(kc, secret, ns, name);
     const json_t *v;
     char *out = NULL;
 
@@ -374,7 +374,7 @@ static char *key_ref_value(struct api *api, const char *ns, const json_t *ref, i
 }
 
 /* The value of one env entry, or NULL: *skip when it is to be left out, else err is set. */
-static char *env_value(struct api *api, const json_t *pod, const json_t *container,
+static char *env_value(struct kc *kc, const json_t *pod, const json_t *container,
                        const json_t *e, const json_t *vars, int *skip, struct err *err)
 {
     const json_t *from = json_object_get(e, "valueFrom"), *ref;
@@ -388,9 +388,9 @@ static char *env_value(struct api *api, const json_t *pod, const json_t *contain
     if ((ref = json_object_get(from, "resourceFieldRef")))
         return node__resource_value(container, ref, err);
     if ((ref = json_object_get(from, "configMapKeyRef")))
-        return key_ref_value(api, ns, ref, 0, skip, err);
+        return key_ref_value(kc, ns, ref, 0, skip, err);
     if ((ref = json_object_get(from, "secretKeyRef")))
-        return key_ref_value(api, ns, ref, 1, skip, err);
+        return key_ref_value(kc, ns, ref, 1, skip, err);
     err_set(err, -E_INVALID, "env %s: valueFrom has no source", jx_str(e, "name"));
     return NULL;
 }
@@ -481,7 +481,7 @@ static json_t *service_links(const json_t *pod, const char *ns, const json_t *se
     return vars;
 }
 
-int env_resolve(struct api *api, const json_t *pod, const json_t *container,
+int env_resolve(struct kc *kc, const json_t *pod, const json_t *container,
                 const json_t *image_env, const json_t *services, json_t **out, struct err *err)
 {
     const char *ns = jx_str(pod, "metadata.namespace") ? jx_str(pod, "metadata.namespace")
@@ -495,7 +495,7 @@ int env_resolve(struct api *api, const json_t *pod, const json_t *container,
 
     *out = NULL;
     json_array_foreach(json_object_get(container, "envFrom"), i, e)
-        if ((rc = env_from_add(api, ns, e, vars, err)) < 0)
+        if ((rc = env_from_add(kc, ns, e, vars, err)) < 0)
             goto out;
     json_array_foreach(json_object_get(container, "env"), i, e) {
         const char *name = jx_str(e, "name");
@@ -504,7 +504,7 @@ int env_resolve(struct api *api, const json_t *pod, const json_t *container,
         if (!name || !*name)
             continue;
         /* $(VAR) sees envFrom and earlier env entries, as in the kubelet (not the image's). */
-        val = env_value(api, pod, container, e, vars, &skip, err);
+        val = env_value(kc, pod, container, e, vars, &skip, err);
         if (!val && !skip) {
             rc = err->code ? err->code : -E_INVALID;
             goto out;

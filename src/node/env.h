@@ -4,7 +4,7 @@
 
 #include <jansson.h>
 
-#include "api/api.h"
+#include "client/kc.h"
 #include "core/err.h"
 
 /* Computes the environment of container in pod: the image's Env ("K=V" strings), then envFrom
@@ -18,7 +18,7 @@
  * capacity (CPUs, physical memory). services (a map of Services, or NULL) gives the service
  * link variables of the pod's namespace (FOO_SERVICE_HOST, FOO_PORT, ...) unless the pod sets
  * enableServiceLinks: false; they come first, so $(VAR) sees them and env overrides them. */
-int env_resolve(struct api *api, const json_t *pod, const json_t *container,
+int env_resolve(struct kc *kc, const json_t *pod, const json_t *container,
                 const json_t *image_env, const json_t *services, json_t **out, struct err *err);
 /* Expands $(VAR) in each string of args (command or args) with env ("K=V" array); $$ escapes.
  * Returns a new array. */

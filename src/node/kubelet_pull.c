@@ -102,7 +102,7 @@ void kubelet__image_id(struct kcont *c, const struct image *img)
 static void fail_event_once(struct kcont *c, const json_t *pod, const char *reason)
 {
     if (strcmp(c->reason, reason) != 0)
-        api_event(c->p->kl->api, pod, "Warning", "Failed", "kubelet", "Error: %s", reason);
+        kc_event(c->p->kl->kc, pod, "Warning", "Failed", "kubelet", "Error: %s", reason);
 }
 
 /* While the back-off after a failed pull runs: ImagePullBackOff. Returns 1 then. */
@@ -115,7 +115,7 @@ static int pull_backoff(struct kcont *c, const json_t *pod, const char *ref)
         return 0;
     m = xasprintf("Back-off pulling image \"%s\"", ref);
     if (strcmp(c->reason, "ImagePullBackOff") != 0)
-        api_event(c->p->kl->api, pod, "Normal", "BackOff", "kubelet", "%s", m);
+        kc_event(c->p->kl->kc, pod, "Normal", "BackOff", "kubelet", "%s", m);
     fail_event_once(c, pod, "ImagePullBackOff");
     kubelet__cont_wait(c, "ImagePullBackOff", m);
     free(m);
@@ -128,8 +128,8 @@ static void pull_failed(struct kcont *c, const json_t *pod, const char *ref, con
     int64_t now = loop_now_ms(c->p->kl->loop);
     char *m = xasprintf("Failed to pull image \"%s\": %s", ref, why);
 
-    api_event(c->p->kl->api, pod, "Warning", "Failed", "kubelet", "%s", m);
-    api_event(c->p->kl->api, pod, "Warning", "Failed", "kubelet", "Error: ErrImagePull");
+    kc_event(c->p->kl->kc, pod, "Warning", "Failed", "kubelet", "%s", m);
+    kc_event(c->p->kl->kc, pod, "Warning", "Failed", "kubelet", "Error: ErrImagePull");
     kubelet__cont_wait(c, "ErrImagePull", m);
     free(m);
     if (!c->pull_delay_ms || now - c->pull_updated_ms > PULL_BACKOFF_RESET_MS)
@@ -158,7 +158,7 @@ static void pull_begin(struct kcont *c, const json_t *pod, const char *ref,
     char *key = xasprintf("%s:%s@%s", r->repo, r->tag, r->digest);
     struct kpull *kp = pull_find(kl, key);
 
-    api_event(kl->api, pod, "Normal", "Pulling", "kubelet", "Pulling image \"%s\"", ref);
+    kc_event(kl->kc, pod, "Normal", "Pulling", "kubelet", "Pulling image \"%s\"", ref);
     if (!kp) {
         struct kop *op = kop__new(kl, KOP_PULL, NULL, kl->data_dir);
 
@@ -198,7 +198,7 @@ static int pull_result(struct kcont *c, const json_t *pod, const char *ref, stru
 
         go_duration(c->pull_took_ms, took);
         go_duration(loop_now_ms(kl->loop) - c->pull_wait_ms, waited);
-        api_event(kl->api, pod, "Normal", "Pulled", "kubelet",
+        kc_event(kl->kc, pod, "Normal", "Pulled", "kubelet",
                   "Successfully pulled image \"%s\" in %s (%s including waiting). Image size: "
                   "%lld bytes.", ref, took, waited, (long long)c->pull_size);
         c->pull_delay_ms = 0;
@@ -209,10 +209,10 @@ static int pull_result(struct kcont *c, const json_t *pod, const char *ref, stru
     err_release(&err);
     err_init(&err);
     if (image_load(kl->data_dir, ref, img, &err) == 0) {
-        api_event(kl->api, pod, "Warning", "Failed", "kubelet",
+        kc_event(kl->kc, pod, "Warning", "Failed", "kubelet",
                   "Failed to pull image \"%s\": %s; using the image present on the machine",
                   ref, why);
-        api_event(kl->api, pod, "Normal", "Pulled", "kubelet",
+        kc_event(kl->kc, pod, "Normal", "Pulled", "kubelet",
                   "Container image \"%s\" already present on machine", ref);
         c->pull_delay_ms = 0;
     } else {
@@ -228,7 +228,7 @@ static int never_pull(struct kcont *c, const json_t *pod, const char *ref)
     char *m = xasprintf("Container image \"%s\" is not present with pull policy of Never", ref);
 
     if (strcmp(c->reason, "ErrImageNeverPull") != 0) {
-        api_event(c->p->kl->api, pod, "Warning", "ErrImageNeverPull", "kubelet", "%s", m);
+        kc_event(c->p->kl->kc, pod, "Warning", "ErrImageNeverPull", "kubelet", "%s", m);
         fail_event_once(c, pod, "ErrImageNeverPull");
     }
     kubelet__cont_wait(c, "ErrImageNeverPull", m);
@@ -241,7 +241,7 @@ static int never_pull(struct kcont *c, const json_t *pod, const char *ref)
 static int invalid_name(struct kcont *c, const json_t *pod, const char *ref, const char *why)
 {
     if (strcmp(c->reason, "InvalidImageName") != 0)
-        api_event(c->p->kl->api, pod, "Warning", "InspectFailed", "kubelet",
+        kc_event(c->p->kl->kc, pod, "Warning", "InspectFailed", "kubelet",
                   "Failed to apply default image tag \"%s\": %s", ref, why);
     kubelet__cont_wait(c, "InvalidImageName", why);
     return 1;
@@ -271,7 +271,7 @@ int kubelet__cont_image(struct kcont *c, const json_t *pod, struct image *img)
     rc = image_load(kl->data_dir, ref, img, &err);
     if (rc == 0 && strcmp(policy, "Always") != 0) {
         if (c->restart_count == 0 && c->st != KC_EXITED && !c->term && !c->last_term)
-            api_event(kl->api, pod, "Normal", "Pulled", "kubelet",
+            kc_event(kl->kc, pod, "Normal", "Pulled", "kubelet",
                       "Container image \"%s\" already present on machine", ref);
         c->pull_delay_ms = 0;
         goto out;

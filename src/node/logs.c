@@ -37,7 +37,7 @@ static void fail_400(struct http_req *req, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    st = api_status_json(-E_BAD_REQUEST, msg, NULL);
+    st = err_status_json(-E_BAD_REQUEST, msg, NULL);
     body = jx_dump(st);
     http_respond(req, 400, "application/json", body, strlen(body), NULL);
     free(body);
@@ -174,7 +174,7 @@ static void follow_on_close(struct http_req *req, void *ctx)
 
 static int still_running(struct follow *f)
 {
-    const json_t *pod = api_get(f->kl->api, api_resource(RES_POD), f->ns, f->pod);
+    const json_t *pod = kc_get(f->kl->kc, kc_resource(RES_POD), f->ns, f->pod);
     const json_t *cs, *c;
     size_t i;
 
@@ -297,7 +297,7 @@ static void fail_err(struct http_req *req, struct err *err)
         if (err->causes)
             json_object_set(d, "causes", err->causes);
     }
-    st = api_status_json(err->code, err->msg, d);
+    st = err_status_json(err->code, err->msg, d);
     body = jx_dump(st);
     http_respond(req, err_http_status(err->code), "application/json", body, strlen(body), NULL);
     free(body);

@@ -315,9 +315,8 @@ static json_t *pod_metrics(struct kubelet *kl, const char *uid)
     return out;
 }
 
-static json_t *on_metrics(const json_t *obj, void *ctx)
+json_t *node__metrics_of(struct node_metrics *m, const json_t *obj)
 {
-    struct node_metrics *m = ctx;
     const char *kind = jx_str(obj, "kind");
 
     if (kind && strcmp(kind, "Node") == 0) {
@@ -336,7 +335,6 @@ struct node_metrics *node__metrics_start(struct kubelet *kl, const char *node_na
     m->node_name = xstrdup(node_name);
     loop_timer_init(&m->timer, on_tick, m);
     loop_timer_start(kl->loop, &m->timer, 1); /* the first reading now, then every period */
-    api_set_metrics_hook(kl->api, on_metrics, m);
     return m;
 }
 
@@ -344,7 +342,6 @@ void node__metrics_stop(struct node_metrics *m)
 {
     if (!m)
         return;
-    api_set_metrics_hook(m->kl->api, NULL, NULL);
     loop_timer_stop(m->kl->loop, &m->timer);
     metrics_series_release(&m->node);
     free(m->node_name);

@@ -6,7 +6,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "api/api.h"
 #include "client/client.h"
 #include "core/loop.h"
 #include "node/hooks.h"
@@ -91,7 +90,7 @@ struct kpod {
 };
 
 struct kubelet {
-    struct api *api;
+    struct kc *kc;
     struct loop *loop;
     struct ctl *ctl;
     char *data_dir, *node_name, *node_ip, *self_exe;
@@ -218,7 +217,7 @@ void kubelet__enqueue_after(struct kpod *p, int64_t ms);
 /* kubelet_term.c: the SIGNAL op's result. */
 void kubelet__signal_done(struct kop *op);
 
-struct kubelet *kubelet__new(struct api *api, const char *data_dir, const char *node_name,
+struct kubelet *kubelet__new(struct kc *kc, const char *data_dir, const char *node_name,
                              const char *node_ip, const char *self_exe);
 void kubelet__free(struct kubelet *kl);
 
@@ -228,6 +227,9 @@ void kubelet__free(struct kubelet *kl);
 struct node_metrics;
 struct node_metrics *node__metrics_start(struct kubelet *kl, const char *node_name);
 void node__metrics_stop(struct node_metrics *m);
+/* The metrics.k8s.io usage of a pod or node object (new reference), or NULL without a
+ * complete sample. */
+json_t *node__metrics_of(struct node_metrics *m, const json_t *obj);
 /* The METRICS op: reads the batch's containers and the node (helper thread), applies the
  * readings to the containers still running the same instance (loop), frees it (NULL: no-op). */
 struct mbatch;
@@ -266,7 +268,7 @@ void kubelet__spawn_done(struct kpod *p, struct kop *op);
 
 /* logs.c */
 void logs__serve(struct http_req *req, const json_t *pod, const char *container, void *ctx);
-/* exec.c: the api_stream_fn of pods/exec, attach and portforward (ctx: the kubelet). */
+/* exec.c: the stream hook of pods/exec, attach and portforward (ctx: the kubelet). */
 void exec__hook(struct http_req *req, const json_t *pod, const char *sub, void *ctx);
 
 #endif

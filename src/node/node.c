@@ -26,7 +26,7 @@
 #endif
 
 struct node {
-    struct api *api;
+    struct kc *kc;
     struct loop *loop;
     char *name, *address, *data_dir;
     json_t *extended; /* resource name -> quantity string, from --node-resource */
@@ -236,9 +236,9 @@ static int labels_apply(struct node *n, json_t *labels)
 
 static void node_register(struct node *n)
 {
-    const struct resource *r = api_resource(RES_NODE);
-    json_t *cur = api_get(n->api, r, NULL, n->name), *obj, *out = NULL;
-    struct api_wopts o = {.grace = -1, .manager = "kubelet"};
+    const struct resource *r = kc_resource(RES_NODE);
+    json_t *cur = kc_get(n->kc, r, NULL, n->name), *obj, *out = NULL;
+    struct kc_wopts o = {.grace = -1, .manager = "kubelet"};
     struct err err;
 
     err_init(&err);
@@ -247,7 +247,7 @@ static void node_register(struct node *n)
                         "metadata", "name", n->name, "labels",
                         "node-role.kubernetes.io/control-plane", "", "spec");
         labels_apply(n, jx_obj(obj, "metadata.labels"));
-        if (api_create(n->api, r, NULL, obj, &o, &out, &err) < 0) {
+        if (kc_create(n->kc, r, NULL, obj, &o, &out, &err) < 0) {
             log_error("node", "msg=\"cannot register node\" name=%s err=\"%s\"", n->name, err.msg);
             json_decref(obj);
             goto out;
@@ -259,7 +259,7 @@ static void node_register(struct node *n)
         cur = json_incref(cur);
         obj = json_deep_copy(cur);
         if (labels_apply(n, jx_obj(obj, "metadata.labels")) &&
-            api_update(n->api, r, NULL, n->name, obj, &o, &out, &err) == 0) {
+            kc_update(n->kc, r, NULL, n->name, obj, &o, &out, &err) == 0) {
             json_decref(cur);
             cur = out;
             out = NULL;
@@ -269,7 +269,7 @@ static void node_register(struct node *n)
     obj = json_deep_copy(cur);
     json_object_set_new(obj, "status", status_json(n, jx_get(cur, "status")));
     o.status = 1;
-    if (api_update(n->api, r, NULL, n->name, obj, &o, &out, &err) < 0)
+    if (kc_update(n->kc, r, NULL, n->name, obj, &o, &out, &err) < 0)
         log_warn("node", "msg=\"node status update failed\" err=\"%s\"", err.msg);
     json_decref(obj);
     json_decref(cur);
@@ -359,21 +359,21 @@ static void cdi_init(struct node *n, const struct node_opts *o)
 static void runtime_event(struct node *n)
 {
     json_t *c = kubelet__runtime_condition(n->kl);
-    const json_t *obj = api_get(n->api, api_resource(RES_NODE), NULL, n->name);
+    const json_t *obj = kc_get(n->kc, kc_resource(RES_NODE), NULL, n->name);
 
     if (obj && json_is_true(json_object_get(c, "status")))
-        api_event(n->api, obj, "Warning", jx_str(c, "reason"), "kubelet", "%s",
+        kc_event(n->kc, obj, "Warning", jx_str(c, "reason"), "kubelet", "%s",
                   jx_str(c, "message"));
     json_decref(c);
 }
 
-struct node *node_start(struct api *api, const struct node_opts *o, struct err *err)
+struct node *node_start(struct kc *kc, const struct node_opts *o, struct err *err)
 {
     struct node *n = xcalloc(1, sizeof *n);
     char host[256] = "";
 
-    n->api = api;
-    n->loop = api_loop(api);
+    n->kc = kc;
+    n->loop = kc_loop(kc);
     if (o->node_name && *o->node_name)
         snprintf(host, sizeof host, "%s", o->node_name);
     else if (gethostname(host, sizeof host - 1) < 0 || !host[0])
@@ -387,15 +387,13 @@ struct node *node_start(struct api *api, const struct node_opts *o, struct err *
     extended_init(n, o);
     cdi_init(n, o);
     /* The runtime's host checks come first: the first status carries their condition. */
-    n->kl = kubelet__new(api, n->data_dir, n->name, n->address, o->self_exe);
+    n->kl = kubelet__new(kc, n->data_dir, n->name, n->address, o->self_exe);
     n->kl->node = n; /* the kubelet allocates the CDI devices of node_cdi(n) */
     kubelet__runtime_set(n->kl, o->runtime, o->pod_pids_limit);
     node_register(n);
     runtime_event(n);
     loop_timer_init(&n->heartbeat, on_heartbeat, n);
     loop_timer_start(n->loop, &n->heartbeat, HEARTBEAT_MS);
-    api_set_log_hook(api, logs__serve, n->kl);
-    api_set_stream_hook(api, exec__hook, n->kl);
     n->metrics = node__metrics_start(n->kl, n->name);
     log_info("node", "msg=\"node registered\" name=%s address=%s", n->name, n->address);
     return n;
@@ -405,8 +403,6 @@ void node_stop(struct node *n)
 {
     if (!n)
         return;
-    api_set_log_hook(n->api, NULL, NULL);
-    api_set_stream_hook(n->api, NULL, NULL);
     node__metrics_stop(n->metrics);
     kubelet__free(n->kl);
     loop_timer_stop(n->loop, &n->heartbeat);
@@ -418,4 +414,25 @@ void node_stop(struct node *n)
         free(n->cdi_dirs[i]);
     free(n->cdi_dirs);
     free(n);
+}
+
+void node_serve_log(struct http_req *req, const json_t *pod, const char *container, void *ctx)
+{
+    struct node *n = ctx;
+
+    logs__serve(req, pod, container, n->kl);
+}
+
+void node_serve_stream(struct http_req *req, const json_t *pod, const char *sub, void *ctx)
+{
+    struct node *n = ctx;
+
+    exec__hook(req, pod, sub, n->kl);
+}
+
+json_t *node_usage(const json_t *obj, void *ctx)
+{
+    struct node *n = ctx;
+
+    return node__metrics_of(n->metrics, obj);
 }

@@ -7,7 +7,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
-#include "api/api.h"
+#include "client/kc.h"
 #include "core/err.h"
 
 struct node;
@@ -30,7 +30,7 @@ struct node_opts {
 
 /* Registers (or refreshes) the Node object, starts heartbeats and the kubelet, which re-adopts
  * pods still running under their shims. Returns NULL with err set on failure. */
-struct node *node_start(struct api *api, const struct node_opts *o, struct err *err);
+struct node *node_start(struct kc *kc, const struct node_opts *o, struct err *err);
 /* Stops the kubelet (pods keep running under their shims) and the heartbeats. NULL: no-op. */
 void node_stop(struct node *n);
 const char *node_name(const struct node *n);
@@ -43,6 +43,14 @@ const struct cdi_registry *node_cdi(const struct node *n);
  * is the proxy's answer). The kubelet runs preStop and stops the containers once the pod
  * carries it, or when the grace period has passed without it; the pod drain controller
  * (server/pod_drain.c) writes it. */
+/* What the node serves for the API (the server sets them as the API's hooks; ctx is the
+ * node): pods/log, pods/exec|attach|portforward, and metrics.k8s.io usage of a pod or node
+ * (new reference, NULL without a complete sample). */
+struct http_req;
+void node_serve_log(struct http_req *req, const json_t *pod, const char *container, void *ctx);
+void node_serve_stream(struct http_req *req, const json_t *pod, const char *sub, void *ctx);
+json_t *node_usage(const json_t *obj, void *ctx);
+
 #define POD_DRAINED_ANNOTATION "kroll.dev/drained"
 
 #endif

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "api/api.h"
+#include "client/kc.h"
 #include "core/err.h"
 #include "core/jx.h"
 #include "core/log.h"
@@ -21,7 +21,7 @@ static int nsessions;
 
 static void respond_status(struct http_req *req, int code, const char *msg, const char *extra)
 {
-    json_t *st = api_status_json(code, msg, NULL);
+    json_t *st = err_status_json(code, msg, NULL);
     char *body = jx_dump(st);
     int http = code == -E_TOO_MANY ? 429 : code == -E_FORBIDDEN ? 403 : 400;
 

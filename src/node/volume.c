@@ -55,7 +55,7 @@ static int item_mode(const json_t *item, int def)
 }
 
 /* Adds a configMap or secret source (a volume source or a projected source) to payload. */
-static int payload_object(struct api *api, const char *ns, const json_t *src, int secret,
+static int payload_object(struct kc *kc, const char *ns, const json_t *src, int secret,
                           int def_mode, json_t *payload, struct err *err)
 {
     const char *name = jx_str(src, secret ? "secretName" : "name");
@@ -67,7 +67,7 @@ static int payload_object(struct api *api, const char *ns, const json_t *src, in
 
     if (!name) /* projected secret sources use "name" too */
         name = jx_str(src, "name") ? jx_str(src, "name") : "";
-    obj = api_get(api, api_resource(secret ? RES_SECRET : RES_CONFIGMAP), ns, name);
+    obj = kc_get(kc, kc_resource(secret ? RES_SECRET : RES_CONFIGMAP), ns, name);
     if (!obj) {
         if (jx_bool(src, "optional"))
             return 0;
@@ -201,7 +201,7 @@ int node__token_fresh(const char *token, const char *pod_uid, long long now)
 
 /* A serviceAccountToken source: the token the kubelet holds while it is younger than 80% of
  * its life (read back from the volume), else a new one from the API, bound to the pod. */
-static int payload_sa_token(struct api *api, const json_t *pod, const json_t *src, const char *dir,
+static int payload_sa_token(struct kc *kc, const json_t *pod, const json_t *src, const char *dir,
                             int mode, json_t *payload, struct err *err)
 {
     const char *ns = jx_str(pod, "metadata.namespace") ?: "default";
@@ -222,7 +222,7 @@ static int payload_sa_token(struct api *api, const json_t *pod, const json_t *sr
     }
     free(tok);
     auds = aud && *aud ? json_pack("[s]", aud) : NULL;
-    rc = api_sa_token(api, ns, jx_str(pod, "spec.serviceAccountName") ?: "default", auds, secs, pod,
+    rc = kc_token(kc, ns, jx_str(pod, "spec.serviceAccountName") ?: "default", auds, secs, pod,
                       &tok, &exp, err);
     json_decref(auds);
     if (rc < 0)
@@ -232,7 +232,7 @@ static int payload_sa_token(struct api *api, const json_t *pod, const json_t *sr
     return 0;
 }
 
-static int payload_projected(struct api *api, const json_t *pod, const json_t *src, const char *dir,
+static int payload_projected(struct kc *kc, const json_t *pod, const json_t *src, const char *dir,
                              json_t *payload, struct err *err)
 {
     const char *ns = jx_str(pod, "metadata.namespace") ?: "default";
@@ -242,13 +242,13 @@ static int payload_projected(struct api *api, const json_t *pod, const json_t *s
 
     json_array_foreach(json_object_get(src, "sources"), i, s) {
         if ((x = json_object_get(s, "configMap")))
-            rc = payload_object(api, ns, x, 0, mode, payload, err);
+            rc = payload_object(kc, ns, x, 0, mode, payload, err);
         else if ((x = json_object_get(s, "secret")))
-            rc = payload_object(api, ns, x, 1, mode, payload, err);
+            rc = payload_object(kc, ns, x, 1, mode, payload, err);
         else if ((x = json_object_get(s, "downwardAPI")))
             rc = payload_downward(pod, x, mode, payload, err);
         else if ((x = json_object_get(s, "serviceAccountToken")))
-            rc = payload_sa_token(api, pod, x, dir, mode, payload, err);
+            rc = payload_sa_token(kc, pod, x, dir, mode, payload, err);
         else
             log_warn("volume", "msg=\"projected volume source not supported, skipped\" pod=%s",
                      jx_str(pod, "metadata.name") ?: "");
@@ -605,7 +605,7 @@ static void payload_group_read(json_t *payload, long fs_group)
 }
 
 /* Sets up one volume; *host gets the host path containers see. */
-static int volume_one(struct api *api, const json_t *pod, const json_t *vol, const char *dir,
+static int volume_one(struct kc *kc, const json_t *pod, const json_t *vol, const char *dir,
                       char **host, struct err *err)
 {
     const char *ns = jx_str(pod, "metadata.namespace") ?: "default";
@@ -623,16 +623,16 @@ static int volume_one(struct api *api, const json_t *pod, const json_t *vol, con
         return empty_dir(pod, dir, err);
     payload = json_object();
     if ((src = json_object_get(vol, "configMap")))
-        rc = payload_object(api, ns, src, 0, (int)jx_int(src, "defaultMode", DEFAULT_MODE),
+        rc = payload_object(kc, ns, src, 0, (int)jx_int(src, "defaultMode", DEFAULT_MODE),
                             payload, err);
     else if ((src = json_object_get(vol, "secret")))
-        rc = payload_object(api, ns, src, 1, (int)jx_int(src, "defaultMode", DEFAULT_MODE),
+        rc = payload_object(kc, ns, src, 1, (int)jx_int(src, "defaultMode", DEFAULT_MODE),
                             payload, err);
     else if ((src = json_object_get(vol, "downwardAPI")))
         rc = payload_downward(pod, src, (int)jx_int(src, "defaultMode", DEFAULT_MODE), payload,
                               err);
     else if ((src = json_object_get(vol, "projected")))
-        rc = payload_projected(api, pod, src, dir, payload, err);
+        rc = payload_projected(kc, pod, src, dir, payload, err);
     else
         rc = err_set(err, -E_INVALID, "volume \"%s\": unsupported volume type (kroll supports "
                      "configMap, secret, downwardAPI, projected, emptyDir and hostPath)",
@@ -644,7 +644,7 @@ static int volume_one(struct api *api, const json_t *pod, const json_t *vol, con
     return rc;
 }
 
-int volume_sync(struct api *api, const json_t *pod, const char *pod_dir, json_t **paths,
+int volume_sync(struct kc *kc, const json_t *pod, const char *pod_dir, json_t **paths,
                 struct err *err)
 {
     const json_t *vol;
@@ -678,7 +678,7 @@ int volume_sync(struct api *api, const json_t *pod, const char *pod_dir, json_t 
             continue;
         }
         err_init(&one);
-        r = volume_one(api, pod, vol, dir, &host, &one);
+        r = volume_one(kc, pod, vol, dir, &host, &one);
         if (r < 0 && !rc)
             rc = err_set(err, r, "%s", one.msg);
         else if (r == 0)

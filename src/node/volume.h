@@ -5,7 +5,7 @@
 
 #include <jansson.h>
 
-#include "api/api.h"
+#include "client/kc.h"
 #include "core/err.h"
 
 /* Creates or refreshes every volume of pod under <pod_dir>/volumes/<name>/ (hostPath volumes
@@ -14,7 +14,7 @@
  * error is returned. A missing non-optional ConfigMap/Secret fails with the kubelet's message,
  * e.g. `configmap "cfg" not found` (the caller emits FailedMount and retries). Idempotent: a second
  * call only rewrites what changed (atomic ..data swap), so it is also the refresh. */
-int volume_sync(struct api *api, const json_t *pod, const char *pod_dir, json_t **paths,
+int volume_sync(struct kc *kc, const json_t *pod, const char *pod_dir, json_t **paths,
                 struct err *err);
 /* The mounts a container needs: array of {"source": host dir or file, "target": mountPath,
  * "readOnly": bool, "volume": name} resolved from its volumeMounts against paths (from

@@ -24,7 +24,7 @@
 struct drain;
 
 struct pod_drain {
-    struct api *api;
+    struct kc *kc;
     struct ctl *ctl;
     char *data_dir;
     struct drain *drains;
@@ -44,7 +44,7 @@ struct drain {
 
 static struct loop *pd_loop(struct pod_drain *pd)
 {
-    return api_loop(pd->api);
+    return kc_loop(pd->kc);
 }
 
 static void drain_free(void *p)
@@ -82,8 +82,8 @@ static void drain_unlink(struct drain *d)
 static void drain_finish(struct drain *d, const char *how)
 {
     struct pod_drain *pd = d->pd;
-    json_t *pod = api_get(pd->api, api_resource(RES_POD), d->ns, d->name), *p, *out = NULL;
-    struct api_wopts o = {.grace = -1, .manager = COMP};
+    json_t *pod = kc_get(pd->kc, kc_resource(RES_POD), d->ns, d->name), *p, *out = NULL;
+    struct kc_wopts o = {.grace = -1, .manager = COMP};
     struct err err;
 
     log_info(COMP, "msg=\"drained\" pod=%s/%s result=%s", d->ns, d->name, how);
@@ -92,7 +92,7 @@ static void drain_finish(struct drain *d, const char *how)
         return;
     p = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", POD_DRAINED_ANNOTATION, how);
     err_init(&err);
-    if (api_patch(pd->api, api_resource(RES_POD), d->ns, d->name, "application/merge-patch+json", p,
+    if (kc_patch(pd->kc, kc_resource(RES_POD), d->ns, d->name, "application/merge-patch+json", p,
                   &o, &out, &err) < 0 &&
         err.code != -E_NOT_FOUND)
         ctl_log_err(pd->ctl, "mark drained", d->ns, d->name, &err);
@@ -198,7 +198,7 @@ static void drain_start(struct pod_drain *pd, const json_t *pod)
 static void drain_sync(struct ctl *c, const char *ns, const char *name, void *ctx)
 {
     struct pod_drain *pd = ctx;
-    json_t *pod = api_get(pd->api, api_resource(RES_POD), ns, name);
+    json_t *pod = kc_get(pd->kc, kc_resource(RES_POD), ns, name);
 
     if (!pod || !jx_get(pod, "metadata.deletionTimestamp") || !jx_str(pod, "spec.nodeName") ||
         jx_annotation(pod, POD_DRAINED_ANNOTATION) ||
@@ -214,13 +214,13 @@ static void drain_sync(struct ctl *c, const char *ns, const char *name, void *ct
     drain_start(pd, pod);
 }
 
-struct pod_drain *pod_drain_start(struct api *api, const char *data_dir)
+struct pod_drain *pod_drain_start(struct kc *kc, const char *data_dir)
 {
     struct pod_drain *pd = xcalloc(1, sizeof *pd);
 
-    pd->api = api;
+    pd->kc = kc;
     pd->data_dir = xstrdup(data_dir);
-    pd->ctl = ctl_new(api, COMP, drain_sync, pd);
+    pd->ctl = ctl_new(kc, COMP, drain_sync, pd);
     ctl_watch(pd->ctl, RES_POD, NULL);
     ctl_start(pd->ctl);
     return pd;

@@ -7,12 +7,12 @@
 #ifndef KROLL_SERVER_POD_DRAIN_H
 #define KROLL_SERVER_POD_DRAIN_H
 
-#include "api/api.h"
+#include "client/kc.h"
 
 struct pod_drain;
 
-/* Starts the controller on api's loop; data_dir is copied. */
-struct pod_drain *pod_drain_start(struct api *api, const char *data_dir);
+/* Starts the controller on kc's loop; data_dir is copied. */
+struct pod_drain *pod_drain_start(struct kc *kc, const char *data_dir);
 /* Stops it; drains in flight are dropped unmarked (the kubelet's grace timer still runs out).
  * NULL: no-op. */
 void pod_drain_stop(struct pod_drain *pd);

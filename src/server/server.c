@@ -25,6 +25,7 @@ struct server {
     struct loop *loop;
     struct store *store;
     struct api *api;
+    struct kc *kc; /* the in-process client every component uses */
     struct controllers *ctrls;
     struct node *node;
     struct proxy_sup *psup;
@@ -97,6 +98,16 @@ static void ensure_kube_dns(struct api *api)
     err_release(&err);
 }
 
+/* pods/eviction: the disruption controller decides (the eviction API's PDB check). */
+static int evict(struct api *api, const json_t *pod, const json_t *eviction, int dry_run,
+                 struct err *err, void *ctx)
+{
+    struct server *s = ctx;
+
+    (void)api;
+    return controllers_evict(s->ctrls, pod, eviction, dry_run, err);
+}
+
 int server_start(struct loop *loop, const struct server_opts *o, struct server **out,
                  struct err *err)
 {
@@ -127,7 +138,9 @@ int server_start(struct loop *loop, const struct server_opts *o, struct server *
     ensure_gatewayclass(s->api);
     builtin_templates_ensure(s->api);
     ensure_kube_dns(s->api);
-    s->ctrls = controllers_start(s->api);
+    s->kc = kc_inproc_new(s->api);
+    s->ctrls = controllers_start(s->kc);
+    api_set_evict_hook(s->api, evict, s);
     {
         struct node_opts no = {.data_dir = o->data_dir, .node_name = s->node_name,
                                .node_address = o->node_address, .resources = o->node_resources,
@@ -135,9 +148,12 @@ int server_start(struct loop *loop, const struct server_opts *o, struct server *
                                .cdi_dirs = o->cdi_spec_dirs, .n_cdi_dirs = o->n_cdi_spec_dirs,
                                .runtime = o->runtime, .pod_pids_limit = o->pod_pids_limit};
 
-        s->node = node_start(s->api, &no, err);
+        s->node = node_start(s->kc, &no, err);
         if (!s->node)
             goto fail;
+        api_set_log_hook(s->api, node_serve_log, s->node);
+        api_set_stream_hook(s->api, node_serve_stream, s->node);
+        api_set_metrics_hook(s->api, node_usage, s->node);
     }
     {
         struct proxy_sup_opts po = {.data_dir = o->data_dir, .self_exe = o->self_exe,
@@ -145,7 +161,7 @@ int server_start(struct loop *loop, const struct server_opts *o, struct server *
 
         s->psup = proxy_sup_start(loop, &po);
     }
-    s->drain = pod_drain_start(s->api, o->data_dir);
+    s->drain = pod_drain_start(s->kc, o->data_dir);
     s->stats = pod_stats_start(s->api, o->data_dir);
     *out = s;
     return 0;
@@ -161,8 +177,15 @@ void server_stop(struct server *s)
     pod_stats_stop(s->stats);
     pod_drain_stop(s->drain);
     proxy_sup_stop(s->psup);
+    if (s->api) {
+        api_set_log_hook(s->api, NULL, NULL);
+        api_set_stream_hook(s->api, NULL, NULL);
+        api_set_metrics_hook(s->api, NULL, NULL);
+        api_set_evict_hook(s->api, NULL, NULL);
+    }
     node_stop(s->node);
     controllers_stop(s->ctrls);
+    kc_free(s->kc);
     api_free(s->api);
     store_close(s->store);
     free(s);

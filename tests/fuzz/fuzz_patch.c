@@ -79,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (doc && patch)
         run_all(doc, patch);
     err_init(&e);
-    if (patch_parse_yaml(ptext, plen, &y, &e) == 0 && doc)
+    if (jx_parse_yaml(ptext, plen, &y, &e) == 0 && doc)
         run_all(doc, y);
     json_decref(y);
     err_release(&e);

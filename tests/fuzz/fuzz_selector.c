@@ -3,13 +3,13 @@
  * it parses, as JSON for metav1.LabelSelector handling and Table rendering.
  * Crashes, leaks and a canonical form that does not re-parse to itself are
  * findings. Build: clang -g -fsanitize=fuzzer,address,undefined -Isrc
- * tests/fuzz/fuzz_selector.c src/api/selector.c src/api/table.c
+ * tests/fuzz/fuzz_selector.c src/core/selector.c src/api/table.c
  * src/core/{err,jx,log}.c -ljansson -lm */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/selector.h"
+#include "core/selector.h"
 #include "api/kind.h"
 #include "api/table.h"
 #include "core/log.h"

@@ -1,5 +1,5 @@
 /* libFuzzer entry for the body decoding the API uses: YAML (application/yaml bodies and
- * application/apply-patch+yaml) through patch_parse_yaml, and JSON through jansson as verbs.c
+ * application/apply-patch+yaml) through jx_parse_yaml, and JSON through jansson as verbs.c
  * calls it; every decoded value then goes through the object limits (patch_check_object), as a
  * create would. Invariants: a YAML result is never deeper than the YAML depth bound or larger
  * than its expansion bound, and the limit check agrees with jansson's encoder on the size.
@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api/patch.h"
+#include "core/jx.h"
 
 static void check(const json_t *v)
 {
@@ -34,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct err e;
 
     err_init(&e);
-    if (patch_parse_yaml((const char *)data, size, &y, &e) == 0) {
+    if (jx_parse_yaml((const char *)data, size, &y, &e) == 0) {
         struct patch_measure m = {.max_bytes = (size_t)-1, .max_depth = 1 << 20};
         patch_measure(y, 0, &m);
         if (m.depth > 514) /* YAML_MAX_DEPTH (512) plus the alias step it allows */

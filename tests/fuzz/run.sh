@@ -32,7 +32,7 @@ apilibs="-ljansson -lyaml -lsqlite3 -lssl -lcrypto -lz -lm"
 case $name in
 patch) files="$api"; libs="$apilibs"; runs=40000
     corpus=tests/fuzz/corpus/patch ;;
-yaml) files="src/api/patch.c src/api/patch_yaml.c src/api/patch_smp.c src/api/patch_ssa.c
+yaml) files="src/api/patch.c src/core/jx_yaml.c src/api/patch_smp.c src/api/patch_ssa.c
     src/api/patch_limits.c $core"
     libs="-ljansson -lyaml -lm"; runs=60000
     corpus=tests/fuzz/corpus/yaml ;;
@@ -56,7 +56,7 @@ lint) files="$(ls src/resources/*.c | tr '\n' ' ') src/core/dur.c src/core/expr.
     corpus=tests/fuzz/corpus/lint ;;
 volume) files="src/node/env.c src/node/volume_owner.c src/core/jwt.c $core"; libs="-ljansson -lcrypto -lm"; runs=40000
     corpus=tests/fuzz/corpus/volume ;;
-cdi) files="src/node/cdi.c src/node/cdi_apply.c src/api/patch.c src/api/patch_yaml.c
+cdi) files="src/node/cdi.c src/node/cdi_apply.c src/api/patch.c src/core/jx_yaml.c
     src/api/patch_smp.c src/api/patch_ssa.c src/api/patch_limits.c $core"
     libs="-ljansson -lyaml -lm"; runs=40000
     corpus=tests/fuzz/corpus/cdi ;;

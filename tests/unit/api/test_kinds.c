@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "api/kind.h"
-#include "api/selector.h"
+#include "core/selector.h"
 #include "api/table.h"
 #include "core/jx.h"
 

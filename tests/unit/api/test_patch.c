@@ -572,30 +572,30 @@ static void test_yaml_parse(void **state)
     struct err e;
 
     err_init(&e);
-    assert_int_equal(patch_parse_yaml(y, strlen(y), &out, &e), 0);
+    assert_int_equal(jx_parse_yaml(y, strlen(y), &out, &e), 0);
     assert_json(out, "{\"base\":{\"image\":\"x\",\"port\":80},\"c\":{\"port\":81,\"image\":\"x\"},"
                      "\"n\":null,\"t\":true,\"s\":\"true\",\"o\":15,\"h\":31,\"f\":1.5,"
                      "\"v\":\"1.0.4\",\"l\":[1,\"two\"],\"yes\":\"yes\"}");
     json_decref(out);
-    assert_int_equal(patch_parse_yaml("{\"a\":[1,2]}", 11, &out, &e), 0);
+    assert_int_equal(jx_parse_yaml("{\"a\":[1,2]}", 11, &out, &e), 0);
     assert_json(out, "{\"a\":[1,2]}");
     json_decref(out);
-    assert_int_equal(patch_parse_yaml("a: [1\nb: 2\n", 11, &out, &e), -E_BAD_REQUEST);
+    assert_int_equal(jx_parse_yaml("a: [1\nb: 2\n", 11, &out, &e), -E_BAD_REQUEST);
     assert_null(out);
     assert_non_null(strstr(e.msg, "line "));
     assert_non_null(strstr(e.msg, "column "));
     err_release(&e);
     /* The position points at the offending key (1-based). */
-    assert_int_equal(patch_parse_yaml("x: 0\na: 1\na: 2\n", 15, &out, &e), -E_BAD_REQUEST);
+    assert_int_equal(jx_parse_yaml("x: 0\na: 1\na: 2\n", 15, &out, &e), -E_BAD_REQUEST);
     assert_non_null(strstr(e.msg, "line 3, column 1: duplicate key"));
     err_release(&e);
     /* Malformed UTF-8 is refused up front, naming the byte. */
-    assert_int_equal(patch_parse_yaml("%0wU\xc2stec", 9, &out, &e), -E_BAD_REQUEST);
+    assert_int_equal(jx_parse_yaml("%0wU\xc2stec", 9, &out, &e), -E_BAD_REQUEST);
     assert_non_null(strstr(e.msg, "invalid UTF-8 at byte 4"));
     err_release(&e);
-    assert_int_equal(patch_parse_yaml("a: *nope\n", 9, &out, &e), -E_BAD_REQUEST);
+    assert_int_equal(jx_parse_yaml("a: *nope\n", 9, &out, &e), -E_BAD_REQUEST);
     err_release(&e);
-    assert_int_equal(patch_parse_yaml("", 0, &out, &e), 0);
+    assert_int_equal(jx_parse_yaml("", 0, &out, &e), 0);
     assert_true(json_is_null(out));
     json_decref(out);
 }

@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "api/kind.h"
-#include "api/selector.h"
+#include "core/selector.h"
 
 /* The selectable fields of a core kind ("Pod"), as the API server checks them. */
 static const char *const *FIELDS(const char *kind)

@@ -1,4 +1,4 @@
-/* Unit tests of YAML body decoding (patch_parse_yaml, src/api/patch_yaml.c): the crash input
+/* Unit tests of YAML body decoding (jx_parse_yaml, src/core/jx_yaml.c): the crash input
  * the fuzzer found in libfyaml, core-schema typing, anchors and aliases, merge keys, recursion,
  * the depth and expansion limits, multiple documents and error positions. */
 #include <setjmp.h>
@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "api/patch.h"
+#include "core/jx.h"
 
 /* One case: YAML in; either the JSON it must give (want) or the code and a message part. */
 struct ycase {
@@ -27,7 +28,7 @@ static void run_case(const struct ycase *t, size_t len)
     int rc;
 
     err_init(&e);
-    rc = patch_parse_yaml(t->yaml, len, &out, &e);
+    rc = jx_parse_yaml(t->yaml, len, &out, &e);
     if (t->want) {
         want = json_loads(t->want, JSON_DECODE_ANY | JSON_ALLOW_NUL, NULL);
         if (!want)
@@ -141,7 +142,7 @@ static void test_yaml_alias_is_a_copy(void **state)
 
     (void)state;
     err_init(&e);
-    assert_int_equal(patch_parse_yaml(y, strlen(y), &out, &e), 0);
+    assert_int_equal(jx_parse_yaml(y, strlen(y), &out, &e), 0);
     assert_ptr_not_equal(json_object_get(out, "a"), json_object_get(out, "c"));
     json_array_append_new(json_object_get(json_object_get(out, "a"), "b"), json_integer(2));
     assert_int_equal(json_array_size(json_object_get(json_object_get(out, "c"), "b")), 1);
@@ -258,7 +259,7 @@ static void check_depth(char *y, int code)
     struct err e;
 
     err_init(&e);
-    assert_int_equal(patch_parse_yaml(y, strlen(y), &out, &e), code);
+    assert_int_equal(jx_parse_yaml(y, strlen(y), &out, &e), code);
     if (code)
         assert_non_null(strstr(e.msg, "deeper than the depth limit of 512"));
     json_decref(out);
@@ -293,13 +294,13 @@ static void test_yaml_expansion_budget(void **state)
         p += sprintf(p, "]\n");
     }
     err_init(&e);
-    assert_int_equal(patch_parse_yaml(y, strlen(y), &out, &e), -E_TOO_LARGE);
+    assert_int_equal(jx_parse_yaml(y, strlen(y), &out, &e), -E_TOO_LARGE);
     assert_null(out);
     assert_non_null(strstr(e.msg, "more than 1000000 values (aliases expanded)"));
     err_release(&e);
     /* Four levels (about 10^4 values) are well within the budget. */
     *strstr(y, "x5:") = 0;
-    assert_int_equal(patch_parse_yaml(y, strlen(y), &out, &e), 0);
+    assert_int_equal(jx_parse_yaml(y, strlen(y), &out, &e), 0);
     assert_int_equal(json_array_size(json_object_get(out, "x4")), 10);
     json_decref(out);
 }

@@ -26,6 +26,7 @@ struct h {
     struct loop *loop;
     struct store *store;
     struct api *api;
+    struct kc *kc; /* the in-process client the controllers use */
     struct ctl *ctl[4];
     int nctl;
     struct loop_timer stop;
@@ -65,6 +66,7 @@ static struct h *h_new(void)
     ao.node_name = "test-node";
     h->api = api_new(h->loop, h->store, &ao, &err);
     assert_non_null(h->api);
+    h->kc = kc_inproc_new(h->api);
     for (size_t i = 0; i < 2; i++) {
         json_t *ns = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind", "Namespace",
                                "metadata", "name", nss[i]),
@@ -92,6 +94,7 @@ static void h_free(struct h *h)
     for (int i = 0; i < h->nctl; i++)
         ctl_free(h->ctl[i]);
     h_run(h, 1); /* let deferred frees run */
+    kc_free(h->kc);
     api_free(h->api);
     store_close(h->store);
     loop_free(h->loop);

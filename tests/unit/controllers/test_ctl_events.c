@@ -39,7 +39,7 @@ static void no_sync(struct ctl *c, const char *ns, const char *name, void *ctx)
 static void test_async_in_order(void **state)
 {
     struct h *h = h_new();
-    struct ctl *c = ctl_new(h->api, "t", no_sync, NULL);
+    struct ctl *c = ctl_new(h->kc, "t", no_sync, NULL);
     char text[200];
 
     memset(&R, 0, sizeof R);
@@ -109,8 +109,8 @@ static void test_reader_runs_before_writer_again(void **state)
 {
     struct h *h = h_new();
     /* up subscribes first, so the store tells it of its own write before it tells down. */
-    struct ctl *up = ctl_new(h->api, "up", up_sync, h);
-    struct ctl *down = ctl_new(h->api, "down", down_sync, h);
+    struct ctl *up = ctl_new(h->kc, "up", up_sync, h);
+    struct ctl *down = ctl_new(h->kc, "down", down_sync, h);
 
     norder = 0;
     ctl_watch(down, RES_CONFIGMAP, NULL);

@@ -51,7 +51,7 @@ static void test_min_available_int(void **state)
     struct h *h = h_new();
     json_t *cond;
 
-    h_start(h, ctrl_disruption_start(h->api));
+    h_start(h, ctrl_disruption_start(h->kc));
     mkpod(h, "a", NULL, 1);
     mkpod(h, "b", NULL, 1);
     mkpod(h, "c", NULL, 0);
@@ -115,7 +115,7 @@ static void test_scale_based(void **state)
 {
     struct h *h = h_new();
 
-    h_start(h, ctrl_disruption_start(h->api));
+    h_start(h, ctrl_disruption_start(h->kc));
     mkworkload(h);
     mkpdb(h, "pct", "\"minAvailable\":\"50%\"");
     h_run(h, 50);
@@ -140,8 +140,7 @@ static int evict(struct h *h, const char *pod, int dry, struct err *err)
     json_t *p = json_incref(h_get(h, RES_POD, "default", pod));
     int rc;
 
-    assert_non_null(h->api->evict_fn);
-    rc = h->api->evict_fn(h->api, p, ev, dry, err, h->api->evict_ctx);
+    rc = ctrl_disruption_evict(h->ctl[0], p, ev, dry, err);
     json_decref(p);
     json_decref(ev);
     return rc;
@@ -153,7 +152,7 @@ static void test_eviction(void **state)
     struct err err;
 
     err_init(&err);
-    h_start(h, ctrl_disruption_start(h->api));
+    h_start(h, ctrl_disruption_start(h->kc));
     mkpod(h, "a", NULL, 1);
     mkpod(h, "b", NULL, 1);
     mkpod(h, "c", NULL, 0);

@@ -62,7 +62,7 @@ static void test_addresses_and_conditions(void **state)
     json_t *ep, *sub, *slices, *e;
     char *dump;
 
-    h_start(h, ctrl_endpoints_start(h->api));
+    h_start(h, ctrl_endpoints_start(h->kc));
     h_create(h, RES_SERVICE, "default", svc_web);
     mkpod(h, "default", "ready", http_port);
     mkpod(h, "default", "unready", http_port);
@@ -124,7 +124,7 @@ static void test_named_port_repack(void **state)
     struct h *h = h_new();
     json_t *ep, *subs, *slices;
 
-    h_start(h, ctrl_endpoints_start(h->api));
+    h_start(h, ctrl_endpoints_start(h->kc));
     h_create(h, RES_SERVICE, "default", svc_web);
     mkpod(h, "default", "a", http_port);
     mkpod(h, "default", "b", "[{\"name\":\"web\",\"containerPort\":8080}]");
@@ -156,7 +156,7 @@ static void test_noop_and_cleanup(void **state)
     json_t *slices;
     char rv_ep[32], rv_sl[32];
 
-    h_start(h, ctrl_endpoints_start(h->api));
+    h_start(h, ctrl_endpoints_start(h->kc));
     h_create(h, RES_SERVICE, "default", svc_web);
     mkpod(h, "default", "a", http_port);
     podstatus(h, "default", "a", "Running", "10.0.0.1", "True");
@@ -204,7 +204,7 @@ static void test_selectorless_left_alone(void **state)
     struct h *h = h_new();
     json_t *ep;
 
-    h_start(h, ctrl_endpoints_start(h->api));
+    h_start(h, ctrl_endpoints_start(h->kc));
     h_create(h, RES_SERVICE, "default",
              "{\"metadata\":{\"name\":\"ext\"},\"spec\":{\"ports\":[{\"port\":80}]}}");
     h_create(

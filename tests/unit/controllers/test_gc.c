@@ -29,7 +29,7 @@ static void test_background(void **state)
     json_t *owner;
     char *r;
 
-    h_start(h, ctrl_gc_start(h->api));
+    h_start(h, ctrl_gc_start(h->kc));
     owner = mkcm(h, "owner", NULL, NULL);
     r = ref("owner", jx_str(owner, "metadata.uid"), 0);
     mkcm(h, "dep", r, NULL);
@@ -52,7 +52,7 @@ static void test_partial_dangling(void **state)
     json_t *owner, *dep;
     char *t;
 
-    h_start(h, ctrl_gc_start(h->api));
+    h_start(h, ctrl_gc_start(h->kc));
     owner = mkcm(h, "owner", NULL, NULL);
     t = xasprintf(
         "[{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"name\":\"owner\",\"uid\":\"%s\"},"
@@ -77,7 +77,7 @@ static void test_foreground(void **state)
     json_t *owner;
     char *r;
 
-    h_start(h, ctrl_gc_start(h->api));
+    h_start(h, ctrl_gc_start(h->kc));
     owner = mkcm(h, "owner", NULL, NULL);
     r = ref("owner", jx_str(owner, "metadata.uid"), 1);
     mkcm(h, "held", r, "[\"example.com/hold\"]");
@@ -105,7 +105,7 @@ static void test_orphan_and_pods(void **state)
     json_t *owner, *pod;
     char *r, *t;
 
-    h_start(h, ctrl_gc_start(h->api));
+    h_start(h, ctrl_gc_start(h->kc));
     owner = mkcm(h, "owner", NULL, NULL);
     r = ref("owner", jx_str(owner, "metadata.uid"), 1);
     mkcm(h, "dep", r, NULL);
@@ -148,7 +148,7 @@ static void test_foreground_unscheduled_pod(void **state)
 {
     struct h *h = h_new();
 
-    h_start(h, ctrl_gc_start(h->api));
+    h_start(h, ctrl_gc_start(h->kc));
     h_create(h, RES_POD, "default",
              "{\"metadata\":{\"name\":\"p\"},\"spec\":{\"containers\":"
              "[{\"name\":\"c\",\"image\":\"x:1\"}]}}");

@@ -156,7 +156,7 @@ static void test_controller_run(void **state)
     char names[8][64];
     json_t *job;
 
-    h_start(h, ctrl_job_start(h->api));
+    h_start(h, ctrl_job_start(h->kc));
     h_create(h, RES_JOB, "default", job_json("three", "\"completions\":3,\"parallelism\":2,"));
     h_run(h, 50);
     assert_int_equal(job_pods(h, NULL, names, 8), 2);
@@ -209,7 +209,7 @@ static void test_suspend_managed_by(void **state)
     char names[8][64];
     json_t *job;
 
-    h_start(h, ctrl_job_start(h->api));
+    h_start(h, ctrl_job_start(h->kc));
     h_create(h, RES_JOB, "default", job_json("later", "\"suspend\":true,"));
     h_create(h, RES_JOB, "default", job_json("other", "\"managedBy\":\"example.com/q\","));
     h_run(h, 50);

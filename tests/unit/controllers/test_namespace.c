@@ -14,7 +14,7 @@ static void test_terminating_namespace(void **state)
 {
     struct h *h = h_new();
 
-    h_start(h, ctrl_namespace_start(h->api));
+    h_start(h, ctrl_namespace_start(h->kc));
     h_create(h, RES_NAMESPACE, NULL, "{\"metadata\":{\"name\":\"doomed\"}}");
     h_create(h, RES_CONFIGMAP, "doomed", "{\"metadata\":{\"name\":\"a\"}}");
     h_create(h, RES_CONFIGMAP, "doomed",

@@ -24,6 +24,7 @@ static char g_dir[PATH_MAX];
 static struct loop *g_loop;
 static struct store *g_store;
 static struct api *g_api;
+static struct kc *g_kc; /* the client the node's functions use */
 
 static void create(enum res_id id, const char *ns, json_t *obj)
 {
@@ -56,6 +57,7 @@ static int group_setup(void **state)
     ao.data_dir = g_dir;
     if (!(g_api = api_new(g_loop, g_store, &ao, &err)))
         fail_msg("api: %s", err.msg);
+    g_kc = kc_inproc_new(g_api);
     create(RES_NAMESPACE, NULL,
            json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata",
                      "name", "default"));
@@ -74,6 +76,7 @@ static int group_teardown(void **state)
 {
     char cmd[PATH_MAX + 16];
 
+    kc_free(g_kc);
     api_free(g_api);
     store_close(g_store);
     loop_free(g_loop);
@@ -148,7 +151,7 @@ static void test_resolve_all_sources(void **state)
 #undef ENV
     json_object_set_new(c, "env", env);
     err_init(&err);
-    assert_int_equal(env_resolve(g_api, pod, c, image_env, NULL, &out, &err), 0);
+    assert_int_equal(env_resolve(g_kc, pod, c, image_env, NULL, &out, &err), 0);
     assert_string_equal(env_get(out, "PATH"), "/usr/bin");
     assert_string_equal(env_get(out, "A"), "override");
     assert_null(env_get(out, "1BAD")); /* invalid name from envFrom: skipped */
@@ -181,7 +184,7 @@ static void expect_error(json_t *c, const char *msg)
     struct err err;
 
     err_init(&err);
-    assert_true(env_resolve(g_api, pod, c, NULL, NULL, &out, &err) < 0);
+    assert_true(env_resolve(g_kc, pod, c, NULL, NULL, &out, &err) < 0);
     assert_null(out);
     assert_string_equal(err.msg, msg);
     err_release(&err);

@@ -27,6 +27,7 @@ static char g_dir[PATH_MAX], g_pod_dir[PATH_MAX + 8];
 static struct loop *g_loop;
 static struct store *g_store;
 static struct api *g_api;
+static struct kc *g_kc; /* the client the node's functions use */
 
 static void create(enum res_id id, const char *ns, json_t *obj)
 {
@@ -76,6 +77,7 @@ static int group_setup(void **state)
     ao.data_dir = g_dir;
     if (!(g_api = api_new(g_loop, g_store, &ao, &err)))
         fail_msg("api: %s", err.msg);
+    g_kc = kc_inproc_new(g_api);
     create(RES_NAMESPACE, NULL,
            json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata",
                      "name", "default"));
@@ -93,6 +95,7 @@ static int group_teardown(void **state)
 {
     char cmd[PATH_MAX + 16];
 
+    kc_free(g_kc);
     api_free(g_api);
     store_close(g_store);
     loop_free(g_loop);
@@ -136,7 +139,7 @@ static void link_of(const char *rel, char *out, size_t n)
 static int sync_pod(json_t *pod, json_t **paths, struct err *err)
 {
     err_init(err);
-    return volume_sync(g_api, pod, g_pod_dir, paths, err);
+    return volume_sync(g_kc, pod, g_pod_dir, paths, err);
 }
 
 static void test_configmap_layout_and_update(void **state)

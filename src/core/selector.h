@@ -3,8 +3,8 @@
  * metav1.LabelSelector objects (spec.selector). Parsing follows
  * k8s.io/apimachinery's labels.Parse and fields.ParseSelector, including their
  * error texts, so kubectl users see the messages a real cluster prints. */
-#ifndef KROLL_API_SELECTOR_H
-#define KROLL_API_SELECTOR_H
+#ifndef KROLL_CORE_SELECTOR_H
+#define KROLL_CORE_SELECTOR_H
 
 #include <jansson.h>
 

@@ -3,8 +3,8 @@
  * package (key and value syntax: label_syntax.c; field selectors: fieldsel.c).
  * Every parser here takes hostile input: no recursion, bounds-checked token
  * access. */
-#include "api/selector.h"
-#include "api/selector-int.h"
+#include "core/selector.h"
+#include "core/selector-int.h"
 
 #include <ctype.h>
 #include <errno.h>

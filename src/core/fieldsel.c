@@ -2,7 +2,7 @@
  * matched against the values the apiserver's selectable field sets render. Which fields a kind
  * can select on is its kind_ops entry's field_selectors list. Every input is hostile: no
  * recursion, every term bounded by the query's length. */
-#include "api/selector.h"
+#include "core/selector.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,4 +1,5 @@
-/* YAML body decoding (application/yaml, application/apply-patch+yaml) into JSON.
+/* YAML decoding into JSON (jx_parse_yaml, core/jx.h): request bodies (application/yaml,
+ * application/apply-patch+yaml), manifests, CDI specs.
  *
  * libyaml's event parser (yaml_parser_parse) does the syntax; this file builds the JSON from
  * its events with an explicit stack, so no input makes it recurse. libyaml's loader is not
@@ -10,7 +11,7 @@
  * copy of its anchored value, charged to the YAML_MAX_NODES budget (413); more than
  * YAML_MAX_DEPTH nested collections is a 413; "<<" merges a mapping or a list of mappings
  * (explicit keys win); keys must be scalars and a repeated (non-alias) key is a 400. */
-#include "api/patch.h"
+#include "core/jx.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -20,6 +21,8 @@
 #include <string.h>
 
 #include <yaml.h>
+
+#include "core/err.h"
 
 /* Caps the values a YAML document may expand to through aliases ("billion laughs"). */
 #define YAML_MAX_NODES 1000000
@@ -505,7 +508,7 @@ static int y_run(struct yconv *c, yaml_parser_t *p)
     return rc;
 }
 
-int patch_parse_yaml(const char *text, size_t len, json_t **out, struct err *err)
+int jx_parse_yaml(const char *text, size_t len, json_t **out, struct err *err)
 {
     struct yconv c = {.err = err};
     yaml_parser_t p;

@@ -1,7 +1,7 @@
 /* Private to the selector files (selector.c, label_syntax.c): label key and value syntax
  * checks with upstream's messages, and Go-style quoting for error texts. */
-#ifndef KROLL_API_SELECTOR_INT_H
-#define KROLL_API_SELECTOR_INT_H
+#ifndef KROLL_CORE_SELECTOR_INT_H
+#define KROLL_CORE_SELECTOR_INT_H
 
 #include <stddef.h>
 

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api/selector-int.h"
+#include "core/selector-int.h"
 #include "core/names.h"
 
 /* IsQualifiedName and IsValidLabelValue: the rules and messages are core/names.c's, shared
