@@ -49,6 +49,14 @@ json_t *ctl_map(struct ctl *c, enum res_id res);
 json_t *ctl_map_ns(struct ctl *c, enum res_id res, const char *ns);
 /* The controller ownerReference of obj (borrowed) or NULL. */
 json_t *ctl_controller_ref(const json_t *obj);
+/* Per-object memory a controller keeps between syncs (an HPA's scaling history, a VPA's
+ * histograms): one zeroed block of size bytes per key, at most max keys. Call ctl_state_init
+ * once before use; the blocks are freed with the controller. */
+void ctl_state_init(struct ctl *c, size_t size, int max);
+/* The block of ns/name. When absent: created zeroed (with *fresh set to 1 when fresh is not
+ * NULL) if create is set; NULL if not, at the cap (logged once), or without memory. */
+void *ctl_state(struct ctl *c, const char *ns, const char *name, int create, int *fresh);
+void ctl_state_drop(struct ctl *c, const char *ns, const char *name);
 /* Logs a failed write unless it is a conflict (which a requeue resolves). */
 void ctl_log_err(struct ctl *c, const char *what, const char *ns, const char *name,
                  const struct err *err);

@@ -46,6 +46,9 @@ struct ctl {
     int scheduled;
     int freeing;
     ctl_release_fn *release; /* frees ctx when the controller is freed */
+    json_t *states;          /* key -> pointer to a state block (as integer), ctl_state */
+    size_t state_size;
+    int state_max, state_capped;
 };
 
 void ctl_set_release(struct ctl *c, ctl_release_fn *fn)
@@ -256,6 +259,7 @@ struct ctl *ctl_new(struct kc *kc, const char *name, ctl_sync_fn *sync, void *ct
     c->queue = json_object();
     c->order = json_array();
     c->delays = json_object();
+    c->states = json_object();
     c->ev_tail = &c->ev_head;
     return c;
 }
@@ -293,6 +297,60 @@ json_t *ctl_map(struct ctl *c, enum res_id res)
 json_t *ctl_map_ns(struct ctl *c, enum res_id res, const char *ns)
 {
     return kc_map_ns(c->kc, kc_resource(res), ns);
+}
+
+void ctl_state_init(struct ctl *c, size_t size, int max)
+{
+    c->state_size = size;
+    c->state_max = max;
+}
+
+void *ctl_state(struct ctl *c, const char *ns, const char *name, int create, int *fresh)
+{
+    char *key = xasprintf("%s/%s", ns ? ns : "", name);
+    json_t *have = json_object_get(c->states, key);
+    void *s = NULL;
+
+    if (have) {
+        s = (void *)(intptr_t)json_integer_value(have);
+    } else if (!create || !c->state_size) {
+        s = NULL;
+    } else if ((int)json_object_size(c->states) >= c->state_max) {
+        if (!c->state_capped)
+            log_warn(c->name, "msg=\"tracking limit reached: objects past it are not acted on\" "
+                              "max=%d",
+                     c->state_max);
+        c->state_capped = 1;
+    } else if ((s = calloc(1, c->state_size))) {
+        json_object_set_new(c->states, key, json_integer((json_int_t)(intptr_t)s));
+        if (fresh)
+            *fresh = 1;
+    }
+    free(key);
+    return s;
+}
+
+void ctl_state_drop(struct ctl *c, const char *ns, const char *name)
+{
+    char *key = xasprintf("%s/%s", ns ? ns : "", name);
+    json_t *have = json_object_get(c->states, key);
+
+    if (have) {
+        free((void *)(intptr_t)json_integer_value(have));
+        json_object_del(c->states, key);
+        c->state_capped = 0;
+    }
+    free(key);
+}
+
+static void states_free(struct ctl *c)
+{
+    const char *k;
+    json_t *v;
+
+    json_object_foreach(c->states, k, v) free((void *)(intptr_t)json_integer_value(v));
+    json_decref(c->states);
+    c->states = NULL;
 }
 
 void ctl_log_err(struct ctl *c, const char *what, const char *ns, const char *name,
@@ -337,6 +395,7 @@ static void free_later(void *ctx)
 
     if (c->release)
         c->release(c->ctx);
+    states_free(c);
     json_decref(c->queue);
     json_decref(c->order);
     free(c->w);

@@ -22,48 +22,10 @@
 #define HPA_SYNC_MS 15000 /* --horizontal-pod-autoscaler-sync-period */
 #define HPA_MAX_TRACKED 4096
 
+/* What the controller remembers of one HPA between syncs (ctl_state). */
 struct hpa_state {
-    char key[320];
     struct hpa_hist h;
-    struct hpa_state *next;
 };
-
-struct hpa_ctl {
-    struct hpa_state *states;
-    int n;
-};
-
-static struct hpa_state *state_get(struct hpa_ctl *x, const char *key, int create, int *fresh)
-{
-    struct hpa_state *s;
-
-    for (s = x->states; s; s = s->next)
-        if (strcmp(s->key, key) == 0)
-            return s;
-    if (!create || x->n >= HPA_MAX_TRACKED)
-        return NULL;
-    if (!(s = calloc(1, sizeof *s)))
-        return NULL;
-    snprintf(s->key, sizeof s->key, "%s", key);
-    s->next = x->states;
-    x->states = s;
-    x->n++;
-    *fresh = 1;
-    return s;
-}
-
-static void state_drop(struct hpa_ctl *x, const char *key)
-{
-    for (struct hpa_state **p = &x->states; *p; p = &(*p)->next)
-        if (strcmp((*p)->key, key) == 0) {
-            struct hpa_state *s = *p;
-
-            *p = s->next;
-            free(s);
-            x->n--;
-            return;
-        }
-}
 
 /* One reconcile's working set. */
 struct hsync {
@@ -567,19 +529,18 @@ status:
 
 static void hpa_sync(struct ctl *c, const char *ns, const char *name, void *ctx)
 {
-    struct hpa_ctl *x = ctx;
     const json_t *hpa = kc_get(ctl_kc(c), kc_resource(RES_HPA), ns, name);
     const json_t *ref, *st;
     const struct resource *r;
     struct hpa_state *s;
     struct hsync y = {.c = c, .ns = ns, .now = time(NULL)};
-    char key[320], msg[512];
+    char msg[512];
     json_t *target, *scale;
     int fresh = 0;
 
-    snprintf(key, sizeof key, "%s/%s", ns, name);
+    (void)ctx;
     if (!hpa || jx_get(hpa, "metadata.deletionTimestamp")) {
-        state_drop(x, key);
+        ctl_state_drop(c, ns, name);
         return;
     }
     hpa = json_incref((json_t *)hpa);
@@ -588,7 +549,7 @@ static void hpa_sync(struct ctl *c, const char *ns, const char *name, void *ctx)
     y.status = json_is_object(st) ? json_deep_copy(st) : json_object();
     json_object_del(y.status, "desiredReplicas");
     ctl_enqueue_after(c, ns, name, HPA_SYNC_MS);
-    if (!(s = state_get(x, key, 1, &fresh)))
+    if (!(s = ctl_state(c, ns, name, 1, &fresh)))
         goto out;
     ref = jx_get(hpa, "spec.scaleTargetRef");
     target = NULL;
@@ -633,9 +594,9 @@ static void on_hpa(struct ctl *c, const char *type, const struct resource *r, js
 
 struct ctl *ctrl_hpa_start(struct kc *kc)
 {
-    static struct hpa_ctl x;
-    struct ctl *c = ctl_new(kc, COMP, hpa_sync, &x);
+    struct ctl *c = ctl_new(kc, COMP, hpa_sync, NULL);
 
+    ctl_state_init(c, sizeof(struct hpa_state), HPA_MAX_TRACKED);
     ctl_watch(c, RES_HPA, on_hpa);
     ctl_start(c);
     return c;

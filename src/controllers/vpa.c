@@ -35,18 +35,12 @@ struct vpa_pc { /* one pod container's sample cursor and memory window */
     struct vpa_peak peak;
 };
 
+/* What the recommender remembers of one VPA between syncs (ctl_state). */
 struct vpa_state {
-    char key[320];
     struct vpa_cont conts[VPA_MAX_CONTAINERS];
     int nconts;
     struct vpa_pc pcs[VPA_MAX_PEAKS];
     int npcs;
-    struct vpa_state *next;
-};
-
-struct vpa_ctl {
-    struct vpa_state *states;
-    int n;
 };
 
 /* A quantity as JSON may carry it (a string, or a bare number from YAML) in milli-units. */
@@ -57,37 +51,6 @@ static int qty_milli(const json_t *v, int64_t *milli)
         return 0;
     }
     return quantity_parse_milli(json_string_value(v) ?: "", milli);
-}
-
-static struct vpa_state *state_get(struct vpa_ctl *x, const char *key)
-{
-    struct vpa_state *s;
-
-    for (s = x->states; s; s = s->next)
-        if (strcmp(s->key, key) == 0)
-            return s;
-    if (x->n >= VPA_MAX_TRACKED)
-        return NULL;
-    if (!(s = calloc(1, sizeof *s)))
-        return NULL;
-    snprintf(s->key, sizeof s->key, "%s", key);
-    s->next = x->states;
-    x->states = s;
-    x->n++;
-    return s;
-}
-
-static void state_drop(struct vpa_ctl *x, const char *key)
-{
-    for (struct vpa_state **p = &x->states; *p; p = &(*p)->next)
-        if (strcmp((*p)->key, key) == 0) {
-            struct vpa_state *s = *p;
-
-            *p = s->next;
-            free(s);
-            x->n--;
-            return;
-        }
 }
 
 static struct vpa_cont *cont_get(struct vpa_state *s, const char *name)
@@ -338,20 +301,19 @@ static void status_fill(const json_t *vpa, struct vpa_state *s, int npods, json_
 
 static void vpa_sync(struct ctl *c, const char *ns, const char *name, void *ctx)
 {
-    struct vpa_ctl *x = ctx;
     const json_t *vpa = kc_get(ctl_kc(c), kc_resource(RES_VPA), ns, name), *pod, *st;
     struct vpa_state *s;
     json_t *status, *pods;
-    char key[320], msg[512];
+    char msg[512];
     size_t i;
 
-    snprintf(key, sizeof key, "%s/%s", ns, name);
+    (void)ctx;
     if (!vpa || jx_get(vpa, "metadata.deletionTimestamp")) {
-        state_drop(x, key);
+        ctl_state_drop(c, ns, name);
         return;
     }
     ctl_enqueue_after(c, ns, name, VPA_SYNC_MS);
-    if (!(s = state_get(x, key)))
+    if (!(s = ctl_state(c, ns, name, 1, NULL)))
         return;
     vpa = json_incref((json_t *)vpa);
     st = json_object_get(vpa, "status");
@@ -387,9 +349,9 @@ static void on_vpa(struct ctl *c, const char *type, const struct resource *r, js
 
 struct ctl *ctrl_vpa_start(struct kc *kc)
 {
-    static struct vpa_ctl x;
-    struct ctl *c = ctl_new(kc, COMP, vpa_sync, &x);
+    struct ctl *c = ctl_new(kc, COMP, vpa_sync, NULL);
 
+    ctl_state_init(c, sizeof(struct vpa_state), VPA_MAX_TRACKED);
     ctl_watch(c, RES_VPA, on_vpa);
     ctl_start(c);
     return c;

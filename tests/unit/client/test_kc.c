@@ -338,12 +338,47 @@ static void test_ctl_on_fake(void **state)
     loop_free(q.loop);
 }
 
+/* Per-object state next to the work queue: zeroed on creation, kept until dropped, capped. */
+static void test_ctl_state(void **state)
+{
+    struct fake *f = xcalloc(1, sizeof *f);
+    struct loop *l = loop_new();
+    struct kc *kc = kc_new(l, &fake_ops, f);
+    struct ctl *c = ctl_new(kc, "test", q_sync, NULL);
+    int fresh = 0, *a, *b;
+
+    (void)state;
+    assert_null(ctl_state(c, "a", "x", 1, &fresh)); /* no ctl_state_init: nothing kept */
+    ctl_state_init(c, sizeof(int) * 4, 2);
+    assert_null(ctl_state(c, "a", "x", 0, &fresh));
+    a = ctl_state(c, "a", "x", 1, &fresh);
+    assert_non_null(a);
+    assert_int_equal(fresh, 1);
+    assert_int_equal(a[0] + a[1] + a[2] + a[3], 0);
+    a[0] = 42;
+    fresh = 0;
+    assert_ptr_equal(ctl_state(c, "a", "x", 1, &fresh), a);
+    assert_int_equal(fresh, 0);
+    assert_int_equal(((int *)ctl_state(c, "a", "x", 0, NULL))[0], 42);
+    b = ctl_state(c, "b", "x", 1, NULL);
+    assert_non_null(b);
+    assert_null(ctl_state(c, "c", "x", 1, NULL)); /* the cap */
+    ctl_state_drop(c, "b", "x");
+    assert_null(ctl_state(c, "b", "x", 0, NULL));
+    assert_non_null(ctl_state(c, "c", "x", 1, NULL));
+    ctl_free(c);
+    run_for(l, 1);
+    kc_free(kc);
+    loop_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_informer_indexes),
         cmocka_unit_test(test_listener_cap),
         cmocka_unit_test(test_ctl_on_fake),
+        cmocka_unit_test(test_ctl_state),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
