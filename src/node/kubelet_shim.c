@@ -15,9 +15,31 @@
 #include "core/log.h"
 #include "node/rootfs.h"
 
+/* A container the kernel's OOM killer ended: the Warning event upstream's kubelet records on
+ * its Node (oom_watcher: reason SystemOOM), naming the victim by its command and host pid. */
+static void oom_event(struct kcont *c)
+{
+    struct kubelet *kl = c->p->kl;
+    const json_t *node = kc_get(kl->kc, kc_resource(RES_NODE), NULL, kl->node_name);
+    const char *cmd = json_string_value(json_array_get(json_object_get(c->spec, "command"), 0));
+    const char *slash;
+
+    if (!node)
+        return;
+    if (!cmd || !*cmd)
+        cmd = c->name;
+    slash = strrchr(cmd, '/');
+    kc_event(kl->kc, node, "Warning", "SystemOOM", "kubelet",
+             "System OOM encountered, victim process: %s, pid: %d", slash ? slash + 1 : cmd,
+             (int)c->pid);
+}
+
 void kubelet__cont_exited(struct kcont *c, int code, const char *reason, const char *msg)
 {
     char ts[40];
+
+    if (reason && strcmp(reason, "OOMKilled") == 0)
+        oom_event(c);
 
     time_rfc3339(time(NULL), ts);
     json_decref(c->term);

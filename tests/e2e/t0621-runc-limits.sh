@@ -66,6 +66,9 @@ expect_eq "$(pod_field hog '.status.containerStatuses[0].lastState.terminated.ex
     "the OOM kill is exit 137"
 [ "$(pod_field hog '.status.containerStatuses[0].restartCount')" -ge 1 ] &&
     pass "hog was restarted" || fail "hog was not restarted"
+oom_ev=$(kubectl get events -A --field-selector reason=SystemOOM -o jsonpath='{range .items[*]}{.involvedObject.kind} {.type} {.message}{"\n"}{end}')
+expect_match "$oom_ev" '^Node Warning System OOM encountered, victim process: sh, pid: [0-9]+' \
+    "a SystemOOM Warning event on the Node, as upstream's kubelet records it"
 expect_eq "$(pod_field hog '.status.qosClass')" "Burstable" "a memory limit alone is Burstable"
 expect_eq "$(jq .linux.resources.memory.limit "$(pod_dir hog)/ctr/c/config.json")" "33554432" \
     "the container's memory limit is 32Mi"
