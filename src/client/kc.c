@@ -76,10 +76,25 @@ static void index_set(json_t *idx, const char *group, const char *key, json_t *o
     }
 }
 
+static int same(const char *a, const char *b)
+{
+    return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Sets (obj) or removes (NULL) key in the cache and its indexes. An object that stays in its
+ * namespace and with its owner is replaced in place, so a map a caller is walking is never
+ * freed under it by an update (a delete still removes the key). */
 static void inf_put(struct informer *inf, const char *key, json_t *obj)
 {
     json_t *old = json_object_get(inf->all, key);
 
+    if (old && obj && same(jx_str(old, "metadata.namespace"), jx_str(obj, "metadata.namespace")) &&
+        same(owner_uid(old), owner_uid(obj))) {
+        json_object_set(inf->all, key, obj);
+        index_set(inf->by_ns, jx_str(obj, "metadata.namespace") ?: "", key, obj);
+        index_set(inf->by_owner, owner_uid(obj), key, obj);
+        return;
+    }
     if (old) {
         index_set(inf->by_ns, jx_str(old, "metadata.namespace") ?: "", key, NULL);
         index_set(inf->by_owner, owner_uid(old), key, NULL);

@@ -10,6 +10,7 @@
 
 #include "api/kind.h"
 #include "api/patch.h"
+#include "core/jx.h"
 
 /* The strategic-merge schema of a served kind by name ("Deployment"), NULL for any other. */
 static const struct patch_schema *SCHEMA(const char *kind)

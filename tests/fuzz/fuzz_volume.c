@@ -13,13 +13,13 @@
 
 static const json_t *g_objs;
 
-/* The API the renderer reads ConfigMaps and Secrets from: the fuzz input's objects part. */
-json_t *api_get(struct api *api, const struct resource *r, const char *ns, const char *name)
+/* The client the renderer reads ConfigMaps and Secrets through: the fuzz input's objects part. */
+json_t *kc_get(struct kc *kc, const struct resource *r, const char *ns, const char *name)
 {
     return json_object_get(g_objs, name ? name : "");
 }
 
-const struct resource *api_resource(enum res_id id)
+const struct resource *kc_resource(enum res_id id)
 {
     static struct resource r;
 
@@ -28,9 +28,8 @@ const struct resource *api_resource(enum res_id id)
 
 /* The TokenRequest the renderer makes for a serviceAccountToken source: a fixed token, or
  * NotFound for a ServiceAccount named "missing". */
-int api_sa_token(struct api *api, const char *ns, const char *sa_name, const json_t *audiences,
-                 long long seconds, const json_t *pod, char **token, long long *exp,
-                 struct err *err)
+int kc_token(struct kc *kc, const char *ns, const char *sa_name, const json_t *audiences,
+             long long seconds, const json_t *pod, char **token, long long *exp, struct err *err)
 {
     *token = NULL;
     if (strcmp(sa_name, "missing") == 0)
