@@ -538,14 +538,17 @@ static inline void fake_set(struct fake *f, enum res_id res, const char *ns, con
 }
 
 /* The value at path in obj (borrowed) or NULL; "status.conditions.<Type>.<field>" reads the
- * condition of that type, so rows need not know the conditions' order. */
+ * condition of that type, so rows need not know the conditions' order, and
+ * "metadata.annotations.<key>" an annotation (whose key may have dots). */
 /* noinline: inlined with a constant path, gcc warns about the dead branch's offset. */
 __attribute__((noinline, unused)) static json_t *fake_field(const json_t *obj, const char *path)
 {
-    static const char pre[] = "status.conditions.";
+    static const char pre[] = "status.conditions.", ann[] = "metadata.annotations.";
     char type[64];
     const char *dot;
 
+    if (strncmp(path, ann, sizeof ann - 1) == 0) /* annotation keys have dots */
+        return json_object_get(jx_get(obj, "metadata.annotations"), path + sizeof ann - 1);
     if (strncmp(path, pre, sizeof pre - 1) != 0)
         return jx_get(obj, path);
     path += sizeof pre - 1;
