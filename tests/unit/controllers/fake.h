@@ -439,6 +439,18 @@ static inline void fake_settle(struct fake *f)
         fail_msg("fake: controllers did not settle in 2000 turns");
 }
 
+/* Runs the loop for ms milliseconds, so that delayed requeues due by then fire (timers fire
+ * in due order: one due earlier than this one has fired when it does), then settles. */
+static inline void fake_wait(struct fake *f, int ms)
+{
+    struct loop_timer t;
+
+    loop_timer_init(&t, fake_on_stop, f->loop);
+    loop_timer_start(f->loop, &t, ms);
+    loop_run(f->loop);
+    fake_settle(f);
+}
+
 static inline void fake_free(struct fake *f)
 {
     for (int i = 0; i < f->nctl; i++)

@@ -280,12 +280,79 @@ static void test_scale_later(void **state)
     fake_free(f);
 }
 
+/* The fake keeps the API's rules the controllers rely on: a stale resourceVersion is a
+ * conflict, a status write changes only status, a main write keeps status, a spec change bumps
+ * generation, an unscheduled pod's delete removes it at once. */
+static void test_fake_rules(void **state)
+{
+    struct fake *f = fake_new();
+    const struct resource *rsr = kc_resource(RES_REPLICASET);
+    struct kc_wopts st = {.grace = -1, .status = 1}, plain = {.grace = -1};
+    json_t *rs, *cp, *out = NULL;
+    struct err err;
+
+    (void)state;
+    err_init(&err);
+    rs = fake_add(f, RES_REPLICASET,
+                  "{\"metadata\":{\"name\":\"web\",\"namespace\":\"" NS "\"},\"spec\":"
+                  "{\"replicas\":1},\"status\":{\"replicas\":7}}");
+    cp = json_deep_copy(rs);
+    jx_set(cp, "spec.replicas", json_integer(2));
+    jx_set(cp, "status.replicas", json_integer(9));
+    assert_int_equal(kc_update(f->kc, rsr, NS, "web", cp, &plain, &out, &err), 0);
+    assert_int_equal(jx_int(out, "status.replicas", 0), 7); /* main write keeps status */
+    assert_int_equal(jx_int(out, "metadata.generation", 0), 2);
+    json_decref(out);
+    /* cp still carries the first resourceVersion: stale now. */
+    assert_int_equal(kc_update(f->kc, rsr, NS, "web", cp, &st, NULL, &err), -E_CONFLICT);
+    err_release(&err);
+    jx_del(cp, "metadata.resourceVersion");
+    jx_set(cp, "spec.replicas", json_integer(5));
+    assert_int_equal(kc_update(f->kc, rsr, NS, "web", cp, &st, &out, &err), 0);
+    assert_int_equal(jx_int(out, "status.replicas", 0), 9);
+    assert_int_equal(jx_int(out, "spec.replicas", 0), 2); /* status write keeps spec */
+    assert_int_equal(jx_int(out, "metadata.generation", 0), 2);
+    json_decref(out);
+    json_decref(cp);
+
+    fake_add(f, RES_POD, POD("unbound", "web", "", UNSCHEDULED));
+    assert_int_equal(kc_delete(f->kc, kc_resource(RES_POD), NS, "unbound", &plain, NULL, &err), 0);
+    assert_null(fake_lookup(f, RES_POD, NS, "unbound"));
+    fake_add(f, RES_POD, POD("bound", "web", "", READY));
+    assert_int_equal(kc_delete(f->kc, kc_resource(RES_POD), NS, "bound", &plain, NULL, &err), 0);
+    assert_non_null(jx_get(fake_lookup(f, RES_POD, NS, "bound"), "metadata.deletionTimestamp"));
+    assert_int_equal(fake_count_writes(f, "delete", RES_POD, NULL), 2);
+    err_release(&err);
+    fake_free(f);
+}
+
+/* A status write that conflicts is retried (the controller requeues the key) and lands. */
+static void test_status_conflict(void **state)
+{
+    struct fake *f = fake_new();
+
+    (void)state;
+    fake_add(f, RES_REPLICASET,
+             "{\"metadata\":{\"name\":\"web\",\"namespace\":\"" NS "\",\"uid\":\"" RS_UID "\"},"
+             "\"spec\":{\"replicas\":1,\"selector\":{\"matchLabels\":{\"app\":\"web\"}},"
+             "\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\"}},\"spec\":{}}}}");
+    fake_add(f, RES_POD, POD("a", "web", OWNED, READY));
+    fake_fail(f, "status", RES_REPLICASET, -E_CONFLICT, 1);
+    fake_start(f, ctrl_replicaset_start(f->kc));
+    fake_settle(f);
+    assert_null(jx_get(fake_lookup(f, RES_REPLICASET, NS, "web"), "status"));
+    fake_wait(f, 300);
+    assert_int_equal(jx_int(fake_lookup(f, RES_REPLICASET, NS, "web"), "status.readyReplicas", 0),
+                     1);
+    fake_free(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_table),
-        cmocka_unit_test(test_failed_delete),
-        cmocka_unit_test(test_scale_later),
+        cmocka_unit_test(test_table),           cmocka_unit_test(test_failed_delete),
+        cmocka_unit_test(test_scale_later),     cmocka_unit_test(test_fake_rules),
+        cmocka_unit_test(test_status_conflict),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
