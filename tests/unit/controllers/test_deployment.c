@@ -4,7 +4,8 @@
  * marked Ready, time advanced, terminating pods finished) and checks of the ReplicaSets' sizes,
  * the Deployment's status and conditions, the writes made and the Events recorded. A
  * ReplicaSet is named by revision: "@rev2" is the one whose revision annotation is 2, "@new"
- * the highest; SAVE gives one a name ("$a") that survives renumbering. */
+ * the highest; SAVE gives one a name ("$a") that survives renumbering. In expected texts,
+ * "{new}" stands for the name of "@new". */
 #include "fake.h"
 
 #include "controllers/rollout.h"
@@ -111,7 +112,7 @@ struct d_row {
 
 static const struct d_row rows[] = {
     {"first update: new RS at surge, old at minAvailable",
-     "16.1, 16.2, 16.3, 17.9, 17.26",
+     "16.1, 16.2, 16.3, 17.9, 17.17, 17.26",
      10,
      DEFAULTS,
      {STEP_READY("@rev1", 10),
@@ -120,9 +121,11 @@ static const struct d_row rows[] = {
       /* Surge ceil(2.5) = 3, unavailable floor(2.5) = 2: the new RS is created at 3, the old
        * one scaled to 8, then (one direction per pass) the new one to 13 - 8 = 5. */
       CHK_EVENTS("ScalingReplicaSet", "Scaled up replica set web-", 2),
-      CHK_EVENTS("ScalingReplicaSet", " to 3", 1),
+      CHK_EVENTS("ScalingReplicaSet", "Scaled up replica set {new} to 3", 1),
       CHK_EVENTS("ScalingReplicaSet", "to 8 from 10", 1),
-      CHK_EVENTS("ScalingReplicaSet", "to 5 from 3", 1),
+      CHK_EVENTS("ScalingReplicaSet", "Scaled up replica set {new} to 5 from 3", 1),
+      CHK_D(REV, "\"2\""),
+      CHK_RS("@rev1", REV, "\"1\""),
       CHK_SPEC("@rev2", "5"),
       CHK_SPEC("@rev1", "8"),
       CHK_PODS("@rev2", 5),
@@ -178,6 +181,9 @@ static const struct d_row rows[] = {
       CHK_D("status.availableReplicas", "4"),
       CHK_D("status.unavailableReplicas", NULL),
       CHK_D(COND("Progressing", "reason"), "\"NewReplicaSetAvailable\""),
+      CHK_D(COND("Progressing", "message"),
+            "\"ReplicaSet \\\"{new}\\\" has successfully progressed.\""),
+      CHK_D("status.observedGeneration", "2"),
       CHK_D(COND("Available", "reason"), "\"MinimumReplicasAvailable\""),
       {END}}},
     {"R=1 defaults: the new pod before the old one goes",
@@ -417,10 +423,23 @@ static void do_image(struct run *r, const char *image)
     fake_set(r->f, RES_DEPLOYMENT, NS, "web", "spec.template.spec.containers", v);
 }
 
+/* value with "{new}" replaced by the new RS's name, in buf; NULL stays NULL. */
+static const char *expand(struct run *r, const char *value, char *buf, size_t n)
+{
+    const char *at = value ? strstr(value, "{new}") : NULL;
+
+    if (!at)
+        return value;
+    snprintf(buf, n, "%.*s%s%s", (int)(at - value), value,
+             jx_str(rs_must(r, "@new"), "metadata.name"), at + 5);
+    return buf;
+}
+
 static void do_step(struct run *r, const struct step *s)
 {
-    char what[256];
+    char what[256], buf[512];
     json_t *d = fake_lookup(r->f, RES_DEPLOYMENT, NS, "web");
+    const char *value = expand(r, s->value, buf, sizeof buf);
     int n;
 
     snprintf(what, sizeof what, "%s (%s) step %d", r->row->name, r->row->item, r->step);
@@ -458,10 +477,10 @@ static void do_step(struct run *r, const struct step *s)
             }
         break;
     case CHECK_D:
-        fake_check_field(d, what, s->path, s->value);
+        fake_check_field(d, what, s->path, value);
         break;
     case CHECK:
-        fake_check_field(rs_must(r, s->name), what, s->path, s->value);
+        fake_check_field(rs_must(r, s->name), what, s->path, value);
         break;
     case NO_RS:
         if (rs_named(r, s->name))
@@ -473,10 +492,10 @@ static void do_step(struct run *r, const struct step *s)
             fail_msg("%s: %s has %d active pods, want %lld", what, s->name, n, s->n);
         break;
     case EVENTS:
-        n = fake_count_events(r->f, s->path, s->value);
+        n = fake_count_events(r->f, s->path, value);
         if (n != s->n)
-            fail_msg("%s: %d %s events (%s), want %lld", what, n, s->path,
-                     s->value ? s->value : "*", s->n);
+            fail_msg("%s: %d %s events (%s), want %lld", what, n, s->path, value ? value : "*",
+                     s->n);
         break;
     case WRITES:
         n = fake_count_writes(r->f, s->path, (enum res_id)s->m, s->value);
