@@ -504,6 +504,15 @@ static inline int fake_count_events(struct fake *f, const char *reason, const ch
     return n;
 }
 
+/* The type ("Normal", "Warning") of the last event with reason, or NULL. */
+static inline const char *fake_event_type(struct fake *f, const char *reason)
+{
+    for (size_t i = f->nev; i > 0; i--)
+        if (!strcmp(f->ev[i - 1].reason, reason))
+            return f->ev[i - 1].type;
+    return NULL;
+}
+
 /* Creates an object from JSON text (printf format); returns the stored object (borrowed). */
 static inline json_t *fake_add(struct fake *f, enum res_id res, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -251,6 +251,7 @@ static void test_failed_delete(void **state)
     fake_settle(f);
     assert_true(fake_count_events(f, "FailedDelete", "Error deleting: injected") >= 1);
     assert_int_equal(fake_count_writes(f, "delete", RES_POD, NULL), 0);
+    assert_string_equal(fake_event_type(f, "FailedDelete"), "Warning");
     assert_int_equal(fake_count_pods(f, NS, "web"), 1);
     fake_check_field(fake_lookup(f, RES_REPLICASET, NS, "web"), "FailedDelete",
                      "status.conditions.ReplicaFailure.reason", "\"FailedDelete\"");

@@ -150,6 +150,7 @@ static void run_row(const struct sched_row *row)
             fail_msg("%s: want one Scheduled event \"%s\" and no FailedScheduling", row->name,
                      want);
         assert_int_equal(fake_count_writes(f, "bind", RES_POD, "p"), 1);
+        assert_string_equal(fake_event_type(f, "Scheduled"), "Normal");
     } else {
         fake_check_field(p, row->name, "spec.nodeName", NULL);
         fake_check_field(p, row->name, "status.phase", "\"Pending\"");
@@ -160,8 +161,9 @@ static void run_row(const struct sched_row *row)
             fail_msg("%s: message\n  got  %s\n  want %s", row->name,
                      jx_str(cond_get(p, "PodScheduled"), "message"), row->want_msg);
         /* One event and one status write, however often the pod is synced again. */
-        if (fake_count_events(f, "FailedScheduling", row->want_msg) != 1)
-            fail_msg("%s: want one FailedScheduling event with the message", row->name);
+        if (fake_count_events(f, "FailedScheduling", row->want_msg) != 1 ||
+            strcmp(fake_event_type(f, "FailedScheduling"), "Warning") != 0)
+            fail_msg("%s: want one Warning FailedScheduling event with the message", row->name);
         assert_int_equal(fake_count_writes(f, "status", RES_POD, "p"), 1);
         assert_int_equal(fake_count_writes(f, "bind", RES_POD, NULL), 0);
     }
