@@ -166,10 +166,11 @@ static void rs_owner_patch(struct dsync *x, const json_t *rs, json_t *refs)
 }
 
 /* Collects owned ReplicaSets (adopting matching orphans, releasing non-matching ones), oldest
- * first, and picks the new one. */
+ * first, and picks the new one. It walks a copy of the namespace index: each claim is a write
+ * whose event updates the index at once (and may free an emptied namespace's map). */
 static int claim(struct dsync *x, struct labelsel *sel)
 {
-    json_t *m = ctl_map_ns(x->c, RES_REPLICASET, x->ns), *rs;
+    json_t *m = json_copy(ctl_map_ns(x->c, RES_REPLICASET, x->ns)), *rs;
     int deleting = jx_get(x->d, "metadata.deletionTimestamp") != NULL;
     json_t **arr;
     const char *k;
@@ -210,6 +211,7 @@ static int claim(struct dsync *x, struct labelsel *sel)
             x->nrs = json_array_get(x->rss, json_array_size(x->rss) - 1);
     }
     free(arr);
+    json_decref(m);
     return 0;
 }
 

@@ -120,11 +120,13 @@ static void pod_owner_patch(struct ctl *c, const json_t *pod, json_t *refs)
     err_release(&err);
 }
 
-/* Returns the active pods owned by rs (adopting orphans that match, releasing non-matching). */
+/* Returns the active pods owned by rs (adopting orphans that match, releasing non-matching),
+ * borrowed from the informer. It walks a copy of the namespace index: each claim is a write
+ * whose event updates the index at once (and may free an emptied namespace's map). */
 static size_t claim_pods(struct ctl *c, const json_t *rs, struct labelsel *sel, json_t ***out)
 {
     const char *ns = jx_str(rs, "metadata.namespace"), *k;
-    json_t *m = ctl_map_ns(c, RES_POD, ns), *p;
+    json_t *m = json_copy(ctl_map_ns(c, RES_POD, ns)), *p;
     int deleting = jx_get(rs, "metadata.deletionTimestamp") != NULL;
     json_t **arr = xcalloc(m ? json_object_size(m) + 1 : 1, sizeof *arr);
     size_t n = 0;
@@ -151,12 +153,16 @@ static size_t claim_pods(struct ctl *c, const json_t *rs, struct labelsel *sel, 
                 }
                 json_array_append_new(refs, owner_ref(rs));
                 pod_owner_patch(c, p, refs);
+                /* The copy's object is the one before the patch: take the informer's. */
+                if (!(p = kc_get(ctl_kc(c), kc_resource(RES_POD), ns, jx_str(p, "metadata.name"))))
+                    continue;
             } else {
                 continue;
             }
             if (pod_is_active(p))
                 arr[n++] = p;
         }
+    json_decref(m);
     *out = arr;
     return n;
 }
