@@ -252,6 +252,11 @@ void kubelet__enqueue(struct kpod *p);
 struct kcont *kubelet__find_cont(struct kpod *p, const char *name);
 /* Points an adopted running container's restart bookkeeping at the pod's current spec. */
 void kubelet__adopted_target(struct kpod *p, struct kcont *c, const json_t *pod);
+/* kubelet_refresh.c: the ConfigMap/Secret watch (refreshes the volumes of pods using the
+ * object), and the periodic timer (orphan shims, projected tokens; it re-arms itself). */
+void kubelet__on_config(struct ctl *ctl, const char *type, const struct resource *r, json_t *obj,
+                        json_t *old, void *ctx);
+void kubelet__gc_orphans(struct loop_timer *t, void *ctx);
 /* kubelet_probes.c */
 /* Starts the container's probes (startup alone until it succeeds); ready is reset. */
 void kubelet__probes_start(struct kcont *c);
