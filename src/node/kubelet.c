@@ -2,8 +2,9 @@
  * container starts (image, env, command, volumes), exits, restarts with back-off, probes and
  * postStart hooks. Status writing is kubelet_status.c, termination kubelet_term.c, probes
  * kubelet_probes.c, the shim connection kubelet_shim.c.
- * Level-triggered: every pod event and every timer enqueues the pod; kubelet_sync() looks at
- * the pod object and the kubelet's own record and takes the next step. */
+ * Level-triggered: every pod event and every timer enqueues the pod; kubelet_sync() turns the
+ * pod object into an event of the pod's state machine (podfsm.c) and kubelet__pod_event()
+ * executes the action the table gives. */
 #include "node/node-int.h"
 
 #include <errno.h>
