@@ -68,7 +68,7 @@ static void respond(struct http_req *req, int code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    st = api_status_json(code, msg, NULL);
+    st = err_status_json(code, msg, NULL);
     body = jx_dump(st);
     http_respond(req,
                  code == -E_NOT_FOUND  ? 404

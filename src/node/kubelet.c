@@ -31,7 +31,7 @@
 
 static const struct resource *pods_res(void)
 {
-    return api_resource(RES_POD);
+    return kc_resource(RES_POD);
 }
 
 void kubelet__enqueue(struct kpod *p)
@@ -277,7 +277,7 @@ void kubelet__adopted_target(struct kpod *p, struct kcont *c, const json_t *pod)
     err_init(&err);
     if (image_load(p->kl->data_dir, c->image, &img, &err) == 0) {
         kubelet__image_id(c, &img);
-        if (env_resolve(p->kl->api, pod, c->spec, json_object_get(img.config, "Env"),
+        if (env_resolve(p->kl->kc, pod, c->spec, json_object_get(img.config, "Env"),
                         ctl_map(p->kl->ctl, RES_SERVICE), &env, &err) == 0) {
             json_decref(c->env);
             c->env = env;
@@ -294,14 +294,14 @@ static void on_poststart(struct hook *h, int ok, const char *msg, void *ctx)
 {
     struct kcont *c = ctx;
     struct kpod *p = c->p;
-    const json_t *pod = api_get(p->kl->api, pods_res(), p->ns, p->name);
+    const json_t *pod = kc_get(p->kl->kc, pods_res(), p->ns, p->name);
 
     c->hook = NULL;
     c->poststart_pending = 0;
     if (!ok) {
         if (pod) {
-            api_event(p->kl->api, pod, "Warning", "FailedPostStartHook", "kubelet", "%s", msg);
-            api_event(p->kl->api, pod, "Warning", "FailedPostStartHook", "kubelet",
+            kc_event(p->kl->kc, pod, "Warning", "FailedPostStartHook", "kubelet", "%s", msg);
+            kc_event(p->kl->kc, pod, "Warning", "FailedPostStartHook", "kubelet",
                       "PostStartHook failed");
         }
         kubelet__kill_container(c, 0, NULL);
@@ -340,15 +340,15 @@ static void cont_start(struct kcont *c, const json_t *pod)
         return;
     err_init(&err);
     if (kl->runtime && kl->rt_err) {
-        api_event(kl->api, pod, "Warning", "Failed", "kubelet", "Error: %s", kl->rt_err);
+        kc_event(kl->kc, pod, "Warning", "Failed", "kubelet", "Error: %s", kl->rt_err);
         cont_wait(c, "CreateContainerError", kl->rt_err);
         enqueue_after(p, 10000);
         goto out;
     }
     kubelet__image_id(c, &img);
-    if (env_resolve(kl->api, pod, c->spec, json_object_get(img.config, "Env"),
+    if (env_resolve(kl->kc, pod, c->spec, json_object_get(img.config, "Env"),
                     ctl_map(kl->ctl, RES_SERVICE), &env, &err) < 0) {
-        api_event(kl->api, pod, "Warning", "Failed", "kubelet", "Error: %s", err.msg);
+        kc_event(kl->kc, pod, "Warning", "Failed", "kubelet", "Error: %s", err.msg);
         cont_wait(c, "CreateContainerConfigError", err.msg);
         enqueue_after(p, 10000);
         goto out;
@@ -356,7 +356,7 @@ static void cont_start(struct kcont *c, const json_t *pod)
     env_hostname(env, p->name);
     argv = cont_argv(c->spec, img.config, env);
     if (json_array_size(argv) == 0) {
-        api_event(kl->api, pod, "Warning", "Failed", "kubelet",
+        kc_event(kl->kc, pod, "Warning", "Failed", "kubelet",
                   "Error: no command specified");
         cont_wait(c, "CreateContainerError", "no command specified");
         goto out;
@@ -364,14 +364,14 @@ static void cont_start(struct kcont *c, const json_t *pod)
     /* Like the kubelet's makeMounts: a bad mount is a configuration error of this container. */
     mounts = volume_mounts_resolve(pod, c->spec, p->vol_paths, &err);
     if (!mounts) {
-        api_event(kl->api, pod, "Warning", "Failed", "kubelet", "Error: %s", err.msg);
+        kc_event(kl->kc, pod, "Warning", "Failed", "kubelet", "Error: %s", err.msg);
         cont_wait(c, "CreateContainerConfigError", err.msg);
         enqueue_after(p, 10000);
         goto out;
     }
     /* CDI devices exist only inside containers: the process runtime ignores them, as before. */
     if (kl->runtime && kubelet__cdi_take(c, &cdi, &err) < 0) {
-        api_event(kl->api, pod, "Warning", "Failed", "kubelet", "Error: %s", err.msg);
+        kc_event(kl->kc, pod, "Warning", "Failed", "kubelet", "Error: %s", err.msg);
         cont_wait(c, "CreateContainerError", err.msg);
         enqueue_after(p, 10000);
         goto out;
@@ -433,14 +433,14 @@ out:
 static void start_done(struct kpod *p, struct kcont *c, struct kop *op)
 {
     struct kubelet *kl = p->kl;
-    const json_t *pod = api_get(kl->api, pods_res(), p->ns, p->name);
+    const json_t *pod = kc_get(kl->kc, pods_res(), p->ns, p->name);
 
     c->starting = 0;
     if (op->rc < 0 && op->reason[0]) {
         /* The bundle could not be made (runAsNonRoot, a bad user, no rootfs): nothing ran. */
         c->early_exit = 0;
         if (pod)
-            api_event(kl->api, pod, "Warning", "Failed", "kubelet", "Error: %s", op->err.msg);
+            kc_event(kl->kc, pod, "Warning", "Failed", "kubelet", "Error: %s", op->err.msg);
         cont_wait(c, op->reason, op->err.msg);
         enqueue_after(p, 10000);
         kubelet__term_check(p);
@@ -449,12 +449,12 @@ static void start_done(struct kpod *p, struct kcont *c, struct kop *op)
     if (op->copied && !kl->force_copy)
         kl->overlay_failed = 1; /* the node condition says so from now on */
     if (op->copied && pod)
-        api_event(kl->api, pod, "Warning", "RootfsCopied", "kubelet", "overlayfs could not be "
+        kc_event(kl->kc, pod, "Warning", "RootfsCopied", "kubelet", "overlayfs could not be "
                   "mounted: container %s runs on a copy of its image's layers", c->name);
     if (op->rc < 0) {
         c->early_exit = 0;
         if (pod)
-            api_event(kl->api, pod, "Warning", "Failed", "kubelet", "Error: %s", op->err.msg);
+            kc_event(kl->kc, pod, "Warning", "Failed", "kubelet", "Error: %s", op->err.msg);
         kubelet__cont_exited(c, 128, "StartError", op->err.msg);
         cont_wait(c, "RunContainerError", op->err.msg);
         kubelet__enqueue(p);
@@ -469,8 +469,8 @@ static void start_done(struct kpod *p, struct kcont *c, struct kop *op)
         c->term = NULL;
     }
     if (pod) {
-        api_event(kl->api, pod, "Normal", "Created", "kubelet", "Created container: %s", c->name);
-        api_event(kl->api, pod, "Normal", "Started", "kubelet", "Started container %s", c->name);
+        kc_event(kl->kc, pod, "Normal", "Created", "kubelet", "Created container: %s", c->name);
+        kc_event(kl->kc, pod, "Normal", "Started", "kubelet", "Started container %s", c->name);
     }
     c->st = KC_RUNNING;
     c->pid = op->pid;
@@ -593,7 +593,7 @@ static void cont_restart(struct kcont *c, const json_t *pod)
         m = xasprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", d, c->name,
                       p->name, p->ns, p->uid);
         if (c->st != KC_WAITING || strcmp(c->reason, "CrashLoopBackOff") != 0)
-            api_event(p->kl->api, pod, "Warning", "BackOff", "kubelet",
+            kc_event(p->kl->kc, pod, "Warning", "BackOff", "kubelet",
                       "Back-off restarting failed container %s in pod %s_%s(%s)", c->name,
                       p->name, p->ns, p->uid);
         cont_wait(c, "CrashLoopBackOff", m);
@@ -655,7 +655,7 @@ static void pod_sandbox(struct kpod *p, const json_t *pod)
         if (!p->sandbox_err) {
             p->sandbox_err = xasprintf("cannot create a network namespace for the pod: %s; only "
                                        "hostNetwork pods can run on this node", kl->netns_err);
-            api_event(kl->api, pod, "Warning", "FailedCreatePodSandBox", "kubelet", "%s",
+            kc_event(kl->kc, pod, "Warning", "FailedCreatePodSandBox", "kubelet", "%s",
                       p->sandbox_err);
         }
         return;
@@ -672,8 +672,8 @@ static int pod_volumes(struct kpod *p, const json_t *pod)
     if (p->vol_paths)
         return kubelet__pod_event(p, PEV_MOUNTED, pod);
     err_init(&err);
-    if (volume_sync(p->kl->api, pod, p->dir, &paths, &err) < 0) {
-        api_event(p->kl->api, pod, "Warning", "FailedMount", "kubelet",
+    if (volume_sync(p->kl->kc, pod, p->dir, &paths, &err) < 0) {
+        kc_event(p->kl->kc, pod, "Warning", "FailedMount", "kubelet",
                   "MountVolume.SetUp failed: %s", err.msg);
         err_release(&err);
         return kubelet__pod_event(p, PEV_MOUNT_FAILED, pod);
@@ -702,13 +702,13 @@ static void pod_forget(struct kpod *p)
 {
     struct kubelet *kl = p->kl;
     char *ns = xstrdup(p->ns), *name = xstrdup(p->name);
-    struct api_wopts o = {.grace = 0};
+    struct kc_wopts o = {.grace = 0};
     json_t *out = NULL;
     struct err err;
 
     err_init(&err);
     kubelet__pod_free(p, 1);
-    if (api_delete(kl->api, pods_res(), ns, name, &o, &out, &err) < 0 && err.code != -E_NOT_FOUND)
+    if (kc_delete(kl->kc, pods_res(), ns, name, &o, &out, &err) < 0 && err.code != -E_NOT_FOUND)
         ctl_log_err(kl->ctl, "delete pod", ns, name, &err);
     json_decref(out);
     err_release(&err);
@@ -723,7 +723,7 @@ int kubelet__pod_event(struct kpod *p, enum pod_event ev, const json_t *pod)
     snprintf(who, sizeof who, "%s/%s", p->ns, p->name);
     a = podfsm_step(&p->state, ev, who);
     if (!pod && (a == PACT_SANDBOX || a == PACT_MOUNT || a == PACT_DRIVE))
-        pod = api_get(p->kl->api, pods_res(), p->ns, p->name);
+        pod = kc_get(p->kl->kc, pods_res(), p->ns, p->name);
     switch (a) {
     case PACT_NONE:
     case PACT_REFUSED:
@@ -772,7 +772,7 @@ int kubelet__pod_event(struct kpod *p, enum pod_event ev, const json_t *pod)
 static void kubelet_sync(struct ctl *ctl, const char *ns, const char *name, void *ctx)
 {
     struct kubelet *kl = ctx;
-    json_t *pod = api_get(kl->api, pods_res(), ns, name);
+    json_t *pod = kc_get(kl->kc, pods_res(), ns, name);
     struct kpod *p = find_name(kl, ns, name);
     const char *phase;
 
@@ -816,7 +816,7 @@ out:
     json_decref(pod);
 }
 
-struct kubelet *kubelet__new(struct api *api, const char *data_dir, const char *node_name,
+struct kubelet *kubelet__new(struct kc *kc, const char *data_dir, const char *node_name,
                              const char *node_ip, const char *self_exe)
 {
     struct kubelet *kl = xcalloc(1, sizeof *kl);
@@ -825,8 +825,8 @@ struct kubelet *kubelet__new(struct api *api, const char *data_dir, const char *
 
     mkdir(pods, 0700);
     free(pods);
-    kl->api = api;
-    kl->loop = api_loop(api);
+    kl->kc = kc;
+    kl->loop = kc_loop(kc);
     kl->data_dir = xstrdup(data_dir);
     kl->node_name = xstrdup(node_name);
     kl->node_ip = xstrdup(node_ip);
@@ -841,7 +841,7 @@ struct kubelet *kubelet__new(struct api *api, const char *data_dir, const char *
     }
     err_release(&err);
     kubelet__cdi_restore(kl); /* before any pod is synced: no new pod takes a held device */
-    kl->ctl = ctl_new(api, "kubelet", kubelet_sync, kl);
+    kl->ctl = ctl_new(kc, "kubelet", kubelet_sync, kl);
     ctl_watch(kl->ctl, RES_POD, NULL);
     ctl_watch(kl->ctl, RES_CONFIGMAP, kubelet__on_config);
     ctl_watch(kl->ctl, RES_SECRET, kubelet__on_config);

@@ -26,19 +26,19 @@ static void on_probe(struct probe *pr, int ok, int state, const char *output, vo
 {
     struct kcont *c = ctx;
     struct kpod *p = c->p;
-    const json_t *pod = api_get(p->kl->api, api_resource(RES_POD), p->ns, p->name);
+    const json_t *pod = kc_get(p->kl->kc, kc_resource(RES_POD), p->ns, p->name);
     const char *kind = pr == c->rp ? "Readiness" : pr == c->lp ? "Liveness" : "Startup";
 
     if (c->st != KC_RUNNING)
         return;
     if (ok < 0) {
         if (pod)
-            api_event(p->kl->api, pod, "Warning", "Unhealthy", "kubelet", "%s probe errored: %s",
+            kc_event(p->kl->kc, pod, "Warning", "Unhealthy", "kubelet", "%s probe errored: %s",
                       kind, output ? output : "");
         return;
     }
     if (!ok && pod)
-        api_event(p->kl->api, pod, "Warning", "Unhealthy", "kubelet", "%s probe failed: %s", kind,
+        kc_event(p->kl->kc, pod, "Warning", "Unhealthy", "kubelet", "%s probe failed: %s", kind,
                   output ? output : "");
     if (pr == c->rp) {
         if (c->ready != (state == 1)) {

@@ -16,7 +16,7 @@
 
 static const struct resource *pods_res(void)
 {
-    return api_resource(RES_POD);
+    return kc_resource(RES_POD);
 }
 
 static int pod_uses(const json_t *pod, const char *kind_key, const char *name_key, const char *name)
@@ -59,7 +59,7 @@ void kubelet__on_config(struct ctl *ctl, const char *type, const struct resource
     int secret = r->id == RES_SECRET;
 
     for (struct kpod *p = kl->pods; p; p = p->next) {
-        const json_t *pod = api_get(kl->api, pods_res(), p->ns, p->name);
+        const json_t *pod = kc_get(kl->kc, pods_res(), p->ns, p->name);
 
         if (!pod || strcmp(p->ns, ns) != 0 || !p->vol_paths)
             continue;
@@ -68,7 +68,7 @@ void kubelet__on_config(struct ctl *ctl, const char *type, const struct resource
             json_t *paths = NULL;
 
             err_init(&err);
-            if (volume_sync(kl->api, pod, p->dir, &paths, &err) == 0) {
+            if (volume_sync(kl->kc, pod, p->dir, &paths, &err) == 0) {
                 json_decref(p->vol_paths);
                 p->vol_paths = paths;
             } else {
@@ -85,14 +85,14 @@ void kubelet__on_config(struct ctl *ctl, const char *type, const struct resource
 static void tokens_refresh(struct kubelet *kl)
 {
     for (struct kpod *p = kl->pods; p; p = p->next) {
-        const json_t *pod = api_get(kl->api, pods_res(), p->ns, p->name);
+        const json_t *pod = kc_get(kl->kc, pods_res(), p->ns, p->name);
         json_t *paths = NULL;
         struct err err;
 
         if (!pod || !p->vol_paths || !pod_uses_sa_token(pod))
             continue;
         err_init(&err);
-        if (volume_sync(kl->api, pod, p->dir, &paths, &err) == 0) {
+        if (volume_sync(kl->kc, pod, p->dir, &paths, &err) == 0) {
             json_decref(p->vol_paths);
             p->vol_paths = paths;
         } else {

@@ -82,7 +82,7 @@ static int adopted_ready(const json_t *pod, const char *name)
  * subscription, so no exit can fall between the snapshot and the first event. */
 static void adopt_finish(struct kpod *p, const json_t *reply)
 {
-    const json_t *pod = api_get(p->kl->api, api_resource(RES_POD), p->ns, p->name);
+    const json_t *pod = kc_get(p->kl->kc, kc_resource(RES_POD), p->ns, p->name);
     const json_t *state = json_object_get(reply, "state");
     json_t *file = NULL;
     struct err err;
@@ -143,7 +143,7 @@ static void on_sub(struct loop_io *io, unsigned events, void *ctx)
              * (STATUS Error, then CrashLoopBackOff) as with the kubelet's relist. */
             if (p->state < POD_TERMINATED) {
                 json_t *pod =
-                    json_incref(api_get(p->kl->api, api_resource(RES_POD), p->ns, p->name));
+                    json_incref(kc_get(p->kl->kc, kc_resource(RES_POD), p->ns, p->name));
 
                 if (pod)
                     kubelet__status_write(p, pod);
@@ -297,7 +297,7 @@ void kubelet__shim_spawn(struct kpod *p)
 
 void kubelet__spawn_done(struct kpod *p, struct kop *op)
 {
-    const json_t *pod = api_get(p->kl->api, api_resource(RES_POD), p->ns, p->name);
+    const json_t *pod = kc_get(p->kl->kc, kc_resource(RES_POD), p->ns, p->name);
     struct err err;
 
     err_init(&err);
@@ -305,7 +305,7 @@ void kubelet__spawn_done(struct kpod *p, struct kop *op)
         const char *msg = op->rc < 0 ? op->err.msg : err.msg;
 
         if (pod)
-            api_event(p->kl->api, pod, "Warning", "FailedCreatePodSandBox", "kubelet",
+            kc_event(p->kl->kc, pod, "Warning", "FailedCreatePodSandBox", "kubelet",
                       "Failed to create pod sandbox: %s", msg);
         err_release(&err);
         kubelet__pod_event(p, PEV_SPAWN_FAILED, pod); /* retried in 5 s */

@@ -163,7 +163,7 @@ static void conditions_set(const struct kpod *p, json_t *st, const char *phase)
 static json_t *netns_publish(struct kpod *p, const json_t *pod)
 {
     const char *have, *want = p->host_network || !p->shim_pid ? NULL : p->netns;
-    struct api_wopts o = {.grace = -1, .manager = "kubelet"};
+    struct kc_wopts o = {.grace = -1, .manager = "kubelet"};
     json_t *patch, *out = NULL;
     struct err err;
 
@@ -172,7 +172,7 @@ static json_t *netns_publish(struct kpod *p, const json_t *pod)
         return json_incref((json_t *)pod);
     patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", POD_NETNS_ANNOTATION, want);
     err_init(&err);
-    if (api_patch(p->kl->api, api_resource(RES_POD), p->ns, p->name,
+    if (kc_patch(p->kl->kc, kc_resource(RES_POD), p->ns, p->name,
                   "application/merge-patch+json", patch, &o, &out, &err) < 0) {
         ctl_log_err(p->kl->ctl, "publish pod netns", p->ns, p->name, &err);
         out = json_incref((json_t *)pod);
@@ -188,7 +188,7 @@ void kubelet__status_write(struct kpod *p, const json_t *cur)
     json_t *pod = netns_publish(p, cur);
     json_t *obj = json_deep_copy(pod), *st = jx_obj(obj, "status"), *ics, *cs, *out = NULL;
     const char *phase = pod_phase(p, pod);
-    struct api_wopts o = {.status = 1, .grace = -1, .manager = "kubelet"};
+    struct kc_wopts o = {.status = 1, .grace = -1, .manager = "kubelet"};
     struct err err;
 
     json_object_set_new(st, "phase", json_string(phase));
@@ -216,7 +216,7 @@ void kubelet__status_write(struct kpod *p, const json_t *cur)
         return;
     }
     err_init(&err);
-    if (api_update(kl->api, api_resource(RES_POD), p->ns, p->name, obj, &o, &out, &err) < 0)
+    if (kc_update(kl->kc, kc_resource(RES_POD), p->ns, p->name, obj, &o, &out, &err) < 0)
         ctl_log_err(kl->ctl, "update pod status", p->ns, p->name, &err);
     json_decref(out);
     json_decref(obj);

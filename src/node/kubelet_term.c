@@ -76,10 +76,10 @@ static void on_prestop(struct hook *h, int ok, const char *msg, void *ctx)
 
     c->hook = NULL;
     if (!ok) {
-        const json_t *pod = api_get(p->kl->api, api_resource(RES_POD), p->ns, p->name);
+        const json_t *pod = kc_get(p->kl->kc, kc_resource(RES_POD), p->ns, p->name);
 
         if (pod) {
-            api_event(p->kl->api, pod, "Warning", "FailedPreStopHook", "kubelet", "%s", msg);
+            kc_event(p->kl->kc, pod, "Warning", "FailedPreStopHook", "kubelet", "%s", msg);
         }
     }
     sigterm_now(c, podfsm_terminating(p->state) ? p->term_deadline_ms : loop_now_ms(p->kl->loop));
@@ -88,7 +88,7 @@ static void on_prestop(struct hook *h, int ok, const char *msg, void *ctx)
 void kubelet__kill_container(struct kcont *c, int64_t grace_ms, const char *why)
 {
     struct kpod *p = c->p;
-    const json_t *pod = api_get(p->kl->api, api_resource(RES_POD), p->ns, p->name);
+    const json_t *pod = kc_get(p->kl->kc, kc_resource(RES_POD), p->ns, p->name);
     const json_t *pre = jx_get(c->spec, "lifecycle.preStop");
     int64_t deadline, now = loop_now_ms(p->kl->loop);
 
@@ -100,10 +100,10 @@ void kubelet__kill_container(struct kcont *c, int64_t grace_ms, const char *why)
     deadline = kill_deadline(c, grace_ms);
     if (pod) {
         if (why)
-            api_event(p->kl->api, pod, "Normal", "Killing", "kubelet", "Container %s %s",
+            kc_event(p->kl->kc, pod, "Normal", "Killing", "kubelet", "Container %s %s",
                       c->name, why);
         else
-            api_event(p->kl->api, pod, "Normal", "Killing", "kubelet", "Stopping container %s",
+            kc_event(p->kl->kc, pod, "Normal", "Killing", "kubelet", "Stopping container %s",
                       c->name);
     }
     if (c->hook) { /* a postStart still running is abandoned */
@@ -193,7 +193,7 @@ void kubelet__term_act(struct kpod *p, enum pod_action act, const json_t *pod)
     int64_t grace;
 
     if (!pod)
-        pod = api_get(p->kl->api, api_resource(RES_POD), p->ns, p->name);
+        pod = kc_get(p->kl->kc, kc_resource(RES_POD), p->ns, p->name);
     grace = jx_int(pod, "metadata.deletionGracePeriodSeconds", 30) * 1000;
     switch (act) {
     case PACT_TERM_START:
@@ -240,10 +240,10 @@ static void finish_pod(struct loop_timer *t, void *ctx)
 {
     struct kpod *p = ctx;
     struct kubelet *kl = p->kl;
-    const struct resource *r = api_resource(RES_POD);
+    const struct resource *r = kc_resource(RES_POD);
     const json_t *pod;
     char *ns, *name, *uid;
-    struct api_wopts o = {.grace = 0};
+    struct kc_wopts o = {.grace = 0};
     json_t *out = NULL;
     struct err err;
 
@@ -252,14 +252,14 @@ static void finish_pod(struct loop_timer *t, void *ctx)
         return;
     }
     ns = xstrdup(p->ns), name = xstrdup(p->name), uid = xstrdup(p->uid);
-    pod = api_get(kl->api, r, ns, name);
+    pod = kc_get(kl->kc, r, ns, name);
     if (pod)
         kubelet__status_write(p, pod); /* the final phase, Succeeded or Failed */
     kubelet__pod_free(p, 1);
     err_init(&err);
-    pod = api_get(kl->api, r, ns, name);
+    pod = kc_get(kl->kc, r, ns, name);
     if (pod && strcmp(jx_str(pod, "metadata.uid") ?: "", uid) == 0 &&
-        api_delete(kl->api, r, ns, name, &o, &out, &err) < 0 && err.code != -E_NOT_FOUND)
+        kc_delete(kl->kc, r, ns, name, &o, &out, &err) < 0 && err.code != -E_NOT_FOUND)
         log_warn("kubelet", "msg=\"cannot remove pod object\" pod=%s/%s err=\"%s\"", ns, name,
                  err.msg);
     log_info("kubelet", "msg=\"pod terminated\" pod=%s/%s", ns, name);

@@ -6,7 +6,6 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "api/api.h"
 #include "client/client.h"
 #include "core/loop.h"
 #include "node/hooks.h"
@@ -89,7 +88,7 @@ struct kpod {
 };
 
 struct kubelet {
-    struct api *api;
+    struct kc *kc;
     struct loop *loop;
     struct ctl *ctl;
     char *data_dir, *node_name, *node_ip, *self_exe;
@@ -216,7 +215,7 @@ void kubelet__enqueue_after(struct kpod *p, int64_t ms);
 /* kubelet_term.c: the SIGNAL op's result. */
 void kubelet__signal_done(struct kop *op);
 
-struct kubelet *kubelet__new(struct api *api, const char *data_dir, const char *node_name,
+struct kubelet *kubelet__new(struct kc *kc, const char *data_dir, const char *node_name,
                              const char *node_ip, const char *self_exe);
 void kubelet__free(struct kubelet *kl);
 

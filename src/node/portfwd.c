@@ -337,7 +337,7 @@ static const struct xs_app pf_app = {on_ws_msg, on_syn, on_data, on_fin, on_gone
 
 static void fail(struct http_req *req, int code, const char *msg)
 {
-    json_t *st = api_status_json(code, msg, NULL);
+    json_t *st = err_status_json(code, msg, NULL);
     char *body = jx_dump(st);
 
     http_respond(req, code == -E_NOT_FOUND ? 404 : 400, "application/json", body, strlen(body),
