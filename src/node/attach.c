@@ -115,7 +115,7 @@ static int still_running(struct xattach *a)
 
     for (int i = 0; p && i < p->nc; i++)
         if (strcmp(p->c[i].name, a->cname) == 0)
-            return p->c[i].st == KC_RUNNING && !p->terminating;
+            return p->c[i].st == KC_RUNNING && !podfsm_terminating(p->state);
     return 0;
 }
 

@@ -698,7 +698,7 @@ static struct kcont *find_container(struct kubelet *kl, struct http_req *req, co
 known:
     for (int i = 0; p && i < p->nc; i++)
         if (!p->c[i].init && strcmp(p->c[i].name, name) == 0 && p->c[i].st == KC_RUNNING &&
-            !p->terminating)
+            !podfsm_terminating(p->state))
             return &p->c[i];
     fail(req, -E_NOT_FOUND, "container not found (\"%s\")", name);
     return NULL;

@@ -2,11 +2,11 @@
  * container starts (image, env, command, volumes), exits, restarts with back-off, probes and
  * postStart hooks. Status writing is kubelet_status.c, termination kubelet_term.c, probes
  * kubelet_probes.c, the shim connection kubelet_shim.c.
- * Level-triggered: every pod event and every timer enqueues the pod; kubelet_sync() looks at
- * the pod object and the kubelet's own record and takes the next step. */
+ * Level-triggered: every pod event and every timer enqueues the pod; kubelet_sync() turns the
+ * pod object into an event of the pod's state machine (podfsm.c) and kubelet__pod_event()
+ * executes the action the table gives. */
 #include "node/node-int.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,7 +28,6 @@
 #define CRASH_BACKOFF_MS 10000
 #define CRASH_BACKOFF_MAX_MS 300000
 #define BACKOFF_RESET_MS 600000
-#define TOKEN_CHECK_MS 30000 /* orphan cleanup and projected token renewal */
 
 static const struct resource *pods_res(void)
 {
@@ -122,6 +121,7 @@ static struct kpod *pod_new(struct kubelet *kl, const json_t *pod)
     p->ns = xstrdup(jx_str(pod, "metadata.namespace") ?: "default");
     p->name = xstrdup(jx_str(pod, "metadata.name") ?: "");
     p->dir = xasprintf("%s/pods/%s", kl->data_dir, p->uid);
+    p->state = POD_NO_SANDBOX;
     p->host_network = jx_bool(pod, "spec.hostNetwork");
     /* The process runtime has no PID namespaces to share; validation refuses hostPID with
      * shareProcessNamespace, as upstream. */
@@ -499,9 +499,9 @@ static void start_done(struct kpod *p, struct kcont *c, struct kop *op)
         kubelet__term_check(p);
         return;
     }
-    if (p->terminating) {
+    if (podfsm_terminating(p->state)) {
         /* Deleted while the start was under way: it stops with the others. */
-        if (p->drained)
+        if (p->state == POD_KILLING)
             kubelet__kill_container(c, 0, NULL);
         return;
     }
@@ -523,9 +523,9 @@ void kubelet__op_done(struct kop *op)
 
     switch (op->kind) {
     case KOP_SPAWN:
-        if (p) {
+        if (p && p->state == POD_SPAWNING) {
             kubelet__spawn_done(p, op);
-        } else if (op->rc >= 0) {
+        } else if (!p && op->rc >= 0) {
             /* The pod went away while its shim was starting. */
             struct kop *stop = kop__new(op->kl, KOP_STOP, op->uid, op->dir);
 
@@ -563,18 +563,6 @@ static int exit_code_of(const struct kcont *c)
     return (int)jx_int(t, "exitCode", 0);
 }
 
-static int wants_restart(const struct kcont *c, const json_t *pod)
-{
-    const char *policy = jx_str(pod, "spec.restartPolicy") ?: "Always";
-
-    if (c->init && strcmp(policy, "Always") == 0)
-        policy = "OnFailure"; /* init containers never restart after success */
-    if (strcmp(policy, "Never") == 0)
-        return 0;
-    if (strcmp(policy, "OnFailure") == 0)
-        return exit_code_of(c) != 0;
-    return 1;
-}
 
 /* Go's time.Duration text for whole seconds: 10s, 1m20s, 5m0s. */
 static void dur_text(int64_t ms, char *out, size_t n)
@@ -638,9 +626,12 @@ static int cont_step(struct kcont *c, const json_t *pod)
         return 0;
     }
     if (cont_exited_state(c)) {
-        if (c->init && c->st == KC_EXITED && exit_code_of(c) == 0)
+        enum cont_next n =
+            podfsm_cont_exit(jx_str(pod, "spec.restartPolicy"), c->init, exit_code_of(c));
+
+        if (n == CONT_DONE && c->st == KC_EXITED)
             return 1;
-        if (wants_restart(c, pod))
+        if (n == CONT_RESTART)
             cont_restart(c, pod);
         return 0;
     }
@@ -654,11 +645,11 @@ static int cont_step(struct kcont *c, const json_t *pod)
 
 /* ---- the pod worker ---- */
 
-static int pod_sandbox(struct kpod *p, const json_t *pod)
+/* PACT_SANDBOX: a node without network namespaces runs only hostNetwork pods (the pod
+ * stays without a sandbox); else look for a shim to re-adopt, or start one. */
+static void pod_sandbox(struct kpod *p, const json_t *pod)
 {
     struct kubelet *kl = p->kl;
-    struct err err;
-    int rc = 0;
 
     if (!p->host_network && !kl->netns_ok) {
         if (!p->sandbox_err) {
@@ -667,45 +658,34 @@ static int pod_sandbox(struct kpod *p, const json_t *pod)
             kc_event(kl->kc, pod, "Warning", "FailedCreatePodSandBox", "kubelet", "%s",
                       p->sandbox_err);
         }
-        return -1;
+        return;
     }
-    err_init(&err);
-    rc = kubelet__shim_ensure(p, &err);
-    if (rc < 0) {
-        kc_event(kl->kc, pod, "Warning", "FailedCreatePodSandBox", "kubelet",
-                  "Failed to create pod sandbox: %s", err.msg);
-        enqueue_after(p, 5000);
-    }
-    err_release(&err);
-    return rc != 0 ? -1 : 0;
+    kubelet__shim_probe(p, pod);
 }
 
+/* PACT_MOUNT. Volumes set up before a lost shim was replaced are still there. */
 static int pod_volumes(struct kpod *p, const json_t *pod)
 {
     struct err err;
     json_t *paths = NULL;
 
-    if (p->vol_ok)
-        return 0;
+    if (p->vol_paths)
+        return kubelet__pod_event(p, PEV_MOUNTED, pod);
     err_init(&err);
     if (volume_sync(p->kl->kc, pod, p->dir, &paths, &err) < 0) {
         kc_event(p->kl->kc, pod, "Warning", "FailedMount", "kubelet",
                   "MountVolume.SetUp failed: %s", err.msg);
         err_release(&err);
-        enqueue_after(p, 5000);
-        return -1;
+        return kubelet__pod_event(p, PEV_MOUNT_FAILED, pod);
     }
-    json_decref(p->vol_paths);
     p->vol_paths = paths;
-    p->vol_ok = 1;
     err_release(&err);
-    return 0;
+    return kubelet__pod_event(p, PEV_MOUNTED, pod);
 }
 
+/* PACT_DRIVE */
 static void pod_drive(struct kpod *p, const json_t *pod)
 {
-    if (pod_sandbox(p, pod) < 0 || pod_volumes(p, pod) < 0)
-        return;
     for (int i = 0; i < p->ninit; i++) {
         struct kcont *c = &p->c[i];
 
@@ -715,6 +695,78 @@ static void pod_drive(struct kpod *p, const json_t *pod)
     }
     for (int i = p->ninit; i < p->nc; i++)
         cont_step(&p->c[i], pod);
+}
+
+/* PACT_FORGET: a deleted pod of which nothing runs is removed at once. */
+static void pod_forget(struct kpod *p)
+{
+    struct kubelet *kl = p->kl;
+    char *ns = xstrdup(p->ns), *name = xstrdup(p->name);
+    struct kc_wopts o = {.grace = 0};
+    json_t *out = NULL;
+    struct err err;
+
+    err_init(&err);
+    kubelet__pod_free(p, 1);
+    if (kc_delete(kl->kc, pods_res(), ns, name, &o, &out, &err) < 0 && err.code != -E_NOT_FOUND)
+        ctl_log_err(kl->ctl, "delete pod", ns, name, &err);
+    json_decref(out);
+    err_release(&err);
+    free(ns), free(name);
+}
+
+int kubelet__pod_event(struct kpod *p, enum pod_event ev, const json_t *pod)
+{
+    char who[512];
+    enum pod_action a;
+
+    snprintf(who, sizeof who, "%s/%s", p->ns, p->name);
+    a = podfsm_step(&p->state, ev, who);
+    if (!pod && (a == PACT_SANDBOX || a == PACT_MOUNT || a == PACT_DRIVE))
+        pod = kc_get(p->kl->kc, pods_res(), p->ns, p->name);
+    switch (a) {
+    case PACT_NONE:
+    case PACT_REFUSED:
+        break;
+    case PACT_SANDBOX:
+        if (pod)
+            pod_sandbox(p, pod);
+        break;
+    case PACT_SPAWN:
+        kubelet__shim_spawn(p);
+        break;
+    case PACT_SYNC_NOW:
+        kubelet__enqueue(p);
+        break;
+    case PACT_RETRY:
+        enqueue_after(p, 5000);
+        break;
+    case PACT_MOUNT:
+        return pod ? pod_volumes(p, pod) : 0;
+    case PACT_DRIVE:
+        if (pod)
+            pod_drive(p, pod);
+        break;
+    case PACT_LOST:
+        kubelet__shim_lost(p);
+        break;
+    case PACT_TERM_START:
+    case PACT_TERM_UPDATE:
+    case PACT_KILL_ALL:
+    case PACT_FINISH_SOON:
+        kubelet__term_act(p, a, pod);
+        break;
+    case PACT_FINISH:
+        kubelet__term_act(p, a, pod);
+        return -1;
+    case PACT_FORGET:
+        pod_forget(p);
+        return -1;
+    case PACT_FREE:
+        kubelet__pod_free(p, 1);
+        return -1;
+    }
+    return 0;
 }
 
 static void kubelet_sync(struct ctl *ctl, const char *ns, const char *name, void *ctx)
@@ -727,7 +779,7 @@ static void kubelet_sync(struct ctl *ctl, const char *ns, const char *name, void
     if (p && (!pod || strcmp(jx_str(pod, "metadata.uid") ?: "", p->uid) != 0)) {
         /* The object is gone (force delete, or deleted while we were down): kill at once. */
         log_info("kubelet", "msg=\"pod object gone; stopping its processes\" pod=%s/%s", ns, name);
-        kubelet__pod_free(p, 1);
+        kubelet__pod_event(p, PEV_OBJECT_GONE, NULL);
         p = NULL;
     }
     if (!pod || strcmp(jx_str(pod, "spec.nodeName") ?: "", kl->node_name) != 0)
@@ -745,159 +797,23 @@ static void kubelet_sync(struct ctl *ctl, const char *ns, const char *name, void
         p = pod_new(kl, pod);
     }
     if (jx_get(pod, "metadata.deletionTimestamp")) {
-        if (!p->shim_pid && !shim_pid_alive(p->dir)) {
-            /* Nothing runs: nothing to stop. */
-            struct kc_wopts o = {.grace = 0};
-            json_t *out = NULL;
-            struct err err;
+        /* Nothing runs: nothing to stop. Else (re-adopt first) the containers are stopped
+         * gracefully. */
+        int none = !p->shim_pid && !shim_pid_alive(p->dir);
 
-            err_init(&err);
-            kubelet__pod_free(p, 1);
-            if (kc_delete(kl->kc, pods_res(), ns, name, &o, &out, &err) < 0 &&
-                err.code != -E_NOT_FOUND)
-                ctl_log_err(ctl, "delete pod", ns, name, &err);
-            json_decref(out);
-            err_release(&err);
+        if (kubelet__pod_event(p, none ? PEV_NOTHING_RUNS : PEV_DELETE, pod) < 0)
             goto out;
-        }
-        struct err err;
-        int rc;
-
-        err_init(&err);
-        rc = kubelet__shim_ensure(p, &err); /* re-adopt first: the containers are stopped gracefully */
-        err_release(&err);
-        if (rc <= 0 || !p->adopting)
-            kubelet__terminate(p, pod);
     } else if (strcmp(phase, "Succeeded") != 0 && strcmp(phase, "Failed") != 0) {
-        pod_drive(p, pod);
+        if (kubelet__pod_event(p, PEV_SYNC, pod) < 0)
+            goto out;
     }
     /* While a running shim is being re-adopted (after a server restart) we know nothing yet
      * about its containers: the API's status is still the truth. Writing ours now would show
      * them waiting and unready for a moment, and the Service would drop them (503s). */
-    if (find_name(kl, ns, name) == p && !p->adopting)
+    if (find_name(kl, ns, name) == p && p->state != POD_ADOPTING)
         kubelet__status_write(p, pod);
 out:
     json_decref(pod);
-}
-
-/* ---- watches: pods, and ConfigMaps/Secrets that pods mount ---- */
-
-static int pod_uses(const json_t *pod, const char *kind_key, const char *name_key,
-                    const char *name)
-{
-    const json_t *vols = jx_get(pod, "spec.volumes"), *v;
-    size_t i;
-
-    json_array_foreach(vols, i, v) {
-        const char *n = jx_str(json_object_get(v, kind_key), name_key);
-
-        if (n && strcmp(n, name) == 0)
-            return 1;
-    }
-    return 0;
-}
-
-static int pod_uses_sa_token(const json_t *pod)
-{
-    const json_t *v, *s;
-    size_t i, j;
-
-    json_array_foreach(jx_get(pod, "spec.volumes"), i, v) {
-        json_array_foreach(jx_get(v, "projected.sources"), j, s) {
-            if (json_object_get(s, "serviceAccountToken"))
-                return 1;
-        }
-    }
-    return 0;
-}
-
-static void on_config(struct ctl *ctl, const char *type, const struct resource *r, json_t *obj,
-                      json_t *old, void *ctx)
-{
-    struct kubelet *kl = ctx;
-    const char *ns = jx_str(obj, "metadata.namespace") ?: "";
-    const char *name = jx_str(obj, "metadata.name") ?: "";
-    int secret = r->id == RES_SECRET;
-
-    for (struct kpod *p = kl->pods; p; p = p->next) {
-        const json_t *pod = kc_get(kl->kc, pods_res(), p->ns, p->name);
-
-        if (!pod || strcmp(p->ns, ns) != 0 || !p->vol_ok)
-            continue;
-        if (pod_uses(pod, secret ? "secret" : "configMap", secret ? "secretName" : "name", name)) {
-            struct err err;
-            json_t *paths = NULL;
-
-            err_init(&err);
-            if (volume_sync(kl->kc, pod, p->dir, &paths, &err) == 0) {
-                json_decref(p->vol_paths);
-                p->vol_paths = paths;
-            } else {
-                log_warn("kubelet", "msg=\"volume refresh failed\" pod=%s/%s err=\"%s\"", p->ns,
-                         p->name, err.msg);
-            }
-            err_release(&err);
-        }
-    }
-}
-
-/* Projected ServiceAccount tokens are renewed once older than 80% of their life (volume.c
- * decides; this only gives it the chance every TOKEN_CHECK_MS), with the ..data swap. */
-static void tokens_refresh(struct kubelet *kl)
-{
-    for (struct kpod *p = kl->pods; p; p = p->next) {
-        const json_t *pod = kc_get(kl->kc, pods_res(), p->ns, p->name);
-        json_t *paths = NULL;
-        struct err err;
-
-        if (!pod || !p->vol_ok || !pod_uses_sa_token(pod))
-            continue;
-        err_init(&err);
-        if (volume_sync(kl->kc, pod, p->dir, &paths, &err) == 0) {
-            json_decref(p->vol_paths);
-            p->vol_paths = paths;
-        } else {
-            log_warn("kubelet", "msg=\"token refresh failed\" pod=%s/%s err=\"%s\"", p->ns, p->name,
-                     err.msg);
-        }
-        err_release(&err);
-    }
-}
-
-/* Stops shims whose pod object no longer exists (deleted while the server was down). */
-static void gc_orphans(struct loop_timer *t, void *ctx)
-{
-    struct kubelet *kl = ctx;
-    char *root = xasprintf("%s/pods", kl->data_dir);
-    json_t *m = ctl_map(kl->ctl, RES_POD), *v, *uids = json_object();
-    const char *k;
-    DIR *d = opendir(root);
-    struct dirent *e;
-
-    if (m)
-        json_object_foreach(m, k, v) json_object_set_new(uids, jx_str(v, "metadata.uid") ?: "",
-                                                          json_true());
-    while (d && (e = readdir(d))) {
-        struct kop *op;
-        char *dir;
-
-        if (e->d_name[0] == '.' || json_object_get(uids, e->d_name) ||
-            kubelet__find_uid(kl, e->d_name))
-            continue;
-        dir = xasprintf("%s/%s", root, e->d_name);
-        log_info("kubelet", "msg=\"cleaning up a deleted pod\" uid=%s", e->d_name);
-        kubelet__cdi_release(kl, e->d_name, dir, NULL);
-        op = kop__new(kl, KOP_STOP, e->d_name, dir);
-        op->rm = 1;
-        kubelet__op_run(op);
-        free(dir);
-    }
-    if (d)
-        closedir(d);
-    json_decref(uids);
-    free(root);
-    tokens_refresh(kl);
-    loop_timer_start(kl->loop, &kl->gc_timer, TOKEN_CHECK_MS);
 }
 
 struct kubelet *kubelet__new(struct kc *kc, const char *data_dir, const char *node_name,
@@ -927,10 +843,10 @@ struct kubelet *kubelet__new(struct kc *kc, const char *data_dir, const char *no
     kubelet__cdi_restore(kl); /* before any pod is synced: no new pod takes a held device */
     kl->ctl = ctl_new(kc, "kubelet", kubelet_sync, kl);
     ctl_watch(kl->ctl, RES_POD, NULL);
-    ctl_watch(kl->ctl, RES_CONFIGMAP, on_config);
-    ctl_watch(kl->ctl, RES_SECRET, on_config);
+    ctl_watch(kl->ctl, RES_CONFIGMAP, kubelet__on_config);
+    ctl_watch(kl->ctl, RES_SECRET, kubelet__on_config);
     ctl_start(kl->ctl);
-    loop_timer_init(&kl->gc_timer, gc_orphans, kl);
+    loop_timer_init(&kl->gc_timer, kubelet__gc_orphans, kl);
     loop_timer_start(kl->loop, &kl->gc_timer, 2000);
     return kl;
 }

@@ -50,10 +50,10 @@ static void on_probe(struct probe *pr, int ok, int state, const char *output, vo
             c->started = 1;
             probes_after_startup(c);
             kubelet__enqueue(p);
-        } else if (state == 0 && !c->killing && !p->terminating) {
+        } else if (state == 0 && !c->killing && !podfsm_terminating(p->state)) {
             kubelet__kill_container(c, -1, "failed startup probe, will be restarted");
         }
-    } else if (pr == c->lp && state == 0 && !c->killing && !p->terminating &&
+    } else if (pr == c->lp && state == 0 && !c->killing && !podfsm_terminating(p->state) &&
                (c->started || !c->sp)) {
         kubelet__kill_container(c, -1, "failed liveness probe, will be restarted");
     }
@@ -94,7 +94,7 @@ static void probes_after_startup(struct kcont *c)
     const json_t *rp = json_object_get(c->spec, "readinessProbe");
     const json_t *lp = json_object_get(c->spec, "livenessProbe");
 
-    if (json_is_object(lp) && !c->lp && !c->p->terminating)
+    if (json_is_object(lp) && !c->lp && !podfsm_terminating(c->p->state))
         c->lp = probe_start(l, "liveness", lp, &c->tgt, on_probe, c);
     if (json_is_object(rp) && !c->rp)
         c->rp = probe_start(l, "readiness", rp, &c->tgt, on_probe, c);

@@ -67,7 +67,7 @@ void kubelet__cont_exited(struct kcont *c, int code, const char *reason, const c
     c->ready = 0;
     c->finished_ms = loop_now_ms(c->p->kl->loop);
     kubelet__probes_stop(c);
-    if (c->hook && !c->p->terminating) {
+    if (c->hook && !podfsm_terminating(c->p->state)) {
         hook_cancel(c->hook);
         c->hook = NULL;
         c->poststart_pending = 0;
@@ -112,7 +112,6 @@ static void adopt_finish(struct kpod *p, const json_t *reply)
     err_init(&err);
     if (!json_is_object(state) && shim_state_read(p->dir, &file, &err) == 0)
         state = file; /* a shim from before the state-in-reply protocol */
-    p->adopting = 0;
     p->shim_pid = (pid_t)jx_int(state, "shimPid", 0);
     if (!p->shim_pid)
         p->shim_pid = shim_pid_alive(p->dir);
@@ -121,21 +120,20 @@ static void adopt_finish(struct kpod *p, const json_t *reply)
     free(p->pidns);
     p->pidns = jx_str(state, "pidns") ? xstrdup(jx_str(state, "pidns")) : NULL;
     state_apply(p, state);
+    /* An adopted pod is not terminating yet: a deletion waits for the adoption (podfsm.c). */
     for (int i = 0; i < p->nc; i++)
         if (p->c[i].st == KC_RUNNING && pod) {
             kubelet__adopted_target(p, &p->c[i], pod);
-            if (!p->terminating) {
-                kubelet__probes_start(&p->c[i]);
-                /* A server restart must not flap readiness (and so drop Service traffic):
-                 * keep what the API last recorded until the probe's own result changes it. */
-                p->c[i].ready = adopted_ready(pod, p->c[i].name);
-            }
+            kubelet__probes_start(&p->c[i]);
+            /* A server restart must not flap readiness (and so drop Service traffic): keep
+             * what the API last recorded until the probe's own result changes it. */
+            p->c[i].ready = adopted_ready(pod, p->c[i].name);
         }
     log_info("kubelet", "msg=\"re-adopted running pod\" pod=%s/%s shim=%d", p->ns, p->name,
              (int)p->shim_pid);
     json_decref(file);
     err_release(&err);
-    kubelet__enqueue(p);
+    kubelet__pod_event(p, PEV_ADOPTED, pod);
 }
 
 static void on_sub(struct loop_io *io, unsigned events, void *ctx)
@@ -151,7 +149,7 @@ static void on_sub(struct loop_io *io, unsigned events, void *ctx)
         struct kcont *c = name ? kubelet__find_cont(p, name) : NULL;
 
         if (!jx_str(ev, "event")) {
-            if (p->adopting)
+            if (p->state == POD_ADOPTING)
                 adopt_finish(p, ev);
         } else if (c && c->starting && strcmp(jx_str(ev, "event"), "exit") == 0) {
             /* Events and the start reply travel on different connections: an instance that
@@ -165,7 +163,7 @@ static void on_sub(struct loop_io *io, unsigned events, void *ctx)
             kubelet__cont_exited(c, (int)jx_int(ev, "exitCode", 0), jx_str(ev, "reason"), NULL);
             /* Publish the termination before the restart decision, so the exit is visible
              * (STATUS Error, then CrashLoopBackOff) as with the kubelet's relist. */
-            if (!p->finishing) {
+            if (p->state < POD_TERMINATED) {
                 json_t *pod =
                     json_incref(kc_get(p->kl->kc, kc_resource(RES_POD), p->ns, p->name));
 
@@ -185,14 +183,7 @@ static void on_sub(struct loop_io *io, unsigned events, void *ctx)
                  err.msg);
         kubelet__sub_close(p);
         p->shim_pid = 0;
-        p->adopting = 0;
-        for (int i = 0; i < p->nc; i++)
-            if (p->c[i].st == KC_RUNNING)
-                kubelet__cont_exited(
-                    &p->c[i], 137, "ContainerStatusUnknown",
-                    "The container could not be located when the pod was terminated");
-        kubelet__enqueue(p);
-        kubelet__term_check(p);
+        kubelet__pod_event(p, PEV_SHIM_LOST, NULL);
     }
     err_release(&err);
 }
@@ -277,44 +268,53 @@ static void state_apply(struct kpod *p, const json_t *state)
     }
 }
 
-/* Makes sure the pod has a shim: re-adopts a running one (subscribe; the reply carries the
- * state) or starts one on a helper thread. Returns 0 when the shim is serving, 1 while that is
- * under way (the pod is enqueued when it is done), negative with err set on failure. */
-int kubelet__shim_ensure(struct kpod *p, struct err *err)
+static void mark_lost(struct kpod *p)
+{
+    for (int i = 0; i < p->nc; i++)
+        if (p->c[i].st == KC_RUNNING)
+            kubelet__cont_exited(&p->c[i], 137, "ContainerStatusUnknown",
+                                 "The container could not be located when the pod was terminated");
+}
+
+void kubelet__shim_lost(struct kpod *p)
+{
+    mark_lost(p);
+    kubelet__enqueue(p);
+    kubelet__term_check(p);
+}
+
+/* A running shim is re-adopted: subscribe; the reply carries its state (adopt_finish). */
+void kubelet__shim_probe(struct kpod *p, const json_t *pod)
+{
+    struct err err;
+    int found;
+
+    err_init(&err);
+    found = shim_pid_alive(p->dir) > 0 && sub_open(p, &err) == 0;
+    err_release(&err);
+    kubelet__pod_event(p, found ? PEV_SHIM_FOUND : PEV_SHIM_MISSING, pod);
+}
+
+void kubelet__shim_spawn(struct kpod *p)
 {
     json_t *state = NULL;
+    struct err err;
     struct kop *op;
 
-    if (p->shim_pid && p->sub_on && !p->adopting)
-        return 0;
-    if (p->spawning || p->adopting)
-        return 1;
-    if (shim_pid_alive(p->dir) > 0 && sub_open(p, err) == 0) {
-        p->adopting = 1;
-        return 1;
-    }
-    err_release(err);
-    err_init(err);
     /* A pod dir without a live shim: the shim died (reboot, kill -9); count what it ran. */
-    if (shim_state_read(p->dir, &state, err) == 0) {
+    err_init(&err);
+    if (shim_state_read(p->dir, &state, &err) == 0) {
         state_apply(p, state);
-        for (int i = 0; i < p->nc; i++)
-            if (p->c[i].st == KC_RUNNING)
-                kubelet__cont_exited(
-                    &p->c[i], 137, "ContainerStatusUnknown",
-                    "The container could not be located when the pod was terminated");
+        mark_lost(p);
         json_decref(state);
     }
-    err_release(err);
-    err_init(err);
+    err_release(&err);
     op = kop__new(p->kl, KOP_SPAWN, p->uid, p->dir);
     op->exe = xstrdup(p->kl->self_exe);
     op->ip = xstrdup(p->ip);
     op->host_network = p->host_network;
     op->share_pid = p->share_pid;
-    p->spawning = 1;
     kubelet__op_run(op);
-    return 1;
 }
 
 void kubelet__spawn_done(struct kpod *p, struct kop *op)
@@ -322,7 +322,6 @@ void kubelet__spawn_done(struct kpod *p, struct kop *op)
     const json_t *pod = kc_get(p->kl->kc, kc_resource(RES_POD), p->ns, p->name);
     struct err err;
 
-    p->spawning = 0;
     err_init(&err);
     if (op->rc < 0 || sub_open(p, &err) < 0) {
         const char *msg = op->rc < 0 ? op->err.msg : err.msg;
@@ -330,8 +329,8 @@ void kubelet__spawn_done(struct kpod *p, struct kop *op)
         if (pod)
             kc_event(p->kl->kc, pod, "Warning", "FailedCreatePodSandBox", "kubelet",
                       "Failed to create pod sandbox: %s", msg);
-        kubelet__enqueue_after(p, 5000);
         err_release(&err);
+        kubelet__pod_event(p, PEV_SPAWN_FAILED, pod); /* retried in 5 s */
         return;
     }
     p->shim_pid = op->pid;
@@ -343,5 +342,5 @@ void kubelet__spawn_done(struct kpod *p, struct kop *op)
     log_info("kubelet", "msg=\"pod sandbox started\" pod=%s/%s shim=%d ip=%s", p->ns, p->name,
              (int)op->pid, p->ip);
     err_release(&err);
-    kubelet__enqueue(p);
+    kubelet__pod_event(p, PEV_SPAWN_OK, pod);
 }

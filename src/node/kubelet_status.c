@@ -84,7 +84,7 @@ static const char *pod_phase(const struct kpod *p, const json_t *pod)
         return "Running";
     if (!stopped)
         return "Pending";
-    if (p->terminating && p->finishing)
+    if (p->state == POD_TERMINATED || p->state == POD_CLEANED)
         return failed ? "Failed" : "Succeeded";
     if (!strcmp(policy, "Always"))
         return "Running";

@@ -13,8 +13,6 @@
 #include "core/jx.h"
 #include "core/log.h"
 
-#define SIGTERM_MIN_MS 2000
-
 /* Signals go through a helper thread: a shim that does not answer must not stall the loop. */
 static void signal_cont(struct kcont *c, int sig)
 {
@@ -48,7 +46,7 @@ static int64_t kill_deadline(struct kcont *c, int64_t grace_ms)
 {
     struct kpod *p = c->p;
 
-    if (p->terminating)
+    if (podfsm_terminating(p->state))
         return p->term_deadline_ms;
     return loop_now_ms(p->kl->loop) + grace_ms;
 }
@@ -56,13 +54,11 @@ static int64_t kill_deadline(struct kcont *c, int64_t grace_ms)
 static void sigterm_now(struct kcont *c, int64_t deadline)
 {
     struct loop *l = c->p->kl->loop;
-    int64_t now = loop_now_ms(l), at = deadline;
+    int64_t now = loop_now_ms(l), at = podfsm_kill_at(deadline, now);
 
     if (c->st != KC_RUNNING)
         return;
     c->sigterm_ms = now;
-    if (at < now + SIGTERM_MIN_MS)
-        at = now + SIGTERM_MIN_MS;
     signal_cont(c, SIGTERM);
     loop_timer_init(&c->kill_timer, on_kill_timer, c);
     loop_timer_start(l, &c->kill_timer, at - now);
@@ -86,7 +82,7 @@ static void on_prestop(struct hook *h, int ok, const char *msg, void *ctx)
             kc_event(p->kl->kc, pod, "Warning", "FailedPreStopHook", "kubelet", "%s", msg);
         }
     }
-    sigterm_now(c, c->p->terminating ? c->p->term_deadline_ms : loop_now_ms(p->kl->loop));
+    sigterm_now(c, podfsm_terminating(p->state) ? p->term_deadline_ms : loop_now_ms(p->kl->loop));
 }
 
 void kubelet__kill_container(struct kcont *c, int64_t grace_ms, const char *why)
@@ -125,18 +121,10 @@ void kubelet__kill_container(struct kcont *c, int64_t grace_ms, const char *why)
 
 static void kill_all(struct kpod *p)
 {
+    loop_timer_stop(p->kl->loop, &p->drain_timer);
     for (int i = 0; i < p->nc; i++)
         kubelet__kill_container(&p->c[i], 0, NULL);
     kubelet__term_check(p);
-}
-
-static void drain_done(struct kpod *p)
-{
-    if (!p->terminating || p->drained)
-        return;
-    p->drained = 1;
-    loop_timer_stop(p->kl->loop, &p->drain_timer);
-    kill_all(p);
 }
 
 static void on_drain_timeout(struct loop_timer *t, void *ctx)
@@ -145,88 +133,125 @@ static void on_drain_timeout(struct loop_timer *t, void *ctx)
 
     log_warn("kubelet", "msg=\"drain did not finish within the grace period\" pod=%s/%s", p->ns,
              p->name);
-    drain_done(p);
+    kubelet__pod_event(p, PEV_DRAINED, NULL);
 }
 
-void kubelet__terminate(struct kpod *p, const json_t *pod)
+/* PACT_TERM_START */
+static void term_start(struct kpod *p, int64_t grace)
 {
     struct loop *l = p->kl->loop;
-    int64_t grace = jx_int(pod, "metadata.deletionGracePeriodSeconds", 30) * 1000;
     int64_t now = loop_now_ms(l);
 
-    if (!p->terminating) {
-        p->terminating = 1;
-        p->term_start_ms = now;
-        p->term_deadline_ms = now + grace;
-        p->term_grace_ms = grace;
-        log_info("kubelet", "msg=\"terminating pod\" pod=%s/%s grace=%llds", p->ns, p->name,
-                 (long long)(grace / 1000));
-        /* Liveness and startup probes stop; readiness keeps running (serving stays truthful). */
-        for (int i = 0; i < p->nc; i++) {
-            struct kcont *c = &p->c[i];
+    p->term_start_ms = now;
+    p->term_deadline_ms = now + grace;
+    p->term_grace_ms = grace;
+    log_info("kubelet", "msg=\"terminating pod\" pod=%s/%s grace=%llds", p->ns, p->name,
+             (long long)(grace / 1000));
+    /* Liveness and startup probes stop; readiness keeps running (serving stays truthful). */
+    for (int i = 0; i < p->nc; i++) {
+        struct kcont *c = &p->c[i];
 
-            if (c->lp)
-                probe_stop(c->lp);
-            if (c->sp)
-                probe_stop(c->sp);
-            c->lp = c->sp = NULL;
-        }
-        loop_timer_init(&p->drain_timer, on_drain_timeout, p);
-        loop_timer_start(l, &p->drain_timer, grace > 0 ? grace : 1);
-    } else if (grace < p->term_grace_ms && now + grace < p->term_deadline_ms) {
-        /* A second delete with a smaller grace period: as the API (deletionTimestamp = now + G)
-         * and the kubelet (a new stop with the shorter timeout), the new period counts from
-         * now. */
-        p->term_grace_ms = grace;
-        p->term_deadline_ms = now + grace;
-        if (!p->drained)
-            loop_timer_start(l, &p->drain_timer, p->term_deadline_ms > now ?
-                                                 p->term_deadline_ms - now : 1);
-        for (int i = 0; i < p->nc; i++) {
-            struct kcont *c = &p->c[i];
-            int64_t at = p->term_deadline_ms;
-
-            if (c->st != KC_RUNNING || !c->sigterm_ms)
-                continue;
-            if (at < c->sigterm_ms + SIGTERM_MIN_MS)
-                at = c->sigterm_ms + SIGTERM_MIN_MS;
-            loop_timer_start(l, &c->kill_timer, at > now ? at - now : 1);
-        }
+        if (c->lp)
+            probe_stop(c->lp);
+        if (c->sp)
+            probe_stop(c->sp);
+        c->lp = c->sp = NULL;
     }
-    /* The pod drain controller marks the pod once the proxy sends it nothing more. */
-    if (jx_annotation(pod, POD_DRAINED_ANNOTATION))
-        drain_done(p);
-    kubelet__term_check(p);
+    loop_timer_init(&p->drain_timer, on_drain_timeout, p);
+    loop_timer_start(l, &p->drain_timer, grace > 0 ? grace : 1);
+}
+
+/* PACT_TERM_UPDATE: a second delete with a smaller grace period. As the API
+ * (deletionTimestamp = now + G) and the kubelet (a new stop with the shorter timeout), the new
+ * period counts from now. */
+static void term_update(struct kpod *p, int64_t grace)
+{
+    struct loop *l = p->kl->loop;
+    int64_t now = loop_now_ms(l), deadline;
+
+    if (!podfsm_grace_shorter(now, grace, p->term_grace_ms, p->term_deadline_ms, &deadline))
+        return;
+    p->term_grace_ms = grace;
+    p->term_deadline_ms = deadline;
+    if (p->state == POD_DRAINING)
+        loop_timer_start(l, &p->drain_timer, deadline > now ? deadline - now : 1);
+    for (int i = 0; i < p->nc; i++) {
+        struct kcont *c = &p->c[i];
+        int64_t at;
+
+        if (c->st != KC_RUNNING || !c->sigterm_ms)
+            continue;
+        at = podfsm_kill_at(deadline, c->sigterm_ms);
+        loop_timer_start(l, &c->kill_timer, at > now ? at - now : 1);
+    }
 }
 
 static void finish_pod(struct loop_timer *t, void *ctx);
 
+void kubelet__term_act(struct kpod *p, enum pod_action act, const json_t *pod)
+{
+    int64_t grace;
+
+    if (!pod)
+        pod = kc_get(p->kl->kc, kc_resource(RES_POD), p->ns, p->name);
+    grace = jx_int(pod, "metadata.deletionGracePeriodSeconds", 30) * 1000;
+    switch (act) {
+    case PACT_TERM_START:
+    case PACT_TERM_UPDATE:
+        if (act == PACT_TERM_START)
+            term_start(p, grace);
+        else
+            term_update(p, grace);
+        /* The pod drain controller marks the pod once the proxy sends it nothing more. */
+        if (jx_annotation(pod, POD_DRAINED_ANNOTATION))
+            kubelet__pod_event(p, PEV_DRAINED, pod);
+        kubelet__term_check(p);
+        break;
+    case PACT_KILL_ALL:
+        kill_all(p);
+        break;
+    case PACT_FINISH_SOON:
+        /* A timer owned by the pod rather than a deferred call: freeing the pod (or the whole
+         * kubelet at node_stop) cancels it, so it never runs against freed memory. */
+        loop_timer_init(&p->finish_timer, finish_pod, p);
+        loop_timer_start(p->kl->loop, &p->finish_timer, 0);
+        break;
+    case PACT_FINISH:
+        finish_pod(NULL, p);
+        break;
+    default:
+        BUG_ON(1);
+    }
+}
+
 /* When every container of a terminating pod has stopped: stop the shim, delete the object. */
 void kubelet__term_check(struct kpod *p)
 {
-    if (!p->terminating || !p->drained || p->finishing)
+    if (!podfsm_terminating(p->state))
         return;
     for (int i = 0; i < p->nc; i++)
         if (p->c[i].st == KC_RUNNING || p->c[i].hook || p->c[i].starting)
             return;
-    p->finishing = 1;
-    /* A timer owned by the pod rather than a deferred call: freeing the pod (or the whole
-     * kubelet at node_stop) cancels it, so it never runs against freed memory. */
-    loop_timer_init(&p->finish_timer, finish_pod, p);
-    loop_timer_start(p->kl->loop, &p->finish_timer, 0);
+    kubelet__pod_event(p, PEV_STOPPED, NULL);
 }
 
+/* The clean-up timer (t) feeds PEV_FINISHED, whose action (t NULL) does the work. */
 static void finish_pod(struct loop_timer *t, void *ctx)
 {
     struct kpod *p = ctx;
     struct kubelet *kl = p->kl;
     const struct resource *r = kc_resource(RES_POD);
     const json_t *pod;
-    char *ns = xstrdup(p->ns), *name = xstrdup(p->name), *uid = xstrdup(p->uid);
+    char *ns, *name, *uid;
     struct kc_wopts o = {.grace = 0};
     json_t *out = NULL;
     struct err err;
 
+    if (t) {
+        kubelet__pod_event(p, PEV_FINISHED, NULL);
+        return;
+    }
+    ns = xstrdup(p->ns), name = xstrdup(p->name), uid = xstrdup(p->uid);
     pod = kc_get(kl->kc, r, ns, name);
     if (pod)
         kubelet__status_write(p, pod); /* the final phase, Succeeded or Failed */

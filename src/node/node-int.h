@@ -13,6 +13,7 @@
 #include "node/metrics.h"
 #include "node/node.h"
 #include "node/podctx.h"
+#include "node/podfsm.h"
 #include "node/probe.h"
 #include "shim/shim.h"
 
@@ -74,15 +75,12 @@ struct kpod {
     char *pidns; /* that namespace (/proc/<pause>/ns/pid, from the shim's state), or NULL */
     struct shim_call sub;
     struct loop_io sub_io;
-    int sub_on;
-    int spawning;  /* a shim is being started on a helper thread */
-    int adopting;  /* subscribed to a running shim, waiting for its state */
+    int sub_on;           /* sub_io is watched (the shim's event connection) */
+    enum pod_state state; /* the lifecycle (podfsm.h); changed by kubelet__pod_event() only */
     struct kcont *c;
     int nc, ninit;
     char start_time[32];
-    json_t *vol_paths;
-    int vol_ok;
-    int terminating, drained, finishing;
+    json_t *vol_paths; /* the volumes' host paths once set up (POD_MOUNTING done), or NULL */
     int64_t term_start_ms, term_deadline_ms, term_grace_ms;
     struct loop_timer drain_timer;
     struct loop_timer finish_timer; /* final status, shim stop, object removal */
@@ -237,9 +235,15 @@ void node__metrics_work(struct mbatch *b);
 void node__metrics_done(struct mbatch *b);
 void node__metrics_batch_free(struct mbatch *b);
 
-/* kubelet_term.c */
-void kubelet__terminate(struct kpod *p, const json_t *pod);
+/* kubelet.c: feeds event ev to p's state machine and executes the action (pod: the object
+ * if the caller has it, else NULL). Returns -1 when the record is freed by it (p is gone),
+ * else 0. */
+int kubelet__pod_event(struct kpod *p, enum pod_event ev, const json_t *pod);
+/* kubelet_term.c: the termination actions (PACT_TERM_START, TERM_UPDATE, KILL_ALL,
+ * FINISH_SOON, FINISH); pod may be NULL. FINISH frees p. */
+void kubelet__term_act(struct kpod *p, enum pod_action act, const json_t *pod);
 void kubelet__kill_container(struct kcont *c, int64_t grace_ms, const char *why);
+/* Feeds PEV_STOPPED to a terminating pod once no container runs, starts or runs a hook. */
 void kubelet__term_check(struct kpod *p);
 /* kubelet_status.c */
 void kubelet__status_write(struct kpod *p, const json_t *pod);
@@ -250,6 +254,11 @@ void kubelet__enqueue(struct kpod *p);
 struct kcont *kubelet__find_cont(struct kpod *p, const char *name);
 /* Points an adopted running container's restart bookkeeping at the pod's current spec. */
 void kubelet__adopted_target(struct kpod *p, struct kcont *c, const json_t *pod);
+/* kubelet_refresh.c: the ConfigMap/Secret watch (refreshes the volumes of pods using the
+ * object), and the periodic timer (orphan shims, projected tokens; it re-arms itself). */
+void kubelet__on_config(struct ctl *ctl, const char *type, const struct resource *r, json_t *obj,
+                        json_t *old, void *ctx);
+void kubelet__gc_orphans(struct loop_timer *t, void *ctx);
 /* kubelet_probes.c */
 /* Starts the container's probes (startup alone until it succeeds); ready is reset. */
 void kubelet__probes_start(struct kcont *c);
@@ -261,9 +270,13 @@ int kubelet__cont_ready(const struct kcont *c);
  * probes and hooks stopped. */
 void kubelet__cont_exited(struct kcont *c, int code, const char *reason, const char *msg);
 void kubelet__sub_close(struct kpod *p);
-/* Makes sure the pod has a shim: 0 when it is serving, 1 while starting or re-adopting one
- * (the pod is enqueued when done), negative with err set on failure. */
-int kubelet__shim_ensure(struct kpod *p, struct err *err);
+/* PACT_SANDBOX: subscribes to a live shim of the pod (PEV_SHIM_FOUND; its state follows as
+ * PEV_ADOPTED) or reports PEV_SHIM_MISSING. */
+void kubelet__shim_probe(struct kpod *p, const json_t *pod);
+/* PACT_SPAWN: counts what a dead shim ran, starts a new one on a helper thread. */
+void kubelet__shim_spawn(struct kpod *p);
+/* PACT_LOST: the running containers died with their shim. */
+void kubelet__shim_lost(struct kpod *p);
 void kubelet__spawn_done(struct kpod *p, struct kop *op);
 
 /* logs.c */

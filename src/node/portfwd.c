@@ -356,7 +356,7 @@ void portfwd__serve(struct kubelet *kl, struct http_req *req, const json_t *pod)
     for (int i = 0; p && i < p->nc; i++)
         if (!p->c[i].init && p->c[i].st == KC_RUNNING)
             running = 1;
-    if (!p || !running || p->terminating || (!p->host_network && !p->netns)) {
+    if (!p || !running || podfsm_terminating(p->state) || (!p->host_network && !p->netns)) {
         fail(req, -E_NOT_FOUND, "pod does not exist or has no running container on this node");
         return;
     }
