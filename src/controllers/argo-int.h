@@ -30,6 +30,7 @@ struct rsync {
     long long requeue_ms;
     char abort_cause[600];
     int traffic_ok; /* the routes carry the step's weight (always true without routing) */
+    int window;     /* an undo within spec.rollbackWindow: steps and analysis skipped */
 };
 
 long long argo__rs_spec(const json_t *rs);
@@ -80,6 +81,14 @@ void argo__traffic_counts(struct rsync *x, const json_t *steps, long long idx, l
 int argo__traffic_sync(struct rsync *x, long long w, long long c, int abort, int done);
 /* A setHeaderRoute step (hr: its object) applied to the routes: 1 when written. */
 int argo__header_route(struct rsync *x, const json_t *hr);
+
+/* argo_history.c: 1 when the new ReplicaSet is older than the stable one and fewer than
+ * spec.rollbackWindow.revisions ReplicaSets were created between them (Argo's count). */
+int argo__within_window(const struct rsync *x);
+/* Deletes the Rollout's AnalysisRuns beyond spec.analysis.successfulRunHistoryLimit /
+ * unsuccessfulRunHistoryLimit (default 5 / 5, newest kept, current runs aside) and those whose
+ * ReplicaSet is gone. */
+void argo__prune_runs(struct rsync *x);
 
 void argo__canary(struct rsync *x);
 void argo__bluegreen(struct rsync *x);

@@ -382,6 +382,9 @@ static void reset_for_update(struct rsync *x)
     } else if (!strcmp(stable, x->hash)) {
         x->skip_steps = 1;
         argo__event(x, "Normal", "SkipSteps", "Rollback to stable ReplicaSets");
+    } else if (x->window && argo__rs_spec(x->nrs) > 0) {
+        argo__event(x, "Normal", "SkipSteps",
+                    "Rollback to active ReplicaSets within RollbackWindow");
     } else {
         argo__event(x, "Normal", "RolloutUpdated", "Rollout updated to revision %lld", rev);
         argo__event(x, "Normal", "RolloutNotCompleted",
@@ -781,6 +784,14 @@ static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
     if (!x.nrs && create_rs(&x) < 0)
         goto write;
     bump_revision(&x);
+    /* Within the window every pass skips the steps, pauses and analysis (Argo's canary.go). */
+    x.window = argo__within_window(&x);
+    if (x.window) {
+        x.skip_steps = 1;
+        json_object_del(x.st, "pauseConditions");
+        json_object_del(x.st, "controllerPause");
+        json_object_del(x.st, "abort");
+    }
     if (strcmp(jx_str(x.st, "currentPodHash") ?: "", x.hash) != 0)
         reset_for_update(&x);
     steps_hash(ro, sh);
@@ -801,6 +812,7 @@ static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
         argo__canary(&x);
     abort_and_retry(&x); /* an abort decided by the strategy (analysis, deadline) */
     cleanup_history(&x);
+    argo__prune_runs(&x);
     counters(&x);
     conditions(&x, old);
 write:

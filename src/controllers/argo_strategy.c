@@ -332,6 +332,7 @@ complete:
                     "Rollout completed update to revision %lld (%s): %s", argo__revision(x->nrs),
                     x->hash,
                     jx_bool(x->st, "promoteFull") ? "Full promotion requested"
+                    : x->window                   ? "Rollback within window"
                                                   : "Completed all canary steps");
         json_object_set_new(x->st, "stableRS", json_string(x->hash));
         json_object_del(x->st, "promoteFull");
@@ -422,7 +423,7 @@ static void bg_abort(struct rsync *x, const struct bgspec *b, const char *stable
 /* The pause before the switch: 1 when promotion may go ahead. */
 static int bg_may_promote(struct rsync *x, const struct bgspec *b)
 {
-    if (jx_bool(json_object_get(x->st, "blueGreen"), "scaleUpPreviewCheckPoint"))
+    if (jx_bool(json_object_get(x->st, "blueGreen"), "scaleUpPreviewCheckPoint") || x->window)
         return 1;
     if (b->auto_promote && b->auto_secs == 0)
         return 1;
@@ -435,8 +436,8 @@ static void bg_promoted(struct rsync *x)
     json_object_set_new(x->st, "stableRS", json_string(x->hash));
     x->srs = x->nrs;
     argo__event(x, "Normal", "RolloutCompleted",
-                "Rollout completed update to revision %lld (%s): Completed blue-green update",
-                argo__revision(x->nrs), x->hash);
+                "Rollout completed update to revision %lld (%s): %s", argo__revision(x->nrs),
+                x->hash, x->window ? "Rollback within window" : "Completed blue-green update");
     argo__requeue(x, 0);
 }
 
@@ -459,7 +460,7 @@ static void bg_switch(struct rsync *x, const struct bgspec *b)
     argo__rs_annotate(x, x->nrs, ARGO_A_DEADLINE, NULL);
     pause_clear(x);
     json_object_del(json_object_get(x->st, "blueGreen"), "scaleUpPreviewCheckPoint");
-    if (b->post)
+    if (b->post && !x->window)
         argo__requeue(x, 0);
     else
         bg_promoted(x);
@@ -488,7 +489,7 @@ static void bg_post(struct rsync *x, const struct bgspec *b, int paused)
     bg_points(x, b, x->hash, x->hash);
     if (!paused)
         argo__scale(x, x->nrs, x->R);
-    if (!b->post) {
+    if (!b->post || x->window) {
         bg_promoted(x);
         return;
     }
@@ -544,7 +545,8 @@ void argo__bluegreen(struct rsync *x)
         return;
     /* Pre-promotion analysis runs against the preview alongside the pause; the switch (or the
      * previewReplicaCount scale-up) waits for both. */
-    if (b.pre && !jx_bool(json_object_get(x->st, "blueGreen"), "scaleUpPreviewCheckPoint"))
+    if (b.pre && !x->window &&
+        !jx_bool(json_object_get(x->st, "blueGreen"), "scaleUpPreviewCheckPoint"))
         ready = !pause_cond(x, "InconclusiveAnalysisRun") &&
                 bg_analysis(x, b.pre, ARGO_RUN_PRE, "spec.strategy.blueGreen.prePromotionAnalysis");
     if (jx_bool(x->st, "abort"))

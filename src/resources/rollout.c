@@ -298,6 +298,12 @@ void res__rollout_validate(const json_t *obj, const json_t *old, struct err *err
     res__nonneg(spec, "replicas", "spec.replicas", err);
     res__nonneg(spec, "minReadySeconds", "spec.minReadySeconds", err);
     res__nonneg(spec, "revisionHistoryLimit", "spec.revisionHistoryLimit", err);
+    res__nonneg(json_object_get(spec, "rollbackWindow"), "revisions",
+                "spec.rollbackWindow.revisions", err);
+    res__nonneg(json_object_get(spec, "analysis"), "successfulRunHistoryLimit",
+                "spec.analysis.successfulRunHistoryLimit", err);
+    res__nonneg(json_object_get(spec, "analysis"), "unsuccessfulRunHistoryLimit",
+                "spec.analysis.unsuccessfulRunHistoryLimit", err);
     if (is_set(spec, "workloadRef"))
         unsupported(err, "spec.workloadRef", "workloadRef is not supported by kroll yet");
     else
