@@ -90,6 +90,17 @@ int argo__within_window(const struct rsync *x);
  * ReplicaSet is gone. */
 void argo__prune_runs(struct rsync *x);
 
+/* argo_workload.c: with spec.workloadRef, x->ro becomes a copy (owned) holding the
+ * Deployment's template (and selector when the Rollout has none) and its generation
+ * annotation; 0, or -1 with InvalidSpec and the phase in x->st when the Deployment is missing. */
+int argo__workload(struct rsync *x);
+/* scaleDown onsuccess / progressively of the workloadRef Deployment during revision 1 (old: the
+ * status before this pass). */
+void argo__workload_scale_down(struct rsync *x, const json_t *old);
+/* Deployment watch: a spec change wakes the Rollouts that reference it. */
+void argo__on_workload(struct ctl *c, const char *type, const struct resource *r, json_t *obj,
+                       json_t *old, void *ctx);
+
 void argo__canary(struct rsync *x);
 void argo__bluegreen(struct rsync *x);
 

@@ -779,7 +779,9 @@ static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
     old = jx_get(ro, "status") ?: json_object();
     x.st = json_is_object(jx_get(ro, "status")) ? json_deep_copy(old) : json_object();
     cond_del(x.st, "InvalidSpec");
-    template_hash(jx_get(ro, "spec.template"), jx_int(x.st, "collisionCount", -1), x.hash);
+    if (argo__workload(&x) < 0)
+        goto write;
+    template_hash(jx_get(x.ro, "spec.template"), jx_int(x.st, "collisionCount", -1), x.hash);
     claim(&x);
     if (!x.nrs && create_rs(&x) < 0)
         goto write;
@@ -813,6 +815,7 @@ static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
     abort_and_retry(&x); /* an abort decided by the strategy (analysis, deadline) */
     cleanup_history(&x);
     argo__prune_runs(&x);
+    argo__workload_scale_down(&x, old);
     counters(&x);
     conditions(&x, old);
 write:
@@ -823,6 +826,8 @@ write:
         json_decref(old);
     json_decref(x.st);
     json_decref(x.rss);
+    if (x.ro != ro)
+        json_decref(x.ro);
     json_decref(ro);
 }
 
@@ -856,6 +861,7 @@ struct ctl *ctrl_argo_rollout_start(struct api *api)
     ctl_watch(c, RES_REPLICASET, on_rs);
     ctl_watch(c, RES_SERVICE, on_svc);
     ctl_watch(c, RES_ANALYSISRUN, on_rs);
+    ctl_watch(c, RES_DEPLOYMENT, argo__on_workload);
     ctl_start(c);
     return c;
 }
