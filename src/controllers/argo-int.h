@@ -29,8 +29,9 @@ struct rsync {
     int skip_steps; /* initial deploy or rollback to stable: no steps */
     long long requeue_ms;
     char abort_cause[600];
-    int traffic_ok; /* the routes carry the step's weight (always true without routing) */
-    int window;     /* an undo within spec.rollbackWindow: steps and analysis skipped */
+    int traffic_ok;     /* the routes carry the step's weight (always true without routing) */
+    int window;         /* an undo within spec.rollbackWindow: steps and analysis skipped */
+    int surge_fallback; /* GPU-safe surge: the canary rolls with maxSurge 0, maxUnavailable 1 */
 };
 
 long long argo__rs_spec(const json_t *rs);
@@ -100,6 +101,11 @@ void argo__workload_scale_down(struct rsync *x, const json_t *old);
 /* Deployment watch: a spec change wakes the Rollouts that reference it. */
 void argo__on_workload(struct ctl *c, const char *type, const struct resource *r, json_t *obj,
                        json_t *old, void *ctx);
+
+/* argo_strategy.c: pod watch; a pod of a Rollout's ReplicaSet that just became Unschedulable
+ * wakes the Rollout (GPU-safe surge reports it at once). */
+void argo__on_pod(struct ctl *c, const char *type, const struct resource *r, json_t *obj,
+                  json_t *old, void *ctx);
 
 void argo__canary(struct rsync *x);
 void argo__bluegreen(struct rsync *x);

@@ -862,6 +862,7 @@ struct ctl *ctrl_argo_rollout_start(struct api *api)
     ctl_watch(c, RES_SERVICE, on_svc);
     ctl_watch(c, RES_ANALYSISRUN, on_rs);
     ctl_watch(c, RES_DEPLOYMENT, argo__on_workload);
+    ctl_watch(c, RES_POD, argo__on_pod);
     ctl_start(c);
     return c;
 }
