@@ -5,7 +5,8 @@
 # past one ReplicaSet in between is a normal update (steps and analysis run, as in Argo, whose
 # docs under-count the window by one). revisionHistoryLimit: 1 deletes the older scaled-down
 # ReplicaSets together with their AnalysisRuns; successfulRunHistoryLimit: 1 keeps only the
-# newest Successful run of those left.
+# newest Successful run of those left. A blue-green undo within the window switches the active
+# Service back without the BlueGreenPause.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/deploy-lib.sh"
 . "$(dirname "$0")/rollout-lib.sh"
@@ -89,4 +90,21 @@ expect_eq "$(kr undo o --to-revision=1)" "rollout 'o' undo" "37: undo to revisio
 wait_for 60 "37: outside the window the steps run (pause at step 1)" -- ro_is o Paused/CanaryPauseStep
 expect_eq "$(ro_field o .status.currentPodHash)/$(ro_field o .status.currentStepIndex)" "$o1/1" \
     "37: the v1 RS is the canary at step 1"
+
+# b: blue-green, window 1: the undo to the previous active skips the BlueGreenPause.
+svc_apply b-active b
+ro_manifest b 1 test/app:1 '    blueGreen: {activeService: b-active, autoPromotionEnabled: false, scaleDownDelaySeconds: 0}' |
+    sed 's/^  replicas: 1$/  replicas: 1\n  rollbackWindow: {revisions: 1}/' | kubectl apply -f - >/dev/null
+wait_for 60 "b: initial deploy Healthy" -- ro_is b Healthy/
+b1=$(ro_field b .status.currentPodHash)
+sleep 1.1
+ro_image b test/app:2
+wait_for 60 "b: v2 waits in BlueGreenPause" -- ro_is b Paused/BlueGreenPause
+ro_status_patch b '{"status":{"pauseConditions":null}}'
+wait_for 60 "b: v2 promoted" -- eval '[ "$(ro_field b .status.stableRS)" != "$b1" ] && ro_is b Healthy/'
+expect_eq "$(kr undo b)" "rollout 'b' undo" "blue-green undo"
+bfast() { [ "$(ro_field b .status.stableRS)" = "$b1" ] && [ "$(svc_hash b-active)" = "$b1" ] && ro_is b Healthy/; }
+wait_for 60 "38 (blue-green): within the window the active Service switches back without a pause" -- bfast
+expect_match "$(events_for b)" "RolloutCompleted Rollout completed update to revision 3 \\($b1\\): Rollback within window" \
+    "38 (blue-green): event cause Rollback within window"
 finish
