@@ -29,9 +29,10 @@ struct rsync {
     int skip_steps; /* initial deploy or rollback to stable: no steps */
     long long requeue_ms;
     char abort_cause[600];
-    int traffic_ok;     /* the routes carry the step's weight (always true without routing) */
-    int window;         /* an undo within spec.rollbackWindow: steps and analysis skipped */
-    int surge_fallback; /* GPU-safe surge: the canary rolls with maxSurge 0, maxUnavailable 1 */
+    int traffic_ok;       /* the routes carry the step's weight (always true without routing) */
+    int window;           /* an undo within spec.rollbackWindow: steps and analysis skipped */
+    int surge_fallback;   /* GPU-safe surge: the canary rolls with maxSurge 0, maxUnavailable 1 */
+    long long nrs_before; /* the new ReplicaSet's spec.replicas before the strategy ran */
 };
 
 long long argo__rs_spec(const json_t *rs);

@@ -786,6 +786,7 @@ static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
     if (!x.nrs && create_rs(&x) < 0)
         goto write;
     bump_revision(&x);
+    x.nrs_before = argo__rs_spec(x.nrs);
     /* Within the window every pass skips the steps, pauses and analysis (Argo's canary.go). */
     x.window = argo__within_window(&x);
     if (x.window) {

@@ -83,12 +83,14 @@ void argo__workload_scale_down(struct rsync *x, const json_t *old)
     long long ready = jx_int(old, "readyReplicas", 0);
 
     /* Only the migration (revision 1) scales the Deployment, judged by the status before this
-     * pass, as Argo does. */
+     * pass, as Argo does; progressively also scales it back up while the new ReplicaSet
+     * shrinks (an abort). */
     if (!name || !x->nrs || argo__revision(x->nrs) != 1)
         return;
     if (!strcmp(mode, "onsuccess") && healthy)
         deployment_scale(x, name, 0);
-    else if (!strcmp(mode, "progressively") && (healthy || ready > 0))
+    else if (!strcmp(mode, "progressively") &&
+             (healthy || ready > 0 || argo__rs_spec(x->nrs) < x->nrs_before))
         deployment_scale(x, name, healthy ? 0 : x->R - ready);
 }
 
