@@ -79,12 +79,12 @@ static int cmp_newest(const void *a, const void *b)
 
 static void run_delete(struct rsync *x, const char *name)
 {
-    struct api_wopts o = {.grace = -1};
+    struct kc_wopts o = {.grace = -1};
     json_t *out = NULL;
     struct err err;
 
     err_init(&err);
-    if (api_delete(ctl_api(x->c), api_resource(RES_ANALYSISRUN), x->ns, name, &o, &out, &err) < 0 &&
+    if (kc_delete(ctl_kc(x->c), kc_resource(RES_ANALYSISRUN), x->ns, name, &o, &out, &err) < 0 &&
         err.code != -E_NOT_FOUND)
         ctl_log_err(x->c, "delete analysisrun", x->ns, x->name, &err);
     json_decref(out);

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/selector.h"
+#include "core/selector.h"
 #include "controllers/argo-int.h"
 #include "controllers/controllers.h"
 #include "core/jx.h"
@@ -44,7 +44,7 @@ void argo__event(struct rsync *x, const char *type, const char *reason, const ch
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    api_event(ctl_api(x->c), x->ro, type, reason, ARGO_COMP, "%s", msg);
+    kc_event(ctl_kc(x->c), x->ro, type, reason, ARGO_COMP, "%s", msg);
 }
 
 void argo__requeue(struct rsync *x, long long ms)
@@ -79,7 +79,7 @@ const char *argo__cond_reason(const json_t *st, const char *type)
 /* Scales rs to n (with the desired-replicas annotation) and records Argo's event. */
 int argo__scale(struct rsync *x, const json_t *rs, long long n)
 {
-    struct api_wopts o = {.grace = -1, .manager = ARGO_COMP};
+    struct kc_wopts o = {.grace = -1, .manager = ARGO_COMP};
     long long old = argo__rs_spec(rs);
     json_t *nrs, *out = NULL;
     char des[32];
@@ -93,7 +93,7 @@ int argo__scale(struct rsync *x, const json_t *rs, long long n)
     jx_set(nrs, "spec.replicas", json_integer(n));
     json_object_set_new(jx_obj(nrs, "metadata.annotations"), ARGO_A_DESIRED, json_string(des));
     err_init(&err);
-    rc = api_update(ctl_api(x->c), api_resource(RES_REPLICASET), x->ns, jx_str(rs, "metadata.name"),
+    rc = kc_update(ctl_kc(x->c), kc_resource(RES_REPLICASET), x->ns, jx_str(rs, "metadata.name"),
                     nrs, &o, &out, &err);
     json_decref(nrs);
     if (rc < 0) {
@@ -123,7 +123,7 @@ int argo__scale(struct rsync *x, const json_t *rs, long long n)
 void argo__rs_annotate(struct rsync *x, const json_t *rs, const char *k, const char *v)
 {
     json_t *p, *out = NULL;
-    struct api_wopts o = {.grace = -1, .manager = ARGO_COMP};
+    struct kc_wopts o = {.grace = -1, .manager = ARGO_COMP};
     struct err err;
 
     if (!v && !jx_annotation(rs, k))
@@ -132,7 +132,7 @@ void argo__rs_annotate(struct rsync *x, const json_t *rs, const char *k, const c
         return;
     p = json_pack("{s:{s:{s:o}}}", "metadata", "annotations", k, v ? json_string(v) : json_null());
     err_init(&err);
-    if (api_patch(ctl_api(x->c), api_resource(RES_REPLICASET), x->ns, jx_str(rs, "metadata.name"),
+    if (kc_patch(ctl_kc(x->c), kc_resource(RES_REPLICASET), x->ns, jx_str(rs, "metadata.name"),
                   "application/merge-patch+json", p, &o, &out, &err) < 0)
         ctl_log_err(x->c, "annotate replicaset", x->ns, x->name, &err);
     else
@@ -157,13 +157,13 @@ int argo__service_point(struct rsync *x, const char *name, const char *field, co
 {
     json_t *svc, *p, *out = NULL;
     const char *cur, *by;
-    struct api_wopts o = {.grace = -1, .manager = ARGO_COMP};
+    struct kc_wopts o = {.grace = -1, .manager = ARGO_COMP};
     struct err err;
     char msg[700], was[64];
 
     if (!name || !*name)
         return 0;
-    svc = api_get(ctl_api(x->c), api_resource(RES_SERVICE), x->ns, name);
+    svc = kc_get(ctl_kc(x->c), kc_resource(RES_SERVICE), x->ns, name);
     if (!svc) {
         snprintf(msg, sizeof msg,
                  "The Rollout \"%s\" is invalid: %s: Invalid value: \"%s\": service \"%s\" not "
@@ -189,7 +189,7 @@ int argo__service_point(struct rsync *x, const char *name, const char *field, co
     p = json_pack("{s:{s:{s:s}},s:{s:{s:s}}}", "metadata", "annotations", ARGO_A_MANAGED, x->name,
                   "spec", "selector", ARGO_HASH_LABEL, hash);
     err_init(&err);
-    if (api_patch(ctl_api(x->c), api_resource(RES_SERVICE), x->ns, name,
+    if (kc_patch(ctl_kc(x->c), kc_resource(RES_SERVICE), x->ns, name,
                   "application/merge-patch+json", p, &o, &out, &err) < 0)
         ctl_log_err(x->c, "switch service", x->ns, x->name, &err);
     else if (strcmp(was, hash) != 0)
@@ -263,7 +263,7 @@ static int create_rs(struct rsync *x)
 {
     long long cc = jx_int(x->st, "collisionCount", -1), rev = max_revision(x, NULL) + 1;
     json_t *tmpl = json_deep_copy(jx_get(x->ro, "spec.template")), *rs, *out = NULL;
-    struct api_wopts o = {.grace = -1, .manager = ARGO_COMP};
+    struct kc_wopts o = {.grace = -1, .manager = ARGO_COMP};
     char name[300], revs[32], des[32];
     struct err err;
     int rc;
@@ -284,7 +284,7 @@ static int create_rs(struct rsync *x)
     json_object_set_new(jx_obj(rs, "metadata.annotations"), ARGO_A_REV, json_string(revs));
     json_object_set_new(jx_obj(rs, "metadata.annotations"), ARGO_A_DESIRED, json_string(des));
     err_init(&err);
-    rc = api_create(ctl_api(x->c), api_resource(RES_REPLICASET), x->ns, rs, &o, &out, &err);
+    rc = kc_create(ctl_kc(x->c), kc_resource(RES_REPLICASET), x->ns, rs, &o, &out, &err);
     json_decref(rs);
     if (rc == -E_ALREADY_EXISTS) {
         /* Someone else's ReplicaSet of that name, or a hash collision: a new hash. */
@@ -317,7 +317,7 @@ static void bump_revision(struct rsync *x)
     long long want = max_revision(x, x->nrs) + 1;
     const char *h = jx_annotation(x->nrs, ARGO_A_REVHIST), *cur = jx_annotation(x->nrs, ARGO_A_REV);
     json_t *p, *out = NULL;
-    struct api_wopts o = {.grace = -1, .manager = ARGO_COMP};
+    struct kc_wopts o = {.grace = -1, .manager = ARGO_COMP};
     struct err err;
     char revs[32], *hist;
 
@@ -330,7 +330,7 @@ static void bump_revision(struct rsync *x)
         json_object_set_new(jx_obj(p, "metadata.annotations"), ARGO_A_REVHIST, json_string(hist));
     free(hist);
     err_init(&err);
-    if (api_patch(ctl_api(x->c), api_resource(RES_REPLICASET), x->ns,
+    if (kc_patch(ctl_kc(x->c), kc_resource(RES_REPLICASET), x->ns,
                   jx_str(x->nrs, "metadata.name"), "application/merge-patch+json", p, &o, &out,
                   &err) == 0) {
         for (size_t i = 0; i < json_array_size(x->rss); i++)
@@ -485,12 +485,12 @@ static void cleanup_history(struct rsync *x)
         return;
     qsort(c, n, sizeof *c, cmp_revision);
     for (long long i = 0; i < (long long)n - limit; i++) {
-        struct api_wopts o = {.grace = -1};
+        struct kc_wopts o = {.grace = -1};
         json_t *out = NULL;
         struct err err;
 
         err_init(&err);
-        if (api_delete(ctl_api(x->c), api_resource(RES_REPLICASET), x->ns,
+        if (kc_delete(ctl_kc(x->c), kc_resource(RES_REPLICASET), x->ns,
                        jx_str(c[i], "metadata.name"), &o, &out, &err) < 0)
             ctl_log_err(x->c, "history cleanup", x->ns, x->name, &err);
         json_decref(out);
@@ -549,13 +549,13 @@ static void restart(struct rsync *x)
         if (argo__rs_avail(json_array_get(x->rss, i)) < argo__rs_spec(json_array_get(x->rss, i)))
             goto out;
     for (size_t i = 0; i < json_array_size(victims) && busy < (U > 1 ? U : 1); i++, busy++) {
-        struct api_wopts o = {.grace = -1};
+        struct kc_wopts o = {.grace = -1};
         json_t *out = NULL;
         struct err err;
 
         err_init(&err);
         p = json_array_get(victims, i);
-        if (api_delete(ctl_api(x->c), api_resource(RES_POD), x->ns, jx_str(p, "metadata.name"), &o,
+        if (kc_delete(ctl_kc(x->c), kc_resource(RES_POD), x->ns, jx_str(p, "metadata.name"), &o,
                        &out, &err) < 0)
             ctl_log_err(x->c, "restart pod", x->ns, x->name, &err);
         else
@@ -697,7 +697,7 @@ static void conditions(struct rsync *x, const json_t *old)
 
 static void status_write(struct rsync *x)
 {
-    struct api_wopts o = {.grace = -1, .status = 1};
+    struct kc_wopts o = {.grace = -1, .status = 1};
     json_t *nro, *out = NULL;
     char gen[32], rev[32];
     struct err err;
@@ -713,7 +713,7 @@ static void status_write(struct rsync *x)
     if (x->nrs)
         json_object_set_new(jx_obj(nro, "metadata.annotations"), ARGO_A_REV, json_string(rev));
     err_init(&err);
-    if (api_update(ctl_api(x->c), api_resource(RES_ROLLOUT), x->ns, x->name, nro, &o, &out, &err) <
+    if (kc_update(ctl_kc(x->c), kc_resource(RES_ROLLOUT), x->ns, x->name, nro, &o, &out, &err) <
         0) {
         ctl_log_err(x->c, "status update", x->ns, x->name, &err);
         argo__requeue(x, 1000);
@@ -738,11 +738,11 @@ static void release_services(struct ctl *c, const char *ns, const char *name)
         json_t *p = json_pack("{s:{s:{s:n}},s:{s:{s:n}}}", "metadata", "annotations",
                               ARGO_A_MANAGED, "spec", "selector", ARGO_HASH_LABEL),
                *out = NULL;
-        struct api_wopts o = {.grace = -1, .manager = ARGO_COMP};
+        struct kc_wopts o = {.grace = -1, .manager = ARGO_COMP};
         struct err err;
 
         err_init(&err);
-        if (api_patch(ctl_api(c), api_resource(RES_SERVICE), ns,
+        if (kc_patch(ctl_kc(c), kc_resource(RES_SERVICE), ns,
                       json_string_value(json_array_get(todo, i)), "application/merge-patch+json", p,
                       &o, &out, &err) < 0)
             ctl_log_err(c, "release service", ns, name, &err);
@@ -755,7 +755,7 @@ static void release_services(struct ctl *c, const char *ns, const char *name)
 
 static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
 {
-    json_t *ro = api_get(ctl_api(c), api_resource(RES_ROLLOUT), ns, name), *old;
+    json_t *ro = kc_get(ctl_kc(c), kc_resource(RES_ROLLOUT), ns, name), *old;
     struct rsync x = {0};
     char sh[16];
 
@@ -854,9 +854,9 @@ static void on_svc(struct ctl *c, const char *type, const struct resource *r, js
         ctl_enqueue(c, jx_str(ro, "metadata.namespace"), jx_str(ro, "metadata.name"));
 }
 
-struct ctl *ctrl_argo_rollout_start(struct api *api)
+struct ctl *ctrl_argo_rollout_start(struct kc *kc)
 {
-    struct ctl *c = ctl_new(api, "argo-rollout", sync, NULL);
+    struct ctl *c = ctl_new(kc, "argo-rollout", sync, NULL);
 
     ctl_watch(c, RES_ROLLOUT, NULL);
     ctl_watch(c, RES_REPLICASET, on_rs);

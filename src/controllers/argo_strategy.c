@@ -257,7 +257,7 @@ void argo__on_pod(struct ctl *c, const char *type, const struct resource *r, jso
     if (!ref || strcmp(jx_str(ref, "kind") ?: "", "ReplicaSet") != 0 ||
         !surge_newly_unschedulable(type, obj, old))
         return;
-    rs = api_get(ctl_api(c), api_resource(RES_REPLICASET), jx_str(obj, "metadata.namespace"),
+    rs = kc_get(ctl_kc(c), kc_resource(RES_REPLICASET), jx_str(obj, "metadata.namespace"),
                  jx_str(ref, "name"));
     if (rs)
         ctl_enqueue_owner(c, rs, "Rollout");

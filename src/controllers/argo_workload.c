@@ -35,7 +35,7 @@ int argo__workload(struct rsync *x)
         json_object_del(x->st, "workloadObservedGeneration");
         return 0;
     }
-    d = api_get(ctl_api(x->c), api_resource(RES_DEPLOYMENT), x->ns, name);
+    d = kc_get(ctl_kc(x->c), kc_resource(RES_DEPLOYMENT), x->ns, name);
     if (!d) {
         /* The lister's NotFound, as Argo's condition quotes it. */
         snprintf(msg, sizeof msg,
@@ -57,8 +57,8 @@ int argo__workload(struct rsync *x)
 
 static void deployment_scale(struct rsync *x, const char *name, long long n)
 {
-    json_t *d = api_get(ctl_api(x->c), api_resource(RES_DEPLOYMENT), x->ns, name), *p, *out = NULL;
-    struct api_wopts o = {.grace = -1, .manager = ARGO_COMP};
+    json_t *d = kc_get(ctl_kc(x->c), kc_resource(RES_DEPLOYMENT), x->ns, name), *p, *out = NULL;
+    struct kc_wopts o = {.grace = -1, .manager = ARGO_COMP};
     struct err err;
 
     if (n < 0)
@@ -67,7 +67,7 @@ static void deployment_scale(struct rsync *x, const char *name, long long n)
         return;
     p = json_pack("{s:{s:I}}", "spec", "replicas", (json_int_t)n);
     err_init(&err);
-    if (api_patch(ctl_api(x->c), api_resource(RES_DEPLOYMENT), x->ns, name,
+    if (kc_patch(ctl_kc(x->c), kc_resource(RES_DEPLOYMENT), x->ns, name,
                   "application/merge-patch+json", p, &o, &out, &err) < 0)
         ctl_log_err(x->c, "scale workload deployment", x->ns, x->name, &err);
     json_decref(out);

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/selector.h"
+#include "core/selector.h"
 #include "client/client.h"
 #include "controllers/controllers.h"
 #include "controllers/podutil.h"
@@ -87,13 +87,13 @@ static void rs_replace(struct dsync *x, json_t *stored)
 
 static int rs_write(struct dsync *x, json_t *rs_new, json_t **stored)
 {
-    struct api_wopts o = {.grace = -1, .manager = "kube-controller-manager"};
+    struct kc_wopts o = {.grace = -1, .manager = "kube-controller-manager"};
     json_t *out = NULL;
     struct err err;
     int rc;
 
     err_init(&err);
-    rc = api_update(ctl_api(x->c), api_resource(RES_REPLICASET), x->ns,
+    rc = kc_update(ctl_kc(x->c), kc_resource(RES_REPLICASET), x->ns,
                     jx_str(rs_new, "metadata.name"), rs_new, &o, &out, &err);
     if (rc < 0)
         ctl_log_err(x->c, "replicaset update", x->ns, x->name, &err);
@@ -141,7 +141,7 @@ static int scale_rs(struct dsync *x, const json_t *rs, long long n, const char *
     if (old != n) {
         if (!dir)
             dir = n > old ? "up" : "down";
-        api_event(ctl_api(x->c), x->d, "Normal", "ScalingReplicaSet", COMP,
+        kc_event(ctl_kc(x->c), x->d, "Normal", "ScalingReplicaSet", COMP,
                   "Scaled %s replica set %s to %lld from %lld", dir, jx_str(rs, "metadata.name"), n,
                   old);
     }
@@ -153,11 +153,11 @@ static int scale_rs(struct dsync *x, const json_t *rs, long long n, const char *
 static void rs_owner_patch(struct dsync *x, const json_t *rs, json_t *refs)
 {
     json_t *p = json_pack("{s:{s:o}}", "metadata", "ownerReferences", refs), *out = NULL;
-    struct api_wopts o = {.grace = -1, .manager = "kube-controller-manager"};
+    struct kc_wopts o = {.grace = -1, .manager = "kube-controller-manager"};
     struct err err;
 
     err_init(&err);
-    if (api_patch(ctl_api(x->c), api_resource(RES_REPLICASET), x->ns, jx_str(rs, "metadata.name"),
+    if (kc_patch(ctl_kc(x->c), kc_resource(RES_REPLICASET), x->ns, jx_str(rs, "metadata.name"),
                   "application/merge-patch+json", p, &o, &out, &err) < 0)
         ctl_log_err(x->c, "claim replicaset", x->ns, x->name, &err);
     json_decref(out);
@@ -197,7 +197,7 @@ static int claim(struct dsync *x, struct labelsel *sel)
 
             json_array_append_new(refs, owner_ref(x->d));
             rs_owner_patch(x, rs, refs);
-            arr[n++] = api_get(ctl_api(x->c), api_resource(RES_REPLICASET), x->ns,
+            arr[n++] = kc_get(ctl_kc(x->c), kc_resource(RES_REPLICASET), x->ns,
                                jx_str(rs, "metadata.name"))
                            ?: rs;
         }
@@ -255,12 +255,12 @@ static long long max_old_revision(struct dsync *x)
 /* Writes nd (taken) through the Deployment's status subresource and keeps x->d current. */
 static void d_write_status(struct dsync *x, json_t *nd, const char *what)
 {
-    struct api_wopts o = {.grace = -1, .status = 1};
+    struct kc_wopts o = {.grace = -1, .status = 1};
     json_t *out = NULL;
     struct err err;
 
     err_init(&err);
-    if (api_update(ctl_api(x->c), api_resource(RES_DEPLOYMENT), x->ns, x->name, nd, &o, &out,
+    if (kc_update(ctl_kc(x->c), kc_resource(RES_DEPLOYMENT), x->ns, x->name, nd, &o, &out,
                    &err) == 0) {
         json_decref(x->d);
         x->d = out;
@@ -295,7 +295,7 @@ static int create_new_rs(struct dsync *x, long long want, const char *rev)
 {
     long long cc = jx_int(x->d, "status.collisionCount", -1);
     json_t *tmpl = json_deep_copy(jx_get(x->d, "spec.template")), *rs, *out = NULL;
-    struct api_wopts o = {.grace = -1, .manager = "kube-controller-manager"};
+    struct kc_wopts o = {.grace = -1, .manager = "kube-controller-manager"};
     struct rollout r;
     char hash[16], name[300], des[32], max[32];
     struct err err;
@@ -324,10 +324,10 @@ static int create_new_rs(struct dsync *x, long long want, const char *rev)
     n = rollout_new_rs_replicas(&r);
     jx_set(rs, "spec.replicas", json_integer(n));
     err_init(&err);
-    rc = api_create(ctl_api(x->c), api_resource(RES_REPLICASET), x->ns, rs, &o, &out, &err);
+    rc = kc_create(ctl_kc(x->c), kc_resource(RES_REPLICASET), x->ns, rs, &o, &out, &err);
     json_decref(rs);
     if (rc == -E_ALREADY_EXISTS) {
-        json_t *ex = api_get(ctl_api(x->c), api_resource(RES_REPLICASET), x->ns, name);
+        json_t *ex = kc_get(ctl_kc(x->c), kc_resource(RES_REPLICASET), x->ns, name);
 
         if (ex && is_controlled_by(ex, x->d) &&
             template_equal(jx_get(ex, "spec.template"), jx_get(x->d, "spec.template"))) {
@@ -352,7 +352,7 @@ static int create_new_rs(struct dsync *x, long long want, const char *rev)
         if (!st)
             st = json_object();
         snprintf(msg, sizeof msg, "Failed to create new replica set \"%s\": %s", name, err.msg);
-        api_event(ctl_api(x->c), x->d, "Warning", "ReplicaSetCreateError", COMP, "%s", msg);
+        kc_event(ctl_kc(x->c), x->d, "Warning", "ReplicaSetCreateError", COMP, "%s", msg);
         if (x->deadline >= 0)
             status_progressing(st, "False", "ReplicaSetCreateError", msg);
         status_write(x, st);
@@ -362,7 +362,7 @@ static int create_new_rs(struct dsync *x, long long want, const char *rev)
     json_array_append(x->rss, out);
     x->nrs = json_array_get(x->rss, json_array_size(x->rss) - 1);
     if (n > 0)
-        api_event(ctl_api(x->c), x->d, "Normal", "ScalingReplicaSet", COMP,
+        kc_event(ctl_kc(x->c), x->d, "Normal", "ScalingReplicaSet", COMP,
                   "Scaled up replica set %s to %lld", name, n);
     d_set_revision(x, want);
     if (x->deadline >= 0) {
@@ -506,14 +506,14 @@ static void cleanup_history(struct dsync *x)
     qsort(c, n, sizeof *c, cmp_revision);
     for (long long i = 0; i < diff; i++) {
         json_t *rs = c[i], *out = NULL;
-        struct api_wopts o = {.grace = -1};
+        struct kc_wopts o = {.grace = -1};
         struct err err;
 
         if (jx_int(rs, "status.replicas", 0) != 0 || rollout_spec(rs) != 0 ||
             jx_int(rs, "metadata.generation", 1) > jx_int(rs, "status.observedGeneration", 0))
             continue;
         err_init(&err);
-        if (api_delete(ctl_api(x->c), api_resource(RES_REPLICASET), x->ns,
+        if (kc_delete(ctl_kc(x->c), kc_resource(RES_REPLICASET), x->ns,
                        jx_str(rs, "metadata.name"), &o, &out, &err) < 0)
             ctl_log_err(x->c, "history cleanup", x->ns, x->name, &err);
         json_decref(out);
@@ -808,7 +808,7 @@ static void surge_check(struct dsync *x)
     if (v.fallback)
         x->eff = surge_fallback_spec(x->d);
     if (!was || strcmp(was, v.reason))
-        api_event(ctl_api(x->c), x->d, x->eff ? "Normal" : "Warning", SURGE_COND, COMP, "%s",
+        kc_event(ctl_kc(x->c), x->d, x->eff ? "Normal" : "Warning", SURGE_COND, COMP, "%s",
                   v.msg);
     x->surge_cond = surge_condition(&v);
 }
@@ -837,7 +837,7 @@ static void rollout_rolling(struct dsync *x)
 
 static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
 {
-    json_t *d = api_get(ctl_api(c), api_resource(RES_DEPLOYMENT), ns, name);
+    json_t *d = kc_get(ctl_kc(c), kc_resource(RES_DEPLOYMENT), ns, name);
     struct labelsel *sel = NULL;
     struct dsync x = {0};
     struct err err;
@@ -855,7 +855,7 @@ static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
     if (x.deadline == NO_LIMIT)
         x.deadline = -1;
     if (labelsel_from_object(jx_get(d, "spec.selector"), &sel, &err) < 0 || labelsel_empty(sel)) {
-        api_event(ctl_api(c), d, "Warning", "SelectingAll", COMP,
+        kc_event(ctl_kc(c), d, "Warning", "SelectingAll", COMP,
                   "This deployment is selecting all pods. A non-empty selector is required.");
         goto out;
     }
@@ -923,15 +923,15 @@ static void on_pod(struct ctl *c, const char *type, const struct resource *r, js
     if (!ref || (strcmp(type, "DELETED") != 0 && !unsched) ||
         strcmp(jx_str(ref, "kind") ?: "", "ReplicaSet") != 0)
         return;
-    rs = api_get(ctl_api(c), api_resource(RES_REPLICASET), jx_str(obj, "metadata.namespace"),
+    rs = kc_get(ctl_kc(c), kc_resource(RES_REPLICASET), jx_str(obj, "metadata.namespace"),
                  jx_str(ref, "name"));
     if (rs)
         ctl_enqueue_owner(c, rs, "Deployment");
 }
 
-struct ctl *ctrl_deployment_start(struct api *api)
+struct ctl *ctrl_deployment_start(struct kc *kc)
 {
-    struct ctl *c = ctl_new(api, "deployment", sync, NULL);
+    struct ctl *c = ctl_new(kc, "deployment", sync, NULL);
 
     ctl_watch(c, RES_DEPLOYMENT, NULL);
     ctl_watch(c, RES_REPLICASET, on_rs);

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "api/selector.h"
+#include "core/selector.h"
 #include "controllers/podutil.h"
 #include "core/jx.h"
 
