@@ -134,11 +134,36 @@ static int set_images(json_t *ctrs, const char *ctr, const char *img)
     return n;
 }
 
+/* The object a template change goes to: the Rollout, or the Deployment its workloadRef names
+ * (as the plugin does); path and object are owned by the caller. */
+static json_t *template_owner(struct ro_ctx *x, const char *name, char **path)
+{
+    json_t *ro = ro_get(x, name), *d = NULL;
+    const char *wr = jx_str(ro, "spec.workloadRef.name");
+    char buf[64];
+    int code;
+
+    if (!ro || !wr) {
+        *path = ro ? ro_path(x, name, NULL) : NULL;
+        return ro;
+    }
+    *path = xasprintf("/apis/apps/v1/namespaces/%s/deployments/%s", x->ns, wr);
+    code = cli_api_do(&x->api, "GET", *path, NULL, NULL, &d);
+    json_decref(ro);
+    if (code == 200)
+        return d;
+    ro_fail("%s", cli_api_msg(d, code, buf, sizeof buf));
+    json_decref(d);
+    free(*path);
+    *path = NULL;
+    return NULL;
+}
+
 static int cmd_set_image(struct ro_ctx *x, const char *name, int argc, char **argv)
 {
     for (int attempt = 0; attempt < 5; attempt++) {
-        json_t *ro = ro_get(x, name), *out = NULL;
-        char *p, buf[64];
+        char *p = NULL, buf[64];
+        json_t *ro = template_owner(x, name, &p), *out = NULL;
         int n = 0, code;
 
         if (!ro)
@@ -148,6 +173,7 @@ static int cmd_set_image(struct ro_ctx *x, const char *name, int argc, char **ar
 
             if (!eq || eq == argv[i] || (size_t)(eq - argv[i]) >= sizeof ctr || !eq[1]) {
                 json_decref(ro);
+                free(p);
                 return ro_fail("expected CONTAINER=IMAGE, got \"%s\"", argv[i]);
             }
             snprintf(ctr, sizeof ctr, "%.*s", (int)(eq - argv[i]), argv[i]);
@@ -156,9 +182,9 @@ static int cmd_set_image(struct ro_ctx *x, const char *name, int argc, char **ar
         }
         if (!n) {
             json_decref(ro);
+            free(p);
             return ro_fail("unable to find container named \"%s\"", argc ? argv[0] : "");
         }
-        p = ro_path(x, name, NULL);
         code = cli_api_do(&x->api, "PUT", p, "application/json", ro, &out);
         free(p);
         json_decref(ro);
@@ -218,7 +244,8 @@ json_t *ro_owned_rss(struct ro_ctx *x, const json_t *ro)
 
 static int cmd_undo(struct ro_ctx *x, const char *name, long long to)
 {
-    json_t *ro = ro_get(x, name), *rss, *rs, *pick = NULL, *tmpl, *patch;
+    json_t *ro = ro_get(x, name), *rss = NULL, *rs, *pick = NULL, *tmpl, *patch;
+    char *path = NULL;
     long long top = 0, second = 0;
     size_t i;
     int rc = 1;
@@ -241,6 +268,12 @@ static int cmd_undo(struct ro_ctx *x, const char *name, long long to)
     }
     tmpl = json_deep_copy(jx_get(pick, "spec.template"));
     jx_del(tmpl, "metadata.labels.rollouts-pod-template-hash");
+    /* A workloadRef Rollout is undone on its Deployment, as the plugin does. */
+    json_decref(ro);
+    if (!(ro = template_owner(x, name, &path))) {
+        json_decref(tmpl);
+        goto out;
+    }
     if (json_equal(tmpl, jx_get(ro, "spec.template"))) {
         printf("skipped rollback (current template already matches revision %lld)\n", to);
         json_decref(tmpl);
@@ -249,18 +282,18 @@ static int cmd_undo(struct ro_ctx *x, const char *name, long long to)
     }
     patch = json_pack("[{s:s,s:s,s:o}]", "op", "replace", "path", "/spec/template", "value", tmpl);
     {
-        char *p = ro_path(x, name, NULL), buf[64];
+        char buf[64];
         json_t *ans = NULL;
-        int code = cli_api_do(&x->api, "PATCH", p, "application/json-patch+json", patch, &ans);
+        int code = cli_api_do(&x->api, "PATCH", path, "application/json-patch+json", patch, &ans);
 
         rc = code == 200 ? 0 : ro_fail("%s", cli_api_msg(ans, code, buf, sizeof buf));
-        free(p);
         json_decref(ans);
     }
     json_decref(patch);
     if (!rc)
         printf("rollout '%s' undo\n", name);
 out:
+    free(path);
     json_decref(rss);
     json_decref(ro);
     return rc;

@@ -29,7 +29,10 @@ struct rsync {
     int skip_steps; /* initial deploy or rollback to stable: no steps */
     long long requeue_ms;
     char abort_cause[600];
-    int traffic_ok; /* the routes carry the step's weight (always true without routing) */
+    int traffic_ok;       /* the routes carry the step's weight (always true without routing) */
+    int window;           /* an undo within spec.rollbackWindow: steps and analysis skipped */
+    int surge_fallback;   /* GPU-safe surge: the canary rolls with maxSurge 0, maxUnavailable 1 */
+    long long nrs_before; /* the new ReplicaSet's spec.replicas before the strategy ran */
 };
 
 long long argo__rs_spec(const json_t *rs);
@@ -80,6 +83,30 @@ void argo__traffic_counts(struct rsync *x, const json_t *steps, long long idx, l
 int argo__traffic_sync(struct rsync *x, long long w, long long c, int abort, int done);
 /* A setHeaderRoute step (hr: its object) applied to the routes: 1 when written. */
 int argo__header_route(struct rsync *x, const json_t *hr);
+
+/* argo_history.c: 1 when the new ReplicaSet is older than the stable one and fewer than
+ * spec.rollbackWindow.revisions ReplicaSets were created between them (Argo's count). */
+int argo__within_window(const struct rsync *x);
+/* Deletes the Rollout's AnalysisRuns beyond spec.analysis.successfulRunHistoryLimit /
+ * unsuccessfulRunHistoryLimit (default 5 / 5, newest kept, current runs aside) and those whose
+ * ReplicaSet is gone. */
+void argo__prune_runs(struct rsync *x);
+
+/* argo_workload.c: with spec.workloadRef, x->ro becomes a copy (owned) holding the
+ * Deployment's template (and selector when the Rollout has none) and its generation
+ * annotation; 0, or -1 with InvalidSpec and the phase in x->st when the Deployment is missing. */
+int argo__workload(struct rsync *x);
+/* scaleDown onsuccess / progressively of the workloadRef Deployment during revision 1 (old: the
+ * status before this pass). */
+void argo__workload_scale_down(struct rsync *x, const json_t *old);
+/* Deployment watch: a spec change wakes the Rollouts that reference it. */
+void argo__on_workload(struct ctl *c, const char *type, const struct resource *r, json_t *obj,
+                       json_t *old, void *ctx);
+
+/* argo_strategy.c: pod watch; a pod of a Rollout's ReplicaSet that just became Unschedulable
+ * wakes the Rollout (GPU-safe surge reports it at once). */
+void argo__on_pod(struct ctl *c, const char *type, const struct resource *r, json_t *obj,
+                  json_t *old, void *ctx);
 
 void argo__canary(struct rsync *x);
 void argo__bluegreen(struct rsync *x);

@@ -382,6 +382,9 @@ static void reset_for_update(struct rsync *x)
     } else if (!strcmp(stable, x->hash)) {
         x->skip_steps = 1;
         argo__event(x, "Normal", "SkipSteps", "Rollback to stable ReplicaSets");
+    } else if (x->window && argo__rs_spec(x->nrs) > 0) {
+        argo__event(x, "Normal", "SkipSteps",
+                    "Rollback to active ReplicaSets within RollbackWindow");
     } else {
         argo__event(x, "Normal", "RolloutUpdated", "Rollout updated to revision %lld", rev);
         argo__event(x, "Normal", "RolloutNotCompleted",
@@ -776,11 +779,22 @@ static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
     old = jx_get(ro, "status") ?: json_object();
     x.st = json_is_object(jx_get(ro, "status")) ? json_deep_copy(old) : json_object();
     cond_del(x.st, "InvalidSpec");
-    template_hash(jx_get(ro, "spec.template"), jx_int(x.st, "collisionCount", -1), x.hash);
+    if (argo__workload(&x) < 0)
+        goto write;
+    template_hash(jx_get(x.ro, "spec.template"), jx_int(x.st, "collisionCount", -1), x.hash);
     claim(&x);
     if (!x.nrs && create_rs(&x) < 0)
         goto write;
     bump_revision(&x);
+    x.nrs_before = argo__rs_spec(x.nrs);
+    /* Within the window every pass skips the steps, pauses and analysis (Argo's canary.go). */
+    x.window = argo__within_window(&x);
+    if (x.window) {
+        x.skip_steps = 1;
+        json_object_del(x.st, "pauseConditions");
+        json_object_del(x.st, "controllerPause");
+        json_object_del(x.st, "abort");
+    }
     if (strcmp(jx_str(x.st, "currentPodHash") ?: "", x.hash) != 0)
         reset_for_update(&x);
     steps_hash(ro, sh);
@@ -801,6 +815,8 @@ static void sync(struct ctl *c, const char *ns, const char *name, void *ctx)
         argo__canary(&x);
     abort_and_retry(&x); /* an abort decided by the strategy (analysis, deadline) */
     cleanup_history(&x);
+    argo__prune_runs(&x);
+    argo__workload_scale_down(&x, old);
     counters(&x);
     conditions(&x, old);
 write:
@@ -811,6 +827,8 @@ write:
         json_decref(old);
     json_decref(x.st);
     json_decref(x.rss);
+    if (x.ro != ro)
+        json_decref(x.ro);
     json_decref(ro);
 }
 
@@ -844,6 +862,8 @@ struct ctl *ctrl_argo_rollout_start(struct kc *kc)
     ctl_watch(c, RES_REPLICASET, on_rs);
     ctl_watch(c, RES_SERVICE, on_svc);
     ctl_watch(c, RES_ANALYSISRUN, on_rs);
+    ctl_watch(c, RES_DEPLOYMENT, argo__on_workload);
+    ctl_watch(c, RES_POD, argo__on_pod);
     ctl_start(c);
     return c;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "controllers/argo-int.h"
+#include "controllers/surge.h"
 #include "core/jx.h"
 
 static long long min_ll(long long a, long long b)
@@ -87,6 +88,8 @@ static void scale_basic(struct rsync *x, long long c, long long s)
     int has_stable = x->srs && x->srs != x->nrs;
 
     argo_surge_unavailable(jx_get(x->ro, "spec.strategy.canary"), x->R, &S, &U);
+    if (x->surge_fallback)
+        S = 0, U = 1;
     /* With traffic routing the canary is sized by weight beside a full stable: no surge cap. */
     b.max_total = argo__traffic_routed(x->ro) ? x->R + c + S : x->R + S;
     b.min_avail = x->R - U;
@@ -213,6 +216,53 @@ static const char *background(struct rsync *x, const json_t *cs, long long idx, 
     return jx_str(jx_get(x->st, "canary.currentBackgroundAnalysisRunStatus"), "name");
 }
 
+/* GPU-safe surge (surge.h) for a basic canary: a canary or stable pod that cannot be scheduled
+ * for lack of an extended resource while old pods hold it is reported at once (condition
+ * SurgeBlocked, an event); a Rollout annotated kroll.dev/surge-fallback=true then rolls with
+ * maxSurge 0 and maxUnavailable 1 while its budgets allow, until no old pod is left. */
+static void canary_surge(struct rsync *x, long long S)
+{
+    struct surge_verdict v;
+    const char *opt = jx_annotation(x->ro, SURGE_A_FALLBACK);
+    char was[32];
+    int old_left = 0;
+
+    snprintf(was, sizeof was, "%s", argo__cond_reason(x->st, SURGE_COND) ?: "");
+    for (size_t i = 0; i < json_array_size(x->rss); i++)
+        if (json_array_get(x->rss, i) != x->nrs && argo__rs_spec(json_array_get(x->rss, i)) > 0)
+            old_left = 1;
+    if (opt && !strcmp(opt, "true") && old_left && !strcmp(was, "SurgeFallback")) {
+        x->surge_fallback = 1;
+        return;
+    }
+    if (S == 0 || !old_left || argo__traffic_routed(x->ro) ||
+        !surge_assess(x->c, x->ro, "Rollout", x->nrs, &v)) {
+        cond_del(x->st, SURGE_COND);
+        return;
+    }
+    if (v.recheck)
+        argo__requeue(x, 5000); /* budgets are not watched here */
+    x->surge_fallback = v.fallback;
+    if (strcmp(was, v.reason) != 0)
+        argo__event(x, v.fallback ? "Normal" : "Warning", SURGE_COND, "%s", v.msg);
+    cond_set(x->st, surge_condition(&v));
+}
+
+void argo__on_pod(struct ctl *c, const char *type, const struct resource *r, json_t *obj,
+                  json_t *old, void *ctx)
+{
+    json_t *ref = ctl_controller_ref(obj), *rs;
+
+    (void)r, (void)ctx;
+    if (!ref || strcmp(jx_str(ref, "kind") ?: "", "ReplicaSet") != 0 ||
+        !surge_newly_unschedulable(type, obj, old))
+        return;
+    rs = kc_get(ctl_kc(c), kc_resource(RES_REPLICASET), jx_str(obj, "metadata.namespace"),
+                 jx_str(ref, "name"));
+    if (rs)
+        ctl_enqueue_owner(c, rs, "Rollout");
+}
+
 /* Runs the current step; 1 when it is complete. */
 static int step_done(struct rsync *x, const json_t *step, size_t idx, long long c, long long s)
 {
@@ -293,6 +343,9 @@ void argo__canary(struct rsync *x)
     }
     w = done ? 100 : argo_current_weight(steps, idx, abort);
     argo_surge_unavailable(cs, x->R, &S, &U);
+    canary_surge(x, S);
+    if (x->surge_fallback)
+        S = 0, U = 1;
     if (routed)
         argo__traffic_counts(x, steps, idx, w, &c, &s);
     else
@@ -332,6 +385,7 @@ complete:
                     "Rollout completed update to revision %lld (%s): %s", argo__revision(x->nrs),
                     x->hash,
                     jx_bool(x->st, "promoteFull") ? "Full promotion requested"
+                    : x->window                   ? "Rollback within window"
                                                   : "Completed all canary steps");
         json_object_set_new(x->st, "stableRS", json_string(x->hash));
         json_object_del(x->st, "promoteFull");
@@ -422,7 +476,7 @@ static void bg_abort(struct rsync *x, const struct bgspec *b, const char *stable
 /* The pause before the switch: 1 when promotion may go ahead. */
 static int bg_may_promote(struct rsync *x, const struct bgspec *b)
 {
-    if (jx_bool(json_object_get(x->st, "blueGreen"), "scaleUpPreviewCheckPoint"))
+    if (jx_bool(json_object_get(x->st, "blueGreen"), "scaleUpPreviewCheckPoint") || x->window)
         return 1;
     if (b->auto_promote && b->auto_secs == 0)
         return 1;
@@ -435,8 +489,8 @@ static void bg_promoted(struct rsync *x)
     json_object_set_new(x->st, "stableRS", json_string(x->hash));
     x->srs = x->nrs;
     argo__event(x, "Normal", "RolloutCompleted",
-                "Rollout completed update to revision %lld (%s): Completed blue-green update",
-                argo__revision(x->nrs), x->hash);
+                "Rollout completed update to revision %lld (%s): %s", argo__revision(x->nrs),
+                x->hash, x->window ? "Rollback within window" : "Completed blue-green update");
     argo__requeue(x, 0);
 }
 
@@ -459,7 +513,7 @@ static void bg_switch(struct rsync *x, const struct bgspec *b)
     argo__rs_annotate(x, x->nrs, ARGO_A_DEADLINE, NULL);
     pause_clear(x);
     json_object_del(json_object_get(x->st, "blueGreen"), "scaleUpPreviewCheckPoint");
-    if (b->post)
+    if (b->post && !x->window)
         argo__requeue(x, 0);
     else
         bg_promoted(x);
@@ -488,7 +542,7 @@ static void bg_post(struct rsync *x, const struct bgspec *b, int paused)
     bg_points(x, b, x->hash, x->hash);
     if (!paused)
         argo__scale(x, x->nrs, x->R);
-    if (!b->post) {
+    if (!b->post || x->window) {
         bg_promoted(x);
         return;
     }
@@ -544,7 +598,8 @@ void argo__bluegreen(struct rsync *x)
         return;
     /* Pre-promotion analysis runs against the preview alongside the pause; the switch (or the
      * previewReplicaCount scale-up) waits for both. */
-    if (b.pre && !jx_bool(json_object_get(x->st, "blueGreen"), "scaleUpPreviewCheckPoint"))
+    if (b.pre && !x->window &&
+        !jx_bool(json_object_get(x->st, "blueGreen"), "scaleUpPreviewCheckPoint"))
         ready = !pause_cond(x, "InconclusiveAnalysisRun") &&
                 bg_analysis(x, b.pre, ARGO_RUN_PRE, "spec.strategy.blueGreen.prePromotionAnalysis");
     if (jx_bool(x->st, "abort"))

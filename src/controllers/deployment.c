@@ -786,11 +786,10 @@ static void rollout_recreate(struct dsync *x)
  * fallback sticks until the old pods are gone; the condition goes with them. */
 static void surge_check(struct dsync *x)
 {
-    struct surge_block b = {.resource = ""};
+    struct surge_verdict v;
     const json_t *cur = cond_get(x->d, SURGE_COND);
-    const char *was = cur ? jx_str(cur, "reason") : NULL, *reason, *opt;
+    const char *was = cur ? jx_str(cur, "reason") : NULL, *opt;
     int optin, old_left = 0;
-    char msg[900], ts[32];
 
     opt = jx_annotation(x->d, SURGE_A_FALLBACK);
     optin = opt && !strcmp(opt, "true");
@@ -801,39 +800,19 @@ static void surge_check(struct dsync *x)
         x->eff = surge_fallback_spec(x->d);
         return;
     }
-    if (rollout_max_surge(x->d, x->R) == 0 || !old_left || !surge_blocked(x->c, x->nrs, &b)) {
+    if (rollout_max_surge(x->d, x->R) == 0 || !old_left ||
+        !surge_assess(x->c, x->d, "Deployment", x->nrs, &v)) {
         x->surge_clear = cur != NULL;
         return;
     }
-    if (!optin) {
-        reason = "InsufficientResource";
-        snprintf(msg, sizeof msg,
-                 "Surge pod %s cannot be scheduled: Insufficient %s, so this rollout waits for "
-                 "capacity. Set maxSurge: 0 and maxUnavailable: 1 to replace pods in place, or "
-                 "annotate the Deployment %s=true to let kroll do that while the "
-                 "PodDisruptionBudgets allow it.",
-                 b.pod, b.resource, SURGE_A_FALLBACK);
-    } else if (!surge_pdb_allows(x->c, x->d, &b)) {
-        reason = "DisruptionBudget";
-        snprintf(msg, sizeof msg,
-                 "Surge pod %s cannot be scheduled: Insufficient %s, and PodDisruptionBudget %s "
-                 "allows no disruption, so kroll cannot replace pods in place: waiting.",
-                 b.pod, b.resource, b.pdb);
+    if (v.recheck)
         ctl_enqueue_after(x->c, x->ns, x->name, 5000); /* budgets are not watched here */
-    } else {
-        reason = "SurgeFallback";
-        snprintf(msg, sizeof msg,
-                 "Surge pod %s cannot be scheduled: Insufficient %s; replacing one pod at a "
-                 "time (maxSurge 0, maxUnavailable 1) until the rollout completes.",
-                 b.pod, b.resource);
+    if (v.fallback)
         x->eff = surge_fallback_spec(x->d);
-    }
-    if (!was || strcmp(was, reason))
-        kc_event(ctl_kc(x->c), x->d, x->eff ? "Normal" : "Warning", SURGE_COND, COMP, "%s", msg);
-    time_rfc3339(time(NULL), ts);
-    x->surge_cond =
-        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "type", SURGE_COND, "status", "True",
-                  "lastUpdateTime", ts, "lastTransitionTime", ts, "reason", reason, "message", msg);
+    if (!was || strcmp(was, v.reason))
+        kc_event(ctl_kc(x->c), x->d, x->eff ? "Normal" : "Warning", SURGE_COND, COMP, "%s",
+                  v.msg);
+    x->surge_cond = surge_condition(&v);
 }
 
 static void rollout_rolling(struct dsync *x)

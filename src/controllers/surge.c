@@ -1,9 +1,11 @@
-/* GPU-safe surge: detecting a surge pod that can never be scheduled, and the one-at-a-time
- * fallback (see surge.h). The decisions about conditions and events are in deployment.c. */
+/* GPU-safe surge: detecting a surge pod that can never be scheduled, the verdict (condition
+ * reason and message, fallback) shared by the Deployment and Rollout controllers, and the
+ * one-at-a-time fallback (see surge.h). When to look and what to scale stay with each. */
 #include "controllers/surge.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/selector.h"
 #include "controllers/podutil.h"
@@ -106,4 +108,61 @@ json_t *surge_fallback_spec(const json_t *d)
     jx_set(cp, "spec.strategy.rollingUpdate",
            json_pack("{s:i,s:i}", "maxSurge", 0, "maxUnavailable", 1));
     return cp;
+}
+
+int surge_assess(struct ctl *c, const json_t *obj, const char *kind, const json_t *nrs,
+                 struct surge_verdict *v)
+{
+    struct surge_block b = {.resource = ""};
+    const char *opt = jx_annotation(obj, SURGE_A_FALLBACK);
+
+    memset(v, 0, sizeof *v);
+    if (!surge_blocked(c, nrs, &b))
+        return 0;
+    if (!opt || strcmp(opt, "true") != 0) {
+        v->reason = "InsufficientResource";
+        snprintf(v->msg, sizeof v->msg,
+                 "Surge pod %s cannot be scheduled: Insufficient %s, so this rollout waits for "
+                 "capacity. Set maxSurge: 0 and maxUnavailable: 1 to replace pods in place, or "
+                 "annotate the %s %s=true to let kroll do that while the "
+                 "PodDisruptionBudgets allow it.",
+                 b.pod, b.resource, kind, SURGE_A_FALLBACK);
+    } else if (!surge_pdb_allows(c, obj, &b)) {
+        v->reason = "DisruptionBudget";
+        v->recheck = 1;
+        snprintf(v->msg, sizeof v->msg,
+                 "Surge pod %s cannot be scheduled: Insufficient %s, and PodDisruptionBudget %s "
+                 "allows no disruption, so kroll cannot replace pods in place: waiting.",
+                 b.pod, b.resource, b.pdb);
+    } else {
+        v->reason = "SurgeFallback";
+        v->fallback = 1;
+        snprintf(v->msg, sizeof v->msg,
+                 "Surge pod %s cannot be scheduled: Insufficient %s; replacing one pod at a "
+                 "time (maxSurge 0, maxUnavailable 1) until the rollout completes.",
+                 b.pod, b.resource);
+    }
+    return 1;
+}
+
+json_t *surge_condition(const struct surge_verdict *v)
+{
+    char ts[32];
+
+    time_rfc3339(time(NULL), ts);
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "type", SURGE_COND, "status", "True",
+                     "lastUpdateTime", ts, "lastTransitionTime", ts, "reason", v->reason, "message",
+                     v->msg);
+}
+
+static int unschedulable(const json_t *pod)
+{
+    const json_t *sc = cond_get(pod, "PodScheduled");
+
+    return sc && !strcmp(jx_str(sc, "reason") ?: "", "Unschedulable");
+}
+
+int surge_newly_unschedulable(const char *type, const json_t *pod, const json_t *old)
+{
+    return !strcmp(type, "MODIFIED") && unschedulable(pod) && !(old && unschedulable(old));
 }

@@ -35,4 +35,21 @@ int surge_pdb_allows(struct ctl *c, const json_t *d, struct surge_block *b);
 /* A copy of Deployment d (new reference) with rollingUpdate maxSurge 0, maxUnavailable 1. */
 json_t *surge_fallback_spec(const json_t *d);
 
+/* What a blocked surge means for workload obj (a Deployment or a Rollout, named kind in the
+ * messages) whose new ReplicaSet is nrs, given the opt-in annotation and the budgets. */
+struct surge_verdict {
+    const char *reason; /* InsufficientResource, DisruptionBudget or SurgeFallback */
+    int fallback;       /* roll one pod at a time (maxSurge 0, maxUnavailable 1) now */
+    int recheck;        /* budgets are not watched: look again in a few seconds */
+    char msg[900];
+};
+/* 1 with v filled in when a surge pod of nrs cannot be scheduled for lack of an extended
+ * resource, 0 when none is blocked. */
+int surge_assess(struct ctl *c, const json_t *obj, const char *kind, const json_t *nrs,
+                 struct surge_verdict *v);
+/* The SurgeBlocked condition (new reference) for v. */
+json_t *surge_condition(const struct surge_verdict *v);
+/* Has the pod just become Unschedulable (a watch event's object and its previous version)? */
+int surge_newly_unschedulable(const char *type, const json_t *pod, const json_t *old);
+
 #endif

@@ -1,7 +1,7 @@
 /* argoproj.io/v1alpha1 Rollout (progressive-delivery.md sections 2.1-2.6): defaults and the
  * rules Argo's controller reports as InvalidSpec, refused here with 422 and field causes in
  * Argo's words, so a bad spec never reaches the controller. Features kroll does not run yet
- * (traffic routing, workloadRef, experiment and plugin steps) are refused by name rather than
+ * (other traffic routers, experiment and plugin steps) are refused by name rather than
  * ignored: a Rollout that is accepted runs as Argo would run it. */
 #include <stdio.h>
 #include <string.h>
@@ -288,6 +288,42 @@ static void bluegreen_validate(const json_t *b, struct err *err)
                          "spec.strategy.blueGreen.postPromotionAnalysis", err);
 }
 
+/* workloadRef {apiVersion apps/v1, kind Deployment, name, scaleDown}: the Deployment gives
+ * the template (and the selector when none is set), so the Rollout's own must be empty. */
+static void workload_validate(const json_t *spec, struct err *err)
+{
+    const json_t *wr = json_object_get(spec, "workloadRef"), *t = json_object_get(spec, "template");
+    const char *sd = jx_str(wr, "scaleDown");
+
+    if (!json_is_object(wr)) {
+        err_field_invalid(err, "spec.workloadRef", wr, "must be an object");
+        return;
+    }
+    if (strcmp(jx_str(wr, "apiVersion") ?: "", "apps/v1") != 0 ||
+        strcmp(jx_str(wr, "kind") ?: "", "Deployment") != 0)
+        unsupported(err, "spec.workloadRef",
+                    "kroll takes the pod template from an apps/v1 Deployment only "
+                    "(apiVersion: apps/v1, kind: Deployment)");
+    if (!jx_str(wr, "name") || !*jx_str(wr, "name"))
+        err_field_required(err, "spec.workloadRef.name", NULL);
+    if (sd && *sd && strcmp(sd, "never") && strcmp(sd, "onsuccess") && strcmp(sd, "progressively"))
+        err_cause(err, "FieldValueNotSupported", "spec.workloadRef.scaleDown",
+                  "Unsupported value: \"%s\": supported values: \"never\", \"onsuccess\", "
+                  "\"progressively\"",
+                  sd);
+    /* Argo's EmptyTemplate looks at labels and annotations; a pod spec would be ignored as
+     * silently, so kroll refuses it too. */
+    if (json_object_size(jx_get(t, "metadata.labels")) ||
+        json_object_size(jx_get(t, "metadata.annotations")) ||
+        json_array_size(jx_get(t, "spec.containers")))
+        err_cause(err, "FieldValueInternal", "spec.template",
+                  "Internal error: template must be empty for workload reference rollout");
+    if (is_set(spec, "selector") && !json_object_size(jx_get(spec, "selector.matchLabels")) &&
+        !json_array_size(jx_get(spec, "selector.matchExpressions")))
+        err_field_invalid(err, "spec.selector", json_object_get(spec, "selector"),
+                          "empty selector is invalid for deployment");
+}
+
 void res__rollout_validate(const json_t *obj, const json_t *old, struct err *err)
 {
     const json_t *spec = json_object_get(obj, "spec"), *st = json_object_get(spec, "strategy");
@@ -298,8 +334,14 @@ void res__rollout_validate(const json_t *obj, const json_t *old, struct err *err
     res__nonneg(spec, "replicas", "spec.replicas", err);
     res__nonneg(spec, "minReadySeconds", "spec.minReadySeconds", err);
     res__nonneg(spec, "revisionHistoryLimit", "spec.revisionHistoryLimit", err);
+    res__nonneg(json_object_get(spec, "rollbackWindow"), "revisions",
+                "spec.rollbackWindow.revisions", err);
+    res__nonneg(json_object_get(spec, "analysis"), "successfulRunHistoryLimit",
+                "spec.analysis.successfulRunHistoryLimit", err);
+    res__nonneg(json_object_get(spec, "analysis"), "unsuccessfulRunHistoryLimit",
+                "spec.analysis.unsuccessfulRunHistoryLimit", err);
     if (is_set(spec, "workloadRef"))
-        unsupported(err, "spec.workloadRef", "workloadRef is not supported by kroll yet");
+        workload_validate(spec, err);
     else
         res__workload_selector_template(spec, "rollout", err);
     if (json_is_integer(pds) && json_integer_value(pds) <= jx_int(spec, "minReadySeconds", 0))

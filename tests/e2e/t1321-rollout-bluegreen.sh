@@ -18,7 +18,7 @@ STRAT='    blueGreen:
       activeService: bg-active
       previewService: bg-preview
       autoPromotionEnabled: false
-      scaleDownDelaySeconds: 3
+      scaleDownDelaySeconds: 10
       abortScaleDownDelaySeconds: 2'
 ro_manifest bg 3 test/app:1 "$STRAT" | kubectl apply -f - >/dev/null
 wait_for 60 "59: first deploy Healthy" -- ro_is bg Healthy/
