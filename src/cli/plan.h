@@ -26,26 +26,26 @@ struct plan_row {
 
 struct plan {
     /* Inputs, all borrowed. */
-    const json_t *obj;  /* the Deployment or Rollout with the new spec */
-    int rollout;        /* obj is an argoproj.io Rollout */
-    const json_t *rss;  /* its ReplicaSets (array) */
-    const json_t *pods; /* its pods (array) */
-    json_t *nodes;      /* Nodes as a map name -> Node, or NULL: no scheduling check */
-    json_t *sched_pods; /* every pod as a map key -> Pod (sim pods are added and removed) */
-    const json_t *pdbs; /* PodDisruptionBudgets of the namespace (array), or NULL */
+    const json_t *obj;        /* the Deployment or Rollout with the new spec */
+    int rollout;              /* obj is an argoproj.io Rollout */
+    const json_t *rss;        /* its ReplicaSets (array) */
+    const json_t *pods;       /* its pods (array) */
+    json_t *nodes;            /* Nodes as a map name -> Node, or NULL: no scheduling check */
+    json_t *sched_pods;       /* every pod as a map key -> Pod (sim pods are added and removed) */
+    const json_t *pdbs;       /* PodDisruptionBudgets of the namespace (array), or NULL */
     const json_t *analysis_s; /* canary step index (string) -> seconds an analysis takes */
     struct plan_model m;
     /* Outputs (plan_release frees them). */
     struct plan_row *rows;
     size_t nrows;
-    double duration;    /* seconds to completion, < 0 when it never completes */
-    double waits;       /* of which seconds are pauses and analysis */
-    int promote_waits;  /* pauses with no end (the duration assumes promote at once) */
-    json_t *problems;   /* array of {"reason", "message", "t"} */
+    double duration;   /* seconds to completion, < 0 when it never completes */
+    double waits;      /* of which seconds are pauses and analysis */
+    int promote_waits; /* pauses with no end (the duration assumes promote at once) */
+    json_t *problems;  /* array of {"reason", "message", "t"} */
 };
 
-#define PLAN_MAX_ROWS 2000   /* timeline lines kept */
-#define PLAN_MAX_PODS 4096   /* pods simulated (each replica and surge pod) */
+#define PLAN_MAX_ROWS 2000       /* timeline lines kept */
+#define PLAN_MAX_PODS 4096       /* pods simulated (each replica and surge pod) */
 #define PLAN_MAX_SECONDS 86400.0 /* simulated time after which the plan gives up */
 
 /* Runs the simulation; 0, or -1 with a problem recorded when the input cannot be planned. */

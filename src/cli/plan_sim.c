@@ -56,7 +56,8 @@ static void problem(struct sim *s, const char *reason, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    json_array_foreach(s->p->problems, i, pr) if (!strcmp(jx_str(pr, "reason") ?: "", reason)) return;
+    json_array_foreach(s->p->problems, i,
+                       pr) if (!strcmp(jx_str(pr, "reason") ?: "", reason)) return;
     json_array_append_new(s->p->problems,
                           json_pack("{s:s,s:s,s:f}", "reason", reason, "message", msg, "t", s->t));
 }
@@ -103,8 +104,8 @@ static void schedule(struct sim *s, struct spod *q)
         q->pending = 0;
         return;
     }
-    pod = json_pack("{s:s,s:{s:s,s:s},s:O}", "kind", "Pod", "metadata", "name", q->key,
-                    "namespace", jx_str(s->p->obj, "metadata.namespace") ?: "default", "spec",
+    pod = json_pack("{s:s,s:{s:s,s:s},s:O}", "kind", "Pod", "metadata", "name", q->key, "namespace",
+                    jx_str(s->p->obj, "metadata.namespace") ?: "default", "spec",
                     jx_get(s->p->obj, "spec.template.spec"));
     node = sched_pick_node(s->p->nodes, pod, s->p->sched_pods, msg, sizeof msg);
     if (node) {
@@ -132,8 +133,13 @@ static void pod_new(struct sim *s, size_t rs)
     if (s->npods >= PLAN_MAX_PODS)
         return;
     q = &s->pods[s->npods++];
-    *q = (struct spod){.rs = rs, .created = s->t, .running = NEVER, .ready = NEVER,
-                       .avail = NEVER, .gone = NEVER, .pending = 1};
+    *q = (struct spod){.rs = rs,
+                       .created = s->t,
+                       .running = NEVER,
+                       .ready = NEVER,
+                       .avail = NEVER,
+                       .gone = NEVER,
+                       .pending = 1};
     snprintf(q->key, sizeof q->key, "kroll-plan/%d", s->seq++);
     schedule(s, q);
 }
@@ -488,8 +494,8 @@ static int canary_run(struct sim *s)
             !json_object_get(step, "setCanaryScale")) {
             if (!canary_wait_step(s, step, idx, n)) {
                 argo_step_text(step, text, sizeof text);
-                problem(s, "UnsupportedStep", "step %lld/%zu (%s) is not planned: skipped",
-                        idx + 1, n, text);
+                problem(s, "UnsupportedStep", "step %lld/%zu (%s) is not planned: skipped", idx + 1,
+                        n, text);
             }
             idx++;
             continue;
@@ -563,10 +569,10 @@ static void sim_rss(struct sim *s)
     }
     if (s->ni == (size_t)-1) {
         s->ni = json_array_size(s->rss);
-        json_array_append_new(s->rss, json_pack("{s:{s:s,s:s},s:{s:i},s:{}}", "metadata", "name",
-                                                "(new)", "creationTimestamp",
-                                                "9999-12-31T23:59:59Z", "spec", "replicas", 0,
-                                                "status"));
+        json_array_append_new(s->rss,
+                              json_pack("{s:{s:s,s:s},s:{s:i},s:{}}", "metadata", "name", "(new)",
+                                        "creationTimestamp", "9999-12-31T23:59:59Z", "spec",
+                                        "replicas", 0, "status"));
     }
     if (s->si == (size_t)-1)
         s->si = s->ni;
@@ -590,8 +596,12 @@ static void sim_pods(struct sim *s)
         if (j >= json_array_size(s->p->rss))
             continue;
         q = &s->pods[s->npods++];
-        *q = (struct spod){.rs = j, .created = -1, .running = -1, .ready = ready ? -1 : NEVER,
-                           .avail = ready ? -1 : NEVER, .gone = NEVER};
+        *q = (struct spod){.rs = j,
+                           .created = -1,
+                           .running = -1,
+                           .ready = ready ? -1 : NEVER,
+                           .avail = ready ? -1 : NEVER,
+                           .gone = NEVER};
         snprintf(q->key, sizeof q->key, "%s/%s", jx_str(pod, "metadata.namespace") ?: "",
                  jx_str(pod, "metadata.name") ?: "");
         if (jx_get(pod, "metadata.deletionTimestamp")) {
@@ -620,8 +630,8 @@ int plan_run(struct plan *p)
         rc = -1;
         goto out;
     }
-    s.weight = p->rollout ? argo_current_weight(jx_get(p->obj, "spec.strategy.canary.steps"), 0, 0)
-                          : 0;
+    s.weight =
+        p->rollout ? argo_current_weight(jx_get(p->obj, "spec.strategy.canary.steps"), 0, 0) : 0;
     row(&s, "start");
     rc = p->rollout ? canary_run(&s) : deploy_run(&s);
     if (rc == 0) {
