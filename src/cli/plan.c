@@ -92,6 +92,55 @@ static int measure(const json_t *pods, double *start_s, double *ready_s)
     return n;
 }
 
+/* The time an event was recorded, from its name: "<object>.<hex UnixNano>", as client-go's
+ * recorder and kroll name events; -1 when the name has no such suffix. */
+static double event_ns_time(const json_t *ev)
+{
+    const char *n = jx_str(ev, "metadata.name"), *dot = n ? strrchr(n, '.') : NULL;
+    char *end;
+    unsigned long long v;
+
+    if (!dot || strlen(dot + 1) < 8 || strlen(dot + 1) > 16)
+        return -1;
+    v = strtoull(dot + 1, &end, 16);
+    return *end ? -1 : (double)v / 1e9;
+}
+
+/* The mean pod start (Scheduled -> Started events of the same pod) over pods: sub-second, where
+ * the pods' own timestamps are whole seconds. 0 when no pod has both. */
+static int measure_events(const json_t *events, const json_t *pods, double *start_s)
+{
+    double sum = 0;
+    int n = 0;
+    size_t i, j;
+    json_t *p, *ev;
+
+    json_array_foreach(pods, i, p)
+    {
+        const char *uid = jx_str(p, "metadata.uid") ?: "";
+        double sch = -1, st = -1;
+
+        json_array_foreach(json_object_get(events, "items"), j, ev)
+        {
+            const char *r = jx_str(ev, "reason") ?: "";
+
+            if (strcmp(jx_str(ev, "involvedObject.uid") ?: "", uid))
+                continue;
+            if (!strcmp(r, "Scheduled"))
+                sch = event_ns_time(ev);
+            else if (!strcmp(r, "Started") && st < 0)
+                st = event_ns_time(ev);
+        }
+        if (sch > 0 && st >= sch) {
+            sum += st - sch;
+            n++;
+        }
+    }
+    if (n)
+        *start_s = sum / n;
+    return n;
+}
+
 /* The preStop sleep of the template's first container (exec "sleep N" or sleep.seconds). */
 static double prestop_s(const json_t *spec)
 {
@@ -113,26 +162,34 @@ static double prestop_s(const json_t *spec)
     return 0;
 }
 
-static void model(const json_t *obj, const json_t *pods, struct plan_model *m, int *measured)
+static void model(const json_t *obj, const json_t *pods, const json_t *events, struct plan_model *m,
+                  int *measured)
 {
     const json_t *spec = jx_get(obj, "spec.template.spec");
     const json_t *rp =
         jx_get(json_array_get(json_object_get(spec, "containers"), 0), "readinessProbe");
-    double start = 1.0, ready = 0, floor_s = 0, grace;
+    double start = 1.0, ready = 0, grace;
     long long mr = jx_int(obj, "spec.minReadySeconds", 0);
 
     *measured = measure(pods, &start, &ready);
-    /* The first success the probe schedule allows: initialDelaySeconds, then successThreshold
-     * probes periodSeconds apart. */
-    if (rp)
-        floor_s = (double)jx_int(rp, "initialDelaySeconds", 0) +
-                  (double)(jx_int(rp, "successThreshold", 1) - 1) *
-                      (double)jx_int(rp, "periodSeconds", 10);
+    measure_events(events, pods, &start);
+    /* Probes run at initialDelaySeconds after the start, then every periodSeconds; Ready comes
+     * at the first success at or after the measured warm-up, then successThreshold - 1 more. */
+    if (rp) {
+        double delay = (double)jx_int(rp, "initialDelaySeconds", 0);
+        double period = (double)jx_int(rp, "periodSeconds", 10);
+
+        if (period < 1)
+            period = 1;
+        ready =
+            ready > delay + 0.05 ? delay + ceil((ready - delay - 0.05) / period) * period : delay;
+        ready += (double)(jx_int(rp, "successThreshold", 1) - 1) * period;
+    }
     m->start_s = start;
-    m->ready_s = ready > floor_s ? ready : floor_s;
-    /* pod_available_in counts whole seconds (available once since + minReady < now) and the
-     * ReplicaSet controller looks again minReady + 1 s after the pod turned Ready. */
-    m->min_ready_s = mr > 0 ? (double)mr + 1 : 0;
+    m->ready_s = ready;
+    /* pod_available_in counts whole seconds (available once since + minReady < now): between
+     * minReady and minReady + 1 s after Ready, half a second more on average. */
+    m->min_ready_s = mr > 0 ? (double)mr + 0.5 : 0;
     grace = (double)jx_int(spec, "terminationGracePeriodSeconds", 30);
     m->term_s = prestop_s(spec) + 0.5 < grace ? prestop_s(spec) + 0.5 : grace;
     m->lag_s = 0.1;
@@ -309,13 +366,13 @@ static json_t *node_map(const json_t *list)
 }
 
 struct snap {
-    json_t *cur, *obj, *rsl, *rss, *pl, *pods, *nodes, *all, *pdbl, *an;
+    json_t *cur, *obj, *rsl, *rss, *pl, *pods, *nodes, *all, *pdbl, *an, *evl;
 };
 
 static void snap_release(struct snap *s)
 {
-    json_t **all[] = {&s->cur,  &s->obj,   &s->rsl, &s->rss,  &s->pl,
-                      &s->pods, &s->nodes, &s->all, &s->pdbl, &s->an};
+    json_t **all[] = {&s->cur,   &s->obj, &s->rsl,  &s->rss, &s->pl, &s->pods,
+                      &s->nodes, &s->all, &s->pdbl, &s->an,  &s->evl};
 
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
         json_decref(*all[i]);
@@ -371,6 +428,12 @@ static int read_cluster(struct ro_ctx *x, const char *name, int rollout, struct 
     if (cli_api_do(&x->api, "GET", p, NULL, NULL, &s->pdbl) != 200) {
         json_decref(s->pdbl);
         s->pdbl = NULL;
+    }
+    free(p);
+    p = xasprintf("/api/v1/namespaces/%s/events", x->ns);
+    if (cli_api_do(&x->api, "GET", p, NULL, NULL, &s->evl) != 200) {
+        json_decref(s->evl);
+        s->evl = NULL;
     }
     free(p);
     s->an = rollout ? analysis_map(x, s->cur) : json_object();
@@ -539,7 +602,7 @@ int ro_cmd_plan(struct ro_ctx *x, int argc, char **argv)
     p.sched_pods = s.all;
     p.pdbs = json_object_get(s.pdbl, "items");
     p.analysis_s = s.an;
-    model(s.obj, s.pods, &p.m, &measured);
+    model(s.obj, s.pods, s.evl, &p.m, &measured);
     if (plan_run(&p) < 0) {
         rc = ro_fail("%s", jx_str(json_array_get(p.problems, 0), "message") ?: "cannot plan");
         goto out;
