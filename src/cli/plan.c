@@ -106,11 +106,13 @@ static double event_ns_time(const json_t *ev)
     return *end ? -1 : (double)v / 1e9;
 }
 
-/* The mean pod start (Scheduled -> Started events of the same pod) over pods: sub-second, where
- * the pods' own timestamps are whole seconds. 0 when no pod has both. */
+/* The fastest pod start (Scheduled -> Started events of the same pod) among pods: sub-second,
+ * where the pods' own timestamps are whole seconds. The fastest, because the current pods were
+ * often all started at once (a first deploy, a scale-up) while a rollout starts maxSurge pods
+ * at a time. 0 when no pod has both events. */
 static int measure_events(const json_t *events, const json_t *pods, double *start_s)
 {
-    double sum = 0;
+    double best = -1;
     int n = 0;
     size_t i, j;
     json_t *p, *ev;
@@ -132,12 +134,13 @@ static int measure_events(const json_t *events, const json_t *pods, double *star
                 st = event_ns_time(ev);
         }
         if (sch > 0 && st >= sch) {
-            sum += st - sch;
+            if (best < 0 || st - sch < best)
+                best = st - sch;
             n++;
         }
     }
     if (n)
-        *start_s = sum / n;
+        *start_s = best;
     return n;
 }
 
@@ -173,17 +176,14 @@ static void model(const json_t *obj, const json_t *pods, const json_t *events, s
 
     *measured = measure(pods, &start, &ready);
     measure_events(events, pods, &start);
-    /* Probes run at initialDelaySeconds after the start, then every periodSeconds; Ready comes
-     * at the first success at or after the measured warm-up, then successThreshold - 1 more. */
+    /* Probes run at initialDelaySeconds after the start, then every periodSeconds: Ready no
+     * sooner than initialDelaySeconds plus successThreshold - 1 periods. */
     if (rp) {
-        double delay = (double)jx_int(rp, "initialDelaySeconds", 0);
-        double period = (double)jx_int(rp, "periodSeconds", 10);
+        double floor_s = (double)jx_int(rp, "initialDelaySeconds", 0) +
+                         (double)(jx_int(rp, "successThreshold", 1) - 1) *
+                             (double)jx_int(rp, "periodSeconds", 10);
 
-        if (period < 1)
-            period = 1;
-        ready =
-            ready > delay + 0.05 ? delay + ceil((ready - delay - 0.05) / period) * period : delay;
-        ready += (double)(jx_int(rp, "successThreshold", 1) - 1) * period;
+        ready = ready > floor_s ? ready : floor_s;
     }
     m->start_s = start;
     m->ready_s = ready;

@@ -93,6 +93,15 @@ static void rs_status(struct sim *s)
     }
 }
 
+/* A pod bound to a node: it runs, turns Ready and available as the model says. */
+static void placed(struct sim *s, struct spod *q)
+{
+    q->pending = 0;
+    q->running = s->t + s->p->m.start_s;
+    q->ready = q->running + s->p->m.ready_s;
+    q->avail = q->ready + s->p->m.min_ready_s + s->p->m.lag_s;
+}
+
 /* Tries to place a pending pod with the scheduler's own fit check. */
 static void schedule(struct sim *s, struct spod *q)
 {
@@ -101,7 +110,7 @@ static void schedule(struct sim *s, struct spod *q)
     const char *node;
 
     if (!s->p->nodes || !s->p->sched_pods) {
-        q->pending = 0;
+        placed(s, q);
         return;
     }
     pod = json_pack("{s:s,s:{s:s,s:s},s:O}", "kind", "Pod", "metadata", "name", q->key, "namespace",
@@ -112,10 +121,7 @@ static void schedule(struct sim *s, struct spod *q)
         jx_set(pod, "spec.nodeName", json_string(node));
         jx_set(pod, "status.phase", json_string("Pending"));
         json_object_set(s->p->sched_pods, q->key, pod);
-        q->pending = 0;
-        q->running = s->t + s->p->m.start_s;
-        q->ready = q->running + s->p->m.ready_s;
-        q->avail = q->ready + s->p->m.min_ready_s + s->p->m.lag_s;
+        placed(s, q);
     } else {
         q->pending = 1;
         if (surge_insufficient(msg, res, sizeof res))
