@@ -479,6 +479,8 @@ static void print_text(const struct plan *p, const char *target, int measured)
     } else {
         printf("Expected duration: never completes\n");
     }
+    if (p->switch_t >= 0)
+        printf("The active Service switches at %.1f s\n", p->switch_t);
     if (!json_array_size(p->problems))
         printf("Problems: none\n");
     json_array_foreach(p->problems, i, pr)
@@ -512,6 +514,8 @@ static void print_json(const struct plan *p, const char *target)
     json_object_set_new(o, "durationSeconds",
                         p->duration >= 0 ? json_real(p->duration) : json_null());
     json_object_set_new(o, "waitSeconds", json_real(p->waits));
+    if (p->switch_t >= 0)
+        json_object_set_new(o, "switchSeconds", json_real(p->switch_t));
     json_object_set_new(o, "promoteWaits", json_integer(p->promote_waits));
     json_object_set(o, "problems", p->problems);
     s = json_dumps(o, JSON_INDENT(2) | JSON_REAL_PRECISION(6));

@@ -40,6 +40,7 @@ struct plan {
     size_t nrows;
     double duration;   /* seconds to completion, < 0 when it never completes */
     double waits;      /* of which seconds are pauses and analysis */
+    double switch_t; /* blue-green: when the active Service moves (-1: not blue-green) */
     int promote_waits; /* pauses with no end (the duration assumes promote at once) */
     json_t *problems;  /* array of {"reason", "message", "t"} */
 };

@@ -523,6 +523,68 @@ static int canary_run(struct sim *s)
     return -1;
 }
 
+/* ---- blue-green Rollout ---- */
+
+/* Waits until the new ReplicaSet has n available pods beside a full stable one; 0 on a stall. */
+static int bg_reach(struct sim *s, long long n)
+{
+    for (int guard = 0; guard < 100000; guard++) {
+        scale(s, s->si, s->R);
+        scale(s, s->ni, n);
+        for (size_t i = 0; i < json_array_size(s->rss); i++)
+            if (i != s->ni && i != s->si)
+                scale(s, i, 0);
+        rs_status(s);
+        if (at_count(s, s->ni, n))
+            return 1;
+        if (!wait_event(s))
+            return 0;
+    }
+    return 0;
+}
+
+/* argo_strategy.c's argo__bluegreen: the new ReplicaSet up to previewReplicaCount (or R)
+ * beside the stable one, the pause (autoPromotionSeconds, or promote), the rest of the new
+ * pods, the switch; the old ReplicaSet goes scaleDownDelaySeconds after it. */
+static int bg_run(struct sim *s)
+{
+    const json_t *bg = jx_get(s->p->obj, "spec.strategy.blueGreen");
+    long long preview = jx_int(bg, "previewReplicaCount", -1);
+    long long secs = jx_int(bg, "autoPromotionSeconds", 0);
+    long long delay = jx_int(bg, "scaleDownDelaySeconds", 30);
+    int autop = !json_is_false(json_object_get(bg, "autoPromotionEnabled"));
+
+    if (s->si == s->ni)
+        return bg_reach(s, s->R) ? 0 : -1;
+    if (!bg_reach(s, preview >= 0 && preview < s->R ? preview : s->R))
+        return -1;
+    row(s, "preview ready");
+    if (json_object_get(bg, "prePromotionAnalysis"))
+        problem(s, "AnalysisUnknown",
+                "prePromotionAnalysis is not planned: its time is not counted");
+    if (!autop) {
+        s->p->promote_waits++;
+        problem(s, "PauseWithoutDuration",
+                "autoPromotionEnabled is false: the switch waits for `kroll rollouts promote`; "
+                "the duration assumes a promote at once");
+        row(s, "waits for promote");
+    } else if (secs > 0) {
+        row(s, "autoPromotionSeconds %lld", secs);
+        wait_for(s, (double)secs + PAUSE_REQUEUE_S);
+    }
+    if (!bg_reach(s, s->R))
+        return -1;
+    row(s, "switch: active Service to the new RS");
+    s->p->switch_t = s->t;
+    if (delay > 0) {
+        row(s, "old RS kept scaleDownDelaySeconds %lld", delay);
+        s->t += (double)delay;
+    }
+    scale(s, s->si, 0);
+    s->si = s->ni;
+    return all_done(s, s->R) ? 0 : -1;
+}
+
 /* ---- driver ---- */
 
 static int deploy_run(struct sim *s)
@@ -631,15 +693,19 @@ int plan_run(struct plan *p)
     s.eff = json_deep_copy(p->obj);
     sim_rss(&s);
     sim_pods(&s);
-    if (p->rollout && !jx_get(p->obj, "spec.strategy.canary")) {
-        problem(&s, "Unsupported", "only canary Rollouts are planned (blueGreen is not yet)");
+    if (p->rollout && !jx_get(p->obj, "spec.strategy.canary") &&
+        !jx_get(p->obj, "spec.strategy.blueGreen")) {
+        problem(&s, "Unsupported", "the Rollout has neither a canary nor a blueGreen strategy");
         rc = -1;
         goto out;
     }
     s.weight =
         p->rollout ? argo_current_weight(jx_get(p->obj, "spec.strategy.canary.steps"), 0, 0) : 0;
     row(&s, "start");
-    rc = p->rollout ? canary_run(&s) : deploy_run(&s);
+    p->switch_t = -1;
+    rc = !p->rollout                                 ? deploy_run(&s)
+         : jx_get(p->obj, "spec.strategy.blueGreen") ? bg_run(&s)
+                                                     : canary_run(&s);
     if (rc == 0) {
         p->duration = s.t;
         row(&s, "complete");
