@@ -270,12 +270,41 @@ static void test_canary(void **state)
     fixture_release(&f);
 }
 
+/* Blue-green: 2 preview pods, autoPromotionSeconds 10, then the other 2, the switch, and the old
+ * ReplicaSet 30 s later (scaleDownDelaySeconds' default). */
+static void test_bluegreen(void **state)
+{
+    struct fixture f;
+    struct plan p;
+
+    (void)state;
+    fixture(&f, 4, "1", "0", 0, 0);
+    json_object_set_new(f.d, "kind", json_string("Rollout"));
+    json_object_set_new(f.d, "status", json_pack("{s:s}", "stableRS", "h1"));
+    json_object_set_new(json_object_get(json_array_get(f.rss, 0), "metadata"), "labels",
+                        json_pack("{s:s}", "rollouts-pod-template-hash", "h1"));
+    json_object_set_new(json_object_get(f.d, "spec"), "strategy",
+                        json_pack("{s:{s:s,s:i,s:i}}", "blueGreen", "activeService", "a",
+                                  "previewReplicaCount", 2, "autoPromotionSeconds", 10));
+    plan_init(&p, &f, 0);
+    p.rollout = 1;
+    assert_int_equal(plan_run(&p), 0);
+    /* 2 s for the preview pods, 10.2 s of auto-promotion, 2 s for the rest: the switch. */
+    assert_true(p.switch_t > 14.1 && p.switch_t < 14.3);
+    assert_true(p.duration > 44.1 && p.duration < 44.3);
+    for (size_t k = 0; k < p.nrows; k++)
+        assert_true(p.rows[k].old_desired == 4 || p.rows[k].t > p.duration - 0.01);
+    plan_release(&p);
+    fixture_release(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_deployment_table),
         cmocka_unit_test(test_gpu_surge),
         cmocka_unit_test(test_canary),
+        cmocka_unit_test(test_bluegreen),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
