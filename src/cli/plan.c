@@ -106,13 +106,16 @@ static double event_ns_time(const json_t *ev)
     return *end ? -1 : (double)v / 1e9;
 }
 
-/* The fastest pod start (Scheduled -> Started events of the same pod) among pods: sub-second,
- * where the pods' own timestamps are whole seconds. The fastest, because the current pods were
- * often all started at once (a first deploy, a scale-up) while a rollout starts maxSurge pods
- * at a time. 0 when no pod has both events. */
-static int measure_events(const json_t *events, const json_t *pods, double *start_s)
+/* From the events of the current ready pods (their names carry nanoseconds, the pods' own
+ * timestamps only whole seconds): the fastest start, Scheduled -> Started (the current pods
+ * were often all started at once, a first deploy or a scale-up, where a rollout starts maxSurge
+ * at a time), and the mean number of readiness probes that failed in a pod's first few periods
+ * (Ready came at the first success on the probe schedule). Returns how many pods had both
+ * events; *start_s and *fails are left alone when none. */
+static int measure_events(const json_t *events, const json_t *pods, double period, double *start_s,
+                          double *fails)
 {
-    double best = -1;
+    double best = -1, nfail = 0;
     int n = 0;
     size_t i, j;
     json_t *p, *ev;
@@ -120,8 +123,11 @@ static int measure_events(const json_t *events, const json_t *pods, double *star
     json_array_foreach(pods, i, p)
     {
         const char *uid = jx_str(p, "metadata.uid") ?: "";
-        double sch = -1, st = -1;
+        const json_t *rc = cond_get(p, "Ready");
+        double sch = -1, st = -1, f = 0;
 
+        if (!rc || strcmp(jx_str(rc, "status") ?: "", "True"))
+            continue;
         json_array_foreach(json_object_get(events, "items"), j, ev)
         {
             const char *r = jx_str(ev, "reason") ?: "";
@@ -133,14 +139,27 @@ static int measure_events(const json_t *events, const json_t *pods, double *star
             else if (!strcmp(r, "Started") && st < 0)
                 st = event_ns_time(ev);
         }
+        json_array_foreach(json_object_get(events, "items"), j, ev)
+        {
+            double t = event_ns_time(ev);
+
+            if (!strcmp(jx_str(ev, "involvedObject.uid") ?: "", uid) &&
+                !strcmp(jx_str(ev, "reason") ?: "", "Unhealthy") &&
+                !strncmp(jx_str(ev, "message") ?: "", "Readiness probe failed", 22) && st > 0 &&
+                t >= st && t < st + 3 * period + 0.5)
+                f += (double)jx_int(ev, "count", 1);
+        }
         if (sch > 0 && st >= sch) {
             if (best < 0 || st - sch < best)
                 best = st - sch;
+            nfail += f;
             n++;
         }
     }
-    if (n)
+    if (n) {
         *start_s = best;
+        *fails = nfail / n;
+    }
     return n;
 }
 
@@ -175,15 +194,22 @@ static void model(const json_t *obj, const json_t *pods, const json_t *events, s
     long long mr = jx_int(obj, "spec.minReadySeconds", 0);
 
     *measured = measure(pods, &start, &ready);
-    measure_events(events, pods, &start);
-    /* Probes run at initialDelaySeconds after the start, then every periodSeconds: Ready no
-     * sooner than initialDelaySeconds plus successThreshold - 1 periods. */
+    /* Probes run at initialDelaySeconds after the start, then every periodSeconds: Ready at the
+     * first success, then successThreshold - 1 more periods. The failures before it come from
+     * the events where they exist, else from the pods' whole-second timestamps. */
     if (rp) {
-        double floor_s = (double)jx_int(rp, "initialDelaySeconds", 0) +
-                         (double)(jx_int(rp, "successThreshold", 1) - 1) *
-                             (double)jx_int(rp, "periodSeconds", 10);
+        double delay = (double)jx_int(rp, "initialDelaySeconds", 0);
+        double period = (double)jx_int(rp, "periodSeconds", 10), fails = -1;
 
-        ready = ready > floor_s ? ready : floor_s;
+        if (measure_events(events, pods, period, &start, &fails) && fails >= 0)
+            ready = delay + fails * period;
+        ready = ready > delay ? ready : delay;
+        ready += (double)(jx_int(rp, "successThreshold", 1) - 1) * period;
+    } else {
+        double fails;
+
+        measure_events(events, pods, 1, &start, &fails);
+        ready = 0;
     }
     m->start_s = start;
     m->ready_s = ready;

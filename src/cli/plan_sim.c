@@ -702,6 +702,7 @@ int plan_run(struct plan *p)
     s.weight =
         p->rollout ? argo_current_weight(jx_get(p->obj, "spec.strategy.canary.steps"), 0, 0) : 0;
     row(&s, "start");
+    s.t = p->m.lag_s; /* the controller sees the changed spec */
     p->switch_t = -1;
     rc = !p->rollout                                 ? deploy_run(&s)
          : jx_get(p->obj, "spec.strategy.blueGreen") ? bg_run(&s)
