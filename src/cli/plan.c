@@ -478,22 +478,23 @@ static void print_text(const struct plan *p, const char *target, int measured)
            jx_str(p->obj, "metadata.namespace") ?: "default",
            (long long)jx_int(p->obj, "spec.replicas", 1));
     printf("Pod model: running %.1f s after creation, Ready %.1f s later (%s), available after "
-           "%.0f s more, gone %.1f s after deletion\n\n",
+           "%.1f s more, gone %.1f s after deletion\n\n",
            m->start_s, m->ready_s,
            measured ? "measured on the current pods" : "no ready pods: defaults and probes",
            m->min_ready_s, m->term_s);
-    printf("%8s  %-40s %-9s %-9s %-9s %-9s %s\n", "TIME", "STEP", "NEW", "OLD", "AVAILABLE",
-           "MIN-AVAIL", p->rollout ? "CANARY" : "");
+    printf("%8s  %-40s %-9s %-9s %-9s %s%s\n", "TIME", "STEP", "NEW", "OLD", "AVAILABLE",
+           p->rollout ? "MIN-AVAIL " : "MIN-AVAIL", p->rollout ? "CANARY" : "");
     for (size_t k = 0; k < p->nrows; k++) {
         const struct plan_row *r = &p->rows[k];
-        char nw[48], old[48], w[16] = "";
+        char nw[48], old[48];
 
         snprintf(nw, sizeof nw, "%lld/%lld", r->new_desired, r->new_ready);
         snprintf(old, sizeof old, "%lld/%lld", r->old_desired, r->old_ready);
+        printf("%7.1fs  %-40.40s %-9s %-9s %-9lld %lld", r->t, r->step, nw, old, r->available,
+               r->min_available);
         if (p->rollout)
-            snprintf(w, sizeof w, "%lld%%", r->weight);
-        printf("%7.1fs  %-40.40s %-9s %-9s %-9lld %-9lld %s\n", r->t, r->step, nw, old,
-               r->available, r->min_available, w);
+            printf("%*s%lld%%", 10 - snprintf(NULL, 0, "%lld", r->min_available), "", r->weight);
+        printf("\n");
     }
     printf("\n(NEW and OLD: pods desired/ready)\n");
     if (p->duration >= 0) {

@@ -587,8 +587,32 @@ static int bg_run(struct sim *s)
 
 /* ---- driver ---- */
 
+/* Recreate (deployment.c rollout_recreate): every old ReplicaSet to 0, then, once their pods
+ * are gone, the new one to R. */
+static int recreate_run(struct sim *s)
+{
+    for (int guard = 0; guard < 100000; guard++) {
+        int old_left = 0;
+
+        for (size_t i = 0; i < json_array_size(s->rss); i++)
+            if (i != s->ni)
+                scale(s, i, 0);
+        for (size_t k = 0; k < s->npods; k++)
+            old_left |= s->pods[k].rs != s->ni && s->pods[k].deleting != 2;
+        if (!old_left)
+            scale(s, s->ni, s->R);
+        if (all_done(s, s->R))
+            return 0;
+        if (!wait_event(s))
+            return -1;
+    }
+    return -1;
+}
+
 static int deploy_run(struct sim *s)
 {
+    if (!rollout_is_rolling(s->p->obj))
+        return recreate_run(s);
     for (int guard = 0; guard < 100000; guard++) {
         for (int k = 0; k < 50 && deploy_pass(s); k++)
             ;

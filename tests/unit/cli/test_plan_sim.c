@@ -298,13 +298,31 @@ static void test_bluegreen(void **state)
     fixture_release(&f);
 }
 
+/* Recreate: the 3 old pods go (1 s of termination), then 3 new ones (2 s to Ready). */
+static void test_recreate(void **state)
+{
+    struct fixture f;
+    struct plan p;
+
+    (void)state;
+    fixture(&f, 3, "1", "0", 0, 0);
+    json_object_set_new(json_object_get(f.d, "spec"), "strategy",
+                        json_pack("{s:s}", "type", "Recreate"));
+    plan_init(&p, &f, 0);
+    assert_int_equal(plan_run(&p), 0);
+    assert_true(p.duration > 2.99 && p.duration < 3.01);
+    for (size_t k = 0; k < p.nrows; k++)
+        assert_true(p.rows[k].new_desired == 0 || p.rows[k].old_desired == 0);
+    plan_release(&p);
+    fixture_release(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_deployment_table),
-        cmocka_unit_test(test_gpu_surge),
-        cmocka_unit_test(test_canary),
-        cmocka_unit_test(test_bluegreen),
+        cmocka_unit_test(test_deployment_table), cmocka_unit_test(test_gpu_surge),
+        cmocka_unit_test(test_canary),           cmocka_unit_test(test_bluegreen),
+        cmocka_unit_test(test_recreate),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
