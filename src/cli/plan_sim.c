@@ -417,7 +417,7 @@ static int canary_pass(struct sim *s, long long c, long long st)
         v[i].avail = jx_int(rs_at(s, i), "status.availableReplicas", 0);
         v[i].role = i == s->ni ? ARGO_RS_NEW : i == s->si ? ARGO_RS_STABLE : ARGO_RS_OLD;
     }
-    nops = argo_canary_scale(v, n, s->R, c, st, S, U, 0, ops);
+    nops = argo_canary_scale(v, n, s->R, c, st, S, U, argo_traffic_routed(s->p->obj), ops);
     for (size_t k = 0; k < nops; k++)
         scale(s, ops[k].i, ops[k].to);
     free(ops);
@@ -491,7 +491,10 @@ static int canary_run(struct sim *s)
         const json_t *step = json_array_get(steps, (size_t)idx);
 
         s->weight = done ? 100 : argo_current_weight(steps, idx, 0);
-        argo_canary_counts(s->R, s->weight, 100, S, &c, &st);
+        if (argo_traffic_routed(s->p->obj))
+            argo_traffic_counts(s->R, steps, idx, s->weight, &c, &st);
+        else
+            argo_canary_counts(s->R, s->weight, 100, S, &c, &st);
         for (int k = 0; k < 50 && canary_pass(s, c, done ? 0 : st); k++)
             ;
         if (done && all_done(s, s->R))
@@ -514,6 +517,11 @@ static int canary_run(struct sim *s)
             } else {
                 s->si = s->ni; /* RolloutCompleted: the new ReplicaSet is stable */
                 row(s, "all steps done: new RS is stable");
+                if (argo_traffic_routed(s->p->obj)) { /* the old one is kept a while */
+                    row(s, "previous stable kept scaleDownDelaySeconds %lld",
+                        (long long)jx_int(cs, "scaleDownDelaySeconds", 30));
+                    return 0;
+                }
             }
             continue;
         }

@@ -166,6 +166,34 @@ size_t argo_canary_scale(const struct argo_rs_size *rs, size_t n, long long R, l
     return b.nops;
 }
 
+int argo_traffic_routed(const json_t *ro)
+{
+    return json_object_get(jx_get(ro, "spec.strategy.canary.trafficRouting.plugins"),
+                           ARGO_GW_PLUGIN) != NULL;
+}
+
+void argo_traffic_counts(long long R, const json_t *steps, long long idx, long long w, long long *c,
+                         long long *s)
+{
+    const json_t *scale = NULL;
+    long long n = (long long)json_array_size(steps), pct = w;
+
+    for (long long i = 0; i <= idx && i < n; i++) {
+        const json_t *sc = jx_get(json_array_get(steps, (size_t)i), "setCanaryScale");
+
+        if (sc)
+            scale = jx_bool(sc, "matchTrafficWeight") ? NULL : sc;
+    }
+    *s = R;
+    if (scale && json_is_integer(json_object_get(scale, "replicas"))) {
+        *c = jx_int(scale, "replicas", 0);
+        return;
+    }
+    if (scale && json_is_integer(json_object_get(scale, "weight")))
+        pct = jx_int(scale, "weight", 0);
+    *c = (pct * R + 99) / 100;
+}
+
 long long argo_current_weight(const json_t *steps, long long idx, int aborted)
 {
     long long w = 0;

@@ -13,6 +13,7 @@
 #define ARGO_A_DESIRED "rollout.argoproj.io/desired-replicas"
 #define ARGO_A_DEADLINE "scale-down-deadline"
 #define ARGO_A_MANAGED "argo-rollouts.argoproj.io/managed-by-rollouts"
+#define ARGO_GW_PLUGIN "argoproj-labs/gatewayAPI" /* the trafficRouting plugin kroll implements */
 
 /* approximateWeightedCanaryStableReplicaCounts: canary and stable pod counts for R replicas at
  * weight w of max_weight with surge s (section 2.4, the optimiser, not a ceil). */
@@ -44,6 +45,14 @@ struct argo_scale_op {
 size_t argo_canary_scale(const struct argo_rs_size *rs, size_t n, long long R, long long c,
                          long long s, long long S, long long U, int routed,
                          struct argo_scale_op *ops);
+
+/* True when the Rollout routes traffic through Argo's Gateway API plugin (trafficRouting
+ * .plugins names it). */
+int argo_traffic_routed(const json_t *ro);
+/* Canary and stable counts with traffic routing at weight w (step idx of steps): ceil(w x R /
+ * 100) or the last setCanaryScale, the stable at R. */
+void argo_traffic_counts(long long R, const json_t *steps, long long idx, long long w, long long *c,
+                         long long *s);
 
 /* GetCurrentSetWeight: the last setWeight at or before index idx of steps (0 when none), 100
  * at or after the end, 0 when aborted. */

@@ -270,6 +270,37 @@ static void test_canary(void **state)
     fixture_release(&f);
 }
 
+/* With Argo's Gateway API plugin the canary is sized ceil(w x R / 100) beside a full stable,
+ * and the previous stable stays up after completion (scaleDownDelaySeconds). */
+static void test_canary_routed(void **state)
+{
+    struct fixture f;
+    struct plan p;
+    int saw = 0;
+
+    (void)state;
+    fixture(&f, 4, "1", "0", 0, 0);
+    json_object_set_new(f.d, "kind", json_string("Rollout"));
+    json_object_set_new(f.d, "status", json_pack("{s:s}", "stableRS", "h1"));
+    json_object_set_new(json_object_get(json_array_get(f.rss, 0), "metadata"), "labels",
+                        json_pack("{s:s}", "rollouts-pod-template-hash", "h1"));
+    json_object_set_new(json_object_get(f.d, "spec"), "strategy",
+                        json_pack("{s:{s:[{s:i}],s:{s:{s:{s:s}}}}}", "canary", "steps", "setWeight",
+                                  30, "trafficRouting", "plugins", "argoproj-labs/gatewayAPI",
+                                  "httpRoute", "r"));
+    plan_init(&p, &f, 0);
+    p.rollout = 1;
+    assert_int_equal(plan_run(&p), 0);
+    for (size_t k = 0; k < p.nrows; k++)
+        saw |= !strncmp(p.rows[k].step, "step 1/1", 8) && p.rows[k].new_desired == 2 &&
+               p.rows[k].old_desired == 4;
+    assert_true(saw); /* ceil(30 x 4 / 100) = 2 canary pods, 4 stable */
+    assert_non_null(strstr(p.rows[p.nrows - 2].step, "scaleDownDelaySeconds 30"));
+    assert_true(p.duration > 0);
+    plan_release(&p);
+    fixture_release(&f);
+}
+
 /* Blue-green: 2 preview pods, autoPromotionSeconds 10, then the other 2, the switch, and the old
  * ReplicaSet 30 s later (scaleDownDelaySeconds' default). */
 static void test_bluegreen(void **state)
@@ -321,8 +352,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_deployment_table), cmocka_unit_test(test_gpu_surge),
-        cmocka_unit_test(test_canary),           cmocka_unit_test(test_bluegreen),
-        cmocka_unit_test(test_recreate),
+        cmocka_unit_test(test_canary),           cmocka_unit_test(test_canary_routed),
+        cmocka_unit_test(test_bluegreen),        cmocka_unit_test(test_recreate),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
