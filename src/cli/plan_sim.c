@@ -136,8 +136,11 @@ static void pod_new(struct sim *s, size_t rs)
 {
     struct spod *q;
 
-    if (s->npods >= PLAN_MAX_PODS)
+    if (s->npods >= PLAN_MAX_PODS) {
+        problem(s, "TooLarge", "more than %d pods to simulate: the plan stops short",
+                PLAN_MAX_PODS);
         return;
+    }
     q = &s->pods[s->npods++];
     *q = (struct spod){.rs = rs,
                        .created = s->t,
