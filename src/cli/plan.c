@@ -261,7 +261,7 @@ static json_t *changed(const json_t *cur, const struct plan_args *a)
         struct err err;
 
         err_init(&err);
-        if (!text || patch_parse_yaml(text, len, &doc, &err) < 0 || !json_is_object(doc) ||
+        if (!text || jx_parse_yaml(text, len, &doc, &err) < 0 || !json_is_object(doc) ||
             !json_is_object(json_object_get(doc, "spec"))) {
             ro_fail("%s: %s", a->file,
                     !text      ? "cannot read (a file of at most 1 MiB)"

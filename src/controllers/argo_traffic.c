@@ -57,7 +57,7 @@ static void route_error(struct rsync *x, const char *route, const char *what)
 static int route_write(struct rsync *x, const char *ns, const char *name, const json_t *route,
                        json_t *rules)
 {
-    struct api_wopts o = {.grace = -1, .manager = ARGO_COMP};
+    struct kc_wopts o = {.grace = -1, .manager = ARGO_COMP};
     json_t *p, *out = NULL;
     struct err err;
     int rc = 0;
@@ -68,7 +68,7 @@ static int route_write(struct rsync *x, const char *ns, const char *name, const 
     }
     p = json_pack("{s:{s:o}}", "spec", "rules", rules);
     err_init(&err);
-    if (api_patch(ctl_api(x->c), api_resource(RES_HTTPROUTE), ns, name,
+    if (kc_patch(ctl_kc(x->c), kc_resource(RES_HTTPROUTE), ns, name,
                   "application/merge-patch+json", p, &o, &out, &err) < 0) {
         route_error(x, name, err.msg);
         rc = -1;
@@ -112,7 +112,7 @@ static void drop_managed(struct rsync *x, json_t *rules, const char *name)
 static void route_weights(struct rsync *x, const char *ns, const char *name, long long target,
                           long long want, int cleanup, long long *set)
 {
-    const json_t *route = api_get(ctl_api(x->c), api_resource(RES_HTTPROUTE), ns, name);
+    const json_t *route = kc_get(ctl_kc(x->c), kc_resource(RES_HTTPROUTE), ns, name);
     const char *cs = jx_str(x->ro, "spec.strategy.canary.canaryService") ?: "";
     const char *ss = jx_str(x->ro, "spec.strategy.canary.stableService") ?: "";
     json_t *rules, *r, *b;
@@ -228,7 +228,7 @@ int argo__header_route(struct rsync *x, const json_t *hr)
     int n = route_names(x, names, &ns), ok = 1;
 
     for (int i = 0; i < n; i++) {
-        const json_t *route = api_get(ctl_api(x->c), api_resource(RES_HTTPROUTE), ns, names[i]);
+        const json_t *route = kc_get(ctl_kc(x->c), kc_resource(RES_HTTPROUTE), ns, names[i]);
         json_t *rules, *rule;
 
         if (!route) {

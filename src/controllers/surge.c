@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "api/selector.h"
+#include "core/selector.h"
 #include "controllers/podutil.h"
 #include "core/jx.h"
 
