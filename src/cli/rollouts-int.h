@@ -27,5 +27,7 @@ void ro_status_line(const json_t *ro, char *out, size_t n, const char **phase);
 
 int ro_cmd_get(struct ro_ctx *x, const char *name, int watch, int64_t timeout_ms);
 int ro_cmd_list(struct ro_ctx *x, int all_namespaces);
+/* plan.c: `plan TARGET [--image C=I...] [-f FILE] [-o json]` (argv: the words after "plan"). */
+int ro_cmd_plan(struct ro_ctx *x, int argc, char **argv);
 
 #endif

@@ -361,13 +361,15 @@ static int cmd_status(struct ro_ctx *x, const char *name, int watch, long long t
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: kroll rollouts [--data-dir DIR] [-n NAMESPACE] COMMAND\n"
-                    "  get rollout NAME [--watch] [--timeout-seconds N]\n"
-                    "  list rollouts [-A]\n"
-                    "  status NAME [--watch=false] [--timeout DURATION]\n"
-                    "  promote NAME [--full]     abort NAME     retry rollout NAME\n"
-                    "  pause NAME                restart NAME   undo NAME [--to-revision N]\n"
-                    "  set image NAME CONTAINER=IMAGE...\n");
+    fprintf(stderr,
+            "usage: kroll rollouts [--data-dir DIR] [-n NAMESPACE] COMMAND\n"
+            "  get rollout NAME [--watch] [--timeout-seconds N]\n"
+            "  list rollouts [-A]\n"
+            "  status NAME [--watch=false] [--timeout DURATION]\n"
+            "  promote NAME [--full]     abort NAME     retry rollout NAME\n"
+            "  pause NAME                restart NAME   undo NAME [--to-revision N]\n"
+            "  set image NAME CONTAINER=IMAGE...\n"
+            "  plan NAME|deployment/NAME [--image CONTAINER=IMAGE...] [-f FILE] [-o json]\n");
     return 2;
 }
 
@@ -400,6 +402,10 @@ static const char *take_flag(int *argc, char **argv, const char *flag, int takes
 static int dispatch(struct ro_ctx *x, int argc, char **argv)
 {
     const char *verb = argv[1], *name;
+
+    if (!strcmp(verb, "plan")) /* before the flags below: plan takes its own */
+        return ro_cmd_plan(x, argc - 2, argv + 2);
+
     const char *full = take_flag(&argc, argv, "--full", 0);
     const char *torev = take_flag(&argc, argv, "--to-revision", 1);
     const char *watch = take_flag(&argc, argv, "--watch", 0), *w = take_flag(&argc, argv, "-w", 0);

@@ -9,6 +9,7 @@
 
 #include "controllers/podutil.h"
 #include "core/jx.h"
+#include "core/log.h"
 
 /* |canary*M/total - W| compared without rounding: scaled by total. */
 static long long off_by(long long c, long long total, long long w, long long M)
@@ -77,6 +78,120 @@ void argo_surge_unavailable(const json_t *canary, long long R, long long *surge,
         *unavailable = 1;
     if (*unavailable > R)
         *unavailable = R;
+}
+
+struct budget {
+    long long max_total, min_avail, sum, avail, *spec;
+    const struct argo_rs_size *rs;
+    struct argo_scale_op *ops;
+    size_t nops;
+};
+
+static long long avail_of(const struct budget *b, size_t i)
+{
+    long long a = b->rs[i].avail;
+
+    return a < b->spec[i] ? a : b->spec[i];
+}
+
+static void op(struct budget *b, size_t i, long long to)
+{
+    b->ops[b->nops++] = (struct argo_scale_op){i, to};
+    b->spec[i] = to;
+}
+
+/* How far rs i may shrink toward to now without going below the availability floor. */
+static void shrink(struct budget *b, size_t i, long long to)
+{
+    long long spec = b->spec[i], unav = spec - avail_of(b, i), room, n;
+
+    if (unav < 0)
+        unav = 0;
+    room = unav + (b->avail > b->min_avail ? b->avail - b->min_avail : 0);
+    if (spec <= to)
+        return;
+    n = spec - room > to ? spec - room : to;
+    if (n < spec) {
+        op(b, i, n);
+        b->sum -= spec - n;
+        b->avail -= spec - n - unav > 0 ? spec - n - unav : 0;
+    }
+}
+
+static void grow(struct budget *b, size_t i, long long to)
+{
+    long long spec = b->spec[i], room = b->max_total > b->sum ? b->max_total - b->sum : 0, n;
+
+    if (spec >= to)
+        return;
+    n = spec + room < to ? spec + room : to;
+    if (n > spec) {
+        op(b, i, n);
+        b->sum += n - spec;
+    }
+}
+
+size_t argo_canary_scale(const struct argo_rs_size *rs, size_t n, long long R, long long c,
+                         long long s, long long S, long long U, int routed,
+                         struct argo_scale_op *ops)
+{
+    struct budget b = {.rs = rs, .ops = ops};
+    size_t st = n, nw = n;
+
+    b.spec = xcalloc(n + 1, sizeof *b.spec);
+    /* With traffic routing the canary is sized by weight beside a full stable: no surge cap. */
+    b.max_total = routed ? R + c + S : R + S;
+    b.min_avail = R - U;
+    for (size_t i = 0; i < n; i++) {
+        b.spec[i] = rs[i].spec;
+        b.sum += rs[i].spec;
+        b.avail += avail_of(&b, i);
+        if (rs[i].role == ARGO_RS_STABLE)
+            st = i;
+        else if (rs[i].role == ARGO_RS_NEW)
+            nw = i;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (rs[i].role == ARGO_RS_OLD && !rs[i].held)
+            shrink(&b, i, 0);
+    if (st < n)
+        grow(&b, st, s);
+    if (nw < n)
+        grow(&b, nw, c);
+    if (st < n)
+        shrink(&b, st, s);
+    if (nw < n)
+        shrink(&b, nw, c);
+    free(b.spec);
+    return b.nops;
+}
+
+int argo_traffic_routed(const json_t *ro)
+{
+    return json_object_get(jx_get(ro, "spec.strategy.canary.trafficRouting.plugins"),
+                           ARGO_GW_PLUGIN) != NULL;
+}
+
+void argo_traffic_counts(long long R, const json_t *steps, long long idx, long long w, long long *c,
+                         long long *s)
+{
+    const json_t *scale = NULL;
+    long long n = (long long)json_array_size(steps), pct = w;
+
+    for (long long i = 0; i <= idx && i < n; i++) {
+        const json_t *sc = jx_get(json_array_get(steps, (size_t)i), "setCanaryScale");
+
+        if (sc)
+            scale = jx_bool(sc, "matchTrafficWeight") ? NULL : sc;
+    }
+    *s = R;
+    if (scale && json_is_integer(json_object_get(scale, "replicas"))) {
+        *c = jx_int(scale, "replicas", 0);
+        return;
+    }
+    if (scale && json_is_integer(json_object_get(scale, "weight")))
+        pct = jx_int(scale, "weight", 0);
+    *c = (pct * R + 99) / 100;
 }
 
 long long argo_current_weight(const json_t *steps, long long idx, int aborted)

@@ -13,6 +13,7 @@
 #define ARGO_A_DESIRED "rollout.argoproj.io/desired-replicas"
 #define ARGO_A_DEADLINE "scale-down-deadline"
 #define ARGO_A_MANAGED "argo-rollouts.argoproj.io/managed-by-rollouts"
+#define ARGO_GW_PLUGIN "argoproj-labs/gatewayAPI" /* the trafficRouting plugin kroll implements */
 
 /* approximateWeightedCanaryStableReplicaCounts: canary and stable pod counts for R replicas at
  * weight w of max_weight with surge s (section 2.4, the optimiser, not a ceil). */
@@ -23,6 +24,35 @@ void argo_canary_counts(long long R, long long w, long long max_weight, long lon
  * default 25% each, surge rounds up, unavailable down, both 0 gives unavailable 1. */
 void argo_surge_unavailable(const json_t *canary, long long R, long long *surge,
                             long long *unavailable);
+
+/* One ReplicaSet as the basic canary's scaling sees it (argo_canary_scale). */
+enum argo_rs_role { ARGO_RS_OLD, ARGO_RS_STABLE, ARGO_RS_NEW };
+struct argo_rs_size {
+    long long spec, avail; /* spec.replicas and status.availableReplicas */
+    enum argo_rs_role role;
+    int held; /* an old one kept up until its scale-down deadline */
+};
+struct argo_scale_op {
+    size_t i;     /* index into the caller's array */
+    long long to; /* the new spec.replicas */
+};
+
+/* The basic canary's scaling pass toward c canary (new) and s stable pods: older ReplicaSets
+ * shrink first, stable grows before the canary, within R + maxSurge pods (R + c + S with
+ * traffic routing) and R - maxUnavailable available ones. Writes the scale operations in the
+ * order to apply them to ops (caller's array of n + 4) and returns how many. The controller
+ * (argo_strategy.c) and `kroll rollouts plan` both take their sizes from here. */
+size_t argo_canary_scale(const struct argo_rs_size *rs, size_t n, long long R, long long c,
+                         long long s, long long S, long long U, int routed,
+                         struct argo_scale_op *ops);
+
+/* True when the Rollout routes traffic through Argo's Gateway API plugin (trafficRouting
+ * .plugins names it). */
+int argo_traffic_routed(const json_t *ro);
+/* Canary and stable counts with traffic routing at weight w (step idx of steps): ceil(w x R /
+ * 100) or the last setCanaryScale, the stable at R. */
+void argo_traffic_counts(long long R, const json_t *steps, long long idx, long long w, long long *c,
+                         long long *s);
 
 /* GetCurrentSetWeight: the last setWeight at or before index idx of steps (0 when none), 100
  * at or after the end, 0 when aborted. */

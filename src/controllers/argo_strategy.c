@@ -10,15 +10,11 @@
 #include "controllers/argo-int.h"
 #include "controllers/surge.h"
 #include "core/jx.h"
+#include "core/log.h"
 
 static long long min_ll(long long a, long long b)
 {
     return a < b ? a : b;
-}
-
-static long long max_ll(long long a, long long b)
-{
-    return a > b ? a : b;
 }
 
 /* Old ReplicaSets (neither new nor stable) go to 0, at once or at their scale-down deadline. */
@@ -43,81 +39,38 @@ static void pause_clear(struct rsync *x);
 
 /* ---- canary ---- */
 
-struct budget {
-    long long max_total, min_avail, sum, avail;
-};
-
-static long long avail_of(const json_t *rs)
-{
-    return min_ll(argo__rs_avail(rs), argo__rs_spec(rs));
-}
-
-/* How far rs may shrink now without going below the availability floor. */
-static void shrink(struct rsync *x, struct budget *b, const json_t *rs, long long to)
-{
-    long long spec = argo__rs_spec(rs), unav = max_ll(spec - avail_of(rs), 0);
-    long long room = unav + max_ll(b->avail - b->min_avail, 0), n;
-
-    if (!rs || spec <= to)
-        return;
-    n = max_ll(to, spec - room);
-    if (n < spec && argo__scale(x, rs, n) >= 0) {
-        b->sum -= spec - n;
-        b->avail -= max_ll(spec - n - unav, 0);
-    }
-}
-
-static void grow(struct rsync *x, struct budget *b, const json_t *rs, long long to)
-{
-    long long spec = argo__rs_spec(rs), n;
-
-    if (!rs || spec >= to)
-        return;
-    n = min_ll(to, spec + max_ll(b->max_total - b->sum, 0));
-    if (n > spec && argo__scale(x, rs, n) >= 0)
-        b->sum += n - spec;
-}
-
-/* Moves the ReplicaSets toward c (new) and s (stable), older ones toward 0: older ones shrink
- * first, stable grows before the canary, within R + maxSurge pods and R - maxUnavailable
- * available ones. */
+/* Moves the ReplicaSets toward c (new) and s (stable), older ones toward 0, as
+ * argo_canary_scale decides; a failed write ends the pass (the next one recomputes). */
 static void scale_basic(struct rsync *x, long long c, long long s)
 {
-    struct budget b = {0};
+    size_t n = json_array_size(x->rss), nops;
+    struct argo_rs_size *v = xcalloc(n + 1, sizeof *v);
+    struct argo_scale_op *ops = xcalloc(n + 4, sizeof *ops);
     long long S, U;
-    int has_stable = x->srs && x->srs != x->nrs;
 
     argo_surge_unavailable(jx_get(x->ro, "spec.strategy.canary"), x->R, &S, &U);
     if (x->surge_fallback)
         S = 0, U = 1;
-    /* With traffic routing the canary is sized by weight beside a full stable: no surge cap. */
-    b.max_total = argo__traffic_routed(x->ro) ? x->R + c + S : x->R + S;
-    b.min_avail = x->R - U;
-    for (size_t i = 0; i < json_array_size(x->rss); i++) {
-        b.sum += argo__rs_spec(json_array_get(x->rss, i));
-        b.avail += avail_of(json_array_get(x->rss, i));
-    }
-    for (size_t i = 0; i < json_array_size(x->rss); i++) {
+    for (size_t i = 0; i < n; i++) {
         json_t *rs = json_array_get(x->rss, i);
-
         const char *dl = jx_annotation(rs, ARGO_A_DEADLINE);
         time_t t = dl ? time_parse(dl) : -1;
 
-        if (rs == x->nrs || rs == x->srs)
-            continue;
-        if (t > x->now) { /* the previous stable, kept for scaleDownDelaySeconds */
+        v[i].spec = argo__rs_spec(rs);
+        v[i].avail = argo__rs_avail(rs);
+        v[i].role = rs == x->nrs ? ARGO_RS_NEW : rs == x->srs ? ARGO_RS_STABLE : ARGO_RS_OLD;
+        if (v[i].role == ARGO_RS_OLD && t > x->now) { /* the previous stable, kept for
+                                                         scaleDownDelaySeconds */
+            v[i].held = 1;
             argo__requeue(x, (t - x->now) * 1000 + 200);
-            continue;
         }
-        shrink(x, &b, rs, 0);
     }
-    /* x->srs and x->nrs are re-read after each write: a write replaces the cached object. */
-    if (has_stable)
-        grow(x, &b, x->srs, s);
-    grow(x, &b, x->nrs, c);
-    if (has_stable)
-        shrink(x, &b, x->srs, s);
-    shrink(x, &b, x->nrs, c);
+    nops = argo_canary_scale(v, n, x->R, c, s, S, U, argo__traffic_routed(x->ro), ops);
+    for (size_t k = 0; k < nops; k++)
+        if (argo__scale(x, json_array_get(x->rss, ops[k].i), ops[k].to) < 0)
+            break;
+    free(ops);
+    free(v);
 }
 
 static int at_count(const json_t *rs, long long n)

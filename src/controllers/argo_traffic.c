@@ -13,7 +13,7 @@
 #include "controllers/argo-int.h"
 #include "core/jx.h"
 
-#define GW_PLUGIN "argoproj-labs/gatewayAPI"
+#define GW_PLUGIN ARGO_GW_PLUGIN
 #define MAX_ROUTES 16
 
 static const json_t *gw_config(const json_t *ro)
@@ -23,29 +23,13 @@ static const json_t *gw_config(const json_t *ro)
 
 int argo__traffic_routed(const json_t *ro)
 {
-    return gw_config(ro) != NULL;
+    return argo_traffic_routed(ro);
 }
 
 void argo__traffic_counts(struct rsync *x, const json_t *steps, long long idx, long long w,
                           long long *c, long long *s)
 {
-    const json_t *scale = NULL;
-    long long n = (long long)json_array_size(steps), pct = w;
-
-    for (long long i = 0; i <= idx && i < n; i++) {
-        const json_t *sc = jx_get(json_array_get(steps, (size_t)i), "setCanaryScale");
-
-        if (sc)
-            scale = jx_bool(sc, "matchTrafficWeight") ? NULL : sc;
-    }
-    *s = x->R;
-    if (scale && json_is_integer(json_object_get(scale, "replicas"))) {
-        *c = jx_int(scale, "replicas", 0);
-        return;
-    }
-    if (scale && json_is_integer(json_object_get(scale, "weight")))
-        pct = jx_int(scale, "weight", 0);
-    *c = (pct * x->R + 99) / 100;
+    argo_traffic_counts(x->R, steps, idx, w, c, s);
 }
 
 /* The HTTPRoutes of the plugin config (httpRoute, or httpRoutes[].name), in ns. */

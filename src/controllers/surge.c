@@ -71,34 +71,52 @@ int surge_blocked(struct ctl *c, const json_t *nrs, struct surge_block *b)
     return 0;
 }
 
-int surge_pdb_allows(struct ctl *c, const json_t *d, struct surge_block *b)
+/* 0 (b->pdb named) when pdb is of namespace ns, selects labels and allows no disruption. */
+static int pdb_allows(const json_t *pdb, const char *ns, const json_t *labels,
+                      struct surge_block *b)
 {
-    json_t *pdbs = ctl_map(c, RES_PDB), *pdb;
-    const json_t *labels = jx_get(d, "spec.template.metadata.labels");
-    const char *ns = jx_str(d, "metadata.namespace") ?: "", *k;
+    struct labelsel *sel = NULL;
+    struct err err;
+    int match;
 
-    if (!pdbs)
+    if (strcmp(jx_str(pdb, "metadata.namespace") ?: "", ns))
         return 1;
-    json_object_foreach(pdbs, k, pdb)
-    {
-        struct labelsel *sel = NULL;
-        struct err err;
-        int match;
-
-        if (strcmp(jx_str(pdb, "metadata.namespace") ?: "", ns))
-            continue;
-        err_init(&err);
-        match = labelsel_from_object(jx_get(pdb, "spec.selector"), &sel, &err) == 0 &&
-                !labelsel_empty(sel) && labelsel_match(sel, labels);
-        if (sel)
-            labelsel_free(sel);
-        err_release(&err);
-        if (match && jx_int(pdb, "status.disruptionsAllowed", 0) < 1) {
-            snprintf(b->pdb, sizeof b->pdb, "%s", jx_str(pdb, "metadata.name") ?: "");
-            return 0;
-        }
+    err_init(&err);
+    match = labelsel_from_object(jx_get(pdb, "spec.selector"), &sel, &err) == 0 &&
+            !labelsel_empty(sel) && labelsel_match(sel, labels);
+    if (sel)
+        labelsel_free(sel);
+    err_release(&err);
+    if (match && jx_int(pdb, "status.disruptionsAllowed", 0) < 1) {
+        snprintf(b->pdb, sizeof b->pdb, "%s", jx_str(pdb, "metadata.name") ?: "");
+        return 0;
     }
     return 1;
+}
+
+int surge_pdb_allows_in(const json_t *pdbs, const json_t *d, struct surge_block *b)
+{
+    const json_t *labels = jx_get(d, "spec.template.metadata.labels");
+    const char *ns = jx_str(d, "metadata.namespace") ?: "";
+    json_t *pdb;
+    void *it;
+
+    /* An array or a map: both iterate over their values. */
+    for (size_t i = 0; json_is_array(pdbs) && i < json_array_size(pdbs); i++)
+        if (!pdb_allows(json_array_get(pdbs, i), ns, labels, b))
+            return 0;
+    for (it = json_is_object(pdbs) ? json_object_iter((json_t *)pdbs) : NULL; it;
+         it = json_object_iter_next((json_t *)pdbs, it)) {
+        pdb = json_object_iter_value(it);
+        if (!pdb_allows(pdb, ns, labels, b))
+            return 0;
+    }
+    return 1;
+}
+
+int surge_pdb_allows(struct ctl *c, const json_t *d, struct surge_block *b)
+{
+    return surge_pdb_allows_in(ctl_map(c, RES_PDB), d, b);
 }
 
 json_t *surge_fallback_spec(const json_t *d)

@@ -32,6 +32,8 @@ int surge_blocked(struct ctl *c, const json_t *nrs, struct surge_block *b);
 /* 1 when every PodDisruptionBudget of d's namespace that selects its pods allows a
  * disruption; 0 names the first that does not in b->pdb. */
 int surge_pdb_allows(struct ctl *c, const json_t *d, struct surge_block *b);
+/* The same over pdbs, an array or a map of PodDisruptionBudgets (NULL: none); no I/O. */
+int surge_pdb_allows_in(const json_t *pdbs, const json_t *d, struct surge_block *b);
 /* A copy of Deployment d (new reference) with rollingUpdate maxSurge 0, maxUnavailable 1. */
 json_t *surge_fallback_spec(const json_t *d);
 
