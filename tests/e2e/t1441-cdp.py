@@ -117,6 +117,8 @@ def start_chromium(chromium, udd):
          "--remote-debugging-port=0", "--user-data-dir=" + udd, "--window-size=1200,1000",
          "about:blank"],
         stdout=log, stderr=log, start_new_session=True)
+    with open(udd + ".pid", "w") as f:  # for the shell, should this script be killed outright
+        f.write("%d\n" % p.pid)
     port_file = os.path.join(udd, "DevToolsActivePort")
     end = time.monotonic() + 60
     while time.monotonic() < end and p.poll() is None:
@@ -202,6 +204,8 @@ def scenario(page, link, kc):
 
 def main():
     chromium, udd, link, kc = sys.argv[1:5]
+    # timeout(1)'s SIGTERM ends the script through the finally below, which kills Chromium.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(124))
     p, port = start_chromium(chromium, udd)
     try:
         if not port:

@@ -30,6 +30,8 @@ timeout 400 $PY "$KROLL_SRC/tests/e2e/t1441-cdp.py" "$(command -v chromium)" "$T
 KROLL_PIDS="$KROLL_PIDS $!"
 wait $!
 rc=$?
+# Chromium leads its own process group; the driver kills it, unless it was killed first.
+[ -f "$TEST_DIR/chrome.pid" ] && kill -KILL -- -"$(cat "$TEST_DIR/chrome.pid")" 2>/dev/null
 while IFS= read -r line; do
     case $line in
     "ok - "*) pass "browser: ${line#ok - }" ;;
