@@ -12,7 +12,7 @@ libssl-dev libcmocka-dev libarchive-dev zlib1g-dev curl iproute2 procps util-lin
 runc skopeo umoci busybox-static libldns-dev"
 for flag in "$@"; do
     case $flag in
-    --test) pkgs="$pkgs python3 jq wrk clang libclang-rt-14-dev chromium zstd podman python3-kubernetes prometheus" ;;
+    --test) pkgs="$pkgs python3 jq wrk clang libclang-rt-14-dev chromium zstd podman python3-kubernetes prometheus python3-websocket" ;;
     --bench) pkgs="$pkgs python3 wrk gcc nginx haproxy" ;;
     *) echo "usage: $0 [--test] [--bench]" >&2; exit 2 ;;
     esac

@@ -17,7 +17,9 @@
 #define DEMO_MAX_VERSIONS 8  /* distinct X-Model-Version (+ X-Config-Version) values */
 #define DEMO_LAT_BUCKETS 160 /* latency histogram: bucket i covers up to 20us * 1.08^i */
 #define DEMO_MAX_SAMPLES 2400
-#define DEMO_MAX_SERIES 24 /* ReplicaSets plotted */
+#define DEMO_MAX_SERIES 24  /* ReplicaSets plotted */
+#define DEMO_MAX_ROLLOUTS 4 /* Rollouts whose traffic weight is sampled */
+#define DEMO_MAX_MARKS 400  /* analysis measurements and run outcomes kept for the report */
 
 /* Counters of the load generator; one set per phase. */
 struct load_counters {
@@ -63,10 +65,19 @@ struct rs_state {
     int revision, desired, ready, available;
 };
 
+/* One Rollout at one sample: the share of traffic its update gets (canary: the current
+ * step's setWeight or status.canary.weights; blue/green: 0 before promotion, 100 after; 0
+ * once aborted; 100 when idle). */
+struct ro_state {
+    char name[48];
+    int weight, idle; /* idle: no update in progress (stableRS == currentPodHash) */
+};
+
 struct cluster_state {
     double t;
-    int nrs;
+    int nrs, nro;
     struct rs_state rs[DEMO_MAX_SERIES];
+    struct ro_state ro[DEMO_MAX_ROLLOUTS];
     int pods_running, pods_pending, pods_terminating, pods_ready;
     char pending_reason[160]; /* PodScheduled message of a Pending pod, if any */
 };
@@ -82,6 +93,20 @@ void demo_api_close(struct demo_api *a);
 json_t *demo_api_get(struct demo_api *a, const char *path);
 /* Reads ReplicaSets and Pods of the default namespace into st. 0 or -1. */
 int demo_api_sample(struct demo_api *a, struct cluster_state *st);
+
+/* One analysis measurement (metric[0] set) or one AnalysisRun's outcome (metric ""), at demo
+ * time t (its finishedAt). phase: Successful, Failed, Error, Inconclusive. */
+struct demo_mark {
+    char run[96], metric[48], phase[16], value[64], started[32];
+    double t;
+};
+
+/* Reads the default namespace's Rollouts into st->ro. 0 or -1. */
+int demo_api_sample_rollouts(struct demo_api *a, struct cluster_state *st);
+/* Adds the finished measurements and run outcomes of the default namespace's AnalysisRuns not
+ * yet in marks[*n] (at most max). wall_offset: wall-clock minus demo time, seconds. */
+void demo_api_sample_analysis(struct demo_api *a, struct demo_mark *marks, int *n, int max,
+                              double wall_offset);
 
 struct demo_phase {
     const char *name, *title, *why;
@@ -107,6 +132,8 @@ struct demo {
     int nsamples;
     struct cluster_state *samples; /* DEMO_MAX_SAMPLES */
     struct cluster_state last;
+    struct demo_mark *marks; /* DEMO_MAX_MARKS */
+    int nmarks;
     double last_sample, last_plain;
     char last_plain_line[512];
     int view_lines; /* lines of the live view currently drawn below the log */

@@ -722,6 +722,7 @@ static void demo_free(struct demo *d)
     free(d->kubectl);
     free(d->exe);
     free(d->samples);
+    free(d->marks);
     free(d->secs);
 }
 
@@ -742,7 +743,8 @@ static int cmd_demo_run(int argc, char **argv)
     exe[n] = 0;
     d.exe = xstrdup(exe);
     d.samples = calloc(DEMO_MAX_SAMPLES, sizeof *d.samples);
-    if (!d.samples || prepare(&d) < 0 || !kubectl_present(&d))
+    d.marks = calloc(DEMO_MAX_MARKS, sizeof *d.marks);
+    if (!d.samples || !d.marks || prepare(&d) < 0 || !kubectl_present(&d))
         goto out;
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli/demo-int.h"
 #include "core/err.h"
@@ -120,4 +121,135 @@ int demo_api_sample(struct demo_api *a, struct cluster_state *st)
     json_decref(rs);
     json_decref(pods);
     return 0;
+}
+
+/* Argo's GetCurrentSetWeight: 0 once aborted, 100 past the last step, else the last setWeight
+ * at or before the current step; status.canary.weights (traffic routing) wins when present. */
+static int canary_weight(json_t *ro)
+{
+    json_t *steps = jx_get(ro, "spec.strategy.canary.steps");
+    long long idx = jx_int(ro, "status.currentStepIndex", -1);
+
+    if (jx_bool(ro, "status.abort"))
+        return 0;
+    if (jx_get(ro, "status.canary.weights.canary.weight"))
+        return (int)jx_int(ro, "status.canary.weights.canary.weight", 0);
+    if (idx < 0 || (size_t)idx >= json_array_size(steps))
+        return 100;
+    for (long long i = idx; i >= 0; i--) {
+        json_t *w = jx_get(json_array_get(steps, (size_t)i), "setWeight");
+
+        if (json_is_integer(w))
+            return (int)json_integer_value(w);
+    }
+    return 0;
+}
+
+int demo_api_sample_rollouts(struct demo_api *a, struct cluster_state *st)
+{
+    json_t *list = demo_api_get(a, "/apis/argoproj.io/v1alpha1/namespaces/default/rollouts");
+    json_t *item;
+    size_t i;
+
+    st->nro = 0;
+    if (!list)
+        return -1;
+    json_array_foreach(json_object_get(list, "items"), i, item)
+    {
+        struct ro_state *r;
+        const char *stable = jx_str(item, "status.stableRS");
+        const char *cur = jx_str(item, "status.currentPodHash");
+        const char *active = jx_str(item, "status.blueGreen.activeSelector");
+
+        if (st->nro == DEMO_MAX_ROLLOUTS)
+            break;
+        r = &st->ro[st->nro++];
+        snprintf(r->name, sizeof r->name, "%s", jx_str(item, "metadata.name"));
+        r->idle = stable && cur && !strcmp(stable, cur);
+        if (jx_get(item, "spec.strategy.blueGreen"))
+            r->weight =
+                jx_bool(item, "status.abort") || !cur || !active || strcmp(cur, active) ? 0 : 100;
+        else
+            r->weight = canary_weight(item);
+        if (r->idle)
+            r->weight = 100;
+    }
+    json_decref(list);
+    return 0;
+}
+
+static int mark_known(const struct demo_mark *m, int n, const char *run, const char *metric,
+                      const char *started)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(m[i].run, run) && !strcmp(m[i].metric, metric) &&
+            !strcmp(m[i].started, started))
+            return 1;
+    return 0;
+}
+
+static void mark_add(struct demo_mark *m, int *n, int max, const char *run, const char *metric,
+                     const char *phase, const char *value, const char *started, double t)
+{
+    struct demo_mark *k;
+
+    if (*n >= max || mark_known(m, *n, run, metric, started))
+        return;
+    k = &m[(*n)++];
+    snprintf(k->run, sizeof k->run, "%s", run);
+    snprintf(k->metric, sizeof k->metric, "%s", metric);
+    snprintf(k->phase, sizeof k->phase, "%s", phase);
+    snprintf(k->value, sizeof k->value, "%s", value);
+    snprintf(k->started, sizeof k->started, "%s", started);
+    k->t = t;
+}
+
+static int phase_final(const char *p)
+{
+    return p && (!strcmp(p, "Successful") || !strcmp(p, "Failed") || !strcmp(p, "Error") ||
+                 !strcmp(p, "Inconclusive"));
+}
+
+/* The run's finished measurements, each once (keyed by startedAt: the controller keeps only
+ * the latest ones), then its outcome once it has one. */
+static void sample_run(json_t *ar, struct demo_mark *m, int *n, int max, double off)
+{
+    const char *run = jx_str(ar, "metadata.name"), *phase = jx_str(ar, "status.phase");
+    json_t *mr, *ms;
+    size_t i, j;
+
+    if (!run)
+        return;
+    json_array_foreach(jx_get(ar, "status.metricResults"), i, mr)
+    {
+        const char *metric = jx_str(mr, "name");
+
+        json_array_foreach(json_object_get(mr, "measurements"), j, ms)
+        {
+            const char *p = jx_str(ms, "phase"), *fin = jx_str(ms, "finishedAt");
+            const char *st = jx_str(ms, "startedAt"), *v = jx_str(ms, "value");
+
+            if (metric && phase_final(p) && fin && st)
+                mark_add(m, n, max, run, metric, p, v ? v : "", st, (double)time_parse(fin) - off);
+        }
+    }
+    if (phase_final(phase)) {
+        const char *fin = jx_str(ar, "status.completedAt");
+        const char *msg = jx_str(ar, "status.message");
+
+        mark_add(m, n, max, run, "", phase, msg ? msg : "", "run",
+                 fin ? (double)time_parse(fin) - off : (double)time(NULL) - off);
+    }
+}
+
+void demo_api_sample_analysis(struct demo_api *a, struct demo_mark *marks, int *n, int max,
+                              double wall_offset)
+{
+    json_t *list = demo_api_get(a, "/apis/argoproj.io/v1alpha1/namespaces/default/analysisruns");
+    json_t *item;
+    size_t i;
+
+    json_array_foreach(json_object_get(list, "items"), i, item)
+        sample_run(item, marks, n, max, wall_offset);
+    json_decref(list);
 }

@@ -1,7 +1,9 @@
 /* The demo's results: the summary table printed at the end, and the HTML report, one
  * self-contained file (inline CSS and SVG, no scripts, nothing fetched) with the timeline:
  * available replicas per ReplicaSet (revision) stacked over time, requests per second by the
- * version that answered, failures in red, and the phases along the top. */
+ * version that answered, failures in red, the phases along the top and, when the demo ran
+ * Rollouts, their update's traffic weight as a step line with each AnalysisRun's measurements
+ * and outcome as markers (the value in the marker's title). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +23,12 @@
 #define RQ_Y0 386
 #define RQ_Y1 562
 #define SVG_H 652
+/* The progressive-delivery lane, drawn only when the demo saw a Rollout or an AnalysisRun. */
+#define WT_Y0 630
+#define WT_Y1 730
+#define AN_Y1 748 /* analysis measurements */
+#define AN_Y2 770 /* analysis run outcomes */
+#define LANE_H 226
 
 static const char *version_color(const char *v, int i)
 {
@@ -118,6 +126,38 @@ static double xs(const struct demo *d, double t)
     return PLOT_X0 + (PLOT_X1 - PLOT_X0) * t / t_end(d);
 }
 
+static int has_lane(const struct demo *d)
+{
+    if (d->nmarks > 0)
+        return 1;
+    for (int i = 0; i < d->nsamples; i++)
+        if (d->samples[i].nro > 0)
+            return 1;
+    return 0;
+}
+
+/* The bottom of the plotted area and the SVG's height. */
+static int plot_bottom(const struct demo *d)
+{
+    return has_lane(d) ? AN_Y2 + 10 : RQ_Y1;
+}
+
+static int svg_height(const struct demo *d)
+{
+    return has_lane(d) ? SVG_H + LANE_H : SVG_H;
+}
+
+/* The name of the phase running at demo time t ("" before the first). */
+static const char *phase_at(const struct demo *d, double t)
+{
+    const char *name = "";
+
+    for (int i = 0; i < d->nphases; i++)
+        if (d->phases[i].t_start <= t)
+            name = d->phases[i].name;
+    return name;
+}
+
 static void svg_esc(struct buf *b, const char *s)
 {
     for (; *s; s++) {
@@ -143,7 +183,7 @@ static void svg_phases(struct buf *b, const struct demo *d)
         buf_appendf(b,
                     "<rect x='%.1f' y='%d' width='%.1f' height='%d' fill='%s' "
                     "stroke='#fff'><title>",
-                    x0, BAND_Y, x1 - x0 > 0 ? x1 - x0 : 0, RQ_Y1 - BAND_Y,
+                    x0, BAND_Y, x1 - x0 > 0 ? x1 - x0 : 0, plot_bottom(d) - BAND_Y,
                     i % 2 ? "#f1f5f9" : "#e2e8f0");
         svg_esc(b, ph->title);
         buf_appendf(b, "</title></rect>\n");
@@ -163,7 +203,7 @@ static void svg_axis(struct buf *b, const struct demo *d)
         buf_appendf(b,
                     "<line x1='%.1f' x2='%.1f' y1='%d' y2='%d' class='grid'/>"
                     "<text x='%.1f' y='%d' class='tick'>%ds</text>\n",
-                    xs(d, t), xs(d, t), RS_Y0, RQ_Y1, xs(d, t), RQ_Y1 + 16, t);
+                    xs(d, t), xs(d, t), RS_Y0, plot_bottom(d), xs(d, t), plot_bottom(d) + 16, t);
 }
 
 struct series {
@@ -282,7 +322,7 @@ static void svg_replicas(struct buf *b, const struct demo *d)
     }
     svg_unavailable(b, d, base, ymax);
     for (int k = 0; k < ns; k++) {
-        int x = PLOT_X0 + (k % 4) * 255, y = SVG_H - 44 + (k / 4) * 16;
+        int x = PLOT_X0 + (k % 4) * 255, y = svg_height(d) - 44 + (k / 4) * 16;
 
         buf_appendf(b,
                     "<rect x='%d' y='%d' width='11' height='11' fill='%s' "
@@ -345,6 +385,169 @@ static void svg_requests(struct buf *b, const struct demo *d)
     }
 }
 
+/* ---- Rollouts: traffic weight and analysis ---- */
+
+static const char *rollout_color(int k)
+{
+    static const char *c[] = {"#7c3aed", "#0d9488", "#c2410c", "#be185d"};
+
+    return c[(unsigned)k % 4];
+}
+
+static const char *mark_color(const char *phase)
+{
+    if (!strcmp(phase, "Successful"))
+        return "#16a34a";
+    if (!strcmp(phase, "Failed"))
+        return "#dc2626";
+    if (!strcmp(phase, "Inconclusive"))
+        return "#d97706";
+    return "#64748b"; /* Error */
+}
+
+static const struct ro_state *ro_at(const struct cluster_state *st, const char *name)
+{
+    for (int j = 0; j < st->nro; j++)
+        if (!strcmp(st->ro[j].name, name))
+            return &st->ro[j];
+    return NULL;
+}
+
+static double wy(int weight)
+{
+    return WT_Y1 - (double)(WT_Y1 - WT_Y0) * weight / 100;
+}
+
+/* One update of a Rollout: samples [i0, i1] (i1 may be the first idle one: the step to 100
+ * when it completed), drawn as a step line; data-steps lists the weights in order. */
+static void lane_segment(struct buf *b, const struct demo *d, const char *name, int k, int i0,
+                         int i1)
+{
+    struct buf title, steps;
+    int prev = -1;
+
+    buf_init(&title, 4096);
+    buf_init(&steps, 1024);
+    buf_appendf(b, "<polyline class='weight' data-rollout='");
+    svg_esc(b, name);
+    buf_appendf(b, "' data-demo-phase='");
+    svg_esc(b, phase_at(d, d->samples[i0].t));
+    buf_appendf(b, "' fill='none' stroke='%s' stroke-width='2.5' points='", rollout_color(k));
+    for (int i = i0; i <= i1; i++) {
+        const struct ro_state *r = ro_at(&d->samples[i], name);
+        double x = xs(d, d->samples[i].t);
+
+        if (prev >= 0)
+            buf_appendf(b, "%.1f,%.1f ", x, wy(prev));
+        buf_appendf(b, "%.1f,%.1f ", x, wy(r->weight));
+        if (r->weight != prev) {
+            buf_appendf(&steps, "%s%d", prev >= 0 ? " " : "", r->weight);
+            buf_appendf(&title, "%s%d%% at %.0fs", prev >= 0 ? ", " : "", r->weight,
+                        d->samples[i].t);
+        }
+        prev = r->weight;
+    }
+    buf_appendf(b, "' data-steps='%s'><title>", buf_cstr(&steps));
+    svg_esc(b, name);
+    buf_appendf(b, ": weight %s</title></polyline>\n", buf_cstr(&title));
+    buf_release(&title);
+    buf_release(&steps);
+}
+
+/* Each Rollout's updates: runs of samples where it is not idle, plus the first idle sample
+ * after one (its completion). */
+static void lane_weights(struct buf *b, const struct demo *d)
+{
+    char names[DEMO_MAX_SERIES][48];
+    int n = 0;
+
+    for (int i = 0; i < d->nsamples; i++)
+        for (int j = 0; j < d->samples[i].nro; j++) {
+            int k;
+
+            for (k = 0; k < n && strcmp(names[k], d->samples[i].ro[j].name); k++)
+                ;
+            if (k == n && n < DEMO_MAX_SERIES)
+                snprintf(names[n++], sizeof names[0], "%s", d->samples[i].ro[j].name);
+        }
+    for (int k = 0; k < n; k++) {
+        int start = -1;
+
+        for (int i = 0; i < d->nsamples; i++) {
+            const struct ro_state *r = ro_at(&d->samples[i], names[k]);
+
+            if (r && !r->idle && start < 0)
+                start = i;
+            else if (start >= 0 && (!r || r->idle)) {
+                lane_segment(b, d, names[k], k, start, r ? i : i - 1);
+                start = -1;
+            }
+        }
+        if (start >= 0)
+            lane_segment(b, d, names[k], k, start, d->nsamples - 1);
+        if (k >= 4) /* the legend has room for four; the lines' titles name every one */
+            continue;
+        buf_appendf(b,
+                    "<line x1='%d' x2='%d' y1='%d' y2='%d' stroke='%s' stroke-width='2.5'/>"
+                    "<text x='%d' y='%d' class='leg'>",
+                    PLOT_X0 + k * 150, PLOT_X0 + k * 150 + 12, WT_Y0 - 26, WT_Y0 - 26,
+                    rollout_color(k), PLOT_X0 + k * 150 + 16, WT_Y0 - 22);
+        svg_esc(b, names[k]);
+        buf_appendf(b, "</text>\n");
+    }
+}
+
+/* Measurements on one row, run outcomes (larger) on the next, coloured by phase. */
+static void lane_marks(struct buf *b, const struct demo *d)
+{
+    static const char *phases[] = {"Successful", "Failed", "Inconclusive", "Error"};
+
+    for (int i = 0; i < d->nmarks; i++) {
+        const struct demo_mark *m = &d->marks[i];
+        int run = !m->metric[0];
+
+        buf_appendf(b, "<circle class='am %s' data-kind='%s' data-demo-phase='", m->phase,
+                    run ? "run" : "measurement");
+        svg_esc(b, phase_at(d, m->t));
+        buf_appendf(b, "' cx='%.1f' cy='%d' r='%d' fill='%s' stroke='#fff'><title>", xs(d, m->t),
+                    run ? AN_Y2 : AN_Y1, run ? 7 : 4, mark_color(m->phase));
+        svg_esc(b, m->run);
+        if (!run) {
+            buf_appendf(b, " / ");
+            svg_esc(b, m->metric);
+        }
+        buf_appendf(b, ": %s at %.0fs%s", m->phase, m->t, m->value[0] ? ", " : "");
+        buf_appendf(b, "%s", run ? "" : m->value[0] ? "value " : "");
+        svg_esc(b, m->value);
+        buf_appendf(b, "</title></circle>\n");
+    }
+    for (int p = 0; p < 4; p++)
+        buf_appendf(b,
+                    "<circle cx='%d' cy='%d' r='5' fill='%s'/><text x='%d' y='%d' "
+                    "class='leg'>%s</text>\n",
+                    PLOT_X1 - 390 + p * 100, WT_Y0 - 26, mark_color(phases[p]),
+                    PLOT_X1 - 382 + p * 100, WT_Y0 - 22, phases[p]);
+    buf_appendf(b,
+                "<text x='%d' y='%d' class='tick' text-anchor='end'>measured</text>"
+                "<text x='%d' y='%d' class='tick' text-anchor='end'>run</text>\n",
+                PLOT_X0 - 6, AN_Y1 + 4, PLOT_X0 - 6, AN_Y2 + 4);
+}
+
+static void demo_report_lane(struct buf *b, const struct demo *d)
+{
+    buf_appendf(b,
+                "<text x='%d' y='%d' class='ttl'>Rollouts: traffic weight of the update "
+                "(step line); analysis measurements and run outcomes (hover for values)</text>\n",
+                PLOT_X0, WT_Y0 - 42);
+    for (int w = 0; w <= 100; w += 50)
+        buf_appendf(b,
+                    "<line x1='%d' x2='%d' y1='%.1f' y2='%.1f' class='grid'/>"
+                    "<text x='%d' y='%.1f' class='tick' text-anchor='end'>%d%%</text>\n",
+                    PLOT_X0, PLOT_X1, wy(w), wy(w), PLOT_X0 - 6, wy(w) + 4, w);
+    lane_weights(b, d);
+    lane_marks(b, d);
+}
+
 char *demo_report_svg(struct demo *d)
 {
     struct buf b;
@@ -364,7 +567,7 @@ char *demo_report_svg(struct demo *d)
                 "width='6' height='6' fill='#f8fafc'/><line x1='0' y1='0' x2='0' y2='6' "
                 "stroke='#94a3b8' stroke-width='2.5'/></pattern></defs>\n"
                 "<rect width='100%%' height='100%%' fill='#ffffff'/>\n",
-                SVG_W, SVG_H, SVG_W, SVG_H);
+                SVG_W, svg_height(d), SVG_W, svg_height(d));
     svg_phases(&b, d);
     svg_axis(&b, d);
     buf_appendf(&b,
@@ -377,6 +580,8 @@ char *demo_report_svg(struct demo *d)
                 "Service, by X-Model-Version; failed in red</text>\n",
                 PLOT_X0, RQ_Y0 - 12);
     svg_requests(&b, d);
+    if (has_lane(d))
+        demo_report_lane(&b, d);
     buf_appendf(&b,
                 "<text x='%d' y='%d' class='tick'>Top band: phase number and failed "
                 "requests in it. Phases:",
@@ -426,6 +631,44 @@ static void html_table(struct buf *b, struct demo *d)
     buf_appendf(b, "</table>\n");
 }
 
+/* The AnalysisRuns' outcomes with their measurements counted by phase. */
+static void html_analysis(struct buf *b, const struct demo *d)
+{
+    int any = 0;
+
+    for (int i = 0; i < d->nmarks; i++) {
+        const struct demo_mark *r = &d->marks[i];
+        int ok = 0, bad = 0, other = 0;
+
+        if (r->metric[0])
+            continue;
+        if (!any++)
+            buf_appendf(b, "<h2>Analysis runs</h2>\n<table><tr><th>run</th><th>phase</th>"
+                           "<th>outcome</th><th>at</th><th>measurements</th><th>message</th>"
+                           "</tr>\n");
+        for (int j = 0; j < d->nmarks; j++)
+            if (d->marks[j].metric[0] && !strcmp(d->marks[j].run, r->run)) {
+                ok += !strcmp(d->marks[j].phase, "Successful");
+                bad += !strcmp(d->marks[j].phase, "Failed");
+                other +=
+                    strcmp(d->marks[j].phase, "Successful") && strcmp(d->marks[j].phase, "Failed");
+            }
+        buf_appendf(b, "<tr><td>");
+        svg_esc(b, r->run);
+        buf_appendf(b, "</td><td>");
+        svg_esc(b, phase_at(d, r->t));
+        buf_appendf(b,
+                    "</td><td class='%s'>%s</td><td>%.0f s</td><td>%d successful, %d failed, "
+                    "%d other</td><td><small>",
+                    strcmp(r->phase, "Successful") ? "bad" : "pass", r->phase, r->t, ok, bad,
+                    other);
+        svg_esc(b, r->value);
+        buf_appendf(b, "</small></td></tr>\n");
+    }
+    if (any)
+        buf_appendf(b, "</table>\n");
+}
+
 int demo_report_write(struct demo *d)
 {
     struct buf b;
@@ -452,6 +695,7 @@ int demo_report_write(struct demo *d)
                 zd_ok ? "no failed request (PASS)" : "FAILED");
     buf_appendf(&b, "<h2>Timeline</h2>\n%s\n<h2>Phases</h2>\n", svg);
     html_table(&b, d);
+    html_analysis(&b, d);
     if (d->steps_failed) {
         buf_appendf(&b, "<h2 class='bad'>Unexpected</h2><pre>");
         svg_esc(&b, d->failed_steps);

@@ -186,6 +186,14 @@ void demo_tick(struct demo *d)
     d->last_sample = now;
     if (demo_api_sample(&d->api, &d->last) == 0) {
         d->last.t = now - d->t0;
+        /* Rollouts and AnalysisRuns for the report's weight and analysis lane (issue 13). */
+        if (demo_api_sample_rollouts(&d->api, &d->last) == 0 && d->last.nro > 0 && d->marks) {
+            struct timespec wall;
+
+            clock_gettime(CLOCK_REALTIME, &wall);
+            demo_api_sample_analysis(&d->api, d->marks, &d->nmarks, DEMO_MAX_MARKS,
+                                     (double)wall.tv_sec + wall.tv_nsec / 1e9 - d->last.t);
+        }
         if (d->nsamples < DEMO_MAX_SAMPLES)
             d->samples[d->nsamples++] = d->last;
     }

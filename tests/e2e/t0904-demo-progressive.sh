@@ -3,7 +3,8 @@
 # demo-progressive` runs them): a canary Rollout 20% -> 50% -> 100% gated by
 # request-success-rate with no failed request, a bad canary the analysis aborts (its failed
 # requests reported, not zero-downtime), a blue/green Rollout promoted after its pre-promotion
-# analysis with no failed request; the summary and the report; nothing left running.
+# analysis with no failed request; the summary and the report, whose Rollouts lane draws each
+# update's weight steps and each analysis run's measurements and outcome; nothing left running.
 . "$(dirname "$0")/lib.sh"
 
 IMAGES=$KROLL_BUILD/examples/images
@@ -38,4 +39,35 @@ expect_match "$out" 'Zero-downtime phases \(canary, bluegreen-analysis\): [0-9]+
 report=$(sed -n 's/^report: \(.*\) (open it in a browser)$/\1/p' "$TEST_DIR/demo.out")
 [ -f "$report" ] && expect_match "$(cat "$report")" 'canary-abort' "the report lists the phases" ||
     fail "report missing"
+
+# The report's Rollouts lane: each update's weight as a step line (data-steps: the weights in
+# order) and each AnalysisRun's measurements and outcome as markers, by the phase they fall in.
+html=$(cat "$report" 2>/dev/null)
+weights() { # weights ROLLOUT PHASE: the data-steps of that update's step line
+    printf '%s\n' "$html" | grep -o "<polyline class='weight' data-rollout='$1' data-demo-phase='$2'[^>]*" |
+        sed -n "s/.*data-steps='\([^']*\)'.*/\1/p" | head -n 1
+}
+marks() { # marks KIND PHASE OUTCOME: how many markers
+    printf '%s\n' "$html" | grep -c "<circle class='am $3' data-kind='$1' data-demo-phase='$2'"
+}
+say "weights: canary [$(weights canary-web canary)], canary-abort [$(weights canary-web canary-abort)]," \
+    "bluegreen [$(weights bg-web bluegreen-analysis)]"
+expect_match "$(weights canary-web canary)" '^20( [0-9]+)* 50( [0-9]+)* 100$' \
+    "canary: the weight steps 20 -> 50 -> 100"
+expect_match "$(weights canary-web canary-abort)" '^20( [0-9]+)* 0$' \
+    "bad canary: the weight steps to 20, then back to 0 at the abort"
+expect_eq "$(weights bg-web bluegreen-analysis)" "0 100" "blue/green: 0 until promotion, then 100"
+say "analysis markers: canary $(marks run canary Successful) runs ok," \
+    "$(marks measurement canary Successful) measurements ok;" \
+    "canary-abort $(marks run canary-abort Failed) runs failed, $(marks measurement canary-abort Failed) measurements failed"
+expect_eq "$(marks run canary Successful)" "2" "canary: both step analyses are Successful markers"
+expect_eq "$(marks run canary Failed)$(marks measurement canary Failed)" "00" "canary: no Failed marker"
+expect_eq "$(marks run canary-abort Failed)" "1" "bad canary: its analysis run is a Failed marker"
+[ "$(marks measurement canary-abort Failed)" -ge 1 ] && pass "bad canary: Failed measurements drawn" ||
+    fail "bad canary: no Failed measurement marker"
+expect_match "$html" "<title>canary-web-[^<]* / [a-z-]+: Failed at [0-9]+s, value \\[?0\.[0-9]" \
+    "a Failed measurement's title carries its value"
+[ "$(marks run bluegreen-analysis Successful)" -ge 1 ] && pass "blue/green: pre-promotion analysis Successful" ||
+    fail "blue/green: no Successful run marker"
+expect_match "$html" "<h2>Analysis runs</h2>" "the report lists the analysis runs"
 finish
