@@ -334,11 +334,61 @@ def proxy(env, cfg, res):
            "--quiet-wait", "3", "--retries", "0"]
     # Each of the 4 targets x rounds runs waits up to 3 s for a quiet second, runs wrk and checks
     # the machine: bound that generously, the machine may be busy.
-    rc, err = run_harness(cmd, 180 + 4 * cfg["proxy_rounds"] * (cfg["proxy_seconds"] + 15))
+    rc, err, raised = run_harness(cmd,
+                                  180 + 4 * cfg["proxy_rounds"] * (cfg["proxy_seconds"] + 15))
+    if raised:
+        res.note("proxy harness: its %d processes ran at autogroup nice -20 "
+                 "(BENCH_PROXY_PRIORITY=1)" % raised)
     if rc != 0 or not os.path.isfile(os.path.join(out, "results.tsv")):
         raise BenchError("proxy harness failed (%s): %s" % (rc, err[-600:]))
     proxy_figures(os.path.join(out, "results.tsv"), res)
     res.note("proxy harness summary:\n" + open(os.path.join(out, "summary.md")).read())
+
+
+def autogroup_first(pid, secs=30.0):
+    """With the kernel's sched_autogroup on, every session is its own scheduling group: the
+    harness starts each pod and proxy with setsid, so each gets an equal share against every
+    other session on the machine, and a busy machine (other builds and tests) sets the figures
+    more than the proxies do. With BENCH_PROXY_PRIORITY=1, as root, give the harness's session
+    and each session it starts autogroup nice -20 (polled for the first secs, while it starts
+    them). Off by default: for the 2-3 minutes of the proxy part it starves everything else on
+    both CPUs, which breaks other people's timing-sensitive tests. Returns how many it raised."""
+    if os.environ.get("BENCH_PROXY_PRIORITY", "0") != "1" or os.geteuid() != 0 or \
+            not os.path.exists("/proc/%d/autogroup" % pid):
+        return 0
+    raised, end = set(), time.monotonic() + secs
+    while time.monotonic() < end:
+        parent = {}
+        for d in os.listdir("/proc"):
+            try:
+                if d.isdigit():
+                    stat = open("/proc/%s/stat" % d).read()
+                    parent[int(d)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                pass
+        for q in parent:
+            r, hops = q, 0
+            while r in parent and r != pid and r > 1 and hops < 64:
+                r, hops = parent[r], hops + 1
+            if r != pid or q in raised:
+                continue
+            try:
+                with open("/proc/%d/autogroup" % q, "w") as f:
+                    f.write("-20")
+                raised.add(q)
+            except OSError:
+                pass
+        if subprocess_done(pid):
+            break
+        time.sleep(0.5)
+    return len(raised)
+
+
+def subprocess_done(pid):
+    try:
+        return open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
 
 
 def run_harness(cmd, secs):
@@ -348,6 +398,7 @@ def run_harness(cmd, secs):
     errf = tempfile.TemporaryFile()
     p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errf, env=env,
                          start_new_session=True)
+    raised = autogroup_first(p.pid)
     try:
         rc = p.wait(timeout=secs)
     except subprocess.TimeoutExpired:
@@ -359,7 +410,7 @@ def run_harness(cmd, secs):
             p.wait()
         rc = "timeout after %ds" % secs
     errf.seek(0)
-    return rc, errf.read().decode(errors="replace")
+    return rc, errf.read().decode(errors="replace"), raised
 
 
 def proxy_figures(tsv, res):

@@ -175,6 +175,13 @@ static void test_response_head(void **state)
     /* HTTP/1.0 keep-alive client is told so explicitly. */
     assert_int_equal(px_head_build_response(&hd, 200, PX_FRAME_LENGTH, 1, 0, 0, &out), 0);
     assert_non_null(strstr(out.data, "Connection: keep-alive\r\n"));
+    out.len = 0;
+    /* The status line is written without printf: every digit of any 3-digit status. */
+    assert_int_equal(px_head_build_response(&hd, 599, PX_FRAME_LENGTH, 1, 1, 0, &out), 0);
+    assert_memory_equal(out.data, "HTTP/1.1 599 OK\r\n", 17);
+    out.len = 0;
+    assert_int_equal(px_head_build_response(&hd, 104, PX_FRAME_NONE, 1, 1, 0, &out), 0);
+    assert_memory_equal(out.data, "HTTP/1.1 104 OK\r\n", 17);
     buf_release(&out);
     px_head_release(&hd);
 }
