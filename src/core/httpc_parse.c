@@ -224,7 +224,8 @@ static long long chunk_size(const char *s, size_t len)
                                          : -1;
         if (d < 0)
             break;
-        v = v * 16 + d;
+        if (i < 15) /* a 16th digit is refused below, before it could overflow */
+            v = v * 16 + d;
     }
     if (i == 0 || i > 15)
         return -1;
