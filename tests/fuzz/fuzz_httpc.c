@@ -14,7 +14,7 @@
 #include "core/httpc-int.h"
 #include "core/log.h"
 
-#define MAX_INPUT (64 * 1024) /* stays inside the socket's buffer: one write, no thread */
+#define MAX_ANSWER (64 * 1024) /* stays inside the socket's buffer: one write, no thread */
 
 static const size_t read_sizes[] = {1, 2, 3, 7, 64, 1000, 4096, 16384};
 
@@ -47,8 +47,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     ctl = data[0];
     data++, size--;
-    if (size > MAX_INPUT)
-        size = MAX_INPUT;
+    if (size > MAX_ANSWER)
+        size = MAX_ANSWER;
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
         return 0;
     int sz = 256 * 1024;
