@@ -70,8 +70,10 @@ int px_kube_config_load(const char *path, struct px_kube *kc, char *msg, size_t 
     ca = conf_value(text, "certificate-authority-data");
     kc->token = conf_value(text, "token");
     if (!server || strncmp(server, "https://", 8) || !ca || !kc->token) {
-        snprintf(msg, msgn, "%s: needs server (https://HOST:PORT), certificate-authority-data "
-                            "and token", path);
+        snprintf(msg, msgn,
+                 "%s: needs server (https://HOST:PORT), certificate-authority-data "
+                 "and token",
+                 path);
         goto out;
     }
     p = strrchr(server + 8, ':');
