@@ -646,12 +646,12 @@ static char *obj_key(const json_t *o)
                      jx_str(o, "metadata.name") ?: "");
 }
 
-static int inf_set_conn(struct informer *inf, struct px_kube_conn *c)
+static int inf_set_conn(struct informer *inf, struct httpc_conn *c)
 {
     int stop;
 
     pthread_mutex_lock(&inf->ac->mu);
-    inf->fd = c ? c->fd : -1;
+    inf->fd = c ? httpc_fd(c) : -1;
     stop = inf->ac->stop;
     pthread_mutex_unlock(&inf->ac->mu);
     return stop;
@@ -660,7 +660,7 @@ static int inf_set_conn(struct informer *inf, struct px_kube_conn *c)
 /* LIST: replaces the map only after the whole list was read. Returns the resourceVersion. */
 static char *inf_list(struct informer *inf, struct px_kube *kc, char *msg, size_t msgn)
 {
-    struct px_kube_conn *c = NULL;
+    struct httpc_conn *c = NULL;
     struct buf body;
     json_t *list = NULL, *objs, *it;
     char *rv = NULL;
@@ -669,11 +669,15 @@ static char *inf_list(struct informer *inf, struct px_kube *kc, char *msg, size_
     buf_init(&body, 256u << 20);
     if (px_kube_get(kc, inf->path, 30, &c, msg, msgn) < 0 || inf_set_conn(inf, c))
         goto out;
-    if (c->status != 200) {
-        snprintf(msg, msgn, "list %s: HTTP %d", inf->what, c->status);
+    if (httpc_status(c) != 200) {
+        snprintf(msg, msgn, "list %s: HTTP %d", inf->what, httpc_status(c));
         goto out;
     }
-    if (px_kube_read_all(c, &body) < 0 || !(list = json_loadb(body.data, body.len, 0, NULL))) {
+    if (httpc_read_all(c, &body) < 0) {
+        snprintf(msg, msgn, "list %s: %s", inf->what, httpc_error(c));
+        goto out;
+    }
+    if (!(list = json_loadb(body.data, body.len, 0, NULL))) {
         snprintf(msg, msgn, "list %s: unreadable answer", inf->what);
         goto out;
     }
@@ -689,7 +693,7 @@ static char *inf_list(struct informer *inf, struct px_kube *kc, char *msg, size_
     inf_mark(inf, objs);
 out:
     inf_set_conn(inf, NULL);
-    px_kube_close(c);
+    httpc_close(c);
     json_decref(list);
     buf_release(&body);
     return rv;
@@ -727,7 +731,7 @@ static int inf_event(struct informer *inf, const char *line, size_t n)
 static void inf_watch(struct informer *inf, struct px_kube *kc, const char *rv)
 {
     char path[512], msg[256], tmp[16384];
-    struct px_kube_conn *c = NULL;
+    struct httpc_conn *c = NULL;
     struct buf line;
     ssize_t r;
 
@@ -735,9 +739,9 @@ static void inf_watch(struct informer *inf, struct px_kube *kc, const char *rv)
     snprintf(path, sizeof path, "%s?watch=true&resourceVersion=%s&timeoutSeconds=%d", inf->path,
              rv, WATCH_TIMEOUT_S);
     if (px_kube_get(kc, path, WATCH_TIMEOUT_S + 30, &c, msg, sizeof msg) < 0 ||
-        inf_set_conn(inf, c) || c->status != 200)
+        inf_set_conn(inf, c) || httpc_status(c) != 200)
         goto out;
-    while ((r = px_kube_read(c, tmp, sizeof tmp)) > 0) {
+    while ((r = httpc_read(c, tmp, sizeof tmp)) > 0) {
         char *nl;
 
         if (buf_append(&line, tmp, (size_t)r) < 0)
@@ -752,7 +756,7 @@ static void inf_watch(struct informer *inf, struct px_kube *kc, const char *rv)
     }
 out:
     inf_set_conn(inf, NULL);
-    px_kube_close(c);
+    httpc_close(c);
     buf_release(&line);
 }
 

@@ -75,6 +75,9 @@ jwt) files="src/core/jwt.c $core"; libs="-ljansson -lcrypto -lm"; runs=20000
     corpus=tests/fuzz/corpus/jwt ;;
 dns) files="src/proxy/dns.c $core"; libs="-ljansson -lldns -lm"; runs=200000
     corpus=tests/fuzz/corpus/dns ;;
+httpc) files="src/core/httpc.c src/core/httpc_parse.c src/core/buf.c $core"
+    libs="-ljansson -lssl -lcrypto -lm"; runs=100000
+    corpus=tests/fuzz/corpus/httpc ;;
 *) echo "fuzz: unknown target $name (add a case to tests/fuzz/run.sh)"; exit 2 ;;
 esac
 # The dashboard page the API layer embeds (CMake generates this header for the main build).
