@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 #include "api/api.h"
 #include "cli/cli.h"
 #include "cli/common.h"
+#include "core/dur.h"
 #include "core/file.h"
 #include "core/jx.h"
 #include "core/log.h"
@@ -78,14 +80,27 @@ static int parse_listen(const char *s, char *host, size_t n, int *port)
     return *port >= 0 && *port < 65536 ? 0 : -1;
 }
 
-/* A positive integer flag value, or die naming the flag. */
+/* A bad flag value: the message on stderr and exit 2, as for a wrong usage. */
+static void __attribute__((format(printf, 1, 2), noreturn)) bad_flag(const char *fmt, ...)
+{
+    va_list ap;
+
+    fprintf(stderr, "kroll: ");
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(2);
+}
+
+/* A positive integer flag value, or exit 2 naming the flag. */
 static long long flag_num(const char *flag, const char *v)
 {
     char *end;
     long long n = strtoll(v, &end, 10);
 
     if (end == v || *end || n <= 0 || n > (1LL << 40))
-        die("bad %s %s (want a positive integer)", flag, v);
+        bad_flag("bad %s %s (want a positive integer)", flag, v);
     return n;
 }
 
@@ -119,6 +134,59 @@ static int limit_flag(int argc, char **argv, int *i, struct api_limits *l)
     return 1;
 }
 
+/* --metric-resolution: a Go duration, 0 (no sampling) or 1s..1h, as metrics-server's flag.
+ * Returns the node's metrics_period_ms (-1 for off), or exits 2 naming the flag. */
+static int metric_resolution(const char *v)
+{
+    int64_t ms;
+
+    if (dur_parse(v, &ms) < 0)
+        bad_flag("bad --metric-resolution %s (want a duration such as 10s, or 0 for no sampling)",
+                 v);
+    if (ms == 0)
+        return -1;
+    if (ms < 1000 || ms > 3600 * 1000)
+        bad_flag("bad --metric-resolution %s (want 0, or 1s to 1h)", v);
+    return (int)ms;
+}
+
+/* The node's flags (name, address, resources, CDI, runtime, pids limit, metrics sampling).
+ * Returns 1 when argv[*i] was one (and its value, consumed). */
+static int node_flag(int argc, char **argv, int *i, struct server_opts *so)
+{
+    const char *f = argv[*i], *v;
+
+    if (strncmp(f, "--runtime=", 10) == 0) {
+        so->runtime = f + 10;
+        return 1;
+    }
+    if (*i + 1 >= argc)
+        return 0;
+    v = argv[*i + 1];
+    if (strcmp(f, "--node-name") == 0) {
+        so->node_name = v;
+    } else if (strcmp(f, "--node-resource") == 0) {
+        if (so->n_node_resources < 16)
+            so->node_resources[so->n_node_resources++] = v;
+    } else if (strcmp(f, "--cdi-spec-dir") == 0) {
+        if (so->n_cdi_spec_dirs == 16)
+            die("at most 16 --cdi-spec-dir");
+        so->cdi_spec_dirs[so->n_cdi_spec_dirs++] = v;
+    } else if (strcmp(f, "--node-address") == 0) {
+        so->node_address = v;
+    } else if (strcmp(f, "--runtime") == 0) {
+        so->runtime = v;
+    } else if (strcmp(f, "--pod-pids-limit") == 0) {
+        so->pod_pids_limit = flag_num(f, v);
+    } else if (strcmp(f, "--metric-resolution") == 0) {
+        so->metrics_period_ms = metric_resolution(v);
+    } else {
+        return 0;
+    }
+    (*i)++;
+    return 1;
+}
+
 static int cmd_server_run(int argc, char **argv)
 {
     char *dir = cli_data_dir(&argc, argv);
@@ -131,7 +199,6 @@ static int cmd_server_run(int argc, char **argv)
     int port = 6443, lockfd, sigs[] = {SIGTERM, SIGINT, SIGHUP}, rc = 1;
 
     err_init(&err);
-    so.node_name = NULL;
     /* Containers under runc unless the environment (tests) or the flag says otherwise. */
     so.runtime = getenv("KROLL_RUNTIME") && *getenv("KROLL_RUNTIME") ? getenv("KROLL_RUNTIME")
                                                                      : "runc";
@@ -141,30 +208,14 @@ static int cmd_server_run(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
             if (parse_listen(argv[++i], host, sizeof host, &port) < 0)
-                die("bad --listen %s (want HOST:PORT)", argv[i]);
-        } else if (strcmp(argv[i], "--node-name") == 0 && i + 1 < argc) {
-            so.node_name = argv[++i];
-        } else if (strcmp(argv[i], "--node-resource") == 0 && i + 1 < argc) {
-            if (so.n_node_resources < 16)
-                so.node_resources[so.n_node_resources++] = argv[++i];
-        } else if (strcmp(argv[i], "--cdi-spec-dir") == 0 && i + 1 < argc) {
-            if (so.n_cdi_spec_dirs == 16)
-                die("at most 16 --cdi-spec-dir");
-            so.cdi_spec_dirs[so.n_cdi_spec_dirs++] = argv[++i];
-        } else if (strcmp(argv[i], "--node-address") == 0 && i + 1 < argc) {
-            so.node_address = argv[++i];
-        } else if (strcmp(argv[i], "--runtime") == 0 && i + 1 < argc) {
-            so.runtime = argv[++i];
-        } else if (strncmp(argv[i], "--runtime=", 10) == 0) {
-            so.runtime = argv[i] + 10;
-        } else if (strcmp(argv[i], "--pod-pids-limit") == 0 && i + 1 < argc) {
-            so.pod_pids_limit = (long long)flag_num(argv[i], argv[i + 1]);
-            i++;
+                bad_flag("bad --listen %s (want HOST:PORT)", argv[i]);
+        } else if (node_flag(argc, argv, &i, &so)) {
+            continue;
         } else if (strncmp(argv[i], "--lint=", 7) == 0) {
             const char *m = argv[i] + 7;
 
             if (strcmp(m, "warn") && strcmp(m, "error") && strcmp(m, "off"))
-                die("bad %s (want --lint=warn|error|off)", argv[i]);
+                bad_flag("bad %s (want --lint=warn|error|off)", argv[i]);
             lim.lint = !strcmp(m, "warn") ? API_LINT_WARN : !strcmp(m, "error") ? API_LINT_ERROR
                                                                                : API_LINT_OFF;
         } else if (limit_flag(argc, argv, &i, &lim)) {
@@ -174,6 +225,7 @@ static int cmd_server_run(int argc, char **argv)
                             "[--node-name NAME] [--node-resource NAME=N] [--node-address IP]\n"
                             "       [--cdi-spec-dir DIR]...\n"
                             "       [--runtime process|runc|PATH] [--pod-pids-limit N]\n"
+                            "       [--metric-resolution DURATION]\n"
                             "       [--lint=warn|error|off]\n"
                             "       [--max-connections N] [--max-request-head BYTES]\n"
                             "       [--request-head-timeout SECONDS] "

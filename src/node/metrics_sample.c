@@ -1,4 +1,5 @@
-/* The node's resource metrics sampler: every METRICS_PERIOD_MS, one reading of the node and of
+/* The node's resource metrics sampler: every period (METRICS_PERIOD_MS unless --metric-resolution
+ * says otherwise), one reading of the node and of
  * every running container of the kubelet's pods, kept in the containers themselves (so bounded
  * by the pods that exist), and the hook the API calls to build PodMetrics and NodeMetrics. The
  * files are read on a helper thread (a METRICS op of kubelet_ops.c) from copies made on the
@@ -26,6 +27,7 @@ struct node_metrics {
     struct loop_timer timer;
     struct mseries node;
     char *node_name;
+    int period_ms;
     int inflight; /* a batch is being read */
 };
 
@@ -250,7 +252,7 @@ static void on_tick(struct loop_timer *timer, void *ctx)
     struct kop *op;
     size_t cap = 0;
 
-    loop_timer_start(kl->loop, timer, METRICS_PERIOD_MS);
+    loop_timer_start(kl->loop, timer, m->period_ms);
     if (m->inflight) /* the last batch is still being read: this period is skipped */
         return;
     b = xcalloc(1, sizeof *b);
@@ -319,6 +321,8 @@ json_t *node__metrics_of(struct node_metrics *m, const json_t *obj)
 {
     const char *kind = jx_str(obj, "kind");
 
+    if (!m) /* sampling is off (--metric-resolution 0) */
+        return NULL;
     if (kind && strcmp(kind, "Node") == 0) {
         const char *name = jx_str(obj, "metadata.name");
 
@@ -327,10 +331,12 @@ json_t *node__metrics_of(struct node_metrics *m, const json_t *obj)
     return pod_metrics(m->kl, jx_str(obj, "metadata.uid") ?: "");
 }
 
-struct node_metrics *node__metrics_start(struct kubelet *kl, const char *node_name)
+struct node_metrics *node__metrics_start(struct kubelet *kl, const char *node_name, int period_ms)
 {
     struct node_metrics *m = xcalloc(1, sizeof *m);
 
+    BUG_ON(period_ms <= 0);
+    m->period_ms = period_ms;
     m->kl = kl;
     m->node_name = xstrdup(node_name);
     loop_timer_init(&m->timer, on_tick, m);

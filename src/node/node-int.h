@@ -219,14 +219,14 @@ struct kubelet *kubelet__new(struct kc *kc, const char *data_dir, const char *no
                              const char *node_ip, const char *self_exe);
 void kubelet__free(struct kubelet *kl);
 
-/* metrics_sample.c: samples the node and the kubelet's running containers every
- * METRICS_PERIOD_MS and serves them to the API's metrics.k8s.io hook. stop(NULL) is a no-op;
- * stop before the kubelet is freed. */
+/* metrics_sample.c: samples the node and the kubelet's running containers every period_ms
+ * (> 0) and serves them to the API's metrics.k8s.io hook. stop(NULL) is a no-op; stop before
+ * the kubelet is freed. */
 struct node_metrics;
-struct node_metrics *node__metrics_start(struct kubelet *kl, const char *node_name);
+struct node_metrics *node__metrics_start(struct kubelet *kl, const char *node_name, int period_ms);
 void node__metrics_stop(struct node_metrics *m);
 /* The metrics.k8s.io usage of a pod or node object (new reference), or NULL without a
- * complete sample. */
+ * complete sample or without a sampler (m NULL: sampling off). */
 json_t *node__metrics_of(struct node_metrics *m, const json_t *obj);
 /* The METRICS op: reads the batch's containers and the node (helper thread), applies the
  * readings to the containers still running the same instance (loop), frees it (NULL: no-op). */

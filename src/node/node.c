@@ -394,7 +394,9 @@ struct node *node_start(struct kc *kc, const struct node_opts *o, struct err *er
     runtime_event(n);
     loop_timer_init(&n->heartbeat, on_heartbeat, n);
     loop_timer_start(n->loop, &n->heartbeat, HEARTBEAT_MS);
-    n->metrics = node__metrics_start(n->kl, n->name);
+    if (o->metrics_period_ms >= 0)
+        n->metrics = node__metrics_start(
+            n->kl, n->name, o->metrics_period_ms ? o->metrics_period_ms : METRICS_PERIOD_MS);
     log_info("node", "msg=\"node registered\" name=%s address=%s", n->name, n->address);
     return n;
 }

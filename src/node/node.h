@@ -26,6 +26,9 @@ struct node_opts {
     int n_cdi_dirs;
     const char *runtime;      /* "process" (NULL), "runc" or the path of an OCI runtime */
     long long pod_pids_limit; /* pids limit of each container under an OCI runtime */
+    /* How often the node and every container are sampled for metrics.k8s.io: 0 the default
+     * (METRICS_PERIOD_MS), -1 never (no metrics are served). */
+    int metrics_period_ms;
 };
 
 /* Registers (or refreshes) the Node object, starts heartbeats and the kubelet, which re-adopts

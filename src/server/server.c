@@ -146,7 +146,8 @@ int server_start(struct loop *loop, const struct server_opts *o, struct server *
                                .node_address = o->node_address, .resources = o->node_resources,
                                .n_resources = o->n_node_resources, .self_exe = o->self_exe,
                                .cdi_dirs = o->cdi_spec_dirs, .n_cdi_dirs = o->n_cdi_spec_dirs,
-                               .runtime = o->runtime, .pod_pids_limit = o->pod_pids_limit};
+                               .runtime = o->runtime, .pod_pids_limit = o->pod_pids_limit,
+                               .metrics_period_ms = o->metrics_period_ms};
 
         s->node = node_start(s->kc, &no, err);
         if (!s->node)

@@ -29,6 +29,7 @@ struct server_opts {
     const struct api_limits *api_limits; /* NULL: defaults */
     const char *runtime;                 /* --runtime: process (NULL), runc, or a path */
     long long pod_pids_limit;            /* --pod-pids-limit (OCI runtime containers) */
+    int metrics_period_ms; /* --metric-resolution: 0 the default (10 s), -1 no sampling */
 };
 
 int server_start(struct loop *loop, const struct server_opts *o, struct server **out,

@@ -1,9 +1,10 @@
 """`make bench`: measures a kroll build from the outside (it changes nothing in kroll) and prints
 a table and writes a JSON file of the figures with the machine they were taken on.
 
-Parts (BENCH_PARTS, comma list; default all): start, api, watch, pods, rollout, proxy.
+Parts (BENCH_PARTS, comma list; default all): start, api, watch, pods, rollout, proxy, metrics.
 BENCH_QUICK=1 takes fewer samples; BENCH_PODS, BENCH_SAMPLES, BENCH_WATCHERS, BENCH_WRITES,
-BENCH_POD_STARTS override the counts. Run through tests/bench/run.sh (or `make bench`).
+BENCH_POD_STARTS, BENCH_METRIC_PODS, BENCH_METRIC_SECONDS, BENCH_METRIC_PAIRS override the
+counts. Run through tests/bench/run.sh (or `make bench`).
 """
 import json
 import os
@@ -17,9 +18,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from kbench import BenchError, Client, Server, median, percentile, rss_kib  # noqa: E402
+import metrics_part  # noqa: E402
 import parts  # noqa: E402
 
-ALL_PARTS = ["start", "api", "watch", "pods", "rollout", "proxy"]
+ALL_PARTS = ["start", "api", "watch", "pods", "rollout", "proxy", "metrics"]
 
 
 def config():
@@ -39,6 +41,9 @@ def config():
         "rollout_replicas": knob("BENCH_ROLLOUT_REPLICAS", 4, 2),
         "proxy_rounds": knob("BENCH_PROXY_ROUNDS", 5, 1),
         "proxy_seconds": knob("BENCH_PROXY_SECONDS", 5, 3),
+        "metric_pods": knob("BENCH_METRIC_PODS", 20, 20),
+        "metric_seconds": knob("BENCH_METRIC_SECONDS", 30, 30),
+        "metric_pairs": knob("BENCH_METRIC_PAIRS", 3, 1),
     }
 
 
@@ -210,6 +215,12 @@ def main():
             run_server_parts(env, cfg, want, res)
         if "proxy" in want:
             timed_part("proxy", parts.proxy, env, cfg, res)
+        if "metrics" in want:
+            if not netns_ok():
+                res.note("no network namespaces here: skipping metrics")
+            else:  # a data dir of its own: its pods only
+                menv = dict(env, data=os.path.join(tmp, "metrics-data"))
+                timed_part("metrics", metrics_part.measure, menv, cfg, res)
     except (BenchError, OSError, subprocess.SubprocessError) as e:
         res.note("FAILED: %s" % e)
         rc = 1

@@ -60,8 +60,9 @@ def wait_until(secs, what, fn, step=0.05):
 class Server:
     """One `kroll server` on 127.0.0.1:<free port> with its own data dir and log file."""
 
-    def __init__(self, kroll, data_dir, log_path):
+    def __init__(self, kroll, data_dir, log_path, args=()):
         self.kroll, self.data_dir, self.log_path = kroll, data_dir, log_path
+        self.args = list(args)  # more `kroll server` flags
         self.proc = None
         self.ready_ms = None
 
@@ -72,7 +73,8 @@ class Server:
         log = open(self.log_path, "ab")
         t0 = time.monotonic()
         self.proc = subprocess.Popen(
-            [self.kroll, "server", "--data-dir", self.data_dir, "--listen", "127.0.0.1:0"],
+            [self.kroll, "server", "--data-dir", self.data_dir, "--listen", "127.0.0.1:0"] +
+            self.args,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         fd = self.proc.stdout.fileno()
         buf, end = b"", t0 + timeout
@@ -152,6 +154,18 @@ class Server:
             self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             pass
+        self.proc = None
+
+    def terminate(self):
+        """Stops the server process only (SIGTERM, by its PID): its pods keep running under
+        their shims and the proxy stays up, and the next server on the data dir adopts them."""
+        if not self.proc:
+            return
+        self._kill(self.proc.pid)
+        try:
+            self.proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            raise BenchError("server %d did not exit" % self.proc.pid)
         self.proc = None
 
     def _kill(self, pid):

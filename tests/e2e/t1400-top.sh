@@ -4,7 +4,9 @@
 # the idle one below 50m (loose: the machine is shared); --containers, --sort-by=cpu, -l, -A;
 # `kubectl top node` with CPU% and MEMORY% of allocatable; the raw PodMetrics and NodeMetrics
 # in metrics-server's shape; metrics-server's 404 texts; the group in discovery (legacy and
-# aggregated); and the same with the oldest kubectl beside the dispatcher (1.27).
+# aggregated); and the same with the oldest kubectl beside the dispatcher (1.27). Then
+# --metric-resolution: bad values refused (exit 2), and 0 (no sampler) after a restart on the
+# same pods: kubectl top says metrics are not available.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/img-lib.sh"
 
@@ -133,4 +135,22 @@ if [ -x "$old" ]; then
 else
     say "skip: no $old"
 fi
+# --metric-resolution: bounds (0 or 1s..1h), checked before anything is opened or created.
+for v in 500ms 2h 10 abc -1s; do
+    expect_rc 2 "--metric-resolution $v refused" -- "$KROLL_BIN" server \
+        --data-dir "$TEST_DIR/never" --metric-resolution "$v"
+    expect_match "$(cat "$TEST_DIR/out")" "bad --metric-resolution $v \\(want" "--metric-resolution $v: the reason"
+done
+[ ! -e "$TEST_DIR/never" ] && pass "a refused flag creates no data dir" || fail "data dir made"
+# 0: no sampler. The same pods (adopted after the restart) show no metrics, even after longer
+# than the default period, after which a sampling server would have had two readings.
+kroll_stop
+kroll_start --metric-resolution 0
+wait_for 60 "both pods Running after the restart" -- sh_eval \
+    'test "$(kubectl get pods -o jsonpath="{.items[*].status.phase}")" = "Running Running"'
+sleep 15
+expect_match "$(kubectl top pod 2>&1)" 'metrics not available yet' "--metric-resolution 0: top pod"
+expect_match "$(kubectl top node 2>&1)" 'metrics not available yet' "--metric-resolution 0: top node"
+expect_eq "$(kubectl get --raw /apis/metrics.k8s.io/v1beta1/pods | jq -r '"\(.kind) \(.items | length)"')" \
+    "PodMetricsList 0" "--metric-resolution 0: an empty PodMetricsList"
 finish
