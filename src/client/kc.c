@@ -113,16 +113,24 @@ static void on_event(const char *type, const struct resource *r, json_t *obj, js
 {
     struct kc *kc = ctx;
     struct informer *inf = &kc->inf[r->id];
+    json_t *cached = NULL;
 
     if (inf->started) {
         char *key = obj_key(obj);
 
+        /* A transport that does not know the previous state (a watch stream) gets it from the
+         * cache; a deletion it noticed only by listing again carries just the name. */
+        if (!old && strcmp(type, "ADDED") != 0)
+            old = cached = json_incref(json_object_get(inf->all, key));
+        if (cached && strcmp(type, "DELETED") == 0 && !jx_str(obj, "metadata.uid"))
+            obj = cached;
         inf_put(inf, key, strcmp(type, "DELETED") == 0 ? NULL : obj);
         free(key);
     }
     for (int i = 0; i < kc->nls; i++)
         if (kc->ls[i].r == r)
             kc->ls[i].fn(type, r, obj, old, kc->ls[i].ctx);
+    json_decref(cached);
 }
 
 static struct informer *inf_of(struct kc *kc, const struct resource *r)

@@ -77,6 +77,16 @@ struct kc_transport {
 struct kc *kc_new(struct loop *loop, const struct kc_transport *ops, void *t);
 /* The in-process transport over the API server api (borrowed; outlives the client). */
 struct kc *kc_inproc_new(struct api *api);
+/* The HTTPS transport to a server (for a component outside the server's process): writes are
+ * blocking requests, so the loop waits for each; each informer's watch runs on a thread of its
+ * own and hands its events to loop. Everything it is given is copied. */
+struct kc_https_opts {
+    const char *server; /* "https://host:port" */
+    const char *token;  /* bearer token */
+    const char *ca_pem; /* the CA the server's certificate must chain to (NULL: the system's) */
+    int timeout_ms;     /* of each request (0: 30 s) */
+};
+struct kc *kc_https_new(struct loop *loop, const struct kc_https_opts *o, struct err *err);
 void kc_free(struct kc *kc);
 struct loop *kc_loop(struct kc *kc);
 

@@ -199,3 +199,24 @@ json_t *err_status_json(int code, const char *msg, const json_t *details)
         json_object_set(s, "details", (json_t *)details);
     return s;
 }
+
+int err_from_http(int status, const char *reason)
+{
+    static const struct {
+        int code, http;
+        const char *reason;
+    } rows[] = {
+#define XX(name, http, reason) {-E_##name, http, reason},
+#include "core/errors.def"
+#undef XX
+    };
+    size_t n = sizeof rows / sizeof rows[0];
+
+    for (size_t i = 0; reason && i < n; i++)
+        if (strcmp(rows[i].reason, reason) == 0)
+            return rows[i].code;
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].http == status)
+            return rows[i].code;
+    return status >= 500 ? -E_INTERNAL : -E_BAD_REQUEST;
+}

@@ -55,6 +55,8 @@ int err_invalid(struct err *e, const char *kind, const char *group, const char *
 /* HTTP status and Status.reason for a code; unknown codes map to 500 InternalError. */
 int err_http_status(int code);
 const char *err_reason(int code);
+/* The code of an HTTP answer: by its Status reason when known, else by the status code. */
+int err_from_http(int status, const char *reason);
 /* A Kubernetes Status object (kind Status, status Failure) for code and msg, with details
  * (borrowed, may be NULL) as its details: new reference. */
 json_t *err_status_json(int code, const char *msg, const json_t *details);
