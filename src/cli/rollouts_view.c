@@ -1,7 +1,7 @@
 /* `kroll rollouts get rollout NAME` and `list rollouts`: the Argo plugin's header, tree
  * (revisions, ReplicaSets with their stable/canary/active/preview tags and scale-down delays,
  * pods, analysis runs with their measurement counts) and list columns (progressive-delivery.md
- * section 5), from plain GETs. `--watch` redraws every second until --timeout-seconds. */
+ * section 5), from plain GETs; `--watch` from the client's informers over HTTPS (kc_https). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "cli/rollouts-int.h"
+#include "client/kc.h"
 #include "controllers/argo.h"
+#include "core/file.h"
 #include "core/jx.h"
 #include "core/log.h"
 
@@ -346,21 +348,118 @@ out:
     return rc;
 }
 
+/* `get --watch`: the tree redrawn from the client's informers (kc_https: a list, then a watch,
+ * of Rollouts, ReplicaSets, pods and AnalysisRuns), after a change and at most every 200 ms,
+ * as the Argo plugin's informer-driven watch does; until --timeout-seconds (0: until killed). */
+struct gwatch {
+    struct ro_ctx *x;
+    const char *name;
+    struct kc *kc;
+    struct loop *loop;
+    struct loop_timer tick;
+    int64_t end;
+    int dirty, rc;
+};
+
+static void gw_changed(const char *type, const struct resource *r, json_t *obj, json_t *old,
+                       void *ctx)
+{
+    (void)type, (void)r, (void)obj, (void)old;
+    ((struct gwatch *)ctx)->dirty = 1;
+}
+
+/* The objects of a borrowed informer map as a new array. */
+static json_t *values(const json_t *map)
+{
+    json_t *out = json_array(), *v;
+    const char *k;
+
+    json_object_foreach((json_t *)map, k, v) json_array_append(out, v);
+    return out;
+}
+
+static int gw_draw(struct gwatch *g)
+{
+    struct kc *kc = g->kc;
+    const json_t *ro = kc_get(kc, kc_resource(RES_ROLLOUT), g->x->ns, g->name);
+    json_t *rss, *pods, *ars;
+    struct tree *t;
+
+    if (!ro)
+        return ro_fail("rollouts.argoproj.io \"%s\" not found", g->name);
+    rss = values(kc_map_owned(kc, kc_resource(RES_REPLICASET), jx_str(ro, "metadata.uid")));
+    pods = values(kc_map_ns(kc, kc_resource(RES_POD), g->x->ns));
+    ars = values(kc_map_ns(kc, kc_resource(RES_ANALYSISRUN), g->x->ns));
+    t = xcalloc(1, sizeof *t);
+    printf("\033[H\033[2J");
+    header(ro, rss);
+    tree_build(t, ro, rss, pods, ars);
+    tree_print(t);
+    fflush(stdout);
+    free(t);
+    json_decref(rss);
+    json_decref(pods);
+    json_decref(ars);
+    return 0;
+}
+
+static void gw_tick(struct loop_timer *timer, void *ctx)
+{
+    struct gwatch *g = ctx;
+
+    if (g->dirty) {
+        g->dirty = 0;
+        if ((g->rc = gw_draw(g)) != 0) {
+            loop_stop(g->loop);
+            return;
+        }
+    }
+    if (g->end && time_mono_ms() >= g->end) {
+        loop_stop(g->loop);
+        return;
+    }
+    loop_timer_start(g->loop, timer, 200);
+}
+
+static int get_watch(struct ro_ctx *x, const char *name, int64_t timeout_ms)
+{
+    struct gwatch g = {.x = x, .name = name, .dirty = 1};
+    char url[128];
+    size_t n;
+    char *ca = file_read_all(x->api.ca_file, &n);
+    struct kc_https_opts o = {
+        .server = url, .token = x->api.token, .ca_pem = ca, .timeout_ms = x->api.timeout_s * 1000};
+    static const enum res_id kinds[] = {RES_ROLLOUT, RES_REPLICASET, RES_POD, RES_ANALYSISRUN};
+    struct err err;
+
+    if (!ca)
+        return ro_fail("cannot read %s", x->api.ca_file);
+    err_init(&err);
+    snprintf(url, sizeof url, "https://%s:%d", x->api.host, x->api.port);
+    g.loop = loop_new();
+    g.kc = kc_https_new(g.loop, &o, &err);
+    free(ca);
+    if (!g.kc) {
+        g.rc = ro_fail("%s", err.msg);
+        goto out;
+    }
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        kc_listen(g.kc, kc_resource(kinds[i]), gw_changed, &g);
+    g.end = timeout_ms > 0 ? time_mono_ms() + timeout_ms : 0;
+    loop_timer_init(&g.tick, gw_tick, &g);
+    loop_timer_start(g.loop, &g.tick, 0);
+    loop_run(g.loop);
+    loop_timer_stop(g.loop, &g.tick);
+    kc_free(g.kc);
+out:
+    loop_free(g.loop);
+    err_release(&err);
+    return g.rc;
+}
+
 int ro_cmd_get(struct ro_ctx *x, const char *name, int watch, int64_t timeout_ms)
 {
-    int64_t end = time_mono_ms() + timeout_ms;
-    int rc;
-
-    if (!watch)
-        return get_once(x, name);
-    for (;;) {
-        printf("\033[H\033[2J");
-        rc = get_once(x, name);
-        fflush(stdout);
-        if (rc || (timeout_ms > 0 && time_mono_ms() >= end))
-            return rc;
-        sleep(1);
-    }
+    return watch ? get_watch(x, name, timeout_ms) : get_once(x, name);
 }
 
 int ro_cmd_list(struct ro_ctx *x, int all)

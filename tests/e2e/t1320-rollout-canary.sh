@@ -88,6 +88,14 @@ expect_match "$out" "demo-$h1 +ReplicaSet +✔ Healthy .*stable" "43: stable RS 
 expect_match "$out" "# revision:2" "43: revisions grouped"
 expect_match "$(kr list rollouts)" "demo +Canary +Paused +1/4 +20 +5/5 +5 +1 +5" "44: list rollouts row"
 
+# 43: `get --watch` follows the Rollout through the client's informers (list + watch over HTTPS):
+# the tree is redrawn on each change, here from the pause at step 1 to the end of the steps.
+"$KROLL_BIN" rollouts --data-dir "$KROLL_DATA" get rollout demo --watch --timeout-seconds 120 \
+    >"$TEST_DIR/watch.out" 2>&1 &
+WATCH_PID=$!
+KROLL_PIDS="$KROLL_PIDS $WATCH_PID"
+drew() { grep -q "Step: *1/4" "$TEST_DIR/watch.out"; }
+wait_for 15 "43: get --watch draws the tree" -- drew
 # 18: promote as the plugin does it (status merge patch).
 ro_status_patch demo '{"status":{"pauseConditions":null}}'
 at_step3() { [ "$(ro_field demo .status.currentStepIndex)" = 3 ]; }
@@ -101,6 +109,9 @@ expect_eq "$(ro_field demo .status.stableRS)/$(svc_hash demo-stable)/$(rs_field 
     "$h2/$h2/0" "21: stableRS and stable Service on the new hash, old RS at 0"
 expect_match "$(events_for demo)" "RolloutCompleted Rollout completed update to revision 2 \\($h2\\): Completed all canary steps" "21: completion event"
 expect_match "$(events_for demo)" "RolloutStepCompleted Rollout step 1/4 completed \\(setWeight: 20\\)" "step event"
+redrew() { grep -q "Step: *4/4" "$TEST_DIR/watch.out" && grep -q "Status: *✔ Healthy" "$TEST_DIR/watch.out"; }
+wait_for 15 "43: get --watch redrew the tree at the end of the steps (Healthy, Step 4/4)" -- redrew
+kill "$WATCH_PID" 2>/dev/null; wait "$WATCH_PID" 2>/dev/null
 
 # --- abort, retry ---
 ro_image demo test/app:3
