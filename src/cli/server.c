@@ -80,18 +80,6 @@ static int parse_listen(const char *s, char *host, size_t n, int *port)
     return *port >= 0 && *port < 65536 ? 0 : -1;
 }
 
-/* A bad flag value: the message on stderr and exit 2, as for a wrong usage. */
-static void __attribute__((format(printf, 1, 2), noreturn)) bad_flag(const char *fmt, ...)
-{
-    va_list ap;
-
-    fprintf(stderr, "kroll: ");
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(2);
-}
 
 /* A positive integer flag value, or exit 2 naming the flag. */
 static long long flag_num(const char *flag, const char *v)
@@ -100,7 +88,7 @@ static long long flag_num(const char *flag, const char *v)
     long long n = strtoll(v, &end, 10);
 
     if (end == v || *end || n <= 0 || n > (1LL << 40))
-        bad_flag("bad %s %s (want a positive integer)", flag, v);
+        die_usage("bad %s %s (want a positive integer)", flag, v);
     return n;
 }
 
@@ -141,12 +129,12 @@ static int metric_resolution(const char *v)
     int64_t ms;
 
     if (dur_parse(v, &ms) < 0)
-        bad_flag("bad --metric-resolution %s (want a duration such as 10s, or 0 for no sampling)",
+        die_usage("bad --metric-resolution %s (want a duration such as 10s, or 0 for no sampling)",
                  v);
     if (ms == 0)
         return -1;
     if (ms < 1000 || ms > 3600 * 1000)
-        bad_flag("bad --metric-resolution %s (want 0, or 1s to 1h)", v);
+        die_usage("bad --metric-resolution %s (want 0, or 1s to 1h)", v);
     return (int)ms;
 }
 
@@ -208,14 +196,14 @@ static int cmd_server_run(int argc, char **argv)
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--listen") == 0 && i + 1 < argc) {
             if (parse_listen(argv[++i], host, sizeof host, &port) < 0)
-                bad_flag("bad --listen %s (want HOST:PORT)", argv[i]);
+                die_usage("bad --listen %s (want HOST:PORT)", argv[i]);
         } else if (node_flag(argc, argv, &i, &so)) {
             continue;
         } else if (strncmp(argv[i], "--lint=", 7) == 0) {
             const char *m = argv[i] + 7;
 
             if (strcmp(m, "warn") && strcmp(m, "error") && strcmp(m, "off"))
-                bad_flag("bad %s (want --lint=warn|error|off)", argv[i]);
+                die_usage("bad %s (want --lint=warn|error|off)", argv[i]);
             lim.lint = !strcmp(m, "warn") ? API_LINT_WARN : !strcmp(m, "error") ? API_LINT_ERROR
                                                                                : API_LINT_OFF;
         } else if (limit_flag(argc, argv, &i, &lim)) {

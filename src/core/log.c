@@ -42,16 +42,28 @@ int log_debug_on(const char *comp)
     return 0;
 }
 
+static void __attribute__((noreturn)) vdie(int status, const char *fmt, va_list ap)
+{
+    fprintf(stderr, "kroll: ");
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    exit(status);
+}
+
 void die(const char *fmt, ...)
 {
     va_list ap;
 
-    fprintf(stderr, "kroll: ");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    exit(1);
+    vdie(1, fmt, ap);
+}
+
+void die_usage(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vdie(2, fmt, ap);
 }
 
 void *xmalloc(size_t n)

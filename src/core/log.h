@@ -20,6 +20,8 @@ int log_debug_on(const char *comp);
 
 /* Aborts with a message; only for startup failures and broken invariants. */
 void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* The same with exit status 2, for a wrong usage or a bad flag value. */
+void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 #define BUG_ON(cond)                                                                               \
     do {                                                                                           \
         if (cond)                                                                                  \
