@@ -90,6 +90,23 @@ static int cmd_promote(struct ro_ctx *x, const char *name, int full)
     return rc;
 }
 
+/* `terminate analysisrun NAME`: the plugin's merge patch of the run's spec. */
+static int cmd_terminate(struct ro_ctx *x, const char *name)
+{
+    char *p = xasprintf("/apis/argoproj.io/v1alpha1/namespaces/%s/analysisruns/%s", x->ns, name);
+    json_t *patch = json_pack("{s:{s:b}}", "spec", "terminate", 1), *out = NULL;
+    int code = cli_api_do(&x->api, "PATCH", p, "application/merge-patch+json", patch, &out);
+    char buf[64];
+    int rc = code == 200 ? 0 : ro_fail("%s", cli_api_msg(out, code, buf, sizeof buf));
+
+    if (!rc)
+        printf("analysisRun '%s' terminated\n", name);
+    free(p);
+    json_decref(out);
+    json_decref(patch);
+    return rc;
+}
+
 static int cmd_simple(struct ro_ctx *x, const char *verb, const char *name)
 {
     json_t *p;
@@ -368,7 +385,7 @@ static int usage(void)
             "  status NAME [--watch=false] [--timeout DURATION]\n"
             "  promote NAME [--full]     abort NAME     retry rollout NAME\n"
             "  pause NAME                restart NAME   undo NAME [--to-revision N]\n"
-            "  set image NAME CONTAINER=IMAGE...\n"
+            "  set image NAME CONTAINER=IMAGE...   terminate analysisrun NAME\n"
             "  plan NAME|deployment/NAME [--image CONTAINER=IMAGE...] [-f FILE] [-o json]\n");
     return 2;
 }
@@ -423,6 +440,9 @@ static int dispatch(struct ro_ctx *x, int argc, char **argv)
     }
     if (!strcmp(verb, "set") && argc >= 5 && !strcmp(argv[2], "image"))
         return cmd_set_image(x, argv[3], argc - 4, argv + 4);
+    if (!strcmp(verb, "terminate") && argc == 4 &&
+        (!strcmp(argv[2], "analysisrun") || !strcmp(argv[2], "ar")))
+        return cmd_terminate(x, argv[3]);
     if (argc != 3)
         return usage();
     name = argv[2];

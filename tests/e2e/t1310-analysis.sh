@@ -195,7 +195,12 @@ wait_for 20 "run forever: three measurements of an unbounded metric" -- sh_eval 
 expect_eq "$(field forever '{range .status.metricResults[0].measurements[*]}x{end}')" "xx" \
     "measurementRetention (regex m.*, limit 2) keeps the last 2"
 expect_eq "$(field forever '{.status.phase}/{.status.metricResults[0].measurements[0].value}')" "Running/0.97" "still running; jsonPath narrowed the value"
-kubectl patch ar forever --type merge -p '{"spec":{"terminate":true}}' >/dev/null
+# 55: the plugin's `terminate analysisrun` (a merge patch of spec.terminate).
+expect_eq "$(timeout 60 "$KROLL_BIN" rollouts --data-dir "$KROLL_DATA" terminate analysisrun forever)" \
+    "analysisRun 'forever' terminated" "55: kroll rollouts terminate analysisrun"
+expect_eq "$(kubectl get ar forever -o jsonpath='{.spec.terminate}')" "true" "55: spec.terminate set"
+out=$(timeout 60 "$KROLL_BIN" rollouts --data-dir "$KROLL_DATA" terminate analysisrun nope 2>&1); rc=$?
+expect_eq "$rc/$out" "1/Error: analysisruns.argoproj.io \"nope\" not found" "55: terminate of a missing run exits 1"
 wait_for 20 "terminate: Successful" -- phase_is forever Successful
 expect_eq "$(field forever '{.status.message}')" "Run Terminated" "with message Run Terminated"
 wait_for 20 "datadog provider: Error" -- phase_is dd Error
