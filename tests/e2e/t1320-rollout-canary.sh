@@ -155,6 +155,9 @@ ro_status_patch demo '{"status":{"abort":true}}'
 wait_for 30 "abort by plain kubectl patch" -- ro_is demo "Degraded/RolloutAborted: Rollout aborted update to revision 6"
 out=$(kr status demo 2>&1); rc=$?
 expect_eq "$rc/$(echo "$out" | tail -n 1)" "1/Error: The rollout is in a degraded state with message: RolloutAborted: Rollout aborted update to revision 6" "42: status on Degraded exits 1"
+expect_eq "$(kr promote demo)" "rollout 'demo' promoted" "33: promote on an aborted rollout"
+sleep 2
+expect_match "$(ro_phase demo)" "^Degraded/RolloutAborted" "33: a plain promote does not leave Degraded"
 expect_eq "$(kr promote demo --full)" "rollout 'demo' fully promoted" "35: promote --full on an aborted rollout"
 wait_for 60 "35: clears the abort and completes" -- ro_is demo Healthy/
 
@@ -170,6 +173,16 @@ wait_for 90 "40: restartedAt = restartAt, Healthy" -- restarted
 after=$(kubectl get pods -l app=demo -o jsonpath='{.items[*].metadata.name}')
 left=0; for p in $before; do case " $after " in *" $p "*) left=$((left + 1));; esac; done
 expect_eq "$left" "0" "40: no pod from before the restart is left"
+
+# --- 45: kubectl wait on the phase; 28-29: a manual pause, and promote resuming it ---
+expect_eq "$(kubectl wait --for=jsonpath='{.status.phase}'=Healthy rollout/demo --timeout=60s)" \
+    "rollout.argoproj.io/demo condition met" "45: kubectl wait --for=jsonpath phase=Healthy"
+expect_eq "$(kr pause demo)" "rollout 'demo' paused" "28: kroll rollouts pause"
+expect_eq "$(ro_field demo .spec.paused)" "true" "28: spec.paused set"
+wait_for 30 "28: phase Paused, manually paused" -- ro_is demo "Paused/manually paused"
+expect_eq "$(kr promote demo)" "rollout 'demo' promoted" "29: promote a manually paused rollout"
+expect_eq "$(ro_field demo .spec.paused)" "false" "29: promote sent spec.paused false"
+wait_for 30 "29: resumed, Healthy" -- ro_is demo Healthy/
 
 # --- 41: progressDeadlineSeconds with progressDeadlineAbort on a never-ready canary ---
 ro_manifest dl 1 test/app:1 '    canary: {steps: [{setWeight: 50}, {pause: {}}]}' |
