@@ -217,15 +217,7 @@ void ctl_enqueue_after(struct ctl *c, const char *ns, const char *name, int64_t 
 
 json_t *ctl_controller_ref(const json_t *obj)
 {
-    json_t *refs = jx_get(obj, "metadata.ownerReferences");
-
-    for (size_t i = 0; i < json_array_size(refs); i++) {
-        json_t *r = json_array_get(refs, i);
-
-        if (json_is_true(json_object_get(r, "controller")))
-            return r;
-    }
-    return NULL;
+    return kc_controller_ref(obj);
 }
 
 void ctl_enqueue_owner(struct ctl *c, const json_t *obj, const char *kind)

@@ -36,13 +36,13 @@ struct kc {
     int nls;
 };
 
-static char *obj_key(const json_t *obj)
+char *kc_key(const json_t *obj)
 {
     return xasprintf("%s/%s", jx_str(obj, "metadata.namespace") ?: "",
                      jx_str(obj, "metadata.name") ?: "");
 }
 
-static const char *owner_uid(const json_t *obj)
+json_t *kc_controller_ref(const json_t *obj)
 {
     json_t *refs = jx_get(obj, "metadata.ownerReferences");
 
@@ -50,9 +50,14 @@ static const char *owner_uid(const json_t *obj)
         json_t *ref = json_array_get(refs, i);
 
         if (json_is_true(json_object_get(ref, "controller")))
-            return jx_str(ref, "uid");
+            return ref;
     }
     return NULL;
+}
+
+static const char *owner_uid(const json_t *obj)
+{
+    return jx_str(kc_controller_ref(obj), "uid");
 }
 
 /* idx[group][key] = obj, or removes key from idx[group] (dropping an empty group). */
@@ -116,7 +121,7 @@ static void on_event(const char *type, const struct resource *r, json_t *obj, js
     json_t *cached = NULL;
 
     if (inf->started) {
-        char *key = obj_key(obj);
+        char *key = kc_key(obj);
 
         /* A transport that does not know the previous state (a watch stream) gets it from the
          * cache; a deletion it noticed only by listing again carries just the name. */

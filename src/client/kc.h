@@ -96,6 +96,11 @@ const struct resource *kc_resource_by_kind(const char *group, const char *kind);
 /* The autoscaling/v1 Scale of obj, an object of r (r has RF_SCALE), new reference. */
 json_t *kc_scale_of(const struct resource *r, const json_t *obj);
 
+/* The cache key of obj, "namespace/name" ("/name" when cluster-scoped): malloc'd. */
+char *kc_key(const json_t *obj);
+/* The ownerReference of obj with controller: true (borrowed), or NULL. */
+json_t *kc_controller_ref(const json_t *obj);
+
 /* ---- reads: informers ---- */
 /* Borrowed current object or NULL. */
 json_t *kc_get(struct kc *kc, const struct resource *r, const char *ns, const char *name);

@@ -214,12 +214,6 @@ static void hx_event(void *t, const json_t *obj, const char *type, const char *r
 
 /* ---- informers: list, and a watch thread per resource ---- */
 
-static char *obj_key(const json_t *o)
-{
-    return xasprintf("%s/%s", jx_str(o, "metadata.namespace") ?: "",
-                     jx_str(o, "metadata.name") ?: "");
-}
-
 /* LIST r: the items as a map "ns/name" -> object (new reference) and the list's
  * resourceVersion into rv; NULL with err set on failure. */
 static json_t *hx_list(struct hx *h, const struct resource *r, char *rv, size_t rvn,
@@ -236,7 +230,7 @@ static json_t *hx_list(struct hx *h, const struct resource *r, char *rv, size_t 
     map = json_object();
     json_array_foreach(json_object_get(list, "items"), i, it)
     {
-        char *k = obj_key(it);
+        char *k = kc_key(it);
 
         /* Items of a list carry no kind: give them the resource's, as a GET would. */
         if (!json_object_get(it, "kind")) {
@@ -328,7 +322,7 @@ static void watch_line(struct hwatch *w, const char *line, size_t n)
     const char *rv = jx_str(obj, "metadata.resourceVersion");
 
     if (!strcmp(type, "ADDED") || !strcmp(type, "MODIFIED") || !strcmp(type, "DELETED")) {
-        char *k = obj_key(obj);
+        char *k = kc_key(obj);
 
         if (!strcmp(type, "DELETED"))
             json_object_del(w->known, k);
