@@ -197,7 +197,6 @@ int api__apply_patch(const char *ctype, const json_t *cur, const json_t *patch,
                      const struct patch_schema *schema, const struct api_wopts *o, int force,
                      json_t **out, struct err *err);
 /* The autoscaling/v1 Scale view of a Deployment or ReplicaSet (new reference; verbs.c). */
-json_t *api__scale_of(const struct resource *r, const json_t *obj);
 
 /* Kind-specific write rules (strategy.c). */
 int api__prepare_create(struct api *api, const struct resource *r, json_t *obj, struct err *err);

@@ -9,40 +9,9 @@
 #include "core/err.h"
 #include "core/httpd.h"
 #include "core/loop.h"
+#include "scheme/scheme.h"
 #include "store/store.h"
 
-enum {
-    RF_ALL = 1 << 0,        /* in category "all" */
-    RF_STATUS = 1 << 1,     /* has /status */
-    RF_SCALE = 1 << 2,      /* has /scale */
-    RF_LOG = 1 << 3,        /* pods/log */
-    RF_EVICTION = 1 << 4,   /* pods/eviction */
-    RF_BINDING = 1 << 5,    /* pods/binding */
-    RF_FINALIZE = 1 << 6,   /* namespaces/finalize */
-    RF_GENERATION = 1 << 7, /* metadata.generation tracks spec changes */
-    RF_TOKEN = 1 << 8,      /* serviceaccounts/token (TokenRequest) */
-};
-
-enum res_id {
-#define XX(id, g, v, k, p, s, sn, ns, f) RES_##id,
-#include "api/resources.def"
-#undef XX
-    RES_COUNT
-};
-
-struct resource {
-    enum res_id id;
-    const char *group, *version, *kind, *plural, *singular, *short_names;
-    int namespaced;
-    unsigned flags;
-    const char *key;         /* store key: "pods", "deployments.apps" */
-    const char *api_version; /* "v1", "apps/v1" */
-};
-
-extern const struct resource api_resources[RES_COUNT];
-const struct resource *api_resource(enum res_id id);
-const struct resource *api_resource_by_plural(const char *group, const char *plural);
-const struct resource *api_resource_by_kind(const char *group, const char *kind);
 
 struct api;
 
@@ -162,7 +131,6 @@ int api_bind(struct api *api, const char *ns, const char *name, const char *node
 json_t *api_get(struct api *api, const struct resource *r, const char *ns, const char *name);
 /* The autoscaling/v1 Scale of obj, an object of r (r has RF_SCALE), as GET .../scale answers
  * it (new reference). */
-json_t *api_scale_of(const struct resource *r, const json_t *obj);
 /* The metrics.k8s.io usage of a pod or node object, the same the API serves (the metrics
  * hook's answer, new reference), or NULL when there is no complete sample or no hook. */
 json_t *api_metrics_of(struct api *api, const json_t *obj);

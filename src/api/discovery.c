@@ -102,9 +102,9 @@ static json_t *agg_group(size_t first)
         json_t *res = json_array();
 
         for (int i = 0; i < RES_COUNT; i++)
-            if (strcmp(api_resources[i].group, group) == 0 &&
-                served_in(&api_resources[i], groups[g][1]))
-                json_array_append_new(res, agg_resource(&api_resources[i], groups[g][1]));
+            if (strcmp(scheme_resources[i].group, group) == 0 &&
+                served_in(&scheme_resources[i], groups[g][1]))
+                json_array_append_new(res, agg_resource(&scheme_resources[i], groups[g][1]));
         json_array_append_new(vers, json_pack("{s:s,s:o,s:s}", "version", groups[g][1], "resources",
                                               res, "freshness", "Current"));
     }
@@ -121,8 +121,8 @@ static void serve_aggregated(struct http_req *req, int core, const char *ver)
         json_t *res = json_array();
 
         for (int i = 0; i < RES_COUNT; i++)
-            if (!*api_resources[i].group)
-                json_array_append_new(res, agg_resource(&api_resources[i], "v1"));
+            if (!*scheme_resources[i].group)
+                json_array_append_new(res, agg_resource(&scheme_resources[i], "v1"));
         json_array_append_new(items, json_pack("{s:{s:s},s:[{s:s,s:o,s:s}]}", "metadata", "name",
                                                "", "versions", "version", "v1", "resources", res,
                                                "freshness", "Current"));
@@ -172,7 +172,7 @@ static void serve_resource_list(struct http_req *req, const char *group, const c
     char gv[128];
 
     for (int i = 0; i < RES_COUNT; i++) {
-        const struct resource *r = &api_resources[i];
+        const struct resource *r = &scheme_resources[i];
 
         if (strcmp(r->group, group) != 0 || !served_in(r, version))
             continue;
@@ -356,7 +356,7 @@ void api__openapi(struct api *api, struct http_req *req, const char *path)
         }
         if (group) {
             for (int i = 0; i < RES_COUNT; i++) {
-                const struct resource *r = &api_resources[i];
+                const struct resource *r = &scheme_resources[i];
                 char k[160];
 
                 if (strcmp(r->group, group) != 0 || !served_in(r, version))

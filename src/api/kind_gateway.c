@@ -113,7 +113,7 @@ static json_t *cond(const char *type, int ok, const char *reason, const char *ms
 
 static int class_is_kroll(struct api *api, const char *name)
 {
-    const json_t *gc = name ? api_get(api, api_resource(RES_GATEWAYCLASS), NULL, name) : NULL;
+    const json_t *gc = name ? api_get(api, scheme_resource(RES_GATEWAYCLASS), NULL, name) : NULL;
 
     return gc && !strcmp(jx_str(gc, "spec.controllerName") ?: "", KROLL_GATEWAY_CONTROLLER);
 }
@@ -132,13 +132,13 @@ static int gatewayclass_prepare_create(struct api *api, json_t *obj, struct err 
 
 static int ip_in_use(struct api *api, const char *ip)
 {
-    json_t *m = store_map(api->store, api_resources[RES_SERVICE].key), *v;
+    json_t *m = store_map(api->store, scheme_resources[RES_SERVICE].key), *v;
     const char *k;
     size_t i;
     json_t *a;
 
     json_object_foreach(m, k, v) if (!strcmp(jx_str(v, "spec.clusterIP") ?: "", ip)) return 1;
-    m = store_map(api->store, api_resources[RES_GATEWAY].key);
+    m = store_map(api->store, scheme_resources[RES_GATEWAY].key);
     json_object_foreach(m, k, v) json_array_foreach(
         jx_get(v, "status.addresses"), i, a) if (!strcmp(jx_str(a, "value") ?: "", ip)) return 1;
     return 0;
@@ -230,14 +230,14 @@ static void httproute_status(struct api *api, json_t *obj)
 
     json_array_foreach(jx_get(obj, "spec.rules"), j, r) json_array_foreach(
         json_object_get(r, "backendRefs"), k,
-        b) if (!missing[0] && !api_get(api, api_resource(RES_SERVICE), jx_str(b, "namespace") ?: ns,
+        b) if (!missing[0] && !api_get(api, scheme_resource(RES_SERVICE), jx_str(b, "namespace") ?: ns,
                                        jx_str(b, "name") ?: ""))
         snprintf(missing, sizeof missing, "Service %s/%s not found", jx_str(b, "namespace") ?: ns,
                  jx_str(b, "name") ?: "");
     json_array_foreach(jx_get(obj, "spec.parentRefs"), i, p)
     {
         const char *pns = jx_str(p, "namespace") ?: ns;
-        const json_t *gw = api_get(api, api_resource(RES_GATEWAY), pns, jx_str(p, "name") ?: "");
+        const json_t *gw = api_get(api, scheme_resource(RES_GATEWAY), pns, jx_str(p, "name") ?: "");
 
         if (strcmp(jx_str(p, "kind") ?: "Gateway", "Gateway") || !gw ||
             !class_is_kroll(api, jx_str(gw, "spec.gatewayClassName")))

@@ -107,7 +107,7 @@ static int vpa_selects(struct api *api, const json_t *vpa, const json_t *pod, co
     int ok = 0;
 
     snprintf(group, sizeof group, "%.*s", slash ? (int)(slash - av) : 0, av);
-    r = api_resource_by_kind(group, jx_str(ref, "kind") ?: "");
+    r = scheme_by_kind(group, jx_str(ref, "kind") ?: "");
     if (!r || !(t = api_get(api, r, ns, jx_str(ref, "name") ?: "")))
         return 0;
     err_init(&err);
@@ -243,7 +243,7 @@ static void admit_pod(const json_t *vpa, json_t *pod)
  * when one applied, else 0. */
 int api__vpa_admit(struct api *api, json_t *pod)
 {
-    json_t *m = store_map(api->store, api_resources[RES_VPA].key), *v;
+    json_t *m = store_map(api->store, scheme_resources[RES_VPA].key), *v;
     const char *ns = jx_str(pod, "metadata.namespace") ?: "", *k;
     int seen = 0;
 

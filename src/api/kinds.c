@@ -8,12 +8,12 @@
 #include "core/log.h"
 
 #define XX(id, g, v, k, p, s, sn, ns, f) extern const struct kind_ops kind_##id;
-#include "api/resources.def"
+#include "scheme/resources.def"
 #undef XX
 
 static const struct kind_ops *const kinds[RES_COUNT] = {
 #define XX(id, g, v, k, p, s, sn, ns, f) [RES_##id] = &kind_##id,
-#include "api/resources.def"
+#include "scheme/resources.def"
 #undef XX
 };
 

@@ -14,7 +14,7 @@
 
 static int pdb_covers(struct api *api, const char *ns, const json_t *labels)
 {
-    json_t *m = store_map(api->store, api_resources[RES_PDB].key), *p;
+    json_t *m = store_map(api->store, scheme_resources[RES_PDB].key), *p;
     const char *k;
     int found = 0;
 
@@ -60,8 +60,8 @@ static json_t *free_extended(struct api *api, const json_t *d)
     struct labelsel *own = NULL;
     struct err err;
     const char *ns = jx_str(d, "metadata.namespace") ?: "";
-    json_t *nodes = store_map(api->store, api_resources[RES_NODE].key);
-    json_t *pods = store_map(api->store, api_resources[RES_POD].key), *n, *p, *v, *c;
+    json_t *nodes = store_map(api->store, scheme_resources[RES_NODE].key);
+    json_t *pods = store_map(api->store, scheme_resources[RES_POD].key), *n, *p, *v, *c;
     json_t *free = json_object();
     const char *k, *name;
     size_t i;

@@ -189,9 +189,9 @@ static void on_store(enum store_ev type, const char *res, json_t *obj, json_t *o
     struct api *api = ctx;
 
     (void)rv;
-    if (api->metrics && !strcmp(res, api_resources[RES_DEPLOYMENT].key))
+    if (api->metrics && !strcmp(res, scheme_resources[RES_DEPLOYMENT].key))
         on_deployment(api->metrics, type, obj, old);
-    if (api->metrics && type != STORE_DELETED && !strcmp(res, api_resources[RES_ANALYSISRUN].key))
+    if (api->metrics && type != STORE_DELETED && !strcmp(res, scheme_resources[RES_ANALYSISRUN].key))
         api__metrics_analysis_event(api->metrics->analysis, obj, old);
 }
 
@@ -344,7 +344,7 @@ static void render_store(struct buf *b, struct api *api)
     api__metrics_help(b, "apiserver_storage_objects", "gauge", "Number of stored objects at the time of "
                                                   "the scrape, by resource.");
     for (int i = 0; i < RES_COUNT; i++) {
-        const struct resource *r = &api_resources[i];
+        const struct resource *r = &scheme_resources[i];
         json_t *m = store_map(api->store, r->key);
 
         buf_appendf(b, "apiserver_storage_objects{resource=\"%s\"} %zu\n", r->key,
@@ -353,7 +353,7 @@ static void render_store(struct buf *b, struct api *api)
     api__metrics_help(b, "apiserver_registered_watchers", "gauge", "Number of currently open watches, by "
                                                       "group and kind.");
     for (int i = 0; i < RES_COUNT; i++) {
-        const struct resource *r = &api_resources[i];
+        const struct resource *r = &scheme_resources[i];
         int n = api__watch_count(api, r);
 
         if (n)

@@ -103,7 +103,7 @@ static void render_run(struct buf *b, const json_t *run, const char *ns, const c
 
 void api__metrics_analysis(struct api *api, const json_t *outcomes, struct buf *b)
 {
-    json_t *runs = store_map(api->store, api_resources[RES_ANALYSISRUN].key), *o;
+    json_t *runs = store_map(api->store, scheme_resources[RES_ANALYSISRUN].key), *o;
     const char *k;
 
     api__metrics_help(b, "kroll_analysis_runs_total", "counter",

@@ -24,7 +24,7 @@ typedef void row_fn(struct buf *b, const char *l, const json_t *o, void *arg);
 static void each(struct buf *b, struct api *api, enum res_id res, const char *kind_label,
                  row_fn *fn, void *arg)
 {
-    json_t *m = store_map(api->store, api_resources[res].key), *o;
+    json_t *m = store_map(api->store, scheme_resources[res].key), *o;
     const char *k;
     char l[600];
 

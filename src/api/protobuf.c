@@ -607,7 +607,7 @@ static int pb_eq(const char *s, const uint8_t *b, size_t n)
 static const struct pb_msg *pb_kind_find(const struct pb_envelope *e)
 {
     for (int i = 0; i < RES_COUNT; i++) {
-        const struct resource *r = api_resource((enum res_id)i);
+        const struct resource *r = scheme_resource((enum res_id)i);
         const struct pb_msg *m = api_kind((enum res_id)i)->pb;
 
         if (m && pb_eq(r->kind, e->kind, e->kind_len) &&

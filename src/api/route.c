@@ -7,36 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 
-const struct resource api_resources[RES_COUNT] = {
-#define XX(id, g, v, k, p, s, sn, ns, f)                                                           \
-    [RES_##id] = {RES_##id, g, v, k, p, s, sn, ns, f, sizeof(g) > 1 ? p "." g : p,                 \
-                  sizeof(g) > 1 ? g "/" v : v},
-#include "api/resources.def"
-#undef XX
-};
-
-const struct resource *api_resource(enum res_id id)
-{
-    return &api_resources[id];
-}
-
-const struct resource *api_resource_by_plural(const char *group, const char *plural)
-{
-    for (int i = 0; i < RES_COUNT; i++)
-        if (strcmp(api_resources[i].group, group) == 0 &&
-            strcmp(api_resources[i].plural, plural) == 0)
-            return &api_resources[i];
-    return NULL;
-}
-
-const struct resource *api_resource_by_kind(const char *group, const char *kind)
-{
-    for (int i = 0; i < RES_COUNT; i++)
-        if (strcmp(api_resources[i].group, group) == 0 && strcmp(api_resources[i].kind, kind) == 0)
-            return &api_resources[i];
-    return NULL;
-}
-
 /* Splits /api/v1/... or /apis/G/V/... into a resource target. Returns 0, or -E_NOT_FOUND. */
 int api__target_parse(const char *path, struct api_target *t)
 {
@@ -60,14 +30,14 @@ int api__target_parse(const char *path, struct api_target *t)
     if (i >= n)
         return -E_NOT_FOUND;
     if (strcmp(seg[i], "namespaces") == 0 && n - i >= 3) {
-        const struct resource *r = api_resource_by_plural(group, seg[i + 2]);
+        const struct resource *r = scheme_by_plural(group, seg[i + 2]);
 
         if (r && r->namespaced) {
             t->ns = seg[i + 1];
             i += 2;
         }
     }
-    t->r = api_resource_by_plural(group, seg[i]);
+    t->r = scheme_by_plural(group, seg[i]);
     /* A kind also served in another version (kind.h alt_version): same row, converted. */
     if (t->r && *group && strcmp(t->r->version, seg[2]) != 0 && api_kind(t->r->id)->alt_version &&
         strcmp(api_kind(t->r->id)->alt_version, seg[2]) == 0) {

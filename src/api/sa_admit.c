@@ -89,7 +89,7 @@ int api__sa_admit(struct api *api, json_t *pod, struct err *err)
     json_object_set_new(spec, "serviceAccountName", json_string(sa_name));
     sa_name = jx_str(spec, "serviceAccountName");
     json_object_set_new(spec, "serviceAccount", json_string(sa_name));
-    sa = api_get(api, api_resource(RES_SERVICEACCOUNT), ns, sa_name);
+    sa = api_get(api, scheme_resource(RES_SERVICEACCOUNT), ns, sa_name);
     if (!sa)
         return err_set(err, -E_FORBIDDEN,
                        "pods \"%s\" is forbidden: error looking up service account %s/%s: "

@@ -58,7 +58,7 @@ int api_sa_token(struct api *api, const char *ns, const char *sa_name, const jso
                  long long seconds, const json_t *pod, char **token, long long *exp,
                  struct err *err)
 {
-    const json_t *sa = api_get(api, api_resource(RES_SERVICEACCOUNT), ns, sa_name);
+    const json_t *sa = api_get(api, scheme_resource(RES_SERVICEACCOUNT), ns, sa_name);
     long long now = (long long)time(NULL);
     unsigned char r[16];
     char jti[33], *sub;
@@ -101,7 +101,7 @@ int api_sa_token(struct api *api, const char *ns, const char *sa_name, const jso
 static const json_t *claimed(struct api *api, enum res_id res, const char *ns, const json_t *c)
 {
     const char *name = jx_str(c, "name"), *uid = jx_str(c, "uid");
-    const json_t *o = name ? api_get(api, api_resource(res), ns, name) : NULL;
+    const json_t *o = name ? api_get(api, scheme_resource(res), ns, name) : NULL;
 
     return o && uid && strcmp(jx_str(o, "metadata.uid") ?: "", uid) == 0 ? o : NULL;
 }
@@ -242,7 +242,7 @@ static const json_t *token_bound_pod(struct api *api, const char *ns, const json
         *rc = -E_INVALID;
         return NULL;
     }
-    pod = name ? api_get(api, api_resource(RES_POD), ns, name) : NULL;
+    pod = name ? api_get(api, scheme_resource(RES_POD), ns, name) : NULL;
     if (!pod) {
         *rc = err_set(err, -E_NOT_FOUND, "pods \"%s\" not found", name ?: "");
         return NULL;

@@ -482,11 +482,6 @@ json_t *api_custom_metric_of(struct api *api, const json_t *pod, const char *met
                                          : NULL;
 }
 
-json_t *api_scale_of(const struct resource *r, const json_t *obj)
-{
-    return api__scale_of(r, obj);
-}
-
 void api_set_stream_hook(struct api *api, api_stream_fn *fn, void *ctx)
 {
     api->stream_fn = fn;

@@ -33,7 +33,7 @@ void api__prepare_update(struct api *api, const struct resource *r, json_t *obj,
 void api_event(struct api *api, const json_t *obj, const char *type, const char *reason,
                const char *component, const char *fmt, ...)
 {
-    const struct resource *r = api_resource(RES_EVENT);
+    const struct resource *r = scheme_resource(RES_EVENT);
     const char *ns = jx_str(obj, "metadata.namespace"), *name = jx_str(obj, "metadata.name");
     const char *uid = jx_str(obj, "metadata.uid");
     json_t *m = store_map(api->store, r->key), *v, *ev, *out = NULL;

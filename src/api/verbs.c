@@ -385,31 +385,6 @@ int api_update(struct api *api, const struct resource *r, const char *ns, const 
 /* Scale subresource view of a Deployment, ReplicaSet or Rollout. A Rollout's CRD reads
  * .status.HPAReplicas and the string .status.selector (progressive-delivery.md section 0.3):
  * they are used when the object has them. */
-json_t *api__scale_of(const struct resource *r, const json_t *obj)
-{
-    json_t *s = json_pack("{s:s,s:s}", "kind", "Scale", "apiVersion", "autoscaling/v1");
-    json_t *m = json_object();
-    const char *ssel = jx_str(obj, "status.selector");
-    char *sel = ssel ? xstrdup(ssel) : labelsel_string(jx_get(obj, "spec.selector"));
-    const char *rkey = jx_get(obj, "status.HPAReplicas") ? "status.HPAReplicas" : "status.replicas";
-    static const char *const keys[] = {"name", "namespace", "uid", "resourceVersion",
-                                       "creationTimestamp"};
-
-    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
-        json_t *v = json_object_get(json_object_get(obj, "metadata"), keys[i]);
-
-        if (v)
-            json_object_set(m, keys[i], v);
-    }
-    json_object_set_new(s, "metadata", m);
-    json_object_set_new(s, "spec", json_pack("{s:I}", "replicas", jx_int(obj, "spec.replicas", 1)));
-    json_object_set_new(
-        s, "status",
-        json_pack("{s:I,s:s}", "replicas", jx_int(obj, rkey, 0), "selector", sel ? sel : ""));
-    free(sel);
-    return s;
-}
-
 int api__apply_patch(const char *ctype, const json_t *cur, const json_t *patch,
                      const struct patch_schema *schema, const struct api_wopts *o, int force,
                      json_t **out, struct err *err)
@@ -456,7 +431,7 @@ static int patch_scale(struct api *api, const struct resource *r, const json_t *
                        const char *ctype, const json_t *patch, const struct api_wopts *o, int force,
                        json_t **out, struct err *err)
 {
-    json_t *sc = api__scale_of(r, old), *nsc = NULL, *res = NULL;
+    json_t *sc = scheme_scale_of(old), *nsc = NULL, *res = NULL;
     int rc = api__apply_patch(ctype, sc, patch, &patch_schema_plain, o, force, &nsc, err);
 
     json_decref(sc);
@@ -468,7 +443,7 @@ static int patch_scale(struct api *api, const struct resource *r, const json_t *
         jx_set(obj, "spec.replicas", json_integer(jx_int(nsc, "spec.replicas", 0)));
         rc = update_commit(api, r, obj, old, &so, &res, err);
         if (rc == 0) {
-            *out = api__scale_of(r, res);
+            *out = scheme_scale_of(res);
             json_decref(res);
         }
     }
@@ -642,7 +617,7 @@ int api_delete(struct api *api, const struct resource *r, const char *ns, const 
 
 int api_bind(struct api *api, const char *ns, const char *name, const char *node, struct err *err)
 {
-    const struct resource *r = api_resource(RES_POD);
+    const struct resource *r = scheme_resource(RES_POD);
     json_t *old = api_get(api, r, ns, name), *obj, *stored;
     char ts[32];
 

@@ -450,7 +450,7 @@ void api__resource(struct api *api, struct http_req *req, struct api_target *t)
         if (!t->sub || strcmp(t->sub, "status") == 0) {
             send_object(api, req, t->r, t->alt, obj, 200, NULL);
         } else if (strcmp(t->sub, "scale") == 0 && (t->r->flags & RF_SCALE)) {
-            json_t *s = api__scale_of(t->r, obj);
+            json_t *s = scheme_scale_of(obj);
 
             api__respond_json(req, 200, s);
             json_decref(s);

@@ -192,17 +192,18 @@ struct loop *kc_loop(struct kc *kc)
 
 const struct resource *kc_resource(enum res_id id)
 {
-    return api_resource(id);
+    return scheme_resource(id);
 }
 
 const struct resource *kc_resource_by_kind(const char *group, const char *kind)
 {
-    return api_resource_by_kind(group, kind);
+    return scheme_by_kind(group, kind);
 }
 
 json_t *kc_scale_of(const struct resource *r, const json_t *obj)
 {
-    return api_scale_of(r, obj);
+    (void)r;
+    return scheme_scale_of(obj);
 }
 
 json_t *kc_get(struct kc *kc, const struct resource *r, const char *ns, const char *name)

@@ -2,19 +2,20 @@
  *
  * Reads come from shared informers: per resource, a cache of every object kept current by a
  * list and a watch (objects borrowed, immutable), indexed by namespace and by controller owner
- * uid. Writes go through a transport: in-process (kc_inproc_new: the API's own verbs, with the
- * same validation, admission and conflicts as kubectl's requests, and no HTTP) or any other
- * that implements struct kc_transport (the unit tests' fake). Nothing that holds a struct kc
- * needs the API's or the store's headers. */
+ * uid. Writes go through a transport: in-process (kc_inproc_new in server/inproc.h: the API's
+ * own verbs, with the same validation, admission and conflicts as kubectl's requests, and no
+ * HTTP), HTTPS (kc_https_new) or any other that implements struct kc_transport (the unit
+ * tests' fake). The client needs only core/ and the scheme: nothing that holds a struct kc
+ * includes the API's or the store's headers. */
 #ifndef KROLL_CLIENT_KC_H
 #define KROLL_CLIENT_KC_H
 
 #include <jansson.h>
 #include <stdint.h>
 
-#include "api/api.h"
 #include "core/err.h"
 #include "core/loop.h"
+#include "scheme/scheme.h"
 
 struct kc;
 
@@ -75,8 +76,6 @@ struct kc_transport {
 
 /* A client on transport ops with state t (freed by ops->free), running on loop. */
 struct kc *kc_new(struct loop *loop, const struct kc_transport *ops, void *t);
-/* The in-process transport over the API server api (borrowed; outlives the client). */
-struct kc *kc_inproc_new(struct api *api);
 /* The HTTPS transport to a server (for a component outside the server's process): writes are
  * blocking requests, so the loop waits for each; each informer's watch runs on a thread of its
  * own and hands its events to loop. Everything it is given is copied. */

@@ -50,7 +50,7 @@ static const char duration[] =
 
 static void ensure(struct api *api, const char *text)
 {
-    const struct resource *r = api_resource(RES_CLUSTERANALYSISTEMPLATE);
+    const struct resource *r = scheme_resource(RES_CLUSTERANALYSISTEMPLATE);
     struct api_wopts o = {.grace = -1};
     json_error_t jerr;
     json_t *obj = json_loads(text, 0, &jerr), *out = NULL;

@@ -16,6 +16,7 @@
 #include "node/node.h"
 #include "resources/resources.h"
 #include "server/builtin_templates.h"
+#include "server/inproc.h"
 #include "server/pod_drain.h"
 #include "server/pod_stats.h"
 #include "server/proxy_sup.h"
@@ -36,7 +37,7 @@ struct server {
 
 static void ensure_namespace(struct api *api, const char *name)
 {
-    const struct resource *r = api_resource(RES_NAMESPACE);
+    const struct resource *r = scheme_resource(RES_NAMESPACE);
     struct api_wopts o = {.grace = -1};
     json_t *obj, *out = NULL;
     struct err err;
@@ -56,7 +57,7 @@ static void ensure_namespace(struct api *api, const char *name)
 /* The GatewayClass "kroll" that kroll's proxy implements, unless someone made one already. */
 static void ensure_gatewayclass(struct api *api)
 {
-    const struct resource *r = api_resource(RES_GATEWAYCLASS);
+    const struct resource *r = scheme_resource(RES_GATEWAYCLASS);
     struct api_wopts o = {.grace = -1};
     json_t *obj, *out = NULL;
     struct err err;
@@ -78,7 +79,7 @@ static void ensure_gatewayclass(struct api *api)
  * Service as on a cluster (no selector; the proxy does not route it, it answers it). */
 static void ensure_kube_dns(struct api *api)
 {
-    const struct resource *r = api_resource(RES_SERVICE);
+    const struct resource *r = scheme_resource(RES_SERVICE);
     struct api_wopts o = {.grace = -1};
     json_t *obj, *out = NULL;
     struct err err;

@@ -34,7 +34,7 @@ static void on_req(struct http_req *req, void *ctx)
                  api__is_discovery(req->path), api__target_parse(req->path, &t));
     if (api__target_parse(req->path, &t) == 0) {
         /* A parsed target names a row of the table, and its names point into its buffer. */
-        if (!t.r || t.r < api_resources || t.r >= api_resources + RES_COUNT)
+        if (!t.r || t.r < scheme_resources || t.r >= scheme_resources + RES_COUNT)
             abort();
         if ((t.name && (t.name < t.buf || t.name >= t.buf + sizeof t.buf)) ||
             (t.ns && (t.ns < t.buf || t.ns >= t.buf + sizeof t.buf)))

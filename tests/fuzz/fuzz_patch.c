@@ -16,7 +16,7 @@
 static const struct patch_schema *SCHEMA(const char *kind)
 {
     for (int i = 0; i < RES_COUNT; i++)
-        if (strcmp(api_resources[i].kind, kind) == 0)
+        if (strcmp(scheme_resources[i].kind, kind) == 0)
             return api_kind((enum res_id)i)->merge;
     return NULL;
 }

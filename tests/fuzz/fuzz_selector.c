@@ -17,7 +17,7 @@
 /* The kind_ops entry of a served kind, NULL for any other (the default printer). */
 static const struct kind_ops *KIND(const char *group, const char *kind)
 {
-    return api_kind_of(api_resource_by_kind(group, kind));
+    return api_kind_of(scheme_by_kind(group, kind));
 }
 
 #define FIELDS(kind) (KIND("", kind)->field_selectors)

@@ -23,7 +23,7 @@ llhttp="/usr/share/llhttp/llhttp.c /usr/share/llhttp/api.c /usr/share/llhttp/htt
 opts=""; asan_opts=""; corpus=""
 # Targets that reach the kind table (src/api/kinds.c: each kind's printer, merge keys, protobuf
 # message, strategy) link the API layer whole, with what it links.
-api="$(ls src/core/*.c src/store/*.c src/api/*.c src/resources/*.c | tr '\n' ' ') $llhttp"
+api="$(ls src/core/*.c src/scheme/*.c src/store/*.c src/api/*.c src/resources/*.c | tr '\n' ' ') $llhttp"
 apilibs="-ljansson -lyaml -lsqlite3 -lssl -lcrypto -lz -lm"
 # One case per target: the sources it links (besides tests/fuzz/fuzz_NAME.c), the libraries,
 # libFuzzer options, and the fixed run count of the CTest slice, sized to end in about a third

@@ -34,7 +34,7 @@ static void test_every_kind_complete(void **state)
 {
     (void)state;
     for (int i = 0; i < RES_COUNT; i++) {
-        const struct resource *r = api_resource((enum res_id)i);
+        const struct resource *r = scheme_resource((enum res_id)i);
         const struct kind_ops *k = api_kind((enum res_id)i);
         json_t *empty = json_object(), *cells, *cols;
         int custom = !strcmp(r->group, "argoproj.io") ||

@@ -16,7 +16,7 @@
 /* The selectable fields of a core kind ("Pod"), as the API server checks them. */
 static const char *const *FIELDS(const char *kind)
 {
-    return api_kind_of(api_resource_by_kind("", kind))->field_selectors;
+    return api_kind_of(scheme_by_kind("", kind))->field_selectors;
 }
 
 static json_t *J(const char *text)

@@ -75,7 +75,7 @@ static struct srv *srv_start(void)
     assert_non_null(s->api);
     ns = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name",
                    "default");
-    assert_int_equal(api_create(s->api, api_resource(RES_NAMESPACE), NULL, ns, &o, &out, &err), 0);
+    assert_int_equal(api_create(s->api, scheme_resource(RES_NAMESPACE), NULL, ns, &o, &out, &err), 0);
     json_decref(ns);
     json_decref(out);
     err_release(&err);

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "api/api.h"
+#include "server/inproc.h"
 #include "controllers/controllers.h"
 #include "core/jx.h"
 #include "core/log.h"
@@ -73,7 +74,7 @@ static struct h *h_new(void)
                *out = NULL;
         struct api_wopts o = {.grace = -1};
 
-        assert_int_equal(api_create(h->api, api_resource(RES_NAMESPACE), NULL, ns, &o, &out, &err),
+        assert_int_equal(api_create(h->api, scheme_resource(RES_NAMESPACE), NULL, ns, &o, &out, &err),
                          0);
         json_decref(ns);
         json_decref(out);
@@ -118,12 +119,12 @@ static json_t *h_create(struct h *h, enum res_id res, const char *ns, const char
     if (!obj)
         fail_msg("bad JSON in test: %s: %s", je.text, text);
     err_init(&err);
-    rc = api_create(h->api, api_resource(res), ns, obj, &o, &out, &err);
+    rc = api_create(h->api, scheme_resource(res), ns, obj, &o, &out, &err);
     if (rc < 0)
         fail_msg("create failed: %s", err.msg);
     json_decref(obj);
     err_release(&err);
-    obj = api_get(h->api, api_resource(res), ns, jx_str(out, "metadata.name"));
+    obj = api_get(h->api, scheme_resource(res), ns, jx_str(out, "metadata.name"));
     json_decref(out);
     return obj;
 }
@@ -138,7 +139,7 @@ static void h_patch(struct h *h, enum res_id res, const char *ns, const char *na
 
     assert_non_null(p);
     err_init(&err);
-    if (api_patch(h->api, api_resource(res), ns, name, "application/merge-patch+json", p, &o, &out,
+    if (api_patch(h->api, scheme_resource(res), ns, name, "application/merge-patch+json", p, &o, &out,
                   &err) < 0)
         fail_msg("patch failed: %s", err.msg);
     json_decref(p);
@@ -155,7 +156,7 @@ static int h_delete(struct h *h, enum res_id res, const char *ns, const char *na
     int rc;
 
     err_init(&err);
-    rc = api_delete(h->api, api_resource(res), ns, name, &o, &out, &err);
+    rc = api_delete(h->api, scheme_resource(res), ns, name, &o, &out, &err);
     json_decref(out);
     err_release(&err);
     return rc;
@@ -163,7 +164,7 @@ static int h_delete(struct h *h, enum res_id res, const char *ns, const char *na
 
 static json_t *h_get(struct h *h, enum res_id res, const char *ns, const char *name)
 {
-    return api_get(h->api, api_resource(res), ns, name);
+    return api_get(h->api, scheme_resource(res), ns, name);
 }
 
 #endif

@@ -18,6 +18,7 @@
 #include "core/jx.h"
 #include "core/loop.h"
 #include "node/envvol-int.h"
+#include "server/inproc.h"
 #include "store/store.h"
 
 static char g_dir[PATH_MAX];
@@ -33,7 +34,7 @@ static void create(enum res_id id, const char *ns, json_t *obj)
     json_t *out = NULL;
 
     err_init(&err);
-    if (api_create(g_api, api_resource(id), ns, obj, &o, &out, &err) < 0)
+    if (api_create(g_api, scheme_resource(id), ns, obj, &o, &out, &err) < 0)
         fail_msg("create: %s", err.msg);
     json_decref(out);
     json_decref(obj);

@@ -21,6 +21,7 @@
 
 #include "core/jx.h"
 #include "core/loop.h"
+#include "server/inproc.h"
 #include "store/store.h"
 
 static char g_dir[PATH_MAX], g_pod_dir[PATH_MAX + 8];
@@ -36,7 +37,7 @@ static void create(enum res_id id, const char *ns, json_t *obj)
     json_t *out = NULL;
 
     err_init(&err);
-    if (api_create(g_api, api_resource(id), ns, obj, &o, &out, &err) < 0)
+    if (api_create(g_api, scheme_resource(id), ns, obj, &o, &out, &err) < 0)
         fail_msg("create: %s", err.msg);
     json_decref(out);
     json_decref(obj);
@@ -50,7 +51,7 @@ static void cm_patch(const char *name, json_t *patch)
     json_t *out = NULL;
 
     err_init(&err);
-    if (api_patch(g_api, api_resource(RES_CONFIGMAP), "default", name,
+    if (api_patch(g_api, scheme_resource(RES_CONFIGMAP), "default", name,
                   "application/merge-patch+json", patch, &o, &out, &err) < 0)
         fail_msg("patch: %s", err.msg);
     json_decref(out);

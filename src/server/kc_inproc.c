@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/kc.h"
+#include "server/inproc.h"
 
 static struct api_wopts wopts(const struct kc_wopts *o)
 {
