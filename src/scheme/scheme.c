@@ -4,10 +4,11 @@
 #include <string.h>
 
 #include "core/jx.h"
-#include "core/selector.h"
 #include "core/log.h"
+#include "core/selector.h"
 #include "scheme/scheme.h"
 
+/* clang-format off */
 const struct resource scheme_resources[RES_COUNT] = {
 #define XX(id, g, v, k, p, s, sn, ns, f)                                                           \
     [RES_##id] = {RES_##id, g, v, k, p, s, sn, ns, f, sizeof(g) > 1 ? p "." g : p,                 \
@@ -15,6 +16,7 @@ const struct resource scheme_resources[RES_COUNT] = {
 #include "scheme/resources.def"
 #undef XX
 };
+/* clang-format on */
 
 const struct resource *scheme_resource(enum res_id id)
 {
