@@ -1,16 +1,17 @@
-/* The CLI's one HTTPS client to this data dir's API server (kroll rollouts, the demo's reads): address and bearer token from the data dir's kubeconfig, CA
- * from its pki dir, one connection per request, bounded bodies and timeouts. */
+/* The CLI's HTTPS access to this data dir's API server (kroll rollouts, the demo's reads): the
+ * data dir's kubeconfig read by the client layer (client/kubeconfig.h), one request at a time
+ * through it, bounded bodies and timeouts. */
 #ifndef KROLL_CLI_APICLIENT_H
 #define KROLL_CLI_APICLIENT_H
 
 #include <jansson.h>
 
+#include "client/kubeconfig.h"
+
 struct cli_api {
-    char host[64];
-    int port;
-    char token[256];
-    char ca_file[512]; /* the data dir's CA, which the server's certificate must chain to */
-    int timeout_s;     /* of each whole request; cli_api_load sets 30 */
+    struct kc_config cfg; /* server, host, port, token, ca_pem from the kubeconfig */
+    char ca_file[512];    /* the data dir's CA file (the dashboard tells browsers to trust it) */
+    int timeout_s;        /* of each whole request; cli_api_load sets 30 */
 };
 
 #define CLI_API_MAX_BODY (64u << 20) /* bytes of one answer */

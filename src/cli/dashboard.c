@@ -49,11 +49,9 @@ static int cmd_dashboard_run(int argc, char **argv)
         free(dir);
         return 1;
     }
-    printf("Dashboard:  https://%s:%d/dashboard/%s%s\n", a.host, a.port, ns ? "?ns=" : "",
-           ns ? ns : "");
-    printf("Login link: https://%s:%d/dashboard/%s%s#token=", a.host, a.port, ns ? "?ns=" : "",
-           ns ? ns : "");
-    print_fragment_value(a.token);
+    printf("Dashboard:  %s/dashboard/%s%s\n", a.cfg.server, ns ? "?ns=" : "", ns ? ns : "");
+    printf("Login link: %s/dashboard/%s%s#token=", a.cfg.server, ns ? "?ns=" : "", ns ? ns : "");
+    print_fragment_value(a.cfg.token);
     printf("\nThe server's certificate is signed by %s (trust it, or accept it once).\n",
            a.ca_file);
     cli_api_close(&a);

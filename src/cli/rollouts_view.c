@@ -424,21 +424,16 @@ static void gw_tick(struct loop_timer *timer, void *ctx)
 static int get_watch(struct ro_ctx *x, const char *name, int64_t timeout_ms)
 {
     struct gwatch g = {.x = x, .name = name, .dirty = 1};
-    char url[128];
-    size_t n;
-    char *ca = file_read_all(x->api.ca_file, &n);
-    struct kc_https_opts o = {
-        .server = url, .token = x->api.token, .ca_pem = ca, .timeout_ms = x->api.timeout_s * 1000};
+    struct kc_https_opts o = {.server = x->api.cfg.server,
+                              .token = x->api.cfg.token,
+                              .ca_pem = x->api.cfg.ca_pem,
+                              .timeout_ms = x->api.timeout_s * 1000};
     static const enum res_id kinds[] = {RES_ROLLOUT, RES_REPLICASET, RES_POD, RES_ANALYSISRUN};
     struct err err;
 
-    if (!ca)
-        return ro_fail("cannot read %s", x->api.ca_file);
     err_init(&err);
-    snprintf(url, sizeof url, "https://%s:%d", x->api.host, x->api.port);
     g.loop = loop_new();
     g.kc = kc_https_new(g.loop, &o, &err);
-    free(ca);
     if (!g.kc) {
         g.rc = ro_fail("%s", err.msg);
         goto out;
