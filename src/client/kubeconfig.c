@@ -139,44 +139,38 @@ static int user_load(struct kc_config *cfg, const char *path, const json_t *user
     return 0;
 }
 
-int kc_config_load(const char *path, struct kc_config *cfg, struct err *err)
+int kc_config_parse(const char *text, size_t len, const char *path, struct kc_config *cfg,
+                    struct err *err)
 {
-    struct stat st;
-    size_t len = 0;
-    char *text = NULL;
     json_t *doc = NULL;
     const json_t *ctx, *cl, *user;
     const char *cur, *ns;
     int rc = -1;
 
     memset(cfg, 0, sizeof *cfg);
-    if (stat(path, &st) == 0 && st.st_size > KC_CONFIG_MAX_BYTES) {
+    if (len > KC_CONFIG_MAX_BYTES) {
         err_set(err, -E_BAD_REQUEST, "%s: larger than %u bytes", path, KC_CONFIG_MAX_BYTES);
-        goto out;
-    }
-    if (!(text = file_read_all(path, &len)) || len > KC_CONFIG_MAX_BYTES) {
-        err_set(err, -E_NOT_FOUND, "cannot read %s", path);
-        goto out;
+        return -1;
     }
     if (jx_parse_yaml(text, len, &doc, err) < 0) {
         char m[sizeof err->msg];
 
         snprintf(m, sizeof m, "%s", err->msg);
         err_set(err, -E_BAD_REQUEST, "%s: %s", path, m);
-        goto out;
+        return -1;
     }
     cur = jx_str(doc, "current-context");
     ctx = cur ? named(doc, "contexts", cur, "context") : NULL;
     if (!ctx) {
-        err_set(err, -E_BAD_REQUEST, "%s: current-context %s%s%s names no context", path,
+        err_set(err, -E_BAD_REQUEST, "%s: current-context %s%.253s%s names no context", path,
                 cur ? "\"" : "", cur ? cur : "(none)", cur ? "\"" : "");
         goto out;
     }
     cl = jx_str(ctx, "cluster") ? named(doc, "clusters", jx_str(ctx, "cluster"), "cluster") : NULL;
     user = jx_str(ctx, "user") ? named(doc, "users", jx_str(ctx, "user"), "user") : NULL;
     if (!cl || !user) {
-        err_set(err, -E_BAD_REQUEST, "%s: context \"%s\" names no %s that the file has", path, cur,
-                cl ? "user" : "cluster");
+        err_set(err, -E_BAD_REQUEST, "%s: context \"%.253s\" names no %s that the file has", path,
+                cur, cl ? "user" : "cluster");
         goto out;
     }
     if (cluster_load(cfg, path, cl, err) < 0 || user_load(cfg, path, user, err) < 0)
@@ -188,8 +182,28 @@ out:
     if (rc < 0)
         kc_config_free(cfg);
     json_decref(doc);
-    free(text);
     return rc;
+}
+
+int kc_config_load(const char *path, struct kc_config *cfg, struct err *err)
+{
+    struct stat st;
+    size_t len = 0;
+    char *text;
+    int rc;
+
+    memset(cfg, 0, sizeof *cfg);
+    if (stat(path, &st) == 0 && st.st_size > KC_CONFIG_MAX_BYTES) {
+        err_set(err, -E_BAD_REQUEST, "%s: larger than %u bytes", path, KC_CONFIG_MAX_BYTES);
+        return -1;
+    }
+    if (!(text = file_read_all(path, &len))) {
+        err_set(err, -E_NOT_FOUND, "cannot read %s", path);
+        return -1;
+    }
+    rc = kc_config_parse(text, len, path, cfg, err);
+    free(text);
+    return rc < 0 ? -1 : 0;
 }
 
 void kc_config_free(struct kc_config *cfg)

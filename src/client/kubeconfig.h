@@ -24,6 +24,10 @@ struct kc_config {
  * certificate-authority, a file relative to the kubeconfig's folder), its user's token (or
  * tokenFile). 0, or -1 with err saying which field is missing or wrong. */
 int kc_config_load(const char *path, struct kc_config *cfg, struct err *err);
+/* The same for a kubeconfig's text in memory; path names it in errors and is where files it
+ * names relative to it are found. */
+int kc_config_parse(const char *text, size_t len, const char *path, struct kc_config *cfg,
+                    struct err *err);
 void kc_config_free(struct kc_config *cfg);
 
 /* One request to cfg's server: method, path ("/api/v1/..."), Content-Type and body (NULL for

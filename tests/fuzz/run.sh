@@ -78,6 +78,10 @@ dns) files="src/proxy/dns.c $core"; libs="-ljansson -lldns -lm"; runs=200000
 httpc) files="src/core/httpc.c src/core/httpc_parse.c src/core/buf.c $core"
     libs="-ljansson -lssl -lcrypto -lm"; runs=100000
     corpus=tests/fuzz/corpus/httpc ;;
+kubeconfig) files="src/client/kubeconfig.c src/core/jx_yaml.c src/core/httpc.c src/core/httpc_parse.c
+    src/core/buf.c $core"
+    libs="-ljansson -lyaml -lssl -lcrypto -lm"; runs=40000
+    corpus=tests/fuzz/corpus/kubeconfig ;;
 *) echo "fuzz: unknown target $name (add a case to tests/fuzz/run.sh)"; exit 2 ;;
 esac
 # The dashboard page the API layer embeds (CMake generates this header for the main build).
