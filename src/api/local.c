@@ -16,19 +16,11 @@ struct api_local {
 
 static const char *const ev_names[] = {"ADDED", "MODIFIED", "DELETED"};
 
-static const struct resource *by_key(const char *key)
-{
-    for (int i = 0; i < RES_COUNT; i++)
-        if (strcmp(api_resources[i].key, key) == 0)
-            return &api_resources[i];
-    return NULL;
-}
-
 static void on_store(enum store_ev type, const char *res, json_t *obj, json_t *old, int64_t rv,
                      void *ctx)
 {
     struct api_local *l = ctx;
-    const struct resource *r = by_key(res);
+    const struct resource *r = api__resource_by_key(res);
 
     (void)rv;
     if (r)

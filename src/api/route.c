@@ -4,9 +4,12 @@
 #include "api/api-int.h"
 #include "api/kind.h"
 
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+/* clang-format off */
 const struct resource api_resources[RES_COUNT] = {
 #define XX(id, g, v, k, p, s, sn, ns, f)                                                           \
     [RES_##id] = {RES_##id, g, v, k, p, s, sn, ns, f, sizeof(g) > 1 ? p "." g : p,                 \
@@ -14,10 +17,39 @@ const struct resource api_resources[RES_COUNT] = {
 #include "api/resources.def"
 #undef XX
 };
+/* clang-format on */
 
 const struct resource *api_resource(enum res_id id)
 {
     return &api_resources[id];
+}
+
+/* The table's rows sorted by store key, once, for api__resource_by_key's binary search. */
+static const struct resource *by_key[RES_COUNT];
+static pthread_once_t by_key_once = PTHREAD_ONCE_INIT;
+
+static int cmp_key(const void *a, const void *b)
+{
+    return strcmp((*(const struct resource *const *)a)->key,
+                  (*(const struct resource *const *)b)->key);
+}
+
+static void by_key_sort(void)
+{
+    for (int i = 0; i < RES_COUNT; i++)
+        by_key[i] = &api_resources[i];
+    qsort(by_key, RES_COUNT, sizeof *by_key, cmp_key);
+}
+
+const struct resource *api__resource_by_key(const char *key)
+{
+    struct resource probe = {.key = key};
+    const struct resource *p = &probe;
+    const struct resource *const *hit;
+
+    pthread_once(&by_key_once, by_key_sort);
+    hit = bsearch(&p, by_key, RES_COUNT, sizeof *by_key, cmp_key);
+    return hit ? *hit : NULL;
 }
 
 const struct resource *api_resource_by_plural(const char *group, const char *plural)

@@ -406,6 +406,7 @@ struct api *api_new(struct loop *loop, struct store *store, const struct api_opt
     httpd_set_head_check(api->httpd, on_head, api);
     store_subscribe(store, api__watch_fanout, api);
     api__metrics_init(api);
+    api__events_init(api);
     if (httpd_listen(api->httpd, o->listen_host, o->listen_port, err) < 0)
         goto fail;
     return api;
@@ -421,6 +422,7 @@ void api_free(struct api *api)
     api__watch_close_all(api);
     api__local_close_all(api);
     api__metrics_free(api);
+    api__events_free(api);
     if (api->httpd)
         store_unsubscribe(api->store, api__watch_fanout, api);
     httpd_free(api->httpd);

@@ -47,6 +47,10 @@ void ctl_enqueue_owner(struct ctl *c, const json_t *obj, const char *kind);
 json_t *ctl_map(struct ctl *c, enum res_id res);
 /* The same for the objects of namespace ns only (the informer's namespace index). */
 json_t *ctl_map_ns(struct ctl *c, enum res_id res, const char *ns);
+/* The objects of namespace ns whose labels ls matches (NULL matches all), in the namespace
+ * index's order: a new array holding references. */
+struct labelsel;
+json_t *ctl_select(struct ctl *c, enum res_id res, const char *ns, const struct labelsel *ls);
 /* The controller ownerReference of obj (borrowed) or NULL. */
 json_t *ctl_controller_ref(const json_t *obj);
 /* Per-object memory a controller keeps between syncs (an HPA's scaling history, a VPA's

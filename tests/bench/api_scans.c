@@ -1,0 +1,139 @@
+/* A small measurement of two API lookups that used to scan (docs/architecture.md, "What
+ * duplicates remain and why"): the store key -> resource lookup every in-process watch event
+ * makes (api/local.c), and api_event's search for the Event a repeat aggregates into.
+ * Not part of CTest (figures, not checks). Build it against a build directory's library:
+ *   cc -O2 -I src -I build tests/bench/api_scans.c build/libkroll_lib.a build/libllhttp.a \
+ *      $(pkg-config --libs jansson sqlite3 openssl yaml-0.1 zlib) -lm -o /tmp/api_scans
+ *   /tmp/api_scans N    (N Events stored first; the data directory is made under $TMPDIR,
+ *                        default /dev/shm, so that SQLite's fsync does not hide the CPU cost)
+ * Prints the lookups' ns/op and api_event's us/call for a new Event and for a repeat. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/api-int.h"
+#include "core/jx.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "store/store.h"
+
+static double now_s(void)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The lookup api/local.c made before: a scan of the table. */
+static const struct resource *by_key_scan(const char *key)
+{
+    for (int i = 0; i < RES_COUNT; i++)
+        if (strcmp(api_resources[i].key, key) == 0)
+            return &api_resources[i];
+    return NULL;
+}
+
+static void bench_lookup(void)
+{
+    const long n = 2000000;
+    volatile const struct resource *sink;
+    double t0;
+
+    t0 = now_s();
+    for (long i = 0; i < n; i++)
+        sink = by_key_scan(api_resources[i % RES_COUNT].key);
+    printf("key lookup, table scan:     %6.1f ns/op (%d resources)\n", (now_s() - t0) * 1e9 / n,
+           RES_COUNT);
+#ifndef NO_BY_KEY
+    t0 = now_s();
+    for (long i = 0; i < n; i++)
+        sink = api__resource_by_key(api_resources[i % RES_COUNT].key);
+    printf("key lookup, api__resource_by_key: %6.1f ns/op\n", (now_s() - t0) * 1e9 / n);
+#endif
+    (void)sink;
+}
+
+static json_t *pod(long i)
+{
+    char name[32], uid[32];
+
+    snprintf(name, sizeof name, "p%ld", i);
+    snprintf(uid, sizeof uid, "uid-%ld", i);
+    return json_pack("{s:s,s:s,s:{s:s,s:s,s:s}}", "apiVersion", "v1", "kind", "Pod", "metadata",
+                     "name", name, "namespace", "default", "uid", uid);
+}
+
+int main(int argc, char **argv)
+{
+    long n = argc > 1 ? atol(argv[1]) : 2000, m = 200;
+    const char *tmp = getenv("TMPDIR") ? getenv("TMPDIR") : "/dev/shm";
+    char dir[256], *db, *cmd;
+    struct api_opts ao = {0};
+    struct store *st;
+    struct api *api;
+    struct loop *loop;
+    struct err err;
+    json_t *ns, *out = NULL, *p;
+    struct api_wopts o = {.grace = -1};
+    double t0;
+
+    if (n < 1 || n > 1000000)
+        return fprintf(stderr, "usage: api_scans N (1..1000000)\n"), 2;
+    bench_lookup();
+    snprintf(dir, sizeof dir, "%s/kroll-api-scans.XXXXXX", tmp);
+    if (!mkdtemp(dir))
+        return perror("mkdtemp"), 1;
+    err_init(&err);
+    loop = loop_new();
+    db = xasprintf("%s/state.db", dir);
+    if (store_open(db, &st, &err) < 0)
+        return fprintf(stderr, "store: %s\n", err.msg), 1;
+    ao.data_dir = dir;
+    ao.listen_host = "127.0.0.1";
+    ao.node_name = "bench";
+    if (!(api = api_new(loop, st, &ao, &err)))
+        return fprintf(stderr, "api: %s\n", err.msg), 1;
+    ns = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name",
+                   "default");
+    api_create(api, api_resource(RES_NAMESPACE), NULL, ns, &o, &out, &err);
+    json_decref(ns);
+    json_decref(out);
+    t0 = now_s();
+    for (long i = 0; i < n; i++) {
+        p = pod(i);
+        api_event(api, p, "Normal", "Scheduled", "bench", "event %ld", i);
+        json_decref(p);
+    }
+    printf("api_event, %ld new Events:  %8.1f us/call on average\n", n, (now_s() - t0) * 1e6 / n);
+    t0 = now_s();
+    for (long i = 0; i < m; i++) {
+        p = pod(n + i);
+        api_event(api, p, "Normal", "Scheduled", "bench", "event %ld", n + i);
+        json_decref(p);
+    }
+    printf("api_event, new, %ld stored: %8.1f us/call\n", n, (now_s() - t0) * 1e6 / m);
+    t0 = now_s();
+    for (long i = 0; i < m; i++) {
+        long k = (i * 7919) % n;
+
+        p = pod(k);
+        api_event(api, p, "Normal", "Scheduled", "bench", "event %ld", k);
+        json_decref(p);
+    }
+    printf("api_event, repeat, %ld stored: %8.1f us/call\n", n + m, (now_s() - t0) * 1e6 / m);
+    /* Repeats aggregate: n + m Events, whatever the lookup. */
+    printf("stored Events: %zu (want %ld)\n",
+           json_object_size(store_map(st, api_resources[RES_EVENT].key)), n + m);
+    api_free(api);
+    store_close(st);
+    loop_free(loop);
+    cmd = xasprintf("rm -rf -- '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+    free(cmd);
+    free(db);
+    return 0;
+}
