@@ -98,8 +98,11 @@ static size_t events(struct t *t, const char *msg, long long *count)
     const char *k;
 
     *count = 0;
-    json_object_foreach(m, k, v) if (strcmp(jx_str(v, "message") ?: "", msg) == 0) *count =
-        *count ? -1 : jx_int(v, "count", 0);
+    json_object_foreach(m, k, v)
+    {
+        if (strcmp(jx_str(v, "message") ?: "", msg) == 0)
+            *count = *count ? -1 : jx_int(v, "count", 0);
+    }
     return json_object_size(m);
 }
 
@@ -108,8 +111,11 @@ static const char *event_name(struct t *t, const char *msg)
     json_t *m = store_map(t->store, api_resources[RES_EVENT].key), *v;
     const char *k;
 
-    json_object_foreach(m, k, v) if (strcmp(jx_str(v, "message") ?: "", msg) ==
-                                     0) return jx_str(v, "metadata.name");
+    json_object_foreach(m, k, v)
+    {
+        if (strcmp(jx_str(v, "message") ?: "", msg) == 0)
+            return jx_str(v, "metadata.name");
+    }
     return NULL;
 }
 
@@ -166,10 +172,14 @@ static void test_deleted_event_starts_over(void **state)
 {
     struct t *t = *state;
     long long count;
+    char *name;
 
     event(t, "u1", "Pulled", "once");
     event(t, "u1", "Pulled", "once");
-    event_delete(t, event_name(t, "once"));
+    name = xstrdup(event_name(t, "once"));
+
+    event_delete(t, name); /* a copy: the stored name goes with the Event */
+    free(name);
     assert_int_equal(events(t, "once", &count), 0);
     event(t, "u1", "Pulled", "once");
     assert_int_equal(events(t, "once", &count), 1);
