@@ -185,6 +185,9 @@ static void test_deleted_event_starts_over(void **state)
     assert_int_equal(events(t, "once", &count), 1);
     assert_int_equal(count, 1);
     assert_int_equal(json_object_size(t->api->event_idx), 1);
+    event(t, "u1", "Pulled", "once"); /* the index names the new Event, not the deleted one */
+    assert_int_equal(events(t, "once", &count), 1);
+    assert_int_equal(count, 2);
 }
 
 /* An Event someone else wrote is aggregated into, and an edit of its message moves it. */
