@@ -51,6 +51,11 @@ json_t *ctl_map_ns(struct ctl *c, enum res_id res, const char *ns);
  * index's order: a new array holding references. */
 struct labelsel;
 json_t *ctl_select(struct ctl *c, enum res_id res, const char *ns, const struct labelsel *ls);
+/* An event function that enqueues the object itself unless the event only changed what is
+ * not its spec (status writes, the controller's own included): for controllers that resync
+ * on a period anyway. */
+void ctl_on_spec(struct ctl *c, const char *type, const struct resource *r, json_t *obj,
+                 json_t *old, void *ctx);
 /* The controller ownerReference of obj (borrowed) or NULL. */
 json_t *ctl_controller_ref(const json_t *obj);
 /* Per-object memory a controller keeps between syncs (an HPA's scaling history, a VPA's

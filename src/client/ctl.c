@@ -302,6 +302,17 @@ json_t *ctl_select(struct ctl *c, enum res_id res, const char *ns, const struct 
     return out;
 }
 
+void ctl_on_spec(struct ctl *c, const char *type, const struct resource *r, json_t *obj,
+                 json_t *old, void *ctx)
+{
+    (void)r;
+    (void)ctx;
+    if (old && strcmp(type, "MODIFIED") == 0 &&
+        jx_equal_semantic(json_object_get(obj, "spec"), json_object_get(old, "spec")))
+        return;
+    ctl_enqueue(c, jx_str(obj, "metadata.namespace") ?: "", jx_str(obj, "metadata.name") ?: "");
+}
+
 void ctl_state_init(struct ctl *c, size_t size, int max)
 {
     c->state_size = size;

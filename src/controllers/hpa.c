@@ -573,23 +573,12 @@ out:
     json_decref((json_t *)hpa);
 }
 
-/* An HPA's spec changed (or it was added or deleted): sync it now. Status writes (ours) do not
- * re-sync: the fixed 15 s period does. */
-static void on_hpa(struct ctl *c, const char *type, const struct resource *r, json_t *obj,
-                   json_t *old, void *ctx)
-{
-    if (old && strcmp(type, "MODIFIED") == 0 &&
-        jx_equal_semantic(json_object_get(obj, "spec"), json_object_get(old, "spec")))
-        return;
-    ctl_enqueue(c, jx_str(obj, "metadata.namespace") ?: "", jx_str(obj, "metadata.name") ?: "");
-}
-
 struct ctl *ctrl_hpa_start(struct kc *kc)
 {
     struct ctl *c = ctl_new(kc, COMP, hpa_sync, NULL);
 
     ctl_state_init(c, sizeof(struct hpa_state), HPA_MAX_TRACKED);
-    ctl_watch(c, RES_HPA, on_hpa);
+    ctl_watch(c, RES_HPA, ctl_on_spec); /* the sync period does the rest */
     ctl_start(c);
     return c;
 }

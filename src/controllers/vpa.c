@@ -286,24 +286,12 @@ static void vpa_sync(struct ctl *c, const char *ns, const char *name, void *ctx)
     json_decref((json_t *)vpa);
 }
 
-/* A VPA's spec changed (or it was added or deleted): sync it now; the period does the rest. */
-static void on_vpa(struct ctl *c, const char *type, const struct resource *r, json_t *obj,
-                   json_t *old, void *ctx)
-{
-    (void)r;
-    (void)ctx;
-    if (old && strcmp(type, "MODIFIED") == 0 &&
-        jx_equal_semantic(json_object_get(obj, "spec"), json_object_get(old, "spec")))
-        return;
-    ctl_enqueue(c, jx_str(obj, "metadata.namespace") ?: "", jx_str(obj, "metadata.name") ?: "");
-}
-
 struct ctl *ctrl_vpa_start(struct kc *kc)
 {
     struct ctl *c = ctl_new(kc, COMP, vpa_sync, NULL);
 
     ctl_state_init(c, sizeof(struct vpa_state), VPA_MAX_TRACKED);
-    ctl_watch(c, RES_VPA, on_vpa);
+    ctl_watch(c, RES_VPA, ctl_on_spec); /* the sync period does the rest */
     ctl_start(c);
     return c;
 }
