@@ -301,6 +301,15 @@ out:
     err_release(&err);
 }
 
+/* The Status a created eviction or binding answers with. */
+static void respond_created(struct http_req *req)
+{
+    static const char ok[] = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
+                             "\"status\":\"Success\",\"code\":201}";
+
+    http_respond(req, 201, "application/json", ok, sizeof ok - 1, NULL);
+}
+
 static void do_eviction(struct api *api, struct http_req *req, struct api_target *t)
 {
     struct err err;
@@ -333,10 +342,7 @@ static void do_eviction(struct api *api, struct http_req *req, struct api_target
     if (rc < 0) {
         api__fail(req, &err);
     } else {
-        static const char ok[] = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
-                                 "\"status\":\"Success\",\"code\":201}";
-
-        http_respond(req, 201, "application/json", ok, sizeof ok - 1, NULL);
+        respond_created(req);
     }
     json_decref(pod);
     json_decref(body);
@@ -357,10 +363,7 @@ static void do_binding(struct api *api, struct http_req *req, struct api_target 
     } else if (api_bind(api, t->ns, t->name, node, &err) < 0) {
         api__fail(req, &err);
     } else {
-        static const char ok[] = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
-                                 "\"status\":\"Success\",\"code\":201}";
-
-        http_respond(req, 201, "application/json", ok, sizeof ok - 1, NULL);
+        respond_created(req);
     }
     json_decref(body);
     err_release(&err);
