@@ -43,29 +43,31 @@ static void hook_free(void *arg)
     free(h);
 }
 
-static void hook_finish(struct hook *h, int ok, const char *msg)
+/* Stops the hook's timers and its run; 0 when it had finished already. */
+static int hook_stop(struct hook *h)
 {
     if (h->finished)
-        return;
+        return 0;
     h->finished = 1;
     loop_timer_stop(h->loop, &h->timeout);
     loop_timer_stop(h->loop, &h->sleep);
     probe__run_cancel(h->run);
     h->run = NULL;
+    return 1;
+}
+
+static void hook_finish(struct hook *h, int ok, const char *msg)
+{
+    if (!hook_stop(h))
+        return;
     h->done(h, ok, ok ? "" : msg, h->ctx);
     loop_defer(h->loop, hook_free, h);
 }
 
 void hook_cancel(struct hook *h)
 {
-    if (!h || h->finished)
-        return;
-    h->finished = 1;
-    loop_timer_stop(h->loop, &h->timeout);
-    loop_timer_stop(h->loop, &h->sleep);
-    probe__run_cancel(h->run);
-    h->run = NULL;
-    loop_defer(h->loop, hook_free, h);
+    if (h && hook_stop(h))
+        loop_defer(h->loop, hook_free, h);
 }
 
 static void on_timeout(struct loop_timer *t, void *arg)

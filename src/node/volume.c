@@ -142,15 +142,21 @@ static char *map_format(const json_t *m)
     return out;
 }
 
-static const json_t *pod_container(const json_t *pod, const char *name)
+/* The first element of arr whose "name" is name (NULL: none). */
+static const json_t *named(const json_t *arr, const char *name)
 {
     const json_t *c;
     size_t i;
 
-    json_array_foreach(jx_get(pod, "spec.containers"), i, c)
+    json_array_foreach(arr, i, c)
         if (name && jx_str(c, "name") && strcmp(jx_str(c, "name"), name) == 0)
             return c;
     return NULL;
+}
+
+static const json_t *pod_container(const json_t *pod, const char *name)
+{
+    return named(jx_get(pod, "spec.containers"), name);
 }
 
 static int payload_downward(const json_t *pod, const json_t *src, int def_mode, json_t *payload,
@@ -696,13 +702,7 @@ int volume_sync(struct kc *kc, const json_t *pod, const char *pod_dir, json_t **
 
 static const json_t *pod_volume(const json_t *pod, const char *name)
 {
-    const json_t *v;
-    size_t i;
-
-    json_array_foreach(jx_get(pod, "spec.volumes"), i, v)
-        if (name && jx_str(v, "name") && strcmp(jx_str(v, "name"), name) == 0)
-            return v;
-    return NULL;
+    return named(jx_get(pod, "spec.volumes"), name);
 }
 
 json_t *volume_mounts_resolve(const json_t *pod, const json_t *container, const json_t *paths,
