@@ -329,8 +329,10 @@ static int token_load(struct api *api, const char *path, struct err *err)
     rc = api__token_set(api, tok);
     free(tok);
     if (rc < 0)
-        return err_set(err, -E_INTERNAL, "the token file %s is empty: put a token in it, or "
-                                         "remove it to have a new one generated", path);
+        return err_set(err, -E_INTERNAL,
+                       "the token file %s is empty: put a token in it, or "
+                       "remove it to have a new one generated",
+                       path);
     return 0;
 }
 
@@ -480,8 +482,9 @@ json_t *api_metrics_of(struct api *api, const json_t *obj)
 
 json_t *api_custom_metric_of(struct api *api, const json_t *pod, const char *metric)
 {
-    return api->custom_metrics_fn && pod ? api->custom_metrics_fn(pod, metric, api->custom_metrics_ctx)
-                                         : NULL;
+    return api->custom_metrics_fn && pod
+               ? api->custom_metrics_fn(pod, metric, api->custom_metrics_ctx)
+               : NULL;
 }
 
 json_t *api_scale_of(const struct resource *r, const json_t *obj)

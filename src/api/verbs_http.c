@@ -13,11 +13,11 @@
 
 #include "api/patch.h"
 #include "api/protobuf.h"
-#include "core/selector.h"
 #include "api/table.h"
 #include "core/jx.h"
 #include "core/log.h"
 #include "core/query.h"
+#include "core/selector.h"
 
 /* ---- HTTP side ---- */
 

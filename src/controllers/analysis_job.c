@@ -326,7 +326,7 @@ void anl_job_on_pod(struct ctl *c, const char *type, const struct resource *r, j
         !pod_stuck(obj, msg, sizeof msg))
         return;
     job = kc_get(ctl_kc(c), kc_resource(RES_JOB), jx_str(obj, "metadata.namespace"),
-                  jx_str(ref, "name"));
+                 jx_str(ref, "name"));
     if (job)
         ctl_enqueue_owner(c, job, "AnalysisRun");
 }
