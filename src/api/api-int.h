@@ -11,6 +11,7 @@ struct watch;
 struct api_target;
 
 #define API_SA_SEEN 64 /* verified ServiceAccount tokens remembered */
+#define API_EVENT_INDEX_MAX 10000 /* Events indexed by aggregation key (event.c) */
 
 struct api {
     struct loop *loop;
@@ -46,6 +47,7 @@ struct api {
     json_t *sa_seen_claims[API_SA_SEEN];
     int sa_seen_next;
     struct api_local *locals; /* in-process watchers (local.c) */
+    json_t *event_idx; /* Event aggregation key -> Event name (event.c) */
 };
 
 /* /metrics (metrics.c, metrics_state.c): request counters and latencies, rollout outcomes
@@ -53,6 +55,20 @@ struct api {
 /* Pod admission of VerticalPodAutoscalers in updateMode Initial (kind_vpa.c): sets a new pod's
  * requests (and limits in proportion) from the VPA whose target selects it. 1 when applied. */
 int api__vpa_admit(struct api *api, json_t *pod);
+/* The index api_event finds an Event to aggregate into by (event.c): built from the stored
+ * Events, then kept by a store listener until api__events_free. */
+void api__events_init(struct api *api);
+void api__events_free(struct api *api);
+/* The items of a list of computed objects (metrics.k8s.io, custom.metrics.k8s.io;
+ * metrics_api.c): fn's item for each stored object of res (store key), in "ns/name" order,
+ * of namespace ns (all when NULL) and selected by ls and fs (NULL selects all); fn returns a
+ * new item, or NULL to leave the object out. New array. */
+struct labelsel;
+struct fieldsel;
+typedef json_t *api_item_fn(struct api *api, const json_t *obj, void *ctx);
+json_t *api__computed_items(struct api *api, const char *res, const char *ns,
+                            const struct labelsel *ls, const struct fieldsel *fs, api_item_fn *fn,
+                            void *ctx);
 /* Drops the in-process watchers clients left (local.c). */
 void api__local_close_all(struct api *api);
 void api__metrics_init(struct api *api);

@@ -11,9 +11,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/selector.h"
 #include "core/jx.h"
 #include "core/log.h"
+#include "core/selector.h"
 
 #define CM_PREFIX "/apis/custom.metrics.k8s.io/v1beta2/"
 #define CM_GROUP "custom.metrics.k8s.io"
@@ -60,33 +60,16 @@ static json_t *metric_value(struct api *api, const json_t *pod, const char *metr
     return o;
 }
 
-static int key_cmp(const void *a, const void *b)
+struct cm_item {
+    const char *metric;
+    const struct labelsel *msel;
+};
+
+static json_t *cm_item(struct api *api, const json_t *pod, void *ctx)
 {
-    return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
+    const struct cm_item *ci = ctx;
 
-static json_t *pod_items(struct api *api, const char *ns, const char *metric,
-                         const struct labelsel *sel, const struct labelsel *msel)
-{
-    json_t *map = store_map(api->store, "pods"), *items = json_array(), *o;
-    size_t n = json_object_size(map), i = 0;
-    const char **keys = xmalloc(sizeof *keys * (n ? n : 1));
-    const char *k;
-    json_t *v;
-
-    json_object_foreach(map, k, v) keys[i++] = k;
-    qsort(keys, n, sizeof *keys, key_cmp);
-    for (i = 0; i < n; i++) {
-        const json_t *pod = json_object_get(map, keys[i]);
-
-        if (strcmp(jx_str(pod, "metadata.namespace") ?: "", ns) != 0 ||
-            !labelsel_match(sel, jx_get(pod, "metadata.labels")))
-            continue;
-        if ((o = metric_value(api, pod, metric, msel)))
-            json_array_append_new(items, o);
-    }
-    free(keys);
-    return items;
+    return metric_value(api, pod, ci->metric, ci->msel);
 }
 
 static void not_found(struct http_req *req, const char *metric, const char *name)
@@ -136,7 +119,9 @@ void api__custom_metrics(struct api *api, struct http_req *req, const char *path
         json_t *items;
 
         if (strcmp(seg[3], "*") == 0) {
-            items = pod_items(api, seg[1], seg[4], sel, msel);
+            struct cm_item ci = {seg[4], msel};
+
+            items = api__computed_items(api, "pods", seg[1], sel, NULL, cm_item, &ci);
         } else {
             const json_t *pod = store_get(api->store, "pods", seg[1], seg[3]);
             json_t *o = pod ? metric_value(api, pod, seg[4], msel) : NULL;

@@ -13,9 +13,10 @@
 #include "api/api-int.h"
 #include "api/kind.h"
 #include "api/patch.h"
-#include "core/selector.h"
 #include "api/table-int.h"
 #include "core/jx.h"
+#include "core/selector.h"
+#include "core/vpapolicy.h"
 
 static const char *first_target(const json_t *o, const char *res)
 {
@@ -66,35 +67,6 @@ const struct kind_ops kind_VPA = {
 
 #define VPA_ADMIT_MAX 256 /* VPAs looked at per pod */
 
-/* A quantity in milli-units as the recommender writes it: cpu in millicores, memory in bytes
- * with the largest exact decimal suffix. */
-static void qty_fmt(int64_t milli, int cpu, char *out, size_t n)
-{
-    static const char *const sfx[] = {"", "k", "M", "G", "T"};
-    int64_t v = milli / 1000;
-    int i = 0;
-
-    if (cpu) {
-        snprintf(out, n, "%lldm", (long long)milli);
-        return;
-    }
-    while (v && v % 1000 == 0 && i < 4) {
-        v /= 1000;
-        i++;
-    }
-    snprintf(out, n, "%lld%s", (long long)v, sfx[i]);
-}
-
-/* A quantity as JSON may carry it (a string, or a bare number from YAML) in milli-units. */
-static int qty_milli(const json_t *v, int64_t *milli)
-{
-    if (json_is_number(v)) {
-        *milli = (int64_t)(json_number_value(v) * 1000.0);
-        return 0;
-    }
-    return quantity_parse_milli(json_string_value(v) ?: "", milli);
-}
-
 /* True when the VPA's target (resolved through the resource table) selects the pod. */
 static int vpa_selects(struct api *api, const json_t *vpa, const json_t *pod, const char *ns)
 {
@@ -119,24 +91,6 @@ static int vpa_selects(struct api *api, const json_t *vpa, const json_t *pod, co
     return ok;
 }
 
-/* The containerPolicy of name (or "*"), or NULL. */
-static const json_t *policy_of(const json_t *vpa, const char *name)
-{
-    const json_t *p, *star = NULL;
-    size_t i;
-
-    json_array_foreach(jx_get(vpa, "spec.resourcePolicy.containerPolicies"), i, p)
-    {
-        const char *cn = jx_str(p, "containerName") ?: "";
-
-        if (strcmp(cn, name) == 0)
-            return p;
-        if (strcmp(cn, "*") == 0)
-            star = p;
-    }
-    return star;
-}
-
 /* Sets one resource of one container to target; records the request change in req and the
  * limit change in lim ("cpu request", "cpu limit") as upstream's vpaUpdates lists them. */
 static void admit_resource(json_t *c, const json_t *target, const char *res, int limits,
@@ -150,14 +104,14 @@ static void admit_resource(json_t *c, const json_t *target, const char *res, int
         return;
     /* A container without a request takes its limit as request (the apiserver's default). */
     snprintf(path, sizeof path, "resources.requests.%s", res);
-    if (qty_milli(jx_get(c, path), &ov) < 0) {
+    if (quantity_json_milli(jx_get(c, path), &ov) < 0) {
         snprintf(path, sizeof path, "resources.limits.%s", res);
-        if (qty_milli(jx_get(c, path), &ov) < 0)
+        if (quantity_json_milli(jx_get(c, path), &ov) < 0)
             ov = 0;
         snprintf(path, sizeof path, "resources.requests.%s", res);
     }
     snprintf(q, sizeof q, "resources.limits.%s", res);
-    if (!limits && qty_milli(jx_get(c, q), &lv) == 0 && nv > lv) {
+    if (!limits && quantity_json_milli(jx_get(c, q), &lv) == 0 && nv > lv) {
         /* RequestsOnly: the request stays within the limit (capRecommendationToContainerLimit),
          * so the pod stays valid (requests <= limits). */
         jx_set(c, path, json_incref(jx_get(c, q)));
@@ -166,11 +120,11 @@ static void admit_resource(json_t *c, const json_t *target, const char *res, int
     }
     buf_appendf(req, "%s%s request", req->len ? ", " : "", res);
     snprintf(path, sizeof path, "resources.limits.%s", res);
-    if (!limits || qty_milli(jx_get(c, path), &lv) < 0 || ov <= 0)
+    if (!limits || quantity_json_milli(jx_get(c, path), &lv) < 0 || ov <= 0)
         return;
     /* The limit scales as the request did (upstream's proportional limit). */
     lv = (int64_t)((double)lv * ((double)nv / (double)ov));
-    qty_fmt(lv, strcmp(res, "cpu") == 0, q, sizeof q);
+    quantity_fmt_milli(lv, strcmp(res, "cpu") == 0, q, sizeof q);
     jx_set(c, path, json_string(q));
     buf_appendf(lim, ", %s limit", res);
 }
@@ -179,11 +133,9 @@ static void admit_resource(json_t *c, const json_t *target, const char *res, int
 static void admit_container(const json_t *vpa, const json_t *rc, json_t *c, size_t i,
                             struct buf *upd)
 {
-    const json_t *pol = policy_of(vpa, jx_str(c, "name") ?: "");
-    const json_t *ctl = json_object_get(pol, "controlledResources"), *v;
+    const json_t *pol = vpa_policy_of(vpa, jx_str(c, "name") ?: "");
     int limits = strcmp(jx_str(pol, "controlledValues") ?: "", "RequestsOnly") != 0;
     struct buf req, lim;
-    size_t x;
 
     if (strcmp(jx_str(pol, "mode") ?: "", "Off") == 0)
         return;
@@ -191,13 +143,8 @@ static void admit_container(const json_t *vpa, const json_t *rc, json_t *c, size
     buf_init(&lim, 256);
     for (int k = 0; k < 2; k++) {
         const char *res = k ? "memory" : "cpu";
-        int controlled = !json_is_array(ctl);
 
-        json_array_foreach(ctl, x, v)
-        {
-            controlled |= strcmp(json_string_value(v) ?: "", res) == 0;
-        }
-        if (controlled)
+        if (vpa_policy_controls(pol, res))
             admit_resource(c, json_object_get(rc, "target"), res, limits, &req, &lim);
     }
     if (req.len)

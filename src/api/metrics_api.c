@@ -8,9 +8,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/selector.h"
 #include "core/jx.h"
 #include "core/log.h"
+#include "core/selector.h"
 
 #define METRICS_PREFIX "/apis/metrics.k8s.io/v1beta1/"
 #define METRICS_GV "metrics.k8s.io/v1beta1"
@@ -84,10 +84,11 @@ static int key_cmp(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* The items of a list, in namespace/name order. */
-static json_t *metrics_items(struct api *api, const struct mreq *m, const char *now)
+json_t *api__computed_items(struct api *api, const char *res, const char *ns,
+                            const struct labelsel *ls, const struct fieldsel *fs, api_item_fn *fn,
+                            void *ctx)
 {
-    json_t *map = store_map(api->store, m->pods ? "pods" : "nodes"), *items = json_array(), *o;
+    json_t *map = store_map(api->store, res), *items = json_array(), *o;
     size_t n = json_object_size(map), i = 0;
     const char **keys = xmalloc(sizeof *keys * (n ? n : 1));
     const char *k;
@@ -98,15 +99,36 @@ static json_t *metrics_items(struct api *api, const struct mreq *m, const char *
     for (i = 0; i < n; i++) {
         const json_t *obj = json_object_get(map, keys[i]);
 
-        if (m->ns && strcmp(jx_str(obj, "metadata.namespace") ?: "", m->ns) != 0)
+        if (ns && strcmp(jx_str(obj, "metadata.namespace") ?: "", ns) != 0)
             continue;
-        if (!labelsel_match(m->ls, jx_get(obj, "metadata.labels")) || !fieldsel_match(m->fs, obj))
+        if (!labelsel_match(ls, jx_get(obj, "metadata.labels")) || !fieldsel_match(fs, obj))
             continue;
-        if ((o = metrics_object(api, obj, m->pods, now)))
+        if ((o = fn(api, obj, ctx)))
             json_array_append_new(items, o);
     }
     free(keys);
     return items;
+}
+
+struct metrics_item {
+    int pods;
+    const char *now;
+};
+
+static json_t *metrics_item(struct api *api, const json_t *obj, void *ctx)
+{
+    const struct metrics_item *mi = ctx;
+
+    return metrics_object(api, obj, mi->pods, mi->now);
+}
+
+/* The items of a list, in namespace/name order. */
+static json_t *metrics_items(struct api *api, const struct mreq *m, const char *now)
+{
+    struct metrics_item mi = {m->pods, now};
+
+    return api__computed_items(api, m->pods ? "pods" : "nodes", m->ns, m->ls, m->fs, metrics_item,
+                               &mi);
 }
 
 static void metrics_get(struct api *api, struct http_req *req, const struct mreq *m,

@@ -108,6 +108,46 @@ static int pb_skip(struct pb_reader *r, int wt)
     }
 }
 
+/* One field a small message is read into: a varint (varint set) or bytes (bytes, len set);
+ * seen, when set, becomes 1 once the field was read. */
+struct pb_slot {
+    uint32_t num;
+    uint64_t *varint;
+    const uint8_t **bytes;
+    size_t *len;
+    int *seen;
+};
+
+/* Reads a small message's fields into slots (a repeated field: the last one), skipping the
+ * others and those of another wire type. 0, -1 for a bad tag, -2 when truncated. */
+static int pb_read_small(const uint8_t *d, size_t n, const struct pb_slot *slots, int nslots)
+{
+    struct pb_reader r = {d, d + n};
+
+    while (r.p < r.end) {
+        const struct pb_slot *s = NULL;
+        uint32_t num;
+        int wt, rc;
+
+        if (pb_read_tag(&r, &num, &wt) < 0)
+            return -1;
+        for (int i = 0; i < nslots && !s; i++)
+            if (slots[i].num == num && wt == (slots[i].varint ? WT_VARINT : WT_LEN))
+                s = &slots[i];
+        if (!s)
+            rc = pb_skip(&r, wt);
+        else if (s->varint)
+            rc = pb_read_varint(&r, s->varint);
+        else
+            rc = pb_read_bytes(&r, s->bytes, s->len);
+        if (rc < 0)
+            return -2;
+        if (s && s->seen)
+            *s->seen = 1;
+    }
+    return 0;
+}
+
 int pb_has_magic(const void *buf, size_t len)
 {
     return buf && len >= sizeof pb_magic && memcmp(buf, pb_magic, sizeof pb_magic) == 0;
@@ -185,27 +225,16 @@ static int pb_time(struct pb_ctx *c, const struct pb_msg *m, const struct pb_fie
 static int pb_intorstr(struct pb_ctx *c, const struct pb_msg *m, const struct pb_field *f,
                        const uint8_t *d, size_t n, json_t **out)
 {
-    struct pb_reader r = {d, d + n};
     uint64_t type = 0, ival = 0;
     const uint8_t *s = (const uint8_t *)"";
     size_t slen = 0;
+    const struct pb_slot slots[] = {
+        {1, &type, NULL, NULL, NULL}, {2, &ival, NULL, NULL, NULL}, {3, NULL, &s, &slen, NULL}};
+    int rc = pb_read_small(d, n, slots, 3);
 
-    while (r.p < r.end) {
-        uint32_t num;
-        int wt, rc;
-        if (pb_read_tag(&r, &num, &wt) < 0)
-            return pb_bad(c, m->name, f->num, "bad tag in IntOrString");
-        if (num == 1 && wt == WT_VARINT)
-            rc = pb_read_varint(&r, &type);
-        else if (num == 2 && wt == WT_VARINT)
-            rc = pb_read_varint(&r, &ival);
-        else if (num == 3 && wt == WT_LEN)
-            rc = pb_read_bytes(&r, &s, &slen);
-        else
-            rc = pb_skip(&r, wt);
-        if (rc < 0)
-            return pb_bad(c, m->name, f->num, "truncated IntOrString");
-    }
+    if (rc < 0)
+        return pb_bad(c, m->name, f->num,
+                      rc == -1 ? "bad tag in IntOrString" : "truncated IntOrString");
     if (type == 0) {
         *out = json_integer((int32_t)(uint32_t)ival);
         return 0;
@@ -221,22 +250,13 @@ static int pb_intorstr(struct pb_ctx *c, const struct pb_msg *m, const struct pb
 static int pb_quantity(struct pb_ctx *c, const struct pb_msg *m, const struct pb_field *f,
                        const uint8_t *d, size_t n, json_t **out)
 {
-    struct pb_reader r = {d, d + n};
     const uint8_t *s = NULL;
     size_t slen = 0;
+    const struct pb_slot slot = {1, NULL, &s, &slen, NULL};
+    int rc = pb_read_small(d, n, &slot, 1);
 
-    while (r.p < r.end) {
-        uint32_t num;
-        int wt, rc;
-        if (pb_read_tag(&r, &num, &wt) < 0)
-            return pb_bad(c, m->name, f->num, "bad tag in Quantity");
-        if (num == 1 && wt == WT_LEN)
-            rc = pb_read_bytes(&r, &s, &slen);
-        else
-            rc = pb_skip(&r, wt);
-        if (rc < 0)
-            return pb_bad(c, m->name, f->num, "truncated Quantity");
-    }
+    if (rc < 0)
+        return pb_bad(c, m->name, f->num, rc == -1 ? "bad tag in Quantity" : "truncated Quantity");
     if (!s || slen == 0) {
         *out = json_string("0");
         return 0;
@@ -249,27 +269,15 @@ static int pb_quantity(struct pb_ctx *c, const struct pb_msg *m, const struct pb
 static int pb_map_entry(struct pb_ctx *c, const struct pb_msg *m, const struct pb_field *f,
                         const uint8_t *d, size_t n, json_t *map)
 {
-    struct pb_reader r = {d, d + n};
     const uint8_t *k = d, *v = d;
     size_t klen = 0, vlen = 0;
-    int have_v = 0, rc = 0;
+    int have_v = 0, rc;
     json_t *key = NULL, *val = NULL;
+    const struct pb_slot slots[] = {{1, NULL, &k, &klen, NULL}, {2, NULL, &v, &vlen, &have_v}};
 
-    while (r.p < r.end) {
-        uint32_t num;
-        int wt;
-        if (pb_read_tag(&r, &num, &wt) < 0)
-            return pb_bad(c, m->name, f->num, "bad tag in map entry");
-        if (num == 1 && wt == WT_LEN)
-            rc = pb_read_bytes(&r, &k, &klen);
-        else if (num == 2 && wt == WT_LEN) {
-            rc = pb_read_bytes(&r, &v, &vlen);
-            have_v = 1;
-        } else
-            rc = pb_skip(&r, wt);
-        if (rc < 0)
-            return pb_bad(c, m->name, f->num, "truncated map entry");
-    }
+    if ((rc = pb_read_small(d, n, slots, 2)) < 0)
+        return pb_bad(c, m->name, f->num,
+                      rc == -1 ? "bad tag in map entry" : "truncated map entry");
     if (memchr(k, 0, klen))
         return pb_bad(c, m->name, f->num, "map key contains a NUL byte");
     if (!(key = pb_string(c, m, f, k, klen)))
@@ -551,50 +559,26 @@ struct pb_envelope {
 
 static int pb_type_meta(const uint8_t *d, size_t n, struct pb_envelope *e)
 {
-    struct pb_reader r = {d, d + n};
+    const struct pb_slot slots[] = {{1, NULL, &e->api_version, &e->api_version_len, NULL},
+                                    {2, NULL, &e->kind, &e->kind_len, NULL}};
 
-    while (r.p < r.end) {
-        uint32_t num;
-        int wt, rc;
-        if (pb_read_tag(&r, &num, &wt) < 0)
-            return -1;
-        if (num == 1 && wt == WT_LEN)
-            rc = pb_read_bytes(&r, &e->api_version, &e->api_version_len);
-        else if (num == 2 && wt == WT_LEN)
-            rc = pb_read_bytes(&r, &e->kind, &e->kind_len);
-        else
-            rc = pb_skip(&r, wt);
-        if (rc < 0)
-            return -1;
-    }
-    return 0;
+    return pb_read_small(d, n, slots, 2) < 0 ? -1 : 0;
 }
 
 /* runtime.Unknown {1 typeMeta, 2 raw, 3 contentEncoding, 4 contentType}. */
 static int pb_envelope_parse(const uint8_t *d, size_t n, struct pb_envelope *e)
 {
-    struct pb_reader r = {d, d + n};
-    const uint8_t *tm;
-    size_t tmlen;
+    const uint8_t *tm = NULL;
+    size_t tmlen = 0;
+    int have_tm = 0;
+    const struct pb_slot slots[] = {{1, NULL, &tm, &tmlen, &have_tm},
+                                    {2, NULL, &e->raw, &e->raw_len, NULL},
+                                    {3, NULL, &e->encoding, &e->encoding_len, NULL}};
 
     memset(e, 0, sizeof *e);
-    while (r.p < r.end) {
-        uint32_t num;
-        int wt, rc;
-        if (pb_read_tag(&r, &num, &wt) < 0)
-            return -1;
-        if (num == 1 && wt == WT_LEN)
-            rc = pb_read_bytes(&r, &tm, &tmlen) < 0 ? -1 : pb_type_meta(tm, tmlen, e);
-        else if (num == 2 && wt == WT_LEN)
-            rc = pb_read_bytes(&r, &e->raw, &e->raw_len);
-        else if (num == 3 && wt == WT_LEN)
-            rc = pb_read_bytes(&r, &e->encoding, &e->encoding_len);
-        else
-            rc = pb_skip(&r, wt);
-        if (rc < 0)
-            return -1;
-    }
-    return 0;
+    if (pb_read_small(d, n, slots, 3) < 0)
+        return -1;
+    return have_tm ? pb_type_meta(tm, tmlen, e) : 0;
 }
 
 static int pb_eq(const char *s, const uint8_t *b, size_t n)

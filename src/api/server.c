@@ -329,8 +329,10 @@ static int token_load(struct api *api, const char *path, struct err *err)
     rc = api__token_set(api, tok);
     free(tok);
     if (rc < 0)
-        return err_set(err, -E_INTERNAL, "the token file %s is empty: put a token in it, or "
-                                         "remove it to have a new one generated", path);
+        return err_set(err, -E_INTERNAL,
+                       "the token file %s is empty: put a token in it, or "
+                       "remove it to have a new one generated",
+                       path);
     return 0;
 }
 
@@ -406,6 +408,7 @@ struct api *api_new(struct loop *loop, struct store *store, const struct api_opt
     httpd_set_head_check(api->httpd, on_head, api);
     store_subscribe(store, api__watch_fanout, api);
     api__metrics_init(api);
+    api__events_init(api);
     if (httpd_listen(api->httpd, o->listen_host, o->listen_port, err) < 0)
         goto fail;
     return api;
@@ -421,6 +424,7 @@ void api_free(struct api *api)
     api__watch_close_all(api);
     api__local_close_all(api);
     api__metrics_free(api);
+    api__events_free(api);
     if (api->httpd)
         store_unsubscribe(api->store, api__watch_fanout, api);
     httpd_free(api->httpd);
@@ -478,8 +482,9 @@ json_t *api_metrics_of(struct api *api, const json_t *obj)
 
 json_t *api_custom_metric_of(struct api *api, const json_t *pod, const char *metric)
 {
-    return api->custom_metrics_fn && pod ? api->custom_metrics_fn(pod, metric, api->custom_metrics_ctx)
-                                         : NULL;
+    return api->custom_metrics_fn && pod
+               ? api->custom_metrics_fn(pod, metric, api->custom_metrics_ctx)
+               : NULL;
 }
 
 void api_set_stream_hook(struct api *api, api_stream_fn *fn, void *ctx)

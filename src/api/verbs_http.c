@@ -13,11 +13,11 @@
 
 #include "api/patch.h"
 #include "api/protobuf.h"
-#include "core/selector.h"
 #include "api/table.h"
 #include "core/jx.h"
 #include "core/log.h"
 #include "core/query.h"
+#include "core/selector.h"
 
 /* ---- HTTP side ---- */
 
@@ -301,6 +301,27 @@ out:
     err_release(&err);
 }
 
+/* 404 for the target's object, with its name, group and kind in the details. */
+static void fail_not_found(struct http_req *req, const struct api_target *t)
+{
+    struct err err;
+
+    err_init(&err);
+    api__not_found(&err, t->r, t->name);
+    api__details_set(&err, t->r, t->name);
+    api__fail(req, &err);
+    err_release(&err);
+}
+
+/* The Status a created eviction or binding answers with. */
+static void respond_created(struct http_req *req)
+{
+    static const char ok[] = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
+                             "\"status\":\"Success\",\"code\":201}";
+
+    http_respond(req, 201, "application/json", ok, sizeof ok - 1, NULL);
+}
+
 static void do_eviction(struct api *api, struct http_req *req, struct api_target *t)
 {
     struct err err;
@@ -333,10 +354,7 @@ static void do_eviction(struct api *api, struct http_req *req, struct api_target
     if (rc < 0) {
         api__fail(req, &err);
     } else {
-        static const char ok[] = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
-                                 "\"status\":\"Success\",\"code\":201}";
-
-        http_respond(req, 201, "application/json", ok, sizeof ok - 1, NULL);
+        respond_created(req);
     }
     json_decref(pod);
     json_decref(body);
@@ -357,10 +375,7 @@ static void do_binding(struct api *api, struct http_req *req, struct api_target 
     } else if (api_bind(api, t->ns, t->name, node, &err) < 0) {
         api__fail(req, &err);
     } else {
-        static const char ok[] = "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
-                                 "\"status\":\"Success\",\"code\":201}";
-
-        http_respond(req, 201, "application/json", ok, sizeof ok - 1, NULL);
+        respond_created(req);
     }
     json_decref(body);
     err_release(&err);
@@ -378,7 +393,6 @@ static int stream_sub(const struct api_target *t)
 static void do_stream(struct api *api, struct http_req *req, struct api_target *t)
 {
     json_t *obj;
-    struct err err;
 
     if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0) {
         api__fail_code(req, -E_METHOD,
@@ -390,11 +404,7 @@ static void do_stream(struct api *api, struct http_req *req, struct api_target *
         return;
     }
     if (!(obj = api_get(api, t->r, t->ns, t->name))) {
-        err_init(&err);
-        api__not_found(&err, t->r, t->name);
-        api__details_set(&err, t->r, t->name);
-        api__fail(req, &err);
-        err_release(&err);
+        fail_not_found(req, t);
         return;
     }
     api->stream_fn(req, obj, t->sub, api->stream_ctx);
@@ -438,13 +448,7 @@ void api__resource(struct api *api, struct http_req *req, struct api_target *t)
         }
         obj = api_get(api, t->r, t->ns, t->name);
         if (!obj) {
-            struct err err;
-
-            err_init(&err);
-            api__not_found(&err, t->r, t->name);
-            api__details_set(&err, t->r, t->name);
-            api__fail(req, &err);
-            err_release(&err);
+            fail_not_found(req, t);
             return;
         }
         if (!t->sub || strcmp(t->sub, "status") == 0) {

@@ -181,27 +181,30 @@ static void lconn_fail(struct lconn *c, int kind, const char *why)
     c->due = mono() + c->l->interval;
 }
 
+/* Appends n bytes to the string dst of size cap, unless they do not fit. */
+static void append_capped(char *dst, size_t cap, const char *at, size_t n)
+{
+    size_t have = strlen(dst);
+
+    if (have + n < cap) {
+        memcpy(dst + have, at, n);
+        dst[have + n] = 0;
+    }
+}
+
 static int on_field(llhttp_t *p, const char *at, size_t n)
 {
     struct lconn *c = p->data;
-    size_t have = strlen(c->field);
 
-    if (have + n < sizeof c->field) {
-        memcpy(c->field + have, at, n);
-        c->field[have + n] = 0;
-    }
+    append_capped(c->field, sizeof c->field, at, n);
     return 0;
 }
 
 static int on_value(llhttp_t *p, const char *at, size_t n)
 {
     struct lconn *c = p->data;
-    size_t have = strlen(c->value);
 
-    if (have + n < sizeof c->value) {
-        memcpy(c->value + have, at, n);
-        c->value[have + n] = 0;
-    }
+    append_capped(c->value, sizeof c->value, at, n);
     return 0;
 }
 

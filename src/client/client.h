@@ -47,6 +47,15 @@ void ctl_enqueue_owner(struct ctl *c, const json_t *obj, const char *kind);
 json_t *ctl_map(struct ctl *c, enum res_id res);
 /* The same for the objects of namespace ns only (the informer's namespace index). */
 json_t *ctl_map_ns(struct ctl *c, enum res_id res, const char *ns);
+/* The objects of namespace ns whose labels ls matches (NULL matches all), in the namespace
+ * index's order: a new array holding references. */
+struct labelsel;
+json_t *ctl_select(struct ctl *c, enum res_id res, const char *ns, const struct labelsel *ls);
+/* An event function that enqueues the object itself unless the event only changed what is
+ * not its spec (status writes, the controller's own included): for controllers that resync
+ * on a period anyway. */
+void ctl_on_spec(struct ctl *c, const char *type, const struct resource *r, json_t *obj,
+                 json_t *old, void *ctx);
 /* The controller ownerReference of obj (borrowed) or NULL. */
 json_t *ctl_controller_ref(const json_t *obj);
 /* Per-object memory a controller keeps between syncs (an HPA's scaling history, a VPA's

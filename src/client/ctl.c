@@ -11,6 +11,7 @@
 
 #include "core/jx.h"
 #include "core/log.h"
+#include "core/selector.h"
 
 struct ctl_watch {
     const struct resource *r;
@@ -20,7 +21,7 @@ struct ctl_watch {
 /* One store event waiting for a controller's event function (objects referenced). */
 struct ctl_ev {
     struct ctl_ev *next;
-    int w; /* index into ctl.w */
+    int w;            /* index into ctl.w */
     const char *type; /* "ADDED", "MODIFIED", "DELETED" (static strings) */
     json_t *obj, *old;
 };
@@ -291,6 +292,27 @@ json_t *ctl_map_ns(struct ctl *c, enum res_id res, const char *ns)
     return kc_map_ns(c->kc, kc_resource(res), ns);
 }
 
+json_t *ctl_select(struct ctl *c, enum res_id res, const char *ns, const struct labelsel *ls)
+{
+    json_t *m = ctl_map_ns(c, res, ns), *v, *out = json_array();
+    const char *k;
+
+    json_object_foreach(m, k, v) if (labelsel_match(ls, jx_get(v, "metadata.labels")))
+        json_array_append(out, v);
+    return out;
+}
+
+void ctl_on_spec(struct ctl *c, const char *type, const struct resource *r, json_t *obj,
+                 json_t *old, void *ctx)
+{
+    (void)r;
+    (void)ctx;
+    if (old && strcmp(type, "MODIFIED") == 0 &&
+        jx_equal_semantic(json_object_get(obj, "spec"), json_object_get(old, "spec")))
+        return;
+    ctl_enqueue(c, jx_str(obj, "metadata.namespace") ?: "", jx_str(obj, "metadata.name") ?: "");
+}
+
 void ctl_state_init(struct ctl *c, size_t size, int max)
 {
     c->state_size = size;
@@ -309,8 +331,9 @@ void *ctl_state(struct ctl *c, const char *ns, const char *name, int create, int
         s = NULL;
     } else if ((int)json_object_size(c->states) >= c->state_max) {
         if (!c->state_capped)
-            log_warn(c->name, "msg=\"tracking limit reached: objects past it are not acted on\" "
-                              "max=%d",
+            log_warn(c->name,
+                     "msg=\"tracking limit reached: objects past it are not acted on\" "
+                     "max=%d",
                      c->state_max);
         c->state_capped = 1;
     } else if ((s = calloc(1, c->state_size))) {

@@ -217,19 +217,27 @@ static const json_t *meas_job(struct ctl *c, const json_t *ar, const json_t *mea
     return job;
 }
 
+/* A finished Job's measurement phase: Successful when Complete, Failed when Failed, else
+ * AP_RUNNING. */
+static int job_done_phase(const json_t *job)
+{
+    if (true_cond(job, "Complete"))
+        return AP_SUCCESSFUL;
+    return true_cond(job, "Failed") ? AP_FAILED : AP_RUNNING;
+}
+
 int anl_job_resume(struct ctl *c, const json_t *ar, json_t *meas)
 {
     const char *ns, *name;
     const json_t *job;
     char msg[700];
+    int phase;
 
     job = meas_job(c, ar, meas, &ns, &name, msg, sizeof msg);
     if (!job)
         return finish(meas, AP_ERROR, msg);
-    if (true_cond(job, "Complete"))
-        return finish(meas, AP_SUCCESSFUL, NULL);
-    if (true_cond(job, "Failed"))
-        return finish(meas, AP_FAILED, NULL);
+    if ((phase = job_done_phase(job)) != AP_RUNNING)
+        return finish(meas, phase, NULL);
     if (!jx_get(job, "metadata.deletionTimestamp") && job_stuck(c, job, msg, sizeof msg)) {
         char dmsg[512];
 
@@ -246,14 +254,13 @@ int anl_job_terminate(struct ctl *c, const json_t *ar, json_t *meas)
     const char *ns, *name;
     const json_t *job;
     char msg[700];
+    int phase;
 
     job = meas_job(c, ar, meas, &ns, &name, msg, sizeof msg);
     if (!name || !*name || !ns)
         return finish(meas, AP_ERROR, msg);
-    if (job && true_cond(job, "Complete"))
-        return finish(meas, AP_SUCCESSFUL, NULL);
-    if (job && true_cond(job, "Failed"))
-        return finish(meas, AP_FAILED, NULL);
+    if (job && (phase = job_done_phase(job)) != AP_RUNNING)
+        return finish(meas, phase, NULL);
     if (job && job_delete(c, ns, name, msg, sizeof msg) < 0)
         return finish(meas, AP_ERROR, msg);
     return finish(meas, AP_INCONCLUSIVE, "Metric Terminated");
@@ -319,7 +326,7 @@ void anl_job_on_pod(struct ctl *c, const char *type, const struct resource *r, j
         !pod_stuck(obj, msg, sizeof msg))
         return;
     job = kc_get(ctl_kc(c), kc_resource(RES_JOB), jx_str(obj, "metadata.namespace"),
-                  jx_str(ref, "name"));
+                 jx_str(ref, "name"));
     if (job)
         ctl_enqueue_owner(c, job, "AnalysisRun");
 }

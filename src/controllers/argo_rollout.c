@@ -8,11 +8,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/selector.h"
 #include "controllers/argo-int.h"
 #include "controllers/controllers.h"
 #include "core/jx.h"
 #include "core/log.h"
+#include "core/selector.h"
 
 static long long revision_of(const json_t *rs)
 {
@@ -76,6 +76,20 @@ const char *argo__cond_reason(const json_t *st, const char *type)
     return NULL;
 }
 
+/* The ReplicaSet rs of this sync was rewritten as out: the sync's lists and roles follow. */
+static void rs_replace(struct rsync *x, const json_t *rs, json_t *out)
+{
+    for (size_t i = 0; i < json_array_size(x->rss); i++)
+        if (json_array_get(x->rss, i) == rs) {
+            if (x->nrs == rs)
+                x->nrs = out;
+            if (x->srs == rs)
+                x->srs = out;
+            json_array_set(x->rss, i, out);
+            break;
+        }
+}
+
 /* Scales rs to n (with the desired-replicas annotation) and records Argo's event. */
 int argo__scale(struct rsync *x, const json_t *rs, long long n)
 {
@@ -94,20 +108,12 @@ int argo__scale(struct rsync *x, const json_t *rs, long long n)
     json_object_set_new(jx_obj(nrs, "metadata.annotations"), ARGO_A_DESIRED, json_string(des));
     err_init(&err);
     rc = kc_update(ctl_kc(x->c), kc_resource(RES_REPLICASET), x->ns, jx_str(rs, "metadata.name"),
-                    nrs, &o, &out, &err);
+                   nrs, &o, &out, &err);
     json_decref(nrs);
     if (rc < 0) {
         ctl_log_err(x->c, "scale replicaset", x->ns, x->name, &err);
     } else {
-        for (size_t i = 0; i < json_array_size(x->rss); i++)
-            if (json_array_get(x->rss, i) == rs) {
-                if (x->nrs == rs)
-                    x->nrs = out;
-                if (x->srs == rs)
-                    x->srs = out;
-                json_array_set(x->rss, i, out);
-                break;
-            }
+        rs_replace(x, rs, out);
         if (old != n)
             argo__event(x, "Normal", "ScalingReplicaSet",
                         "Scaled %s ReplicaSet %s (revision %lld) from %lld to %lld",
@@ -133,18 +139,10 @@ void argo__rs_annotate(struct rsync *x, const json_t *rs, const char *k, const c
     p = json_pack("{s:{s:{s:o}}}", "metadata", "annotations", k, v ? json_string(v) : json_null());
     err_init(&err);
     if (kc_patch(ctl_kc(x->c), kc_resource(RES_REPLICASET), x->ns, jx_str(rs, "metadata.name"),
-                  "application/merge-patch+json", p, &o, &out, &err) < 0)
+                 "application/merge-patch+json", p, &o, &out, &err) < 0)
         ctl_log_err(x->c, "annotate replicaset", x->ns, x->name, &err);
     else
-        for (size_t i = 0; i < json_array_size(x->rss); i++)
-            if (json_array_get(x->rss, i) == rs) {
-                if (x->nrs == rs)
-                    x->nrs = out;
-                if (x->srs == rs)
-                    x->srs = out;
-                json_array_set(x->rss, i, out);
-                break;
-            }
+        rs_replace(x, rs, out);
     json_decref(out);
     json_decref(p);
     err_release(&err);
@@ -190,7 +188,7 @@ int argo__service_point(struct rsync *x, const char *name, const char *field, co
                   "spec", "selector", ARGO_HASH_LABEL, hash);
     err_init(&err);
     if (kc_patch(ctl_kc(x->c), kc_resource(RES_SERVICE), x->ns, name,
-                  "application/merge-patch+json", p, &o, &out, &err) < 0)
+                 "application/merge-patch+json", p, &o, &out, &err) < 0)
         ctl_log_err(x->c, "switch service", x->ns, x->name, &err);
     else if (strcmp(was, hash) != 0)
         argo__event(x, "Normal", "SwitchService",
@@ -330,9 +328,8 @@ static void bump_revision(struct rsync *x)
         json_object_set_new(jx_obj(p, "metadata.annotations"), ARGO_A_REVHIST, json_string(hist));
     free(hist);
     err_init(&err);
-    if (kc_patch(ctl_kc(x->c), kc_resource(RES_REPLICASET), x->ns,
-                  jx_str(x->nrs, "metadata.name"), "application/merge-patch+json", p, &o, &out,
-                  &err) == 0) {
+    if (kc_patch(ctl_kc(x->c), kc_resource(RES_REPLICASET), x->ns, jx_str(x->nrs, "metadata.name"),
+                 "application/merge-patch+json", p, &o, &out, &err) == 0) {
         for (size_t i = 0; i < json_array_size(x->rss); i++)
             if (json_array_get(x->rss, i) == x->nrs) {
                 if (x->srs == x->nrs)
@@ -491,7 +488,7 @@ static void cleanup_history(struct rsync *x)
 
         err_init(&err);
         if (kc_delete(ctl_kc(x->c), kc_resource(RES_REPLICASET), x->ns,
-                       jx_str(c[i], "metadata.name"), &o, &out, &err) < 0)
+                      jx_str(c[i], "metadata.name"), &o, &out, &err) < 0)
             ctl_log_err(x->c, "history cleanup", x->ns, x->name, &err);
         json_decref(out);
         err_release(&err);
@@ -556,7 +553,7 @@ static void restart(struct rsync *x)
         err_init(&err);
         p = json_array_get(victims, i);
         if (kc_delete(ctl_kc(x->c), kc_resource(RES_POD), x->ns, jx_str(p, "metadata.name"), &o,
-                       &out, &err) < 0)
+                      &out, &err) < 0)
             ctl_log_err(x->c, "restart pod", x->ns, x->name, &err);
         else
             argo__event(x, "Normal", "RolloutRestart", "Restarted pod %s",
@@ -743,8 +740,8 @@ static void release_services(struct ctl *c, const char *ns, const char *name)
 
         err_init(&err);
         if (kc_patch(ctl_kc(c), kc_resource(RES_SERVICE), ns,
-                      json_string_value(json_array_get(todo, i)), "application/merge-patch+json", p,
-                      &o, &out, &err) < 0)
+                     json_string_value(json_array_get(todo, i)), "application/merge-patch+json", p,
+                     &o, &out, &err) < 0)
             ctl_log_err(c, "release service", ns, name, &err);
         json_decref(out);
         json_decref(p);

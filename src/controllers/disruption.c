@@ -8,11 +8,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/selector.h"
 #include "client/client.h"
 #include "controllers/controllers.h"
+#include "controllers/podutil.h"
 #include "core/jx.h"
 #include "core/log.h"
+#include "core/selector.h"
 
 /* How long an evicted pod listed in status.disruptedPods is presumed on its way out. */
 #define DISRUPTED_TIMEOUT_S 120
@@ -22,17 +23,6 @@ struct pdb_calc {
     json_t *disrupted; /* pod name -> timestamp still honoured */
     long long next_s;  /* seconds until the earliest disruptedPods entry expires, 0 = none */
 };
-
-static int pod_ready(const json_t *pod)
-{
-    size_t i;
-    json_t *c;
-
-    json_array_foreach(jx_get(pod, "status.conditions"), i,
-                       c) if (strcmp(jx_str(c, "type") ?: "", "Ready") ==
-                              0) return strcmp(jx_str(c, "status") ?: "", "True") == 0;
-    return 0;
-}
 
 /* An IntOrString value: *pct 1 for "N%". Returns -1 when it is neither. */
 static int pdb_intstr_parse(const json_t *v, long long *n, int *pct)
@@ -144,17 +134,12 @@ static int pdb_expected(struct ctl *c, const json_t *pdb, const json_t *pods, st
 /* Pods of the PDB's namespace its selector matches (new reference; objects increffed). */
 static json_t *pdb_pods(struct ctl *c, const json_t *pdb, struct err *err)
 {
-    const char *ns = jx_str(pdb, "metadata.namespace") ?: "", *k;
-    json_t *m = ctl_map_ns(c, RES_POD, ns), *v, *out;
     struct labelsel *sel = NULL;
+    json_t *out;
 
     if (labelsel_from_object(jx_get(pdb, "spec.selector"), &sel, err) < 0)
         return NULL;
-    out = json_array();
-    if (m)
-        json_object_foreach(m, k, v) if (strcmp(jx_str(v, "metadata.namespace") ?: "", ns) == 0 &&
-                                         labelsel_match(sel, jx_get(v, "metadata.labels")))
-            json_array_append(out, v);
+    out = ctl_select(c, RES_POD, jx_str(pdb, "metadata.namespace") ?: "", sel);
     labelsel_free(sel);
     return out;
 }
@@ -187,10 +172,10 @@ static void pdb_healthy(struct ctl *c, const json_t *pdb, const json_t *pods, ti
                 continue;
             }
             kc_event(ctl_kc(c), pdb, "Warning", "NotDeleted", "controllermanager",
-                      "Pod %s/%s was expected to be deleted but it hasn't happened yet",
-                      jx_str(pod, "metadata.namespace"), name);
+                     "Pod %s/%s was expected to be deleted but it hasn't happened yet",
+                     jx_str(pod, "metadata.namespace"), name);
         }
-        if (pod_ready(pod))
+        if (pod_is_ready(pod))
             k->healthy++;
     }
 }
@@ -265,7 +250,7 @@ static int pdb_status_write(struct ctl *c, const json_t *pdb, json_t *st, struct
 
     json_object_set(cp, "status", st);
     rc = kc_update(ctl_kc(c), kc_resource(RES_PDB), jx_str(pdb, "metadata.namespace"),
-                    jx_str(pdb, "metadata.name"), cp, &o, &out, err);
+                   jx_str(pdb, "metadata.name"), cp, &o, &out, err);
     json_decref(cp);
     json_decref(out);
     return rc;
@@ -288,46 +273,52 @@ static void disruption_sync(struct ctl *c, const char *ns, const char *name, voi
 
 /* ---- watches ---- */
 
-/* A pod event concerns the PDBs of its namespace that select its old or new labels. */
+/* 1 when the PDB's selector matches labels; an empty selector matches everything unless
+ * empty_none. A selector that does not parse matches when bad_matches. */
+static int pdb_selects(const json_t *pdb, const json_t *labels, int empty_none, int bad_matches)
+{
+    struct labelsel *sel = NULL;
+    struct err err;
+    int hit;
+
+    err_init(&err);
+    if (labelsel_from_object(jx_get(pdb, "spec.selector"), &sel, &err) < 0)
+        hit = bad_matches;
+    else
+        hit = !(empty_none && labelsel_empty(sel)) && labelsel_match(sel, labels);
+    labelsel_free(sel);
+    err_release(&err);
+    return hit;
+}
+
+/* A pod event concerns the PDBs of its namespace that select its old or new labels (or whose
+ * selector is broken: their sync reports it). */
 static void on_pod(struct ctl *c, const char *type, const struct resource *r, json_t *obj,
                    json_t *old, void *ctx)
 {
-    json_t *m = ctl_map(c, RES_PDB), *pdb;
     const char *ns = jx_str(obj, "metadata.namespace") ?: "", *k;
+    json_t *m = ctl_map_ns(c, RES_PDB, ns), *pdb;
 
-    if (!m)
-        return;
-    json_object_foreach(m, k, pdb)
-    {
-        struct labelsel *sel = NULL;
-        struct err err;
-
-        if (strcmp(jx_str(pdb, "metadata.namespace") ?: "", ns) != 0)
-            continue;
-        err_init(&err);
-        if (labelsel_from_object(jx_get(pdb, "spec.selector"), &sel, &err) < 0 ||
-            labelsel_match(sel, jx_get(obj, "metadata.labels")) ||
-            (old && labelsel_match(sel, jx_get(old, "metadata.labels"))))
+    if (m)
+        json_object_foreach(
+            m, k, pdb) if (pdb_selects(pdb, jx_get(obj, "metadata.labels"), 0, 1) ||
+                           (old && pdb_selects(pdb, jx_get(old, "metadata.labels"), 0, 1)))
             ctl_enqueue(c, ns, jx_str(pdb, "metadata.name"));
-        labelsel_free(sel);
-        err_release(&err);
-    }
 }
 
 /* A controller's scale changed: every PDB of the namespace may use it. */
 static void on_controller(struct ctl *c, const char *type, const struct resource *r, json_t *obj,
                           json_t *old, void *ctx)
 {
-    json_t *m = ctl_map(c, RES_PDB), *pdb;
     const char *ns = jx_str(obj, "metadata.namespace") ?: "", *k;
+    json_t *m = ctl_map_ns(c, RES_PDB, ns), *pdb;
 
     if (old && json_equal(jx_get(obj, "spec.replicas"), jx_get(old, "spec.replicas")) &&
         json_equal(jx_get(obj, "metadata.ownerReferences"),
                    jx_get(old, "metadata.ownerReferences")))
         return;
     if (m)
-        json_object_foreach(m, k, pdb) if (strcmp(jx_str(pdb, "metadata.namespace") ?: "", ns) == 0)
-            ctl_enqueue(c, ns, jx_str(pdb, "metadata.name"));
+        json_object_foreach(m, k, pdb) ctl_enqueue(c, ns, jx_str(pdb, "metadata.name"));
 }
 
 /* ---- eviction ---- */
@@ -336,24 +327,12 @@ static void on_controller(struct ctl *c, const char *type, const struct resource
  * as in the upstream eviction handler. New reference. */
 static json_t *pod_pdbs(struct ctl *c, const json_t *pod)
 {
-    json_t *m = ctl_map(c, RES_PDB), *pdb, *out = json_array();
     const char *ns = jx_str(pod, "metadata.namespace") ?: "", *k;
+    json_t *m = ctl_map_ns(c, RES_PDB, ns), *pdb, *out = json_array();
 
     if (m)
-        json_object_foreach(m, k, pdb)
-        {
-            struct labelsel *sel = NULL;
-            struct err err;
-
-            if (strcmp(jx_str(pdb, "metadata.namespace") ?: "", ns) != 0)
-                continue;
-            err_init(&err);
-            if (labelsel_from_object(jx_get(pdb, "spec.selector"), &sel, &err) == 0 &&
-                !labelsel_empty(sel) && labelsel_match(sel, jx_get(pod, "metadata.labels")))
-                json_array_append(out, pdb);
-            labelsel_free(sel);
-            err_release(&err);
-        }
+        json_object_foreach(m, k, pdb) if (pdb_selects(pdb, jx_get(pod, "metadata.labels"), 1, 0))
+            json_array_append(out, pdb);
     return out;
 }
 
@@ -372,7 +351,7 @@ static int evict_delete(struct kc *kc, const json_t *pod, const json_t *eviction
     if (!o.preconditions)
         o.preconditions = rv_guard;
     rc = kc_delete(kc, kc_resource(RES_POD), jx_str(pod, "metadata.namespace"),
-                    jx_str(pod, "metadata.name"), &o, &out, err);
+                   jx_str(pod, "metadata.name"), &o, &out, err);
     json_decref(out);
     return rc;
 }
@@ -399,7 +378,7 @@ static void pod_mark_disruption(struct kc *kc, const json_t *pod)
                                     "Eviction API: evicting", "lastTransitionTime", now));
     err_init(&err);
     if (kc_update(kc, kc_resource(RES_POD), jx_str(pod, "metadata.namespace"),
-                   jx_str(pod, "metadata.name"), cp, &o, &out, &err) < 0)
+                  jx_str(pod, "metadata.name"), cp, &o, &out, &err) < 0)
         log_warn("disruption", "msg=\"cannot mark pod\" pod=%s err=\"%s\"",
                  jx_str(pod, "metadata.name"), err.msg);
     json_decref(cp);
@@ -454,8 +433,8 @@ static int budget_check(struct ctl *c, const json_t *pdb, const json_t *pod, int
     long long desired = jx_int(pdb, "status.desiredHealthy", 0);
 
     *touch = 0;
-    if (!pod_ready(pod) && (strcmp(policy, "AlwaysAllow") == 0 ||
-                            (jx_int(pdb, "status.currentHealthy", 0) >= desired && desired > 0)))
+    if (!pod_is_ready(pod) && (strcmp(policy, "AlwaysAllow") == 0 ||
+                               (jx_int(pdb, "status.currentHealthy", 0) >= desired && desired > 0)))
         return 0;
     if (jx_int(pdb, "status.observedGeneration", 0) < jx_int(pdb, "metadata.generation", 1))
         return budget_refuse(err, name, pdb, 1);
@@ -497,7 +476,7 @@ int ctrl_disruption_evict(struct ctl *c, const json_t *pod, const json_t *evicti
     if (jx_int(pdb, "status.observedGeneration", 0) < jx_int(pdb, "metadata.generation", 1)) {
         disruption_sync(c, jx_str(pdb, "metadata.namespace"), jx_str(pdb, "metadata.name"), NULL);
         pdb = kc_get(kc, kc_resource(RES_PDB), jx_str(pdb, "metadata.namespace"),
-                      jx_str(pdb, "metadata.name"))
+                     jx_str(pdb, "metadata.name"))
                   ?: pdb;
     }
     if ((rc = budget_check(c, pdb, pod, &touch, err)) < 0)

@@ -10,6 +10,7 @@
 
 #include "client/client.h"
 #include "controllers/controllers.h"
+#include "controllers/podutil.h"
 #include "core/jx.h"
 #include "core/log.h"
 
@@ -86,17 +87,6 @@ static json_t *pod_ports(const json_t *svc, const json_t *pod, int with_empty_na
         json_array_append_new(out, p);
     }
     return out;
-}
-
-static int pod_ready(const json_t *pod)
-{
-    size_t i;
-    json_t *c;
-
-    json_array_foreach(jx_get(pod, "status.conditions"), i,
-                       c) if (strcmp(jx_str(c, "type") ?: "", "Ready") ==
-                              0) return strcmp(jx_str(c, "status") ?: "", "True") == 0;
-    return 0;
 }
 
 /* Pods that get an endpoint: IPv4 podIP, not Succeeded/Failed. */
@@ -253,7 +243,7 @@ static json_t *endpoints_subsets(const json_t *svc, const json_t *pods)
 
     json_array_foreach(pods, i, pod)
     {
-        int ready = pnr || pod_ready(pod);
+        int ready = pnr || pod_is_ready(pod);
         json_t *addr, *ports, *p;
         size_t j;
 
@@ -331,7 +321,8 @@ done:
 
 static json_t *slice_endpoint(const json_t *svc, const json_t *pod)
 {
-    int serving = pod_ready(pod), terminating = jx_get(pod, "metadata.deletionTimestamp") != NULL;
+    int serving = pod_is_ready(pod),
+        terminating = jx_get(pod, "metadata.deletionTimestamp") != NULL;
     int ready = jx_bool(svc, "spec.publishNotReadyAddresses") || (serving && !terminating);
     json_t *e = json_pack("{s:[s],s:{s:b,s:b,s:b},s:o}", "addresses", jx_str(pod, "status.podIP"),
                           "conditions", "ready", ready, "serving", serving, "terminating",
@@ -376,12 +367,11 @@ static json_t *slices_desired(const json_t *svc, const json_t *pods)
  * so writes below cannot invalidate the iteration). */
 static json_t *slices_existing(struct ctl *c, const char *ns, const char *svc_name)
 {
-    json_t *m = ctl_map(c, RES_ENDPOINTSLICE), *v, *out = json_array();
+    json_t *m = ctl_map_ns(c, RES_ENDPOINTSLICE, ns), *v, *out = json_array();
     const char *k;
 
     if (m)
-        json_object_foreach(m, k, v) if (strcmp(jx_str(v, "metadata.namespace") ?: "", ns) == 0 &&
-                                         strcmp(jx_label(v, LBL_SVC) ?: "", svc_name) == 0 &&
+        json_object_foreach(m, k, v) if (strcmp(jx_label(v, LBL_SVC) ?: "", svc_name) == 0 &&
                                          strcmp(jx_label(v, LBL_MANAGED) ?: "", MANAGED_BY) == 0)
             json_array_append(out, v);
     return out;
@@ -537,8 +527,8 @@ static void endpoints_sync(struct ctl *c, const char *ns, const char *name, void
 static void on_pod(struct ctl *c, const char *type, const struct resource *r, json_t *obj,
                    json_t *old, void *ctx)
 {
-    json_t *m = ctl_map(c, RES_SERVICE), *svc;
     const char *ns = jx_str(obj, "metadata.namespace") ?: "", *k;
+    json_t *m = ctl_map_ns(c, RES_SERVICE, ns), *svc;
 
     if (!m)
         return;
@@ -546,7 +536,7 @@ static void on_pod(struct ctl *c, const char *type, const struct resource *r, js
     {
         const json_t *sel = svc_selector(svc);
 
-        if (!sel || strcmp(jx_str(svc, "metadata.namespace") ?: "", ns) != 0)
+        if (!sel)
             continue;
         if (selector_matches(sel, jx_get(obj, "metadata.labels")) ||
             (old && selector_matches(sel, jx_get(old, "metadata.labels"))))

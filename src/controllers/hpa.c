@@ -10,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/selector.h"
 #include "client/client.h"
 #include "controllers/controllers.h"
 #include "controllers/hpa.h"
 #include "core/cond.h"
 #include "core/jx.h"
 #include "core/log.h"
+#include "core/selector.h"
 
 #define COMP "horizontal-pod-autoscaler"
 #define HPA_SYNC_MS 15000 /* --horizontal-pod-autoscaler-sync-period */
@@ -74,10 +74,9 @@ static void set_cond(struct hsync *y, const char *type, const char *st, const ch
 /* The pods of the scale's selector in the HPA's namespace (new array, borrowed items). */
 static json_t *target_pods(struct hsync *y, const char *selector, char *msg, size_t n)
 {
-    json_t *m = ctl_map_ns(y->c, RES_POD, y->ns), *v, *out = json_array();
     struct labelsel *ls = NULL;
     struct err err;
-    const char *k;
+    json_t *out;
 
     err_init(&err);
     if (labelsel_parse(selector, &ls, &err) < 0) {
@@ -86,16 +85,10 @@ static json_t *target_pods(struct hsync *y, const char *selector, char *msg, siz
                  "object: %.400s",
                  err.msg);
         err_release(&err);
-        json_decref(out);
         return NULL;
     }
     err_release(&err);
-    json_object_foreach(m, k, v)
-    {
-        if (strcmp(jx_str(v, "metadata.namespace") ?: "", y->ns) == 0 &&
-            labelsel_match(ls, jx_get(v, "metadata.labels")))
-            json_array_append(out, v);
-    }
+    out = ctl_select(y->c, RES_POD, y->ns, ls);
     labelsel_free(ls);
     return out;
 }
@@ -307,7 +300,7 @@ static int metrics_replicas(struct hsync *y, const json_t *pods, int current, ch
             rc = resource_metric(y, m, pods, current, &p, &st, nm, sizeof nm, msg, sizeof msg);
             if (rc < 0) {
                 kc_event(ctl_kc(y->c), y->hpa, "Warning", "FailedGetResourceMetric", COMP, "%s",
-                          msg);
+                         msg);
                 if (!invalid++) {
                     snprintf(cond_reason, sizeof cond_reason, "FailedGetResourceMetric");
                     snprintf(cond_msg, sizeof cond_msg, "%s", msg);
@@ -409,8 +402,7 @@ static int scale_write(struct hsync *y, const struct resource *r, const char *na
     int rc;
 
     err_init(&err);
-    rc =
-        kc_patch(ctl_kc(y->c), r, y->ns, name, "application/merge-patch+json", p, &o, &out, &err);
+    rc = kc_patch(ctl_kc(y->c), r, y->ns, name, "application/merge-patch+json", p, &o, &out, &err);
     if (rc < 0)
         snprintf(msg, n, "%s", err.msg);
     json_decref(out);
@@ -468,7 +460,7 @@ static void reconcile(struct hsync *y, struct hpa_state *s, const struct resourc
 
         if (!*sel) {
             kc_event(ctl_kc(y->c), y->hpa, "Warning", "SelectorRequired", COMP,
-                      "selector is required");
+                     "selector is required");
             set_cond(y, "ScalingActive", "False", "InvalidSelector",
                      "the HPA target's scale is missing a selector");
             goto status;
@@ -482,7 +474,7 @@ static void reconcile(struct hsync *y, struct hpa_state *s, const struct resourc
         json_decref(pods);
         if (p < 0) {
             kc_event(ctl_kc(y->c), y->hpa, "Warning", "FailedComputeMetricsReplicas", COMP, "%s",
-                      err);
+                     err);
             goto status;
         }
         desired = p;
@@ -496,7 +488,7 @@ static void reconcile(struct hsync *y, struct hpa_state *s, const struct resourc
     if (rescale && desired != current) {
         if (scale_write(y, r, tname, desired, err, sizeof err) < 0) {
             kc_event(ctl_kc(y->c), y->hpa, "Warning", "FailedRescale", COMP,
-                      "New size: %d; reason: %s; error: %s", desired, reason, err);
+                     "New size: %d; reason: %s; error: %s", desired, reason, err);
             set_cond(y, "AbleToScale", "False", "FailedUpdateScale",
                      "the HPA controller was unable to update the target scale: %s", err);
             goto status;
@@ -504,7 +496,7 @@ static void reconcile(struct hsync *y, struct hpa_state *s, const struct resourc
         set_cond(y, "AbleToScale", "True", "SucceededRescale",
                  "the HPA controller was able to update the target scale to %d", desired);
         kc_event(ctl_kc(y->c), y->hpa, "Normal", "SuccessfulRescale", COMP,
-                  "New size: %d; reason: %s", desired, reason);
+                 "New size: %d; reason: %s", desired, reason);
         if (json_is_object(jx_get(y->hpa, "spec.behavior"))) {
             struct hpa_rules up, down;
 
@@ -581,23 +573,12 @@ out:
     json_decref((json_t *)hpa);
 }
 
-/* An HPA's spec changed (or it was added or deleted): sync it now. Status writes (ours) do not
- * re-sync: the fixed 15 s period does. */
-static void on_hpa(struct ctl *c, const char *type, const struct resource *r, json_t *obj,
-                   json_t *old, void *ctx)
-{
-    if (old && strcmp(type, "MODIFIED") == 0 &&
-        jx_equal_semantic(json_object_get(obj, "spec"), json_object_get(old, "spec")))
-        return;
-    ctl_enqueue(c, jx_str(obj, "metadata.namespace") ?: "", jx_str(obj, "metadata.name") ?: "");
-}
-
 struct ctl *ctrl_hpa_start(struct kc *kc)
 {
     struct ctl *c = ctl_new(kc, COMP, hpa_sync, NULL);
 
     ctl_state_init(c, sizeof(struct hpa_state), HPA_MAX_TRACKED);
-    ctl_watch(c, RES_HPA, on_hpa);
+    ctl_watch(c, RES_HPA, ctl_on_spec); /* the sync period does the rest */
     ctl_start(c);
     return c;
 }

@@ -234,32 +234,11 @@ static void job_view_init(const json_t *job, struct job_view *v)
 
 static int job_pod_create(struct ctl *c, const json_t *job)
 {
-    json_t *tmpl = jx_get(job, "spec.template"), *spec = jx_get(tmpl, "spec"), *pod, *out = NULL;
-    struct kc_wopts o = {.grace = -1, .manager = "kube-controller-manager"};
-    const char *ns = jx_str(job, "metadata.namespace");
-    char gen[300];
     struct err err;
     int rc;
 
     err_init(&err);
-    snprintf(gen, sizeof gen, "%s-", jx_str(job, "metadata.name"));
-    pod = json_pack("{s:s,s:s,s:{s:s,s:s,s:[o]},s:o}", "apiVersion", "v1", "kind", "Pod",
-                    "metadata", "generateName", gen, "namespace", ns, "ownerReferences",
-                    owner_ref(job), "spec", spec ? json_incref(spec) : json_object());
-    if (jx_get(tmpl, "metadata.labels"))
-        jx_set(pod, "metadata.labels", json_deep_copy(jx_get(tmpl, "metadata.labels")));
-    if (jx_get(tmpl, "metadata.annotations"))
-        jx_set(pod, "metadata.annotations", json_deep_copy(jx_get(tmpl, "metadata.annotations")));
-    if (jx_get(tmpl, "metadata.finalizers"))
-        jx_set(pod, "metadata.finalizers", json_deep_copy(jx_get(tmpl, "metadata.finalizers")));
-    rc = kc_create(ctl_kc(c), kc_resource(RES_POD), ns, pod, &o, &out, &err);
-    if (rc == 0)
-        kc_event(ctl_kc(c), job, "Normal", "SuccessfulCreate", COMP, "Created pod: %s",
-                  jx_str(out, "metadata.name"));
-    else
-        kc_event(ctl_kc(c), job, "Warning", "FailedCreate", COMP, "Error creating: %s", err.msg);
-    json_decref(out);
-    json_decref(pod);
+    rc = pod_create_from_template(ctl_kc(c), job, COMP, &err);
     err_release(&err);
     return rc;
 }
@@ -277,21 +256,18 @@ static int job_pod_delete(struct ctl *c, const json_t *job, const json_t *pod, i
     err_init(&err);
     if (mark) {
         p = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", JOB_REMOVED, "true");
-        rc = kc_patch(ctl_kc(c), kc_resource(RES_POD), ns, name, "application/merge-patch+json",
-                       p, &o, &out, &err);
+        rc = kc_patch(ctl_kc(c), kc_resource(RES_POD), ns, name, "application/merge-patch+json", p,
+                      &o, &out, &err);
         json_decref(p);
         json_decref(out);
         out = NULL;
     }
     if (rc == 0)
         rc = kc_delete(ctl_kc(c), kc_resource(RES_POD), ns, name, &o, &out, &err);
-    if (rc == 0 || rc == -E_NOT_FOUND)
-        kc_event(ctl_kc(c), job, "Normal", "SuccessfulDelete", COMP, "Deleted pod: %s", name);
-    else
-        kc_event(ctl_kc(c), job, "Warning", "FailedDelete", COMP, "Error deleting: %s", err.msg);
+    rc = pod_delete_outcome(ctl_kc(c), job, name, rc, &err, COMP);
     json_decref(out);
     err_release(&err);
-    return rc == -E_NOT_FOUND ? 0 : rc;
+    return rc;
 }
 
 /* Deletes the active pods from the end of the list (the newest pods, not ready first would be

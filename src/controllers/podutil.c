@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/kc.h"
 #include "core/jx.h"
 #include "core/log.h"
 
@@ -123,12 +124,25 @@ void template_hash(const json_t *tmpl, long long collision, char out[16])
  * distinct from absent. */
 static int template_pointer_field(const char *k)
 {
-    static const char *const keep[] = {
-        "runAsUser", "runAsGroup", "fsGroup", "runAsNonRoot", "privileged",
-        "allowPrivilegeEscalation", "readOnlyRootFilesystem", "automountServiceAccountToken",
-        "enableServiceLinks", "shareProcessNamespace", "setHostnameAsFQDN", "hostUsers",
-        "terminationGracePeriodSeconds", "activeDeadlineSeconds", "priority", "optional",
-        "defaultMode", "mode", "replicas"};
+    static const char *const keep[] = {"runAsUser",
+                                       "runAsGroup",
+                                       "fsGroup",
+                                       "runAsNonRoot",
+                                       "privileged",
+                                       "allowPrivilegeEscalation",
+                                       "readOnlyRootFilesystem",
+                                       "automountServiceAccountToken",
+                                       "enableServiceLinks",
+                                       "shareProcessNamespace",
+                                       "setHostnameAsFQDN",
+                                       "hostUsers",
+                                       "terminationGracePeriodSeconds",
+                                       "activeDeadlineSeconds",
+                                       "priority",
+                                       "optional",
+                                       "defaultMode",
+                                       "mode",
+                                       "replicas"};
 
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
         if (strcmp(k, keep[i]) == 0)
@@ -185,6 +199,48 @@ json_t *owner_ref(const json_t *owner)
     return json_pack("{s:s,s:s,s:s,s:s,s:b,s:b}", "apiVersion", jx_str(owner, "apiVersion"), "kind",
                      jx_str(owner, "kind"), "name", jx_str(owner, "metadata.name"), "uid",
                      jx_str(owner, "metadata.uid"), "controller", 1, "blockOwnerDeletion", 1);
+}
+
+int pod_create_from_template(struct kc *kc, const json_t *owner, const char *component,
+                             struct err *err)
+{
+    json_t *tmpl = jx_get(owner, "spec.template"), *spec = jx_get(tmpl, "spec"), *pod, *out = NULL;
+    struct kc_wopts o = {.grace = -1, .manager = "kube-controller-manager"};
+    const char *ns = jx_str(owner, "metadata.namespace");
+    static const char *const meta[] = {"labels", "annotations", "finalizers"};
+    char gen[300];
+    int rc;
+
+    snprintf(gen, sizeof gen, "%s-", jx_str(owner, "metadata.name"));
+    /* "o" steals: a borrowed template spec gets its own reference, a missing one a fresh {}. */
+    pod = json_pack("{s:s,s:s,s:{s:s,s:s,s:[o]},s:o}", "apiVersion", "v1", "kind", "Pod",
+                    "metadata", "generateName", gen, "namespace", ns, "ownerReferences",
+                    owner_ref(owner), "spec", spec ? json_incref(spec) : json_object());
+    for (size_t i = 0; i < sizeof meta / sizeof meta[0]; i++) {
+        const json_t *v = json_object_get(json_object_get(tmpl, "metadata"), meta[i]);
+
+        if (v)
+            json_object_set_new(json_object_get(pod, "metadata"), meta[i], json_deep_copy(v));
+    }
+    rc = kc_create(kc, kc_resource(RES_POD), ns, pod, &o, &out, err);
+    if (rc == 0)
+        kc_event(kc, owner, "Normal", "SuccessfulCreate", component, "Created pod: %s",
+                 jx_str(out, "metadata.name"));
+    else
+        kc_event(kc, owner, "Warning", "FailedCreate", component, "Error creating: %s", err->msg);
+    json_decref(out);
+    json_decref(pod);
+    return rc;
+}
+
+int pod_delete_outcome(struct kc *kc, const json_t *owner, const char *name, int rc,
+                       const struct err *err, const char *component)
+{
+    if (rc == 0 || rc == -E_NOT_FOUND)
+        kc_event(kc, owner, "Normal", "SuccessfulDelete", component, "Deleted pod: %s", name);
+    else
+        kc_event(kc, owner, "Warning", "FailedDelete", component, "Error deleting: %s", err->msg);
+    return rc == -E_NOT_FOUND ? 0 : rc;
 }
 
 int is_controlled_by(const json_t *obj, const json_t *owner)

@@ -32,6 +32,17 @@ int template_equal(const json_t *a, const json_t *b);
 
 /* A controller ownerReference to owner (new reference). */
 json_t *owner_ref(const json_t *owner);
+struct kc;
+struct err;
+/* Creates a pod from owner's spec.template as kube-controller-manager: generateName
+ * "<owner>-", owner as its controller, the template's labels, annotations and finalizers; and
+ * records SuccessfulCreate or FailedCreate on owner from component. 0 or the error. */
+int pod_create_from_template(struct kc *kc, const json_t *owner, const char *component,
+                             struct err *err);
+/* Records how deleting pod name for owner went (rc, err): SuccessfulDelete (a pod already
+ * gone counts) or FailedDelete. Returns rc, with -E_NOT_FOUND as 0. */
+int pod_delete_outcome(struct kc *kc, const json_t *owner, const char *name, int rc,
+                       const struct err *err, const char *component);
 /* True when obj's controller ownerReference has owner's uid. */
 int is_controlled_by(const json_t *obj, const json_t *owner);
 

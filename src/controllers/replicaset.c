@@ -7,13 +7,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "core/selector.h"
 #include "client/client.h"
 #include "controllers/controllers.h"
 #include "controllers/decide.h"
 #include "controllers/podutil.h"
 #include "core/jx.h"
 #include "core/log.h"
+#include "core/selector.h"
 
 #define COMP "replicaset-controller"
 
@@ -111,8 +111,8 @@ static void pod_owner_patch(struct ctl *c, const json_t *pod, json_t *refs)
 
     err_init(&err);
     if (kc_patch(ctl_kc(c), kc_resource(RES_POD), jx_str(pod, "metadata.namespace"),
-                  jx_str(pod, "metadata.name"), "application/merge-patch+json", p, &o, &out,
-                  &err) < 0)
+                 jx_str(pod, "metadata.name"), "application/merge-patch+json", p, &o, &out,
+                 &err) < 0)
         ctl_log_err(c, "claim pod", jx_str(pod, "metadata.namespace"), jx_str(pod, "metadata.name"),
                     &err);
     json_decref(out);
@@ -169,32 +169,7 @@ static size_t claim_pods(struct ctl *c, const json_t *rs, struct labelsel *sel, 
 
 static int create_pod(struct ctl *c, const json_t *rs, struct err *err)
 {
-    json_t *tmpl = jx_get(rs, "spec.template"), *spec = jx_get(tmpl, "spec"), *pod, *out = NULL;
-    struct kc_wopts o = {.grace = -1, .manager = "kube-controller-manager"};
-    const char *ns = jx_str(rs, "metadata.namespace");
-    char gen[300];
-    int rc;
-
-    snprintf(gen, sizeof gen, "%s-", jx_str(rs, "metadata.name"));
-    /* "o" steals: a borrowed template spec gets its own reference, a missing one a fresh {}. */
-    pod = json_pack("{s:s,s:s,s:{s:s,s:s,s:[o]},s:o}", "apiVersion", "v1", "kind", "Pod",
-                    "metadata", "generateName", gen, "namespace", ns, "ownerReferences",
-                    owner_ref(rs), "spec", spec ? json_incref(spec) : json_object());
-    if (jx_get(tmpl, "metadata.labels"))
-        jx_set(pod, "metadata.labels", json_deep_copy(jx_get(tmpl, "metadata.labels")));
-    if (jx_get(tmpl, "metadata.annotations"))
-        jx_set(pod, "metadata.annotations", json_deep_copy(jx_get(tmpl, "metadata.annotations")));
-    if (jx_get(tmpl, "metadata.finalizers"))
-        jx_set(pod, "metadata.finalizers", json_deep_copy(jx_get(tmpl, "metadata.finalizers")));
-    rc = kc_create(ctl_kc(c), kc_resource(RES_POD), ns, pod, &o, &out, err);
-    if (rc == 0)
-        kc_event(ctl_kc(c), rs, "Normal", "SuccessfulCreate", COMP, "Created pod: %s",
-                  jx_str(out, "metadata.name"));
-    else
-        kc_event(ctl_kc(c), rs, "Warning", "FailedCreate", COMP, "Error creating: %s", err->msg);
-    json_decref(out);
-    json_decref(pod);
-    return rc;
+    return pod_create_from_template(ctl_kc(c), rs, COMP, err);
 }
 
 static int delete_pod(struct ctl *c, const json_t *rs, const json_t *pod, struct err *err)
@@ -202,15 +177,10 @@ static int delete_pod(struct ctl *c, const json_t *rs, const json_t *pod, struct
     struct kc_wopts o = {.grace = -1};
     json_t *out = NULL;
     int rc = kc_delete(ctl_kc(c), kc_resource(RES_POD), jx_str(pod, "metadata.namespace"),
-                        jx_str(pod, "metadata.name"), &o, &out, err);
+                       jx_str(pod, "metadata.name"), &o, &out, err);
 
-    if (rc == 0 || rc == -E_NOT_FOUND)
-        kc_event(ctl_kc(c), rs, "Normal", "SuccessfulDelete", COMP, "Deleted pod: %s",
-                  jx_str(pod, "metadata.name"));
-    else
-        kc_event(ctl_kc(c), rs, "Warning", "FailedDelete", COMP, "Error deleting: %s", err->msg);
     json_decref(out);
-    return rc == -E_NOT_FOUND ? 0 : rc;
+    return pod_delete_outcome(ctl_kc(c), rs, jx_str(pod, "metadata.name"), rc, err, COMP);
 }
 
 static void write_status(struct ctl *c, const json_t *rs, json_t *pods[], size_t n,

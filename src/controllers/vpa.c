@@ -11,12 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/selector.h"
 #include "client/client.h"
 #include "controllers/controllers.h"
 #include "controllers/vpa.h"
 #include "core/cond.h"
 #include "core/jx.h"
+#include "core/selector.h"
+#include "core/vpapolicy.h"
 
 #define COMP "vpa-recommender"
 #define VPA_SYNC_MS 10000 /* the node's metrics period: each sample is seen once */
@@ -42,16 +43,6 @@ struct vpa_state {
     struct vpa_pc pcs[VPA_MAX_PEAKS];
     int npcs;
 };
-
-/* A quantity as JSON may carry it (a string, or a bare number from YAML) in milli-units. */
-static int qty_milli(const json_t *v, int64_t *milli)
-{
-    if (json_is_number(v)) {
-        *milli = (int64_t)(json_number_value(v) * 1000.0);
-        return 0;
-    }
-    return quantity_parse_milli(json_string_value(v) ?: "", milli);
-}
 
 static struct vpa_cont *cont_get(struct vpa_state *s, const char *name)
 {
@@ -90,7 +81,7 @@ static double request_cores(const json_t *pod, const char *name)
     json_array_foreach(jx_get(pod, "spec.containers"), i, c)
     {
         if (strcmp(jx_str(c, "name") ?: "", name) == 0 &&
-            qty_milli(jx_get(c, "resources.requests.cpu"), &m) == 0)
+            quantity_json_milli(jx_get(c, "resources.requests.cpu"), &m) == 0)
             return (double)m / 1000.0;
     }
     return 0;
@@ -130,7 +121,7 @@ static json_t *target_pods(struct ctl *c, const json_t *vpa, const char *ns, cha
 {
     const json_t *ref = jx_get(vpa, "spec.targetRef"), *t;
     json_t *v;
-    const char *av = jx_str(ref, "apiVersion") ?: "", *slash = strchr(av, '/'), *k;
+    const char *av = jx_str(ref, "apiVersion") ?: "", *slash = strchr(av, '/');
     const struct resource *r;
     struct labelsel *ls = NULL;
     struct err err;
@@ -154,16 +145,14 @@ static json_t *target_pods(struct ctl *c, const json_t *vpa, const char *ns, cha
         return NULL;
     }
     err_release(&err);
-    out = json_array();
-    json_object_foreach(ctl_map(c, RES_POD), k, v)
-    {
-        if (strcmp(jx_str(v, "metadata.namespace") ?: "", ns) == 0 &&
-            !jx_get(v, "metadata.deletionTimestamp") &&
-            strcmp(jx_str(v, "status.phase") ?: "", "Running") == 0 &&
-            labelsel_match(ls, jx_get(v, "metadata.labels")))
-            json_array_append(out, (json_t *)v);
-    }
+    out = ctl_select(c, RES_POD, ns, ls);
     labelsel_free(ls);
+    for (size_t i = json_array_size(out); i-- > 0;) {
+        v = json_array_get(out, i);
+        if (jx_get(v, "metadata.deletionTimestamp") ||
+            strcmp(jx_str(v, "status.phase") ?: "", "Running") != 0)
+            json_array_remove(out, i);
+    }
     return out;
 }
 
@@ -180,50 +169,10 @@ static void set_cond(json_t *status, const char *type, const char *st, const cha
 /* cpu in millicores, memory in bytes with the largest exact decimal suffix (DecimalSI). */
 static json_t *qty(double v, int cpu)
 {
-    static const char *const sfx[] = {"", "k", "M", "G", "T"};
-    long long n = (long long)(cpu ? v * 1000.0 : v);
-    int i = 0;
+    char out[48];
 
-    if (cpu)
-        return json_sprintf("%lldm", n);
-    while (n && n % 1000 == 0 && i < 4) {
-        n /= 1000;
-        i++;
-    }
-    return json_sprintf("%lld%s", n, sfx[i]);
-}
-
-/* The containerPolicy of name (or "*"), or NULL. */
-static const json_t *policy_of(const json_t *vpa, const char *name)
-{
-    const json_t *p, *star = NULL;
-    size_t i;
-
-    json_array_foreach(jx_get(vpa, "spec.resourcePolicy.containerPolicies"), i, p)
-    {
-        const char *cn = jx_str(p, "containerName") ?: "";
-
-        if (strcmp(cn, name) == 0)
-            return p;
-        if (strcmp(cn, "*") == 0)
-            star = p;
-    }
-    return star;
-}
-
-static int controlled(const json_t *pol, const char *res)
-{
-    const json_t *ctl = json_object_get(pol, "controlledResources"), *v;
-    size_t i;
-
-    if (!json_is_array(ctl))
-        return 1;
-    json_array_foreach(ctl, i, v)
-    {
-        if (strcmp(json_string_value(v) ?: "", res) == 0)
-            return 1;
-    }
-    return 0;
+    quantity_fmt_milli(cpu ? (int64_t)(v * 1000.0) : (int64_t)v * 1000, cpu, out, sizeof out);
+    return json_string(out);
 }
 
 /* v within the policy's minAllowed/maxAllowed of res (cores or bytes). */
@@ -232,9 +181,11 @@ static double cap(const json_t *pol, const char *res, double v)
     const double scale = 1000.0; /* quantities parse to milli-units: cores and bytes */
     int64_t m;
 
-    if (qty_milli(jx_get(jx_get(pol, "minAllowed"), res), &m) == 0 && v < (double)m / scale)
+    if (quantity_json_milli(jx_get(jx_get(pol, "minAllowed"), res), &m) == 0 &&
+        v < (double)m / scale)
         v = (double)m / scale;
-    if (qty_milli(jx_get(jx_get(pol, "maxAllowed"), res), &m) == 0 && v > (double)m / scale)
+    if (quantity_json_milli(jx_get(jx_get(pol, "maxAllowed"), res), &m) == 0 &&
+        v > (double)m / scale)
         v = (double)m / scale;
     return v;
 }
@@ -242,7 +193,7 @@ static double cap(const json_t *pol, const char *res, double v)
 /* One container's entry of status.recommendation (new), or NULL when its policy is Off. */
 static json_t *container_rec(const json_t *vpa, const struct vpa_cont *vc, int ncontainers)
 {
-    const json_t *pol = policy_of(vpa, vc->name);
+    const json_t *pol = vpa_policy_of(vpa, vc->name);
     static const char *const keys[] = {"target", "lowerBound", "upperBound", "uncappedTarget"};
     struct vpa_rec r;
     json_t *out;
@@ -255,9 +206,9 @@ static json_t *container_rec(const json_t *vpa, const struct vpa_cont *vc, int n
     for (int i = 0; i < 4; i++) {
         json_t *q = json_object();
 
-        if (controlled(pol, "cpu"))
+        if (vpa_policy_controls(pol, "cpu"))
             json_object_set_new(q, "cpu", qty(i < 3 ? cap(pol, "cpu", e[i]->cpu) : e[i]->cpu, 1));
-        if (controlled(pol, "memory"))
+        if (vpa_policy_controls(pol, "memory"))
             json_object_set_new(q, "memory",
                                 qty(i < 3 ? cap(pol, "memory", e[i]->mem) : e[i]->mem, 0));
         json_object_set_new(out, keys[i], q);
@@ -335,24 +286,12 @@ static void vpa_sync(struct ctl *c, const char *ns, const char *name, void *ctx)
     json_decref((json_t *)vpa);
 }
 
-/* A VPA's spec changed (or it was added or deleted): sync it now; the period does the rest. */
-static void on_vpa(struct ctl *c, const char *type, const struct resource *r, json_t *obj,
-                   json_t *old, void *ctx)
-{
-    (void)r;
-    (void)ctx;
-    if (old && strcmp(type, "MODIFIED") == 0 &&
-        jx_equal_semantic(json_object_get(obj, "spec"), json_object_get(old, "spec")))
-        return;
-    ctl_enqueue(c, jx_str(obj, "metadata.namespace") ?: "", jx_str(obj, "metadata.name") ?: "");
-}
-
 struct ctl *ctrl_vpa_start(struct kc *kc)
 {
     struct ctl *c = ctl_new(kc, COMP, vpa_sync, NULL);
 
     ctl_state_init(c, sizeof(struct vpa_state), VPA_MAX_TRACKED);
-    ctl_watch(c, RES_VPA, on_vpa);
+    ctl_watch(c, RES_VPA, ctl_on_spec); /* the sync period does the rest */
     ctl_start(c);
     return c;
 }

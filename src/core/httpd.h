@@ -95,6 +95,13 @@ int http_req_query_all(struct http_req *req, const char *key, const char **out, 
 /* Complete response with Content-Length. extra_headers is NULL or "Name: v\r\n..." lines. */
 void http_respond(struct http_req *req, int status, const char *ctype, const char *body,
                   size_t len, const char *extra_headers);
+/* Answers with a Kubernetes Status (kind Status, status Failure) for err: its code gives the
+ * HTTP status and reason (errors.def), its message, and its details and causes when set.
+ * extra_headers as for http_respond. */
+void http_respond_err(struct http_req *req, const struct err *err, const char *extra_headers);
+/* The same for a code and a printf-style message (cut at 2 KiB). */
+void http_respond_errf(struct http_req *req, int code, const char *extra_headers, const char *fmt,
+                       ...) __attribute__((format(printf, 4, 5)));
 /* Starts a chunked streaming response. */
 void http_stream_start(struct http_req *req, int status, const char *ctype);
 /* Sends one chunk; returns -E_TOO_LARGE when the client is too far behind (the connection

@@ -4,11 +4,13 @@
 #include "core/httpd-int.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "core/jx.h"
 #include "core/log.h"
 
 /* ---- request bookkeeping ---- */
@@ -257,4 +259,41 @@ void httpd__parser_settings(llhttp_settings_t *s)
     s->on_headers_complete = on_headers_complete;
     s->on_body = on_body;
     s->on_message_complete = on_message_complete;
+}
+
+/* ---- error answers ---- */
+
+static void respond_status(struct http_req *req, int code, const char *msg, const json_t *details,
+                           const char *extra)
+{
+    json_t *st = err_status_json(code, msg, details);
+    char *body = jx_dump(st);
+
+    http_respond(req, err_http_status(code), "application/json", body, strlen(body), extra);
+    free(body);
+    json_decref(st);
+}
+
+void http_respond_err(struct http_req *req, const struct err *err, const char *extra)
+{
+    json_t *d = NULL;
+
+    if (err->details || err->causes) {
+        d = err->details ? json_deep_copy(err->details) : json_object();
+        if (err->causes)
+            json_object_set(d, "causes", err->causes);
+    }
+    respond_status(req, err->code, err->msg, d, extra);
+    json_decref(d);
+}
+
+void http_respond_errf(struct http_req *req, int code, const char *extra, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    respond_status(req, code, msg, NULL, extra);
 }

@@ -137,10 +137,9 @@ int jx_equal_semantic(const json_t *a, const json_t *b)
         const char *k;
         json_t *v;
 
-        json_object_foreach((json_t *)a, k, v) if (!jx_equal_semantic(v, json_object_get(b, k)))
-            return 0;
-        json_object_foreach((json_t *)b, k, v) if (!json_object_get(a, k) && !is_empty(v))
-            return 0;
+        json_object_foreach((json_t *)a, k,
+                            v) if (!jx_equal_semantic(v, json_object_get(b, k))) return 0;
+        json_object_foreach((json_t *)b, k, v) if (!json_object_get(a, k) && !is_empty(v)) return 0;
         return 1;
     }
     if (json_is_array(a) && json_is_array(b)) {
@@ -308,9 +307,21 @@ int quantity_parse_milli(const char *s, int64_t *milli)
         const char *sfx;
         double mul;
     } sfx[] = {
-        {"Ki", 1024.0}, {"Mi", 1048576.0}, {"Gi", 1073741824.0}, {"Ti", 1099511627776.0},
-        {"Pi", 1125899906842624.0}, {"Ei", 1152921504606846976.0}, {"n", 1e-9}, {"u", 1e-6},
-        {"m", 1e-3}, {"k", 1e3}, {"M", 1e6}, {"G", 1e9}, {"T", 1e12}, {"P", 1e15}, {"E", 1e18},
+        {"Ki", 1024.0},
+        {"Mi", 1048576.0},
+        {"Gi", 1073741824.0},
+        {"Ti", 1099511627776.0},
+        {"Pi", 1125899906842624.0},
+        {"Ei", 1152921504606846976.0},
+        {"n", 1e-9},
+        {"u", 1e-6},
+        {"m", 1e-3},
+        {"k", 1e3},
+        {"M", 1e6},
+        {"G", 1e9},
+        {"T", 1e12},
+        {"P", 1e15},
+        {"E", 1e18},
         {"", 1.0},
     };
     char *end;
@@ -388,4 +399,30 @@ int duration_parse_ms(const json_t *v, int64_t *ms)
     }
     *ms = total;
     return 0;
+}
+
+int quantity_json_milli(const json_t *v, int64_t *milli)
+{
+    if (json_is_number(v)) {
+        *milli = (int64_t)(json_number_value(v) * 1000.0);
+        return 0;
+    }
+    return quantity_parse_milli(json_string_value(v) ?: "", milli);
+}
+
+void quantity_fmt_milli(int64_t milli, int cpu, char *out, size_t n)
+{
+    static const char *const sfx[] = {"", "k", "M", "G", "T"};
+    int64_t v = milli / 1000;
+    int i = 0;
+
+    if (cpu) {
+        snprintf(out, n, "%lldm", (long long)milli);
+        return;
+    }
+    while (v && v % 1000 == 0 && i < 4) {
+        v /= 1000;
+        i++;
+    }
+    snprintf(out, n, "%lld%s", (long long)v, sfx[i]);
 }

@@ -59,6 +59,11 @@ int duration_parse_ms(const json_t *v, int64_t *ms);
 /* Parses a Kubernetes quantity ("100m", "1Gi", "2", "1.5", "1e3") into milli-units.
  * Returns 0, or -1 when the text is not a quantity. */
 int quantity_parse_milli(const char *s, int64_t *milli);
+/* The same for a quantity as JSON may carry it: a string, or a bare number from YAML. */
+int quantity_json_milli(const json_t *v, int64_t *milli);
+/* Formats milli-units as the VPA recommender writes quantities: millicores ("250m") when cpu,
+ * else whole units with the largest exact decimal suffix ("128M", "1500"). */
+void quantity_fmt_milli(int64_t milli, int cpu, char *out, size_t n);
 
 struct err;
 /* Parses YAML 1.2 (or JSON) text into a new jansson value: anchors, aliases and "<<" merge keys

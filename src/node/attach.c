@@ -56,29 +56,6 @@ struct xattach {
     struct buf from_shim, to_shim, resize;
 };
 
-static void respond(struct http_req *req, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void respond(struct http_req *req, int code, const char *fmt, ...)
-{
-    char msg[1200];
-    va_list ap;
-    json_t *st;
-    char *body;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    st = err_status_json(code, msg, NULL);
-    body = jx_dump(st);
-    http_respond(req,
-                 code == -E_NOT_FOUND  ? 404
-                 : code == -E_INTERNAL ? 500
-                                       : 400,
-                 "application/json", body, strlen(body), NULL);
-    free(body);
-    json_decref(st);
-}
-
 static void send_ch(struct xattach *a, int ch, const char *p, size_t n, int fin);
 static void live_start(struct xattach *a);
 
@@ -92,21 +69,18 @@ static void send_ch(struct xattach *a, int ch, const char *p, size_t n, int fin)
         xs_spdy_data(a->xs, a->sid[ch], p, n, fin);
 }
 
-/* One CRI record: "<time> <stdout|stderr> <F|P> <text>". */
+/* One CRI record, on the stdout or stderr channel when the client asked for it. */
 static void record(struct xattach *a, const char *line, size_t len)
 {
-    const char *s1 = memchr(line, ' ', len), *s2, *s3;
-    int err;
+    struct cri_rec r;
 
-    if (!s1 || !(s2 = memchr(s1 + 1, ' ', len - (size_t)(s1 + 1 - line))) ||
-        !(s3 = memchr(s2 + 1, ' ', len - (size_t)(s2 + 1 - line))))
+    if (logs__cri_split(line, len, &r) < 0 || !r.text)
         return;
-    err = strncmp(s1 + 1, "stderr", 6) == 0;
-    if (err ? !a->want_err : !a->want_out)
+    if (r.is_err ? !a->want_err : !a->want_out)
         return;
-    send_ch(a, err ? 2 : 1, s3 + 1, len - (size_t)(s3 + 1 - line), 0);
-    if (s2[1] != 'P')
-        send_ch(a, err ? 2 : 1, "\n", 1, 0);
+    send_ch(a, r.is_err ? 2 : 1, r.text, r.text_len, 0);
+    if (!r.partial)
+        send_ch(a, r.is_err ? 2 : 1, "\n", 1, 0);
 }
 
 static int still_running(struct xattach *a)
@@ -122,20 +96,15 @@ static int still_running(struct xattach *a)
 static void poll_log(struct xattach *a)
 {
     static char chunk[ATTACH_READ_MAX];
-    struct stat st;
     FILE *f;
     size_t n;
+    int restarted;
 
-    if (stat(a->path, &st) < 0)
-        return;
-    if (st.st_ino != a->ino || st.st_size < a->off) { /* rotated: the new file from its start */
-        a->ino = st.st_ino;
-        a->off = 0;
+    f = logs__open_new(a->path, &a->ino, &a->off, &restarted);
+    if (restarted) /* rotated: the new file from its start */
         a->part.len = 0;
-    }
-    if (st.st_size == a->off || !(f = fopen(a->path, "re")))
+    if (!f)
         return;
-    fseeko(f, a->off, SEEK_SET);
     n = fread(chunk, 1, sizeof chunk, f);
     fclose(f);
     a->off += (off_t)n;
@@ -497,8 +466,8 @@ void attach__serve(struct kubelet *kl, struct http_req *req, const json_t *pod,
 
     (void)pod;
     if (http_query_bool(req, "tty") && !ctr_tty) {
-        respond(req, -E_BAD_REQUEST, "Unable to use a TTY - container %s did not allocate one",
-                c->name);
+        http_respond_errf(req, -E_BAD_REQUEST, NULL,
+                          "Unable to use a TTY - container %s did not allocate one", c->name);
         return;
     }
     a = xcalloc(1, sizeof *a);
@@ -518,7 +487,7 @@ void attach__serve(struct kubelet *kl, struct http_req *req, const json_t *pod,
     buf_init(&a->resize, 4096);
     loop_timer_init(&a->timer, on_timer, a);
     if (a->live && live_connect(a, c->p->dir, &err) < 0) {
-        respond(req, -E_INTERNAL, "error attaching to container: %s", err.msg);
+        http_respond_errf(req, -E_INTERNAL, NULL, "error attaching to container: %s", err.msg);
         attach_free(a);
         return;
     }

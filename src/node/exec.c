@@ -68,26 +68,6 @@ static void exec_free(struct xexec *e);
 
 /* ---- answers ---- */
 
-static void fail(struct http_req *req, int code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void fail(struct http_req *req, int code, const char *fmt, ...)
-{
-    char msg[1024];
-    va_list ap;
-    json_t *st;
-    char *body;
-    int http = code == -E_NOT_FOUND ? 404 : code == -E_INTERNAL ? 500 : 400;
-
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    st = err_status_json(code, msg, NULL);
-    body = jx_dump(st);
-    http_respond(req, http, "application/json", body, strlen(body), NULL);
-    free(body);
-    json_decref(st);
-}
-
 static void send_ch(struct xexec *e, int ch, const void *p, size_t n, int fin)
 {
     if (!e->xs)
@@ -409,8 +389,8 @@ static int process_spec(struct xexec *e)
         json_array_append_new(args, json_string(e->cmd[i]));
     json_object_set_new(proc, "args", args);
     json_object_set_new(proc, "terminal", json_true());
-    json_object_set_new(proc, "consoleSize", json_pack("{s:i,s:i}", "height", e->size.ws_row,
-                                                       "width", e->size.ws_col));
+    json_object_set_new(proc, "consoleSize",
+                        json_pack("{s:i,s:i}", "height", e->size.ws_row, "width", e->size.ws_col));
     rc = json_dump_file(proc, e->procpath, JSON_COMPACT) == 0 ? 0 : -EIO;
     if (!rc)
         chmod(e->procpath, 0600);
@@ -686,21 +666,23 @@ static struct kcont *find_container(struct kubelet *kl, struct http_req *req, co
     if (!name || !*name)
         name = jx_str(json_array_get(ctrs, 0), "name");
     if (!name) {
-        fail(req, -E_BAD_REQUEST, "pod %s has no containers", pname ? pname : "");
+        http_respond_errf(req, -E_BAD_REQUEST, NULL, "pod %s has no containers",
+                          pname ? pname : "");
         return NULL;
     }
     for (size_t i = 0; i < json_array_size(ctrs); i++)
         if (jx_str(json_array_get(ctrs, i), "name") &&
             strcmp(jx_str(json_array_get(ctrs, i), "name"), name) == 0)
             goto known;
-    fail(req, -E_BAD_REQUEST, "container %s is not valid for pod %s", name, pname ? pname : "");
+    http_respond_errf(req, -E_BAD_REQUEST, NULL, "container %s is not valid for pod %s", name,
+                      pname ? pname : "");
     return NULL;
 known:
     for (int i = 0; p && i < p->nc; i++)
         if (!p->c[i].init && strcmp(p->c[i].name, name) == 0 && p->c[i].st == KC_RUNNING &&
             !podfsm_terminating(p->state))
             return &p->c[i];
-    fail(req, -E_NOT_FOUND, "container not found (\"%s\")", name);
+    http_respond_errf(req, -E_NOT_FOUND, NULL, "container not found (\"%s\")", name);
     return NULL;
 }
 
@@ -719,17 +701,17 @@ void exec__serve(struct kubelet *kl, struct http_req *req, const json_t *pod, co
         return;
     }
     if (!kl->runtime || !kl->rt_root) {
-        fail(req, -E_BAD_REQUEST,
-             "exec needs an OCI runtime: this node runs pods as host "
-             "processes (--runtime=process)");
+        http_respond_errf(req, -E_BAD_REQUEST, NULL,
+                          "exec needs an OCI runtime: this node runs pods as host "
+                          "processes (--runtime=process)");
         return;
     }
     if ((n = http_req_query_all(req, "command", cmd, EXEC_MAX_ARGS)) < 0) {
-        fail(req, -E_BAD_REQUEST, "more than %d command words", EXEC_MAX_ARGS);
+        http_respond_errf(req, -E_BAD_REQUEST, NULL, "more than %d command words", EXEC_MAX_ARGS);
         return;
     }
     if (n == 0 || !*cmd[0]) {
-        fail(req, -E_BAD_REQUEST, "you must specify at least 1 command");
+        http_respond_errf(req, -E_BAD_REQUEST, NULL, "you must specify at least 1 command");
         return;
     }
     if (!(c = find_container(kl, req, pod)))

@@ -26,7 +26,7 @@ struct hook {
     struct loop_timer timeout; /* the caller's budget */
     struct loop_timer sleep;   /* sleep action; also reports immediate results (0 ms) */
     int64_t timeout_ms;
-    int ok_now;       /* result reported by the sleep timer when no action is running */
+    int ok_now; /* result reported by the sleep timer when no action is running */
     char *msg_now;
     int finished;
 };
@@ -43,36 +43,39 @@ static void hook_free(void *arg)
     free(h);
 }
 
-static void hook_finish(struct hook *h, int ok, const char *msg)
+/* Stops the hook's timers and its run; 0 when it had finished already. */
+static int hook_stop(struct hook *h)
 {
     if (h->finished)
-        return;
+        return 0;
     h->finished = 1;
     loop_timer_stop(h->loop, &h->timeout);
     loop_timer_stop(h->loop, &h->sleep);
     probe__run_cancel(h->run);
     h->run = NULL;
+    return 1;
+}
+
+static void hook_finish(struct hook *h, int ok, const char *msg)
+{
+    if (!hook_stop(h))
+        return;
     h->done(h, ok, ok ? "" : msg, h->ctx);
     loop_defer(h->loop, hook_free, h);
 }
 
 void hook_cancel(struct hook *h)
 {
-    if (!h || h->finished)
-        return;
-    h->finished = 1;
-    loop_timer_stop(h->loop, &h->timeout);
-    loop_timer_stop(h->loop, &h->sleep);
-    probe__run_cancel(h->run);
-    h->run = NULL;
-    loop_defer(h->loop, hook_free, h);
+    if (h && hook_stop(h))
+        loop_defer(h->loop, hook_free, h);
 }
 
 static void on_timeout(struct loop_timer *t, void *arg)
 {
     struct hook *h = arg;
     char *msg = xasprintf("%s for Container \"%s\" in Pod \"%s\" failed - error: timed out after "
-                          "%lldms", h->what, h->container, h->pod_ref, (long long)h->timeout_ms);
+                          "%lldms",
+                          h->what, h->container, h->pod_ref, (long long)h->timeout_ms);
 
     hook_finish(h, 0, msg);
     free(msg);
@@ -124,10 +127,11 @@ static void on_exec_done(struct probe_run *r, const struct probe_outcome *o, voi
         hook_finish(h, 1, "");
         return;
     }
-    json_array_foreach(jx_get(h->handler, "exec.command"), i, a)
-        len += strlen(json_string_value(a) ? json_string_value(a) : "") + 1;
+    json_array_foreach(jx_get(h->handler, "exec.command"), i, a) len +=
+        strlen(json_string_value(a) ? json_string_value(a) : "") + 1;
     cmd = xcalloc(1, len);
-    json_array_foreach(jx_get(h->handler, "exec.command"), i, a) {
+    json_array_foreach(jx_get(h->handler, "exec.command"), i, a)
+    {
         if (i)
             strcat(cmd, " ");
         strcat(cmd, json_string_value(a) ? json_string_value(a) : "");
@@ -140,8 +144,8 @@ static void on_exec_done(struct probe_run *r, const struct probe_outcome *o, voi
                         h->what, h->container, h->pod_ref, o->error ? o->error : o->output, q);
     else
         msg = xasprintf("%s for Container \"%s\" in Pod \"%s\" failed - error: command '%s' "
-                        "exited with %d: %s, message: %s", h->what, h->container, h->pod_ref,
-                        cmd, o->exit_code, o->output, q);
+                        "exited with %d: %s, message: %s",
+                        h->what, h->container, h->pod_ref, cmd, o->exit_code, o->output, q);
     hook_finish(h, 0, msg);
     free(msg);
     free(q);
@@ -173,11 +177,12 @@ static char *argv_text(const json_t *cmd)
     const json_t *a;
     char *s;
 
-    json_array_foreach(cmd, i, a)
-        len += strlen(json_string_value(a) ? json_string_value(a) : "") + 1;
+    json_array_foreach(cmd, i, a) len +=
+        strlen(json_string_value(a) ? json_string_value(a) : "") + 1;
     s = xcalloc(1, len);
     strcat(s, "[");
-    json_array_foreach(cmd, i, a) {
+    json_array_foreach(cmd, i, a)
+    {
         if (i)
             strcat(s, " ");
         strcat(s, json_string_value(a) ? json_string_value(a) : "");
@@ -209,8 +214,8 @@ static void hook_start(struct hook *h, const struct container_target *t)
         free(argv);
         h->run = probe__run_start(h->loop, PROBE_EXEC, exec, t, limit, on_exec_done, h);
     } else if (json_is_object(http)) {
-        h->what = xasprintf("HTTP lifecycle hook (%s)", jx_str(http, "path") ? jx_str(http, "path")
-                                                                             : "");
+        h->what =
+            xasprintf("HTTP lifecycle hook (%s)", jx_str(http, "path") ? jx_str(http, "path") : "");
         h->run = probe__run_start(h->loop, PROBE_HTTP, http, t, limit, on_http_done, h);
     } else if (json_is_object(sleep)) {
         json_int_t s = jx_int(sleep, "seconds", 0);
@@ -219,13 +224,16 @@ static void hook_start(struct hook *h, const struct container_target *t)
         hook_report_later(h, s < 0 ? 0 : s * 1000, 1, "");
     } else if (json_is_object(json_object_get(h->handler, "tcpSocket"))) {
         h->what = xstrdup("TCPSocket lifecycle hook");
-        log_warn("hooks", "msg=\"tcpSocket lifecycle handlers are deprecated and do nothing\" "
-                          "pod=%s container=%s", h->pod_ref, h->container);
+        log_warn("hooks",
+                 "msg=\"tcpSocket lifecycle handlers are deprecated and do nothing\" "
+                 "pod=%s container=%s",
+                 h->pod_ref, h->container);
         hook_report_later(h, 0, 1, "");
     } else {
         h->what = xstrdup("Lifecycle hook");
         msg = xasprintf("Cannot run handler: no exec, httpGet, sleep or tcpSocket action for "
-                        "Container \"%s\" in Pod \"%s\"", h->container, h->pod_ref);
+                        "Container \"%s\" in Pod \"%s\"",
+                        h->container, h->pod_ref);
         hook_report_later(h, 0, 0, msg);
         free(msg);
     }

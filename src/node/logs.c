@@ -21,55 +21,69 @@
 
 struct log_opts {
     int timestamps;
-    long long tail;   /* -1: all */
-    long long limit;  /* -1: none */
-    time_t since;     /* 0: none */
+    long long tail;  /* -1: all */
+    long long limit; /* -1: none */
+    time_t since;    /* 0: none */
 };
 
-static void fail_400(struct http_req *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void fail_400(struct http_req *req, const char *fmt, ...)
+int logs__cri_split(const char *line, size_t len, struct cri_rec *r)
 {
-    char msg[2048];
-    va_list ap;
-    json_t *st;
-    char *body;
+    const char *sp1 = memchr(line, ' ', len), *sp2, *sp3;
 
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    st = err_status_json(-E_BAD_REQUEST, msg, NULL);
-    body = jx_dump(st);
-    http_respond(req, 400, "application/json", body, strlen(body), NULL);
-    free(body);
-    json_decref(st);
+    memset(r, 0, sizeof *r);
+    if (!sp1 || !(sp2 = memchr(sp1 + 1, ' ', len - (size_t)(sp1 + 1 - line))))
+        return -1;
+    sp3 = memchr(sp2 + 1, ' ', len - (size_t)(sp2 + 1 - line));
+    r->ts = line;
+    r->ts_len = (size_t)(sp1 - line);
+    r->is_err = (size_t)(sp2 - sp1 - 1) == 6 && memcmp(sp1 + 1, "stderr", 6) == 0;
+    if (sp3) {
+        r->text = sp3 + 1;
+        r->text_len = len - (size_t)(sp3 + 1 - line);
+        r->partial = sp2[1] == 'P';
+    }
+    return 0;
+}
+
+FILE *logs__open_new(const char *path, ino_t *ino, off_t *off, int *restarted)
+{
+    struct stat st;
+    FILE *f;
+
+    *restarted = 0;
+    if (stat(path, &st) < 0)
+        return NULL;
+    if (st.st_ino != *ino || st.st_size < *off) { /* rotated or restarted: a new file */
+        *ino = st.st_ino;
+        *off = 0;
+        *restarted = 1;
+    }
+    if (st.st_size == *off || !(f = fopen(path, "re")))
+        return NULL;
+    fseeko(f, *off, SEEK_SET);
+    return f;
 }
 
 /* Appends the text of one CRI record to out (timestamp prefix on request); returns 0, or -1
  * when the record is filtered out by since. */
 static int record_emit(const char *line, size_t len, const struct log_opts *o, struct buf *out)
 {
-    const char *sp1 = memchr(line, ' ', len), *sp2, *sp3;
+    struct cri_rec r;
     char ts[48];
 
-    if (!sp1 || !(sp2 = memchr(sp1 + 1, ' ', len - (size_t)(sp1 + 1 - line))))
+    if (logs__cri_split(line, len, &r) < 0)
         return -1;
-    sp3 = memchr(sp2 + 1, ' ', len - (size_t)(sp2 + 1 - line));
-    snprintf(ts, sizeof ts, "%.*s", (int)(sp1 - line), line);
+    snprintf(ts, sizeof ts, "%.*s", (int)r.ts_len, r.ts);
     if (o->since && time_parse(ts) < o->since)
         return -1;
     if (o->timestamps) {
         buf_append(out, ts, strlen(ts));
         buf_append(out, " ", 1);
     }
-    if (sp3) {
-        size_t mlen = len - (size_t)(sp3 + 1 - line);
-
-        buf_append(out, sp3 + 1, mlen);
-        if (sp2[1] != 'P')
-            buf_append(out, "\n", 1);
-    } else {
+    if (r.text)
+        buf_append(out, r.text, r.text_len);
+    if (!r.partial)
         buf_append(out, "\n", 1);
-    }
     return 0;
 }
 
@@ -98,7 +112,10 @@ static void logs_collect(const char *const *paths, int np, const struct log_opts
                          struct buf *out)
 {
     size_t nlines = 0, cap = 0;
-    struct { const char *p; size_t n; } *lines = NULL;
+    struct {
+        const char *p;
+        size_t n;
+    } *lines = NULL;
     char *data[4] = {0};
 
     for (int f = 0; f < np && f < 4; f++) {
@@ -172,42 +189,31 @@ static void follow_on_close(struct http_req *req, void *ctx)
     loop_defer(f->kl->loop, follow_free, f);
 }
 
+static const json_t *cont_status_of(const json_t *pod, const char *name);
+
 static int still_running(struct follow *f)
 {
     const json_t *pod = kc_get(f->kl->kc, kc_resource(RES_POD), f->ns, f->pod);
-    const json_t *cs, *c;
-    size_t i;
+    const json_t *c;
 
     if (!pod || strcmp(jx_str(pod, "metadata.uid") ?: "", f->uid) != 0)
         return 0;
-    for (int k = 0; k < 2; k++) {
-        cs = jx_get(pod, k ? "status.initContainerStatuses" : "status.containerStatuses");
-        json_array_foreach(cs, i, c) if (strcmp(jx_str(c, "name") ?: "", f->container) == 0)
-            return jx_get(c, "state.running") != NULL;
-    }
-    return 0;
+    c = cont_status_of(pod, f->container);
+    return c && jx_get(c, "state.running") != NULL;
 }
 
 /* Sends the complete records appended since the last poll; returns -1 when the stream ended. */
 static int follow_pump(struct follow *f)
 {
-    struct stat st;
     FILE *fp;
     struct buf out;
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
-    int rc = 0;
+    int rc = 0, restarted;
 
-    if (stat(f->path, &st) < 0)
+    if (!(fp = logs__open_new(f->path, &f->ino, &f->off, &restarted)))
         return 0;
-    if (st.st_ino != f->ino || st.st_size < f->off) { /* rotated or restarted: a new file */
-        f->ino = st.st_ino;
-        f->off = 0;
-    }
-    if (st.st_size == f->off || !(fp = fopen(f->path, "r")))
-        return 0;
-    fseeko(fp, f->off, SEEK_SET);
     buf_init(&out, 256u << 20);
     while ((n = getline(&line, &cap, fp)) > 0 && line[n - 1] == '\n') {
         f->off += n;
@@ -254,10 +260,9 @@ static const json_t *cont_status_of(const json_t *pod, const char *name)
     size_t i;
 
     for (int k = 0; k < 2; k++)
-        json_array_foreach(jx_get(pod, k ? "status.initContainerStatuses"
-                                         : "status.containerStatuses"), i, c)
-            if (strcmp(jx_str(c, "name") ?: "", name) == 0)
-                return c;
+        json_array_foreach(
+            jx_get(pod, k ? "status.initContainerStatuses" : "status.containerStatuses"), i,
+            c) if (strcmp(jx_str(c, "name") ?: "", name) == 0) return c;
     return NULL;
 }
 
@@ -267,12 +272,10 @@ static int names_list(const json_t *arr, char *out, size_t n)
     size_t i, off = 0;
 
     out[0] = 0;
-    json_array_foreach(arr, i, c)
-        off += (size_t)snprintf(out + off, off < n ? n - off : 0, "%s%s", i ? " " : "",
-                                jx_str(c, "name") ?: "");
+    json_array_foreach(arr, i, c) off += (size_t)snprintf(out + off, off < n ? n - off : 0, "%s%s",
+                                                          i ? " " : "", jx_str(c, "name") ?: "");
     return (int)json_array_size(arr);
 }
-
 
 static int spec_has(const json_t *pod, const char *name)
 {
@@ -280,29 +283,9 @@ static int spec_has(const json_t *pod, const char *name)
     size_t i;
 
     for (int k = 0; k < 2; k++)
-        json_array_foreach(jx_get(pod, k ? "spec.initContainers" : "spec.containers"), i, c)
-            if (strcmp(jx_str(c, "name") ?: "", name) == 0)
-                return 1;
+        json_array_foreach(jx_get(pod, k ? "spec.initContainers" : "spec.containers"), i,
+                           c) if (strcmp(jx_str(c, "name") ?: "", name) == 0) return 1;
     return 0;
-}
-
-/* An error Status with its causes and details, for 400 and 422 answers. */
-static void fail_err(struct http_req *req, struct err *err)
-{
-    json_t *d = NULL, *st;
-    char *body;
-
-    if (err->details || err->causes) {
-        d = err->details ? json_deep_copy(err->details) : json_object();
-        if (err->causes)
-            json_object_set(d, "causes", err->causes);
-    }
-    st = err_status_json(err->code, err->msg, d);
-    body = jx_dump(st);
-    http_respond(req, err_http_status(err->code), "application/json", body, strlen(body), NULL);
-    free(body);
-    json_decref(st);
-    json_decref(d);
 }
 
 /* One integer of PodLogOptions, kept when below the lower bound for the check that follows. */
@@ -319,8 +302,8 @@ static void bound_check(long long v, int set, long long min, const char *field, 
     if (!set || v >= min)
         return;
     jv = json_integer(v);
-    err_field_invalid(err, field, jv, "%s", min ? "must be greater than 0" :
-                                                  "must be greater than or equal to 0");
+    err_field_invalid(err, field, jv, "%s",
+                      min ? "must be greater than 0" : "must be greater than or equal to 0");
     json_decref(jv);
 }
 
@@ -343,7 +326,8 @@ static int log_opts_parse(struct http_req *req, const char *pname, struct log_op
     bound_check(o->tail, ts, 0, "tailLines", err);
     bound_check(o->limit, ls, 1, "limitBytes", err);
     if (ss && st)
-        err_field_forbidden(err, "", "at most one of `sinceTime` or `sinceSeconds` may be specified");
+        err_field_forbidden(err, "",
+                            "at most one of `sinceTime` or `sinceSeconds` may be specified");
     else
         bound_check(since, ss, 1, "sinceSeconds", err);
     if (err_has_causes(err))
@@ -355,18 +339,12 @@ static int log_opts_parse(struct http_req *req, const char *pname, struct log_op
     return 0;
 }
 
-void logs__serve(struct http_req *req, const json_t *pod, const char *container, void *ctx)
+/* The container a request names, or the pod's only container when it names none. NULL when
+ * the request was answered (400 with the kubelet's texts). */
+static const char *logs_container(struct http_req *req, const json_t *pod, const char *container)
 {
-    struct kubelet *kl = ctx;
     const char *pname = jx_str(pod, "metadata.name") ?: "";
-    const char *uid = jx_str(pod, "metadata.uid") ?: "";
-    const json_t *cs;
-    struct log_opts o = {0};
-    char names[1024], inames[1024], *dir = NULL, *paths[2] = {0};
-    const char *pp[2];
-    int np = 0, previous, follow;
-    struct buf out;
-    struct err err;
+    char names[1024], inames[1024];
 
     if (!container || !*container) {
         int n = names_list(jx_get(pod, "spec.containers"), names, sizeof names);
@@ -374,85 +352,128 @@ void logs__serve(struct http_req *req, const json_t *pod, const char *container,
 
         if (n != 1) {
             if (ni)
-                fail_400(req, "a container name must be specified for pod %s, choose one of: "
-                         "[%s] or one of the init containers: [%s]", pname, names, inames);
+                http_respond_errf(req, -E_BAD_REQUEST, NULL,
+                                  "a container name must be specified for pod %s, choose one of: "
+                                  "[%s] or one of the init containers: [%s]",
+                                  pname, names, inames);
             else
-                fail_400(req, "a container name must be specified for pod %s, choose one of: "
-                         "[%s]", pname, names);
-            return;
+                http_respond_errf(req, -E_BAD_REQUEST, NULL,
+                                  "a container name must be specified for pod %s, choose one of: "
+                                  "[%s]",
+                                  pname, names);
+            return NULL;
         }
         container = jx_str(json_array_get(jx_get(pod, "spec.containers"), 0), "name");
     }
     if (!spec_has(pod, container)) {
-        fail_400(req, "container %s is not valid for pod %s", container, pname);
-        return;
+        http_respond_errf(req, -E_BAD_REQUEST, NULL, "container %s is not valid for pod %s",
+                          container, pname);
+        return NULL;
     }
-    err_init(&err);
-    if (log_opts_parse(req, pname, &o, &previous, &follow, &err) < 0) {
-        fail_err(req, &err);
-        err_release(&err);
-        return;
-    }
-    cs = cont_status_of(pod, container);
-    dir = xasprintf("%s/pods/%s/logs/%s", kl->data_dir, uid, container);
+    return container;
+}
+
+/* The log files to read, oldest first, into paths (np of them, owned by the caller). -1 when
+ * the request was answered: no previous instance, or the container has not started yet. */
+static int logs_paths(struct http_req *req, const char *dir, const json_t *pod,
+                      const char *container, int previous, char *paths[2], int *np)
+{
+    const char *pname = jx_str(pod, "metadata.name") ?: "";
+    const json_t *cs = cont_status_of(pod, container);
+
     /* As the kubelet: --previous is the lastState container. While a container waits to be
      * restarted (CrashLoopBackOff) that is the instance that just died, still current.log until
      * the shim starts the next one; so then both forms show the same logs, as upstream. */
     if (previous && jx_get(cs, "state.waiting") && jx_get(cs, "lastState.terminated"))
         previous = 0;
     if (previous) {
-        paths[np++] = xasprintf("%s/previous.log", dir);
+        paths[(*np)++] = xasprintf("%s/previous.log", dir);
         if (access(paths[0], R_OK) < 0) {
-            fail_400(req, "previous terminated container \"%s\" in pod \"%s\" not found",
-                     container, pname);
-            goto out;
+            http_respond_errf(req, -E_BAD_REQUEST, NULL,
+                              "previous terminated container \"%s\" in pod \"%s\" not found",
+                              container, pname);
+            return -1;
         }
-    } else {
-        paths[np++] = xasprintf("%s/current.log.1", dir);
-        paths[np++] = xasprintf("%s/current.log", dir);
-        if (access(paths[1], R_OK) < 0 || !cs ||
-            (jx_get(cs, "state.waiting") && !jx_get(cs, "lastState.terminated"))) {
-            const char *reason = jx_str(cs, "state.waiting.reason") ?: "ContainerCreating";
-
-            fail_400(req, "container \"%s\" in pod \"%s\" is waiting to start: %s", container,
-                     pname, reason);
-            goto out;
-        }
+        return 0;
     }
+    paths[(*np)++] = xasprintf("%s/current.log.1", dir);
+    paths[(*np)++] = xasprintf("%s/current.log", dir);
+    if (access(paths[1], R_OK) < 0 || !cs ||
+        (jx_get(cs, "state.waiting") && !jx_get(cs, "lastState.terminated"))) {
+        const char *reason = jx_str(cs, "state.waiting.reason") ?: "ContainerCreating";
+
+        http_respond_errf(req, -E_BAD_REQUEST, NULL,
+                          "container \"%s\" in pod \"%s\" is waiting to start: %s", container,
+                          pname, reason);
+        return -1;
+    }
+    return 0;
+}
+
+/* Answers with what the files hold so far (out), then follows path from its current end. */
+static void logs_follow_start(struct http_req *req, struct kubelet *kl, const json_t *pod,
+                              const char *container, const char *path, const struct log_opts *o,
+                              const struct buf *out)
+{
+    struct follow *f = xcalloc(1, sizeof *f);
+    struct stat st;
+
+    f->req = req;
+    f->kl = kl;
+    f->ns = xstrdup(jx_str(pod, "metadata.namespace") ?: "default");
+    f->pod = xstrdup(jx_str(pod, "metadata.name") ?: "");
+    f->uid = xstrdup(jx_str(pod, "metadata.uid") ?: "");
+    f->container = xstrdup(container);
+    f->path = xstrdup(path);
+    f->o = *o;
+    f->o.since = 0;
+    if (stat(f->path, &st) == 0) {
+        f->ino = st.st_ino;
+        f->off = st.st_size;
+    }
+    f->sent = (long long)out->len;
+    http_stream_start(req, 200, "text/plain");
+    req->on_close = follow_on_close;
+    req->on_close_ctx = f;
+    if (out->len)
+        http_stream_write(req, out->data, out->len);
+    loop_timer_init(&f->timer, on_follow_timer, f);
+    loop_timer_start(kl->loop, &f->timer, FOLLOW_POLL_MS);
+}
+
+void logs__serve(struct http_req *req, const json_t *pod, const char *container, void *ctx)
+{
+    struct kubelet *kl = ctx;
+    const char *pname = jx_str(pod, "metadata.name") ?: "";
+    struct log_opts o = {0};
+    char *dir, *paths[2] = {0};
+    const char *pp[2];
+    int np = 0, previous, follow;
+    struct buf out;
+    struct err err;
+
+    if (!(container = logs_container(req, pod, container)))
+        return;
+    err_init(&err);
+    if (log_opts_parse(req, pname, &o, &previous, &follow, &err) < 0) {
+        http_respond_err(req, &err, NULL);
+        err_release(&err);
+        return;
+    }
+    dir =
+        xasprintf("%s/pods/%s/logs/%s", kl->data_dir, jx_str(pod, "metadata.uid") ?: "", container);
+    if (logs_paths(req, dir, pod, container, previous, paths, &np) < 0)
+        goto out;
     for (int i = 0; i < np; i++)
         pp[i] = paths[i];
     buf_init(&out, 256u << 20);
     logs_collect(pp, np, &o, &out);
     if (o.limit >= 0 && (long long)out.len > o.limit)
         out.len = (size_t)o.limit;
-    if (!follow) {
+    if (!follow)
         http_respond(req, 200, "text/plain", out.data ? out.data : "", out.len, NULL);
-    } else {
-        struct follow *f = xcalloc(1, sizeof *f);
-        struct stat st;
-
-        f->req = req;
-        f->kl = kl;
-        f->ns = xstrdup(jx_str(pod, "metadata.namespace") ?: "default");
-        f->pod = xstrdup(pname);
-        f->uid = xstrdup(uid);
-        f->container = xstrdup(container);
-        f->path = xstrdup(paths[1]);
-        f->o = o;
-        f->o.since = 0;
-        if (stat(f->path, &st) == 0) {
-            f->ino = st.st_ino;
-            f->off = st.st_size;
-        }
-        f->sent = (long long)out.len;
-        http_stream_start(req, 200, "text/plain");
-        req->on_close = follow_on_close;
-        req->on_close_ctx = f;
-        if (out.len)
-            http_stream_write(req, out.data, out.len);
-        loop_timer_init(&f->timer, on_follow_timer, f);
-        loop_timer_start(kl->loop, &f->timer, FOLLOW_POLL_MS);
-    }
+    else
+        logs_follow_start(req, kl, pod, container, paths[1], &o, &out);
     buf_release(&out);
 out:
     free(dir);

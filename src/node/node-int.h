@@ -4,6 +4,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "client/client.h"
@@ -281,6 +282,22 @@ void kubelet__spawn_done(struct kpod *p, struct kop *op);
 
 /* logs.c */
 void logs__serve(struct http_req *req, const json_t *pod, const char *container, void *ctx);
+/* One record of a container's CRI log file, "<time> <stdout|stderr> <F|P> <text>", pointing
+ * into the line it was split from. */
+struct cri_rec {
+    const char *ts;
+    size_t ts_len;
+    int is_err;       /* the stream is stderr (else stdout) */
+    int partial;      /* P: the text goes on in the next record, so no newline after it */
+    const char *text; /* NULL when the line ends before the text */
+    size_t text_len;
+};
+/* Splits a record (len bytes, no newline): 0, or -1 when it has no time and stream. */
+int logs__cri_split(const char *line, size_t len, struct cri_rec *r);
+/* The log file at path opened at *off, for what was appended since the last call; a new inode
+ * or a file shorter than *off (rotated, or the container restarted) is read from its start,
+ * with *restarted 1. NULL when there is nothing new (or no file). */
+FILE *logs__open_new(const char *path, ino_t *ino, off_t *off, int *restarted);
 /* exec.c: the stream hook of pods/exec, attach and portforward (ctx: the kubelet). */
 void exec__hook(struct http_req *req, const json_t *pod, const char *sub, void *ctx);
 

@@ -335,17 +335,6 @@ static void on_ws_msg(void *ctx, const uint8_t *p, size_t n)
 
 static const struct xs_app pf_app = {on_ws_msg, on_syn, on_data, on_fin, on_gone};
 
-static void fail(struct http_req *req, int code, const char *msg)
-{
-    json_t *st = err_status_json(code, msg, NULL);
-    char *body = jx_dump(st);
-
-    http_respond(req, code == -E_NOT_FOUND ? 404 : 400, "application/json", body, strlen(body),
-                 NULL);
-    free(body);
-    json_decref(st);
-}
-
 void portfwd__serve(struct kubelet *kl, struct http_req *req, const json_t *pod)
 {
     const char *uid = jx_str(pod, "metadata.uid");
@@ -357,7 +346,8 @@ void portfwd__serve(struct kubelet *kl, struct http_req *req, const json_t *pod)
         if (!p->c[i].init && p->c[i].st == KC_RUNNING)
             running = 1;
     if (!p || !running || podfsm_terminating(p->state) || (!p->host_network && !p->netns)) {
-        fail(req, -E_NOT_FOUND, "pod does not exist or has no running container on this node");
+        http_respond_errf(req, -E_NOT_FOUND, NULL,
+                          "pod does not exist or has no running container on this node");
         return;
     }
     pf = xcalloc(1, sizeof *pf);

@@ -19,17 +19,6 @@
 
 static int nsessions;
 
-static void respond_status(struct http_req *req, int code, const char *msg, const char *extra)
-{
-    json_t *st = err_status_json(code, msg, NULL);
-    char *body = jx_dump(st);
-    int http = code == -E_TOO_MANY ? 429 : code == -E_FORBIDDEN ? 403 : 400;
-
-    http_respond(req, http, "application/json", body, strlen(body), extra);
-    free(body);
-    json_decref(st);
-}
-
 /* 1 when the comma-separated header list (every line of it) has tok, case-insensitively. */
 static int hdr_has(const struct http_req *req, const char *name, const char *tok)
 {
@@ -366,12 +355,11 @@ struct xs *xs_accept(struct http_req *req, struct loop *loop, const char *sub,
         if (!hdr_has(req, "Sec-WebSocket-Protocol", want) ||
             ws_accept_key(http_req_header(req, "Sec-WebSocket-Key"), key) < 0) {
             /* kubectl takes any non-101 answer as "no WebSocket here" and retries with SPDY. */
-            respond_status(req, -E_BAD_REQUEST,
-                           pf ? "port-forward over WebSocket needs the "
-                                "SPDY/3.1+portforward.k8s.io subprotocol"
-                              : "exec over WebSocket "
-                                "needs the v5.channel.k8s.io subprotocol",
-                           NULL);
+            http_respond_errf(req, -E_BAD_REQUEST, NULL, "%s",
+                              pf ? "port-forward over WebSocket needs the "
+                                   "SPDY/3.1+portforward.k8s.io subprotocol"
+                                 : "exec over WebSocket "
+                                   "needs the v5.channel.k8s.io subprotocol");
             return NULL;
         }
         kind = pf ? XS_TUNNEL : XS_WS;
@@ -382,14 +370,11 @@ struct xs *xs_accept(struct http_req *req, struct loop *loop, const char *sub,
     } else if (hdr_has(req, "Upgrade", "SPDY/3.1")) {
         want = pf ? "portforward.k8s.io" : "v4.channel.k8s.io";
         if (!(proto = spdy_protocol(req, want))) {
-            char msg[256];
-
-            snprintf(msg, sizeof msg,
-                     "unable to upgrade: unable to negotiate protocol: server "
-                     "accepts [%s]",
-                     want);
             snprintf(extra, sizeof extra, "X-Accepted-Stream-Protocol-Versions: %s\r\n", want);
-            respond_status(req, -E_FORBIDDEN, msg, extra);
+            http_respond_errf(req, -E_FORBIDDEN, extra,
+                              "unable to upgrade: unable to negotiate protocol: server "
+                              "accepts [%s]",
+                              want);
             return NULL;
         }
         kind = XS_SPDY;
@@ -398,15 +383,13 @@ struct xs *xs_accept(struct http_req *req, struct loop *loop, const char *sub,
                  "X-Stream-Protocol-Version: %s\r\n",
                  proto);
     } else {
-        respond_status(req, -E_BAD_REQUEST, "Upgrade request required", NULL);
+        http_respond_errf(req, -E_BAD_REQUEST, NULL, "Upgrade request required");
         return NULL;
     }
     if (nsessions >= XS_MAX_SESSIONS) {
-        char msg[128];
-
-        snprintf(msg, sizeof msg, "too many exec, attach and port-forward sessions (limit %d)",
-                 XS_MAX_SESSIONS);
-        respond_status(req, -E_TOO_MANY, msg, "Retry-After: 1\r\n");
+        http_respond_errf(req, -E_TOO_MANY, "Retry-After: 1\r\n",
+                          "too many exec, attach and port-forward sessions (limit %d)",
+                          XS_MAX_SESSIONS);
         return NULL;
     }
     x = xcalloc(1, sizeof *x);

@@ -29,7 +29,8 @@
 #define DEFAULT_MODE 0644
 
 /* snprintf for paths; returns -1 when the result did not fit (then nothing is done with it). */
-static int path_fmt(char *out, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int path_fmt(char *out, size_t n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int path_fmt(char *out, size_t n, const char *fmt, ...)
 {
     va_list ap;
@@ -41,12 +42,14 @@ static int path_fmt(char *out, size_t n, const char *fmt, ...)
     return len < 0 || (size_t)len >= n ? -1 : 0;
 }
 
-/* ---- payloads: relative path -> {data, mode} ---------------------------------------------------- */
+/* ---- payloads: relative path -> {data, mode} ----------------------------------------------------
+ */
 
 static void payload_add(json_t *payload, const char *path, const char *data, size_t n, int mode)
 {
-    json_object_set_new(payload, path, json_pack("{s:o, s:i}", "data",
-                                                 json_stringn_nocheck(data, n), "mode", mode));
+    json_object_set_new(
+        payload, path,
+        json_pack("{s:o, s:i}", "data", json_stringn_nocheck(data, n), "mode", mode));
 }
 
 static int item_mode(const json_t *item, int def)
@@ -80,7 +83,8 @@ static int payload_object(struct kc *kc, const char *ns, const json_t *src, int 
             payload_add(payload, k, json_string_value(v), json_string_length(v), def_mode);
         goto out;
     }
-    json_array_foreach(items, i, item) {
+    json_array_foreach(items, i, item)
+    {
         const char *key = jx_str(item, "key") ? jx_str(item, "key") : "";
         const char *path = jx_str(item, "path") ? jx_str(item, "path") : key;
         if (!(v = json_object_get(vals, key))) {
@@ -115,12 +119,12 @@ static char *map_format(const json_t *m)
     json_t *v;
     char *out;
 
-    json_object_foreach((json_t *)m, k, v)
-        keys[n++] = k;
+    json_object_foreach((json_t *)m, k, v) keys[n++] = k;
     qsort(keys, n, sizeof *keys, key_cmp);
     /* Each value byte takes at most 4 output bytes (\xNN); each line adds \n, =, two quotes. */
     for (size_t i = 0; i < n; i++)
-        len += strlen(keys[i]) + strlen(json_string_value(json_object_get(m, keys[i])) ?: "") * 4 + 5;
+        len +=
+            strlen(keys[i]) + strlen(json_string_value(json_object_get(m, keys[i])) ?: "") * 4 + 5;
     out = xmalloc(len);
     for (size_t i = 0; i < n; i++) {
         o += (size_t)sprintf(out + o, "%s%s=\"", i ? "\n" : "", keys[i]);
@@ -142,15 +146,20 @@ static char *map_format(const json_t *m)
     return out;
 }
 
-static const json_t *pod_container(const json_t *pod, const char *name)
+/* The first element of arr whose "name" is name (NULL: none). */
+static const json_t *named(const json_t *arr, const char *name)
 {
     const json_t *c;
     size_t i;
 
-    json_array_foreach(jx_get(pod, "spec.containers"), i, c)
-        if (name && jx_str(c, "name") && strcmp(jx_str(c, "name"), name) == 0)
-            return c;
+    json_array_foreach(arr, i, c) if (name && jx_str(c, "name") &&
+                                      strcmp(jx_str(c, "name"), name) == 0) return c;
     return NULL;
+}
+
+static const json_t *pod_container(const json_t *pod, const char *name)
+{
+    return named(jx_get(pod, "spec.containers"), name);
 }
 
 static int payload_downward(const json_t *pod, const json_t *src, int def_mode, json_t *payload,
@@ -159,7 +168,8 @@ static int payload_downward(const json_t *pod, const json_t *src, int def_mode, 
     const json_t *item, *ref;
     size_t i;
 
-    json_array_foreach(json_object_get(src, "items"), i, item) {
+    json_array_foreach(json_object_get(src, "items"), i, item)
+    {
         const char *path = jx_str(item, "path") ? jx_str(item, "path") : "";
         const char *fp;
         char *val = NULL;
@@ -223,7 +233,7 @@ static int payload_sa_token(struct kc *kc, const json_t *pod, const json_t *src,
     free(tok);
     auds = aud && *aud ? json_pack("[s]", aud) : NULL;
     rc = kc_token(kc, ns, jx_str(pod, "spec.serviceAccountName") ?: "default", auds, secs, pod,
-                      &tok, &exp, err);
+                  &tok, &exp, err);
     json_decref(auds);
     if (rc < 0)
         return rc;
@@ -240,7 +250,8 @@ static int payload_projected(struct kc *kc, const json_t *pod, const json_t *src
     const json_t *s, *x;
     size_t i;
 
-    json_array_foreach(json_object_get(src, "sources"), i, s) {
+    json_array_foreach(json_object_get(src, "sources"), i, s)
+    {
         if ((x = json_object_get(s, "configMap")))
             rc = payload_object(kc, ns, x, 0, mode, payload, err);
         else if ((x = json_object_get(s, "secret")))
@@ -258,7 +269,8 @@ static int payload_projected(struct kc *kc, const json_t *pod, const json_t *src
     return 0;
 }
 
-/* ---- the atomic writer ------------------------------------------------------------------------ */
+/* ---- the atomic writer ------------------------------------------------------------------------
+ */
 
 static int rm_entry(const char *path, const struct stat *st, int type, struct FTW *f)
 {
@@ -351,7 +363,8 @@ static int payload_same(const char *ts_dir, const json_t *payload)
 
     if (count_files(ts_dir) != (int)json_object_size(payload))
         return 0;
-    json_object_foreach((json_t *)payload, k, v) {
+    json_object_foreach((json_t *)payload, k, v)
+    {
         const json_t *data = json_object_get(v, "data");
         size_t want = json_string_length(data), len = 0;
         char path[PATH_MAX], *buf;
@@ -393,7 +406,8 @@ static int ts_dir_write(const char *dir, const json_t *payload, char *ts, struct
         return err_set(err, -errno, "cannot create %s: %s", tmpl, strerror(errno));
     chmod(tmpl, 0755);
     snprintf(ts, NAME_MAX + 1, "%s", strrchr(tmpl, '/') + 1);
-    json_object_foreach((json_t *)payload, k, v) {
+    json_object_foreach((json_t *)payload, k, v)
+    {
         const json_t *data = json_object_get(v, "data");
         rc = path_fmt(path, sizeof path, "%s/%s", tmpl, k) < 0 ? -ENAMETOOLONG : 0;
         if (rc == 0)
@@ -416,7 +430,8 @@ static json_t *payload_tops(const json_t *payload)
     const char *k;
     json_t *v;
 
-    json_object_foreach((json_t *)payload, k, v) {
+    json_object_foreach((json_t *)payload, k, v)
+    {
         const char *slash = strchr(k, '/');
         char *top = xasprintf("%.*s", (int)(slash ? slash - k : (long)strlen(k)), k);
         json_object_set_new(tops, top, json_true());
@@ -434,7 +449,8 @@ static int visible_links_sync(const char *dir, const json_t *tops, struct err *e
     json_t *v;
     DIR *d;
 
-    json_object_foreach((json_t *)tops, k, v) {
+    json_object_foreach((json_t *)tops, k, v)
+    {
         ssize_t n;
         path_fmt(path, sizeof path, "%s/%s", dir, k);
         path_fmt(want, sizeof want, "..data/%s", k);
@@ -470,9 +486,8 @@ static int atomic_write(const char *dir, const json_t *payload, long fs_group, s
     ssize_t n;
     int rc = 0;
 
-    json_object_foreach((json_t *)payload, k, v)
-        if (!path_valid(k))
-            return err_set(err, -E_INVALID, "invalid path: %s", k);
+    json_object_foreach((json_t *)payload, k, v) if (!path_valid(k)) return err_set(
+        err, -E_INVALID, "invalid path: %s", k);
     if (mkdir(dir, 0755) < 0 && errno != EEXIST)
         return err_set(err, -errno, "cannot create %s: %s", dir, strerror(errno));
     path_fmt(path, sizeof path, "%s/..data", dir);
@@ -510,7 +525,8 @@ static int atomic_write(const char *dir, const json_t *payload, long fs_group, s
     return rc;
 }
 
-/* ---- hostPath and emptyDir ---------------------------------------------------------------------- */
+/* ---- hostPath and emptyDir ----------------------------------------------------------------------
+ */
 
 static int host_path_check(const json_t *src, const char *path, struct err *err)
 {
@@ -549,23 +565,24 @@ static int host_path_check(const json_t *src, const char *path, struct err *err)
             return err_set(err, -E_INVALID, "hostPath type check failed: %s is not a file", path);
     } else if (strcmp(type, "Socket") == 0) {
         if (!exists || !S_ISSOCK(st.st_mode))
-            return err_set(err, -E_INVALID,
-                           "hostPath type check failed: %s is not a socket file", path);
+            return err_set(err, -E_INVALID, "hostPath type check failed: %s is not a socket file",
+                           path);
     } else if (strcmp(type, "CharDevice") == 0) {
         if (!exists || !S_ISCHR(st.st_mode))
             return err_set(err, -E_INVALID,
                            "hostPath type check failed: %s is not a character device", path);
     } else if (strcmp(type, "BlockDevice") == 0) {
         if (!exists || !S_ISBLK(st.st_mode))
-            return err_set(err, -E_INVALID,
-                           "hostPath type check failed: %s is not a block device", path);
+            return err_set(err, -E_INVALID, "hostPath type check failed: %s is not a block device",
+                           path);
     } else {
         return err_set(err, -E_INVALID, "%s is an invalid volume type", type);
     }
     return 0;
 }
 
-/* ---- volume_sync ------------------------------------------------------------------------------ */
+/* ---- volume_sync ------------------------------------------------------------------------------
+ */
 
 /* The pod's securityContext.fsGroup, or -1. */
 static long fs_group_of(const json_t *pod)
@@ -623,18 +640,19 @@ static int volume_one(struct kc *kc, const json_t *pod, const json_t *vol, const
         return empty_dir(pod, dir, err);
     payload = json_object();
     if ((src = json_object_get(vol, "configMap")))
-        rc = payload_object(kc, ns, src, 0, (int)jx_int(src, "defaultMode", DEFAULT_MODE),
-                            payload, err);
+        rc = payload_object(kc, ns, src, 0, (int)jx_int(src, "defaultMode", DEFAULT_MODE), payload,
+                            err);
     else if ((src = json_object_get(vol, "secret")))
-        rc = payload_object(kc, ns, src, 1, (int)jx_int(src, "defaultMode", DEFAULT_MODE),
-                            payload, err);
+        rc = payload_object(kc, ns, src, 1, (int)jx_int(src, "defaultMode", DEFAULT_MODE), payload,
+                            err);
     else if ((src = json_object_get(vol, "downwardAPI")))
-        rc = payload_downward(pod, src, (int)jx_int(src, "defaultMode", DEFAULT_MODE), payload,
-                              err);
+        rc =
+            payload_downward(pod, src, (int)jx_int(src, "defaultMode", DEFAULT_MODE), payload, err);
     else if ((src = json_object_get(vol, "projected")))
         rc = payload_projected(kc, pod, src, dir, payload, err);
     else
-        rc = err_set(err, -E_INVALID, "volume \"%s\": unsupported volume type (kroll supports "
+        rc = err_set(err, -E_INVALID,
+                     "volume \"%s\": unsupported volume type (kroll supports "
                      "configMap, secret, downwardAPI, projected, emptyDir and hostPath)",
                      jx_str(vol, "name"));
     payload_group_read(payload, fs_group_of(pod));
@@ -663,7 +681,8 @@ int volume_sync(struct kc *kc, const json_t *pod, const char *pod_dir, json_t **
         return err_set(err, -errno, "cannot create %s: %s", root, strerror(errno));
     found = json_object();
     /* Every volume is refreshed even when one fails; the first error is returned. */
-    json_array_foreach(jx_get(pod, "spec.volumes"), i, vol) {
+    json_array_foreach(jx_get(pod, "spec.volumes"), i, vol)
+    {
         const char *name = jx_str(vol, "name");
         char dir[PATH_MAX], *host = NULL;
         int r;
@@ -692,17 +711,12 @@ int volume_sync(struct kc *kc, const json_t *pod, const char *pod_dir, json_t **
     return rc;
 }
 
-/* ---- mounts ------------------------------------------------------------------------------------ */
+/* ---- mounts ------------------------------------------------------------------------------------
+ */
 
 static const json_t *pod_volume(const json_t *pod, const char *name)
 {
-    const json_t *v;
-    size_t i;
-
-    json_array_foreach(jx_get(pod, "spec.volumes"), i, v)
-        if (name && jx_str(v, "name") && strcmp(jx_str(v, "name"), name) == 0)
-            return v;
-    return NULL;
+    return named(jx_get(pod, "spec.volumes"), name);
 }
 
 json_t *volume_mounts_resolve(const json_t *pod, const json_t *container, const json_t *paths,
@@ -713,7 +727,8 @@ json_t *volume_mounts_resolve(const json_t *pod, const json_t *container, const 
     const json_t *m;
     size_t i;
 
-    json_array_foreach(json_object_get(container, "volumeMounts"), i, m) {
+    json_array_foreach(json_object_get(container, "volumeMounts"), i, m)
+    {
         const char *name = jx_str(m, "name") ?: "", *sub = jx_str(m, "subPath");
         const char *src = json_string_value(json_object_get(paths, name));
         const json_t *vol = pod_volume(pod, name);
@@ -725,8 +740,10 @@ json_t *volume_mounts_resolve(const json_t *pod, const json_t *container, const 
             goto fail;
         }
         if (sub && *sub && !path_valid(sub)) {
-            err_set(err, -E_INVALID, "subPath \"%s\" of volume \"%s\" must be a relative path "
-                    "without \"..\"", sub, name);
+            err_set(err, -E_INVALID,
+                    "subPath \"%s\" of volume \"%s\" must be a relative path "
+                    "without \"..\"",
+                    sub, name);
             goto fail;
         }
         /* The kubelet mounts configMap, secret, downwardAPI and projected volumes read-only. */
@@ -734,8 +751,8 @@ json_t *volume_mounts_resolve(const json_t *pod, const json_t *container, const 
              json_object_get(vol, "downwardAPI") || json_object_get(vol, "projected");
         source = sub && *sub ? xasprintf("%s/%s", src, sub) : xstrdup(src);
         json_array_append_new(out, json_pack("{s:s, s:s, s:b, s:s}", "source", source, "target",
-                                             jx_str(m, "mountPath") ?: "", "readOnly", ro,
-                                             "volume", name));
+                                             jx_str(m, "mountPath") ?: "", "readOnly", ro, "volume",
+                                             name));
         free(source);
     }
     return out;

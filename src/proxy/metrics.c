@@ -40,28 +40,34 @@ static void sum_stats(const struct px_stats *st, size_t stride, int n, struct su
     }
 }
 
+void px_prom_histogram(struct buf *out, const char *name, const char *labels,
+                       const uint64_t latency[PX_LAT_BUCKETS], uint64_t sum_us)
+{
+    uint64_t cum = 0;
+
+    for (int i = 0; i < PX_LAT_BUCKETS; i++) {
+        cum += latency[i];
+        if (i < PX_LAT_BUCKETS - 1)
+            buf_appendf(out, "%s_bucket{%s,le=\"%g\"} %llu\n", name, labels, px_lat_bounds[i],
+                        (unsigned long long)cum);
+        else
+            buf_appendf(out, "%s_bucket{%s,le=\"+Inf\"} %llu\n", name, labels,
+                        (unsigned long long)cum);
+    }
+    buf_appendf(out, "%s_sum{%s} %.6f\n", name, labels, (double)sum_us / 1e6);
+    buf_appendf(out, "%s_count{%s} %llu\n", name, labels, (unsigned long long)cum);
+}
+
 static void render_series(struct buf *out, const char *labels, const struct sum *s)
 {
-    uint64_t cum = 0, total = 0;
+    uint64_t total = 0;
 
     for (int i = 0; i < PX_NCLASS; i++) {
         total += s->requests[i];
         buf_appendf(out, "kroll_proxy_requests_total{%s,code=\"%s\"} %llu\n", labels,
                     class_names[i], (unsigned long long)s->requests[i]);
     }
-    for (int i = 0; i < PX_LAT_BUCKETS; i++) {
-        cum += s->latency[i];
-        if (i < PX_LAT_BUCKETS - 1)
-            buf_appendf(out, "kroll_proxy_request_duration_seconds_bucket{%s,le=\"%g\"} %llu\n",
-                        labels, px_lat_bounds[i], (unsigned long long)cum);
-        else
-            buf_appendf(out, "kroll_proxy_request_duration_seconds_bucket{%s,le=\"+Inf\"} %llu\n",
-                        labels, (unsigned long long)cum);
-    }
-    buf_appendf(out, "kroll_proxy_request_duration_seconds_sum{%s} %.6f\n", labels,
-                (double)s->sum_us / 1e6);
-    buf_appendf(out, "kroll_proxy_request_duration_seconds_count{%s} %llu\n", labels,
-                (unsigned long long)cum);
+    px_prom_histogram(out, "kroll_proxy_request_duration_seconds", labels, s->latency, s->sum_us);
     (void)total;
 }
 
@@ -182,8 +188,7 @@ static void admin_serve(struct proxy *px, int fd)
             status = "400 Bad Request";
             ctype = "text/plain";
         }
-    }
-    else if (!strncmp(req, "GET /healthz ", 13))
+    } else if (!strncmp(req, "GET /healthz ", 13))
         buf_appendf(&body, "ok\n");
     else {
         status = "404 Not Found";
@@ -216,7 +221,7 @@ static void *admin_main(void *arg)
         if (fd < 0) {
             if (px_accept_retry(errno, "admin", &backoff))
                 continue; /* EMFILE and friends: back off, never spin, never exit */
-            break; /* the listener was shut down */
+            break;        /* the listener was shut down */
         }
         backoff = 0;
         admin_serve(a->px, fd);
@@ -236,8 +241,9 @@ int px_admin_start(struct proxy *px, const char *listen_addr)
     int fd, one = 1;
 
     size_t ll = strlen(listen_addr);
-    char *any = ll > 2 && !strcmp(listen_addr + ll - 2, ":0") ?
-                xasprintf("%.*s:1", (int)(ll - 2), listen_addr) : NULL; /* port 0: any port */
+    char *any = ll > 2 && !strcmp(listen_addr + ll - 2, ":0")
+                    ? xasprintf("%.*s:1", (int)(ll - 2), listen_addr)
+                    : NULL; /* port 0: any port */
     int bad = px_addr_parse(any ? any : listen_addr, &sa, &len) < 0;
 
     free(any);

@@ -65,6 +65,12 @@ struct px_stats {
 
 extern const double px_lat_bounds[PX_LAT_BUCKETS - 1]; /* seconds; the last bucket is +Inf */
 int px_lat_bucket(uint64_t us);
+/* A Prometheus histogram of latency counts per px_lat_bounds bucket (cumulated here) and their
+ * sum in microseconds: NAME_bucket{LABELS,le=...} lines, then NAME_sum and NAME_count
+ * (metrics.c). */
+struct buf;
+void px_prom_histogram(struct buf *out, const char *name, const char *labels,
+                       const uint64_t latency[PX_LAT_BUCKETS], uint64_t sum_us);
 
 /* ---- endpoints, tables, services ---- */
 

@@ -311,27 +311,13 @@ static void revision_labels(const char *svc, const char *rev, char *out, size_t 
 static void render_revision(struct buf *out, const char *labels, const struct px_wcount *c,
                             int family)
 {
-    uint64_t cum = 0;
-
     for (int i = 0; i < PX_CLASS_ABORTED && family == 0; i++) /* a failed connect: the 502 */
         buf_appendf(out, "kroll_http_requests_total{%s,code_class=\"%s\"} %llu\n", labels,
                     code_classes[i],
                     (unsigned long long)(c->requests[i] + (i == 4 ? c->connect_errors : 0)));
-    if (family == 0)
-        return;
-    for (int i = 0; i < PX_LAT_BUCKETS; i++) {
-        cum += c->latency[i];
-        if (i < PX_LAT_BUCKETS - 1)
-            buf_appendf(out, "kroll_http_request_duration_seconds_bucket{%s,le=\"%g\"} %llu\n",
-                        labels, px_lat_bounds[i], (unsigned long long)cum);
-        else
-            buf_appendf(out, "kroll_http_request_duration_seconds_bucket{%s,le=\"+Inf\"} %llu\n",
-                        labels, (unsigned long long)cum);
-    }
-    buf_appendf(out, "kroll_http_request_duration_seconds_sum{%s} %.6f\n", labels,
-                (double)c->latency_sum_us / 1e6);
-    buf_appendf(out, "kroll_http_request_duration_seconds_count{%s} %llu\n", labels,
-                (unsigned long long)cum);
+    if (family)
+        px_prom_histogram(out, "kroll_http_request_duration_seconds", labels, c->latency,
+                          c->latency_sum_us);
 }
 
 void px_stats_render_prom(struct proxy *px, struct buf *out)

@@ -276,31 +276,33 @@ static void backend_validate(const json_t *b, const char *field, struct err *err
                           "should be between 0 and 1000000 (inclusive)");
 }
 
-static void rule_validate(const json_t *r, size_t i, struct err *err)
+/* spec.rules[i].<name>: at most max elements, each checked by fn. */
+static void list_validate(const json_t *arr, size_t i, const char *name, size_t max,
+                          void (*fn)(const json_t *, const char *, struct err *), struct err *err)
 {
-    const json_t *ms = json_object_get(r, "matches"), *bs = json_object_get(r, "backendRefs");
     const json_t *v;
     size_t j;
     char f[128];
 
-    res__path(f, sizeof f, "spec.rules[%zu].matches", i);
-    if (json_array_size(ms) > HR_MAX_MATCHES)
-        too_many(err, f, json_array_size(ms), HR_MAX_MATCHES);
-    else
-        json_array_foreach(ms, j, v)
-        {
-            res__path(f, sizeof f, "spec.rules[%zu].matches[%zu]", i, j);
-            match_validate(v, f, err);
-        }
-    res__path(f, sizeof f, "spec.rules[%zu].backendRefs", i);
-    if (json_array_size(bs) > HR_MAX_BACKENDS)
-        too_many(err, f, json_array_size(bs), HR_MAX_BACKENDS);
-    else
-        json_array_foreach(bs, j, v)
-        {
-            res__path(f, sizeof f, "spec.rules[%zu].backendRefs[%zu]", i, j);
-            backend_validate(v, f, err);
-        }
+    res__path(f, sizeof f, "spec.rules[%zu].%s", i, name);
+    if (json_array_size(arr) > max) {
+        too_many(err, f, json_array_size(arr), max);
+        return;
+    }
+    json_array_foreach(arr, j, v)
+    {
+        res__path(f, sizeof f, "spec.rules[%zu].%s[%zu]", i, name, j);
+        fn(v, f, err);
+    }
+}
+
+static void rule_validate(const json_t *r, size_t i, struct err *err)
+{
+    const json_t *ms = json_object_get(r, "matches"), *bs = json_object_get(r, "backendRefs");
+    char f[128];
+
+    list_validate(ms, i, "matches", HR_MAX_MATCHES, match_validate, err);
+    list_validate(bs, i, "backendRefs", HR_MAX_BACKENDS, backend_validate, err);
     res__path(f, sizeof f, "spec.rules[%zu].filters", i);
     if (json_array_size(json_object_get(r, "filters")))
         err_field_forbidden(err, f, "kroll's proxy does not run HTTPRoute filters");

@@ -12,16 +12,6 @@
 
 #define VPA_MAX_POLICIES 64
 
-/* A quantity as JSON may carry it (a string, or a bare number from YAML) in milli-units. */
-static int qty_milli(const json_t *v, int64_t *milli)
-{
-    if (json_is_number(v)) {
-        *milli = (int64_t)(json_number_value(v) * 1000.0);
-        return 0;
-    }
-    return quantity_parse_milli(json_string_value(v) ?: "", milli);
-}
-
 static int one_of(const char *s, const char *const *set)
 {
     for (; *set; set++)
@@ -51,7 +41,8 @@ static void bounds_check(const json_t *p, const char *field, struct err *err)
     json_object_foreach((json_t *)min, res, mv)
     {
         int64_t a, b;
-        if (qty_milli(mv, &a) < 0 || qty_milli(json_object_get(max, res), &b) < 0 || a <= b)
+        if (quantity_json_milli(mv, &a) < 0 ||
+            quantity_json_milli(json_object_get(max, res), &b) < 0 || a <= b)
             continue;
         res__path(f, sizeof f, "%s.maxAllowed.%s", field, res);
         err_field_invalid(err, f, json_object_get(max, res),
