@@ -1,6 +1,5 @@
 /* The proxy's kubeconfig (kube.h): reads the file the server writes (server URL, CA data, bearer
- * token) and turns a GET into a core/httpc request that trusts that CA alone, so callers can read
- * a LIST whole or a watch stream line by line. Runs on the provider's threads only. */
+ * token), for the client (client/kc.h) the provider makes from it, trusting that CA alone. */
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,8 +8,6 @@
 #include "core/file.h"
 #include "core/log.h"
 #include "proxy/kube.h"
-
-#define KUBE_CONNECT_MS 2000
 
 /* The value after "key:" on the first line that has it (the kubeconfig kroll writes is flat
  * enough for this); NULL when absent. */
@@ -105,23 +102,4 @@ void px_kube_config_free(struct px_kube *kc)
     free(kc->token);
     free(kc->ca_pem);
     memset(kc, 0, sizeof *kc);
-}
-
-int px_kube_get(const struct px_kube *kc, const char *path, int timeout_s, struct httpc_conn **out,
-                char *msg, size_t msgn)
-{
-    char *url = xasprintf("%s%s", kc->server, path);
-    char *hdrs = xasprintf("Authorization: Bearer %s\r\n", kc->token);
-    struct httpc_req req = {.method = "GET",
-                            .url = url,
-                            .headers = hdrs,
-                            .timeout_ms = timeout_s * 1000,
-                            .connect_timeout_ms = KUBE_CONNECT_MS,
-                            .ca_pem = kc->ca_pem,
-                            .user_agent = "kroll-proxy"};
-    int rc = httpc_open(&req, out, msg, msgn);
-
-    free(url);
-    free(hdrs);
-    return rc;
 }
