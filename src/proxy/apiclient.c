@@ -49,6 +49,7 @@ struct apic {
     struct kc *kc;
     char *kc_id; /* the kubeconfig's server, token and CA the client was made with */
     int cfg_logged;
+    int relisting; /* the view was lost: each informer that lists again is logged */
     struct loop_timer coalesce, resync;
     int dirty, retry;
     struct api_svc *svcs;
@@ -595,8 +596,16 @@ static void on_sync(const struct resource *r, int live, void *ctx)
 {
     struct apic *ac = ctx;
 
-    if (!live)
+    struct kc_sync s;
+
+    if (!live) {
         atomic_store(&ac->px->view_stale, 1);
+        ac->relisting = 1;
+    } else if (ac->relisting) {
+        log_info("proxy", "api server back: re-listed %s", r->plural);
+        kc_sync(ac->kc, &s);
+        ac->relisting = !s.live;
+    }
     on_change(NULL, r, NULL, NULL, ac); /* the apply after the list makes the view current */
 }
 
@@ -617,6 +626,7 @@ static void client_start(struct apic *ac)
 
     if (px_kube_config_load(ac->kubeconfig, &k, msg, sizeof msg) < 0) {
         atomic_store(&ac->px->view_stale, 1);
+        ac->relisting = 1;
         if (!ac->cfg_logged++)
             log_warn("proxy", "cannot list (%s); serving the last endpoints", msg);
         return;
@@ -634,6 +644,7 @@ static void client_start(struct apic *ac)
     err_init(&err);
     if (!(ac->kc = kc_https_new(ac->loop, &o, &err))) {
         atomic_store(&ac->px->view_stale, 1);
+        ac->relisting = 1;
         log_warn("proxy", "cannot list (%s); serving the last endpoints", err.msg);
     } else {
         log_info("proxy", "api client server=%s", k.server);

@@ -44,7 +44,7 @@ wait "$DPID"
 expect_match "$(cat "$TEST_DIR/drain1")" '"ok": ?true.*"view_stale": ?true' "the drain answered at its timeout, saying the view was behind"
 
 kroll_start
-wait_for 30 "the proxy re-listed" -- grep -q 'listed again" resource=endpointslices' "$KROLL_DATA/run/proxy.log"
+wait_for 30 "the proxy re-listed" -- grep -q 'api server back: re-listed endpointslices' "$KROLL_DATA/run/proxy.log"
 drain "$P1" 20000 "$TEST_DIR/drain2"
 expect_match "$(cat "$TEST_DIR/drain2")" '"ok": ?true' "with a current view the drain is done"
 expect_eq "$(grep -c view_stale "$TEST_DIR/drain2")" 0 "... and does not report a stale view"
