@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -539,9 +540,11 @@ static json_t *hx_list_map(void *t, const struct resource *r)
 {
     struct hx *h = t;
     struct hwatch *w = xcalloc(1, sizeof *w);
+    sigset_t all, old;
     struct err err;
     const char *k;
     json_t *v;
+    int rc;
 
     err_init(&err);
     w->hx = h;
@@ -559,7 +562,11 @@ static json_t *hx_list_map(void *t, const struct resource *r)
     err_release(&err);
     json_object_foreach(h->last_list, k, v)
         json_object_set_new(w->known, k, json_string(jx_str(v, "metadata.resourceVersion") ?: ""));
-    if (pthread_create(&w->th, NULL, watch_main, w) != 0) {
+    sigfillset(&all); /* the watch threads leave signals to the threads of their owner */
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    rc = pthread_create(&w->th, NULL, watch_main, w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
         log_error("client", "msg=\"cannot start a watch thread\" resource=%s", r->key);
         json_decref(w->known);
         pthread_mutex_destroy(&w->mu);
