@@ -49,7 +49,9 @@ struct apic {
     struct kc *kc;
     char *kc_id; /* the kubeconfig's server, token and CA the client was made with */
     int cfg_logged;
-    int relisting; /* the view was lost: each informer that lists again is logged */
+    /* The view was behind at a resync (the server was away, not a watch's routine end): each
+     * informer that lists again is logged. */
+    int relisting;
     struct loop_timer coalesce, resync;
     int dirty, retry;
     struct api_svc *svcs;
@@ -600,7 +602,6 @@ static void on_sync(const struct resource *r, int live, void *ctx)
 
     if (!live) {
         atomic_store(&ac->px->view_stale, 1);
-        ac->relisting = 1;
     } else if (ac->relisting) {
         log_info("proxy", "api server back: re-listed %s", r->plural);
         kc_sync(ac->kc, &s);
@@ -678,8 +679,10 @@ static void on_resync(struct loop_timer *t, void *ctx)
     }
     if (ac->kc)
         kc_sync(ac->kc, &s);
-    if (!s.live)
+    if (!s.live) {
+        ac->relisting = 1;
         client_start(ac);
+    }
     if (!loop_timer_active(&ac->coalesce) && (ac->dirty || ac->retry || ac->nsvcs))
         reconcile(ac);
     loop_timer_start(ac->loop, t, RESYNC_MS);
