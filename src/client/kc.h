@@ -50,7 +50,8 @@ typedef void kc_event_fn(const char *type, const struct resource *r, json_t *obj
  * start from; events after it arrive through the listener). A transport whose watch can end
  * (sync_events: HTTPS, where the server restarts or the network drops) also calls the listener
  * with obj NULL and type KC_LISTED once a list's events have all been sent (the first list's
- * and every relist's), and KC_LOST when a watch ended or a list failed; the client keeps these
+ * and every relist's), and KC_LOST when a watch ended or a list failed (once until the next
+ * KC_LISTED); the client keeps these
  * to itself (kc_sync) and tells them to kc_on_sync's function, never to kc_listen's. */
 #define KC_LISTED "LISTED"
 #define KC_LOST "LOST"
@@ -131,7 +132,8 @@ void kc_unlisten(struct kc *kc, kc_event_fn *fn, void *ctx);
  * costs). listed: each has listed once (its cache is a whole list, not an empty map because the
  * server was away); live: each is following its watch now (after a watch ended the cache may
  * be behind, never half-empty: the differences of the next list arrive as events in one batch,
- * then the informer is live again); lost: watches ended or lists failed so far, all informers.
+ * then the informer is live again); lost: how often an informer stopped being live so far
+ * (a watch that ended, a first list that failed), all informers.
  * In process every informer is listed and live at once and lost stays 0. */
 struct kc_sync {
     int listed, live;
