@@ -51,8 +51,8 @@ typedef void kc_event_fn(const char *type, const struct resource *r, json_t *obj
  * (sync_events: HTTPS, where the server restarts or the network drops) also calls the listener
  * with obj NULL and type KC_LISTED once a list's events have all been sent (the first list's
  * and every relist's), and KC_LOST when a watch ended or a list failed (once until the next
- * KC_LISTED); the client keeps these
- * to itself (kc_sync) and tells them to kc_on_sync's function, never to kc_listen's. */
+ * KC_LISTED); the client keeps these to itself (kc_sync) and tells them to kc_on_sync's
+ * function, never to kc_listen's. */
 #define KC_LISTED "LISTED"
 #define KC_LOST "LOST"
 struct kc_transport {
