@@ -83,15 +83,22 @@ struct cluster_state {
 };
 
 /* A connection to the API: address and token from the kubeconfig, CA from the pki dir. */
+/* GETs go through c; the sampler reads ReplicaSets, Pods, Rollouts and AnalysisRuns from the
+ * client's informers (kc over HTTPS), whose loop it turns at each sample. */
+struct loop;
+struct kc;
 struct demo_api {
     struct cli_api c;
+    struct loop *loop;
+    struct kc *kc;
 };
 
 int demo_api_open(struct demo_api *a, const char *data_dir);
 void demo_api_close(struct demo_api *a);
 /* GET path; returns the parsed JSON body (new reference) or NULL. */
 json_t *demo_api_get(struct demo_api *a, const char *path);
-/* Reads ReplicaSets and Pods of the default namespace into st. 0 or -1. */
+/* Reads ReplicaSets and Pods of the default namespace into st. 0, or -1 while the informers
+ * have not listed or lost the server. */
 int demo_api_sample(struct demo_api *a, struct cluster_state *st);
 
 /* One analysis measurement (metric[0] set) or one AnalysisRun's outcome (metric ""), at demo

@@ -15,6 +15,7 @@
 
 struct informer {
     int started;
+    int listed, live; /* kc_sync */
     json_t *all;      /* "ns/name" -> object */
     json_t *by_ns;    /* namespace -> {"ns/name": object} */
     json_t *by_owner; /* controller owner uid -> {"ns/name": object} */
@@ -34,6 +35,9 @@ struct kc {
     struct informer inf[RES_COUNT];
     struct listener ls[KC_MAX_LISTENERS];
     int nls;
+    unsigned lost;
+    kc_sync_fn *sync_fn;
+    void *sync_ctx;
 };
 
 char *kc_key(const json_t *obj)
@@ -120,6 +124,18 @@ static void on_event(const char *type, const struct resource *r, json_t *obj, js
     struct informer *inf = &kc->inf[r->id];
     json_t *cached = NULL;
 
+    if (!obj) { /* the transport's KC_LISTED or KC_LOST */
+        int live = strcmp(type, KC_LISTED) == 0;
+
+        if (!inf->started)
+            return;
+        kc->lost += !live;
+        inf->listed |= live;
+        inf->live = live;
+        if (kc->sync_fn)
+            kc->sync_fn(r, live, kc->sync_ctx);
+        return;
+    }
     if (inf->started) {
         char *key = kc_key(obj);
 
@@ -151,6 +167,7 @@ static struct informer *inf_of(struct kc *kc, const struct resource *r)
         kc->watching = 1;
     }
     inf->started = 1;
+    inf->listed = inf->live = !kc->ops->sync_events;
     inf->all = json_object();
     inf->by_ns = json_object();
     inf->by_owner = json_object();
@@ -188,6 +205,23 @@ void kc_free(struct kc *kc)
 struct loop *kc_loop(struct kc *kc)
 {
     return kc->loop;
+}
+
+void kc_sync(struct kc *kc, struct kc_sync *s)
+{
+    *s = (struct kc_sync){.listed = 1, .live = 1, .lost = kc->lost};
+    for (int i = 0; i < RES_COUNT; i++) {
+        if (!kc->inf[i].started)
+            continue;
+        s->listed &= kc->inf[i].listed;
+        s->live &= kc->inf[i].live;
+    }
+}
+
+void kc_on_sync(struct kc *kc, kc_sync_fn *fn, void *ctx)
+{
+    kc->sync_fn = fn;
+    kc->sync_ctx = ctx;
 }
 
 const struct resource *kc_resource(enum res_id id)

@@ -48,8 +48,16 @@ typedef void kc_event_fn(const char *type, const struct resource *r, json_t *obj
 
 /* A transport. Results are new references; ns is NULL or "" for cluster-scoped resources.
  * watch/unwatch: one listener for every resource's events (list_map gives the state to
- * start from; events after it arrive through the listener). */
+ * start from; events after it arrive through the listener). A transport whose watch can end
+ * (sync_events: HTTPS, where the server restarts or the network drops) also calls the listener
+ * with obj NULL and type KC_LISTED once a list's events have all been sent (the first list's
+ * and every relist's), and KC_LOST when a watch ended or a list failed (once until the next
+ * KC_LISTED); the client keeps these to itself (kc_sync) and tells them to kc_on_sync's
+ * function, never to kc_listen's. */
+#define KC_LISTED "LISTED"
+#define KC_LOST "LOST"
 struct kc_transport {
+    int sync_events; /* sends KC_LISTED and KC_LOST: an informer is not listed until it says */
     int (*create)(void *t, const struct resource *r, const char *ns, json_t *obj,
                   const struct kc_wopts *o, json_t **out, struct err *err);
     int (*update)(void *t, const struct resource *r, const char *ns, const char *name, json_t *obj,
@@ -77,8 +85,12 @@ struct kc_transport {
 /* A client on transport ops with state t (freed by ops->free), running on loop. */
 struct kc *kc_new(struct loop *loop, const struct kc_transport *ops, void *t);
 /* The HTTPS transport to a server (for a component outside the server's process): writes are
- * blocking requests, so the loop waits for each; each informer's watch runs on a thread of its
- * own and hands its events to loop. Everything it is given is copied. */
+ * blocking requests, so the loop waits for each; an informer's first list too (when it fails,
+ * the informer stays unlisted and its thread lists again). Each informer's watch runs on a
+ * thread of its own and hands its events to loop; after a watch ends it lists again (backoff
+ * 100 ms doubling to 2 s while that fails) and sends the differences. kc_free, on the loop's
+ * thread, ends those threads within a moment: it cuts their connections and wakes their waits.
+ * Everything it is given is copied. */
 struct kc_https_opts {
     const char *server; /* "https://host:port" */
     const char *token;  /* bearer token */
@@ -114,6 +126,23 @@ json_t *kc_map_owned(struct kc *kc, const struct resource *r, const char *uid);
 #define KC_MAX_LISTENERS 256
 int kc_listen(struct kc *kc, const struct resource *r, kc_event_fn *fn, void *ctx);
 void kc_unlisten(struct kc *kc, kc_event_fn *fn, void *ctx);
+
+/* How current the informers started so far are (client-go's HasSynced, and what a reconnect
+ * costs). listed: each has listed once (its cache is a whole list, not an empty map because the
+ * server was away); live: each is following its watch now (after a watch ended the cache may
+ * be behind, never half-empty: the differences of the next list arrive as events in one batch,
+ * then the informer is live again); lost: how often an informer stopped being live so far
+ * (a watch that ended, a first list that failed), all informers.
+ * In process every informer is listed and live at once and lost stays 0. */
+struct kc_sync {
+    int listed, live;
+    unsigned lost;
+};
+void kc_sync(struct kc *kc, struct kc_sync *s);
+/* fn(r, live, ctx) on the client's loop whenever r's informer becomes live (after a list) or
+ * stops being (a watch ended, a list failed). One function per client; NULL removes it. */
+typedef void kc_sync_fn(const struct resource *r, int live, void *ctx);
+void kc_on_sync(struct kc *kc, kc_sync_fn *fn, void *ctx);
 
 /* ---- writes: the transport ---- */
 int kc_create(struct kc *kc, const struct resource *r, const char *ns, json_t *obj,

@@ -4,15 +4,18 @@
  * informer's list is a LIST; its watch is a thread per resource that streams a watch from the
  * list's resourceVersion and hands each event to the client's loop through a pipe. When a watch
  * ends (timeout, 410 Gone, a lost connection) the thread lists again and sends what changed
- * meanwhile as events, so the cache converges whatever was missed. */
+ * meanwhile as events (one batch, then KC_LISTED), so the cache converges whatever was missed
+ * and never shows a half-empty state. */
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client/kc.h"
@@ -24,7 +27,10 @@
 #define HX_WATCH_SECONDS 240     /* timeoutSeconds of one watch request */
 #define HX_LINE_MAX (16u << 20)  /* one watch event */
 #define HX_LIST_MAX (256u << 20) /* one LIST answer */
-#define HX_RETRY_MS 1000         /* pause before listing again after an error */
+#define HX_CONNECT_MS 5000       /* a TCP connect (the server's address black-holes) */
+#define HX_BACKOFF_MIN_MS 100    /* pause before listing again, doubling while lists fail */
+#define HX_BACKOFF_MAX_MS 2000
+#define HX_WATCH_LIVED_MS 5000 /* a watch that lasted this long: list again at once */
 #define HX_PATH_MAX 1024
 
 struct hev {
@@ -41,6 +47,9 @@ struct hwatch {
     pthread_t th;
     char rv[32];
     json_t *known; /* "ns/name" -> resourceVersion, the thread's own view */
+    int listed;    /* the thread's: known and rv are a list's (and the watch's since) */
+    int down;      /* the thread's: KC_LOST sent, KC_LISTED not yet */
+    int failing;   /* the thread's: lists failed since the last that worked */
     pthread_mutex_t mu;
     struct httpc_conn *conn; /* under mu: the open watch, shut down to stop */
 };
@@ -53,6 +62,7 @@ struct hx {
     void *ctx;
     json_t *last_list; /* what list_map returned last (borrowed by the caller until the next) */
     pthread_mutex_t mu;
+    pthread_cond_t cv;        /* wakes naps when stopping */
     struct hev *head, **tail; /* events from the watch threads, oldest first */
     int pipe[2];
     struct loop_io io;
@@ -90,9 +100,30 @@ static int err_of(int status, const json_t *st, struct err *err)
     return code;
 }
 
-/* One request with a JSON body (or none) and a JSON answer (new reference in *out). */
-static int hx_req(struct hx *h, const char *method, const char *path, const char *ctype,
-                  const json_t *body, size_t max, json_t **out, struct err *err)
+static int stopping(struct hx *h)
+{
+    int s;
+
+    pthread_mutex_lock(&h->mu);
+    s = h->stopping;
+    pthread_mutex_unlock(&h->mu);
+    return s;
+}
+
+/* The thread's open request, for hx_free to cut; one opened after the stop is cut at once. */
+static void set_conn(struct hwatch *w, struct httpc_conn *c)
+{
+    pthread_mutex_lock(&w->mu);
+    w->conn = c;
+    pthread_mutex_unlock(&w->mu);
+    if (c && stopping(w->hx))
+        shutdown(httpc_fd(c), SHUT_RDWR);
+}
+
+/* One request with a JSON body (or none) and a JSON answer (new reference in *out); a watch
+ * thread's (w) can be cut by hx_free. */
+static int hx_req(struct hx *h, struct hwatch *w, const char *method, const char *path,
+                  const char *ctype, const json_t *body, size_t max, json_t **out, struct err *err)
 {
     char url[HTTPC_MAX_URL], hdr[1200], msg[512];
     char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
@@ -102,27 +133,38 @@ static int hx_req(struct hx *h, const char *method, const char *path, const char
                            .body = text,
                            .body_len = text ? strlen(text) : 0,
                            .timeout_ms = h->timeout_ms,
-                           .ca_pem = h->ca_pem,
-                           .max_body = max};
-    struct httpc_resp rs = {0};
-    json_t *ans;
-    int rc = 0;
+                           .connect_timeout_ms = HX_CONNECT_MS,
+                           .ca_pem = h->ca_pem};
+    struct httpc_conn *c = NULL;
+    struct buf ans;
+    json_t *j = NULL;
+    int rc = 0, status;
 
     snprintf(url, sizeof url, "%s%s", h->base, path);
     snprintf(hdr, sizeof hdr, "%sAccept: application/json\r\n%s%s%s", h->auth,
              ctype ? "Content-Type: " : "", ctype ? ctype : "", ctype ? "\r\n" : "");
-    if (httpc_do(&rq, &rs, msg, sizeof msg) < 0) {
-        free(text);
-        return err_set(err, -E_UNAVAILABLE, "%s %s: %s", method, path, msg);
-    }
+    rc = httpc_open(&rq, &c, msg, sizeof msg);
     free(text);
-    ans = json_loadb(rs.body ? rs.body : "", rs.body_len, 0, NULL);
-    if (rs.status < 200 || rs.status > 299)
-        rc = err_of(rs.status, ans, err);
+    if (rc < 0)
+        return err_set(err, -E_UNAVAILABLE, "%s %s: %s", method, path, msg);
+    if (w)
+        set_conn(w, c);
+    buf_init(&ans, max ? max : HTTPC_MAX_BODY);
+    status = httpc_status(c);
+    if (httpc_read_all(c, &ans) < 0)
+        rc = err_set(err, -E_UNAVAILABLE, "%s %s: %s", method, path, httpc_error(c));
+    else if (!(j = json_loadb(ans.data ? ans.data : "", ans.len, 0, NULL)) && out &&
+             status >= 200 && status <= 299)
+        rc = err_set(err, -E_UNAVAILABLE, "%s %s: unreadable answer", method, path);
+    else if (status < 200 || status > 299)
+        rc = err_of(status, j, err);
     else if (out)
-        *out = json_incref(ans);
-    json_decref(ans);
-    free(rs.body);
+        *out = json_incref(j);
+    if (w)
+        set_conn(w, NULL);
+    httpc_close(c);
+    buf_release(&ans);
+    json_decref(j);
     return rc;
 }
 
@@ -133,7 +175,7 @@ static int hx_create(void *t, const struct resource *r, const char *ns, json_t *
 
     (void)o;
     res_path(path, sizeof path, r, ns, NULL, NULL);
-    return hx_req(t, "POST", path, "application/json", obj, 0, out, err);
+    return hx_req(t, NULL, "POST", path, "application/json", obj, 0, out, err);
 }
 
 static int hx_update(void *t, const struct resource *r, const char *ns, const char *name,
@@ -142,7 +184,7 @@ static int hx_update(void *t, const struct resource *r, const char *ns, const ch
     char path[HX_PATH_MAX];
 
     res_path(path, sizeof path, r, ns, name, o && o->status ? "status" : NULL);
-    return hx_req(t, "PUT", path, "application/json", obj, 0, out, err);
+    return hx_req(t, NULL, "PUT", path, "application/json", obj, 0, out, err);
 }
 
 static int hx_patch(void *t, const struct resource *r, const char *ns, const char *name,
@@ -152,7 +194,7 @@ static int hx_patch(void *t, const struct resource *r, const char *ns, const cha
     char path[HX_PATH_MAX];
 
     res_path(path, sizeof path, r, ns, name, o && o->status ? "status" : NULL);
-    return hx_req(t, "PATCH", path, ctype, patch, 0, out, err);
+    return hx_req(t, NULL, "PATCH", path, ctype, patch, 0, out, err);
 }
 
 static int hx_delete(void *t, const struct resource *r, const char *ns, const char *name,
@@ -167,7 +209,7 @@ static int hx_delete(void *t, const struct resource *r, const char *ns, const ch
     if (o && o->propagation)
         json_object_set_new(opts, "propagationPolicy", json_string(o->propagation));
     res_path(path, sizeof path, r, ns, name, NULL);
-    rc = hx_req(t, "DELETE", path, "application/json", opts, 0, out, err);
+    rc = hx_req(t, NULL, "DELETE", path, "application/json", opts, 0, out, err);
     json_decref(opts);
     return rc;
 }
@@ -180,7 +222,7 @@ static int hx_bind(void *t, const char *ns, const char *name, const char *node, 
     int rc;
 
     res_path(path, sizeof path, kc_resource(RES_POD), ns, name, "binding");
-    rc = hx_req(t, "POST", path, "application/json", b, 0, NULL, err);
+    rc = hx_req(t, NULL, "POST", path, "application/json", b, 0, NULL, err);
     json_decref(b);
     return rc;
 }
@@ -206,7 +248,7 @@ static void hx_event(void *t, const json_t *obj, const char *type, const char *r
                    "count", 1);
     res_path(path, sizeof path, kc_resource(RES_EVENT), ns, NULL, NULL);
     err_init(&err);
-    if (ev && hx_req(t, "POST", path, "application/json", ev, 0, NULL, &err) < 0)
+    if (ev && hx_req(t, NULL, "POST", path, "application/json", ev, 0, NULL, &err) < 0)
         log_warn("client", "msg=\"event not recorded\" reason=%s err=\"%s\"", reason, err.msg);
     err_release(&err);
     json_decref(ev);
@@ -214,19 +256,36 @@ static void hx_event(void *t, const json_t *obj, const char *type, const char *r
 
 /* ---- informers: list, and a watch thread per resource ---- */
 
-/* LIST r: the items as a map "ns/name" -> object (new reference) and the list's
- * resourceVersion into rv; NULL with err set on failure. */
-static json_t *hx_list(struct hx *h, const struct resource *r, char *rv, size_t rvn,
-                       struct err *err)
+/* Waits ms, or less when the client stops. */
+static void nap(struct hx *h, int ms)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += ms / 1000;
+    ts.tv_nsec += (long)(ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    pthread_mutex_lock(&h->mu);
+    while (!h->stopping && pthread_cond_timedwait(&h->cv, &h->mu, &ts) != ETIMEDOUT)
+        ;
+    pthread_mutex_unlock(&h->mu);
+}
+
+/* LIST w->r: the items as a map "ns/name" -> object (new reference) and the list's
+ * resourceVersion into w->rv; NULL with err set on failure. */
+static json_t *hx_list(struct hwatch *w, struct err *err)
 {
     char path[HX_PATH_MAX];
     json_t *list = NULL, *map, *it;
     size_t i;
 
-    res_path(path, sizeof path, r, NULL, NULL, NULL);
-    if (hx_req(h, "GET", path, NULL, NULL, HX_LIST_MAX, &list, err) < 0)
+    res_path(path, sizeof path, w->r, NULL, NULL, NULL);
+    if (hx_req(w->hx, w, "GET", path, NULL, NULL, HX_LIST_MAX, &list, err) < 0)
         return NULL;
-    snprintf(rv, rvn, "%s", jx_str(list, "metadata.resourceVersion") ?: "0");
+    snprintf(w->rv, sizeof w->rv, "%s", jx_str(list, "metadata.resourceVersion") ?: "0");
     map = json_object();
     json_array_foreach(json_object_get(list, "items"), i, it)
     {
@@ -234,8 +293,8 @@ static json_t *hx_list(struct hx *h, const struct resource *r, char *rv, size_t 
 
         /* Items of a list carry no kind: give them the resource's, as a GET would. */
         if (!json_object_get(it, "kind")) {
-            json_object_set_new(it, "kind", json_string(r->kind));
-            json_object_set_new(it, "apiVersion", json_string(r->api_version));
+            json_object_set_new(it, "kind", json_string(w->r->kind));
+            json_object_set_new(it, "apiVersion", json_string(w->r->api_version));
         }
         json_object_set(map, k, it);
         free(k);
@@ -244,48 +303,76 @@ static json_t *hx_list(struct hx *h, const struct resource *r, char *rv, size_t 
     return map;
 }
 
-static void hx_push(struct hx *h, const struct resource *r, const char *type, json_t *obj)
+/* Appends an event (obj NULL: KC_LISTED, KC_LOST) to a batch. */
+static void batch_add(struct hev ***tail, const struct resource *r, const char *type, json_t *obj)
 {
     struct hev *e = xcalloc(1, sizeof *e);
-    char one = 1;
 
     e->r = r;
     snprintf(e->type, sizeof e->type, "%s", type);
     e->obj = json_incref(obj);
+    **tail = e;
+    *tail = &e->next;
+}
+
+/* Hands a batch to the loop as a whole: on_pipe takes all of it or none. */
+static void hx_send(struct hx *h, struct hev *head, struct hev **tail)
+{
+    char one = 1;
+
+    if (!head)
+        return;
     pthread_mutex_lock(&h->mu);
-    *h->tail = e;
-    h->tail = &e->next;
+    *h->tail = head;
+    h->tail = tail;
     pthread_mutex_unlock(&h->mu);
     if (write(h->pipe[1], &one, 1) < 0 && errno != EAGAIN)
         log_warn("client", "msg=\"cannot wake the loop\" err=\"%s\"", strerror(errno));
 }
 
-static int stopping(struct hx *h)
+/* One event, or a KC_LISTED / KC_LOST mark (obj NULL). */
+static void hx_push(struct hx *h, const struct resource *r, const char *type, json_t *obj)
 {
-    int s;
+    struct hev *head = NULL, **tail = &head;
 
-    pthread_mutex_lock(&h->mu);
-    s = h->stopping;
-    pthread_mutex_unlock(&h->mu);
-    return s;
+    batch_add(&tail, r, type, obj);
+    hx_send(h, head, tail);
 }
 
-/* After a watch ended: list again and send the differences from what the thread knew. */
-static void relist(struct hwatch *w)
+/* The informer's view went stale (a watch ended, a list failed): said once until it lists. */
+static void lost(struct hwatch *w)
 {
+    if (!w->down)
+        hx_push(w->hx, w->r, KC_LOST, NULL);
+    w->down = 1;
+}
+
+/* A list failed: logged once until one works. */
+static void list_failed(struct hwatch *w, const struct err *err)
+{
+    if (!w->failing++)
+        log_warn("client",
+                 "msg=\"list failed; the cache keeps its last state\" resource=%s err=\"%s\"",
+                 w->r->key, err->msg);
+    lost(w);
+}
+
+/* Lists again and sends what changed since the thread's view (w->known), then KC_LISTED, as
+ * one batch. 0, or -1 when the list failed. */
+static int relist(struct hwatch *w)
+{
+    struct hev *head = NULL, **tail = &head;
     struct err err;
     json_t *map, *v, *gone = json_array();
     const char *k;
     size_t i;
 
     err_init(&err);
-    map = hx_list(w->hx, w->r, w->rv, sizeof w->rv, &err);
-    if (!map) {
-        log_warn("client", "msg=\"relist failed\" resource=%s err=\"%s\"", w->r->key, err.msg);
+    if (!(map = hx_list(w, &err))) {
+        list_failed(w, &err);
         err_release(&err);
         json_decref(gone);
-        usleep(HX_RETRY_MS * 1000);
-        return;
+        return -1;
     }
     json_object_foreach(w->known, k, v) if (!json_object_get(map, k))
         json_array_append_new(gone, json_string(k));
@@ -296,7 +383,7 @@ static void relist(struct hwatch *w)
             json_pack("{s:s,s:s,s:{s:s%,s:s}}", "kind", w->r->kind, "apiVersion", w->r->api_version,
                       "metadata", "namespace", key, (size_t)(slash - key), "name", slash + 1);
 
-        hx_push(w->hx, w->r, "DELETED", last);
+        batch_add(&tail, w->r, "DELETED", last);
         json_decref(last);
         json_object_del(w->known, key);
     }
@@ -306,13 +393,20 @@ static void relist(struct hwatch *w)
         const char *had = json_string_value(json_object_get(w->known, k));
 
         if (!had || strcmp(had, rv) != 0) {
-            hx_push(w->hx, w->r, had ? "MODIFIED" : "ADDED", v);
+            batch_add(&tail, w->r, had ? "MODIFIED" : "ADDED", v);
             json_object_set_new(w->known, k, json_string(rv));
         }
     }
+    batch_add(&tail, w->r, KC_LISTED, NULL);
+    hx_send(w->hx, head, tail);
+    if (w->failing)
+        log_info("client", "msg=\"listed again\" resource=%s objects=%zu", w->r->key,
+                 json_object_size(map));
+    w->down = w->failing = 0;
     json_decref(gone);
     json_decref(map);
     err_release(&err);
+    return 0;
 }
 
 static void watch_line(struct hwatch *w, const char *line, size_t n)
@@ -345,6 +439,7 @@ static void watch_once(struct hwatch *w)
                            .url = url,
                            .headers = hdr,
                            .timeout_ms = (HX_WATCH_SECONDS + 30) * 1000,
+                           .connect_timeout_ms = HX_CONNECT_MS,
                            .ca_pem = h->ca_pem};
     struct httpc_conn *c = NULL;
     struct buf line;
@@ -357,16 +452,12 @@ static void watch_once(struct hwatch *w)
              "timeoutSeconds=%d",
              h->base, path, w->rv, HX_WATCH_SECONDS);
     snprintf(hdr, sizeof hdr, "%sAccept: application/json\r\n", h->auth);
-    buf_init(&line, HX_LINE_MAX);
     if (httpc_open(&rq, &c, msg, sizeof msg) < 0) {
         log_warn("client", "msg=\"watch failed\" resource=%s err=\"%s\"", w->r->key, msg);
-        buf_release(&line);
-        usleep(HX_RETRY_MS * 1000);
         return;
     }
-    pthread_mutex_lock(&w->mu);
-    w->conn = c;
-    pthread_mutex_unlock(&w->mu);
+    buf_init(&line, HX_LINE_MAX);
+    set_conn(w, c);
     while (httpc_status(c) == 200 && !stopping(h) && (n = httpc_read(c, chunk, sizeof chunk)) > 0) {
         for (ssize_t i = 0; i < n; i++) {
             if (chunk[i] != '\n') {
@@ -379,21 +470,40 @@ static void watch_once(struct hwatch *w)
             line.len = 0, line.max = HX_LINE_MAX;
         }
     }
-    pthread_mutex_lock(&w->mu);
-    w->conn = NULL;
-    pthread_mutex_unlock(&w->mu);
+    set_conn(w, NULL);
     httpc_close(c);
     buf_release(&line);
 }
 
+/* List (until it works), watch, and again. A watch that lived a while is followed by a list at
+ * once; failed lists and watches that end quickly back off, so a struggling server is not
+ * hammered. */
 static void *watch_main(void *arg)
 {
     struct hwatch *w = arg;
+    int backoff = HX_BACKOFF_MIN_MS;
 
     while (!stopping(w->hx)) {
+        int64_t t0;
+
+        if (!w->listed && relist(w) < 0) {
+            nap(w->hx, backoff);
+            backoff = backoff * 2 > HX_BACKOFF_MAX_MS ? HX_BACKOFF_MAX_MS : backoff * 2;
+            continue;
+        }
+        w->listed = 1;
+        t0 = time_mono_ms();
         watch_once(w);
-        if (!stopping(w->hx))
-            relist(w);
+        w->listed = 0;
+        if (stopping(w->hx))
+            break;
+        lost(w);
+        if (time_mono_ms() - t0 > HX_WATCH_LIVED_MS) {
+            backoff = HX_BACKOFF_MIN_MS;
+            continue;
+        }
+        nap(w->hx, backoff);
+        backoff = backoff * 2 > HX_BACKOFF_MAX_MS ? HX_BACKOFF_MAX_MS : backoff * 2;
     }
     return NULL;
 }
@@ -424,30 +534,39 @@ static void on_pipe(struct loop_io *io, unsigned events, void *ctx)
     }
 }
 
+/* The first list, on the loop's thread; then the resource's watch thread. A failed list leaves
+ * the informer empty and unlisted (KC_LOST) until the thread lists. */
 static json_t *hx_list_map(void *t, const struct resource *r)
 {
     struct hx *h = t;
     struct hwatch *w = xcalloc(1, sizeof *w);
+    sigset_t all, old;
     struct err err;
     const char *k;
     json_t *v;
+    int rc;
 
     err_init(&err);
-    json_decref(h->last_list);
-    h->last_list = hx_list(h, r, w->rv, sizeof w->rv, &err);
-    if (!h->last_list) {
-        log_warn("client", "msg=\"list failed; the watch lists again\" resource=%s err=\"%s\"",
-                 r->key, err.msg);
-        snprintf(w->rv, sizeof w->rv, "0");
-    }
-    err_release(&err);
     w->hx = h;
     w->r = r;
     w->known = json_object();
+    pthread_mutex_init(&w->mu, NULL);
+    json_decref(h->last_list);
+    h->last_list = hx_list(w, &err);
+    if (h->last_list) {
+        w->listed = 1;
+        hx_push(h, r, KC_LISTED, NULL);
+    } else {
+        list_failed(w, &err);
+    }
+    err_release(&err);
     json_object_foreach(h->last_list, k, v)
         json_object_set_new(w->known, k, json_string(jx_str(v, "metadata.resourceVersion") ?: ""));
-    pthread_mutex_init(&w->mu, NULL);
-    if (pthread_create(&w->th, NULL, watch_main, w) != 0) {
+    sigfillset(&all); /* the watch threads leave signals to the threads of their owner */
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    rc = pthread_create(&w->th, NULL, watch_main, w);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
         log_error("client", "msg=\"cannot start a watch thread\" resource=%s", r->key);
         json_decref(w->known);
         pthread_mutex_destroy(&w->mu);
@@ -482,6 +601,7 @@ static void hx_free(void *t)
 
     pthread_mutex_lock(&h->mu);
     h->stopping = 1;
+    pthread_cond_broadcast(&h->cv);
     pthread_mutex_unlock(&h->mu);
     for (struct hwatch *w = h->watches; w; w = w->next) {
         pthread_mutex_lock(&w->mu);
@@ -510,11 +630,13 @@ static void hx_free(void *t)
     }
     json_decref(h->last_list);
     pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->cv);
     free(h->base), free(h->auth), free(h->ca_pem);
     free(h);
 }
 
 static const struct kc_transport https_ops = {
+    .sync_events = 1,
     .create = hx_create,
     .update = hx_update,
     .patch = hx_patch,
@@ -549,6 +671,7 @@ struct kc *kc_https_new(struct loop *loop, const struct kc_https_opts *o, struct
     h->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 30000;
     h->tail = &h->head;
     pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
     loop_io_start(loop, &h->io, h->pipe[0], EPOLLIN, on_pipe, h);
     return kc_new(loop, &https_ops, h);
 }

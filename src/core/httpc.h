@@ -5,7 +5,7 @@
  * on the body); httpc_open() + httpc_read() stream a body (watch streams), each read bounded by
  * the request's timeout. Both share one response parser (Content-Length, chunked, or until
  * close). Users: the AnalysisRun providers (web, prometheus), the CLI's API client
- * (cli/apiclient.c) and the Service proxy's informers (proxy/kube.c, proxy/apiclient.c). */
+ * (cli/apiclient.c) and the client's HTTPS transport (client/kc_https.c: the Service proxy). */
 #ifndef KROLL_CORE_HTTPC_H
 #define KROLL_CORE_HTTPC_H
 

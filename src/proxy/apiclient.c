@@ -1,48 +1,36 @@
 /* The API-client provider: keeps the proxy's services and endpoint tables equal to the
- * cluster's Services and EndpointSlices. One thread per resource (Services, EndpointSlices,
- * Pods) lists and then watches over HTTPS and keeps a map of the objects; a reconciler thread
- * turns the maps into listeners and tables. While the server is away nothing changes: the last
- * tables keep serving, and every reconnect re-lists, replacing a map only once its list has
- * been read whole, so a restart never shows a half-empty state. */
+ * cluster's Services, EndpointSlices, Pods, Gateways and HTTPRoutes. One thread runs a loop that
+ * holds the client (client/kc.h, over HTTPS with the kubeconfig the server writes): its
+ * informers' events mark the state dirty, and 30 ms later the desired listeners and tables are
+ * built from the informers' caches and applied. While the server is away nothing changes: the
+ * last tables keep serving; a reconnect re-lists and the client sends only the differences, so
+ * a restart never shows a half-empty state. */
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/socket.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
-#include "core/file.h"
+#include "client/kc.h"
+#include "client/kubeconfig.h"
 #include "core/jx.h"
 #include "core/log.h"
+#include "core/loop.h"
 #include "core/netns.h"
 #include "proxy/dns-int.h"
-#include "proxy/kube.h"
 #include "proxy/proxy-int.h"
 
-#define WATCH_TIMEOUT_S 240
 #define COALESCE_MS 30 /* the endpoints controller writes a Service's slices back to back */
-#define RESYNC_MS 1000 /* retry binds, notice pods whose shim appeared */
-#define LINE_MAX_BYTES (16u << 20)
-
-enum { INF_SVC, INF_SLICE, INF_POD, INF_GW, INF_ROUTE, NINF };
-
-struct apic;
-
-struct informer {
-    struct apic *ac;
-    const char *what, *path;
-    json_t *objs; /* "ns/name" -> object; under ac->mu */
-    int synced;   /* one list has been read */
-    int live;     /* listed, and its watch has not ended since */
-    int fd;       /* current connection, so that stop can cut it; under ac->mu */
-    pthread_t th;
-};
+#define RESYNC_MS 1000 /* retry binds, notice pods whose namespace appeared */
+#define LIST_TIMEOUT_MS 30000
 
 /* A service the reconciler created; name + listen is its identity. */
 struct api_svc {
@@ -50,18 +38,25 @@ struct api_svc {
     int seen, cluster; /* cluster: at the clusterIP (so also inside every pod) */
 };
 
+/* Everything but the strings is the provider thread's once it runs. */
 struct apic {
     struct proxy *px;
     char *data_dir, *node_address, *kubeconfig;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    int dirty, stop;
-    struct informer inf[NINF];
-    pthread_t rth;
-    struct api_svc *svcs; /* reconciler thread only */
+    struct loop *loop;
+    pthread_t th;
+    int stop_fd; /* api_stop writes it: the loop ends */
+    struct loop_io stop_io;
+    struct kc *kc;
+    char *kc_id; /* the kubeconfig's server, token and CA the client was made with */
+    int cfg_logged;
+    /* The view was behind at a resync (the server was away, not a watch's routine end): each
+     * informer that lists again is logged. */
+    int relisting;
+    struct loop_timer coalesce, resync;
+    int dirty, retry;
+    struct api_svc *svcs;
     int nsvcs;
-    struct px_podlis *podlis; /* reconciler thread only */
-    unsigned lost; /* informer connections lost so far; under mu */
+    struct px_podlis *podlis;
 };
 
 /* ---- desired state ---- */
@@ -95,14 +90,6 @@ static void want_free(struct want_svc *ws, int n)
         free(ws[i].listen);
     }
     free(ws);
-}
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* The pod's network namespace, as its kubelet publishes it on the pod (POD_NETNS_ANNOTATION):
@@ -178,7 +165,7 @@ static void want_add_ep(struct apic *ac, struct want_svc *ws, const json_t *ep, 
             return;
         }
     key = xasprintf("%s/%s", pns, pname);
-    pod = json_object_get(ac->inf[INF_POD].objs, key);
+    pod = *pname ? kc_get(ac->kc, kc_resource(RES_POD), pns, pname) : NULL;
     netns = pod_netns(pod);
     /* A pod endpoint is only usable once its pod says where its namespace is (or that it has
      * none): a slice can be ahead of the pod watch, and a socket opened in our own namespace
@@ -208,7 +195,7 @@ static enum px_mode port_mode(const json_t *sp)
 
     if (ap && *ap)
         return !strcasecmp(ap, "http") || !strcmp(ap, "kubernetes.io/http") ? PX_MODE_HTTP
-                                                                             : PX_MODE_TCP;
+                                                                            : PX_MODE_TCP;
     if (!strncmp(name, "tcp", 3) || !strncmp(name, "grpc", 4) || !strncmp(name, "h2", 2) ||
         !strncmp(name, "https", 5) || !strncmp(name, "tls", 3))
         return PX_MODE_TCP;
@@ -256,22 +243,17 @@ static void want_service_port(struct apic *ac, const json_t *svc, const json_t *
         want_push(ws, n, label, ac->node_address, port, mode, 0);
         free(label);
     }
-    json_object_foreach(ac->inf[INF_SLICE].objs, k, slice)
+    json_object_foreach(kc_map_ns(ac->kc, kc_resource(RES_ENDPOINTSLICE), ns), k, slice)
     {
+        const char *owner = jx_label(slice, "kubernetes.io/service-name");
         size_t i;
         json_t *ep;
         int tp;
 
-        const char *owner = json_string_value(json_object_get(
-            json_object_get(json_object_get(slice, "metadata"), "labels"),
-            "kubernetes.io/service-name"));
-
-        if (strcmp(jx_str(slice, "metadata.namespace") ?: "", ns) || !owner ||
-            strcmp(owner, name) || !(tp = slice_port(slice, pname)))
+        if (!owner || strcmp(owner, name) || !(tp = slice_port(slice, pname)))
             continue;
-        json_array_foreach(json_object_get(slice, "endpoints"), i, ep)
-            for (int w = first; w < *n; w++)
-                want_add_ep(ac, &(*ws)[w], ep, tp);
+        json_array_foreach(json_object_get(slice, "endpoints"), i,
+                           ep) for (int w = first; w < *n; w++) want_add_ep(ac, &(*ws)[w], ep, tp);
     }
 }
 
@@ -313,7 +295,7 @@ static json_t *gateway_entries(struct apic *ac, const json_t *gw, const json_t *
     const char *k, *lh = jx_str(l, "hostname");
     void *it;
 
-    json_object_foreach(ac->inf[INF_ROUTE].objs, k, route)
+    json_object_foreach(kc_map(ac->kc, kc_resource(RES_HTTPROUTE)), k, route)
     {
         json_t *hosts = jx_get(route, "spec.hostnames");
         char *key;
@@ -352,7 +334,7 @@ static void want_gateways(struct apic *ac, struct want_svc **ws, int *n)
     const char *k;
     json_t *gw;
 
-    json_object_foreach(ac->inf[INF_GW].objs, k, gw)
+    json_object_foreach(kc_map(ac->kc, kc_resource(RES_GATEWAY)), k, gw)
     {
         const char *ip = jx_str(json_array_get(jx_get(gw, "status.addresses"), 0), "value");
         const json_t *l;
@@ -375,7 +357,7 @@ static void want_gateways(struct apic *ac, struct want_svc **ws, int *n)
     }
 }
 
-/* The desired listeners and tables from the current maps; call with ac->mu held. */
+/* The desired listeners and tables from the informers' caches. */
 static struct want_svc *want_build(struct apic *ac, int *n)
 {
     struct want_svc *ws = NULL;
@@ -383,15 +365,14 @@ static struct want_svc *want_build(struct apic *ac, int *n)
     json_t *svc;
 
     *n = 0;
-    json_object_foreach(ac->inf[INF_SVC].objs, k, svc)
+    json_object_foreach(kc_map(ac->kc, kc_resource(RES_SERVICE)), k, svc)
     {
         size_t i;
         json_t *sp;
 
         if (!strcmp(jx_str(svc, "spec.type") ?: "", "ExternalName"))
             continue;
-        json_array_foreach(jx_get(svc, "spec.ports"), i, sp)
-            want_service_port(ac, svc, sp, &ws, n);
+        json_array_foreach(jx_get(svc, "spec.ports"), i, sp) want_service_port(ac, svc, sp, &ws, n);
     }
     want_gateways(ac, &ws, n); /* after the Services: their tables are the backends */
     return ws;
@@ -483,11 +464,10 @@ static void apply_table(struct apic *ac, struct px_service *svc, const struct wa
             eps[n++] = px_endpoint_ref(ep);
             continue;
         }
-        ep = px_endpoint_new(we->addr, we->pod, we->rev, we->netns, we->flags,
-                             ac->px->cfg.nworkers, &msg);
+        ep = px_endpoint_new(we->addr, we->pod, we->rev, we->netns, we->flags, ac->px->cfg.nworkers,
+                             &msg);
         if (!ep) {
-            log_warn("proxy", "skipping endpoint service=%s addr=%s: %s", svc->name, we->addr,
-                     msg);
+            log_warn("proxy", "skipping endpoint service=%s addr=%s: %s", svc->name, we->addr, msg);
             continue;
         }
         eps[n++] = ep;
@@ -495,8 +475,7 @@ static void apply_table(struct apic *ac, struct px_service *svc, const struct wa
     }
     if (changed) {
         px_service_publish(svc, px_table_new(eps, n));
-        log_info("proxy", "endpoints service=%s addr=%s count=%d", svc->name, svc->listen_text,
-                 n);
+        log_info("proxy", "endpoints service=%s addr=%s count=%d", svc->name, svc->listen_text, n);
     }
     for (int i = 0; i < n; i++)
         px_endpoint_unref(eps[i]);
@@ -508,8 +487,8 @@ static void apply_table(struct apic *ac, struct px_service *svc, const struct wa
 static int apply_new(struct apic *ac, const struct want_svc *ws)
 {
     const char *msg = NULL;
-    struct px_service *svc = px_service_new(ws->name, ws->listen, ws->mode, ac->px->cfg.nworkers,
-                                            &msg);
+    struct px_service *svc =
+        px_service_new(ws->name, ws->listen, ws->mode, ac->px->cfg.nworkers, &msg);
 
     if (!svc) {
         log_warn("proxy", "skipping service=%s addr=%s: %s", ws->name, ws->listen, msg);
@@ -569,195 +548,116 @@ static void apply_pods(struct apic *ac, const struct px_podns *pods, int npods)
     free(svcs);
 }
 
-static void *reconcile_main(void *arg)
+/* ---- the provider's loop: informer events, coalesced, then applied ---- */
+
+static const enum res_id watched[] = {RES_SERVICE, RES_ENDPOINTSLICE, RES_POD, RES_GATEWAY,
+                                      RES_HTTPROUTE};
+
+/* Builds the desired state from the informers and applies it. Nothing is applied before every
+ * resource has been listed once (an empty map then means "not known yet", not "none"). */
+static void reconcile(struct apic *ac)
 {
-    struct apic *ac = arg;
-    int retry = 0;
+    struct kc_sync s;
+    struct want_svc *ws;
+    struct px_podns *pods;
+    int n, npods;
 
-    pthread_mutex_lock(&ac->mu);
-    while (!ac->stop) {
-        struct timespec ts;
-        struct want_svc *ws;
-        struct px_podns *pods;
-        int n, npods, ready = 1, live;
-        unsigned lost;
-
-        for (int i = 0; i < NINF; i++)
-            ready &= ac->inf[i].synced;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_sec += RESYNC_MS / 1000;
-        if (!ac->dirty || !ready)
-            pthread_cond_timedwait(&ac->cv, &ac->mu, &ts);
-        if (ac->stop)
-            break;
-        for (int i = 0; i < NINF; i++)
-            ready &= ac->inf[i].synced;
-        if (!ready || (!ac->dirty && !retry && ac->nsvcs == 0))
-            continue;
-        if (ac->dirty) { /* let a burst of events land before acting on it */
-            pthread_mutex_unlock(&ac->mu);
-            usleep(COALESCE_MS * 1000);
-            pthread_mutex_lock(&ac->mu);
-        }
-        ac->dirty = 0;
-        ws = want_build(ac, &n);
-        pods = px_podns_build(ac->inf[INF_POD].objs, &npods);
-        if (ac->px->dns)
-            px_dns_set_view(ac->px->dns, px_dns_view_build(ac->inf[INF_SVC].objs));
-        lost = ac->lost;
-        live = 1;
-        for (int i = 0; i < NINF; i++)
-            live &= ac->inf[i].live;
-        pthread_mutex_unlock(&ac->mu);
-        retry = apply(ac, ws, n) < 0;
-        apply_pods(ac, pods, npods);
-        want_free(ws, n);
-        px_podns_free(pods, npods);
-        pthread_mutex_lock(&ac->mu);
-        /* Current again only if nothing was lost while this state was being applied. */
-        if (live && lost == ac->lost)
-            atomic_store(&ac->px->view_stale, 0);
-    }
-    pthread_mutex_unlock(&ac->mu);
-    return NULL;
+    if (!ac->kc)
+        return;
+    kc_sync(ac->kc, &s);
+    if (!s.listed)
+        return;
+    ac->dirty = 0;
+    ws = want_build(ac, &n);
+    pods = px_podns_build(kc_map(ac->kc, kc_resource(RES_POD)), &npods);
+    if (ac->px->dns)
+        px_dns_set_view(ac->px->dns, px_dns_view_build(kc_map(ac->kc, kc_resource(RES_SERVICE))));
+    ac->retry = apply(ac, ws, n) < 0;
+    apply_pods(ac, pods, npods);
+    want_free(ws, n);
+    px_podns_free(pods, npods);
+    /* Current again when every informer follows its watch: their events and marks reach this
+     * thread only, so the state just applied is the one kc_sync described. */
+    if (s.live)
+        atomic_store(&ac->px->view_stale, 0);
 }
 
-/* ---- informers ---- */
-
-static void inf_mark(struct informer *inf, json_t *objs)
+static void on_change(const char *type, const struct resource *r, json_t *obj, json_t *old,
+                      void *ctx)
 {
-    struct apic *ac = inf->ac;
+    struct apic *ac = ctx;
 
-    pthread_mutex_lock(&ac->mu);
-    if (objs) {
-        json_decref(inf->objs);
-        inf->objs = objs;
-        inf->synced = 1;
-        inf->live = 1;
-    }
+    (void)type, (void)r, (void)obj, (void)old;
     ac->dirty = 1;
-    pthread_cond_signal(&ac->cv);
-    pthread_mutex_unlock(&ac->mu);
+    if (!loop_timer_active(&ac->coalesce)) /* let a burst of events land before acting on it */
+        loop_timer_start(ac->loop, &ac->coalesce, COALESCE_MS);
 }
 
-static char *obj_key(const json_t *o)
+/* An informer lost its watch (the view may be behind until it lists again) or listed again. */
+static void on_sync(const struct resource *r, int live, void *ctx)
 {
-    return xasprintf("%s/%s", jx_str(o, "metadata.namespace") ?: "",
-                     jx_str(o, "metadata.name") ?: "");
+    struct apic *ac = ctx;
+
+    struct kc_sync s;
+
+    if (!live) {
+        atomic_store(&ac->px->view_stale, 1);
+    } else if (ac->relisting) {
+        log_info("proxy", "api server back: re-listed %s", r->plural);
+        kc_sync(ac->kc, &s);
+        ac->relisting = !s.live;
+    }
+    on_change(NULL, r, NULL, NULL, ac); /* the apply after the list makes the view current */
 }
 
-static int inf_set_conn(struct informer *inf, struct httpc_conn *c)
+static void on_coalesce(struct loop_timer *t, void *ctx)
 {
-    int stop;
-
-    pthread_mutex_lock(&inf->ac->mu);
-    inf->fd = c ? httpc_fd(c) : -1;
-    stop = inf->ac->stop;
-    pthread_mutex_unlock(&inf->ac->mu);
-    return stop;
+    (void)t;
+    reconcile(ctx);
 }
 
-/* LIST: replaces the map only after the whole list was read. Returns the resourceVersion. */
-static char *inf_list(struct informer *inf, struct px_kube *kc, char *msg, size_t msgn)
+/* The client, from the kubeconfig the server writes; a new one when that changed (another
+ * address, CA or token): the old informers go, the tables stay until the new ones have listed. */
+static void client_start(struct apic *ac)
 {
-    struct httpc_conn *c = NULL;
-    struct buf body;
-    json_t *list = NULL, *objs, *it;
-    char *rv = NULL;
-    size_t i;
+    struct kc_config k;
+    struct kc_https_opts o = {.timeout_ms = LIST_TIMEOUT_MS};
+    struct err err;
+    char *id;
 
-    buf_init(&body, 256u << 20);
-    if (px_kube_get(kc, inf->path, 30, &c, msg, msgn) < 0 || inf_set_conn(inf, c))
-        goto out;
-    if (httpc_status(c) != 200) {
-        snprintf(msg, msgn, "list %s: HTTP %d", inf->what, httpc_status(c));
-        goto out;
+    err_init(&err);
+    if (kc_config_load(ac->kubeconfig, &k, &err) < 0) {
+        atomic_store(&ac->px->view_stale, 1);
+        ac->relisting = 1;
+        if (!ac->cfg_logged++)
+            log_warn("proxy", "cannot list (%s); serving the last endpoints", err.msg);
+        err_release(&err);
+        return;
     }
-    if (httpc_read_all(c, &body) < 0) {
-        snprintf(msg, msgn, "list %s: %s", inf->what, httpc_error(c));
-        goto out;
+    id = xasprintf("%s\n%s\n%s", k.server, k.token, k.ca_pem);
+    if (ac->kc && !strcmp(id, ac->kc_id)) {
+        free(id);
+        kc_config_free(&k);
+        err_release(&err);
+        return;
     }
-    if (!(list = json_loadb(body.data, body.len, 0, NULL))) {
-        snprintf(msg, msgn, "list %s: unreadable answer", inf->what);
-        goto out;
+    kc_free(ac->kc);
+    free(ac->kc_id);
+    ac->kc_id = id;
+    o.server = k.server, o.token = k.token, o.ca_pem = k.ca_pem;
+    if (!(ac->kc = kc_https_new(ac->loop, &o, &err))) {
+        atomic_store(&ac->px->view_stale, 1);
+        ac->relisting = 1;
+        log_warn("proxy", "cannot list (%s); serving the last endpoints", err.msg);
+    } else {
+        log_info("proxy", "api client server=%s", k.server);
+        ac->cfg_logged = 0;
+        kc_on_sync(ac->kc, on_sync, ac);
+        for (size_t i = 0; i < sizeof watched / sizeof watched[0]; i++)
+            kc_listen(ac->kc, kc_resource(watched[i]), on_change, ac);
     }
-    objs = json_object();
-    json_array_foreach(json_object_get(list, "items"), i, it)
-    {
-        char *k = obj_key(it);
-
-        json_object_set(objs, k, it);
-        free(k);
-    }
-    rv = xstrdup(jx_str(list, "metadata.resourceVersion") ?: "0");
-    inf_mark(inf, objs);
-out:
-    inf_set_conn(inf, NULL);
-    httpc_close(c);
-    json_decref(list);
-    buf_release(&body);
-    return rv;
-}
-
-/* One watch event line; -1 when the stream must be re-listed (410 Expired, garbage). */
-static int inf_event(struct informer *inf, const char *line, size_t n)
-{
-    json_t *ev = json_loadb(line, n, 0, NULL), *obj = json_object_get(ev, "object");
-    const char *type = jx_str(ev, "type");
-    char *k;
-    int rc = 0;
-
-    if (!ev || !type || !json_is_object(obj)) {
-        json_decref(ev);
-        return -1;
-    }
-    if (!strcmp(type, "ERROR")) {
-        rc = -1;
-    } else if (strcmp(type, "BOOKMARK")) {
-        k = obj_key(obj);
-        pthread_mutex_lock(&inf->ac->mu);
-        if (!strcmp(type, "DELETED"))
-            json_object_del(inf->objs, k);
-        else
-            json_object_set(inf->objs, k, obj);
-        pthread_mutex_unlock(&inf->ac->mu);
-        free(k);
-        inf_mark(inf, NULL);
-    }
-    json_decref(ev);
-    return rc;
-}
-
-static void inf_watch(struct informer *inf, struct px_kube *kc, const char *rv)
-{
-    char path[512], msg[256], tmp[16384];
-    struct httpc_conn *c = NULL;
-    struct buf line;
-    ssize_t r;
-
-    buf_init(&line, LINE_MAX_BYTES);
-    snprintf(path, sizeof path, "%s?watch=true&resourceVersion=%s&timeoutSeconds=%d", inf->path,
-             rv, WATCH_TIMEOUT_S);
-    if (px_kube_get(kc, path, WATCH_TIMEOUT_S + 30, &c, msg, sizeof msg) < 0 ||
-        inf_set_conn(inf, c) || httpc_status(c) != 200)
-        goto out;
-    while ((r = httpc_read(c, tmp, sizeof tmp)) > 0) {
-        char *nl;
-
-        if (buf_append(&line, tmp, (size_t)r) < 0)
-            break;
-        while ((nl = memchr(line.data, '\n', line.len))) {
-            size_t n = (size_t)(nl - line.data);
-
-            if (n && inf_event(inf, line.data, n) < 0)
-                goto out;
-            buf_consume(&line, n + 1);
-        }
-    }
-out:
-    inf_set_conn(inf, NULL);
-    httpc_close(c);
-    buf_release(&line);
+    err_release(&err);
+    kc_config_free(&k);
 }
 
 static int data_dir_gone(struct apic *ac)
@@ -767,69 +667,53 @@ static int data_dir_gone(struct apic *ac)
     return stat(ac->data_dir, &st) < 0 && errno == ENOENT;
 }
 
-/* The informer's stream ended (or its list failed): the proxy's view may be behind now. */
-static void inf_lost(struct informer *inf)
+/* Every RESYNC_MS: stop when the data dir is gone; while the view is behind, look for a new
+ * kubeconfig; retry binds and notice pods whose namespace appeared. */
+static void on_resync(struct loop_timer *t, void *ctx)
 {
-    struct apic *ac = inf->ac;
+    struct apic *ac = ctx;
+    struct kc_sync s = {0};
 
-    pthread_mutex_lock(&ac->mu);
-    inf->live = 0;
-    ac->lost++;
-    atomic_store(&ac->px->view_stale, 1);
-    pthread_mutex_unlock(&ac->mu);
+    if (data_dir_gone(ac)) { /* nothing left to serve for; SIGTERM ends the loop (api_stop) */
+        log_warn("proxy", "data dir %s is gone; stopping", ac->data_dir);
+        kill(getpid(), SIGTERM);
+        return;
+    }
+    if (ac->kc)
+        kc_sync(ac->kc, &s);
+    if (!s.live) {
+        ac->relisting = 1;
+        client_start(ac);
+    }
+    if (!loop_timer_active(&ac->coalesce) && (ac->dirty || ac->retry || ac->nsvcs))
+        reconcile(ac);
+    loop_timer_start(ac->loop, t, RESYNC_MS);
 }
 
-static void *inf_main(void *arg)
+static void on_stop(struct loop_io *io, unsigned events, void *ctx)
 {
-    struct informer *inf = arg;
-    struct apic *ac = inf->ac;
-    int backoff = 100, logged = 0;
+    struct apic *ac = ctx;
 
-    while (!ac->stop) {
-        struct px_kube kc;
-        char msg[256] = "", *rv = NULL;
-        int64_t t0 = mono_ms();
+    (void)io, (void)events;
+    loop_stop(ac->loop);
+}
 
-        if (data_dir_gone(ac)) { /* the data dir was removed: nothing left to serve for */
-            log_warn("proxy", "data dir %s is gone; stopping", ac->data_dir);
-            kill(getpid(), SIGTERM);
-            break;
-        }
-        if (px_kube_config_load(ac->kubeconfig, &kc, msg, sizeof msg) == 0) {
-            rv = inf_list(inf, &kc, msg, sizeof msg);
-            if (rv) {
-                if (logged)
-                    log_info("proxy", "api server back: re-listed %s", inf->what);
-                logged = 0;
-                inf_watch(inf, &kc, rv);
-            }
-            px_kube_config_free(&kc);
-        }
-        inf_lost(inf);
-        if (!rv && !logged++)
-            log_warn("proxy", "cannot list %s (%s); serving the last endpoints", inf->what, msg);
-        /* A watch that lived a while: reconnect at once. One that ended quickly (or a failed
-         * list) backs off, so a misbehaving server is not hammered. */
-        free(rv);
-        if (mono_ms() - t0 > 5000)
-            backoff = 100;
-        else
-            backoff = backoff * 2 > 2000 ? 2000 : backoff * 2;
-        for (int i = 0; i < backoff / 50 && !ac->stop; i++)
-            usleep(50000);
-    }
+static void *provider_main(void *arg)
+{
+    struct apic *ac = arg;
+
+    client_start(ac);
+    loop_timer_start(ac->loop, &ac->resync, RESYNC_MS);
+    loop_run(ac->loop);
+    loop_timer_stop(ac->loop, &ac->resync);
+    loop_timer_stop(ac->loop, &ac->coalesce);
+    loop_io_stop(ac->loop, &ac->stop_io);
+    kc_free(ac->kc); /* ends its watch threads */
+    ac->kc = NULL;
     return NULL;
 }
 
 /* ---- provider ---- */
-
-static const char *const inf_paths[NINF][2] = {
-    {"services", "/api/v1/services"},
-    {"endpointslices", "/apis/discovery.k8s.io/v1/endpointslices"},
-    {"pods", "/api/v1/pods"},
-    {"gateways", "/apis/gateway.networking.k8s.io/v1/gateways"},
-    {"httproutes", "/apis/gateway.networking.k8s.io/v1/httproutes"},
-};
 
 static int api_start(struct px_provider *p, struct proxy *px)
 {
@@ -838,13 +722,14 @@ static int api_start(struct px_provider *p, struct proxy *px)
     ac->px = px;
     px->dns = px_dns_start();
     ac->podlis = px_podlis_new(px, px->dns);
-    for (int i = 0; i < NINF; i++) {
-        ac->inf[i] = (struct informer){.ac = ac, .what = inf_paths[i][0], .path = inf_paths[i][1],
-                                       .objs = json_object(), .fd = -1};
-        if (pthread_create(&ac->inf[i].th, NULL, inf_main, &ac->inf[i]))
-            die("proxy: cannot start a thread");
-    }
-    if (pthread_create(&ac->rth, NULL, reconcile_main, ac))
+    ac->loop = loop_new();
+    ac->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (ac->stop_fd < 0)
+        die("proxy: eventfd: %s", strerror(errno));
+    loop_io_start(ac->loop, &ac->stop_io, ac->stop_fd, EPOLLIN, on_stop, ac);
+    loop_timer_init(&ac->coalesce, on_coalesce, ac);
+    loop_timer_init(&ac->resync, on_resync, ac);
+    if (pthread_create(&ac->th, NULL, provider_main, ac))
         die("proxy: cannot start a thread");
     log_info("proxy", "api-client mode data_dir=%s node_address=%s", ac->data_dir,
              ac->node_address);
@@ -857,31 +742,24 @@ static void api_stop(struct px_provider *p)
 
     if (!ac)
         return;
-    pthread_mutex_lock(&ac->mu);
-    ac->stop = 1;
-    for (int i = 0; i < NINF; i++)
-        if (ac->inf[i].fd >= 0)
-            shutdown(ac->inf[i].fd, SHUT_RDWR);
-    pthread_cond_broadcast(&ac->cv);
-    pthread_mutex_unlock(&ac->mu);
     if (ac->px) {
-        for (int i = 0; i < NINF; i++)
-            pthread_join(ac->inf[i].th, NULL);
-        pthread_join(ac->rth, NULL);
+        uint64_t one = 1;
         struct px_dns *d = ac->px->dns;
 
+        if (write(ac->stop_fd, &one, sizeof one) < 0)
+            die("proxy: cannot stop the provider: %s", strerror(errno));
+        pthread_join(ac->th, NULL);
+        loop_free(ac->loop);
+        close(ac->stop_fd);
         ac->px->dns = NULL; /* metrics stop reading it */
         px_dns_stop(d);
     }
     px_podlis_free(ac->podlis);
-    for (int i = 0; i < NINF; i++)
-        json_decref(ac->inf[i].objs);
     free(ac->svcs);
+    free(ac->kc_id);
     free(ac->data_dir);
     free(ac->node_address);
     free(ac->kubeconfig);
-    pthread_mutex_destroy(&ac->mu);
-    pthread_cond_destroy(&ac->cv);
     free(ac);
     p->ctx = NULL;
 }
@@ -893,8 +771,6 @@ int px_api_provider_init(struct px_provider *p, const char *data_dir, const char
     ac->data_dir = xstrdup(data_dir);
     ac->node_address = xstrdup(node_address);
     ac->kubeconfig = xasprintf("%s/kubeconfig", data_dir);
-    pthread_mutex_init(&ac->mu, NULL);
-    pthread_cond_init(&ac->cv, NULL);
     *p = (struct px_provider){.name = "api", .start = api_start, .stop = api_stop, .ctx = ac};
     return 0;
 }

@@ -35,7 +35,7 @@ PY
 }
 
 kill -9 "$KROLL_SERVER_PID"; wait "$KROLL_SERVER_PID" 2>/dev/null
-wait_for 20 "the proxy noticed the server is gone" -- grep -q 'cannot list' "$KROLL_DATA/run/proxy.log"
+wait_for 20 "the proxy noticed the server is gone" -- grep -q 'list failed' "$KROLL_DATA/run/proxy.log"
 drain "$P1" 4000 "$TEST_DIR/drain1" &
 DPID=$!
 sleep 1.5

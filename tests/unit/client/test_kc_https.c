@@ -2,7 +2,9 @@
  * on a loop of its own in a second thread: writes come back with the server's answers and
  * errors (AlreadyExists, a conflict, a validation error); an informer lists, then follows the
  * watch, so objects created, changed and deleted appear in the cache and reach a listener on
- * the client's loop, with the previous state for a change. */
+ * the client's loop, with the previous state for a change. A server that goes away and comes
+ * back: the informer says it lost its watch (the cache keeps its last state), lists again and
+ * sends only the differences, as one batch before it says it is live again. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -54,10 +56,43 @@ static void *srv_main(void *arg)
     return NULL;
 }
 
+/* The API server on port (0: any) over s's data dir and store; srv_run serves it. */
+static void srv_up(struct srv *s, int port)
+{
+    struct api_opts ao = {
+        .listen_host = "127.0.0.1", .listen_port = port, .node_name = "n", .data_dir = s->dir};
+    struct err err;
+
+    err_init(&err);
+    s->loop = loop_new();
+    s->api = api_new(s->loop, s->store, &ao, &err);
+    assert_non_null(s->api);
+    err_release(&err);
+}
+
+/* Serves on a thread of its own (until srv_down). */
+static void srv_run(struct srv *s)
+{
+    s->stop = 0;
+    loop_timer_init(&s->tick, srv_tick, s);
+    loop_timer_start(s->loop, &s->tick, 20);
+    assert_int_equal(pthread_create(&s->th, NULL, srv_main, s), 0);
+}
+
+/* Stops the server (its connections close); the store and the data dir stay. */
+static void srv_down(struct srv *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->stop = 1;
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->th, NULL);
+    api_free(s->api);
+    loop_free(s->loop);
+}
+
 static struct srv *srv_start(void)
 {
     struct srv *s = xcalloc(1, sizeof *s);
-    struct api_opts ao = {.listen_host = "127.0.0.1", .listen_port = 0, .node_name = "n"};
     struct api_wopts o = {.grace = -1};
     json_t *ns, *out = NULL;
     struct err err;
@@ -66,43 +101,39 @@ static struct srv *srv_start(void)
     err_init(&err);
     snprintf(s->dir, sizeof s->dir, "/tmp/kroll-kchttps.XXXXXX");
     assert_non_null(mkdtemp(s->dir));
-    s->loop = loop_new();
     db = xasprintf("%s/state.db", s->dir);
     assert_int_equal(store_open(db, &s->store, &err), 0);
     free(db);
-    ao.data_dir = s->dir;
-    s->api = api_new(s->loop, s->store, &ao, &err);
-    assert_non_null(s->api);
+    pthread_mutex_init(&s->mu, NULL);
+    srv_up(s, 0);
     ns = json_pack("{s:s,s:s,s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name",
                    "default");
     assert_int_equal(api_create(s->api, scheme_resource(RES_NAMESPACE), NULL, ns, &o, &out, &err), 0);
     json_decref(ns);
     json_decref(out);
     err_release(&err);
-    pthread_mutex_init(&s->mu, NULL);
-    loop_timer_init(&s->tick, srv_tick, s);
-    loop_timer_start(s->loop, &s->tick, 20);
-    assert_int_equal(pthread_create(&s->th, NULL, srv_main, s), 0);
+    srv_run(s);
     return s;
 }
 
-static void srv_stop(struct srv *s)
+/* After srv_down: closes the store and removes the data dir. */
+static void srv_clean(struct srv *s)
 {
     char *cmd;
 
-    pthread_mutex_lock(&s->mu);
-    s->stop = 1;
-    pthread_mutex_unlock(&s->mu);
-    pthread_join(s->th, NULL);
-    api_free(s->api);
     store_close(s->store);
-    loop_free(s->loop);
     pthread_mutex_destroy(&s->mu);
     cmd = xasprintf("rm -rf '%s'", s->dir);
     if (system(cmd) != 0)
         fprintf(stderr, "cannot remove %s\n", s->dir);
     free(cmd);
     free(s);
+}
+
+static void srv_stop(struct srv *s)
+{
+    srv_down(s);
+    srv_clean(s);
 }
 
 struct heard {
@@ -221,6 +252,100 @@ static void test_https_client(void **state)
     srv_stop(s);
 }
 
+struct synced {
+    int live, lost;
+    int b_at_live; /* the cache had "b" when the informer said it was live again */
+    struct kc *kc;
+};
+
+static void on_sync(const struct resource *r, int live, void *ctx)
+{
+    struct synced *sy = ctx;
+
+    (void)r;
+    if (!live) {
+        sy->lost++;
+        return;
+    }
+    sy->live++;
+    sy->b_at_live = kc_get(sy->kc, kc_resource(RES_CONFIGMAP), "default", "b") != NULL;
+}
+
+static void test_https_reconnect(void **state)
+{
+    struct srv *s = srv_start();
+    struct loop *l = loop_new();
+    char url[64];
+    struct kc_https_opts o = {
+        .server = url, .token = api_token(s->api), .ca_pem = api_ca_pem(s->api)};
+    const struct resource *r = kc_resource(RES_CONFIGMAP);
+    struct api_wopts wo = {.grace = -1};
+    struct heard h = {0};
+    struct synced sy = {0};
+    struct kc_sync ks;
+    json_t *obj, *out = NULL;
+    struct err err;
+    int port = api_port(s->api);
+
+    (void)state;
+    err_init(&err);
+    snprintf(url, sizeof url, "https://127.0.0.1:%d", port);
+    sy.kc = kc_https_new(l, &o, &err);
+    assert_non_null(sy.kc);
+    obj = cm("a", "1");
+    assert_int_equal(kc_create(sy.kc, r, "default", obj, NULL, NULL, &err), 0);
+    json_decref(obj);
+    kc_on_sync(sy.kc, on_sync, &sy);
+    assert_int_equal(kc_listen(sy.kc, r, on_cm, &h), 0);
+
+    /* Listed once: the mark comes through the loop. */
+    kc_sync(sy.kc, &ks);
+    assert_int_equal(ks.listed, 0);
+    run_until(l, &sy.live, 1);
+    kc_sync(sy.kc, &ks);
+    assert_true(ks.listed && ks.live);
+    assert_int_equal(ks.lost, 0);
+
+    /* The server goes: the watch is lost, the cache keeps its last state. */
+    srv_down(s);
+    run_until(l, &sy.lost, 1);
+    kc_sync(sy.kc, &ks);
+    assert_int_equal(sy.lost, 1);
+    assert_true(ks.listed && !ks.live);
+    assert_int_equal(ks.lost, 1);
+    assert_non_null(kc_get(sy.kc, r, "default", "a"));
+
+    /* It comes back on the same port with "a" gone and "b" new: the list's differences arrive,
+     * all of them before the informer is live again. */
+    srv_up(s, port);
+    assert_int_equal(api_delete(s->api, r, "default", "a", &wo, &out, &err), 0);
+    json_decref(out);
+    out = NULL;
+    obj = cm("b", "1");
+    assert_int_equal(api_create(s->api, r, "default", obj, &wo, &out, &err), 0);
+    json_decref(obj);
+    json_decref(out);
+    srv_run(s);
+    run_until(l, &sy.live, 2);
+    assert_int_equal(sy.live, 2);
+    assert_int_equal(sy.b_at_live, 1);
+    assert_int_equal(h.added, 1);
+    assert_int_equal(h.deleted, 1);
+    assert_null(kc_get(sy.kc, r, "default", "a"));
+    kc_sync(sy.kc, &ks);
+    assert_true(ks.listed && ks.live);
+    assert_int_equal(ks.lost, 1);
+
+    /* A client whose server is gone stops: kc_free wakes its threads from their waits. */
+    srv_down(s);
+    run_until(l, &sy.lost, 2);
+    assert_int_equal(sy.lost, 2);
+    kc_free(sy.kc);
+    loop_free(l);
+    err_release(&err);
+    srv_clean(s);
+}
+
 static void test_https_refuses(void **state)
 {
     struct loop *l = loop_new();
@@ -242,6 +367,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_https_client),
+        cmocka_unit_test(test_https_reconnect),
         cmocka_unit_test(test_https_refuses),
     };
 
