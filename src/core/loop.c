@@ -196,19 +196,30 @@ void loop_defer(struct loop *l, loop_defer_fn *fn, void *ctx)
     l->defers[l->ndefer++] = (struct defer){fn, ctx};
 }
 
+/* One round: the callbacks queued when it starts. What they defer waits for the next round, after
+ * the loop has polled its fds and run its timers (with a zero timeout while defers are pending),
+ * so a callback that keeps deferring itself (a work queue that always finds work) cannot starve
+ * the sockets, the signals or the timers. */
+static void run_defer_round(struct loop *l)
+{
+    int n = l->ndefer;
+    struct defer *d;
+
+    if (!n)
+        return;
+    d = xmalloc((size_t)n * sizeof *d);
+    memcpy(d, l->defers, (size_t)n * sizeof *d);
+    l->ndefer = 0;
+    for (int i = 0; i < n; i++)
+        d[i].fn(d[i].ctx);
+    free(d);
+}
+
+/* At the end: until the queue is empty (the second phase of every close frees here). */
 static void run_defers(struct loop *l)
 {
-    /* Deferred callbacks may defer more; run until the queue is empty. */
-    while (l->ndefer) {
-        int n = l->ndefer;
-        struct defer *d = xmalloc((size_t)n * sizeof *d);
-
-        memcpy(d, l->defers, (size_t)n * sizeof *d);
-        l->ndefer = 0;
-        for (int i = 0; i < n; i++)
-            d[i].fn(d[i].ctx);
-        free(d);
-    }
+    while (l->ndefer)
+        run_defer_round(l);
 }
 
 static void run_timers(struct loop *l)
@@ -259,8 +270,10 @@ int loop_run(struct loop *l)
     while (!l->stop) {
         int timeout = -1, n;
 
-        run_defers(l);
-        if (l->nheap) {
+        run_defer_round(l);
+        if (l->ndefer) {
+            timeout = 0;
+        } else if (l->nheap) {
             int64_t d = l->heap[0]->due_ms - mono_ms();
 
             timeout = d < 0 ? 0 : (d > 60000 ? 60000 : (int)d);
@@ -275,7 +288,7 @@ int loop_run(struct loop *l)
             if (io->fn)
                 io->fn(io, evs[i].events, io->ctx);
         }
-        run_defers(l);
+        run_defer_round(l);
         run_timers(l);
     }
     run_defers(l);

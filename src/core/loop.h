@@ -47,7 +47,10 @@ void loop_timer_start(struct loop *l, struct loop_timer *t, int64_t ms);
 void loop_timer_stop(struct loop *l, struct loop_timer *t);
 int loop_timer_active(const struct loop_timer *t);
 
-/* Runs fn(ctx) after the current iteration's callbacks. */
+/* Runs fn(ctx) after the current iteration's callbacks. What a deferred callback defers runs
+ * in the next iteration, after the loop has polled its fds (without waiting) and run its due
+ * timers, so a callback that keeps deferring itself cannot starve them; when the loop stops,
+ * every deferred callback still runs before loop_run returns. */
 void loop_defer(struct loop *l, loop_defer_fn *fn, void *ctx);
 
 /* Routes the given signals (blocked for the process) to fn through a signalfd. */
