@@ -216,6 +216,37 @@ void argo__on_pod(struct ctl *c, const char *type, const struct resource *r, jso
         ctl_enqueue_owner(c, rs, "Rollout");
 }
 
+/* With traffic routing an aborted canary keeps its pods for abortScaleDownDelaySeconds (default
+ * 30; 0 keeps them) after its weight went to 0, as Argo does: the deadline, abortedAt plus the
+ * delay, is the canary ReplicaSet's scale-down-deadline annotation. Returns the canary's count
+ * for this pass; outside an abort the annotation goes (a retry, or a new ReplicaSet). */
+static long long routed_abort_count(struct rsync *x, const json_t *cs, int abort)
+{
+    long long delay = jx_int(cs, "abortScaleDownDelaySeconds", 30), cur = argo__rs_spec(x->nrs);
+    const char *dl = jx_annotation(x->nrs, ARGO_A_DEADLINE);
+    time_t t = dl ? time_parse(dl) : -1, from;
+    char ts[32];
+
+    if (!abort) {
+        if (dl)
+            argo__rs_annotate(x, x->nrs, ARGO_A_DEADLINE, NULL);
+        return -1;
+    }
+    if (delay <= 0)
+        return cur;
+    if (t < 0) {
+        from = time_parse(jx_str(x->st, "abortedAt") ?: "");
+        t = (from < 0 ? x->now : from) + delay;
+        time_rfc3339(t, ts);
+        argo__rs_annotate(x, x->nrs, ARGO_A_DEADLINE, ts);
+    }
+    if (t > x->now) {
+        argo__requeue(x, (t - x->now) * 1000 + 200);
+        return cur;
+    }
+    return 0;
+}
+
 /* Runs the current step; 1 when it is complete. */
 static int step_done(struct rsync *x, const json_t *step, size_t idx, long long c, long long s)
 {
@@ -274,7 +305,7 @@ void argo__canary(struct rsync *x)
 {
     const json_t *cs = jx_get(x->ro, "spec.strategy.canary");
     const json_t *steps = json_object_get(cs, "steps");
-    long long n = (long long)json_array_size(steps), idx, c, s, S, U, w;
+    long long n = (long long)json_array_size(steps), idx, c, s, S, U, w, ac;
     int abort = jx_bool(x->st, "abort"), paused = jx_bool(x->ro, "spec.paused");
     int done = x->srs == x->nrs, held, routed = argo__traffic_routed(x->ro);
     char stable_hash[16], bgrun[300];
@@ -308,8 +339,10 @@ void argo__canary(struct rsync *x)
     snprintf(bgrun, sizeof bgrun, "%s", b && !jx_bool(x->st, "abort") ? b : "");
     /* An Inconclusive analysis holds the rollout where it is until promote. */
     held = pause_cond(x, "InconclusiveAnalysisRun") != NULL;
+    if (routed && (ac = routed_abort_count(x, cs, abort)) >= 0)
+        c = ac;
     if (!paused && !held)
-        scale_basic(x, abort && routed ? 0 : c, done ? 0 : s);
+        scale_basic(x, c, done ? 0 : s);
     x->traffic_ok = !routed || argo__traffic_sync(x, w, c, abort, done);
     /* Services: stable at the stable hash; canary at the new one once it serves (back to
      * stable on abort). */
