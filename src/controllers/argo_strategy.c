@@ -169,10 +169,33 @@ static const char *background(struct rsync *x, const json_t *cs, long long idx, 
     return jx_str(jx_get(x->st, "canary.currentBackgroundAnalysisRunStatus"), "name");
 }
 
-/* GPU-safe surge (surge.h) for a basic canary: a canary or stable pod that cannot be scheduled
- * for lack of an extended resource while old pods hold it is reported at once (condition
+/* With traffic routing every canary pod is a surge pod (the stable keeps all its pods), so
+ * maxSurge does not help: the messages say what does. */
+static void routed_surge_text(struct rsync *x, struct surge_verdict *v)
+{
+    struct surge_block b = {.resource = ""};
+
+    if (!surge_blocked(x->c, x->nrs, &b))
+        return;
+    if (!strcmp(v->reason, "InsufficientResource"))
+        snprintf(v->msg, sizeof v->msg,
+                 "Canary pod %s cannot be scheduled: Insufficient %s, and with traffic routing "
+                 "the stable keeps all its pods, so this rollout waits for capacity. Annotate the "
+                 "Rollout %s=true to let kroll scale the stable down one pod at a time to make "
+                 "room while the PodDisruptionBudgets allow it.",
+                 b.pod, b.resource, SURGE_A_FALLBACK);
+    else if (!strcmp(v->reason, "SurgeFallback"))
+        snprintf(v->msg, sizeof v->msg,
+                 "Canary pod %s cannot be scheduled: Insufficient %s; scaling the stable down one "
+                 "pod at a time to make room (the traffic weights stay as the steps set them).",
+                 b.pod, b.resource);
+}
+
+/* GPU-safe surge (surge.h) for a canary: a canary or stable pod that cannot be scheduled for
+ * lack of an extended resource while old pods hold it is reported at once (condition
  * SurgeBlocked, an event); a Rollout annotated kroll.dev/surge-fallback=true then rolls with
- * maxSurge 0 and maxUnavailable 1 while its budgets allow, until no old pod is left. */
+ * maxSurge 0 and maxUnavailable 1 while its budgets allow, until no old pod is left (with
+ * traffic routing the stable then shrinks by the canary's pods, argo__canary). */
 static void canary_surge(struct rsync *x, long long S)
 {
     struct surge_verdict v;
@@ -184,15 +207,20 @@ static void canary_surge(struct rsync *x, long long S)
     for (size_t i = 0; i < json_array_size(x->rss); i++)
         if (json_array_get(x->rss, i) != x->nrs && argo__rs_spec(json_array_get(x->rss, i)) > 0)
             old_left = 1;
+    /* Routed, the fallback holds until completion: the stable it emptied would grow back. */
+    if (argo__traffic_routed(x->ro) && x->srs != x->nrs)
+        old_left = 1;
     if (opt && !strcmp(opt, "true") && old_left && !strcmp(was, "SurgeFallback")) {
         x->surge_fallback = 1;
         return;
     }
-    if (S == 0 || !old_left || argo__traffic_routed(x->ro) ||
+    if ((S == 0 && !argo__traffic_routed(x->ro)) || !old_left ||
         !surge_assess(x->c, x->ro, "Rollout", x->nrs, &v)) {
         cond_del(x->st, SURGE_COND);
         return;
     }
+    if (argo__traffic_routed(x->ro))
+        routed_surge_text(x, &v);
     if (v.recheck)
         argo__requeue(x, 5000); /* budgets are not watched here */
     x->surge_fallback = v.fallback;
@@ -341,6 +369,8 @@ void argo__canary(struct rsync *x)
     held = pause_cond(x, "InconclusiveAnalysisRun") != NULL;
     if (routed && (ac = routed_abort_count(x, cs, abort)) >= 0)
         c = ac;
+    if (routed && x->surge_fallback && !abort) /* room for the canary: the stable shrinks */
+        s = x->R > c ? x->R - c : 0;
     if (!paused && !held)
         scale_basic(x, c, done ? 0 : s);
     x->traffic_ok = !routed || argo__traffic_sync(x, w, c, abort, done);
