@@ -169,10 +169,33 @@ static const char *background(struct rsync *x, const json_t *cs, long long idx, 
     return jx_str(jx_get(x->st, "canary.currentBackgroundAnalysisRunStatus"), "name");
 }
 
-/* GPU-safe surge (surge.h) for a basic canary: a canary or stable pod that cannot be scheduled
- * for lack of an extended resource while old pods hold it is reported at once (condition
+/* With traffic routing every canary pod is a surge pod (the stable keeps all its pods), so
+ * maxSurge does not help: the messages say what does. */
+static void routed_surge_text(struct rsync *x, struct surge_verdict *v)
+{
+    struct surge_block b = {.resource = ""};
+
+    if (!surge_blocked(x->c, x->nrs, &b))
+        return;
+    if (!strcmp(v->reason, "InsufficientResource"))
+        snprintf(v->msg, sizeof v->msg,
+                 "Canary pod %s cannot be scheduled: Insufficient %s, and with traffic routing "
+                 "the stable keeps all its pods, so this rollout waits for capacity. Annotate the "
+                 "Rollout %s=true to let kroll scale the stable down one pod at a time to make "
+                 "room while the PodDisruptionBudgets allow it.",
+                 b.pod, b.resource, SURGE_A_FALLBACK);
+    else if (!strcmp(v->reason, "SurgeFallback"))
+        snprintf(v->msg, sizeof v->msg,
+                 "Canary pod %s cannot be scheduled: Insufficient %s; scaling the stable down one "
+                 "pod at a time to make room (the traffic weights stay as the steps set them).",
+                 b.pod, b.resource);
+}
+
+/* GPU-safe surge (surge.h) for a canary: a canary or stable pod that cannot be scheduled for
+ * lack of an extended resource while old pods hold it is reported at once (condition
  * SurgeBlocked, an event); a Rollout annotated kroll.dev/surge-fallback=true then rolls with
- * maxSurge 0 and maxUnavailable 1 while its budgets allow, until no old pod is left. */
+ * maxSurge 0 and maxUnavailable 1 while its budgets allow, until no old pod is left (with
+ * traffic routing the stable then shrinks by the canary's pods, argo__canary). */
 static void canary_surge(struct rsync *x, long long S)
 {
     struct surge_verdict v;
@@ -184,15 +207,20 @@ static void canary_surge(struct rsync *x, long long S)
     for (size_t i = 0; i < json_array_size(x->rss); i++)
         if (json_array_get(x->rss, i) != x->nrs && argo__rs_spec(json_array_get(x->rss, i)) > 0)
             old_left = 1;
+    /* Routed, the fallback holds until completion: the stable it emptied would grow back. */
+    if (argo__traffic_routed(x->ro) && x->srs != x->nrs)
+        old_left = 1;
     if (opt && !strcmp(opt, "true") && old_left && !strcmp(was, "SurgeFallback")) {
         x->surge_fallback = 1;
         return;
     }
-    if (S == 0 || !old_left || argo__traffic_routed(x->ro) ||
+    if ((S == 0 && !argo__traffic_routed(x->ro)) || !old_left ||
         !surge_assess(x->c, x->ro, "Rollout", x->nrs, &v)) {
         cond_del(x->st, SURGE_COND);
         return;
     }
+    if (argo__traffic_routed(x->ro))
+        routed_surge_text(x, &v);
     if (v.recheck)
         argo__requeue(x, 5000); /* budgets are not watched here */
     x->surge_fallback = v.fallback;
@@ -214,6 +242,37 @@ void argo__on_pod(struct ctl *c, const char *type, const struct resource *r, jso
                  jx_str(ref, "name"));
     if (rs)
         ctl_enqueue_owner(c, rs, "Rollout");
+}
+
+/* With traffic routing an aborted canary keeps its pods for abortScaleDownDelaySeconds (default
+ * 30; 0 keeps them) after its weight went to 0, as Argo does: the deadline, abortedAt plus the
+ * delay, is the canary ReplicaSet's scale-down-deadline annotation. Returns the canary's count
+ * for this pass; outside an abort the annotation goes (a retry, or a new ReplicaSet). */
+static long long routed_abort_count(struct rsync *x, const json_t *cs, int abort)
+{
+    long long delay = jx_int(cs, "abortScaleDownDelaySeconds", 30), cur = argo__rs_spec(x->nrs);
+    const char *dl = jx_annotation(x->nrs, ARGO_A_DEADLINE);
+    time_t t = dl ? time_parse(dl) : -1, from;
+    char ts[32];
+
+    if (!abort) {
+        if (dl)
+            argo__rs_annotate(x, x->nrs, ARGO_A_DEADLINE, NULL);
+        return -1;
+    }
+    if (delay <= 0)
+        return cur;
+    if (t < 0) {
+        from = time_parse(jx_str(x->st, "abortedAt") ?: "");
+        t = (from < 0 ? x->now : from) + delay;
+        time_rfc3339(t, ts);
+        argo__rs_annotate(x, x->nrs, ARGO_A_DEADLINE, ts);
+    }
+    if (t > x->now) {
+        argo__requeue(x, (t - x->now) * 1000 + 200);
+        return cur;
+    }
+    return 0;
 }
 
 /* Runs the current step; 1 when it is complete. */
@@ -274,7 +333,7 @@ void argo__canary(struct rsync *x)
 {
     const json_t *cs = jx_get(x->ro, "spec.strategy.canary");
     const json_t *steps = json_object_get(cs, "steps");
-    long long n = (long long)json_array_size(steps), idx, c, s, S, U, w;
+    long long n = (long long)json_array_size(steps), idx, c, s, S, U, w, ac;
     int abort = jx_bool(x->st, "abort"), paused = jx_bool(x->ro, "spec.paused");
     int done = x->srs == x->nrs, held, routed = argo__traffic_routed(x->ro);
     char stable_hash[16], bgrun[300];
@@ -308,8 +367,12 @@ void argo__canary(struct rsync *x)
     snprintf(bgrun, sizeof bgrun, "%s", b && !jx_bool(x->st, "abort") ? b : "");
     /* An Inconclusive analysis holds the rollout where it is until promote. */
     held = pause_cond(x, "InconclusiveAnalysisRun") != NULL;
+    if (routed && (ac = routed_abort_count(x, cs, abort)) >= 0)
+        c = ac;
+    if (routed && x->surge_fallback && !abort) /* room for the canary: the stable shrinks */
+        s = x->R > c ? x->R - c : 0;
     if (!paused && !held)
-        scale_basic(x, abort && routed ? 0 : c, done ? 0 : s);
+        scale_basic(x, c, done ? 0 : s);
     x->traffic_ok = !routed || argo__traffic_sync(x, w, c, abort, done);
     /* Services: stable at the stable hash; canary at the new one once it serves (back to
      * stable on abort). */

@@ -4,8 +4,10 @@
 # CRD prints them, validation with field causes (names, providers, durations, counts, args),
 # and AnalysisRuns measured by the controller against a python3 http.server on loopback:
 # success, failureLimit, consecutiveErrorLimit, Inconclusive, terminate, args (value and
-# secretKeyRef), a provider kroll lacks (datadog) as an Error (the job provider: t1311), and
-# the prometheus provider against Debian's prometheus scraping kroll's /metrics.
+# secretKeyRef), dryRun "*" (checklist 54), the default trim to 10 measurements and
+# measurementRetention raising it (57), a provider kroll lacks (datadog) as an Error (the job
+# provider: t1311), and the prometheus provider against Debian's prometheus scraping kroll's
+# /metrics.
 . "$(dirname "$0")/lib.sh"
 
 kroll_start
@@ -157,6 +159,21 @@ run args "  - name: m
 run noarg "  - name: m
     provider: {web: {url: \"{{args.missing}}/ok.json\"}}"
 
+# 54: dryRun "*" makes every metric a dry run: a failing one does not fail the run.
+run dry "  - name: bad
+    successCondition: result.ok
+    provider: {web: {url: \"$U/bad.json\"}}
+  - name: good
+    successCondition: result.ok
+    provider: {web: {url: \"$U/ok.json\"}}" "  dryRun: [{metricName: \"*\"}]"
+# 57: an unbounded metric keeps its last 10 measurements; measurementRetention raises that.
+run trim "  - name: m
+    interval: 1s
+    provider: {web: {url: \"$U/ok.json\", jsonPath: \"{\$.rate}\"}}
+  - name: keep
+    interval: 1s
+    provider: {web: {url: \"$U/ok.json\", jsonPath: \"{\$.rate}\"}}" "  measurementRetention: [{metricName: keep, limit: 12}]"
+
 # A Service's DNS name resolves to its cluster IP, as cluster DNS would (kroll has none).
 kubectl create service clusterip web --tcp=80:8080 >/dev/null
 CIP=$(kubectl get svc web -o jsonpath='{.spec.clusterIP}')
@@ -203,6 +220,23 @@ out=$(timeout 60 "$KROLL_BIN" rollouts --data-dir "$KROLL_DATA" terminate analys
 expect_eq "$rc/$out" "1/Error: analysisruns.argoproj.io \"nope\" not found" "55: terminate of a missing run exits 1"
 wait_for 20 "terminate: Successful" -- phase_is forever Successful
 expect_eq "$(field forever '{.status.message}')" "Run Terminated" "with message Run Terminated"
+wait_for 20 "54: dryRun \"*\": the run is Successful although a metric failed" -- phase_is dry Successful
+expect_eq "$(field dry '{range .status.metricResults[*]}{.name}={.phase}/{.dryRun},{end}')" \
+    "bad=Failed/true,good=Successful/true," "54: both metrics ran as dry runs, the failing one Failed"
+expect_eq "$(field dry '{.status.dryRunSummary.count}/{.status.dryRunSummary.successful}/{.status.dryRunSummary.failed}/{.status.runSummary.count}')" \
+    "2/1/1/" "54: dryRunSummary counts them (2, 1 successful, 1 failed); runSummary none"
+mcount() { field trim "{.status.metricResults[?(@.name==\"$1\")].count}"; }
+wait_for 60 "57: 13 measurements of each unbounded metric" -- sh_eval \
+    '[ "$(mcount m)" -ge 13 ] && [ "$(mcount keep)" -ge 13 ]'
+expect_eq "$(field trim '{range .status.metricResults[?(@.name=="m")].measurements[*]}x{end}')" \
+    "xxxxxxxxxx" "57: the default keeps the last 10 measurements"
+expect_eq "$(field trim '{range .status.metricResults[?(@.name=="keep")].measurements[*]}x{end}')" \
+    "xxxxxxxxxxxx" "57: measurementRetention limit 12 keeps 12"
+t_run=$(date -d "$(field trim '{.status.startedAt}')" +%s)
+t_first=$(date -d "$(field trim '{.status.metricResults[?(@.name=="m")].measurements[0].startedAt}')" +%s)
+[ "$((t_first - t_run))" -ge 2 ] && pass "57: the oldest were trimmed (first kept started $((t_first - t_run)) s in)" ||
+    fail "57: the first kept measurement started $((t_first - t_run)) s in, want >= 2 (oldest trimmed first)"
+kubectl patch ar trim --type merge -p '{"spec":{"terminate":true}}' >/dev/null
 wait_for 20 "datadog provider: Error" -- phase_is dd Error
 expect_eq "$(field dd '{.status.metricResults[0].measurements[0].message}')" "provider datadog is not supported" "datadog: a clear Error measurement"
 wait_for 20 "args: value and secretKeyRef substituted, Successful" -- phase_is args Successful

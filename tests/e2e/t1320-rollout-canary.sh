@@ -153,8 +153,18 @@ ro_image demo test/app:3
 wait_for 60 "v3 again paused" -- ro_is demo Paused/CanaryPauseStep
 ro_status_patch demo '{"status":{"abort":true}}'
 wait_for 30 "abort by plain kubectl patch" -- ro_is demo "Degraded/RolloutAborted: Rollout aborted update to revision 6"
+# Every status written from here on, while the ReplicaSets settle, must stay Degraded (Argo keeps
+# an aborted rollout so until retry, promote --full or a new template); the fields that decide
+# the phase are recorded, so a write that leaves Degraded says why.
+timeout 15 kubectl get ro demo -w -o jsonpath='{.status.phase}/{.status.message} abort={.status.abort} cur={.status.currentPodHash} stable={.status.stableRS} cc={.status.collisionCount} full={.status.promoteFull} gen={.metadata.generation}/{.status.observedGeneration}{"\n"}' \
+    >"$TEST_DIR/abort-phases" 2>/dev/null &
+APID=$!
+KROLL_PIDS="$KROLL_PIDS $APID"
 out=$(kr status demo 2>&1); rc=$?
 expect_eq "$rc/$(echo "$out" | tail -n 1)" "1/Error: The rollout is in a degraded state with message: RolloutAborted: Rollout aborted update to revision 6" "42: status on Degraded exits 1"
+wait "$APID" 2>/dev/null
+left=$(grep -v "^Degraded/RolloutAborted: Rollout aborted update to revision 6 " "$TEST_DIR/abort-phases")
+expect_eq "$left" "" "33: no status written in the 15 s after the abort leaves Degraded ($(wc -l <"$TEST_DIR/abort-phases") seen)"
 expect_eq "$(kr promote demo)" "rollout 'demo' promoted" "33: promote on an aborted rollout"
 sleep 2
 expect_match "$(ro_phase demo)" "^Degraded/RolloutAborted" "33: a plain promote does not leave Degraded"

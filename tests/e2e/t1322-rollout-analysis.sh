@@ -1,12 +1,13 @@
 #!/bin/bash
-# t1322: a canary Rollout's analysis step (progressive-delivery.md checklist 46, 48, 50):
+# t1322: a canary Rollout's analysis step (progressive-delivery.md checklist 46-48, 50):
 # steps setWeight 20, analysis, setWeight 100; the step's AnalysisRun merges an
 # AnalysisTemplate and a ClusterAnalysisTemplate (metrics concatenated, args merged, the new
 # pod hash through podTemplateHashValue: Latest) and measures a JSON file served by a local
 # python3 http.server. Good -> the run is Successful and the rollout completes; bad -> the run
 # Failed, the rollout aborted (Degraded with Argo's message, canary at 0, canary Service back
 # on stable); neither condition holding -> Inconclusive pauses with InconclusiveAnalysisRun
-# until promote, which skips the step and terminates nothing that is still needed.
+# until promote, which skips the step and terminates nothing that is still needed; a metric
+# answering HTTP 500 errs five times in a row, the run ends in Error and the rollout aborts.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/deploy-lib.sh"
 . "$(dirname "$0")/rollout-lib.sh"
@@ -115,4 +116,57 @@ ro_status_patch demo '{"status":{"pauseConditions":null}}'
 wait_for 90 "50: promote skips the step and the rollout completes" -- ro_is demo Healthy/
 expect_eq "$(ro_field demo .status.stableRS)" "$h3" "the promoted revision is stable"
 expect_eq "$( [ "$h1" != "$h2" ] && [ "$h2" != "$h3" ] && echo distinct)" "distinct" "three revisions, three hashes"
+
+# --- 47: a web metric answering 500: Error measurements; the fifth in a row (default
+# consecutiveErrorLimit 4) ends the run in Error, and the rollout aborts ---
+/usr/bin/python3 -u - >"$TEST_DIR/http500.log" 2>&1 <<'PY' &
+import http.server
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b'{"error":"boom"}'
+        self.send_response(500)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+s = http.server.HTTPServer(("127.0.0.1", 0), H)
+print("port", s.server_address[1], flush=True)
+s.serve_forever()
+PY
+H500=$!
+KROLL_PIDS="$KROLL_PIDS $H500"
+wait_for 10 "the 500 server is up" -- grep -q '^port [0-9]' "$TEST_DIR/http500.log"
+P500=$(sed -n 's/^port \([0-9]*\).*/\1/p' "$TEST_DIR/http500.log" | head -1)
+kubectl apply -f - >/dev/null <<YAML || fail "apply the 500 template"
+apiVersion: argoproj.io/v1alpha1
+kind: AnalysisTemplate
+metadata: {name: web-500}
+spec:
+  metrics:
+  - name: m
+    interval: 2s
+    count: 3
+    successCondition: result.ok == true
+    provider: {web: {url: "http://127.0.0.1:$P500/health"}}
+YAML
+ro_manifest err 1 test/app:1 '    canary:
+      steps: [{setWeight: 50}, {analysis: {templates: [{templateName: web-500}]}}, {setWeight: 100}]' |
+    kubectl apply -f - >/dev/null
+wait_for 60 "err: initial deploy Healthy" -- ro_is err Healthy/
+ro_image err test/app:2
+he=
+err_aborted() {
+    he=$(ro_field err .status.currentPodHash)
+    ro_is err "Degraded/RolloutAborted: Rollout aborted update to revision 2: Step-based analysis phase error/failed: Metric \"m\" assessed Error due to consecutiveErrors (5) > consecutiveErrorLimit (4)"
+}
+wait_for 120 "47: five 500s in a row: the run is Error and the rollout aborts with Argo's message" -- err_aborted
+are=err-$he-2-1
+expect_eq "$(kubectl get ar "$are" -o jsonpath='{.status.phase}/{.status.metricResults[0].phase}/{.status.metricResults[0].error}/{.status.metricResults[0].consecutiveError}')" \
+    "Error/Error/5/5" "47: run $are and its metric Error after 5 consecutive errors"
+expect_eq "$(kubectl get ar "$are" -o jsonpath='{range .status.metricResults[0].measurements[*]}{.phase}: {.message};{end}')" \
+    "$(for i in 1 2 3 4 5; do printf 'Error: received non 2xx response code: 500;'; done)" \
+    "47: each measurement an Error: received non 2xx response code: 500"
+expect_eq "$(ro_field err .status.abort)/$(ro_field err .status.canary.currentStepAnalysisRunStatus.status)" \
+    "true/Error" "47: status.abort, currentStepAnalysisRunStatus Error"
+wait_for 60 "47: the canary is scaled to 0" -- sh_eval '[ "$(rs_field "err-$he" .spec.replicas)" = 0 ]'
 finish

@@ -3,10 +3,10 @@
 # API plugin, done by kroll) on an HTTPRoute served by kroll's proxy (progressive-delivery.md
 # 2.3-2.4, checklist 68-69): setWeight 20 sets the HTTPRoute's backendRefs to 20/80 and ~20% of
 # 1,000 requests reach the canary although it has 1 pod of 3; the stable stays at full size;
-# setHeaderRoute sends a tester's header to the canary; abort returns 100% to the stable at once
-# and removes the managed route; completion points the stable Service at the new pods with the
-# weights back to 0/100 and keeps the previous stable for scaleDownDelaySeconds; bad routing
-# specs are refused with 422.
+# setHeaderRoute sends a tester's header to the canary; abort returns 100% to the stable at once,
+# removes the managed route and keeps the canary's pods abortScaleDownDelaySeconds (30 s);
+# completion points the stable Service at the new pods with the weights back to 0/100 and keeps
+# the previous stable for scaleDownDelaySeconds; bad routing specs are refused with 422.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/svc-helpers.sh"
 . "$(dirname "$0")/rollout-lib.sh"
@@ -132,10 +132,20 @@ wait_for 10 "the proxy follows the route" -- sh_eval 'read -r a b c <<<"$(count 
 read -r n1 n2 nf <<<"$(count 400 8)"
 expect_eq "$n1/$n2/$nf" "400/0/0" "after abort all requests reach the stable"
 wait_for 60 "aborted: Degraded" -- sh_eval '[ "$(ro_field ro .status.phase)" = Degraded ]'
+# abortScaleDownDelaySeconds (default 30): the canary keeps its pods 30 s after the abort.
+cdl() { kubectl get rs "ro-$h2" -o jsonpath='{.metadata.annotations.scale-down-deadline}'; }
+wait_for 30 "abort: the canary ReplicaSet gets a scale-down deadline" -- sh_eval '[ -n "$(cdl)" ]'
+read -r now spec <<<"$(date +%s) $(kubectl get rs "ro-$h2" -o jsonpath='{.spec.replicas}')"
+dl=$(date -d "$(cdl)" +%s)
+expect_eq "$((dl - $(date -d "$(ro_field ro .status.abortedAt)" +%s)))" "30" \
+    "abort: the deadline is abortedAt + abortScaleDownDelaySeconds (default 30)"
+[ "$now" -lt "$((dl - 1))" ] && expect_eq "$spec" "1" "abort: the canary is kept until its deadline" ||
+    say "the deadline had passed when checked (load): the canary's count is not checked"
 
 # --- retry and full promotion: the stable Service moves, weights back to 0/100 ---
 ro_status_patch ro '{"status":{"abort":false}}'
 wait_for 90 "retry pauses again" -- ro_is ro Paused/CanaryPauseStep
+expect_eq "$(cdl)" "" "retry: the canary's scale-down deadline is removed"
 ro_status_patch ro '{"status":{"promoteFull":true}}'
 wait_for 90 "promoted: Healthy" -- ro_is ro Healthy/
 expect_eq "$(ro_field ro .status.stableRS)/$(svc_hash ro-stable)" "$h2/$h2" "completion: stable Service on the new hash"

@@ -2,7 +2,8 @@
 # t1332: a basic canary (no traffic routing) at setWeight 20 with 5 replicas runs 1 canary and 4
 # stable pods (progressive-delivery.md 2.4), and the Service that selects both spreads requests
 # evenly over the ready pods, so the canary's share of 1,000 requests is its pod share, 20% +- 3%
-# (checklist 67), with none failed.
+# (checklist 67), with none failed; under wrk load through that Service an abort and a promotion
+# to completion fail no request (checklist 70).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/svc-helpers.sh"
 . "$(dirname "$0")/rollout-lib.sh"
@@ -80,4 +81,34 @@ expect_eq "$nf" "0" "67: 1,000 requests, none failed"
 [ "$n2" -ge 170 ] && [ "$n2" -le 230 ] &&
     pass "67: the canary's share is its pod share, 20% +- 3% (v2=$n2 of 1000)" ||
     fail "67: the canary's share is $n2 of 1000, want 200 +- 30"
+
+# 70: under wrk load through the same Service, abort (the canary pod drained and stopped, the
+# stable back to 5) and a promotion to completion (the old pods stopped at once) fail nothing.
+cat >"$TEST_DIR/abort.sh" <<S
+kubectl patch ro share --subresource=status --type merge -p '{"status":{"abort":true}}' >/dev/null || exit 1
+for _ in \$(seq 1 240); do
+    [ "\$(kubectl get rs share-$h2 -o jsonpath='{.spec.replicas}/{.status.replicas}')" = 0/0 ] &&
+        [ "\$(kubectl get rs share-$h1 -o jsonpath='{.status.availableReplicas}')" = 5 ] && exit 0
+    sleep 0.25
+done
+exit 1
+S
+LOAD_HOST=$IP LOAD_PORT=80 LOAD_ARGS="--connections 4" \
+    load_check "70: abort of a basic canary under load through the Service" 30 -- bash "$TEST_DIR/abort.sh"
+expect_match "$(ro_phase share)" "^Degraded/RolloutAborted" "the abort left the rollout Degraded"
+ro_status_patch share '{"status":{"abort":false}}'
+wait_for 90 "retry: paused at setWeight 20 again" -- ro_is share Paused/CanaryPauseStep
+cat >"$TEST_DIR/promote.sh" <<S
+kubectl patch ro share --subresource=status --type merge -p '{"status":{"pauseConditions":null}}' >/dev/null || exit 1
+for _ in \$(seq 1 360); do
+    [ "\$(kubectl get ro share -o jsonpath='{.status.phase}')" = Healthy ] &&
+        [ "\$(kubectl get rs share-$h1 -o jsonpath='{.spec.replicas}/{.status.replicas}')" = 0/0 ] && exit 0
+    sleep 0.25
+done
+exit 1
+S
+LOAD_HOST=$IP LOAD_PORT=80 LOAD_ARGS="--connections 4" \
+    load_check "70: promotion of a basic canary to completion under load through the Service" 60 -- \
+    bash "$TEST_DIR/promote.sh"
+expect_eq "$(version_of "$U")" v2 "v2 serves after the promotion"
 finish
