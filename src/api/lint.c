@@ -144,35 +144,58 @@ static const char *hpa_of(struct api *api, const struct resource *r, const json_
     return NULL;
 }
 
-/* kube-score's deployment-targeted-by-hpa-does-not-have-replicas-configured: `kubectl apply` of
- * a manifest that sets replicas while an HPA scales the workload puts the count back to the
- * manifest's on every apply. Client-side apply (kubectl apply's default) keeps the manifest in
- * the last-applied annotation and names itself as the field manager; other writes (kubectl
- * scale, edit, patch) are not an apply of a manifest and get no warning. */
-static void lint_hpa_replicas(struct api *api, const struct resource *r, const json_t *obj,
-                              const struct api_wopts *o, json_t *found)
+/* The replicas a manifest applied by this write's field manager sets, or -1. Client-side apply
+ * (kubectl apply's default, manager kubectl-client-side-apply) keeps the manifest in the
+ * last-applied annotation; server-side apply records the manager's applied fields in
+ * managedFields (operation Apply). Other writes (kubectl scale, edit, patch, set) are no apply
+ * of a manifest. */
+static long long applied_replicas(const json_t *obj, const char *manager)
 {
     const char *la = json_string_value(json_object_get(
         jx_get(obj, "metadata.annotations"), "kubectl.kubernetes.io/last-applied-configuration"));
-    const char *hpa;
-    json_t *applied;
+    long long n = -1;
+    const json_t *e;
+    size_t i;
 
-    if (!la || !o->manager || strcmp(o->manager, "kubectl-client-side-apply") != 0 ||
-        !(hpa = hpa_of(api, r, obj)))
-        return;
-    applied = json_loads(la, 0, NULL);
-    if (json_is_integer(jx_get(applied, "spec.replicas"))) {
-        long long n = json_integer_value(jx_get(applied, "spec.replicas"));
-        char *msg = xasprintf("set to %lld while HorizontalPodAutoscaler \"%s\" scales this %s: "
-                              "every apply resets its count to %lld; remove replicas from the "
-                              "manifest and let the HPA own it",
-                              n, hpa, r->kind, n);
+    if (!manager)
+        return -1;
+    if (la && strcmp(manager, "kubectl-client-side-apply") == 0) {
+        json_t *applied = json_loads(la, 0, NULL);
 
-        json_array_append_new(found,
-                              json_pack("{s:s,s:s}", "field", "spec.replicas", "message", msg));
-        free(msg);
+        if (json_is_integer(jx_get(applied, "spec.replicas")))
+            n = json_integer_value(jx_get(applied, "spec.replicas"));
+        json_decref(applied);
+        return n;
     }
-    json_decref(applied);
+    json_array_foreach(jx_get(obj, "metadata.managedFields"), i, e)
+    {
+        if (strcmp(jx_str(e, "manager") ?: "", manager) == 0 &&
+            strcmp(jx_str(e, "operation") ?: "", "Apply") == 0 &&
+            json_object_get(json_object_get(json_object_get(e, "fieldsV1"), "f:spec"),
+                            "f:replicas"))
+            return jx_int(obj, "spec.replicas", -1);
+    }
+    return -1;
+}
+
+/* kube-score's deployment-targeted-by-hpa-does-not-have-replicas-configured: `kubectl apply` of
+ * a manifest that sets replicas while an HPA scales the workload puts the count back to the
+ * manifest's on every apply. */
+static void lint_hpa_replicas(struct api *api, const struct resource *r, const json_t *obj,
+                              const struct api_wopts *o, json_t *found)
+{
+    long long n = applied_replicas(obj, o->manager);
+    const char *hpa;
+    char *msg;
+
+    if (n < 0 || !(hpa = hpa_of(api, r, obj)))
+        return;
+    msg = xasprintf("set to %lld while HorizontalPodAutoscaler \"%s\" scales this %s: every "
+                    "apply resets its count to %lld; remove replicas from the manifest and let "
+                    "the HPA own it",
+                    n, hpa, r->kind, n);
+    json_array_append_new(found, json_pack("{s:s,s:s}", "field", "spec.replicas", "message", msg));
+    free(msg);
 }
 
 int api__lint(struct api *api, const struct resource *r, const json_t *obj, const json_t *old,

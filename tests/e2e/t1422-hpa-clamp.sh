@@ -5,9 +5,10 @@
 #    client needs both);
 #  - 7: a target without a cpu request: ScalingActive False FailedGetResourceMetric with
 #    upstream's "missing request" text, `get hpa` TARGETS "cpu: <unknown>/50%";
-#  - 10: `kubectl apply` of a manifest that sets replicas while an HPA targets the Deployment
-#    prints a warning (kube-score's deployment-targeted-by-hpa-does-not-have-replicas-configured);
-#    the same manifest without replicas does not;
+#  - 10: `kubectl apply` (client-side and --server-side) of a manifest that sets replicas while
+#    an HPA targets the Deployment prints a warning (kube-score's
+#    deployment-targeted-by-hpa-does-not-have-replicas-configured); the same manifest without
+#    replicas does not, nor does `kubectl scale`;
 #  - 5: a target scaled to 0: ScalingActive False ScalingDisabled, and the HPA leaves it at 0;
 #  - 3: a new HPA never goes below the size it first saw within its scale-down window (30 s):
 #    3 idle pods hold at 3 (AbleToScale ScaleDownStabilized), then go to 1;
@@ -108,6 +109,9 @@ expect_match "$out" 'deployment.apps/noreq configured' "10: the apply itself suc
 manifest noreq >"$TEST_DIR/noreq-norep.yaml"
 out=$(kubectl apply -f "$TEST_DIR/noreq-norep.yaml" 2>&1)
 expect_eq "$(grep -c 'HorizontalPodAutoscaler' <<<"$out")" 0 "10: no warning once the manifest leaves replicas out"
+out=$(kubectl apply --server-side --force-conflicts -f "$TEST_DIR/noreq-2.yaml" 2>&1)
+expect_match "$out" '^Warning: spec.replicas: set to 2 while HorizontalPodAutoscaler "noreq" scales this Deployment' \
+    "10: kubectl apply --server-side prints it too"
 out=$(kubectl scale deploy noreq --replicas=0 2>&1)
 expect_eq "$out" "deployment.apps/noreq scaled" "10: kubectl scale gets no apply warning"
 
