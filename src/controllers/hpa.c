@@ -10,13 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/selector.h"
 #include "client/client.h"
 #include "controllers/controllers.h"
 #include "controllers/hpa.h"
 #include "core/cond.h"
 #include "core/jx.h"
 #include "core/log.h"
+#include "core/selector.h"
 
 #define COMP "horizontal-pod-autoscaler"
 #define HPA_SYNC_MS 15000 /* --horizontal-pod-autoscaler-sync-period */
@@ -164,6 +164,7 @@ static int resource_metric(struct hsync *y, const json_t *spec, const json_t *po
     const char *res = jx_str(spec, "resource.name") ?: "";
     const json_t *t = jx_get(spec, "resource.target");
     int pct = (int)jx_int(t, "averageUtilization", 0), cpu = strcmp(res, "cpu") == 0, got = 0;
+    int req_err = 0;
     size_t np = json_array_size(pods), i;
     struct hpa_sample *s = calloc(np ? np : 1, sizeof *s);
     int64_t tmilli = 0;
@@ -188,16 +189,19 @@ static int resource_metric(struct hsync *y, const json_t *spec, const json_t *po
         s[i].value = u;
         got += u >= 0;
         json_decref(m);
-        if (pct && (s[i].request = pod_request(pod, res, inner, sizeof inner)) < 0) {
-            snprintf(msg, n, "failed to get %s utilization: %s", res, inner);
-            goto out;
-        }
+        if (pct && !req_err && (s[i].request = pod_request(pod, res, inner, sizeof inner)) < 0)
+            req_err = 1;
     }
+    /* Upstream's order: no metrics at all first, then a missing request. */
     if (np && !got) {
         snprintf(msg, n,
                  "failed to get %s %s: unable to get metrics for resource %s: no metrics "
                  "returned from resource metrics API",
                  res, pct ? "utilization" : "usage", res);
+        goto out;
+    }
+    if (req_err) {
+        snprintf(msg, n, "failed to get %s utilization: %s", res, inner);
         goto out;
     }
     if (hpa_replicas(s, np, current, pct, tmilli, &out, inner, sizeof inner) < 0) {
@@ -307,7 +311,7 @@ static int metrics_replicas(struct hsync *y, const json_t *pods, int current, ch
             rc = resource_metric(y, m, pods, current, &p, &st, nm, sizeof nm, msg, sizeof msg);
             if (rc < 0) {
                 kc_event(ctl_kc(y->c), y->hpa, "Warning", "FailedGetResourceMetric", COMP, "%s",
-                          msg);
+                         msg);
                 if (!invalid++) {
                     snprintf(cond_reason, sizeof cond_reason, "FailedGetResourceMetric");
                     snprintf(cond_msg, sizeof cond_msg, "%s", msg);
@@ -409,8 +413,7 @@ static int scale_write(struct hsync *y, const struct resource *r, const char *na
     int rc;
 
     err_init(&err);
-    rc =
-        kc_patch(ctl_kc(y->c), r, y->ns, name, "application/merge-patch+json", p, &o, &out, &err);
+    rc = kc_patch(ctl_kc(y->c), r, y->ns, name, "application/merge-patch+json", p, &o, &out, &err);
     if (rc < 0)
         snprintf(msg, n, "%s", err.msg);
     json_decref(out);
@@ -468,7 +471,7 @@ static void reconcile(struct hsync *y, struct hpa_state *s, const struct resourc
 
         if (!*sel) {
             kc_event(ctl_kc(y->c), y->hpa, "Warning", "SelectorRequired", COMP,
-                      "selector is required");
+                     "selector is required");
             set_cond(y, "ScalingActive", "False", "InvalidSelector",
                      "the HPA target's scale is missing a selector");
             goto status;
@@ -482,7 +485,7 @@ static void reconcile(struct hsync *y, struct hpa_state *s, const struct resourc
         json_decref(pods);
         if (p < 0) {
             kc_event(ctl_kc(y->c), y->hpa, "Warning", "FailedComputeMetricsReplicas", COMP, "%s",
-                      err);
+                     err);
             goto status;
         }
         desired = p;
@@ -496,7 +499,7 @@ static void reconcile(struct hsync *y, struct hpa_state *s, const struct resourc
     if (rescale && desired != current) {
         if (scale_write(y, r, tname, desired, err, sizeof err) < 0) {
             kc_event(ctl_kc(y->c), y->hpa, "Warning", "FailedRescale", COMP,
-                      "New size: %d; reason: %s; error: %s", desired, reason, err);
+                     "New size: %d; reason: %s; error: %s", desired, reason, err);
             set_cond(y, "AbleToScale", "False", "FailedUpdateScale",
                      "the HPA controller was unable to update the target scale: %s", err);
             goto status;
@@ -504,7 +507,7 @@ static void reconcile(struct hsync *y, struct hpa_state *s, const struct resourc
         set_cond(y, "AbleToScale", "True", "SucceededRescale",
                  "the HPA controller was able to update the target scale to %d", desired);
         kc_event(ctl_kc(y->c), y->hpa, "Normal", "SuccessfulRescale", COMP,
-                  "New size: %d; reason: %s", desired, reason);
+                 "New size: %d; reason: %s", desired, reason);
         if (json_is_object(jx_get(y->hpa, "spec.behavior"))) {
             struct hpa_rules up, down;
 

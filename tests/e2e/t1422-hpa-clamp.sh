@@ -86,9 +86,11 @@ hpa noreq 1 3
 wait_for 40 "7: no cpu request: ScalingActive False FailedGetResourceMetric" -- sh_eval \
     'test "$(cond noreq ScalingActive)" = False/FailedGetResourceMetric'
 pod=$(kubectl get pods -l app=noreq -o jsonpath='{.items[0].metadata.name}')
-expect_eq "$(kubectl get hpa noreq -o jsonpath='{.status.conditions[?(@.type=="ScalingActive")].message}')" \
-    "the HPA was unable to compute the replica count: failed to get cpu utilization: missing request for cpu in container idle of Pod $pod" \
-    "7: the condition's message names the container and the pod"
+# Upstream reads the metrics first: until the pod has a sample the error is "no metrics
+# returned", then the missing request.
+wait_for 60 "7: the condition's message names the container and the pod" -- sh_eval \
+    "test \"\$(kubectl get hpa noreq -o jsonpath='{.status.conditions[?(@.type==\"ScalingActive\")].message}')\" = \
+    'the HPA was unable to compute the replica count: failed to get cpu utilization: missing request for cpu in container idle of Pod $pod'"
 expect_match "$(kubectl get hpa noreq --no-headers)" '^noreq +Deployment/noreq +cpu: <unknown>/50% +1 +3 +1 ' \
     "7: kubectl get hpa: cpu: <unknown>/50%"
 ev=$(hpa_events noreq)
