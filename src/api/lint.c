@@ -16,7 +16,7 @@
 
 static int pdb_covers(struct api *api, const char *ns, const json_t *labels)
 {
-    json_t *m = store_map(api->store, api_resources[RES_PDB].key), *p;
+    json_t *m = store_map(api->store, scheme_resources[RES_PDB].key), *p;
     const char *k;
     int found = 0;
 
@@ -62,8 +62,8 @@ static json_t *free_extended(struct api *api, const json_t *d)
     struct labelsel *own = NULL;
     struct err err;
     const char *ns = jx_str(d, "metadata.namespace") ?: "";
-    json_t *nodes = store_map(api->store, api_resources[RES_NODE].key);
-    json_t *pods = store_map(api->store, api_resources[RES_POD].key), *n, *p, *v, *c;
+    json_t *nodes = store_map(api->store, scheme_resources[RES_NODE].key);
+    json_t *pods = store_map(api->store, scheme_resources[RES_POD].key), *n, *p, *v, *c;
     json_t *free = json_object();
     const char *k, *name;
     size_t i;
@@ -125,7 +125,7 @@ static int spec_changed(const json_t *obj, const json_t *old)
  * NULL (borrowed from the store). */
 static const char *hpa_of(struct api *api, const struct resource *r, const json_t *obj)
 {
-    json_t *m = store_map(api->store, api_resources[RES_HPA].key), *h;
+    json_t *m = store_map(api->store, scheme_resources[RES_HPA].key), *h;
     const char *ns = jx_str(obj, "metadata.namespace") ?: "", *name = jx_str(obj, "metadata.name");
     const char *k;
 

@@ -643,7 +643,7 @@ int api_delete(struct api *api, const struct resource *r, const char *ns, const 
 
 int api_bind(struct api *api, const char *ns, const char *name, const char *node, struct err *err)
 {
-    const struct resource *r = api_resource(RES_POD);
+    const struct resource *r = scheme_resource(RES_POD);
     json_t *old = api_get(api, r, ns, name), *obj, *stored;
     char ts[32];
 
