@@ -440,6 +440,7 @@ static int patch_scale(struct api *api, const struct resource *r, const json_t *
         struct api_wopts so = *o;
 
         so.status = 0;
+        so.warnings = NULL; /* a scale is no edit of the workload: not linted */
         jx_set(obj, "spec.replicas", json_integer(jx_int(nsc, "spec.replicas", 0)));
         rc = update_commit(api, r, obj, old, &so, &res, err);
         if (rc == 0) {

@@ -157,6 +157,7 @@ static int resource_metric(struct hsync *y, const json_t *spec, const json_t *po
     const char *res = jx_str(spec, "resource.name") ?: "";
     const json_t *t = jx_get(spec, "resource.target");
     int pct = (int)jx_int(t, "averageUtilization", 0), cpu = strcmp(res, "cpu") == 0, got = 0;
+    int req_err = 0;
     size_t np = json_array_size(pods), i;
     struct hpa_sample *s = calloc(np ? np : 1, sizeof *s);
     int64_t tmilli = 0;
@@ -181,16 +182,19 @@ static int resource_metric(struct hsync *y, const json_t *spec, const json_t *po
         s[i].value = u;
         got += u >= 0;
         json_decref(m);
-        if (pct && (s[i].request = pod_request(pod, res, inner, sizeof inner)) < 0) {
-            snprintf(msg, n, "failed to get %s utilization: %s", res, inner);
-            goto out;
-        }
+        if (pct && !req_err && (s[i].request = pod_request(pod, res, inner, sizeof inner)) < 0)
+            req_err = 1;
     }
+    /* Upstream's order: no metrics at all first, then a missing request. */
     if (np && !got) {
         snprintf(msg, n,
                  "failed to get %s %s: unable to get metrics for resource %s: no metrics "
                  "returned from resource metrics API",
                  res, pct ? "utilization" : "usage", res);
+        goto out;
+    }
+    if (req_err) {
+        snprintf(msg, n, "failed to get %s utilization: %s", res, inner);
         goto out;
     }
     if (hpa_replicas(s, np, current, pct, tmilli, &out, inner, sizeof inner) < 0) {
