@@ -161,6 +161,17 @@ static int ip_in_use(struct api *api, const char *ip)
     return 0;
 }
 
+/* Refuses a requested clusterIP (the cause shows the value as ["IP"], as kube-apiserver does).
+ * err_field_invalid borrows the value, so it is released here. */
+static int refuse_ip(struct err *err, const char *want, const char *why)
+{
+    json_t *v = json_pack("[s]", want);
+
+    err_field_invalid(err, "spec.clusterIPs", v, "failed to allocate IP %s: %s", want, why);
+    json_decref(v);
+    return -E_INVALID;
+}
+
 static int alloc_cluster_ip(struct api *api, json_t *svc, struct err *err)
 {
     const char *want = jx_str(svc, "spec.clusterIP");
@@ -178,26 +189,20 @@ static int alloc_cluster_ip(struct api *api, json_t *svc, struct err *err)
 
         if (inet_pton(AF_INET, want, &a) != 1 ||
             (ntohl(a.s_addr) & 0xffff0000u) != CLUSTER_IP_BASE) {
-            err_field_invalid(err, "spec.clusterIPs", json_pack("[s]", want),
-                              "failed to allocate IP %s: the provided IP (%s) is not in the valid "
-                              "range. The range of valid IPs is 127.77.0.0/16",
-                              want, want);
-            return -E_INVALID;
+            char why[160];
+
+            snprintf(why, sizeof why,
+                     "the provided IP (%s) is not in the valid range. The range of valid IPs is "
+                     "127.77.0.0/16",
+                     want);
+            return refuse_ip(err, want, why);
         }
         if (!strcmp(want, CLUSTER_DNS_IP) &&
             (strcmp(jx_str(svc, "metadata.namespace") ?: "", "kube-system") ||
-             strcmp(jx_str(svc, "metadata.name") ?: "", "kube-dns"))) {
-            err_field_invalid(err, "spec.clusterIPs", json_pack("[s]", want),
-                              "failed to allocate IP %s: provided IP is reserved for the cluster "
-                              "DNS",
-                              want);
-            return -E_INVALID;
-        }
-        if (ip_in_use(api, want)) {
-            err_field_invalid(err, "spec.clusterIPs", json_pack("[s]", want),
-                              "failed to allocate IP %s: provided IP is already allocated", want);
-            return -E_INVALID;
-        }
+             strcmp(jx_str(svc, "metadata.name") ?: "", "kube-dns")))
+            return refuse_ip(err, want, "provided IP is reserved for the cluster DNS");
+        if (ip_in_use(api, want))
+            return refuse_ip(err, want, "provided IP is already allocated");
         jx_set(svc, "spec.clusterIPs", json_pack("[s]", want));
         return 0;
     }

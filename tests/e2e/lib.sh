@@ -29,7 +29,13 @@ cleanup() {
     for p in $KROLL_PIDS; do kill -KILL "$p" 2>/dev/null; done
     # The proxy is a separate process that outlives the server by design.
     if [ -f "$KROLL_DATA/run/proxy.pid" ]; then
-        kill -TERM "$(cat "$KROLL_DATA/run/proxy.pid")" 2>/dev/null
+        local proxy_pid
+        proxy_pid=$(cat "$KROLL_DATA/run/proxy.pid")
+        kill -TERM "$proxy_pid" 2>/dev/null
+        # Under ASan the proxy writes its leak report as it exits: wait for it (bounded).
+        if [ "$KROLL_ASAN" = 1 ]; then
+            for _ in $(seq 1 100); do proc_running "$proxy_pid" || break; sleep 0.1; done
+        fi
     fi
     # Shims and pods outlive a killed server by design: stop what this test's data dir runs.
     if [ -d "$KROLL_DATA/pods" ]; then
@@ -48,6 +54,7 @@ cleanup() {
     fi
     findmnt -rn -o TARGET 2>/dev/null | grep "^$TEST_DIR/" | sort -r |
         while read -r m; do umount -l "$m" 2>/dev/null; done
+    sanitizer_check || rc=1
     if [ "$rc" != 0 ] && [ -f "$TEST_DIR/server.log" ]; then
         echo "---- server log (last 40 lines) ----"; tail -n 40 "$TEST_DIR/server.log"
     fi
@@ -129,6 +136,24 @@ wait_for() {
 # asan`) the shadow memory and the quarantine of freed blocks (up to 256 MB) make RSS say
 # nothing about the program, so the bounds are reported as skipped there.
 if ldd "$KROLL_BIN" 2>/dev/null | grep -q libasan; then KROLL_ASAN=1; else KROLL_ASAN=0; fi
+# Every process of the test built with the sanitizers (server, proxy, shims, kroll CLI verbs)
+# writes its reports to $TEST_DIR/sanitizer.PID (the last log_path wins over the caller's).
+# A leak found as the server exits changes no exit status a test sees, so cleanup fails the
+# test on any report instead.
+if [ "$KROLL_ASAN" = 1 ]; then
+    export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}log_path=$TEST_DIR/sanitizer"
+    export UBSAN_OPTIONS="${UBSAN_OPTIONS:+$UBSAN_OPTIONS:}log_path=$TEST_DIR/sanitizer"
+fi
+sanitizer_check() {
+    local f found=0
+    for f in "$TEST_DIR"/sanitizer.*; do
+        [ -f "$f" ] || continue
+        found=1
+        say "FAIL - sanitizer report $(basename "$f") (first 60 lines):"
+        head -n 60 "$f"
+    done
+    [ "$found" = 0 ]
+}
 rss_bound() { # rss_bound KB MAX_KB WHAT
     if [ "$KROLL_ASAN" = 1 ]; then
         say "skip - $3: ${1} kB under ASan (the bound, ${2} kB, holds for the release build)"

@@ -95,8 +95,21 @@ expect_eq "$(echo "$log" | sed -n 's/^resolv: nameserver //p')" "127.77.0.10" "r
 expect_eq "$(kubectl get svc -n kube-system kube-dns -o jsonpath='{.spec.clusterIP}')" 127.77.0.10 \
     "the DNS is shown as Service kube-system/kube-dns"
 echo "$log" | grep -q "^kdns: Address: 127.77.0.10$" && pass "kube-dns.kube-system.svc.cluster.local resolves to 127.77.0.10" || fail "kube-dns: $(echo "$log" | grep "^kdns:")"
-kubectl create service clusterip taken --tcp=80 --clusterip=127.77.0.10 >/dev/null 2>&1 &&
+# svc_with_ip NAME IP: creates a Service asking for IP (kubectl create -f prints the API's causes).
+svc_with_ip() {
+    printf 'apiVersion: v1\nkind: Service\nmetadata: {name: %s}\nspec: {clusterIP: "%s", ports: [{port: 80}]}\n' \
+        "$1" "$2" | kubectl create -f - 2>&1
+}
+out=$(svc_with_ip taken 127.77.0.10) &&
     fail "127.77.0.10 was given to another Service" || pass "127.77.0.10 is refused to other Services"
+expect_match "$out" 'spec.clusterIPs: Invalid value: .*127.77.0.10.*: failed to allocate IP 127.77.0.10: provided IP is reserved for the cluster DNS' \
+    "the reserved-IP refusal names the IP"
+out=$(svc_with_ip far 10.0.0.1)
+expect_match "$out" 'failed to allocate IP 10.0.0.1: the provided IP \(10.0.0.1\) is not in the valid range' \
+    "an IP outside 127.77.0.0/16 is refused"
+out=$(svc_with_ip twice "$ip")
+expect_match "$out" "failed to allocate IP $ip: provided IP is already allocated" \
+    "a clusterIP in use is refused"
 expect_eq "$(echo "$log" | sed -n 's/^resolv: search //p' | cut -d' ' -f1-3)" \
     "default.svc.cluster.local svc.cluster.local cluster.local" "resolv.conf: the search path"
 expect_eq "$(echo "$log" | sed -n 's/^resolv: options //p')" "ndots:5" "resolv.conf: ndots:5"
