@@ -305,7 +305,7 @@ static json_t *gateway_entries(struct apic *ac, const json_t *gw, const json_t *
         if (!json_array_size(hosts) && lh)
             hosts = json_pack("[s]", lh);
         else
-            json_incref(hosts = hosts ? hosts : json_array());
+            hosts = hosts ? json_incref(hosts) : json_array(); /* one reference, which "o" takes */
         key = xasprintf("%s|%s", jx_str(route, "metadata.creationTimestamp") ?: "", k);
         json_object_set_new(sorted, key,
                             json_pack("{s:s,s:o,s:O}", "namespace",
